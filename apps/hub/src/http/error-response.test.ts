@@ -1,0 +1,52 @@
+import { ConflictError, RateLimitedError, ValidationError } from '@porthole/db';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { errorResponse } from './error-response.js';
+import { parseInput, parseJsonBody } from './validate.js';
+
+describe('errorResponse', () => {
+  it('maps domain errors to status and one JSON shape', async () => {
+    const res = errorResponse(new ConflictError('serial an1 is registered with another key', { field: 'publicKey' }));
+    expect(res.status).toBe(409);
+    expect(await res.json()).toEqual({
+      error: { code: 'conflict', message: 'serial an1 is registered with another key', field: 'publicKey' },
+    });
+  });
+  it('adds Retry-After to rate limits and hides internal errors', async () => {
+    const limited = errorResponse(new RateLimitedError('too many logins', 2.2));
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toBe('3');
+    const internal = errorResponse(new Error('password=hunter2 leaked in a driver message'));
+    expect(internal.status).toBe(500);
+    expect(JSON.stringify(await internal.json())).not.toContain('hunter2');
+  });
+});
+
+describe('parseInput', () => {
+  const schema = z.strictObject({ serial: z.string().min(1), count: z.number().int() });
+  it('names the offending field', () => {
+    expect(() => parseInput(schema, { serial: '', count: 1 })).toThrow(ValidationError);
+    try {
+      parseInput(schema, { serial: 'x', count: 'many' });
+    } catch (err) {
+      expect((err as ValidationError).field).toBe('count');
+    }
+  });
+  it('refuses unknown fields by name', () => {
+    try {
+      parseInput(schema, { serial: 'x', count: 1, admin: true });
+      expect.unreachable();
+    } catch (err) {
+      expect((err as ValidationError).message).toBe('admin: unknown field: admin');
+      expect((err as ValidationError).field).toBe('admin');
+    }
+  });
+  it('refuses non-JSON and oversized bodies', async () => {
+    const mk = (body: string, type = 'application/json') =>
+      new Request('http://x/', { method: 'POST', body, headers: { 'content-type': type } });
+    await expect(parseJsonBody(mk('{"serial":"a","count":1}'), schema)).resolves.toEqual({ serial: 'a', count: 1 });
+    await expect(parseJsonBody(mk('serial=a', 'application/x-www-form-urlencoded'), schema)).rejects.toThrow(/must be JSON/);
+    await expect(parseJsonBody(mk('{bad'), schema)).rejects.toThrow(/not valid JSON/);
+    await expect(parseJsonBody(mk(JSON.stringify({ serial: 'a'.repeat(200), count: 1 })), schema, 100)).rejects.toThrow(/larger than 100/);
+  });
+});

@@ -1,0 +1,64 @@
+// The one place where the hub maps errors to HTTP: typed domain errors become their status and
+// `{ error: { code, message, field? } }`; anything else is a 500 whose details stay in the log.
+import {
+  ConflictError,
+  DomainError,
+  ForbiddenError,
+  NotFoundError,
+  RateLimitedError,
+  UnauthorizedError,
+  UnavailableError,
+  ValidationError,
+} from '@porthole/db';
+
+export interface ErrorBody {
+  error: { code: string; message: string; field?: string };
+}
+
+/** An error raised by the HTTP layer itself (body too large, unsupported media type…). */
+export class HttpError extends DomainError {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    options: { field?: string; cause?: unknown } = {},
+  ) {
+    super(message, options);
+  }
+}
+
+export function errorStatus(err: unknown): number {
+  if (err instanceof HttpError) return err.status;
+  if (err instanceof ValidationError) return 400;
+  if (err instanceof UnauthorizedError) return 401;
+  if (err instanceof ForbiddenError) return 403;
+  if (err instanceof NotFoundError) return 404;
+  if (err instanceof ConflictError) return 409;
+  if (err instanceof RateLimitedError) return 429;
+  if (err instanceof UnavailableError) return 503;
+  return 500;
+}
+
+export function errorBody(err: unknown): ErrorBody {
+  if (err instanceof DomainError) {
+    const body: ErrorBody = { error: { code: err.code, message: err.message } };
+    if (err.field !== undefined) body.error.field = err.field;
+    return body;
+  }
+  return { error: { code: 'internal', message: 'Internal server error' } };
+}
+
+/** Extra response headers an error implies (Retry-After for rate limits, WWW-Authenticate for 401). */
+export function errorHeaders(err: unknown): Record<string, string> {
+  if (err instanceof RateLimitedError) return { 'retry-after': String(Math.max(1, Math.ceil(err.retryAfterSeconds))) };
+  if (err instanceof UnauthorizedError) return { 'www-authenticate': 'Bearer realm="porthole"' };
+  return {};
+}
+
+/** A complete JSON Response for an error; used by every hono app's onError. */
+export function errorResponse(err: unknown): Response {
+  return new Response(JSON.stringify(errorBody(err)), {
+    status: errorStatus(err),
+    headers: { 'content-type': 'application/json; charset=utf-8', ...errorHeaders(err) },
+  });
+}
