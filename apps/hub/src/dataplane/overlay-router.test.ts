@@ -1,0 +1,137 @@
+import { describe, expect, it } from 'vitest';
+import { OverlayRouter, type PeerRole } from './overlay-router.js';
+import { ipv4ToInt } from './packet-summary.js';
+
+/** A minimal IPv4 packet: TCP (ports), or ICMP (type + echo id). Checksums are irrelevant here. */
+function packet(proto: 'tcp' | 'udp' | 'icmp', src: string, dst: string, a: number, b: number): Uint8Array {
+  const p = new Uint8Array(40);
+  const view = new DataView(p.buffer);
+  p[0] = 0x45;
+  view.setUint16(2, 40);
+  p[8] = 64;
+  p[9] = proto === 'tcp' ? 6 : proto === 'udp' ? 17 : 1;
+  view.setUint32(12, ipv4ToInt(src));
+  view.setUint32(16, ipv4ToInt(dst));
+  if (proto === 'icmp') {
+    p[20] = a; // type
+    view.setUint16(24, b); // echo identifier
+  } else {
+    view.setUint16(20, a);
+    view.setUint16(22, b);
+  }
+  return p;
+}
+
+const HUB = '100.64.0.1';
+const ADMIN = '100.64.0.2';
+const ADMIN2 = '100.64.0.3';
+const DEV_A = '100.64.0.10';
+const DEV_B = '100.64.0.11';
+
+function setup(opts: { tcpFlowIdleMs?: number; maxFlows?: number } = {}) {
+  const roles = new Map<number, PeerRole>([
+    [ipv4ToInt(ADMIN), 'admin'],
+    [ipv4ToInt(ADMIN2), 'admin'],
+    [ipv4ToInt(DEV_A), 'device'],
+    [ipv4ToInt(DEV_B), 'device'],
+  ]);
+  const hub: Uint8Array[] = [];
+  const out: Uint8Array[] = [];
+  const router = new OverlayRouter({
+    hubAddress: ipv4ToInt(HUB),
+    roleOf: (a) => roles.get(a),
+    deliverToHub: (p) => hub.push(p),
+    forward: (p) => out.push(p),
+    ...opts,
+  });
+  return { router, hub, out };
+}
+
+describe('OverlayRouter', () => {
+  it('delivers anything addressed to the hub to the hub netstack', () => {
+    const { router, hub, out } = setup();
+    router.fromPeer(packet('tcp', DEV_A, HUB, 40000, 80), 0);
+    router.fromPeer(packet('udp', ADMIN, HUB, 5353, 53), 0);
+    expect(hub).toHaveLength(2);
+    expect(out).toHaveLength(0);
+  });
+
+  it('never lets a device reach another device, in any protocol', () => {
+    const { router, out } = setup();
+    for (const proto of ['tcp', 'udp', 'icmp'] as const) router.fromPeer(packet(proto, DEV_A, DEV_B, 8, 80), 0);
+    expect(out).toHaveLength(0);
+    expect(router.drops.get('device_to_device')).toBe(3);
+  });
+
+  it('lets an admin open TCP and ping a device, and the device answer only those flows', () => {
+    const { router, out } = setup();
+    router.fromPeer(packet('tcp', ADMIN, DEV_A, 51000, 22), 0);
+    router.fromPeer(packet('tcp', DEV_A, ADMIN, 22, 51000), 10);
+    router.fromPeer(packet('icmp', ADMIN, DEV_A, 8, 77), 20);
+    router.fromPeer(packet('icmp', DEV_A, ADMIN, 0, 77), 30);
+    expect(out).toHaveLength(4);
+    // The device may not open its own connection to the admin, nor answer another port or echo id.
+    router.fromPeer(packet('tcp', DEV_A, ADMIN, 22, 51001), 40);
+    router.fromPeer(packet('tcp', DEV_A, ADMIN2, 22, 51000), 40);
+    router.fromPeer(packet('icmp', DEV_A, ADMIN, 0, 78), 40);
+    router.fromPeer(packet('icmp', DEV_A, ADMIN, 8, 77), 40);
+    expect(out).toHaveLength(4);
+    expect(router.drops.get('device_unsolicited')).toBe(4);
+  });
+
+  it('refuses UDP between admin and device, admin-to-admin and unknown addresses', () => {
+    const { router, out } = setup();
+    router.fromPeer(packet('udp', ADMIN, DEV_A, 5000, 502), 0);
+    router.fromPeer(packet('tcp', ADMIN, ADMIN2, 5000, 22), 0);
+    router.fromPeer(packet('tcp', ADMIN, '100.64.9.9', 5000, 22), 0);
+    router.fromPeer(packet('tcp', HUB, DEV_A, 80, 5000), 0);
+    expect(out).toHaveLength(0);
+    expect(Object.fromEntries(router.drops)).toEqual({
+      protocol_not_allowed: 1,
+      admin_to_admin: 1,
+      no_route: 1,
+      spoofed_hub_source: 1,
+    });
+  });
+
+  it('forgets idle flows, so a device cannot answer long after the admin went quiet', () => {
+    const { router, out } = setup({ tcpFlowIdleMs: 1000 });
+    router.fromPeer(packet('tcp', ADMIN, DEV_A, 51000, 22), 0);
+    router.fromPeer(packet('tcp', DEV_A, ADMIN, 22, 51000), 900); // refreshes to 1900
+    router.fromPeer(packet('tcp', DEV_A, ADMIN, 22, 51000), 1800);
+    router.fromPeer(packet('tcp', DEV_A, ADMIN, 22, 51000), 2801);
+    expect(out).toHaveLength(3);
+    router.sweep(10_000);
+    expect(router.flowCount).toBe(0);
+  });
+
+  it('bounds the flow table by evicting the least recently used flow', () => {
+    const { router, out } = setup({ maxFlows: 2 });
+    router.fromPeer(packet('tcp', ADMIN, DEV_A, 1, 22), 0);
+    router.fromPeer(packet('tcp', ADMIN, DEV_A, 2, 22), 0);
+    router.fromPeer(packet('tcp', DEV_A, ADMIN, 22, 1), 1); // flow 1 becomes most recent
+    router.fromPeer(packet('tcp', ADMIN, DEV_A, 3, 22), 2); // evicts flow 2
+    expect(router.flowCount).toBe(2);
+    out.length = 0;
+    router.fromPeer(packet('tcp', DEV_A, ADMIN, 22, 2), 3);
+    router.fromPeer(packet('tcp', DEV_A, ADMIN, 22, 1), 3);
+    router.fromPeer(packet('tcp', DEV_A, ADMIN, 22, 3), 3);
+    expect(out).toHaveLength(2);
+  });
+
+  it('drops truncated and non-IPv4 packets without throwing', () => {
+    const { router, out, hub } = setup();
+    let seed = 42;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) & 255;
+    for (let i = 0; i < 2000; i++) {
+      const p = new Uint8Array(rand() % 60);
+      for (let j = 0; j < p.length; j++) p[j] = rand();
+      router.fromPeer(p, i);
+    }
+    router.fromPeer(new Uint8Array([0x60, 0, 0, 0]), 0);
+    // Random bytes may form a valid header addressed to the hub; nothing else may pass.
+    expect(out.length).toBe(0);
+    expect(hub.length + (router.drops.get('malformed') ?? 0) + (router.drops.get('no_route') ?? 0) +
+      (router.drops.get('spoofed_hub_source') ?? 0)).toBe(2001);
+  });
+});

@@ -1,0 +1,131 @@
+// Policy router for decrypted overlay packets: devices reach the hub only, never each other;
+// admin peers reach device tunnel IPs with TCP and ICMP, and devices may answer those flows
+// (tracked like a stateful firewall) but never open one towards an admin. Everything else is
+// dropped and counted by reason.
+import { IPPROTO_ICMP, IPPROTO_TCP, summarizeIpv4, type PacketSummary } from './packet-summary.js';
+
+export type PeerRole = 'device' | 'admin';
+
+export type RouterDropReason =
+  | 'malformed'
+  | 'no_route'
+  | 'device_to_device'
+  | 'device_unsolicited'
+  | 'admin_to_admin'
+  | 'protocol_not_allowed'
+  | 'spoofed_hub_source';
+
+export interface OverlayRouterOptions {
+  /** The hub's own tunnel address (its netstack), as a 32-bit integer. */
+  hubAddress: number;
+  /** Who owns a tunnel address: a device, an admin peer, or nobody. */
+  roleOf(address: number): PeerRole | undefined;
+  /** Hand a packet addressed to the hub to the hub's netstack. */
+  deliverToHub(packet: Uint8Array): void;
+  /** Send a packet out through WireGuard (routed by allowed IPs). */
+  forward(packet: Uint8Array): void;
+  /** Idle lifetime of an admin→device TCP flow; default 15 minutes (a quiet SSH session). */
+  tcpFlowIdleMs?: number;
+  /** Idle lifetime of an admin→device ICMP echo flow; default 30 s. */
+  icmpFlowIdleMs?: number;
+  /** Bound on tracked flows; the least recently used is evicted. Default 65,536. */
+  maxFlows?: number;
+}
+
+const ICMP_ECHO_REPLY = 0;
+const ICMP_ECHO_REQUEST = 8;
+
+export class OverlayRouter {
+  readonly drops = new Map<RouterDropReason, number>();
+  forwarded = 0;
+  delivered = 0;
+  private readonly flows = new Map<string, number>(); // flow key → expiry (ms)
+  private readonly tcpIdleMs: number;
+  private readonly icmpIdleMs: number;
+  private readonly maxFlows: number;
+
+  constructor(private readonly options: OverlayRouterOptions) {
+    this.tcpIdleMs = options.tcpFlowIdleMs ?? 15 * 60_000;
+    this.icmpIdleMs = options.icmpFlowIdleMs ?? 30_000;
+    this.maxFlows = options.maxFlows ?? 65_536;
+  }
+
+  get flowCount(): number {
+    return this.flows.size;
+  }
+
+  /**
+   * A packet WireGuard decrypted from a peer. WireGuard has already checked that the source
+   * address belongs to the sending peer (cryptokey routing), so the source's role is trustworthy.
+   */
+  fromPeer(packet: Uint8Array, nowMs: number): void {
+    const summary = summarizeIpv4(packet);
+    if (!summary) return this.drop('malformed');
+    const { hubAddress } = this.options;
+    if (summary.src === hubAddress) return this.drop('spoofed_hub_source');
+    if (summary.dst === hubAddress) {
+      this.delivered++;
+      this.options.deliverToHub(packet);
+      return;
+    }
+    const from = this.options.roleOf(summary.src);
+    const to = this.options.roleOf(summary.dst);
+    if (!from || !to) return this.drop('no_route');
+    if (from === 'device' && to === 'device') return this.drop('device_to_device');
+    if (from === 'admin' && to === 'admin') return this.drop('admin_to_admin');
+    if (summary.protocol !== IPPROTO_TCP && summary.protocol !== IPPROTO_ICMP) return this.drop('protocol_not_allowed');
+
+    if (from === 'admin') {
+      // Admins may only start echo requests, not send unsolicited replies or errors.
+      if (summary.protocol === IPPROTO_ICMP && summary.icmpType !== ICMP_ECHO_REQUEST) {
+        return this.drop('protocol_not_allowed');
+      }
+      this.track(flowKey(summary, 'admin'), summary.protocol, nowMs);
+    } else {
+      if (summary.protocol === IPPROTO_ICMP && summary.icmpType !== ICMP_ECHO_REPLY) {
+        return this.drop('device_unsolicited');
+      }
+      const key = flowKey(summary, 'device');
+      const expiry = this.flows.get(key);
+      if (expiry === undefined || expiry < nowMs) {
+        if (expiry !== undefined) this.flows.delete(key);
+        return this.drop('device_unsolicited');
+      }
+      this.track(key, summary.protocol, nowMs);
+    }
+    this.forwarded++;
+    this.options.forward(packet);
+  }
+
+  /** A packet from the hub's own netstack, addressed to a peer. */
+  fromHub(packet: Uint8Array): void {
+    this.forwarded++;
+    this.options.forward(packet);
+  }
+
+  /** Forget expired flows; call now and then (the hub does it once a second). */
+  sweep(nowMs: number): void {
+    for (const [key, expiry] of this.flows) if (expiry < nowMs) this.flows.delete(key);
+  }
+
+  private track(key: string, protocol: number, nowMs: number): void {
+    // Re-inserting keeps the Map in least-recently-used order for eviction.
+    this.flows.delete(key);
+    this.flows.set(key, nowMs + (protocol === IPPROTO_TCP ? this.tcpIdleMs : this.icmpIdleMs));
+    if (this.flows.size > this.maxFlows) {
+      const oldest = this.flows.keys().next().value;
+      if (oldest !== undefined) this.flows.delete(oldest);
+    }
+  }
+
+  private drop(reason: RouterDropReason): void {
+    this.drops.set(reason, (this.drops.get(reason) ?? 0) + 1);
+  }
+}
+
+/** The same key for both directions of one flow, oriented admin-side first. */
+function flowKey(s: PacketSummary, sender: PeerRole): string {
+  return sender === 'admin'
+    ? `${s.protocol}:${s.src}:${s.srcPort}:${s.dst}:${s.dstPort}`
+    : `${s.protocol}:${s.dst}:${s.dstPort}:${s.src}:${s.srcPort}`;
+}
