@@ -1,0 +1,131 @@
+// The hub's configuration: every key, its environment variable, its config-file key, its type and
+// default (issue 5 "Configuration"). Validated once by load-config.ts, which reports every problem.
+import { isIPv4 } from 'node:net';
+import { z } from 'zod';
+
+/** A DNS host name (lowercase labels, no trailing dot, no port). */
+const HOSTNAME_RE = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+
+const hostname = z
+  .string()
+  .transform((s) => s.trim().toLowerCase().replace(/\.$/, ''))
+  .refine((s) => HOSTNAME_RE.test(s), { message: 'must be a DNS host name such as example.io' });
+
+const port = z.number({ message: 'must be a port number' }).int('must be an integer').min(1, 'must be 1-65535').max(65535, 'must be 1-65535');
+const positiveMs = z.number({ message: 'must be a number of milliseconds' }).int('must be an integer').min(1, 'must be at least 1');
+
+const cidr = z.string().refine(
+  (s) => {
+    const m = /^(\d+\.\d+\.\d+\.\d+)\/(\d{1,2})$/.exec(s);
+    return m !== null && isIPv4(m[1]!) && Number(m[2]) >= 8 && Number(m[2]) <= 30;
+  },
+  { message: 'must be an IPv4 CIDR with a prefix of /8 to /30, such as 100.64.0.0/10' },
+);
+
+const hostPort = z.string().refine((s) => /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(s) && Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535, {
+  message: 'must be host:port, such as hub.example.io:51820',
+});
+
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+
+/** The validated configuration. Everything else in the hub receives this, never process.env. */
+export const configSchema = z.strictObject({
+  /** Devices live on `<serial>.<domain>`. */
+  domain: hostname,
+  /** Exact host of the portal and API; defaults to `domain`. */
+  portalHost: hostname.optional(),
+  listenHost: z.string().min(1, 'must not be empty'),
+  httpPort: port,
+  httpsPort: port.optional(),
+  tlsCertFile: z.string().min(1).optional(),
+  tlsKeyFile: z.string().min(1).optional(),
+  wgPort: port,
+  /** What devices are told to dial; defaults to `<domain>:<wgPort>`. */
+  wgEndpoint: hostPort.optional(),
+  overlayCidr: cidr,
+  dataDir: z.string().min(1, 'must not be empty'),
+  databaseUrl: z
+    .string()
+    .refine((s) => /^postgres(ql)?:\/\/./.test(s), { message: 'must be a postgres:// or postgresql:// URL' })
+    .optional(),
+  /** Number of trusted reverse-proxy hops in front of the hub (0 = do not trust X-Forwarded-*). */
+  trustProxy: z.number({ message: 'must be true, false or a number of proxy hops' }).int().min(0).max(10),
+  adminEmail: z.email({ message: 'must be an e-mail address' }).optional(),
+  adminPassword: z.string().min(1, 'must not be empty').optional(),
+  adminToken: z.string().min(1, 'must not be empty').optional(),
+  /** Separate listener for /metrics, /healthz, /readyz (disabled when unset). */
+  opsPort: port.optional(),
+  opsHost: z.string().min(1),
+  logLevel: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }),
+  dialTimeoutMs: positiveMs,
+  responseTimeoutMs: positiveMs,
+  idleTimeoutMs: positiveMs,
+  headersTimeoutMs: positiveMs,
+  maxHeaderBytes: z.number().int().min(1024, 'must be at least 1024').max(65536, 'must be at most 65536'),
+  maxConnectionsPerIp: z.number().int().min(1, 'must be at least 1'),
+  shutdownGraceMs: positiveMs,
+  deviceSessionTtlMs: positiveMs,
+});
+
+export type ConfigInput = z.input<typeof configSchema>;
+
+/** The hub configuration after validation, with derived defaults filled in. */
+export interface HubConfig extends Omit<z.output<typeof configSchema>, 'portalHost' | 'wgEndpoint'> {
+  portalHost: string;
+  wgEndpoint: string;
+  /** True when the hub terminates TLS itself (httpsPort + certificate files). */
+  tls: boolean;
+}
+
+export const DEFAULTS = {
+  domain: 'localhost',
+  listenHost: '0.0.0.0',
+  httpPort: 8080,
+  wgPort: 51820,
+  overlayCidr: '100.64.0.0/10',
+  dataDir: 'data',
+  trustProxy: 0,
+  opsHost: '127.0.0.1',
+  logLevel: 'info',
+  dialTimeoutMs: 10_000,
+  responseTimeoutMs: 60_000,
+  idleTimeoutMs: 120_000,
+  headersTimeoutMs: 20_000,
+  maxHeaderBytes: 16_384,
+  maxConnectionsPerIp: 256,
+  shutdownGraceMs: 10_000,
+  deviceSessionTtlMs: 12 * 3600_000,
+} satisfies Partial<ConfigInput>;
+
+export type FieldKind = 'string' | 'int' | 'hops';
+
+/** Environment variable per key. Secrets also accept `<VAR>_FILE` naming a file to read. */
+export const ENV_KEYS: Record<keyof ConfigInput, { env: string; kind: FieldKind; secret?: boolean }> = {
+  domain: { env: 'PORTHOLE_DOMAIN', kind: 'string' },
+  portalHost: { env: 'PORTHOLE_PORTAL_HOST', kind: 'string' },
+  listenHost: { env: 'PORTHOLE_LISTEN_HOST', kind: 'string' },
+  httpPort: { env: 'PORTHOLE_HTTP_PORT', kind: 'int' },
+  httpsPort: { env: 'PORTHOLE_HTTPS_PORT', kind: 'int' },
+  tlsCertFile: { env: 'PORTHOLE_TLS_CERT_FILE', kind: 'string' },
+  tlsKeyFile: { env: 'PORTHOLE_TLS_KEY_FILE', kind: 'string' },
+  wgPort: { env: 'PORTHOLE_WG_PORT', kind: 'int' },
+  wgEndpoint: { env: 'PORTHOLE_WG_ENDPOINT', kind: 'string' },
+  overlayCidr: { env: 'PORTHOLE_OVERLAY_CIDR', kind: 'string' },
+  dataDir: { env: 'PORTHOLE_DATA_DIR', kind: 'string' },
+  databaseUrl: { env: 'DATABASE_URL', kind: 'string', secret: true },
+  trustProxy: { env: 'PORTHOLE_TRUST_PROXY', kind: 'hops' },
+  adminEmail: { env: 'PORTHOLE_ADMIN_EMAIL', kind: 'string' },
+  adminPassword: { env: 'PORTHOLE_ADMIN_PASSWORD', kind: 'string', secret: true },
+  adminToken: { env: 'PORTHOLE_ADMIN_TOKEN', kind: 'string', secret: true },
+  opsPort: { env: 'PORTHOLE_OPS_PORT', kind: 'int' },
+  opsHost: { env: 'PORTHOLE_OPS_HOST', kind: 'string' },
+  logLevel: { env: 'PORTHOLE_LOG_LEVEL', kind: 'string' },
+  dialTimeoutMs: { env: 'PORTHOLE_DIAL_TIMEOUT_MS', kind: 'int' },
+  responseTimeoutMs: { env: 'PORTHOLE_RESPONSE_TIMEOUT_MS', kind: 'int' },
+  idleTimeoutMs: { env: 'PORTHOLE_IDLE_TIMEOUT_MS', kind: 'int' },
+  headersTimeoutMs: { env: 'PORTHOLE_HEADERS_TIMEOUT_MS', kind: 'int' },
+  maxHeaderBytes: { env: 'PORTHOLE_MAX_HEADER_BYTES', kind: 'int' },
+  maxConnectionsPerIp: { env: 'PORTHOLE_MAX_CONNECTIONS_PER_IP', kind: 'int' },
+  shutdownGraceMs: { env: 'PORTHOLE_SHUTDOWN_GRACE_MS', kind: 'int' },
+  deviceSessionTtlMs: { env: 'PORTHOLE_DEVICE_SESSION_TTL_MS', kind: 'int' },
+};

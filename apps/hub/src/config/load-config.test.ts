@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, describeConfig, loadConfig } from './load-config.js';
+
+const noFiles = (path: string): string => {
+  throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' });
+};
+const files = (map: Record<string, string>) => (path: string) => {
+  if (path in map) return map[path]!;
+  return noFiles(path);
+};
+
+function problemsOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).problems;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('has working defaults with no environment at all', () => {
+    const c = loadConfig({}, noFiles);
+    expect(c.domain).toBe('localhost');
+    expect(c.portalHost).toBe('localhost');
+    expect(c.httpPort).toBe(8080);
+    expect(c.wgPort).toBe(51820);
+    expect(c.wgEndpoint).toBe('localhost:51820');
+    expect(c.overlayCidr).toBe('100.64.0.0/10');
+    expect(c.trustProxy).toBe(0);
+    expect(c.tls).toBe(false);
+    expect(c.databaseUrl).toBeUndefined();
+  });
+
+  it('layers defaults < file < environment', () => {
+    const file = JSON.stringify({ domain: 'devices.example.io', httpPort: 80, wgPort: 4000 });
+    const c = loadConfig(
+      { PORTHOLE_CONFIG: '/etc/porthole.json', PORTHOLE_HTTP_PORT: '8081', PORTHOLE_PORTAL_HOST: 'Portal.Example.COM.' },
+      files({ '/etc/porthole.json': file }),
+    );
+    expect(c.domain).toBe('devices.example.io');
+    expect(c.httpPort).toBe(8081);
+    expect(c.wgPort).toBe(4000);
+    expect(c.wgEndpoint).toBe('devices.example.io:4000');
+    expect(c.portalHost).toBe('portal.example.com');
+  });
+
+  it('reports every problem at once, naming the variable and the value', () => {
+    const problems = problemsOf(() =>
+      loadConfig(
+        {
+          PORTHOLE_HTTP_PORT: 'eighty',
+          PORTHOLE_WG_PORT: '70000',
+          PORTHOLE_OVERLAY_CIDR: '10.0.0.0/33',
+          PORTHOLE_DOMAIN: 'not a domain',
+          DATABASE_URL: 'mysql://secret@db',
+          PORTHOLE_TRUST_PROXY: 'maybe',
+          PORTHOLE_LOG_LEVEL: 'loud',
+        },
+        noFiles,
+      ),
+    );
+    expect(problems).toHaveLength(7);
+    expect(problems).toContain('PORTHOLE_HTTP_PORT: must be a port number (got "eighty")');
+    expect(problems).toContain('PORTHOLE_WG_PORT: must be 1-65535 (got 70000)');
+    expect(problems.find((p) => p.startsWith('PORTHOLE_OVERLAY_CIDR:'))).toContain('"10.0.0.0/33"');
+    expect(problems.find((p) => p.startsWith('PORTHOLE_DOMAIN:'))).toContain('DNS host name');
+    expect(problems.find((p) => p.startsWith('PORTHOLE_TRUST_PROXY:'))).toBeDefined();
+    expect(problems.find((p) => p.startsWith('PORTHOLE_LOG_LEVEL:'))).toContain('debug, info, warn, error');
+    // A secret's value never appears in a message.
+    const db = problems.find((p) => p.startsWith('DATABASE_URL:'))!;
+    expect(db).toContain('postgres://');
+    expect(problems.join('\n')).not.toContain('secret@db');
+  });
+
+  it('requires the TLS triple together, and HTTP then differs from HTTPS', () => {
+    const problems = problemsOf(() => loadConfig({ PORTHOLE_HTTPS_PORT: '8443' }, noFiles));
+    expect(problems).toEqual([
+      'PORTHOLE_HTTPS_PORT, PORTHOLE_TLS_CERT_FILE and PORTHOLE_TLS_KEY_FILE: set all three to serve HTTPS, or none',
+    ]);
+    const c = loadConfig(
+      { PORTHOLE_HTTPS_PORT: '8443', PORTHOLE_TLS_CERT_FILE: '/c.pem', PORTHOLE_TLS_KEY_FILE: '/k.pem' },
+      noFiles,
+    );
+    expect(c.tls).toBe(true);
+    expect(problemsOf(() => loadConfig({ PORTHOLE_HTTPS_PORT: '8080', PORTHOLE_TLS_CERT_FILE: 'c', PORTHOLE_TLS_KEY_FILE: 'k' }, noFiles))).toEqual([
+      'PORTHOLE_HTTPS_PORT: must differ from the HTTP port 8080',
+    ]);
+  });
+
+  it('reads secrets from *_FILE paths, trimming the final newline, and refuses both forms', () => {
+    const c = loadConfig(
+      { PORTHOLE_ADMIN_PASSWORD_FILE: '/run/secrets/pw', PORTHOLE_ADMIN_EMAIL: 'ops@example.io' },
+      files({ '/run/secrets/pw': 'correct horse battery\n' }),
+    );
+    expect(c.adminPassword).toBe('correct horse battery');
+    expect(describeConfig(c).adminPassword).toBe('(set)');
+    expect(problemsOf(() => loadConfig({ PORTHOLE_ADMIN_TOKEN: 'a', PORTHOLE_ADMIN_TOKEN_FILE: '/x' }, noFiles))).toEqual([
+      'PORTHOLE_ADMIN_TOKEN and PORTHOLE_ADMIN_TOKEN_FILE: set only one of them',
+    ]);
+    expect(problemsOf(() => loadConfig({ PORTHOLE_ADMIN_TOKEN_FILE: '/missing' }, noFiles))).toEqual([
+      'PORTHOLE_ADMIN_TOKEN_FILE: cannot read /missing (ENOENT)',
+    ]);
+  });
+
+  it('accepts trust-proxy as a boolean or a hop count', () => {
+    expect(loadConfig({ PORTHOLE_TRUST_PROXY: 'true' }, noFiles).trustProxy).toBe(1);
+    expect(loadConfig({ PORTHOLE_TRUST_PROXY: 'false' }, noFiles).trustProxy).toBe(0);
+    expect(loadConfig({ PORTHOLE_TRUST_PROXY: '2' }, noFiles).trustProxy).toBe(2);
+  });
+
+  it('names unknown and ill-typed file keys with the file path', () => {
+    const problems = problemsOf(() =>
+      loadConfig(
+        { PORTHOLE_CONFIG: '/p.json' },
+        files({ '/p.json': JSON.stringify({ domian: 'x', httpPort: '80', adminPasswordFile: '/nope' }) }),
+      ),
+    );
+    expect(problems).toContain('/p.json: unknown key "domian"');
+    expect(problems).toContain('/p.json: adminPasswordFile: cannot read /nope (ENOENT)');
+    expect(problems).toContain('/p.json: httpPort: must be a port number (got "80")');
+    expect(problemsOf(() => loadConfig({ PORTHOLE_CONFIG: '/p.json' }, files({ '/p.json': '[1]' })))).toEqual([
+      '/p.json: must contain a JSON object',
+    ]);
+    expect(problemsOf(() => loadConfig({ PORTHOLE_CONFIG: '/p.json' }, files({ '/p.json': '{' })))[0]).toMatch(
+      /^PORTHOLE_CONFIG: cannot read \/p.json as JSON/,
+    );
+  });
+});

@@ -1,0 +1,141 @@
+// Builds the hub configuration from defaults, then an optional JSON file (path in PORTHOLE_CONFIG),
+// then PORTHOLE_* environment variables; validates once and reports every problem at once.
+// Pure: the environment and a file reader are passed in (main.ts alone reads process.env).
+import { DEFAULTS, ENV_KEYS, type ConfigInput, type HubConfig, configSchema } from './config-schema.js';
+
+/** Every configuration problem found, one line each, naming the variable or file key at fault. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export type FileReader = (path: string) => string;
+type Key = keyof ConfigInput;
+
+const KEYS = Object.keys(ENV_KEYS) as Key[];
+
+function coerce(kind: 'string' | 'int' | 'hops', value: string): unknown {
+  const v = value.trim();
+  if (kind === 'int') return /^\d+$/.test(v) ? Number(v) : value;
+  if (kind === 'hops') {
+    if (/^(true|yes|on)$/i.test(v)) return 1;
+    if (/^(false|no|off)$/i.test(v)) return 0;
+    return /^\d+$/.test(v) ? Number(v) : value;
+  }
+  return v;
+}
+
+/** Secret files usually end in a newline that is not part of the secret. */
+function readSecret(read: FileReader, path: string): string {
+  return read(path).replace(/\r?\n$/, '');
+}
+
+export function loadConfig(env: Record<string, string | undefined>, readFile: FileReader): HubConfig {
+  const problems: string[] = [];
+  const raw: Record<string, unknown> = { ...DEFAULTS };
+  const source: Partial<Record<Key, string>> = {};
+  const isSet = (name: string) => env[name] !== undefined && env[name] !== '';
+
+  // 1. Config file: camelCase keys as in HubConfig; secrets may be given as `<key>File`.
+  const filePath = env.PORTHOLE_CONFIG;
+  if (filePath) {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(readFile(filePath));
+    } catch (err) {
+      problems.push(`PORTHOLE_CONFIG: cannot read ${filePath} as JSON (${(err as Error).message})`);
+    }
+    if (doc !== undefined && (typeof doc !== 'object' || doc === null || Array.isArray(doc))) {
+      problems.push(`${filePath}: must contain a JSON object`);
+    } else if (doc !== undefined) {
+      for (const [key, value] of Object.entries(doc as Record<string, unknown>)) {
+        const base = key.endsWith('File') ? (key.slice(0, -4) as Key) : undefined;
+        if (KEYS.includes(key as Key)) {
+          raw[key] = value;
+          source[key as Key] = `${filePath}: ${key}`;
+        } else if (base && ENV_KEYS[base]?.secret) {
+          try {
+            raw[base] = readSecret(readFile, String(value));
+            source[base] = `${filePath}: ${key}`;
+          } catch (err) {
+            problems.push(`${filePath}: ${key}: cannot read ${String(value)} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+          }
+        } else {
+          problems.push(`${filePath}: unknown key "${key}"`);
+        }
+      }
+    }
+  }
+
+  // 2. Environment: overrides the file. Empty values count as unset (common in compose files).
+  for (const key of KEYS) {
+    const { env: name, kind, secret } = ENV_KEYS[key];
+    const fileVar = `${name}_FILE`;
+    if (secret && isSet(fileVar)) {
+      if (isSet(name)) {
+        problems.push(`${name} and ${fileVar}: set only one of them`);
+        continue;
+      }
+      try {
+        raw[key] = readSecret(readFile, env[fileVar]!);
+        source[key] = fileVar;
+      } catch (err) {
+        problems.push(`${fileVar}: cannot read ${env[fileVar]} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+      }
+    } else if (isSet(name)) {
+      raw[key] = coerce(kind, env[name]!);
+      source[key] = name;
+    }
+  }
+
+  const where = (key: Key) => source[key] ?? ENV_KEYS[key].env;
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      const key = issue.path[0] as Key | undefined;
+      if (key === undefined || !(key in ENV_KEYS)) {
+        problems.push(issue.message);
+        continue;
+      }
+      const got = ENV_KEYS[key].secret ? '' : ` (got ${JSON.stringify(raw[key])})`;
+      problems.push(`${where(key)}: ${issue.message}${got}`);
+    }
+  }
+
+  // 3. Rules that involve several keys.
+  const c = result.success ? result.data : undefined;
+  if (c) {
+    const tlsParts = [c.httpsPort, c.tlsCertFile, c.tlsKeyFile].filter((v) => v !== undefined).length;
+    if (tlsParts > 0 && tlsParts < 3) {
+      problems.push(
+        'PORTHOLE_HTTPS_PORT, PORTHOLE_TLS_CERT_FILE and PORTHOLE_TLS_KEY_FILE: set all three to serve HTTPS, or none',
+      );
+    }
+    if (c.httpsPort !== undefined && c.httpsPort === c.httpPort) {
+      problems.push(`${where('httpsPort')}: must differ from the HTTP port ${c.httpPort}`);
+    }
+    if (c.opsPort !== undefined && (c.opsPort === c.httpPort || c.opsPort === c.httpsPort)) {
+      problems.push(`${where('opsPort')}: must differ from the HTTP(S) ports`);
+    }
+    if (c.headersTimeoutMs >= c.idleTimeoutMs) {
+      problems.push(`${where('headersTimeoutMs')}: must be shorter than the idle timeout (${c.idleTimeoutMs} ms)`);
+    }
+  }
+
+  if (problems.length > 0 || !c) throw new ConfigError(problems);
+  return {
+    ...c,
+    portalHost: c.portalHost ?? c.domain,
+    wgEndpoint: c.wgEndpoint ?? `${c.domain}:${c.wgPort}`,
+    tls: c.httpsPort !== undefined,
+  };
+}
+
+/** The configuration as safe to log: secrets replaced by whether they are set. */
+export function describeConfig(config: HubConfig): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...config };
+  for (const key of KEYS) if (ENV_KEYS[key].secret && out[key] !== undefined) out[key] = '(set)';
+  return out;
+}
