@@ -1,0 +1,268 @@
+// Agent configuration: flags (`--hub-url …`) over environment (`PORTHOLE_AGENT_*`) over defaults,
+// validated once; every problem is reported together so an operator fixes them in one pass.
+// Pure: argv, env and a file reader are passed in; only main.ts touches process.
+import { isIP } from 'node:net';
+
+export interface ExposedPort {
+  /** Overlay port the hub connects to. */
+  port: number;
+  host: string;
+  targetPort: number;
+}
+
+export interface AgentConfig {
+  hubUrl: URL;
+  serial: string;
+  stateDir: string;
+  /** Local target for overlay port 80: http(s)://host[:port] (origin only). */
+  target: URL;
+  expose: ExposedPort[];
+  /** Local "Remote access" UI; undefined = no local UI (the device embeds it instead). */
+  listen: { host: string; port: number } | undefined;
+  /** Extra Host header values the local UI accepts (DNS-rebinding allowlist). */
+  uiHosts: string[];
+  password: string | undefined;
+  enrollmentToken: string | undefined;
+  logFile: string | undefined;
+  logRetentionDays: number;
+  logLevel: LogLevelName;
+}
+
+export type LogLevelName = 'debug' | 'info' | 'warn' | 'error';
+
+export type ConfigResult =
+  | { ok: true; config: AgentConfig }
+  | { ok: false; problems: string[] }
+  | { ok: 'help' };
+
+/** One option: its flag, its environment variable, whether it repeats. */
+interface OptionSpec {
+  flag: string;
+  env: string;
+  repeat?: boolean;
+  description: string;
+}
+
+export const OPTIONS: OptionSpec[] = [
+  { flag: 'hub-url', env: 'PORTHOLE_AGENT_HUB_URL', description: 'hub base URL, e.g. https://portal.example.io' },
+  { flag: 'serial', env: 'PORTHOLE_AGENT_SERIAL', description: 'device serial (DNS label), e.g. an12345678' },
+  { flag: 'state-dir', env: 'PORTHOLE_AGENT_STATE_DIR', description: 'state directory (default /var/lib/porthole-agent)' },
+  { flag: 'target', env: 'PORTHOLE_AGENT_TARGET', description: 'local target of overlay port 80 (default http://127.0.0.1:80)' },
+  { flag: 'expose', env: 'PORTHOLE_AGENT_EXPOSE', repeat: true, description: 'extra TCP port PORT=HOST:PORT (repeatable; env: comma-separated)' },
+  { flag: 'listen', env: 'PORTHOLE_AGENT_LISTEN', description: 'local UI address HOST:PORT or "off" (default 127.0.0.1:8088)' },
+  { flag: 'ui-host', env: 'PORTHOLE_AGENT_UI_HOSTS', repeat: true, description: 'extra Host names the local UI answers to (repeatable)' },
+  { flag: 'password', env: 'PORTHOLE_AGENT_PASSWORD', description: 'local UI password (prefer --password-file)' },
+  { flag: 'password-file', env: 'PORTHOLE_AGENT_PASSWORD_FILE', description: 'file holding the local UI password' },
+  { flag: 'enrollment-token', env: 'PORTHOLE_AGENT_ENROLLMENT_TOKEN', description: 'enrollment token: register unattended at start' },
+  { flag: 'enrollment-token-file', env: 'PORTHOLE_AGENT_ENROLLMENT_TOKEN_FILE', description: 'file holding the enrollment token' },
+  { flag: 'log-file', env: 'PORTHOLE_AGENT_LOG_FILE', description: 'also log to this file, rotated daily' },
+  { flag: 'log-retention', env: 'PORTHOLE_AGENT_LOG_RETENTION', description: 'rotated log files kept (default 7)' },
+  { flag: 'log-level', env: 'PORTHOLE_AGENT_LOG_LEVEL', description: 'debug | info | warn | error (default info)' },
+];
+
+export function usage(): string {
+  const lines = ['Usage: porthole-agent [options]', ''];
+  for (const o of OPTIONS) lines.push(`  --${o.flag.padEnd(22)} ${o.description}  [${o.env}]`);
+  lines.push(`  --${'help'.padEnd(22)} this text`);
+  return lines.join('\n');
+}
+
+const SERIAL_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** Splits argv into repeated option values; unknown flags and missing values become problems. */
+function parseArgv(argv: string[], problems: string[]): Map<string, string[]> | 'help' {
+  const values = new Map<string, string[]>();
+  const known = new Map(OPTIONS.map((o) => [o.flag, o]));
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--help' || arg === '-h') return 'help';
+    if (!arg.startsWith('--')) {
+      problems.push(`unexpected argument "${arg}"`);
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
+    let value: string | undefined = eq === -1 ? undefined : arg.slice(eq + 1);
+    if (!known.has(name)) {
+      problems.push(`unknown option --${name}`);
+      // Swallow its value too, so one typo is reported once.
+      if (eq === -1 && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--')) i++;
+      continue;
+    }
+    if (value === undefined) {
+      const next = argv[i + 1];
+      if (next === undefined || next.startsWith('--')) {
+        problems.push(`--${name} needs a value`);
+        continue;
+      }
+      value = next;
+      i++;
+    }
+    const list = values.get(name) ?? [];
+    list.push(value);
+    values.set(name, list);
+  }
+  return values;
+}
+
+function parsePort(text: string): number | undefined {
+  if (!/^\d{1,5}$/.test(text)) return undefined;
+  const n = Number(text);
+  return n >= 1 && n <= 65535 ? n : undefined;
+}
+
+/** "HOST:PORT" with IPv6 in brackets. */
+function parseHostPort(text: string): { host: string; port: number } | undefined {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d+)$/.exec(text);
+  if (!m) return undefined;
+  const host = m[1] ?? m[2]!;
+  const port = parsePort(m[3]!);
+  if (port === undefined) return undefined;
+  if (m[1] !== undefined && isIP(host) !== 6) return undefined;
+  return { host, port };
+}
+
+export interface ConfigSources {
+  argv: string[];
+  env: Record<string, string | undefined>;
+  /** Reads a secret file; throws when it cannot. */
+  readFile: (path: string) => string;
+}
+
+/** Parses and validates; returns every problem found, not just the first. */
+export function loadAgentConfig({ argv, env, readFile }: ConfigSources): ConfigResult {
+  const problems: string[] = [];
+  const parsed = parseArgv(argv, problems);
+  if (parsed === 'help') return { ok: 'help' };
+
+  const all = (flag: string): string[] => {
+    const spec = OPTIONS.find((o) => o.flag === flag)!;
+    const fromFlag = parsed.get(flag);
+    if (fromFlag) return fromFlag;
+    const fromEnv = env[spec.env];
+    if (fromEnv === undefined || fromEnv === '') return [];
+    return spec.repeat ? fromEnv.split(',').map((s) => s.trim()).filter(Boolean) : [fromEnv];
+  };
+  const one = (flag: string): string | undefined => {
+    const list = all(flag);
+    if (list.length > 1) problems.push(`--${flag} given ${list.length} times; it takes one value`);
+    return list.at(-1);
+  };
+  const secret = (flag: string): string | undefined => {
+    const direct = one(flag);
+    const file = one(`${flag}-file`);
+    if (direct !== undefined && file !== undefined) {
+      problems.push(`--${flag} and --${flag}-file are both set; use one`);
+    }
+    if (file === undefined) return direct;
+    try {
+      const text = readFile(file).trim();
+      if (text === '') problems.push(`--${flag}-file ${file} is empty`);
+      return text;
+    } catch (err) {
+      problems.push(`--${flag}-file ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+      return undefined;
+    }
+  };
+
+  let hubUrl: URL | undefined;
+  const hubText = one('hub-url');
+  if (hubText === undefined) problems.push('--hub-url is required (PORTHOLE_AGENT_HUB_URL)');
+  else {
+    try {
+      hubUrl = new URL(hubText);
+      if (hubUrl.protocol !== 'http:' && hubUrl.protocol !== 'https:') {
+        problems.push(`--hub-url "${hubText}" must be http:// or https://`);
+      }
+    } catch {
+      problems.push(`--hub-url "${hubText}" is not a URL`);
+    }
+  }
+
+  const serialText = one('serial');
+  let serial = '';
+  if (serialText === undefined) problems.push('--serial is required (PORTHOLE_AGENT_SERIAL)');
+  else {
+    serial = serialText.toLowerCase();
+    if (!SERIAL_RE.test(serial)) {
+      problems.push(`--serial "${serialText}" must be a DNS label: a-z, 0-9 and inner hyphens, 1–63 characters`);
+    }
+  }
+
+  const stateDir = one('state-dir') ?? '/var/lib/porthole-agent';
+
+  let target: URL | undefined;
+  const targetText = one('target') ?? 'http://127.0.0.1:80';
+  try {
+    const u = new URL(targetText);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+      problems.push(`--target "${targetText}" must be http:// or https://`);
+    } else if ((u.pathname !== '/' && u.pathname !== '') || u.search || u.hash || u.username) {
+      problems.push(`--target "${targetText}" must be an origin only (scheme, host, port)`);
+    } else target = new URL(u.origin);
+  } catch {
+    problems.push(`--target "${targetText}" is not a URL`);
+  }
+
+  const expose: ExposedPort[] = [];
+  for (const item of all('expose')) {
+    const m = /^(\d+)=(.+)$/.exec(item);
+    const port = m ? parsePort(m[1]!) : undefined;
+    const hp = m ? parseHostPort(m[2]!) : undefined;
+    if (!m || port === undefined || hp === undefined) {
+      problems.push(`--expose "${item}" must look like 22=127.0.0.1:22`);
+      continue;
+    }
+    if (port === 80) problems.push(`--expose "${item}": overlay port 80 is the --target`);
+    else if (expose.some((e) => e.port === port)) problems.push(`--expose "${item}": port ${port} exposed twice`);
+    else expose.push({ port, host: hp.host, targetPort: hp.port });
+  }
+
+  let listen: AgentConfig['listen'];
+  const listenText = one('listen') ?? '127.0.0.1:8088';
+  if (listenText !== 'off') {
+    listen = parseHostPort(listenText);
+    if (!listen) problems.push(`--listen "${listenText}" must be HOST:PORT or "off"`);
+  }
+
+  const password = secret('password');
+  if (listen && password === undefined) {
+    problems.push('the local UI needs --password-file (or --password), or --listen off');
+  } else if (password !== undefined && password.length > 0 && password.length < 8) {
+    problems.push('the local UI password must be at least 8 characters');
+  }
+
+  const enrollmentToken = secret('enrollment-token');
+
+  const retentionText = one('log-retention') ?? '7';
+  const logRetentionDays = Number(retentionText);
+  if (!/^\d+$/.test(retentionText) || logRetentionDays < 1 || logRetentionDays > 3650) {
+    problems.push(`--log-retention "${retentionText}" must be a whole number of files, 1–3650`);
+  }
+  const logLevelText = one('log-level') ?? 'info';
+  if (!['debug', 'info', 'warn', 'error'].includes(logLevelText)) {
+    problems.push(`--log-level "${logLevelText}" must be debug, info, warn or error`);
+  }
+
+  const uiHosts = all('ui-host').map((h) => h.toLowerCase());
+  const logFile = one('log-file');
+
+  if (problems.length > 0 || !hubUrl || !target) return { ok: false, problems };
+  return {
+    ok: true,
+    config: {
+      hubUrl,
+      serial,
+      stateDir,
+      target,
+      expose,
+      listen,
+      uiHosts,
+      password,
+      enrollmentToken,
+      logFile,
+      logRetentionDays,
+      logLevel: logLevelText as LogLevelName,
+    },
+  };
+}
