@@ -1,0 +1,42 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createLogger } from './logger.js';
+import { RotatingFile } from './rotating-file.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'porthole-agent-log-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('logger', () => {
+  it('writes JSON lines with level filtering, child fields and error objects', () => {
+    const lines: string[] = [];
+    const log = createLogger({ level: 'info', sinks: [(l) => lines.push(l)], now: () => Date.UTC(2026, 0, 2, 3, 4, 5) });
+    log.debug('hidden');
+    log.child({ component: 'tunnel' }).warn('handshake failed', { err: Object.assign(new Error('boom'), { code: 'EHOSTUNREACH' }) });
+    expect(lines).toEqual([
+      '{"time":"2026-01-02T03:04:05.000Z","level":"warn","msg":"handshake failed","component":"tunnel","err":{"name":"Error","message":"boom","code":"EHOSTUNREACH"}}\n',
+    ]);
+  });
+});
+
+describe('RotatingFile', () => {
+  it('rotates at UTC midnight and keeps `retention` old files', () => {
+    let now = Date.UTC(2026, 2, 1, 12);
+    const path = join(dir, 'agent.log');
+    const file = new RotatingFile({ path, retention: 2, now: () => now });
+    const log = createLogger({ sinks: [(l) => file.write(l)], now: () => now });
+    for (let day = 0; day < 5; day++) {
+      log.info(`day ${day} a`);
+      now += 3600_000;
+      log.info(`day ${day} b`);
+      now += 23 * 3600_000;
+    }
+    file.close();
+    expect(readdirSync(dir).sort()).toEqual(['agent.log', 'agent.log.2026-03-03', 'agent.log.2026-03-04']);
+    const msgs = (name: string) => readFileSync(join(dir, name), 'utf8').trim().split('\n').map((l) => JSON.parse(l).msg);
+    expect(msgs('agent.log.2026-03-03')).toEqual(['day 2 a', 'day 2 b']);
+    expect(msgs('agent.log.2026-03-04')).toEqual(['day 3 a', 'day 3 b']);
+    expect(msgs('agent.log')).toEqual(['day 4 a', 'day 4 b']);
+  });
+});
