@@ -1,1 +1,5 @@
 export * from './errors.js';
+export * from './db-errors.js';
+export * from './database.js';
+export * from './migrate.js';
+export * from './schema/index.js';

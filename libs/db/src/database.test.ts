@@ -1,0 +1,166 @@
+// The database layer on both drivers: migrations from the real migrations/ folder produce exactly
+// the drizzle schema, driver errors become domain errors, and the driver factory behaves.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requirementsMet } from '../../../test/support/requirements.js';
+import { createDatabase, resultRows, type DriverName } from './database.js';
+import { isUniqueViolation, translateDbError, withDbErrors } from './db-errors.js';
+import { ConflictError, NotFoundError, UnavailableError, ValidationError } from './errors.js';
+import { DEFAULT_MIGRATIONS_FOLDER } from './migrate.js';
+import { schemaDrift } from './schema-drift.js';
+import * as schema from './schema/index.js';
+import { createTestDatabase, probePostgres, tableCounts, truncateAll, type TestDatabase } from './testing.js';
+
+const pgProblem = await probePostgres();
+const drivers: DriverName[] = requirementsMet('db on PostgreSQL', { check: () => pgProblem }) ? ['pglite', 'postgres'] : ['pglite'];
+
+describe('migrations folder', () => {
+  it('the last snapshot equals the schema (drizzle-kit generate would report no changes)', async () => {
+    const { generateDrizzleJson, generateMigration } = await import('drizzle-kit/api');
+    const journal = JSON.parse(readFileSync(join(DEFAULT_MIGRATIONS_FOLDER, 'meta/_journal.json'), 'utf8')) as {
+      entries: { idx: number; tag: string }[];
+    };
+    const last = journal.entries.at(-1)!;
+    const snapshot = JSON.parse(
+      readFileSync(join(DEFAULT_MIGRATIONS_FOLDER, `meta/${String(last.idx).padStart(4, '0')}_snapshot.json`), 'utf8'),
+    );
+    const current = generateDrizzleJson(schema as Record<string, unknown>, snapshot.id);
+    expect(await generateMigration(snapshot, current)).toEqual([]);
+  });
+});
+
+describe.each(drivers)('database on %s', (driver) => {
+  let t: TestDatabase;
+  beforeAll(async () => {
+    t = await createTestDatabase(driver);
+  });
+  afterAll(async () => {
+    await t?.drop();
+  });
+
+  it('reports its driver', () => {
+    expect(t.driver).toBe(driver);
+  });
+
+  it('migrations applied to an empty database match the drizzle schema exactly', async () => {
+    expect(await schemaDrift(t.db)).toEqual([]);
+    const tables = resultRows<{ tablename: string }>(
+      await t.db.execute(sql`select tablename from pg_tables where schemaname = 'public' order by tablename`),
+    ).map((r) => r.tablename);
+    expect(tables).toEqual(
+      [
+        'access_log', 'admin_peers', 'api_tokens', 'claims', 'device_grants', 'devices', 'enrollment_tokens',
+        'free_tunnel_ips', 'key_rotations', 'overlay_pools', 'peer_changes', 'registry_state', 'sessions', 'users',
+      ],
+    );
+  });
+
+  it('the drift check notices a database that differs from the schema', async () => {
+    await t.db.execute(sql`alter table access_log add column extra text`);
+    await t.db.execute(sql`alter table access_log alter column method drop not null`);
+    await t.db.execute(sql`drop index access_log_at_idx`);
+    try {
+      expect(await schemaDrift(t.db)).toEqual([
+        'access_log.method nullability differs (db not null: false)',
+        'access_log.extra exists but is not in the schema',
+        'index access_log_at_idx on access_log is missing',
+      ]);
+    } finally {
+      await t.db.execute(sql`alter table access_log drop column extra`);
+      await t.db.execute(sql`alter table access_log alter column method set not null`);
+      await t.db.execute(sql`create index access_log_at_idx on access_log using btree (at)`);
+    }
+    expect(await schemaDrift(t.db)).toEqual([]);
+  });
+
+  it('migrating again is a no-op', async () => {
+    const { migrateDatabase } = await import('./migrate.js');
+    await migrateDatabase(t, { url: t.url });
+    const [row] = resultRows<{ n: number }>(await t.db.execute(sql`select count(*)::int as n from drizzle.__drizzle_migrations`));
+    expect(Number(row!.n)).toBe(2);
+  });
+
+  it('translates a unique violation into ConflictError, with a per-constraint message', async () => {
+    await truncateAll(t.db);
+    await t.db.insert(schema.users).values({ email: 'a@example.io', passwordHash: 'x' });
+    const dup = t.db.insert(schema.users).values({ email: 'a@example.io', passwordHash: 'y' });
+    const err = await dup.catch((e: unknown) => e);
+    expect(isUniqueViolation(err, 'users_email_unique')).toBe(true);
+    const generic = translateDbError(err);
+    expect(generic).toBeInstanceOf(ConflictError);
+    expect((generic as Error).message).toBe('conflicts with an existing record (users_email_unique)');
+    const specific = await withDbErrors(
+      () => t.db.insert(schema.users).values({ email: 'a@example.io', passwordHash: 'z' }),
+      { users_email_unique: () => new ConflictError('an account with this e-mail exists', { field: 'email' }) },
+    ).catch((e: unknown) => e);
+    expect(specific).toBeInstanceOf(ConflictError);
+    expect((specific as ConflictError).field).toBe('email');
+    expect((specific as Error).message).not.toContain('password');
+    expect(await tableCounts(t.db)).toMatchObject({ users: 1 });
+  });
+
+  it('translates check and foreign-key violations', async () => {
+    await truncateAll(t.db);
+    const check = await withDbErrors(() =>
+      t.db.insert(schema.users).values({ email: 'b@example.io', passwordHash: 'x', role: 'root' as 'admin' }),
+    ).catch((e: unknown) => e);
+    expect(check).toBeInstanceOf(ValidationError);
+    expect((check as Error).message).toContain('users_role_check');
+    const fk = await withDbErrors(() =>
+      t.db.insert(schema.sessions).values({
+        tokenHash: 'h',
+        userId: '00000000-0000-4000-8000-000000000000',
+        expiresAt: new Date(),
+      }),
+    ).catch((e: unknown) => e);
+    expect(fk).toBeInstanceOf(NotFoundError);
+    expect(await tableCounts(t.db)).toMatchObject({ users: 0, sessions: 0 });
+  });
+
+  it('enforces the enrollment-token use limit in the database itself', async () => {
+    await truncateAll(t.db);
+    await t.db.insert(schema.enrollmentTokens).values({
+      tokenHash: 'h1',
+      displayPrefix: 'ph_enr_x',
+      maxUses: 1,
+      uses: 1,
+      expiresAt: new Date(Date.now() + 60_000),
+    });
+    const over = await withDbErrors(() => t.db.update(schema.enrollmentTokens).set({ uses: sql`uses + 1` })).catch(
+      (e: unknown) => e,
+    );
+    expect(over).toBeInstanceOf(ValidationError);
+  });
+});
+
+describe('createDatabase', () => {
+  it('keeps PGlite data in a data directory across restarts', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'porthole-db-'));
+    try {
+      const first = await createDatabase({ dataDir: dir });
+      await first.db.insert(schema.users).values({ email: 'kept@example.io', passwordHash: 'x' });
+      await first.close();
+      const second = await createDatabase({ dataDir: dir });
+      const rows = await second.db.select({ email: schema.users.email }).from(schema.users);
+      await second.close();
+      expect(rows).toEqual([{ email: 'kept@example.io' }]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.skipIf(!drivers.includes('postgres'))('turns an unreachable PostgreSQL into UnavailableError', async () => {
+    const err = await createDatabase({ url: 'postgres://postgres@127.0.0.1:1/none', migrate: false }).then(async (h) => {
+      try {
+        return await withDbErrors(() => h.db.execute(sql`select 1`)).catch((e: unknown) => e);
+      } finally {
+        await h.close();
+      }
+    });
+    expect(err).toBeInstanceOf(UnavailableError);
+  });
+});

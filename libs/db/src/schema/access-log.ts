@@ -1,0 +1,22 @@
+// Who reached which device, when, from where, and how it went. Append-only; queried by device serial
+// and time range. The serial (not a foreign key) is kept so history survives a device's deletion.
+import { bigint, bigserial, index, integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+
+export const accessLog = pgTable(
+  'access_log',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    at: timestamp('at', { withTimezone: true }).notNull(),
+    serial: text('serial').notNull(),
+    userId: uuid('user_id'),
+    /** From the socket, never from client-supplied headers. */
+    clientIp: text('client_ip').notNull(),
+    method: text('method').notNull(),
+    path: text('path').notNull(),
+    status: integer('status').notNull(),
+    bytesIn: bigint('bytes_in', { mode: 'number' }).notNull().default(0),
+    bytesOut: bigint('bytes_out', { mode: 'number' }).notNull().default(0),
+    durationMs: integer('duration_ms').notNull().default(0),
+  },
+  (t) => [index('access_log_serial_at_idx').on(t.serial, t.at, t.id), index('access_log_at_idx').on(t.at)],
+);

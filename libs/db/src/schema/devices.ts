@@ -1,0 +1,76 @@
+// Devices and who may reach them: the device registry (serial = DNS label, WireGuard public key,
+// tunnel IP), per-user access grants and owner/admin-approved key rotations.
+import { sql } from 'drizzle-orm';
+import { bigint, check, index, inet, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { users } from './accounts.js';
+import { enrollmentTokens } from './enrollment.js';
+
+export const DEVICE_STATUSES = ['enabled', 'disabled'] as const;
+export type DeviceStatus = (typeof DEVICE_STATUSES)[number];
+export const ACCESS_POLICIES = ['owners', 'public'] as const;
+export type AccessPolicy = (typeof ACCESS_POLICIES)[number];
+
+export const devices = pgTable(
+  'devices',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    serial: text('serial').notNull(),
+    /** Standard base64 of the 32-byte X25519 public key. */
+    publicKey: text('public_key').notNull(),
+    tunnelIp: inet('tunnel_ip').notNull(),
+    ownerId: uuid('owner_id').references(() => users.id, { onDelete: 'set null' }),
+    status: text('status', { enum: DEVICE_STATUSES }).notNull().default('enabled'),
+    accessPolicy: text('access_policy', { enum: ACCESS_POLICIES }).notNull().default('owners'),
+    tags: text('tags').array().notNull().default(sql`'{}'::text[]`),
+    agentVersion: text('agent_version'),
+    enrollmentTokenId: uuid('enrollment_token_id').references(() => enrollmentTokens.id, { onDelete: 'set null' }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    /** Last successful (re-)registration. */
+    registeredAt: timestamp('registered_at', { withTimezone: true }).notNull().defaultNow(),
+    lastHandshakeAt: timestamp('last_handshake_at', { withTimezone: true }),
+    lastEndpoint: text('last_endpoint'),
+    rxBytes: bigint('rx_bytes', { mode: 'number' }).notNull().default(0),
+    txBytes: bigint('tx_bytes', { mode: 'number' }).notNull().default(0),
+  },
+  (t) => [
+    // The serial index also serves cursor pagination (ORDER BY serial, WHERE serial > cursor).
+    uniqueIndex('devices_serial_unique').on(t.serial),
+    uniqueIndex('devices_public_key_unique').on(t.publicKey),
+    uniqueIndex('devices_tunnel_ip_unique').on(t.tunnelIp),
+    index('devices_status_serial_idx').on(t.status, t.serial),
+    index('devices_last_handshake_idx').on(t.lastHandshakeAt),
+    index('devices_owner_idx').on(t.ownerId),
+    index('devices_tags_idx').using('gin', t.tags),
+    // Substring search on serial (`LIKE '%q%'`) through trigrams (extension in migration 0000).
+    index('devices_serial_trgm_idx').using('gin', t.serial.op('gin_trgm_ops')),
+    check('devices_status_check', sql`${t.status} in ('enabled', 'disabled')`),
+    check('devices_access_policy_check', sql`${t.accessPolicy} in ('owners', 'public')`),
+  ],
+);
+
+export const deviceGrants = pgTable(
+  'device_grants',
+  {
+    deviceId: uuid('device_id')
+      .notNull()
+      .references(() => devices.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    grantedBy: uuid('granted_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }),
+  },
+  (t) => [primaryKey({ columns: [t.deviceId, t.userId] }), index('device_grants_user_idx').on(t.userId)],
+);
+
+/** An approved change of a device's key: the next registration with this key replaces the old one. */
+export const keyRotations = pgTable('key_rotations', {
+  deviceId: uuid('device_id')
+    .primaryKey()
+    .references(() => devices.id, { onDelete: 'cascade' }),
+  newPublicKey: text('new_public_key').notNull(),
+  approvedBy: uuid('approved_by').references(() => users.id, { onDelete: 'set null' }),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+});

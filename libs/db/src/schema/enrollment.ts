@@ -1,0 +1,58 @@
+// How devices join: fleet enrollment tokens (hashed, expiring, counted uses, tags) and owner claims
+// (RFC 8628-style device authorization: a user code for the browser, a hashed poll token for the agent).
+import { sql } from 'drizzle-orm';
+import { check, index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { users } from './accounts.js';
+
+export const enrollmentTokens = pgTable(
+  'enrollment_tokens',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
+    description: text('description').notNull().default(''),
+    tokenHash: text('token_hash').notNull(),
+    displayPrefix: text('display_prefix').notNull(),
+    /** Copied onto every device enrolled with this token. */
+    tags: text('tags').array().notNull().default(sql`'{}'::text[]`),
+    maxUses: integer('max_uses').notNull(),
+    uses: integer('uses').notNull().default(0),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex('enrollment_tokens_token_hash_unique').on(t.tokenHash),
+    // The database itself refuses a use past the limit, whatever the caller does.
+    check('enrollment_tokens_uses_check', sql`${t.uses} >= 0 and ${t.uses} <= ${t.maxUses}`),
+  ],
+);
+
+export const CLAIM_STATUSES = ['pending', 'approved', 'denied'] as const;
+export type ClaimStatus = (typeof CLAIM_STATUSES)[number];
+
+export const claims = pgTable(
+  'claims',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    /** `ABCD-EFGH` without the hyphen, from an alphabet without look-alike letters. */
+    userCode: text('user_code').notNull(),
+    pollTokenHash: text('poll_token_hash').notNull(),
+    serial: text('serial').notNull(),
+    publicKey: text('public_key').notNull(),
+    returnUrl: text('return_url'),
+    agentVersion: text('agent_version'),
+    status: text('status', { enum: CLAIM_STATUSES }).notNull().default('pending'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    lastPolledAt: timestamp('last_polled_at', { withTimezone: true }),
+    decidedBy: uuid('decided_by').references(() => users.id, { onDelete: 'set null' }),
+    decidedAt: timestamp('decided_at', { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex('claims_poll_token_hash_unique').on(t.pollTokenHash),
+    // A code names one pending claim; decided claims keep their code for the agent's last poll.
+    uniqueIndex('claims_user_code_pending_unique').on(t.userCode).where(sql`${t.status} = 'pending'`),
+    index('claims_expires_idx').on(t.expiresAt),
+    check('claims_status_check', sql`${t.status} in ('pending', 'approved', 'denied')`),
+  ],
+);

@@ -1,0 +1,6 @@
+// The whole drizzle schema, grouped by table family. drizzle-kit reads this file (drizzle.config.ts).
+export * from './accounts.js';
+export * from './enrollment.js';
+export * from './devices.js';
+export * from './overlay.js';
+export * from './access-log.js';

@@ -1,0 +1,98 @@
+// Test support: a migrated database per test file on either driver. PGlite runs in memory; on
+// PostgreSQL each call creates a uniquely named database and `drop()` removes it again.
+// Only tests import this module (`@porthole/db/testing`).
+import { randomBytes } from 'node:crypto';
+import { sql } from 'drizzle-orm';
+import postgres from 'postgres';
+import { createDatabase, resultRows, type DatabaseHandle, type Database, type DriverName } from './database.js';
+
+export const DEFAULT_TEST_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
+
+/** The PostgreSQL server tests use: `DATABASE_URL`, or the local default. */
+export function postgresTestUrl(): string {
+  return process.env.DATABASE_URL || DEFAULT_TEST_DATABASE_URL;
+}
+
+/** Undefined when PostgreSQL answers at `url`, else the reason it does not (for requirementsMet). */
+export async function probePostgres(url = postgresTestUrl()): Promise<string | undefined> {
+  const client = postgres(url, { max: 1, connect_timeout: 3, onnotice: () => {} });
+  try {
+    await client`select 1`;
+    return undefined;
+  } catch (err) {
+    return `PostgreSQL unreachable at ${redactUrl(url)}: ${(err as Error).message}`;
+  } finally {
+    await client.end({ timeout: 1 }).catch(() => {});
+  }
+}
+
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(invalid URL)';
+  }
+}
+
+export interface TestDatabase extends DatabaseHandle {
+  /** Closes the connection and, on PostgreSQL, drops the database. */
+  drop(): Promise<void>;
+  /** postgres:// URL of the fresh database (PostgreSQL only). */
+  url?: string;
+}
+
+export async function createTestDatabase(driver: DriverName, adminUrl = postgresTestUrl()): Promise<TestDatabase> {
+  if (driver === 'pglite') {
+    const handle = await createDatabase({});
+    return { ...handle, drop: () => handle.close() };
+  }
+  const name = `porthole_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  try {
+    await admin.unsafe(`create database "${name}"`);
+  } finally {
+    await admin.end({ timeout: 5 });
+  }
+  const u = new URL(adminUrl);
+  u.pathname = `/${name}`;
+  const url = u.toString();
+  const handle = await createDatabase({ url, maxConnections: 10 });
+  return {
+    ...handle,
+    url,
+    drop: async () => {
+      await handle.close();
+      const again = postgres(adminUrl, { max: 1, onnotice: () => {} });
+      try {
+        await again.unsafe(`drop database if exists "${name}" with (force)`);
+      } finally {
+        await again.end({ timeout: 5 });
+      }
+    },
+  };
+}
+
+/** Empties every application table (not the migrations journal): isolation between tests in one file. */
+export async function truncateAll(db: Database): Promise<void> {
+  const rows = resultRows<{ tablename: string }>(
+    await db.execute(sql`select tablename from pg_tables where schemaname = 'public' order by tablename`),
+  );
+  if (rows.length === 0) return;
+  const list = rows.map((r) => `"${r.tablename}"`).join(', ');
+  await db.execute(sql.raw(`truncate ${list} restart identity cascade`));
+}
+
+/** Row count per application table, to assert that a refused request changed nothing. */
+export async function tableCounts(db: Database): Promise<Record<string, number>> {
+  const rows = resultRows<{ tablename: string }>(
+    await db.execute(sql`select tablename from pg_tables where schemaname = 'public' order by tablename`),
+  );
+  const counts: Record<string, number> = {};
+  for (const { tablename } of rows) {
+    const [row] = resultRows<{ n: number | string }>(await db.execute(sql.raw(`select count(*)::int as n from "${tablename}"`)));
+    counts[tablename] = Number(row?.n ?? 0);
+  }
+  return counts;
+}
