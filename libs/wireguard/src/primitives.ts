@@ -1,0 +1,118 @@
+// WireGuard's symmetric primitives (whitepaper §5.4): HASH = BLAKE2s-256, HMAC-BLAKE2s and the
+// HKDF-style KDF1..3, MAC = keyed BLAKE2s-128, AEAD = ChaCha20-Poly1305 (RFC 8439) with the
+// 4-zero-bytes ‖ LE64 counter nonce, XAEAD = XChaCha20-Poly1305 (cookie replies only).
+import { createCipheriv, createDecipheriv, createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { blake2s } from '@noble/hashes/blake2.js';
+import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { AEAD_TAG_SIZE } from './constants.js';
+
+const EMPTY = new Uint8Array(0);
+const BYTE_1 = Uint8Array.of(1);
+
+/** BLAKE2s-256 of the concatenation of `parts` (node:crypto, native). */
+export function hash(...parts: Uint8Array[]): Buffer {
+  const h = createHash('blake2s256');
+  for (const p of parts) h.update(p);
+  return h.digest();
+}
+
+/** HMAC-BLAKE2s (RFC 2104, 64-byte block, 32-byte output). */
+export function hmac(key: Uint8Array, ...parts: Uint8Array[]): Buffer {
+  const h = createHmac('blake2s256', key);
+  for (const p of parts) h.update(p);
+  return h.digest();
+}
+
+/** KDF1: τ1 = HMAC(HMAC(key, input), 0x1). */
+export function kdf1(key: Uint8Array, input: Uint8Array = EMPTY): Buffer {
+  const t0 = hmac(key, input);
+  return hmac(t0, BYTE_1);
+}
+
+/** KDF2: (τ1, τ2) with τ2 = HMAC(τ0, τ1 ‖ 0x2). */
+export function kdf2(key: Uint8Array, input: Uint8Array = EMPTY): [Buffer, Buffer] {
+  const t0 = hmac(key, input);
+  const t1 = hmac(t0, BYTE_1);
+  const t2 = hmac(t0, t1, Uint8Array.of(2));
+  return [t1, t2];
+}
+
+/** KDF3: (τ1, τ2, τ3) with τ3 = HMAC(τ0, τ2 ‖ 0x3). */
+export function kdf3(key: Uint8Array, input: Uint8Array = EMPTY): [Buffer, Buffer, Buffer] {
+  const t0 = hmac(key, input);
+  const t1 = hmac(t0, BYTE_1);
+  const t2 = hmac(t0, t1, Uint8Array.of(2));
+  const t3 = hmac(t0, t2, Uint8Array.of(3));
+  return [t1, t2, t3];
+}
+
+/**
+ * MAC = keyed BLAKE2s with a 16-byte digest. Not a truncated BLAKE2s-256: the digest length is
+ * part of BLAKE2's parameter block, and node:crypto offers neither keys nor short digests.
+ */
+export function mac(key: Uint8Array, data: Uint8Array): Uint8Array {
+  return blake2s(data, { key, dkLen: 16 });
+}
+
+/** Constant-time comparison of two equally long byte strings (false when lengths differ). */
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** The 12-byte ChaCha20-Poly1305 nonce: 4 zero bytes, then the counter as 64-bit little-endian. */
+export function counterNonce(counter: number, into: Buffer = Buffer.alloc(12)): Buffer {
+  into.writeUInt32LE(0, 0);
+  into.writeUInt32LE(counter >>> 0, 4);
+  into.writeUInt32LE(Math.floor(counter / 0x1_0000_0000), 8);
+  return into;
+}
+
+/** AEAD seal: returns ciphertext ‖ 16-byte tag. */
+export function aeadSeal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, ad: Uint8Array): Buffer {
+  const c = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: AEAD_TAG_SIZE });
+  if (ad.length > 0) c.setAAD(ad, { plaintextLength: plaintext.length });
+  const body = c.update(plaintext);
+  c.final();
+  return Buffer.concat([body, c.getAuthTag()]);
+}
+
+/** AEAD open of ciphertext ‖ tag; undefined when the tag does not verify (never throws). */
+export function aeadOpen(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  sealed: Uint8Array,
+  ad: Uint8Array,
+): Buffer | undefined {
+  if (sealed.length < AEAD_TAG_SIZE) return undefined;
+  const split = sealed.length - AEAD_TAG_SIZE;
+  try {
+    const d = createDecipheriv('chacha20-poly1305', key, nonce, { authTagLength: AEAD_TAG_SIZE });
+    if (ad.length > 0) d.setAAD(ad, { plaintextLength: split });
+    d.setAuthTag(sealed.subarray(split));
+    const plain = d.update(sealed.subarray(0, split));
+    d.final(); // throws when the tag is wrong; the plaintext above is then discarded
+    return plain;
+  } catch {
+    return undefined;
+  }
+}
+
+/** XAEAD seal (XChaCha20-Poly1305, 24-byte nonce): ciphertext ‖ tag. */
+export function xaeadSeal(key: Uint8Array, nonce24: Uint8Array, plaintext: Uint8Array, ad: Uint8Array): Uint8Array {
+  return xchacha20poly1305(key, nonce24, ad).encrypt(plaintext);
+}
+
+/** XAEAD open; undefined when the tag does not verify. */
+export function xaeadOpen(
+  key: Uint8Array,
+  nonce24: Uint8Array,
+  sealed: Uint8Array,
+  ad: Uint8Array,
+): Uint8Array | undefined {
+  if (sealed.length < AEAD_TAG_SIZE) return undefined;
+  try {
+    return xchacha20poly1305(key, nonce24, ad).decrypt(sealed);
+  } catch {
+    return undefined;
+  }
+}

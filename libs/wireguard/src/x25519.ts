@@ -1,0 +1,68 @@
+// X25519 Diffie-Hellman (RFC 7748) on node:crypto KeyObjects, WireGuard's DH and DH-Generate.
+// A shared secret of all zeros (a low-order peer point) counts as failure, as in wireguard-go.
+import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { KEY_SIZE } from './constants.js';
+
+// PKCS#8 prefix for a raw X25519 private key. DER import is slow (~2k/s) but only used for static
+// keys and test-injected ephemerals; public keys come in through JWK (~100k/s), which is the hot path.
+const PKCS8_X25519_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
+
+export type X25519PrivateKey = KeyObject;
+export type X25519PublicKey = KeyObject;
+
+/** Imports a raw 32-byte private scalar (clamped or not: X25519 clamps internally). */
+export function importPrivateKey(raw: Uint8Array): X25519PrivateKey {
+  if (raw.length !== KEY_SIZE) throw new Error(`x25519: private key must be ${KEY_SIZE} bytes, got ${raw.length}`);
+  return createPrivateKey({ key: Buffer.concat([PKCS8_X25519_PREFIX, raw]), format: 'der', type: 'pkcs8' });
+}
+
+/** Imports a raw 32-byte public key; undefined when it is not 32 bytes. Never throws. */
+export function importPublicKey(raw: Uint8Array): X25519PublicKey | undefined {
+  if (raw.length !== KEY_SIZE) return undefined;
+  try {
+    const x = Buffer.from(raw.buffer, raw.byteOffset, raw.length).toString('base64url');
+    return createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x }, format: 'jwk' });
+  } catch {
+    return undefined;
+  }
+}
+
+/** Raw 32 bytes of a public KeyObject, or of the public half of a private one. */
+export function rawPublicKey(key: KeyObject): Buffer {
+  const pub = key.type === 'private' ? createPublicKey(key) : key;
+  const jwk = pub.export({ format: 'jwk' });
+  return Buffer.from(jwk.x as string, 'base64url');
+}
+
+/**
+ * DH(priv, pub): the 32-byte shared secret, or undefined for an all-zero result. OpenSSL refuses
+ * such a derivation with an exception; the explicit check keeps the rule if that ever changes.
+ */
+export function dh(privateKey: X25519PrivateKey, publicKey: X25519PublicKey): Buffer | undefined {
+  let shared: Buffer;
+  try {
+    shared = diffieHellman({ privateKey, publicKey });
+  } catch {
+    return undefined;
+  }
+  let acc = 0;
+  for (let i = 0; i < shared.length; i++) acc |= shared[i]!;
+  return acc === 0 ? undefined : shared;
+}
+
+export interface EphemeralKeyPair {
+  privateKey: X25519PrivateKey;
+  publicKey: Buffer;
+}
+
+/** DH-Generate for ephemeral keys: a fresh key pair from OpenSSL's CSPRNG. */
+export function generateEphemeral(): EphemeralKeyPair {
+  const { privateKey, publicKey } = generateKeyPairSync('x25519');
+  return { privateKey, publicKey: rawPublicKey(publicKey) };
+}
+
+/** An ephemeral key pair from given private bytes (test vectors inject their ephemerals). */
+export function ephemeralFromPrivate(raw: Uint8Array): EphemeralKeyPair {
+  const privateKey = importPrivateKey(raw);
+  return { privateKey, publicKey: rawPublicKey(privateKey) };
+}
