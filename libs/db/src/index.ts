@@ -3,3 +3,4 @@ export * from './db-errors.js';
 export * from './database.js';
 export * from './migrate.js';
 export * from './schema/index.js';
+export * from './queries/index.js';

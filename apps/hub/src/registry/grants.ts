@@ -1,0 +1,65 @@
+// Device access grants: besides the owner, named users may reach a device, optionally until a time.
+import { and, asc, eq } from 'drizzle-orm';
+import { deviceGrants, devices, NotFoundError, users, ValidationError } from '@porthole/db';
+import type { RegistryContext } from './context.js';
+import { UUID_RE } from './devices.js';
+import { normalizeSerial } from './serial.js';
+
+export interface GrantInfo {
+  userId: string;
+  email: string;
+  createdAt: string;
+  expiresAt: string | null;
+}
+
+export interface GrantInput {
+  /** The user, by e-mail address. */
+  email: string;
+  expiresAt?: Date | null;
+  grantedBy?: string | null;
+}
+
+async function deviceId(ctx: RegistryContext, serial: string): Promise<string> {
+  const normalized = normalizeSerial(serial);
+  const [row] = await ctx.db.select({ id: devices.id }).from(devices).where(eq(devices.serial, normalized));
+  if (!row) throw new NotFoundError(`device ${normalized} does not exist`, { field: 'serial' });
+  return row.id;
+}
+
+export async function listGrants(ctx: RegistryContext, serial: string): Promise<GrantInfo[]> {
+  const id = await deviceId(ctx, serial);
+  const rows = await ctx.db
+    .select({ userId: deviceGrants.userId, email: users.email, createdAt: deviceGrants.createdAt, expiresAt: deviceGrants.expiresAt })
+    .from(deviceGrants)
+    .innerJoin(users, eq(users.id, deviceGrants.userId))
+    .where(eq(deviceGrants.deviceId, id))
+    .orderBy(asc(users.email));
+  return rows.map((r) => ({ ...r, createdAt: r.createdAt.toISOString(), expiresAt: r.expiresAt?.toISOString() ?? null }));
+}
+
+/** Grants (or re-grants, replacing the expiry) access to a device for the user with `email`. */
+export async function grantAccess(ctx: RegistryContext, serial: string, input: GrantInput): Promise<GrantInfo> {
+  const id = await deviceId(ctx, serial);
+  const email = input.email.trim().toLowerCase();
+  const [user] = await ctx.db.select({ id: users.id, email: users.email }).from(users).where(eq(users.email, email));
+  if (!user) throw new NotFoundError(`no account with e-mail ${email}`, { field: 'email' });
+  const now = ctx.now();
+  if (input.expiresAt && input.expiresAt <= now) throw new ValidationError('expiresAt must be in the future', { field: 'expiresAt' });
+  const expiresAt = input.expiresAt ?? null;
+  const [row] = await ctx.db
+    .insert(deviceGrants)
+    .values({ deviceId: id, userId: user.id, grantedBy: input.grantedBy ?? null, createdAt: now, expiresAt })
+    .onConflictDoUpdate({ target: [deviceGrants.deviceId, deviceGrants.userId], set: { expiresAt, grantedBy: input.grantedBy ?? null } })
+    .returning();
+  return { userId: user.id, email: user.email, createdAt: row!.createdAt.toISOString(), expiresAt: row!.expiresAt?.toISOString() ?? null };
+}
+
+export async function revokeGrant(ctx: RegistryContext, serial: string, userId: string): Promise<void> {
+  const id = await deviceId(ctx, serial);
+  if (!UUID_RE.test(userId)) throw new NotFoundError(`no grant for user ${JSON.stringify(userId.slice(0, 40))}`, { field: 'userId' });
+  const deleted = await ctx.db
+    .delete(deviceGrants)
+    .where(and(eq(deviceGrants.deviceId, id), eq(deviceGrants.userId, userId)))
+    .returning({ userId: deviceGrants.userId });
+  if (deleted.length === 0) throw new NotFoundError(`no grant for user ${userId} on device ${normalizeSerial(serial)}`, { field: 'userId' });
+}

@@ -1,0 +1,96 @@
+// The registry: one object the hub wires, owning every database-backed flow (registration, claims,
+// accounts, tokens, devices, admin peers, access log) and the peer feed the data plane follows.
+import type { Database } from '@porthole/db';
+import type { Logger } from '../ops/logger.js';
+import * as accessLog from './access-log.js';
+import * as adminPeers from './admin-peers.js';
+import type { HubIdentity, RegistryContext } from './context.js';
+import * as devices from './devices.js';
+import * as enrollment from './enrollment-tokens.js';
+import * as grants from './grants.js';
+import { parseOverlayCidr } from './overlay.js';
+import * as feed from './peer-feed.js';
+import * as registration from './registration.js';
+
+export type { HubIdentity, RegistryContext } from './context.js';
+export type { DeviceInfo, DevicePage, ListDevicesQuery } from './devices.js';
+export type { Registration, RegisterInput, RegisterResult } from './registration.js';
+export type { EnrollmentTokenInfo, CreateEnrollmentTokenInput } from './enrollment-tokens.js';
+export type { AdminPeerInfo } from './admin-peers.js';
+export type { AccessLogEntry, AccessLogRecord, AccessLogQuery } from './access-log.js';
+export type { Peer, PeerSet, PeerChanges, PeerStatus, PeerChangeListener } from './peer-feed.js';
+export type { GrantInfo } from './grants.js';
+
+export interface RegistryOptions {
+  db: Database;
+  /** Default 100.64.0.0/10. */
+  overlayCidr?: string;
+  /** The hub's WireGuard identity; `tunnelIp` defaults to the overlay's first host address. */
+  hub: Omit<HubIdentity, 'tunnelIp'> & { tunnelIp?: string };
+  /** Public URL of a device, e.g. serial → `https://an1.example.io/`. */
+  deviceUrl: (serial: string) => string;
+  clock?: () => Date;
+  logger?: Logger;
+}
+
+export function createRegistry(options: RegistryOptions) {
+  const pool = parseOverlayCidr(options.overlayCidr ?? '100.64.0.0/10');
+  const logger = options.logger?.child({ component: 'registry' });
+  const emitter = feed.createChangeEmitter((err) => logger?.error('peer change listener failed', { err }));
+  const ctx: RegistryContext = {
+    db: options.db,
+    now: options.clock ?? (() => new Date()),
+    pool,
+    hub: { publicKey: options.hub.publicKey, endpoint: options.hub.endpoint, tunnelIp: options.hub.tunnelIp ?? pool.hubIp },
+    deviceUrl: options.deviceUrl,
+    logger,
+    emit: emitter.emit,
+  };
+
+  return {
+    context: ctx,
+    overlay: pool,
+    hub: ctx.hub,
+
+    // Registration and the data plane's view.
+    registerDevice: (input: registration.RegisterInput) => registration.registerDevice(ctx, input),
+    registrationFor: (serial: string, tunnelIp: string) => registration.registrationFor(ctx, { serial, tunnelIp }),
+    listPeers: () => feed.listPeers(ctx),
+    changesSince: (version: number, limit?: number) => feed.changesSince(ctx, version, limit),
+    onChange: emitter.onChange,
+    recordPeerStatus: (statuses: readonly feed.PeerStatus[]) => feed.recordPeerStatus(ctx, statuses),
+
+    // Devices.
+    listDevices: (query?: devices.ListDevicesQuery) => devices.listDevices(ctx, query),
+    getDevice: (serial: string) => devices.getDevice(ctx, serial),
+    findDeviceBySerial: (serial: string) => devices.findDeviceBySerial(ctx, serial),
+    setDeviceStatus: (serial: string, status: 'enabled' | 'disabled') => devices.setDeviceStatus(ctx, serial, status),
+    setAccessPolicy: (serial: string, policy: 'owners' | 'public') => devices.setAccessPolicy(ctx, serial, policy),
+    setDeviceOwner: (serial: string, ownerId: string | null) => devices.setDeviceOwner(ctx, serial, ownerId),
+    deleteDevice: (serial: string) => devices.deleteDevice(ctx, serial),
+    approveKeyRotation: (serial: string, publicKey: string, approvedBy: string | null) =>
+      devices.approveKeyRotation(ctx, serial, publicKey, approvedBy),
+    canAccessDevice: (userId: string | null, deviceId: string) => devices.canAccessDevice(ctx, userId, deviceId),
+
+    // Grants.
+    listGrants: (serial: string) => grants.listGrants(ctx, serial),
+    grantAccess: (serial: string, input: grants.GrantInput) => grants.grantAccess(ctx, serial, input),
+    revokeGrant: (serial: string, userId: string) => grants.revokeGrant(ctx, serial, userId),
+
+    // Enrollment tokens.
+    createEnrollmentToken: (input: enrollment.CreateEnrollmentTokenInput) => enrollment.createEnrollmentToken(ctx, input),
+    listEnrollmentTokens: () => enrollment.listEnrollmentTokens(ctx),
+    revokeEnrollmentToken: (id: string) => enrollment.revokeEnrollmentToken(ctx, id),
+
+    // Admin peers.
+    createAdminPeer: (input: { name: string; publicKey: string; createdBy?: string | null }) => adminPeers.createAdminPeer(ctx, input),
+    listAdminPeers: () => adminPeers.listAdminPeers(ctx),
+    deleteAdminPeer: (id: string) => adminPeers.deleteAdminPeer(ctx, id),
+
+    // Access log.
+    appendAccessLog: (entries: readonly accessLog.AccessLogEntry[]) => accessLog.appendAccessLog(ctx, entries),
+    queryAccessLog: (query: accessLog.AccessLogQuery) => accessLog.queryAccessLog(ctx, query),
+  };
+}
+
+export type Registry = ReturnType<typeof createRegistry>;

@@ -1,0 +1,127 @@
+// What the hub's data plane follows: the full peer set with its version, the changes since a
+// version (durable, ordered: see libs/db peer-changes), in-process listeners called after commit,
+// and batched handshake/traffic status written back from the WireGuard endpoint.
+import { eq, sql } from 'drizzle-orm';
+import {
+  adminPeers,
+  currentPeerVersion,
+  devices,
+  peerChangesSince,
+  type Executor,
+  type PeerChange,
+  type PeerKind,
+} from '@porthole/db';
+import type { RegistryContext } from './context.js';
+
+export interface Peer {
+  kind: PeerKind;
+  publicKey: string;
+  tunnelIp: string;
+  /** Device serial or admin peer name. */
+  name: string;
+}
+
+export interface PeerSet {
+  version: number;
+  peers: Peer[];
+}
+
+export interface PeerChanges {
+  /** Apply these, then ask again from `version`. */
+  version: number;
+  changes: PeerChange[];
+  /** True when more changes are waiting (the page was full). */
+  more: boolean;
+}
+
+export type PeerChangeListener = (changes: PeerChange[]) => void;
+
+/** Enabled devices and all admin peers, read in one snapshot together with the version they reflect. */
+export async function listPeers(ctx: RegistryContext): Promise<PeerSet> {
+  return ctx.db.transaction(
+    async (tx) => {
+      const ex = tx as unknown as Executor;
+      const version = await currentPeerVersion(ex);
+      const deviceRows = await ex
+        .select({ publicKey: devices.publicKey, tunnelIp: sql<string>`host(${devices.tunnelIp})`, name: devices.serial })
+        .from(devices)
+        .where(eq(devices.status, 'enabled'));
+      const adminRows = await ex
+        .select({ publicKey: adminPeers.publicKey, tunnelIp: sql<string>`host(${adminPeers.tunnelIp})`, name: adminPeers.name })
+        .from(adminPeers);
+      return {
+        version,
+        peers: [
+          ...deviceRows.map((r) => ({ kind: 'device' as const, ...r })),
+          ...adminRows.map((r) => ({ kind: 'admin' as const, ...r })),
+        ],
+      };
+    },
+    { isolationLevel: 'repeatable read', accessMode: 'read only' },
+  );
+}
+
+/** Changes recorded after `version`, never splitting one version's changes across pages. */
+export async function changesSince(ctx: RegistryContext, version: number, limit = 1000): Promise<PeerChanges> {
+  const rows = await peerChangesSince(ctx.db, version, limit + 1);
+  if (rows.length <= limit) return { version: rows.at(-1)?.version ?? Math.max(version, await currentPeerVersion(ctx.db)), changes: rows, more: false };
+  let page = rows.slice(0, limit);
+  const lastVersion = rows[limit]!.version;
+  // The next row shares the page's last version: hold that version back (unless it alone fills a page).
+  const cut = page.filter((c) => c.version !== lastVersion);
+  if (cut.length > 0) page = cut;
+  return { version: page.at(-1)!.version, changes: page, more: true };
+}
+
+export interface PeerStatus {
+  publicKey: string;
+  lastHandshakeAt: Date | null;
+  endpoint: string | null;
+  rxBytes: number;
+  txBytes: number;
+}
+
+const STATUS_BATCH = 500;
+
+/** Writes handshake/endpoint/traffic for many peers, a few statements per 500 peers. Unknown keys are ignored. */
+export async function recordPeerStatus(ctx: RegistryContext, statuses: readonly PeerStatus[]): Promise<void> {
+  for (let i = 0; i < statuses.length; i += STATUS_BATCH) {
+    const batch = statuses.slice(i, i + STATUS_BATCH);
+    const values = sql.join(
+      batch.map(
+        (s) =>
+          sql`(${s.publicKey}::text, ${s.lastHandshakeAt?.toISOString() ?? null}::timestamptz, ${s.endpoint}::text, ${Math.max(0, Math.floor(s.rxBytes))}::bigint, ${Math.max(0, Math.floor(s.txBytes))}::bigint)`,
+      ),
+      sql`, `,
+    );
+    for (const table of [devices, adminPeers]) {
+      await ctx.db.execute(sql`
+        update ${table} as t set
+          last_handshake_at = coalesce(v.hs, t.last_handshake_at),
+          last_endpoint = coalesce(v.ep, t.last_endpoint),
+          rx_bytes = v.rx, tx_bytes = v.tx
+        from (values ${values}) as v(pk, hs, ep, rx, tx)
+        where t.public_key = v.pk`);
+    }
+  }
+}
+
+/** Fan-out of committed changes to in-process listeners; a throwing listener cannot hurt the others. */
+export function createChangeEmitter(onListenerError: (err: unknown) => void) {
+  const listeners = new Set<PeerChangeListener>();
+  return {
+    emit(changes: PeerChange[]) {
+      for (const listener of listeners) {
+        try {
+          listener(changes);
+        } catch (err) {
+          onListenerError(err);
+        }
+      }
+    },
+    onChange(listener: PeerChangeListener): () => void {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}

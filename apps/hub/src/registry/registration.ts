@@ -1,0 +1,161 @@
+// Device registration (the contract in ARCHITECTURE/issue 4): `{ serial, publicKey, enrollmentToken }`
+// → a tunnel IP and the hub's WireGuard identity. One transaction takes the token's use, allocates
+// the address, stores the device and records the peer change; repeating it with the same key is
+// idempotent, a different key needs an approved rotation, and a key belongs to one peer only.
+import { and, eq, gt, ne } from 'drizzle-orm';
+import {
+  adminPeers,
+  allocateTunnelIp,
+  ConflictError,
+  devices,
+  ForbiddenError,
+  keyRotations,
+  recordPeerChanges,
+  translateDbError,
+  withDbErrors,
+  type Executor,
+  type PeerChange,
+} from '@porthole/db';
+import { inTransaction, PERSISTENT_KEEPALIVE_SECONDS, type RegistryContext } from './context.js';
+import { peerChange, type DeviceRow } from './devices.js';
+import { checkEnrollmentTokenForRepeat, consumeEnrollmentToken } from './enrollment-tokens.js';
+import { normalizeSerial } from './serial.js';
+import { keyTag, parsePublicKey } from './wireguard-key.js';
+
+export interface Registration {
+  serial: string;
+  tunnelIp: string;
+  overlayCidr: string;
+  hub: { publicKey: string; endpoint: string; tunnelIp: string };
+  url: string;
+  persistentKeepalive: number;
+}
+
+export interface RegisterResult {
+  /** True when this call created the device (HTTP 201), false when it repeated or rotated (200). */
+  created: boolean;
+  registration: Registration;
+}
+
+export interface RegisterInput {
+  serial: string;
+  publicKey: string;
+  enrollmentToken: string;
+  agentVersion?: string | undefined;
+}
+
+export function registrationFor(ctx: RegistryContext, device: Pick<DeviceRow, 'serial' | 'tunnelIp'>): Registration {
+  return {
+    serial: device.serial,
+    tunnelIp: device.tunnelIp,
+    overlayCidr: ctx.pool.cidr,
+    hub: { ...ctx.hub },
+    url: ctx.deviceUrl(device.serial),
+    persistentKeepalive: PERSISTENT_KEEPALIVE_SECONDS,
+  };
+}
+
+/** Constraint → the domain error a concurrent duplicate becomes. */
+export function registrationConstraintErrors(serial: string) {
+  return {
+    devices_public_key_unique: () => new ConflictError('publicKey is already registered to another device', { field: 'publicKey' }),
+    devices_serial_unique: () => new ConflictError(`serial ${serial} is already registered`, { field: 'serial' }),
+  };
+}
+
+/** Refuses a key that another device (other than `serial`) or an admin peer already uses. */
+export async function assertKeyFree(tx: Executor, publicKey: string, serial: string): Promise<void> {
+  const [device] = await tx.select({ id: devices.id }).from(devices).where(and(eq(devices.publicKey, publicKey), ne(devices.serial, serial)));
+  const [peer] = await tx.select({ id: adminPeers.id }).from(adminPeers).where(eq(adminPeers.publicKey, publicKey));
+  if (device || peer) throw new ConflictError('publicKey is already registered to another peer', { field: 'publicKey' });
+}
+
+export interface NewDevice {
+  serial: string;
+  publicKey: string;
+  ownerId?: string | null;
+  tags?: string[];
+  agentVersion?: string | null | undefined;
+  enrollmentTokenId?: string | null;
+}
+
+/** Allocates an address and inserts an enabled device; returns the peer change to record. */
+export async function insertDevice(ctx: RegistryContext, tx: Executor, input: NewDevice, now: Date): Promise<DeviceRow> {
+  const tunnelIp = await allocateTunnelIp(tx, ctx.pool);
+  // Unique violations are left untranslated here: the caller's transaction retries a concurrent
+  // first registration of the same serial into the repeat path, and translates the rest.
+  const [row] = await tx
+    .insert(devices)
+    .values({
+      serial: input.serial,
+      publicKey: input.publicKey,
+      tunnelIp,
+      ownerId: input.ownerId ?? null,
+      tags: input.tags ?? [],
+      agentVersion: input.agentVersion ?? null,
+      enrollmentTokenId: input.enrollmentTokenId ?? null,
+      createdAt: now,
+      registeredAt: now,
+    })
+    .returning();
+  return row!;
+}
+
+/** Replaces a device's key with an approved new one (same tunnel IP); returns the peer changes. */
+export async function rotateDeviceKey(tx: Executor, row: DeviceRow, publicKey: string, now: Date): Promise<Omit<PeerChange, 'version'>[]> {
+  const [rotation] = await tx
+    .select()
+    .from(keyRotations)
+    .where(and(eq(keyRotations.deviceId, row.id), eq(keyRotations.newPublicKey, publicKey), gt(keyRotations.expiresAt, now)));
+  if (!rotation) {
+    throw new ConflictError(`serial ${row.serial} is registered with another key; an owner or admin must approve a key rotation first`, {
+      field: 'publicKey',
+    });
+  }
+  await assertKeyFree(tx, publicKey, row.serial);
+  await withDbErrors(() => tx.update(devices).set({ publicKey, registeredAt: now }).where(eq(devices.id, row.id)), registrationConstraintErrors(row.serial));
+  await tx.delete(keyRotations).where(eq(keyRotations.deviceId, row.id));
+  if (row.status !== 'enabled') return [];
+  return [peerChange(row, 'remove'), peerChange({ ...row, publicKey }, 'upsert')];
+}
+
+export async function registerDevice(ctx: RegistryContext, input: RegisterInput): Promise<RegisterResult> {
+  const serial = normalizeSerial(input.serial);
+  const publicKey = parsePublicKey(input.publicKey);
+  const now = ctx.now();
+  const outcome = await inTransaction(
+    ctx.db,
+    async (tx) => {
+      const [existing] = await tx.select().from(devices).where(eq(devices.serial, serial)).for('update');
+      if (existing) {
+        if (existing.status === 'disabled') throw new ForbiddenError(`device ${serial} is disabled by an administrator`, { field: 'serial' });
+        await checkEnrollmentTokenForRepeat(tx, input.enrollmentToken, existing.enrollmentTokenId, now);
+        let pending: Omit<PeerChange, 'version'>[] = [];
+        if (existing.publicKey !== publicKey) {
+          pending = await rotateDeviceKey(tx, existing, publicKey, now);
+        } else if (input.agentVersion !== undefined && input.agentVersion !== existing.agentVersion) {
+          await tx.update(devices).set({ agentVersion: input.agentVersion }).where(eq(devices.id, existing.id));
+        }
+        const version = pending.length > 0 ? await recordPeerChanges(tx, pending) : 0;
+        return { created: false, device: existing, changes: pending.map((c) => ({ ...c, version })) };
+      }
+      await assertKeyFree(tx, publicKey, serial);
+      const token = await consumeEnrollmentToken(tx, input.enrollmentToken, now);
+      const device = await insertDevice(
+        ctx,
+        tx,
+        { serial, publicKey, tags: token.tags, agentVersion: input.agentVersion, enrollmentTokenId: token.id },
+        now,
+      );
+      const pending = [peerChange(device, 'upsert')];
+      const version = await recordPeerChanges(tx, pending);
+      return { created: true, device, changes: pending.map((c) => ({ ...c, version })) };
+    },
+    ['devices_serial_unique'],
+  ).catch((err: unknown) => {
+    throw translateDbError(err, registrationConstraintErrors(serial));
+  });
+  if (outcome.changes.length > 0) ctx.emit(outcome.changes);
+  if (outcome.created) ctx.logger?.info('device registered', { device: serial, peer: keyTag(publicKey), tunnelIp: outcome.device.tunnelIp });
+  return { created: outcome.created, registration: registrationFor(ctx, outcome.device) };
+}

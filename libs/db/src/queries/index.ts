@@ -1,0 +1,2 @@
+export * from './tunnel-ips.js';
+export * from './peer-changes.js';

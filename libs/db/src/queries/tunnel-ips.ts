@@ -1,0 +1,43 @@
+// Race-free tunnel-address allocation. Reuse first: the lowest deleted address, taken with
+// FOR UPDATE SKIP LOCKED so concurrent allocators never wait on or share one. Otherwise the pool's
+// counter row is advanced by one upsert, whose row lock lasts until commit: a second transaction
+// waits and then sees the advanced value. The unique indexes on tunnel_ip back this up.
+import { sql } from 'drizzle-orm';
+import { ConflictError } from '../errors.js';
+import { resultRows, type Executor } from '../database.js';
+
+export interface AddressPool {
+  cidr: string;
+  firstIp: string;
+  lastIp: string;
+}
+
+/** Hands out one address of `pool`; must run inside the transaction that stores it. */
+export async function allocateTunnelIp(ex: Executor, pool: AddressPool): Promise<string> {
+  const [reused] = resultRows<{ address: string }>(
+    await ex.execute(sql`
+      delete from free_tunnel_ips where address = (
+        select address from free_tunnel_ips where cidr = ${pool.cidr}
+        order by address limit 1 for update skip locked)
+      returning host(address) as address`),
+  );
+  if (reused) return reused.address;
+  const [fresh] = resultRows<{ address: string }>(
+    await ex.execute(sql`
+      insert into overlay_pools as p (cidr, next_address) values (${pool.cidr}, ${pool.firstIp}::inet + 1)
+      on conflict (cidr) do update set next_address = p.next_address + 1
+        where p.next_address <= ${pool.lastIp}::inet
+      returning host(p.next_address - 1) as address`),
+  );
+  if (!fresh) throw new ConflictError(`the overlay address pool ${pool.cidr} is exhausted; delete unused devices or widen the overlay CIDR`);
+  return fresh.address;
+}
+
+/** Gives `address` back to `pool` after a deliberate delete (addresses of an older pool are dropped). */
+export async function freeTunnelIp(ex: Executor, pool: AddressPool, address: string): Promise<void> {
+  await ex.execute(sql`
+    insert into free_tunnel_ips (address, cidr)
+    select ${address}::inet, ${pool.cidr}
+    where ${address}::inet between ${pool.firstIp}::inet and ${pool.lastIp}::inet
+    on conflict (address) do nothing`);
+}
