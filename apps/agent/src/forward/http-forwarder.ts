@@ -1,0 +1,209 @@
+// Overlay port 80 → the device's local web UI. Requests arrive from the hub over the tunnel as a
+// plain HTTP/1.1 byte stream; a node:http server parses them (no listening socket: connections
+// are handed in) and each is forwarded to the one configured target, HTTP or HTTPS with a pinned
+// certificate (tofu.ts). Host and absolute self-URLs are rewritten both ways; WebSocket upgrades
+// are relayed as raw bytes after the request head. The target is fixed: request-controlled hosts
+// (absolute-form targets, Host) are never contacted.
+import { createServer, request as httpRequest, Agent, type IncomingMessage, type ServerResponse, type OutgoingHttpHeaders } from 'node:http';
+import { connect as netConnect, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Logger } from '../log/logger.js';
+import { CertificateChangedError, connectPinned, type PinStore } from './tofu.js';
+import {
+  HOP_BY_HOP,
+  ReplaceStream,
+  connectionTokens,
+  rewriteLocation,
+  rewriteSetCookie,
+  targetOrigins,
+} from './rewrite.js';
+import { certificateChangedPage, unreachablePage } from './error-pages.js';
+
+export interface HttpForwarderOptions {
+  target: URL;
+  /** The device's public URL (from the registration), once known. */
+  publicUrl: () => string | undefined;
+  pins: PinStore;
+  logger: Logger;
+  /** Rewrite the target's origin to the public one inside text/html bodies (default true). */
+  rewriteHtml?: boolean;
+}
+
+export interface HttpForwarder {
+  handle(socket: Duplex): void;
+  close(): void;
+  /** Requests forwarded, refused, failed: for the status page and tests. */
+  readonly counters: { requests: number; upgrades: number; certificateRefusals: number; targetErrors: number };
+}
+
+function requestPath(url: string | undefined): string {
+  // Absolute-form (`GET http://other/x`) must not choose the host: keep only path and query.
+  if (!url) return '/';
+  if (url.startsWith('/')) return url;
+  try {
+    const u = new URL(url);
+    return `${u.pathname}${u.search}`;
+  } catch {
+    return '/';
+  }
+}
+
+export function createHttpForwarder(o: HttpForwarderOptions): HttpForwarder {
+  const target = o.target;
+  const isTls = target.protocol === 'https:';
+  const host = target.hostname.replace(/^\[|\]$/g, '');
+  const port = Number(target.port || (isTls ? 443 : 80));
+  const origin = `${target.protocol}//${target.host}`;
+  const pinKey = `${target.protocol}//${target.hostname}:${port}`;
+  const log = o.logger.child({ component: 'forward' });
+  const plainAgent = new Agent({ keepAlive: true, maxFreeSockets: 8 });
+  const counters = { requests: 0, upgrades: 0, certificateRefusals: 0, targetErrors: 0 };
+
+  const publicOrigin = (): string | undefined => {
+    const u = o.publicUrl();
+    if (!u) return undefined;
+    try {
+      return new URL(u).origin;
+    } catch {
+      return undefined;
+    }
+  };
+
+  /** Request headers for the target: hop-by-hop removed, Host and self-references mapped back. */
+  const outgoingHeaders = (req: IncomingMessage, keepUpgrade: boolean): OutgoingHttpHeaders => {
+    const drop = connectionTokens(req.headers.connection);
+    const headers: OutgoingHttpHeaders = {};
+    const pub = publicOrigin();
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value === undefined) continue;
+      if ((HOP_BY_HOP.has(name) || drop.has(name)) && !(keepUpgrade && (name === 'upgrade' || name === 'connection'))) continue;
+      if (name === 'host') continue;
+      if ((name === 'origin' || name === 'referer') && pub && typeof value === 'string' && value.startsWith(pub)) {
+        headers[name] = origin + value.slice(pub.length);
+        continue;
+      }
+      headers[name] = value;
+    }
+    headers.host = target.host;
+    if (req.headers.host) headers['x-forwarded-host'] = req.headers.host;
+    if (!req.headers['x-forwarded-proto'] && pub) headers['x-forwarded-proto'] = pub.startsWith('https:') ? 'https' : 'http';
+    return headers;
+  };
+
+  /** Opens a connection to the target: TCP, or TLS verified against the pin. */
+  const openTarget = async (): Promise<Socket> =>
+    isTls ? connectPinned({ host, port, origin: pinKey, pins: o.pins, logger: log }) : netConnect({ host, port });
+
+  const sendError = (res: ServerResponse, err: unknown): void => {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    let html: string;
+    if (err instanceof CertificateChangedError) {
+      counters.certificateRefusals++;
+      html = certificateChangedPage(err);
+    } else {
+      counters.targetErrors++;
+      log.warn('target unreachable', { target: origin, err });
+      html = unreachablePage(origin, (err as Error).message);
+    }
+    res.writeHead(502, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+    res.end(html);
+  };
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    counters.requests++;
+    req.on('error', () => res.destroy());
+    const headers = outgoingHeaders(req, false);
+    const start = (socket: Socket | undefined): void => {
+      const upstream = httpRequest({
+        host,
+        port,
+        method: req.method,
+        path: requestPath(req.url),
+        headers,
+        ...(socket ? { createConnection: () => socket } : { agent: plainAgent }),
+      });
+      upstream.on('error', (err) => sendError(res, err));
+      upstream.on('response', (up) => {
+        const pub = publicOrigin();
+        const outHeaders: OutgoingHttpHeaders = {};
+        const drop = connectionTokens(up.headers.connection);
+        for (const [name, value] of Object.entries(up.headers)) {
+          if (value === undefined || HOP_BY_HOP.has(name) || drop.has(name)) continue;
+          if (name === 'location' && pub && typeof value === 'string') outHeaders[name] = rewriteLocation(value, target, pub);
+          else if (name === 'set-cookie' && Array.isArray(value)) outHeaders[name] = value.map((v) => rewriteSetCookie(v, target));
+          else outHeaders[name] = value;
+        }
+        const encoding = String(up.headers['content-encoding'] ?? 'identity').toLowerCase();
+        const rewriteBody =
+          (o.rewriteHtml ?? true) &&
+          pub !== undefined &&
+          /^text\/html\b/i.test(String(up.headers['content-type'] ?? '')) &&
+          encoding === 'identity';
+        if (rewriteBody) delete outHeaders['content-length'];
+        res.writeHead(up.statusCode ?? 502, up.statusMessage, outHeaders);
+        const body = rewriteBody ? up.pipe(new ReplaceStream(targetOrigins(target).map((t) => [t, pub!]))) : up;
+        body.pipe(res);
+        up.on('error', () => res.destroy());
+      });
+      res.on('close', () => {
+        if (!res.writableFinished) upstream.destroy();
+      });
+      req.pipe(upstream);
+    };
+    if (isTls) {
+      // A fresh, verified TLS connection per request: the pin is checked before any request byte.
+      openTarget().then(start, (err) => {
+        req.resume();
+        sendError(res, err);
+      });
+    } else start(undefined);
+  };
+
+  const onUpgrade = (req: IncomingMessage, client: Duplex, head: Buffer): void => {
+    counters.upgrades++;
+    client.on('error', () => client.destroy());
+    openTarget().then(
+      (upstream) => {
+        const headers = outgoingHeaders(req, true);
+        const lines = [`${req.method} ${requestPath(req.url)} HTTP/1.1`];
+        for (const [name, value] of Object.entries(headers)) {
+          for (const v of Array.isArray(value) ? value : [value]) lines.push(`${name}: ${String(v)}`);
+        }
+        upstream.write(`${lines.join('\r\n')}\r\n\r\n`);
+        if (head.length > 0) upstream.write(head);
+        upstream.pipe(client);
+        client.pipe(upstream);
+        upstream.on('error', () => client.destroy());
+        upstream.on('close', (hadError) => hadError && client.destroy());
+        client.on('close', () => upstream.destroyed || upstream.writableEnded || upstream.destroy());
+      },
+      (err) => {
+        if (err instanceof CertificateChangedError) counters.certificateRefusals++;
+        else counters.targetErrors++;
+        const body = err instanceof CertificateChangedError ? certificateChangedPage(err) : unreachablePage(origin, (err as Error).message);
+        client.end(
+          `HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/html; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+        );
+      },
+    );
+  };
+
+  const server = createServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 30_000 }, onRequest);
+  server.on('upgrade', onUpgrade);
+  server.on('clientError', (_err, socket) => socket.destroy());
+
+  return {
+    counters,
+    handle(socket: Duplex) {
+      socket.on('error', () => socket.destroy());
+      server.emit('connection', socket);
+    },
+    close() {
+      server.closeAllConnections();
+      plainAgent.destroy();
+    },
+  };
+}

@@ -1,0 +1,15 @@
+// @porthole/agent as a library: build an agent, mount its "Remote access" page in a device's own
+// web server, or run it with a fake tunnel in tests.
+export { createAgent, type Agent, type AgentDeps, type AgentStatus, type AgentPhase, type EnableResult } from './agent.js';
+export { loadAgentConfig, usage, type AgentConfig, type ExposedPort, type ConfigResult } from './config.js';
+export { StateStore, StateLoadError, type AgentState } from './state/state-store.js';
+export { writeFileAtomicSync } from './state/atomic-file.js';
+export { createRemoteAccessRoutes, createRemoteAccessHandler, type RemoteAccessOptions } from './web/remote-access-routes.js';
+export { createLogger, silentLogger, memoryLogger, type Logger, type LogLevel } from './log/logger.js';
+export { RotatingFile } from './log/rotating-file.js';
+export { HandshakeClock, type ClockProblem } from './clock/handshake-clock.js';
+export type { Tunnel, TunnelFactory, TunnelParams, TunnelEvent, TunnelInfo } from './tunnel/tunnel.js';
+export { createFakeTunnelNetwork, FakeTunnel, type FakeTunnelNetwork } from './tunnel/fake-tunnel.js';
+export { realTimers, type Timers } from './timers.js';
+export type { Registration } from './registration.js';
+export { AGENT_VERSION } from './version.js';

@@ -1,0 +1,42 @@
+// The seam between the agent and the overlay: a Tunnel is one WireGuard session to the hub plus the
+// userspace TCP stack on the device's tunnel IP. The agent only listens on overlay ports and watches
+// events; the supervisor recreates a tunnel after failures. Real implementation: wireguard-tunnel.ts;
+// in-memory fake for tests: fake-tunnel.ts.
+import type { Duplex } from 'node:stream';
+import type { Logger } from '../log/logger.js';
+import type { Registration } from '../registration.js';
+
+export interface TunnelParams {
+  privateKey: Uint8Array;
+  registration: Registration;
+  /** The hub's UDP endpoint, freshly resolved for this attempt. */
+  endpoint: { address: string; port: number };
+  /** Handshake timestamp source (monotonic across reboots). */
+  tai64n: () => Uint8Array;
+  logger: Logger;
+}
+
+export type TunnelEvent =
+  /** A handshake with the hub completed: the session is fresh. */
+  | { type: 'handshake'; atMs: number }
+  /** This tunnel instance cannot recover by itself (socket error, handshake gave up). */
+  | { type: 'down'; reason: string };
+
+export interface TunnelInfo {
+  lastHandshakeAtMs: number | undefined;
+  /** Where packets go now ("203.0.113.5:51820"); may change by roaming. */
+  endpoint: string;
+  rxBytes: number;
+  txBytes: number;
+}
+
+export interface Tunnel {
+  /** Accept overlay TCP connections on `port`; ports never listened on are refused with RST. */
+  listen(port: number, onConnection: (socket: Duplex) => void): void;
+  onEvent(listener: (event: TunnelEvent) => void): void;
+  info(): TunnelInfo;
+  /** Immediate local teardown: sockets and the UDP binding are closed; no network wait. */
+  close(): Promise<void>;
+}
+
+export type TunnelFactory = (params: TunnelParams) => Promise<Tunnel>;
