@@ -1,0 +1,67 @@
+// The seams between the proxy and the rest of the hub (issue 5 "Proxy"): the device directory the
+// registry implements, the dialer the data plane implements, visitor authorisation and the access
+// log sink. The proxy depends only on these; tests plug in local TCP servers and in-memory fakes.
+import type { Duplex } from 'node:stream';
+
+/** What the proxy needs to know about a device; one row per serial, cached in memory. */
+export interface DeviceRoute {
+  id: string;
+  serial: string;
+  tunnelIp: string;
+  status: 'enabled' | 'disabled';
+  accessPolicy: 'owners' | 'public';
+  /** Whether the WireGuard session is up (a recent handshake). */
+  online: boolean;
+  lastSeenAt: Date | null;
+}
+
+export interface DeviceDirectory {
+  /** The device for a (lowercase, validated) serial; undefined when there is none. May throw when the database is down and nothing is cached. */
+  findBySerial(serial: string): Promise<DeviceRoute | undefined>;
+  /** Forget the cached row: called when a device is registered, changed, disabled or deleted. */
+  invalidate(serial: string): void;
+}
+
+/**
+ * Opens a TCP connection to `port` on the device (over the overlay in production, a local server in
+ * tests). Resolves once connected; rejects when the device refuses (agent RST) or is unreachable.
+ * `signal` aborts a dial that takes too long.
+ */
+export interface DeviceDialer {
+  dial(device: DeviceRoute, port: number, signal?: AbortSignal): Promise<Duplex>;
+}
+
+/** Authorisation questions the proxy asks the registry. */
+export interface VisitorAuth {
+  /** Whether the user may still reach the device (grants can be revoked after a device session began). */
+  canAccessDevice(userId: string, deviceId: string): Promise<boolean>;
+  /** The user owning an API token presented as `Authorization: Bearer …` (CLI TCP forwarding); null when invalid. */
+  userForBearerToken?(token: string): Promise<{ userId: string } | null>;
+}
+
+/** May the visitor reach `port` on the device via /.porthole/tcp? The agent enforces its own allow-list too. */
+export type TcpPortPolicy = (device: DeviceRoute, port: number) => boolean | Promise<boolean>;
+
+export interface AccessLogEntry {
+  at: Date;
+  requestId: string;
+  deviceId: string;
+  serial: string;
+  /** The authenticated visitor, or null (public device, refused visitor). */
+  userId: string | null;
+  clientIp: string;
+  method: string;
+  /** Path without the query string (queries may carry secrets). */
+  path: string;
+  status: number;
+  bytesIn: number;
+  bytesOut: number;
+  durationMs: number;
+  /** http, websocket or tcp. */
+  kind: 'http' | 'websocket' | 'tcp';
+}
+
+/** Receives one entry per proxied request; must never block or throw (batched behind the scenes). */
+export interface AccessLogSink {
+  record(entry: AccessLogEntry): void;
+}

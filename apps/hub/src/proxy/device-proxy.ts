@@ -1,0 +1,291 @@
+// The device-host side of the hub: `<serial>.<domain>` → device row → status checks → visitor
+// authorisation → forward (HTTP, WebSocket, or /.porthole/tcp). Every request that names a known
+// device ends in the access log and the metrics, whatever the outcome (architecture "Routing a request").
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { HubMetrics } from '../ops/hub-metrics.js';
+import type { Logger } from '../ops/logger.js';
+import type { AccessLogSink, DeviceDialer, DeviceDirectory, DeviceRoute, TcpPortPolicy } from './contracts.js';
+import { DeviceAgent } from './device-agent.js';
+import { clearDeviceCookie, deviceCookie } from './device-sessions.js';
+import type { ClientInfo } from './forward-headers.js';
+import { type ForwardResult, forwardHttp } from './http-forwarder.js';
+import { isWebSocketUpgrade } from './request-guard.js';
+import { type StatusPage, sendStatusPage, writeRawStatusPage } from './status-page.js';
+import { TCP_PATH, createTcpEndpoint } from './tcp-endpoint.js';
+import { forwardUpgrade } from './upgrade-forwarder.js';
+import type { GateDecision, VisitorGate } from './visitor-gate.js';
+
+/** What the server worked out about a request before handing it to the device proxy. */
+export interface DeviceRequestContext {
+  requestId: string;
+  /** performance.now() at arrival. */
+  startedMs: number;
+  client: ClientInfo;
+  serial: string;
+  /** Normalised device host, without port. */
+  host: string;
+  /** Host as the visitor wrote it, normalised, with `:port` when present. */
+  hostWithPort: string;
+  /** Origin-form target (path and query). */
+  target: string;
+  expectContinue: boolean;
+}
+
+export interface DeviceProxyOptions {
+  directory: DeviceDirectory;
+  dialer: DeviceDialer;
+  gate: VisitorGate;
+  accessLog: AccessLogSink;
+  metrics: HubMetrics;
+  logger: Logger;
+  dialTimeoutMs: number;
+  responseTimeoutMs: number;
+  idleTimeoutMs: number;
+  maxHeaderBytes: number;
+  deviceSessionTtlMs: number;
+  /** Overlay port the agent maps to the device's web UI. */
+  devicePort?: number;
+  tunnelIdleMs?: number;
+  tcpPortPolicy?: TcpPortPolicy;
+  /** Sockets of an open tunnel, for shutdown. */
+  onTunnel?(visitor: Duplex, device: Duplex): void;
+}
+
+const UNKNOWN_DEVICE: StatusPage = {
+  status: 404,
+  title: 'No device here',
+  message: 'There is no device at this address. Check the serial number in the link.',
+};
+
+function pathOf(target: string): string {
+  const q = target.indexOf('?');
+  return q < 0 ? target : target.slice(0, q);
+}
+
+export function createDeviceProxy(o: DeviceProxyOptions) {
+  const devicePort = o.devicePort ?? 80;
+  const tunnelIdleMs = o.tunnelIdleMs ?? 15 * 60_000;
+  const agent = new DeviceAgent({ dialer: o.dialer, dialTimeoutMs: o.dialTimeoutMs });
+  const trackTunnel = (kind: 'websocket' | 'tcp') => (visitor: Duplex, device: Duplex) => {
+    o.metrics.openTunnels.inc({ kind });
+    device.once('close', () => o.metrics.openTunnels.dec({ kind }));
+    o.onTunnel?.(visitor, device);
+  };
+  const tcp = createTcpEndpoint({
+    dialer: o.dialer,
+    dialTimeoutMs: o.dialTimeoutMs,
+    tunnelIdleMs,
+    ...(o.tcpPortPolicy ? { portPolicy: o.tcpPortPolicy } : {}),
+    onTunnel: trackTunnel('tcp'),
+  });
+  const log = o.logger.child({ component: 'proxy' });
+
+  function record(ctx: DeviceRequestContext, device: DeviceRoute, method: string, userId: string | null, result: ForwardResult, kind: 'http' | 'websocket' | 'tcp'): void {
+    const durationMs = performance.now() - ctx.startedMs;
+    o.metrics.proxyRequests.inc({ status: result.status, kind });
+    o.metrics.proxyLatency.observe(durationMs / 1000, { kind });
+    o.metrics.proxyBytes.inc({ direction: 'in' }, result.bytesIn);
+    o.metrics.proxyBytes.inc({ direction: 'out' }, result.bytesOut);
+    if (result.failure && result.failure !== 'client_aborted') o.metrics.drops.inc({ reason: result.failure });
+    try {
+      o.accessLog.record({
+        at: new Date(),
+        requestId: ctx.requestId,
+        deviceId: device.id,
+        serial: device.serial,
+        userId,
+        clientIp: ctx.client.ip,
+        method,
+        path: pathOf(ctx.target),
+        status: result.status,
+        bytesIn: result.bytesIn,
+        bytesOut: result.bytesOut,
+        durationMs: Math.round(durationMs),
+        kind,
+      });
+    } catch (err) {
+      log.warn('access log sink threw', { err, requestId: ctx.requestId });
+    }
+    if (result.failure && result.failure !== 'client_aborted') {
+      log.info('proxied request failed', { requestId: ctx.requestId, device: device.serial, status: result.status, failure: result.failure });
+    }
+  }
+
+  /** Looks the device up; answers the visitor itself (404/403/503) when there is nothing to forward to. */
+  async function resolveDevice(ctx: DeviceRequestContext, answer: (page: StatusPage) => void): Promise<DeviceRoute | undefined> {
+    let device: DeviceRoute | undefined;
+    try {
+      device = await o.directory.findBySerial(ctx.serial);
+    } catch (err) {
+      log.warn('device directory unavailable', { err, requestId: ctx.requestId, device: ctx.serial });
+      o.metrics.drops.inc({ reason: 'directory_unavailable' });
+      answer({ status: 503, title: 'Temporarily unavailable', message: 'The device registry cannot be reached right now. Try again in a moment.', headers: { 'retry-after': '5' }, requestId: ctx.requestId });
+      return undefined;
+    }
+    if (!device) {
+      o.metrics.drops.inc({ reason: 'unknown_device' });
+      answer({ ...UNKNOWN_DEVICE, requestId: ctx.requestId });
+      return undefined;
+    }
+    return device;
+  }
+
+  function disabledPage(device: DeviceRoute, requestId: string): StatusPage {
+    return { status: 403, title: 'Remote access disabled', message: 'Remote access to this device has been disabled by an administrator.', serial: device.serial, requestId };
+  }
+  function offlinePage(device: DeviceRoute, requestId: string): StatusPage {
+    return {
+      status: 502,
+      title: 'Device offline',
+      message: 'The device is not connected to the remote-access service right now (no recent tunnel handshake). It may be powered off or without Internet access.',
+      serial: device.serial,
+      lastSeenAt: device.lastSeenAt,
+      requestId,
+    };
+  }
+  /** The page for a gate refusal, or undefined when allowed. */
+  function gatePage(d: GateDecision, device: DeviceRoute, requestId: string, method: string): StatusPage | undefined {
+    switch (d.kind) {
+      case 'allow':
+        return undefined;
+      case 'login':
+        if (method === 'GET' || method === 'HEAD') {
+          return { status: 302, title: 'Sign-in required', message: 'Redirecting to sign in.', headers: { location: d.location }, requestId };
+        }
+        return { status: 401, title: 'Sign-in required', message: 'Sign in through the portal to use this device, then retry.', serial: device.serial, requestId };
+      case 'forbidden':
+        return { status: 403, title: 'No access', message: 'Your account does not have access to this device.', serial: device.serial, requestId };
+      case 'unavailable':
+        return { status: 503, title: 'Temporarily unavailable', message: 'Your access to this device cannot be confirmed right now. Try again in a moment.', headers: { 'retry-after': '5' }, requestId };
+    }
+  }
+
+  async function handleRequest(req: IncomingMessage, res: ServerResponse, ctx: DeviceRequestContext): Promise<void> {
+    const method = req.method ?? 'GET';
+    const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+    const answer = (page: StatusPage) => {
+      // A refused request's body is not read: close instead of draining it for keep-alive.
+      if (hasBody) page.headers = { ...page.headers, connection: 'close' };
+      sendStatusPage(res, page, method);
+    };
+    const device = await resolveDevice(ctx, answer);
+    if (!device) return;
+    const done = (userId: string | null, result: ForwardResult) => record(ctx, device, method, userId, result, 'http');
+    const refuse = (page: StatusPage, userId: string | null = null) => {
+      answer(page);
+      done(userId, { status: page.status, bytesIn: 0, bytesOut: 0 });
+    };
+    if (device.status === 'disabled') return refuse(disabledPage(device, ctx.requestId));
+
+    const path = pathOf(ctx.target);
+    if (path.startsWith('/.porthole/')) return handleReserved(req, res, ctx, device, path, refuse);
+
+    const decision = await o.gate.authorize({ req, device, hostWithPort: ctx.hostWithPort, target: ctx.target, proto: ctx.client.proto });
+    const userId = decision.kind === 'allow' ? decision.userId : decision.kind === 'forbidden' ? decision.userId : null;
+    const refusal = gatePage(decision, device, ctx.requestId, method);
+    if (refusal) return refuse(refusal, userId);
+    if (!device.online) return refuse(offlinePage(device, ctx.requestId), userId);
+
+    const result = await forwardHttp(
+      { req, res, device, target: ctx.target, host: ctx.host, client: ctx.client, userId, requestId: ctx.requestId, expectContinue: ctx.expectContinue },
+      { agent, devicePort, responseTimeoutMs: o.responseTimeoutMs, idleTimeoutMs: o.idleTimeoutMs, maxResponseHeaderBytes: o.maxHeaderBytes },
+    );
+    done(userId, result);
+  }
+
+  /** `/.porthole/*` is the hub's namespace on every device host and never reaches the device. */
+  function handleReserved(req: IncomingMessage, res: ServerResponse, ctx: DeviceRequestContext, device: DeviceRoute, path: string, refuse: (page: StatusPage, userId?: string | null) => void): void {
+    const method = req.method ?? 'GET';
+    if (path === '/.porthole/auth' && (method === 'GET' || method === 'HEAD')) {
+      const ticket = new URLSearchParams(ctx.target.slice(path.length + 1)).get('ticket');
+      const redeemed = o.gate.redeem(ticket, device);
+      if (!redeemed) {
+        o.metrics.drops.inc({ reason: 'bad_ticket' });
+        return refuse({
+          status: 403,
+          title: 'Sign-in link expired',
+          message: 'This sign-in link has expired or was already used. Open the device address again to get a new one.',
+          serial: device.serial,
+          requestId: ctx.requestId,
+        });
+      }
+      const cookie = deviceCookie(redeemed.token, { secure: ctx.client.proto === 'https', maxAgeSeconds: Math.floor(o.deviceSessionTtlMs / 1000) });
+      res.writeHead(302, { location: redeemed.next, 'set-cookie': cookie, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', 'content-length': 0 });
+      res.end();
+      record(ctx, device, method, redeemed.userId, { status: 302, bytesIn: 0, bytesOut: 0 }, 'http');
+      return;
+    }
+    if (path === '/.porthole/logout') {
+      o.gate.signOut(req);
+      res.writeHead(200, { 'set-cookie': clearDeviceCookie(ctx.client.proto === 'https'), 'cache-control': 'no-store', 'content-type': 'text/plain; charset=utf-8' });
+      res.end('Signed out of this device.\n');
+      record(ctx, device, method, null, { status: 200, bytesIn: 0, bytesOut: 0 }, 'http');
+      return;
+    }
+    if (path === TCP_PATH) {
+      return refuse({ status: 426, title: 'WebSocket required', message: 'This address forwards TCP over a WebSocket; use the porthole CLI.', headers: { upgrade: 'websocket' }, requestId: ctx.requestId });
+    }
+    refuse({ status: 404, title: 'Not found', message: 'No such page.', requestId: ctx.requestId });
+  }
+
+  async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, ctx: DeviceRequestContext): Promise<void> {
+    const method = req.method ?? 'GET';
+    const answer = (page: StatusPage) => writeRawStatusPage(socket, page);
+    const device = await resolveDevice(ctx, answer);
+    if (!device) return;
+    const path = pathOf(ctx.target);
+    const kind = path === TCP_PATH ? 'tcp' : 'websocket';
+    const refuse = (page: StatusPage, userId: string | null = null) => {
+      answer(page);
+      record(ctx, device, method, userId, { status: page.status, bytesIn: 0, bytesOut: 0 }, kind);
+    };
+    if (!isWebSocketUpgrade(req)) {
+      o.metrics.drops.inc({ reason: 'bad_upgrade' });
+      return refuse({ status: 400, title: 'Bad request', message: 'Only WebSocket upgrades are supported.', requestId: ctx.requestId });
+    }
+    if (device.status === 'disabled') return refuse(disabledPage(device, ctx.requestId));
+    if (path.startsWith('/.porthole/') && path !== TCP_PATH) return refuse({ status: 404, title: 'Not found', message: 'No such page.', requestId: ctx.requestId });
+
+    const decision = await o.gate.authorize({ req, device, hostWithPort: ctx.hostWithPort, target: ctx.target, proto: ctx.client.proto, requireUser: kind === 'tcp' });
+    const userId = decision.kind === 'allow' || decision.kind === 'forbidden' ? decision.userId : null;
+    // A WebSocket cannot follow a redirect: a login refusal is a 401.
+    const refusal = gatePage(decision, device, ctx.requestId, 'WEBSOCKET');
+    if (refusal) return refuse(refusal, userId);
+    if (!device.online) return refuse(offlinePage(device, ctx.requestId), userId);
+
+    if (kind === 'tcp') {
+      const result = await tcp.handle(req, socket, head, device, ctx.target);
+      record(ctx, device, method, userId, result, 'tcp');
+      return;
+    }
+    const result = await forwardUpgrade(
+      { req, socket, head, device, target: ctx.target, host: ctx.host, client: ctx.client, userId, requestId: ctx.requestId },
+      {
+        dialer: o.dialer,
+        devicePort,
+        dialTimeoutMs: o.dialTimeoutMs,
+        responseTimeoutMs: o.responseTimeoutMs,
+        tunnelIdleMs,
+        maxResponseHeaderBytes: o.maxHeaderBytes,
+        onTunnel: trackTunnel('websocket'),
+      },
+    );
+    record(ctx, device, method, userId, result, 'websocket');
+  }
+
+  return {
+    handleRequest,
+    handleUpgrade,
+    /** Closes pooled device connections and open TCP tunnels (shutdown). */
+    close(): void {
+      tcp.closeAll();
+      agent.destroy();
+    },
+    get openTcpTunnels(): number {
+      return tcp.openCount;
+    },
+  };
+}
+
+export type DeviceProxy = ReturnType<typeof createDeviceProxy>;

@@ -1,0 +1,177 @@
+// Header rewriting between visitor and device (reliability-security.md §3.3, RFC 9110 §7.6.1):
+// hop-by-hop headers and every header named in Connection are removed both ways, the hub's own
+// cookies and portal credentials never reach a device, X-Forwarded-* are set from the socket (or
+// appended to a trusted proxy's), and a device's Set-Cookie is made host-only.
+import type { IncomingMessage } from 'node:http';
+import { isIP } from 'node:net';
+
+/** Removed in both directions (RFC 9110 §7.6.1 plus the de-facto ones). */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authorization',
+  'proxy-authenticate',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'http2-settings',
+]);
+
+/** Request headers a client must never choose for the device: the hub sets them itself. */
+const REQUEST_DROP = new Set([
+  'host',
+  'expect', // answered by the hub (100-continue) before forwarding
+  'forwarded',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-forwarded-port',
+  'x-forwarded-prefix',
+  'x-real-ip',
+]);
+
+/** Internal header prefix (spoofing guard, cf. Next.js CVE-2025-29927): always stripped from client input. */
+const INTERNAL_PREFIX = 'x-porthole-';
+
+/** Cookies that belong to the hub (device session, portal session, CSRF): a device must never see them. */
+export const HUB_COOKIE_RE = /^(__host-|__secure-)?porthole[_-]/i;
+
+/** Tokens listed in all Connection header values, lowercased. */
+export function connectionTokens(raw: readonly string[]): Set<string> {
+  const tokens = new Set<string>();
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.toLowerCase() !== 'connection') continue;
+    for (const t of raw[i + 1]!.split(',')) {
+      const tok = t.trim().toLowerCase();
+      if (tok) tokens.add(tok);
+    }
+  }
+  return tokens;
+}
+
+/** Removes the hub's cookies from Cookie header values; returns the rest joined with "; ". */
+export function stripHubCookies(values: readonly string[]): string {
+  const kept: string[] = [];
+  for (const v of values) {
+    for (const part of v.split(';')) {
+      const pair = part.trim();
+      if (!pair) continue;
+      const eq = pair.indexOf('=');
+      const name = (eq < 0 ? pair : pair.slice(0, eq)).trim();
+      if (!HUB_COOKIE_RE.test(name)) kept.push(pair);
+    }
+  }
+  return kept.join('; ');
+}
+
+export interface ClientInfo {
+  /** The visitor's address: the socket's, or the one a trusted proxy reported. */
+  ip: string;
+  /** The scheme the visitor used. */
+  proto: 'http' | 'https';
+  /** X-Forwarded-For value to send on (chain kept only behind trusted proxies). */
+  forwardedFor: string;
+}
+
+/**
+ * Who the client is. With `trustProxyHops` = 0 client-sent X-Forwarded-* are ignored; with N the
+ * N rightmost hops are our proxies and the entry before them is the client. Unparsable values
+ * fall back to the socket address rather than to "no address" (authentik CVE-2024-47070).
+ */
+export function clientInfo(req: IncomingMessage, trustProxyHops: number, tls: boolean): ClientInfo {
+  const socketIp = normaliseIp(req.socket.remoteAddress ?? '') ?? 'unknown';
+  const ownProto = tls ? 'https' : 'http';
+  if (trustProxyHops <= 0) return { ip: socketIp, proto: ownProto, forwardedFor: socketIp };
+  const raw = req.headersDistinct['x-forwarded-for'] ?? [];
+  const chain = raw
+    .join(',')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  chain.push(socketIp);
+  const candidate = chain[chain.length - 1 - trustProxyHops];
+  const ip = (candidate && normaliseIp(candidate)) || socketIp;
+  const protoValues = (req.headersDistinct['x-forwarded-proto'] ?? []).join(',').split(',');
+  const last = protoValues[protoValues.length - 1]?.trim().toLowerCase();
+  const proto = last === 'https' || last === 'http' ? last : ownProto;
+  // Cap the chain: a client can send an arbitrarily long list.
+  const forwardedFor = chain.slice(-20).join(', ');
+  return { ip, proto, forwardedFor };
+}
+
+function normaliseIp(s: string): string | undefined {
+  const v = s.startsWith('::ffff:') && isIP(s.slice(7)) === 4 ? s.slice(7) : s;
+  return isIP(v) ? v : undefined;
+}
+
+export interface ForwardOptions {
+  /** The Host value routed on (normalised), sent as Host and X-Forwarded-Host. */
+  host: string;
+  client: ClientInfo;
+  /** Remove `Authorization: Bearer …` (portal API tokens); device Basic/Digest credentials pass. */
+  stripBearer: boolean;
+  /** Keep Upgrade/Connection for a validated WebSocket handshake. */
+  websocket?: boolean;
+}
+
+/** The request headers to send to the device, as a flat [name, value, …] list in the client's order. */
+export function requestHeadersForDevice(req: IncomingMessage, opts: ForwardOptions): string[] {
+  const raw = req.rawHeaders;
+  const named = connectionTokens(raw);
+  const out: string[] = ['Host', opts.host];
+  const cookies: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const lower = name.toLowerCase();
+    const value = raw[i + 1]!;
+    if (HOP_BY_HOP.has(lower) || REQUEST_DROP.has(lower) || named.has(lower) || lower.startsWith(INTERNAL_PREFIX)) continue;
+    if (lower === 'cookie') {
+      cookies.push(value);
+      continue;
+    }
+    if (lower === 'authorization' && opts.stripBearer && /^\s*bearer(\s|$)/i.test(value)) continue;
+    out.push(name, value);
+  }
+  const kept = stripHubCookies(cookies);
+  if (kept) out.push('Cookie', kept);
+  // The body's framing is re-declared by the hub: Node decoded chunked input, so say chunked again.
+  if (req.headers['transfer-encoding'] !== undefined) out.push('Transfer-Encoding', 'chunked');
+  if (opts.websocket) out.push('Connection', 'Upgrade', 'Upgrade', 'websocket');
+  out.push('X-Forwarded-For', opts.client.forwardedFor, 'X-Forwarded-Proto', opts.client.proto, 'X-Forwarded-Host', opts.host);
+  return out;
+}
+
+/** Removes Domain (host-only cookie) from one Set-Cookie value; undefined drops the cookie. */
+export function rewriteSetCookie(value: string): string | undefined {
+  const parts = value.split(';');
+  const nameValue = parts[0]!.trim();
+  const name = nameValue.slice(0, Math.max(0, nameValue.indexOf('='))).trim();
+  // A device may not plant or overwrite the hub's own cookies, even host-only.
+  if (HUB_COOKIE_RE.test(name)) return undefined;
+  const attrs = parts.slice(1).filter((a) => !/^\s*domain\s*(=|$)/i.test(a));
+  return [parts[0], ...attrs].join(';');
+}
+
+/** The device's response headers to send to the visitor, as a flat list. */
+export function responseHeadersForVisitor(raw: readonly string[], opts: { keepUpgrade?: boolean } = {}): string[] {
+  const named = connectionTokens(raw);
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const lower = name.toLowerCase();
+    if (opts.keepUpgrade && (lower === 'connection' || lower === 'upgrade')) {
+      out.push(name, raw[i + 1]!);
+      continue;
+    }
+    if (HOP_BY_HOP.has(lower) || named.has(lower) || lower.startsWith(INTERNAL_PREFIX)) continue;
+    if (lower === 'set-cookie') {
+      const v = rewriteSetCookie(raw[i + 1]!);
+      if (v !== undefined) out.push(name, v);
+      continue;
+    }
+    out.push(name, raw[i + 1]!);
+  }
+  return out;
+}

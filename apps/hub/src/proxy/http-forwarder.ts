@@ -1,0 +1,176 @@
+// Forwards one HTTP request to a device and streams the response back (issue 5 "Streaming in both
+// directions with backpressure"): bodies are piped, never buffered, so a 1 GB transfer costs a few
+// socket buffers; SSE headers are flushed at once; a connection that fails mid-request is destroyed,
+// never returned to the keep-alive pool.
+import http from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream';
+import type { DeviceRoute } from './contracts.js';
+import { type DeviceAgent, type DeviceRequestArgs, DialFailedError, DialTimeoutError } from './device-agent.js';
+import { type ClientInfo, requestHeadersForDevice, responseHeadersForVisitor } from './forward-headers.js';
+import { type StatusPage, sendStatusPage } from './status-page.js';
+
+export interface ForwardRequest {
+  req: IncomingMessage;
+  res: ServerResponse;
+  device: DeviceRoute;
+  /** Origin-form path and query for the device. */
+  target: string;
+  /** Host as routed (normalised), sent to the device as Host and X-Forwarded-Host. */
+  host: string;
+  client: ClientInfo;
+  userId: string | null;
+  requestId: string;
+  /** The visitor sent `Expect: 100-continue` and is waiting for our go-ahead. */
+  expectContinue: boolean;
+}
+
+export interface ForwardOptions {
+  agent: DeviceAgent;
+  devicePort: number;
+  /** From request start until the device's response headers. */
+  responseTimeoutMs: number;
+  /** No bytes either way for this long: the exchange is abandoned. */
+  idleTimeoutMs: number;
+  maxResponseHeaderBytes: number;
+}
+
+export interface ForwardResult {
+  status: number;
+  bytesIn: number;
+  bytesOut: number;
+  /** Why it failed, for logs and drop metrics; undefined when the response completed. */
+  failure?: 'dial_timeout' | 'dial_failed' | 'response_timeout' | 'idle_timeout' | 'device_error' | 'client_aborted';
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+}
+
+function failurePage(kind: NonNullable<ForwardResult['failure']>, f: ForwardRequest): StatusPage {
+  const base = { serial: f.device.serial, lastSeenAt: f.device.lastSeenAt, requestId: f.requestId };
+  switch (kind) {
+    case 'dial_timeout':
+      return { ...base, status: 504, title: 'Device not answering', message: 'The device did not accept a connection in time. It may have just gone offline or be overloaded; try again shortly.' };
+    case 'response_timeout':
+      return { ...base, status: 504, title: 'Device too slow', message: 'The device accepted the request but did not answer in time.' };
+    case 'dial_failed':
+      return { ...base, status: 502, title: 'Device unreachable', message: "The device's remote-access agent refused the connection or the tunnel is down. Check that the device's web interface is running." };
+    default:
+      return { ...base, status: 502, title: 'Bad answer from device', message: 'The connection to the device broke before it sent a complete answer.' };
+  }
+}
+
+/** Forwards the request; resolves when the exchange is over (completed or failed), never rejects. */
+export function forwardHttp(f: ForwardRequest, opts: ForwardOptions, attempt = 0): Promise<ForwardResult> {
+  const { req, res } = f;
+  return new Promise((resolve) => {
+    let bytesIn = 0;
+    let bytesOut = 0;
+    let settled = false;
+    let responded = false;
+    const body = hasBody(req);
+    const finish = (failure?: ForwardResult['failure']) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(responseTimer);
+      // 499 (nginx's "client closed request") when the visitor left before any response.
+      const status = failure === 'client_aborted' && !res.headersSent ? 499 : res.statusCode;
+      resolve({ status, bytesIn, bytesOut, ...(failure ? { failure } : {}) });
+    };
+
+    const args: DeviceRequestArgs = {
+      agent: opts.agent,
+      device: f.device,
+      poolKey: f.userId ?? `ip:${f.client.ip}`,
+      host: f.device.tunnelIp,
+      port: opts.devicePort,
+      method: req.method ?? 'GET',
+      path: f.target,
+      headers: requestHeadersForDevice(req, {
+        host: f.host,
+        client: f.client,
+        stripBearer: f.device.accessPolicy === 'owners',
+      }) as unknown as http.OutgoingHttpHeaders,
+      maxHeaderSize: opts.maxResponseHeaderBytes,
+      setHost: false,
+    };
+    const proxyReq = http.request(args);
+
+    const fail = (kind: NonNullable<ForwardResult['failure']>) => {
+      if (settled) return;
+      proxyReq.destroy();
+      req.unpipe(proxyReq);
+      if (!res.headersSent && !res.destroyed) {
+        const page = failurePage(kind, f);
+        // The visitor's unread body would otherwise be drained before the next request.
+        if (body && !req.readableEnded) page.headers = { connection: 'close' };
+        sendStatusPage(res, page, req.method);
+      } else {
+        res.destroy();
+      }
+      finish(kind);
+    };
+
+    const responseTimer = setTimeout(() => fail('response_timeout'), opts.responseTimeoutMs);
+    proxyReq.setTimeout(opts.idleTimeoutMs, () => fail(responded ? 'idle_timeout' : 'response_timeout'));
+
+    proxyReq.on('error', (err: NodeJS.ErrnoException) => {
+      if (settled || res.writableEnded) return;
+      // A pooled connection the device closed while idle: safe to retry an idempotent, body-less request.
+      if (!responded && proxyReq.reusedSocket && !body && attempt < 2 && (req.method === 'GET' || req.method === 'HEAD') && err.code === 'ECONNRESET') {
+        settled = true;
+        clearTimeout(responseTimer);
+        forwardHttp(f, opts, attempt + 1).then(resolve);
+        return;
+      }
+      if (err instanceof DialTimeoutError) fail('dial_timeout');
+      else if (err instanceof DialFailedError) fail('dial_failed');
+      else fail('device_error');
+    });
+
+    proxyReq.on('response', (proxyRes) => {
+      responded = true;
+      clearTimeout(responseTimer);
+      const status = proxyRes.statusCode ?? 502;
+      try {
+        res.writeHead(status, proxyRes.statusMessage, responseHeadersForVisitor(proxyRes.rawHeaders) as unknown as http.OutgoingHttpHeaders);
+      } catch {
+        // Invalid header bytes from the device (Node refuses to write them): treat as a bad answer.
+        proxyRes.destroy();
+        fail('device_error');
+        return;
+      }
+      // Server-Sent Events and other open-ended streams: the visitor sees the headers now.
+      if (/^text\/event-stream/i.test(String(proxyRes.headers['content-type'] ?? ''))) res.flushHeaders();
+      pipeline(proxyRes, res, (err) => {
+        if (!err) return finish();
+        proxyReq.destroy();
+        finish(res.writableFinished ? undefined : 'device_error');
+      });
+      proxyRes.on('data', (chunk: Buffer) => {
+        bytesOut += chunk.length;
+      });
+    });
+
+    // The visitor going away aborts the device request too (no orphaned uploads to the device).
+    res.once('close', () => {
+      if (!res.writableFinished) {
+        proxyReq.destroy();
+        finish('client_aborted');
+      }
+    });
+
+    if (body) {
+      if (f.expectContinue && attempt === 0) res.writeContinue();
+      // pipe, not pipeline: a device failure must not destroy the visitor's socket before the 502 page.
+      req.pipe(proxyReq);
+      req.on('data', (chunk: Buffer) => {
+        bytesIn += chunk.length;
+      });
+      req.once('error', () => fail('client_aborted'));
+    } else {
+      proxyReq.end();
+    }
+  });
+}

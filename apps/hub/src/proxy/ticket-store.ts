@@ -1,0 +1,74 @@
+// One-time tickets carrying a portal login to a device host (shared contract "Visitor auth at the
+// proxy"): 32 random bytes, 60 s, single use, bound to one serial; kept only as SHA-256 hashes so a
+// heap dump does not yield usable tickets. The portal's /auth/device issues, the proxy redeems.
+import { createHash, randomBytes } from 'node:crypto';
+
+export const TICKET_TTL_MS = 60_000;
+
+export interface TicketGrant {
+  userId: string;
+  /** Where to send the visitor on the device host (an origin-form path, validated again on use). */
+  next: string;
+}
+
+export interface TicketStore {
+  /** A fresh ticket (base64url) for `userId` to enter device `serial`. */
+  issue(userId: string, serial: string, next: string): string;
+  /** The grant, exactly once, while unexpired and only for the serial it was issued for. */
+  redeem(ticket: string, serial: string): TicketGrant | undefined;
+}
+
+interface Entry extends TicketGrant {
+  serial: string;
+  expiresMs: number;
+}
+
+export function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret).digest('base64url');
+}
+
+export interface TicketStoreOptions {
+  now?: () => number;
+  ttlMs?: number;
+  /** Outstanding tickets kept at most; the oldest go first (each is a login that was not finished). */
+  maxEntries?: number;
+}
+
+export function createTicketStore(options: TicketStoreOptions = {}): TicketStore & { readonly size: number } {
+  const now = options.now ?? Date.now;
+  const ttlMs = options.ttlMs ?? TICKET_TTL_MS;
+  const maxEntries = options.maxEntries ?? 100_000;
+  const tickets = new Map<string, Entry>();
+
+  function sweep(nowMs: number): void {
+    // Insertion order is expiry order (fixed TTL), so expired entries are at the front.
+    for (const [hash, entry] of tickets) {
+      if (entry.expiresMs > nowMs) break;
+      tickets.delete(hash);
+    }
+  }
+
+  return {
+    issue(userId, serial, next) {
+      const nowMs = now();
+      sweep(nowMs);
+      const ticket = randomBytes(32).toString('base64url');
+      tickets.set(hashSecret(ticket), { userId, serial, next, expiresMs: nowMs + ttlMs });
+      if (tickets.size > maxEntries) tickets.delete(tickets.keys().next().value!);
+      return ticket;
+    },
+    redeem(ticket, serial) {
+      if (typeof ticket !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(ticket)) return undefined;
+      const hash = hashSecret(ticket);
+      const entry = tickets.get(hash);
+      if (!entry) return undefined;
+      // Consumed by any attempt, even a wrong-host one: a leaked ticket is worth one try at most.
+      tickets.delete(hash);
+      if (entry.expiresMs <= now() || entry.serial !== serial) return undefined;
+      return { userId: entry.userId, next: entry.next };
+    },
+    get size() {
+      return tickets.size;
+    },
+  };
+}

@@ -1,0 +1,344 @@
+// The hub's HTTP(S) edge (issue 5 "Proxy" and "Operations"): node:http/https servers with strict
+// limits, host dispatch (portal host → portal/API hono apps, `<serial>.<domain>` → device proxy,
+// anything else → 404), HTTP→HTTPS redirect, ops endpoints and graceful shutdown.
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { getRequestListener } from '@hono/node-server';
+import type { HubConfig } from '../config/config-schema.js';
+import { setClientIp } from '../http/client-ip.js';
+import { type Health, OPS_PATHS, type ReadinessCheck, createHealth, handleOpsRequest } from '../ops/health.js';
+import { type HubMetrics, createHubMetrics } from '../ops/hub-metrics.js';
+import { type Logger, silentLogger } from '../ops/logger.js';
+import type { AccessLogSink, DeviceDialer, DeviceDirectory, TcpPortPolicy, VisitorAuth } from '../proxy/contracts.js';
+import { type DeviceSessions, createDeviceSessions } from '../proxy/device-sessions.js';
+import { type DeviceProxy, createDeviceProxy } from '../proxy/device-proxy.js';
+import { clientInfo } from '../proxy/forward-headers.js';
+import { routeHost } from '../proxy/host-router.js';
+import { guardRequest } from '../proxy/request-guard.js';
+import { type StatusPage, sendStatusPage, writeRawResponse, writeRawStatusPage } from '../proxy/status-page.js';
+import type { TicketStore } from '../proxy/ticket-store.js';
+import { createVisitorGate } from '../proxy/visitor-gate.js';
+import { ConnectionTracker, closeServer } from './connection-tracker.js';
+
+type FetchApp = { fetch: (request: Request, env: never) => Response | Promise<Response> | unknown };
+
+export type HubHttpConfig = Pick<
+  HubConfig,
+  | 'domain'
+  | 'portalHost'
+  | 'listenHost'
+  | 'httpPort'
+  | 'httpsPort'
+  | 'tls'
+  | 'trustProxy'
+  | 'opsPort'
+  | 'opsHost'
+  | 'dialTimeoutMs'
+  | 'responseTimeoutMs'
+  | 'idleTimeoutMs'
+  | 'headersTimeoutMs'
+  | 'maxHeaderBytes'
+  | 'maxConnectionsPerIp'
+  | 'shutdownGraceMs'
+  | 'deviceSessionTtlMs'
+>;
+
+export interface HubHttpOptions {
+  config: HubHttpConfig;
+  directory: DeviceDirectory;
+  dialer: DeviceDialer;
+  auth: VisitorAuth;
+  tickets: TicketStore;
+  /** Device sessions; in memory by default. */
+  sessions?: DeviceSessions;
+  accessLog: AccessLogSink;
+  /** The portal (and admin API) hono app, served on the portal host. */
+  portalApp?: FetchApp;
+  /** A separate API app for `/api/*` on the portal host, when not part of portalApp. */
+  apiApp?: FetchApp;
+  metrics?: HubMetrics;
+  logger?: Logger;
+  /** Readiness checks for /readyz, e.g. `{ database: () => db.ping(), wireguard: () => wg.bound }`. */
+  readiness?: Record<string, ReadinessCheck>;
+  /** PEM certificate chain and key when the hub terminates TLS (config.tls). */
+  tlsCredentials?: { cert: string | Buffer; key: string | Buffer };
+  tcpPortPolicy?: TcpPortPolicy;
+  /** Overlay port of the device web UI (agent maps it); 80. */
+  devicePort?: number;
+  /** Millisecond clock for sessions and access re-checks (tests). */
+  now?: () => number;
+}
+
+export interface HubHttp {
+  handleRequest(req: http.IncomingMessage, res: http.ServerResponse, secure?: boolean): void;
+  handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, secure?: boolean): void;
+  listen(): Promise<{ http: AddressInfo; https?: AddressInfo; ops?: AddressInfo }>;
+  /** Stops accepting, drains in-flight requests (bounded by shutdownGraceMs), closes everything. */
+  close(): Promise<{ drained: boolean }>;
+  readonly servers: { http: http.Server; https?: https.Server; ops?: http.Server };
+  readonly health: Health;
+  readonly metrics: HubMetrics;
+  readonly deviceProxy: DeviceProxy;
+  readonly tracker: ConnectionTracker;
+}
+
+function pathOf(target: string): string {
+  const q = target.indexOf('?');
+  return q < 0 ? target : target.slice(0, q);
+}
+
+export function createHubHttp(options: HubHttpOptions): HubHttp {
+  const { config } = options;
+  const logger = (options.logger ?? silentLogger).child({ component: 'http' });
+  const metrics = options.metrics ?? createHubMetrics();
+  const health = createHealth(options.readiness ?? {});
+  const tracker = new ConnectionTracker(config.trustProxy > 0 ? 0 : config.maxConnectionsPerIp);
+  const now = options.now ?? Date.now;
+  const sessions = options.sessions ?? createDeviceSessions({ ttlMs: config.deviceSessionTtlMs, now });
+  const gate = createVisitorGate({ auth: options.auth, sessions, tickets: options.tickets, portalHost: config.portalHost, now });
+  const deviceProxy = createDeviceProxy({
+    directory: options.directory,
+    dialer: options.dialer,
+    gate,
+    accessLog: options.accessLog,
+    metrics,
+    logger: options.logger ?? silentLogger,
+    dialTimeoutMs: config.dialTimeoutMs,
+    responseTimeoutMs: config.responseTimeoutMs,
+    idleTimeoutMs: config.idleTimeoutMs,
+    maxHeaderBytes: config.maxHeaderBytes,
+    deviceSessionTtlMs: config.deviceSessionTtlMs,
+    ...(options.devicePort ? { devicePort: options.devicePort } : {}),
+    ...(options.tcpPortPolicy ? { tcpPortPolicy: options.tcpPortPolicy } : {}),
+    onTunnel: (a, b) => tracker.addTunnel(a, b),
+  });
+  const portalListener = options.portalApp ? getRequestListener(options.portalApp.fetch as never) : undefined;
+  const apiListener = options.apiApp ? getRequestListener(options.apiApp.fetch as never) : undefined;
+
+  const idPrefix = randomBytes(3).toString('hex');
+  let requestCounter = 0;
+  const nextRequestId = () => `${idPrefix}-${(++requestCounter).toString(36)}`;
+  let draining = false;
+
+  const routerOpts = { domain: config.domain, portalHost: config.portalHost };
+  const UNKNOWN_HOST: StatusPage = { status: 404, title: 'Unknown host', message: 'This server does not serve this host name.' };
+
+  function handle(req: http.IncomingMessage, res: http.ServerResponse, secure: boolean, expectContinue: boolean): void {
+    const startedMs = performance.now();
+    tracker.requestStarted();
+    res.once('close', () => tracker.requestEnded());
+    const client = clientInfo(req, config.trustProxy, secure);
+    setClientIp(req, client.ip);
+    const requestId = nextRequestId();
+    const method = req.method ?? 'GET';
+
+    if (draining) {
+      res.shouldKeepAlive = false;
+      sendStatusPage(res, { status: 503, title: 'Restarting', message: 'The server is restarting. Try again in a few seconds.', headers: { 'retry-after': '5' }, requestId }, method);
+      return;
+    }
+    const guard = guardRequest(req);
+    if (!guard.ok) {
+      metrics.drops.inc({ reason: guard.reason });
+      logger.debug('request refused', { requestId, reason: guard.reason, clientIp: client.ip });
+      res.shouldKeepAlive = false;
+      sendStatusPage(res, { status: guard.status, title: 'Bad request', message: guard.message, requestId }, method);
+      return;
+    }
+    // From here on everyone (portal listener included) sees the origin-form target only.
+    req.url = guard.target;
+    const path = pathOf(guard.target);
+    const route = routeHost(req.headers.host, routerOpts);
+
+    if (!secure && config.tls && client.proto === 'http' && !OPS_PATHS.has(path) && route.kind !== 'invalid') {
+      const host = route.kind === 'unknown' ? route.host : route.host;
+      const port = config.httpsPort && config.httpsPort !== 443 ? `:${config.httpsPort}` : '';
+      res.writeHead(308, { location: `https://${host}${port}${guard.target}`, 'content-length': 0, 'cache-control': 'no-store' });
+      res.end();
+      return;
+    }
+
+    switch (route.kind) {
+      case 'portal': {
+        if ((path === '/healthz' || path === '/readyz') && handleOpsRequest(req, res, path, health)) return;
+        const listener = apiListener && (path === '/api' || path.startsWith('/api/')) ? apiListener : portalListener;
+        if (!listener) return sendStatusPage(res, { status: 404, title: 'Not found', message: 'No portal is configured on this hub.', requestId }, method);
+        if (expectContinue) res.writeContinue();
+        listener(req, res).catch((err: unknown) => {
+          logger.error('portal handler failed', { err, requestId });
+          if (!res.headersSent) sendStatusPage(res, { status: 500, title: 'Internal error', message: 'Something went wrong.', requestId }, method);
+          else res.destroy();
+        });
+        return;
+      }
+      case 'device': {
+        const hostWithPort = route.port ? `${route.host}:${route.port}` : route.host;
+        deviceProxy
+          .handleRequest(req, res, { requestId, startedMs, client, serial: route.serial, host: route.host, hostWithPort, target: guard.target, expectContinue })
+          .catch((err: unknown) => {
+            logger.error('device proxy failed', { err, requestId });
+            if (!res.headersSent) sendStatusPage(res, { status: 500, title: 'Internal error', message: 'Something went wrong.', requestId }, method);
+            else res.destroy();
+          });
+        return;
+      }
+      case 'unknown':
+        // Load-balancer health checks often address the hub by IP.
+        if ((path === '/healthz' || path === '/readyz') && handleOpsRequest(req, res, path, health)) return;
+        metrics.drops.inc({ reason: 'unknown_host' });
+        return sendStatusPage(res, { ...UNKNOWN_HOST, requestId }, method);
+      case 'invalid':
+        metrics.drops.inc({ reason: 'host_header' });
+        res.shouldKeepAlive = false;
+        return sendStatusPage(res, { status: 400, title: 'Bad request', message: 'The Host header is not a valid host name.', requestId }, method);
+    }
+  }
+
+  function upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, secure: boolean): void {
+    socket.on('error', () => socket.destroy());
+    const startedMs = performance.now();
+    const client = clientInfo(req, config.trustProxy, secure);
+    setClientIp(req, client.ip);
+    const requestId = nextRequestId();
+    if (draining) return writeRawResponse(socket, 503, 'restarting\n', { 'retry-after': '5' });
+    const guard = guardRequest(req);
+    if (!guard.ok) {
+      metrics.drops.inc({ reason: guard.reason });
+      return writeRawResponse(socket, guard.status, `${guard.message}\n`);
+    }
+    req.url = guard.target;
+    const route = routeHost(req.headers.host, routerOpts);
+    if (route.kind !== 'device') {
+      metrics.drops.inc({ reason: route.kind === 'portal' ? 'portal_upgrade' : 'unknown_host' });
+      return writeRawStatusPage(socket, { ...UNKNOWN_HOST, status: route.kind === 'invalid' ? 400 : 404, requestId });
+    }
+    const hostWithPort = route.port ? `${route.host}:${route.port}` : route.host;
+    deviceProxy
+      .handleUpgrade(req, socket, head, { requestId, startedMs, client, serial: route.serial, host: route.host, hostWithPort, target: guard.target, expectContinue: false })
+      .catch((err: unknown) => {
+        logger.error('upgrade failed', { err, requestId });
+        socket.destroy();
+      });
+  }
+
+  function clientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+    const code = err.code ?? '';
+    let status = 400;
+    let reason = 'bad_request';
+    if (code === 'HPE_HEADER_OVERFLOW') [status, reason] = [431, 'header_overflow'];
+    else if (code === 'ERR_HTTP_REQUEST_TIMEOUT') [status, reason] = [408, 'headers_timeout'];
+    else if (code === 'HPE_UNEXPECTED_CONTENT_LENGTH' || code === 'HPE_INVALID_TRANSFER_ENCODING' || code === 'HPE_INVALID_CONTENT_LENGTH') reason = 'smuggling';
+    else if (code === 'ECONNRESET' || code === 'EPIPE') {
+      socket.destroy();
+      return;
+    }
+    metrics.drops.inc({ reason });
+    logger.debug('client error', { code, reason });
+    const msg = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (socket.writable && (!msg || !msg.headersSent)) writeRawResponse(socket, status, `${http.STATUS_CODES[status]}\n`);
+    else socket.destroy();
+  }
+
+  const serverOptions: http.ServerOptions = {
+    maxHeaderSize: config.maxHeaderBytes,
+    headersTimeout: config.headersTimeoutMs,
+    // Uploads may legitimately take longer than any total deadline: idle timeouts guard them instead.
+    requestTimeout: 0,
+    keepAliveTimeout: 5_000,
+    connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(config.headersTimeoutMs / 4))),
+    requireHostHeader: true,
+    joinDuplicateHeaders: false,
+    insecureHTTPParser: false,
+  };
+
+  function setup<S extends http.Server>(server: S, secure: boolean): S {
+    server.maxHeadersCount = 100;
+    server.setTimeout(config.idleTimeoutMs, (socket) => {
+      metrics.drops.inc({ reason: 'idle_timeout' });
+      socket.destroy();
+    });
+    server.on('connection', (socket) => {
+      if (!tracker.admit(socket)) {
+        metrics.drops.inc({ reason: 'connection_limit' });
+        socket.destroy();
+      }
+    });
+    server.on('request', (req, res) => handle(req, res, secure, false));
+    server.on('checkContinue', (req, res) => handle(req, res, secure, true));
+    server.on('upgrade', (req, socket, head) => upgrade(req, socket, head, secure));
+    server.on('connect', (_req, socket: Duplex) => {
+      socket.on('error', () => socket.destroy());
+      metrics.drops.inc({ reason: 'connect_method' });
+      writeRawResponse(socket, 405, 'CONNECT is not supported\n');
+    });
+    server.on('clientError', clientError);
+    return server;
+  }
+
+  const httpServer = setup(http.createServer(serverOptions), false);
+  const httpsServer =
+    config.tls && options.tlsCredentials
+      ? setup(https.createServer({ ...serverOptions, ...options.tlsCredentials, minVersion: 'TLSv1.2' }), true)
+      : undefined;
+  const opsServer =
+    config.opsPort !== undefined
+      ? http.createServer({ headersTimeout: 5_000, requestTimeout: 10_000 }, (req, res) => {
+          if (!handleOpsRequest(req, res, pathOf(req.url ?? '/'), health, metrics.registry)) {
+            res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+          }
+        })
+      : undefined;
+
+  function listenOn(server: http.Server, port: number, host: string): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve(server.address() as AddressInfo);
+      });
+    });
+  }
+
+  let closing: Promise<{ drained: boolean }> | undefined;
+  const servers = [httpServer, httpsServer, opsServer].filter((s): s is http.Server => s !== undefined);
+
+  return {
+    handleRequest: (req, res, secure = false) => handle(req, res, secure, false),
+    handleUpgrade: (req, socket, head, secure = false) => upgrade(req, socket, head, secure),
+    async listen() {
+      const out: { http: AddressInfo; https?: AddressInfo; ops?: AddressInfo } = {
+        http: await listenOn(httpServer, config.httpPort, config.listenHost),
+      };
+      if (httpsServer && config.httpsPort !== undefined) out.https = await listenOn(httpsServer, config.httpsPort, config.listenHost);
+      if (opsServer && config.opsPort !== undefined) out.ops = await listenOn(opsServer, config.opsPort, config.opsHost);
+      logger.info('listening', { http: out.http.port, https: out.https?.port, ops: out.ops?.port });
+      return out;
+    },
+    close() {
+      if (closing) return closing;
+      closing = (async () => {
+        draining = true;
+        health.setDraining();
+        const closed = servers.map((s) => closeServer(s));
+        for (const s of servers) s.closeIdleConnections();
+        const drained = await tracker.waitIdle(config.shutdownGraceMs);
+        if (!drained) logger.warn('shutdown grace time over; closing remaining connections', { active: tracker.activeRequests });
+        deviceProxy.close();
+        tracker.destroyTunnels();
+        for (const s of servers) s.closeAllConnections();
+        await Promise.all(closed);
+        logger.info('closed', { drained });
+        return { drained };
+      })();
+      return closing;
+    },
+    servers: { http: httpServer, ...(httpsServer ? { https: httpsServer } : {}), ...(opsServer ? { ops: opsServer } : {}) },
+    health,
+    metrics,
+    deviceProxy,
+    tracker,
+  };
+}
