@@ -65,3 +65,23 @@ export async function until(pred: () => boolean, ms = 5000, what = 'condition'):
     await new Promise((r) => setTimeout(r, 2));
   }
 }
+
+/** One HTTP request over an existing socket with node's client (decodes chunked bodies). */
+export function httpOver(
+  socket: import('node:net').Socket,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: import('node:http').IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    import('node:http').then(({ request }) => {
+      const req = request({ createConnection: () => socket, path, headers: { host: 'an12345678.example.io', ...headers } }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    }, reject);
+  });
+}

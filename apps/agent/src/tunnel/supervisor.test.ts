@@ -1,0 +1,132 @@
+// Reconnect behaviour with a fake clock: exponential backoff with jitter inside its bounds, the hub
+// host re-resolved on every attempt, recovery after the tunnel reports failure, after a handshake
+// that never comes, and after a session that went stale (hub restarted).
+import { describe, expect, it } from 'vitest';
+import { encodeKey, generatePrivateKey, publicKeyFromPrivate } from '../keys.js';
+import { memoryLogger } from '../log/logger.js';
+import type { Registration } from '../registration.js';
+import { FakeTimers } from '../testing/fake-timers.js';
+import { until } from '../testing/servers.js';
+import { backoffDelayMs } from './backoff.js';
+import { createFakeTunnelNetwork } from './fake-tunnel.js';
+import { HANDSHAKE_DEADLINE_MS, STALE_SESSION_MS, TunnelSupervisor } from './supervisor.js';
+
+const registration: Registration = {
+  serial: 'an1',
+  tunnelIp: '100.64.0.9',
+  overlayCidr: '100.64.0.0/10',
+  hub: { publicKey: encodeKey(publicKeyFromPrivate(generatePrivateKey())), endpoint: 'hub.test:51820', tunnelIp: '100.64.0.1' },
+  url: 'https://an1.example.io/',
+  persistentKeepalive: 25,
+};
+
+function setup(seed: number) {
+  const timers = new FakeTimers(Date.UTC(2026, 10, 22), seed);
+  const network = createFakeTunnelNetwork(timers.now);
+  const resolved: string[] = [];
+  let address = '192.0.2.10';
+  const logger = memoryLogger();
+  const sup = new TunnelSupervisor({
+    factory: network.factory,
+    timers,
+    logger,
+    resolve: async (host) => {
+      resolved.push(host);
+      return address;
+    },
+    params: () => ({ privateKey: generatePrivateKey(), registration, tai64n: () => new Uint8Array(12), logger }),
+  });
+  return { timers, network, sup, resolved, logger, setAddress: (a: string) => (address = a) };
+}
+
+describe('backoffDelayMs', () => {
+  it('doubles up to the cap with half the delay random', () => {
+    for (const r of [0, 0.5, 0.999]) {
+      expect(backoffDelayMs(0, () => r)).toBe(Math.round(500 + r * 500));
+      expect(backoffDelayMs(3, () => r)).toBe(Math.round(4000 + r * 4000));
+      expect(backoffDelayMs(20, () => r)).toBe(Math.round(30000 + r * 30000));
+    }
+  });
+});
+
+describe('TunnelSupervisor', () => {
+  it('retries failed attempts with growing jittered delays, re-resolving the hub each time', async () => {
+    const seed = 7;
+    console.log(`supervisor seed=${seed}`);
+    const { timers, network, sup, resolved } = setup(seed);
+    network.failNext(4);
+    sup.start();
+    const delays: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      await until(() => sup.status().state === 'backoff' && timers.pending().length > 0);
+      expect(sup.status().attempts).toBe(i + 1);
+      const wait = sup.status().nextRetryAtMs! - timers.now();
+      delays.push(wait);
+      timers.advance(wait);
+      if (i < 3) await until(() => sup.status().state === 'backoff' && sup.status().attempts === i + 2);
+    }
+    await until(() => sup.status().state === 'online');
+    delays.forEach((d, i) => {
+      const ceiling = 1000 * 2 ** i;
+      expect(d).toBeGreaterThanOrEqual(ceiling / 2);
+      expect(d).toBeLessThanOrEqual(ceiling);
+    });
+    expect(resolved).toEqual(Array(5).fill('hub.test'));
+    expect(sup.status().attempts).toBe(0);
+    expect(sup.status().endpoint).toBe('192.0.2.10:51820');
+    await sup.stop();
+  });
+
+  it('comes back after the tunnel reports down, at a new address, with the attempt count reset', async () => {
+    const { timers, network, sup, setAddress } = setup(11);
+    sup.start();
+    await until(() => sup.status().state === 'online');
+    const first = network.current()!;
+    setAddress('192.0.2.99');
+    first.emit({ type: 'down', reason: 'EHOSTUNREACH' });
+    expect(first.closed).toBe(true);
+    expect(sup.status().state).toBe('backoff');
+    expect(sup.status().lastError).toBe('EHOSTUNREACH');
+    timers.advance(sup.status().nextRetryAtMs! - timers.now());
+    await until(() => sup.status().state === 'online');
+    expect(network.tunnels).toHaveLength(2);
+    expect(sup.status().endpoint).toBe('192.0.2.99:51820');
+    await sup.stop();
+    expect(network.current()).toBeUndefined();
+  });
+
+  it('gives up on a tunnel whose handshake never completes', async () => {
+    const { timers, network, sup } = setup(3);
+    network.autoHandshake = false;
+    sup.start();
+    await until(() => network.tunnels.length === 1 && timers.pending().includes(HANDSHAKE_DEADLINE_MS));
+    timers.advance(HANDSHAKE_DEADLINE_MS);
+    expect(sup.status().state).toBe('backoff');
+    expect(sup.status().lastError).toBe('no handshake with the hub within 30 s');
+    expect(network.tunnels[0]!.closed).toBe(true);
+    network.autoHandshake = true;
+    timers.advance(sup.status().nextRetryAtMs! - timers.now());
+    await until(() => sup.status().state === 'online');
+    await sup.stop();
+  });
+
+  it('replaces a session that went stale (hub restarted and lost it)', async () => {
+    const { timers, network, sup } = setup(5);
+    sup.start();
+    await until(() => sup.status().state === 'online');
+    // Rekeys keep coming while the hub is alive…
+    for (let t = 0; t < 3; t++) {
+      timers.advance(120_000);
+      network.current()!.emit({ type: 'handshake', atMs: timers.now() });
+    }
+    expect(network.tunnels).toHaveLength(1);
+    // …then none: the watchdog notices within one check interval after the limit.
+    timers.advance(STALE_SESSION_MS + 10_000);
+    expect(sup.status().state).toBe('backoff');
+    expect(sup.status().lastError).toMatch(/^no handshake for \d+ s$/);
+    timers.advance(sup.status().nextRetryAtMs! - timers.now());
+    await until(() => sup.status().state === 'online');
+    expect(network.tunnels).toHaveLength(2);
+    await sup.stop();
+  });
+});
