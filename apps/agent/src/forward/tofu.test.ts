@@ -118,7 +118,7 @@ describe.skipIf(!ok)('TOFU for an HTTPS target', () => {
     const origin = `https://127.0.0.1:${port}`;
     expect(store.state.pins[origin]).toBe(certA.fingerprint);
     expect(store.state.pendingPins[origin]?.fingerprint).toBe(certB.fingerprint);
-    expect(logger.records.filter((r) => r.level === 'warn' && r.msg.startsWith('target certificate changed')).length).toBe(2);
+    expect(logger.records.filter((r) => r.level === 'warn' && String(r.msg).startsWith('target certificate changed')).length).toBe(2);
 
     // The owner sees it on the local page (device login via the authorize hook) and accepts.
     const browser = new TestBrowser();
