@@ -2,7 +2,10 @@
 // accounts, tokens, devices, admin peers, access log) and the peer feed the data plane follows.
 import type { Database } from '@porthole/db';
 import type { Logger } from '../ops/logger.js';
+import * as apiTokens from '../auth/api-tokens.js';
+import * as sessions from '../auth/sessions.js';
 import * as accessLog from './access-log.js';
+import { createAccounts, type LoginThrottleOptions } from './accounts.js';
 import * as adminPeers from './admin-peers.js';
 import type { HubIdentity, RegistryContext } from './context.js';
 import * as devices from './devices.js';
@@ -20,6 +23,9 @@ export type { AdminPeerInfo } from './admin-peers.js';
 export type { AccessLogEntry, AccessLogRecord, AccessLogQuery } from './access-log.js';
 export type { Peer, PeerSet, PeerChanges, PeerStatus, PeerChangeListener } from './peer-feed.js';
 export type { GrantInfo } from './grants.js';
+export type { ApiTokenInfo, ApiPrincipal, CreateApiTokenInput } from '../auth/api-tokens.js';
+export type { SessionUser } from '../auth/sessions.js';
+export type { LoginResult, LoginThrottleOptions } from './accounts.js';
 
 export interface RegistryOptions {
   db: Database;
@@ -31,6 +37,7 @@ export interface RegistryOptions {
   deviceUrl: (serial: string) => string;
   clock?: () => Date;
   logger?: Logger;
+  loginThrottle?: LoginThrottleOptions;
 }
 
 export function createRegistry(options: RegistryOptions) {
@@ -47,8 +54,20 @@ export function createRegistry(options: RegistryOptions) {
     emit: emitter.emit,
   };
 
+  const accounts = createAccounts(ctx, options.loginThrottle);
+
   return {
     context: ctx,
+
+    // Accounts, sessions, API tokens.
+    ...accounts,
+    userForSessionToken: (token: string) => sessions.userForSessionToken(ctx, token),
+    deleteUserSessions: (userId: string) => sessions.deleteUserSessions(ctx, userId),
+    createApiToken: (input: apiTokens.CreateApiTokenInput) => apiTokens.createApiToken(ctx, input),
+    listApiTokens: () => apiTokens.listApiTokens(ctx),
+    revokeApiToken: (id: string) => apiTokens.revokeApiToken(ctx, id),
+    authenticateApiToken: (token: string) => apiTokens.authenticateApiToken(ctx, token),
+
     overlay: pool,
     hub: ctx.hub,
 

@@ -1,0 +1,182 @@
+// Accounts, sessions and API tokens on both drivers: password storage parameters, sign-up rules,
+// login throttling without enumeration, session expiry and logout, the first-start admin and its
+// token, and that only hashes of secrets reach the database.
+import { hash } from '@node-rs/argon2';
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { apiTokens, ConflictError, RateLimitedError, sessions, UnauthorizedError, users, ValidationError, type DriverName } from '@porthole/db';
+import { createTestDatabase, probePostgres, tableCounts, truncateAll, type TestDatabase } from '@porthole/db/testing';
+import { requirementsMet } from '../../../../test/support/requirements.js';
+import { hashToken } from '../auth/secret-token.js';
+import { needsRehash, passwordProblem } from '../auth/passwords.js';
+import { SESSION_ABSOLUTE_MS, SESSION_IDLE_MS } from '../auth/sessions.js';
+import { createTestClock, createTestRegistry } from './test-support.js';
+
+const pgProblem = await probePostgres();
+const drivers: DriverName[] = requirementsMet('accounts on PostgreSQL', { check: () => pgProblem }) ? ['pglite', 'postgres'] : ['pglite'];
+
+describe('password rules', () => {
+  it.each([
+    ['short', 'a@b.io', /at least 10/],
+    ['x'.repeat(257), 'a@b.io', /at most 256/],
+    ['Password123', 'a@b.io', /too common/],
+    ['aaaaabbbbbaaaaa', 'a@b.io', /too few characters/],
+    ['someone@example.io', 'someone@example.io', /e-mail/],
+    ['correct horse battery', 'a@b.io', undefined],
+  ])('%j for %s', (password, email, expected) => {
+    const problem = passwordProblem(password, email);
+    if (expected === undefined) expect(problem).toBeUndefined();
+    else expect(problem).toMatch(expected);
+  });
+});
+
+describe.each(drivers)('accounts on %s', (driver) => {
+  let t: TestDatabase;
+  const clock = createTestClock();
+  let registry: ReturnType<typeof createTestRegistry>;
+  beforeAll(async () => {
+    t = await createTestDatabase(driver);
+  });
+  afterAll(async () => {
+    await t?.drop();
+  });
+  beforeEach(async () => {
+    await truncateAll(t.db);
+    clock.set('2030-01-01T00:00:00.000Z');
+    registry = createTestRegistry(t.db, clock);
+  });
+
+  it('stores Argon2id m=19456 t=2 p=1 hashes and refuses duplicates and weak passwords', async () => {
+    const user = await registry.signUp({ email: '  Alice@Example.IO ', password: 'correct horse battery' });
+    expect(user).toMatchObject({ email: 'alice@example.io', role: 'user' });
+    const [row] = await t.db.select().from(users).where(eq(users.id, user.id));
+    expect(row!.passwordHash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$/);
+    expect(needsRehash(row!.passwordHash)).toBe(false);
+    const before = await tableCounts(t.db);
+    const dup = await registry.signUp({ email: 'alice@example.io', password: 'another good one' }).catch((e: unknown) => e);
+    expect(dup).toBeInstanceOf(ConflictError);
+    expect((dup as ConflictError).field).toBe('email');
+    const weak = await registry.signUp({ email: 'bob@example.io', password: 'password1' }).catch((e: unknown) => e);
+    expect(weak).toBeInstanceOf(ValidationError);
+    expect((weak as ValidationError).field).toBe('password');
+    await expect(registry.signUp({ email: 'not-an-email', password: 'correct horse battery' })).rejects.toThrow(/email must be an e-mail/);
+    expect(await tableCounts(t.db)).toEqual(before);
+  });
+
+  it('logs in with a fresh session each time, expires idle and old sessions, and logs out server-side', async () => {
+    await registry.signUp({ email: 'a@example.io', password: 'correct horse battery' });
+    const first = await registry.login({ email: 'A@example.io', password: 'correct horse battery', clientIp: '192.0.2.1' });
+    const second = await registry.login({ email: 'a@example.io', password: 'correct horse battery', clientIp: '192.0.2.1' });
+    expect(first.session.token).toMatch(/^ph_ses_[A-Za-z0-9_-]{43}$/);
+    expect(second.session.token).not.toBe(first.session.token);
+    const stored = await t.db.select({ h: sessions.tokenHash }).from(sessions);
+    expect(stored.map((s) => s.h).sort()).toEqual([hashToken(first.session.token), hashToken(second.session.token)].sort());
+    expect(await registry.userForSessionToken(first.session.token)).toMatchObject({ email: 'a@example.io' });
+
+    await registry.logout(first.session.token);
+    expect(await registry.userForSessionToken(first.session.token)).toBeUndefined();
+
+    // Idle: each use within the window keeps it alive; a gap longer than the window ends it.
+    for (let i = 0; i < 3; i++) {
+      clock.advance(SESSION_IDLE_MS - 60_000);
+      expect(await registry.userForSessionToken(second.session.token)).toBeDefined();
+    }
+    clock.advance(SESSION_IDLE_MS + 1);
+    expect(await registry.userForSessionToken(second.session.token)).toBeUndefined();
+
+    // Absolute: even a session in constant use ends.
+    const third = await registry.login({ email: 'a@example.io', password: 'correct horse battery', clientIp: null });
+    for (let used = 0; used < SESSION_ABSOLUTE_MS; used += SESSION_IDLE_MS / 2) {
+      expect(await registry.userForSessionToken(third.session.token)).toBeDefined();
+      clock.advance(SESSION_IDLE_MS / 2);
+    }
+    expect(await registry.userForSessionToken(third.session.token)).toBeUndefined();
+    expect(await registry.userForSessionToken('ph_ses_' + 'x'.repeat(43))).toBeUndefined();
+    expect(await registry.userForSessionToken('garbage')).toBeUndefined();
+  });
+
+  it('answers unknown accounts and wrong passwords alike, and throttles per account and per address', async () => {
+    await registry.signUp({ email: 'a@example.io', password: 'correct horse battery' });
+    const wrong = await registry.login({ email: 'a@example.io', password: 'wrong password!', clientIp: '192.0.2.1' }).catch((e: unknown) => e);
+    const unknown = await registry.login({ email: 'nobody@example.io', password: 'wrong password!', clientIp: '192.0.2.1' }).catch((e: unknown) => e);
+    expect(wrong).toBeInstanceOf(UnauthorizedError);
+    expect(unknown).toBeInstanceOf(UnauthorizedError);
+    expect((wrong as Error).message).toBe((unknown as Error).message);
+
+    // Nine more failures from changing addresses exhaust the account's burst of ten.
+    for (let i = 0; i < 9; i++) {
+      await expect(registry.login({ email: 'a@example.io', password: `wrong ${i}`, clientIp: `198.51.100.${i}` })).rejects.toThrow(UnauthorizedError);
+    }
+    const limited = await registry.login({ email: 'a@example.io', password: 'correct horse battery', clientIp: '203.0.113.9' }).catch((e: unknown) => e);
+    expect(limited).toBeInstanceOf(RateLimitedError);
+    expect((limited as RateLimitedError).retryAfterSeconds).toBeCloseTo(60, 0);
+    clock.advance(60_000);
+    const ok = await registry.login({ email: 'a@example.io', password: 'correct horse battery', clientIp: '203.0.113.9' });
+    expect(ok.user.email).toBe('a@example.io');
+    // Success clears the account's failures.
+    for (let i = 0; i < 9; i++) {
+      await expect(registry.login({ email: 'a@example.io', password: `wrong ${i}`, clientIp: `198.51.100.${i}` })).rejects.toThrow(UnauthorizedError);
+    }
+    await expect(registry.login({ email: 'a@example.io', password: 'correct horse battery', clientIp: '203.0.113.9' })).resolves.toBeDefined();
+  });
+
+  it('throttles failures per client address across accounts', async () => {
+    const r = createTestRegistry(t.db, clock, { loginThrottle: { addressBurst: 3, addressRefillPerSecond: 1 / 10 } });
+    for (let i = 0; i < 3; i++) {
+      await expect(r.login({ email: `u${i}@example.io`, password: 'whatever123', clientIp: '192.0.2.50' })).rejects.toThrow(UnauthorizedError);
+    }
+    await expect(r.login({ email: 'u9@example.io', password: 'whatever123', clientIp: '192.0.2.50' })).rejects.toThrow(RateLimitedError);
+    await expect(r.login({ email: 'u9@example.io', password: 'whatever123', clientIp: '192.0.2.51' })).rejects.toThrow(UnauthorizedError);
+  });
+
+  it('rehashes a password stored with older parameters at the next login', async () => {
+    const user = await registry.signUp({ email: 'old@example.io', password: 'correct horse battery' });
+    const weak = await hash('correct horse battery', { algorithm: 2, memoryCost: 4096, timeCost: 1, parallelism: 1 });
+    await t.db.update(users).set({ passwordHash: weak }).where(eq(users.id, user.id));
+    await registry.login({ email: 'old@example.io', password: 'correct horse battery', clientIp: null });
+    const [row] = await t.db.select().from(users).where(eq(users.id, user.id));
+    expect(row!.passwordHash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+  });
+
+  it('creates the first admin with its API token on an empty database only', async () => {
+    const adminToken = 'automation-token-0123456789abcdefghijklmnop';
+    const admin = await registry.bootstrapAdmin({ adminEmail: 'root@example.io', adminPassword: 'correct horse battery', adminToken });
+    expect(admin).toMatchObject({ email: 'root@example.io', role: 'admin' });
+    const principal = await registry.authenticateApiToken(adminToken);
+    expect(principal).toMatchObject({ user: { email: 'root@example.io', role: 'admin' }, scopes: ['read', 'write'] });
+    const stored = await t.db.select().from(apiTokens);
+    expect(stored).toHaveLength(1);
+    expect(stored[0]!.tokenHash).toBe(hashToken(adminToken));
+    expect(JSON.stringify(stored)).not.toContain(adminToken);
+    expect(await registry.bootstrapAdmin({ adminEmail: 'other@example.io', adminPassword: 'correct horse battery' })).toBeUndefined();
+    expect(await tableCounts(t.db)).toMatchObject({ users: 1, api_tokens: 1 });
+    await expect(registry.bootstrapAdmin({ adminEmail: 'x@example.io', adminPassword: 'correct horse battery', adminToken: 'short' }))
+      .resolves.toBeUndefined();
+  });
+
+  it('issues, lists, expires and revokes API tokens; last use is recorded at most once a minute', async () => {
+    const user = await registry.signUp({ email: 'ops@example.io', password: 'correct horse battery', role: 'admin' });
+    const { token, info } = await registry.createApiToken({ userId: user.id, name: 'ci', scopes: ['read'] });
+    expect(token).toMatch(/^ph_api_[A-Za-z0-9_-]{43}$/);
+    expect(info).toMatchObject({ name: 'ci', scopes: ['read'], displayPrefix: token.slice(0, 11), lastUsedAt: null, revokedAt: null });
+    expect(JSON.stringify(await registry.listApiTokens())).not.toContain(token);
+    expect(await registry.authenticateApiToken(token)).toMatchObject({ scopes: ['read'], tokenId: info.id });
+    const used = (await registry.listApiTokens())[0]!.lastUsedAt;
+    expect(used).toBe(clock.now().toISOString());
+    clock.advance(30_000);
+    await registry.authenticateApiToken(token);
+    expect((await registry.listApiTokens())[0]!.lastUsedAt).toBe(used);
+    clock.advance(30_000);
+    await registry.authenticateApiToken(token);
+    expect((await registry.listApiTokens())[0]!.lastUsedAt).toBe(clock.now().toISOString());
+
+    const expiring = await registry.createApiToken({ userId: user.id, name: 'short', scopes: ['write'], expiresInSeconds: 60 });
+    clock.advance(60_000);
+    expect(await registry.authenticateApiToken(expiring.token)).toBeUndefined();
+
+    expect((await registry.revokeApiToken(info.id)).revokedAt).toBe(clock.now().toISOString());
+    expect(await registry.authenticateApiToken(token)).toBeUndefined();
+    await expect(registry.createApiToken({ userId: user.id, name: 'x', scopes: [] })).rejects.toThrow(ValidationError);
+    await expect(registry.createApiToken({ userId: user.id, name: 'x', scopes: ['root' as 'read'] })).rejects.toThrow(/scopes/);
+  });
+});
