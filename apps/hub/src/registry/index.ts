@@ -6,6 +6,7 @@ import * as apiTokens from '../auth/api-tokens.js';
 import * as sessions from '../auth/sessions.js';
 import * as accessLog from './access-log.js';
 import { createAccounts, type LoginThrottleOptions } from './accounts.js';
+import { createClaims } from './claims.js';
 import * as adminPeers from './admin-peers.js';
 import type { HubIdentity, RegistryContext } from './context.js';
 import * as devices from './devices.js';
@@ -26,6 +27,8 @@ export type { GrantInfo } from './grants.js';
 export type { ApiTokenInfo, ApiPrincipal, CreateApiTokenInput } from '../auth/api-tokens.js';
 export type { SessionUser } from '../auth/sessions.js';
 export type { LoginResult, LoginThrottleOptions } from './accounts.js';
+export type { ClaimStart, ClaimPoll, ClaimView } from './claims.js';
+export { ExpiredTokenError, AccessDeniedError, SlowDownError } from './claims.js';
 
 export interface RegistryOptions {
   db: Database;
@@ -33,6 +36,8 @@ export interface RegistryOptions {
   overlayCidr?: string;
   /** The hub's WireGuard identity; `tunnelIp` defaults to the overlay's first host address. */
   hub: Omit<HubIdentity, 'tunnelIp'> & { tunnelIp?: string };
+  /** The portal's base URL (claim verification links), e.g. `https://portal.example.io`. */
+  portalUrl: string;
   /** Public URL of a device, e.g. serial → `https://an1.example.io/`. */
   deviceUrl: (serial: string) => string;
   clock?: () => Date;
@@ -55,6 +60,7 @@ export function createRegistry(options: RegistryOptions) {
   };
 
   const accounts = createAccounts(ctx, options.loginThrottle);
+  const claims = createClaims(ctx, options.portalUrl);
 
   return {
     context: ctx,
@@ -78,6 +84,9 @@ export function createRegistry(options: RegistryOptions) {
     changesSince: (version: number, limit?: number) => feed.changesSince(ctx, version, limit),
     onChange: emitter.onChange,
     recordPeerStatus: (statuses: readonly feed.PeerStatus[]) => feed.recordPeerStatus(ctx, statuses),
+
+    // Owner claims (RFC 8628 style).
+    ...claims,
 
     // Devices.
     listDevices: (query?: devices.ListDevicesQuery) => devices.listDevices(ctx, query),

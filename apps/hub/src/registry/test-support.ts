@@ -34,6 +34,7 @@ export function createTestRegistry(db: Database, clock: TestClock, overrides: Pa
   return createRegistry({
     db,
     hub: { publicKey: HUB_PUBLIC_KEY, endpoint: 'hub.example.io:51820' },
+    portalUrl: 'https://portal.example.io',
     deviceUrl: (serial) => `https://${serial}.example.io/`,
     clock: clock.now,
     ...overrides,

@@ -1,0 +1,250 @@
+// The owner's claim flow, after the OAuth 2.0 Device Authorization Grant (RFC 8628): the agent
+// starts a claim and polls with a secret poll token; the owner enters (or follows a link with) a
+// short user code on the portal and approves; the approving user becomes the device's owner.
+import { randomInt } from 'node:crypto';
+import { and, eq, gt, lt, sql } from 'drizzle-orm';
+import {
+  claims,
+  devices,
+  ForbiddenError,
+  isUniqueViolation,
+  NotFoundError,
+  RateLimitedError,
+  recordPeerChanges,
+  translateDbError,
+  ValidationError,
+  type Executor,
+  type PeerChange,
+} from '@porthole/db';
+import { generateToken, hashToken, looksLikeToken } from '../auth/secret-token.js';
+import type { SessionUser } from '../auth/sessions.js';
+import { inTransaction, type RegistryContext } from './context.js';
+import { peerChange } from './devices.js';
+import { assertKeyFree, insertDevice, registrationConstraintErrors, registrationFor, type Registration } from './registration.js';
+import { normalizeSerial } from './serial.js';
+import { keyTag, parsePublicKey } from './wireguard-key.js';
+
+export const CLAIM_TTL_SECONDS = 600;
+export const CLAIM_POLL_INTERVAL_SECONDS = 2;
+/** Timer jitter allowance: a poll this much early is not yet "too fast". */
+const POLL_SLACK_MS = 500;
+/** Decided and expired claims are kept this long for the agent's last poll, then pruned. */
+const CLAIM_RETENTION_MS = 3600_000;
+/** RFC 8628 §6.1: consonants only (no vowels → no words), without look-alikes. 20^8 ≈ 2^34.6 codes. */
+export const USER_CODE_ALPHABET = 'BCDFGHJKLMNPQRSTVWXZ';
+
+/** RFC 8628 §3.5 error codes, kept in the contract's JSON error shape. */
+export class ExpiredTokenError extends ValidationError {
+  override readonly code: string = 'expired_token';
+}
+export class AccessDeniedError extends ForbiddenError {
+  override readonly code: string = 'access_denied';
+}
+export class SlowDownError extends RateLimitedError {
+  override readonly code: string = 'slow_down';
+}
+
+export interface ClaimStart {
+  userCode: string;
+  verificationUri: string;
+  verificationUriComplete: string;
+  pollToken: string;
+  expiresIn: number;
+  interval: number;
+}
+
+export type ClaimPoll = { status: 'pending' } | { status: 'approved'; registration: Registration };
+
+export interface ClaimView {
+  userCode: string;
+  serial: string;
+  keyTag: string;
+  returnUrl: string | null;
+  expiresAt: string;
+  /** Set when the serial is already registered (approval then needs ownership or admin). */
+  existingOwner: 'you' | 'someone else' | 'nobody' | null;
+}
+
+function formatUserCode(raw: string): string {
+  return `${raw.slice(0, 4)}-${raw.slice(4)}`;
+}
+
+/** Accepts `abcd-efgh`, `ABCDEFGH`, spaces: uppercases and drops separators. Undefined if malformed. */
+export function normalizeUserCode(input: string): string | undefined {
+  const raw = input.toUpperCase().replace(/[\s-]/g, '');
+  if (raw.length !== 8 || [...raw].some((c) => !USER_CODE_ALPHABET.includes(c))) return undefined;
+  return raw;
+}
+
+/** An absolute http(s) URL without credentials, at most 2048 characters. */
+export function parseReturnUrl(input: string): string {
+  let url: URL;
+  try {
+    url = new URL(input);
+  } catch {
+    throw new ValidationError('returnUrl must be an absolute http or https URL', { field: 'returnUrl' });
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.username || url.password || input.length > 2048) {
+    throw new ValidationError('returnUrl must be an absolute http or https URL without credentials, at most 2048 characters', { field: 'returnUrl' });
+  }
+  return url.toString();
+}
+
+/** The URL the browser goes back to after approval: the claim's own returnUrl plus `claim=approved`. */
+export function returnUrlWith(returnUrl: string, outcome: 'approved' | 'denied'): string {
+  const url = new URL(returnUrl);
+  url.searchParams.set('claim', outcome);
+  return url.toString();
+}
+
+export function createClaims(ctx: RegistryContext, portalUrl: string) {
+  const verificationUri = new URL('/claim', portalUrl).toString();
+
+  async function startClaim(input: { serial: string; publicKey: string; returnUrl?: string; agentVersion?: string }): Promise<ClaimStart> {
+    const serial = normalizeSerial(input.serial);
+    const publicKey = parsePublicKey(input.publicKey);
+    const returnUrl = input.returnUrl === undefined ? null : parseReturnUrl(input.returnUrl);
+    const now = ctx.now();
+    await ctx.db.delete(claims).where(lt(claims.expiresAt, new Date(now.getTime() - CLAIM_RETENTION_MS)));
+    const poll = generateToken('poll');
+    for (let attempt = 0; ; attempt++) {
+      const userCode = Array.from({ length: 8 }, () => USER_CODE_ALPHABET[randomInt(USER_CODE_ALPHABET.length)]).join('');
+      try {
+        await ctx.db.insert(claims).values({
+          userCode,
+          pollTokenHash: poll.hash,
+          serial,
+          publicKey,
+          returnUrl,
+          agentVersion: input.agentVersion ?? null,
+          createdAt: now,
+          expiresAt: new Date(now.getTime() + CLAIM_TTL_SECONDS * 1000),
+        });
+      } catch (err) {
+        if (attempt < 5 && isUniqueViolation(err, 'claims_user_code_pending_unique')) continue;
+        throw translateDbError(err);
+      }
+      ctx.logger?.info('claim started', { device: serial, peer: keyTag(publicKey) });
+      const shown = formatUserCode(userCode);
+      return {
+        userCode: shown,
+        verificationUri,
+        verificationUriComplete: `${verificationUri}?code=${shown}`,
+        pollToken: poll.plaintext,
+        expiresIn: CLAIM_TTL_SECONDS,
+        interval: CLAIM_POLL_INTERVAL_SECONDS,
+      };
+    }
+  }
+
+  async function pollClaim(pollToken: string): Promise<ClaimPoll> {
+    const expired = () => new ExpiredTokenError('the claim is unknown or has expired; start a new one', { field: 'pollToken' });
+    if (!looksLikeToken('poll', pollToken)) throw expired();
+    const now = ctx.now();
+    const hash = hashToken(pollToken);
+    // Taking the poll slot and reading the claim is one statement: two fast polls cannot both pass.
+    const [claim] = await ctx.db
+      .update(claims)
+      .set({ lastPolledAt: now })
+      .where(
+        and(
+          eq(claims.pollTokenHash, hash),
+          sql`(${claims.lastPolledAt} is null or ${claims.lastPolledAt} <= ${new Date(now.getTime() - CLAIM_POLL_INTERVAL_SECONDS * 1000 + POLL_SLACK_MS).toISOString()}::timestamptz)`,
+        ),
+      )
+      .returning();
+    if (!claim) {
+      const [exists] = await ctx.db.select({ id: claims.id }).from(claims).where(eq(claims.pollTokenHash, hash));
+      if (!exists) throw expired();
+      throw new SlowDownError(`poll at most every ${CLAIM_POLL_INTERVAL_SECONDS} seconds`, CLAIM_POLL_INTERVAL_SECONDS, { field: 'pollToken' });
+    }
+    if (claim.status === 'denied') throw new AccessDeniedError('the owner denied this claim', { field: 'pollToken' });
+    if (claim.status === 'approved') {
+      const [device] = await ctx.db.select().from(devices).where(and(eq(devices.serial, claim.serial), eq(devices.publicKey, claim.publicKey)));
+      if (!device) throw expired();
+      return { status: 'approved', registration: registrationFor(ctx, device) };
+    }
+    if (claim.expiresAt <= now) throw expired();
+    return { status: 'pending' };
+  }
+
+  async function pendingClaim(ex: Executor, userCode: string, lock: boolean) {
+    const code = normalizeUserCode(userCode);
+    const notFound = () => new NotFoundError('this code is unknown or has expired; start again on the device', { field: 'code' });
+    if (!code) throw notFound();
+    const query = ex
+      .select()
+      .from(claims)
+      .where(and(eq(claims.userCode, code), eq(claims.status, 'pending'), gt(claims.expiresAt, ctx.now())));
+    const [claim] = lock ? await query.for('update') : await query;
+    if (!claim) throw notFound();
+    return claim;
+  }
+
+  /** What the approval page shows for a code. */
+  async function viewClaim(userCode: string, user: SessionUser): Promise<ClaimView> {
+    const claim = await pendingClaim(ctx.db, userCode, false);
+    const [device] = await ctx.db.select({ ownerId: devices.ownerId }).from(devices).where(eq(devices.serial, claim.serial));
+    return {
+      userCode: formatUserCode(claim.userCode),
+      serial: claim.serial,
+      keyTag: keyTag(claim.publicKey),
+      returnUrl: claim.returnUrl,
+      expiresAt: claim.expiresAt.toISOString(),
+      existingOwner: !device ? null : device.ownerId === null ? 'nobody' : device.ownerId === user.id ? 'you' : 'someone else',
+    };
+  }
+
+  /**
+   * Approves a pending claim: a new serial becomes a device owned by `user`; an existing one may be
+   * re-claimed (and re-keyed) only by its owner or an admin. Returns where to send the browser.
+   */
+  async function approveClaim(userCode: string, user: SessionUser): Promise<{ serial: string; returnUrl: string | null }> {
+    const now = ctx.now();
+    const outcome = await inTransaction(
+      ctx.db,
+      async (tx) => {
+        const claim = await pendingClaim(tx, userCode, true);
+        const [existing] = await tx.select().from(devices).where(eq(devices.serial, claim.serial)).for('update');
+        let pending: Omit<PeerChange, 'version'>[] = [];
+        if (!existing) {
+          await assertKeyFree(tx, claim.publicKey, claim.serial);
+          const device = await insertDevice(ctx, tx, { serial: claim.serial, publicKey: claim.publicKey, ownerId: user.id, agentVersion: claim.agentVersion }, now);
+          pending = [peerChange(device, 'upsert')];
+        } else {
+          if (user.role !== 'admin' && existing.ownerId !== user.id) {
+            throw new ForbiddenError(`device ${claim.serial} is registered to another account; ask its owner or an administrator`, { field: 'code' });
+          }
+          if (existing.status === 'disabled') throw new ForbiddenError(`device ${claim.serial} is disabled by an administrator`, { field: 'code' });
+          if (existing.publicKey !== claim.publicKey) {
+            // Approving the claim is the owner's approval of the new key.
+            await assertKeyFree(tx, claim.publicKey, claim.serial);
+            await tx.update(devices).set({ publicKey: claim.publicKey, registeredAt: now }).where(eq(devices.id, existing.id));
+            pending = [peerChange(existing, 'remove'), peerChange({ ...existing, publicKey: claim.publicKey }, 'upsert')];
+          }
+          if (existing.ownerId === null) await tx.update(devices).set({ ownerId: user.id }).where(eq(devices.id, existing.id));
+        }
+        await tx.update(claims).set({ status: 'approved', decidedBy: user.id, decidedAt: now }).where(eq(claims.id, claim.id));
+        const version = pending.length > 0 ? await recordPeerChanges(tx, pending) : 0;
+        return { serial: claim.serial, returnUrl: claim.returnUrl, changes: pending.map((c) => ({ ...c, version })) };
+      },
+      ['devices_serial_unique'],
+    ).catch((err: unknown) => {
+      throw translateDbError(err, { devices_public_key_unique: registrationConstraintErrors('').devices_public_key_unique });
+    });
+    if (outcome.changes.length > 0) ctx.emit(outcome.changes);
+    ctx.logger?.info('claim approved', { device: outcome.serial, userId: user.id });
+    return { serial: outcome.serial, returnUrl: outcome.returnUrl };
+  }
+
+  async function denyClaim(userCode: string, user: SessionUser): Promise<{ serial: string; returnUrl: string | null }> {
+    return inTransaction(ctx.db, async (tx) => {
+      const claim = await pendingClaim(tx, userCode, true);
+      await tx.update(claims).set({ status: 'denied', decidedBy: user.id, decidedAt: ctx.now() }).where(eq(claims.id, claim.id));
+      ctx.logger?.info('claim denied', { device: claim.serial, userId: user.id });
+      return { serial: claim.serial, returnUrl: claim.returnUrl };
+    });
+  }
+
+  return { startClaim, pollClaim, viewClaim, approveClaim, denyClaim };
+}
