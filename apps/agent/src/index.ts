@@ -13,3 +13,4 @@ export { createFakeTunnelNetwork, FakeTunnel, type FakeTunnelNetwork } from './t
 export { realTimers, type Timers } from './timers.js';
 export type { Registration } from './registration.js';
 export { AGENT_VERSION } from './version.js';
+export { CsrfTokens, PasswordSessions, crossSiteReason, safeEqual } from './web/guard.js';

@@ -1,0 +1,5 @@
+// @porthole/demo-meter: a simulated energy meter web UI that embeds the agent's Remote access page.
+export { createMeter, type Meter, type MeterOptions, type RunningMeter } from './meter.js';
+export { MeterSimulation, DEFAULT_SETTINGS, type MeterSettings, type Reading } from './simulation.js';
+export { csvRow, CSV_HEADER, ROW_BYTES } from './csv-export.js';
+export { hashUpload } from './firmware-upload.js';
