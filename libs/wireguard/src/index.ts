@@ -2,3 +2,18 @@
 // See README.md for the API, the features and what is not supported.
 export * from './keys.js';
 export * as constants from './constants.js';
+export { WireGuardDevice } from './device.js';
+export { formatEndpoint, sameEndpoint, type Endpoint } from './endpoint.js';
+export { parseCidr, formatCidr, parseIp, formatIp, type Cidr } from './ip-address.js';
+export { tai64nFromUnixMs, tai64nNow, tai64nAfter } from './tai64n.js';
+export {
+  DROP_REASONS,
+  type DropReason,
+  type KeyInput,
+  type PeerConfig,
+  type PeerStatus,
+  type PeerUpdate,
+  type WireGuardDeviceOptions,
+  type WireGuardEvent,
+  type WireGuardLogger,
+} from './types.js';
