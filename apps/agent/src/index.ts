@@ -14,3 +14,4 @@ export { realTimers, type Timers } from './timers.js';
 export type { Registration } from './registration.js';
 export { AGENT_VERSION } from './version.js';
 export { CsrfTokens, PasswordSessions, crossSiteReason, safeEqual } from './web/guard.js';
+export { createDefaultTunnelFactory } from './tunnel/default-factory.js';
