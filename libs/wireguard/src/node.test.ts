@@ -1,0 +1,108 @@
+// The runner and the binds: two nodes over real UDP on 127.0.0.1 (IPv4 and dual-stack IPv6), over
+// the in-memory network, and the runner's single timer under fake time (many peers, one timer).
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { UdpBind } from './bind.js';
+import { generatePrivateKey } from './keys.js';
+import { MemoryNetwork, createMemoryBindPair } from './memory-bind.js';
+import { startWireGuardNode, type WireGuardNode } from './node.js';
+import { A_TUNNEL, B_TUNNEL, ipv4Packet } from './test-pair.js';
+import type { WireGuardEvent } from './types.js';
+import { hex } from './test-support.js';
+
+function waitFor<T>(register: (resolve: (value: T) => void) => void): Promise<T> {
+  return new Promise<T>((resolve) => register(resolve));
+}
+
+const opened: WireGuardNode[] = [];
+afterEach(async () => {
+  vi.useRealTimers();
+  await Promise.all(opened.splice(0).map((n) => n.close()));
+});
+
+async function udpPair(host: string) {
+  const aKey = generatePrivateKey();
+  const bKey = generatePrivateKey();
+  let onB: (p: Uint8Array) => void = () => {};
+  let onA: (p: Uint8Array) => void = () => {};
+  const a = await startWireGuardNode({ privateKey: aKey, bind: await UdpBind.open({ host }), onPacket: (p) => onA(p) });
+  const b = await startWireGuardNode({ privateKey: bKey, bind: await UdpBind.open({ host }), onPacket: (p) => onB(p) });
+  opened.push(a, b);
+  const loopback = host === '::' ? '::1' : '127.0.0.1';
+  a.device.addPeer({ publicKey: b.device.publicKey, allowedIps: [`${B_TUNNEL}/32`], endpoint: { address: loopback, port: b.bind.localPort! } });
+  b.device.addPeer({ publicKey: a.device.publicKey, allowedIps: [`${A_TUNNEL}/32`] });
+  return { a, b, setOnA: (f: typeof onA) => (onA = f), setOnB: (f: typeof onB) => (onB = f) };
+}
+
+describe('startWireGuardNode over UdpBind', () => {
+  it.each([['127.0.0.1'], ['::']])('handshakes and carries packets both ways on loopback (bind %s)', async (host) => {
+    const { a, b, setOnA, setOnB } = await udpPair(host);
+    const ping = ipv4Packet(A_TUNNEL, B_TUNNEL, 64, 0x11);
+    const atB = waitFor<Uint8Array>((r) => setOnB(r));
+    expect(a.send(ping)).toBe(true);
+    expect(hex(await atB)).toBe(hex(ping));
+    const pong = ipv4Packet(B_TUNNEL, A_TUNNEL, 64, 0x22);
+    const atA = waitFor<Uint8Array>((r) => setOnA(r));
+    expect(b.send(pong)).toBe(true);
+    expect(hex(await atA)).toBe(hex(pong));
+    // B learned A's address from the handshake (it had no endpoint configured).
+    const seen = b.device.getPeer(a.device.publicKey)!.endpoint!;
+    expect(seen.address).toBe(host === '::' ? '::1' : '127.0.0.1');
+    expect(seen.port).toBe(a.bind.localPort);
+  });
+});
+
+describe('startWireGuardNode over the in-memory network', () => {
+  it('brings the tunnel up by persistent keepalive alone', async () => {
+    const [bindA, bindB] = createMemoryBindPair();
+    let completed: (e: WireGuardEvent) => void = () => {};
+    const done = waitFor<WireGuardEvent>((r) => (completed = r));
+    const a = await startWireGuardNode({
+      privateKey: generatePrivateKey(),
+      bind: bindA,
+      onPacket: () => {},
+      onEvent: (e) => e.type === 'handshake-completed' && completed(e),
+    });
+    const b = await startWireGuardNode({ privateKey: generatePrivateKey(), bind: bindB, onPacket: () => {} });
+    opened.push(a, b);
+    b.device.addPeer({ publicKey: a.device.publicKey, allowedIps: [`${A_TUNNEL}/32`] });
+    a.device.addPeer({
+      publicKey: b.device.publicKey,
+      allowedIps: [`${B_TUNNEL}/32`],
+      endpoint: bindB.endpoint,
+      persistentKeepaliveSeconds: 25,
+    });
+    const event = await done;
+    expect(event).toMatchObject({ type: 'handshake-completed', role: 'initiator', endpoint: bindB.endpoint });
+  });
+
+  it('keeps one timer for many peers and retransmits on schedule (fake time)', async () => {
+    vi.useFakeTimers();
+    const network = new MemoryNetwork();
+    network.filter = () => 'drop'; // nobody answers
+    const bind = network.bind({ address: '192.0.2.1', port: 1 });
+    let initiations = 0;
+    const node = await startWireGuardNode({
+      privateKey: generatePrivateKey(),
+      bind,
+      clock: () => Date.now(),
+      onPacket: () => {},
+      onEvent: (e) => e.type === 'handshake-initiated' && initiations++,
+    });
+    opened.push(node);
+    for (let i = 0; i < 200; i++) {
+      node.device.addPeer({
+        publicKey: generatePrivateKey().map((x, j) => (j === 0 ? i : x)), // any 32 bytes form a key
+        allowedIps: [`10.1.${i >> 8}.${i & 0xff}/32`],
+        endpoint: { address: '192.0.2.9', port: 1000 + i },
+        persistentKeepaliveSeconds: 25,
+      });
+    }
+    await vi.advanceTimersByTimeAsync(0);
+    expect(initiations).toBe(200); // every keepalive started a handshake
+    expect(vi.getTimerCount()).toBe(1);
+    await vi.advanceTimersByTimeAsync(30_000);
+    // Each peer retries every 5 s + jitter: 5 more attempts in 30 s.
+    expect(initiations).toBe(200 * 6);
+    expect(vi.getTimerCount()).toBe(1);
+  });
+});
