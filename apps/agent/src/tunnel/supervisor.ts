@@ -31,7 +31,7 @@ export interface SupervisorStatus {
 export interface SupervisorOptions {
   factory: TunnelFactory;
   /** Everything but the endpoint, taken fresh for each attempt. */
-  params: () => Omit<TunnelParams, 'endpoint'>;
+  params: () => Omit<TunnelParams, 'endpoint' | 'now'>;
   timers: Timers;
   logger: Logger;
   /** Resolves a host name to an address; default DNS lookup (IPv4 first). */
@@ -114,7 +114,7 @@ export class TunnelSupervisor {
       if (!ep) throw new Error(`hub endpoint "${params.registration.hub.endpoint}" is not host:port`);
       const address = await (this.#o.resolve ?? defaultResolve)(ep.host);
       if (gen !== this.#generation) return;
-      tunnel = await this.#o.factory({ ...params, endpoint: { address, port: ep.port } });
+      tunnel = await this.#o.factory({ ...params, now: timers.now, endpoint: { address, port: ep.port } });
       if (gen !== this.#generation) {
         await tunnel.close();
         return;

@@ -13,6 +13,8 @@ export interface TunnelParams {
   endpoint: { address: string; port: number };
   /** Handshake timestamp source (monotonic across reboots). */
   tai64n: () => Uint8Array;
+  /** The supervisor's clock: event times (`atMs`) are on this clock. */
+  now: () => number;
   logger: Logger;
 }
 

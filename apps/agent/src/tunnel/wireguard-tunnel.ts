@@ -1,0 +1,126 @@
+// The real tunnel: a WireGuard session to the hub (libs/wireguard runner over a UDP bind) carrying
+// the agent's userspace TCP stack (libs/netstack) on its tunnel IP. One peer, the hub: allowed IPs
+// the hub's tunnel IP /32, persistent keepalive from the registration (keeps NAT mappings open and
+// brings the session up at once), handshake timestamps from the agent's monotonic clock. Roaming
+// (the NAT changing our port) is handled by WireGuard itself; anything it cannot recover from
+// (handshakes given up, the socket failing) is reported as `down` to the supervisor.
+import type { Duplex } from 'node:stream';
+import { UdpBind, startWireGuardNode, type Bind, type WireGuardEvent } from '@porthole/wireguard';
+import type { Tunnel, TunnelEvent, TunnelFactory, TunnelInfo, TunnelParams } from './tunnel.js';
+
+/** What the agent needs from a userspace TCP/IP stack (libs/netstack's createNetstack fits). */
+export interface NetstackLike {
+  /** An IP packet that arrived through the tunnel. */
+  receive(packet: Uint8Array): void;
+  /** Accept TCP connections on `port`; ports nobody listens on get RST. */
+  listen(port: number, onConnection: (socket: Duplex) => void): unknown;
+  close?(): unknown;
+}
+
+export type NetstackFactory = (options: {
+  address: string;
+  mtuBytes: number;
+  onTransmit: (packet: Uint8Array) => void;
+}) => NetstackLike;
+
+export interface WireGuardTunnelOptions {
+  createNetstack: NetstackFactory;
+  /** Opens the UDP socket; default a fresh UdpBind on a random port (a new NAT mapping per tunnel). */
+  openBind?: (onError: (err: Error) => void) => Promise<Bind>;
+  mtuBytes?: number;
+}
+
+export const TUNNEL_MTU_BYTES = 1420;
+
+export function createWireGuardTunnelFactory(options: WireGuardTunnelOptions): TunnelFactory {
+  const mtuBytes = options.mtuBytes ?? TUNNEL_MTU_BYTES;
+  const openBind = options.openBind ?? ((onError) => UdpBind.open({ host: '0.0.0.0', onError }));
+
+  return async (params: TunnelParams): Promise<Tunnel> => {
+    const { registration: reg, logger } = params;
+    const listeners: Array<(e: TunnelEvent) => void> = [];
+    const emit = (e: TunnelEvent): void => {
+      for (const l of listeners) l(e);
+    };
+    let lastHandshakeAtMs: number | undefined;
+    let closed = false;
+
+    const bind = await openBind((err) => {
+      // Send errors (no route while the network changes) are transient: WireGuard retries.
+      logger.debug('udp socket error', { err });
+    });
+    let netstack: NetstackLike | undefined;
+    const onEvent = (event: WireGuardEvent): void => {
+      if (closed) return;
+      switch (event.type) {
+        case 'handshake-completed':
+          lastHandshakeAtMs = params.now();
+          emit({ type: 'handshake', atMs: lastHandshakeAtMs });
+          break;
+        case 'handshake-gave-up':
+          emit({ type: 'down', reason: `handshake with the hub gave up after ${event.attempts} attempts` });
+          break;
+        case 'endpoint-changed':
+          logger.info('hub endpoint changed', { endpoint: `${event.endpoint.address}:${event.endpoint.port}` });
+          break;
+        default:
+          logger.debug('wireguard event', { event: event.type });
+      }
+    };
+    const node = await startWireGuardNode({
+      privateKey: params.privateKey,
+      bind,
+      tai64n: params.tai64n,
+      onPacket: (packet) => netstack?.receive(packet),
+      onEvent,
+      logger: {
+        debug: (m, f) => logger.debug(m, f),
+        info: (m, f) => logger.info(m, f),
+        warn: (m, f) => logger.warn(m, f),
+      },
+      mtu: mtuBytes,
+    });
+    netstack = options.createNetstack({
+      address: reg.tunnelIp,
+      mtuBytes,
+      onTransmit: (packet) => {
+        if (!closed) node.send(packet);
+      },
+    });
+    // Adding the peer with persistent keepalive sends a keepalive at once, which starts the handshake.
+    node.device.addPeer({
+      publicKey: reg.hub.publicKey,
+      allowedIps: [`${reg.hub.tunnelIp}/32`],
+      endpoint: { address: params.endpoint.address, port: params.endpoint.port },
+      persistentKeepaliveSeconds: reg.persistentKeepalive,
+    });
+
+    return {
+      listen(port, onConnection) {
+        netstack!.listen(port, onConnection);
+      },
+      onEvent(listener) {
+        listeners.push(listener);
+      },
+      info(): TunnelInfo {
+        const peer = node.device.getPeer(reg.hub.publicKey);
+        const ep = peer?.endpoint ?? params.endpoint;
+        return {
+          lastHandshakeAtMs,
+          endpoint: `${ep.address.includes(':') ? `[${ep.address}]` : ep.address}:${ep.port}`,
+          rxBytes: peer?.rxBytes ?? 0,
+          txBytes: peer?.txBytes ?? 0,
+        };
+      },
+      async close() {
+        if (closed) return;
+        closed = true;
+        try {
+          await netstack?.close?.();
+        } finally {
+          await node.close();
+        }
+      },
+    };
+  };
+}
