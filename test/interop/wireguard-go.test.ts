@@ -1,0 +1,261 @@
+// Interop with the stock wireguard-go on a TUN, everything inside one fresh network namespace:
+// wireguard-go listens on 127.0.0.1:51820 with tunnel address 10.77.0.1, our device runs in a child
+// process (libs/wireguard/src/stdio-peer.ts) on 127.0.0.1:51821 as 10.77.0.2. Keys come from
+// `wg genkey` (accepted by us) and from our generator (accepted by `wg pubkey`). A minimal ICMP echo
+// responder written below answers the kernel's pings; our own echo requests are answered by Linux.
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeKey, encodeKey, generatePrivateKey, publicKeyFromPrivate } from '@porthole/wireguard';
+import { createNetns, stopProcess, type Netns } from '../support/netns.js';
+import { requirementsMet } from '../support/requirements.js';
+import { startWireGuardGo, wgGenkey, wgGenpsk, wgPubkey, type WireGuardGo } from '../support/wireguard-go.js';
+
+const ok = requirementsMet('wireguard-go interop', { root: true, tools: ['wireguard-go', 'wg', 'ip', 'ping'] });
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const TSX = `${REPO}node_modules/.bin/tsx`;
+const PEER_SCRIPT = `${REPO}libs/wireguard/src/stdio-peer.ts`;
+const GO_PORT = 51820;
+const OUR_PORT = 51821;
+const GO_TUNNEL = '10.77.0.1';
+const OUR_TUNNEL = '10.77.0.2';
+
+// ---- a minimal IPv4 / ICMP echo implementation (RFC 791, RFC 792), just for this test ----------
+
+function checksum(bytes: Uint8Array): number {
+  let sum = 0;
+  for (let i = 0; i + 1 < bytes.length; i += 2) sum += (bytes[i]! << 8) | bytes[i + 1]!;
+  if (bytes.length % 2) sum += bytes[bytes.length - 1]! << 8;
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return ~sum & 0xffff;
+}
+
+function ipBytes(address: string): number[] {
+  return address.split('.').map(Number);
+}
+
+function icmpEcho(type: 0 | 8, src: string, dst: string, id: number, seq: number, data: Uint8Array, ttl = 64): Uint8Array {
+  const packet = new Uint8Array(20 + 8 + data.length);
+  const view = new DataView(packet.buffer);
+  packet[0] = 0x45;
+  view.setUint16(2, packet.length);
+  view.setUint16(4, (id + seq) & 0xffff);
+  packet[8] = ttl;
+  packet[9] = 1; // ICMP
+  packet.set(ipBytes(src), 12);
+  packet.set(ipBytes(dst), 16);
+  view.setUint16(10, checksum(packet.subarray(0, 20)));
+  packet[20] = type;
+  view.setUint16(24, id);
+  view.setUint16(26, seq);
+  packet.set(data, 28);
+  view.setUint16(22, checksum(packet.subarray(20)));
+  return packet;
+}
+
+interface Echo {
+  type: number;
+  src: string;
+  dst: string;
+  id: number;
+  seq: number;
+  data: Uint8Array;
+}
+
+function parseEcho(packet: Uint8Array): Echo | undefined {
+  if (packet.length < 28 || packet[0]! >> 4 !== 4 || packet[9] !== 1) return undefined;
+  const ihl = (packet[0]! & 0x0f) * 4;
+  if (checksum(packet.subarray(0, ihl)) !== 0 || checksum(packet.subarray(ihl)) !== 0) return undefined;
+  const view = new DataView(packet.buffer, packet.byteOffset, packet.length);
+  return {
+    type: packet[ihl]!,
+    src: Array.from(packet.subarray(12, 16)).join('.'),
+    dst: Array.from(packet.subarray(16, 20)).join('.'),
+    id: view.getUint16(ihl + 4),
+    seq: view.getUint16(ihl + 6),
+    data: packet.subarray(ihl + 8),
+  };
+}
+
+// ---- our device in a child process inside the namespace --------------------------------------
+
+type PeerMessage = { event: string; [key: string]: unknown };
+
+class StdioPeer {
+  private readonly waiters: Array<{ match: (m: PeerMessage) => boolean; resolve: (m: PeerMessage) => void }> = [];
+  readonly messages: PeerMessage[] = [];
+  private stderr = '';
+
+  constructor(
+    readonly process: ReturnType<Netns['spawn']>,
+    private readonly onMessage: (m: PeerMessage) => void,
+  ) {
+    createInterface({ input: process.stdout! }).on('line', (line) => {
+      let m: PeerMessage;
+      try {
+        m = JSON.parse(line) as PeerMessage;
+      } catch {
+        this.stderr += `${line}\n`;
+        return;
+      }
+      this.messages.push(m);
+      this.onMessage(m);
+      for (let i = this.waiters.length - 1; i >= 0; i--) {
+        if (this.waiters[i]!.match(m)) this.waiters.splice(i, 1)[0]!.resolve(m);
+      }
+    });
+    process.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
+  }
+
+  command(cmd: Record<string, unknown>): void {
+    this.process.stdin!.write(`${JSON.stringify(cmd)}\n`);
+  }
+
+  /** The first message (already received or future) matching `match`. */
+  waitFor(match: (m: PeerMessage) => boolean, what: string, timeoutMs = 20_000): Promise<PeerMessage> {
+    const seen = this.messages.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}; stderr:\n${this.stderr}`)), timeoutMs);
+      this.waiters.push({ match, resolve: (m) => (clearTimeout(timer), resolve(m)) });
+    });
+  }
+
+  async status(): Promise<{ peers: Array<Record<string, unknown>>; drops: Record<string, number> }> {
+    const before = this.messages.length;
+    this.command({ cmd: 'status' });
+    const m = await this.waitFor((x) => x.event === 'status' && this.messages.indexOf(x) >= before, 'status');
+    return m as never;
+  }
+}
+
+describe.skipIf(!ok)('interop with wireguard-go (network namespace, TUN)', () => {
+  let netns: Netns;
+  let go: WireGuardGo;
+  let peer: StdioPeer;
+  let goPrivate: string;
+  let goPublic: string;
+  let ourPrivate: string;
+  let ourPublic: string;
+  let psk: string;
+  const answered: Echo[] = [];
+
+  beforeAll(async () => {
+    netns = await createNetns('phwg');
+    try {
+      goPrivate = await wgGenkey();
+      goPublic = await wgPubkey(goPrivate);
+      psk = await wgGenpsk();
+      ourPrivate = encodeKey(generatePrivateKey());
+      ourPublic = encodeKey(publicKeyFromPrivate(decodeKey(ourPrivate)));
+
+      go = await startWireGuardGo(netns);
+      await go.set({
+        privateKey: goPrivate,
+        listenPort: GO_PORT,
+        peers: [{ publicKey: ourPublic, presharedKey: psk, allowedIps: [`${OUR_TUNNEL}/32`], endpoint: `127.0.0.1:${OUR_PORT}` }],
+      });
+      await go.up(`${GO_TUNNEL}/24`);
+
+      const child = netns.spawn(TSX, [PEER_SCRIPT], {
+        env: { ...process.env, WG_PEER_PRIVATE_KEY: ourPrivate, WG_PEER_HOST: '127.0.0.1', WG_PEER_PORT: String(OUR_PORT) },
+      });
+      peer = new StdioPeer(child, (m) => {
+        // The echo responder: answer every ICMP echo request addressed to us.
+        if (m.event !== 'packet') return;
+        const echo = parseEcho(Buffer.from(m.packet as string, 'hex'));
+        if (echo?.type === 8 && echo.dst === OUR_TUNNEL) {
+          answered.push(echo);
+          peer.command({ cmd: 'send', packet: Buffer.from(icmpEcho(0, OUR_TUNNEL, echo.src, echo.id, echo.seq, echo.data)).toString('hex') });
+        }
+      });
+      const ready = await peer.waitFor((m) => m.event === 'ready', 'the peer process to start', 60_000);
+      expect(ready.publicKey).toBe(ourPublic);
+      peer.command({
+        cmd: 'addPeer',
+        publicKey: goPublic,
+        presharedKey: psk,
+        allowedIps: [`${GO_TUNNEL}/32`],
+        endpoint: { address: '127.0.0.1', port: GO_PORT },
+      });
+    } catch (err) {
+      await cleanup();
+      throw err;
+    }
+  });
+
+  async function cleanup(): Promise<void> {
+    if (peer) {
+      peer.command({ cmd: 'exit' });
+      await stopProcess(peer.process, 3_000);
+    }
+    if (go) await go.stop();
+    if (netns) await netns.remove();
+  }
+  afterAll(cleanup);
+
+  it('keys: wg accepts ours and we accept wg’s', async () => {
+    expect(await wgPubkey(ourPrivate)).toBe(ourPublic);
+    expect(encodeKey(publicKeyFromPrivate(decodeKey(goPrivate)))).toBe(goPublic);
+    expect(goPrivate).toHaveLength(44);
+    expect((await go.dump()).publicKey).toBe(goPublic);
+  });
+
+  it('handshake initiated by wireguard-go: the kernel pings us and our responder answers', async () => {
+    const before = (await go.dump()).peers[0]!;
+    expect(before.latestHandshake).toBe(0);
+    const { stdout } = await netns.exec('ping', ['-c', '3', '-i', '0.2', '-W', '5', OUR_TUNNEL], { timeoutMs: 30_000 });
+    expect(stdout).toMatch(/3 packets transmitted, 3 received/);
+    expect(answered.length).toBeGreaterThanOrEqual(3);
+    const completed = await peer.waitFor((m) => m.event === 'wg' && m.type === 'handshake-completed', 'handshake');
+    expect(completed).toMatchObject({ role: 'responder', peer: goPublic, endpoint: { address: '127.0.0.1', port: GO_PORT } });
+
+    const after = (await go.dump()).peers[0]!;
+    expect(after.publicKey).toBe(ourPublic);
+    expect(after.presharedKey).toBe(psk);
+    expect(after.endpoint).toBe(`127.0.0.1:${OUR_PORT}`);
+    expect(after.latestHandshake).toBeGreaterThan(0);
+    expect(after.rxBytes).toBeGreaterThan(before.rxBytes);
+    expect(after.txBytes).toBeGreaterThan(before.txBytes);
+    const status = await peer.status();
+    expect(status.peers[0]!.rxBytes).toBe(after.txBytes); // both sides count whole datagrams
+    expect(status.drops['internal-error']).toBe(0);
+  });
+
+  it('handshake initiated by us: our echo request to the kernel is answered through the tunnel', async () => {
+    // Fresh sessions on both sides, so that this time we are the initiator.
+    await go.set({ peers: [{ publicKey: ourPublic, remove: true }] });
+    await go.set({
+      peers: [{ publicKey: ourPublic, presharedKey: psk, allowedIps: [`${OUR_TUNNEL}/32`], endpoint: `127.0.0.1:${OUR_PORT}` }],
+    });
+    peer.command({ cmd: 'removePeer', publicKey: goPublic });
+    peer.command({ cmd: 'addPeer', publicKey: goPublic, presharedKey: psk, allowedIps: [`${GO_TUNNEL}/32`], endpoint: { address: '127.0.0.1', port: GO_PORT } });
+    const fresh = (await go.dump()).peers[0]!;
+    expect(fresh.latestHandshake).toBe(0);
+
+    const seen = peer.messages.length;
+    const data = new TextEncoder().encode('porthole interop');
+    for (let seq = 1; seq <= 3; seq++) {
+      peer.command({ cmd: 'send', packet: Buffer.from(icmpEcho(8, OUR_TUNNEL, GO_TUNNEL, 0x4242, seq, data)).toString('hex') });
+    }
+    const replies: Echo[] = [];
+    await peer.waitFor((m) => {
+      if (m.event !== 'packet' || peer.messages.indexOf(m) < seen) return false;
+      const echo = parseEcho(Buffer.from(m.packet as string, 'hex'));
+      if (echo?.type === 0 && echo.id === 0x4242) replies.push(echo);
+      return replies.length === 3;
+    }, 'three echo replies from Linux');
+    expect(replies.map((r) => [r.src, r.dst, r.seq, Buffer.from(r.data).toString()])).toEqual([
+      [GO_TUNNEL, OUR_TUNNEL, 1, 'porthole interop'],
+      [GO_TUNNEL, OUR_TUNNEL, 2, 'porthole interop'],
+      [GO_TUNNEL, OUR_TUNNEL, 3, 'porthole interop'],
+    ]);
+    const initiated = peer.messages.slice(seen).find((m) => m.event === 'wg' && m.type === 'handshake-completed');
+    expect(initiated).toMatchObject({ role: 'initiator', peer: goPublic });
+    const after = (await go.dump()).peers[0]!;
+    expect(after.latestHandshake).toBeGreaterThan(0);
+    expect(after.rxBytes).toBeGreaterThan(148 + 3 * 32);
+    expect(go.log()).toMatch(/Received handshake initiation/);
+  });
+});

@@ -1,0 +1,113 @@
+// Network namespaces for tests (needs root and iproute2): create one with a unique name, run
+// commands or long-lived processes inside it, and always remove it. Names carry the pid and a random
+// suffix so parallel test files never collide; every namespace created here is also removed when
+// the process exits, as a last resort if a test forgot its afterAll.
+import { execFile, execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
+
+export interface ExecResult {
+  stdout: string;
+  stderr: string;
+}
+
+export interface Netns {
+  readonly name: string;
+  /** Runs `command args…` inside the namespace; rejects with stderr in the message on failure. */
+  exec(command: string, args?: string[], options?: { timeoutMs?: number; input?: string }): Promise<ExecResult>;
+  /** Starts a long-lived process inside the namespace (its own process group, for clean killing). */
+  spawn(command: string, args?: string[], options?: SpawnOptions): ChildProcess;
+  /** Deletes the namespace (idempotent). Processes still inside keep running: stop them first. */
+  remove(): Promise<void>;
+}
+
+const live = new Set<string>();
+let exitHookInstalled = false;
+
+/**
+ * A short unique name: `<prefix><pid base36><random hex>`, at most `maxLength` characters (15 is
+ * the Linux interface-name limit, which also suits namespace names).
+ */
+export function uniqueName(prefix: string, maxLength = 15): string {
+  const name = `${prefix}${process.pid.toString(36)}${randomBytes(3).toString('hex')}`;
+  return name.slice(0, maxLength);
+}
+
+/** Runs a command on the host (not in a namespace); rejects with its stderr on failure. */
+export async function run(command: string, args: string[] = [], options: { timeoutMs?: number; input?: string } = {}): Promise<ExecResult> {
+  try {
+    const child = execFileAsync(command, args, { timeout: options.timeoutMs ?? 30_000, maxBuffer: 16 * 1024 * 1024 });
+    if (options.input !== undefined) {
+      child.child.stdin?.end(options.input);
+    }
+    const { stdout, stderr } = await child;
+    return { stdout: String(stdout), stderr: String(stderr) };
+  } catch (err) {
+    const e = err as Error & { stderr?: string; code?: unknown };
+    throw new Error(`${command} ${args.join(' ')} failed (${String(e.code)}): ${e.stderr?.trim() || e.message}`);
+  }
+}
+
+/** Creates a fresh namespace with loopback up. */
+export async function createNetns(prefix = 'pht'): Promise<Netns> {
+  const name = uniqueName(prefix);
+  await run('ip', ['netns', 'add', name]);
+  live.add(name);
+  installExitHook();
+  try {
+    await run('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
+  } catch (err) {
+    await removeNetns(name);
+    throw err;
+  }
+  return {
+    name,
+    exec: (command, args = [], options) => run('ip', ['netns', 'exec', name, command, ...args], options),
+    spawn: (command, args = [], options = {}) =>
+      spawn('ip', ['netns', 'exec', name, command, ...args], { detached: true, stdio: 'pipe', ...options }),
+    remove: () => removeNetns(name),
+  };
+}
+
+export async function removeNetns(name: string): Promise<void> {
+  if (!live.has(name)) return;
+  live.delete(name);
+  await run('ip', ['netns', 'delete', name]).catch(() => undefined);
+}
+
+/**
+ * Stops a process started with Netns.spawn: SIGTERM to its process group, SIGKILL after
+ * `graceMs`; resolves when it has exited.
+ */
+export async function stopProcess(child: ChildProcess, graceMs = 2_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, sig); // the whole group: ip → the real program
+    } catch {
+      child.kill(sig);
+    }
+  };
+  signal('SIGTERM');
+  const timer = setTimeout(() => signal('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const name of live) {
+      try {
+        // Synchronous on purpose: nothing asynchronous runs during 'exit'.
+        execFileSync('ip', ['netns', 'delete', name], { stdio: 'ignore' });
+      } catch {
+        /* already gone */
+      }
+    }
+  });
+}
