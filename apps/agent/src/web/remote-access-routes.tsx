@@ -54,7 +54,7 @@ export function createRemoteAccessRoutes(agent: Agent, options: RemoteAccessOpti
 
   app.use('*', async (c, next) => {
     if (allowed) {
-      const host = c.req.header('host');
+      const host = c.req.header('host') ?? new URL(c.req.url).host;
       if (!host || !allowed.includes(hostOnly(host))) {
         return c.html(<MessagePage title="Wrong host name" message="This page is only served under the device's own address." />, 421);
       }
