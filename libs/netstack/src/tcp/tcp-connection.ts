@@ -123,8 +123,13 @@ export class TcpConnection {
   // --- receive sequence space (offsets from IRS)
   irs = 0;
   rcvNxt = 0;
-  /** Right edge we have advertised (never moved left, RFC 9293 §3.8.6.2.2). */
+  /** Right edge of the receive budget we offered (never moved left, RFC 9293 §3.8.6.2.2). */
   rcvAdvRight = 0;
+  /**
+   * Right edge as the peer sees it: the scaled window field is rounded up so scaling never shrinks
+   * the window (RFC 7323 §2.3), so this may exceed rcvAdvRight by less than 2^rcvShift.
+   */
+  rcvWireRight = 0;
   readonly rcvBuf: RecvBuffer;
   /** Peer FIN consumed in order. */
   finReceived = false;
@@ -395,7 +400,7 @@ export class TcpConnection {
     this.irs = seg.seq;
     this.rcvNxt = 1;
     // Our SYN advertised an unscaled window for the bytes after the peer's SYN.
-    this.rcvAdvRight = 1 + Math.min(this.rcvBuf.free, 65535);
+    this.rcvAdvRight = this.rcvWireRight = 1 + Math.min(this.rcvBuf.free, 65535);
     this.negotiate(seg, false);
     this.tsRecentFrom(seg);
     if (ackOk) {
@@ -472,7 +477,7 @@ export class TcpConnection {
 
     // First check: sequence number acceptability.
     const segLen = payload.length + (syn ? 1 : 0) + (fin ? 1 : 0);
-    const wnd = Math.max(0, this.rcvAdvRight - this.rcvNxt);
+    const wnd = Math.max(0, this.rcvWireRight - this.rcvNxt);
     const rcvNxt = this.rcvNxt;
     let acceptable: boolean;
     if (segLen === 0) {
@@ -518,7 +523,7 @@ export class TcpConnection {
         segSeq++;
       }
     }
-    const right = Math.max(this.rcvAdvRight, rcvNxt);
+    const right = Math.max(this.rcvWireRight, rcvNxt);
     if (segSeq + payload.length > right) {
       payload = payload.subarray(0, Math.max(0, right - segSeq));
       fin = false;

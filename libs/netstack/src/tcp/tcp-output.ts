@@ -59,9 +59,11 @@ export class TcpOutput {
     const scale = 2 ** c.rcvShift;
     const want = Math.min(c.rcvBuf.free, this.maxWindow());
     // Never move the right edge left (RFC 9293 §3.8.6.2.2); round up so scaling cannot shrink it.
+    // The rounding excess is not added to the budget, or it would accumulate ACK after ACK.
     const right = Math.max(c.rcvAdvRight, c.rcvNxt + want);
     const field = Math.min(MAX_WINDOW_FIELD, Math.ceil((right - c.rcvNxt) / scale));
-    c.rcvAdvRight = Math.max(c.rcvAdvRight, c.rcvNxt + field * scale);
+    c.rcvAdvRight = right;
+    c.rcvWireRight = Math.max(c.rcvWireRight, c.rcvNxt + field * scale);
     return field;
   }
 
@@ -185,7 +187,7 @@ export class TcpOutput {
     const s = c.state;
     if (s !== 'ESTABLISHED' && s !== 'FIN-WAIT-1' && s !== 'FIN-WAIT-2') return;
     const maxWnd = this.maxWindow();
-    const remaining = c.rcvAdvRight - c.rcvNxt;
+    const remaining = c.rcvWireRight - c.rcvNxt;
     if (2 * remaining > maxWnd) return;
     const wnd = Math.min(c.rcvBuf.free, maxWnd);
     if (wnd >= 2 * remaining && wnd - remaining >= Math.min(c.rcvMss, maxWnd >> 1)) this.sendAck(nowMs);
@@ -225,7 +227,7 @@ export class TcpOutput {
     r.ack = active ? 0 : (c.irs + c.rcvNxt) >>> 0;
     const window = Math.min(c.rcvBuf.free, MAX_WINDOW_FIELD);
     r.window = window;
-    c.rcvAdvRight = c.rcvNxt + window;
+    c.rcvAdvRight = c.rcvWireRight = c.rcvNxt + window;
     r.mss = c.localMss;
     if (active) {
       r.windowScale = config.windowScaling ? this.ourWindowShift() : undefined;

@@ -15,6 +15,8 @@ export interface EndpointOptions {
   endAfterSend?: boolean;
   /** Full close as soon as the peer's FIN was read. Default true. */
   closeOnEnd?: boolean;
+  /** Start sending only after the peer's FIN was read (request/response). */
+  waitForEnd?: boolean;
   /** Do not read (to test zero windows) until resumeReading(). */
   paused?: boolean;
   chunkBytes?: number;
@@ -95,6 +97,7 @@ export class StreamEndpoint implements TcpConnectionHandler {
 
   private pump(): void {
     const conn = this.conn;
+    if (this.options.waitForEnd && !this.ended) return;
     while (conn.canSend && (this.pending !== undefined || this.bytesSent < this.sendBytes)) {
       if (this.pending === undefined) {
         const size = Math.min(this.chunkBytes, this.sendBytes - this.bytesSent);
@@ -110,7 +113,9 @@ export class StreamEndpoint implements TcpConnectionHandler {
         return;
       }
     }
-    if (this.doneSending && this.sendBytes > 0 && (this.options.endAfterSend ?? true)) conn.shutdown(this.clock());
+    if (!this.doneSending) return;
+    if (this.sendBytes > 0 && (this.options.endAfterSend ?? true)) conn.shutdown(this.clock());
+    if (this.ended && (this.options.closeOnEnd ?? true)) conn.close(this.clock());
   }
 
   private drain(): void {
@@ -123,9 +128,7 @@ export class StreamEndpoint implements TcpConnectionHandler {
     }
     if (!this.ended && this.conn.finReceived && this.conn.readableBytes === 0) {
       this.ended = true;
-      if (this.options.closeOnEnd ?? true) {
-        if (this.doneSending) this.conn.close(this.clock());
-      }
+      this.pump();
     }
   }
 }
