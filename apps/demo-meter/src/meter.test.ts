@@ -188,5 +188,6 @@ describe('demo meter', () => {
     expect(page).toContain('Enable remote access');
     expect(page).toContain('action="/remote-access/enable"');
     expect(page).toContain('an12345678');
+    expect(page).toContain('<a href="/">← Back to the meter</a>');
   });
 });

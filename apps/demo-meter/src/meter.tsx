@@ -82,7 +82,11 @@ export function createMeter(options: MeterOptions = {}): Meter {
   const dashboard = (c: Context, extra: { problems?: Record<string, string>; notice?: string } = {}, status: 200 | 400 = 200) => {
     const ok = loggedIn(c);
     return c.html(
-      <Dashboard settings={sim.settings} reading={sim.reading(now())} loggedIn={ok} csrf={ok ? csrf.tokenFor(browserId(c)) : undefined} {...extra} />,
+      <Dashboard
+        settings={sim.settings}
+        reading={sim.reading(now())}
+        history={Array.from({ length: 120 }, (_, i) => sim.reading(now() - (119 - i) * 1000).powerW)}
+        loggedIn={ok} csrf={ok ? csrf.tokenFor(browserId(c)) : undefined} {...extra} />,
       status,
     );
   };
@@ -91,7 +95,7 @@ export function createMeter(options: MeterOptions = {}): Meter {
 
   app.get('/api/readings', (c) => c.json({ reading: sim.reading(now()), settings: sim.settings }));
 
-  app.get('/login', (c) => c.html(<LoginPage csrf={csrf.tokenFor(browserId(c))} name={sim.settings.name} />));
+  app.get('/login', (c) => c.html(<LoginPage csrf={csrf.tokenFor(browserId(c))} name={sim.settings.name} next={c.req.query('next')} />));
   app.post('/login', async (c) => {
     const form = (await c.req.parseBody()) as Record<string, string>;
     const refused = refuse(c, form.csrf);
@@ -164,6 +168,7 @@ export function createMeter(options: MeterOptions = {}): Meter {
         // The meter's own login protects the page: the device-embedding mode of the agent.
         authorize: (request) => sessions.valid(cookieFrom(request, METER_SESSION_COOKIE)),
         loginUrl: '/login?next=/remote-access/',
+        backLink: { href: '/', label: 'Back to the meter' },
         now,
       }),
     );

@@ -47,27 +47,29 @@ export const Shell: FC<PropsWithChildren<{ title: string; loggedIn: boolean; csr
 
 const liveScript = `
 (function(){
-  var el=document.getElementById('live');var pts=[];var max=120;
+  var el=document.getElementById('live');var pts=initialPower.slice(-120);var max=120;
+  function draw(){var top=Math.max.apply(null,pts.concat([100]));
+    el.setAttribute('points',pts.map(function(p,i){return (i*(600/(max-1))).toFixed(1)+','+(140-130*p/top).toFixed(1)}).join(' '));}
+  draw();
   var ws=new WebSocket((location.protocol==='https:'?'wss://':'ws://')+location.host+'/ws');
   ws.onmessage=function(ev){var m=JSON.parse(ev.data);if(m.type!=='reading')return;
     document.getElementById('power').textContent=m.reading.powerW.toFixed(1)+' W';
-    pts.push(m.reading.powerW);if(pts.length>max)pts.shift();
-    var top=Math.max.apply(null,pts.concat([100]));
-    var d=pts.map(function(p,i){return (i*(600/(max-1))).toFixed(1)+','+(140-130*p/top).toFixed(1)}).join(' ');
-    el.setAttribute('points',d);};
+    pts.push(m.reading.powerW);if(pts.length>max)pts.shift();draw();};
   ws.onclose=function(){document.getElementById('live-state').textContent='(live updates stopped)'};
 })();`;
 
 export interface DashboardProps {
   settings: MeterSettings;
   reading: Reading;
+  /** Power of the last minutes, oldest first: the chart starts filled, then the WebSocket extends it. */
+  history: number[];
   loggedIn: boolean;
   csrf: string | undefined;
   problems?: Record<string, string>;
   notice?: string;
 }
 
-export const Dashboard: FC<DashboardProps> = ({ settings, reading, loggedIn, csrf, problems, notice }) => (
+export const Dashboard: FC<DashboardProps> = ({ settings, reading, history, loggedIn, csrf, problems, notice }) => (
   <Shell title={settings.name} loggedIn={loggedIn} csrf={csrf}>
     <main>
       <section>
@@ -139,17 +141,17 @@ export const Dashboard: FC<DashboardProps> = ({ settings, reading, loggedIn, csr
         )}
       </section>
     </main>
-    <script>{raw(liveScript)}</script>
+    <script>{raw(`var initialPower=${JSON.stringify(history)};${liveScript}`)}</script>
   </Shell>
 );
 
-export const LoginPage: FC<{ csrf: string; error?: string; name: string }> = ({ csrf, error, name }) => (
+export const LoginPage: FC<{ csrf: string; error?: string; name: string; next?: string }> = ({ csrf, error, name, next }) => (
   <Shell title={name} loggedIn={false}>
     <main>
       <section>
         <h2>Log in to the meter</h2>
         {error ? <p class="err">{error}</p> : null}
-        <form method="post" action="/login">
+        <form method="post" action={next ? `/login?next=${encodeURIComponent(next)}` : '/login'}>
           <input type="hidden" name="csrf" value={csrf} />
           <label for="pw">Password</label>
           <input id="pw" type="password" name="password" autocomplete="current-password" required />

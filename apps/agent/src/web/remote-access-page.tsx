@@ -13,6 +13,8 @@ export interface PageProps {
   claimApproved: boolean;
   showLogout: boolean;
   notice?: string;
+  /** A link back to the embedding device's UI, e.g. { href: '/', label: 'Back to the meter' }. */
+  backLink?: { href: string; label: string };
 }
 
 const css = `
@@ -64,11 +66,16 @@ const PHASE_TEXT: Record<AgentStatus['phase'], string> = {
 
 const Csrf: FC<{ token: string }> = ({ token }) => <input type="hidden" name="csrf" value={token} />;
 
-export const RemoteAccessPage: FC<PageProps> = ({ status: s, basePath, csrf, nowMs, claimApproved, showLogout, notice }) => {
+export const RemoteAccessPage: FC<PageProps> = ({ status: s, basePath, csrf, nowMs, claimApproved, showLogout, notice, backLink }) => {
   const busy = s.phase === 'waiting-approval' || s.phase === 'connecting' || s.phase === 'registering';
   const canEnable = !s.enabled && s.phase === 'off';
   return (
     <Layout title={`Remote access · ${s.serial}`} refreshSeconds={busy || (claimApproved && s.phase !== 'online') ? 3 : undefined}>
+      {backLink ? (
+        <p>
+          <a href={backLink.href}>← {backLink.label}</a>
+        </p>
+      ) : null}
       <div class="card">
         <h1>Remote access</h1>
         <div class="muted">

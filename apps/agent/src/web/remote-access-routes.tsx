@@ -21,6 +21,8 @@ export interface RemoteAccessOptions {
   password?: string;
   /** Host header values accepted (DNS-rebinding defence); undefined = any. Compared without port. */
   allowedHosts?: string[];
+  /** A link back to the embedding device's own UI. */
+  backLink?: { href: string; label: string };
   now?: () => number;
 }
 
@@ -114,6 +116,7 @@ export function createRemoteAccessRoutes(agent: Agent, options: RemoteAccessOpti
         nowMs={now()}
         claimApproved={c.req.query('claim') === 'approved'}
         showLogout={sessions !== undefined}
+        backLink={options.backLink}
       />,
     );
   });
