@@ -96,3 +96,16 @@ export async function tableCounts(db: Database): Promise<Record<string, number>>
   }
   return counts;
 }
+
+/** Every row of every application table (as JSON-able values, in a stable order): "nothing changed" checks. */
+export async function snapshotTables(db: Database): Promise<Record<string, unknown[]>> {
+  const tables = resultRows<{ tablename: string }>(
+    await db.execute(sql`select tablename from pg_tables where schemaname = 'public' order by tablename`),
+  );
+  const out: Record<string, unknown[]> = {};
+  for (const { tablename } of tables) {
+    const rows = resultRows<{ j: unknown }>(await db.execute(sql.raw(`select to_jsonb(t) as j from "${tablename}" t`)));
+    out[tablename] = rows.map((r) => (typeof r.j === 'string' ? JSON.parse(r.j) : r.j)).sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
+  }
+  return out;
+}

@@ -1,0 +1,251 @@
+// The API's request and response schemas (zod 4). Request schemas are strict (unknown fields are
+// refused) and validate every body and query; the OpenAPI document is generated from these same
+// objects, so documentation and validation cannot drift apart.
+import { z } from 'zod';
+
+/** Named schemas: they become `components.schemas` of the OpenAPI document. */
+export const apiSchemas = z.registry<{ id: string }>();
+
+const printable = (max: number, what: string) =>
+  z
+    .string()
+    .min(1, `${what} must not be empty`)
+    .max(max, `${what} must have at most ${max} characters`)
+    .regex(/^[^\u0000-\u001f\u007f]*$/, `${what} must not contain control characters`);
+
+/** Detailed shape checks (DNS label, base64 key) happen in the registry, which names the rule. */
+const serial = z.string().min(1, 'serial must not be empty').max(63, 'serial must have at most 63 characters');
+const publicKey = z.string().max(64, 'publicKey must be 44 characters of base64');
+const isoDate = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time such as 2030-01-01T00:00:00Z' });
+
+export const ErrorSchema = z
+  .object({ error: z.object({ code: z.string(), message: z.string(), field: z.string().optional() }) })
+  .register(apiSchemas, { id: 'Error' });
+
+// ---- Registration and claims (unauthenticated; the contract the agent builds on) ----
+
+export const RegisterBody = z
+  .strictObject({
+    serial,
+    publicKey,
+    enrollmentToken: z.string().min(1, 'enrollmentToken must not be empty').max(512, 'enrollmentToken is too long'),
+    agentVersion: printable(64, 'agentVersion').optional(),
+  })
+  .register(apiSchemas, { id: 'RegisterRequest' });
+
+export const RegistrationSchema = z
+  .object({
+    serial: z.string(),
+    tunnelIp: z.string(),
+    overlayCidr: z.string(),
+    hub: z.object({ publicKey: z.string(), endpoint: z.string(), tunnelIp: z.string() }),
+    url: z.string(),
+    persistentKeepalive: z.number().int(),
+  })
+  .register(apiSchemas, { id: 'Registration' });
+
+export const ClaimStartBody = z
+  .strictObject({
+    serial,
+    publicKey,
+    returnUrl: z.string().max(2048, 'returnUrl must have at most 2048 characters').optional(),
+    agentVersion: printable(64, 'agentVersion').optional(),
+  })
+  .register(apiSchemas, { id: 'ClaimStartRequest' });
+
+export const ClaimStartSchema = z
+  .object({
+    userCode: z.string(),
+    verificationUri: z.string(),
+    verificationUriComplete: z.string(),
+    pollToken: z.string(),
+    expiresIn: z.number().int(),
+    interval: z.number().int(),
+  })
+  .register(apiSchemas, { id: 'ClaimStart' });
+
+export const ClaimPollBody = z.strictObject({ pollToken: z.string().min(1).max(512) }).register(apiSchemas, { id: 'ClaimPollRequest' });
+
+export const ClaimPollSchema = z
+  .union([z.object({ status: z.literal('pending') }), z.object({ status: z.literal('approved'), registration: RegistrationSchema })])
+  .register(apiSchemas, { id: 'ClaimPoll' });
+
+// ---- Devices ----
+
+const boolString = z.enum(['true', 'false'], { message: 'must be true or false' }).transform((v) => v === 'true');
+const limit = (max: number) =>
+  z
+    .string()
+    .regex(/^\d{1,4}$/, `limit must be an integer from 1 to ${max}`)
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= max, `limit must be an integer from 1 to ${max}`);
+const cursor = z.string().max(200, 'cursor is not a cursor this API returned');
+
+export const DeviceListQuery = z.strictObject({
+  status: z.enum(['enabled', 'disabled']).optional(),
+  online: boolString.optional(),
+  tag: z.string().max(64).optional(),
+  q: z.string().max(63, 'q must have at most 63 characters').optional(),
+  limit: limit(500).optional(),
+  cursor: cursor.optional(),
+});
+
+export const SerialParams = z.strictObject({ serial });
+
+export const DeviceSchema = z
+  .object({
+    id: z.string(),
+    serial: z.string(),
+    publicKey: z.string(),
+    tunnelIp: z.string(),
+    status: z.enum(['enabled', 'disabled']),
+    accessPolicy: z.enum(['owners', 'public']),
+    tags: z.array(z.string()),
+    owner: z.object({ id: z.string(), email: z.string() }).nullable(),
+    agentVersion: z.string().nullable(),
+    url: z.string(),
+    online: z.boolean(),
+    createdAt: z.string(),
+    registeredAt: z.string(),
+    lastHandshakeAt: z.string().nullable(),
+    lastEndpoint: z.string().nullable(),
+    rxBytes: z.number(),
+    txBytes: z.number(),
+  })
+  .register(apiSchemas, { id: 'Device' });
+
+export const DevicePageSchema = z.object({ devices: z.array(DeviceSchema), nextCursor: z.string().nullable() }).register(apiSchemas, { id: 'DevicePage' });
+
+export const DevicePatchBody = z
+  .strictObject({
+    status: z.enum(['enabled', 'disabled']).optional(),
+    accessPolicy: z.enum(['owners', 'public']).optional(),
+    ownerEmail: z.email({ message: 'ownerEmail must be an e-mail address' }).max(254).nullable().optional(),
+  })
+  .refine((b) => Object.keys(b).length > 0, { message: 'give at least one of status, accessPolicy, ownerEmail' })
+  .register(apiSchemas, { id: 'DevicePatch' });
+
+export const KeyRotationBody = z.strictObject({ publicKey }).register(apiSchemas, { id: 'KeyRotationRequest' });
+export const KeyRotationSchema = z.object({ serial: z.string(), newPublicKey: z.string(), expiresAt: z.string() }).register(apiSchemas, { id: 'KeyRotation' });
+
+export const GrantBody = z
+  .strictObject({
+    email: z.email({ message: 'email must be an e-mail address' }).max(254),
+    expiresAt: isoDate.nullable().optional(),
+  })
+  .register(apiSchemas, { id: 'GrantRequest' });
+export const GrantSchema = z
+  .object({ userId: z.string(), email: z.string(), createdAt: z.string(), expiresAt: z.string().nullable() })
+  .register(apiSchemas, { id: 'Grant' });
+export const GrantParams = z.strictObject({ serial, userId: z.string().max(64) });
+
+// ---- Tokens ----
+
+export const IdParams = z.strictObject({ id: z.string().max(64) });
+
+export const EnrollmentTokenBody = z
+  .strictObject({
+    description: z.string().max(200, 'description must have at most 200 characters').optional(),
+    tags: z.array(z.string().max(64, 'a tag has at most 64 characters')).max(20, 'at most 20 tags').optional(),
+    maxUses: z.number().int('maxUses must be an integer').min(1).max(1_000_000).optional(),
+    expiresInSeconds: z.number().int('expiresInSeconds must be an integer').min(60).max(31_536_000).optional(),
+  })
+  .register(apiSchemas, { id: 'EnrollmentTokenRequest' });
+
+export const EnrollmentTokenSchema = z
+  .object({
+    id: z.string(),
+    description: z.string(),
+    displayPrefix: z.string(),
+    tags: z.array(z.string()),
+    maxUses: z.number(),
+    uses: z.number(),
+    createdAt: z.string(),
+    expiresAt: z.string(),
+    revokedAt: z.string().nullable(),
+    state: z.enum(['active', 'expired', 'used', 'revoked']),
+  })
+  .register(apiSchemas, { id: 'EnrollmentToken' });
+
+export const NewEnrollmentTokenSchema = EnrollmentTokenSchema.extend({
+  token: z.string().describe('The plaintext token; shown only in this response.'),
+}).register(apiSchemas, { id: 'NewEnrollmentToken' });
+
+export const ApiTokenBody = z
+  .strictObject({
+    name: printable(100, 'name'),
+    scopes: z.array(z.enum(['read', 'write'], { message: 'a scope is read or write' })).min(1, 'give at least one scope').max(2),
+    expiresInSeconds: z.number().int().min(60).max(31_536_000 * 5).nullable().optional(),
+  })
+  .register(apiSchemas, { id: 'ApiTokenRequest' });
+
+export const ApiTokenSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    displayPrefix: z.string(),
+    scopes: z.array(z.enum(['read', 'write'])),
+    userId: z.string(),
+    createdAt: z.string(),
+    lastUsedAt: z.string().nullable(),
+    expiresAt: z.string().nullable(),
+    revokedAt: z.string().nullable(),
+  })
+  .register(apiSchemas, { id: 'ApiToken' });
+
+export const NewApiTokenSchema = ApiTokenSchema.extend({
+  token: z.string().describe('The plaintext token; shown only in this response.'),
+}).register(apiSchemas, { id: 'NewApiToken' });
+
+export const WhoAmISchema = z
+  .object({ user: z.object({ id: z.string(), email: z.string(), role: z.enum(['admin', 'user']) }), scopes: z.array(z.string()) })
+  .register(apiSchemas, { id: 'WhoAmI' });
+
+// ---- Admin peers and access log ----
+
+export const AdminPeerBody = z.strictObject({ name: printable(64, 'name'), publicKey }).register(apiSchemas, { id: 'AdminPeerRequest' });
+
+export const AdminPeerSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    publicKey: z.string(),
+    tunnelIp: z.string(),
+    createdAt: z.string(),
+    lastHandshakeAt: z.string().nullable(),
+    lastEndpoint: z.string().nullable(),
+  })
+  .register(apiSchemas, { id: 'AdminPeer' });
+
+export const NewAdminPeerSchema = AdminPeerSchema.extend({
+  config: z.string().describe('A wg-quick configuration; add the private key of the laptop.'),
+}).register(apiSchemas, { id: 'NewAdminPeer' });
+
+export const AccessLogQuery = z.strictObject({
+  serial,
+  from: isoDate.optional(),
+  to: isoDate.optional(),
+  limit: limit(1000).optional(),
+  cursor: cursor.optional(),
+});
+
+export const AccessLogSchema = z
+  .object({
+    entries: z.array(
+      z.object({
+        id: z.number(),
+        at: z.string(),
+        serial: z.string(),
+        userId: z.string().nullable(),
+        clientIp: z.string(),
+        method: z.string(),
+        path: z.string(),
+        status: z.number(),
+        bytesIn: z.number(),
+        bytesOut: z.number(),
+        durationMs: z.number(),
+      }),
+    ),
+    nextCursor: z.string().nullable(),
+  })
+  .register(apiSchemas, { id: 'AccessLogPage' });
