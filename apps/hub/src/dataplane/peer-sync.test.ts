@@ -1,0 +1,165 @@
+import type { PeerChange } from '@porthole/db';
+import { WireGuardDevice, encodeKey, generatePrivateKey, publicKeyFromPrivate } from '@porthole/wireguard';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Peer, PeerChanges, PeerSet, PeerStatus } from '../registry/index.js';
+import { ipv4ToInt } from './packet-summary.js';
+import { PeerSync, type PeerSource } from './peer-sync.js';
+
+const newKey = () => encodeKey(publicKeyFromPrivate(generatePrivateKey()));
+
+/** An in-memory registry feed: a versioned change log, like the database's peer_changes. */
+class FakeSource implements PeerSource {
+  log: PeerChange[] = [];
+  version = 0;
+  failing = false;
+  written: PeerStatus[][] = [];
+  private listeners = new Set<(c: PeerChange[]) => void>();
+
+  commit(changes: Omit<PeerChange, 'version'>[], notify = true): void {
+    this.version++;
+    const stamped = changes.map((c) => ({ ...c, version: this.version }));
+    this.log.push(...stamped);
+    if (notify) for (const l of this.listeners) l(stamped);
+  }
+  async listPeers(): Promise<PeerSet> {
+    if (this.failing) throw new Error('database unreachable');
+    const live = new Map<string, Peer>();
+    for (const c of this.log) {
+      if (c.op === 'remove') live.delete(c.publicKey);
+      else live.set(c.publicKey, { kind: c.kind, publicKey: c.publicKey, tunnelIp: c.tunnelIp, name: c.name });
+    }
+    return { version: this.version, peers: [...live.values()] };
+  }
+  async changesSince(version: number): Promise<PeerChanges> {
+    if (this.failing) throw new Error('database unreachable');
+    const changes = this.log.filter((c) => c.version > version);
+    return { version: this.version, changes, more: false };
+  }
+  onChange(listener: (c: PeerChange[]) => void) {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+  async recordPeerStatus(statuses: readonly PeerStatus[]): Promise<void> {
+    if (this.failing) throw new Error('database unreachable');
+    this.written.push([...statuses]);
+  }
+}
+
+function setup() {
+  const source = new FakeSource();
+  const device = new WireGuardDevice({ privateKey: generatePrivateKey(), onTransmit: () => {}, onPacket: () => {} });
+  let mono = 1_000;
+  const sync = new PeerSync({
+    source,
+    target: device,
+    monotonicNow: () => mono,
+    wallNow: () => Date.UTC(2026, 10, 22, 12, 0, 0) + mono,
+    pollIntervalMs: 60_000,
+    statusFlushMs: 60_000,
+  });
+  return { source, device, sync, advance: (ms: number) => (mono += ms) };
+}
+
+const device = (publicKey: string, tunnelIp: string, name: string, op: 'upsert' | 'remove' = 'upsert') =>
+  ({ kind: 'device', op, publicKey, tunnelIp, name }) as const;
+
+let current: PeerSync | undefined;
+afterEach(async () => {
+  await current?.stop();
+  current = undefined;
+});
+
+describe('PeerSync', () => {
+  it('loads the peer set and drops peers the registry no longer has', async () => {
+    const { source, device: wg, sync } = setup();
+    current = sync;
+    const a = newKey();
+    const stale = newKey();
+    source.commit([device(a, '100.64.0.2', 'an1'), { kind: 'admin', op: 'upsert', publicKey: newKey(), tunnelIp: '100.64.0.3', name: 'laptop' }]);
+    wg.addPeer({ publicKey: stale, allowedIps: ['100.64.0.9/32'] });
+    await sync.start();
+    expect(wg.peers().map((p) => p.publicKey).sort()).toEqual((await source.listPeers()).peers.map((p) => p.publicKey).sort());
+    expect(wg.getPeer(a)?.allowedIps).toEqual(['100.64.0.2/32']);
+    expect(sync.roleOf(ipv4ToInt('100.64.0.2'))).toBe('device');
+    expect(sync.roleOf(ipv4ToInt('100.64.0.3'))).toBe('admin');
+    expect(sync.roleOf(ipv4ToInt('100.64.0.9'))).toBeUndefined();
+  });
+
+  it('applies registrations, disables and re-keys as they are committed', async () => {
+    const { source, device: wg, sync } = setup();
+    current = sync;
+    await sync.start();
+    const a = newKey();
+    source.commit([device(a, '100.64.0.2', 'an1')]);
+    await sync.catchUp();
+    expect(wg.getPeer(a)).toBeDefined();
+
+    // Disable: the peer goes away and its address no longer routes.
+    source.commit([device(a, '100.64.0.2', 'an1', 'remove')]);
+    await sync.catchUp();
+    expect(wg.getPeer(a)).toBeUndefined();
+    expect(sync.roleOf(ipv4ToInt('100.64.0.2'))).toBeUndefined();
+
+    // Re-key on the same address, announced as a bare upsert: the old key loses the address.
+    source.commit([device(a, '100.64.0.2', 'an1')]);
+    const b = newKey();
+    source.commit([device(b, '100.64.0.2', 'an1')]);
+    await sync.catchUp();
+    expect(wg.getPeer(a)).toBeUndefined();
+    expect(wg.getPeer(b)?.allowedIps).toEqual(['100.64.0.2/32']);
+    expect(sync.peerAt(ipv4ToInt('100.64.0.2'))).toBe(b);
+    expect(sync.peerVersion).toBe(source.version);
+  });
+
+  it('catches up on changes that arrived without a notification (another hub node)', async () => {
+    const { source, device: wg, sync } = setup();
+    current = sync;
+    await sync.start();
+    const keys = Array.from({ length: 5 }, newKey);
+    keys.forEach((k, i) => source.commit([device(k, `100.64.0.${10 + i}`, `an${i}`)], false));
+    expect(wg.peerCount).toBe(0);
+    await sync.catchUp();
+    expect(wg.peerCount).toBe(5);
+  });
+
+  it('keeps the current peers while the database is away, and resumes', async () => {
+    const { source, device: wg, sync } = setup();
+    current = sync;
+    const a = newKey();
+    source.commit([device(a, '100.64.0.2', 'an1')]);
+    await sync.start();
+    source.failing = true;
+    await sync.catchUp();
+    expect(wg.getPeer(a)).toBeDefined();
+    source.failing = false;
+    const b = newKey();
+    source.commit([device(b, '100.64.0.3', 'an2')], false);
+    await sync.catchUp();
+    expect(wg.getPeer(b)).toBeDefined();
+  });
+
+  it('writes back only peers whose status changed, with wall-clock timestamps', async () => {
+    const { source, sync } = setup();
+    current = sync;
+    source.commit([device(newKey(), '100.64.0.2', 'an1'), device(newKey(), '100.64.0.3', 'an2')]);
+    await sync.start();
+    await sync.flushStatus();
+    expect(source.written).toHaveLength(1);
+    expect(source.written[0]).toHaveLength(2);
+    expect(source.written[0]![0]).toMatchObject({ lastHandshakeAt: null, endpoint: null, rxBytes: 0, txBytes: 0 });
+    await sync.flushStatus();
+    expect(source.written).toHaveLength(1); // nothing changed, nothing written
+
+    source.failing = true;
+    source.commit([device(newKey(), '100.64.0.4', 'an3')], false);
+    await sync.catchUp(); // fails quietly: the new peer is not known yet
+    source.failing = false;
+    await sync.catchUp();
+    source.failing = true;
+    await sync.flushStatus(); // write fails: must be retried
+    source.failing = false;
+    await sync.flushStatus();
+    expect(source.written).toHaveLength(2);
+    expect(source.written[1]).toHaveLength(1);
+  });
+});

@@ -1,0 +1,192 @@
+// Keeps the hub's WireGuard peer set in step with the registry and writes peer status back.
+// Registrations, disables, deletes and re-keys reach the data plane within a poll interval (the
+// in-process change hook makes it immediate); handshake/endpoint/traffic flow back in batches.
+import type { PeerChange } from '@porthole/db';
+import type { PeerConfig, PeerStatus as WgPeerStatus, PeerUpdate } from '@porthole/wireguard';
+import type { Logger } from '../ops/logger.js';
+import type { Peer, PeerChanges, PeerSet, PeerStatus } from '../registry/index.js';
+import type { PeerRole } from './overlay-router.js';
+import { ipv4ToInt } from './packet-summary.js';
+
+/** The registry operations peer sync needs (a subset of the Registry). */
+export interface PeerSource {
+  listPeers(): Promise<PeerSet>;
+  changesSince(version: number): Promise<PeerChanges>;
+  onChange?(listener: (changes: PeerChange[]) => void): () => void;
+  recordPeerStatus(statuses: readonly PeerStatus[]): Promise<void>;
+}
+
+/** The WireGuard device operations peer sync needs. */
+export interface PeerTarget {
+  addPeer(config: PeerConfig): unknown;
+  updatePeer(publicKey: string, update: PeerUpdate): unknown;
+  removePeer(publicKey: string): boolean;
+  getPeer(publicKey: string): WgPeerStatus | undefined;
+  peers(): WgPeerStatus[];
+}
+
+export interface PeerSyncOptions {
+  source: PeerSource;
+  target: PeerTarget;
+  /** Monotonic clock of the WireGuard device (its lastHandshakeMs values are on this clock). */
+  monotonicNow: () => number;
+  /** Wall clock, to turn monotonic handshake times into timestamps for the database. */
+  wallNow?: () => number;
+  /** How often to ask for changes made elsewhere (another hub node, a missed hook). Default 1000 ms. */
+  pollIntervalMs?: number;
+  /** How often to write status back. Default 10 s. */
+  statusFlushMs?: number;
+  logger?: Logger;
+}
+
+interface Known {
+  role: PeerRole;
+  tunnelIp: number;
+  name: string;
+}
+
+export class PeerSync {
+  private version = 0;
+  private readonly known = new Map<string, Known>(); // public key → what the registry says
+  private readonly byAddress = new Map<number, string>(); // tunnel IP → public key
+  private readonly lastWritten = new Map<string, string>(); // public key → status fingerprint
+  private pollTimer: NodeJS.Timeout | undefined;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private syncing: Promise<void> | undefined;
+  private again = false;
+  private stopped = false;
+
+  constructor(private readonly options: PeerSyncOptions) {}
+
+  /** Loads the whole peer set, then follows changes. Resolves once the first load is applied. */
+  async start(): Promise<void> {
+    const set = await this.options.source.listPeers();
+    const wanted = new Set(set.peers.map((p) => p.publicKey));
+    for (const status of this.options.target.peers()) {
+      if (!wanted.has(status.publicKey)) this.options.target.removePeer(status.publicKey);
+    }
+    for (const peer of set.peers) this.upsert(peer);
+    this.version = set.version;
+    this.unsubscribe = this.options.source.onChange?.(() => void this.catchUp());
+    const poll = this.options.pollIntervalMs ?? 1000;
+    this.pollTimer = setInterval(() => void this.catchUp(), poll);
+    this.pollTimer.unref();
+    const flush = this.options.statusFlushMs ?? 10_000;
+    this.flushTimer = setInterval(() => void this.flushStatus(), flush);
+    this.flushTimer.unref();
+  }
+
+  /** Stops following and writes the last status. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.pollTimer);
+    clearInterval(this.flushTimer);
+    this.unsubscribe?.();
+    await this.syncing;
+    await this.flushStatus();
+  }
+
+  get peerVersion(): number {
+    return this.version;
+  }
+
+  /** Who owns a tunnel address (for the overlay router). */
+  roleOf(address: number): PeerRole | undefined {
+    const key = this.byAddress.get(address);
+    return key === undefined ? undefined : this.known.get(key)?.role;
+  }
+
+  /** The public key that owns a tunnel address, if any. */
+  peerAt(address: number): string | undefined {
+    return this.byAddress.get(address);
+  }
+
+  /** Applies every change since the last applied version; concurrent calls coalesce. */
+  catchUp(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    if (this.syncing) {
+      this.again = true;
+      return this.syncing;
+    }
+    this.syncing = (async () => {
+      try {
+        do {
+          this.again = false;
+          let page: PeerChanges;
+          do {
+            page = await this.options.source.changesSince(this.version);
+            for (const change of page.changes) this.apply(change);
+            this.version = page.version;
+          } while (page.more && !this.stopped);
+        } while (this.again && !this.stopped);
+      } catch (err) {
+        // The database may be briefly away: the data plane keeps its current peers and retries.
+        this.options.logger?.warn('peer sync failed; keeping the current peer set', { err: String(err) });
+      } finally {
+        this.syncing = undefined;
+      }
+    })();
+    return this.syncing;
+  }
+
+  /** Writes the status of peers that changed since the last write. Never throws. */
+  async flushStatus(): Promise<void> {
+    const mono = this.options.monotonicNow();
+    const wall = this.options.wallNow?.() ?? Date.now();
+    const batch: PeerStatus[] = [];
+    const fingerprints: [string, string][] = [];
+    for (const peer of this.options.target.peers()) {
+      const endpoint = peer.endpoint ? `${peer.endpoint.address}:${peer.endpoint.port}` : null;
+      const fingerprint = `${peer.lastHandshakeMs}|${endpoint}|${peer.rxBytes}|${peer.txBytes}`;
+      if (this.lastWritten.get(peer.publicKey) === fingerprint) continue;
+      batch.push({
+        publicKey: peer.publicKey,
+        lastHandshakeAt: peer.lastHandshakeMs === undefined ? null : new Date(wall - (mono - peer.lastHandshakeMs)),
+        endpoint,
+        rxBytes: peer.rxBytes,
+        txBytes: peer.txBytes,
+      });
+      fingerprints.push([peer.publicKey, fingerprint]);
+    }
+    if (batch.length === 0) return;
+    try {
+      await this.options.source.recordPeerStatus(batch);
+      for (const [key, fp] of fingerprints) this.lastWritten.set(key, fp);
+    } catch (err) {
+      this.options.logger?.warn('peer status write failed; will retry', { err: String(err), peers: batch.length });
+    }
+  }
+
+  private apply(change: PeerChange): void {
+    if (change.op === 'remove') this.remove(change.publicKey);
+    else this.upsert(change);
+  }
+
+  private upsert(peer: Peer): void {
+    const tunnelIp = ipv4ToInt(peer.tunnelIp);
+    const previous = this.known.get(peer.publicKey);
+    // A tunnel address moves to a new key on re-key: the old owner must lose it first.
+    const holder = this.byAddress.get(tunnelIp);
+    if (holder !== undefined && holder !== peer.publicKey) this.remove(holder);
+    const allowedIps = [`${peer.tunnelIp}/32`];
+    if (previous) {
+      if (previous.tunnelIp !== tunnelIp) this.byAddress.delete(previous.tunnelIp);
+      this.options.target.updatePeer(peer.publicKey, { allowedIps });
+    } else if (this.options.target.getPeer(peer.publicKey)) {
+      this.options.target.updatePeer(peer.publicKey, { allowedIps });
+    } else {
+      this.options.target.addPeer({ publicKey: peer.publicKey, allowedIps });
+    }
+    this.known.set(peer.publicKey, { role: peer.kind, tunnelIp, name: peer.name });
+    this.byAddress.set(tunnelIp, peer.publicKey);
+  }
+
+  private remove(publicKey: string): void {
+    const known = this.known.get(publicKey);
+    if (known && this.byAddress.get(known.tunnelIp) === publicKey) this.byAddress.delete(known.tunnelIp);
+    this.known.delete(publicKey);
+    this.lastWritten.delete(publicKey);
+    this.options.target.removePeer(publicKey);
+  }
+}
