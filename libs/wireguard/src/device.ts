@@ -98,7 +98,7 @@ export class WireGuardDevice {
     const identity = identityFrom(privateKey);
     this.identity = identity;
     this.cookieChecker.setLocalStatic(identity.publicKey);
-    this.peersByKey.get(encodeKey(identity.publicKey)) && this.removePeer(identity.publicKey);
+    if (this.peersByKey.has(encodeKey(identity.publicKey))) this.removePeer(identity.publicKey);
     for (const peer of this.peersByKey.values()) {
       peer.handshake.forgetStaticStatic();
       this.zeroAndFlushAll(peer, false);
