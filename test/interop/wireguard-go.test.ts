@@ -258,4 +258,21 @@ describe.skipIf(!ok)('interop with wireguard-go (network namespace, TUN)', () =>
     expect(after.rxBytes).toBeGreaterThan(148 + 3 * 32);
     expect(go.log()).toMatch(/Received handshake initiation/);
   });
+
+  it('roaming: when our UDP port changes mid-session, wireguard-go follows the authenticated source', async () => {
+    const NEW_PORT = OUR_PORT + 1;
+    peer.command({ cmd: 'rebind', port: NEW_PORT });
+    await peer.waitFor((m) => m.event === 'rebound' && m.port === NEW_PORT, 'the rebind');
+    const seen = peer.messages.length;
+    const data = new TextEncoder().encode('after roaming');
+    peer.command({ cmd: 'send', packet: Buffer.from(icmpEcho(8, OUR_TUNNEL, GO_TUNNEL, 0x5151, 1, data)).toString('hex') });
+    const reply = await peer.waitFor((m) => {
+      if (m.event !== 'packet' || peer.messages.indexOf(m) < seen) return false;
+      return parseEcho(Buffer.from(m.packet as string, 'hex'))?.id === 0x5151;
+    }, 'an echo reply on the new port');
+    expect(parseEcho(Buffer.from(reply.packet as string, 'hex'))).toMatchObject({ type: 0, src: GO_TUNNEL, seq: 1 });
+    expect((await go.dump()).peers[0]!.endpoint).toBe(`127.0.0.1:${NEW_PORT}`);
+    // No new handshake was needed: the session moved with the packets.
+    expect(peer.messages.slice(seen).filter((m) => m.event === 'wg' && m.type === 'handshake-completed')).toEqual([]);
+  });
 });
