@@ -28,9 +28,41 @@ export interface WireGuardTunnelOptions {
   /** Opens the UDP socket; default a fresh UdpBind on a random port (a new NAT mapping per tunnel). */
   openBind?: (onError: (err: Error) => void) => Promise<Bind>;
   mtuBytes?: number;
+  /**
+   * Liveness probe interval (default: the registration's persistent keepalive). A probe is an ICMP
+   * echo to the hub's tunnel IP: unlike a keepalive it is data, so if nothing authenticated comes
+   * back within 15 s WireGuard itself starts a new handshake; that is how a restarted hub (which
+   * silently drops packets of the session it forgot) gets a new session without waiting for the
+   * 120 s rekey. The hub answers a data packet at least with a keepalive, so no false alarms.
+   */
+  probeIntervalMs?: number;
 }
 
 export const TUNNEL_MTU_BYTES = 1420;
+
+function checksum(buf: Buffer, start: number, end: number): number {
+  let sum = 0;
+  for (let i = start; i < end; i += 2) sum += (buf[i]! << 8) | (i + 1 < end ? buf[i + 1]! : 0);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return ~sum & 0xffff;
+}
+
+/** An ICMP echo request (RFC 792) from `src` to `dst` in an IPv4 packet (RFC 791). */
+export function icmpEchoRequest(src: string, dst: string, id: number, seq: number): Uint8Array {
+  const p = Buffer.alloc(28);
+  p[0] = 0x45;
+  p.writeUInt16BE(28, 2);
+  p[8] = 64; // TTL
+  p[9] = 1; // ICMP
+  Buffer.from(src.split('.').map(Number)).copy(p, 12);
+  Buffer.from(dst.split('.').map(Number)).copy(p, 16);
+  p.writeUInt16BE(checksum(p, 0, 20), 10);
+  p[20] = 8; // echo request
+  p.writeUInt16BE(id & 0xffff, 24);
+  p.writeUInt16BE(seq & 0xffff, 26);
+  p.writeUInt16BE(checksum(p, 20, 28), 22);
+  return new Uint8Array(p);
+}
 
 export function createWireGuardTunnelFactory(options: WireGuardTunnelOptions): TunnelFactory {
   const mtuBytes = options.mtuBytes ?? TUNNEL_MTU_BYTES;
@@ -95,6 +127,16 @@ export function createWireGuardTunnelFactory(options: WireGuardTunnelOptions): T
       persistentKeepaliveSeconds: reg.persistentKeepalive,
     });
 
+    const probeMs = options.probeIntervalMs ?? reg.persistentKeepalive * 1000;
+    let probeSeq = 0;
+    const probeId = Math.floor(Math.random() * 0x10000);
+    const probe =
+      probeMs > 0
+        ? setInterval(() => {
+            if (!closed) node.send(icmpEchoRequest(reg.tunnelIp, reg.hub.tunnelIp, probeId, probeSeq++));
+          }, probeMs).unref()
+        : undefined;
+
     return {
       listen(port, onConnection) {
         netstack!.listen(port, onConnection);
@@ -115,6 +157,7 @@ export function createWireGuardTunnelFactory(options: WireGuardTunnelOptions): T
       async close() {
         if (closed) return;
         closed = true;
+        clearInterval(probe);
         try {
           await netstack?.close?.();
         } finally {
