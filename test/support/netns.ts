@@ -1,7 +1,7 @@
 // Network namespaces for tests (needs root and iproute2): create one with a unique name, run
 // commands or long-lived processes inside it, and always remove it. Names carry the pid and a random
-// suffix so parallel test files never collide; every namespace created here is also removed when
-// the process exits, as a last resort if a test forgot its afterAll.
+// suffix so parallel test files never collide; every namespace and process created here is also
+// removed/killed when the process exits, as a last resort if a test forgot its afterAll.
 import { execFile, execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
@@ -24,6 +24,7 @@ export interface Netns {
 }
 
 const live = new Set<string>();
+const children = new Set<ChildProcess>();
 let exitHookInstalled = false;
 
 /**
@@ -65,8 +66,12 @@ export async function createNetns(prefix = 'pht'): Promise<Netns> {
   return {
     name,
     exec: (command, args = [], options) => run('ip', ['netns', 'exec', name, command, ...args], options),
-    spawn: (command, args = [], options = {}) =>
-      spawn('ip', ['netns', 'exec', name, command, ...args], { detached: true, stdio: 'pipe', ...options }),
+    spawn: (command, args = [], options = {}) => {
+      const child = spawn('ip', ['netns', 'exec', name, command, ...args], { detached: true, stdio: 'pipe', ...options });
+      children.add(child);
+      child.once('exit', () => children.delete(child));
+      return child;
+    },
     remove: () => removeNetns(name),
   };
 }
@@ -101,6 +106,13 @@ function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.once('exit', () => {
+    for (const child of children) {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
     for (const name of live) {
       try {
         // Synchronous on purpose: nothing asynchronous runs during 'exit'.
