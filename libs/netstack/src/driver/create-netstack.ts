@@ -1,0 +1,141 @@
+// The driver: a NetStack run by real timers, with connections as TcpSocket Duplex streams. It is
+// the only place in the library that reads a clock or arms a timer; one timer follows the stack's
+// nextDeadline(), and work that is due "now" (delayed ACKs at a burst's end) runs on setImmediate.
+import { NetStack, type NetStackOptions } from '../stack/net-stack.js';
+import type { NetStackStats } from '../stack/stats.js';
+import type { TcpConnection } from '../tcp/tcp-connection.js';
+import { TcpSocket, type SocketHost } from './tcp-socket.js';
+
+export interface NetstackDriverOptions extends NetStackOptions {
+  /** Monotonic clock in milliseconds. Default performance.now(). */
+  clock?: () => number;
+}
+
+export interface ConnectRequest {
+  /** IPv4 address of the peer (no DNS inside the overlay). */
+  host: string;
+  port: number;
+  /** Fail with ETIMEDOUT if the handshake has not completed in time. */
+  timeoutMs?: number;
+  localPort?: number;
+  allowHalfOpen?: boolean;
+  noDelay?: boolean;
+}
+
+export interface ListenOptions {
+  allowHalfOpen?: boolean;
+  /** SYN backlog of this listener (half-open connections). */
+  backlog?: number;
+}
+
+export interface Netstack {
+  readonly stack: NetStack;
+  readonly address: string;
+  readonly stats: NetStackStats;
+  /** Feed one received IPv4 packet (e.g. decrypted from WireGuard). */
+  receive(packet: Uint8Array): void;
+  listen(port: number, onConnection: (socket: TcpSocket) => void, options?: ListenOptions): { close(): void };
+  connect(request: ConnectRequest): TcpSocket;
+  /** Aborts every connection (sockets see ECONNABORTED), closes listeners, stops the timer. */
+  close(): void;
+}
+
+class Driver implements Netstack, SocketHost {
+  readonly stack: NetStack;
+  readonly address: string;
+  readonly localAddress: string;
+  private readonly clock: () => number;
+  private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
+  private timerAt: number | undefined;
+  private closed = false;
+
+  constructor(options: NetstackDriverOptions) {
+    this.stack = new NetStack(options);
+    this.address = this.localAddress = options.address;
+    this.clock = options.clock ?? (() => performance.now());
+  }
+
+  get stats(): NetStackStats {
+    return this.stack.stats;
+  }
+
+  receive(packet: Uint8Array): void {
+    if (this.closed) return;
+    this.stack.receive(packet, this.clock());
+    this.schedule();
+  }
+
+  call<T>(conn: TcpConnection, fn: (nowMs: number) => T): T {
+    const now = this.clock();
+    try {
+      return this.stack.call(conn, now, () => fn(now));
+    } finally {
+      this.schedule();
+    }
+  }
+
+  listen(port: number, onConnection: (socket: TcpSocket) => void, options: ListenOptions = {}): { close(): void } {
+    const listener = this.stack.listen(
+      port,
+      (conn) => {
+        const socket = new TcpSocket(this, conn, { allowHalfOpen: options.allowHalfOpen });
+        onConnection(socket);
+      },
+      options.backlog === undefined ? {} : { backlog: options.backlog },
+    );
+    return { close: () => listener.close() };
+  }
+
+  connect(request: ConnectRequest): TcpSocket {
+    const now = this.clock();
+    const conn = this.stack.connect(request.host, request.port, now, {
+      ...(request.timeoutMs === undefined ? {} : { timeoutMs: request.timeoutMs }),
+      ...(request.localPort === undefined ? {} : { localPort: request.localPort }),
+    });
+    const socket = new TcpSocket(this, conn, { allowHalfOpen: request.allowHalfOpen, connecting: true });
+    if (request.noDelay) socket.setNoDelay(true);
+    this.schedule();
+    return socket;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.stack.close(this.clock());
+    this.closed = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.immediate !== undefined) clearImmediate(this.immediate);
+    this.timer = this.immediate = this.timerAt = undefined;
+  }
+
+  /** Keeps one wake-up armed at the stack's next deadline. */
+  private schedule(): void {
+    if (this.closed) return;
+    const at = this.stack.nextDeadline();
+    if (at === undefined || (this.timerAt !== undefined && this.timerAt <= at)) return;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.immediate !== undefined) clearImmediate(this.immediate);
+    this.timer = this.immediate = undefined;
+    this.timerAt = at;
+    const delay = at - this.clock();
+    if (delay <= 0) {
+      this.immediate = setImmediate(this.fire);
+    } else {
+      this.timer = setTimeout(this.fire, Math.ceil(delay));
+      // The stack alone keeps no process alive; its users' sockets and binds do.
+      this.timer.unref();
+    }
+  }
+
+  private readonly fire = (): void => {
+    this.timer = this.immediate = this.timerAt = undefined;
+    if (this.closed) return;
+    this.stack.tick(this.clock());
+    this.schedule();
+  };
+}
+
+/** Creates a userspace IPv4/TCP stack driven by real timers. */
+export function createNetstack(options: NetstackDriverOptions): Netstack {
+  return new Driver(options);
+}

@@ -1,0 +1,277 @@
+// A TCP connection of the userspace stack as a Node Duplex that looks like net.Socket to
+// node:http (client via createConnection, server via emit('connection')) and ws: addresses,
+// 'connect'/'ready'/'timeout', setNoDelay/setKeepAlive/setTimeout, half-close with end(),
+// destroy(), errors with net's codes. Back-pressure both ways: write() returns false once the TCP
+// send buffer is full; a paused reader leaves data in the receive buffer, closing the window.
+import { Duplex } from 'node:stream';
+import type { TcpConnection, TcpConnectionHandler } from '../tcp/tcp-connection.js';
+import { TcpError } from '../tcp/tcp-error.js';
+
+/** What a socket needs from its driver: run a call on the stack (with time and rescheduling). */
+export interface SocketHost {
+  readonly localAddress: string;
+  call<T>(conn: TcpConnection, fn: (nowMs: number) => T): T;
+}
+
+export interface TcpSocketOptions {
+  /** Keep the writable side open after the peer's FIN (net's allowHalfOpen). Default false. */
+  allowHalfOpen?: boolean;
+  /** Still in SYN-SENT: 'connect' follows. */
+  connecting?: boolean;
+}
+
+type WriteCallback = (error?: Error | null) => void;
+
+export class TcpSocket extends Duplex implements TcpConnectionHandler {
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly remoteFamily = 'IPv4';
+  readonly localAddress: string;
+  readonly localPort: number;
+  connecting: boolean;
+  bytesRead = 0;
+  /** Milliseconds of inactivity before 'timeout' (0 = off), as net.Socket.timeout. */
+  timeout: number | undefined;
+  private conn: TcpConnection | undefined;
+  private written = 0;
+  private reading = false;
+  private pulling = false;
+  private eofPushed = false;
+  private pendingWrite: { data: Buffer; callback: WriteCallback } | undefined;
+  private pendingFinal: WriteCallback | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private resetOnDestroy = false;
+
+  constructor(
+    private readonly host: SocketHost,
+    conn: TcpConnection,
+    options: TcpSocketOptions = {},
+  ) {
+    super({ allowHalfOpen: options.allowHalfOpen ?? false, decodeStrings: true, emitClose: true, autoDestroy: true });
+    this.conn = conn;
+    this.remoteAddress = conn.remoteAddress;
+    this.remotePort = conn.remotePort;
+    this.localAddress = host.localAddress;
+    this.localPort = conn.localPort;
+    this.connecting = options.connecting ?? false;
+    conn.handler = this;
+  }
+
+  // --- net.Socket surface ----------------------------------------------------------------------
+
+  get bytesWritten(): number {
+    return this.written + this.writableLength;
+  }
+
+  get pending(): boolean {
+    return this.connecting;
+  }
+
+  get readyState(): 'opening' | 'open' | 'readOnly' | 'writeOnly' | 'closed' {
+    if (this.connecting) return 'opening';
+    if (this.readable && this.writable) return 'open';
+    if (this.readable) return 'readOnly';
+    if (this.writable) return 'writeOnly';
+    return 'closed';
+  }
+
+  /** The TCP state (RFC 9293 name), for diagnostics. */
+  get tcpState(): string {
+    return this.conn?.state ?? 'CLOSED';
+  }
+
+  address(): { address: string; family: string; port: number } {
+    return { address: this.localAddress, family: 'IPv4', port: this.localPort };
+  }
+
+  setNoDelay(noDelay = true): this {
+    const conn = this.conn;
+    if (conn !== undefined && !conn.isClosed) this.host.call(conn, (now) => conn.setNoDelay(noDelay, now));
+    return this;
+  }
+
+  setKeepAlive(enable = false, initialDelayMs = 0): this {
+    const conn = this.conn;
+    if (conn !== undefined && !conn.isClosed) {
+      this.host.call(conn, (now) => conn.setKeepAlive(enable, initialDelayMs > 0 ? initialDelayMs : undefined, now));
+    }
+    return this;
+  }
+
+  /** Emits 'timeout' after `ms` without reads or writes (the socket stays open, as in net). */
+  setTimeout(ms: number, callback?: () => void): this {
+    if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    this.timeout = ms;
+    if (callback) {
+      if (ms === 0) this.removeListener('timeout', callback);
+      else this.once('timeout', callback);
+    }
+    if (ms > 0 && !this.destroyed) {
+      this.idleTimer = setTimeout(() => this.emit('timeout'), ms);
+      this.idleTimer.unref();
+    }
+    return this;
+  }
+
+  ref(): this {
+    return this;
+  }
+  unref(): this {
+    return this;
+  }
+
+  /** Ends the writable side, then destroys once everything was written (net.Socket.destroySoon). */
+  destroySoon(): void {
+    if (this.writable) this.end();
+    if (this.writableFinished) this.destroy();
+    else this.once('finish', () => this.destroy());
+  }
+
+  /** Closes with a RST instead of a FIN (net.Socket.resetAndDestroy). */
+  resetAndDestroy(): this {
+    this.resetOnDestroy = true;
+    return this.destroy();
+  }
+
+  private touch(): void {
+    this.idleTimer?.refresh();
+  }
+
+  // --- events from the TCP connection ----------------------------------------------------------
+
+  onEstablished(): void {
+    if (!this.connecting) return;
+    this.connecting = false;
+    this.emit('connect');
+    this.emit('ready');
+  }
+
+  onReadable(): void {
+    if (this.reading) this.pull();
+  }
+
+  onWritable(): void {
+    this.flushPendingWrite();
+  }
+
+  onClose(error: TcpError | undefined): void {
+    const conn = this.conn;
+    if (error !== undefined) {
+      this.conn = undefined;
+      // The whole stack was closed: end quietly, as sockets do when their owner shuts down.
+      if (error.code === 'ECONNABORTED' && error.syscall === 'close') {
+        this.pendingWrite = undefined;
+        this.destroy();
+        return;
+      }
+      const pending = this.pendingWrite;
+      this.pendingWrite = undefined;
+      this.destroy(error);
+      pending?.callback(error);
+      return;
+    }
+    // Graceful: both FINs done. Deliver what is still buffered, then EOF.
+    if (this.pendingWrite !== undefined) {
+      const pending = this.pendingWrite;
+      this.pendingWrite = undefined;
+      pending.callback(conn?.makeError('EPIPE', 'write') ?? new TcpError('EPIPE', 'write'));
+    }
+    this.pull();
+  }
+
+  // --- Duplex implementation -------------------------------------------------------------------
+
+  override _read(): void {
+    this.reading = true;
+    this.pull();
+  }
+
+  private pull(): void {
+    const conn = this.conn;
+    if (conn === undefined || this.pulling || this.eofPushed) return;
+    this.pulling = true;
+    try {
+      while (this.reading) {
+        const chunk = conn.readableBytes > 0 ? this.host.call(conn, (now) => conn.read(now)) : undefined;
+        if (chunk === undefined) break;
+        this.bytesRead += chunk.length;
+        this.touch();
+        this.reading = this.push(chunk);
+      }
+      if (conn.readEnded && conn.readableBytes === 0 && !this.eofPushed && conn.error === undefined) {
+        this.eofPushed = true;
+        this.push(null);
+      }
+    } finally {
+      this.pulling = false;
+    }
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: WriteCallback): void {
+    const conn = this.conn;
+    if (conn === undefined || !conn.canSend) {
+      callback(conn?.makeError(conn.error?.code ?? 'EPIPE', 'write') ?? new TcpError('EPIPE', 'write'));
+      return;
+    }
+    this.pendingWrite = { data: chunk, callback };
+    this.flushPendingWrite();
+  }
+
+  private flushPendingWrite(): void {
+    const conn = this.conn;
+    const pending = this.pendingWrite;
+    if (conn === undefined || pending === undefined) return;
+    let n: number;
+    try {
+      n = this.host.call(conn, (now) => conn.send(pending.data, now));
+    } catch (err) {
+      this.pendingWrite = undefined;
+      pending.callback(err as Error);
+      return;
+    }
+    if (n > 0) {
+      this.written += n;
+      this.touch();
+    }
+    if (n === pending.data.length) {
+      this.pendingWrite = undefined;
+      pending.callback();
+      const final = this.pendingFinal;
+      if (final !== undefined) {
+        this.pendingFinal = undefined;
+        this.shutdown(final);
+      }
+    } else {
+      pending.data = pending.data.subarray(n);
+    }
+  }
+
+  override _final(callback: WriteCallback): void {
+    if (this.pendingWrite !== undefined) this.pendingFinal = callback;
+    else this.shutdown(callback);
+  }
+
+  private shutdown(callback: WriteCallback): void {
+    const conn = this.conn;
+    if (conn !== undefined && !conn.isClosed) this.host.call(conn, (now) => conn.shutdown(now));
+    callback();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    const conn = this.conn;
+    this.conn = undefined;
+    this.connecting = false;
+    if (conn !== undefined) {
+      conn.handler = undefined;
+      if (!conn.isClosed) {
+        // Like close(2): FIN after buffered data, or RST when data is left unread (RFC 9293 §3.6).
+        if (this.resetOnDestroy) this.host.call(conn, (now) => conn.abort(now));
+        else this.host.call(conn, (now) => conn.close(now));
+      }
+    }
+    callback(error);
+  }
+}
