@@ -7,27 +7,26 @@ import {
   DEFAULT_MTU,
   KEEPALIVE_TIMEOUT_MS,
   MAX_STAGED_PACKETS,
-  MAX_TIMER_HANDSHAKES,
   REJECT_AFTER_MESSAGES,
   REJECT_AFTER_TIME_MS,
   REKEY_AFTER_MESSAGES,
   REKEY_AFTER_TIME_MS,
   REKEY_TIMEOUT_MS,
-  UNDER_LOAD_AFTER_TIME_MS,
-  UNDER_LOAD_HANDSHAKES_PER_SECOND,
-  ZERO_KEYS_AFTER_MS,
 } from './constants.js';
 import { CookieChecker } from './cookie.js';
 import { DeadlineHeap } from './deadline-heap.js';
 import { endpointCookieBytes, endpointRateKey, formatEndpoint, sameEndpoint, type Endpoint } from './endpoint.js';
-import { consumeInitiation, consumeResponse, createInitiation, createResponse, deriveSessionKeys, type LocalIdentity } from './handshake.js';
-import { parseCidr } from './ip-address.js';
-import { decodeKey, encodeKey, keyTag } from './keys.js';
+import { consumeInitiation, consumeResponse, createInitiation, createResponse, type LocalIdentity } from './handshake.js';
+import { encodeKey, keyTag } from './keys.js';
+import { LoadDetector } from './load-detector.js';
 import { classifyMessage, readU32LE } from './messages.js';
+import { identityFrom, keepaliveToMs, toKey, validateAllowedIps } from './peer-config.js';
 import { Peer } from './peer.js';
 import { RateLimiter } from './rate-limiter.js';
+import { SessionTable } from './sessions.js';
+import { runExpiredTimers, type TimerActions } from './timers.js';
 import { tai64nNow } from './tai64n.js';
-import { Keypair, openTransport, readCounter, sealTransport, trimInnerPacket } from './transport.js';
+import { openTransport, readCounter, sealTransport, trimInnerPacket, type Keypair } from './transport.js';
 import {
   DROP_REASONS,
   type DropReason,
@@ -38,21 +37,15 @@ import {
   type WireGuardDeviceOptions,
   type WireGuardEvent,
 } from './types.js';
-import { importPrivateKey, importPublicKey, rawPublicKey } from './x25519.js';
+import { importPublicKey } from './x25519.js';
 
 const NEVER = Infinity;
-
-/** The index table: our random 32-bit indices → a pending handshake (no keypair) or a keypair. */
-interface IndexEntry {
-  peer: Peer;
-  keypair?: Keypair;
-}
 
 export class WireGuardDevice {
   private identity: LocalIdentity;
   private readonly cookieChecker: CookieChecker;
   private readonly peersByKey = new Map<string, Peer>();
-  private readonly indexTable = new Map<number, IndexEntry>();
+  private readonly sessions: SessionTable;
   private readonly allowedIps = new AllowedIps<Peer>();
   private readonly timers = new DeadlineHeap<Peer>();
   private readonly rateLimiter = new RateLimiter();
@@ -62,10 +55,18 @@ export class WireGuardDevice {
   private readonly mtu: number;
   private readonly rekeyAfterMessages: number;
   private readonly rejectAfterMessages: number;
+  private readonly load: LoadDetector;
+  private readonly timerActions: TimerActions = {
+    sendHandshakeInitiation: (peer, isRetry, nowMs) => this.sendHandshakeInitiation(peer, isRetry, nowMs),
+    sendKeepalive: (peer, nowMs) => this.sendKeepalive(peer, nowMs),
+    flushStaged: (peer) => {
+      this.dropCounts['handshake-gave-up'] += peer.staged.filter((p) => p.length > 0).length;
+      peer.staged = [];
+    },
+    zeroAndFlushAll: (peer) => this.zeroAndFlushAll(peer, true),
+    emit: (event) => this.emit(event),
+  };
   private lastNowMs = 0;
-  private loadWindowStartMs = -Infinity;
-  private loadWindowCount = 0;
-  private underLoadUntilMs = -Infinity;
 
   constructor(private readonly options: WireGuardDeviceOptions) {
     this.random = options.random ?? ((n) => randomBytes(n));
@@ -75,6 +76,8 @@ export class WireGuardDevice {
     this.rejectAfterMessages = options.limits?.rejectAfterMessages ?? REJECT_AFTER_MESSAGES;
     this.identity = identityFrom(options.privateKey);
     this.cookieChecker = new CookieChecker(this.identity.publicKey, this.random);
+    this.sessions = new SessionTable(this.random);
+    this.load = new LoadDetector(options.underLoad, options.underLoadHandshakesPerSecond);
   }
 
   /** Our public key in `wg` base64 form. */
@@ -180,7 +183,7 @@ export class WireGuardDevice {
     try {
       for (let peer = this.timers.popDue(nowMs); peer; peer = this.timers.popDue(nowMs)) {
         if (peer.removed) continue;
-        this.runExpiredTimers(peer, nowMs);
+        runExpiredTimers(peer, nowMs, this.timerActions);
         this.schedule(peer, nowMs, nowMs + 1); // handlers only arm future timers; the floor guards the loop
       }
     } catch (err) {
@@ -243,7 +246,7 @@ export class WireGuardDevice {
   }
 
   private receiveTransport(msg: Uint8Array, from: Endpoint, nowMs: number): void {
-    const entry = this.indexTable.get(readU32LE(msg, 4));
+    const entry = this.sessions.get(readU32LE(msg, 4));
     if (!entry) return void this.drop('unknown-index');
     const { peer, keypair } = entry;
     if (!keypair) return void this.drop('no-keypair');
@@ -256,7 +259,7 @@ export class WireGuardDevice {
     if (!keypair.replay.validateCounter(counter, this.rejectAfterMessages)) return void this.drop('replayed-counter');
 
     this.setEndpoint(peer, from);
-    if (this.receivedWithKeypair(peer, keypair)) {
+    if (this.sessions.receivedWithKeypair(peer, keypair)) {
       peer.timersHandshakeComplete(nowMs);
       this.emit({ type: 'handshake-completed', peer: peer.publicKey, endpoint: peer.endpoint, role: 'responder' });
       this.sendStagedPackets(peer, nowMs);
@@ -279,7 +282,7 @@ export class WireGuardDevice {
   }
 
   private receiveHandshake(kind: 'initiation' | 'response', msg: Uint8Array, from: Endpoint, nowMs: number): void {
-    const underLoad = this.noteHandshakeLoad(nowMs);
+    const underLoad = this.load.note(nowMs);
     if (!this.cookieChecker.checkMac1(msg)) return void this.drop('bad-mac1');
     if (underLoad) {
       const source = endpointCookieBytes(from);
@@ -306,7 +309,7 @@ export class WireGuardDevice {
     }
 
     const result = consumeResponse(this.identity, msg, (index) => {
-      const entry = this.indexTable.get(index);
+      const entry = this.sessions.get(index);
       if (!entry || entry.keypair || entry.peer.handshake.localIndex !== index) return undefined;
       return { peer: entry.peer, handshake: entry.peer.handshake };
     });
@@ -316,7 +319,7 @@ export class WireGuardDevice {
     peer.timersAnyAuthenticatedPacketTraversal(nowMs);
     peer.timersAnyAuthenticatedPacketReceived();
     peer.rxBytes += msg.length;
-    if (!this.beginSymmetricSession(peer, nowMs)) return void this.drop('handshake-failed');
+    if (!this.sessions.beginSymmetricSession(peer, nowMs)) return void this.drop('handshake-failed');
     peer.timersSessionDerived(nowMs);
     peer.timersHandshakeComplete(nowMs);
     this.emit({ type: 'handshake-completed', peer: peer.publicKey, endpoint: peer.endpoint, role: 'initiator' });
@@ -326,27 +329,12 @@ export class WireGuardDevice {
   }
 
   private receiveCookieReply(msg: Uint8Array, nowMs: number): void {
-    this.noteHandshakeLoad(nowMs);
+    this.load.note(nowMs);
     // The index may name a pending handshake or, after it completed, a keypair.
-    const entry = this.indexTable.get(readU32LE(msg, 4));
+    const entry = this.sessions.get(readU32LE(msg, 4));
     if (!entry) return void this.drop('unknown-index');
     if (!entry.peer.cookies.consumeReply(msg, nowMs)) return void this.drop('bad-cookie-reply');
     this.log('debug', 'cookie reply accepted; the next handshake carries mac2', entry.peer);
-  }
-
-  /** Counts handshake messages for automatic load detection; true while under load. */
-  private noteHandshakeLoad(nowMs: number): boolean {
-    const forced = this.options.underLoad;
-    if (typeof forced === 'boolean') return forced;
-    if (typeof forced === 'function') return forced(nowMs);
-    if (nowMs - this.loadWindowStartMs >= 1000) {
-      this.loadWindowStartMs = nowMs;
-      this.loadWindowCount = 0;
-    }
-    if (++this.loadWindowCount > (this.options.underLoadHandshakesPerSecond ?? UNDER_LOAD_HANDSHAKES_PER_SECOND)) {
-      this.underLoadUntilMs = nowMs + UNDER_LOAD_AFTER_TIME_MS;
-    }
-    return nowMs < this.underLoadUntilMs;
   }
 
   // ---- sending machinery (wireguard-go send.go) -----------------------------------------------
@@ -357,11 +345,10 @@ export class WireGuardDevice {
     if (nowMs - hs.lastSentHandshakeMs < REKEY_TIMEOUT_MS) return; // at most one per REKEY_TIMEOUT
     hs.lastSentHandshakeMs = nowMs;
     if (peer.endpoint) {
-      this.deleteHandshakeIndex(peer);
-      const index = this.newIndex(peer);
+      const index = this.sessions.newHandshakeIndex(peer);
       const msg = createInitiation(this.identity, hs, index, this.tai64n());
       if (!msg) {
-        this.indexTable.delete(index);
+        this.sessions.release(index);
         this.log('warn', 'peer key yields an all-zero shared secret; no handshake possible', peer);
         return;
       }
@@ -380,15 +367,14 @@ export class WireGuardDevice {
   private sendHandshakeResponse(peer: Peer, nowMs: number): void {
     const hs = peer.handshake;
     hs.lastSentHandshakeMs = nowMs;
-    this.deleteHandshakeIndex(peer);
-    const index = this.newIndex(peer);
+    const index = this.sessions.newHandshakeIndex(peer);
     const msg = createResponse(hs, index);
     if (!msg) {
-      this.indexTable.delete(index);
+      this.sessions.release(index);
       return void this.drop('handshake-failed');
     }
     peer.cookies.addMacs(msg, nowMs);
-    if (!this.beginSymmetricSession(peer, nowMs)) return void this.drop('handshake-failed');
+    if (!this.sessions.beginSymmetricSession(peer, nowMs)) return void this.drop('handshake-failed');
     peer.timersSessionDerived(nowMs);
     peer.timersAnyAuthenticatedPacketTraversal(nowMs);
     peer.timersAnyAuthenticatedPacketSent();
@@ -452,118 +438,12 @@ export class WireGuardDevice {
     }
   }
 
-  // ---- sessions (wireguard-go noise-protocol.go BeginSymmetricSession, peer.go) ---------------
-
-  private beginSymmetricSession(peer: Peer, nowMs: number): boolean {
-    const keys = deriveSessionKeys(peer.handshake);
-    if (!keys) return false;
-    const kp = new Keypair(keys.sendKey, keys.receiveKey, keys.isInitiator, nowMs, keys.localIndex, keys.remoteIndex);
-    this.indexTable.set(kp.localIndex, { peer, keypair: kp }); // the handshake's index now names the keypair
-    if (kp.isInitiator) {
-      // An unconfirmed `next` is older than this session: it becomes previous, current is dropped.
-      this.deleteKeypair(peer.previous);
-      if (peer.next) {
-        peer.previous = peer.next;
-        peer.next = undefined;
-        this.deleteKeypair(peer.current);
-      } else {
-        peer.previous = peer.current;
-      }
-      peer.current = kp;
-      peer.trackCurrentKeypair();
-    } else {
-      // Responder: not used for sending until the initiator confirms it with a first packet.
-      this.deleteKeypair(peer.next);
-      peer.next = kp;
-      this.deleteKeypair(peer.previous);
-      peer.previous = undefined;
-    }
-    return true;
-  }
-
-  private receivedWithKeypair(peer: Peer, kp: Keypair): boolean {
-    if (peer.next !== kp) return false;
-    this.deleteKeypair(peer.previous);
-    peer.previous = peer.current;
-    peer.current = kp;
-    peer.next = undefined;
-    peer.trackCurrentKeypair();
-    return true;
-  }
-
-  private deleteKeypair(kp: Keypair | undefined): void {
-    if (kp && this.indexTable.get(kp.localIndex)?.keypair === kp) this.indexTable.delete(kp.localIndex);
-  }
-
-  private deleteHandshakeIndex(peer: Peer): void {
-    const index = peer.handshake.localIndex;
-    const entry = this.indexTable.get(index);
-    if (entry && !entry.keypair && entry.peer === peer) this.indexTable.delete(index);
-  }
-
-  private newIndex(peer: Peer): number {
-    for (;;) {
-      const index = readU32LE(this.random(4), 0);
-      if (index !== 0 && !this.indexTable.has(index)) {
-        this.indexTable.set(index, { peer });
-        return index;
-      }
-    }
-  }
-
   /** Erases every keypair and the handshake of `peer`, and drops what it had queued. */
   private zeroAndFlushAll(peer: Peer, countDrops: boolean): void {
-    for (const kp of peer.keypairs()) this.deleteKeypair(kp);
-    peer.previous = peer.current = peer.next = undefined;
-    this.deleteHandshakeIndex(peer);
-    peer.handshake.clear();
-    peer.handshake.lastSentHandshakeMs = -Infinity;
+    this.sessions.zeroKeys(peer);
     if (countDrops) this.dropCounts['handshake-gave-up'] += peer.staged.filter((p) => p.length > 0).length;
     peer.staged = [];
-    peer.trackCurrentKeypair();
     peer.retransmitHandshakeAt = peer.newHandshakeAt = peer.sendKeepaliveAt = peer.zeroKeyMaterialAt = NEVER;
-  }
-
-  // ---- timers (wireguard-go timers.go expired… handlers) -------------------------------------
-
-  private runExpiredTimers(peer: Peer, nowMs: number): void {
-    if (peer.retransmitHandshakeAt <= nowMs) {
-      peer.retransmitHandshakeAt = NEVER;
-      if (peer.handshakeAttempts > MAX_TIMER_HANDSHAKES) {
-        this.emit({ type: 'handshake-gave-up', peer: peer.publicKey, attempts: peer.handshakeAttempts + 1 });
-        peer.sendKeepaliveAt = NEVER;
-        this.dropCounts['handshake-gave-up'] += peer.staged.filter((p) => p.length > 0).length;
-        peer.staged = [];
-        if (peer.zeroKeyMaterialAt === NEVER) peer.zeroKeyMaterialAt = nowMs + ZERO_KEYS_AFTER_MS;
-      } else {
-        peer.handshakeAttempts++;
-        this.sendHandshakeInitiation(peer, true, nowMs);
-      }
-    }
-    if (peer.sendKeepaliveAt <= nowMs) {
-      peer.sendKeepaliveAt = NEVER;
-      this.sendKeepalive(peer, nowMs);
-      if (peer.needAnotherKeepalive) {
-        peer.needAnotherKeepalive = false;
-        peer.sendKeepaliveAt = nowMs + KEEPALIVE_TIMEOUT_MS;
-      }
-    }
-    if (peer.newHandshakeAt <= nowMs) {
-      peer.newHandshakeAt = NEVER; // we sent data but heard nothing back for ~15 s
-      this.sendHandshakeInitiation(peer, false, nowMs);
-    }
-    if (peer.zeroKeyMaterialAt <= nowMs) {
-      this.zeroAndFlushAll(peer, true);
-      this.emit({ type: 'keys-zeroed', peer: peer.publicKey, reason: 'timeout' });
-    }
-    if (peer.persistentKeepaliveAt <= nowMs) {
-      peer.persistentKeepaliveAt = NEVER;
-      if (peer.persistentKeepaliveMs > 0) this.sendKeepalive(peer, nowMs);
-    }
-    if (peer.sessionExpiresAt <= nowMs) {
-      peer.sessionExpiresAt = NEVER;
-      this.emit({ type: 'session-expired', peer: peer.publicKey });
-    }
   }
 
   /** Puts the peer's earliest timer in the heap if it moved earlier (later ones wake it early). */
@@ -649,35 +529,3 @@ export class WireGuardDevice {
 }
 
 const EMPTY = new Uint8Array(0);
-
-function identityFrom(privateKey: KeyInput): LocalIdentity {
-  const key = importPrivateKey(toKey(privateKey, 'privateKey'));
-  return { privateKey: key, publicKey: rawPublicKey(key) };
-}
-
-function toKey(input: KeyInput, field: string): Uint8Array {
-  if (typeof input === 'string') {
-    try {
-      return decodeKey(input);
-    } catch (err) {
-      throw new Error(`${field}: ${(err as Error).message}`);
-    }
-  }
-  if (!(input instanceof Uint8Array) || input.length !== 32) {
-    throw new Error(`${field}: expected 32 bytes or a 44-character base64 key`);
-  }
-  return input;
-}
-
-function validateAllowedIps(list: string[]): void {
-  if (!Array.isArray(list)) throw new Error('allowedIps: expected an array of CIDR strings');
-  for (const cidr of list) parseCidr(cidr);
-}
-
-function keepaliveToMs(seconds: number | undefined): number {
-  if (seconds === undefined || seconds === 0) return 0;
-  if (!Number.isInteger(seconds) || seconds < 1 || seconds > 65535) {
-    throw new Error(`persistentKeepaliveSeconds: must be an integer 1–65535 or 0 (off), got ${seconds}`);
-  }
-  return seconds * 1000;
-}
