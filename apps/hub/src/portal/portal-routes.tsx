@@ -1,0 +1,214 @@
+/** @jsxImportSource hono/jsx */
+// The portal host's pages: log in, sign up, log out, claim approval and the device-login ticket
+// route (`/auth/device`, contract "Visitor auth at the proxy"). Session cookie per session-cookie.ts,
+// CSRF tokens on every form plus Origin/Sec-Fetch-Site checks on every state-changing request.
+import { randomBytes } from 'node:crypto';
+import { DomainError } from '@porthole/db';
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { MIN_PASSWORD_LENGTH } from '../auth/passwords.js';
+import type { SessionUser } from '../auth/sessions.js';
+import { csrfProtection, csrfToken } from '../http/csrf.js';
+import { errorHeaders, errorStatus } from '../http/error-response.js';
+import { clientAddress, createRateLimiter, rateLimit, type RateLimiterOptions } from '../http/rate-limit.js';
+import type { Logger } from '../ops/logger.js';
+import { returnUrlWith } from '../registry/claims.js';
+import type { Registry } from '../registry/index.js';
+import { ClaimApprovePage, ClaimCodePage, HomePage, LoginPage, MessagePage, SignUpPage } from './pages.js';
+import { safeNextPath, serialFromDeviceHost } from './safe-redirect.js';
+import { clearSessionCookie, csrfBinding, readSessionToken, setSessionCookie } from './session-cookie.js';
+import type { TicketStore } from './ticket-store.js';
+
+export interface PortalDeps {
+  registry: Registry;
+  tickets: TicketStore;
+  /** The portal's exact public origin, e.g. `https://portal.example.io` (Origin checks, links). */
+  portalOrigin: string;
+  /** Devices live on `<serial>.<deviceDomain>`. */
+  deviceDomain: string;
+  /** Served over TLS: `__Host-` cookies with Secure. */
+  secure: boolean;
+  /** HMAC key for CSRF tokens; random per process when omitted (forms then expire on restart). */
+  csrfKey?: Uint8Array;
+  logger?: Logger;
+  /** Form posts per client address (default burst 30, 1 every 2 s). */
+  postLimit?: RateLimiterOptions;
+}
+
+const FORM_LIMIT_BYTES = 16 * 1024;
+
+function field(body: Record<string, unknown>, name: string, max = 1024): string {
+  const v = body[name];
+  return typeof v === 'string' ? v.slice(0, max) : '';
+}
+
+export function createPortalRoutes(deps: PortalDeps): Hono {
+  const { registry, secure } = deps;
+  const key = deps.csrfKey ?? randomBytes(32);
+  const app = new Hono();
+
+  const user = async (c: Context): Promise<SessionUser | undefined> => {
+    const token = readSessionToken(c, secure);
+    return token ? registry.userForSessionToken(token) : undefined;
+  };
+  const tokenFor = (c: Context) => csrfToken(key, csrfBinding(c, secure, true)!);
+  const toLogin = (c: Context) => c.redirect(`/login?next=${encodeURIComponent(c.req.path + (new URL(c.req.url).search ?? ''))}`, 303);
+
+  app.use(async (c, next) => {
+    await next();
+    c.header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'");
+    c.header('x-frame-options', 'DENY');
+    c.header('x-content-type-options', 'nosniff');
+    c.header('referrer-policy', 'no-referrer');
+    c.header('cache-control', 'no-store');
+  });
+  app.onError(async (err, c) => {
+    const status = errorStatus(err);
+    if (status >= 500) deps.logger?.error('portal request failed', { err, path: c.req.path });
+    const message = err instanceof DomainError ? err.message : 'Something went wrong on our side. Please try again.';
+    const page = <MessagePage title={status === 403 ? 'Not allowed' : status === 404 ? 'Not found' : 'Sorry'} message={message} error />;
+    return c.html(page, status as 400, errorHeaders(err));
+  });
+  app.use('*', async (c, next) => {
+    if (c.req.method !== 'POST') return next();
+    return bodyLimit({ maxSize: FORM_LIMIT_BYTES, onError: (cc) => cc.html(<MessagePage title="Sorry" message="The form is too large." error />, 413) })(c, next);
+  });
+  app.post('*', rateLimit({ limiter: createRateLimiter(deps.postLimit ?? { capacity: 30, refillPerSecond: 0.5 }), message: 'too many requests from this address; wait a moment' }));
+  app.use(
+    '*',
+    csrfProtection({ key, allowedOrigins: [deps.portalOrigin], binding: (c) => csrfBinding(c, secure, false) }),
+  );
+
+  app.get('/', async (c) => {
+    const u = await user(c);
+    return c.html(<HomePage user={u} csrf={u ? tokenFor(c) : undefined} />);
+  });
+
+  // ---- log in / sign up / log out ----
+
+  app.get('/login', async (c) => {
+    const next = safeNextPath(c.req.query('next'));
+    if (await user(c)) return c.redirect(next, 303);
+    return c.html(<LoginPage csrf={tokenFor(c)} next={next} />);
+  });
+
+  app.post('/login', async (c) => {
+    const body = await c.req.parseBody();
+    const next = safeNextPath(field(body, 'next', 2048));
+    const email = field(body, 'email', 254);
+    try {
+      const result = await registry.login({ email, password: field(body, 'password', 512), clientIp: clientAddress(c) });
+      setSessionCookie(c, secure, result.session.token);
+      return c.redirect(next, 303);
+    } catch (err) {
+      if (!(err instanceof DomainError)) throw err;
+      return c.html(<LoginPage csrf={tokenFor(c)} next={next} email={email} error={err.message} />, errorStatus(err) as 401, errorHeaders(err));
+    }
+  });
+
+  app.get('/signup', async (c) => {
+    const next = safeNextPath(c.req.query('next'));
+    if (await user(c)) return c.redirect(next, 303);
+    return c.html(<SignUpPage csrf={tokenFor(c)} next={next} minLength={MIN_PASSWORD_LENGTH} />);
+  });
+
+  app.post('/signup', async (c) => {
+    const body = await c.req.parseBody();
+    const next = safeNextPath(field(body, 'next', 2048));
+    const email = field(body, 'email', 254);
+    const password = field(body, 'password', 512);
+    try {
+      await registry.signUp({ email, password, clientIp: clientAddress(c) });
+      const result = await registry.login({ email, password, clientIp: clientAddress(c) });
+      setSessionCookie(c, secure, result.session.token);
+      return c.redirect(next, 303);
+    } catch (err) {
+      if (!(err instanceof DomainError)) throw err;
+      return c.html(
+        <SignUpPage csrf={tokenFor(c)} next={next} email={email} error={err.message} minLength={MIN_PASSWORD_LENGTH} />,
+        errorStatus(err) as 400,
+        errorHeaders(err),
+      );
+    }
+  });
+
+  app.post('/logout', async (c) => {
+    const token = readSessionToken(c, secure);
+    if (token) await registry.logout(token);
+    clearSessionCookie(c, secure);
+    return c.redirect('/login', 303);
+  });
+
+  // ---- claim approval ----
+
+  app.get('/claim', async (c) => {
+    const u = await user(c);
+    if (!u) return toLogin(c);
+    const code = c.req.query('code');
+    if (!code) return c.html(<ClaimCodePage user={u} csrf={tokenFor(c)} />);
+    try {
+      const view = await registry.viewClaim(code.slice(0, 20), u);
+      const returnHost = view.returnUrl ? new URL(view.returnUrl).host : null;
+      return c.html(<ClaimApprovePage user={u} csrf={tokenFor(c)} claim={{ ...view, returnHost }} />);
+    } catch (err) {
+      if (!(err instanceof DomainError)) throw err;
+      return c.html(<ClaimCodePage user={u} csrf={tokenFor(c)} code={code.slice(0, 20)} error={err.message} />, errorStatus(err) as 404);
+    }
+  });
+
+  app.post('/claim', async (c) => {
+    const u = await user(c);
+    if (!u) return toLogin(c);
+    const body = await c.req.parseBody();
+    const code = field(body, 'code', 20);
+    const action = field(body, 'action', 10);
+    if (action !== 'approve' && action !== 'deny') {
+      return c.html(<ClaimCodePage user={u} csrf={tokenFor(c)} code={code} error="Choose Approve or Deny." />, 400);
+    }
+    const outcome = action === 'approve' ? await registry.approveClaim(code, u) : await registry.denyClaim(code, u);
+    // Only the URL the device gave when it started this claim: never one from this request.
+    if (outcome.returnUrl) return c.redirect(returnUrlWith(outcome.returnUrl, action === 'approve' ? 'approved' : 'denied'), 303);
+    const device = action === 'approve' ? await registry.findDeviceBySerial(outcome.serial) : undefined;
+    return c.html(
+      <MessagePage
+        title={action === 'approve' ? 'Remote access enabled' : 'Request denied'}
+        user={u}
+        csrf={tokenFor(c)}
+        message={action === 'approve' ? `Device ${outcome.serial} is connected to your account.` : `Device ${outcome.serial} was not connected.`}
+      >
+        {device ? (
+          <p>
+            Open it at <a href={device.url}>{device.url}</a>.
+          </p>
+        ) : null}
+      </MessagePage>,
+    );
+  });
+
+  // ---- device login: the proxy sends visitors here, a ticket takes them back ----
+
+  app.get('/auth/device', async (c) => {
+    const serial = serialFromDeviceHost(c.req.query('host'), deps.deviceDomain);
+    if (!serial) return c.html(<MessagePage title="Not found" message="That is not a device address." error />, 400);
+    const next = safeNextPath(c.req.query('next'));
+    const u = await user(c);
+    if (!u) return toLogin(c);
+    const device = await registry.findDeviceBySerial(serial);
+    // Same answer for "no such device" and "not yours": serials are guessable, access is not.
+    if (!device || !(await registry.canAccessDevice(u.id, device.id))) {
+      deps.logger?.info('device login refused', { device: serial, userId: u.id });
+      return c.html(
+        <MessagePage title="No access" user={u} csrf={tokenFor(c)} message={`Your account has no access to device ${serial}.`} error />,
+        403,
+      );
+    }
+    const ticket = await deps.tickets.issue(u.id, serial, next);
+    const target = new URL('/.porthole/auth', registry.context.deviceUrl(serial));
+    target.searchParams.set('ticket', ticket);
+    target.searchParams.set('next', next);
+    return c.redirect(target.toString(), 303);
+  });
+
+  return app;
+}
+
