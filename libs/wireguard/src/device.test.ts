@@ -132,6 +132,19 @@ describe('WireGuardDevice: roaming and endpoints', () => {
     expect(pair.wire[0]!.to).toBe(roamed); // the very object the packet came from
   });
 
+  it('follows a peer onto another transport (e.g. a WebSocket carrier) at the same address', () => {
+    const pair = new TestPair();
+    pair.a.send(ipv4Packet(A_TUNNEL, B_TUNNEL), pair.now);
+    pair.flush();
+    const overWebSocket = { address: A_ENDPOINT.address, port: A_ENDPOINT.port, transport: 'ws', connectionId: 7 };
+    pair.source.a = overWebSocket;
+    pair.a.send(ipv4Packet(A_TUNNEL, B_TUNNEL), pair.now);
+    pair.flush();
+    expect(pair.eventsOf('b', 'endpoint-changed').at(-1)).toMatchObject({ endpoint: { transport: 'ws' }, previous: A_ENDPOINT });
+    pair.b.send(ipv4Packet(B_TUNNEL, A_TUNNEL), pair.now);
+    expect(pair.wire[0]!.to).toBe(overWebSocket);
+  });
+
   it('does not roam on packets that fail authentication or are replays', () => {
     const pair = new TestPair();
     pair.a.send(ipv4Packet(A_TUNNEL, B_TUNNEL), pair.now);
@@ -241,6 +254,17 @@ describe('WireGuardDevice: configuration', () => {
     expect(pair.a.getPeer(pair.b.publicKey)!.allowedIps).toEqual([`${B_TUNNEL}/32`]);
     expect(() => pair.a.updatePeer(pair.b.publicKey, { persistentKeepaliveSeconds: 70000 })).toThrow(/1–65535/);
     expect(() => pair.a.addPeer({ publicKey: pair.a.publicKey, allowedIps: [] })).toThrow(/own public key/);
+  });
+
+  it('produces no handshake traffic for a peer with a low-order public key', () => {
+    const pair = new TestPair();
+    const lowOrder = Buffer.from('e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800', 'hex');
+    pair.a.addPeer({ publicKey: lowOrder, allowedIps: ['10.5.0.0/16'], endpoint: { address: '192.0.2.99', port: 1 } });
+    expect(pair.a.send(ipv4Packet(A_TUNNEL, '10.5.0.1'), pair.now)).toBe(true);
+    const toLowOrder: unknown[] = [...pair.wire.filter((d) => d.to.address === '192.0.2.99')];
+    pair.advance(60_000, (d) => (d.to.address === '192.0.2.99' && toLowOrder.push(d), false));
+    expect(toLowOrder).toEqual([]);
+    expect(pair.eventsOf('a', 'handshake-initiated')).toEqual([]);
   });
 
   it('updates allowed IPs and removes peers', () => {
