@@ -2,7 +2,7 @@
 // → a tunnel IP and the hub's WireGuard identity. One transaction takes the token's use, allocates
 // the address, stores the device and records the peer change; repeating it with the same key is
 // idempotent, a different key needs an approved rotation, and a key belongs to one peer only.
-import { and, eq, gt, ne } from 'drizzle-orm';
+import { and, eq, gt, sql } from 'drizzle-orm';
 import {
   adminPeers,
   allocateTunnelIp,
@@ -11,6 +11,7 @@ import {
   ForbiddenError,
   keyRotations,
   recordPeerChanges,
+  resultRows,
   translateDbError,
   withDbErrors,
   type Executor,
@@ -65,9 +66,12 @@ export function registrationConstraintErrors(serial: string) {
 
 /** Refuses a key that another device (other than `serial`) or an admin peer already uses. */
 export async function assertKeyFree(tx: Executor, publicKey: string, serial: string): Promise<void> {
-  const [device] = await tx.select({ id: devices.id }).from(devices).where(and(eq(devices.publicKey, publicKey), ne(devices.serial, serial)));
-  const [peer] = await tx.select({ id: adminPeers.id }).from(adminPeers).where(eq(adminPeers.publicKey, publicKey));
-  if (device || peer) throw new ConflictError('publicKey is already registered to another peer', { field: 'publicKey' });
+  const taken = resultRows(
+    await tx.execute(sql`
+      select 1 from ${devices} where public_key = ${publicKey} and serial <> ${serial}
+      union all select 1 from ${adminPeers} where public_key = ${publicKey} limit 1`),
+  );
+  if (taken.length > 0) throw new ConflictError('publicKey is already registered to another peer', { field: 'publicKey' });
 }
 
 export interface NewDevice {

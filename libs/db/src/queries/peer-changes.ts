@@ -18,15 +18,26 @@ export interface PeerChange {
 
 /** Records `changes` under one new version and returns it. Call as the transaction's last statement group. */
 export async function recordPeerChanges(ex: Executor, changes: Omit<PeerChange, 'version'>[]): Promise<number> {
+  const bump = sql`insert into registry_state as s (id, version) values (1, 1)
+    on conflict (id) do update set version = s.version + 1 returning s.version`;
+  if (changes.length === 0) {
+    const [row] = resultRows<{ version: string | number }>(await ex.execute(bump));
+    return Number(row!.version);
+  }
+  // One round trip: bump the version and insert the changes under it.
+  const values = sql.join(
+    changes.map((c) => sql`(${c.kind}, ${c.op}, ${c.publicKey}, ${c.tunnelIp}::inet, ${c.name})`),
+    sql`, `,
+  );
   const [row] = resultRows<{ version: string | number }>(
     await ex.execute(sql`
-      insert into registry_state as s (id, version) values (1, 1)
-      on conflict (id) do update set version = s.version + 1
-      returning s.version`),
+      with v as (${bump})
+      insert into peer_changes (version, kind, op, public_key, tunnel_ip, name)
+      select v.version, c.kind, c.op, c.public_key, c.tunnel_ip, c.name
+      from v, (values ${values}) as c(kind, op, public_key, tunnel_ip, name)
+      returning version`),
   );
-  const version = Number(row!.version);
-  if (changes.length > 0) await ex.insert(peerChanges).values(changes.map((c) => ({ ...c, version })));
-  return version;
+  return Number(row!.version);
 }
 
 export async function currentPeerVersion(ex: Executor): Promise<number> {

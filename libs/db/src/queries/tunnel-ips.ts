@@ -14,23 +14,26 @@ export interface AddressPool {
 
 /** Hands out one address of `pool`; must run inside the transaction that stores it. */
 export async function allocateTunnelIp(ex: Executor, pool: AddressPool): Promise<string> {
-  const [reused] = resultRows<{ address: string }>(
+  // One round trip: the free list first; only when it yields nothing does the counter move.
+  const [row] = resultRows<{ address: string }>(
     await ex.execute(sql`
-      delete from free_tunnel_ips where address = (
-        select address from free_tunnel_ips where cidr = ${pool.cidr}
-        order by address limit 1 for update skip locked)
-      returning host(address) as address`),
+      with reused as (
+        delete from free_tunnel_ips where address = (
+          select address from free_tunnel_ips where cidr = ${pool.cidr}
+          order by address limit 1 for update skip locked)
+        returning address),
+      fresh as (
+        insert into overlay_pools as p (cidr, next_address)
+        select ${pool.cidr}, ${pool.firstIp}::inet + 1 where not exists (select 1 from reused)
+        on conflict (cidr) do update set next_address = p.next_address + 1
+          where p.next_address <= ${pool.lastIp}::inet
+        returning p.next_address - 1 as address)
+      select host(address) as address from reused
+      union all
+      select host(address) as address from fresh`),
   );
-  if (reused) return reused.address;
-  const [fresh] = resultRows<{ address: string }>(
-    await ex.execute(sql`
-      insert into overlay_pools as p (cidr, next_address) values (${pool.cidr}, ${pool.firstIp}::inet + 1)
-      on conflict (cidr) do update set next_address = p.next_address + 1
-        where p.next_address <= ${pool.lastIp}::inet
-      returning host(p.next_address - 1) as address`),
-  );
-  if (!fresh) throw new ConflictError(`the overlay address pool ${pool.cidr} is exhausted; delete unused devices or widen the overlay CIDR`);
-  return fresh.address;
+  if (!row) throw new ConflictError(`the overlay address pool ${pool.cidr} is exhausted; delete unused devices or widen the overlay CIDR`);
+  return row.address;
 }
 
 /** Gives `address` back to `pool` after a deliberate delete (addresses of an older pool are dropped). */
