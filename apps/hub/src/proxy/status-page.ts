@@ -74,6 +74,19 @@ export function writeRawResponse(socket: Duplex, status: number, body: string, h
   };
   const head = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`, ...Object.entries(all).map(([k, v]) => `${k}: ${v}`)];
   socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
+  closeAfterResponse(socket);
+}
+
+/**
+ * After a final response on a raw socket: read and discard whatever the client still sends so its
+ * FIN is seen (server sockets are half-open capable), and destroy it if the client never closes.
+ */
+export function closeAfterResponse(socket: Duplex, lingerMs = 5_000): void {
+  socket.resume();
+  const timer = setTimeout(() => socket.destroy(), lingerMs);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+  socket.once('end', () => socket.destroy());
 }
 
 /** A raw-socket version of the status page, for upgrade requests. */

@@ -9,7 +9,7 @@ import type { DeviceRoute } from './contracts.js';
 import { DialTimeoutError, asSocketLike, dialDevice } from './device-agent.js';
 import type { DeviceDialer } from './contracts.js';
 import { type ClientInfo, requestHeadersForDevice, responseHeadersForVisitor } from './forward-headers.js';
-import { writeRawStatusPage } from './status-page.js';
+import { closeAfterResponse, writeRawStatusPage } from './status-page.js';
 import type { ForwardResult } from './http-forwarder.js';
 
 export interface UpgradeRequest {
@@ -84,8 +84,8 @@ export function forwardUpgrade(u: UpgradeRequest, opts: UpgradeOptions): Promise
           return;
         }
         const proxyReq = http.request({
+          // No agent: with `agent: false` node:http would build one and ignore createConnection.
           createConnection: () => deviceSocket as never,
-          agent: false,
           method: 'GET',
           path: u.target,
           headers: requestHeadersForDevice(u.req, { host: u.host, client: u.client, stripBearer: u.device.accessPolicy === 'owners', websocket: true }) as unknown as http.OutgoingHttpHeaders,
@@ -107,7 +107,12 @@ export function forwardUpgrade(u: UpgradeRequest, opts: UpgradeOptions): Promise
             bytesOut += c.length;
           });
           res.pipe(socket);
-          res.on('end', () => finish());
+          closeAfterResponse(socket);
+          // This connection was opened for the upgrade only: never reuse it after a refusal.
+          res.on('end', () => {
+            deviceSocket?.destroy();
+            finish();
+          });
           res.on('error', () => {
             socket.destroy();
             finish('device_error');

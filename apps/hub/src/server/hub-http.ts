@@ -268,6 +268,12 @@ export function createHubHttp(options: HubHttpOptions): HubHttp {
     });
     server.on('request', (req, res) => handle(req, res, secure, false));
     server.on('checkContinue', (req, res) => handle(req, res, secure, true));
+    server.on('checkExpectation', (req, res) => {
+      // Node's default 417 keeps the connection open with the body still unread; close instead.
+      metrics.drops.inc({ reason: 'expectation' });
+      res.shouldKeepAlive = false;
+      sendStatusPage(res, { status: 417, title: 'Expectation failed', message: 'Only "Expect: 100-continue" is supported.' }, req.method);
+    });
     server.on('upgrade', (req, socket, head) => upgrade(req, socket, head, secure));
     server.on('connect', (_req, socket: Duplex) => {
       socket.on('error', () => socket.destroy());
@@ -329,7 +335,10 @@ export function createHubHttp(options: HubHttpOptions): HubHttp {
         deviceProxy.close();
         tracker.destroyTunnels();
         for (const s of servers) s.closeAllConnections();
-        await Promise.all(closed);
+        // Sockets still being upgraded (dialling a device) are not tracked anywhere: bound the wait.
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([Promise.all(closed), new Promise((r) => (timer = setTimeout(r, 2_000)))]);
+        clearTimeout(timer);
         logger.info('closed', { drained });
         return { drained };
       })();
