@@ -59,11 +59,12 @@ export function createVisitorGate(options: VisitorGateOptions) {
     return `${g.proto}://${options.portalHost}${port}/auth/device?${q.toString()}`;
   }
 
-  async function checkAccess(userId: string, device: DeviceRoute, lastOkMs: number | undefined): Promise<'yes' | 'no' | 'unknown'> {
+  /** 'grace': the registry did not answer but confirmed access recently; not a new confirmation. */
+  async function checkAccess(userId: string, device: DeviceRoute, lastOkMs: number | undefined): Promise<'yes' | 'no' | 'grace' | 'unknown'> {
     try {
       return (await options.auth.canAccessDevice(userId, device.id)) ? 'yes' : 'no';
     } catch {
-      if (lastOkMs !== undefined && now() - lastOkMs < graceMs) return 'yes';
+      if (lastOkMs !== undefined && now() - lastOkMs < graceMs) return 'grace';
       return 'unknown';
     }
   }
@@ -100,7 +101,7 @@ export function createVisitorGate(options: VisitorGateOptions) {
           return { kind: 'forbidden', userId: session.userId };
         }
         if (access === 'unknown') return { kind: 'unavailable' };
-        options.sessions.touch(token, now());
+        if (access === 'yes') options.sessions.touch(token, now());
         return { kind: 'allow', userId: session.userId };
       }
 
