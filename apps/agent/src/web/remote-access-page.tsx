@@ -11,6 +11,8 @@ export interface PageProps {
   nowMs: number;
   /** `?claim=approved` on the way back from the portal. */
   claimApproved: boolean;
+  /** `?claim=denied`: the owner (or someone) refused on the portal. */
+  claimDenied?: boolean;
   showLogout: boolean;
   notice?: string;
   /** A link back to the embedding device's UI, e.g. { href: '/', label: 'Back to the meter' }. */
@@ -66,7 +68,7 @@ const PHASE_TEXT: Record<AgentStatus['phase'], string> = {
 
 const Csrf: FC<{ token: string }> = ({ token }) => <input type="hidden" name="csrf" value={token} />;
 
-export const RemoteAccessPage: FC<PageProps> = ({ status: s, basePath, csrf, nowMs, claimApproved, showLogout, notice, backLink }) => {
+export const RemoteAccessPage: FC<PageProps> = ({ status: s, basePath, csrf, nowMs, claimApproved, claimDenied, showLogout, notice, backLink }) => {
   const busy = s.phase === 'waiting-approval' || s.phase === 'connecting' || s.phase === 'registering';
   const canEnable = !s.enabled && s.phase === 'off';
   return (
@@ -137,6 +139,7 @@ export const RemoteAccessPage: FC<PageProps> = ({ status: s, basePath, csrf, now
           )}
         </div>
       ) : null}
+      {claimDenied ? <div class="card err">The request was denied on the portal; remote access stays off.</div> : null}
       {notice ? <div class="card ok">{notice}</div> : null}
       {s.lastError ? (
         <div class="card err" id="error">

@@ -115,6 +115,7 @@ export function createRemoteAccessRoutes(agent: Agent, options: RemoteAccessOpti
         csrf={csrf.tokenFor(id)}
         nowMs={now()}
         claimApproved={c.req.query('claim') === 'approved'}
+        claimDenied={c.req.query('claim') === 'denied'}
         showLogout={sessions !== undefined}
         backLink={options.backLink}
       />,
