@@ -1,0 +1,111 @@
+// The hub's data plane: the WireGuard endpoint every device dials, the policy router between
+// peers, the hub's own netstack on the hub tunnel address (the proxy's TCP connections start
+// here), and peer sync with the registry.
+import type { Netstack } from '@porthole/netstack';
+import { createNetstack } from '@porthole/netstack';
+import { constants, startWireGuardNode, type Bind, type WireGuardEvent, type WireGuardNode } from '@porthole/wireguard';
+import type { Logger } from '../ops/logger.js';
+import type { DeviceDialer } from '../proxy/contracts.js';
+import { createOverlayDialer } from './overlay-dialer.js';
+import { OverlayRouter } from './overlay-router.js';
+import { ipv4ToInt } from './packet-summary.js';
+import { PeerSync, type PeerSource } from './peer-sync.js';
+
+export const OVERLAY_MTU_BYTES = 1420;
+
+export interface OverlayOptions {
+  privateKey: Uint8Array;
+  /** The hub's tunnel address, e.g. 100.64.0.1. */
+  hubAddress: string;
+  bind: Bind;
+  source: PeerSource;
+  logger?: Logger;
+  /** Called for WireGuard events (handshakes for metrics, endpoint changes). */
+  onEvent?(event: WireGuardEvent): void;
+  dialTimeoutMs?: number;
+  statusFlushMs?: number;
+  pollIntervalMs?: number;
+}
+
+export interface Overlay {
+  readonly wireguard: WireGuardNode;
+  readonly netstack: Netstack;
+  readonly router: OverlayRouter;
+  readonly peers: PeerSync;
+  readonly dialer: DeviceDialer;
+  /** Whether the peer owning `tunnelIp` has a live session (a handshake within REJECT_AFTER_TIME). */
+  isOnline(tunnelIp: string): boolean;
+  close(): Promise<void>;
+}
+
+export async function startOverlay(options: OverlayOptions): Promise<Overlay> {
+  const logger = options.logger?.child({ component: 'overlay' });
+  const hubAddress = ipv4ToInt(options.hubAddress);
+  let wireguard: WireGuardNode | undefined;
+  let netstack: Netstack | undefined;
+  // The router is built before the node and the stack exist; packets cannot arrive before both do.
+  const router = new OverlayRouter({
+    hubAddress,
+    roleOf: (address) => peers.roleOf(address),
+    deliverToHub: (packet) => netstack!.receive(packet),
+    forward: (packet) => void wireguard!.send(packet),
+  });
+  netstack = createNetstack({
+    address: options.hubAddress,
+    mtuBytes: OVERLAY_MTU_BYTES,
+    onTransmit: (packet) => router.fromHub(packet),
+    // Packets reach the stack only after WireGuard authenticated them (as kernel WireGuard does).
+    verifyChecksums: false,
+  });
+  wireguard = await startWireGuardNode({
+    privateKey: options.privateKey,
+    bind: options.bind,
+    mtu: OVERLAY_MTU_BYTES,
+    onPacket: (packet) => router.fromPeer(packet, wireguard!.now()),
+    onEvent: (event) => {
+      if (event.type === 'handshake-completed' || event.type === 'endpoint-changed') {
+        logger?.debug(event.type, { peer: event.peer.slice(0, 8) });
+      }
+      options.onEvent?.(event);
+    },
+    ...(logger ? { logger } : {}),
+  });
+  const node = wireguard;
+  const peers = new PeerSync({
+    source: options.source,
+    target: node.device,
+    monotonicNow: () => node.now(),
+    ...(options.statusFlushMs ? { statusFlushMs: options.statusFlushMs } : {}),
+    ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
+    ...(logger ? { logger } : {}),
+  });
+  try {
+    await peers.start();
+  } catch (err) {
+    netstack.close();
+    await node.close();
+    throw err;
+  }
+  const sweeper = setInterval(() => router.sweep(node.now()), 1000);
+  sweeper.unref();
+
+  return {
+    wireguard: node,
+    netstack,
+    router,
+    peers,
+    dialer: createOverlayDialer(netstack, options.dialTimeoutMs),
+    isOnline(tunnelIp) {
+      const key = peers.peerAt(ipv4ToInt(tunnelIp));
+      const status = key === undefined ? undefined : node.device.getPeer(key);
+      if (!status || status.lastHandshakeMs === undefined) return false;
+      return node.now() - status.lastHandshakeMs < constants.REJECT_AFTER_TIME_MS;
+    },
+    async close() {
+      clearInterval(sweeper);
+      await peers.stop();
+      netstack!.close();
+      await node.close();
+    },
+  };
+}

@@ -1,0 +1,207 @@
+// createHub(deps): wires one hub process — database and registry, the WireGuard endpoint with its
+// router and netstack, and the HTTP edge (portal, admin API, serial-subdomain proxy, ops). Tests
+// and main.ts both build the hub through this function.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Hono } from 'hono';
+import { createDatabase, type DatabaseHandle } from '@porthole/db';
+import { UdpBind, encodeKey, publicKeyFromPrivate, type Bind } from '@porthole/wireguard';
+import { createApiRoutes } from './api/api-routes.js';
+import type { HubConfig } from './config/config-schema.js';
+import { startOverlay, type Overlay } from './dataplane/overlay.js';
+import { loadOrCreateHubKey } from './hub-key.js';
+import { createHubMetrics } from './ops/hub-metrics.js';
+import { silentLogger, type Logger } from './ops/logger.js';
+import { createPortalRoutes } from './portal/portal-routes.js';
+import { createBatchingAccessLog, type BatchingAccessLog } from './proxy/access-log.js';
+import type { DeviceRoute } from './proxy/contracts.js';
+import { createCachedDirectory, type CachedDirectory } from './proxy/device-directory.js';
+import { createTicketStore } from './proxy/ticket-store.js';
+import { createRegistry, type Registry } from './registry/index.js';
+import { createHubHttp, type HubHttp } from './server/hub-http.js';
+
+export interface HubDeps {
+  config: HubConfig;
+  logger?: Logger;
+  /** An open database; by default the hub opens PostgreSQL (config.databaseUrl) or PGlite in the data dir. */
+  database?: DatabaseHandle;
+  /** The UDP transport for WireGuard; by default a UdpBind on config.listenHost:config.wgPort. */
+  bind?: Bind;
+  /** Reported in the OpenAPI document. */
+  version?: string;
+  /** How often peer status is written back (default 10 s). */
+  statusFlushMs?: number;
+}
+
+export interface Hub {
+  readonly config: HubConfig;
+  readonly registry: Registry;
+  readonly database: DatabaseHandle;
+  readonly overlay: Overlay;
+  readonly http: HubHttp;
+  readonly directory: CachedDirectory;
+  readonly publicKey: string;
+  /** Portal base URL, e.g. http://localhost:8080. */
+  readonly portalUrl: string;
+  deviceUrl(serial: string): string;
+  /** Starts the HTTP listeners; returns the bound ports. */
+  listen(): ReturnType<HubHttp['listen']>;
+  /** Graceful shutdown: drain HTTP, flush logs and peer status, close the overlay and the database. */
+  close(): Promise<void>;
+}
+
+function origin(scheme: 'http' | 'https', host: string, port: number): string {
+  const defaultPort = scheme === 'https' ? 443 : 80;
+  return `${scheme}://${host}${port === defaultPort ? '' : `:${port}`}`;
+}
+
+export async function createHub(deps: HubDeps): Promise<Hub> {
+  const { config } = deps;
+  const logger = deps.logger ?? silentLogger;
+  const scheme = config.tls ? 'https' : 'http';
+  const publicPort = config.tls ? config.httpsPort! : config.httpPort;
+  const portalUrl = origin(scheme, config.portalHost, publicPort);
+  const deviceUrl = (serial: string) => `${origin(scheme, `${serial}.${config.domain}`, publicPort)}/`;
+  const privateKey = loadOrCreateHubKey(config.dataDir);
+
+  const cleanups: (() => Promise<unknown> | unknown)[] = [];
+  const cleanup = async () => {
+    for (const fn of cleanups.reverse()) await Promise.resolve(fn()).catch(() => {});
+  };
+  try {
+    const database =
+      deps.database ??
+      (await createDatabase({
+        ...(config.databaseUrl ? { url: config.databaseUrl } : { dataDir: join(config.dataDir, 'pglite') }),
+        logger: logger.child({ component: 'db' }),
+      }));
+    if (!deps.database) cleanups.push(() => database.close());
+
+    const publicKey = encodeKey(publicKeyFromPrivate(privateKey));
+    const registry = createRegistry({
+      db: database.db,
+      overlayCidr: config.overlayCidr,
+      hub: { publicKey, endpoint: config.wgEndpoint },
+      portalUrl,
+      deviceUrl,
+      logger,
+    });
+    await registry.bootstrapAdmin({
+      ...(config.adminEmail ? { adminEmail: config.adminEmail } : {}),
+      ...(config.adminPassword ? { adminPassword: config.adminPassword } : {}),
+      ...(config.adminToken ? { adminToken: config.adminToken } : {}),
+    });
+
+    const metrics = createHubMetrics();
+    const bind = deps.bind ?? (await UdpBind.open({ port: config.wgPort, host: config.listenHost }));
+    const overlay = await startOverlay({
+      privateKey,
+      hubAddress: registry.hub.tunnelIp,
+      bind,
+      source: registry,
+      logger,
+      dialTimeoutMs: config.dialTimeoutMs,
+      ...(deps.statusFlushMs ? { statusFlushMs: deps.statusFlushMs } : {}),
+    });
+    cleanups.push(() => overlay.close());
+
+    const directory = createCachedDirectory({
+      ttlMs: 5_000,
+      async load(serial): Promise<DeviceRoute | undefined> {
+        const device = await registry.findDeviceBySerial(serial);
+        if (!device) return undefined;
+        return {
+          id: device.id,
+          serial: device.serial,
+          tunnelIp: device.tunnelIp,
+          status: device.status,
+          accessPolicy: device.accessPolicy,
+          online: false, // replaced live below: the cache must not freeze it
+          lastSeenAt: device.lastHandshakeAt ? new Date(device.lastHandshakeAt) : null,
+        };
+      },
+      onLoadError: (serial, err) => logger.warn('device lookup failed', { device: serial, err: String(err) }),
+    });
+    const liveDirectory: CachedDirectory = Object.assign(Object.create(directory) as CachedDirectory, {
+      async findBySerial(serial: string) {
+        const route = await directory.findBySerial(serial);
+        return route && { ...route, online: overlay.isOnline(route.tunnelIp) };
+      },
+    });
+    const unsubscribe = registry.onChange((changes) => {
+      for (const change of changes) if (change.kind === 'device') directory.invalidate(change.name);
+    });
+    cleanups.push(unsubscribe);
+
+    const accessLog: BatchingAccessLog = createBatchingAccessLog({
+      // The proxy's entries carry the serial; the registry resolves it to the device row.
+      write: (entries) => registry.appendAccessLog(entries),
+      logger,
+    });
+    cleanups.push(() => accessLog.close());
+
+    const tickets = createTicketStore();
+    const portal = new Hono();
+    portal.route('/api/v1', createApiRoutes({ registry, logger, ...(deps.version ? { version: deps.version } : {}) }));
+    portal.route(
+      '/',
+      createPortalRoutes({
+        registry,
+        tickets: { issue: async (userId, serial, next) => tickets.issue(userId, serial, next) },
+        portalOrigin: portalUrl,
+        deviceDomain: config.domain,
+        secure: config.tls,
+        logger,
+      }),
+    );
+
+    const tlsCredentials =
+      config.tls && config.tlsCertFile && config.tlsKeyFile
+        ? { cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile) }
+        : undefined;
+    const http = createHubHttp({
+      config,
+      directory: liveDirectory,
+      dialer: overlay.dialer,
+      auth: {
+        canAccessDevice: (userId, deviceId) => registry.canAccessDevice(userId, deviceId),
+        async userForBearerToken(token) {
+          const principal = await registry.authenticateApiToken(token);
+          return principal ? { userId: principal.user.id } : null;
+        },
+      },
+      tickets,
+      accessLog,
+      portalApp: portal,
+      metrics,
+      logger,
+      readiness: {
+        database: async () => {
+          await registry.listDevices({ limit: 1 });
+        },
+        wireguard: () => bind.localPort !== undefined || deps.bind !== undefined,
+      },
+      ...(tlsCredentials ? { tlsCredentials } : {}),
+    });
+
+    return {
+      config,
+      registry,
+      database,
+      overlay,
+      http,
+      directory: liveDirectory,
+      publicKey,
+      portalUrl,
+      deviceUrl,
+      listen: () => http.listen(),
+      async close() {
+        await http.close();
+        await cleanup();
+      },
+    };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}

@@ -1,0 +1,78 @@
+// A minimal in-process device for hub tests: a WireGuard peer of the hub on loopback UDP and a
+// netstack on the device's tunnel address, with an HTTP server listening on overlay port 80.
+// (The real agent lives in apps/agent; this fixture keeps hub tests independent of it.)
+import http from 'node:http';
+import { createNetstack, type Netstack, type TcpSocket } from '@porthole/netstack';
+import {
+  UdpBind,
+  encodeKey,
+  generatePrivateKey,
+  publicKeyFromPrivate,
+  startWireGuardNode,
+  type WireGuardNode,
+} from '@porthole/wireguard';
+
+export interface DeviceKeys {
+  privateKey: Uint8Array;
+  publicKey: string;
+}
+
+export function newDeviceKeys(): DeviceKeys {
+  const privateKey = generatePrivateKey();
+  return { privateKey, publicKey: encodeKey(publicKeyFromPrivate(privateKey)) };
+}
+
+export interface Registration {
+  serial: string;
+  tunnelIp: string;
+  hub: { publicKey: string; endpoint: string; tunnelIp: string };
+  persistentKeepalive: number;
+}
+
+export interface OverlayDevice {
+  readonly wireguard: WireGuardNode;
+  readonly netstack: Netstack;
+  readonly server: http.Server;
+  close(): Promise<void>;
+}
+
+/** Brings a device up: WireGuard to the hub, netstack on the tunnel IP, `handler` on overlay port 80. */
+export async function startOverlayDevice(
+  keys: DeviceKeys,
+  registration: Registration,
+  handler: http.RequestListener,
+  options: { /** Routes this device sends into the tunnel; default only the hub's /32. */ allowedIps?: string[] } = {},
+): Promise<OverlayDevice> {
+  const [host, port] = [registration.hub.endpoint.slice(0, registration.hub.endpoint.lastIndexOf(':')), Number(registration.hub.endpoint.slice(registration.hub.endpoint.lastIndexOf(':') + 1))];
+  const bind = await UdpBind.open({ host: '127.0.0.1' });
+  let netstack: Netstack | undefined;
+  const wireguard = await startWireGuardNode({
+    privateKey: keys.privateKey,
+    bind,
+    onPacket: (packet) => netstack!.receive(packet),
+  });
+  netstack = createNetstack({
+    address: registration.tunnelIp,
+    onTransmit: (packet) => void wireguard.send(packet),
+  });
+  wireguard.device.addPeer({
+    publicKey: registration.hub.publicKey,
+    allowedIps: options.allowedIps ?? [`${registration.hub.tunnelIp}/32`],
+    endpoint: { address: host === 'localhost' ? '127.0.0.1' : host, port },
+    persistentKeepaliveSeconds: registration.persistentKeepalive,
+  });
+  const server = http.createServer(handler);
+  const listener = netstack.listen(80, (socket: TcpSocket) => server.emit('connection', socket));
+  const stack = netstack;
+  return {
+    wireguard,
+    netstack: stack,
+    server,
+    async close() {
+      listener.close();
+      server.closeAllConnections();
+      stack.close();
+      await wireguard.close();
+    },
+  };
+}
