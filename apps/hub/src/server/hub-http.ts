@@ -122,6 +122,8 @@ export function createHubHttp(options: HubHttpOptions): HubHttp {
   let requestCounter = 0;
   const nextRequestId = () => `${idPrefix}-${(++requestCounter).toString(36)}`;
   let draining = false;
+  /** The HTTPS port redirects point to (the bound one, when configured as 0 in tests). */
+  let httpsPort = config.httpsPort;
 
   const routerOpts = { domain: config.domain, portalHost: config.portalHost };
   const UNKNOWN_HOST: StatusPage = { status: 404, title: 'Unknown host', message: 'This server does not serve this host name.' };
@@ -154,8 +156,8 @@ export function createHubHttp(options: HubHttpOptions): HubHttp {
     const route = routeHost(req.headers.host, routerOpts);
 
     if (!secure && config.tls && client.proto === 'http' && !OPS_PATHS.has(path) && route.kind !== 'invalid') {
-      const host = route.kind === 'unknown' ? route.host : route.host;
-      const port = config.httpsPort && config.httpsPort !== 443 ? `:${config.httpsPort}` : '';
+      const host = route.host;
+      const port = httpsPort !== undefined && httpsPort !== 443 ? `:${httpsPort}` : '';
       res.writeHead(308, { location: `https://${host}${port}${guard.target}`, 'content-length': 0, 'cache-control': 'no-store' });
       res.end();
       return;
@@ -318,7 +320,10 @@ export function createHubHttp(options: HubHttpOptions): HubHttp {
       const out: { http: AddressInfo; https?: AddressInfo; ops?: AddressInfo } = {
         http: await listenOn(httpServer, config.httpPort, config.listenHost),
       };
-      if (httpsServer && config.httpsPort !== undefined) out.https = await listenOn(httpsServer, config.httpsPort, config.listenHost);
+      if (httpsServer && config.httpsPort !== undefined) {
+        out.https = await listenOn(httpsServer, config.httpsPort, config.listenHost);
+        httpsPort = out.https.port;
+      }
       if (opsServer && config.opsPort !== undefined) out.ops = await listenOn(opsServer, config.opsPort, config.opsHost);
       logger.info('listening', { http: out.http.port, https: out.https?.port, ops: out.ops?.port });
       return out;

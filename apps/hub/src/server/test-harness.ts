@@ -12,7 +12,7 @@ import type { DeviceDialer, DeviceRoute, TcpPortPolicy, VisitorAuth } from '../p
 import { createStaticDirectory } from '../proxy/device-directory.js';
 import { createLoopbackDialer } from '../proxy/loopback-dialer.js';
 import { createTicketStore } from '../proxy/ticket-store.js';
-import { type HubHttpConfig, createHubHttp } from './hub-http.js';
+import { type HubHttpConfig, type HubHttpOptions, createHubHttp } from './hub-http.js';
 
 export const DOMAIN = 'devices.test';
 export const PORTAL = 'portal.test';
@@ -103,6 +103,8 @@ export interface HarnessOptions {
   dialer?: DeviceDialer;
   tcpPortPolicy?: TcpPortPolicy;
   now?: () => number;
+  /** Anything else for createHubHttp (TLS credentials, readiness checks…). */
+  hubOptions?: Partial<HubHttpOptions>;
 }
 
 export async function startHub(o: HarnessOptions) {
@@ -133,9 +135,10 @@ export async function startHub(o: HarnessOptions) {
     readiness: { database: () => true },
     ...(o.tcpPortPolicy ? { tcpPortPolicy: o.tcpPortPolicy } : {}),
     ...(o.now ? { now: o.now } : {}),
+    ...o.hubOptions,
   });
   const addr = await hub.listen();
-  return { hub, port: addr.http.port, directory, dialer, tickets, accessLog, logger, metrics };
+  return { hub, addr, port: addr.http.port, directory, dialer, tickets, accessLog, logger, metrics };
 }
 
 export interface SimpleResponse {

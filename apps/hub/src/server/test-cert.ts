@@ -1,0 +1,20 @@
+// A throwaway self-signed certificate for *.devices.test and portal.test (EC P-256, valid until 2126),
+// generated once with openssl for the TLS tests. Test-only key: it protects nothing.
+export const TEST_CERT = `-----BEGIN CERTIFICATE-----
+MIIBrDCCAVOgAwIBAgIUTQwdZS+iYqNUUHXZjNlVsUiKlp4wCgYIKoZIzj0EAwIw
+FzEVMBMGA1UEAwwMZGV2aWNlcy50ZXN0MCAXDTI2MTEyMjA2NTQ1NVoYDzIxMjYx
+MDI5MDY1NDU1WjAXMRUwEwYDVQQDDAxkZXZpY2VzLnRlc3QwWTATBgcqhkjOPQIB
+BggqhkjOPQMBBwNCAASsnMg24YoYoQMETjDbCLyoeTiVD9B+4gzy8xtRriGgATdA
+PvugGtLxMnclRDiZjqYO9yOI5ItmoCv7PAhl2AqTo3sweTAdBgNVHQ4EFgQUJwDe
+jJBghUdR2gRJmtTu/6e1MhowHwYDVR0jBBgwFoAUJwDejJBghUdR2gRJmtTu/6e1
+MhowDwYDVR0TAQH/BAUwAwEB/zAmBgNVHREEHzAdgg4qLmRldmljZXMudGVzdIIL
+cG9ydGFsLnRlc3QwCgYIKoZIzj0EAwIDRwAwRAIgIeW3lQu4ovMZXy27GmJW/SBp
+LCsEBAUDdleqwO+E10MCIG25kT1sYrsJ0LfHNHZcLm2xmUYB/z0DRdQ8harkxQd0
+-----END CERTIFICATE-----
+`;
+export const TEST_KEY = `-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgNLO3k94h8Pi94m12
+mAqZulsOP55Z94M19M0BFC8rfyOhRANCAASsnMg24YoYoQMETjDbCLyoeTiVD9B+
+4gzy8xtRriGgATdAPvugGtLxMnclRDiZjqYO9yOI5ItmoCv7PAhl2AqT
+-----END PRIVATE KEY-----
+`;
