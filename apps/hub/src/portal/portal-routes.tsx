@@ -52,7 +52,7 @@ export function createPortalRoutes(deps: PortalDeps): Hono {
     return token ? registry.userForSessionToken(token) : undefined;
   };
   const tokenFor = (c: Context) => csrfToken(key, csrfBinding(c, secure, true)!);
-  const toLogin = (c: Context) => c.redirect(`/login?next=${encodeURIComponent(c.req.path + (new URL(c.req.url).search ?? ''))}`, 303);
+  const toLogin = (c: Context) => c.redirect(`/login?next=${encodeURIComponent(c.req.path + new URL(c.req.url).search)}`, 303);
 
   app.use(async (c, next) => {
     await next();

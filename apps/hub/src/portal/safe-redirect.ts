@@ -1,5 +1,6 @@
 // Open-redirect defence (reliability-security §3.7): a `next` parameter is only ever a path on the
 // host it is used for — never a scheme, host, protocol-relative `//x` or backslash trick.
+import { SERIAL_RE } from '../registry/serial.js';
 
 /** `next` if it is a plain absolute path (`/x?y`), else `fallback`. */
 export function safeNextPath(next: string | undefined | null, fallback = '/'): string {
@@ -22,5 +23,5 @@ export function serialFromDeviceHost(host: string | undefined | null, deviceDoma
   const suffix = `.${deviceDomain.toLowerCase()}`;
   if (!lower.endsWith(suffix)) return undefined;
   const label = lower.slice(0, -suffix.length);
-  return /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(label) ? label : undefined;
+  return SERIAL_RE.test(label) ? label : undefined;
 }

@@ -8,11 +8,10 @@ import {
   ConflictError,
   freeTunnelIp,
   NotFoundError,
-  recordPeerChanges,
   ValidationError,
   withDbErrors,
 } from '@porthole/db';
-import { inTransaction, PERSISTENT_KEEPALIVE_SECONDS, type RegistryContext } from './context.js';
+import { inTransaction, PERSISTENT_KEEPALIVE_SECONDS, recordChanges, type RegistryContext } from './context.js';
 import { UUID_RE } from './devices.js';
 import { assertKeyFree } from './registration.js';
 import { keyTag, parsePublicKey } from './wireguard-key.js';
@@ -77,9 +76,8 @@ export async function createAdminPeer(
       () => tx.insert(adminPeers).values({ name: input.name, publicKey, tunnelIp, createdBy: input.createdBy ?? null, createdAt: ctx.now() }).returning(),
       { admin_peers_public_key_unique: () => new ConflictError('publicKey is already registered to another peer', { field: 'publicKey' }) },
     );
-    const pending = [{ kind: 'admin' as const, op: 'upsert' as const, publicKey, tunnelIp: row!.tunnelIp, name: row!.name }];
-    const version = await recordPeerChanges(tx, pending);
-    return { row: row!, changes: pending.map((c) => ({ ...c, version })) };
+    const changes = await recordChanges(tx, [{ kind: 'admin', op: 'upsert', publicKey, tunnelIp: row!.tunnelIp, name: row!.name }]);
+    return { row: row!, changes };
   });
   ctx.emit(changes);
   ctx.logger?.info('admin peer created', { peer: keyTag(publicKey), tunnelIp: row.tunnelIp });
@@ -98,9 +96,7 @@ export async function deleteAdminPeer(ctx: RegistryContext, id: string): Promise
     const [row] = await tx.delete(adminPeers).where(eq(adminPeers.id, id)).returning();
     if (!row) throw new NotFoundError(`admin peer ${id} does not exist`, { field: 'id' });
     await freeTunnelIp(tx, ctx.pool, row.tunnelIp);
-    const pending = [{ kind: 'admin' as const, op: 'remove' as const, publicKey: row.publicKey, tunnelIp: row.tunnelIp, name: row.name }];
-    const version = await recordPeerChanges(tx, pending);
-    return pending.map((c) => ({ ...c, version }));
+    return recordChanges(tx, [{ kind: 'admin', op: 'remove', publicKey: row.publicKey, tunnelIp: row.tunnelIp, name: row.name }]);
   });
   ctx.emit(changes);
 }

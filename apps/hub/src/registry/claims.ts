@@ -10,17 +10,15 @@ import {
   isUniqueViolation,
   NotFoundError,
   RateLimitedError,
-  recordPeerChanges,
   translateDbError,
   ValidationError,
   type Executor,
-  type PeerChange,
 } from '@porthole/db';
 import { generateToken, hashToken, looksLikeToken } from '../auth/secret-token.js';
 import type { SessionUser } from '../auth/sessions.js';
-import { inTransaction, type RegistryContext } from './context.js';
+import { inTransaction, recordChanges, type PendingPeerChange, type RegistryContext } from './context.js';
 import { peerChange } from './devices.js';
-import { assertKeyFree, insertDevice, registrationConstraintErrors, registrationFor, type Registration } from './registration.js';
+import { assertKeyFree, insertDevice, registrationConstraintErrors, registrationFor, replaceDeviceKey, type Registration } from './registration.js';
 import { normalizeSerial } from './serial.js';
 import { keyTag, parsePublicKey } from './wireguard-key.js';
 
@@ -206,7 +204,7 @@ export function createClaims(ctx: RegistryContext, portalUrl: string) {
       async (tx) => {
         const claim = await pendingClaim(tx, userCode, true);
         const [existing] = await tx.select().from(devices).where(eq(devices.serial, claim.serial)).for('update');
-        let pending: Omit<PeerChange, 'version'>[] = [];
+        let pending: PendingPeerChange[] = [];
         if (!existing) {
           await assertKeyFree(tx, claim.publicKey, claim.serial);
           const device = await insertDevice(ctx, tx, { serial: claim.serial, publicKey: claim.publicKey, ownerId: user.id, agentVersion: claim.agentVersion }, now);
@@ -216,23 +214,18 @@ export function createClaims(ctx: RegistryContext, portalUrl: string) {
             throw new ForbiddenError(`device ${claim.serial} is registered to another account; ask its owner or an administrator`, { field: 'code' });
           }
           if (existing.status === 'disabled') throw new ForbiddenError(`device ${claim.serial} is disabled by an administrator`, { field: 'code' });
-          if (existing.publicKey !== claim.publicKey) {
-            // Approving the claim is the owner's approval of the new key.
-            await assertKeyFree(tx, claim.publicKey, claim.serial);
-            await tx.update(devices).set({ publicKey: claim.publicKey, registeredAt: now }).where(eq(devices.id, existing.id));
-            pending = [peerChange(existing, 'remove'), peerChange({ ...existing, publicKey: claim.publicKey }, 'upsert')];
-          }
+          // Approving the claim is the owner's approval of the new key.
+          if (existing.publicKey !== claim.publicKey) pending = await replaceDeviceKey(tx, existing, claim.publicKey, now);
           if (existing.ownerId === null) await tx.update(devices).set({ ownerId: user.id }).where(eq(devices.id, existing.id));
         }
         await tx.update(claims).set({ status: 'approved', decidedBy: user.id, decidedAt: now }).where(eq(claims.id, claim.id));
-        const version = pending.length > 0 ? await recordPeerChanges(tx, pending) : 0;
-        return { serial: claim.serial, returnUrl: claim.returnUrl, changes: pending.map((c) => ({ ...c, version })) };
+        return { serial: claim.serial, returnUrl: claim.returnUrl, changes: await recordChanges(tx, pending) };
       },
       ['devices_serial_unique'],
     ).catch((err: unknown) => {
       throw translateDbError(err, { devices_public_key_unique: registrationConstraintErrors('').devices_public_key_unique });
     });
-    if (outcome.changes.length > 0) ctx.emit(outcome.changes);
+    ctx.emit(outcome.changes);
     ctx.logger?.info('claim approved', { device: outcome.serial, userId: user.id });
     return { serial: outcome.serial, returnUrl: outcome.returnUrl };
   }

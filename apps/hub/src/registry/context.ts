@@ -1,6 +1,6 @@
 // What every registry service shares: the database, the clock, the overlay pool, the hub's own
 // WireGuard identity, how device URLs look, and the post-commit change listeners.
-import { isRetryableTransactionError, isUniqueViolation, type Database, type Executor, type PeerChange } from '@porthole/db';
+import { isRetryableTransactionError, isUniqueViolation, recordPeerChanges, type Database, type Executor, type PeerChange } from '@porthole/db';
 import type { Logger } from '../ops/logger.js';
 import type { OverlayPool } from './overlay.js';
 
@@ -25,6 +25,15 @@ export interface RegistryContext {
 }
 
 export const PERSISTENT_KEEPALIVE_SECONDS = 25;
+
+export type PendingPeerChange = Omit<PeerChange, 'version'>;
+
+/** Records `pending` under a new version inside `tx` (nothing when empty); returns them versioned for emit(). */
+export async function recordChanges(tx: Executor, pending: readonly PendingPeerChange[]): Promise<PeerChange[]> {
+  if (pending.length === 0) return [];
+  const version = await recordPeerChanges(tx, [...pending]);
+  return pending.map((c) => ({ ...c, version }));
+}
 
 /**
  * Runs `fn` in one transaction; retries (a bounded number of times) when a concurrent transaction

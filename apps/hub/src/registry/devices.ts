@@ -8,7 +8,6 @@ import {
   freeTunnelIp,
   keyRotations,
   NotFoundError,
-  recordPeerChanges,
   users,
   ValidationError,
   withDbErrors,
@@ -17,8 +16,8 @@ import {
   type Executor,
   type PeerChange,
 } from '@porthole/db';
-import { inTransaction, type RegistryContext } from './context.js';
-import { normalizeSerial } from './serial.js';
+import { inTransaction, recordChanges, type PendingPeerChange, type RegistryContext } from './context.js';
+import { normalizeSerial, SERIAL_RE } from './serial.js';
 import { parsePublicKey } from './wireguard-key.js';
 
 /** A device counts as online when its last WireGuard handshake is this recent (a handshake every ≤ 2 min). */
@@ -95,7 +94,7 @@ export interface DevicePage {
 
 function decodeCursor(cursor: string): string {
   const serial = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!/^[a-z0-9-]{1,63}$/.test(serial)) throw new ValidationError('cursor is not a cursor this API returned', { field: 'cursor' });
+  if (!SERIAL_RE.test(serial)) throw new ValidationError('cursor is not a cursor this API returned', { field: 'cursor' });
   return serial;
 }
 
@@ -147,7 +146,7 @@ export async function findDeviceRow(ex: Executor, serial: string): Promise<Devic
 /** The device with this serial, or undefined (input is normalised; a non-label is simply not found). */
 export async function findDeviceBySerial(ctx: RegistryContext, serial: string): Promise<DeviceInfo | undefined> {
   const lower = serial.toLowerCase();
-  if (!/^[a-z0-9-]{1,63}$/.test(lower)) return undefined;
+  if (!SERIAL_RE.test(lower)) return undefined;
   const [row] = await ctx.db.select(deviceColumns).from(devices).leftJoin(users, eq(users.id, devices.ownerId)).where(eq(devices.serial, lower));
   return row ? toInfo(ctx, row.device, row.ownerEmail, ctx.now()) : undefined;
 }
@@ -158,7 +157,7 @@ export async function getDevice(ctx: RegistryContext, serial: string): Promise<D
   return device;
 }
 
-export function peerChange(row: Pick<DeviceRow, 'serial' | 'publicKey' | 'tunnelIp'>, op: PeerChange['op']): Omit<PeerChange, 'version'> {
+export function peerChange(row: Pick<DeviceRow, 'serial' | 'publicKey' | 'tunnelIp'>, op: PeerChange['op']): PendingPeerChange {
   return { kind: 'device', op, publicKey: row.publicKey, tunnelIp: row.tunnelIp, name: row.serial };
 }
 
@@ -166,18 +165,15 @@ export function peerChange(row: Pick<DeviceRow, 'serial' | 'publicKey' | 'tunnel
 async function mutateDevice(
   ctx: RegistryContext,
   serial: string,
-  fn: (tx: Executor, row: DeviceRow) => Promise<Omit<PeerChange, 'version'>[]>,
+  fn: (tx: Executor, row: DeviceRow) => Promise<PendingPeerChange[]>,
 ): Promise<DeviceInfo> {
   const normalized = normalizeSerial(serial);
   const changes = await inTransaction(ctx.db, async (tx) => {
     const [row] = await tx.select().from(devices).where(eq(devices.serial, normalized)).for('update');
     if (!row) throw new NotFoundError(`device ${normalized} does not exist`, { field: 'serial' });
-    const pending = await fn(tx, row);
-    if (pending.length === 0) return [];
-    const version = await recordPeerChanges(tx, pending);
-    return pending.map((c) => ({ ...c, version }));
+    return recordChanges(tx, await fn(tx, row));
   });
-  if (changes.length > 0) ctx.emit(changes);
+  ctx.emit(changes);
   return getDevice(ctx, normalized);
 }
 
@@ -214,11 +210,9 @@ export async function deleteDevice(ctx: RegistryContext, serial: string): Promis
     const [row] = await tx.delete(devices).where(eq(devices.serial, normalized)).returning();
     if (!row) throw new NotFoundError(`device ${normalized} does not exist`, { field: 'serial' });
     await freeTunnelIp(tx, ctx.pool, row.tunnelIp);
-    const pending = row.status === 'enabled' ? [peerChange(row, 'remove')] : [];
-    const version = await recordPeerChanges(tx, pending);
-    return pending.map((c) => ({ ...c, version }));
+    return recordChanges(tx, row.status === 'enabled' ? [peerChange(row, 'remove')] : []);
   });
-  if (changes.length > 0) ctx.emit(changes);
+  ctx.emit(changes);
   ctx.logger?.info('device deleted', { device: normalized });
 }
 

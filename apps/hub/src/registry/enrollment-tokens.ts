@@ -5,6 +5,7 @@ import { and, desc, eq, gt, isNull, lt, sql } from 'drizzle-orm';
 import { enrollmentTokens, NotFoundError, UnauthorizedError, ValidationError, type Executor } from '@porthole/db';
 import { generateToken, hashToken, looksLikeToken } from '../auth/secret-token.js';
 import type { RegistryContext } from './context.js';
+import { UUID_RE } from './devices.js';
 
 export const TAG_RE = /^[a-z0-9][a-z0-9_.:-]{0,63}$/;
 export const MAX_TAGS = 20;
@@ -103,6 +104,7 @@ export async function listEnrollmentTokens(ctx: RegistryContext): Promise<Enroll
 }
 
 export async function revokeEnrollmentToken(ctx: RegistryContext, id: string): Promise<EnrollmentTokenInfo> {
+  if (!UUID_RE.test(id)) throw new NotFoundError(`enrollment token ${JSON.stringify(id.slice(0, 40))} does not exist`, { field: 'id' });
   const now = ctx.now();
   const [row] = await ctx.db
     .update(enrollmentTokens)

@@ -111,6 +111,7 @@ export function createChangeEmitter(onListenerError: (err: unknown) => void) {
   const listeners = new Set<PeerChangeListener>();
   return {
     emit(changes: PeerChange[]) {
+      if (changes.length === 0) return;
       for (const listener of listeners) {
         try {
           listener(changes);

@@ -10,14 +10,12 @@ import {
   devices,
   ForbiddenError,
   keyRotations,
-  recordPeerChanges,
   resultRows,
   translateDbError,
   withDbErrors,
   type Executor,
-  type PeerChange,
 } from '@porthole/db';
-import { inTransaction, PERSISTENT_KEEPALIVE_SECONDS, type RegistryContext } from './context.js';
+import { inTransaction, PERSISTENT_KEEPALIVE_SECONDS, recordChanges, type PendingPeerChange, type RegistryContext } from './context.js';
 import { peerChange, type DeviceRow } from './devices.js';
 import { checkEnrollmentTokenForRepeat, consumeEnrollmentToken } from './enrollment-tokens.js';
 import { normalizeSerial } from './serial.js';
@@ -105,8 +103,20 @@ export async function insertDevice(ctx: RegistryContext, tx: Executor, input: Ne
   return row!;
 }
 
-/** Replaces a device's key with an approved new one (same tunnel IP); returns the peer changes. */
-export async function rotateDeviceKey(tx: Executor, row: DeviceRow, publicKey: string, now: Date): Promise<Omit<PeerChange, 'version'>[]> {
+/**
+ * Gives a device a new key, keeping its tunnel IP, once an owner or admin has approved it (an
+ * approved rotation, or the approval of a claim). Returns the peer changes to record.
+ */
+export async function replaceDeviceKey(tx: Executor, row: DeviceRow, publicKey: string, now: Date): Promise<PendingPeerChange[]> {
+  await assertKeyFree(tx, publicKey, row.serial);
+  await withDbErrors(() => tx.update(devices).set({ publicKey, registeredAt: now }).where(eq(devices.id, row.id)), registrationConstraintErrors(row.serial));
+  await tx.delete(keyRotations).where(eq(keyRotations.deviceId, row.id));
+  if (row.status !== 'enabled') return [];
+  return [peerChange(row, 'remove'), peerChange({ ...row, publicKey }, 'upsert')];
+}
+
+/** A registration presenting a new key: allowed only with an unexpired approved rotation to exactly that key. */
+async function rotateDeviceKey(tx: Executor, row: DeviceRow, publicKey: string, now: Date): Promise<PendingPeerChange[]> {
   const [rotation] = await tx
     .select()
     .from(keyRotations)
@@ -116,11 +126,7 @@ export async function rotateDeviceKey(tx: Executor, row: DeviceRow, publicKey: s
       field: 'publicKey',
     });
   }
-  await assertKeyFree(tx, publicKey, row.serial);
-  await withDbErrors(() => tx.update(devices).set({ publicKey, registeredAt: now }).where(eq(devices.id, row.id)), registrationConstraintErrors(row.serial));
-  await tx.delete(keyRotations).where(eq(keyRotations.deviceId, row.id));
-  if (row.status !== 'enabled') return [];
-  return [peerChange(row, 'remove'), peerChange({ ...row, publicKey }, 'upsert')];
+  return replaceDeviceKey(tx, row, publicKey, now);
 }
 
 export async function registerDevice(ctx: RegistryContext, input: RegisterInput): Promise<RegisterResult> {
@@ -134,14 +140,13 @@ export async function registerDevice(ctx: RegistryContext, input: RegisterInput)
       if (existing) {
         if (existing.status === 'disabled') throw new ForbiddenError(`device ${serial} is disabled by an administrator`, { field: 'serial' });
         await checkEnrollmentTokenForRepeat(tx, input.enrollmentToken, existing.enrollmentTokenId, now);
-        let pending: Omit<PeerChange, 'version'>[] = [];
+        let pending: PendingPeerChange[] = [];
         if (existing.publicKey !== publicKey) {
           pending = await rotateDeviceKey(tx, existing, publicKey, now);
         } else if (input.agentVersion !== undefined && input.agentVersion !== existing.agentVersion) {
           await tx.update(devices).set({ agentVersion: input.agentVersion }).where(eq(devices.id, existing.id));
         }
-        const version = pending.length > 0 ? await recordPeerChanges(tx, pending) : 0;
-        return { created: false, device: existing, changes: pending.map((c) => ({ ...c, version })) };
+        return { created: false, device: existing, changes: await recordChanges(tx, pending) };
       }
       await assertKeyFree(tx, publicKey, serial);
       const token = await consumeEnrollmentToken(tx, input.enrollmentToken, now);
@@ -151,15 +156,13 @@ export async function registerDevice(ctx: RegistryContext, input: RegisterInput)
         { serial, publicKey, tags: token.tags, agentVersion: input.agentVersion, enrollmentTokenId: token.id },
         now,
       );
-      const pending = [peerChange(device, 'upsert')];
-      const version = await recordPeerChanges(tx, pending);
-      return { created: true, device, changes: pending.map((c) => ({ ...c, version })) };
+      return { created: true, device, changes: await recordChanges(tx, [peerChange(device, 'upsert')]) };
     },
     ['devices_serial_unique'],
   ).catch((err: unknown) => {
     throw translateDbError(err, registrationConstraintErrors(serial));
   });
-  if (outcome.changes.length > 0) ctx.emit(outcome.changes);
+  ctx.emit(outcome.changes);
   if (outcome.created) ctx.logger?.info('device registered', { device: serial, peer: keyTag(publicKey), tunnelIp: outcome.device.tunnelIp });
   return { created: outcome.created, registration: registrationFor(ctx, outcome.device) };
 }
