@@ -1,4 +1,4 @@
-/** @jsxImportSource hono/jsx */
+/** @jsxRuntime automatic @jsxImportSource hono/jsx */
 // The demo meter web app: what a real meter's UI looks like to Porthole (readings that change, a
 // settings form, a WebSocket live chart, a large streamed CSV export, a streamed firmware upload),
 // with the agent's "Remote access" page mounted under /remote-access the way a device embeds it.

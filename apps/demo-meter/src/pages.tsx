@@ -1,4 +1,4 @@
-/** @jsxImportSource hono/jsx */
+/** @jsxRuntime automatic @jsxImportSource hono/jsx */
 // The meter's server-rendered pages: a dashboard (readings, live chart, settings, export,
 // firmware upload, link to Remote access) and a login page. Clean and simple on purpose.
 import type { FC, PropsWithChildren } from 'hono/jsx';

@@ -1,4 +1,4 @@
-/** @jsxImportSource hono/jsx */
+/** @jsxRuntime automatic @jsxImportSource hono/jsx */
 // The server-rendered "Remote access" page (works without JavaScript: forms post, the page
 // refreshes itself with a meta refresh while something is in progress).
 import type { FC, PropsWithChildren } from 'hono/jsx';

@@ -1,4 +1,4 @@
-/** @jsxImportSource hono/jsx */
+/** @jsxRuntime automatic @jsxImportSource hono/jsx */
 // The "Remote access" page and its form endpoints as a hono app that any device web server can
 // mount (this is how the demo meter gets its button), plus a node:http handler variant. Every
 // write is a CSRF-protected form POST answered with 303 (works without JavaScript).
