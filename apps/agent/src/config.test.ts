@@ -81,6 +81,18 @@ describe('loadAgentConfig', () => {
     expect(r3.ok === false && r3.problems[0]).toBe('--password-file /run/empty is empty');
   });
 
+  it('refuses link-local (metadata) targets', () => {
+    const r = loadAgentConfig({
+      argv: ['--hub-url', 'http://h', '--serial', 'a', '--listen', 'off', '--target', 'http://169.254.169.254', '--expose', '22=[fe80::1]:22'],
+      env: {},
+      readFile,
+    });
+    expect(r.ok === false && r.problems).toEqual([
+      '--target "http://169.254.169.254" is a link-local address; refused',
+      '--expose "22=[fe80::1]:22": link-local targets are refused',
+    ]);
+  });
+
   it('answers --help', () => {
     expect(loadAgentConfig({ argv: ['--help'], env: {}, readFile }).ok).toBe('help');
     expect(usage()).toContain('--expose');

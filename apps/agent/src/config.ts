@@ -67,6 +67,12 @@ export function usage(): string {
   return lines.join('\n');
 }
 
+/** Link-local / cloud-metadata addresses: never a device UI, a classic SSRF target. */
+function isLinkLocal(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return /^169\.254\./.test(h) || /^fe[89ab][0-9a-f]:/.test(h);
+}
+
 const SERIAL_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
 /** Splits argv into repeated option values; unknown flags and missing values become problems. */
@@ -199,6 +205,8 @@ export function loadAgentConfig({ argv, env, readFile }: ConfigSources): ConfigR
       problems.push(`--target "${targetText}" must be http:// or https://`);
     } else if ((u.pathname !== '/' && u.pathname !== '') || u.search || u.hash || u.username) {
       problems.push(`--target "${targetText}" must be an origin only (scheme, host, port)`);
+    } else if (isLinkLocal(u.hostname)) {
+      problems.push(`--target "${targetText}" is a link-local address; refused`);
     } else target = new URL(u.origin);
   } catch {
     problems.push(`--target "${targetText}" is not a URL`);
@@ -214,6 +222,7 @@ export function loadAgentConfig({ argv, env, readFile }: ConfigSources): ConfigR
       continue;
     }
     if (port === 80) problems.push(`--expose "${item}": overlay port 80 is the --target`);
+    else if (isLinkLocal(hp.host)) problems.push(`--expose "${item}": link-local targets are refused`);
     else if (expose.some((e) => e.port === port)) problems.push(`--expose "${item}": port ${port} exposed twice`);
     else expose.push({ port, host: hp.host, targetPort: hp.port });
   }
