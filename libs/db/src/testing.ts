@@ -15,14 +15,37 @@ export function postgresTestUrl(): string {
 
 /** Undefined when PostgreSQL answers at `url`, else the reason it does not (for requirementsMet). */
 export async function probePostgres(url = postgresTestUrl()): Promise<string | undefined> {
-  const client = postgres(url, { max: 1, connect_timeout: 3, onnotice: () => {} });
   try {
-    await client`select 1`;
+    await adminUrlFor(url);
     return undefined;
   } catch (err) {
     return `PostgreSQL unreachable at ${redactUrl(url)}: ${(err as Error).message}`;
+  }
+}
+
+async function answers(url: string): Promise<void> {
+  const client = postgres(url, { max: 1, connect_timeout: 3, onnotice: () => {} });
+  try {
+    await client`select 1`;
   } finally {
     await client.end({ timeout: 1 }).catch(() => {});
+  }
+}
+
+/**
+ * Where to run CREATE/DROP DATABASE: the URL's own database, or the server's `postgres` database
+ * when the named one does not exist (a fresh CI cluster has no `test` database).
+ */
+async function adminUrlFor(url: string): Promise<string> {
+  try {
+    await answers(url);
+    return url;
+  } catch (err) {
+    if ((err as { code?: string }).code !== '3D000') throw err;
+    const u = new URL(url);
+    u.pathname = '/postgres';
+    await answers(u.toString());
+    return u.toString();
   }
 }
 
@@ -43,11 +66,12 @@ export interface TestDatabase extends DatabaseHandle {
   url?: string;
 }
 
-export async function createTestDatabase(driver: DriverName, adminUrl = postgresTestUrl()): Promise<TestDatabase> {
+export async function createTestDatabase(driver: DriverName, serverUrl = postgresTestUrl()): Promise<TestDatabase> {
   if (driver === 'pglite') {
     const handle = await createDatabase({});
     return { ...handle, drop: () => handle.close() };
   }
+  const adminUrl = await adminUrlFor(serverUrl);
   const name = `porthole_test_${process.pid}_${randomBytes(4).toString('hex')}`;
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
   try {
