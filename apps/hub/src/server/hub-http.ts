@@ -78,6 +78,8 @@ export interface HubHttp {
   listen(): Promise<{ http: AddressInfo; https?: AddressInfo; ops?: AddressInfo }>;
   /** Stops accepting, drains in-flight requests (bounded by shutdownGraceMs), closes everything. */
   close(): Promise<{ drained: boolean }>;
+  /** Swaps the TLS certificate without a restart (certificate renewal); new handshakes use it. */
+  setTlsCredentials(credentials: { cert: string | Buffer; key: string | Buffer }): void;
   readonly servers: { http: http.Server; https?: https.Server; ops?: http.Server };
   readonly health: Health;
   readonly metrics: HubMetrics;
@@ -311,7 +313,6 @@ export function createHubHttp(options: HubHttpOptions): HubHttp {
   }
 
   let closing: Promise<{ drained: boolean }> | undefined;
-  const servers = [httpServer, httpsServer, opsServer].filter((s): s is http.Server => s !== undefined);
 
   return {
     handleRequest: (req, res, secure = false) => handle(req, res, secure, false),
@@ -333,21 +334,32 @@ export function createHubHttp(options: HubHttpOptions): HubHttp {
       closing = (async () => {
         draining = true;
         health.setDraining();
-        const closed = servers.map((s) => closeServer(s));
-        for (const s of servers) s.closeIdleConnections();
+        // The ops listener stays up while draining so monitoring sees /readyz answer 503.
+        const publicServers = [httpServer, httpsServer].filter((s): s is http.Server => s !== undefined);
+        const closed = publicServers.map((s) => closeServer(s));
+        for (const s of publicServers) s.closeIdleConnections();
         const drained = await tracker.waitIdle(config.shutdownGraceMs);
         if (!drained) logger.warn('shutdown grace time over; closing remaining connections', { active: tracker.activeRequests });
         deviceProxy.close();
         tracker.destroyTunnels();
-        for (const s of servers) s.closeAllConnections();
+        for (const s of publicServers) s.closeAllConnections();
         // Sockets still being upgraded (dialling a device) are not tracked anywhere: bound the wait.
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([Promise.all(closed), new Promise((r) => (timer = setTimeout(r, 2_000)))]);
         clearTimeout(timer);
+        if (opsServer) {
+          const opsClosed = closeServer(opsServer);
+          opsServer.closeAllConnections();
+          await opsClosed;
+        }
         logger.info('closed', { drained });
         return { drained };
       })();
       return closing;
+    },
+    setTlsCredentials(credentials) {
+      if (!httpsServer) throw new Error('the hub does not terminate TLS (no PORTHOLE_HTTPS_PORT)');
+      httpsServer.setSecureContext({ ...credentials, minVersion: 'TLSv1.2' });
     },
     servers: { http: httpServer, ...(httpsServer ? { https: httpsServer } : {}), ...(opsServer ? { ops: opsServer } : {}) },
     health,

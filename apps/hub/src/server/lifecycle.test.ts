@@ -62,6 +62,13 @@ describe('TLS, redirects and ops listener', () => {
     expect(redeem.headers['set-cookie']![0]).toMatch(/; Secure$/);
   });
 
+  it('swaps the certificate in place (renewal) and refuses a broken one', async () => {
+    h.hub.setTlsCredentials({ cert: TEST_CERT, key: TEST_KEY });
+    expect((await httpsGet(h.addr.https!.port, PUB, '/after-swap')).status).toBe(200);
+    expect(() => h.hub.setTlsCredentials({ cert: TEST_CERT, key: 'not a key' })).toThrow();
+    expect((await httpsGet(h.addr.https!.port, PUB, '/still')).status).toBe(200);
+  });
+
   it('serves /metrics, /healthz and /readyz on the ops listener only', async () => {
     const ops = h.addr.ops!.port;
     const metrics = await request(ops, 'x', '/metrics');
@@ -108,7 +115,7 @@ describe('graceful shutdown', () => {
     });
     const wss = new WebSocketServer({ server: device.server });
     wss.on('connection', (ws) => ws.on('message', (m) => ws.send(m)));
-    const h = await startHub({ devices: [route('an00000001')], webPorts: { an00000001: device.port } });
+    const h = await startHub({ devices: [route('an00000001')], webPorts: { an00000001: device.port }, config: { opsPort: 0 } });
     try {
       const ws = new WebSocket(`ws://127.0.0.1:${h.port}/ws`, { headers: { host: PUB } });
       await new Promise((r) => ws.once('open', r));
@@ -123,6 +130,10 @@ describe('graceful shutdown', () => {
       });
       expect(refused).toBe('ECONNREFUSED');
       expect(h.hub.tracker.activeRequests).toBe(1);
+      // Monitoring still reaches the ops listener and sees the hub going out of rotation.
+      const ready = await request(h.addr.ops!.port, 'x', '/readyz');
+      expect(ready.status).toBe(503);
+      expect(JSON.parse(ready.body).checks.shutdown).toBe('failing');
       release();
       expect(await slow).toMatchObject({ status: 200, body: 'finished' });
       expect(await closing).toEqual({ drained: true });
