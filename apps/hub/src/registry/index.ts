@@ -24,7 +24,6 @@ export type { AdminPeerInfo } from './admin-peers.js';
 export type { AccessLogEntry, AccessLogRecord, AccessLogQuery } from './access-log.js';
 export type { Peer, PeerSet, PeerChanges, PeerStatus, PeerChangeListener } from './peer-feed.js';
 export type { GrantInfo } from './grants.js';
-export { createAccessLogWriter, type AccessLogWriterOptions, type AccessLogWriterStats } from './access-log-writer.js';
 export type { ApiTokenInfo, ApiPrincipal, CreateApiTokenInput } from '../auth/api-tokens.js';
 export type { SessionUser } from '../auth/sessions.js';
 export type { LoginResult, LoginThrottleOptions } from './accounts.js';
