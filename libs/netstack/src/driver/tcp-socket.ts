@@ -22,6 +22,9 @@ export interface TcpSocketOptions {
 
 type WriteCallback = (error?: Error | null) => void;
 
+/** Most bytes moved from the TCP receive buffer into the stream per pull. */
+const PULL_BATCH_BYTES = 256 * 1024;
+
 export class TcpSocket extends Duplex implements TcpConnectionHandler {
   readonly remoteAddress: string;
   readonly remotePort: number;
@@ -192,12 +195,25 @@ export class TcpSocket extends Duplex implements TcpConnectionHandler {
     if (conn === undefined || this.pulling || this.eofPushed) return;
     this.pulling = true;
     try {
-      while (this.reading) {
-        const chunk = conn.readableBytes > 0 ? this.host.call(conn, (now) => conn.read(now)) : undefined;
-        if (chunk === undefined) break;
-        this.bytesRead += chunk.length;
+      while (this.reading && conn.readableBytes > 0) {
+        // One stack call drains a batch; the window update (if any) goes out once.
+        const chunks = this.host.call(conn, (now) => {
+          const batch: Buffer[] = [];
+          let n = 0;
+          while (n < PULL_BATCH_BYTES) {
+            const c = conn.read(now);
+            if (c === undefined) break;
+            batch.push(c);
+            n += c.length;
+          }
+          return batch;
+        });
         this.touch();
-        this.reading = this.push(chunk);
+        for (const chunk of chunks) {
+          this.bytesRead += chunk.length;
+          // Already taken from the TCP buffer: hand it all over; back-pressure applies from here.
+          this.reading = this.push(chunk);
+        }
       }
       if (conn.readEnded && conn.readableBytes === 0 && !this.eofPushed && conn.error === undefined) {
         this.eofPushed = true;

@@ -67,8 +67,8 @@ export class NewReno {
   }
 
   /** §3.1 eq. 4 and §3.1 after RTO: ssthresh halves, cwnd restarts from one segment. */
-  onRetransmitTimeout(flightBytes: number): void {
-    this.ssthresh = Math.max(Math.floor(flightBytes / 2), 2 * this.mss);
+  onRetransmitTimeout(flightBytes: number, reduceSsthresh = true): void {
+    if (reduceSsthresh) this.ssthresh = Math.max(Math.floor(flightBytes / 2), 2 * this.mss);
     this.cwnd = this.mss;
     this.acc = 0;
   }

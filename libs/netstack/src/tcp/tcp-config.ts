@@ -31,8 +31,14 @@ export interface TcpConfig {
   finWait2TimeoutMs: number;
   /** Delayed-ACK timeout (RFC 9293 §3.8.6.3 requires < 500 ms). */
   ackDelayMs: number;
-  /** ACK at least every this many full-sized segments (RFC 5681 §4.2 says 2). */
+  /**
+   * An ACK becomes due once this many full-sized segments are unacknowledged (RFC 5681 §4.2: 2).
+   * A due ACK is sent when the current burst of input ends (the driver's next tick, on
+   * setImmediate), so one ACK covers a batch of datagrams read together, as Linux's GRO does.
+   */
   ackEverySegments: number;
+  /** Within one burst, never let more than this many full-sized segments go unacknowledged. */
+  maxAckStretchSegments: number;
   /** Keep-alive (RFC 9293 §3.8.4, RFC 1122 4.2.3.6): idle time, probe interval, probe count. */
   keepaliveIdleMs: number;
   keepaliveIntervalMs: number;
@@ -57,6 +63,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   finWait2TimeoutMs: 60_000,
   ackDelayMs: 10,
   ackEverySegments: 2,
+  maxAckStretchSegments: 16,
   keepaliveIdleMs: 2 * 60 * 60 * 1000,
   keepaliveIntervalMs: 75_000,
   keepaliveProbes: 9,

@@ -111,6 +111,12 @@ export class TcpConnection {
   /** Send one retransmission even if cwnd is full (RFC 5681 §3.2 step 2, RFC 6298 §5.4). */
   rxtForce = false;
   dupAcks = 0;
+  /** RFC 6937 PRR state for the current fast recovery. */
+  prrDelivered = 0;
+  prrOut = 0;
+  recoverFs = 0;
+  /** SND.NXT when the latest retransmission left: SACKs beyond it prove earlier ones were lost. */
+  rxtFrontier = 0;
   readonly scoreboard = new SackScoreboard();
   readonly cc: NewReno;
   readonly rtt: RttEstimator;
@@ -602,8 +608,10 @@ export class TcpConnection {
         this.receiveFin(nowMs);
         return;
       }
-      if (this.unackedBytes >= this.config.ackEverySegments * this.rcvMss) this.ackNow = true;
-      else if (this.delackAt === undefined) this.delackAt = nowMs + this.config.ackDelayMs;
+      const config = this.config;
+      if (this.unackedBytes >= config.maxAckStretchSegments * this.rcvMss) this.ackNow = true;
+      else if (this.unackedBytes >= config.ackEverySegments * this.rcvMss) this.delackAt = nowMs; // at the burst's end
+      else if (this.delackAt === undefined) this.delackAt = nowMs + config.ackDelayMs;
     } else {
       // Out of order: keep it (bounded), and send a duplicate ACK carrying SACK at once (§4.2).
       this.host.tcpStats.outOfOrderSegments++;
@@ -656,6 +664,8 @@ export class TcpConnection {
     }
     this.probesUnanswered = 0;
     const newWnd = seg.window << this.sndShift;
+    const unaBefore = this.una;
+    const sackedBefore = this.scoreboard.sackedBytes;
     let sackNew = false;
     if (this.sackOk && seg.sackBlocks !== undefined && ackOff >= this.una) sackNew = this.processSack(seg.sackBlocks, ackOff);
     if (ackOff > this.una) {
@@ -677,6 +687,19 @@ export class TcpConnection {
     ) {
       // RFC 6675 §5 (IsLost): more than DupThresh-1 segments SACKed above SND.UNA.
       this.enterFastRecovery();
+    }
+    if (this.recovery !== Recovery.None && this.sackOk) {
+      // Lost retransmission: data sent after our latest retransmission was SACKed (3 segments
+      // past it) while holes we retransmitted are still open. On a FIFO path those retransmissions
+      // are gone; resend them now instead of waiting for the RTO (as Linux's lost-retransmit check).
+      if (this.rxtNxt > this.una && this.scoreboard.highest >= this.rxtFrontier + 3 * this.segSize) {
+        this.rxtNxt = this.una;
+        this.rxtFrontier = this.nxt;
+        this.host.tcpStats.lostRetransmits++;
+      }
+      if (this.recovery === Recovery.Fast) {
+        this.prrUpdate(this.una - unaBefore + (this.scoreboard.sackedBytes - sackedBefore));
+      }
     }
     // §3.10.7.4: window update when the segment is newer (WL1/WL2 rule).
     if (ackOff >= this.una && (this.wl1 < segSeq || (this.wl1 === segSeq && this.wl2 <= ackOff))) {
@@ -787,10 +810,33 @@ export class TcpConnection {
     }
   }
 
+  /**
+   * RFC 6937 Proportional Rate Reduction: during recovery send in proportion to what the network
+   * delivered, so the window comes down to ssthresh smoothly instead of in one burst (a burst
+   * right after a loss is what loses the retransmissions next).
+   */
+  private prrUpdate(delivered: number): void {
+    this.prrDelivered += delivered;
+    const pipe = this.out.pipe();
+    const ssthresh = this.cc.ssthresh;
+    let sndcnt: number;
+    if (pipe > ssthresh) {
+      sndcnt = Math.ceil((this.prrDelivered * ssthresh) / Math.max(1, this.recoverFs)) - this.prrOut;
+    } else {
+      // PRR-SSRB: slow start back up to ssthresh, at most one MSS beyond what was delivered.
+      sndcnt = Math.min(ssthresh - pipe, Math.max(this.prrDelivered - this.prrOut, delivered) + this.segSize);
+    }
+    this.cc.cwnd = pipe + Math.max(0, sndcnt);
+  }
+
   private enterFastRecovery(): void {
     this.host.tcpStats.fastRecoveries++;
     this.recovery = Recovery.Fast;
     this.recover = this.nxt;
+    this.prrDelivered = 0;
+    this.prrOut = 0;
+    this.recoverFs = this.nxt - this.una;
+    this.rxtFrontier = this.nxt;
     this.cc.enterRecovery(this.nxt - this.una, this.sackOk);
     const first = this.una + Math.min(this.segSize, this.nxt - this.una);
     this.lostEnd = this.sackOk ? Math.max(first, this.scoreboard.highest) : first;
@@ -902,7 +948,9 @@ export class TcpConnection {
       this.fail('ETIMEDOUT', 'read');
       return;
     }
-    this.cc.onRetransmitTimeout(this.nxt - this.una);
+    // ssthresh halves once per loss episode: an RTO inside recovery keeps the reduced value
+    // (Linux tcp_enter_loss), or repeated timeouts would ratchet it to nothing.
+    this.cc.onRetransmitTimeout(Math.min(this.nxt - this.una, this.cc.cwnd), this.recovery === Recovery.None);
     this.rtt.backoff();
     // A peer may renege on SACKed data (RFC 2018 §8); after repeated timeouts trust only the ACK.
     if (this.rtoRetries >= 2) this.scoreboard.clear();
@@ -910,6 +958,7 @@ export class TcpConnection {
     this.recover = this.nxt;
     this.lostEnd = this.nxt;
     this.rxtNxt = this.una;
+    this.rxtFrontier = this.nxt;
     this.rxtForce = true;
     this.dupAcks = 0;
     this.rttTiming = false;

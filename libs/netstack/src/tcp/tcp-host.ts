@@ -12,6 +12,8 @@ export interface TcpStats {
   segmentsOut: number;
   retransmittedSegments: number;
   fastRecoveries: number;
+  /** Retransmissions found lost via SACK (resent without waiting for the RTO). */
+  lostRetransmits: number;
   rtoExpirations: number;
   resetsSent: number;
   resetsReceived: number;
@@ -33,6 +35,7 @@ export function emptyTcpStats(): TcpStats {
     segmentsOut: 0,
     retransmittedSegments: 0,
     fastRecoveries: 0,
+    lostRetransmits: 0,
     rtoExpirations: 0,
     resetsSent: 0,
     resetsReceived: 0,

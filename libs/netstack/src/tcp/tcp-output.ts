@@ -203,7 +203,9 @@ export class TcpOutput {
     if (fin) flags |= TCP_FIN;
     if (dataLen > 0 && dataEnd === 1 + c.sendBuf.end) flags |= TCP_PSH;
     this.segment(flags, start, dataLen, start - 1, nowMs);
+    if (c.recovery === 1 /* Recovery.Fast */) c.prrOut += end - start;
     if (retransmit) {
+      c.rxtFrontier = c.nxt;
       c.host.tcpStats.retransmittedSegments++;
       if (c.rttTiming && start < c.rttSeq) c.rttTiming = false; // Karn's rule
     } else if (!c.tsOk && !c.rttTiming) {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { internetChecksum } from './checksum.js';
+import { fold, internetChecksum, sumWords, sumWordsBytewise } from './checksum.js';
+import { Prng } from '../testing/prng.js';
 import {
   LINUX_DATA,
   LINUX_ECHO_REPLY,
@@ -57,6 +58,24 @@ describe('checksum (RFC 1071)', () => {
     expect(internetChecksum(hex('0001f203f4f5f6f7'))).toBe(0x220d);
     // Odd length pads with a zero byte.
     expect(internetChecksum(hex('0001f203f4f5f6'))).toBe(~(0x0001 + 0xf203 + 0xf4f5 + 0xf600 - 0x20000 + 2) & 0xffff);
+  });
+});
+
+describe('checksum fast path', () => {
+  it('equals the byte-wise sum for random lengths and alignments (seeded)', () => {
+    const seed = 11;
+    console.log(`seed ${seed}`);
+    const prng = new Prng(seed);
+    const backing = Buffer.from(prng.bytes(4096));
+    for (let n = 0; n < 2000; n++) {
+      const start = prng.int(64);
+      const end = start + prng.int(2000);
+      const view = backing.subarray(prng.int(8));
+      const initial = prng.int(1 << 20);
+      expect(fold(sumWords(view, start, Math.min(end, view.length), initial))).toBe(
+        fold(sumWordsBytewise(view, start, Math.min(end, view.length), initial)),
+      );
+    }
   });
 });
 

@@ -1,0 +1,217 @@
+// Bulk TCP throughput of the userspace stack, in one run next to its baseline:
+//  - ours: netstack ↔ netstack over our WireGuard on loopback UDP, two processes
+//    (bench/fixtures/netstack-bench-peer.ts), clean and with 1% loss injected on the receive path;
+//    the same over plain loopback UDP without encryption, and two stacks in one process in memory;
+//  - kernel: Linux TCP (iperf3) over two wireguard-go peers in two network namespaces joined by a
+//    veth pair, clean and with 1% loss (nftables numgen on the receiving side).
+// Rows are Mbit/s of application payload; the kernel rows are the baseline the ratio compares to.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { createMemoryLink } from '@porthole/netstack';
+import { decodeKey, encodeKey, generatePrivateKey, publicKeyFromPrivate } from '@porthole/wireguard';
+import { createNetns, run, stopProcess, type Netns } from '../test/support/netns.js';
+import { unmetRequirements } from '../test/support/requirements.js';
+import { startWireGuardGo, wgGenkey, wgPubkey, type WireGuardGo } from '../test/support/wireguard-go.js';
+import type { BenchResult } from './harness.js';
+
+const REPO = fileURLToPath(new URL('../', import.meta.url));
+const TSX = `${REPO}node_modules/.bin/tsx`;
+const PEER = `${REPO}bench/fixtures/netstack-bench-peer.ts`;
+const MB = 1024 * 1024;
+const BYTES = Number(process.env.NETSTACK_BENCH_MB ?? 400) * MB;
+const SECONDS = Number(process.env.NETSTACK_BENCH_SECONDS ?? 8);
+
+type Message = { event: string; [k: string]: unknown };
+
+function startPeer(env: Record<string, string>): { child: ChildProcess; next: (event: string) => Promise<Message> } {
+  const child = spawn(TSX, [PEER], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const messages: Message[] = [];
+  const waiters: Array<{ event: string; resolve: (m: Message) => void; reject: (e: Error) => void }> = [];
+  let stderr = '';
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    const m = JSON.parse(line) as Message;
+    const i = waiters.findIndex((w) => w.event === m.event || m.event === 'error');
+    if (i >= 0) {
+      const w = waiters.splice(i, 1)[0]!;
+      if (m.event === 'error') w.reject(new Error(String(m.message)));
+      else w.resolve(m);
+    } else messages.push(m);
+  });
+  child.once('exit', (code) => {
+    for (const w of waiters.splice(0)) w.reject(new Error(`peer exited (${code}): ${stderr}`));
+  });
+  return {
+    child,
+    next: (event) => {
+      const i = messages.findIndex((m) => m.event === event);
+      if (i >= 0) return Promise.resolve(messages.splice(i, 1)[0]!);
+      return new Promise((resolve, reject) => waiters.push({ event, resolve, reject }));
+    },
+  };
+}
+
+/** Our stack over our WireGuard (or plain UDP) between two processes; returns Mbit/s. */
+async function ours(mode: 'wg' | 'udp', loss: number, log: (l: string) => void): Promise<{ mbps: number; note: string }> {
+  const serverKey = generatePrivateKey();
+  const clientKey = generatePrivateKey();
+  const base = 40000 + Math.floor(Math.random() * 20000);
+  const common = { MODE: mode, BYTES: String(BYTES), SEED: '7' };
+  const server = startPeer({
+    ...common,
+    ROLE: 'server',
+    WG_PORT: String(base),
+    PEER_PORT: String(base + 1),
+    TUNNEL_IP: '10.99.0.1',
+    PEER_TUNNEL_IP: '10.99.0.2',
+    LOSS: String(loss),
+    WG_PRIVATE_KEY: encodeKey(serverKey),
+    PEER_PUBLIC_KEY: encodeKey(publicKeyFromPrivate(clientKey)),
+  });
+  const client = startPeer({
+    ...common,
+    ROLE: 'client',
+    WG_PORT: String(base + 1),
+    PEER_PORT: String(base),
+    TUNNEL_IP: '10.99.0.2',
+    PEER_TUNNEL_IP: '10.99.0.1',
+    LOSS: '0',
+    WG_PRIVATE_KEY: encodeKey(clientKey),
+    PEER_PUBLIC_KEY: encodeKey(publicKeyFromPrivate(serverKey)),
+  });
+  try {
+    await server.next('ready');
+    const result = await server.next('result');
+    const mbps = ((result.bytes as number) * 8) / ((result.ms as number) / 1000) / 1e6;
+    const tcp = result.stats as Record<string, number>;
+    const note = `${((result.bytes as number) / MB).toFixed(0)} MiB in ${((result.ms as number) / 1000).toFixed(2)} s; receiver sent ${tcp.segmentsOut} segments for ${tcp.segmentsIn} in`;
+    log(`ours ${mode} loss ${loss}: ${mbps.toFixed(0)} Mbit/s (${note})`);
+    await client.next('done').catch(() => undefined);
+    return { mbps, note };
+  } finally {
+    await Promise.all([stopProcess(server.child, 1000), stopProcess(client.child, 1000)]);
+  }
+}
+
+/** Two stacks in this process over the in-memory link (real timers), no encryption, no syscalls. */
+async function inMemory(log: (l: string) => void): Promise<number> {
+  const link = createMemoryLink({ address: '10.98.0.1' }, { address: '10.98.0.2' });
+  const bytes = Math.min(BYTES, 200 * MB);
+  try {
+    const done = new Promise<number>((resolve) => {
+      link.b.listen(5001, (s) => {
+        const start = performance.now();
+        let n = 0;
+        s.on('data', (c: Buffer) => (n += c.length));
+        s.on('end', () => resolve(((n * 8) / ((performance.now() - start) / 1000)) / 1e6));
+      });
+    });
+    const sock = link.a.connect({ host: '10.98.0.2', port: 5001, noDelay: true });
+    const chunk = Buffer.alloc(64 * 1024, 1);
+    let sent = 0;
+    const pump = () => {
+      while (sent < bytes) {
+        sent += chunk.length;
+        if (!sock.write(chunk)) return void sock.once('drain', pump);
+      }
+      sock.end();
+    };
+    sock.once('connect', pump);
+    const mbps = await done;
+    log(`in-memory: ${mbps.toFixed(0)} Mbit/s`);
+    return mbps;
+  } finally {
+    link.close();
+  }
+}
+
+/** Linux TCP (iperf3) over two wireguard-go peers in two namespaces joined by a veth pair. */
+async function kernel(loss: number, log: (l: string) => void): Promise<number> {
+  const nsA = await createNetns('phba');
+  let nsB: Netns | undefined;
+  let goA: WireGuardGo | undefined;
+  let goB: WireGuardGo | undefined;
+  let iperf: ChildProcess | undefined;
+  const vethA = `v${createHash('sha1').update(nsA.name).digest('hex').slice(0, 8)}a`;
+  const vethB = `${vethA.slice(0, -1)}b`;
+  try {
+    nsB = await createNetns('phbb');
+    await run('ip', ['link', 'add', vethA, 'netns', nsA.name, 'type', 'veth', 'peer', 'name', vethB, 'netns', nsB.name]);
+    await nsA.exec('ip', ['addr', 'add', '192.168.77.1/24', 'dev', vethA]);
+    await nsB.exec('ip', ['addr', 'add', '192.168.77.2/24', 'dev', vethB]);
+    await nsA.exec('ip', ['link', 'set', vethA, 'up']);
+    await nsB.exec('ip', ['link', 'set', vethB, 'up']);
+    const [privA, privB] = [await wgGenkey(), await wgGenkey()];
+    const [pubA, pubB] = [await wgPubkey(privA), await wgPubkey(privB)];
+    goA = await startWireGuardGo(nsA);
+    goB = await startWireGuardGo(nsB);
+    await goA.set({ privateKey: privA, listenPort: 51820, peers: [{ publicKey: pubB, allowedIps: ['10.97.0.2/32'], endpoint: '192.168.77.2:51820' }] });
+    await goB.set({ privateKey: privB, listenPort: 51820, peers: [{ publicKey: pubA, allowedIps: ['10.97.0.1/32'], endpoint: '192.168.77.1:51820' }] });
+    await goA.up('10.97.0.1/24', 1420);
+    await goB.up('10.97.0.2/24', 1420);
+    if (loss > 0) {
+      // Drop a fraction of the encrypted datagrams arriving at the receiver (numgen: no netem here).
+      const pct = Math.round(loss * 100);
+      await nsA.exec('nft', ['add', 'table', 'inet', 'benchloss']);
+      await nsA.exec('nft', ['add', 'chain', 'inet', 'benchloss', 'in', '{ type filter hook input priority 0 ; policy accept ; }']);
+      await nsA.exec('nft', ['add', 'rule', 'inet', 'benchloss', 'in', 'udp', 'dport', '51820', 'numgen', 'random', 'mod', '100', '<', String(pct), 'drop']);
+    }
+    iperf = nsA.spawn('iperf3', ['-s', '-B', '10.97.0.1', '-1']);
+    for (let i = 0; i < 50; i++) {
+      const { stdout } = await nsA.exec('ss', ['-tlnH']);
+      if (stdout.includes('10.97.0.1:5201')) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const { stdout } = await nsB.exec('iperf3', ['-c', '10.97.0.1', '-t', String(SECONDS), '-J'], { timeoutMs: (SECONDS + 30) * 1000 });
+    const report = JSON.parse(stdout) as { end: { sum_received: { bits_per_second: number } } };
+    const mbps = report.end.sum_received.bits_per_second / 1e6;
+    log(`kernel+wireguard-go loss ${loss}: ${mbps.toFixed(0)} Mbit/s`);
+    return mbps;
+  } finally {
+    if (iperf) await stopProcess(iperf, 1000);
+    if (goA) await goA.stop();
+    if (goB) await goB.stop();
+    await nsA.remove();
+    if (nsB) await nsB.remove();
+  }
+}
+
+export default async function bench(log: (line: string) => void): Promise<BenchResult[]> {
+  const rows: BenchResult[] = [];
+  const suite = 'netstack';
+  const unmet = unmetRequirements({ root: true, tools: ['wireguard-go', 'wg', 'ip', 'iperf3', 'nft'] });
+  let kernelClean: number | undefined;
+  let kernelLoss: number | undefined;
+  if (unmet.length === 0) {
+    kernelClean = await kernel(0, log);
+    kernelLoss = await kernel(0.01, log);
+    rows.push({ suite, case: 'kernel TCP over wireguard-go (iperf3)', value: kernelClean, unit: 'Mbit/s' });
+    rows.push({ suite, case: 'kernel TCP over wireguard-go, 1% loss', value: kernelLoss, unit: 'Mbit/s' });
+  } else {
+    log(`kernel baseline skipped: ${unmet.join('; ')}`);
+  }
+  const wg = await ours('wg', 0, log);
+  rows.push({
+    suite,
+    case: 'netstack over our WireGuard (2 processes)',
+    value: wg.mbps,
+    unit: 'Mbit/s',
+    ...(kernelClean === undefined ? {} : { baseline: { case: 'kernel TCP over wireguard-go', value: kernelClean } }),
+    note: wg.note,
+  });
+  const wgLoss = await ours('wg', 0.01, log);
+  rows.push({
+    suite,
+    case: 'netstack over our WireGuard, 1% loss',
+    value: wgLoss.mbps,
+    unit: 'Mbit/s',
+    ...(kernelLoss === undefined ? {} : { baseline: { case: 'kernel TCP over wireguard-go, 1% loss', value: kernelLoss } }),
+    note: wgLoss.note,
+  });
+  const udp = await ours('udp', 0, log);
+  rows.push({ suite, case: 'netstack over plain loopback UDP (no crypto)', value: udp.mbps, unit: 'Mbit/s', note: udp.note });
+  rows.push({ suite, case: 'netstack in-memory, one process', value: await inMemory(log), unit: 'Mbit/s' });
+  return rows;
+}
