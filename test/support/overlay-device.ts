@@ -25,6 +25,7 @@ export function newDeviceKeys(): DeviceKeys {
 export interface Registration {
   serial: string;
   tunnelIp: string;
+  overlayCidr: string;
   hub: { publicKey: string; endpoint: string; tunnelIp: string };
   persistentKeepalive: number;
 }
@@ -41,7 +42,7 @@ export async function startOverlayDevice(
   keys: DeviceKeys,
   registration: Registration,
   handler: http.RequestListener,
-  options: { /** Routes this device sends into the tunnel; default only the hub's /32. */ allowedIps?: string[] } = {},
+  options: { /** Allowed IPs of the hub peer; default the whole overlay, as the agent does (the hub routes it). */ allowedIps?: string[] } = {},
 ): Promise<OverlayDevice> {
   const [host, port] = [registration.hub.endpoint.slice(0, registration.hub.endpoint.lastIndexOf(':')), Number(registration.hub.endpoint.slice(registration.hub.endpoint.lastIndexOf(':') + 1))];
   const bind = await UdpBind.open({ host: '127.0.0.1' });
@@ -57,7 +58,7 @@ export async function startOverlayDevice(
   });
   wireguard.device.addPeer({
     publicKey: registration.hub.publicKey,
-    allowedIps: options.allowedIps ?? [`${registration.hub.tunnelIp}/32`],
+    allowedIps: options.allowedIps ?? [registration.overlayCidr],
     endpoint: { address: host === 'localhost' ? '127.0.0.1' : host, port },
     persistentKeepaliveSeconds: registration.persistentKeepalive,
   });

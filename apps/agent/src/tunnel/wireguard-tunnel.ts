@@ -120,9 +120,12 @@ export function createWireGuardTunnelFactory(options: WireGuardTunnelOptions): T
       },
     });
     // Adding the peer with persistent keepalive sends a keepalive at once, which starts the handshake.
+    // The hub is the only peer and routes the whole overlay: admin peers' packets reach the device
+    // from their own tunnel addresses (the hub's router decides who may talk to whom), so the hub
+    // peer must be allowed every overlay source, not just the hub's own /32.
     node.device.addPeer({
       publicKey: reg.hub.publicKey,
-      allowedIps: [`${reg.hub.tunnelIp}/32`],
+      allowedIps: [reg.overlayCidr],
       endpoint: { address: params.endpoint.address, port: params.endpoint.port },
       persistentKeepaliveSeconds: reg.persistentKeepalive,
     });
