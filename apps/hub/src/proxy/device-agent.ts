@@ -125,8 +125,9 @@ export async function dialDevice(dialer: DeviceDialer, device: DeviceRoute, port
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      ac.abort();
+      // Reject first: a dialer that rejects synchronously on abort must not win the race.
       reject(new DialTimeoutError(device.serial, port, timeoutMs));
+      ac.abort();
     }, timeoutMs);
   });
   const dialing = dialer.dial(device, port, ac.signal);

@@ -3,6 +3,7 @@
 // device ends in the access log and the metrics, whatever the outcome (architecture "Routing a request").
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { type RateLimiter, createRateLimiter } from '../http/rate-limit.js';
 import type { HubMetrics } from '../ops/hub-metrics.js';
 import type { Logger } from '../ops/logger.js';
 import type { AccessLogSink, DeviceDialer, DeviceDirectory, DeviceRoute, TcpPortPolicy } from './contracts.js';
@@ -50,6 +51,11 @@ export interface DeviceProxyOptions {
   tcpPortPolicy?: TcpPortPolicy;
   /** Sockets of an open tunnel, for shutdown. */
   onTunnel?(visitor: Duplex, device: Duplex): void;
+  /**
+   * Per client address budget for misses (unknown serials, bad tickets): serials are guessable, so
+   * walking through them is throttled. Default: burst 30, then 1 per second.
+   */
+  missLimiter?: RateLimiter;
 }
 
 const UNKNOWN_DEVICE: StatusPage = {
@@ -80,6 +86,21 @@ export function createDeviceProxy(o: DeviceProxyOptions) {
     onTunnel: trackTunnel('tcp'),
   });
   const log = o.logger.child({ component: 'proxy' });
+  const misses = o.missLimiter ?? createRateLimiter({ capacity: 30, refillPerSecond: 1, maxKeys: 50_000 });
+
+  /** Counts a miss for the client; a 429 page when it has used up its budget. */
+  function throttled(ctx: DeviceRequestContext): StatusPage | undefined {
+    const d = misses.take(ctx.client.ip);
+    if (d.allowed) return undefined;
+    o.metrics.drops.inc({ reason: 'miss_rate_limited' });
+    return {
+      status: 429,
+      title: 'Too many requests',
+      message: 'Too many requests for unknown devices or invalid sign-in links from your address. Wait a moment.',
+      headers: { 'retry-after': String(Math.max(1, Math.ceil(d.retryAfterSeconds))) },
+      requestId: ctx.requestId,
+    };
+  }
 
   function record(ctx: DeviceRequestContext, device: DeviceRoute, method: string, userId: string | null, result: ForwardResult, kind: 'http' | 'websocket' | 'tcp'): void {
     const durationMs = performance.now() - ctx.startedMs;
@@ -125,7 +146,7 @@ export function createDeviceProxy(o: DeviceProxyOptions) {
     }
     if (!device) {
       o.metrics.drops.inc({ reason: 'unknown_device' });
-      answer({ ...UNKNOWN_DEVICE, requestId: ctx.requestId });
+      answer(throttled(ctx) ?? { ...UNKNOWN_DEVICE, requestId: ctx.requestId });
       return undefined;
     }
     return device;
@@ -202,6 +223,8 @@ export function createDeviceProxy(o: DeviceProxyOptions) {
       const redeemed = o.gate.redeem(ticket, device);
       if (!redeemed) {
         o.metrics.drops.inc({ reason: 'bad_ticket' });
+        const limited = throttled(ctx);
+        if (limited) return refuse(limited);
         return refuse({
           status: 403,
           title: 'Sign-in link expired',

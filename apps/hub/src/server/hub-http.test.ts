@@ -1,5 +1,8 @@
 import http from 'node:http';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRateLimiter } from '../http/rate-limit.js';
 import type { DeviceDialer } from '../proxy/contracts.js';
 import { DOMAIN, PORTAL, fakeAuth, request, route, signIn, startDevice, startHub } from './test-harness.js';
 
@@ -277,5 +280,70 @@ describe('hub HTTP edge: host routing, status pages, forwarding, visitor auth', 
   it('never writes cookies, tickets or tokens to the log', async () => {
     const text = JSON.stringify(h.logger.lines);
     expect(text).not.toMatch(/portal-secret|portal-api-token|tok-alice|porthole_device=/);
+  });
+});
+
+describe('device timeouts and limits', () => {
+  it('answers 504 when the device does not accept the connection in time', async () => {
+    const aborted: boolean[] = [];
+    const hanging: DeviceDialer = {
+      dial: (_d, _p, signal) =>
+        new Promise((_resolve, reject) => {
+          signal?.addEventListener('abort', () => {
+            aborted.push(true);
+            reject(new Error('aborted'));
+          });
+        }),
+    };
+    const h = await startHub({ devices: [route('an00000001')], webPorts: {}, dialer: hanging, config: { dialTimeoutMs: 50 } });
+    try {
+      const res = await request(h.port, `an00000001.${DOMAIN}`, '/');
+      expect(res.status).toBe(504);
+      expect(res.body).toContain('did not accept a connection in time');
+      expect(aborted).toEqual([true]);
+      expect(h.metrics.drops.get({ reason: 'dial_timeout' })).toBe(1);
+    } finally {
+      await h.hub.close();
+    }
+  });
+
+  it('answers 504 when the device accepts but never responds, and 502 for an oversized response header', async () => {
+    // Reads the request (so it notices the hub hanging up) but never answers.
+    const silent = net.createServer((s) => s.resume());
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const big = await startDevice((_req, res) => {
+      res.setHeader('x-huge', 'a'.repeat(20_000));
+      res.end('never seen');
+    });
+    const h = await startHub({
+      devices: [route('an00000001'), route('an00000002')],
+      webPorts: { an00000001: (silent.address() as AddressInfo).port, an00000002: big.port },
+      config: { responseTimeoutMs: 100 },
+    });
+    try {
+      const slow = await request(h.port, `an00000001.${DOMAIN}`, '/');
+      expect(slow.status).toBe(504);
+      expect(slow.body).toContain('did not answer in time');
+      const huge = await request(h.port, `an00000002.${DOMAIN}`, '/');
+      expect(huge.status).toBe(502);
+      expect(huge.body).not.toContain('never seen');
+    } finally {
+      await h.hub.close();
+      await big.close();
+      await new Promise((r) => silent.close(r));
+    }
+  });
+
+  it('throttles a client walking through unknown serials (429 with Retry-After)', async () => {
+    const h = await startHub({ devices: [], webPorts: {}, hubOptions: { missLimiter: createRateLimiter({ capacity: 3, refillPerSecond: 0.001 }) } });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i++) statuses.push((await request(h.port, `an1000000${i}.${DOMAIN}`, '/')).status);
+      expect(statuses).toEqual([404, 404, 404, 429, 429]);
+      const limited = await request(h.port, `an10000009.${DOMAIN}`, '/');
+      expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    } finally {
+      await h.hub.close();
+    }
   });
 });

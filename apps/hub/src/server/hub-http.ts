@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import { getRequestListener } from '@hono/node-server';
 import type { HubConfig } from '../config/config-schema.js';
 import { setClientIp } from '../http/client-ip.js';
+import type { RateLimiter } from '../http/rate-limit.js';
 import { type Health, OPS_PATHS, type ReadinessCheck, createHealth, handleOpsRequest } from '../ops/health.js';
 import { type HubMetrics, createHubMetrics } from '../ops/hub-metrics.js';
 import { type Logger, silentLogger } from '../ops/logger.js';
@@ -70,6 +71,8 @@ export interface HubHttpOptions {
   devicePort?: number;
   /** Millisecond clock for sessions and access re-checks (tests). */
   now?: () => number;
+  /** Throttle for unknown-serial and bad-ticket misses per client address (see device-proxy.ts). */
+  missLimiter?: RateLimiter;
 }
 
 export interface HubHttp {
@@ -115,6 +118,7 @@ export function createHubHttp(options: HubHttpOptions): HubHttp {
     deviceSessionTtlMs: config.deviceSessionTtlMs,
     ...(options.devicePort ? { devicePort: options.devicePort } : {}),
     ...(options.tcpPortPolicy ? { tcpPortPolicy: options.tcpPortPolicy } : {}),
+    ...(options.missLimiter ? { missLimiter: options.missLimiter } : {}),
     onTunnel: (a, b) => tracker.addTunnel(a, b),
   });
   const portalListener = options.portalApp ? getRequestListener(options.portalApp.fetch as never) : undefined;
