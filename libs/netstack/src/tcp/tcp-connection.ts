@@ -3,7 +3,8 @@
 // timers of §3.8 (RFC 6298 retransmission, persist, keep-alive, delayed ACK, TIME-WAIT).
 // Sequence numbers are kept as unwrapped offsets from ISS (send) and IRS (receive), exact in a JS
 // number up to 2^53 bytes, so no comparison below needs modular arithmetic; they are wrapped to
-// 32 bits only on the wire. Segment building lives in tcp-output.ts.
+// 32 bits only on the wire. Segment building lives in tcp-output.ts, the sender's ACK and loss
+// handling in loss-recovery.ts.
 import { formatIpv4Address } from '../wire/ipv4-address.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type TcpRepr } from '../wire/tcp.js';
 import { NewReno } from './congestion.js';
@@ -14,6 +15,7 @@ import { SendBuffer } from './send-buffer.js';
 import { DEFAULT_MSS, IPV4_TCP_HEADERS, MIN_PEER_MSS, type TcpConfig } from './tcp-config.js';
 import { TcpError, type TcpErrorCode } from './tcp-error.js';
 import { TcpOutput } from './tcp-output.js';
+import { LossRecovery } from './loss-recovery.js';
 import type { TcpHost } from './tcp-host.js';
 
 /** RFC 9293 §3.3.2 state names. */
@@ -168,6 +170,7 @@ export class TcpConnection {
   connectDeadline: number | undefined;
 
   readonly out: TcpOutput;
+  readonly lossRecovery: LossRecovery;
 
   constructor(
     readonly host: TcpHost,
@@ -194,6 +197,7 @@ export class TcpConnection {
     this.keepaliveIdleMs = config.keepaliveIdleMs;
     this.lastRecvAt = nowMs;
     this.out = new TcpOutput(this);
+    this.lossRecovery = new LossRecovery(this);
   }
 
   /** A getter so TypeScript does not narrow `state` across calls that may change it. */
@@ -550,7 +554,7 @@ export class TcpConnection {
         this.host.sendResetFor(seg, this.remoteAddr);
         return;
       }
-      if (this.synRetransmits === 0 && this.tsOk && seg.tsEcr !== 0) this.sampleTimestamp(seg.tsEcr, nowMs);
+      if (this.synRetransmits === 0 && this.tsOk && seg.tsEcr !== 0) this.lossRecovery.sampleTimestamp(seg.tsEcr, nowMs);
       this.una = 1;
       this.sndWnd = seg.window << this.sndShift;
       this.maxSndWnd = this.sndWnd;
@@ -667,9 +671,9 @@ export class TcpConnection {
     const unaBefore = this.una;
     const sackedBefore = this.scoreboard.sackedBytes;
     let sackNew = false;
-    if (this.sackOk && seg.sackBlocks !== undefined && ackOff >= this.una) sackNew = this.processSack(seg.sackBlocks, ackOff);
+    if (this.sackOk && seg.sackBlocks !== undefined && ackOff >= this.una) sackNew = this.lossRecovery.processSack(seg.sackBlocks, ackOff);
     if (ackOff > this.una) {
-      this.onNewAck(ackOff, seg, nowMs);
+      this.lossRecovery.onNewAck(ackOff, seg, nowMs);
     } else if (
       ackOff === this.una &&
       this.nxt > this.una &&
@@ -677,7 +681,7 @@ export class TcpConnection {
       !(seg.flags & (TCP_SYN | TCP_FIN)) &&
       (newWnd === this.sndWnd || sackNew)
     ) {
-      this.onDupAck();
+      this.lossRecovery.onDupAck();
     }
     if (
       this.recovery === Recovery.None &&
@@ -686,7 +690,7 @@ export class TcpConnection {
       this.scoreboard.sackedBytes > 2 * this.segSize
     ) {
       // RFC 6675 §5 (IsLost): more than DupThresh-1 segments SACKed above SND.UNA.
-      this.enterFastRecovery();
+      this.lossRecovery.enterFastRecovery();
     }
     if (this.recovery !== Recovery.None && this.sackOk) {
       // Lost retransmission: data sent after our latest retransmission was SACKed (3 segments
@@ -698,7 +702,7 @@ export class TcpConnection {
         this.host.tcpStats.lostRetransmits++;
       }
       if (this.recovery === Recovery.Fast) {
-        this.prrUpdate(this.una - unaBefore + (this.scoreboard.sackedBytes - sackedBefore));
+        this.lossRecovery.prrUpdate(this.una - unaBefore + (this.scoreboard.sackedBytes - sackedBefore));
       }
     }
     // §3.10.7.4: window update when the segment is newer (WL1/WL2 rule).
@@ -731,118 +735,6 @@ export class TcpConnection {
       }
     }
     return true;
-  }
-
-  /** RFC 2018 §3: records SACK blocks (wire numbers) relative to `ackOff`; true if any was new. */
-  private processSack(blocks: number[], ackOff: number): boolean {
-    const before = this.scoreboard.sackedBytes;
-    const base = (this.iss + ackOff) >>> 0;
-    for (let i = 0; i + 1 < blocks.length; i += 2) {
-      const start = ackOff + ((blocks[i]! - base) | 0);
-      const end = ackOff + ((blocks[i + 1]! - base) | 0);
-      // Ignore D-SACK (RFC 2883, below the cumulative ACK) and anything never sent.
-      if (start >= end || start < ackOff || end > this.nxt) continue;
-      this.scoreboard.add(start, end);
-    }
-    if (ackOff > this.una) this.scoreboard.advance(ackOff);
-    return this.scoreboard.sackedBytes > before;
-  }
-
-  private onNewAck(ackOff: number, seg: TcpRepr, nowMs: number): void {
-    const acked = ackOff - this.una;
-    const flightBefore = this.nxt - this.una;
-    const freedBefore = this.sendBuf.free;
-    this.sendBuf.consume(Math.min(ackOff - 1, this.sendBuf.end));
-    this.una = ackOff;
-    if (this.rxtNxt < ackOff) this.rxtNxt = ackOff;
-    this.scoreboard.advance(ackOff);
-    // RTT (RFC 6298 §3 with RFC 7323 §4 timestamps): one sample per flight.
-    if (this.tsOk && seg.tsEcr !== 0) {
-      if (ackOff >= this.rttSeq) {
-        this.sampleTimestamp(seg.tsEcr, nowMs);
-        this.rttSeq = this.nxt;
-      }
-    } else if (this.rttTiming && ackOff >= this.rttSeq) {
-      this.rtt.sample(nowMs - this.rttSentAt);
-      this.rttTiming = false;
-    }
-    this.rtt.resetBackoff();
-    this.rtoRetries = 0;
-    this.dupAcks = 0;
-    // Congestion control and recovery exits (RFC 6582 §3.2 steps 5-6).
-    if (this.recovery === Recovery.Fast) {
-      if (ackOff >= this.recover) {
-        this.recovery = Recovery.None;
-        this.cc.exitRecovery(this.nxt - this.una);
-        this.lostEnd = this.rxtNxt = this.una;
-      } else if (!this.sackOk) {
-        // Partial ACK: the next segment is lost too; retransmit it now.
-        this.cc.partialAck(acked);
-        this.lostEnd = Math.max(this.lostEnd, this.una + Math.min(this.segSize, this.nxt - this.una));
-        this.rxtNxt = this.una;
-        this.rxtForce = true;
-      } else {
-        this.lostEnd = Math.max(this.lostEnd, this.scoreboard.highest);
-      }
-    } else {
-      if (this.recovery === Recovery.Loss && ackOff >= this.recover) this.recovery = Recovery.None;
-      this.cc.onAck(acked, flightBefore * 2 >= this.cc.cwnd);
-    }
-    // RFC 6298 §5.2-5.3: stop the timer when all is acknowledged, else restart it.
-    if (!this.persisting) this.rtoAt = this.una >= this.nxt ? undefined : nowMs + this.rtt.rtoMs;
-    if (this.sendBuf.free > freedBefore && this.canSend) this.emit(EV_WRITABLE);
-  }
-
-  private sampleTimestamp(tsEcr: number, nowMs: number): void {
-    const elapsed = ((this.out.tsNow(nowMs) - tsEcr) | 0) >>> 0;
-    // Ignore echoes that are not ours (elapsed huge or negative wrapped).
-    if (elapsed < 60_000) this.rtt.sample(elapsed);
-  }
-
-  /** RFC 5681 §3.2 / RFC 6582 §3.2: duplicate ACK handling. */
-  private onDupAck(): void {
-    this.dupAcks++;
-    if (this.recovery === Recovery.None) {
-      if (this.dupAcks >= 3) this.enterFastRecovery();
-    } else if (this.recovery === Recovery.Fast) {
-      if (this.sackOk) this.lostEnd = Math.max(this.lostEnd, this.scoreboard.highest);
-      else this.cc.inflate();
-    }
-  }
-
-  /**
-   * RFC 6937 Proportional Rate Reduction: during recovery send in proportion to what the network
-   * delivered, so the window comes down to ssthresh smoothly instead of in one burst (a burst
-   * right after a loss is what loses the retransmissions next).
-   */
-  private prrUpdate(delivered: number): void {
-    this.prrDelivered += delivered;
-    const pipe = this.out.pipe();
-    const ssthresh = this.cc.ssthresh;
-    let sndcnt: number;
-    if (pipe > ssthresh) {
-      sndcnt = Math.ceil((this.prrDelivered * ssthresh) / Math.max(1, this.recoverFs)) - this.prrOut;
-    } else {
-      // PRR-SSRB: slow start back up to ssthresh, at most one MSS beyond what was delivered.
-      sndcnt = Math.min(ssthresh - pipe, Math.max(this.prrDelivered - this.prrOut, delivered) + this.segSize);
-    }
-    this.cc.cwnd = pipe + Math.max(0, sndcnt);
-  }
-
-  private enterFastRecovery(): void {
-    this.host.tcpStats.fastRecoveries++;
-    this.recovery = Recovery.Fast;
-    this.recover = this.nxt;
-    this.prrDelivered = 0;
-    this.prrOut = 0;
-    this.recoverFs = this.nxt - this.una;
-    this.rxtFrontier = this.nxt;
-    this.cc.enterRecovery(this.nxt - this.una, this.sackOk);
-    const first = this.una + Math.min(this.segSize, this.nxt - this.una);
-    this.lostEnd = this.sackOk ? Math.max(first, this.scoreboard.highest) : first;
-    this.rxtNxt = this.una;
-    this.rxtForce = true;
-    this.rttTiming = false;
   }
 
   /** RFC 5961 §3.2: a RST in window but not exact, or a SYN: answer with a rate-limited ACK. */
@@ -914,7 +806,7 @@ export class TcpConnection {
     if (this.rtoAt !== undefined && nowMs >= this.rtoAt) {
       this.rtoAt = undefined;
       if (this.persisting) this.out.onPersistTimeout(nowMs);
-      else this.onRetransmitTimeout(nowMs);
+      else this.lossRecovery.onRetransmitTimeout(nowMs);
       if (this.isClosed) return;
     }
     if (this.delackAt !== undefined && nowMs >= this.delackAt) {
@@ -922,48 +814,6 @@ export class TcpConnection {
       if (this.unackedBytes > 0) this.out.sendAck(nowMs);
     }
     if (this.keepaliveAt !== undefined && nowMs >= this.keepaliveAt) this.onKeepaliveTimeout(nowMs);
-  }
-
-  /** RFC 6298 §5.4-5.7 and RFC 5681 §3.1: retransmission timeout. */
-  private onRetransmitTimeout(nowMs: number): void {
-    const stats = this.host.tcpStats;
-    if (this.una === 0) {
-      // SYN or SYN-ACK unanswered.
-      this.synRetransmits++;
-      if (this.synRetransmits > this.config.synRetries) {
-        if (this.passive) this.terminate(undefined);
-        else this.fail('ETIMEDOUT', 'connect');
-        return;
-      }
-      stats.retransmittedSegments++;
-      this.rtt.backoff();
-      this.out.sendSyn(nowMs);
-      this.rtoAt = nowMs + this.rtt.rtoMs;
-      return;
-    }
-    if (this.nxt === this.una) return;
-    this.rtoRetries++;
-    stats.rtoExpirations++;
-    if (this.rtoRetries > this.config.maxRetransmissions) {
-      this.fail('ETIMEDOUT', 'read');
-      return;
-    }
-    // ssthresh halves once per loss episode: an RTO inside recovery keeps the reduced value
-    // (Linux tcp_enter_loss), or repeated timeouts would ratchet it to nothing.
-    this.cc.onRetransmitTimeout(Math.min(this.nxt - this.una, this.cc.cwnd), this.recovery === Recovery.None);
-    this.rtt.backoff();
-    // A peer may renege on SACKed data (RFC 2018 §8); after repeated timeouts trust only the ACK.
-    if (this.rtoRetries >= 2) this.scoreboard.clear();
-    this.recovery = Recovery.Loss;
-    this.recover = this.nxt;
-    this.lostEnd = this.nxt;
-    this.rxtNxt = this.una;
-    this.rxtFrontier = this.nxt;
-    this.rxtForce = true;
-    this.dupAcks = 0;
-    this.rttTiming = false;
-    this.rtoAt = nowMs + this.rtt.rtoMs;
-    this.out.output(nowMs);
   }
 
   private onKeepaliveTimeout(nowMs: number): void {
