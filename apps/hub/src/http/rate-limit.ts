@@ -2,7 +2,9 @@
 // middleware factory. Buckets live in a bounded Map (insertion order = least recently used first),
 // so a flood of distinct keys costs bounded memory instead of growing without limit.
 import { RateLimitedError } from '@porthole/db';
+import type { IncomingMessage } from 'node:http';
 import type { Context, MiddlewareHandler } from 'hono';
+import { clientIpOf } from './client-ip.js';
 
 export interface RateLimiterOptions {
   /** Burst size: how many requests a fresh key may make at once. */
@@ -87,13 +89,15 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
 }
 
 /**
- * The client's address as seen on the socket (never from X-Forwarded-For: a client controls that).
+ * The client's address as seen on the socket (never from a client's own X-Forwarded-For). Behind a
+ * trusted load balancer (PORTHOLE_TRUST_PROXY) the hub's server records the address the balancer
+ * reported, see client-ip.ts; otherwise every visitor would share the balancer's bucket.
  * Under `app.request()` in tests there is no socket; tests pass `{ incoming: { socket: { remoteAddress } } }`
  * as the env, and without one every request counts as the same client, `unknown`.
  */
 export function clientAddress(c: Context): string {
-  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
-  return env?.incoming?.socket?.remoteAddress ?? 'unknown';
+  const env = c.env as { incoming?: IncomingMessage } | undefined;
+  return env?.incoming ? clientIpOf(env.incoming) : 'unknown';
 }
 
 export interface RateLimitMiddlewareOptions {

@@ -53,6 +53,8 @@ describe('hub HTTP edge: host routing, status pages, forwarding, visitor auth', 
 
   it('serves the portal app on the portal host and ops endpoints there', async () => {
     expect((await request(h.port, PORTAL, '/')).body).toBe('portal home');
+    // Without a trusted proxy the portal sees the socket address, whatever the client claims.
+    expect((await request(h.port, PORTAL, '/ip', { headers: { 'x-forwarded-for': '6.6.6.6' } })).body).toBe('127.0.0.1');
     expect(await request(h.port, PORTAL, '/echo', { method: 'POST', body: 'hello' })).toMatchObject({ status: 200, body: 'hello' });
     const live = await request(h.port, PORTAL, '/healthz');
     expect(live.status).toBe(200);

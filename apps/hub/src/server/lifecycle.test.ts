@@ -93,6 +93,8 @@ describe('behind a trusted load balancer', () => {
       expect(seen.headers['x-forwarded-for']).toBe('198.51.100.7, 127.0.0.1');
       expect(seen.headers['x-forwarded-proto']).toBe('https');
       expect(h.accessLog.entries.at(-1)!.clientIp).toBe('198.51.100.7');
+      // Portal rate limits key on the same address.
+      expect((await request(h.port, PORTAL, '/ip', { headers: { 'x-forwarded-for': '198.51.100.8' } })).body).toBe('198.51.100.8');
     } finally {
       await h.hub.close();
       await device.close();

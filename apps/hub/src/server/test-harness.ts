@@ -5,6 +5,7 @@ import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Hono } from 'hono';
+import { clientAddress } from '../http/rate-limit.js';
 import { createHubMetrics } from '../ops/hub-metrics.js';
 import { createMemoryLogger } from '../ops/logger.js';
 import { createMemoryAccessLog } from '../proxy/access-log.js';
@@ -122,6 +123,7 @@ export async function startHub(o: HarnessOptions) {
   const portal = new Hono();
   portal.get('/', (c) => c.text('portal home'));
   portal.post('/echo', async (c) => c.text(await c.req.text()));
+  portal.get('/ip', (c) => c.text(clientAddress(c)));
   const hub = createHubHttp({
     config: { ...TEST_CONFIG, ...o.config },
     directory,
