@@ -1,0 +1,439 @@
+// Issue 8 CLI: every admin command against an in-process hub, run in-process through run(argv, io):
+// human and --json output, the stored login (file modes), exit codes for usage (2), auth (3) and
+// not-found (4) errors, and one run of the real binary through tsx.
+import { execFile } from 'node:child_process';
+import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../../test/support/free-port.js';
+import { newDeviceKeys } from '../../../test/support/overlay-device.js';
+import { ADMIN_EMAIL, cli, startTestHub, tempHome, type TestHub } from './test-hub.js';
+
+let t: TestHub;
+let home: ReturnType<typeof tempHome>;
+/** Env with the admin login given by variables (no stored config needed). */
+let adminEnv: Record<string, string>;
+const SERIALS = ['an20000001', 'an20000002', 'an20000003', 'an20000004', 'an20000005', 'an20000006', 'an20000007'];
+
+async function api(method: string, path: string, body?: unknown): Promise<any> {
+  const res = await fetch(`${t.url}/api/v1${path}`, {
+    method,
+    headers: { authorization: `Bearer ${t.adminToken}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : undefined;
+}
+
+async function register(serial: string, tags: string[]): Promise<void> {
+  const token = await api('POST', '/enrollment-tokens', { description: `for ${serial}`, maxUses: 1, tags });
+  const keys = newDeviceKeys();
+  const res = await fetch(`${t.url}/api/v1/devices/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ serial, publicKey: keys.publicKey, enrollmentToken: token.token, agentVersion: 'test-1.0' }),
+  });
+  expect(res.status).toBe(201);
+}
+
+beforeAll(async () => {
+  t = await startTestHub();
+  home = tempHome();
+  adminEnv = { ...home.env, PORTHOLE_HUB: t.url, PORTHOLE_TOKEN: t.adminToken };
+  for (const [i, serial] of SERIALS.entries()) await register(serial, i % 2 === 0 ? ['fleet-a'] : ['fleet-b']);
+});
+
+afterAll(async () => {
+  await t?.close();
+  home?.remove();
+});
+
+describe('login, whoami, logout', () => {
+  it('verifies the token, stores { hub, token } with dir 0700 / file 0600 and no temp files', async () => {
+    const r = await cli(['login', '--hub', `${t.url}/`, '--token', t.adminToken], home.env);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const path = join(home.env.XDG_CONFIG_HOME!, 'porthole', 'config.json');
+    expect(r.stdout).toBe(`Logged in to ${t.url} as ${ADMIN_EMAIL} (admin; token scopes: read, write).\nSaved to ${path}\n`);
+    expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual({ hub: t.url, token: t.adminToken });
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(statSync(join(home.env.XDG_CONFIG_HOME!, 'porthole')).mode & 0o777).toBe(0o700);
+    expect(readdirSync(join(home.env.XDG_CONFIG_HOME!, 'porthole'))).toEqual(['config.json']);
+
+    // The stored login is used when nothing overrides it.
+    const me = await cli(['whoami', '--json'], home.env);
+    expect(me.code).toBe(0);
+    expect(JSON.parse(me.stdout)).toMatchObject({ hub: t.url, user: { email: ADMIN_EMAIL, role: 'admin' }, scopes: ['read', 'write'] });
+    const human = await cli(['whoami'], home.env);
+    expect(human.stdout).toBe(`${ADMIN_EMAIL} (admin) at ${t.url}; token scopes: read, write\n`);
+  });
+
+  it('reads the token from stdin without --token, and uses ~/.config without XDG_CONFIG_HOME', async () => {
+    const env = { HOME: home.dir, PATH: home.env.PATH! };
+    const r = await cli(['login', '--hub', t.url, '--json'], env, { stdin: `${t.adminToken}\n` });
+    expect(r.code).toBe(0);
+    const path = join(home.dir, '.config', 'porthole', 'config.json');
+    expect(JSON.parse(r.stdout)).toMatchObject({ hub: t.url, configPath: path, user: { email: ADMIN_EMAIL } });
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect((await cli(['logout'], env)).stdout).toBe(`Logged out: removed ${path}\n`);
+  });
+
+  it('refuses a bad token with exit 3 and keeps the stored login', async () => {
+    const path = join(home.env.XDG_CONFIG_HOME!, 'porthole', 'config.json');
+    const before = readFileSync(path, 'utf8');
+    const r = await cli(['login', '--hub', t.url, '--token', 'ph_api_not-a-real-token'], home.env);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe('porthole login: the hub refused the token: the API token is not valid (unknown, revoked or expired)\n');
+    expect(readFileSync(path, 'utf8')).toBe(before);
+  });
+
+  it('lets PORTHOLE_TOKEN and --token override the stored token, in that order', async () => {
+    const bad = await cli(['whoami'], { ...home.env, PORTHOLE_TOKEN: 'ph_api_wrong' });
+    expect(bad.code).toBe(3);
+    expect(bad.stderr).toMatch(/^porthole whoami: the API token is not valid/);
+    const flag = await cli(['whoami', '--token', t.adminToken], { ...home.env, PORTHOLE_TOKEN: 'ph_api_wrong' });
+    expect(flag.code).toBe(0);
+  });
+
+  it('says when the hub cannot be reached (exit 1) and when nothing is configured (exit 3)', async () => {
+    const closed = await freePort(); // nothing listens there
+    const down = await cli(['whoami', '--hub', `http://127.0.0.1:${closed}`, '--token', 'x'], home.env);
+    expect(down.code).toBe(1);
+    expect(down.stderr).toBe(`porthole whoami: cannot reach the hub at http://127.0.0.1:${closed}: connection refused\n`);
+    const empty = tempHome();
+    try {
+      const none = await cli(['devices', 'list'], empty.env);
+      expect(none.code).toBe(3);
+      expect(none.stderr).toMatch(/no hub configured: run porthole login --hub URL/);
+    } finally {
+      empty.remove();
+    }
+  });
+
+  it('logout removes the stored login', async () => {
+    const path = join(home.env.XDG_CONFIG_HOME!, 'porthole', 'config.json');
+    expect(JSON.parse((await cli(['logout', '--json'], home.env)).stdout)).toEqual({ removed: true, configPath: path });
+    expect(existsSync(path)).toBe(false);
+    expect((await cli(['logout'], home.env)).stdout).toBe(`Not logged in (no ${path}).\n`);
+    expect((await cli(['whoami'], home.env)).code).toBe(3);
+  });
+});
+
+describe('devices', () => {
+  it('lists devices as a table and as JSON, filtered by tag and search', async () => {
+    const r = await cli(['devices', 'list'], adminEnv);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^SERIAL\s+STATE\s+LAST SEEN\s+TUNNEL IP\s+POLICY\s+OWNER\s+TAGS$/);
+    expect(lines.slice(1).map((l) => l.split(/\s+/)[0])).toEqual(SERIALS);
+    expect(lines[1]).toMatch(/^an20000001\s+offline\s+never\s+100\.64\.\d+\.\d+\s+owners\s+-\s+fleet-a$/);
+
+    const json = JSON.parse((await cli(['devices', 'list', '--json', '--tag', 'fleet-b'], adminEnv)).stdout);
+    expect(json.nextCursor).toBeNull();
+    expect(json.devices.map((d: { serial: string }) => d.serial)).toEqual(['an20000002', 'an20000004', 'an20000006']);
+    expect(json.devices[0]).toMatchObject({ status: 'enabled', online: false, agentVersion: 'test-1.0', tags: ['fleet-b'] });
+
+    const search = JSON.parse((await cli(['devices', 'list', '--json', '--search', 'an2000000'], adminEnv)).stdout);
+    expect(search.devices).toHaveLength(7);
+    expect((await cli(['devices', 'list', '--online'], adminEnv)).stdout).toBe('No devices match.\n');
+    expect(JSON.parse((await cli(['devices', 'list', '--offline', '--json'], adminEnv)).stdout).devices).toHaveLength(7);
+  });
+
+  it('pages with --limit and follows cursors with --all, with progress on stderr', async () => {
+    const one = await cli(['devices', 'list', '--limit', '3'], adminEnv);
+    expect(one.stdout.trimEnd().split('\n')).toHaveLength(4);
+    const cursor = /--cursor (\S+) for the next page/.exec(one.stderr)?.[1];
+    expect(cursor).toBeDefined();
+    const next = JSON.parse((await cli(['devices', 'list', '--limit', '3', '--cursor', cursor!, '--json'], adminEnv)).stdout);
+    expect(next.devices.map((d: { serial: string }) => d.serial)).toEqual(SERIALS.slice(3, 6));
+
+    const all = await cli(['devices', 'list', '--all', '--limit', '3', '--json'], adminEnv);
+    expect(all.code).toBe(0);
+    expect(JSON.parse(all.stdout).devices.map((d: { serial: string }) => d.serial)).toEqual(SERIALS);
+    expect(all.stderr).toBe('… 3 devices so far (page 1)\n… 6 devices so far (page 2)\n');
+    const human = await cli(['devices', 'list', '--all', '--limit', '3'], adminEnv);
+    expect(human.stderr).toMatch(/7 devices in 3 pages\.\n$/);
+  });
+
+  it('rejects bad list options with exit 2', async () => {
+    for (const argv of [['--online', '--offline'], ['--status', 'maybe'], ['--limit', '0'], ['--limit', 'x'], ['--frobnicate']]) {
+      const r = await cli(['devices', 'list', ...argv], adminEnv);
+      expect(r.code, argv.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/^porthole devices list: .+\nRun porthole devices list --help for usage\.\n$/);
+    }
+  });
+
+  it('shows a device, and exits 4 for an unknown serial', async () => {
+    const r = await cli(['devices', 'show', 'an20000003'], adminEnv);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^serial: +an20000003$/m);
+    expect(r.stdout).toMatch(new RegExp(`^url: +http://an20000003\\.localhost:${t.port}/$`, 'm'));
+    expect(r.stdout).toMatch(/^agent version: +test-1\.0$/m);
+    expect(r.stdout).toMatch(/^last handshake: +never$/m);
+    const json = JSON.parse((await cli(['devices', 'show', 'an20000003', '--json'], adminEnv)).stdout);
+    expect(json).toMatchObject({ serial: 'an20000003', accessPolicy: 'owners', tags: ['fleet-a'] });
+
+    const missing = await cli(['devices', 'show', 'an29999999'], adminEnv);
+    expect(missing.code).toBe(4);
+    expect(missing.stderr).toMatch(/^porthole devices show: .*an29999999.*\n$/);
+    expect((await cli(['devices', 'show'], adminEnv)).code).toBe(2);
+    expect((await cli(['devices', 'disable', 'an29999999'], adminEnv)).code).toBe(4);
+  });
+
+  it('disables, enables and sets the access policy', async () => {
+    const off = await cli(['devices', 'disable', 'an20000004'], adminEnv);
+    expect(off.stdout).toBe('an20000004: disabled (remote access is off).\n');
+    expect((await api('GET', '/devices/an20000004')).status).toBe('disabled');
+    const disabled = JSON.parse((await cli(['devices', 'list', '--status', 'disabled', '--json'], adminEnv)).stdout);
+    expect(disabled.devices.map((d: { serial: string }) => d.serial)).toEqual(['an20000004']);
+    expect((await cli(['devices', 'list'], adminEnv)).stdout).toMatch(/^an20000004\s+disabled\s/m);
+    const on = await cli(['devices', 'enable', 'an20000004', '--json'], adminEnv);
+    expect(JSON.parse(on.stdout)).toMatchObject({ serial: 'an20000004', status: 'enabled' });
+
+    expect((await cli(['devices', 'policy', 'an20000004', 'public'], adminEnv)).stdout).toBe('an20000004: access policy public.\n');
+    expect((await api('GET', '/devices/an20000004')).accessPolicy).toBe('public');
+    const bad = await cli(['devices', 'policy', 'an20000004', 'everyone'], adminEnv);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/the policy must be owners or public, not "everyone"/);
+  });
+
+  it('grants, lists and revokes access by e-mail, with an expiry', async () => {
+    await t.hub.registry.signUp({ email: 'installer@example.io', password: 'a long enough password 123' });
+    const before = Date.now();
+    const g = await cli(['devices', 'grant', 'an20000005', 'installer@example.io', '--expires', '48h', '--json'], adminEnv);
+    expect(g.code).toBe(0);
+    const grant = JSON.parse(g.stdout);
+    expect(grant.email).toBe('installer@example.io');
+    const expires = Date.parse(grant.expiresAt);
+    expect(expires).toBeGreaterThanOrEqual(before + 48 * 3600_000 - 1000);
+    expect(expires).toBeLessThanOrEqual(Date.now() + 48 * 3600_000 + 1000);
+
+    const list = await cli(['devices', 'grants', 'an20000005'], adminEnv);
+    expect(list.stdout).toMatch(/^EMAIL\s+USER ID\s+GRANTED\s+EXPIRES\n/);
+    expect(list.stdout).toMatch(new RegExp(`^installer@example\\.io\\s+${grant.userId}\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ\\s+.*\\((in 4[78]h|in 1d)\\)$`, 'm'));
+    expect(JSON.parse((await cli(['devices', 'grants', 'an20000005', '--json'], adminEnv)).stdout)).toEqual([grant]);
+
+    const human = await cli(['devices', 'grant', 'an20000006', 'installer@example.io'], adminEnv);
+    expect(human.stdout).toBe('Granted installer@example.io access to an20000006 with no expiry.\n');
+
+    const revoked = await cli(['devices', 'revoke', 'an20000005', 'installer@example.io'], adminEnv);
+    expect(revoked.stdout).toBe('Revoked installer@example.io’s access to an20000005.\n');
+    expect((await cli(['devices', 'grants', 'an20000005'], adminEnv)).stdout).toBe('No grants on an20000005.\n');
+    const again = await cli(['devices', 'revoke', 'an20000005', 'installer@example.io'], adminEnv);
+    expect(again.code).toBe(4);
+    expect(again.stderr).toBe('porthole devices revoke: installer@example.io has no grant on an20000005\n');
+    const nobody = await cli(['devices', 'grant', 'an20000005', 'nobody@example.io'], adminEnv);
+    expect(nobody.code).toBe(4);
+    expect((await cli(['devices', 'grant', 'an20000005', 'installer@example.io', '--expires', 'soon'], adminEnv)).code).toBe(2);
+  });
+
+  it('deletes only after confirmation (or --yes)', async () => {
+    const no = await cli(['devices', 'delete', 'an20000007'], adminEnv, { stdin: 'n\n' });
+    expect(no.code).toBe(1);
+    expect(no.stderr).toBe('porthole devices delete: not deleted: an20000007 (confirm with y, or pass --yes)\n');
+    expect((await api('GET', '/devices/an20000007')).serial).toBe('an20000007');
+    const yes = await cli(['devices', 'delete', 'an20000007'], adminEnv, { stdin: 'y\n' });
+    expect(yes.stdout).toBe('Deleted an20000007.\n');
+    expect((await cli(['devices', 'show', 'an20000007'], adminEnv)).code).toBe(4);
+
+    await register('an20000008', []);
+    const forced = await cli(['devices', 'delete', 'an20000008', '--yes', '--json'], adminEnv);
+    expect(JSON.parse(forced.stdout)).toEqual({ deleted: 'an20000008' });
+    expect((await cli(['devices', 'delete', 'an20000008', '--yes'], adminEnv)).code).toBe(4);
+  });
+});
+
+describe('tokens', () => {
+  it('creates an enrollment token (plaintext once), lists it without plaintext, revokes it', async () => {
+    const r = await cli(['tokens', 'enrollment', 'create', '--uses', '5', '--expires', '7d', '--tag', 'north', '--tag', 'meters', '--description', 'north fleet'], adminEnv);
+    expect(r.code).toBe(0);
+    const plaintext = /^ {4}(\S+)$/m.exec(r.stdout)?.[1];
+    expect(plaintext).toBeDefined();
+    expect(r.stdout).toMatch(/^Created enrollment token \S+: 5 uses, expires \d{4}-.*Z, tags meters, north\.\n\nCopy the token now: it is shown only this once/);
+    const id = /token (\S+):/.exec(r.stdout)![1]!;
+
+    const json = JSON.parse((await cli(['tokens', 'enrollment', 'list', '--json'], adminEnv)).stdout);
+    const listed = json.find((x: { id: string }) => x.id === id);
+    expect(listed).toMatchObject({ maxUses: 5, uses: 0, tags: ['meters', 'north'], description: 'north fleet', state: 'active' });
+    expect(Date.parse(listed.expiresAt) - Date.parse(listed.createdAt)).toBeCloseTo(7 * 86_400_000, -4);
+    const table = (await cli(['tokens', 'enrollment', 'list'], adminEnv)).stdout;
+    expect(table).toMatch(new RegExp(`^${id}\\s+${listed.displayPrefix}\\s+active\\s+0/5\\s+.*meters,north\\s+north fleet$`, 'm'));
+    expect(table).not.toContain(plaintext);
+
+    // The plaintext really enrolls a device.
+    const keys = newDeviceKeys();
+    const reg = await fetch(`${t.url}/api/v1/devices/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ serial: 'an20000009', publicKey: keys.publicKey, enrollmentToken: plaintext }),
+    });
+    expect(reg.status).toBe(201);
+
+    const revoked = await cli(['tokens', 'enrollment', 'revoke', id, '--json'], adminEnv);
+    expect(JSON.parse(revoked.stdout)).toMatchObject({ id, state: 'revoked' });
+    expect((await cli(['tokens', 'enrollment', 'revoke', '00000000-0000-4000-8000-000000000000'], adminEnv)).code).toBe(4);
+    const tooShort = await cli(['tokens', 'enrollment', 'create', '--expires', '10s'], adminEnv);
+    expect(tooShort.code).toBe(2); // the hub's 400, as a usage error with its message
+    expect(tooShort.stderr).toMatch(/^porthole tokens enrollment create: .*expiresInSeconds/);
+  });
+
+  it('creates API tokens with a scope; a read token cannot write; a revoked token is refused', async () => {
+    const r = await cli(['tokens', 'api', 'create', '--name', 'ci reader', '--scope', 'read', '--json'], adminEnv);
+    expect(r.code).toBe(0);
+    const created = JSON.parse(r.stdout);
+    expect(created).toMatchObject({ name: 'ci reader', scopes: ['read'], revokedAt: null });
+    expect(created.token).toMatch(/^\S{20,}$/);
+
+    const readEnv = { ...adminEnv, PORTHOLE_TOKEN: created.token };
+    expect(JSON.parse((await cli(['devices', 'list', '--json'], readEnv)).stdout).devices.length).toBeGreaterThan(0);
+    const write = await cli(['devices', 'disable', 'an20000001'], readEnv);
+    expect(write.code).toBe(3);
+    expect(write.stderr).toBe('porthole devices disable: this API token lacks the write scope\n');
+
+    const human = await cli(['tokens', 'api', 'create', '--name', 'deploy', '--scope', 'write', '--expires', '90d'], adminEnv);
+    expect(human.stdout).toMatch(/^Created API token \S+ "deploy" with scopes read, write, expires \d{4}-/);
+    expect(human.stdout).toMatch(/shown only this once/);
+
+    const list = await cli(['tokens', 'api', 'list'], adminEnv);
+    expect(list.stdout).toMatch(new RegExp(`^${created.id}\\s+ci reader\\s+${created.displayPrefix}\\s+read\\s+just now\\s+never\\s+-$`, 'm'));
+    expect(list.stdout).not.toContain(created.token);
+
+    const revoked = await cli(['tokens', 'api', 'revoke', created.id], adminEnv);
+    expect(revoked.stdout).toBe(`Revoked API token ${created.id} "ci reader".\n`);
+    const refused = await cli(['whoami'], readEnv);
+    expect(refused.code).toBe(3);
+
+    expect((await cli(['tokens', 'api', 'create', '--scope', 'write'], adminEnv)).code).toBe(2);
+    expect((await cli(['tokens', 'api', 'create', '--name', 'x', '--scope', 'admin'], adminEnv)).code).toBe(2);
+    expect((await cli(['tokens', 'bogus'], adminEnv)).code).toBe(2);
+  });
+});
+
+describe('access log', () => {
+  it('shows one device’s entries newest first within a time range', async () => {
+    const now = Date.now();
+    const entry = (minutesAgo: number, path: string, status: number) => ({
+      at: new Date(now - minutesAgo * 60_000),
+      serial: 'an20000002',
+      userId: null,
+      clientIp: '203.0.113.7',
+      method: 'GET',
+      path,
+      status,
+      bytesIn: 120,
+      bytesOut: 5 * 1024 * 1024,
+      durationMs: 42,
+    });
+    await t.hub.registry.appendAccessLog([entry(180, '/old', 200), entry(30, '/settings', 200), entry(10, '/api/values', 502), entry(5, '/\u001b[31mred', 404)]);
+
+    const r = await cli(['log', '--device', 'an20000002', '--since', '2h'], adminEnv);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^TIME\s+METHOD\s+PATH\s+STATUS\s+CLIENT\s+USER\s+IN\s+OUT\s+MS$/);
+    expect(lines).toHaveLength(4);
+    // Control characters from the wire never reach the terminal.
+    expect(lines[1]).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\s+GET\s+\/\\x1b\[31mred\s+404\s+203\.0\.113\.7\s+anonymous\s+120 B\s+5\.0 MiB\s+42$/);
+    expect(r.stdout).not.toContain('\u001b');
+    expect(lines[2]).toMatch(/\/api\/values\s+502/);
+    expect(lines[3]).toMatch(/\/settings\s+200/);
+
+    const json = JSON.parse((await cli(['log', '--device', 'an20000002', '--limit', '2', '--json'], adminEnv)).stdout);
+    expect(json.entries.map((e: { path: string }) => e.path)).toEqual([expect.stringContaining('red'), '/api/values']);
+    expect(json.nextCursor).toEqual(expect.any(String));
+    const until = JSON.parse((await cli(['log', '--device', 'an20000002', '--until', '1h', '--json'], adminEnv)).stdout);
+    expect(until.entries.map((e: { path: string }) => e.path)).toEqual(['/old']);
+    const iso = new Date(now - 20 * 60_000).toISOString();
+    const since = JSON.parse((await cli(['log', '--device', 'an20000002', '--since', iso, '--until', '7m', '--json'], adminEnv)).stdout);
+    expect(since.entries.map((e: { path: string }) => e.path)).toEqual(['/api/values']);
+    expect((await cli(['log', '--device', 'an20000003'], adminEnv)).stdout).toBe('No access to an20000003 in that time.\n');
+  });
+
+  it('needs --device and valid times', async () => {
+    const none = await cli(['log'], adminEnv);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/give --device SERIAL/);
+    expect((await cli(['log', '--device', 'an20000002', '--since', 'yesterday'], adminEnv)).code).toBe(2);
+    expect((await cli(['log', '--device', 'an20000002', '--since', '1h', '--until', '2h'], adminEnv)).code).toBe(2);
+  });
+});
+
+describe('wg-config', () => {
+  function publicKeyOf(privateKeyBase64: string): string {
+    // PKCS#8 prefix of an X25519 private key (RFC 8410), to derive the public key with node:crypto.
+    const der = Buffer.concat([Buffer.from('302e020100300506032b656e04220420', 'hex'), Buffer.from(privateKeyBase64, 'base64')]);
+    const jwk = createPublicKey(createPrivateKey({ key: der, format: 'der', type: 'pkcs8' })).export({ format: 'jwk' });
+    return Buffer.from(jwk.x!, 'base64url').toString('base64');
+  }
+
+  it('saves a complete wg-quick config with a locally generated private key, mode 0600', async () => {
+    const out = join(home.dir, 'porthole.conf');
+    const r = await cli(['wg-config', 'laptop-anna', '--out', out], adminEnv);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Admin peer "laptop-anna" created: tunnel IP 100\.64\.\d+\.\d+, public key \S{44}\.\nWrote .*porthole\.conf \(mode 0600/);
+    expect(statSync(out).mode & 0o777).toBe(0o600);
+    const config = readFileSync(out, 'utf8');
+    const privateKey = /^PrivateKey = (\S{44})$/m.exec(config)?.[1];
+    expect(privateKey).toBeDefined();
+    expect(config).not.toMatch(/^#\s*PrivateKey/m);
+    const peers = await api('GET', '/admin-peers');
+    const peer = peers.find((p: { name: string }) => p.name === 'laptop-anna');
+    // The hub knows the public key of exactly this private key, and never saw the private key.
+    expect(publicKeyOf(privateKey!)).toBe(peer.publicKey);
+    expect(JSON.stringify(peers)).not.toContain(privateKey);
+    expect(config).toContain(`Address = ${peer.tunnelIp}/32`);
+    expect(config).toContain(`PublicKey = ${t.hub.publicKey}`);
+    expect(config).toMatch(/^Endpoint = 127\.0\.0\.1:\d+$/m);
+
+    const exists = await cli(['wg-config', 'laptop-anna-2', '--out', out], adminEnv);
+    expect(exists.code).toBe(2);
+    expect(exists.stderr).toMatch(/exists; pass --force/);
+    expect((await api('GET', '/admin-peers')).some((p: { name: string }) => p.name === 'laptop-anna-2')).toBe(false);
+  });
+
+  it('prints the config to stdout (and as JSON)', async () => {
+    const r = await cli(['wg-config', 'laptop-ben'], adminEnv);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^# Porthole admin peer "laptop-ben".*\n\[Interface\]\nPrivateKey = \S{44}\nAddress = /);
+    expect(r.stderr).toMatch(/keep it secret/);
+    const j = JSON.parse((await cli(['wg-config', 'laptop-cem', '--json'], adminEnv)).stdout);
+    expect(publicKeyOf(/^PrivateKey = (\S+)$/m.exec(j.config)![1]!)).toBe(j.publicKey);
+    const bad = await cli(['wg-config', 'bad\nname'], adminEnv);
+    expect(bad.code).toBe(2);
+  });
+});
+
+describe('help and usage', () => {
+  it('prints help for every command with exit 0, and exits 2 on unknown commands', async () => {
+    const top = await cli(['--help'], adminEnv);
+    expect(top.code).toBe(0);
+    for (const cmd of ['devices list', 'tokens api create', 'log', 'wg-config', 'tcp', 'ssh', 'login']) {
+      expect(top.stdout).toContain(`  ${cmd}`);
+      const h = await cli([...cmd.split(' '), '--help'], adminEnv);
+      expect(h.code, cmd).toBe(0);
+      expect(h.stdout).toMatch(new RegExp(`^Usage: porthole ${cmd}`));
+      expect(h.stdout).toMatch(/-h, --help/);
+    }
+    const unknown = await cli(['frobnicate'], adminEnv);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown command "frobnicate"/);
+    expect((await cli([], adminEnv)).code).toBe(2);
+    expect((await cli(['tokens', '--help'], adminEnv)).stdout).toMatch(/tokens enrollment create/);
+  });
+});
+
+describe('the real binary', () => {
+  it('runs bin/porthole.mjs through tsx with the environment login', async () => {
+    const bin = join(import.meta.dirname, '..', 'bin', 'porthole.mjs');
+    const { stdout } = await promisify(execFile)(process.execPath, [bin, 'devices', 'list', '--tag', 'fleet-a', '--json'], {
+      env: { ...adminEnv },
+    });
+    expect(JSON.parse(stdout).devices.map((d: { serial: string }) => d.serial)).toEqual(['an20000001', 'an20000003', 'an20000005']);
+    const failed = await promisify(execFile)(process.execPath, [bin, 'devices', 'show', 'an29999999'], { env: { ...adminEnv } }).catch((e: { code: number; stderr: string }) => e);
+    expect((failed as { code: number }).code).toBe(4);
+    expect((failed as { stderr: string }).stderr).toMatch(/^porthole devices show: /);
+  });
+});

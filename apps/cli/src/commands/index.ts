@@ -1,0 +1,11 @@
+// Every command of the CLI, in the order `porthole --help` lists them.
+import type { Command } from '../command.js';
+import { login, logout, whoami } from './account.js';
+import { deviceCommands } from './devices.js';
+import { log } from './log.js';
+import { ssh } from './ssh.js';
+import { tcp } from './tcp.js';
+import { tokenCommands } from './tokens.js';
+import { wgConfig } from './wg-config.js';
+
+export const allCommands: readonly Command[] = [login, logout, whoami, ...deviceCommands, ...tokenCommands, log, wgConfig, tcp, ssh];

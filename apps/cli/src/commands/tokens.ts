@@ -1,0 +1,138 @@
+// `porthole tokens enrollment …` and `porthole tokens api …`: list, create (the plaintext is shown
+// exactly once, set apart so it is easy to copy), revoke — over /api/v1/enrollment-tokens and
+// /api/v1/api-tokens.
+import type { ApiToken, EnrollmentToken } from '../api-types.js';
+import type { Command } from '../command.js';
+import type { Context } from '../context.js';
+import { UsageError } from '../errors.js';
+import { formatRelative, formatTime, parseDuration, parseIntOption } from '../format.js';
+import { renderTable } from '../table.js';
+
+const seg = encodeURIComponent;
+
+function showPlaintextOnce(ctx: Context, token: string): void {
+  ctx.out('');
+  ctx.out('Copy the token now: it is shown only this once and cannot be retrieved later.');
+  ctx.out('');
+  ctx.out(`    ${token}`);
+  ctx.out('');
+}
+
+function expiresSeconds(value: unknown): number | undefined {
+  return value === undefined ? undefined : Math.round(parseDuration(value as string, '--expires') / 1000);
+}
+
+const enrollmentList: Command = {
+  path: 'tokens enrollment list',
+  summary: 'List enrollment tokens (never their plaintext).',
+  async run(ctx, args) {
+    const tokens = await ctx.client(args).get<EnrollmentToken[]>('/enrollment-tokens');
+    if (args.values.json) return ctx.json(tokens);
+    if (tokens.length === 0) return ctx.out('No enrollment tokens.');
+    const now = ctx.now();
+    ctx.out(
+      renderTable(tokens, [
+        { header: 'ID', value: (t) => t.id },
+        { header: 'PREFIX', value: (t) => t.displayPrefix },
+        { header: 'STATE', value: (t) => t.state },
+        { header: 'USES', value: (t) => `${t.uses}/${t.maxUses}`, align: 'right' },
+        { header: 'EXPIRES', value: (t) => `${formatTime(t.expiresAt)} (${formatRelative(t.expiresAt, now)})` },
+        { header: 'TAGS', value: (t) => t.tags.join(',') },
+        { header: 'DESCRIPTION', value: (t) => t.description },
+      ]),
+    );
+  },
+};
+
+const enrollmentCreate: Command = {
+  path: 'tokens enrollment create',
+  summary: 'Create an enrollment token that devices register with; prints the plaintext once.',
+  options: {
+    uses: { type: 'string', arg: 'N', help: 'how many devices may register with it (default: the hub’s, 1)' },
+    expires: { type: 'string', arg: 'DURATION', help: 'valid for this long, 1m to 365d (default: the hub’s)' },
+    tag: { type: 'string', arg: 'T', multiple: true, help: 'tag for devices enrolled with it (repeatable)' },
+    description: { type: 'string', arg: 'D', help: 'what the token is for' },
+  },
+  async run(ctx, args) {
+    const v = args.values;
+    const body = {
+      ...(v.description !== undefined ? { description: v.description } : {}),
+      ...(v.tag ? { tags: v.tag } : {}),
+      ...(v.uses !== undefined ? { maxUses: parseIntOption(v.uses as string, '--uses', 1, 1_000_000) } : {}),
+      ...(v.expires !== undefined ? { expiresInSeconds: expiresSeconds(v.expires) } : {}),
+    };
+    const t = await ctx.client(args).post<EnrollmentToken & { token: string }>('/enrollment-tokens', body);
+    if (v.json) return ctx.json(t);
+    ctx.out(`Created enrollment token ${t.id}: ${t.maxUses} use${t.maxUses === 1 ? '' : 's'}, expires ${formatTime(t.expiresAt)}${t.tags.length ? `, tags ${t.tags.join(', ')}` : ''}.`);
+    showPlaintextOnce(ctx, t.token);
+  },
+};
+
+const enrollmentRevoke: Command = {
+  path: 'tokens enrollment revoke',
+  args: '<id>',
+  positionals: [1, 1],
+  summary: 'Revoke an enrollment token (devices it already enrolled stay registered).',
+  async run(ctx, args) {
+    const t = await ctx.client(args).delete<EnrollmentToken>(`/enrollment-tokens/${seg(args.positionals[0]!)}`);
+    if (args.values.json) ctx.json(t);
+    else ctx.out(`Revoked enrollment token ${t.id} (${t.displayPrefix}…).`);
+  },
+};
+
+const apiList: Command = {
+  path: 'tokens api list',
+  summary: 'List API tokens (never their plaintext).',
+  async run(ctx, args) {
+    const tokens = await ctx.client(args).get<ApiToken[]>('/api-tokens');
+    if (args.values.json) return ctx.json(tokens);
+    if (tokens.length === 0) return ctx.out('No API tokens.');
+    const now = ctx.now();
+    ctx.out(
+      renderTable(tokens, [
+        { header: 'ID', value: (t) => t.id },
+        { header: 'NAME', value: (t) => t.name },
+        { header: 'PREFIX', value: (t) => t.displayPrefix },
+        { header: 'SCOPES', value: (t) => t.scopes.join(',') },
+        { header: 'LAST USED', value: (t) => formatRelative(t.lastUsedAt, now) },
+        { header: 'EXPIRES', value: (t) => (t.expiresAt ? formatTime(t.expiresAt) : 'never') },
+        { header: 'REVOKED', value: (t) => (t.revokedAt ? formatTime(t.revokedAt) : '') },
+      ]),
+    );
+  },
+};
+
+const apiCreate: Command = {
+  path: 'tokens api create',
+  summary: 'Create an API token for yourself; prints the plaintext once.',
+  options: {
+    name: { type: 'string', arg: 'N', help: 'what the token is for (required)' },
+    scope: { type: 'string', arg: 'read|write', help: 'read: look only; write: also change (default read)' },
+    expires: { type: 'string', arg: 'DURATION', help: 'valid for this long (default never)' },
+  },
+  async run(ctx, args) {
+    const v = args.values;
+    if (typeof v.name !== 'string' || v.name.trim() === '') throw new UsageError('give the token a name: --name N', 'tokens api create');
+    const scope = (v.scope as string | undefined) ?? 'read';
+    if (scope !== 'read' && scope !== 'write') throw new UsageError(`--scope must be read or write, not ${JSON.stringify(scope)}`, 'tokens api create');
+    const body = { name: v.name, scopes: scope === 'write' ? ['read', 'write'] : ['read'], ...(v.expires !== undefined ? { expiresInSeconds: expiresSeconds(v.expires) } : {}) };
+    const t = await ctx.client(args).post<ApiToken & { token: string }>('/api-tokens', body);
+    if (v.json) return ctx.json(t);
+    ctx.out(`Created API token ${t.id} "${t.name}" with scopes ${t.scopes.join(', ')}${t.expiresAt ? `, expires ${formatTime(t.expiresAt)}` : ''}.`);
+    showPlaintextOnce(ctx, t.token);
+  },
+};
+
+const apiRevoke: Command = {
+  path: 'tokens api revoke',
+  args: '<id>',
+  positionals: [1, 1],
+  summary: 'Revoke an API token.',
+  async run(ctx, args) {
+    const t = await ctx.client(args).delete<ApiToken>(`/api-tokens/${seg(args.positionals[0]!)}`);
+    if (args.values.json) ctx.json(t);
+    else ctx.out(`Revoked API token ${t.id} "${t.name}".`);
+  },
+};
+
+export const tokenCommands: Command[] = [enrollmentList, enrollmentCreate, enrollmentRevoke, apiList, apiCreate, apiRevoke];
