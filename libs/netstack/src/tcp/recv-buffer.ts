@@ -50,6 +50,10 @@ export class RecvBuffer {
   get hasOutOfOrder(): boolean {
     return this.ooo.length > 0;
   }
+  /** Out-of-order ranges held (each one a SACK block). */
+  get oooRangeCount(): number {
+    return this.ooo.length;
+  }
   /** Start of the first out-of-order range (or Infinity). */
   get firstOooStart(): number {
     return this.ooo.length === 0 ? Infinity : this.ooo[0]!.start;

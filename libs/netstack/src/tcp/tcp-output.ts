@@ -67,6 +67,16 @@ export class TcpOutput {
     return field;
   }
 
+  /**
+   * Payload bytes that fit one segment now: the negotiated size minus the SACK option our ACKs
+   * carry while we hold out-of-order data (as Linux's tcp_current_mss), so no packet exceeds the MTU.
+   */
+  payloadLimit(): number {
+    const c = this.c;
+    if (!c.sackOk || !c.rcvBuf.hasOutOfOrder) return c.segSize;
+    return c.segSize - (4 + 8 * Math.min(c.rcvBuf.oooRangeCount, c.tsOk ? 3 : 4));
+  }
+
   /** Bytes considered in the network (RFC 6675 "pipe"): un-SACKed, not marked lost unless resent. */
   pipe(): number {
     const c = this.c;
@@ -93,7 +103,7 @@ export class TcpOutput {
       if (c.ackNow) this.sendAck(nowMs);
       return;
     }
-    const mss = c.segSize;
+    const mss = this.payloadLimit();
     let idleChecked = false;
     for (;;) {
       if (c.rxtNxt < c.lostEnd) {

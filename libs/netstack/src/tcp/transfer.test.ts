@@ -43,6 +43,8 @@ describe('bulk transfer over a lossy link (seeded)', () => {
       // Connection tables are empty (TIME-WAIT expired) and no timer is left behind.
       expect(a.connectionCount + b.connectionCount).toBe(0);
       expect(a.stats.internalErrors + b.stats.internalErrors).toBe(0);
+      // Full-sized segments, never above the 1420-byte MTU even with SACK blocks on data segments.
+      expect(net.largestPacket).toBe(1420);
       if (faults.loss) {
         expect(net.packetsDropped).toBeGreaterThan(0);
         expect(a.stats.tcp.retransmittedSegments + b.stats.tcp.retransmittedSegments).toBeGreaterThan(0);

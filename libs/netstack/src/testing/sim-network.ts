@@ -40,6 +40,8 @@ export class SimNetwork {
   connected = true;
   packetsSent = 0;
   packetsDropped = 0;
+  /** Largest packet any stack transmitted (must stay within the MTU). */
+  largestPacket = 0;
   /** Optional tap to observe or rewrite every packet before the fault injector. */
   tap: ((packet: Uint8Array, from: NetStack) => Uint8Array | undefined) | undefined;
 
@@ -64,6 +66,7 @@ export class SimNetwork {
 
   private send(from: NetStack, original: Uint8Array): void {
     this.packetsSent++;
+    if (original.length > this.largestPacket) this.largestPacket = original.length;
     const packet = this.tap ? this.tap(original, from) : original;
     if (packet === undefined) return;
     const to = packet.length >= 20 ? this.stacks.get(readAddress(packet, 16)) : undefined;
