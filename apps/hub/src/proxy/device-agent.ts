@@ -98,24 +98,30 @@ export class DeviceAgent extends http.Agent {
     const { device } = options as DeviceRequestArgs;
     const port = Number(options.port ?? 80);
     dialDevice(this.dialer, device, port, this.dialTimeoutMs).then(
-      (socket) => callback?.(null, asSocketLike(socket)),
+      (socket) => {
+        const s = asSocketLike(socket) as Duplex & { setNoDelay(v: boolean): void };
+        // Request/response traffic: Nagle plus delayed ACKs would add tens of ms per exchange.
+        s.setNoDelay(true);
+        callback?.(null, s);
+      },
       (err: Error) => callback?.(err, undefined as unknown as Duplex),
     );
     return undefined;
   }
 
   override keepSocketAlive(socket: Duplex): boolean {
-    const s = socket as Duplex & { setTimeout(ms: number): void; unref?(): void };
-    // Node's default also sets TCP keep-alive and unrefs; an overlay socket may not have those.
-    s.unref?.();
-    s.setTimeout(this.freeSocketTimeoutMs);
-    return true;
+    // Node's default: TCP keep-alive, unref, and the device's `Keep-Alive: timeout=N` hint.
+    const keep = (super.keepSocketAlive(socket) as unknown as boolean | undefined) !== false;
+    const s = socket as Duplex & { timeout?: number; setTimeout(ms: number): void };
+    // Close idle pooled connections before a typical device (5 s keep-alive) does, to avoid reusing one it is closing.
+    if (!s.timeout || s.timeout > this.freeSocketTimeoutMs) s.setTimeout(this.freeSocketTimeoutMs);
+    return keep;
   }
 
   override reuseSocket(socket: Duplex, request: http.ClientRequest): void {
-    (socket as Duplex & { ref?(): void }).ref?.();
+    // Node's default also removes the free-socket error listener: without it one leaks per request.
+    super.reuseSocket(socket, request);
     (socket as Duplex & { setTimeout(ms: number): void }).setTimeout(0);
-    void request;
   }
 }
 
