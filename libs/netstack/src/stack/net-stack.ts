@@ -216,7 +216,9 @@ export class NetStack implements TcpHost {
   connect(remote: string | number, port: number, nowMs: number, options: ConnectOptions & { localPort?: number } = {}): TcpConnection {
     const remoteAddr = typeof remote === 'number' ? remote >>> 0 : parseIpv4Address(remote);
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`netstack: port ${port} is outside 1..65535`);
-    if (this.count >= this.limits.maxConnections) throw new TcpError('ECONNABORTED', 'connect', formatIpv4Address(remoteAddr), port);
+    if (this.count >= this.limits.maxConnections && !this.reclaimTimeWait()) {
+      throw new TcpError('ECONNABORTED', 'connect', formatIpv4Address(remoteAddr), port);
+    }
     const localPort = options.localPort ?? this.pickEphemeralPort(remoteAddr, port);
     if (this.lookup(remoteAddr, port, localPort) !== undefined) {
       throw new TcpError('EADDRINUSE', 'connect', formatIpv4Address(remoteAddr), port);
@@ -333,7 +335,7 @@ export class NetStack implements TcpHost {
         return;
       }
       if (!(flags & TCP_SYN)) return;
-      if (this.count >= this.limits.maxConnections) return this.drop('tcpConnectionLimit');
+      if (this.count >= this.limits.maxConnections && !this.reclaimTimeWait()) return this.drop('tcpConnectionLimit');
       if (listener.halfOpen >= listener.backlog) return this.drop('tcpBacklogFull');
       listener.halfOpen++;
       const c = this.createConnection(seg.dstPort, srcAddr, seg.srcPort, true, nowMs);
@@ -459,6 +461,21 @@ export class NetStack implements TcpHost {
     inner.set(localPort, conn);
     this.count++;
     return conn;
+  }
+
+  /**
+   * With the table full, ends the TIME-WAIT connection closest to expiry to make room (as Linux's
+   * tcp_max_tw_buckets does): a live connection is worth more than a lingering one.
+   */
+  private reclaimTimeWait(): boolean {
+    let victim: TcpConnection | undefined;
+    for (const conn of this.connections()) {
+      if (conn.state === 'TIME-WAIT' && (victim === undefined || (conn.closeAt ?? 0) < (victim.closeAt ?? 0))) victim = conn;
+    }
+    if (victim === undefined) return false;
+    victim.terminate(undefined);
+    this.stats.timeWaitReclaimed++;
+    return true;
   }
 
   private lookup(remoteAddr: number, remotePort: number, localPort: number): TcpConnection | undefined {

@@ -14,6 +14,8 @@ export interface NetStackStats {
   internalErrors: number;
   /** onTransmit threw; the packet counts as lost. */
   transmitErrors: number;
+  /** TIME-WAIT connections ended early because the connection table was full. */
+  timeWaitReclaimed: number;
   tcp: TcpStats;
 }
 
@@ -50,6 +52,7 @@ export function emptyStats(): NetStackStats {
     },
     internalErrors: 0,
     transmitErrors: 0,
+    timeWaitReclaimed: 0,
     tcp: emptyTcpStats(),
   };
 }

@@ -96,6 +96,24 @@ describe('connection lifecycle', () => {
     settle(net, a, b);
   });
 
+  it('a full table reclaims the oldest TIME-WAIT entry instead of refusing a new connection', () => {
+    console.log('seed 213');
+    const net = new SimNetwork(213, LINK);
+    const a = net.addStack({ address: '100.64.0.1', limits: { maxConnections: 10 } });
+    const b = net.addStack({ address: '100.64.0.2' });
+    b.listen(80, (conn) => new StreamEndpoint(b, conn, () => net.now, {}));
+    for (let i = 0; i < 25; i++) {
+      const e = new StreamEndpoint(a, a.connect('100.64.0.2', 80, net.now), () => net.now, { sendBytes: 10, seed: i });
+      expect(net.run(() => e.ended, 60_000)).toBe(true);
+      net.advance(10);
+      expect(a.connectionCount).toBeLessThanOrEqual(10);
+    }
+    // The client closed first each time, so its table is full of TIME-WAIT, recycled oldest first.
+    expect([...a.connections()].every((c) => c.state === 'TIME-WAIT')).toBe(true);
+    expect(a.stats.timeWaitReclaimed).toBe(15);
+    settle(net, a, b);
+  });
+
   it('half-close: the side that sent FIN keeps receiving until the peer closes', () => {
     const { net, a, b } = pair(203);
     let server: StreamEndpoint | undefined;

@@ -782,9 +782,16 @@ export class TcpConnection {
 
   /** The earliest timer deadline, or undefined. */
   nextTimerAt(): number | undefined {
+    // Called after every segment: no allocation, just four comparisons.
     let at = this.rtoAt;
-    const candidates = [this.delackAt, this.keepaliveAt, this.closeAt, this.connectDeadline];
-    for (const c of candidates) if (c !== undefined && (at === undefined || c < at)) at = c;
+    const d = this.delackAt;
+    if (d !== undefined && (at === undefined || d < at)) at = d;
+    const k = this.keepaliveAt;
+    if (k !== undefined && (at === undefined || k < at)) at = k;
+    const c = this.closeAt;
+    if (c !== undefined && (at === undefined || c < at)) at = c;
+    const t = this.connectDeadline;
+    if (t !== undefined && (at === undefined || t < at)) at = t;
     return at;
   }
 
