@@ -28,6 +28,9 @@ describe('fetchOriginProblem', () => {
     [{ 'sec-fetch-site': 'cross-site' }, /cross-site/],
     [{ origin: 'https://an12345678.example.io' }, /Origin: https:\/\/an12345678/],
     [{ origin: 'null' }, /Origin: null/],
+    // Chromium's same-origin form post from a no-referrer page (found by the NAT lab's browser).
+    [{ 'sec-fetch-site': 'same-origin', origin: 'null' }, undefined],
+    [{ 'sec-fetch-site': 'cross-site', origin: 'null' }, /cross-site/],
     [{ origin: 'https://portal.example.io.evil.com' }, /refused/],
   ])('%j → %s', (headers, expected) => {
     const problem = fetchOriginProblem(h(headers as Record<string, string>), [ORIGIN]);
