@@ -1,3 +1,5 @@
+// Byte-exact parse/emit of IPv4, ICMP and TCP (with MSS, WS, SACK-permitted, SACK and TS options)
+// against Linux-captured packets, plus wrong-length, bad-checksum and fragment cases.
 import { describe, expect, it } from 'vitest';
 import { fold, internetChecksum, sumWords, sumWordsBytewise } from './checksum.js';
 import { Prng } from '../testing/prng.js';
