@@ -134,7 +134,7 @@ let device: OverlayDevice;
 
 async function register(serial: string): Promise<Registration> {
   const headers = { authorization: `Bearer ${t.adminToken}`, 'content-type': 'application/json' };
-  const token = await (await fetch(`${t.url}/api/v1/enrollment-tokens`, { method: 'POST', headers, body: JSON.stringify({ maxUses: 1 }) })).json();
+  const token = (await (await fetch(`${t.url}/api/v1/enrollment-tokens`, { method: 'POST', headers, body: JSON.stringify({ maxUses: 1 }) })).json()) as { token: string };
   const keys = newDeviceKeys();
   const res = await fetch(`${t.url}/api/v1/devices/register`, {
     method: 'POST',

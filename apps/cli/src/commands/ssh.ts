@@ -9,7 +9,7 @@ import { CliError, EXIT, UsageError } from '../errors.js';
 /** Quotes one word for the POSIX shell ssh runs ProxyCommand with, and doubles ssh's `%` escape. */
 export function proxyCommandWord(word: string): string {
   const escaped = word.replace(/%/g, '%%');
-  return /^[A-Za-z0-9_\/.:=@+,-]+$/.test(escaped) ? escaped : `'${escaped.replace(/'/g, `'\\''`)}'`;
+  return /^[A-Za-z0-9_\/.:=@+,%-]+$/.test(escaped) ? escaped : `'${escaped.replace(/'/g, `'\\''`)}'`;
 }
 
 export interface SshInvocation {
