@@ -58,7 +58,7 @@ export interface AccessLogQuery {
   cursor?: string;
 }
 
-function decodeCursor(cursor: string): { at: Date; id: number } {
+export function decodeCursor(cursor: string): { at: Date; id: number } {
   const m = /^(\d{13})\.(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
   if (!m) throw new ValidationError('cursor is not a cursor this API returned', { field: 'cursor' });
   return { at: new Date(Number(m[1])), id: Number(m[2]) };

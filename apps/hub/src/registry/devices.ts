@@ -47,12 +47,12 @@ export interface DeviceInfo {
   txBytes: number;
 }
 
-const deviceColumns = {
+export const deviceColumns = {
   device: devices,
   ownerEmail: users.email,
 };
 
-function toInfo(ctx: RegistryContext, row: DeviceRow, ownerEmail: string | null, now: Date): DeviceInfo {
+export function toInfo(ctx: RegistryContext, row: DeviceRow, ownerEmail: string | null, now: Date): DeviceInfo {
   return {
     id: row.id,
     serial: row.serial,
@@ -98,7 +98,7 @@ function decodeCursor(cursor: string): string {
   return serial;
 }
 
-function escapeLike(s: string): string {
+export function escapeLike(s: string): string {
   return s.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
@@ -109,23 +109,8 @@ export async function listDevices(ctx: RegistryContext, query: ListDevicesQuery 
     throw new ValidationError(`limit must be an integer from 1 to ${MAX_PAGE_SIZE}`, { field: 'limit' });
   }
   const now = ctx.now();
-  const onlineSince = new Date(now.getTime() - ONLINE_WINDOW_MS);
-  const where: (SQL | undefined)[] = [];
-  if (query.status) where.push(eq(devices.status, query.status));
-  if (query.online === true) where.push(gte(devices.lastHandshakeAt, onlineSince));
-  if (query.online === false) where.push(or(isNull(devices.lastHandshakeAt), lt(devices.lastHandshakeAt, onlineSince)));
-  if (query.tag) where.push(arrayContains(devices.tags, [query.tag.toLowerCase()]));
-  if (query.q) where.push(sql`${devices.serial} like ${`%${escapeLike(query.q.toLowerCase())}%`}`);
+  const where = deviceFilters(query, now);
   if (query.cursor) where.push(gt(devices.serial, decodeCursor(query.cursor)));
-  if (query.visibleTo) {
-    where.push(
-      or(
-        eq(devices.ownerId, query.visibleTo),
-        sql`exists (select 1 from ${deviceGrants} g where g.device_id = ${devices.id} and g.user_id = ${query.visibleTo}
-              and (g.expires_at is null or g.expires_at > ${now.toISOString()}::timestamptz))`,
-      ),
-    );
-  }
   const rows = await ctx.db
     .select(deviceColumns)
     .from(devices)
@@ -136,6 +121,27 @@ export async function listDevices(ctx: RegistryContext, query: ListDevicesQuery 
   const page = rows.slice(0, limit).map((r) => toInfo(ctx, r.device, r.ownerEmail, now));
   const nextCursor = rows.length > limit ? Buffer.from(page.at(-1)!.serial).toString('base64url') : null;
   return { devices: page, nextCursor };
+}
+
+/** The WHERE terms for a query's filters (everything but the cursor), shared by every device listing. */
+export function deviceFilters(query: Omit<ListDevicesQuery, 'cursor' | 'limit'>, now: Date): (SQL | undefined)[] {
+  const onlineSince = new Date(now.getTime() - ONLINE_WINDOW_MS);
+  const where: (SQL | undefined)[] = [];
+  if (query.status) where.push(eq(devices.status, query.status));
+  if (query.online === true) where.push(gte(devices.lastHandshakeAt, onlineSince));
+  if (query.online === false) where.push(or(isNull(devices.lastHandshakeAt), lt(devices.lastHandshakeAt, onlineSince)));
+  if (query.tag) where.push(arrayContains(devices.tags, [query.tag.toLowerCase()]));
+  if (query.q) where.push(sql`${devices.serial} like ${`%${escapeLike(query.q.toLowerCase())}%`}`);
+  if (query.visibleTo) {
+    where.push(
+      or(
+        eq(devices.ownerId, query.visibleTo),
+        sql`exists (select 1 from ${deviceGrants} g where g.device_id = ${devices.id} and g.user_id = ${query.visibleTo}
+              and (g.expires_at is null or g.expires_at > ${now.toISOString()}::timestamptz))`,
+      ),
+    );
+  }
+  return where;
 }
 
 export async function findDeviceRow(ex: Executor, serial: string): Promise<DeviceRow | undefined> {

@@ -5,15 +5,18 @@ import type { Logger } from '../ops/logger.js';
 import * as apiTokens from '../auth/api-tokens.js';
 import * as sessions from '../auth/sessions.js';
 import * as accessLog from './access-log.js';
+import * as accessLogSearch from './access-log-search.js';
 import { createAccounts, type LoginThrottleOptions } from './accounts.js';
 import { createClaims } from './claims.js';
 import * as adminPeers from './admin-peers.js';
 import type { HubIdentity, RegistryContext } from './context.js';
 import * as devices from './devices.js';
+import * as deviceAdmin from './device-admin.js';
 import * as enrollment from './enrollment-tokens.js';
 import * as grants from './grants.js';
 import { parseOverlayCidr } from './overlay.js';
 import * as feed from './peer-feed.js';
+import * as overview from './fleet-overview.js';
 import * as registration from './registration.js';
 
 export type { HubIdentity, RegistryContext } from './context.js';
@@ -24,6 +27,9 @@ export type { AdminPeerInfo } from './admin-peers.js';
 export type { AccessLogEntry, AccessLogRecord, AccessLogQuery } from './access-log.js';
 export type { Peer, PeerSet, PeerChanges, PeerStatus, PeerChangeListener } from './peer-feed.js';
 export type { GrantInfo } from './grants.js';
+export type { DeviceSort, SearchDevicesQuery } from './device-admin.js';
+export type { FleetOverview } from './fleet-overview.js';
+export type { AccessLogSearch, AccessLogRow } from './access-log-search.js';
 export type { ApiTokenInfo, ApiPrincipal, CreateApiTokenInput } from '../auth/api-tokens.js';
 export type { SessionUser } from '../auth/sessions.js';
 export type { LoginResult, LoginThrottleOptions } from './accounts.js';
@@ -99,6 +105,10 @@ export function createRegistry(options: RegistryOptions) {
     approveKeyRotation: (serial: string, publicKey: string, approvedBy: string | null) =>
       devices.approveKeyRotation(ctx, serial, publicKey, approvedBy),
     canAccessDevice: (userId: string | null, deviceId: string) => devices.canAccessDevice(ctx, userId, deviceId),
+    searchDevices: (query?: deviceAdmin.SearchDevicesQuery) => deviceAdmin.searchDevices(ctx, query),
+    setDevicesStatus: (serials: readonly string[], status: 'enabled' | 'disabled') => deviceAdmin.setDevicesStatus(ctx, serials, status),
+    setDeviceTags: (serial: string, tags: readonly string[]) => deviceAdmin.setDeviceTags(ctx, serial, tags),
+    fleetOverview: (minutes?: number) => overview.fleetOverview(ctx, minutes),
 
     // Grants.
     listGrants: (serial: string) => grants.listGrants(ctx, serial),
@@ -118,6 +128,7 @@ export function createRegistry(options: RegistryOptions) {
     // Access log.
     appendAccessLog: (entries: readonly accessLog.AccessLogEntry[]) => accessLog.appendAccessLog(ctx, entries),
     queryAccessLog: (query: accessLog.AccessLogQuery) => accessLog.queryAccessLog(ctx, query),
+    searchAccessLog: (query: accessLogSearch.AccessLogSearch) => accessLogSearch.searchAccessLog(ctx, query),
   };
 }
 

@@ -1,0 +1,186 @@
+// The portal's registry additions on both drivers: sorted keyset paging compared with a naive sort
+// of the same seeded rows (ties and microsecond timestamps included), bulk status changes with
+// their peer-set version, device tags, the fleet overview and the fleet-wide access log.
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { NotFoundError, ValidationError, type DriverName, type PeerChange } from '@porthole/db';
+import { createTestDatabase, probePostgres, snapshotTables, truncateAll, type TestDatabase } from '@porthole/db/testing';
+import { requirementsMet } from '../../../../test/support/requirements.js';
+import type { DeviceSort } from './device-admin.js';
+import { createTestClock, createTestRegistry, testKey } from './test-support.js';
+
+const pgProblem = await probePostgres();
+const drivers: DriverName[] = requirementsMet('device admin on PostgreSQL', { check: () => pgProblem }) ? ['pglite', 'postgres'] : ['pglite'];
+
+/** mulberry32: small seeded PRNG so a failing order can be replayed from the printed seed. */
+function prng(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe.each(drivers)('device admin on %s', (driver) => {
+  let t: TestDatabase;
+  const clock = createTestClock();
+  let registry: ReturnType<typeof createTestRegistry>;
+  beforeAll(async () => {
+    t = await createTestDatabase(driver);
+  });
+  afterAll(async () => {
+    await t?.drop();
+  });
+  beforeEach(async () => {
+    await truncateAll(t.db);
+    clock.set('2030-01-01T00:00:00.000Z');
+    registry = createTestRegistry(t.db, clock);
+  });
+
+  async function enroll(...serials: string[]) {
+    const { token } = await registry.createEnrollmentToken({ createdBy: null, maxUses: serials.length });
+    for (const serial of serials) await registry.registerDevice({ serial, publicKey: testKey(serial), enrollmentToken: token });
+  }
+
+  it('pages every sort order exactly like a naive sort of the same rows, at any page size', async () => {
+    const seed = Number(process.env.PORTHOLE_TEST_SEED ?? Date.now() % 1_000_000);
+    console.log(`device sort seed ${seed} (PORTHOLE_TEST_SEED=${seed} to replay)`);
+    const rand = prng(seed);
+    const n = 120;
+    // A handful of distinct times so ties are common; some with microseconds, some never seen.
+    const times = ['2029-12-31 23:59:59.123456+00', '2029-12-31 23:59:59.123457+00', '2029-12-31 23:00:00+00', '2029-12-30 10:00:00.5+00'];
+    const rows = Array.from({ length: n }, (_, i) => {
+      const r = rand();
+      return {
+        serial: `s${String(Math.floor(rand() * 1e6)).padStart(6, '0')}x${i}`,
+        seen: r < 0.25 ? null : times[Math.floor(rand() * times.length)]!,
+        status: rand() < 0.3 ? 'disabled' : 'enabled',
+      };
+    });
+    for (const [i, r] of rows.entries()) {
+      await t.db.execute(sql`insert into devices (serial, public_key, tunnel_ip, status, last_handshake_at)
+        values (${r.serial}, ${testKey(`sort${i}`)}, ${`100.70.0.${i + 1}`}::inet, ${r.status}, ${r.seen}::timestamptz)`);
+    }
+    const micros = (s: string) => {
+      const m = /^(.{19})(?:\.(\d+))?\+00$/.exec(s)!;
+      return Date.parse(`${m[1]!.replace(' ', 'T')}Z`) * 1000 + Number((m[2] ?? '').padEnd(6, '0'));
+    };
+    const naive: Record<DeviceSort, (f: (typeof rows)[number][]) => string[]> = {
+      serial: (f) => f.map((r) => r.serial).sort(),
+      '-serial': (f) => f.map((r) => r.serial).sort().reverse(),
+      '-lastSeen': (f) =>
+        [...f]
+          .sort((a, b) => {
+            if (a.seen === null || b.seen === null) return a.seen === b.seen ? (a.serial < b.serial ? -1 : 1) : a.seen === null ? 1 : -1;
+            return micros(b.seen) - micros(a.seen) || (a.serial < b.serial ? -1 : 1);
+          })
+          .map((r) => r.serial),
+    };
+    for (const sort of ['serial', '-serial', '-lastSeen'] as const) {
+      for (const [filter, keep] of [
+        [{}, () => true],
+        [{ status: 'disabled' as const }, (r: (typeof rows)[number]) => r.status === 'disabled'],
+      ] as const) {
+        const limit = 1 + Math.floor(rand() * 17);
+        const got: string[] = [];
+        let cursor: string | undefined;
+        for (let pages = 0; pages < 200; pages++) {
+          const page = await registry.searchDevices({ ...filter, sort, limit, ...(cursor ? { cursor } : {}) });
+          expect(page.devices.length).toBeLessThanOrEqual(limit);
+          got.push(...page.devices.map((d) => d.serial));
+          if (!page.nextCursor) break;
+          cursor = page.nextCursor;
+        }
+        expect(got, `${sort} ${JSON.stringify(filter)} limit ${limit}`).toEqual(naive[sort](rows.filter(keep)));
+      }
+    }
+  });
+
+  it('refuses a cursor of another sort order or a forged one', async () => {
+    await enroll('an1', 'an2', 'an3');
+    const page = await registry.searchDevices({ sort: 'serial', limit: 1 });
+    expect(page.nextCursor).not.toBeNull();
+    await expect(registry.searchDevices({ sort: '-serial', cursor: page.nextCursor! })).rejects.toThrow(ValidationError);
+    await expect(registry.searchDevices({ sort: '-lastSeen', cursor: Buffer.from('-lastSeen|h|now()|an1').toString('base64url') })).rejects.toThrow(ValidationError);
+    await expect(registry.searchDevices({ sort: 'bogus' as DeviceSort })).rejects.toThrow(/sort must be one of/);
+  });
+
+  it('disables and enables many devices in one transaction with one peer-set version', async () => {
+    await enroll('an1', 'an2', 'an3', 'an4');
+    await registry.setDeviceStatus('an4', 'disabled');
+    const seen: PeerChange[][] = [];
+    registry.onChange((c) => seen.push(c));
+    expect(await registry.setDevicesStatus(['AN2', 'an1', 'an4', 'an1'], 'disabled')).toEqual(['an1', 'an2']);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.map((c) => [c.name, c.op])).toEqual([['an2', 'remove'], ['an1', 'remove']].sort());
+    expect(new Set(seen[0]!.map((c) => c.version)).size).toBe(1);
+    expect((await registry.listDevices({ status: 'disabled' })).devices.map((d) => d.serial)).toEqual(['an1', 'an2', 'an4']);
+    expect((await registry.listPeers()).peers.map((p) => p.name).sort()).toEqual(['an3']);
+
+    const before = await snapshotTables(t.db);
+    await expect(registry.setDevicesStatus(['an3', 'an404'], 'disabled')).rejects.toThrow(NotFoundError);
+    await expect(registry.setDevicesStatus([], 'disabled')).rejects.toThrow(ValidationError);
+    await expect(registry.setDevicesStatus(['-bad-'], 'disabled')).rejects.toThrow(ValidationError);
+    expect(await snapshotTables(t.db)).toEqual(before);
+
+    expect(await registry.setDevicesStatus(['an1', 'an3'], 'enabled')).toEqual(['an1']);
+    expect((await registry.listPeers()).peers.map((p) => p.name).sort()).toEqual(['an1', 'an3']);
+  });
+
+  it('replaces device tags with normalised ones', async () => {
+    await enroll('an1');
+    expect(await registry.setDeviceTags('an1', ['Roof', 'berlin', 'roof'])).toEqual(['berlin', 'roof']);
+    expect((await registry.getDevice('an1')).tags).toEqual(['berlin', 'roof']);
+    expect((await registry.listDevices({ tag: 'roof' })).devices).toHaveLength(1);
+    expect(await registry.setDeviceTags('an1', [])).toEqual([]);
+    await expect(registry.setDeviceTags('an1', ['no spaces'])).rejects.toThrow(/tag "no spaces"/);
+    await expect(registry.setDeviceTags('an404', ['x'])).rejects.toThrow(NotFoundError);
+  });
+
+  it('derives the overview from handshake times and access-log rows', async () => {
+    await enroll('an1', 'an2', 'an3', 'an4');
+    await registry.setDeviceStatus('an4', 'disabled');
+    const now = clock.now().getTime();
+    const at = (ms: number) => new Date(now - ms);
+    await registry.recordPeerStatus([
+      { publicKey: testKey('an1'), lastHandshakeAt: at(10_000), endpoint: '192.0.2.1:1', rxBytes: 1, txBytes: 2 },
+      { publicKey: testKey('an2'), lastHandshakeAt: at(120_000), endpoint: '192.0.2.2:1', rxBytes: 1, txBytes: 2 },
+      { publicKey: testKey('an3'), lastHandshakeAt: at(400_000), endpoint: '192.0.2.3:1', rxBytes: 1, txBytes: 2 },
+    ]);
+    const entry = (ms: number, serial = 'an1') => ({ at: at(ms), serial, userId: null, clientIp: '198.51.100.1', method: 'GET', path: '/', status: 200, bytesIn: 0, bytesOut: 10, durationMs: 3 });
+    await registry.appendAccessLog([entry(1_000), entry(59_000), entry(61_000), entry(125_000), entry(20 * 60_000)]);
+    const o = await registry.fleetOverview(5);
+    expect(o.devices).toEqual({ total: 4, enabled: 3, disabled: 1, online: 2, neverSeen: 1 });
+    expect(o.handshakesLastMinute).toBe(1);
+    expect(o.requestsLastMinute).toBe(2);
+    // The clock sits on a minute boundary: the current minute holds nothing yet, earlier ones the rest.
+    expect(o.requestsPerMinute.map((m) => m.requests)).toEqual([0, 1, 1, 2, 0]);
+    expect(o.requestsPerMinute.at(-1)!.minute).toBe('2030-01-01T00:00:00.000Z');
+    expect(o.adminPeers).toBe(0);
+  });
+
+  it('searches the access log of one device or all, newest first, with e-mail addresses and a cursor', async () => {
+    const user = await registry.signUp({ email: 'visitor@example.io', password: 'correct horse battery' });
+    const base = clock.now().getTime();
+    const entries = Array.from({ length: 7 }, (_, i) => ({
+      at: new Date(base - (i % 3) * 1000), serial: i % 2 ? 'an1' : 'an2', userId: i === 0 ? user.id : null,
+      clientIp: '198.51.100.1', method: 'GET', path: `/p${i}`, status: 200, bytesIn: 0, bytesOut: 1, durationMs: 1,
+    }));
+    await registry.appendAccessLog(entries);
+    const all: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await registry.searchAccessLog({ limit: 2, ...(cursor ? { cursor } : {}) });
+      all.push(...page.entries.map((e) => e.path));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    // Newest first; equal times in reverse insertion (id) order.
+    expect(all).toEqual(['/p6', '/p3', '/p0', '/p4', '/p1', '/p5', '/p2']);
+    const one = await registry.searchAccessLog({ serial: 'AN2', from: new Date(base - 1000) });
+    expect(one.entries.map((e) => [e.path, e.email])).toEqual([['/p6', null], ['/p0', 'visitor@example.io'], ['/p4', null]]);
+    await expect(registry.searchAccessLog({ from: new Date(base), to: new Date(base - 1) })).rejects.toThrow(/from must not be after to/);
+  });
+});
