@@ -226,4 +226,19 @@ describe.skipIf(!ok)('netstack interop with Linux TCP through wireguard-go', () 
     // Only TIME-WAIT (from the connection we closed first) may remain on our side.
     expect(status.connections.filter((c) => c.state !== 'TIME-WAIT')).toEqual([]);
   });
+
+  it('refused connections: each side answers a SYN to a closed port with RST, the other reports it', async () => {
+    // Kernel → us: curl exits 7 ("Failed to connect") at once, not after a timeout.
+    const started = Date.now();
+    const curl = await netns!.exec('sh', ['-c', `curl -sS --max-time 20 http://${OUR_TUNNEL}:81/; echo "exit=$?"`], { timeoutMs: 30_000 });
+    expect(curl.stdout).toMatch(/exit=7/);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    // Us → kernel: ECONNREFUSED from our stack.
+    const refused = peer!.next('fetched', 30_000);
+    peer!.command({ cmd: 'fetch', url: `http://${GO_TUNNEL}:8081/` });
+    await expect(refused).rejects.toThrow(/ECONNREFUSED/);
+    const status = await peer!.status();
+    expect(status.stats.tcp.resetsSent).toBe(1);
+    expect(status.stats.tcp.resetsReceived).toBe(1);
+  });
 });

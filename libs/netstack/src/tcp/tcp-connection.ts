@@ -403,7 +403,10 @@ export class TcpConnection {
       ackOk = true;
     }
     if (flags & TCP_RST) {
-      if (ackOk) this.fail('ECONNREFUSED', 'connect');
+      if (ackOk) {
+        this.host.tcpStats.resetsReceived++;
+        this.fail('ECONNREFUSED', 'connect');
+      }
       return;
     }
     if (!(flags & TCP_SYN)) return;
