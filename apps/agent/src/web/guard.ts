@@ -46,9 +46,9 @@ export function crossSiteReason(headers: Headers, requestOrigin: string): string
   if (fetchSite && fetchSite !== 'same-origin' && fetchSite !== 'none') return `Sec-Fetch-Site: ${fetchSite}`;
   const origin = headers.get('origin');
   if (origin && origin !== 'null' && origin !== requestOrigin) return `Origin ${origin} is not ${requestOrigin}`;
-  // The page is served with `Referrer-Policy: no-referrer`, so browsers send `Origin: null` even on
-  // its own form posts (Fetch: "serializing a request origin"); Sec-Fetch-Site, which no page can
-  // forge, then vouches for the request. Without it, `null` stays refused.
+  // An embedding page served with `Referrer-Policy: no-referrer` makes browsers send `Origin: null`
+  // even on same-origin form posts (Fetch: "serializing a request origin"); Sec-Fetch-Site (HTTPS and
+  // localhost only), which no page can forge, then vouches. Without it, `null` stays refused.
   if (origin === 'null' && fetchSite !== 'same-origin') return 'Origin: null';
   return undefined;
 }

@@ -64,6 +64,8 @@ describe('remote access page rendering', () => {
     const fetchVia = async (path: string, init?: RequestInit) => app.request(`${base}${path}`, init);
     // Log in through the hono app directly (no network): token and cookie by hand.
     let res = await fetchVia('/ra/');
+    // Not no-referrer: that makes browsers send `Origin: null` on the page's own posts (NAT lab).
+    expect(res.headers.get('referrer-policy')).toBe('same-origin');
     const cookie = res.headers.getSetCookie()[0]!.split(';')[0]!;
     const csrf = csrfFrom(await res.text());
     res = await fetchVia('/ra/login', {

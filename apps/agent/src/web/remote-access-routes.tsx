@@ -29,7 +29,9 @@ export interface RemoteAccessOptions {
 const SECURITY_HEADERS: Record<string, string> = {
   'x-frame-options': 'DENY',
   'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' https: http:; frame-ancestors 'none'; base-uri 'none'",
-  'referrer-policy': 'no-referrer',
+  // same-origin, not no-referrer: with no-referrer browsers send `Origin: null` on this page's own
+  // form posts (and no Sec-Fetch-Site on a plain-HTTP LAN address), which crossSiteReason refuses.
+  'referrer-policy': 'same-origin',
   'cache-control': 'no-store',
   'x-content-type-options': 'nosniff',
 };

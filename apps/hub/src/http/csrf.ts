@@ -31,9 +31,9 @@ export function fetchOriginProblem(headers: Headers, allowedOrigins: readonly st
     return `cross-origin request refused (Sec-Fetch-Site: ${site})`;
   }
   const origin = headers.get('origin');
-  // Pages served with `Referrer-Policy: no-referrer` make browsers send `Origin: null` even on
-  // same-origin form posts (Fetch: "serializing a request origin"); Sec-Fetch-Site, which no page
-  // can forge, then says where the request came from. Without it, `null` stays refused.
+  // A page served with `Referrer-Policy: no-referrer` makes browsers send `Origin: null` even on
+  // same-origin form posts (Fetch: "serializing a request origin"); Sec-Fetch-Site (HTTPS and
+  // localhost only), which no page can forge, then vouches. Without it, `null` stays refused.
   if (origin === 'null' && site === 'same-origin') return undefined;
   if (origin !== null && !allowedOrigins.includes(origin)) {
     return `cross-origin request refused (Origin: ${origin.slice(0, 100)})`;

@@ -143,6 +143,9 @@ describe.each(drivers)('portal on %s', (driver) => {
     expect(page.text).toContain('192.168.1.10');
     expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
     expect(page.headers.get('x-frame-options')).toBe('DENY');
+    // Not no-referrer: that makes browsers send `Origin: null` on the page's own posts (NAT lab).
+    expect(page.headers.get('referrer-policy')).toBe('same-origin');
+    expect(page.text).toContain('<meta name="referrer" content="same-origin"/>');
 
     // The form carries only the code and the choice: a returnUrl in the request is ignored.
     const approved = await b.go('POST', '/claim', { _csrf: page.csrf!, code: start.body.userCode, action: 'approve', returnUrl: 'https://evil.example/' });

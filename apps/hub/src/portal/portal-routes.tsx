@@ -59,7 +59,9 @@ export function createPortalRoutes(deps: PortalDeps): Hono {
     c.header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'");
     c.header('x-frame-options', 'DENY');
     c.header('x-content-type-options', 'nosniff');
-    c.header('referrer-policy', 'no-referrer');
+    // same-origin, not no-referrer: with no-referrer browsers send `Origin: null` on the portal's own
+    // form posts (and no Sec-Fetch-Site over plain HTTP), which the Origin check must refuse.
+    c.header('referrer-policy', 'same-origin');
     c.header('cache-control', 'no-store');
   });
   app.onError(async (err, c) => {
