@@ -1,0 +1,98 @@
+// Issue 7, the NAT lab: the whole product the way users meet it. A meter (demo meter + embedded
+// agent) behind an nftables NAT, the hub on its "public" network with PostgreSQL behind a relay the
+// test controls, an owner clicking Enable in a real browser, a visitor opening the serial URL.
+import { execFileSync } from 'node:child_process';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requirementsMet } from '../support/requirements.js';
+import { launchBrowserIn, screenshot, type LabBrowser } from './lab/browser.js';
+import { DEVICE_HOST, HOST_RULES, METER_PASSWORD, METER_PORT, OWNER, PORTAL, SERIAL, startWorld, type World } from './lab/world.js';
+
+function postgresAnswers(): string | undefined {
+  try {
+    execFileSync('pg_isready', ['-q', '-h', '127.0.0.1', '-p', '5432'], { stdio: 'ignore', timeout: 5_000 });
+    return undefined;
+  } catch {
+    return 'needs PostgreSQL at 127.0.0.1:5432 (pg_isready)';
+  }
+}
+
+const ok = requirementsMet('NAT lab', {
+  root: true,
+  tools: ['ip', 'nft', 'conntrack', 'chromium', 'curl', 'socat', 'pg_isready'],
+  check: postgresAnswers,
+});
+
+/** waitForURL that says where the browser is instead when it is not coming. */
+async function waitUrl(page: Page, url: RegExp | string): Promise<void> {
+  await page.waitForURL(url, { timeout: 20_000 }).catch(async (err: Error) => {
+    const body = await page.textContent('body').catch(() => '(no body)');
+    throw new Error(`${err.message.split('\n')[0]}\nthe browser is at ${page.url()}: ${body?.replace(/\s+/g, ' ').slice(0, 600)}`);
+  });
+}
+
+describe.skipIf(!ok)('NAT lab (issue 7)', () => {
+  let world: World;
+  let owner: LabBrowser | undefined;
+  let visitor: LabBrowser | undefined;
+  const DEVICE_URL = `http://${DEVICE_HOST}/`;
+
+  beforeAll(async () => {
+    world = await startWorld();
+  }, 180_000);
+
+  afterAll(async () => {
+    await owner?.close();
+    await visitor?.close();
+    await world?.close();
+  }, 120_000);
+
+  it('1. owner flow: Enable on the meter (inside lan), sign up and approve on the portal through the NAT, back on the meter showing the public URL', async () => {
+    owner = await launchBrowserIn(world.lab.lan, HOST_RULES);
+    const context = await owner.browser.newContext();
+    const page = await context.newPage();
+    const meterUrl = `http://127.0.0.1:${METER_PORT}/`;
+
+    await page.goto(meterUrl);
+    await expect.poll(() => page.locator('#power').textContent()).toMatch(/ W$/);
+    await screenshot(page, 'meter-dashboard');
+
+    await page.click('a[href="/remote-access/"]');
+    await waitUrl(page, /\/login\?next=/);
+    await page.fill('#pw', METER_PASSWORD);
+    await page.click('button[type=submit]');
+    await waitUrl(page, `${meterUrl}remote-access/`);
+    expect(await page.textContent('#phase')).toBe('Off');
+    await screenshot(page, 'remote-access-off');
+
+    await page.click('#enable');
+    // The agent started a claim: the browser is on the portal (reached from lan through the NAT).
+    await waitUrl(page, new RegExp(`^${PORTAL}/login\\?next=`));
+    await screenshot(page, 'portal-login');
+    await page.click('a[href^="/signup"]');
+    await page.fill('#email', OWNER.email);
+    await page.fill('#password', OWNER.password);
+    await page.click('button[type=submit]');
+    await waitUrl(page, new RegExp(`^${PORTAL}/claim\\?code=`));
+    expect(await page.textContent('body')).toContain(SERIAL);
+    await screenshot(page, 'portal-approve');
+
+    await page.click('button[value=approve]');
+    await waitUrl(page, new RegExp(`^${meterUrl}remote-access/\\?claim=approved`));
+    // The page refreshes itself until the tunnel is up.
+    await expect
+      .poll(async () => {
+        await page.reload();
+        return page.textContent('#phase');
+      }, { timeout: 30_000, interval: 500 })
+      .toBe('Online');
+    expect(await page.textContent('#public-url')).toBe(`http://${DEVICE_HOST}/`);
+    await screenshot(page, 'remote-access-online');
+
+    const device = await world.api('GET', `/devices/${SERIAL}`);
+    expect(device.status).toBe(200);
+    expect(device.json.serial).toBe(SERIAL);
+    expect(device.json.status).toBe('enabled');
+    await context.close();
+  }, 120_000);
+});
