@@ -1,0 +1,388 @@
+// Hub benchmark (issue 5), one run on loopback, every figure next to a same-run baseline:
+//  - bulk download through the proxy (curl → hub HTTP → hub netstack → WireGuard → device process
+//    → its local web server) vs the same download from that server directly, vs Linux TCP over two
+//    wireguard-go peers in two namespaces (the kernel baseline);
+//  - small requests at 1, 16 and 128 concurrent keep-alive clients: req/s, p50 and p99, proxy vs direct;
+//  - scale: N simulated devices (real handshakes, own keys, 25 s keepalives, shared UDP sockets)
+//    against one hub process: its RSS and heap per device, CPU in steady state, handshake ramp.
+// Hub, device and simulator are separate processes (bench/fixtures/hub-*.ts), as in real life.
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { promisify } from 'node:util';
+import { encodeKey, generatePrivateKey, publicKeyFromPrivate } from '@porthole/wireguard';
+import { freePort } from '../test/support/free-port.js';
+import { unmetRequirements } from '../test/support/requirements.js';
+import type { BenchResult } from './harness.js';
+import { startChild, type JsonChild, type Message } from './fixtures/hub-child-process.js';
+import { kernelDownload } from './fixtures/hub-kernel-baseline.js';
+
+const execFileAsync = promisify(execFile);
+const SUITE = 'hub';
+const MiB = 1024 * 1024;
+const DOWNLOAD_BYTES = Number(process.env.HUB_BENCH_MB ?? 64) * MiB;
+const LOAD_SECONDS = Number(process.env.HUB_BENCH_LOAD_SECONDS ?? 5);
+const CONCURRENCY = [1, 16, 128];
+const SCALE_STEPS = (process.env.HUB_BENCH_DEVICES ?? '1000,10000,50000').split(',').map(Number);
+const STEADY_SECONDS = Number(process.env.HUB_BENCH_STEADY_SECONDS ?? 30);
+const SIM_RATE = Number(process.env.HUB_BENCH_SIM_RATE ?? 700);
+/** Which parts to run (default both): `proxy`, `scale`. */
+const PARTS = (process.env.HUB_BENCH_PARTS ?? 'proxy,scale').split(',');
+const SERIAL = 'an30000001';
+/** WireGuard rekeys a session after REKEY_AFTER_TIME (120 s) on the next send: the next keepalive. */
+const REKEY_PERIOD_S = 120 + 25 / 2;
+
+type Log = (line: string) => void;
+
+interface Reply {
+  status: number;
+  body: Buffer;
+}
+
+function request(port: number, host: string, path: string, init: { method?: string; headers?: Record<string, string>; body?: string; agent?: http.Agent } = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: '127.0.0.1', port, path, method: init.method ?? 'GET', headers: { host, ...init.headers }, agent: init.agent ?? false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(init.body);
+  });
+}
+
+async function until<T>(fn: () => Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** curl's own figures for one download: application bytes per second, as Mbit/s. */
+export async function curlDownload(args: string[]): Promise<{ mbps: number; bytes: number; seconds: number }> {
+  const { stdout } = await execFileAsync('curl', ['-sS', '--fail', '-o', '/dev/null', '-w', '%{size_download} %{time_total}', ...args], { timeout: 300_000 });
+  const [bytes, seconds] = stdout.trim().split(' ').map(Number) as [number, number];
+  const wanted = Number(/bytes=(\d+)/.exec(args.at(-1)!)?.[1]);
+  if (bytes !== wanted) throw new Error(`curl ${args.at(-1)}: got ${bytes} of ${wanted} bytes`);
+  return { mbps: (bytes * 8) / seconds / 1e6, bytes, seconds };
+}
+
+/** `concurrency` keep-alive clients fetching `path` for LOAD_SECONDS (after a 1 s warm-up). */
+async function load(port: number, host: string, path: string, concurrency: number): Promise<{ rps: number; p50: number; p99: number; errors: number }> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  const latencies: number[] = [];
+  let errors = 0;
+  let measuring = false;
+  let stop = false;
+  const worker = async () => {
+    while (!stop) {
+      const start = performance.now();
+      try {
+        const res = await request(port, host, path, { agent });
+        if (res.status !== 200) errors++;
+        else if (measuring) latencies.push(performance.now() - start);
+      } catch {
+        errors++;
+      }
+    }
+  };
+  const workers = Array.from({ length: concurrency }, worker);
+  await sleep(1000);
+  measuring = true;
+  const from = performance.now();
+  await sleep(LOAD_SECONDS * 1000);
+  measuring = false;
+  const seconds = (performance.now() - from) / 1000;
+  stop = true;
+  await Promise.all(workers);
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  return { rps: latencies.length / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors };
+}
+
+interface CpuSample {
+  cpuUserUs: number;
+  cpuSystemUs: number;
+}
+const cpuSeconds = (a: CpuSample, b: CpuSample) => (b.cpuUserUs + b.cpuSystemUs - a.cpuUserUs - a.cpuSystemUs) / 1e6;
+
+async function startHub(dir: string, extraEnv: Record<string, string> = {}): Promise<{ hub: JsonChild; ready: Message; adminToken: string }> {
+  const adminToken = `ph_api_${randomBytes(24).toString('base64url')}`;
+  const hub = startChild('hub', 'hub-bench-hub.ts', { DATA_DIR: join(dir, 'data'), HTTP_PORT: String(await freePort()), ADMIN_TOKEN: adminToken, ...extraEnv }, [
+    '--expose-gc',
+    // e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to see where the hub spends its time.
+    ...(process.env.HUB_BENCH_HUB_FLAGS ?? '').split(' ').filter(Boolean),
+  ]);
+  try {
+    return { hub, ready: await hub.next('ready', 300_000), adminToken };
+  } catch (err) {
+    await hub.stop();
+    throw err;
+  }
+}
+
+async function proxyBench(log: Log): Promise<BenchResult[]> {
+  const rows: BenchResult[] = [];
+  const dir = await mkdtemp(join(tmpdir(), 'hub-bench-'));
+  let hub: JsonChild | undefined;
+  let device: JsonChild | undefined;
+  try {
+    const started = await startHub(dir);
+    hub = started.hub;
+    const port = started.ready.httpPort as number;
+    const portal = `localhost:${port}`;
+    const deviceHost = `${SERIAL}.localhost:${port}`;
+    const api = async (method: string, path: string, body?: unknown) => {
+      const res = await request(port, portal, `/api/v1${path}`, {
+        method,
+        headers: { authorization: `Bearer ${started.adminToken}`, 'content-type': 'application/json' },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+      if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${res.body.toString()}`);
+      return JSON.parse(res.body.toString() || 'null') as Record<string, unknown>;
+    };
+
+    // Register one device the way an agent does, and make it public (no portal login in the way).
+    const { token } = await api('POST', '/enrollment-tokens', { description: 'bench' });
+    const privateKey = generatePrivateKey();
+    const registration = await api('POST', '/devices/register', { serial: SERIAL, publicKey: encodeKey(publicKeyFromPrivate(privateKey)), enrollmentToken: token });
+    await api('PATCH', `/devices/${SERIAL}`, { accessPolicy: 'public' });
+    device = startChild('device', 'hub-bench-device.ts', { MODE: 'overlay', REGISTRATION: JSON.stringify(registration), PRIVATE_KEY: encodeKey(privateKey) });
+    const devicePort = (await device.next('ready')).port as number;
+    await until(async () => ((await request(port, deviceHost, '/small')).status === 200 ? true : undefined), 'the device through the proxy');
+    log(`hub on 127.0.0.1:${port}, device web server on 127.0.0.1:${devicePort}, tunnel up`);
+
+    // Bulk download.
+    const proxyArgs = ['-H', `host: ${deviceHost}`, `http://127.0.0.1:${port}/download?bytes=`];
+    const directArgs = [`http://127.0.0.1:${devicePort}/download?bytes=`];
+    const withSize = (args: string[], bytes: number) => [...args.slice(0, -1), `${args.at(-1)}${bytes}`];
+    await curlDownload(withSize(proxyArgs, MiB));
+    const direct = await curlDownload(withSize(directArgs, DOWNLOAD_BYTES));
+    log(`download direct: ${direct.mbps.toFixed(0)} Mbit/s`);
+    const hubBefore = (await hub.ask({ cmd: 'stats' }, 'stats')) as unknown as CpuSample;
+    const devBefore = (await device.ask({ cmd: 'stats' }, 'stats')) as unknown as CpuSample;
+    const proxied = await curlDownload(withSize(proxyArgs, DOWNLOAD_BYTES));
+    const hubAfter = (await hub.ask({ cmd: 'stats' }, 'stats')) as unknown as CpuSample;
+    const devAfter = (await device.ask({ cmd: 'stats' }, 'stats')) as unknown as CpuSample;
+    const hubCpu = (cpuSeconds(hubBefore, hubAfter) / proxied.seconds) * 100;
+    const devCpu = (cpuSeconds(devBefore, devAfter) / proxied.seconds) * 100;
+    log(`download via proxy: ${proxied.mbps.toFixed(0)} Mbit/s (hub CPU ${hubCpu.toFixed(0)}%, device CPU ${devCpu.toFixed(0)}%)`);
+
+    const kernelUnmet = unmetRequirements({ root: true, tools: ['wireguard-go', 'wg', 'ip', 'curl'] });
+    let kernel: number | undefined;
+    if (kernelUnmet.length === 0) {
+      kernel = (await kernelDownload(DOWNLOAD_BYTES)).mbps;
+      log(`download kernel TCP over wireguard-go: ${kernel.toFixed(0)} Mbit/s`);
+    } else log(`kernel baseline skipped: ${kernelUnmet.join('; ')}`);
+
+    const size = `${DOWNLOAD_BYTES / MiB} MiB`;
+    rows.push({ suite: SUITE, case: `download ${size} direct from the device server`, value: direct.mbps, unit: 'Mbit/s', note: 'curl → 127.0.0.1, no overlay' });
+    if (kernel !== undefined) {
+      rows.push({ suite: SUITE, case: `download ${size}, kernel TCP over wireguard-go`, value: kernel, unit: 'Mbit/s', note: 'two namespaces, veth, curl → same server' });
+    }
+    rows.push({
+      suite: SUITE,
+      case: `download ${size} through the proxy`,
+      value: proxied.mbps,
+      unit: 'Mbit/s',
+      baseline: kernel !== undefined ? { case: 'kernel TCP over wireguard-go', value: kernel } : { case: 'direct', value: direct.mbps },
+      note: `${(proxied.mbps / direct.mbps).toFixed(2)}x direct; hub CPU ${hubCpu.toFixed(0)}%, device CPU ${devCpu.toFixed(0)}% of one core`,
+    });
+
+    // Small requests.
+    for (const c of CONCURRENCY) {
+      const hubFrom = (await hub.ask({ cmd: 'stats' }, 'stats')) as unknown as CpuSample;
+      const devFrom = (await device.ask({ cmd: 'stats' }, 'stats')) as unknown as CpuSample;
+      const viaProxy = await load(port, deviceHost, '/small', c);
+      const hubTo = (await hub.ask({ cmd: 'stats' }, 'stats')) as unknown as CpuSample;
+      const devTo = (await device.ask({ cmd: 'stats' }, 'stats')) as unknown as CpuSample;
+      // Per measured request, though the 1 s warm-up is billed too: an upper bound.
+      const requests = viaProxy.rps * LOAD_SECONDS;
+      const perRequest = `hub ${((cpuSeconds(hubFrom, hubTo) * 1000) / requests).toFixed(2)} ms, device ${((cpuSeconds(devFrom, devTo) * 1000) / requests).toFixed(2)} ms CPU per request`;
+      const viaDirect = await load(devicePort, `127.0.0.1:${devicePort}`, '/small', c);
+      log(
+        `c=${c}: proxy ${viaProxy.rps.toFixed(0)} req/s p50 ${viaProxy.p50.toFixed(2)} p99 ${viaProxy.p99.toFixed(2)} ms (errors ${viaProxy.errors}); ` +
+          `direct ${viaDirect.rps.toFixed(0)} req/s p50 ${viaDirect.p50.toFixed(2)} p99 ${viaDirect.p99.toFixed(2)} ms (errors ${viaDirect.errors}); ${perRequest}`,
+      );
+      const errors = viaProxy.errors + viaDirect.errors > 0 ? `; errors proxy ${viaProxy.errors}, direct ${viaDirect.errors}` : '';
+      rows.push({ suite: SUITE, case: `small GET via proxy, ${c} clients`, value: viaProxy.rps, unit: 'req/s', baseline: { case: 'direct', value: viaDirect.rps }, note: `128-byte body, keep-alive; ≤${perRequest}${errors}` });
+      rows.push({ suite: SUITE, case: `small GET via proxy, ${c} clients, p50`, value: viaProxy.p50, unit: 'ms', baseline: { case: 'direct', value: viaDirect.p50 } });
+      rows.push({ suite: SUITE, case: `small GET via proxy, ${c} clients, p99`, value: viaProxy.p99, unit: 'ms', baseline: { case: 'direct', value: viaDirect.p99 } });
+    }
+  } finally {
+    await device?.stop();
+    await hub?.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+interface HubStats extends CpuSample {
+  wallMs: number;
+  gcExposed: boolean;
+  memory: NodeJS.MemoryUsage;
+  peers: number;
+  sessions: number;
+  wgDrops: Record<string, number>;
+  loopDelayMs: { p50: number; p99: number; max: number };
+}
+
+interface ScaleStep {
+  devices: number;
+  connected: number;
+  rampSeconds: number;
+  hubCpuPerHandshakeMs: number;
+  idle: HubStats;
+  steady: HubStats;
+  cpuPercent: number;
+  keepalivesPerSecond: number;
+  seedMs: number;
+}
+
+async function scaleStep(devices: number, log: Log): Promise<ScaleStep> {
+  const dir = await mkdtemp(join(tmpdir(), 'hub-scale-'));
+  let sim: JsonChild | undefined;
+  let hub: JsonChild | undefined;
+  try {
+    const keysFile = join(dir, 'keys.txt');
+    if (devices > 0) {
+      sim = startChild('simulator', 'hub-device-sim.ts', { COUNT: String(devices), KEYS_FILE: keysFile, RATE: String(SIM_RATE) });
+      await sim.next('keys', 300_000);
+    }
+    const started = await startHub(dir, devices > 0 ? { SEED_KEYS_FILE: keysFile } : {});
+    hub = started.hub;
+    const stats = async (gc: boolean) => (await hub!.ask({ cmd: 'stats', gc }, 'stats', 120_000)) as unknown as HubStats;
+    await sleep(2000);
+    const idle = await stats(true);
+    let rampSeconds = 0;
+    let connected = 0;
+    let hubCpuPerHandshakeMs = NaN;
+    let keepalivesPerSecond = 0;
+    if (sim) {
+      let last: Message | undefined;
+      sim.onMessage = (m) => {
+        if (m.event === 'progress') last = m;
+      };
+      const progress = setInterval(() => last && log(`  N=${devices}: started ${last.started}, connected ${last.connected}, handshakes ${last.handshakes}`), 10_000);
+      const rampStart = await stats(false);
+      sim.child.stdin!.write(`${JSON.stringify({ cmd: 'start', hubPublicKey: started.ready.publicKey, hubEndpoint: `127.0.0.1:${started.ready.wgPort}`, hubTunnelIp: started.ready.hubTunnelIp })}\n`);
+      const rampBudgetMs = (devices / SIM_RATE) * 3000 + 60_000;
+      try {
+        rampSeconds = ((await sim.next('connected', rampBudgetMs)).ms as number) / 1000;
+        connected = devices;
+      } catch {
+        connected = Number(last?.connected ?? 0);
+        rampSeconds = rampBudgetMs / 1000;
+        log(`  N=${devices}: only ${connected} connected within ${rampSeconds.toFixed(0)} s`);
+      } finally {
+        clearInterval(progress);
+      }
+      const rampEnd = await stats(false);
+      hubCpuPerHandshakeMs = (cpuSeconds(rampStart, rampEnd) * 1000) / Math.max(1, connected);
+      await sleep(5000);
+    }
+    const from = await stats(false);
+    const simFrom = sim ? await sim.ask({ cmd: 'stats' }, 'stats') : undefined;
+    await sleep((devices > 0 ? STEADY_SECONDS : 10) * 1000);
+    const simTo = sim ? await sim.ask({ cmd: 'stats' }, 'stats') : undefined;
+    const steady = await stats(true);
+    const seconds = (steady.wallMs - from.wallMs) / 1000;
+    if (simFrom && simTo) keepalivesPerSecond = ((simTo.keepalives as number) - (simFrom.keepalives as number)) / seconds;
+    const cpuPercent = (cpuSeconds(from, steady) / seconds) * 100;
+    log(
+      `N=${devices}: ${steady.sessions}/${steady.peers} peers with a session, RSS ${(steady.memory.rss / MiB).toFixed(0)} MiB, ` +
+        `heap ${(steady.memory.heapUsed / MiB).toFixed(0)} MiB, CPU ${cpuPercent.toFixed(1)}% (${keepalivesPerSecond.toFixed(0)} keepalives/s), ` +
+        `loop delay p99 ${steady.loopDelayMs.p99.toFixed(1)} ms, drops ${JSON.stringify(steady.wgDrops)}`,
+    );
+    return { devices, connected, rampSeconds, hubCpuPerHandshakeMs, idle, steady, cpuPercent, keepalivesPerSecond, seedMs: started.ready.seedMs as number };
+  } finally {
+    await sim?.stop();
+    await hub?.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function scaleBench(log: Log): Promise<BenchResult[]> {
+  const rows: BenchResult[] = [];
+  const base = await scaleStep(0, log);
+  const baseRss = base.steady.memory.rss;
+  const baseHeap = base.steady.memory.heapUsed;
+  rows.push({
+    suite: SUITE,
+    case: 'scale: hub with no devices, RSS',
+    value: baseRss / MiB,
+    unit: 'MiB',
+    note: `heap ${(baseHeap / MiB).toFixed(1)} MiB, CPU ${base.cpuPercent.toFixed(1)}%`,
+  });
+  for (const n of SCALE_STEPS) {
+    const step = await scaleStep(n, log);
+    const m = step.steady.memory;
+    const perDevice = (bytes: number, baseline: number) => (bytes - baseline) / n / 1024;
+    const partial = step.connected < n ? `; only ${step.connected}/${n} connected` : '';
+    rows.push({
+      suite: SUITE,
+      case: `scale N=${n}: hub RSS`,
+      value: m.rss / MiB,
+      unit: 'MiB',
+      baseline: { case: 'no devices', value: baseRss / MiB },
+      note: `${step.steady.sessions}/${step.steady.peers} sessions; idle with N peers loaded ${(step.idle.memory.rss / MiB).toFixed(0)} MiB; external+arrayBuffers ${((m.external + m.arrayBuffers) / MiB).toFixed(0)} MiB (PGlite)${partial}`,
+    });
+    rows.push({ suite: SUITE, case: `scale N=${n}: RSS per device`, value: perDevice(m.rss, baseRss), unit: 'KiB', note: 'incl. PGlite pages for the device rows' });
+    rows.push({
+      suite: SUITE,
+      case: `scale N=${n}: JS heap per device`,
+      value: perDevice(m.heapUsed, baseHeap),
+      unit: 'KiB',
+      note: `heap ${(m.heapUsed / MiB).toFixed(0)} MiB after GC${step.steady.gcExposed ? '' : ' (no --expose-gc: not collected)'}; idle (no sessions) ${perDevice(step.idle.memory.heapUsed, baseHeap).toFixed(2)} KiB`,
+    });
+    rows.push({
+      suite: SUITE,
+      case: `scale N=${n}: hub CPU, steady state`,
+      value: step.cpuPercent,
+      unit: '% of a core',
+      baseline: { case: 'no devices', value: base.cpuPercent },
+      note: `${STEADY_SECONDS} s window: ${step.keepalivesPerSecond.toFixed(0)} keepalives/s in, status flush every 10 s; loop delay p99 ${step.steady.loopDelayMs.p99.toFixed(1)} ms`,
+    });
+    const rekeyPercent = (n / REKEY_PERIOD_S) * step.hubCpuPerHandshakeMs / 10;
+    rows.push({
+      suite: SUITE,
+      case: `scale N=${n}: handshake ramp`,
+      value: step.connected / step.rampSeconds,
+      unit: 'handshakes/s',
+      note: `${step.connected} devices in ${step.rampSeconds.toFixed(1)} s (simulator paced at ≤${SIM_RATE}/s); hub ${step.hubCpuPerHandshakeMs.toFixed(2)} ms CPU per handshake → rekeys every ~2 min add ~${rekeyPercent.toFixed(1)}% CPU; seeded ${n} rows in ${(step.seedMs / 1000).toFixed(1)} s`,
+    });
+    if (step.connected < n) {
+      log(`stopping the scale series at N=${n}: the machine did not connect all devices in time`);
+      break;
+    }
+  }
+  return rows;
+}
+
+export default async function hubBench(log: Log): Promise<BenchResult[]> {
+  const rows: BenchResult[] = [];
+  // Other work on the machine skews every figure here: say how busy it was.
+  log(`load average at start: ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} cores`);
+  if (PARTS.includes('proxy')) rows.push(...(await proxyBench(log)));
+  if (PARTS.includes('scale')) rows.push(...(await scaleBench(log)));
+  log(`load average at end: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  return rows;
+}
