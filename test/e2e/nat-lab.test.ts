@@ -2,9 +2,10 @@
 // agent) behind an nftables NAT, the hub on its "public" network with PostgreSQL behind a relay the
 // test controls, an owner clicking Enable in a real browser, a visitor opening the serial URL.
 import { execFileSync } from 'node:child_process';
-import type { Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requirementsMet } from '../support/requirements.js';
+import { curl } from './lab/curl.js';
 import { launchBrowserIn, screenshot, type LabBrowser } from './lab/browser.js';
 import { DEVICE_HOST, HOST_RULES, METER_PASSWORD, METER_PORT, OWNER, PORTAL, SERIAL, startWorld, type World } from './lab/world.js';
 
@@ -35,6 +36,8 @@ describe.skipIf(!ok)('NAT lab (issue 7)', () => {
   let world: World;
   let owner: LabBrowser | undefined;
   let visitor: LabBrowser | undefined;
+  /** The visitor's logged-in browser context (portal + device session + meter login), reused below. */
+  let visitorContext: BrowserContext | undefined;
   const DEVICE_URL = `http://${DEVICE_HOST}/`;
 
   beforeAll(async () => {
@@ -94,5 +97,45 @@ describe.skipIf(!ok)('NAT lab (issue 7)', () => {
     expect(device.json.serial).toBe(SERIAL);
     expect(device.json.status).toBe('enabled');
     await context.close();
+  }, 120_000);
+
+  it('2. visitor: the serial URL sends them through portal login and shows the meter through the tunnel, the WebSocket chart updates, a settings post reaches the device', async () => {
+    visitor = await launchBrowserIn(world.lab.visitor, HOST_RULES);
+    const context = await visitor.browser.newContext();
+    const page = await context.newPage();
+    const sockets: string[] = [];
+    page.on('websocket', (ws) => sockets.push(ws.url()));
+
+    await page.goto(DEVICE_URL);
+    await waitUrl(page, new RegExp(`^${PORTAL}/login\\?next=`));
+    await screenshot(page, 'visitor-portal-login');
+    await page.fill('#email', OWNER.email);
+    await page.fill('#password', OWNER.password);
+    await page.click('button[type=submit]');
+    // /auth/device → one-time ticket → the device host sets its own cookie → the meter page.
+    await waitUrl(page, DEVICE_URL);
+    expect(await page.title()).toBe('Demo meter');
+    const chart = page.locator('#live');
+    const firstPoints = await chart.getAttribute('points');
+    await expect.poll(() => chart.getAttribute('points'), { timeout: 10_000 }).not.toBe(firstPoints);
+    expect(sockets).toEqual([`ws://${DEVICE_HOST}/ws`]);
+    expect(await page.textContent('#live-state')).toBe('');
+    await screenshot(page, 'visitor-meter-live');
+
+    // The meter's own login (its password), then a settings change through the tunnel.
+    await page.click('a[href="/login"]');
+    await page.fill('#pw', METER_PASSWORD);
+    await page.click('button[type=submit]');
+    await waitUrl(page, DEVICE_URL);
+    await page.fill('#name', 'Meter via Porthole');
+    await page.fill('#limit', '7500');
+    await page.click('form[action="/settings"] button[type=submit]');
+    await waitUrl(page, DEVICE_URL);
+    expect(await page.title()).toBe('Meter via Porthole');
+    await screenshot(page, 'visitor-settings-saved');
+    // The change took effect on the device itself (asked from inside lan, not through the hub).
+    const onDevice = await curl(world.lab.lan, `http://127.0.0.1:${METER_PORT}/api/readings`);
+    expect(JSON.parse(onDevice.body).settings).toMatchObject({ name: 'Meter via Porthole', powerLimitW: 7500 });
+    visitorContext = context;
   }, 120_000);
 });
