@@ -56,6 +56,9 @@ export interface DeviceProxyOptions {
    * walking through them is throttled. Default: burst 30, then 1 per second.
    */
   missLimiter?: RateLimiter;
+  /** Open (or opening) WebSocket and TCP tunnels allowed per device, and per visitor (user, or address). */
+  maxTunnelsPerDevice?: number;
+  maxTunnelsPerVisitor?: number;
 }
 
 const UNKNOWN_DEVICE: StatusPage = {
@@ -87,6 +90,29 @@ export function createDeviceProxy(o: DeviceProxyOptions) {
   });
   const log = o.logger.child({ component: 'proxy' });
   const misses = o.missLimiter ?? createRateLimiter({ capacity: 30, refillPerSecond: 1, maxKeys: 50_000 });
+
+  const maxPerDevice = o.maxTunnelsPerDevice ?? 256;
+  const maxPerVisitor = o.maxTunnelsPerVisitor ?? 64;
+  const tunnelsPerDevice = new Map<string, number>();
+  const tunnelsPerVisitor = new Map<string, number>();
+  const bump = (map: Map<string, number>, key: string, by: number) => {
+    const n = (map.get(key) ?? 0) + by;
+    if (n <= 0) map.delete(key);
+    else map.set(key, n);
+  };
+  /** Reserves a tunnel slot; returns its release function, or undefined when a cap is reached. */
+  function admitTunnel(deviceId: string, visitor: string): (() => void) | undefined {
+    if ((tunnelsPerDevice.get(deviceId) ?? 0) >= maxPerDevice || (tunnelsPerVisitor.get(visitor) ?? 0) >= maxPerVisitor) return undefined;
+    bump(tunnelsPerDevice, deviceId, 1);
+    bump(tunnelsPerVisitor, visitor, 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      bump(tunnelsPerDevice, deviceId, -1);
+      bump(tunnelsPerVisitor, visitor, -1);
+    };
+  }
 
   /** Counts a miss for the client; a 429 page when it has used up its budget. */
   function throttled(ctx: DeviceRequestContext): StatusPage | undefined {
@@ -277,6 +303,20 @@ export function createDeviceProxy(o: DeviceProxyOptions) {
     if (refusal) return refuse(refusal, userId);
     if (!device.online) return refuse(offlinePage(device, ctx.requestId), userId);
 
+    // Long-lived connections are the cheap way to exhaust a device or the hub: cap them.
+    const release = admitTunnel(device.id, userId ?? `ip:${ctx.client.ip}`);
+    if (!release) {
+      o.metrics.drops.inc({ reason: 'tunnel_limit' });
+      return refuse({ status: 429, title: 'Too many connections', message: 'Too many open connections to this device. Close some and retry.', headers: { 'retry-after': '10' }, requestId: ctx.requestId }, userId);
+    }
+    try {
+      await forwardTunnel(req, socket, head, ctx, device, method, userId, kind);
+    } finally {
+      release();
+    }
+  }
+
+  async function forwardTunnel(req: IncomingMessage, socket: Duplex, head: Buffer, ctx: DeviceRequestContext, device: DeviceRoute, method: string, userId: string | null, kind: 'tcp' | 'websocket'): Promise<void> {
     if (kind === 'tcp') {
       const result = await tcp.handle(req, socket, head, device, ctx.target);
       record(ctx, device, method, userId, result, 'tcp');

@@ -73,6 +73,9 @@ export interface HubHttpOptions {
   now?: () => number;
   /** Throttle for unknown-serial and bad-ticket misses per client address (see device-proxy.ts). */
   missLimiter?: RateLimiter;
+  /** Caps on open WebSocket/TCP tunnels (defaults 256 per device, 64 per visitor). */
+  maxTunnelsPerDevice?: number;
+  maxTunnelsPerVisitor?: number;
 }
 
 export interface HubHttp {
@@ -119,6 +122,8 @@ export function createHubHttp(options: HubHttpOptions): HubHttp {
     ...(options.devicePort ? { devicePort: options.devicePort } : {}),
     ...(options.tcpPortPolicy ? { tcpPortPolicy: options.tcpPortPolicy } : {}),
     ...(options.missLimiter ? { missLimiter: options.missLimiter } : {}),
+    ...(options.maxTunnelsPerDevice ? { maxTunnelsPerDevice: options.maxTunnelsPerDevice } : {}),
+    ...(options.maxTunnelsPerVisitor ? { maxTunnelsPerVisitor: options.maxTunnelsPerVisitor } : {}),
     onTunnel: (a, b) => tracker.addTunnel(a, b),
   });
   const portalListener = options.portalApp ? getRequestListener(options.portalApp.fetch as never) : undefined;

@@ -157,6 +157,35 @@ describe('hub streaming', () => {
     expect(refuserBytesAfter426).toBe(0);
   });
 
+  it('caps open tunnels per visitor (429) and frees the slot when one closes', async () => {
+    const h2 = await startHub({ devices: [route('an00000001')], webPorts: { an00000001: device.port }, hubOptions: { maxTunnelsPerVisitor: 1 } });
+    try {
+      const open = () => new WebSocket(`ws://127.0.0.1:${h2.port}/chat`, { headers: { host: PUB } });
+      const first = open();
+      await once(first, 'open');
+      expect((await refusal(open())).statusCode).toBe(429);
+      first.close();
+      await once(first, 'close');
+      // The hub releases the slot once its side of the tunnel is gone.
+      let third = open();
+      for (let i = 0; i < 50; i++) {
+        const outcome = await new Promise<string>((resolve) => {
+          third.once('open', () => resolve('open'));
+          third.once('unexpected-response', () => resolve('refused'));
+          third.on('error', () => {});
+        });
+        if (outcome === 'open') break;
+        await new Promise((r) => setImmediate(r));
+        third = open();
+      }
+      expect(third.readyState).toBe(third.OPEN);
+      third.close();
+      expect(h2.metrics.drops.get({ reason: 'tunnel_limit' })).toBeGreaterThan(0);
+    } finally {
+      await h2.hub.close();
+    }
+  });
+
   describe('/.porthole/tcp', () => {
     const open = (headers: Record<string, string>, port: number) => new WebSocket(`ws://127.0.0.1:${h.port}/.porthole/tcp?port=${port}`, { headers: { host: OWN, ...headers } });
 
