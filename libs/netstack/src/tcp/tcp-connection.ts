@@ -1,19 +1,20 @@
-// One TCP connection (a TCB, RFC 9293 §3.3.1) and its state machine: segment arrival per
-// RFC 9293 §3.10.7 with the RFC 5961 RST/SYN/ACK checks, user calls per §3.10.1-3.10.6, and the
-// timers of §3.8 (RFC 6298 retransmission, persist, keep-alive, delayed ACK, TIME-WAIT).
+// One TCP connection (a TCB, RFC 9293 §3.3.1): its state, the user calls of §3.10.1-3.10.6, the
+// timers of §3.8 (RFC 6298 retransmission, persist, keep-alive, delayed ACK, TIME-WAIT), and how
+// it ends and reports events.
 // Sequence numbers are kept as unwrapped offsets from ISS (send) and IRS (receive), exact in a JS
 // number up to 2^53 bytes, so no comparison below needs modular arithmetic; they are wrapped to
-// 32 bits only on the wire. Segment building lives in tcp-output.ts, the sender's ACK and loss
-// handling in loss-recovery.ts.
+// 32 bits only on the wire. Segment arrival lives in tcp-input.ts, segment building in
+// tcp-output.ts, the sender's ACK and loss handling in loss-recovery.ts.
 import { formatIpv4Address } from '../wire/ipv4-address.js';
-import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type TcpRepr } from '../wire/tcp.js';
+import type { TcpRepr } from '../wire/tcp.js';
 import { NewReno } from './congestion.js';
 import { RecvBuffer } from './recv-buffer.js';
 import { RttEstimator } from './rtt-estimator.js';
 import { SackScoreboard } from './sack-scoreboard.js';
 import { SendBuffer } from './send-buffer.js';
-import { DEFAULT_MSS, IPV4_TCP_HEADERS, MIN_PEER_MSS, type TcpConfig } from './tcp-config.js';
+import { DEFAULT_MSS, IPV4_TCP_HEADERS, type TcpConfig } from './tcp-config.js';
 import { TcpError, type TcpErrorCode } from './tcp-error.js';
+import { TcpInput } from './tcp-input.js';
 import { TcpOutput } from './tcp-output.js';
 import { LossRecovery } from './loss-recovery.js';
 import type { TcpHost } from './tcp-host.js';
@@ -170,6 +171,7 @@ export class TcpConnection {
   connectDeadline: number | undefined;
 
   readonly out: TcpOutput;
+  readonly input: TcpInput;
   readonly lossRecovery: LossRecovery;
 
   constructor(
@@ -197,6 +199,7 @@ export class TcpConnection {
     this.keepaliveIdleMs = config.keepaliveIdleMs;
     this.lastRecvAt = nowMs;
     this.out = new TcpOutput(this);
+    this.input = new TcpInput(this);
     this.lossRecovery = new LossRecovery(this);
   }
 
@@ -255,42 +258,14 @@ export class TcpConnection {
     this.host.tcpStats.passiveOpens++;
     this.irs = seg.seq;
     this.rcvNxt = 1;
-    this.negotiate(seg, true);
-    this.tsRecentFrom(seg);
+    this.input.negotiate(seg);
+    this.input.tsRecentFrom(seg);
     this.sndWnd = seg.window; // RFC 7323 §2.2: the window in a SYN is never scaled
     this.wl1 = 0;
     this.wl2 = 0;
     this.out.sendSyn(nowMs);
     this.nxt = 1;
     this.rtoAt = nowMs + this.rtt.rtoMs;
-  }
-
-  /** Options of the peer's SYN or SYN-ACK (RFC 9293 §3.7.1, RFC 7323 §1.3, RFC 2018 §2). */
-  private negotiate(seg: TcpRepr, passive: boolean): void {
-    const config = this.config;
-    const ws = config.windowScaling && seg.windowScale !== undefined;
-    this.wsOk = ws;
-    if (ws) {
-      this.sndShift = seg.windowScale!;
-      this.rcvShift = this.out.ourWindowShift();
-    } else {
-      this.sndShift = 0;
-      this.rcvShift = 0;
-    }
-    this.sackOk = config.sack && seg.sackPermitted;
-    this.tsOk = config.timestamps && seg.tsVal !== undefined;
-    // An active opener only offered what config allows, so the peer's echo is the agreement;
-    // a passive opener answers with exactly this subset (tcp-output.ts sendSyn).
-    void passive;
-    const peerMss = seg.mss === undefined || seg.mss === 0 ? DEFAULT_MSS : Math.max(MIN_PEER_MSS, seg.mss);
-    const mss = Math.min(peerMss, this.localMss);
-    this.segSize = mss - (this.tsOk ? 12 : 0);
-    this.rcvMss = Math.min(this.segSize, DEFAULT_MSS);
-    this.cc.setMss(this.segSize);
-  }
-
-  private tsRecentFrom(seg: TcpRepr): void {
-    if (this.tsOk && seg.tsVal !== undefined) this.tsRecent = seg.tsVal;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -383,401 +358,9 @@ export class TcpConnection {
     if (this.state === 'CLOSED') return;
     this.lastRecvAt = nowMs;
     this.keepaliveProbesSent = 0;
-    if (this.state === 'SYN-SENT') this.onSegmentSynSent(seg, nowMs);
-    else this.onSegmentSynchronized(seg, nowMs);
+    if (this.state === 'SYN-SENT') this.input.onSegmentSynSent(seg, nowMs);
+    else this.input.onSegmentSynchronized(seg, nowMs);
     if (!this.isClosed) this.out.output(nowMs);
-  }
-
-  /** §3.10.7.3 SYN-SENT. */
-  private onSegmentSynSent(seg: TcpRepr, nowMs: number): void {
-    const flags = seg.flags;
-    let ackOk = false;
-    if (flags & TCP_ACK) {
-      const ackOff = this.unwrapSnd(seg.ack);
-      // ACK must cover our SYN and nothing beyond it.
-      if (ackOff <= 0 || ackOff > this.nxt) {
-        // RFC 9293 §3.10.7.3 / onetun #17: an ACK for an old incarnation gets a RST, SYN continues.
-        if (!(flags & TCP_RST)) this.host.sendResetFor(seg, this.remoteAddr);
-        return;
-      }
-      ackOk = true;
-    }
-    if (flags & TCP_RST) {
-      if (ackOk) {
-        this.host.tcpStats.resetsReceived++;
-        this.fail('ECONNREFUSED', 'connect');
-      }
-      return;
-    }
-    if (!(flags & TCP_SYN)) return;
-    this.irs = seg.seq;
-    this.rcvNxt = 1;
-    // Our SYN advertised an unscaled window for the bytes after the peer's SYN.
-    this.rcvAdvRight = this.rcvWireRight = 1 + Math.min(this.rcvBuf.free, 65535);
-    this.negotiate(seg, false);
-    this.tsRecentFrom(seg);
-    if (ackOk) {
-      // RTT sample from the handshake when the SYN was not retransmitted (Karn).
-      if (this.synRetransmits === 0) this.rtt.sample(nowMs - this.rttSentAt);
-      this.una = 1;
-      this.sndWnd = seg.window; // never scaled in a SYN (RFC 7323 §2.2)
-      this.maxSndWnd = this.sndWnd;
-      this.wl1 = 0;
-      this.wl2 = 1;
-      this.rtoAt = undefined;
-      this.rtoRetries = 0;
-      this.establish(nowMs);
-      this.ackNow = true;
-    } else {
-      // Simultaneous open (§3.10.7.3 fifth check): SYN-RECEIVED, answer with SYN-ACK.
-      this.state = 'SYN-RECEIVED';
-      this.sndWnd = seg.window;
-      this.out.sendSyn(nowMs);
-    }
-  }
-
-  private establish(nowMs: number): void {
-    this.state = 'ESTABLISHED';
-    this.connectDeadline = undefined;
-    this.lastSendAt = nowMs;
-    if (this.synRetransmits > 0) this.rtt.synRetransmitted();
-    this.rtt.resetBackoff();
-    this.rxtNxt = this.lostEnd = this.una;
-    if (this.finQueued) this.state = 'FIN-WAIT-1';
-    if (this.keepaliveEnabled) this.keepaliveAt = nowMs + this.keepaliveIdleMs;
-    this.emit(EV_ESTABLISHED | (this.sendBuf.free > 0 ? EV_WRITABLE : 0));
-  }
-
-  /** §3.10.7.4: every state after SYN-SENT. */
-  private onSegmentSynchronized(seg: TcpRepr, nowMs: number): void {
-    const flags = seg.flags;
-    const rst = (flags & TCP_RST) !== 0;
-    let syn = (flags & TCP_SYN) !== 0;
-    let fin = (flags & TCP_FIN) !== 0;
-    let payload = seg.payload;
-    let segSeq = this.unwrapRcv(seg.seq);
-    const stats = this.host.tcpStats;
-
-    // Simultaneous open: the peer's SYN-ACK acknowledging our SYN completes the handshake (Linux
-    // tcp_validate_incoming does the same; by the letter of §3.10.7.4 its SYN is old and dropped).
-    if (
-      syn &&
-      this.state === 'SYN-RECEIVED' &&
-      !this.passive &&
-      flags & TCP_ACK &&
-      segSeq === 0 &&
-      this.unwrapSnd(seg.ack) === 1
-    ) {
-      syn = false;
-      segSeq = 1;
-    }
-
-    // RFC 7323 §5.3 PAWS: an older timestamp marks an old duplicate; ACK and drop it. Segments
-    // without data or FIN are exempt (as Linux's tcp_disordered_ack): a reordered pure ACK still
-    // carries valid ACK/SACK/window information and cannot corrupt the byte stream.
-    if (
-      this.tsOk &&
-      seg.tsVal !== undefined &&
-      !rst &&
-      !syn &&
-      (payload.length > 0 || fin) &&
-      ((seg.tsVal - this.tsRecent) | 0) < 0
-    ) {
-      stats.pawsDrops++;
-      this.ackNow = true;
-      return;
-    }
-
-    // First check: sequence number acceptability.
-    const segLen = payload.length + (syn ? 1 : 0) + (fin ? 1 : 0);
-    const wnd = Math.max(0, this.rcvWireRight - this.rcvNxt);
-    const rcvNxt = this.rcvNxt;
-    let acceptable: boolean;
-    if (segLen === 0) {
-      acceptable = wnd === 0 ? segSeq === rcvNxt : segSeq >= rcvNxt && segSeq < rcvNxt + wnd;
-    } else {
-      const last = segSeq + segLen - 1;
-      acceptable = wnd > 0 && ((segSeq >= rcvNxt && segSeq < rcvNxt + wnd) || (last >= rcvNxt && last < rcvNxt + wnd));
-    }
-    // §3.10.7.4: with a zero window, still take valid ACKs and RSTs (Linux accepts seq = RCV.NXT).
-    if (!acceptable && segSeq === rcvNxt) acceptable = true;
-    if (!acceptable) {
-      stats.outOfWindowSegments++;
-      if (!rst) {
-        this.ackNow = true;
-        // A retransmitted FIN in TIME-WAIT: re-ACK and restart 2*MSL (§3.10.7.4 TIME-WAIT).
-        if (this.state === 'TIME-WAIT' && fin) this.closeAt = nowMs + this.config.timeWaitMs;
-      }
-      return;
-    }
-
-    // Second check: RST (RFC 5961 §3.2: exact match resets, in-window gets a challenge ACK).
-    if (rst) {
-      stats.resetsReceived++;
-      if (segSeq === rcvNxt) this.onReset();
-      else this.challengeAck(nowMs);
-      return;
-    }
-
-    // Trim to the window: drop what was already received, and anything past the right edge.
-    if (segSeq < rcvNxt) {
-      let cut = rcvNxt - segSeq;
-      if (syn) {
-        syn = false;
-        cut--;
-        segSeq++;
-      }
-      const n = Math.min(cut, payload.length);
-      payload = payload.subarray(n);
-      segSeq += n;
-      cut -= n;
-      if (cut > 0 && fin) {
-        fin = false;
-        segSeq++;
-      }
-    }
-    const right = Math.max(this.rcvWireRight, rcvNxt);
-    if (segSeq + payload.length > right) {
-      payload = payload.subarray(0, Math.max(0, right - segSeq));
-      fin = false;
-      this.ackNow = true;
-    }
-
-    // Fourth check: SYN in a synchronized state → challenge ACK (RFC 5961 §4.2).
-    if (syn) {
-      this.challengeAck(nowMs);
-      return;
-    }
-
-    // Fifth check: the ACK field.
-    if (!(flags & TCP_ACK)) return;
-    if (this.state === 'SYN-RECEIVED') {
-      const ackOff = this.unwrapSnd(seg.ack);
-      if (ackOff < 1 || ackOff > this.nxt) {
-        this.host.sendResetFor(seg, this.remoteAddr);
-        return;
-      }
-      if (this.synRetransmits === 0 && this.tsOk && seg.tsEcr !== 0) this.lossRecovery.sampleTimestamp(seg.tsEcr, nowMs);
-      this.una = 1;
-      this.sndWnd = seg.window << this.sndShift;
-      this.maxSndWnd = this.sndWnd;
-      this.wl1 = segSeq;
-      this.wl2 = 1;
-      this.rtoAt = undefined;
-      this.rtoRetries = 0;
-      this.synRetransmits = 0;
-      this.host.onPassiveEstablished(this);
-      this.establish(nowMs);
-    }
-    if (!this.processAck(seg, segSeq, nowMs)) return;
-    if (this.state === 'CLOSED') return;
-
-    // RFC 7323 §4.3: remember the peer's timestamp from segments at the left window edge.
-    if (this.tsOk && seg.tsVal !== undefined && segSeq <= this.lastAckSent) this.tsRecent = seg.tsVal;
-
-    // Seventh check: segment text.
-    if (payload.length > 0) {
-      const s = this.state;
-      if (s !== 'ESTABLISHED' && s !== 'FIN-WAIT-1' && s !== 'FIN-WAIT-2') {
-        // CLOSE-WAIT and later: the peer already sent FIN; data beyond it is ignored (§3.10.7.4).
-        this.ackNow = true;
-      } else if (this.readClosed) {
-        // Data for an application that closed: RST (RFC 9293 §3.6, gVisor #1449).
-        this.abort(nowMs);
-        return;
-      } else {
-        this.receiveData(segSeq, payload, fin, nowMs);
-      }
-    } else if (fin) {
-      if (segSeq === this.rcvNxt) this.receiveFin(nowMs);
-      else if (segSeq > this.rcvNxt) {
-        this.remoteFinOff = segSeq;
-        this.ackNow = true;
-      }
-    }
-  }
-
-  private receiveData(segSeq: number, payload: Uint8Array, fin: boolean, nowMs: number): void {
-    if (payload.length > this.rcvMss) this.rcvMss = Math.min(payload.length, this.localMss);
-    if (segSeq === this.rcvNxt) {
-      const hadHoles = this.rcvBuf.hasOutOfOrder;
-      this.rcvBuf.appendInOrder(payload);
-      this.rcvNxt += payload.length;
-      if (hadHoles) {
-        this.rcvNxt = this.rcvBuf.drain(this.rcvNxt);
-        // RFC 5681 §4.2: ACK at once when a segment fills (part of) a hole.
-        this.ackNow = true;
-      }
-      this.unackedBytes += payload.length;
-      this.emit(EV_READABLE);
-      if (fin) this.remoteFinOff = segSeq + payload.length;
-      if (this.rcvNxt === this.remoteFinOff) {
-        this.receiveFin(nowMs);
-        return;
-      }
-      const config = this.config;
-      if (this.unackedBytes >= config.maxAckStretchSegments * this.rcvMss) this.ackNow = true;
-      else if (this.unackedBytes >= config.ackEverySegments * this.rcvMss) this.delackAt = nowMs; // at the burst's end
-      else if (this.delackAt === undefined) this.delackAt = nowMs + config.ackDelayMs;
-    } else {
-      // Out of order: keep it (bounded), and send a duplicate ACK carrying SACK at once (§4.2).
-      this.host.tcpStats.outOfOrderSegments++;
-      const stored = this.rcvBuf.insertOutOfOrder(segSeq, payload);
-      if (!stored) this.host.tcpStats.outOfOrderDropped++;
-      else if (fin) this.remoteFinOff = segSeq + payload.length;
-      this.ackNow = true;
-    }
-  }
-
-  /** The peer's FIN reached in order (§3.10.7.4 eighth check). */
-  private receiveFin(nowMs: number): void {
-    if (this.finReceived) return;
-    this.finReceived = true;
-    this.rcvNxt += 1;
-    this.remoteFinOff = Infinity;
-    this.ackNow = true;
-    this.emit(EV_READABLE);
-    switch (this.state) {
-      case 'SYN-RECEIVED':
-      case 'ESTABLISHED':
-        this.state = 'CLOSE-WAIT';
-        break;
-      case 'FIN-WAIT-1':
-        this.state = 'CLOSING';
-        break;
-      case 'FIN-WAIT-2':
-        this.enterTimeWait(nowMs);
-        break;
-      default:
-        break;
-    }
-  }
-
-  /**
-   * Fifth check continued: SND.UNA/SND.WND updates, loss detection, FIN acknowledgment.
-   * Returns false when the segment must be dropped here.
-   */
-  private processAck(seg: TcpRepr, segSeq: number, nowMs: number): boolean {
-    const ackOff = this.unwrapSnd(seg.ack);
-    if (ackOff > this.nxt) {
-      // §3.10.7.4: ACK for something not yet sent → ACK and drop.
-      this.ackNow = true;
-      return false;
-    }
-    // RFC 5961 §5.2: an ACK far below SND.UNA (outside the window ever offered) is a blind attack.
-    if (ackOff < this.una - Math.max(this.maxSndWnd, 65535)) {
-      this.challengeAck(nowMs);
-      return false;
-    }
-    this.probesUnanswered = 0;
-    const newWnd = seg.window << this.sndShift;
-    const unaBefore = this.una;
-    const sackedBefore = this.scoreboard.sackedBytes;
-    let sackNew = false;
-    if (this.sackOk && seg.sackBlocks !== undefined && ackOff >= this.una) sackNew = this.lossRecovery.processSack(seg.sackBlocks, ackOff);
-    if (ackOff > this.una) {
-      this.lossRecovery.onNewAck(ackOff, seg, nowMs);
-    } else if (
-      ackOff === this.una &&
-      this.nxt > this.una &&
-      seg.payload.length === 0 &&
-      !(seg.flags & (TCP_SYN | TCP_FIN)) &&
-      (newWnd === this.sndWnd || sackNew)
-    ) {
-      this.lossRecovery.onDupAck();
-    }
-    if (
-      this.recovery === Recovery.None &&
-      this.sackOk &&
-      this.nxt > this.una &&
-      this.scoreboard.sackedBytes > 2 * this.segSize
-    ) {
-      // RFC 6675 §5 (IsLost): more than DupThresh-1 segments SACKed above SND.UNA.
-      this.lossRecovery.enterFastRecovery();
-    }
-    if (this.recovery !== Recovery.None && this.sackOk) {
-      // Lost retransmission: data sent after our latest retransmission was SACKed (3 segments
-      // past it) while holes we retransmitted are still open. On a FIFO path those retransmissions
-      // are gone; resend them now instead of waiting for the RTO (as Linux's lost-retransmit check).
-      if (this.rxtNxt > this.una && this.scoreboard.highest >= this.rxtFrontier + 3 * this.segSize) {
-        this.rxtNxt = this.una;
-        this.rxtFrontier = this.nxt;
-        this.host.tcpStats.lostRetransmits++;
-      }
-      if (this.recovery === Recovery.Fast) {
-        this.lossRecovery.prrUpdate(this.una - unaBefore + (this.scoreboard.sackedBytes - sackedBefore));
-      }
-    }
-    // §3.10.7.4: window update when the segment is newer (WL1/WL2 rule).
-    if (ackOff >= this.una && (this.wl1 < segSeq || (this.wl1 === segSeq && this.wl2 <= ackOff))) {
-      this.sndWnd = newWnd;
-      this.wl1 = segSeq;
-      this.wl2 = ackOff;
-      if (newWnd > this.maxSndWnd) this.maxSndWnd = newWnd;
-      if (newWnd > 0 && this.persisting) {
-        this.persisting = false;
-        this.persistBackoff = 0;
-        this.rtoAt = undefined;
-      }
-    }
-    // Our FIN acknowledged?
-    if (this.finQueued && this.una > this.finOff) {
-      switch (this.state) {
-        case 'FIN-WAIT-1':
-          this.state = 'FIN-WAIT-2';
-          if (this.readClosed) this.closeAt = nowMs + this.config.finWait2TimeoutMs;
-          break;
-        case 'CLOSING':
-          this.enterTimeWait(nowMs);
-          break;
-        case 'LAST-ACK':
-          this.terminate(undefined);
-          return false;
-        default:
-          break;
-      }
-    }
-    return true;
-  }
-
-  /** RFC 5961 §3.2: a RST in window but not exact, or a SYN: answer with a rate-limited ACK. */
-  private challengeAck(nowMs: number): void {
-    if (this.host.allowChallengeAck(nowMs)) {
-      this.host.tcpStats.challengeAcks++;
-      this.out.sendAck(nowMs);
-    }
-  }
-
-  /** An acceptable RST (§3.10.7.4 second check). */
-  private onReset(): void {
-    switch (this.state) {
-      case 'SYN-RECEIVED':
-        // Passive: back to LISTEN, i.e. forget this half-open connection; active: refused.
-        if (this.passive) this.terminate(undefined);
-        else this.fail('ECONNREFUSED', 'connect');
-        break;
-      case 'ESTABLISHED':
-      case 'FIN-WAIT-1':
-      case 'FIN-WAIT-2':
-      case 'CLOSE-WAIT':
-        this.fail('ECONNRESET', 'read');
-        break;
-      default:
-        this.terminate(undefined);
-        break;
-    }
-  }
-
-  private enterTimeWait(nowMs: number): void {
-    this.state = 'TIME-WAIT';
-    this.rtoAt = undefined;
-    this.persisting = false;
-    this.delackAt = undefined;
-    this.keepaliveAt = undefined;
-    this.connectDeadline = undefined;
-    this.closeAt = nowMs + this.config.timeWaitMs;
-    // Both directions are done: the owner gets its close now; the TCB lingers for 2*MSL.
-    this.emit(EV_CLOSED);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -904,4 +487,3 @@ export class TcpConnection {
   }
 }
 
-export { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN };
