@@ -13,7 +13,7 @@ function refuse(status: number, reason: string, message: string): GuardResult {
   return { ok: false, status, reason, message };
 }
 
-/** Checks one request; `upgrade` is true on the server's 'upgrade' path. Never throws. */
+/** Checks one request (normal or upgrade) before routing. Never throws. */
 export function guardRequest(req: IncomingMessage): GuardResult {
   const raw = req.rawHeaders;
   let hosts = 0;
@@ -38,10 +38,7 @@ export function guardRequest(req: IncomingMessage): GuardResult {
   }
 
   const url = req.url ?? '';
-  if (url.startsWith('/')) {
-    // "//evil" is a valid origin-form path, but some backends read it as a network-path reference.
-    return { ok: true, target: url };
-  }
+  if (url.startsWith('/')) return { ok: true, target: url };
   if (url === '*') return refuse(400, 'request_target', 'asterisk-form request target is not forwarded');
   if (/^https?:\/\//i.test(url)) {
     let parsed: URL;
