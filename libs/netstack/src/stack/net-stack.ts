@@ -16,6 +16,7 @@ import { emitTcp, emptyTcpRepr, parseTcp, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, tc
 import { WireError, type DropReason } from '../wire/wire-error.js';
 import type { NetstackLogger } from './logger.js';
 import { TokenBucket } from './rate-limiter.js';
+import { ConnectionTable } from './connection-table.js';
 import { emptyStats, type NetStackStats } from './stats.js';
 import { TimerHeap } from './timer-heap.js';
 
@@ -75,8 +76,6 @@ interface ListenerEntry {
   closed: boolean;
 }
 
-const EPHEMERAL_FIRST = 49152;
-const EPHEMERAL_COUNT = 65536 - EPHEMERAL_FIRST;
 /** Packets that arrive re-entrantly (onTransmit feeding back synchronously) wait in a bounded queue. */
 const MAX_REENTRANT_QUEUE = 4096;
 
@@ -91,9 +90,7 @@ export class NetStack implements TcpHost {
   private readonly logger: NetstackLogger | undefined;
   private readonly verifyChecksums: boolean;
   private readonly isn: IsnGenerator;
-  private readonly table = new Map<number, Map<number, TcpConnection>>();
-  private count = 0;
-  private lastHit: TcpConnection | undefined;
+  private readonly table = new ConnectionTable();
   private readonly listeners = new Map<number, ListenerEntry>();
   private readonly timers = new TimerHeap<TcpConnection>();
   private dirty: TcpConnection[] = [];
@@ -140,11 +137,11 @@ export class NetStack implements TcpHost {
 
   /** Connections in the table (any state, TIME-WAIT included). */
   get connectionCount(): number {
-    return this.count;
+    return this.table.size;
   }
 
   *connections(): IterableIterator<TcpConnection> {
-    for (const inner of this.table.values()) yield* inner.values();
+    yield* this.table;
   }
 
   get listenerCount(): number {
@@ -216,7 +213,7 @@ export class NetStack implements TcpHost {
   connect(remote: string | number, port: number, nowMs: number, options: ConnectOptions & { localPort?: number } = {}): TcpConnection {
     const remoteAddr = typeof remote === 'number' ? remote >>> 0 : parseIpv4Address(remote);
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`netstack: port ${port} is outside 1..65535`);
-    if (this.count >= this.limits.maxConnections && !this.reclaimTimeWait()) {
+    if (this.table.size >= this.limits.maxConnections && !this.reclaimTimeWait()) {
       throw new TcpError('ECONNABORTED', 'connect', formatIpv4Address(remoteAddr), port);
     }
     const localPort = options.localPort ?? this.pickEphemeralPort(remoteAddr, port);
@@ -335,7 +332,7 @@ export class NetStack implements TcpHost {
         return;
       }
       if (!(flags & TCP_SYN)) return;
-      if (this.count >= this.limits.maxConnections && !this.reclaimTimeWait()) return this.drop('tcpConnectionLimit');
+      if (this.table.size >= this.limits.maxConnections && !this.reclaimTimeWait()) return this.drop('tcpConnectionLimit');
       if (listener.halfOpen >= listener.backlog) return this.drop('tcpBacklogFull');
       listener.halfOpen++;
       const c = this.createConnection(seg.dstPort, srcAddr, seg.srcPort, true, nowMs);
@@ -376,14 +373,7 @@ export class NetStack implements TcpHost {
   release(conn: TcpConnection): void {
     if (conn.released) return;
     conn.released = true;
-    const key = conn.remoteAddr * 65536 + conn.remotePort;
-    const inner = this.table.get(key);
-    if (inner?.get(conn.localPort) === conn) {
-      inner.delete(conn.localPort);
-      if (inner.size === 0) this.table.delete(key);
-      this.count--;
-    }
-    if (this.lastHit === conn) this.lastHit = undefined;
+    this.table.remove(conn);
     // A passive connection that dies half-open gives its backlog slot back.
     this.onPassiveEstablished(conn);
   }
@@ -452,14 +442,7 @@ export class NetStack implements TcpHost {
   private createConnection(localPort: number, remoteAddr: number, remotePort: number, passive: boolean, nowMs: number): TcpConnection {
     const iss = this.isn.generate(nowMs, this.localAddr, localPort, remoteAddr, remotePort);
     const conn = new TcpConnection(this, localPort, remoteAddr, remotePort, iss, this.randomU32(), passive, nowMs);
-    const key = remoteAddr * 65536 + remotePort;
-    let inner = this.table.get(key);
-    if (inner === undefined) {
-      inner = new Map();
-      this.table.set(key, inner);
-    }
-    inner.set(localPort, conn);
-    this.count++;
+    this.table.add(conn);
     return conn;
   }
 
@@ -468,10 +451,7 @@ export class NetStack implements TcpHost {
    * tcp_max_tw_buckets does): a live connection is worth more than a lingering one.
    */
   private reclaimTimeWait(): boolean {
-    let victim: TcpConnection | undefined;
-    for (const conn of this.connections()) {
-      if (conn.state === 'TIME-WAIT' && (victim === undefined || (conn.closeAt ?? 0) < (victim.closeAt ?? 0))) victim = conn;
-    }
+    const victim = this.table.oldestTimeWait();
     if (victim === undefined) return false;
     victim.terminate(undefined);
     this.stats.timeWaitReclaimed++;
@@ -479,24 +459,13 @@ export class NetStack implements TcpHost {
   }
 
   private lookup(remoteAddr: number, remotePort: number, localPort: number): TcpConnection | undefined {
-    const last = this.lastHit;
-    if (last !== undefined && last.remotePort === remotePort && last.localPort === localPort && last.remoteAddr === remoteAddr) {
-      return last;
-    }
-    const conn = this.table.get(remoteAddr * 65536 + remotePort)?.get(localPort);
-    if (conn !== undefined) this.lastHit = conn;
-    return conn;
+    return this.table.lookup(remoteAddr, remotePort, localPort);
   }
 
-  /** A random free port in 49152-65535 for this remote (RFC 6056 §3.3.1, simple randomisation). */
   private pickEphemeralPort(remoteAddr: number, remotePort: number): number {
-    const inner = this.table.get(remoteAddr * 65536 + remotePort);
-    const start = this.randomU32() % EPHEMERAL_COUNT;
-    for (let i = 0; i < EPHEMERAL_COUNT; i++) {
-      const port = EPHEMERAL_FIRST + ((start + i) % EPHEMERAL_COUNT);
-      if (inner === undefined || !inner.has(port)) return port;
-    }
-    throw new TcpError('EADDRINUSE', 'connect', formatIpv4Address(remoteAddr), remotePort);
+    const port = this.table.pickEphemeralPort(remoteAddr, remotePort, this.randomU32());
+    if (port === undefined) throw new TcpError('EADDRINUSE', 'connect', formatIpv4Address(remoteAddr), remotePort);
+    return port;
   }
 
   private randomU32(): number {
