@@ -8,9 +8,10 @@ import { createDatabase, type DatabaseHandle } from '@porthole/db';
 import { UdpBind, encodeKey, publicKeyFromPrivate, type Bind } from '@porthole/wireguard';
 import { createApiRoutes } from './api/api-routes.js';
 import type { HubConfig } from './config/config-schema.js';
+import { MeteredBind } from './dataplane/metered-bind.js';
 import { startOverlay, type Overlay } from './dataplane/overlay.js';
 import { loadOrCreateHubKey } from './hub-key.js';
-import { createHubMetrics } from './ops/hub-metrics.js';
+import { createHubMetrics, type HubMetrics } from './ops/hub-metrics.js';
 import { silentLogger, type Logger } from './ops/logger.js';
 import { createPortalRoutes } from './portal/portal-routes.js';
 import { createBatchingAccessLog, type BatchingAccessLog } from './proxy/access-log.js';
@@ -48,6 +49,32 @@ export interface Hub {
   listen(): ReturnType<HubHttp['listen']>;
   /** Graceful shutdown: drain HTTP, flush logs and peer status, close the overlay and the database. */
   close(): Promise<void>;
+}
+
+/** Data-plane series read at scrape time from the counters the overlay keeps anyway. */
+function instrumentOverlay(metrics: HubMetrics, overlay: Overlay, bind: MeteredBind): void {
+  const device = overlay.wireguard.device;
+  metrics.wgPeers.collect(() => {
+    let active = 0;
+    for (const peer of device.peers()) if (peer.hasSession) active++;
+    return [
+      { labels: { state: 'configured' }, value: device.peerCount },
+      { labels: { state: 'active' }, value: active },
+    ];
+  });
+  metrics.wgBytes.collect(() => [
+    { labels: { direction: 'rx' }, value: bind.traffic.rxBytes },
+    { labels: { direction: 'tx' }, value: bind.traffic.txBytes },
+  ]);
+  metrics.registry
+    .counter('porthole_dataplane_drops_total', 'Packets dropped by the data plane, by layer (wireguard, router, netstack) and reason.', ['layer', 'reason'])
+    .collect(() => {
+      const rows: { labels: { layer: string; reason: string }; value: number }[] = [];
+      for (const [reason, value] of Object.entries(device.drops)) if (value > 0) rows.push({ labels: { layer: 'wireguard', reason }, value });
+      for (const [reason, value] of overlay.router.drops) rows.push({ labels: { layer: 'router', reason }, value });
+      for (const [reason, value] of Object.entries(overlay.netstack.stats.drops)) if (value > 0) rows.push({ labels: { layer: 'netstack', reason }, value });
+      return rows;
+    });
 }
 
 function origin(scheme: 'http' | 'https', host: string, port: number): string {
@@ -93,7 +120,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
     });
 
     const metrics = createHubMetrics();
-    const bind = deps.bind ?? (await UdpBind.open({ port: config.wgPort, host: config.listenHost }));
+    const bind = new MeteredBind(deps.bind ?? (await UdpBind.open({ port: config.wgPort, host: config.listenHost })));
     const overlay = await startOverlay({
       privateKey,
       hubAddress: registry.hub.tunnelIp,
@@ -101,9 +128,13 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
       source: registry,
       logger,
       dialTimeoutMs: config.dialTimeoutMs,
+      onEvent: (event) => {
+        if (event.type === 'handshake-completed') metrics.wgHandshakes.inc();
+      },
       ...(deps.statusFlushMs ? { statusFlushMs: deps.statusFlushMs } : {}),
     });
     cleanups.push(() => overlay.close());
+    instrumentOverlay(metrics, overlay, bind);
 
     const directory = createCachedDirectory({
       ttlMs: 5_000,
@@ -136,6 +167,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
     const accessLog: BatchingAccessLog = createBatchingAccessLog({
       // The proxy's entries carry the serial; the registry resolves it to the device row.
       write: (entries) => registry.appendAccessLog(entries),
+      counter: metrics.accessLog,
       logger,
     });
     cleanups.push(() => accessLog.close());

@@ -18,8 +18,11 @@ function formatNumber(n: number): string {
 const NAME_RE = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
+type Collector = () => number | Array<{ labels: LabelValues; value: number }>;
+
 abstract class Metric {
   protected readonly series = new Map<string, { labels: LabelValues; value: number }>();
+  private collector: Collector | undefined;
   constructor(
     readonly name: string,
     readonly help: string,
@@ -47,7 +50,27 @@ abstract class Metric {
     return lines.join('\n');
   }
 
+  /**
+   * Reads the value at scrape time instead of being updated (peer counts, queue lengths, or for a
+   * counter a cumulative count some component already keeps — it must never go down).
+   */
+  collect(fn: Collector): this {
+    this.collector = fn;
+    return this;
+  }
+
   protected samples(): string[] {
+    if (this.collector) {
+      let got: ReturnType<Collector>;
+      try {
+        got = this.collector();
+      } catch {
+        return []; // a failing collector must not break the whole scrape
+      }
+      this.series.clear();
+      if (typeof got === 'number') this.series.set(this.key(undefined), { labels: {}, value: got });
+      else for (const s of got) this.series.set(this.key(s.labels), { labels: { ...s.labels }, value: s.value });
+    }
     return [...this.series.values()].map((s) => `${this.name}${this.labelText(s.labels)} ${formatNumber(s.value)}`);
   }
 }
@@ -68,7 +91,6 @@ export class Counter extends Metric {
 
 export class Gauge extends Metric {
   readonly type = 'gauge' as const;
-  private collector: (() => number | Array<{ labels: LabelValues; value: number }>) | undefined;
   set(value: number, labels?: LabelValues): void {
     this.series.set(this.key(labels), { labels: { ...labels }, value });
   }
@@ -83,27 +105,6 @@ export class Gauge extends Metric {
   }
   get(labels?: LabelValues): number {
     return this.series.get(this.key(labels))?.value ?? 0;
-  }
-  /** Reads the value at scrape time instead (peer counts, queue lengths…). */
-  collect(fn: () => number | Array<{ labels: LabelValues; value: number }>): this {
-    this.collector = fn;
-    return this;
-  }
-  protected override samples(): string[] {
-    if (this.collector) {
-      let got: number | Array<{ labels: LabelValues; value: number }>;
-      try {
-        got = this.collector();
-      } catch {
-        return []; // a failing collector must not break the whole scrape
-      }
-      if (typeof got === 'number') this.set(got);
-      else {
-        this.series.clear();
-        for (const s of got) this.set(s.value, s.labels);
-      }
-    }
-    return super.samples();
   }
 }
 
