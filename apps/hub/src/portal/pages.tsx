@@ -2,47 +2,12 @@
 // Server-rendered portal pages (hono JSX, no client script: every flow works without JavaScript).
 // Hono escapes every interpolated value, so user input cannot inject markup.
 import type { Child, FC } from 'hono/jsx';
+import { ErrorNote, Layout, type PageUser } from './layout.js';
 
-const STYLE = `
-body{font:16px/1.5 system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem;color:#1d2329}
-h1{font-size:1.4rem}label{display:block;margin:.8rem 0 .2rem}input[type=email],input[type=password],input[type=text]{width:100%;padding:.5rem;font:inherit;box-sizing:border-box}
-button{font:inherit;padding:.5rem 1.2rem;margin:.8rem .5rem 0 0;cursor:pointer}.error{background:#fde8e8;border-left:4px solid #c81e1e;padding:.5rem .8rem}
-.note{color:#5a6570;font-size:.9rem}code{background:#eef1f4;padding:0 .3rem}nav{margin-bottom:2rem;font-size:.9rem}`;
-
-export interface PageUser {
-  email: string;
-}
-
-export const Layout: FC<{ title: string; user?: PageUser | undefined; csrf?: string | undefined; children?: Child }> = (props) => (
-  <html lang="en">
-    <head>
-      <meta charset="utf-8" />
-      <meta name="viewport" content="width=device-width, initial-scale=1" />
-      <meta name="referrer" content="same-origin" />
-      <title>{props.title} · Porthole</title>
-      <style>{STYLE}</style>
-    </head>
-    <body>
-      <nav>
-        <a href="/">Porthole</a>
-        {props.user && props.csrf ? (
-          <form method="post" action="/logout" style="display:inline;float:right">
-            <span class="note">{props.user.email} </span>
-            <input type="hidden" name="_csrf" value={props.csrf} />
-            <button type="submit" style="margin:0;padding:0 .5rem">Log out</button>
-          </form>
-        ) : null}
-      </nav>
-      <h1>{props.title}</h1>
-      {props.children}
-    </body>
-  </html>
-);
-
-const ErrorNote: FC<{ message?: string | undefined }> = ({ message }) => (message ? <p class="error" role="alert">{message}</p> : null);
+export type { PageUser } from './layout.js';
 
 export const LoginPage: FC<{ csrf: string; next: string; email?: string; error?: string | undefined }> = (p) => (
-  <Layout title="Log in">
+  <Layout title="Log in" narrow>
     <ErrorNote message={p.error} />
     <form method="post" action="/login">
       <input type="hidden" name="_csrf" value={p.csrf} />
@@ -60,7 +25,7 @@ export const LoginPage: FC<{ csrf: string; next: string; email?: string; error?:
 );
 
 export const SignUpPage: FC<{ csrf: string; next: string; email?: string; error?: string | undefined; minLength: number }> = (p) => (
-  <Layout title="Create an account">
+  <Layout title="Create an account" narrow>
     <ErrorNote message={p.error} />
     <form method="post" action="/signup">
       <input type="hidden" name="_csrf" value={p.csrf} />
@@ -78,7 +43,7 @@ export const SignUpPage: FC<{ csrf: string; next: string; email?: string; error?
 );
 
 export const HomePage: FC<{ user?: PageUser | undefined; csrf?: string | undefined }> = (p) => (
-  <Layout title="Remote access" user={p.user} csrf={p.csrf}>
+  <Layout title="Remote access" user={p.user} csrf={p.csrf} narrow>
     {p.user ? (
       <p>
         Signed in as <strong>{p.user.email}</strong>. To connect a device, click “Enable remote access” on the device and
@@ -93,7 +58,7 @@ export const HomePage: FC<{ user?: PageUser | undefined; csrf?: string | undefin
 );
 
 export const ClaimCodePage: FC<{ user: PageUser; csrf: string; error?: string | undefined; code?: string }> = (p) => (
-  <Layout title="Connect a device" user={p.user} csrf={p.csrf}>
+  <Layout title="Connect a device" user={p.user} csrf={p.csrf} current="/claim" narrow>
     <ErrorNote message={p.error} />
     <form method="get" action="/claim">
       <label for="code">Code shown by the device</label>
@@ -112,7 +77,7 @@ export interface ClaimDetails {
 }
 
 export const ClaimApprovePage: FC<{ user: PageUser; csrf: string; claim: ClaimDetails }> = ({ user, csrf, claim }) => (
-  <Layout title="Enable remote access?" user={user} csrf={csrf}>
+  <Layout title="Enable remote access?" user={user} csrf={csrf} narrow>
     <p>
       Device <code>{claim.serial}</code> asks to be connected to your account <strong>{user.email}</strong>. Check that the
       code <code>{claim.userCode}</code> is the one the device shows.
@@ -136,7 +101,7 @@ export const ClaimApprovePage: FC<{ user: PageUser; csrf: string; claim: ClaimDe
 );
 
 export const MessagePage: FC<{ title: string; user?: PageUser | undefined; csrf?: string | undefined; message: string; error?: boolean; children?: Child }> = (p) => (
-  <Layout title={p.title} user={p.user} csrf={p.csrf}>
+  <Layout title={p.title} user={p.user} csrf={p.csrf} narrow>
     {p.error ? <ErrorNote message={p.message} /> : <p>{p.message}</p>}
     {p.children}
   </Layout>

@@ -1,9 +1,10 @@
 /** @jsxImportSource hono/jsx */
 // The portal host's pages: log in, sign up, log out, claim approval and the device-login ticket
-// route (`/auth/device`, contract "Visitor auth at the proxy"). Session cookie per session-cookie.ts,
-// CSRF tokens on every form plus Origin/Sec-Fetch-Site checks on every state-changing request.
+// route (`/auth/device`, contract "Visitor auth at the proxy"), plus the owner and admin pages
+// mounted from their own files. Session cookie per session-cookie.ts, CSRF tokens on every form
+// plus Origin/Sec-Fetch-Site checks on every state-changing request; errors become pages.
 import { randomBytes } from 'node:crypto';
-import { DomainError } from '@porthole/db';
+import { DomainError, NotFoundError } from '@porthole/db';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { MIN_PASSWORD_LENGTH } from '../auth/passwords.js';
@@ -14,7 +15,10 @@ import { clientAddress, createRateLimiter, rateLimit, type RateLimiterOptions } 
 import type { Logger } from '../ops/logger.js';
 import { returnUrlWith } from '../registry/claims.js';
 import type { Registry } from '../registry/index.js';
+import { registerAdminRoutes } from './admin-routes.js';
+import { registerDeviceRoutes } from './device-routes.js';
 import { ClaimApprovePage, ClaimCodePage, HomePage, LoginPage, MessagePage, SignUpPage } from './pages.js';
+import { createKit, field, loginRedirect, type PortalEnv } from './portal-kit.js';
 import { safeNextPath, serialFromDeviceHost } from './safe-redirect.js';
 import { clearSessionCookie, csrfBinding, readSessionToken, setSessionCookie } from './session-cookie.js';
 import type { TicketStore } from './ticket-store.js';
@@ -35,24 +39,20 @@ export interface PortalDeps {
   postLimit?: RateLimiterOptions;
 }
 
-const FORM_LIMIT_BYTES = 16 * 1024;
+/** Bulk device forms carry up to 500 serials: larger than a login form, still small. */
+const FORM_LIMIT_BYTES = 64 * 1024;
 
-function field(body: Record<string, unknown>, name: string, max = 1024): string {
-  const v = body[name];
-  return typeof v === 'string' ? v.slice(0, max) : '';
-}
-
-export function createPortalRoutes(deps: PortalDeps): Hono {
+export function createPortalRoutes(deps: PortalDeps): Hono<PortalEnv> {
   const { registry, secure } = deps;
   const key = deps.csrfKey ?? randomBytes(32);
-  const app = new Hono();
+  const app = new Hono<PortalEnv>();
 
   const user = async (c: Context): Promise<SessionUser | undefined> => {
     const token = readSessionToken(c, secure);
     return token ? registry.userForSessionToken(token) : undefined;
   };
   const tokenFor = (c: Context) => csrfToken(key, csrfBinding(c, secure, true)!);
-  const toLogin = (c: Context) => c.redirect(`/login?next=${encodeURIComponent(c.req.path + new URL(c.req.url).search)}`, 303);
+  const toLogin = loginRedirect;
 
   app.use(async (c, next) => {
     await next();
@@ -68,7 +68,15 @@ export function createPortalRoutes(deps: PortalDeps): Hono {
     const status = errorStatus(err);
     if (status >= 500) deps.logger?.error('portal request failed', { err, path: c.req.path });
     const message = err instanceof DomainError ? err.message : 'Something went wrong on our side. Please try again.';
-    const page = <MessagePage title={status === 403 ? 'Not allowed' : status === 404 ? 'Not found' : 'Sorry'} message={message} error />;
+    // The signed-in user's navigation stays on error pages (only when loaded: a CSRF refusal comes first).
+    const u = c.get('user');
+    const page = (
+      <MessagePage title={status === 403 ? 'Not allowed' : status === 404 ? 'Not found' : 'Sorry'} user={u} csrf={u ? c.get('csrf') : undefined} message={message} error>
+        <p>
+          <a href="/">Back to the start page</a>
+        </p>
+      </MessagePage>
+    );
     return c.html(page, status as 400, errorHeaders(err));
   });
   app.use('*', async (c, next) => {
@@ -80,9 +88,20 @@ export function createPortalRoutes(deps: PortalDeps): Hono {
     '*',
     csrfProtection({ key, allowedOrigins: [deps.portalOrigin], binding: (c) => csrfBinding(c, secure, false) }),
   );
+  app.use('*', async (c, next) => {
+    const u = await user(c);
+    c.set('user', u);
+    // Pages of signed-in users always carry forms (log out at least); anonymous pages get the pre-session cookie lazily.
+    if (u) c.set('csrf', tokenFor(c));
+    await next();
+  });
+
+  const kit = createKit(registry);
+  registerDeviceRoutes(app, kit);
+  registerAdminRoutes(app, kit, { portalOrigin: deps.portalOrigin });
 
   app.get('/', async (c) => {
-    const u = await user(c);
+    const u = c.get('user');
     return c.html(<HomePage user={u} csrf={u ? tokenFor(c) : undefined} />);
   });
 
@@ -90,7 +109,7 @@ export function createPortalRoutes(deps: PortalDeps): Hono {
 
   app.get('/login', async (c) => {
     const next = safeNextPath(c.req.query('next'));
-    if (await user(c)) return c.redirect(next, 303);
+    if (c.get('user')) return c.redirect(next, 303);
     return c.html(<LoginPage csrf={tokenFor(c)} next={next} />);
   });
 
@@ -110,7 +129,7 @@ export function createPortalRoutes(deps: PortalDeps): Hono {
 
   app.get('/signup', async (c) => {
     const next = safeNextPath(c.req.query('next'));
-    if (await user(c)) return c.redirect(next, 303);
+    if (c.get('user')) return c.redirect(next, 303);
     return c.html(<SignUpPage csrf={tokenFor(c)} next={next} minLength={MIN_PASSWORD_LENGTH} />);
   });
 
@@ -144,7 +163,7 @@ export function createPortalRoutes(deps: PortalDeps): Hono {
   // ---- claim approval ----
 
   app.get('/claim', async (c) => {
-    const u = await user(c);
+    const u = c.get('user');
     if (!u) return toLogin(c);
     const code = c.req.query('code');
     if (!code) return c.html(<ClaimCodePage user={u} csrf={tokenFor(c)} />);
@@ -159,7 +178,7 @@ export function createPortalRoutes(deps: PortalDeps): Hono {
   });
 
   app.post('/claim', async (c) => {
-    const u = await user(c);
+    const u = c.get('user');
     if (!u) return toLogin(c);
     const body = await c.req.parseBody();
     const code = field(body, 'code', 20);
@@ -193,7 +212,7 @@ export function createPortalRoutes(deps: PortalDeps): Hono {
     const serial = serialFromDeviceHost(c.req.query('host'), deps.deviceDomain);
     if (!serial) return c.html(<MessagePage title="Not found" message="That is not a device address." error />, 400);
     const next = safeNextPath(c.req.query('next'));
-    const u = await user(c);
+    const u = c.get('user');
     if (!u) return toLogin(c);
     const device = await registry.findDeviceBySerial(serial);
     // Same answer for "no such device" and "not yours": serials are guessable, access is not.
@@ -209,6 +228,11 @@ export function createPortalRoutes(deps: PortalDeps): Hono {
     target.searchParams.set('ticket', ticket);
     target.searchParams.set('next', next);
     return c.redirect(target.toString(), 303);
+  });
+
+  // A catch-all rather than notFound(): a parent app's notFound would win after app.route().
+  app.all('*', (c) => {
+    throw new NotFoundError(`there is no page at ${c.req.path.slice(0, 100)}`);
   });
 
   return app;

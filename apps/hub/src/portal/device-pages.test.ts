@@ -1,0 +1,209 @@
+// Owner pages through app.request on both drivers: sign-in required, "My devices" (owned and
+// shared), the device page and each of its forms' effect on the registry, grants for a fixed time
+// seen by the grantee, refusals (CSRF, someone else's device), escaping, and the friendly 404.
+import type { Hono } from 'hono';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { DriverName } from '@porthole/db';
+import { createTestDatabase, probePostgres, snapshotTables, truncateAll, type TestDatabase } from '@porthole/db/testing';
+import { requirementsMet } from '../../../../test/support/requirements.js';
+import { createTestClock, createTestRegistry, testKey } from '../registry/test-support.js';
+import { buildPortal, PASSWORD, signedIn, visibleText, formClient } from './portal-test-support.js';
+
+const pgProblem = await probePostgres();
+const drivers: DriverName[] = requirementsMet('portal pages on PostgreSQL', { check: () => pgProblem }) ? ['pglite', 'postgres'] : ['pglite'];
+
+describe.each(drivers)('owner pages on %s', (driver) => {
+  let t: TestDatabase;
+  const clock = createTestClock();
+  let registry: ReturnType<typeof createTestRegistry>;
+  let app: Hono;
+  let owner: { id: string };
+  let other: { id: string };
+
+  beforeAll(async () => {
+    t = await createTestDatabase(driver);
+  });
+  afterAll(async () => {
+    await t?.drop();
+  });
+  beforeEach(async () => {
+    await truncateAll(t.db);
+    clock.set('2030-01-01T00:00:00.000Z');
+    registry = createTestRegistry(t.db, clock);
+    app = buildPortal(registry, clock);
+    owner = await registry.signUp({ email: 'owner@example.io', password: PASSWORD });
+    other = await registry.signUp({ email: 'installer@example.io', password: PASSWORD });
+    const { token } = await registry.createEnrollmentToken({ createdBy: null, maxUses: 10 });
+    for (const serial of ['an1', 'an2', 'an3']) await registry.registerDevice({ serial, publicKey: testKey(serial), enrollmentToken: token });
+    await registry.setDeviceOwner('an1', owner.id);
+    await registry.setDeviceOwner('an2', owner.id);
+    await registry.setDeviceOwner('an3', other.id);
+  });
+
+  it('sends anonymous visitors of every owner page to the login page, and back afterwards', async () => {
+    const b = formClient(app);
+    for (const path of ['/devices', '/devices/an1', '/devices?cursor=x']) {
+      const res = await b.get(path);
+      expect(res.status, path).toBe(303);
+      expect(res.location).toBe(`/login?next=${encodeURIComponent(path)}`);
+    }
+    const login = await b.get('/login?next=%2Fdevices%2Fan1');
+    const res = await b.go('POST', '/login', { _csrf: login.csrf!, next: '/devices/an1', email: 'owner@example.io', password: PASSWORD });
+    expect(res.location).toBe('/devices/an1');
+    // A form posted by someone without a session (but a valid pre-session token) goes to the login page, changing nothing.
+    const before = await snapshotTables(t.db);
+    const post = await b.go('POST', '/devices/an1/status', { _csrf: login.csrf!, status: 'disabled' });
+    expect(post.status).toBe(403); // the token belonged to the pre-session cookie, which login replaced
+    expect(await snapshotTables(t.db)).toEqual(before);
+    const anon = formClient(app);
+    const f = await anon.get('/login');
+    const anonPost = await anon.post('/devices/an1/status', { status: 'disabled' });
+    expect(f.status).toBe(200);
+    expect(anonPost.status).toBe(303);
+    expect(anonPost.location).toBe('/login');
+    expect(await snapshotTables(t.db)).toEqual(before);
+  });
+
+  it('lists my devices (owned and shared with me), and the home page is that list', async () => {
+    await registry.recordPeerStatus([{ publicKey: testKey('an1'), lastHandshakeAt: new Date(clock.now().getTime() - 30_000), endpoint: '203.0.113.7:4242', rxBytes: 5 * 1024 * 1024, txBytes: 2048 }]);
+    await registry.grantAccess('an3', { email: 'owner@example.io', expiresAt: new Date(clock.now().getTime() + 3600_000) });
+    const b = await signedIn(app, 'owner@example.io');
+    const page = await b.get('/devices');
+    expect(page.status).toBe(200);
+    const text = visibleText(page.text);
+    expect(text).toContain('an1 online 30 s ago an1.example.io owners');
+    expect(text).toContain('an2 offline never an2.example.io owners');
+    expect(text).toContain('an3 shared with you offline never');
+    expect(page.text).toContain('href="https://an1.example.io/"');
+    expect(page.text).toContain('aria-current="page"');
+    expect(page.text).not.toContain('All devices'); // no admin navigation for owners
+    expect(visibleText((await b.get('/')).text)).toContain('an1 online 30 s ago');
+
+    // The grant expires: an3 leaves the list.
+    clock.advance(3600_001);
+    expect(visibleText((await b.get('/devices')).text)).not.toContain('an3');
+  });
+
+  it('shows a device page with status, traffic, endpoint and its access log', async () => {
+    await registry.recordPeerStatus([{ publicKey: testKey('an1'), lastHandshakeAt: new Date(clock.now().getTime() - 5 * 60_000), endpoint: '203.0.113.7:4242', rxBytes: 5 * 1024 * 1024, txBytes: 2048 }]);
+    await registry.appendAccessLog([
+      { at: new Date(clock.now().getTime() - 1000), serial: 'an1', userId: other.id, clientIp: '198.51.100.9', method: 'GET', path: '/<script>alert(1)</script>', status: 200, bytesIn: 10, bytesOut: 3000, durationMs: 12 },
+      { at: new Date(clock.now().getTime() - 2000), serial: 'an2', userId: null, clientIp: '198.51.100.9', method: 'GET', path: '/other-device', status: 200, bytesIn: 0, bytesOut: 0, durationMs: 1 },
+    ]);
+    const b = await signedIn(app, 'owner@example.io');
+    const page = await b.get('/devices/an1');
+    expect(page.status).toBe(200);
+    const text = visibleText(page.text);
+    expect(text).toContain('State offline Last handshake 5 min ago Endpoint 203.0.113.7:4242');
+    expect(text).toContain('Traffic 5.0 MiB received, 2.0 KiB sent');
+    expect(text).toContain('Owner you');
+    expect(text).toContain('installer@example.io 198.51.100.9 GET /<script>alert(1)</script> 200');
+    expect(page.text).not.toContain('<script>alert(1)');
+    expect(text).not.toContain('/other-device');
+  });
+
+  it('applies each form of the device page to the registry', async () => {
+    const b = await signedIn(app, 'owner@example.io');
+    await b.get('/devices/an1');
+    let res = await b.post('/devices/an1/status', { status: 'disabled' });
+    expect([res.status, res.location]).toEqual([303, '/devices/an1?done=disabled']);
+    expect((await registry.getDevice('an1')).status).toBe('disabled');
+    expect(visibleText((await b.get(res.location!)).text)).toContain('Device disabled');
+    res = await b.post('/devices/an1/status', { status: 'enabled' });
+    expect((await registry.getDevice('an1')).status).toBe('enabled');
+
+    res = await b.post('/devices/an1/policy', { policy: 'public' });
+    expect(res.location).toBe('/devices/an1?done=policy');
+    expect((await registry.getDevice('an1')).accessPolicy).toBe('public');
+
+    res = await b.post('/devices/an1/tags', { tags: 'Roof, berlin  meter-2' });
+    expect(res.location).toBe('/devices/an1?done=tags');
+    expect((await registry.getDevice('an1')).tags).toEqual(['berlin', 'meter-2', 'roof']);
+
+    const bad = await b.post('/devices/an1/tags', { tags: 'ok, <b>bad</b>' });
+    expect(bad.status).toBe(400);
+    expect(visibleText(bad.text)).toContain('tag "<b>bad</b>" must be');
+    expect(bad.text).not.toContain('<b>bad</b>');
+    expect((await registry.getDevice('an1')).tags).toEqual(['berlin', 'meter-2', 'roof']);
+
+    const before = await snapshotTables(t.db);
+    expect((await b.post('/devices/an1/status', { status: 'deleted' })).status).toBe(400);
+    expect((await b.post('/devices/an1/policy', { policy: 'everyone' })).status).toBe(400);
+    expect(await snapshotTables(t.db)).toEqual(before);
+  });
+
+  it('grants an installer access for 48 hours; the installer sees the device but cannot manage it; revoke ends it', async () => {
+    const b = await signedIn(app, 'owner@example.io');
+    const page = await b.get('/devices/an1');
+    expect(page.text).toContain('<option value="48h" selected="">48 hours</option>');
+    const res = await b.post('/devices/an1/grants', { email: 'Installer@Example.io', duration: '48h' });
+    expect(res.location).toBe('/devices/an1?done=granted');
+    const grants = await registry.listGrants('an1');
+    expect(grants.map((g) => [g.email, g.expiresAt])).toEqual([['installer@example.io', '2030-01-03T00:00:00.000Z']]);
+    expect(visibleText((await b.get('/devices/an1')).text)).toContain('installer@example.io just now in 2 days Revoke');
+
+    const i = await signedIn(app, 'installer@example.io');
+    const mine = visibleText((await i.get('/devices')).text);
+    expect(mine).toContain('an1 shared with you');
+    const seen = await i.get('/devices/an1');
+    expect(seen.status).toBe(200);
+    expect(seen.text).not.toContain('action="/devices/an1/status"');
+    expect(seen.text).not.toContain('Access log');
+    expect(seen.text).toContain('href="https://an1.example.io/"');
+    const before = await snapshotTables(t.db);
+    expect((await i.post('/devices/an1/status', { status: 'disabled' })).status).toBe(404);
+    expect((await i.post('/devices/an1/grants', { email: 'installer@example.io', duration: 'never' })).status).toBe(404);
+    expect(await snapshotTables(t.db)).toEqual(before);
+    expect(await registry.canAccessDevice(other.id, (await registry.getDevice('an1')).id)).toBe(true);
+
+    const revoked = await b.post('/devices/an1/grants/revoke', { userId: other.id });
+    expect(revoked.location).toBe('/devices/an1?done=revoked');
+    expect(await registry.listGrants('an1')).toEqual([]);
+    expect((await i.get('/devices/an1')).status).toBe(404);
+  });
+
+  it('explains a grant to an unknown account and keeps what was typed', async () => {
+    const b = await signedIn(app, 'owner@example.io');
+    await b.get('/devices/an1');
+    const res = await b.post('/devices/an1/grants', { email: 'nobody@example.io', duration: '48h' });
+    expect(res.status).toBe(404);
+    expect(visibleText(res.text)).toContain('no account with e-mail nobody@example.io');
+    expect(res.text).toContain('value="nobody@example.io"');
+    expect((await b.post('/devices/an1/grants', { email: 'installer@example.io', duration: '3y' })).status).toBe(400);
+    expect(await registry.listGrants('an1')).toEqual([]);
+  });
+
+  it('answers someone else’s device exactly like a missing one, and unknown pages with a friendly 404', async () => {
+    const b = await signedIn(app, 'owner@example.io');
+    const theirs = await b.get('/devices/an3');
+    const missing = await b.get('/devices/an404');
+    expect(theirs.status).toBe(404);
+    expect(missing.status).toBe(404);
+    expect(theirs.text.replace('an3', 'X')).toBe(missing.text.replace('an404', 'X'));
+    expect(visibleText(theirs.text)).toContain('owner@example.io'); // still in the layout, signed in
+    expect((await b.post('/devices/an3/status', { status: 'disabled' })).status).toBe(404);
+    expect((await registry.getDevice('an3')).status).toBe('enabled');
+    const nowhere = await b.get('/no/such/page');
+    expect(nowhere.status).toBe(404);
+    expect(visibleText(nowhere.text)).toContain('Not found there is no page at /no/such/page');
+    expect(nowhere.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+  });
+
+  it('refuses every owner form without a valid CSRF token or from another origin', async () => {
+    const b = await signedIn(app, 'owner@example.io');
+    const before = await snapshotTables(t.db);
+    const forms: [string, Record<string, string>][] = [
+      ['/devices/an1/status', { status: 'disabled' }],
+      ['/devices/an1/policy', { policy: 'public' }],
+      ['/devices/an1/tags', { tags: 'x' }],
+      ['/devices/an1/grants', { email: 'installer@example.io', duration: '48h' }],
+      ['/devices/an1/grants/revoke', { userId: other.id }],
+    ];
+    for (const [path, form] of forms) {
+      expect((await b.go('POST', path, form)).status, `${path} without token`).toBe(403);
+      expect((await b.post(path, { ...form, _csrf: 'A'.repeat(43) })).status, `${path} forged token`).toBe(403);
+      expect((await b.post(path, form, { origin: 'https://an1.example.io', 'sec-fetch-site': 'same-site' })).status, `${path} from a device`).toBe(403);
+    }
+    expect(await snapshotTables(t.db)).toEqual(before);
+  });
+});

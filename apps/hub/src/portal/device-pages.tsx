@@ -1,0 +1,309 @@
+/** @jsxImportSource hono/jsx */
+// The owner's pages: "My devices" (owned and shared with me) and one device's page (status,
+// traffic, access policy, tags, who else may reach it, its access log). Management forms appear
+// only for the owner and admins; someone with a grant sees status and the link.
+import type { FC } from 'hono/jsx';
+import type { AccessLogRow } from '../registry/access-log-search.js';
+import type { DeviceInfo, GrantInfo } from '../registry/index.js';
+import { formatBytes, GRANT_DURATIONS } from './format.js';
+import { Csrf, ErrorNote, Layout, Notice, StateDot, Tags, When, type PageUser } from './layout.js';
+
+export interface ViewBase {
+  user: PageUser & { id: string };
+  csrf: string;
+  now: Date;
+  notice?: string | undefined;
+  error?: string | undefined;
+}
+
+const POLICY_TEXT = { owners: 'Owner and people given access', public: 'Public (the device’s own login protects it)' } as const;
+
+export const MyDevicesPage: FC<ViewBase & { devices: DeviceInfo[]; nextCursor: string | null; first: boolean }> = (p) => (
+  <Layout title="My devices" user={p.user} csrf={p.csrf} current="/devices">
+    <Notice message={p.notice} />
+    {p.devices.length === 0 && p.first ? (
+      <p>
+        No devices yet. On the device’s own web page, click “Enable remote access” and follow its link, or{' '}
+        <a href="/claim">enter the code it shows</a>.
+      </p>
+    ) : (
+      <div class="table">
+        <table>
+          <caption class="visually-hidden">Devices you own or were given access to</caption>
+          <thead>
+            <tr>
+              <th scope="col">Device</th>
+              <th scope="col">State</th>
+              <th scope="col">Last seen</th>
+              <th scope="col">Address</th>
+              <th scope="col">Access</th>
+              <th scope="col">Tags</th>
+            </tr>
+          </thead>
+          <tbody>
+            {p.devices.map((d) => (
+              <tr>
+                <td>
+                  <a href={`/devices/${d.serial}`}>
+                    <code>{d.serial}</code>
+                  </a>
+                  {d.owner?.id !== p.user.id ? <div class="note">shared with you</div> : null}
+                </td>
+                <td>
+                  <StateDot online={d.online} status={d.status} />
+                </td>
+                <td>
+                  <When iso={d.lastHandshakeAt} now={p.now} />
+                </td>
+                <td>
+                  <a href={d.url}>{d.url.replace(/^https?:\/\//, '').replace(/\/$/, '')}</a>
+                </td>
+                <td>{d.accessPolicy === 'public' ? 'public' : 'owners'}</td>
+                <td>
+                  <Tags tags={d.tags} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    )}
+    <nav class="pager" aria-label="Pages">
+      {!p.first ? <a href="/devices">First page</a> : null}
+      {p.nextCursor ? <a href={`/devices?cursor=${encodeURIComponent(p.nextCursor)}`}>Next page</a> : null}
+    </nav>
+  </Layout>
+);
+
+export interface DeviceView extends ViewBase {
+  device: DeviceInfo;
+  /** Owner or admin: may change the device and see its log. */
+  manage: boolean;
+  grants: GrantInfo[];
+  log: AccessLogRow[];
+  logNext: string | null;
+  /** Values to put back into the grant form after an error. */
+  grantEmail?: string;
+}
+
+export const AccessLogTable: FC<{ entries: AccessLogRow[]; now: Date; showDevice?: boolean; caption: string }> = (p) =>
+  p.entries.length === 0 ? (
+    <p class="note">No requests in this range.</p>
+  ) : (
+    <div class="table">
+      <table>
+        <caption class="visually-hidden">{p.caption}</caption>
+        <thead>
+          <tr>
+            <th scope="col">Time (UTC)</th>
+            {p.showDevice ? <th scope="col">Device</th> : null}
+            <th scope="col">Who</th>
+            <th scope="col">From</th>
+            <th scope="col">Request</th>
+            <th scope="col" class="num">Status</th>
+            <th scope="col" class="num">In / out</th>
+            <th scope="col" class="num">ms</th>
+          </tr>
+        </thead>
+        <tbody>
+          {p.entries.map((e) => (
+            <tr>
+              <td class="mono">{e.at.slice(0, 19).replace('T', ' ')}</td>
+              {p.showDevice ? (
+                <td>
+                  <a href={`/devices/${e.serial}`}>{e.serial}</a>
+                </td>
+              ) : null}
+              <td>{e.email ?? (e.userId ? <span class="note">deleted account</span> : <span class="note">anonymous</span>)}</td>
+              <td class="mono">{e.clientIp}</td>
+              <td class="mono">
+                {e.method} {e.path.length > 80 ? `${e.path.slice(0, 80)}…` : e.path}
+              </td>
+              <td class="num">{e.status}</td>
+              <td class="num">
+                {formatBytes(e.bytesIn)} / {formatBytes(e.bytesOut)}
+              </td>
+              <td class="num">{e.durationMs}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+
+export const DevicePage: FC<DeviceView> = (p) => {
+  const d = p.device;
+  const base = `/devices/${d.serial}`;
+  return (
+    <Layout title={`Device ${d.serial}`} user={p.user} csrf={p.csrf} current={p.user.role === 'admin' && d.owner?.id !== p.user.id ? '/admin/devices' : '/devices'}>
+      <Notice message={p.notice} />
+      <ErrorNote message={p.error} />
+      <p>
+        <a class="button" href={d.url}>
+          Open device
+        </a>{' '}
+        <span class="note">{d.url}</span>
+      </p>
+      <div class="cols">
+        <section aria-labelledby="status-h">
+          <h2 id="status-h">Status</h2>
+          <dl class="facts">
+            <dt>State</dt>
+            <dd>
+              <StateDot online={d.online} status={d.status} />
+            </dd>
+            <dt>Last handshake</dt>
+            <dd>
+              <When iso={d.lastHandshakeAt} now={p.now} />
+            </dd>
+            <dt>Endpoint</dt>
+            <dd class="mono">{d.lastEndpoint ?? '—'}</dd>
+            <dt>Agent version</dt>
+            <dd>{d.agentVersion ?? <span class="note">unknown</span>}</dd>
+            <dt>Traffic</dt>
+            <dd>
+              {formatBytes(d.rxBytes)} received, {formatBytes(d.txBytes)} sent
+            </dd>
+            <dt>Tunnel address</dt>
+            <dd class="mono">{d.tunnelIp}</dd>
+            <dt>Owner</dt>
+            <dd>{d.owner ? (d.owner.id === p.user.id ? 'you' : d.owner.email) : <span class="note">nobody</span>}</dd>
+            <dt>Access</dt>
+            <dd>{POLICY_TEXT[d.accessPolicy]}</dd>
+            <dt>Tags</dt>
+            <dd>
+              <Tags tags={d.tags} />
+            </dd>
+            <dt>Registered</dt>
+            <dd>
+              <When iso={d.registeredAt} now={p.now} />
+            </dd>
+          </dl>
+        </section>
+        {p.manage ? <DeviceSettings {...p} base={base} /> : null}
+      </div>
+      {p.manage ? <GrantsSection {...p} base={base} /> : null}
+      {p.manage ? (
+        <section aria-labelledby="log-h">
+          <h2 id="log-h">Access log</h2>
+          <AccessLogTable entries={p.log} now={p.now} caption={`Requests to ${d.serial}, newest first`} />
+          <nav class="pager" aria-label="Access log pages">
+            {p.logNext ? <a href={`${base}?log=${encodeURIComponent(p.logNext)}#log-h`}>Older requests</a> : null}
+            {p.user.role === 'admin' ? <a href={`/admin/access-log?serial=${d.serial}`}>Search this device’s log</a> : null}
+          </nav>
+        </section>
+      ) : null}
+    </Layout>
+  );
+};
+
+const DeviceSettings: FC<DeviceView & { base: string }> = (p) => (
+  <section aria-labelledby="settings-h">
+    <h2 id="settings-h">Settings</h2>
+    <form method="post" action={`${p.base}/status`} class="panel">
+      <Csrf token={p.csrf} />
+      {p.device.status === 'enabled' ? (
+        <>
+          <p class="note" style="margin:0">Disabling disconnects the device and refuses every visitor until it is enabled.</p>
+          <button type="submit" name="status" value="disabled" class="danger">
+            Disable device
+          </button>
+        </>
+      ) : (
+        <>
+          <p style="margin:0">This device is disabled.</p>
+          <button type="submit" name="status" value="enabled">
+            Enable device
+          </button>
+        </>
+      )}
+    </form>
+    <form method="post" action={`${p.base}/policy`} class="panel">
+      <Csrf token={p.csrf} />
+      <fieldset style="border:0;padding:0;margin:0">
+        <legend style="font-weight:500">Who may open the device</legend>
+        {(['owners', 'public'] as const).map((v) => (
+          <label style="font-weight:400">
+            <input type="radio" name="policy" value={v} checked={p.device.accessPolicy === v} />
+            {POLICY_TEXT[v]}
+          </label>
+        ))}
+      </fieldset>
+      <button type="submit">Save access policy</button>
+    </form>
+    <form method="post" action={`${p.base}/tags`} class="panel">
+      <Csrf token={p.csrf} />
+      <label for="tags" style="margin-top:0">
+        Tags <span class="note">(labels such as “roof” or “berlin”, separated by spaces or commas)</span>
+      </label>
+      <input id="tags" name="tags" type="text" class="wide" value={p.device.tags.join(', ')} autocomplete="off" />
+      <button type="submit">Save tags</button>
+    </form>
+  </section>
+);
+
+const GrantsSection: FC<DeviceView & { base: string }> = (p) => (
+  <section aria-labelledby="grants-h">
+    <h2 id="grants-h">People with access</h2>
+    {p.grants.length === 0 ? (
+      <p class="note">Only the owner{p.device.accessPolicy === 'public' ? ' (and, with the public policy, anyone)' : ''} can open this device.</p>
+    ) : (
+      <div class="table">
+        <table>
+          <caption class="visually-hidden">Accounts given access to {p.device.serial}</caption>
+          <thead>
+            <tr>
+              <th scope="col">Account</th>
+              <th scope="col">Given</th>
+              <th scope="col">Until</th>
+              <th scope="col">
+                <span class="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {p.grants.map((g) => {
+              const expired = g.expiresAt !== null && Date.parse(g.expiresAt) <= p.now.getTime();
+              return (
+                <tr>
+                  <td>{g.email}</td>
+                  <td>
+                    <When iso={g.createdAt} now={p.now} />
+                  </td>
+                  <td>{g.expiresAt ? <span>{expired ? 'expired ' : ''}<When iso={g.expiresAt} now={p.now} /></span> : 'no expiry'}</td>
+                  <td>
+                    <form method="post" action={`${p.base}/grants/revoke`} class="inline">
+                      <Csrf token={p.csrf} />
+                      <input type="hidden" name="userId" value={g.userId} />
+                      <button type="submit" class="small secondary" aria-label={`Revoke access for ${g.email}`}>
+                        Revoke
+                      </button>
+                    </form>
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
+    )}
+    <form method="post" action={`${p.base}/grants`} class="row panel">
+      <Csrf token={p.csrf} />
+      <div style="flex:2 1 16rem">
+        <label for="grant-email">Give access to (e-mail of an account)</label>
+        <input id="grant-email" name="email" type="email" class="wide" required autocomplete="off" value={p.grantEmail ?? ''} />
+      </div>
+      <div>
+        <label for="grant-for">For</label>
+        <select id="grant-for" name="duration">
+          {GRANT_DURATIONS.map((d) => (
+            <option value={d.value} selected={d.value === '48h'}>
+              {d.label}
+            </option>
+          ))}
+        </select>
+      </div>
+      <button type="submit">Give access</button>
+    </form>
+  </section>
+);

@@ -1,0 +1,117 @@
+/** @jsxImportSource hono/jsx */
+// Owner routes: /devices (mine and shared with me) and /devices/:serial with its forms (enable /
+// disable, access policy, tags, grant and revoke access). Post/redirect/get; on a refused form
+// the page is shown again with the message. A device the user may not see is "not found", exactly
+// like a missing one (serials are guessable, access is not).
+import { DomainError, NotFoundError, ValidationError } from '@porthole/db';
+import type { Hono } from 'hono';
+import type { SessionUser } from '../auth/sessions.js';
+import { errorStatus } from '../http/error-response.js';
+import type { DeviceInfo } from '../registry/index.js';
+import { DevicePage, MyDevicesPage, type DeviceView } from './device-pages.js';
+import { durationFrom, GRANT_DURATIONS, splitTags } from './format.js';
+import { doneMessage, field, readForm, type PortalContext, type PortalEnv, type PortalKit } from './portal-kit.js';
+
+const LOG_PAGE = 25;
+
+export function registerDeviceRoutes(app: Hono<PortalEnv>, kit: PortalKit): void {
+  const { registry } = kit;
+
+  /** The device and whether `u` may manage it; NotFoundError when `u` may not even see it. */
+  async function deviceFor(u: SessionUser, serial: string): Promise<{ device: DeviceInfo; manage: boolean }> {
+    const device = await registry.findDeviceBySerial(serial.slice(0, 63));
+    const missing = () => new NotFoundError(`device ${serial.slice(0, 63).toLowerCase()} does not exist or is not shared with you`);
+    if (!device) throw missing();
+    if (u.role === 'admin' || device.owner?.id === u.id) return { device, manage: true };
+    const now = registry.context.now().getTime();
+    const granted = (await registry.listGrants(device.serial)).some((g) => g.userId === u.id && (g.expiresAt === null || Date.parse(g.expiresAt) > now));
+    if (!granted) throw missing();
+    return { device, manage: false };
+  }
+
+  async function render(c: PortalContext, serial: string, extra: Partial<DeviceView> = {}, status = 200) {
+    const u = kit.userOf(c);
+    const { device, manage } = await deviceFor(u, serial);
+    const log = manage
+      ? await registry.searchAccessLog({ serial: device.serial, limit: LOG_PAGE, ...(c.req.query('log') ? { cursor: c.req.query('log')!.slice(0, 200) } : {}) })
+      : { entries: [], nextCursor: null };
+    const view: DeviceView = {
+      user: u,
+      csrf: c.get('csrf'),
+      now: registry.context.now(),
+      device,
+      manage,
+      grants: manage ? await registry.listGrants(device.serial) : [],
+      log: log.entries,
+      logNext: log.nextCursor,
+      notice: doneMessage(c),
+      ...extra,
+    };
+    return c.html(<DevicePage {...view} />, status as 200);
+  }
+
+  const myDevices = async (c: PortalContext) => {
+    const u = kit.userOf(c);
+    const cursor = c.req.query('cursor')?.slice(0, 200);
+    const page = await registry.listDevices({ visibleTo: u.id, limit: 50, ...(cursor ? { cursor } : {}) });
+    return c.html(
+      <MyDevicesPage user={u} csrf={c.get('csrf')} now={registry.context.now()} devices={page.devices} nextCursor={page.nextCursor} first={!cursor} notice={doneMessage(c)} />,
+    );
+  };
+  app.get('/devices', kit.requireUser, myDevices);
+  // The home page of a signed-in user is the device list (signed-out visitors get the welcome page).
+  app.get('/', async (c, next) => (c.get('user') ? myDevices(c) : next()));
+
+  app.get('/devices/:serial', kit.requireUser, (c) => render(c, c.req.param('serial')));
+
+  /**
+   * A management form: checks the user may manage the device, runs `action`, redirects back with a
+   * fixed message; a domain error re-renders the device page with the error and its status.
+   */
+  const manageForm = (path: string, action: (c: PortalContext, device: DeviceInfo, body: Record<string, unknown>, u: SessionUser) => Promise<string>) =>
+    app.post(`/devices/:serial/${path}`, kit.requireUser, async (c) => {
+      const u = kit.userOf(c);
+      const { device, manage } = await deviceFor(u, c.req.param('serial'));
+      if (!manage) throw new NotFoundError(`device ${device.serial} does not exist or is not shared with you`);
+      const body = await readForm(c);
+      try {
+        const done = await action(c, device, body, u);
+        return c.redirect(`/devices/${device.serial}?done=${done}`, 303);
+      } catch (err) {
+        if (!(err instanceof DomainError)) throw err;
+        const grantEmail = path === 'grants' ? field(body, 'email', 254) : undefined;
+        return render(c, device.serial, { error: err.message, ...(grantEmail !== undefined ? { grantEmail } : {}) }, errorStatus(err));
+      }
+    });
+
+  manageForm('status', async (_c, device, body) => {
+    const status = field(body, 'status', 10);
+    if (status !== 'enabled' && status !== 'disabled') throw new ValidationError('choose Enable or Disable', { field: 'status' });
+    await registry.setDeviceStatus(device.serial, status);
+    return status;
+  });
+
+  manageForm('policy', async (_c, device, body) => {
+    const policy = field(body, 'policy', 10);
+    if (policy !== 'owners' && policy !== 'public') throw new ValidationError('choose who may open the device', { field: 'policy' });
+    await registry.setAccessPolicy(device.serial, policy);
+    return 'policy';
+  });
+
+  manageForm('tags', async (_c, device, body) => {
+    await registry.setDeviceTags(device.serial, splitTags(field(body, 'tags', 2000)));
+    return 'tags';
+  });
+
+  manageForm('grants', async (_c, device, body, u) => {
+    const duration = durationFrom(GRANT_DURATIONS, field(body, 'duration', 10), 'duration');
+    const expiresAt = duration.seconds === null ? null : new Date(registry.context.now().getTime() + duration.seconds * 1000);
+    await registry.grantAccess(device.serial, { email: field(body, 'email', 254), expiresAt, grantedBy: u.id });
+    return 'granted';
+  });
+
+  manageForm('grants/revoke', async (_c, device, body) => {
+    await registry.revokeGrant(device.serial, field(body, 'userId', 64));
+    return 'revoked';
+  });
+}

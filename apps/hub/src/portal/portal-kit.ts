@@ -1,0 +1,94 @@
+// What every portal page handler shares: the signed-in user and the form token for this request
+// (set once by a middleware), the guards for signed-in and admin-only pages, form field readers
+// that never throw on odd input, and the fixed "done" messages shown after a redirect.
+import { ForbiddenError } from '@porthole/db';
+import type { Context, MiddlewareHandler } from 'hono';
+import type { SessionUser } from '../auth/sessions.js';
+import type { Registry } from '../registry/index.js';
+
+export interface PortalVariables {
+  /** The signed-in user, when there is one (set for every request). */
+  user: SessionUser | undefined;
+  /** The CSRF token for forms on this page (bound to the session or the pre-session cookie). */
+  csrf: string;
+}
+
+export type PortalEnv = { Variables: PortalVariables };
+export type PortalContext = Context<PortalEnv>;
+
+export interface PortalKit {
+  registry: Registry;
+  /** Logged-in pages: redirects to /login?next=… when nobody is signed in. */
+  requireUser: MiddlewareHandler<PortalEnv>;
+  /** Admin pages: as requireUser, then 403 (ForbiddenError → the error page) for non-admins. */
+  requireAdmin: MiddlewareHandler<PortalEnv>;
+  /** The signed-in user of a guarded route. */
+  userOf(c: PortalContext): SessionUser;
+}
+
+export function loginRedirect(c: Context): Response {
+  return c.redirect(`/login?next=${encodeURIComponent(c.req.path + new URL(c.req.url).search)}`, 303);
+}
+
+export function createKit(registry: Registry): PortalKit {
+  const requireUser: MiddlewareHandler<PortalEnv> = async (c, next) => {
+    // A POST whose session ended goes to the login page too; its form is not replayed.
+    if (!c.get('user')) return c.req.method === 'GET' || c.req.method === 'HEAD' ? loginRedirect(c) : c.redirect('/login', 303);
+    await next();
+  };
+  const requireAdmin: MiddlewareHandler<PortalEnv> = async (c, next) => {
+    const u = c.get('user');
+    if (!u) return c.req.method === 'GET' || c.req.method === 'HEAD' ? loginRedirect(c) : c.redirect('/login', 303);
+    if (u.role !== 'admin') throw new ForbiddenError('this page is for administrators only');
+    await next();
+  };
+  return {
+    registry,
+    requireUser,
+    requireAdmin,
+    userOf(c) {
+      const u = c.get('user');
+      if (!u) throw new ForbiddenError('sign in first');
+      return u;
+    },
+  };
+}
+
+/** One form field as a string, cut to `max` characters; anything else (files, absent) → ''. */
+export function field(body: Record<string, unknown>, name: string, max = 1024): string {
+  const v = body[name];
+  const s = Array.isArray(v) ? v[0] : v;
+  return typeof s === 'string' ? s.slice(0, max) : '';
+}
+
+/** Every value of a repeated field (checkboxes), strings only, at most `limit` of them. */
+export function fieldAll(body: Record<string, unknown>, name: string, limit: number, max = 256): string[] {
+  const v = body[name];
+  const list = Array.isArray(v) ? v : v === undefined ? [] : [v];
+  return list.filter((x): x is string => typeof x === 'string').slice(0, limit).map((s) => s.slice(0, max));
+}
+
+export async function readForm(c: Context): Promise<Record<string, unknown>> {
+  return c.req.parseBody({ all: true }) as Promise<Record<string, unknown>>;
+}
+
+/** Messages after a redirect come from this fixed table: a query parameter cannot put text on a page. */
+export const DONE_MESSAGES: Record<string, string> = {
+  granted: 'Access granted.',
+  revoked: 'Access revoked.',
+  enabled: 'Device enabled.',
+  disabled: 'Device disabled: it is disconnected and nobody can reach it until it is enabled again.',
+  policy: 'Access policy saved.',
+  tags: 'Tags saved.',
+  'bulk-disabled': 'Selected devices disabled.',
+  'bulk-enabled': 'Selected devices enabled.',
+  'token-revoked': 'Token revoked.',
+  'peer-deleted': 'WireGuard peer removed; its tunnel address returns to the pool.',
+};
+
+export function doneMessage(c: Context): string | undefined {
+  const key = c.req.query('done');
+  const base = key ? DONE_MESSAGES[key] : undefined;
+  const n = Number(c.req.query('n'));
+  return base && key?.startsWith('bulk-') && Number.isInteger(n) && n >= 0 ? `${base.replace('Selected devices', `${n} device${n === 1 ? '' : 's'}`)}` : base;
+}

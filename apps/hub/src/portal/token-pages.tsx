@@ -1,0 +1,228 @@
+/** @jsxImportSource hono/jsx */
+// Enrollment-token and API-token pages: a create form, the list with state and a revoke button,
+// and the one response that shows a new token's plaintext (it is stored only as a hash).
+import type { FC } from 'hono/jsx';
+import type { ApiTokenInfo, EnrollmentTokenInfo } from '../registry/index.js';
+import type { ViewBase } from './device-pages.js';
+import { API_TOKEN_DURATIONS, ENROLLMENT_DURATIONS } from './format.js';
+import { Csrf, ErrorNote, Layout, Notice, Tags, When } from './layout.js';
+
+/** The plaintext of a token just created: shown in this response only. */
+export const SecretOnce: FC<{ label: string; value: string; usage: string }> = (p) => (
+  <section class="panel" aria-labelledby="secret-h" style="border-color:#d4a72c">
+    <h2 id="secret-h" style="margin-top:0">
+      {p.label}
+    </h2>
+    <p>
+      <strong>Copy it now: it is shown only this once.</strong> Porthole keeps only a hash.
+    </p>
+    <label for="secret" class="visually-hidden">
+      {p.label}
+    </label>
+    <input id="secret" class="secret" type="text" readonly value={p.value} autofocus />
+    <p class="note">{p.usage}</p>
+  </section>
+);
+
+const StateText: FC<{ state: string }> = ({ state }) => <span class={state === 'active' ? undefined : 'note'}>{state}</span>;
+
+export interface EnrollmentForm {
+  description?: string;
+  maxUses?: string;
+  duration?: string;
+  tags?: string;
+}
+
+export const EnrollmentTokensPage: FC<ViewBase & { tokens: EnrollmentTokenInfo[]; created?: { token: string; info: EnrollmentTokenInfo }; form?: EnrollmentForm }> = (p) => (
+  <Layout title="Enrollment tokens" user={p.user} csrf={p.csrf} current="/admin/enrollment-tokens">
+    <Notice message={p.notice} />
+    <ErrorNote message={p.error} />
+    {p.created ? (
+      <SecretOnce
+        label={`New enrollment token ${p.created.info.displayPrefix}`}
+        value={p.created.token}
+        usage={`Give it to devices as their enrollment token; it enrolls up to ${p.created.info.maxUses} device(s) until ${p.created.info.expiresAt.slice(0, 16).replace('T', ' ')} UTC.`}
+      />
+    ) : null}
+    <h2 id="new-h">New token</h2>
+    <form method="post" action="/admin/enrollment-tokens" class="panel" aria-labelledby="new-h">
+      <Csrf token={p.csrf} />
+      <div class="row">
+        <div style="flex:2 1 14rem">
+          <label for="description">Description</label>
+          <input id="description" name="description" type="text" class="wide" maxlength={200} value={p.form?.description ?? ''} placeholder="Berlin roll-out, batch 3" />
+        </div>
+        <div>
+          <label for="maxUses">Devices it may enroll</label>
+          <input id="maxUses" name="maxUses" type="number" min={1} max={1000000} required value={p.form?.maxUses ?? '1'} style="width:8rem" />
+        </div>
+        <div>
+          <label for="duration">Valid for</label>
+          <select id="duration" name="duration">
+            {ENROLLMENT_DURATIONS.map((d) => (
+              <option value={d.value} selected={(p.form?.duration ?? '1d') === d.value}>
+                {d.label}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div style="flex:1 1 12rem">
+          <label for="tags">Tags for its devices</label>
+          <input id="tags" name="tags" type="text" class="wide" value={p.form?.tags ?? ''} placeholder="berlin, fleet-a" />
+        </div>
+      </div>
+      <button type="submit">Create enrollment token</button>
+    </form>
+    <h2>Tokens</h2>
+    {p.tokens.length === 0 ? (
+      <p class="note">No enrollment tokens yet.</p>
+    ) : (
+      <div class="table">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Token</th>
+              <th scope="col">Description</th>
+              <th scope="col">Tags</th>
+              <th scope="col" class="num">Used</th>
+              <th scope="col">State</th>
+              <th scope="col">Expires</th>
+              <th scope="col">
+                <span class="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {p.tokens.map((t) => (
+              <tr>
+                <td class="mono">{t.displayPrefix}…</td>
+                <td>{t.description || <span class="note">—</span>}</td>
+                <td>
+                  <Tags tags={t.tags} />
+                </td>
+                <td class="num">
+                  {t.uses} / {t.maxUses}
+                </td>
+                <td>
+                  <StateText state={t.state} />
+                </td>
+                <td>
+                  <When iso={t.expiresAt} now={p.now} />
+                </td>
+                <td>
+                  {t.state !== 'revoked' ? (
+                    <form method="post" action={`/admin/enrollment-tokens/${t.id}/revoke`} class="inline">
+                      <Csrf token={p.csrf} />
+                      <button type="submit" class="small secondary" aria-label={`Revoke enrollment token ${t.displayPrefix}`}>
+                        Revoke
+                      </button>
+                    </form>
+                  ) : null}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    )}
+  </Layout>
+);
+
+export const ApiTokensPage: FC<ViewBase & { tokens: ApiTokenInfo[]; created?: { token: string; info: ApiTokenInfo }; name?: string }> = (p) => (
+  <Layout title="API tokens" user={p.user} csrf={p.csrf} current="/admin/api-tokens">
+    <Notice message={p.notice} />
+    <ErrorNote message={p.error} />
+    {p.created ? (
+      <SecretOnce
+        label={`New API token “${p.created.info.name}”`}
+        value={p.created.token}
+        usage="Use it as “Authorization: Bearer <token>” against /api/v1, or with the porthole CLI (porthole login --token)."
+      />
+    ) : null}
+    <h2 id="new-h">New token</h2>
+    <form method="post" action="/admin/api-tokens" class="panel" aria-labelledby="new-h">
+      <Csrf token={p.csrf} />
+      <div class="row">
+        <div style="flex:2 1 14rem">
+          <label for="name">Name</label>
+          <input id="name" name="name" type="text" class="wide" required maxlength={100} value={p.name ?? ''} placeholder="inventory sync" />
+        </div>
+        <fieldset style="border:0;padding:0;margin:0">
+          <legend style="font-weight:500;margin-bottom:.2rem">Scopes</legend>
+          <label style="display:inline;font-weight:400;margin-right:1rem">
+            <input type="checkbox" name="scope" value="read" checked />
+            read
+          </label>
+          <label style="display:inline;font-weight:400">
+            <input type="checkbox" name="scope" value="write" />
+            write
+          </label>
+        </fieldset>
+        <div>
+          <label for="duration">Valid for</label>
+          <select id="duration" name="duration">
+            {API_TOKEN_DURATIONS.map((d) => (
+              <option value={d.value} selected={d.value === '90d'}>
+                {d.label}
+              </option>
+            ))}
+          </select>
+        </div>
+      </div>
+      <p class="note">The token acts as you ({p.user.email}); only administrators’ tokens may use the admin API.</p>
+      <button type="submit">Create API token</button>
+    </form>
+    <h2>Tokens</h2>
+    {p.tokens.length === 0 ? (
+      <p class="note">No API tokens yet.</p>
+    ) : (
+      <div class="table">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Token</th>
+              <th scope="col">Scopes</th>
+              <th scope="col">Last used</th>
+              <th scope="col">Expires</th>
+              <th scope="col">State</th>
+              <th scope="col">
+                <span class="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {p.tokens.map((t) => {
+              const expired = t.expiresAt !== null && Date.parse(t.expiresAt) <= p.now.getTime();
+              const state = t.revokedAt ? 'revoked' : expired ? 'expired' : 'active';
+              return (
+                <tr>
+                  <td>{t.name}</td>
+                  <td class="mono">{t.displayPrefix}…</td>
+                  <td>{t.scopes.join(', ')}</td>
+                  <td>
+                    <When iso={t.lastUsedAt} now={p.now} />
+                  </td>
+                  <td>{t.expiresAt ? <When iso={t.expiresAt} now={p.now} /> : 'never'}</td>
+                  <td>
+                    <StateText state={state} />
+                  </td>
+                  <td>
+                    {state !== 'revoked' ? (
+                      <form method="post" action={`/admin/api-tokens/${t.id}/revoke`} class="inline">
+                        <Csrf token={p.csrf} />
+                        <button type="submit" class="small secondary" aria-label={`Revoke API token ${t.name}`}>
+                          Revoke
+                        </button>
+                      </form>
+                    ) : null}
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
+    )}
+  </Layout>
+);
