@@ -36,6 +36,17 @@ async function main(): Promise<number> {
     logger.warn('no PORTHOLE_ADMIN_EMAIL/PORTHOLE_ADMIN_PASSWORD set: no admin account was created; set them (and PORTHOLE_ADMIN_TOKEN for the API) and restart');
   }
 
+  // certbot's deploy hook (infra/README.md) sends SIGHUP after renewing the wildcard certificate.
+  process.on('SIGHUP', () => {
+    if (!config.tls || !config.tlsCertFile || !config.tlsKeyFile) return logger.info('SIGHUP ignored: the hub does not terminate TLS');
+    try {
+      hub.http.setTlsCredentials({ cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile) });
+      logger.info('TLS certificate reloaded', { certFile: config.tlsCertFile });
+    } catch (err) {
+      logger.error('TLS certificate reload failed; keeping the current one', { err: String(err) });
+    }
+  });
+
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       logger.info('shutting down', { signal });
