@@ -171,6 +171,25 @@ describe('node:http over the userspace stack', () => {
     client.destroy();
   });
 
+  it('a reset while a write is blocked surfaces one ECONNRESET and fails the write callback', async () => {
+    link = createMemoryLink({ address: '100.64.0.1', limits: { sendBufferBytes: 64 * 1024 } }, { address: '100.64.0.2' });
+    const accepted = new Promise<TcpSocket>((resolve) => link!.b.listen(9001, resolve));
+    const client = link.a.connect({ host: '100.64.0.2', port: 9001 });
+    const server = await accepted;
+    const errors: NodeJS.ErrnoException[] = [];
+    client.on('error', (e) => errors.push(e));
+    const callbacks: Array<Error | null | undefined> = [];
+    const chunk = Buffer.alloc(256 * 1024, 2);
+    for (let i = 0; i < 40; i++) client.write(chunk, (e) => callbacks.push(e));
+    // The server never reads: its window closes and the client's writes block. Then it resets.
+    while (client.writableLength === 0) await new Promise((r) => setTimeout(r, 5));
+    const closed = new Promise((resolve) => client.on('close', resolve)); // once() would reject on 'error'
+    server.resetAndDestroy();
+    await closed;
+    expect(errors.map((e) => e.code)).toEqual(['ECONNRESET']);
+    expect(callbacks.some((e) => e instanceof Error)).toBe(true);
+  });
+
   it('idle setTimeout emits timeout; destroy() of a live socket resets the peer when data is unread', async () => {
     link = createMemoryLink({ address: '100.64.0.1' }, { address: '100.64.0.2' });
     const peerError = new Promise<NodeJS.ErrnoException>((resolve) => {
