@@ -20,6 +20,12 @@ export interface UdpBindOptions {
   host?: string;
   /** Reports socket errors (send failures, ICMP unreachable); the bind keeps running. */
   onError?: (err: Error) => void;
+  /**
+   * Kernel socket buffer size for each direction; default 4 MiB. The kernel default (~208 KiB)
+   * overflows on bursts of a fast TCP flow, which TCP sees as loss and reordering. The kernel caps
+   * it at net.core.rmem_max / wmem_max.
+   */
+  socketBufferBytes?: number;
 }
 
 const MAPPED_PREFIX = '::ffff:';
@@ -46,6 +52,14 @@ export class UdpBind implements Bind {
         resolve();
       });
     });
+    const bufferBytes = options.socketBufferBytes ?? 4 * 1024 * 1024;
+    for (const set of [(n: number) => socket.setRecvBufferSize(n), (n: number) => socket.setSendBufferSize(n)]) {
+      try {
+        set(bufferBytes);
+      } catch (err) {
+        options.onError?.(err as Error); // keep the kernel default: slower under bursts, still correct
+      }
+    }
     const bind = new UdpBind(socket, v6, socket.address().port);
     socket.on('message', (msg, rinfo) => {
       if (bind.closed || !bind.handler) return;
