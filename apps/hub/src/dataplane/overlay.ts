@@ -10,6 +10,7 @@ import { createOverlayDialer } from './overlay-dialer.js';
 import { OverlayRouter } from './overlay-router.js';
 import { ipv4ToInt } from './packet-summary.js';
 import { PeerSync, type PeerSource } from './peer-sync.js';
+import { dialPeers } from './resume-peers.js';
 
 export const OVERLAY_MTU_BYTES = 1420;
 
@@ -88,6 +89,10 @@ export async function startOverlay(options: OverlayOptions): Promise<Overlay> {
   }
   const sweeper = setInterval(() => router.sweep(node.now()), 1000);
   sweeper.unref();
+  // Devices keep their old sessions across a hub restart: dial the recently seen ones ourselves.
+  const resumable = peers.takeResumable(Date.now());
+  const cancelResume = dialPeers(options.hubAddress, resumable, (packet) => node.send(packet));
+  if (resumable.length > 0) logger?.info('dialling recently seen peers after start', { peers: resumable.length });
 
   return {
     wireguard: node,
@@ -103,6 +108,7 @@ export async function startOverlay(options: OverlayOptions): Promise<Overlay> {
     },
     async close() {
       clearInterval(sweeper);
+      cancelResume();
       await peers.stop();
       netstack!.close();
       await node.close();

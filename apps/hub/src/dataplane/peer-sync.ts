@@ -7,6 +7,7 @@ import type { Logger } from '../ops/logger.js';
 import type { Peer, PeerChanges, PeerSet, PeerStatus } from '../registry/index.js';
 import type { PeerRole } from './overlay-router.js';
 import { ipv4ToInt } from './packet-summary.js';
+import { resumablePeers } from './resume-peers.js';
 
 /** The registry operations peer sync needs (a subset of the Registry). */
 export interface PeerSource {
@@ -56,6 +57,7 @@ export class PeerSync {
   private syncing: Promise<void> | undefined;
   private again = false;
   private stopped = false;
+  private loaded: Peer[] = [];
 
   constructor(private readonly options: PeerSyncOptions) {}
 
@@ -67,6 +69,7 @@ export class PeerSync {
       if (!wanted.has(status.publicKey)) this.options.target.removePeer(status.publicKey);
     }
     for (const peer of set.peers) this.upsert(peer);
+    this.loaded = set.peers;
     this.version = set.version;
     this.unsubscribe = this.options.source.onChange?.(() => void this.catchUp());
     const poll = this.options.pollIntervalMs ?? 1000;
@@ -85,6 +88,24 @@ export class PeerSync {
     this.unsubscribe?.();
     await this.syncing;
     await this.flushStatus();
+  }
+
+  /**
+   * Peers of the first load heard from within `windowMs` before `wallNowMs`, with their last endpoint
+   * set on the WireGuard peer (a restarted hub dials them: resume-peers.ts). Call once after start.
+   */
+  takeResumable(wallNowMs: number, windowMs?: number): { publicKey: string; tunnelIp: string }[] {
+    const peers = resumablePeers(this.loaded, wallNowMs, windowMs);
+    this.loaded = [];
+    const out: { publicKey: string; tunnelIp: string }[] = [];
+    for (const peer of peers) {
+      const status = this.options.target.getPeer(peer.publicKey);
+      // A peer that already reached us (or was roamed) keeps its own endpoint.
+      if (!status || status.endpoint) continue;
+      this.options.target.updatePeer(peer.publicKey, { endpoint: peer.endpoint });
+      out.push({ publicKey: peer.publicKey, tunnelIp: peer.tunnelIp });
+    }
+    return out;
   }
 
   get peerVersion(): number {

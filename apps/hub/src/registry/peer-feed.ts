@@ -19,6 +19,12 @@ export interface Peer {
   tunnelIp: string;
   /** Device serial or admin peer name. */
   name: string;
+  /**
+   * Where and when the peer was last heard from (full peer set only): lets a restarted hub dial
+   * recently seen peers itself instead of waiting for their next handshake.
+   */
+  lastEndpoint?: string | null;
+  lastHandshakeAt?: Date | null;
 }
 
 export interface PeerSet {
@@ -43,11 +49,23 @@ export async function listPeers(ctx: RegistryContext): Promise<PeerSet> {
       const ex = tx as unknown as Executor;
       const version = await currentPeerVersion(ex);
       const deviceRows = await ex
-        .select({ publicKey: devices.publicKey, tunnelIp: sql<string>`host(${devices.tunnelIp})`, name: devices.serial })
+        .select({
+          publicKey: devices.publicKey,
+          tunnelIp: sql<string>`host(${devices.tunnelIp})`,
+          name: devices.serial,
+          lastEndpoint: devices.lastEndpoint,
+          lastHandshakeAt: devices.lastHandshakeAt,
+        })
         .from(devices)
         .where(eq(devices.status, 'enabled'));
       const adminRows = await ex
-        .select({ publicKey: adminPeers.publicKey, tunnelIp: sql<string>`host(${adminPeers.tunnelIp})`, name: adminPeers.name })
+        .select({
+          publicKey: adminPeers.publicKey,
+          tunnelIp: sql<string>`host(${adminPeers.tunnelIp})`,
+          name: adminPeers.name,
+          lastEndpoint: adminPeers.lastEndpoint,
+          lastHandshakeAt: adminPeers.lastHandshakeAt,
+        })
         .from(adminPeers);
       return {
         version,

@@ -1,0 +1,106 @@
+// The restarted hub dials recently seen peers (found by the NAT lab: a device otherwise came back
+// only after ~33 s). Endpoint parsing, the window, the echo packet bytes, and PeerSync's handover.
+import { WireGuardDevice, encodeKey, generatePrivateKey, publicKeyFromPrivate } from '@porthole/wireguard';
+import { describe, expect, it, vi } from 'vitest';
+import type { PeerSet } from '../registry/index.js';
+import { PeerSync } from './peer-sync.js';
+import { dialPeers, icmpEchoRequest, parseEndpoint, RESUME_BATCH, RESUME_WINDOW_MS, resumablePeers } from './resume-peers.js';
+
+const NOW = Date.UTC(2026, 10, 22, 12, 0, 0);
+
+describe('parseEndpoint', () => {
+  it.each([
+    ['198.51.100.7:40000', { address: '198.51.100.7', port: 40000 }],
+    ['[fd00::1]:51820', { address: 'fd00::1', port: 51820 }],
+    ['198.51.100.7:0', undefined],
+    ['198.51.100.7:70000', undefined],
+    ['host.example:51820', undefined],
+    ['198.51.100.7', undefined],
+    ['', undefined],
+  ])('%s', (text, expected) => expect(parseEndpoint(text)).toEqual(expected));
+});
+
+describe('resumablePeers', () => {
+  it('keeps peers with an endpoint heard from within the window', () => {
+    const at = (agoMs: number) => new Date(NOW - agoMs);
+    const peers = [
+      { publicKey: 'a', tunnelIp: '100.64.0.2', lastEndpoint: '198.51.100.7:40000', lastHandshakeAt: at(30_000) },
+      { publicKey: 'b', tunnelIp: '100.64.0.3', lastEndpoint: '198.51.100.8:40000', lastHandshakeAt: at(RESUME_WINDOW_MS + 1) },
+      { publicKey: 'c', tunnelIp: '100.64.0.4', lastEndpoint: null, lastHandshakeAt: at(1_000) },
+      { publicKey: 'd', tunnelIp: '100.64.0.5', lastEndpoint: '198.51.100.9:1', lastHandshakeAt: null },
+      { publicKey: 'e', tunnelIp: '100.64.0.6', lastEndpoint: 'garbage', lastHandshakeAt: at(1_000) },
+      { publicKey: 'f', tunnelIp: '100.64.0.7', lastEndpoint: '198.51.100.10:5', lastHandshakeAt: at(-60_000) }, // future: clock trouble
+    ];
+    expect(resumablePeers(peers, NOW).map((p) => [p.publicKey, p.endpoint])).toEqual([['a', { address: '198.51.100.7', port: 40000 }]]);
+  });
+});
+
+describe('icmpEchoRequest', () => {
+  it('is a valid IPv4 + ICMP echo request (checksums verified by summing to 0xffff)', () => {
+    const p = icmpEchoRequest('100.64.0.1', '100.64.0.2', 0x7068, 3);
+    expect(Buffer.from(p).toString('hex')).toBe('4500001c000000004001' + Buffer.from(p.subarray(10, 12)).toString('hex') + '6440000164400002' + '08' + '00' + Buffer.from(p.subarray(22, 24)).toString('hex') + '70680003');
+    const sum = (b: Uint8Array) => {
+      let s = 0;
+      for (let i = 0; i < b.length; i += 2) s += (b[i]! << 8) | b[i + 1]!;
+      while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+      return s;
+    };
+    expect(sum(p.subarray(0, 20))).toBe(0xffff);
+    expect(sum(p.subarray(20))).toBe(0xffff);
+  });
+});
+
+describe('dialPeers', () => {
+  it('sends one echo per peer, in batches, and can be cancelled', () => {
+    vi.useFakeTimers();
+    try {
+      const sent: Uint8Array[] = [];
+      const peers = Array.from({ length: RESUME_BATCH * 2 + 5 }, (_, i) => ({ tunnelIp: `100.64.${i >> 8}.${i & 0xff}` }));
+      const cancel = dialPeers('100.64.0.1', peers, (p) => sent.push(p));
+      expect(sent.length).toBe(RESUME_BATCH);
+      vi.advanceTimersByTime(60);
+      expect(sent.length).toBe(RESUME_BATCH * 2);
+      cancel();
+      vi.advanceTimersByTime(1_000);
+      expect(sent.length).toBe(RESUME_BATCH * 2);
+      expect([...sent[1]!.subarray(16, 20)]).toEqual([100, 64, 0, 1]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe('PeerSync.takeResumable', () => {
+  it('sets the last endpoint of recently seen peers, once, and a WireGuard handshake towards them starts on send', async () => {
+    const key = () => encodeKey(publicKeyFromPrivate(generatePrivateKey()));
+    const [recent, old] = [key(), key()];
+    const set: PeerSet = {
+      version: 1,
+      peers: [
+        { kind: 'device', publicKey: recent, tunnelIp: '100.64.0.2', name: 'an1', lastEndpoint: '198.51.100.7:40000', lastHandshakeAt: new Date(NOW - 5_000) },
+        { kind: 'device', publicKey: old, tunnelIp: '100.64.0.3', name: 'an2', lastEndpoint: '198.51.100.8:40000', lastHandshakeAt: new Date(NOW - 3_600_000) },
+      ],
+    };
+    const transmitted: Uint8Array[] = [];
+    const wg = new WireGuardDevice({ privateKey: generatePrivateKey(), onTransmit: (d) => void transmitted.push(d), onPacket: () => {} });
+    const sync = new PeerSync({
+      source: { listPeers: async () => set, changesSince: async () => ({ version: 1, changes: [], more: false }), recordPeerStatus: async () => {} },
+      target: wg,
+      monotonicNow: () => 1_000,
+      pollIntervalMs: 60_000,
+      statusFlushMs: 60_000,
+    });
+    await sync.start();
+    try {
+      expect(sync.takeResumable(NOW)).toEqual([{ publicKey: recent, tunnelIp: '100.64.0.2' }]);
+      expect(wg.getPeer(recent)!.endpoint).toEqual({ address: '198.51.100.7', port: 40000 });
+      expect(wg.getPeer(old)!.endpoint).toBeUndefined();
+      expect(sync.takeResumable(NOW)).toEqual([]); // only after the first load
+      wg.send(icmpEchoRequest('100.64.0.1', '100.64.0.2', 1, 1), 1_000);
+      expect(transmitted.length).toBe(1);
+      expect(transmitted[0]![0]).toBe(1); // a handshake initiation
+    } finally {
+      await sync.stop();
+    }
+  });
+});
