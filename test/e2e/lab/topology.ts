@@ -45,7 +45,7 @@ function nftRuleset(wanIf: string, ports: [number, number] | undefined): string 
 table ip porthole_nat {
   chain postrouting {
     type nat hook postrouting priority srcnat; policy accept;
-    oifname "${wanIf}" masquerade${ports ? ` to :${ports[0]}-${ports[1]} random` : ''}
+${ports ? `    oifname "${wanIf}" meta l4proto udp masquerade to :${ports[0]}-${ports[1]} random\n` : ''}    oifname "${wanIf}" masquerade
   }
   chain forward {
     type filter hook forward priority filter; policy drop;
