@@ -13,11 +13,12 @@ export const OVERVIEW_REFRESH_SECONDS = 15;
 export const OverviewPage: FC<ViewBase & { overview: FleetOverview }> = (p) => {
   const o = p.overview;
   const peak = Math.max(1, ...o.requestsPerMinute.map((m) => m.requests));
+  const n = (x: number) => x.toLocaleString('en');
   const cards: [string, number, string, string?][] = [
-    ['Devices online', o.devices.online, `of ${o.devices.enabled} enabled`, '/admin/devices?online=yes'],
+    ['Devices online', o.devices.online, `of ${n(o.devices.enabled)} enabled`, '/admin/devices?online=yes'],
     ['Handshakes, last minute', o.handshakesLastMinute, 'devices with a WireGuard handshake in the last 60 s'],
     ['Proxied requests, last minute', o.requestsLastMinute, 'from the access log', '/admin/access-log'],
-    ['Disabled devices', o.devices.disabled, `of ${o.devices.total} registered`, '/admin/devices?status=disabled'],
+    ['Disabled devices', o.devices.disabled, `of ${n(o.devices.total)} registered`, '/admin/devices?status=disabled'],
     ['Never connected', o.devices.neverSeen, 'registered, no handshake yet'],
     ['Admin WireGuard peers', o.adminPeers, 'laptops on the overlay', '/admin/peers'],
   ];
@@ -27,10 +28,10 @@ export const OverviewPage: FC<ViewBase & { overview: FleetOverview }> = (p) => {
         As of {formatTime(o.at, true)}; this page refreshes every {OVERVIEW_REFRESH_SECONDS} s.
       </p>
       <div class="cards">
-        {cards.map(([label, n, note, href]) => (
+        {cards.map(([label, value, note, href]) => (
           <section class="card" aria-label={label}>
             <div class="note">{label}</div>
-            <div class="n">{href ? <a href={href}>{n.toLocaleString('en')}</a> : n.toLocaleString('en')}</div>
+            <div class="n">{href ? <a href={href}>{n(value)}</a> : n(value)}</div>
             <div class="note">{note}</div>
           </section>
         ))}
