@@ -20,6 +20,9 @@ import { createCachedDirectory, type CachedDirectory } from './proxy/device-dire
 import { createTicketStore } from './proxy/ticket-store.js';
 import { createRegistry, type Registry } from './registry/index.js';
 import { createHubHttp, type HubHttp } from './server/hub-http.js';
+import { CompositeBind } from './transport/composite-bind.js';
+import { WS_TRANSPORT, createWsDatagramTransport, type WsDatagramTransport } from './transport/ws-datagram-transport.js';
+import { instrumentWsTransport } from './transport/ws-transport-metrics.js';
 
 export interface HubDeps {
   config: HubConfig;
@@ -39,6 +42,8 @@ export interface Hub {
   readonly registry: Registry;
   readonly database: DatabaseHandle;
   readonly overlay: Overlay;
+  /** WireGuard over WebSocket on the portal host (undefined when config.wsTransport is off). */
+  readonly wsTransport: WsDatagramTransport | undefined;
   readonly http: HubHttp;
   readonly directory: CachedDirectory;
   readonly publicKey: string;
@@ -120,7 +125,21 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
     });
 
     const metrics = createHubMetrics();
-    const bind = new MeteredBind(deps.bind ?? (await UdpBind.open({ port: config.wgPort, host: config.listenHost })));
+    const udp = deps.bind ?? (await UdpBind.open({ port: config.wgPort, host: config.listenHost }));
+    // Devices whose UDP is blocked send the same datagrams over a WebSocket on the HTTP(S) port.
+    const wsTransport =
+      config.wsTransport === 'on'
+        ? createWsDatagramTransport({
+            limits: {
+              maxConnectionsPerIp: config.wsMaxConnectionsPerIp,
+              maxMessagesPerSecond: config.wsMaxMessagesPerSecond,
+              burstMessages: Math.max(100, Math.round(config.wsMaxMessagesPerSecond / 5)),
+              idleTimeoutMs: config.wsIdleTimeoutMs,
+            },
+            logger,
+          })
+        : undefined;
+    const bind = new MeteredBind(wsTransport ? new CompositeBind(udp, new Map([[WS_TRANSPORT, wsTransport]])) : udp);
     const overlay = await startOverlay({
       privateKey,
       hubAddress: registry.hub.tunnelIp,
@@ -135,6 +154,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
     });
     cleanups.push(() => overlay.close());
     instrumentOverlay(metrics, overlay, bind);
+    if (wsTransport) instrumentWsTransport(metrics, wsTransport);
 
     const directory = createCachedDirectory({
       ttlMs: 5_000,
@@ -214,6 +234,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
         wireguard: () => bind.localPort !== undefined || deps.bind !== undefined,
       },
       ...(tlsCredentials ? { tlsCredentials } : {}),
+      ...(wsTransport ? { datagramUpgrade: wsTransport.handleUpgrade } : {}),
     });
 
     return {
@@ -221,6 +242,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
       registry,
       database,
       overlay,
+      wsTransport,
       http,
       directory: liveDirectory,
       publicKey,

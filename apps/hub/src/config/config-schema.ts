@@ -65,6 +65,14 @@ export const configSchema = z.strictObject({
   maxConnectionsPerIp: z.number().int().min(1, 'must be at least 1'),
   shutdownGraceMs: positiveMs,
   deviceSessionTtlMs: positiveMs,
+  /** WireGuard over WebSocket on the portal host (`/.porthole/wg`) for devices whose UDP is blocked. */
+  wsTransport: z.enum(['on', 'off'], { message: 'must be on or off' }),
+  /** Open WebSocket carrier connections per client address. */
+  wsMaxConnectionsPerIp: z.number().int().min(1, 'must be at least 1'),
+  /** Datagrams per second per WebSocket carrier connection; more are dropped. */
+  wsMaxMessagesPerSecond: z.number().int().min(100, 'must be at least 100'),
+  /** A WebSocket carrier connection with no datagram for this long is closed. */
+  wsIdleTimeoutMs: positiveMs,
 });
 
 export type ConfigInput = z.input<typeof configSchema>;
@@ -95,6 +103,10 @@ export const DEFAULTS = {
   maxConnectionsPerIp: 256,
   shutdownGraceMs: 10_000,
   deviceSessionTtlMs: 12 * 3600_000,
+  wsTransport: 'on',
+  wsMaxConnectionsPerIp: 4,
+  wsMaxMessagesPerSecond: 20_000,
+  wsIdleTimeoutMs: 60_000,
 } satisfies Partial<ConfigInput>;
 
 export type FieldKind = 'string' | 'int' | 'hops';
@@ -128,4 +140,8 @@ export const ENV_KEYS: Record<keyof ConfigInput, { env: string; kind: FieldKind;
   maxConnectionsPerIp: { env: 'PORTHOLE_MAX_CONNECTIONS_PER_IP', kind: 'int' },
   shutdownGraceMs: { env: 'PORTHOLE_SHUTDOWN_GRACE_MS', kind: 'int' },
   deviceSessionTtlMs: { env: 'PORTHOLE_DEVICE_SESSION_TTL_MS', kind: 'int' },
+  wsTransport: { env: 'PORTHOLE_WS_TRANSPORT', kind: 'string' },
+  wsMaxConnectionsPerIp: { env: 'PORTHOLE_WS_MAX_CONNECTIONS_PER_IP', kind: 'int' },
+  wsMaxMessagesPerSecond: { env: 'PORTHOLE_WS_MAX_MESSAGES_PER_SECOND', kind: 'int' },
+  wsIdleTimeoutMs: { env: 'PORTHOLE_WS_IDLE_TIMEOUT_MS', kind: 'int' },
 };

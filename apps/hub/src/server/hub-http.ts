@@ -7,6 +7,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { getRequestListener } from '@hono/node-server';
+import { WG_WEBSOCKET_PATH } from '@porthole/datagram-transport';
 import type { HubConfig } from '../config/config-schema.js';
 import { setClientIp } from '../http/client-ip.js';
 import type { RateLimiter } from '../http/rate-limit.js';
@@ -76,6 +77,12 @@ export interface HubHttpOptions {
   /** Caps on open WebSocket/TCP tunnels (defaults 256 per device, 64 per visitor). */
   maxTunnelsPerDevice?: number;
   maxTunnelsPerVisitor?: number;
+  /**
+   * WireGuard over WebSocket (issue 9): upgrades of `GET /.porthole/wg` on the portal host go here,
+   * with the client address as the server determined it. Unset: that path is refused like any
+   * other portal upgrade.
+   */
+  datagramUpgrade?: (req: http.IncomingMessage, socket: Duplex, head: Buffer, clientIp: string) => void;
 }
 
 export interface HubHttp {
@@ -224,6 +231,11 @@ export function createHubHttp(options: HubHttpOptions): HubHttp {
     }
     req.url = guard.target;
     const route = routeHost(req.headers.host, routerOpts);
+    if (route.kind === 'portal' && options.datagramUpgrade && pathOf(guard.target) === WG_WEBSOCKET_PATH) {
+      // Tracked like proxy tunnels: kept through the drain (devices' proxied requests ride on it), cut after.
+      tracker.addTunnel(socket);
+      return options.datagramUpgrade(req, socket, head, client.ip);
+    }
     if (route.kind !== 'device') {
       metrics.drops.inc({ reason: route.kind === 'portal' ? 'portal_upgrade' : 'unknown_host' });
       return writeRawStatusPage(socket, { ...UNKNOWN_HOST, status: route.kind === 'invalid' ? 400 : 404, requestId });
