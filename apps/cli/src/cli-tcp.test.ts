@@ -2,6 +2,7 @@
 // then 5 MiB of seeded random data each way at once) through hub → WireGuard overlay → device
 // port 22, in --listen mode and stdio mode; refusals mapped to exit codes; ssh's exact argv with a
 // fake `ssh` on PATH that runs the ProxyCommand (the real binary, through tsx).
+import { spawn } from 'node:child_process';
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -288,6 +289,34 @@ child.on('close', (code) => { process.stdout.write(text + 'proxy exit ' + code +
       expect(r.code).toBe(7);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('runs as a real process: --listen serves until SIGINT, then exits 0', async () => {
+    const bin = join(import.meta.dirname, '..', 'bin', 'porthole.mjs');
+    const child = spawn(process.execPath, [bin, 'tcp', SERIAL, '22', '--listen', '127.0.0.1:0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      let errText = '';
+      child.stderr.on('data', (c: Buffer) => (errText += c.toString()));
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      const port = Number(await until(() => /listening on 127\.0\.0\.1:(\d+)/.exec(errText)?.[1], 'the listener'));
+      const text = await new Promise<string>((resolve, reject) => {
+        const s = net.connect({ host: '127.0.0.1', port });
+        let got = '';
+        s.on('data', (c: Buffer) => {
+          got += c.toString();
+          if (got === `${DEVICE_BANNER}\r\n`) s.write('SSH-2.0-RealProcess\r\n');
+        });
+        s.once('end', () => resolve(got));
+        s.once('error', reject);
+      });
+      expect(text).toBe(`${DEVICE_BANNER}\r\necho SSH-2.0-RealProcess\r\n`);
+      await until(() => (errText.includes('closed by the device') ? true : undefined), 'the connection report');
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+      expect(errText).toMatch(/stopped\n$/);
+    } finally {
+      child.kill('SIGKILL');
     }
   });
 

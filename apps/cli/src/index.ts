@@ -5,4 +5,4 @@ export { EXIT, CliError, UsageError } from './errors.js';
 export { ApiClient, ApiError, normalizeHubUrl } from './api-client.js';
 export { renderTable, type Column } from './table.js';
 export { buildSshInvocation } from './commands/ssh.js';
-export { openTunnel, pipeTunnel, type TunnelResult } from './tcp-tunnel.js';
+export { openTunnel, pipeTunnel, type Tunnel, type TunnelResult } from './tcp-tunnel.js';

@@ -19,7 +19,7 @@ function groupHelp(prefix: string): string {
     '',
     ...(prefix === '' ? ['Remote access to field devices through a Porthole hub.', ''] : []),
     'Commands:',
-    ...matching.map((c) => `  ${`${c.path}${c.args ? ` ${c.args}` : ''}`.padEnd(width)}  ${c.summary.split(/(?<=\.)\s/)[0]}`),
+    ...matching.map((c) => `  ${`${c.path}${c.args ? ` ${c.args}` : ''}`.padEnd(width)}  ${c.summary.split(/(?<=\.)\s+(?=[A-Z])/)[0]}`),
     '',
     `Run porthole <command> --help for its options. Exit codes: 0 ok, 1 failure, 2 usage, 3 auth, 4 not found.`,
     '',

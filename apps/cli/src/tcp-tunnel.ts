@@ -56,8 +56,19 @@ function refusal(label: string, status: number, text: string): CliError {
   return new CliError(`${label}: ${why}${hint} (HTTP ${status})`, status === 404 ? EXIT.notFound : exitCodeForStatus(status));
 }
 
+/**
+ * An open tunnel. The device often speaks first (an SSH banner): its first frame can arrive in the
+ * same TCP segment as the 101 response, and ws emits it before an `await openTunnel()` continuation
+ * runs. So messages and a close that come before pipeTunnel takes over are kept here, not lost.
+ */
+export interface Tunnel {
+  ws: WebSocket;
+  /** Stops buffering and hands over what arrived so far (called by pipeTunnel). */
+  takeEarly(): { messages: Buffer[]; close?: { code: number; reason: Buffer } };
+}
+
 /** Opens the tunnel WebSocket; resolves once the hub has connected to the device port. */
-export function openTunnel(request: TunnelRequest): Promise<WebSocket> {
+export function openTunnel(request: TunnelRequest): Promise<Tunnel> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(request.url, {
       headers: { authorization: `Bearer ${request.token}` },
@@ -67,6 +78,24 @@ export function openTunnel(request: TunnelRequest): Promise<WebSocket> {
       maxPayload: 4 * 1024 * 1024,
       lookup: lookupWithLocalhost as never,
     });
+    const early: Buffer[] = [];
+    let earlyClose: { code: number; reason: Buffer } | undefined;
+    const onEarlyMessage = (data: Buffer, isBinary: boolean) => {
+      if (isBinary) early.push(data);
+    };
+    const onEarlyClose = (code: number, reason: Buffer) => {
+      earlyClose = { code, reason };
+    };
+    ws.on('message', onEarlyMessage);
+    ws.once('close', onEarlyClose);
+    const tunnel: Tunnel = {
+      ws,
+      takeEarly() {
+        ws.off('message', onEarlyMessage);
+        ws.off('close', onEarlyClose);
+        return { messages: early.splice(0), ...(earlyClose ? { close: earlyClose } : {}) };
+      },
+    };
     let settled = false;
     const fail = (err: CliError) => {
       if (settled) return;
@@ -77,7 +106,9 @@ export function openTunnel(request: TunnelRequest): Promise<WebSocket> {
       if (settled) return;
       settled = true;
       ws.removeAllListeners('error');
-      resolve(ws);
+      // A connection error after open surfaces in pipeTunnel's result, never as an unhandled 'error'.
+      ws.on('error', () => {});
+      resolve(tunnel);
     });
     ws.once('unexpected-response', (req, res) => {
       void readBody(res).then((body) => {
@@ -120,7 +151,8 @@ export interface TunnelResult {
 }
 
 /** Pipes both ways until either side closes; never rejects. */
-export function pipeTunnel(ws: WebSocket, ends: TunnelEnds): Promise<TunnelResult> {
+export function pipeTunnel(tunnel: Tunnel, ends: TunnelEnds): Promise<TunnelResult> {
+  const { ws } = tunnel;
   const { input, output } = ends;
   let bytesUp = 0;
   let bytesDown = 0;
@@ -167,13 +199,17 @@ export function pipeTunnel(ws: WebSocket, ends: TunnelEnds): Promise<TunnelResul
     input.once('error', onInputError);
 
     // device → local, pausing the WebSocket while the local side is slow.
-    ws.on('message', (data: Buffer, isBinary: boolean) => {
-      if (!isBinary) return; // the byte stream is binary only; text frames are not ours
+    const deliver = (data: Buffer) => {
       bytesDown += data.length;
-      if (!output.write(data)) {
+      if (!output.write(data) && ws.readyState === WebSocket.OPEN) {
         ws.pause();
         output.once('drain', () => ws.resume());
       }
+    };
+    const early = tunnel.takeEarly();
+    for (const data of early.messages) deliver(data);
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (isBinary) deliver(data); // the byte stream is binary only; text frames are not ours
     });
     const onOutputError = (err: Error) => closeLocal(1000, 'client write error', 'error', err);
     output.once('error', onOutputError);
@@ -189,7 +225,7 @@ export function pipeTunnel(ws: WebSocket, ends: TunnelEnds): Promise<TunnelResul
       error ??= err;
       endedBy = 'error';
     });
-    ws.once('close', (code: number, reasonBuf: Buffer) => {
+    const onClose = (code: number, reasonBuf: Buffer) => {
       input.off('data', onData);
       input.off('end', onInputEnd);
       input.off('error', onInputError);
@@ -204,7 +240,9 @@ export function pipeTunnel(ws: WebSocket, ends: TunnelEnds): Promise<TunnelResul
         return;
       }
       output.end(() => resolve(result()));
-    });
+    };
+    if (early.close) onClose(early.close.code, early.close.reason);
+    else ws.once('close', onClose);
   });
 }
 

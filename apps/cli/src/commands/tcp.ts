@@ -50,8 +50,8 @@ export const tcp: Command = {
 
 async function stdioMode(ctx: Context, target: TcpTarget, token: string, closeOnEof: boolean): Promise<number> {
   const label = `${target.serial}:${target.port}`;
-  const ws = await openTunnel({ url: target.url, token, label });
-  const result = await pipeTunnel(ws, { input: ctx.io.stdin, output: ctx.io.stdout, endOutput: false, closeOnEof, ...(ctx.io.signal ? { signal: ctx.io.signal } : {}) });
+  const tunnel = await openTunnel({ url: target.url, token, label });
+  const result = await pipeTunnel(tunnel, { input: ctx.io.stdin, output: ctx.io.stdout, endOutput: false, closeOnEof, ...(ctx.io.signal ? { signal: ctx.io.signal } : {}) });
   ctx.io.stdin.pause();
   const problem = describeEnd(label, result);
   if (problem && result.endedBy === 'error') throw new CliError(problem);
@@ -73,14 +73,14 @@ async function listenMode(ctx: Context, target: TcpTarget, token: string, at: { 
     socket.on('error', () => {}); // reported through the tunnel result
     const task = (async () => {
       try {
-        const ws = await openTunnel({ url: target.url, token, label });
+        const tunnel = await openTunnel({ url: target.url, token, label });
         if (socket.destroyed) {
-          ws.close(1000, 'client closed');
+          tunnel.ws.close(1000, 'client closed');
           return;
         }
         ctx.err(`[${id}] ${peer} → ${label} connected`);
         socket.resume();
-        const r = await pipeTunnel(ws, { input: socket, output: socket, endOutput: true, closeOnEof, ...(ctx.io.signal ? { signal: ctx.io.signal } : {}) });
+        const r = await pipeTunnel(tunnel, { input: socket, output: socket, endOutput: true, closeOnEof, ...(ctx.io.signal ? { signal: ctx.io.signal } : {}) });
         const problem = describeEnd(`[${id}] ${label}`, r);
         ctx.err(problem ?? `[${id}] closed by ${r.endedBy === 'local' ? 'the local side' : 'the device'}: sent ${formatBytes(r.bytesUp)}, received ${formatBytes(r.bytesDown)}`);
       } catch (err) {
