@@ -88,10 +88,18 @@ export class ApiClient {
         headers,
         ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
         signal: AbortSignal.timeout(this.timeoutMs),
-        redirect: 'error',
+        // Never follow: a redirect to another origin would drop (or worse, carry) the token.
+        redirect: 'manual',
       });
     } catch (err) {
       throw new CliError(`cannot reach the hub at ${this.hub}: ${networkReason(err)}`, EXIT.failure, { cause: err });
+    }
+    if (res.status >= 300 && res.status < 400) {
+      const location = res.headers.get('location');
+      const to = location ? new URL(location, url) : undefined;
+      throw new CliError(
+        to ? `the hub at ${this.hub} redirects to ${to.origin}; use --hub ${to.origin}` : `the hub answered ${method} ${url.pathname} with a redirect (HTTP ${res.status})`,
+      );
     }
     const text = await res.text();
     let json: unknown;

@@ -4,6 +4,7 @@
 import { execFile } from 'node:child_process';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import http from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -104,6 +105,19 @@ describe('login, whoami, logout', () => {
     const down = await cli(['whoami', '--hub', `http://127.0.0.1:${closed}`, '--token', 'x'], home.env);
     expect(down.code).toBe(1);
     expect(down.stderr).toBe(`porthole whoami: cannot reach the hub at http://127.0.0.1:${closed}: connection refused\n`);
+    // A hub that redirects (http → https) is named, and the token is not sent after it.
+    const redirector = http.createServer((req, res) => {
+      res.writeHead(308, { location: `https://portal.example.io${req.url}` }).end();
+    });
+    await new Promise<void>((r) => redirector.listen(0, '127.0.0.1', () => r()));
+    try {
+      const port = (redirector.address() as { port: number }).port;
+      const moved = await cli(['whoami', '--hub', `http://127.0.0.1:${port}`, '--token', 'x'], home.env);
+      expect(moved.code).toBe(1);
+      expect(moved.stderr).toBe(`porthole whoami: the hub at http://127.0.0.1:${port} redirects to https://portal.example.io; use --hub https://portal.example.io\n`);
+    } finally {
+      redirector.close();
+    }
     const empty = tempHome();
     try {
       const none = await cli(['devices', 'list'], empty.env);

@@ -252,6 +252,33 @@ describe('porthole tcp', () => {
     expect((await cli(['tcp', SERIAL, '70000'], env)).code).toBe(2);
     expect((await cli(['tcp', SERIAL, '22', '--listen', 'nonsense'], env)).code).toBe(2);
   });
+  it('runs as a real process: --listen serves until SIGINT, then exits 0', async () => {
+    const bin = join(import.meta.dirname, '..', 'bin', 'porthole.mjs');
+    const child = spawn(process.execPath, [bin, 'tcp', SERIAL, '22', '--listen', '127.0.0.1:0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      let errText = '';
+      child.stderr.on('data', (c: Buffer) => (errText += c.toString()));
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      const port = Number(await until(() => /listening on 127\.0\.0\.1:(\d+)/.exec(errText)?.[1], 'the listener'));
+      const text = await new Promise<string>((resolve, reject) => {
+        const s = net.connect({ host: '127.0.0.1', port });
+        let got = '';
+        s.on('data', (c: Buffer) => {
+          got += c.toString();
+          if (got === `${DEVICE_BANNER}\r\n`) s.write('SSH-2.0-RealProcess\r\n');
+        });
+        s.once('end', () => resolve(got));
+        s.once('error', reject);
+      });
+      expect(text).toBe(`${DEVICE_BANNER}\r\necho SSH-2.0-RealProcess\r\n`);
+      await until(() => (errText.includes('closed by the device') ? true : undefined), 'the connection report');
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+      expect(errText).toMatch(/stopped\n$/);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
 });
 
 describe('porthole ssh', () => {
@@ -289,34 +316,6 @@ child.on('close', (code) => { process.stdout.write(text + 'proxy exit ' + code +
       expect(r.code).toBe(7);
     } finally {
       rmSync(dir, { recursive: true, force: true });
-    }
-  });
-
-  it('runs as a real process: --listen serves until SIGINT, then exits 0', async () => {
-    const bin = join(import.meta.dirname, '..', 'bin', 'porthole.mjs');
-    const child = spawn(process.execPath, [bin, 'tcp', SERIAL, '22', '--listen', '127.0.0.1:0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    try {
-      let errText = '';
-      child.stderr.on('data', (c: Buffer) => (errText += c.toString()));
-      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-      const port = Number(await until(() => /listening on 127\.0\.0\.1:(\d+)/.exec(errText)?.[1], 'the listener'));
-      const text = await new Promise<string>((resolve, reject) => {
-        const s = net.connect({ host: '127.0.0.1', port });
-        let got = '';
-        s.on('data', (c: Buffer) => {
-          got += c.toString();
-          if (got === `${DEVICE_BANNER}\r\n`) s.write('SSH-2.0-RealProcess\r\n');
-        });
-        s.once('end', () => resolve(got));
-        s.once('error', reject);
-      });
-      expect(text).toBe(`${DEVICE_BANNER}\r\necho SSH-2.0-RealProcess\r\n`);
-      await until(() => (errText.includes('closed by the device') ? true : undefined), 'the connection report');
-      child.kill('SIGINT');
-      expect(await exited).toBe(0);
-      expect(errText).toMatch(/stopped\n$/);
-    } finally {
-      child.kill('SIGKILL');
     }
   });
 
