@@ -25,11 +25,8 @@ export type NetstackFactory = (options: {
 
 export interface WireGuardTunnelOptions {
   createNetstack: NetstackFactory;
-  /**
-   * Opens the datagram carrier; default a fresh UdpBind on a random port (a new NAT mapping per
-   * tunnel). A carrier may watch the device's events (`observe`) and describe itself (`info`).
-   */
-  openBind?: (onError: (err: Error) => void, params: TunnelParams) => Promise<TunnelBind>;
+  /** Opens the UDP socket; default a fresh UdpBind on a random port (a new NAT mapping per tunnel). */
+  openBind?: (onError: (err: Error) => void) => Promise<Bind>;
   mtuBytes?: number;
   /**
    * Liveness probe interval (default: the registration's persistent keepalive). A probe is an ICMP
@@ -40,12 +37,6 @@ export interface WireGuardTunnelOptions {
    */
   probeIntervalMs?: number;
 }
-
-/** A Bind that may also follow the device's events and say which transport it uses (failover-bind.ts). */
-export type TunnelBind = Bind & {
-  observe?(event: WireGuardEvent): void;
-  info?(): NonNullable<TunnelInfo['transport']>;
-};
 
 export const TUNNEL_MTU_BYTES = 1420;
 
@@ -89,11 +80,10 @@ export function createWireGuardTunnelFactory(options: WireGuardTunnelOptions): T
     const bind = await openBind((err) => {
       // Send errors (no route while the network changes) are transient: WireGuard retries.
       logger.debug('udp socket error', { err });
-    }, params);
+    });
     let netstack: NetstackLike | undefined;
     const onEvent = (event: WireGuardEvent): void => {
       if (closed) return;
-      bind.observe?.(event);
       switch (event.type) {
         case 'handshake-completed':
           lastHandshakeAtMs = params.now();
@@ -165,7 +155,6 @@ export function createWireGuardTunnelFactory(options: WireGuardTunnelOptions): T
           endpoint: `${ep.address.includes(':') ? `[${ep.address}]` : ep.address}:${ep.port}`,
           rxBytes: peer?.rxBytes ?? 0,
           txBytes: peer?.txBytes ?? 0,
-          ...(bind.info ? { transport: bind.info() } : {}),
         };
       },
       async close() {
