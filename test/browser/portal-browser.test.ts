@@ -37,7 +37,19 @@ describe.skipIf(!ok)('portal in headless Chromium', () => {
   /** Created on the enrollment-token page by the admin, used for the owner's device. */
   let enrollToken = '';
 
-  const shot = async (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  /** Screenshot of a step, after the accessibility basics of a portal page: one h1, every control labelled. */
+  const shot = async (page: Page, name: string, portalPage = true) => {
+    if (portalPage) {
+      expect(await page.locator('h1').count(), `${name}: one h1`).toBe(1);
+      type Control = { labels: { length: number } | null; getAttribute(n: string): string | null; outerHTML: string };
+      const unlabelled = await page.$$eval('input:not([type=hidden]), select, textarea', (els) =>
+        (els as unknown as Control[]).filter((el) => !el.labels?.length && !el.getAttribute('aria-label')).map((el) => el.outerHTML),
+      );
+      expect(unlabelled, `${name}: controls without a label`).toEqual([]);
+      expect(await page.locator('html').getAttribute('lang'), `${name}: page language`).toBe('en');
+    }
+    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  };
 
   async function login(page: Page, who: { email: string; password: string }) {
     await page.goto(`${portal}/login`);
@@ -223,7 +235,7 @@ describe.skipIf(!ok)('portal in headless Chromium', () => {
     expect(deviceCookie?.httpOnly).toBe(true);
     expect(deviceCookie?.domain).toBe(new URL(deviceUrl).hostname); // host-only, this device alone
     expect(cookies.some((c) => c.name.includes('porthole_session'))).toBe(false);
-    await shot(ipage, '13-installer-on-device');
+    await shot(ipage, '13-installer-on-device', false);
     await ipage.close();
   });
 });

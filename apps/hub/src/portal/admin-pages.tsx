@@ -43,8 +43,8 @@ export const OverviewPage: FC<ViewBase & { overview: FleetOverview }> = (p) => {
         ))}
       </div>
       <p class="note">
-        {o.requestsPerMinute[0]!.minute.slice(11, 16)} – {o.requestsPerMinute.at(-1)!.minute.slice(11, 16)} UTC, peak {peak === 1 && o.requestsPerMinute.every((m) => m.requests === 0) ? 0 : peak}{' '}
-        requests/min.
+        {o.requestsPerMinute[0]!.minute.slice(11, 16)} – {o.requestsPerMinute.at(-1)!.minute.slice(11, 16)} UTC:{' '}
+        {o.requestsPerMinute.every((m) => m.requests === 0) ? 'no proxied requests in this time.' : `peak ${n(peak)} requests/min.`}
       </p>
       <ul id="rpm-list" class="visually-hidden">
         {o.requestsPerMinute.map((m) => (
@@ -144,7 +144,7 @@ export const AdminDevicesPage: FC<ViewBase & { filters: DeviceFilters; devices: 
               <caption class="visually-hidden">Devices matching the search, {SORT_LABELS[f.sort]}</caption>
               <thead>
                 <tr>
-                  <th scope="col">
+                  <th scope="col" class="pick">
                     <span class="visually-hidden">Select</span>
                   </th>
                   <th scope="col">Serial</th>

@@ -28,7 +28,7 @@ export const MyDevicesPage: FC<ViewBase & { devices: DeviceInfo[]; nextCursor: s
       </p>
     ) : (
       <div class="table">
-        <table>
+        <table class="stack">
           <caption class="visually-hidden">Devices you own or were given access to</caption>
           <thead>
             <tr>
@@ -43,23 +43,23 @@ export const MyDevicesPage: FC<ViewBase & { devices: DeviceInfo[]; nextCursor: s
           <tbody>
             {p.devices.map((d) => (
               <tr>
-                <td>
+                <td data-label="Device">
                   <a href={`/devices/${d.serial}`}>
                     <code>{d.serial}</code>
                   </a>
                   {d.owner?.id !== p.user.id ? <div class="note">shared with you</div> : null}
                 </td>
-                <td>
+                <td data-label="State">
                   <StateDot online={d.online} status={d.status} />
                 </td>
-                <td>
+                <td data-label="Last seen">
                   <When iso={d.lastHandshakeAt} now={p.now} />
                 </td>
-                <td>
+                <td data-label="Address">
                   <a href={d.url}>{d.url.replace(/^https?:\/\//, '').replace(/\/$/, '')}</a>
                 </td>
-                <td>{d.accessPolicy === 'public' ? 'public' : 'owners'}</td>
-                <td>
+                <td data-label="Access">{d.accessPolicy === 'public' ? 'public' : 'owners'}</td>
+                <td data-label="Tags">
                   <Tags tags={d.tags} />
                 </td>
               </tr>

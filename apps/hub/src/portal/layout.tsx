@@ -38,7 +38,7 @@ code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.9e
 pre{background:var(--soft);border:1px solid var(--line);padding:.8rem;overflow-x:auto;font-size:.85rem}
 .table{overflow-x:auto;margin:.5rem 0}table{border-collapse:collapse;width:100%;font-size:.93rem}
 th,td{text-align:left;padding:.45rem .6rem;border-bottom:1px solid var(--line);vertical-align:top}th{background:var(--soft);font-weight:600;white-space:nowrap}
-td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}td code{white-space:nowrap;overflow-wrap:normal}th.pick{width:2.5rem}
 .dot{display:inline-block;width:.7rem;height:.7rem;border-radius:50%;margin-right:.35rem;background:#8c959f}
 .dot.on{background:var(--ok)}.dot.disabled{background:var(--bad)}
 .tag{display:inline-block;background:#ddf4ff;color:#0a3069;border-radius:1rem;padding:0 .55rem;margin:0 .25rem .15rem 0;font-size:.85rem}
@@ -57,7 +57,9 @@ dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.35rem 1.5rem;ma
 .secret{font-family:ui-monospace,monospace;width:100%;padding:.5rem;background:#fff8c5;border:1px solid #d4a72c}
 .qr{max-width:18rem;border:1px solid var(--line);padding:.5rem;background:#fff}.qr svg{display:block;width:100%;height:auto}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
-@media (max-width:40rem){dl.facts{grid-template-columns:1fr}dt{margin-top:.4rem}.who{margin-left:0}h1{font-size:1.3rem}}`;
+@media (max-width:40rem){dl.facts{grid-template-columns:1fr}dt{margin-top:.4rem}.who{margin-left:0}h1{font-size:1.3rem}
+table.stack thead{position:absolute;left:-9999px}table.stack tr{display:block;border-bottom:1px solid var(--line);padding:.4rem 0}
+table.stack td{display:flex;gap:1rem;border:0;padding:.15rem .2rem}table.stack td::before{content:attr(data-label);flex:0 0 6.5rem;color:var(--muted)}}`;
 
 export interface PageUser {
   email: string;

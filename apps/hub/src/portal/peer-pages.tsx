@@ -85,6 +85,8 @@ export interface PeerView extends ViewBase {
   /** Set only in the response that created the peer with a generated key. */
   privateKey?: string;
   created?: boolean;
+  /** What the download is called (wg-quick names the interface after the file). */
+  fileName: string;
 }
 
 export const PeerPage: FC<PeerView> = (p) => (
@@ -114,7 +116,9 @@ export const PeerPage: FC<PeerView> = (p) => (
           </p>
         )}
         {!p.privateKey ? (
-          <p class="note">Put your private key into the PrivateKey line, then run <code>wg-quick up ./porthole.conf</code>.</p>
+          <p class="note">
+            Put your private key into the PrivateKey line, then run <code>wg-quick up ./{p.fileName}</code>.
+          </p>
         ) : null}
       </section>
       <section aria-labelledby="qr-h">

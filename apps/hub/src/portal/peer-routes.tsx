@@ -58,7 +58,7 @@ export function registerPeerRoutes(app: Hono<PortalEnv>, kit: PortalKit): void {
       const { peer, config } = await registry.createAdminPeer({ name: form.name, publicKey, createdBy: kit.userOf(c).id });
       const shown = privateKey ? withPrivateKey(config, privateKey) : config;
       return c.html(
-        <PeerPage {...base(c)} peer={peer} config={shown} qrSvg={await qrSvg(shown)} created {...(privateKey ? { privateKey } : {})} />,
+        <PeerPage {...base(c)} peer={peer} config={shown} qrSvg={await qrSvg(shown)} fileName={configFileName(peer.name)} created {...(privateKey ? { privateKey } : {})} />,
         201,
       );
     } catch (err) {
@@ -70,7 +70,7 @@ export function registerPeerRoutes(app: Hono<PortalEnv>, kit: PortalKit): void {
   app.get('/admin/peers/:id', async (c) => {
     const peer = await findPeer(c.req.param('id'));
     const config = wgQuickConfig(registry.context, peer);
-    return c.html(<PeerPage {...base(c)} peer={peer} config={config} qrSvg={await qrSvg(config)} />);
+    return c.html(<PeerPage {...base(c)} peer={peer} config={config} qrSvg={await qrSvg(config)} fileName={configFileName(peer.name)} />);
   });
 
   const download = (c: PortalContext, peer: AdminPeerInfo, config: string) =>
