@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
-import { createAgent, type Agent, type AgentDeps } from '../../../apps/agent/src/agent.js';
+import { createAgent, type Agent, type AgentDeps, type AgentPhase } from '../../../apps/agent/src/agent.js';
 import { memoryLogger } from '../../../apps/agent/src/log/logger.js';
 import { StateStore } from '../../../apps/agent/src/state/state-store.js';
 import { createDefaultTunnelFactory } from '../../../apps/agent/src/tunnel/default-factory.js';
@@ -63,6 +63,8 @@ export interface AgentHarness {
   readonly pageUrl: string;
   readonly device: Listening;
   readonly logs: Array<Record<string, unknown>>;
+  /** Every phase the agent went through since before start, consecutive repeats folded. */
+  readonly phases: AgentPhase[];
   /** Log records whose message matches, for failure output and assertions. */
   logLines(match?: RegExp): string[];
   close(): Promise<void>;
@@ -73,11 +75,13 @@ export interface AgentHarnessOptions extends Partial<Omit<AgentDeps, 'store' | '
   serial: string;
   /** Liveness probe interval; default: the registration's keepalive (what main.ts uses). */
   probeIntervalMs?: number;
+  /** An existing state directory (a reboot of the same device); left in place on close. */
+  stateDir?: string;
 }
 
 export async function startAgentHarness(options: AgentHarnessOptions): Promise<AgentHarness> {
-  const { hubUrl, serial, probeIntervalMs, ...rest } = options;
-  const stateDir = mkdtempSync(join(tmpdir(), 'porthole-agent-state-'));
+  const { hubUrl, serial, probeIntervalMs, stateDir: givenStateDir, ...rest } = options;
+  const stateDir = givenStateDir ?? mkdtempSync(join(tmpdir(), 'porthole-agent-state-'));
   const device = await listen(deviceUi(serial));
   const logger = memoryLogger();
   const agent = createAgent({
@@ -93,8 +97,13 @@ export async function startAgentHarness(options: AgentHarnessOptions): Promise<A
   const ui = await new Promise<{ server: http.Server; port: number }>((resolve) => {
     const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info) => resolve({ server: server as http.Server, port: info.port }));
   });
+  const phases: AgentPhase[] = [agent.status().phase];
+  agent.onChange((s) => {
+    if (phases.at(-1) !== s.phase) phases.push(s.phase);
+  });
   await agent.start();
   return {
+    phases,
     agent,
     stateDir,
     pageUrl: `http://127.0.0.1:${ui.port}/`,
@@ -108,7 +117,7 @@ export async function startAgentHarness(options: AgentHarnessOptions): Promise<A
       ui.server.closeAllConnections();
       await new Promise((r) => ui.server.close(() => r(undefined)));
       await device.close();
-      rmSync(stateDir, { recursive: true, force: true });
+      if (!givenStateDir) rmSync(stateDir, { recursive: true, force: true });
     },
   };
 }
