@@ -71,8 +71,12 @@ export async function searchDevices(ctx: RegistryContext, query: SearchDevicesQu
     rows = await select(cursor ? [lt(devices.serial, cursor.serial)] : [], [desc(devices.serial)], limit + 1);
   } else {
     if (!cursor || cursor.phase === 'h') {
+      // `<=` alone bounds the index range scan; the OR then only breaks ties (an OR at the top would not).
       const after = cursor
-        ? [or(sql`${devices.lastHandshakeAt} < ${cursor.seen}::timestamptz`, and(sql`${devices.lastHandshakeAt} = ${cursor.seen}::timestamptz`, gt(devices.serial, cursor.serial)))]
+        ? [
+            sql`${devices.lastHandshakeAt} <= ${cursor.seen}::timestamptz`,
+            or(sql`${devices.lastHandshakeAt} < ${cursor.seen}::timestamptz`, gt(devices.serial, cursor.serial)),
+          ]
         : [];
       rows = await select([isNotNull(devices.lastHandshakeAt), ...after], [desc(devices.lastHandshakeAt), asc(devices.serial)], limit + 1);
     }
