@@ -9,6 +9,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requirementsMet } from '../support/requirements.js';
+import { startService, TSX } from './lab/service.js';
 import { curl, curlSha256 } from './lab/curl.js';
 import { launchBrowserIn, screenshot, type LabBrowser } from './lab/browser.js';
 import { ADMIN, DEVICE_HOST, HOST_RULES, METER_PASSWORD, METER_PORT, OWNER, PORTAL, SERIAL, startWorld, type World } from './lab/world.js';
@@ -231,6 +232,81 @@ describe.skipIf(!ok)('NAT lab (issue 7)', () => {
     console.log(`hub restart: stopped → listening ${((listeningAt - stoppedAt) / 1000).toFixed(1)} s; listening → device reachable ${(backMs / 1000).toFixed(1)} s (total ${(downMs / 1000).toFixed(1)} s)`);
     expect(backMs).toBeLessThan(10_000);
     expect(await registrationRows(world)).toEqual(rowsBefore);
+  }, 180_000);
+
+  it('6. isolation and auth: a second device cannot reach the first one\'s tunnel IP; a user without a grant gets 403; device pages never see the portal session', async () => {
+    const SECOND = 'an87654321';
+    const first = await world.api('GET', `/devices/${SERIAL}`);
+    const token = await world.api('POST', '/enrollment-tokens', { description: 'NAT lab second device', maxUses: 1 });
+    expect(token.status).toBe(201);
+    const second = startService(world.lab.lan, 'second-device', TSX, ['test/e2e/fixtures/second-device.ts'], {
+      HUB_URL: PORTAL,
+      ENROLLMENT_TOKEN: token.json.token,
+      SERIAL: SECOND,
+      OTHER_TUNNEL_IP: first.json.tunnelIp,
+    });
+    try {
+      const probes = await second.waitFor((l) => l.event === 'probes', 'the second device\'s probes', 60_000);
+      // Its tunnel works (the hub's stack answers with a RST: nothing listens on the hub's port 80),
+      // but its SYNs to the first device never arrive: the hub's router drops device-to-device.
+      expect(probes).toMatchObject({ hub: 'ECONNREFUSED', other: 'ETIMEDOUT' });
+
+      // A signed-up user without a grant: the portal refuses the device login with 403.
+      const strangerContext = await visitor!.browser.newContext();
+      const stranger = await strangerContext.newPage();
+      await stranger.goto(DEVICE_URL);
+      await waitUrl(stranger, new RegExp(`^${PORTAL}/login\\?next=`));
+      await stranger.click('a[href^="/signup"]');
+      await stranger.fill('#email', 'stranger@porthole.test');
+      await stranger.fill('#password', 'stranger password 0123');
+      const refused = stranger.waitForResponse((r) => r.url().startsWith(`${PORTAL}/auth/device`) && r.request().method() === 'GET');
+      await stranger.click('button[type=submit]');
+      expect((await refused).status()).toBe(403);
+      expect(await stranger.textContent('body')).toContain(`Your account has no access to device ${SERIAL}`);
+      await screenshot(stranger, 'stranger-403');
+      // Straight at the device host, the stranger has no device cookie: sent to log in, never through.
+      const direct = await stranger.goto(DEVICE_URL);
+      expect(new URL(direct!.url()).host).toBe('porthole.test');
+      await strangerContext.close();
+
+      // What a device sees: the second device echoes the request headers it receives.
+      const adminContext = await visitor!.browser.newContext();
+      const page = await adminContext.newPage();
+      await page.goto(`http://${SECOND}.porthole.test/headers?x=1`);
+      await waitUrl(page, new RegExp(`^${PORTAL}/login\\?next=`));
+      await page.fill('#email', ADMIN.email);
+      await page.fill('#password', ADMIN.password);
+      await page.click('button[type=submit]');
+      await waitUrl(page, `http://${SECOND}.porthole.test/headers?x=1`);
+      const echoed = (await page.textContent('body'))!;
+      if (!echoed.startsWith('{')) throw new Error(`not the device's echo: ${echoed.replace(/\s+/g, ' ').slice(0, 400)}`);
+      const seen = JSON.parse(echoed) as { headers: Record<string, string> };
+      const portalCookies = await adminContext.cookies(PORTAL);
+      const deviceCookies = await adminContext.cookies(`http://${SECOND}.porthole.test/`);
+      const session = portalCookies.find((c) => /session/.test(c.name));
+      const deviceSession = deviceCookies.find((c) => c.name === 'porthole_device');
+      expect(session?.value).toBeTruthy();
+      expect(deviceSession?.httpOnly).toBe(true);
+      const seenText = JSON.stringify(seen.headers);
+      expect(seenText).not.toContain(session!.value);
+      expect(seenText).not.toContain(deviceSession!.value);
+      expect(seenText).not.toMatch(/porthole_device|porthole_session/);
+      expect(seen.headers.authorization).toBeUndefined();
+      expect(await page.evaluate('document.cookie')).not.toMatch(/porthole/);
+      // The device's Domain=porthole.test cookie came back host-only: not on the portal, not on other devices.
+      expect(deviceCookies.find((c) => c.name === 'planted')?.domain).toBe(`${SECOND}.porthole.test`);
+      expect(portalCookies.find((c) => c.name === 'planted')).toBeUndefined();
+      expect((await adminContext.cookies(DEVICE_URL)).find((c) => c.name === 'planted')).toBeUndefined();
+      await adminContext.close();
+
+      // And on the meter page of the owner's visit: nothing of the portal's readable by its scripts.
+      const meterPage = await visitorContext!.newPage();
+      await meterPage.goto(DEVICE_URL);
+      expect(await meterPage.evaluate('document.cookie')).not.toMatch(/porthole/);
+      await meterPage.close();
+    } finally {
+      await second.stop();
+    }
   }, 180_000);
 });
 

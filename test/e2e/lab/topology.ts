@@ -90,9 +90,11 @@ export async function createNatLab(): Promise<NatLab> {
       await home.exec('nft', ['-f', '-'], { input: `table ip porthole_nat\ndelete table ip porthole_nat\n${nftRuleset(wanIf, ports)}` });
     };
     await applyNft(undefined);
-    // Short UDP timeouts (per namespace): an idle mapping disappears quickly, as on cheap routers.
-    await home.exec('sysctl', ['-qw', 'net.netfilter.nf_conntrack_udp_timeout=5']);
-    await home.exec('sysctl', ['-qw', 'net.netfilter.nf_conntrack_udp_timeout_stream=10']);
+    // Short UDP timeouts (per namespace), as on cheap home routers: an idle mapping is gone after
+    // 30 s. Just above the 25 s persistent keepalive the hub hands out; with less, every idle
+    // device would be unreachable until its next keepalive (seen here with 10 s: 504s).
+    await home.exec('sysctl', ['-qw', 'net.netfilter.nf_conntrack_udp_timeout=10']);
+    await home.exec('sysctl', ['-qw', 'net.netfilter.nf_conntrack_udp_timeout_stream=30']);
 
     return {
       public: pub,
