@@ -1,6 +1,8 @@
 // The agent: one object that owns the state, the claim / enrollment flows, the tunnel supervisor
 // and the forwarding from the overlay. `createAgent(deps)` wires it from injected parts so tests run
 // it against a fake registry and a fake tunnel; main.ts builds the real thing from the config.
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ExposedPort } from './config.js';
 import { HandshakeClock, type ClockProblem } from './clock/handshake-clock.js';
@@ -12,6 +14,9 @@ import { silentLogger, type Logger } from './log/logger.js';
 import { statePinStore } from './pin-store.js';
 import type { Registration } from './registration.js';
 import type { StateStore } from './state/state-store.js';
+import { DEFAULT_NETWORK, describeProxy, type NetworkSettings, type ProxyKind } from './transport/network-settings.js';
+import { createProxiedFetch } from './transport/proxied-fetch.js';
+import { createTcpDialer } from './transport/proxy-dialer.js';
 import { realTimers, type Timers } from './timers.js';
 import { backoffDelayMs } from './tunnel/backoff.js';
 import { TunnelSupervisor } from './tunnel/supervisor.js';
@@ -31,6 +36,11 @@ export interface AgentStatus {
   lastHandshakeAtMs: number | undefined;
   /** "WireGuard/UDP to 203.0.113.5:51820" while a tunnel exists. */
   transport: string | undefined;
+  /** Why that transport (e.g. "no WireGuard handshake over UDP within 6 s"), and carrier problems. */
+  transportReason: string | undefined;
+  transportProblems: string[];
+  /** Proxy and transport mode in force, without the proxy password (issue 9). */
+  network: NetworkStatus;
   claim: { userCode: string; verificationUriComplete: string; expiresAtMs: number } | undefined;
   lastError: string | undefined;
   nextRetryAtMs: number | undefined;
@@ -39,6 +49,13 @@ export interface AgentStatus {
   exposed: ExposedPort[];
   /** For an HTTPS target: the pinned certificate and a refused new one awaiting the owner. */
   certificate: { origin: string; pinned: string | undefined; pending: { fingerprint: string; seenAt: string } | undefined } | undefined;
+}
+
+export interface NetworkStatus {
+  /** Where the settings come from: the command line / environment, or the Remote access page. */
+  source: 'command line' | 'this page';
+  transport: NetworkSettings['transport'];
+  proxy: { kind: ProxyKind; host: string; port: number; username: string | undefined; hasPassword: boolean; text: string } | undefined;
 }
 
 export interface AgentDeps {
@@ -55,6 +72,8 @@ export interface AgentDeps {
   /** Host name resolution for the hub endpoint (default: DNS). */
   resolve?: (host: string) => Promise<string>;
   buildTimeMs?: number;
+  /** Proxy and transport from the command line (issue 9); the page may override them. Default: direct, auto. */
+  network?: NetworkSettings;
 }
 
 export interface EnableResult {
@@ -73,6 +92,9 @@ export interface Agent {
   /** Forget the registration too (the next Enable runs a new claim). Keeps the key. */
   forgetRegistration(): Promise<void>;
   acceptCertificate(fingerprint: string): boolean;
+  /** Page override of the network settings (null = back to the command line's); reconnects the tunnel. */
+  setNetwork(settings: NetworkSettings | null): Promise<void>;
+  network(): NetworkSettings;
   /** Overlay connection handlers, exposed for embedding tests and alternative tunnels. */
   handleOverlayConnection(port: number, socket: Duplex): void;
   close(): Promise<void>;
@@ -107,7 +129,30 @@ export function createAgent(deps: AgentDeps): Agent {
         }),
     },
   });
-  const hub = new HubClient({ hubUrl: deps.hubUrl, fetch: deps.fetch, onDate: (d) => clock.observeHubDate(d, timers.now()) });
+  // The proxy can change from the page at any time: API calls pick the current one per request.
+  const network = (): NetworkSettings => store.state.network ?? deps.network ?? DEFAULT_NETWORK;
+  let proxiedFetch: { key: string; fetch: FetchLike } | undefined;
+  const currentFetch = (): FetchLike => {
+    if (deps.fetch) return deps.fetch;
+    const proxy = network().proxy;
+    if (!proxy) return (input, init) => fetch(input, init);
+    const key = JSON.stringify(proxy);
+    if (proxiedFetch?.key !== key) proxiedFetch = { key, fetch: createProxiedFetch(createTcpDialer(proxy)) };
+    return proxiedFetch.fetch;
+  };
+  const hub = new HubClient({ hubUrl: deps.hubUrl, fetch: (input, init) => currentFetch()(input, init), onDate: (d) => clock.observeHubDate(d, timers.now()) });
+  /** DNS for the UDP endpoint; behind a proxy a site may have none, and the WebSocket carrier needs none. */
+  const resolveHub = async (host: string): Promise<string> => {
+    try {
+      if (deps.resolve) return await deps.resolve(host);
+      if (isIP(host)) return host;
+      return (await lookup(host, { family: 0, order: 'ipv4first' })).address;
+    } catch (err) {
+      const n = network();
+      if (n.proxy || n.transport === 'websocket') return host;
+      throw err;
+    }
+  };
   const pins = statePinStore(store, timers.now);
   const pinOrigin =
     deps.target.protocol === 'https:' ? `https://${deps.target.hostname}:${deps.target.port || '443'}` : undefined;
@@ -142,12 +187,14 @@ export function createAgent(deps: AgentDeps): Agent {
     factory: deps.tunnelFactory,
     timers,
     logger,
-    resolve: deps.resolve,
+    resolve: resolveHub,
     params: () => ({
       privateKey,
       registration: registration()!,
       tai64n: () => clock.tai64n(),
       logger: logger.child({ component: 'tunnel' }),
+      network: network(),
+      hubUrl: deps.hubUrl,
     }),
     onTunnel: (tunnel: Tunnel) => {
       tunnel.listen(80, (s) => handleOverlayConnection(80, s));
@@ -173,7 +220,10 @@ export function createAgent(deps: AgentDeps): Agent {
       tunnelIp: reg?.tunnelIp,
       onlineSinceMs: sup.onlineSinceMs,
       lastHandshakeAtMs: sup.lastHandshakeAtMs,
-      transport: sup.state === 'stopped' || !sup.endpoint ? undefined : `WireGuard/UDP to ${sup.endpoint}`,
+      transport: sup.state === 'stopped' || !sup.endpoint ? undefined : (sup.transport?.description ?? `WireGuard/UDP to ${sup.endpoint}`),
+      transportReason: sup.state === 'stopped' ? undefined : sup.transport?.reason,
+      transportProblems: sup.state === 'stopped' ? [] : (sup.transport?.problems ?? []),
+      network: networkStatus(),
       claim: claim && { userCode: claim.userCode, verificationUriComplete: claim.verificationUriComplete, expiresAtMs: claim.expiresAtMs },
       lastError: lastError ?? (sup.state === 'backoff' ? sup.lastError : undefined),
       nextRetryAtMs: sup.nextRetryAtMs,
@@ -185,6 +235,16 @@ export function createAgent(deps: AgentDeps): Agent {
         : undefined,
     };
   };
+
+  function networkStatus(): NetworkStatus {
+    const n = network();
+    const p = n.proxy;
+    return {
+      source: store.state.network ? 'this page' : 'command line',
+      transport: n.transport,
+      proxy: p ? { kind: p.kind, host: p.host, port: p.port, username: p.username, hasPassword: p.password !== undefined, text: describeProxy(p) } : undefined,
+    };
+  }
 
   function notify(): void {
     const s = status();
@@ -402,6 +462,22 @@ export function createAgent(deps: AgentDeps): Agent {
       logger.warn('owner accepted a new target certificate', { origin: pinOrigin, fingerprint });
       notify();
       return true;
+    },
+
+    network,
+
+    async setNetwork(settings) {
+      store.update((s) => {
+        if (settings) s.network = settings;
+        else delete s.network;
+      });
+      logger.info('network settings changed on the page', { transport: network().transport, proxy: network().proxy ? describeProxy(network().proxy!) : 'none' });
+      // A running tunnel reconnects at once with the new carrier and proxy; a stopped one stays stopped.
+      if (supervisor.status().state !== 'stopped' && !closed) {
+        await supervisor.stop();
+        supervisor.start();
+      }
+      notify();
     },
 
     async close() {

@@ -2,6 +2,7 @@
 // validated once; every problem is reported together so an operator fixes them in one pass.
 // Pure: argv, env and a file reader are passed in; only main.ts touches process.
 import { isIP } from 'node:net';
+import { DEFAULT_NETWORK, TRANSPORT_MODES, parseProxyUrl, redactProxyUrl, type NetworkSettings, type TransportMode } from './transport/network-settings.js';
 
 export interface ExposedPort {
   /** Overlay port the hub connects to. */
@@ -26,6 +27,8 @@ export interface AgentConfig {
   logFile: string | undefined;
   logRetentionDays: number;
   logLevel: LogLevelName;
+  /** Egress proxy and WireGuard transport (issue 9); the Remote access page may override them. */
+  network: NetworkSettings;
 }
 
 export type LogLevelName = 'debug' | 'info' | 'warn' | 'error';
@@ -58,6 +61,9 @@ export const OPTIONS: OptionSpec[] = [
   { flag: 'log-file', env: 'PORTHOLE_AGENT_LOG_FILE', description: 'also log to this file, rotated daily' },
   { flag: 'log-retention', env: 'PORTHOLE_AGENT_LOG_RETENTION', description: 'rotated log files kept (default 7)' },
   { flag: 'log-level', env: 'PORTHOLE_AGENT_LOG_LEVEL', description: 'debug | info | warn | error (default info)' },
+  { flag: 'proxy', env: 'PORTHOLE_AGENT_PROXY', description: 'egress proxy: socks5://[user[:pass]@]host:port, socks4a://host:port or http://host:port (CONNECT)' },
+  { flag: 'proxy-password-file', env: 'PORTHOLE_AGENT_PROXY_PASSWORD_FILE', description: 'file holding the proxy password (instead of the URL)' },
+  { flag: 'transport', env: 'PORTHOLE_AGENT_TRANSPORT', description: 'auto (UDP, WebSocket fallback; default) | udp | websocket' },
 ];
 
 export function usage(): string {
@@ -253,6 +259,32 @@ export function loadAgentConfig({ argv, env, readFile }: ConfigSources): ConfigR
     problems.push(`--log-level "${logLevelText}" must be debug, info, warn or error`);
   }
 
+  const network: NetworkSettings = { ...DEFAULT_NETWORK };
+  const proxyText = one('proxy');
+  if (proxyText !== undefined) {
+    const r = parseProxyUrl(proxyText);
+    if (!r.ok) problems.push(`--proxy ${redactProxyUrl(proxyText)}: ${r.problem}`);
+    else network.proxy = r.proxy;
+  }
+  const proxyPasswordFile = one('proxy-password-file');
+  if (proxyPasswordFile !== undefined) {
+    if (!network.proxy) problems.push('--proxy-password-file needs --proxy');
+    else if (network.proxy.password !== undefined) problems.push('--proxy has a password and --proxy-password-file is set; use one');
+    else if (network.proxy.kind === 'socks4a') problems.push('--proxy-password-file: SOCKS4a has no password');
+    else {
+      try {
+        network.proxy = { ...network.proxy, password: readFile(proxyPasswordFile).replace(/\r?\n$/, '') };
+        network.proxy.username ??= '';
+      } catch (err) {
+        problems.push(`--proxy-password-file ${proxyPasswordFile} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+      }
+    }
+  }
+  const transportText = one('transport') ?? 'auto';
+  if (!(TRANSPORT_MODES as readonly string[]).includes(transportText)) problems.push(`--transport "${transportText}" must be auto, udp or websocket`);
+  else network.transport = transportText as TransportMode;
+  if (network.proxy?.kind === 'socks4a' && network.transport === 'udp') problems.push('--transport udp cannot go through a SOCKS4a proxy (TCP only)');
+
   const uiHosts = all('ui-host').map((h) => h.toLowerCase());
   const logFile = one('log-file');
 
@@ -272,6 +304,7 @@ export function loadAgentConfig({ argv, env, readFile }: ConfigSources): ConfigR
       logFile,
       logRetentionDays,
       logLevel: logLevelText as LogLevelName,
+      network,
     },
   };
 }

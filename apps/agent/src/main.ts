@@ -55,6 +55,7 @@ const agent = createAgent({
   target: config.target,
   expose: config.expose,
   enrollmentToken: config.enrollmentToken,
+  network: config.network,
   store,
   tunnelFactory: createDefaultTunnelFactory(),
   logger,

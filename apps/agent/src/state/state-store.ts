@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { registrationSchema, type Registration } from '../registration.js';
 import { encodeKey, generatePrivateKey } from '../keys.js';
+import { networkSchema } from '../transport/network-settings.js';
 import { removeStaleTempFiles, writeFileAtomicSync } from './atomic-file.js';
 
 export const STATE_FILE = 'state.json';
@@ -24,6 +25,8 @@ const stateSchema = z.object({
   lastTai64n: z.string().regex(/^[0-9a-f]{24}$/).nullable(),
   /** Free-form counter used by the crash test and for diagnostics: incremented on every write. */
   generation: z.number().int().nonnegative(),
+  /** Proxy and transport set on the Remote access page; absent = the command line's (issue 9). */
+  network: networkSchema.optional(),
 });
 
 export type AgentState = z.infer<typeof stateSchema>;

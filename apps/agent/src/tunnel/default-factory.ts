@@ -1,12 +1,42 @@
 // The tunnel factory main.ts uses: WireGuard (libs/wireguard) carrying the userspace TCP/IP stack
-// (libs/netstack) on the device's tunnel IP.
+// (libs/netstack) on the device's tunnel IP, over the failover bind (UDP, SOCKS5 UDP or WebSocket,
+// issue 9) when the agent passes its hub URL and network settings, else over plain UDP.
 import { createNetstack } from '@porthole/netstack';
+import { UdpBind } from '@porthole/wireguard';
+import { realTimers, type Timers } from '../timers.js';
+import { FailoverBind } from '../transport/failover-bind.js';
+import { DEFAULT_NETWORK } from '../transport/network-settings.js';
 import type { TunnelFactory } from './tunnel.js';
 import { createWireGuardTunnelFactory, type NetstackLike } from './wireguard-tunnel.js';
 
-export function createDefaultTunnelFactory(options: { probeIntervalMs?: number } = {}): TunnelFactory {
+export interface DefaultTunnelOptions {
+  /** ICMP liveness probe interval (see wireguard-tunnel.ts). */
+  probeIntervalMs?: number;
+  /** How long a UDP handshake may take before the WebSocket carrier takes over (default 6 s). */
+  fallbackAfterMs?: number;
+  /** How often UDP is probed while on the WebSocket (default 30 s). */
+  udpProbeIntervalMs?: number;
+  /** Extra CA for the hub's certificate on the WebSocket carrier (tests; production uses NODE_EXTRA_CA_CERTS). */
+  carrierCa?: string | Buffer;
+  timers?: Timers;
+}
+
+export function createDefaultTunnelFactory(options: DefaultTunnelOptions = {}): TunnelFactory {
   return createWireGuardTunnelFactory({
-    ...options,
+    ...(options.probeIntervalMs !== undefined ? { probeIntervalMs: options.probeIntervalMs } : {}),
+    openBind: (onError, params) =>
+      params.hubUrl
+        ? FailoverBind.open({
+            params,
+            hubUrl: params.hubUrl,
+            network: params.network ?? DEFAULT_NETWORK,
+            timers: options.timers ?? realTimers,
+            logger: params.logger,
+            ...(options.carrierCa ? { tls: { ca: options.carrierCa } } : {}),
+            ...(options.fallbackAfterMs ? { fallbackAfterMs: options.fallbackAfterMs } : {}),
+            ...(options.udpProbeIntervalMs ? { probeIntervalMs: options.udpProbeIntervalMs } : {}),
+          })
+        : UdpBind.open({ host: '0.0.0.0', onError }),
     createNetstack: ({ address, mtuBytes, onTransmit }) => {
       const stack = createNetstack({ address, mtuBytes, onTransmit });
       const adapted: NetstackLike = {

@@ -8,7 +8,7 @@ import type { Logger } from '../log/logger.js';
 import { parseEndpoint } from '../registration.js';
 import type { Timers } from '../timers.js';
 import { backoffDelayMs, type BackoffOptions } from './backoff.js';
-import type { Tunnel, TunnelFactory, TunnelParams } from './tunnel.js';
+import type { Tunnel, TunnelFactory, TunnelInfo, TunnelParams } from './tunnel.js';
 
 /** A new tunnel that has not completed a handshake by then is torn down (WireGuard retries every 5 s). */
 export const HANDSHAKE_DEADLINE_MS = 30_000;
@@ -26,6 +26,8 @@ export interface SupervisorStatus {
   attempts: number;
   lastError: string | undefined;
   nextRetryAtMs: number | undefined;
+  /** The live tunnel's carrier and why (issue 9), when it reports one. */
+  transport?: TunnelInfo['transport'];
 }
 
 export interface SupervisorOptions {
@@ -71,7 +73,7 @@ export class TunnelSupervisor {
 
   status(): SupervisorStatus {
     const info = this.#tunnel?.info();
-    return { ...this.#status, endpoint: info?.endpoint ?? this.#status.endpoint };
+    return { ...this.#status, endpoint: info?.endpoint ?? this.#status.endpoint, ...(info?.transport ? { transport: info.transport } : {}) };
   }
 
   get tunnel(): Tunnel | undefined {

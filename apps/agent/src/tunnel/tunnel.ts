@@ -5,6 +5,7 @@
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../log/logger.js';
 import type { Registration } from '../registration.js';
+import type { NetworkSettings } from '../transport/network-settings.js';
 
 export interface TunnelParams {
   privateKey: Uint8Array;
@@ -16,6 +17,10 @@ export interface TunnelParams {
   /** The supervisor's clock: event times (`atMs`) are on this clock. */
   now: () => number;
   logger: Logger;
+  /** Proxy and transport mode in force for this attempt (issue 9); absent = direct, auto. */
+  network?: NetworkSettings;
+  /** The hub's portal URL: the WebSocket carrier lives on its host and port. */
+  hubUrl?: URL;
 }
 
 export type TunnelEvent =
@@ -30,6 +35,8 @@ export interface TunnelInfo {
   endpoint: string;
   rxBytes: number;
   txBytes: number;
+  /** Which carrier the datagrams use and why (UDP, SOCKS5 UDP, WebSocket), when the tunnel knows. */
+  transport?: { carrier: string; description: string; reason: string; problems: string[] };
 }
 
 export interface Tunnel {

@@ -25,8 +25,11 @@ export type NetstackFactory = (options: {
 
 export interface WireGuardTunnelOptions {
   createNetstack: NetstackFactory;
-  /** Opens the UDP socket; default a fresh UdpBind on a random port (a new NAT mapping per tunnel). */
-  openBind?: (onError: (err: Error) => void) => Promise<Bind>;
+  /**
+   * Opens the datagram carrier; default a fresh UdpBind on a random port (a new NAT mapping per
+   * tunnel). A carrier may watch the device's events (`observe`) and describe itself (`info`).
+   */
+  openBind?: (onError: (err: Error) => void, params: TunnelParams) => Promise<TunnelBind>;
   mtuBytes?: number;
   /**
    * Liveness probe interval (default: the registration's persistent keepalive). A probe is an ICMP
@@ -37,6 +40,12 @@ export interface WireGuardTunnelOptions {
    */
   probeIntervalMs?: number;
 }
+
+/** A Bind that may also follow the device's events and say which transport it uses (failover-bind.ts). */
+export type TunnelBind = Bind & {
+  observe?(event: WireGuardEvent): void;
+  info?(): NonNullable<TunnelInfo['transport']>;
+};
 
 export const TUNNEL_MTU_BYTES = 1420;
 
@@ -66,7 +75,7 @@ export function icmpEchoRequest(src: string, dst: string, id: number, seq: numbe
 
 export function createWireGuardTunnelFactory(options: WireGuardTunnelOptions): TunnelFactory {
   const mtuBytes = options.mtuBytes ?? TUNNEL_MTU_BYTES;
-  const openBind = options.openBind ?? ((onError) => UdpBind.open({ host: '0.0.0.0', onError }));
+  const openBind: NonNullable<WireGuardTunnelOptions['openBind']> = options.openBind ?? ((onError) => UdpBind.open({ host: '0.0.0.0', onError }));
 
   return async (params: TunnelParams): Promise<Tunnel> => {
     const { registration: reg, logger } = params;
@@ -80,10 +89,11 @@ export function createWireGuardTunnelFactory(options: WireGuardTunnelOptions): T
     const bind = await openBind((err) => {
       // Send errors (no route while the network changes) are transient: WireGuard retries.
       logger.debug('udp socket error', { err });
-    });
+    }, params);
     let netstack: NetstackLike | undefined;
     const onEvent = (event: WireGuardEvent): void => {
       if (closed) return;
+      bind.observe?.(event);
       switch (event.type) {
         case 'handshake-completed':
           lastHandshakeAtMs = params.now();
@@ -155,6 +165,7 @@ export function createWireGuardTunnelFactory(options: WireGuardTunnelOptions): T
           endpoint: `${ep.address.includes(':') ? `[${ep.address}]` : ep.address}:${ep.port}`,
           rxBytes: peer?.rxBytes ?? 0,
           txBytes: peer?.txBytes ?? 0,
+          ...(bind.info ? { transport: bind.info() } : {}),
         };
       },
       async close() {

@@ -33,7 +33,8 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem;margin:.75r
 button{font:inherit;border:0;border-radius:6px;padding:.5rem 1rem;cursor:pointer}
 .primary{background:#2455d6;color:#fff}.danger{background:#c9302c;color:#fff}.plain{background:#e8ebf0}
 form{display:inline-block;margin:.5rem .5rem 0 0}code{font-size:.85em}
-input[type=password]{font:inherit;padding:.4rem .6rem;border:1px solid #c5cad3;border-radius:6px}
+input[type=password],input[type=text],input[type=number],select{font:inherit;padding:.4rem .6rem;border:1px solid #c5cad3;border-radius:6px}
+.net{display:grid;grid-template-columns:max-content 1fr;gap:.5rem 1rem;align-items:center}.net input{max-width:18rem}
 `;
 
 export const Layout: FC<PropsWithChildren<{ title: string; refreshSeconds?: number }>> = ({ title, refreshSeconds, children }) => (
@@ -185,7 +186,19 @@ export const RemoteAccessPage: FC<PageProps> = ({ status: s, basePath, csrf, now
           <dt>Last handshake</dt>
           <dd>{when(s.lastHandshakeAtMs, nowMs)}</dd>
           <dt>Transport</dt>
-          <dd>{s.transport ?? '—'}</dd>
+          <dd id="transport">{s.transport ?? '—'}</dd>
+          {s.transportReason ? (
+            <>
+              <dt>Why</dt>
+              <dd id="transport-reason">{s.transportReason}</dd>
+            </>
+          ) : null}
+          {s.transportProblems.map((p) => (
+            <>
+              <dt>Problem</dt>
+              <dd class="transport-problem">{p}</dd>
+            </>
+          ))}
           <dt>Tunnel address</dt>
           <dd>{s.tunnelIp ?? '—'}</dd>
           <dt>Forwards to</dt>
@@ -205,7 +218,60 @@ export const RemoteAccessPage: FC<PageProps> = ({ status: s, basePath, csrf, now
           ) : null}
         </dl>
       </div>
+      <NetworkCard status={s} basePath={basePath} csrf={csrf} />
     </Layout>
+  );
+};
+
+/** Proxy and transport settings (issue 9): the same protection as every other form on the page. */
+const NetworkCard: FC<{ status: AgentStatus; basePath: string; csrf: string }> = ({ status: s, basePath, csrf }) => {
+  const n = s.network;
+  const p = n.proxy;
+  return (
+    <div class="card" id="network">
+      <h2 style="font-size:1.1rem;margin:0 0 .5rem">Network</h2>
+      <p class="muted">
+        Currently: {p ? p.text : 'direct connection'}, transport{' '}
+        {n.transport === 'auto' ? 'automatic (UDP, WebSocket over HTTPS when UDP is blocked)' : n.transport === 'udp' ? 'UDP only' : 'WebSocket over HTTPS only'}
+        {' '}(from {n.source}). The device only ever contacts the hub: its HTTPS port (API and WebSocket) and, when UDP
+        is used, its WireGuard UDP port.
+      </p>
+      <form method="post" action={`${basePath}/network`} class="net">
+        <Csrf token={csrf} />
+        <label for="net-transport">Transport</label>
+        <select id="net-transport" name="transport">
+          <option value="auto" selected={n.transport === 'auto'}>Automatic</option>
+          <option value="udp" selected={n.transport === 'udp'}>UDP only</option>
+          <option value="websocket" selected={n.transport === 'websocket'}>WebSocket over HTTPS only</option>
+        </select>
+        <label for="net-proxy">Proxy</label>
+        <select id="net-proxy" name="proxyKind">
+          <option value="none" selected={!p}>None</option>
+          <option value="socks5" selected={p?.kind === 'socks5'}>SOCKS5</option>
+          <option value="socks4a" selected={p?.kind === 'socks4a'}>SOCKS4a (TCP only)</option>
+          <option value="http" selected={p?.kind === 'http'}>HTTP CONNECT</option>
+        </select>
+        <label for="net-host">Proxy host</label>
+        <input type="text" id="net-host" name="proxyHost" value={p?.host ?? ''} autocomplete="off" />
+        <label for="net-port">Proxy port</label>
+        <input type="number" id="net-port" name="proxyPort" min="1" max="65535" value={p ? String(p.port) : ''} />
+        <label for="net-user">User name</label>
+        <input type="text" id="net-user" name="proxyUsername" value={p?.username ?? ''} autocomplete="off" />
+        <label for="net-pass">Password</label>
+        <input type="password" id="net-pass" name="proxyPassword" autocomplete="new-password" placeholder={p?.hasPassword ? '(unchanged)' : ''} />
+        <span></span>
+        <span>
+          <button class="primary" type="submit" id="save-network">Save network settings</button>
+        </span>
+      </form>
+      {n.source === 'this page' ? (
+        <form method="post" action={`${basePath}/network`}>
+          <Csrf token={csrf} />
+          <input type="hidden" name="reset" value="1" />
+          <button class="plain" type="submit">Use the command-line settings</button>
+        </form>
+      ) : null}
+    </div>
   );
 };
 

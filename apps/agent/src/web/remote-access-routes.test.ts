@@ -21,6 +21,9 @@ function stubAgent(patch: Partial<AgentStatus> = {}) {
     onlineSinceMs: undefined,
     lastHandshakeAtMs: undefined,
     transport: undefined,
+    transportReason: undefined,
+    transportProblems: [],
+    network: { source: 'command line', transport: 'auto', proxy: undefined },
     claim: undefined,
     lastError: undefined,
     nextRetryAtMs: undefined,
@@ -39,6 +42,8 @@ function stubAgent(patch: Partial<AgentStatus> = {}) {
     disable: async () => void calls.push('disable'),
     forgetRegistration: async () => void calls.push('forget'),
     acceptCertificate: (fp: string) => (calls.push(`accept ${fp}`), true),
+    network: () => ({ proxy: null, transport: 'auto' }),
+    setNetwork: async (n: unknown) => void calls.push(`network ${JSON.stringify(n)}`),
   } as unknown as Agent;
   return { agent, calls, status };
 }

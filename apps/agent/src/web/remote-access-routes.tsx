@@ -8,6 +8,7 @@ import { getRequestListener } from '@hono/node-server';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Agent } from '../agent.js';
 import { CSRF_COOKIE, CsrfTokens, PasswordSessions, SESSION_COOKIE, crossSiteReason } from './guard.js';
+import { networkFromForm } from '../transport/network-settings.js';
 import { LoginPage, MessagePage, RemoteAccessPage } from './remote-access-page.js';
 
 export interface RemoteAccessOptions {
@@ -180,6 +181,19 @@ export function createRemoteAccessRoutes(agent: Agent, options: RemoteAccessOpti
   action('/forget', async () => {
     await agent.forgetRegistration();
     return page;
+  });
+  app.post(`${basePath}/network`, async (c) => {
+    if (!(await authorized(c))) return refuseUnauthorized(c);
+    const form = await readForm(c);
+    if (form instanceof Response) return form;
+    if (form.reset === '1') {
+      await agent.setNetwork(null);
+      return c.redirect(page, 303);
+    }
+    const parsed = networkFromForm(form, agent.network());
+    if (!parsed.ok) return c.html(<MessagePage title="Network settings not saved" message={parsed.problem} />, 400);
+    await agent.setNetwork(parsed.settings);
+    return c.redirect(page, 303);
   });
   action('/accept-certificate', async (_c, form) => {
     agent.acceptCertificate(form.fingerprint ?? '');
