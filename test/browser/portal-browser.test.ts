@@ -206,7 +206,7 @@ describe.skipIf(!ok)('portal in headless Chromium', () => {
     expect(await page.getByLabel('For', { exact: true }).inputValue()).toBe('48h');
     await Promise.all([page.waitForURL(/done=granted/), page.getByRole('button', { name: 'Give access' }).click()]);
     expect(await page.getByRole('status').innerText()).toBe('Access granted.');
-    expect(await page.locator('main').innerText()).toMatch(/installer@example\.io\s+just now\s+in 2 days/);
+    expect(await page.locator('main').innerText()).toMatch(/installer@example\.io\s+just now\s+in (2 days|47 h)/);
     await shot(page, '11-owner-granted');
     const [grant] = await hub.registry.listGrants(serial);
     // The expiry is taken when the form arrives; the row's creation time a few ms later.
@@ -237,5 +237,16 @@ describe.skipIf(!ok)('portal in headless Chromium', () => {
     expect(cookies.some((c) => c.name.includes('porthole_session'))).toBe(false);
     await shot(ipage, '13-installer-on-device', false);
     await ipage.close();
+
+    // Who reached what: the owner sees the installer's visit in the device's access log.
+    await context.clearCookies();
+    await login(page, OWNER);
+    await expect
+      .poll(async () => {
+        await page.goto(`${portal}/devices/${serial}`);
+        return page.locator('section[aria-labelledby="log-h"]').innerText();
+      }, { timeout: 10_000 })
+      .toMatch(/installer@example\.io\s+127\.0\.0\.1\s+GET \/\s+200/);
+    await shot(page, '14-owner-access-log');
   });
 });

@@ -21,14 +21,15 @@ export function formatTime(iso: string | Date, seconds = false): string {
   return `${s.slice(0, 10)} ${s.slice(11, seconds ? 19 : 16)} UTC`;
 }
 
-/** "just now", "42 s ago", "5 min ago", "3 h ago", "12 days ago"; future times as "in …". */
+/** "just now", "42 s ago", "5 min ago", "30 h ago", "12 days ago"; future times as "in …". */
 export function ago(iso: string | Date, now: Date): string {
   const t = typeof iso === 'string' ? Date.parse(iso) : iso.getTime();
   const diff = now.getTime() - t;
   const abs = Math.abs(diff);
   const s = Math.round(abs / 1000);
   const text =
-    s < 5 ? null : s < 60 ? `${s} s` : s < 3600 ? `${Math.floor(s / 60)} min` : s < 86_400 ? `${Math.floor(s / 3600)} h` : `${Math.floor(s / 86_400)} days`;
+    // Hours up to two days, so "days" is always plural and a 48 h grant does not read as "1 day".
+    s < 5 ? null : s < 60 ? `${s} s` : s < 3600 ? `${Math.floor(s / 60)} min` : s < 172_800 ? `${Math.floor(s / 3600)} h` : `${Math.floor(s / 86_400)} days`;
   if (text === null) return 'just now';
   return diff >= 0 ? `${text} ago` : `in ${text}`;
 }
