@@ -41,12 +41,43 @@ export function listen(handler: http.RequestListener): Promise<Listening> {
   });
 }
 
+/** The bytes of `/download?bytes=N`: a fixed LCG stream (seed 1), so a test can hash what it expects. */
+export function downloadBytes(n: number): Buffer {
+  const b = Buffer.alloc(n);
+  let x = 1;
+  for (let i = 0; i < n; i++) {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    b[i] = x >>> 24;
+  }
+  return b;
+}
+
 /**
  * A device's own web UI: a page naming the serial with an absolute self-link (the agent rewrites it
- * to the public URL) and the Host it was asked for (the agent sets the target's).
+ * to the public URL) and the Host it was asked for (the agent sets the target's); `/download?bytes=N
+ * &chunkMs=M` streams `downloadBytes(N)` in 64 KiB chunks, one every M ms (a transfer that lasts).
  */
 export function deviceUi(serial: string): http.RequestListener {
   return (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://device');
+    if (url.pathname === '/download') {
+      const data = downloadBytes(Number(url.searchParams.get('bytes')));
+      const chunkMs = Number(url.searchParams.get('chunkMs') ?? 0);
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': data.length });
+      let sent = 0;
+      const pump = (): void => {
+        if (res.destroyed) return;
+        if (sent >= data.length) return void res.end();
+        const chunk = data.subarray(sent, sent + 65536);
+        sent += chunk.length;
+        const more = res.write(chunk);
+        const next = () => (chunkMs > 0 ? setTimeout(pump, chunkMs) : setImmediate(pump));
+        if (more) next();
+        else res.once('drain', next);
+      };
+      pump();
+      return;
+    }
     const body =
       `<!doctype html><title>Meter ${serial}</title><h1>Meter ${serial}</h1>` +
       `<p id="path">${req.method} ${req.url}</p><p id="host">${req.headers.host}</p>` +

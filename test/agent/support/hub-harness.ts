@@ -37,7 +37,7 @@ export interface HubHarness {
   /** http://localhost:<port>: the portal and API origin. */
   readonly portalUrl: string;
   /** A request to 127.0.0.1:<port> with `Host: <host>:<port>`. */
-  request(host: string, path: string, init?: { method?: string; headers?: Record<string, string>; body?: string | Buffer }): Promise<Reply>;
+  request(host: string, path: string, init?: { method?: string; headers?: Record<string, string>; body?: string | Buffer; timeoutMs?: number }): Promise<Reply>;
   /** The admin REST API with the bootstrap admin token. */
   api(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }>;
   /** Close the hub and start a new one on the same data dir, HTTP port and UDP port. */
