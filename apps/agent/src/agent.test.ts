@@ -160,6 +160,7 @@ describe('claim flow (Enable remote access)', () => {
     res = await browser.post(`${ui.url}/remote-access/disable`, { csrf: csrfFrom((await browser.get(page)).text) });
     expect(res.status).toBe(303);
     expect(tunnel.closed).toBe(true);
+    expect(tunnel.notifiedHub).toBe(true); // Disable tells the hub (best effort, no wait)
     expect(agent.status().phase).toBe('off');
     expect(store.state.enabled).toBe(false);
     expect(store.state.registration).not.toBeNull(); // only the session is forgotten

@@ -431,7 +431,8 @@ export function createAgent(deps: AgentDeps): Agent {
       cancelClaim();
       timers.clearTimeout(registerTimer);
       registering = false;
-      const stopping = supervisor.stop();
+      // The hub hears it at once (one packet through the tunnel) and tells visitors why.
+      const stopping = supervisor.stop({ notifyHub: true });
       if (store.state.enabled) {
         store.update((s) => {
           s.enabled = false;

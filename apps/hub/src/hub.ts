@@ -176,7 +176,9 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
     const liveDirectory: CachedDirectory = Object.assign(Object.create(directory) as CachedDirectory, {
       async findBySerial(serial: string) {
         const route = await directory.findBySerial(serial);
-        return route && { ...route, online: overlay.isOnline(route.tunnelIp) };
+        if (!route) return route;
+        const offlineReason = overlay.offlineReason(route.tunnelIp);
+        return { ...route, online: overlay.isOnline(route.tunnelIp), ...(offlineReason ? { offlineReason } : {}) };
       },
     });
     const unsubscribe = registry.onChange((changes) => {

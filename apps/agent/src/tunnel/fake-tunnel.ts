@@ -39,7 +39,11 @@ export class FakeTunnel implements Tunnel {
     };
   }
 
-  async close(): Promise<void> {
+  /** Whether the last close() asked to notify the hub (Disable does). */
+  notifiedHub = false;
+
+  async close(options: { notifyHub?: boolean } = {}): Promise<void> {
+    this.notifiedHub = options.notifyHub === true;
     this.closed = true;
     for (const s of this.#open) s.destroy();
   }

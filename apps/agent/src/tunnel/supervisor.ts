@@ -89,7 +89,8 @@ export class TunnelSupervisor {
   }
 
   /** Local teardown, at once: no message to the hub is needed or awaited. */
-  async stop(): Promise<void> {
+  /** Stops and closes the tunnel; `notifyHub` is passed on to Tunnel.close. */
+  async stop(options: { notifyHub?: boolean } = {}): Promise<void> {
     this.#generation++;
     this.#o.timers.clearTimeout(this.#timer);
     this.#o.timers.clearTimeout(this.#watchdog);
@@ -97,7 +98,7 @@ export class TunnelSupervisor {
     const t = this.#tunnel;
     this.#tunnel = undefined;
     this.#set({ state: 'stopped', onlineSinceMs: undefined, nextRetryAtMs: undefined });
-    if (t) await t.close().catch(() => {});
+    if (t) await t.close(options).catch(() => {});
   }
 
   #set(patch: Partial<SupervisorStatus>): void {

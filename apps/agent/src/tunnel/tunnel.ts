@@ -44,8 +44,12 @@ export interface Tunnel {
   listen(port: number, onConnection: (socket: Duplex) => void): void;
   onEvent(listener: (event: TunnelEvent) => void): void;
   info(): TunnelInfo;
-  /** Immediate local teardown: sockets and the UDP binding are closed; no network wait. */
-  close(): Promise<void>;
+  /**
+   * Immediate local teardown: sockets and the UDP binding are closed; no network wait. With
+   * `notifyHub` (the owner pressed Disable) one last packet tells the hub remote access was turned
+   * off here, so its proxy says so at once instead of timing out on a silent peer.
+   */
+  close(options?: { notifyHub?: boolean }): Promise<void>;
 }
 
 export type TunnelFactory = (params: TunnelParams) => Promise<Tunnel>;

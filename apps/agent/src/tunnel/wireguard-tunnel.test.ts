@@ -103,6 +103,14 @@ describe('WireGuard tunnel to a hub node', () => {
     await until(() => received.length > 0, 5000, 'packet at the hub');
     expect(Buffer.from(received[0]!.subarray(20)).toString()).toBe('to the hub');
     expect(tunnel.info().txBytes).toBeGreaterThan(0);
+
+    // Disable's close tells the hub: one ICMP "administratively prohibited" from the device.
+    received.length = 0;
+    await tunnel.close({ notifyHub: true });
+    await until(() => received.length > 0, 5000, 'the goodbye at the hub');
+    const goodbye = received[0]!;
+    expect([goodbye[9], goodbye[20], goodbye[21]]).toEqual([1, 3, 13]);
+    expect([...goodbye.subarray(12, 20)]).toEqual([100, 64, 0, 5, 100, 64, 0, 1]);
   });
 
   it('after a reboot with the clock in 1970, the persisted monotonic timestamp is still accepted', async () => {

@@ -73,6 +73,34 @@ export function icmpEchoRequest(src: string, dst: string, id: number, seq: numbe
   return new Uint8Array(p);
 }
 
+/**
+ * "Remote access turned off here": ICMP destination unreachable, code 13 "communication
+ * administratively prohibited" (RFC 792, RFC 1812 §5.2.7.1), from the device to the hub's tunnel
+ * IP, quoting a minimal hub→device header. WireGuard authenticates the sender, so the hub can trust it.
+ */
+export function icmpAdminProhibited(src: string, dst: string): Uint8Array {
+  const p = Buffer.alloc(56);
+  p[0] = 0x45;
+  p.writeUInt16BE(56, 2);
+  p[8] = 64; // TTL
+  p[9] = 1; // ICMP
+  Buffer.from(src.split('.').map(Number)).copy(p, 12);
+  Buffer.from(dst.split('.').map(Number)).copy(p, 16);
+  p.writeUInt16BE(checksum(p, 0, 20), 10);
+  p[20] = 3; // destination unreachable
+  p[21] = 13; // communication administratively prohibited
+  // The quoted datagram: an IPv4 header from the hub to the device, TCP, plus 8 zero bytes.
+  p[28] = 0x45;
+  p.writeUInt16BE(40, 30);
+  p[36] = 64;
+  p[37] = 6;
+  Buffer.from(dst.split('.').map(Number)).copy(p, 40);
+  Buffer.from(src.split('.').map(Number)).copy(p, 44);
+  p.writeUInt16BE(checksum(p, 28, 48), 38);
+  p.writeUInt16BE(checksum(p, 20, 56), 22);
+  return new Uint8Array(p);
+}
+
 export function createWireGuardTunnelFactory(options: WireGuardTunnelOptions): TunnelFactory {
   const mtuBytes = options.mtuBytes ?? TUNNEL_MTU_BYTES;
   const openBind: NonNullable<WireGuardTunnelOptions['openBind']> = options.openBind ?? ((onError) => UdpBind.open({ host: '0.0.0.0', onError }));
@@ -168,10 +196,11 @@ export function createWireGuardTunnelFactory(options: WireGuardTunnelOptions): T
           ...(bind.info ? { transport: bind.info() } : {}),
         };
       },
-      async close() {
+      async close(closeOptions) {
         if (closed) return;
         clearInterval(probe);
         try {
+          if (closeOptions?.notifyHub) node.send(icmpAdminProhibited(reg.tunnelIp, reg.hub.tunnelIp));
           // The stack aborts its open connections with RST on close. Those must reach the hub, or its
           // proxy keeps pooled connections to a peer that is gone and a visitor waits out the response
           // timeout. dgram sends to an address finish a tick later: let them leave before closing.

@@ -8,7 +8,7 @@ import type { Logger } from '../ops/logger.js';
 import type { DeviceDialer } from '../proxy/contracts.js';
 import { createOverlayDialer } from './overlay-dialer.js';
 import { OverlayRouter } from './overlay-router.js';
-import { ipv4ToInt } from './packet-summary.js';
+import { IPPROTO_ICMP, ipv4ToInt, summarizeIpv4 } from './packet-summary.js';
 import { PeerSync, type PeerSource } from './peer-sync.js';
 import { dialPeers } from './resume-peers.js';
 
@@ -34,8 +34,13 @@ export interface Overlay {
   readonly router: OverlayRouter;
   readonly peers: PeerSync;
   readonly dialer: DeviceDialer;
-  /** Whether the peer owning `tunnelIp` has a live session (a handshake within REJECT_AFTER_TIME). */
+  /**
+   * Whether the peer owning `tunnelIp` has a live session (a handshake within REJECT_AFTER_TIME)
+   * and has not said since its last handshake that remote access was turned off on it.
+   */
   isOnline(tunnelIp: string): boolean;
+  /** 'turned-off-on-device' after the device's "administratively prohibited" goodbye, until its next handshake. */
+  offlineReason(tunnelIp: string): 'turned-off-on-device' | undefined;
   close(): Promise<void>;
 }
 
@@ -62,7 +67,10 @@ export async function startOverlay(options: OverlayOptions): Promise<Overlay> {
     privateKey: options.privateKey,
     bind: options.bind,
     mtu: OVERLAY_MTU_BYTES,
-    onPacket: (packet) => router.fromPeer(packet, wireguard!.now()),
+    onPacket: (packet) => {
+      noteGoodbye(packet);
+      router.fromPeer(packet, wireguard!.now());
+    },
     onEvent: (event) => {
       if (event.type === 'handshake-completed' || event.type === 'endpoint-changed') {
         logger?.debug(event.type, { peer: event.peer.slice(0, 8) });
@@ -72,6 +80,28 @@ export async function startOverlay(options: OverlayOptions): Promise<Overlay> {
     ...(logger ? { logger } : {}),
   });
   const node = wireguard;
+
+  // An agent whose owner pressed Disable sends one ICMP "communication administratively
+  // prohibited" (type 3 code 13) to the hub before it tears its tunnel down. WireGuard has
+  // authenticated the source address, so the mark is the device's own word; it holds until the
+  // device's next handshake (Enable again) and makes the proxy answer at once, saying why.
+  const turnedOff = new Map<number, number | undefined>(); // tunnel IP → lastHandshakeMs at the goodbye
+  function noteGoodbye(packet: Uint8Array): void {
+    const s = summarizeIpv4(packet);
+    if (!s || s.protocol !== IPPROTO_ICMP || s.icmpType !== 3 || s.dst !== hubAddress) return;
+    if (packet[(packet[0]! & 0x0f) * 4 + 1] !== 13) return;
+    const key = peers.peerAt(s.src);
+    if (key === undefined) return;
+    turnedOff.set(s.src, node.device.getPeer(key)?.lastHandshakeMs);
+    logger?.info('device turned remote access off', { peer: key.slice(0, 8) });
+  }
+  /** True while the goodbye of `address` is newer than its last handshake. */
+  function saidGoodbye(address: number, lastHandshakeMs: number | undefined): boolean {
+    if (!turnedOff.has(address)) return false;
+    if (turnedOff.get(address) === lastHandshakeMs) return true;
+    turnedOff.delete(address); // a handshake since: it is back
+    return false;
+  }
   const peers = new PeerSync({
     source: options.source,
     target: node.device,
@@ -79,6 +109,8 @@ export async function startOverlay(options: OverlayOptions): Promise<Overlay> {
     ...(options.statusFlushMs ? { statusFlushMs: options.statusFlushMs } : {}),
     ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
     ...(logger ? { logger } : {}),
+    // A device enabled again on the portal is dialled at its old endpoint (it still has a session the hub dropped).
+    onReturn: (returning) => void dialPeers(options.hubAddress, returning, (packet) => node.send(packet)),
   });
   try {
     await peers.start();
@@ -101,10 +133,18 @@ export async function startOverlay(options: OverlayOptions): Promise<Overlay> {
     peers,
     dialer: createOverlayDialer(netstack, options.dialTimeoutMs),
     isOnline(tunnelIp) {
-      const key = peers.peerAt(ipv4ToInt(tunnelIp));
+      const address = ipv4ToInt(tunnelIp);
+      const key = peers.peerAt(address);
       const status = key === undefined ? undefined : node.device.getPeer(key);
       if (!status || status.lastHandshakeMs === undefined) return false;
+      if (saidGoodbye(address, status.lastHandshakeMs)) return false;
       return node.now() - status.lastHandshakeMs < constants.REJECT_AFTER_TIME_MS;
+    },
+    offlineReason(tunnelIp) {
+      const address = ipv4ToInt(tunnelIp);
+      const key = peers.peerAt(address);
+      const status = key === undefined ? undefined : node.device.getPeer(key);
+      return saidGoodbye(address, status?.lastHandshakeMs) ? 'turned-off-on-device' : undefined;
     },
     async close() {
       clearInterval(sweeper);

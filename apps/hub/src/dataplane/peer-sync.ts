@@ -7,7 +7,7 @@ import type { Logger } from '../ops/logger.js';
 import type { Peer, PeerChanges, PeerSet, PeerStatus } from '../registry/index.js';
 import type { PeerRole } from './overlay-router.js';
 import { ipv4ToInt } from './packet-summary.js';
-import { resumablePeers } from './resume-peers.js';
+import { RESUME_WINDOW_MS, resumablePeers } from './resume-peers.js';
 
 /** The registry operations peer sync needs (a subset of the Registry). */
 export interface PeerSource {
@@ -38,6 +38,11 @@ export interface PeerSyncOptions {
   /** How often to write status back. Default 10 s. */
   statusFlushMs?: number;
   logger?: Logger;
+  /**
+   * Called with peers that come back (re-enabled) shortly after being removed, their old endpoint
+   * already set: the overlay dials them instead of waiting for their next handshake attempt.
+   */
+  onReturn?(peers: { publicKey: string; tunnelIp: string }[]): void;
 }
 
 interface Known {
@@ -58,6 +63,8 @@ export class PeerSync {
   private again = false;
   private stopped = false;
   private loaded: Peer[] = [];
+  /** Endpoints of recently removed peers (bounded): a re-enabled device is dialled there. */
+  private readonly departed = new Map<string, { endpoint: NonNullable<WgPeerStatus['endpoint']>; atMs: number }>();
 
   constructor(private readonly options: PeerSyncOptions) {}
 
@@ -198,6 +205,12 @@ export class PeerSync {
       this.options.target.updatePeer(peer.publicKey, { allowedIps });
     } else {
       this.options.target.addPeer({ publicKey: peer.publicKey, allowedIps });
+      const gone = this.departed.get(peer.publicKey);
+      this.departed.delete(peer.publicKey);
+      if (gone && this.options.monotonicNow() - gone.atMs < RESUME_WINDOW_MS) {
+        this.options.target.updatePeer(peer.publicKey, { endpoint: gone.endpoint });
+        this.options.onReturn?.([{ publicKey: peer.publicKey, tunnelIp: peer.tunnelIp }]);
+      }
     }
     this.known.set(peer.publicKey, { role: peer.kind, tunnelIp, name: peer.name });
     this.byAddress.set(tunnelIp, peer.publicKey);
@@ -208,6 +221,11 @@ export class PeerSync {
     if (known && this.byAddress.get(known.tunnelIp) === publicKey) this.byAddress.delete(known.tunnelIp);
     this.known.delete(publicKey);
     this.lastWritten.delete(publicKey);
+    const status = this.options.target.getPeer(publicKey);
+    if (status?.endpoint) {
+      if (this.departed.size >= 4096) this.departed.delete(this.departed.keys().next().value!);
+      this.departed.set(publicKey, { endpoint: status.endpoint, atMs: this.options.monotonicNow() });
+    }
     this.options.target.removePeer(publicKey);
   }
 }

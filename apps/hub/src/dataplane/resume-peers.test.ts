@@ -104,3 +104,45 @@ describe('PeerSync.takeResumable', () => {
     }
   });
 });
+
+describe('PeerSync onReturn', () => {
+  it('dials a device re-enabled shortly after it was disabled, at its old endpoint', async () => {
+    const key = encodeKey(publicKeyFromPrivate(generatePrivateKey()));
+    let version = 1;
+    let pending: unknown[] = [];
+    const returned: { publicKey: string; tunnelIp: string }[][] = [];
+    const wg = new WireGuardDevice({ privateKey: generatePrivateKey(), onTransmit: () => {}, onPacket: () => {} });
+    const sync = new PeerSync({
+      source: {
+        listPeers: async () => ({ version: 1, peers: [{ kind: 'device', publicKey: key, tunnelIp: '100.64.0.2', name: 'an1' }] }),
+        changesSince: async () => {
+          const page = { version, changes: pending as never[], more: false };
+          pending = [];
+          return page;
+        },
+        recordPeerStatus: async () => {},
+      },
+      target: wg,
+      monotonicNow: () => 1_000,
+      pollIntervalMs: 60_000,
+      statusFlushMs: 60_000,
+      onReturn: (peers) => returned.push(peers),
+    });
+    await sync.start();
+    try {
+      wg.updatePeer(key, { endpoint: { address: '198.51.100.7', port: 40000 } }); // as roaming sets it
+      version = 2;
+      pending = [{ version: 2, op: 'remove', kind: 'device', publicKey: key, tunnelIp: '100.64.0.2', name: 'an1' }];
+      await sync.catchUp();
+      expect(wg.getPeer(key)).toBeUndefined();
+      expect(returned).toEqual([]);
+      version = 3;
+      pending = [{ version: 3, op: 'upsert', kind: 'device', publicKey: key, tunnelIp: '100.64.0.2', name: 'an1' }];
+      await sync.catchUp();
+      expect(returned).toEqual([[{ publicKey: key, tunnelIp: '100.64.0.2' }]]);
+      expect(wg.getPeer(key)!.endpoint).toEqual({ address: '198.51.100.7', port: 40000 });
+    } finally {
+      await sync.stop();
+    }
+  });
+});

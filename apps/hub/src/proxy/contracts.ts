@@ -12,6 +12,8 @@ export interface DeviceRoute {
   accessPolicy: 'owners' | 'public';
   /** Whether the WireGuard session is up (a recent handshake). */
   online: boolean;
+  /** Why an offline device is offline, when the hub knows: its owner pressed Disable on the device. */
+  offlineReason?: 'turned-off-on-device';
   lastSeenAt: Date | null;
 }
 

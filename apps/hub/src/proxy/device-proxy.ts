@@ -182,6 +182,16 @@ export function createDeviceProxy(o: DeviceProxyOptions) {
     return { status: 403, title: 'Remote access disabled', message: 'Remote access to this device has been disabled by an administrator.', serial: device.serial, requestId };
   }
   function offlinePage(device: DeviceRoute, requestId: string): StatusPage {
+    if (device.offlineReason === 'turned-off-on-device') {
+      return {
+        status: 502,
+        title: 'Remote access turned off on the device',
+        message: "Remote access was turned off on the device itself. Its owner can turn it back on from the device's Remote access page.",
+        serial: device.serial,
+        lastSeenAt: device.lastSeenAt,
+        requestId,
+      };
+    }
     return {
       status: 502,
       title: 'Device offline',
