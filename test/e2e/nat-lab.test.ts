@@ -308,6 +308,76 @@ describe.skipIf(!ok)('NAT lab (issue 7)', () => {
       await second.stop();
     }
   }, 180_000);
+
+  /** Polls the device URL from `visitor` until it stops answering 200; the refusal and how long it took. */
+  async function untilRefused(sinceMs: number, what: string): Promise<{ status: number; body: string; ms: number }> {
+    for (;;) {
+      const r = await world.visit(`${DEVICE_URL}api/readings`, { headers: { authorization: `Bearer ${ADMIN.token}` }, maxTimeSeconds: 15 });
+      if (r.status !== 200) return { status: r.status, body: r.body, ms: Date.now() - sinceMs };
+      if (Date.now() - sinceMs > 20_000) throw new Error(`${what}: the device URL still answers 200 after 20 s`);
+    }
+  }
+  async function untilReachable(sinceMs: number, what: string): Promise<number> {
+    for (;;) {
+      const r = await world.visit(`${DEVICE_URL}api/readings`, { headers: { authorization: `Bearer ${ADMIN.token}` }, maxTimeSeconds: 15 });
+      if (r.status === 200) return Date.now() - sinceMs;
+      if (Date.now() - sinceMs > 90_000) throw new Error(`${what}: the device is not back after 90 s (last ${r.status})`);
+      await new Promise((res) => setTimeout(res, 250));
+    }
+  }
+
+  it('7a. disable from the portal: the URL stops working within 1 s and says why; enabling brings it back', async () => {
+    const page = await visitorContext!.newPage(); // the owner, logged in on the portal
+    await page.goto(`${PORTAL}/devices/${SERIAL}`);
+    expect(await page.textContent('body')).toContain(SERIAL);
+    await screenshot(page, 'portal-device-page');
+    const posted = page.waitForResponse((r) => r.url() === `${PORTAL}/devices/${SERIAL}/status` && r.request().method() === 'POST');
+    await page.click('button[name=status][value=disabled]');
+    await posted;
+    const refused = await untilRefused(Date.now(), 'portal disable');
+    console.log(`disable from the portal: device URL refused ${refused.ms} ms after the form post`);
+    expect(refused.ms).toBeLessThan(1_000);
+    expect(refused.status).toBe(403);
+    expect(refused.body).toMatch(/Remote access disabled/);
+    const shown = await page.goto(DEVICE_URL);
+    expect(shown!.status()).toBe(403);
+    expect(await page.textContent('h1')).toBe('Remote access disabled');
+    await screenshot(page, 'device-disabled-by-portal');
+
+    await page.goto(`${PORTAL}/devices/${SERIAL}`);
+    const enabledAt = Date.now();
+    await page.click('button[name=status][value=enabled]');
+    const backMs = await untilReachable(enabledAt, 'portal enable');
+    console.log(`enable from the portal: device reachable again after ${(backMs / 1000).toFixed(1)} s`);
+    await page.close();
+  }, 180_000);
+
+  it('7b. disable on the device\'s own page: the URL stops working within 1 s and says why; Enable brings it back', async () => {
+    const context = await owner!.browser.newContext();
+    const page = await context.newPage();
+    const meterUrl = `http://127.0.0.1:${METER_PORT}/`;
+    await page.goto(`${meterUrl}login?next=/remote-access/`);
+    await page.fill('#pw', METER_PASSWORD);
+    await page.click('button[type=submit]');
+    await waitUrl(page, `${meterUrl}remote-access/`);
+    expect(await page.textContent('#phase')).toBe('Online');
+    const clicked = Date.now();
+    await page.click('#disable');
+    await waitUrl(page, `${meterUrl}remote-access/`);
+    expect(await page.textContent('#phase')).toBe('Off');
+    await screenshot(page, 'device-disabled-locally');
+    const refused = await untilRefused(clicked, 'device disable');
+    console.log(`disable on the device: device URL refused after ${refused.ms} ms with ${refused.status}: ${refused.body.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').slice(0, 200)}`);
+    expect(refused.ms).toBeLessThan(1_000);
+    expect(refused.body).toMatch(/turned off on the device|disabled on the device/i);
+
+    const enabledAt = Date.now();
+    await page.click('#enable');
+    await waitUrl(page, `${meterUrl}remote-access/`);
+    const backMs = await untilReachable(enabledAt, 'device enable');
+    console.log(`enable on the device: device reachable again after ${(backMs / 1000).toFixed(1)} s`);
+    await context.close();
+  }, 180_000);
 });
 
 /** What must survive a hub restart: every device's identity, key, address, owner and status. */
