@@ -180,3 +180,45 @@ describe('claim flow through the real hub', () => {
     expect(res.html).toContain(`<h1>Meter ${SERIAL}</h1>`);
   });
 });
+
+describe('a claim denied on the portal', () => {
+  it('brings the owner back to the device page saying so; the agent stops polling and stays off', async () => {
+    const polls: number[] = [];
+    const other = await startAgentHarness({
+      hubUrl: hub.portalUrl,
+      serial: 'an20000002',
+      fetch: (input, init) => {
+        if (new URL(String(input)).pathname === '/api/v1/claims/poll') polls.push(performance.now());
+        return fetch(input, init);
+      },
+    });
+    try {
+      // The same owner, still logged in on the portal (its cookie is on the portal host).
+      const owner = new TestBrowser();
+      owner.jars.set('localhost', new Map(browser.cookies('localhost')));
+      let page = await owner.get(other.pageUrl);
+      await owner.post(page, '/login', { password: LOCAL_PASSWORD });
+      page = await owner.get(other.pageUrl);
+      const enabled = await owner.post(page, '/enable');
+      const approvePage = await owner.get(enabled.location!);
+      expect(visibleText(approvePage.html)).toContain('Device an20000002 asks to be connected to your account');
+      const denied = await owner.post(approvePage, '/claim', { action: 'deny' });
+      expect(denied.status).toBe(303);
+      expect(denied.location).toBe(`${other.pageUrl}?claim=denied`);
+      const back = await owner.get(denied.location!);
+      expect(visibleText(back.html)).toContain('The request was denied on the portal; remote access stays off.');
+
+      // The agent's next poll hears access_denied (RFC 8628 §3.5) and stops.
+      await until(() => other.agent.status().lastError, 'the denial at the agent', 15_000, 50);
+      expect(other.agent.status()).toMatchObject({ phase: 'off', registered: false, claim: undefined, lastError: 'The request was denied on the portal.' });
+      expect((await hub.api('GET', '/devices/an20000002')).status).toBe(404);
+      expect(other.phases).toEqual(['off', 'waiting-approval', 'off']);
+      // The hub asks for a poll every 2 s: none comes in the next 3 s.
+      const pollsAtDenial = polls.length;
+      await new Promise((r) => setTimeout(r, 3000));
+      expect(polls.length).toBe(pollsAtDenial);
+    } finally {
+      await other.close();
+    }
+  });
+});
