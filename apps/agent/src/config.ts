@@ -29,6 +29,8 @@ export interface AgentConfig {
   logLevel: LogLevelName;
   /** Egress proxy and WireGuard transport (issue 9); the Remote access page may override them. */
   network: NetworkSettings;
+  /** How often UDP is probed while the tunnel runs over the WebSocket carrier. */
+  udpProbeIntervalMs: number;
 }
 
 export type LogLevelName = 'debug' | 'info' | 'warn' | 'error';
@@ -64,6 +66,7 @@ export const OPTIONS: OptionSpec[] = [
   { flag: 'proxy', env: 'PORTHOLE_AGENT_PROXY', description: 'egress proxy: socks5://[user[:pass]@]host:port, socks4a://host:port or http://host:port (CONNECT)' },
   { flag: 'proxy-password-file', env: 'PORTHOLE_AGENT_PROXY_PASSWORD_FILE', description: 'file holding the proxy password (instead of the URL)' },
   { flag: 'transport', env: 'PORTHOLE_AGENT_TRANSPORT', description: 'auto (UDP, WebSocket fallback; default) | udp | websocket' },
+  { flag: 'udp-probe-interval', env: 'PORTHOLE_AGENT_UDP_PROBE_INTERVAL', description: 'seconds between UDP probes while on the WebSocket (default 30)' },
 ];
 
 export function usage(): string {
@@ -285,6 +288,12 @@ export function loadAgentConfig({ argv, env, readFile }: ConfigSources): ConfigR
   else network.transport = transportText as TransportMode;
   if (network.proxy?.kind === 'socks4a' && network.transport === 'udp') problems.push('--transport udp cannot go through a SOCKS4a proxy (TCP only)');
 
+  const probeText = one('udp-probe-interval') ?? '30';
+  const udpProbeIntervalMs = Number(probeText) * 1000;
+  if (!/^\d+$/.test(probeText) || udpProbeIntervalMs < 1000 || udpProbeIntervalMs > 3_600_000) {
+    problems.push(`--udp-probe-interval "${probeText}" must be a whole number of seconds, 1–3600`);
+  }
+
   const uiHosts = all('ui-host').map((h) => h.toLowerCase());
   const logFile = one('log-file');
 
@@ -305,6 +314,7 @@ export function loadAgentConfig({ argv, env, readFile }: ConfigSources): ConfigR
       logRetentionDays,
       logLevel: logLevelText as LogLevelName,
       network,
+      udpProbeIntervalMs,
     },
   };
 }

@@ -57,7 +57,7 @@ const agent = createAgent({
   enrollmentToken: config.enrollmentToken,
   network: config.network,
   store,
-  tunnelFactory: createDefaultTunnelFactory(),
+  tunnelFactory: createDefaultTunnelFactory({ udpProbeIntervalMs: config.udpProbeIntervalMs }),
   logger,
 });
 await agent.start();
@@ -75,10 +75,15 @@ if (config.listen) {
   });
 }
 
+// The agent's own timers are unref'd (library use); with --listen off nothing else may hold the
+// loop open while a registration retry or a reconnect is pending, so the service does it here.
+const keepAlive = setInterval(() => {}, 1 << 30);
+
 let stopping = false;
 const shutdown = (signal: string): void => {
   if (stopping) return;
   stopping = true;
+  clearInterval(keepAlive);
   logger.info('shutting down', { signal });
   server?.close();
   void agent.close().finally(() => {

@@ -18,7 +18,7 @@ export function createProxiedFetch(dialer: TcpDialer, tls: { ca?: string | Buffe
       const request = (secure ? https : http).request(url, {
         method: init.method ?? 'GET',
         headers,
-        agent: false,
+        // No `agent`: node:http calls createConnection only for agent-less requests (an Agent dials by itself).
         createConnection: connectionFactory(dialer, secure, tls) as never,
         ...(init.signal ? { signal: init.signal } : {}),
       });

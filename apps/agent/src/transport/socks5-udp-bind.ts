@@ -8,11 +8,29 @@ import { lookup } from 'node:dns/promises';
 import { isIP, type Socket } from 'node:net';
 import { emitSocks5Udp, emitSocks5UdpHeader, parseSocks5Udp } from '@porthole/datagram-transport';
 import type { Bind, Endpoint } from '@porthole/wireguard';
-import { SocksClient } from 'socks';
+import { SocksClient, type SocksClientOptions } from 'socks';
+
+type SocksClientEstablishedEvent = Awaited<ReturnType<typeof SocksClient.createConnection>>;
 import type { Logger } from '../log/logger.js';
 import { realTimers, type Timers } from '../timers.js';
 import { backoffDelayMs } from '../tunnel/backoff.js';
 import type { ProxySettings } from './network-settings.js';
+
+/** SocksClient.createConnection only does CONNECT; ASSOCIATE needs the event API. */
+function associate(options: SocksClientOptions): Promise<SocksClientEstablishedEvent> {
+  return new Promise((resolve, reject) => {
+    const client = new SocksClient(options);
+    client.once('established', (info: SocksClientEstablishedEvent) => {
+      client.removeAllListeners();
+      resolve(info);
+    });
+    client.once('error', (err: Error) => {
+      client.removeAllListeners();
+      reject(err);
+    });
+    client.connect();
+  });
+}
 
 export type AssociationState = 'associating' | 'associated' | 'down' | 'closed';
 
@@ -83,7 +101,7 @@ export class Socks5UdpBind implements Bind {
     const { proxy, logger } = this.options;
     this.#setState('associating');
     try {
-      const { socket, remoteHost } = await SocksClient.createConnection({
+      const { socket, remoteHost } = await associate({
         proxy: {
           host: proxy.host,
           port: proxy.port,

@@ -1,0 +1,84 @@
+// Long-lived processes of the restrictive lab, each speaking JSON lines on stdout: the hub fixture
+// (commands on stdin), the real agent (its log lines), the meter and the proxies. `next(match)`
+// waits for a line that matches; everything seen is kept for failure messages.
+import type { ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { stopProcess } from '../../support/netns.js';
+
+export type Line = { event?: string; msg?: string; [key: string]: unknown };
+
+export class JsonProcess {
+  readonly lines: Line[] = [];
+  stderr = '';
+  #cursor = 0;
+  #waiters: Array<{ match: (l: Line) => boolean; resolve: (l: Line) => void; reject: (e: Error) => void; from: number }> = [];
+  #exited: string | undefined;
+
+  constructor(
+    readonly name: string,
+    readonly child: ChildProcess,
+  ) {
+    createInterface({ input: child.stdout! }).on('line', (text) => {
+      let line: Line;
+      try {
+        line = JSON.parse(text) as Line;
+      } catch {
+        this.stderr += `${text}\n`;
+        return;
+      }
+      this.lines.push(line);
+      const index = this.lines.length - 1;
+      for (const w of [...this.#waiters]) {
+        if (index >= w.from && w.match(line)) {
+          this.#waiters.splice(this.#waiters.indexOf(w), 1);
+          w.resolve(line);
+        }
+      }
+    });
+    child.stderr?.on('data', (c: Buffer) => {
+      this.stderr = (this.stderr + c.toString()).slice(-20_000);
+    });
+    child.once('exit', (code, signal) => {
+      this.#exited = `${name} exited (${code ?? signal}); last lines:\n${this.lines.slice(-10).map((l) => JSON.stringify(l)).join('\n')}`;
+      for (const w of this.#waiters.splice(0)) w.reject(new Error(`${this.#exited}\n${this.stderr}`));
+    });
+  }
+
+  /** The next line (after the last one returned by next) matching; old matches count too when `fromStart`. */
+  next(match: (l: Line) => boolean, what: string, timeoutMs = 30_000, fromStart = false): Promise<Line> {
+    const from = fromStart ? 0 : this.#cursor;
+    for (let i = from; i < this.lines.length; i++) {
+      if (match(this.lines[i]!)) {
+        this.#cursor = i + 1;
+        return Promise.resolve(this.lines[i]!);
+      }
+    }
+    if (this.#exited) return Promise.reject(new Error(`${this.#exited}\n${this.stderr}`));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#waiters = this.#waiters.filter((w) => w.resolve !== done);
+        reject(new Error(`${this.name}: timed out waiting for ${what}\nlast lines: ${this.lines.slice(-8).map((l) => JSON.stringify(l)).join('\n')}\n${this.stderr.slice(-3000)}`));
+      }, timeoutMs);
+      const done = (l: Line) => {
+        clearTimeout(timer);
+        this.#cursor = this.lines.indexOf(l) + 1;
+        resolve(l);
+      };
+      this.#waiters.push({ match, resolve: done, reject: (e) => (clearTimeout(timer), reject(e)), from: this.lines.length });
+    });
+  }
+
+  /** Sends a command (hub fixture) and waits for the reply event. */
+  async ask(cmd: Record<string, unknown>, event: string, timeoutMs = 30_000): Promise<Line> {
+    const reply = this.next((l) => l.event === event || l.event === 'error', event, timeoutMs);
+    this.child.stdin!.write(`${JSON.stringify(cmd)}\n`);
+    const line = await reply;
+    if (line.event === 'error') throw new Error(`${this.name}: ${String(line.message)}`);
+    return line;
+  }
+
+  async stop(): Promise<void> {
+    this.child.stdin?.end();
+    await stopProcess(this.child, 5_000);
+  }
+}

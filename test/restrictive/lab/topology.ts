@@ -1,0 +1,138 @@
+// The restrictive-network lab (issue 9): three namespaces joined by veth pairs, addresses only inside
+// them. `hub` runs the hub; `mid` is the site's only way out — either a proxy host that forwards
+// nothing (the device reaches only the proxy), or a router whose nftables forward chain lets through
+// TCP to the hub's HTTP port and, when allowed, UDP to its WireGuard port; `dev` runs the agent.
+//
+//   hub 198.18.20.1 ── 198.18.20.2 mid 10.77.0.1 ── 10.77.0.2 dev
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createNetns, run, uniqueName, type Netns } from '../../support/netns.js';
+
+export const HUB_IP = '198.18.20.1';
+export const MID_WAN_IP = '198.18.20.2';
+export const MID_LAN_IP = '10.77.0.1';
+export const DEVICE_IP = '10.77.0.2';
+export const DOMAIN = 'hub.lab';
+export const HTTP_PORT = 8080;
+export const WG_PORT = 51820;
+
+export type MidMode =
+  /** No forwarding at all: only a proxy process in `mid` reaches the hub. */
+  | 'proxy-only'
+  /** Forwarding TCP to the hub's HTTP port only (UDP dropped). */
+  | 'tcp-only'
+  /** Forwarding TCP to the HTTP port and UDP to the WireGuard port. */
+  | 'tcp-and-udp';
+
+export interface RestrictiveLab {
+  readonly hub: Netns;
+  readonly mid: Netns;
+  readonly dev: Netns;
+  setMode(mode: MidMode): Promise<void>;
+  /** nft counters of the forward chain (for failure messages). */
+  counters(): Promise<string>;
+  close(): Promise<void>;
+}
+
+async function veth(a: Netns, aAddr: string, b: Netns, bAddr: string): Promise<void> {
+  const an = uniqueName('ra');
+  const bn = uniqueName('rb');
+  await run('ip', ['link', 'add', an, 'netns', a.name, 'type', 'veth', 'peer', 'name', bn, 'netns', b.name]);
+  await a.exec('ip', ['addr', 'add', aAddr, 'dev', an]);
+  await b.exec('ip', ['addr', 'add', bAddr, 'dev', bn]);
+  await a.exec('ip', ['link', 'set', an, 'up']);
+  await b.exec('ip', ['link', 'set', bn, 'up']);
+}
+
+function ruleset(mode: MidMode): string {
+  const udp = mode === 'tcp-and-udp' ? `    ip daddr ${HUB_IP} udp dport ${WG_PORT} accept\n` : '';
+  return `
+table inet porthole_site {
+  chain forward {
+    type filter hook forward priority filter; policy drop;
+${mode === 'tcp-and-udp' ? '' : '    meta l4proto udp counter drop\n'}    ct state established,related accept
+    ip daddr ${HUB_IP} tcp dport ${HTTP_PORT} accept
+${udp}    counter
+  }
+}
+`;
+}
+
+export async function createRestrictiveLab(): Promise<RestrictiveLab> {
+  const created: Netns[] = [];
+  const hostsDirs: string[] = [];
+  const close = async () => {
+    for (const ns of created.reverse()) await ns.remove();
+    for (const dir of hostsDirs) rmSync(dir, { recursive: true, force: true });
+  };
+  const make = async (prefix: string) => {
+    const ns = await createNetns(prefix);
+    created.push(ns);
+    return ns;
+  };
+  try {
+    const hub = await make('rsh');
+    const mid = await make('rsm');
+    const dev = await make('rsd');
+    await veth(hub, `${HUB_IP}/24`, mid, `${MID_WAN_IP}/24`);
+    await veth(mid, `${MID_LAN_IP}/24`, dev, `${DEVICE_IP}/24`);
+    await dev.exec('ip', ['route', 'add', 'default', 'via', MID_LAN_IP]);
+    await hub.exec('ip', ['route', 'add', '10.77.0.0/24', 'via', MID_WAN_IP]);
+    // `ip netns exec` bind-mounts /etc/netns/<ns>/hosts: the site resolves the hub's name.
+    for (const ns of [mid, dev, hub]) {
+      const dir = join('/etc/netns', ns.name);
+      mkdirSync(dir, { recursive: true });
+      hostsDirs.push(dir);
+      writeFileSync(join(dir, 'hosts'), `127.0.0.1 localhost\n${HUB_IP} ${DOMAIN}\n`);
+    }
+    const lab: RestrictiveLab = {
+      hub,
+      mid,
+      dev,
+      async setMode(mode) {
+        await mid.exec('sysctl', ['-qw', `net.ipv4.ip_forward=${mode === 'proxy-only' ? 0 : 1}`]);
+        await mid.exec('nft', ['-f', '-'], { input: `table inet porthole_site\ndelete table inet porthole_site\n${ruleset(mode)}` });
+        // Flows the old rules let through must not survive in conntrack as "established".
+        await mid.exec('conntrack', ['-F']).catch(() => undefined);
+      },
+      async counters() {
+        return (await mid.exec('nft', ['list', 'table', 'inet', 'porthole_site']).catch((e: Error) => ({ stdout: e.message }))).stdout;
+      },
+      close,
+    };
+    await lab.setMode('proxy-only');
+    return lab;
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/** A Dante configuration: SOCKS5 without authentication on the LAN side, out through the WAN side. */
+export function danteConfig(): string {
+  return `logoutput: stderr
+internal: ${MID_LAN_IP} port = 1080
+external: ${MID_WAN_IP}
+clientmethod: none
+socksmethod: none
+user.privileged: root
+user.unprivileged: nobody
+client pass {
+  from: 10.77.0.0/24 to: 0.0.0.0/0
+}
+socks pass {
+  from: 10.77.0.0/24 to: ${HUB_IP}/32
+  command: connect udpassociate
+  log: error
+}
+socks pass {
+  from: ${HUB_IP}/32 to: 10.77.0.0/24
+  command: udpreply
+  log: error
+}
+socks block {
+  from: 0.0.0.0/0 to: 0.0.0.0/0
+  log: connect error
+}
+`;
+}
