@@ -1,4 +1,4 @@
-// Issue 9 "Tests", in network namespaces (root, iproute2, nftables, conntrack, Dante): a hub, a site
+// Issue 9 "Tests", in network namespaces (root, iproute2, nftables, Dante): a hub, a site
 // middle box and a device running the real agent (`apps/agent/src/main.ts`) with a small meter web
 // server. Three sites, one hub:
 //   1. the device reaches the hub only through a SOCKS5 server (Dante): registration over SOCKS
@@ -19,7 +19,7 @@ import { DOMAIN, MID_LAN_IP, MID_WAN_IP, createRestrictiveLab, danteConfig, type
 
 const ok = requirementsMet('restrictive-network lab (SOCKS5, UDP blocked, HTTP CONNECT)', {
   root: true,
-  tools: ['ip', 'nft', 'conntrack', 'danted'],
+  tools: ['ip', 'nft', 'danted'],
 });
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
