@@ -129,7 +129,7 @@ export async function startHubHarness(options: HubHarnessOptions = {}): Promise<
   return harness;
 }
 
-/** Polls `fn` until it returns a value; throws after `timeoutMs` naming `what`. */
+/** Polls `fn` until it returns something other than undefined or false; throws after `timeoutMs` naming `what`. */
 export async function until<T>(fn: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 10_000, stepMs = 25): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
