@@ -20,6 +20,16 @@ describe('errorResponse', () => {
     expect(internal.status).toBe(500);
     expect(JSON.stringify(await internal.json())).not.toContain('hunter2');
   });
+  it('answers 503 for a driver error that means the database is gone (NAT lab: the portal said 500)', async () => {
+    const lost = Object.assign(new Error('Failed query: select … params: secret@example.io'), {
+      cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
+    });
+    const res = errorResponse(lost);
+    expect(res.status).toBe(503);
+    const body = await res.json();
+    expect(body.error.message).toBe('the database is unavailable; retry later');
+    expect(JSON.stringify(body)).not.toContain('secret@example.io');
+  });
 });
 
 describe('parseInput', () => {

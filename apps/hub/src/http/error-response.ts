@@ -9,6 +9,7 @@ import {
   UnauthorizedError,
   UnavailableError,
   ValidationError,
+  translateDbError,
 } from '@porthole/db';
 
 export interface ErrorBody {
@@ -27,7 +28,16 @@ export class HttpError extends DomainError {
   }
 }
 
-export function errorStatus(err: unknown): number {
+/**
+ * A driver error that escaped the registry untranslated (the connection dropped mid-request) as
+ * the domain error it means: a database outage answers 503 "the database is unavailable", not 500.
+ */
+export function domainErrorOf(err: unknown): unknown {
+  return err instanceof DomainError ? err : translateDbError(err);
+}
+
+export function errorStatus(error: unknown): number {
+  const err = domainErrorOf(error);
   if (err instanceof HttpError) return err.status;
   if (err instanceof ValidationError) return 400;
   if (err instanceof UnauthorizedError) return 401;
@@ -39,7 +49,8 @@ export function errorStatus(err: unknown): number {
   return 500;
 }
 
-export function errorBody(err: unknown): ErrorBody {
+export function errorBody(error: unknown): ErrorBody {
+  const err = domainErrorOf(error);
   if (err instanceof DomainError) {
     const body: ErrorBody = { error: { code: err.code, message: err.message } };
     if (err.field !== undefined) body.error.field = err.field;

@@ -10,7 +10,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { MIN_PASSWORD_LENGTH } from '../auth/passwords.js';
 import type { SessionUser } from '../auth/sessions.js';
 import { csrfProtection, csrfToken } from '../http/csrf.js';
-import { errorHeaders, errorStatus } from '../http/error-response.js';
+import { domainErrorOf, errorHeaders, errorStatus } from '../http/error-response.js';
 import { clientAddress, createRateLimiter, rateLimit, type RateLimiterOptions } from '../http/rate-limit.js';
 import type { Logger } from '../ops/logger.js';
 import { returnUrlWith } from '../registry/claims.js';
@@ -67,7 +67,8 @@ export function createPortalRoutes(deps: PortalDeps): Hono<PortalEnv> {
   app.onError(async (err, c) => {
     const status = errorStatus(err);
     if (status >= 500) deps.logger?.error('portal request failed', { err, path: c.req.path });
-    const message = err instanceof DomainError ? err.message : 'Something went wrong on our side. Please try again.';
+    const domain = domainErrorOf(err); // a lost database connection reads "the database is unavailable"
+    const message = domain instanceof DomainError ? domain.message : 'Something went wrong on our side. Please try again.';
     // The signed-in user's navigation stays on error pages (only when loaded: a CSRF refusal comes first).
     const u = c.get('user');
     const page = (

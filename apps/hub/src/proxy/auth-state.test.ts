@@ -99,6 +99,31 @@ describe('visitor gate', () => {
     expect(await gate.authorize(g)).toEqual({ kind: 'unavailable' });
   });
 
+  it('treats a registry that does not answer within checkTimeoutMs as down (grace applies)', async () => {
+    let now = 0;
+    let hang = false;
+    const sessions = createDeviceSessions({ ttlMs: 3_600_000, now: () => now });
+    const gate = createVisitorGate({
+      auth: { canAccessDevice: () => (hang ? new Promise<boolean>(() => {}) : Promise.resolve(true)) },
+      sessions,
+      tickets: createTicketStore(),
+      portalHost: 'portal.test',
+      recheckMs: 5_000,
+      graceMs: 60_000,
+      checkTimeoutMs: 20,
+      now: () => now,
+    });
+    const token = sessions.create('u1', 'd1', 'an1');
+    const g = { req: req({ cookie: `porthole_device=${token}` }), device, hostWithPort: 'an1.d.test', target: '/', proto: 'https' as const };
+    now = 10_000;
+    expect(await gate.authorize(g)).toEqual({ kind: 'allow', userId: 'u1' });
+    hang = true;
+    now = 20_000;
+    expect(await gate.authorize(g)).toEqual({ kind: 'allow', userId: 'u1' });
+    now = 80_000;
+    expect(await gate.authorize(g)).toEqual({ kind: 'unavailable' });
+  });
+
   it('builds the portal login URL with host and next', async () => {
     const gate = createVisitorGate({ auth: { canAccessDevice: async () => false }, sessions: createDeviceSessions({ ttlMs: 1 }), tickets: createTicketStore(), portalHost: 'portal.test' });
     const d = await gate.authorize({ req: req({}), device, hostWithPort: 'an1.d.test:8080', target: '/a?b=c&d', proto: 'http' });

@@ -14,6 +14,12 @@ export interface CachedDirectoryOptions {
   /** At most this many serials are cached; the oldest is forgotten first. */
   maxEntries?: number;
   now?: () => number;
+  /**
+   * With a stale row at hand, wait at most this long for `load` before answering with the stale
+   * row (the load goes on and refreshes the cache when it ends). A database that is down but slow
+   * to say so must not hold every proxied request. Default 1000 ms.
+   */
+  staleWaitMs?: number;
   /** Called when `load` failed and a stale row (or nothing) was used instead. */
   onLoadError?(serial: string, err: unknown): void;
 }
@@ -32,6 +38,7 @@ export function createCachedDirectory(options: CachedDirectoryOptions): CachedDi
   const ttlMs = options.ttlMs ?? 30_000;
   const negativeTtlMs = options.negativeTtlMs ?? 2_000;
   const maxEntries = options.maxEntries ?? 100_000;
+  const staleWaitMs = options.staleWaitMs ?? 1_000;
   const now = options.now ?? Date.now;
   const cache = new Map<string, Entry>();
   // One load per serial at a time: a burst of requests for a cold device costs one query.
@@ -73,7 +80,14 @@ export function createCachedDirectory(options: CachedDirectoryOptions): CachedDi
         p = mine;
         inflight.set(serial, p);
       }
-      return p;
+      if (!entry?.route) return p;
+      const stale = entry.route;
+      let timer: NodeJS.Timeout | undefined;
+      const waited = new Promise<DeviceRoute | undefined>((resolve) => {
+        timer = setTimeout(() => resolve(stale), staleWaitMs);
+        timer.unref?.();
+      });
+      return Promise.race([p, waited]).finally(() => clearTimeout(timer));
     },
     invalidate(serial) {
       cache.delete(serial);

@@ -24,6 +24,8 @@ export interface VisitorGateOptions {
   recheckMs?: number;
   /** Keep serving on a recent positive answer this long while the registry is down. */
   graceMs?: number;
+  /** A re-check slower than this counts as "registry down" (grace applies). Default 1000 ms. */
+  checkTimeoutMs?: number;
   now?: () => number;
 }
 
@@ -52,6 +54,7 @@ export function createVisitorGate(options: VisitorGateOptions) {
   const now = options.now ?? Date.now;
   const recheckMs = options.recheckMs ?? 5_000;
   const graceMs = options.graceMs ?? 5 * 60_000;
+  const checkTimeoutMs = options.checkTimeoutMs ?? 1_000;
 
   function loginLocation(g: GateRequest): string {
     const port = g.hostWithPort.includes(':') ? g.hostWithPort.slice(g.hostWithPort.lastIndexOf(':')) : '';
@@ -61,11 +64,19 @@ export function createVisitorGate(options: VisitorGateOptions) {
 
   /** 'grace': the registry did not answer but confirmed access recently; not a new confirmation. */
   async function checkAccess(userId: string, device: DeviceRoute, lastOkMs: number | undefined): Promise<'yes' | 'no' | 'grace' | 'unknown'> {
+    let timer: NodeJS.Timeout | undefined;
     try {
-      return (await options.auth.canAccessDevice(userId, device.id)) ? 'yes' : 'no';
+      // A database that is down but slow to say so must not hold the visitor's request.
+      const slow = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('access check timed out')), checkTimeoutMs);
+        timer.unref?.();
+      });
+      return (await Promise.race([options.auth.canAccessDevice(userId, device.id), slow])) ? 'yes' : 'no';
     } catch {
       if (lastOkMs !== undefined && now() - lastOkMs < graceMs) return 'grace';
       return 'unknown';
+    } finally {
+      clearTimeout(timer);
     }
   }
 
