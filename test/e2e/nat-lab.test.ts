@@ -378,6 +378,48 @@ describe.skipIf(!ok)('NAT lab (issue 7)', () => {
     console.log(`enable on the device: device reachable again after ${(backMs / 1000).toFixed(1)} s`);
     await context.close();
   }, 180_000);
+
+  it('8. PostgreSQL outage: proxying to the online device continues, the portal and API answer 503 with a clear message, all recovers without a restart', async () => {
+    const deviceCookie = (await visitorContext!.cookies(DEVICE_URL)).map((c) => `${c.name}=${c.value}`).join('; ');
+    const portalCookie = (await visitorContext!.cookies(PORTAL)).map((c) => `${c.name}=${c.value}`).join('; ');
+    const asOwner = { headers: { cookie: deviceCookie } };
+    expect((await world.visit(`${DEVICE_URL}api/readings`, asOwner)).status).toBe(200);
+    expect((await world.visit(`${PORTAL}/devices`, { headers: { cookie: portalCookie } })).status).toBe(200);
+    const hubPid = world.hub.process.pid;
+
+    await world.relay.cut();
+    const cutAt = Date.now();
+    try {
+      // Past every cache (device directory 5 s, session re-check 5 s): the device keeps being served.
+      let served = 0;
+      while (Date.now() - cutAt < 12_000) {
+        const r = await world.visit(`${DEVICE_URL}api/readings`, { ...asOwner, maxTimeSeconds: 5 }).catch((err: Error) => {
+          throw new Error(`${err.message.slice(-200)} ${Date.now() - cutAt} ms after the cut; hub log:\n${world.hub.output().slice(-2500)}`);
+        });
+        expect(r.status).toBe(200);
+        expect(JSON.parse(r.body).settings.name).toBe('Meter via Porthole');
+        served++;
+        await new Promise((res) => setTimeout(res, 500));
+      }
+      console.log(`database cut: ${served} proxied requests in 12 s, all 200`);
+      const portal = await world.visit(`${PORTAL}/devices`, { headers: { cookie: portalCookie } });
+      expect(portal.status).toBe(503);
+      expect(portal.body).toMatch(/database is unavailable/i);
+      const api = await world.api('GET', '/devices');
+      expect(api.status).toBe(503);
+      expect(api.json.error).toMatchObject({ code: expect.stringMatching(/unavailable/) });
+      expect(api.json.error.message).toMatch(/database/i);
+    } finally {
+      await world.relay.restore();
+    }
+    const restoredAt = Date.now();
+    await expect.poll(async () => (await world.api('GET', '/devices')).status, { timeout: 30_000, interval: 250 }).toBe(200);
+    await expect.poll(async () => (await world.visit(`${PORTAL}/devices`, { headers: { cookie: portalCookie } })).status, { timeout: 30_000, interval: 250 }).toBe(200);
+    console.log(`database restored: API and portal answer again after ${((Date.now() - restoredAt) / 1000).toFixed(1)} s`);
+    expect((await world.visit(`${DEVICE_URL}api/readings`, asOwner)).status).toBe(200);
+    expect(world.hub.process.pid).toBe(hubPid); // the same process: no restart
+    expect(world.hub.exited()).toBe(false);
+  }, 120_000);
 });
 
 /** What must survive a hub restart: every device's identity, key, address, owner and status. */

@@ -1,8 +1,10 @@
 // The hub's road to PostgreSQL, controlled by the test (database-outage scenario). Inside the
 // `public` namespace, socat listens on 127.0.0.1:5432 and hands every connection to a Unix socket
 // (file-system sockets cross network namespaces); this process accepts there and pipes each one to
-// the real server on the host's loopback. `cut()` kills every open connection and refuses new ones,
-// as when the database host dies; `restore()` lets them through again.
+// the real server on the host's loopback. `cut()` kills every open connection and closes the port
+// (new connections are refused), as when the database server stops; `restore()` opens it again.
+// (Accepting and then closing instead is a harsher mode: postgres.js then retries its connection
+// forever and queries wait without an error. Not what this lab tests; see the e2e README notes.)
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,8 +17,8 @@ export interface PgRelay {
   readonly port: number;
   readonly connections: number;
   /** Kills open connections and refuses new ones until restore(). */
-  cut(): void;
-  restore(): void;
+  cut(): Promise<void>;
+  restore(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -47,7 +49,7 @@ export async function startPgRelay(ns: Netns, target: { host: string; port: numb
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(socketPath, resolve));
 
   let socat: Service | undefined;
-  try {
+  const startSocat = async () => {
     socat = startService(ns, 'socat', 'socat', [`TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork`, `UNIX-CONNECT:${socketPath}`], {});
     const deadline = Date.now() + 10_000;
     for (;;) {
@@ -56,6 +58,9 @@ export async function startPgRelay(ns: Netns, target: { host: string; port: numb
       if (socat.exited() || Date.now() > deadline) throw new Error(`socat did not listen on ${port}: ${socat.output()}`);
       await new Promise((r) => setTimeout(r, 50));
     }
+  };
+  try {
+    await startSocat();
   } catch (err) {
     await socat?.stop();
     server.close();
@@ -68,13 +73,15 @@ export async function startPgRelay(ns: Netns, target: { host: string; port: numb
     get connections() {
       return open.size / 2;
     },
-    cut() {
+    async cut() {
       up = false;
+      await socat?.stop(); // the port closes: new connections are refused
       for (const s of open) s.destroy();
       open.clear();
     },
-    restore() {
+    async restore() {
       up = true;
+      await startSocat();
     },
     async close() {
       up = false;
