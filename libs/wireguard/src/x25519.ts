@@ -1,10 +1,10 @@
 // X25519 Diffie-Hellman (RFC 7748) on node:crypto KeyObjects, WireGuard's DH and DH-Generate.
 // A shared secret of all zeros (a low-order peer point) counts as failure, as in wireguard-go.
-import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, diffieHellman, randomBytes, type KeyObject } from 'node:crypto';
 import { KEY_SIZE } from './constants.js';
 
 // PKCS#8 prefix for a raw X25519 private key. DER import is slow (~2k/s) but only used for static
-// keys and test-injected ephemerals; public keys come in through JWK (~100k/s), which is the hot path.
+// keys; ephemerals and public keys come in through JWK (~10k/s and ~100k/s), the hot path.
 const PKCS8_X25519_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
 
 export type X25519PrivateKey = KeyObject;
@@ -55,14 +55,24 @@ export interface EphemeralKeyPair {
   publicKey: Buffer;
 }
 
-/** DH-Generate for ephemeral keys: a fresh key pair from OpenSSL's CSPRNG. */
+/** Any 32 bytes: for a private JWK, Node derives the public half from `d` and only length-checks `x`. */
+const JWK_X_PLACEHOLDER = Buffer.alloc(KEY_SIZE).toString('base64url');
+
+/**
+ * DH-Generate for ephemeral keys: 32 bytes from the CSPRNG, imported as a JWK (~0.1 ms). Not
+ * generateKeyPairSync: on Node 20 the key-generation job is freed by a later GC, and when that GC
+ * runs while a call holds the generated key's lock (diffieHellman, export) the process deadlocks
+ * (~KeyGenJob waiting on that mutex: a handshake loop froze after ~300k keys, the hub benchmark's
+ * device simulator after a few hundred).
+ */
 export function generateEphemeral(): EphemeralKeyPair {
-  const { privateKey, publicKey } = generateKeyPairSync('x25519');
-  return { privateKey, publicKey: rawPublicKey(publicKey) };
+  return ephemeralFromPrivate(randomBytes(KEY_SIZE));
 }
 
 /** An ephemeral key pair from given private bytes (test vectors inject their ephemerals). */
 export function ephemeralFromPrivate(raw: Uint8Array): EphemeralKeyPair {
-  const privateKey = importPrivateKey(raw);
+  if (raw.length !== KEY_SIZE) throw new Error(`x25519: private key must be ${KEY_SIZE} bytes, got ${raw.length}`);
+  const d = Buffer.from(raw.buffer, raw.byteOffset, raw.length).toString('base64url');
+  const privateKey = createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d, x: JWK_X_PLACEHOLDER }, format: 'jwk' });
   return { privateKey, publicKey: rawPublicKey(privateKey) };
 }
