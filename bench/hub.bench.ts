@@ -6,7 +6,7 @@
 //  - scale: N simulated devices (real handshakes, own keys, 25 s keepalives, shared UDP sockets)
 //    against one hub process: its RSS and heap per device, CPU in steady state, handshake ramp.
 // Hub, device and simulator are separate processes (bench/fixtures/hub-*.ts), as in real life.
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -245,6 +245,16 @@ interface HubStats extends CpuSample {
   loopDelayMs: { p50: number; p99: number; max: number };
 }
 
+/** `ps` state, CPU and kernel wait channel of a process and its children, for a stuck-process report. */
+function processState(pid: number | undefined): string {
+  if (pid === undefined) return 'no pid';
+  try {
+    return execFileSync('sh', ['-c', `ps -o pid=,stat=,pcpu=,wchan=,time= -p ${pid} --ppid ${pid}`], { encoding: 'utf8' }).trim().replace(/\s+/g, ' ');
+  } catch {
+    return 'gone';
+  }
+}
+
 interface ScaleStep {
   devices: number;
   connected: number;
@@ -278,22 +288,33 @@ async function scaleStep(devices: number, log: Log): Promise<ScaleStep> {
     let keepalivesPerSecond = 0;
     if (sim) {
       let last: Message | undefined;
+      let lastAt = Date.now();
       sim.onMessage = (m) => {
-        if (m.event === 'progress') last = m;
+        if (m.event !== 'progress') return;
+        last = m;
+        lastAt = Date.now();
       };
       const progress = setInterval(() => last && log(`  N=${devices}: started ${last.started}, connected ${last.connected}, handshakes ${last.handshakes}`), 10_000);
       const rampStart = await stats(false);
       sim.child.stdin!.write(`${JSON.stringify({ cmd: 'start', hubPublicKey: started.ready.publicKey, hubEndpoint: `127.0.0.1:${started.ready.wgPort}`, hubTunnelIp: started.ready.hubTunnelIp })}\n`);
       const rampBudgetMs = (devices / SIM_RATE) * 3000 + 60_000;
+      // The simulator reports every second; silence means it is stuck, not slow.
+      let watchdog: NodeJS.Timeout | undefined;
+      const silent = new Promise<never>((_, reject) => {
+        watchdog = setInterval(() => {
+          if (Date.now() - lastAt > 15_000) reject(new Error(`simulator silent for 15 s (${processState(sim!.child.pid)})`));
+        }, 1000);
+      });
       try {
-        rampSeconds = ((await sim.next('connected', rampBudgetMs)).ms as number) / 1000;
+        rampSeconds = ((await Promise.race([sim.next('connected', rampBudgetMs), silent])).ms as number) / 1000;
         connected = devices;
-      } catch {
+      } catch (err) {
         connected = Number(last?.connected ?? 0);
         rampSeconds = rampBudgetMs / 1000;
-        log(`  N=${devices}: only ${connected} connected within ${rampSeconds.toFixed(0)} s`);
+        log(`  N=${devices}: only ${connected} connected: ${(err as Error).message.split('\n')[0]}`);
       } finally {
         clearInterval(progress);
+        clearInterval(watchdog);
       }
       const rampEnd = await stats(false);
       hubCpuPerHandshakeMs = (cpuSeconds(rampStart, rampEnd) * 1000) / Math.max(1, connected);
@@ -345,7 +366,13 @@ async function scaleBench(log: Log): Promise<BenchResult[]> {
       baseline: { case: 'no devices', value: baseRss / MiB },
       note: `${step.steady.sessions}/${step.steady.peers} sessions; idle with N peers loaded ${(step.idle.memory.rss / MiB).toFixed(0)} MiB; external+arrayBuffers ${((m.external + m.arrayBuffers) / MiB).toFixed(0)} MiB (PGlite)${partial}`,
     });
-    rows.push({ suite: SUITE, case: `scale N=${n}: RSS per device`, value: perDevice(m.rss, baseRss), unit: 'KiB', note: 'incl. PGlite pages for the device rows' });
+    rows.push({
+      suite: SUITE,
+      case: `scale N=${n}: RSS per device`,
+      value: perDevice(m.rss, baseRss),
+      unit: 'KiB',
+      note: 'vs the no-device hub; RSS moves by tens of MiB between runs (PGlite, V8 pages): meaningful at large N only',
+    });
     rows.push({
       suite: SUITE,
       case: `scale N=${n}: JS heap per device`,
