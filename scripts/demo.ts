@@ -1,0 +1,134 @@
+// `npm run demo`: the whole product on this machine's loopback in one process: the hub (embedded
+// PGlite in a fresh temporary directory, or --data-dir), the demo meter with its embedded agent.
+// Prints where to click; prints the public URL once the owner enabled remote access; Ctrl-C stops
+// everything cleanly (exit code 0). Logs go to <data dir>/demo.log, not to the terminal.
+import { randomBytes } from 'node:crypto';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createAgent, createDefaultTunnelFactory, createLogger, StateStore } from '@porthole/agent';
+import { createMeter } from '@porthole/demo-meter';
+import { loadConfig } from '../apps/hub/src/config/load-config.js';
+import { createHub } from '../apps/hub/src/hub.js';
+import { createJsonLogger } from '../apps/hub/src/ops/logger.js';
+
+const SERIAL = 'an12345678';
+const METER_PASSWORD = 'meter-demo';
+
+const { values } = parseArgs({
+  options: {
+    'hub-port': { type: 'string', default: '8080' },
+    'meter-port': { type: 'string', default: '8081' },
+    'wg-port': { type: 'string', default: '51820' },
+    'data-dir': { type: 'string' },
+  },
+});
+const port = (name: 'hub-port' | 'meter-port' | 'wg-port'): number => {
+  const n = Number(values[name]);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) {
+    console.error(`demo: --${name} "${values[name]}" is not a port number`);
+    process.exit(2);
+  }
+  return n;
+};
+const hubPort = port('hub-port');
+const meterPort = port('meter-port');
+const wgPort = port('wg-port');
+
+// A fresh directory per run unless one is given (then the admin account of its first run stays).
+const keep = values['data-dir'] !== undefined;
+const dataDir = keep ? resolve(values['data-dir']!) : mkdtempSync(join(tmpdir(), 'porthole-demo-'));
+mkdirSync(dataDir, { recursive: true });
+const logFile = join(dataDir, 'demo.log');
+const toLog = (line: string) => appendFileSync(logFile, line.endsWith('\n') ? line : `${line}\n`);
+
+const admin = { email: 'admin@example.com', password: randomBytes(9).toString('base64url'), token: `ph_api_${randomBytes(24).toString('base64url')}` };
+const config = loadConfig(
+  {
+    PORTHOLE_DOMAIN: 'localhost',
+    PORTHOLE_LISTEN_HOST: '127.0.0.1',
+    PORTHOLE_HTTP_PORT: String(hubPort),
+    PORTHOLE_WG_PORT: String(wgPort),
+    PORTHOLE_WG_ENDPOINT: `127.0.0.1:${wgPort}`,
+    PORTHOLE_DATA_DIR: join(dataDir, 'hub'),
+    PORTHOLE_ADMIN_EMAIL: admin.email,
+    PORTHOLE_ADMIN_PASSWORD: admin.password,
+    PORTHOLE_ADMIN_TOKEN: admin.token,
+  },
+  (path) => readFileSync(path, 'utf8'),
+);
+
+const say = (text = '') => process.stdout.write(`${text}\n`);
+let stopping = false;
+
+async function main(): Promise<void> {
+  const hub = await createHub({ config, logger: createJsonLogger({ write: toLog }).child({ component: 'hub' }), version: 'demo' });
+  await hub.listen();
+
+  const logger = createLogger({ sinks: [toLog], fields: { component: 'demo-meter' } });
+  const agent = createAgent({
+    hubUrl: new URL(hub.portalUrl),
+    serial: SERIAL,
+    target: new URL(`http://127.0.0.1:${meterPort}`),
+    store: StateStore.open(join(dataDir, 'agent')),
+    tunnelFactory: createDefaultTunnelFactory(),
+    logger,
+  });
+  await agent.start();
+  const meter = createMeter({ agent, password: METER_PASSWORD });
+  const running = await meter.listen({ port: meterPort, host: '127.0.0.1' });
+
+  say('Porthole demo: hub, demo meter and its agent, all on this machine (loopback only).');
+  say();
+  say(`  Demo meter (its local web UI)   ${running.url}/`);
+  say(`    meter password               ${METER_PASSWORD}`);
+  say(`  Portal and admin API           ${hub.portalUrl}/`);
+  say(`    admin account                ${admin.email} / ${admin.password}`);
+  say(`    admin API token              ${admin.token}`);
+  say(`  Data and logs                  ${dataDir}${keep ? '' : ' (removed on exit)'}`);
+  say();
+  say(`Open ${running.url}/remote-access/ , log in with the meter password and click "Enable remote access".`);
+  say('The portal asks you to sign up (or log in) and approve the device; then the meter shows its public URL.');
+
+  let announced: string | undefined;
+  const announce = (s: ReturnType<typeof agent.status>) => {
+    if (s.phase === 'online' && s.publicUrl && announced !== s.publicUrl) {
+      announced = s.publicUrl;
+      say();
+      say(`Remote access is on: ${s.publicUrl}  (from any browser on this machine; Ctrl-C stops the demo)`);
+    }
+    if (s.phase === 'off' && announced) {
+      announced = undefined;
+      say('Remote access is off again.');
+    }
+  };
+  agent.onChange(announce);
+  announce(agent.status());
+
+  await new Promise<void>((done) => {
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
+  stopping = true;
+  say();
+  say('Stopping…');
+  await agent.close();
+  await running.close();
+  meter.close();
+  await hub.close();
+  if (!keep) rmSync(dataDir, { recursive: true, force: true });
+  say('Stopped.');
+}
+
+main().then(
+  () => {
+    process.exitCode = 0;
+  },
+  (err: unknown) => {
+    const e = err as NodeJS.ErrnoException;
+    console.error(`demo: ${stopping ? 'failed while stopping' : 'could not start'}: ${e.code === 'EADDRINUSE' ? `${e.message} (another program uses the port; pick others with --hub-port, --meter-port, --wg-port)` : e.message}`);
+    console.error(`demo: details in ${logFile}`);
+    process.exitCode = 1;
+  },
+);

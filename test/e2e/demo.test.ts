@@ -1,0 +1,56 @@
+// `npm run demo` (scripts/demo.ts), run the way a user runs it: spawn, wait for the printed URLs,
+// use them (the meter page, the admin API with the printed token), then Ctrl-C (SIGINT to the
+// process group, as a terminal sends it) and expect a clean exit with status 0.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { freePort } from '../support/free-port.js';
+import { REPO_ROOT, TSX } from './lab/service.js';
+
+describe('npm run demo', () => {
+  it('prints the meter, portal and admin details, serves them, and stops cleanly on Ctrl-C', async () => {
+    const [hubPort, meterPort, wgPort] = [await freePort(), await freePort(), await freePort()];
+    // What `npm run demo` runs (package.json), without npm in between so the exit status is the demo's.
+    const script = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).scripts.demo as string;
+    expect(script).toBe('tsx scripts/demo.ts');
+    const child = spawn(TSX, ['scripts/demo.ts', '--hub-port', String(hubPort), '--meter-port', String(meterPort), '--wg-port', String(wgPort)], {
+      cwd: REPO_ROOT,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    // 'close': the process has exited and its output is fully read.
+    const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+    try {
+      const deadline = Date.now() + 60_000;
+      while (!/click "Enable remote access"/.test(out)) {
+        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`demo did not start:\n${out}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const meterUrl = /Demo meter \(its local web UI\)\s+(\S+)/.exec(out)?.[1];
+      const portalUrl = /Portal and admin API\s+(\S+)/.exec(out)?.[1];
+      const token = /admin API token\s+(\S+)/.exec(out)?.[1];
+      expect(meterUrl).toBe(`http://127.0.0.1:${meterPort}/`);
+      expect(portalUrl).toBe(`http://localhost:${hubPort}/`);
+      expect(out).toMatch(/admin account\s+admin@example\.com \/ \S+/);
+
+      const meter = await fetch(meterUrl!);
+      expect(meter.status).toBe(200);
+      expect(await meter.text()).toContain('Demo meter');
+      // The printed token works on the admin API at the printed portal URL.
+      const api = await fetch(`${portalUrl}api/v1/whoami`, { headers: { authorization: `Bearer ${token}` } });
+      expect(api.status).toBe(200);
+      expect(JSON.stringify(await api.json())).toContain('admin@example.com');
+    } finally {
+      if (child.exitCode === null && child.pid !== undefined) process.kill(-child.pid, 'SIGINT');
+    }
+    const timer = setTimeout(() => child.pid !== undefined && process.kill(-child.pid, 'SIGKILL'), 20_000);
+    const code = await exited;
+    clearTimeout(timer);
+    expect(out).toContain('Stopped.');
+    expect(code).toBe(0);
+  }, 120_000);
+});
