@@ -8,7 +8,7 @@ import { createSocket, type RemoteInfo } from 'node:dgram';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { UdpBind, encodeKey, generatePrivateKey, publicKeyFromPrivate, startWireGuardNode, tai64nNow, type WireGuardNode } from '@porthole/wireguard';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { memoryLogger } from '../../apps/agent/src/log/logger.js';
 import { createDefaultTunnelFactory } from '../../apps/agent/src/tunnel/default-factory.js';
 import type { Tunnel } from '../../apps/agent/src/tunnel/tunnel.js';
@@ -43,38 +43,48 @@ async function udpRelay(target: number) {
   return { port: socket.address().port, state, close: () => new Promise<void>((r) => socket.close(() => r())) };
 }
 
+interface Setup {
+  tunnel: Tunnel;
+  relay: Awaited<ReturnType<typeof udpRelay>>;
+  ws: ReturnType<typeof createWsDatagramTransport>;
+  hubEndpoint: () => { address: string; port: number; transport?: string } | undefined;
+  ping: (seq: number) => Promise<void>;
+  handshakes: () => number;
+}
+
 describe('failover between UDP and the WebSocket carrier (loopback)', () => {
   const cleanups: Array<() => Promise<unknown> | unknown> = [];
-  afterAll(async () => {
-    for (const c of cleanups.reverse()) await c();
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
   });
 
-  it('comes up over the WebSocket while UDP is blocked and moves back to UDP when it is not', async () => {
+  /** Hub node + carrier + relay (blocked) + the agent's tunnel; `carrierUp: false` points the agent at a closed port. */
+  async function setup(carrierUp = true): Promise<Setup> {
     const hubKey = generatePrivateKey();
     const deviceKey = generatePrivateKey();
     const devicePub = encodeKey(publicKeyFromPrivate(deviceKey));
     const udp = await UdpBind.open({ host: '127.0.0.1' });
     const ws = createWsDatagramTransport();
     const replies: string[] = [];
-    let hub: WireGuardNode | undefined;
-    hub = await startWireGuardNode({
+    const hub: WireGuardNode = await startWireGuardNode({
       privateKey: hubKey,
       bind: new CompositeBind(udp, new Map([['ws', ws]])),
       onPacket: (packet) => {
         if (packet[9] === 1 && packet[20] === 0) replies.push(`${packet[26]! * 256 + packet[27]!}`);
       },
     });
-    cleanups.push(() => hub!.close());
+    cleanups.push(() => hub.close());
     hub.device.addPeer({ publicKey: devicePub, allowedIps: ['100.64.0.2/32'] });
     const server = http.createServer();
     server.on('upgrade', (req, socket, head) => ws.handleUpgrade(req, socket, head, '127.0.0.1'));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    cleanups.push(() => new Promise((r) => server.close(r)));
-    const relay = await udpRelay(udp.localPort);
+    const httpPort = (server.address() as AddressInfo).port;
+    if (carrierUp) cleanups.push(() => new Promise((r) => server.close(r)));
+    else await new Promise((r) => server.close(r)); // refused: the hub is "down" for TCP
+    const relay = await udpRelay(udp.localPort!);
     cleanups.push(() => relay.close());
 
-    const factory = createDefaultTunnelFactory({ fallbackAfterMs: 1_000, udpProbeIntervalMs: 500, probeIntervalMs: 300 });
-    const logger = memoryLogger();
+    const factory = createDefaultTunnelFactory({ fallbackAfterMs: 1_000, udpProbeIntervalMs: carrierUp ? 500 : 60_000, probeIntervalMs: 300 });
     const tunnel: Tunnel = await factory({
       privateKey: deviceKey,
       registration: {
@@ -88,20 +98,29 @@ describe('failover between UDP and the WebSocket carrier (loopback)', () => {
       endpoint: { address: '127.0.0.1', port: relay.port },
       tai64n: tai64nNow,
       now: () => Date.now(),
-      logger,
-      hubUrl: new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`),
+      logger: memoryLogger(),
+      hubUrl: new URL(`http://127.0.0.1:${httpPort}/`),
       network: { proxy: null, transport: 'auto' },
     });
     cleanups.push(() => tunnel.close());
     let handshakes = 0;
     tunnel.onEvent((e) => e.type === 'handshake' && handshakes++);
-    const hubEndpoint = () => hub!.device.getPeer(devicePub)?.endpoint;
-    const ping = async (seq: number) => {
-      hub!.send(icmpEchoRequest('100.64.0.1', '100.64.0.2', 7, seq));
-      await until(() => replies.includes(String(seq)), `echo reply ${seq}`, 5_000);
+    return {
+      tunnel,
+      relay,
+      ws,
+      handshakes: () => handshakes,
+      hubEndpoint: () => hub.device.getPeer(devicePub)?.endpoint,
+      ping: async (seq) => {
+        hub.send(icmpEchoRequest('100.64.0.1', '100.64.0.2', 7, seq));
+        await until(() => replies.includes(String(seq)), `echo reply ${seq}`, 5_000);
+      },
     };
+  }
 
-    await until(() => handshakes > 0, 'handshake over the WebSocket');
+  it('comes up over the WebSocket while UDP is blocked and moves back to UDP when it is not', async () => {
+    const { tunnel, relay, ws, hubEndpoint, ping, handshakes } = await setup();
+    await until(() => handshakes() > 0, 'handshake over the WebSocket');
     expect(tunnel.info().transport).toMatchObject({ carrier: 'websocket', reason: 'no WireGuard handshake over UDP within 1 s' });
     expect(tunnel.info().transport!.description).toMatch(/^WireGuard over WebSocket \(ws:\/\/127\.0\.0\.1:\d+\/\.porthole\/wg\)$/);
     expect(hubEndpoint()?.transport).toBe('ws');
@@ -119,8 +138,21 @@ describe('failover between UDP and the WebSocket carrier (loopback)', () => {
     const wsTx = ws.stats.txDatagrams;
     await ping(2);
     expect(ws.stats.txDatagrams).toBe(wsTx);
-    expect(handshakes).toBe(1); // the session carried over: the probe never replaced it
+    expect(handshakes()).toBe(1); // the session carried over: the probe never replaced it
     // The carrier closes a few seconds after the switch.
     await until(() => ws.stats.open === 0, 'carrier closed', 10_000);
   }, 40_000);
+
+  it('with the hub unreachable on both carriers, the first handshake answered over UDP brings the tunnel back to UDP', async () => {
+    // Like a hub restart: UDP unanswered, so the agent tries the WebSocket, which is refused too.
+    const { tunnel, relay, hubEndpoint, ping, handshakes } = await setup(false);
+    await until(() => tunnel.info().transport?.carrier === 'websocket', 'fallback');
+    expect(tunnel.info().transport!.problems.join()).toMatch(/^WebSocket: .*ECONNREFUSED/);
+    relay.state.blocked = false; // the hub is back (UDP); no probe is due for a minute
+    await until(() => handshakes() > 0, 'handshake', 10_000);
+    expect(tunnel.info().transport).toMatchObject({ carrier: 'udp', reason: 'a handshake over UDP was answered: back on UDP' });
+    expect(hubEndpoint()).toMatchObject({ address: '127.0.0.1', port: relay.port });
+    expect(hubEndpoint()?.transport).toBeUndefined();
+    await ping(1);
+  }, 30_000);
 });

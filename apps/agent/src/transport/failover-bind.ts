@@ -3,7 +3,7 @@
 // choosing which one sends. Both carriers always deliver what they receive, so nothing is lost
 // while the hub follows the switch (it answers on whichever carrier last brought an authenticated
 // packet). UDP handshake answers also feed a running probe.
-import { UdpBind, type Bind, type Endpoint, type WireGuardEvent } from '@porthole/wireguard';
+import { UdpBind, constants, type Bind, type Endpoint, type WireGuardEvent } from '@porthole/wireguard';
 import type { Logger } from '../log/logger.js';
 import type { Timers } from '../timers.js';
 import type { TunnelParams } from '../tunnel/tunnel.js';
@@ -94,6 +94,8 @@ export class FailoverBind implements Bind {
     const bind = new FailoverBind(options, udp);
     udp?.onReceive((datagram, from) => {
       bind.#probe?.receive(datagram);
+      // A response while no probe runs answers one of the tunnel's own initiations sent over UDP too.
+      if (datagram[0] === constants.MESSAGE_RESPONSE_TYPE && bind.carrier === 'websocket' && !bind.#probe) bind.selector.udpAnswered();
       bind.#handler?.(datagram, from);
     });
     bind.ws?.onReceive((datagram, from) => bind.#handler?.(datagram, from));
@@ -115,7 +117,15 @@ export class FailoverBind implements Bind {
   }
 
   send(datagram: Uint8Array, to: Endpoint): void {
-    if (this.carrier === 'websocket') this.ws?.send(datagram);
+    if (this.carrier === 'websocket') {
+      this.ws?.send(datagram);
+      // Initiations also try UDP: the hub answers whichever copy it takes first (the other is a
+      // replay it drops), and an answer over UDP means UDP is back (a hub that restarted, a
+      // firewall that changed) without waiting for the next probe.
+      if (datagram[0] === constants.MESSAGE_INITIATION_TYPE && this.options.network.transport === 'auto') {
+        this.#udp?.send(datagram, this.options.params.endpoint);
+      }
+    }
     // The device's endpoint may have roamed to the carrier's `ws` endpoint: UDP always goes to the hub's UDP endpoint.
     else this.#udp?.send(datagram, to.transport === undefined ? to : this.options.params.endpoint);
   }

@@ -93,6 +93,22 @@ describe('TransportSelector', () => {
     }
   });
 
+  it('a handshake answered over UDP while on the WebSocket switches back at once', async () => {
+    const { timers, switches, selector, probes } = setup('auto');
+    selector.udpAnswered(); // on UDP already: nothing to do
+    selector.handshakeInitiated();
+    timers.advance(FALLBACK_AFTER_MS);
+    expect(switches).toEqual(['websocket']);
+    timers.advance(1_000);
+    selector.udpAnswered();
+    expect(switches).toEqual(['websocket', 'udp']);
+    expect(selector.status()).toMatchObject({ carrier: 'udp', reason: 'a handshake over UDP was answered: back on UDP', nextProbeAtMs: undefined });
+    timers.advance(10 * PROBE_INTERVAL_MS);
+    await settle();
+    expect(probes()).toBe(0); // the pending probe was cancelled
+    expect(timers.pending()).toEqual([]);
+  });
+
   it('a probe that throws counts as unanswered', async () => {
     const timers = new FakeTimers(0, 1);
     const selector = new TransportSelector({

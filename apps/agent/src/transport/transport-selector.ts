@@ -1,7 +1,7 @@
 // Which carrier the tunnel uses (issue 9), as a small state machine on injected timers: UDP first;
 // when a WireGuard handshake over UDP has not completed `fallbackAfterMs` after it started, the
-// WebSocket carrier; while there, a UDP probe every `probeIntervalMs`, and back to UDP as soon as
-// one is answered. Forced modes (`udp`, `websocket`) never switch. Every switch records why.
+// WebSocket carrier; while there, a UDP probe every `probeIntervalMs` (and every handshake of the
+// tunnel itself tried over UDP too), back to UDP as soon as one is answered. Forced modes (`udp`, `websocket`) never switch. Every switch records why.
 import type { Timers } from '../timers.js';
 import type { TransportMode } from './network-settings.js';
 
@@ -84,6 +84,17 @@ export class TransportSelector {
       this.#status.reason = 'UDP handshakes complete';
       this.#o.onChange?.(this.status());
     }
+  }
+
+  /**
+   * A handshake answer arrived over UDP while on the WebSocket (the failover bind sends initiations
+   * over both carriers): UDP works both ways again, no need to wait for the next probe.
+   */
+  udpAnswered(): void {
+    if (this.#stopped || this.#o.mode !== 'auto' || this.#status.carrier !== 'websocket') return;
+    this.#o.timers.clearTimeout(this.#probeTimer);
+    this.#probeTimer = undefined;
+    this.#switch('udp', 'a handshake over UDP was answered: back on UDP');
   }
 
   stop(): void {

@@ -115,7 +115,8 @@ export class WsClientBind implements Bind {
       this.#ws = undefined;
       if (!this.#wanted || this.state === 'closed') return;
       const reason = failure ?? `closed by the hub (code ${code})`;
-      const delay = backoffDelayMs(this.#attempt++, this.#timers.random, { baseMs: 1_000, maxMs: 30_000 });
+      // Capped low: this is the only way in while UDP is blocked, so a hub back from a restart must be found fast.
+      const delay = backoffDelayMs(this.#attempt++, this.#timers.random, { baseMs: 1_000, maxMs: 10_000 });
       this.options.logger?.warn('websocket carrier down; reconnecting', { reason, retryInMs: delay });
       this.#setState('down', reason);
       this.#timer = this.#timers.setTimeout(() => {

@@ -2,7 +2,7 @@
 // Registrations, disables, deletes and re-keys reach the data plane within a poll interval (the
 // in-process change hook makes it immediate); handshake/endpoint/traffic flow back in batches.
 import type { PeerChange } from '@porthole/db';
-import type { PeerConfig, PeerStatus as WgPeerStatus, PeerUpdate } from '@porthole/wireguard';
+import { formatEndpoint, type PeerConfig, type PeerStatus as WgPeerStatus, type PeerUpdate } from '@porthole/wireguard';
 import type { Logger } from '../ops/logger.js';
 import type { Peer, PeerChanges, PeerSet, PeerStatus } from '../registry/index.js';
 import type { PeerRole } from './overlay-router.js';
@@ -165,7 +165,8 @@ export class PeerSync {
     const batch: PeerStatus[] = [];
     const fingerprints: [string, string][] = [];
     for (const peer of this.options.target.peers()) {
-      const endpoint = peer.endpoint ? `${peer.endpoint.address}:${peer.endpoint.port}` : null;
+      // `ws:` marks a device on the WebSocket carrier (issue 9); UDP stays `address:port`.
+      const endpoint = peer.endpoint ? formatEndpoint(peer.endpoint) : null;
       const fingerprint = `${peer.lastHandshakeMs}|${endpoint}|${peer.rxBytes}|${peer.txBytes}`;
       if (this.lastWritten.get(peer.publicKey) === fingerprint) continue;
       batch.push({
