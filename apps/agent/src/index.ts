@@ -15,3 +15,13 @@ export type { Registration } from './registration.js';
 export { AGENT_VERSION } from './version.js';
 export { CsrfTokens, PasswordSessions, crossSiteReason, safeEqual } from './web/guard.js';
 export { createDefaultTunnelFactory } from './tunnel/default-factory.js';
+export {
+  DEFAULT_NETWORK,
+  parseProxyUrl,
+  describeProxy,
+  type NetworkSettings,
+  type ProxySettings,
+  type ProxyKind,
+  type TransportMode,
+} from './transport/network-settings.js';
+export type { NetworkStatus } from './agent.js';
