@@ -26,7 +26,7 @@ describe('errorResponse', () => {
     });
     const res = errorResponse(lost);
     expect(res.status).toBe(503);
-    const body = await res.json();
+    const body = (await res.json()) as { error: { message: string } };
     expect(body.error.message).toBe('the database is unavailable; retry later');
     expect(JSON.stringify(body)).not.toContain('secret@example.io');
   });
