@@ -19,7 +19,7 @@ import { DOMAIN, MID_LAN_IP, MID_WAN_IP, createRestrictiveLab, danteConfig, type
 
 const ok = requirementsMet('restrictive-network lab (SOCKS5, UDP blocked, HTTP CONNECT)', {
   root: true,
-  tools: ['ip', 'nft', 'danted'],
+  tools: ['ip', 'nft', 'danted', 'curl'],
 });
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -57,11 +57,15 @@ describe.skipIf(!ok)('restrictive networks', () => {
   }
   afterAll(cleanup, 60_000);
 
-  /** Starts the real agent in the device namespace with a fresh enrollment token. */
+  const PAGE_PASSWORD = 'device page password';
+
+  /** Starts the real agent in the device namespace with a fresh enrollment token and its local page on 127.0.0.1:8088. */
   async function startAgent(serial: string, extra: string[]): Promise<JsonProcess> {
     const { token } = await hub.ask({ cmd: 'token' }, 'token');
     const tokenFile = join(dir, `${serial}.token`);
     await writeFile(tokenFile, String(token), { mode: 0o600 });
+    const passwordFile = join(dir, 'page-password');
+    await writeFile(passwordFile, PAGE_PASSWORD, { mode: 0o600 });
     const agent = new JsonProcess(
       `agent ${serial}`,
       lab.dev.spawn(TSX, [
@@ -70,7 +74,8 @@ describe.skipIf(!ok)('restrictive networks', () => {
         '--serial', serial,
         '--state-dir', join(dir, serial),
         '--target', 'http://127.0.0.1:8090',
-        '--listen', 'off',
+        '--listen', '127.0.0.1:8088',
+        '--password-file', passwordFile,
         '--enrollment-token-file', tokenFile,
         '--log-level', 'info',
         ...extra,
@@ -78,6 +83,18 @@ describe.skipIf(!ok)('restrictive networks', () => {
     );
     running.push(agent);
     return agent;
+  }
+
+  /** The Remote access page as the owner sees it: curl inside the device namespace, logged in. */
+  async function localPage(): Promise<string> {
+    const jar = join(dir, 'page-cookies');
+    await rm(jar, { force: true });
+    const curl = (args: string[]) => lab.dev.exec('curl', ['-sS', '--max-time', '10', '-c', jar, '-b', jar, ...args]);
+    const login = (await curl(['http://127.0.0.1:8088/'])).stdout;
+    const csrf = /name="csrf" value="([^"]+)"/.exec(login)?.[1];
+    if (!csrf) throw new Error(`no login form on the local page:\n${login.slice(0, 500)}`);
+    await curl(['--data-urlencode', `csrf=${csrf}`, '--data-urlencode', `password=${PAGE_PASSWORD}`, 'http://127.0.0.1:8088/login']);
+    return (await curl(['http://127.0.0.1:8088/'])).stdout;
   }
 
   async function stopAgent(agent: JsonProcess): Promise<void> {
@@ -121,6 +138,9 @@ describe.skipIf(!ok)('restrictive networks', () => {
     expect(peer.endpoint).toEqual({ address: MID_WAN_IP, port: expect.any(Number) });
     await meterPage('an90000001');
     expect(agent.lines.some(isMsg('tunnel transport', (l) => l.carrier === 'websocket'))).toBe(false);
+    const page = await localPage();
+    expect(page).toContain(`<dd id="transport">WireGuard/UDP to 198.18.20.1:51820 via SOCKS5 proxy ${MID_LAN_IP}:1080 (UDP ASSOCIATE)</dd>`);
+    expect(page).toContain(`Currently: SOCKS5 proxy ${MID_LAN_IP}:1080`);
 
     // The proxy restarts: the UDP association dies with its control connection and is made again.
     running.splice(running.indexOf(dante), 1);
@@ -148,6 +168,9 @@ describe.skipIf(!ok)('restrictive networks', () => {
     const onWs = await peerWhen('an90000002', (p) => p.online, 'a session');
     expect(onWs.endpoint).toMatchObject({ address: '10.77.0.2', transport: 'ws' });
     await meterPage('an90000002');
+    const pageOnWs = await localPage();
+    expect(pageOnWs).toContain(`<dd id="transport">WireGuard over WebSocket (ws://${DOMAIN}:8080/.porthole/wg)</dd>`);
+    expect(pageOnWs).toContain('<dd id="transport-reason">no WireGuard handshake over UDP within 6 s</dd>');
 
     const d0 = performance.now();
     const [download, sent] = await Promise.all([
@@ -168,6 +191,9 @@ describe.skipIf(!ok)('restrictive networks', () => {
     const peer = await peerWhen('an90000002', (p) => p.endpoint?.transport === undefined, 'the hub back on UDP');
     expect(peer.endpoint).toEqual({ address: '10.77.0.2', port: expect.any(Number) });
     await meterPage('an90000002');
+    const pageOnUdp = await localPage();
+    expect(pageOnUdp).toContain('<dd id="transport">WireGuard/UDP to 198.18.20.1:51820</dd>');
+    expect(pageOnUdp).toMatch(/<dd id="transport-reason">a (UDP probe|handshake over UDP) was answered: back on UDP<\/dd>/);
     await stopAgent(agent);
   }, 120_000);
 
