@@ -6,8 +6,8 @@
 //   2. UDP dropped by nftables, only TCP to the hub's HTTP port forwarded: the agent falls back to
 //      the WebSocket carrier, the page and a 100 MiB download arrive intact; UDP allowed again →
 //      the agent and the hub move back to UDP;
-//   3. the only path is an HTTP CONNECT proxy with Basic credentials: registration and the WebSocket
-//      carrier go through it.
+//   3. the only path is an HTTP CONNECT proxy with Basic credentials, entered by the owner on the
+//      device's Remote access page: registration and the WebSocket carrier go through it.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,15 +85,26 @@ describe.skipIf(!ok)('restrictive networks', () => {
     return agent;
   }
 
-  /** The Remote access page as the owner sees it: curl inside the device namespace, logged in. */
-  async function localPage(): Promise<string> {
+  /**
+   * The Remote access page as the owner sees it: curl inside the device namespace, logged in; with
+   * `post`, a form on it submitted first (CSRF token from the page).
+   */
+  async function localPage(post?: { path: string; form: Record<string, string> }): Promise<string> {
     const jar = join(dir, 'page-cookies');
     await rm(jar, { force: true });
     const curl = (args: string[]) => lab.dev.exec('curl', ['-sS', '--max-time', '10', '-c', jar, '-b', jar, ...args]);
+    const csrfOf = (html: string) => {
+      const csrf = /name="csrf" value="([^"]+)"/.exec(html)?.[1];
+      if (!csrf) throw new Error(`no form on the local page:\n${html.slice(0, 500)}`);
+      return csrf;
+    };
     const login = (await curl(['http://127.0.0.1:8088/'])).stdout;
-    const csrf = /name="csrf" value="([^"]+)"/.exec(login)?.[1];
-    if (!csrf) throw new Error(`no login form on the local page:\n${login.slice(0, 500)}`);
-    await curl(['--data-urlencode', `csrf=${csrf}`, '--data-urlencode', `password=${PAGE_PASSWORD}`, 'http://127.0.0.1:8088/login']);
+    await curl(['--data-urlencode', `csrf=${csrfOf(login)}`, '--data-urlencode', `password=${PAGE_PASSWORD}`, 'http://127.0.0.1:8088/login']);
+    const page = (await curl(['http://127.0.0.1:8088/'])).stdout;
+    if (!post) return page;
+    const fields = Object.entries({ ...post.form, csrf: csrfOf(page) }).flatMap(([k, v]) => ['--data-urlencode', `${k}=${v}`]);
+    const answer = await curl(['-o', '/dev/null', '-w', '%{http_code}', ...fields, `http://127.0.0.1:8088${post.path}`]);
+    if (answer.stdout !== '303') throw new Error(`POST ${post.path} answered ${answer.stdout}`);
     return (await curl(['http://127.0.0.1:8088/'])).stdout;
   }
 
@@ -197,7 +208,7 @@ describe.skipIf(!ok)('restrictive networks', () => {
     await stopAgent(agent);
   }, 120_000);
 
-  it('HTTP CONNECT proxy with credentials as the only path: registration and the WebSocket carrier through it', async () => {
+  it('HTTP CONNECT proxy with credentials as the only path, set on the device page: registration and the WebSocket carrier through it', async () => {
     await lab.setMode('proxy-only');
     const proxy = new JsonProcess(
       'connect-proxy',
@@ -207,10 +218,18 @@ describe.skipIf(!ok)('restrictive networks', () => {
     );
     running.push(proxy);
     await proxy.next((l) => l.event === 'ready', 'proxy ready');
-    const passwordFile = join(dir, 'proxy-password');
-    await writeFile(passwordFile, 'pr0xy secret\n', { mode: 0o600 });
-    const agent = await startAgent('an90000003', ['--proxy', `http://site@${MID_LAN_IP}:3128`, '--proxy-password-file', passwordFile]);
-    await agent.next(isMsg('registered with enrollment token'), 'registration through CONNECT', 30_000);
+    // Started without a proxy: registration cannot get out (the site refuses direct connections)…
+    const agent = await startAgent('an90000003', []);
+    await agent.next(isMsg('registration failed; retrying'), 'registration failing without the proxy', 30_000);
+    // …until the owner enters the proxy on the device's own page.
+    const page = await localPage({
+      path: '/network',
+      form: { transport: 'auto', proxyKind: 'http', proxyHost: MID_LAN_IP, proxyPort: '3128', proxyUsername: 'site', proxyPassword: 'pr0xy secret' },
+    });
+    expect(page).toContain(`Currently: HTTP CONNECT proxy site@${MID_LAN_IP}:3128`);
+    expect(page).toContain('(from this page)');
+    expect(page).not.toContain('pr0xy secret');
+    await agent.next(isMsg('registered with enrollment token'), 'registration through CONNECT', 40_000);
     const fallback = await agent.next(isMsg('tunnel transport', (l) => l.carrier === 'websocket'), 'WebSocket carrier', 20_000);
     expect(fallback.reason).toBe('no WireGuard handshake over UDP within 6 s');
     await agent.next(isMsg('tunnel online'), 'tunnel online through CONNECT', 20_000);

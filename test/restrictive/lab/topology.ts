@@ -17,7 +17,7 @@ export const HTTP_PORT = 8080;
 export const WG_PORT = 51820;
 
 export type MidMode =
-  /** No forwarding at all: only a proxy process in `mid` reaches the hub. */
+  /** Nothing forwarded (refused at once, like a firewall that rejects): only a proxy process in `mid` reaches the hub. */
   | 'proxy-only'
   /** Forwarding TCP to the hub's HTTP port only (UDP dropped). */
   | 'tcp-only'
@@ -46,6 +46,16 @@ async function veth(a: Netns, aAddr: string, b: Netns, bAddr: string): Promise<v
 
 /** UDP is dropped before the conntrack rule, so a flow allowed earlier cannot live on as "established". */
 function ruleset(mode: MidMode): string {
+  if (mode === 'proxy-only') {
+    return `
+table inet porthole_site {
+  chain forward {
+    type filter hook forward priority filter; policy drop;
+    counter reject with icmpx type admin-prohibited
+  }
+}
+`;
+  }
   const udp = mode === 'tcp-and-udp' ? `    ip daddr ${HUB_IP} udp dport ${WG_PORT} accept\n` : '';
   return `
 table inet porthole_site {
@@ -91,7 +101,7 @@ export async function createRestrictiveLab(): Promise<RestrictiveLab> {
       mid,
       dev,
       async setMode(mode) {
-        await mid.exec('sysctl', ['-qw', `net.ipv4.ip_forward=${mode === 'proxy-only' ? 0 : 1}`]);
+        await mid.exec('sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
         await mid.exec('nft', ['-f', '-'], { input: `table inet porthole_site\ndelete table inet porthole_site\n${ruleset(mode)}` });
       },
       async counters() {
