@@ -26,6 +26,12 @@ export interface WsClientBindOptions {
 }
 
 const QUEUE_LIMIT = 64;
+/**
+ * Bytes queued on the WebSocket before datagrams are dropped instead: WireGuard over TCP must not
+ * hide loss behind an ever-growing buffer (the inner TCP would see only rising delay, not the
+ * congestion); ~1 BDP at 100 Mbit/s × 80 ms.
+ */
+export const MAX_BUFFERED_BYTES = 1 << 20;
 
 /** `https://hub.example.io/` → `wss://hub.example.io/.porthole/wg`. */
 export function carrierUrl(hubUrl: URL): URL {
@@ -131,7 +137,10 @@ export class WsClientBind implements Bind {
 
   send(datagram: Uint8Array): void {
     const ws = this.#ws;
-    if (ws && ws.readyState === ws.OPEN) return void ws.send(datagram, { binary: true });
+    if (ws && ws.readyState === ws.OPEN) {
+      if (ws.bufferedAmount > MAX_BUFFERED_BYTES) return void this.dropped++;
+      return void ws.send(datagram, { binary: true });
+    }
     if (this.state === 'connecting' && this.#queue.length < QUEUE_LIMIT) {
       // The device may reuse its buffer after send returns.
       this.#queue.push(Uint8Array.from(datagram));
