@@ -201,7 +201,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
       '/',
       createPortalRoutes({
         registry,
-        tickets: { issue: async (userId, serial, next) => tickets.issue(userId, serial, next) },
+        tickets,
         portalOrigin: portalUrl,
         deviceDomain: config.domain,
         secure: config.tls,

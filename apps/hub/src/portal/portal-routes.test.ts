@@ -11,7 +11,7 @@ import { createApiRoutes } from '../api/api-routes.js';
 import { createTestClock, createTestRegistry, testKey } from '../registry/test-support.js';
 import { createPortalRoutes } from './portal-routes.js';
 import { safeNextPath, serialFromDeviceHost } from './safe-redirect.js';
-import { createMemoryTicketStore } from './ticket-store.js';
+import { createTicketStore } from '../proxy/ticket-store.js';
 
 const pgProblem = await probePostgres();
 const drivers: DriverName[] = requirementsMet('portal on PostgreSQL', { check: () => pgProblem }) ? ['pglite', 'postgres'] : ['pglite'];
@@ -85,7 +85,7 @@ describe.each(drivers)('portal on %s', (driver) => {
   let t: TestDatabase;
   const clock = createTestClock();
   let registry: ReturnType<typeof createTestRegistry>;
-  let tickets: ReturnType<typeof createMemoryTicketStore>;
+  let tickets: ReturnType<typeof createTicketStore>;
   let app: Hono;
   const build = (secure: boolean) => {
     const root = new Hono();
@@ -103,7 +103,7 @@ describe.each(drivers)('portal on %s', (driver) => {
     await truncateAll(t.db);
     clock.set('2030-01-01T00:00:00.000Z');
     registry = createTestRegistry(t.db, clock);
-    tickets = createMemoryTicketStore({ now: () => clock.now().getTime() });
+    tickets = createTicketStore({ now: () => clock.now().getTime() });
     app = build(false);
   });
 
@@ -275,7 +275,7 @@ describe.each(drivers)('portal on %s', (driver) => {
     expect(tickets.redeem(ticket, 'an6')).toBeUndefined(); // bound to its device (and now spent)
     const again = new URL((await b.go('GET', '/auth/device?host=an5.example.io&next=//evil.com')).location!);
     expect(again.searchParams.get('next')).toBe('/');
-    expect(tickets.redeem(again.searchParams.get('ticket')!, 'an5')).toEqual({ userId: owner.id, deviceSerial: 'an5', next: '/' });
+    expect(tickets.redeem(again.searchParams.get('ticket')!, 'an5')).toEqual({ userId: owner.id, next: '/' });
     expect(tickets.redeem(again.searchParams.get('ticket')!, 'an5')).toBeUndefined(); // single use
 
     const o = browser(app);
@@ -292,12 +292,3 @@ describe.each(drivers)('portal on %s', (driver) => {
   });
 });
 
-describe('memory ticket store', () => {
-  it('expires tickets after 60 s', async () => {
-    let now = 0;
-    const store = createMemoryTicketStore({ now: () => now });
-    const ticket = await store.issue('u', 'an1', '/');
-    now = 60_000;
-    expect(store.redeem(ticket, 'an1')).toBeUndefined();
-  });
-});

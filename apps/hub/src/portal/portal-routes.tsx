@@ -21,7 +21,7 @@ import { ClaimApprovePage, ClaimCodePage, HomePage, LoginPage, MessagePage, Sign
 import { createKit, field, loginRedirect, type PortalEnv } from './portal-kit.js';
 import { safeNextPath, serialFromDeviceHost } from './safe-redirect.js';
 import { clearSessionCookie, csrfBinding, readSessionToken, setSessionCookie } from './session-cookie.js';
-import type { TicketStore } from './ticket-store.js';
+import type { TicketStore } from '../proxy/ticket-store.js';
 
 export interface PortalDeps {
   registry: Registry;

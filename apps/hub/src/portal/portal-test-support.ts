@@ -5,7 +5,7 @@ import type { TestClock } from '../registry/test-support.js';
 import type { Registry } from '../registry/index.js';
 import { createApiRoutes } from '../api/api-routes.js';
 import { createPortalRoutes } from './portal-routes.js';
-import { createMemoryTicketStore } from './ticket-store.js';
+import { createTicketStore } from '../proxy/ticket-store.js';
 
 export const PORTAL = 'https://portal.example.io';
 export const PASSWORD = 'correct horse battery';
@@ -13,7 +13,7 @@ export const PASSWORD = 'correct horse battery';
 export function buildPortal(registry: Registry, clock: TestClock, secure = false): Hono {
   const root = new Hono();
   root.route('/api/v1', createApiRoutes({ registry }));
-  const tickets = createMemoryTicketStore({ now: () => clock.now().getTime() });
+  const tickets = createTicketStore({ now: () => clock.now().getTime() });
   // Generous form limits: the tests post far more forms per second than a person does.
   root.route('/', createPortalRoutes({ registry, tickets, portalOrigin: PORTAL, deviceDomain: 'example.io', secure, postLimit: { capacity: 10_000, refillPerSecond: 1000 } }));
   return root;
