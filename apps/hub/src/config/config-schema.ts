@@ -104,7 +104,7 @@ export const DEFAULTS = {
   shutdownGraceMs: 10_000,
   deviceSessionTtlMs: 12 * 3600_000,
   wsTransport: 'on',
-  wsMaxConnectionsPerIp: 4,
+  wsMaxConnectionsPerIp: 64,
   wsMaxMessagesPerSecond: 20_000,
   wsIdleTimeoutMs: 60_000,
 } satisfies Partial<ConfigInput>;

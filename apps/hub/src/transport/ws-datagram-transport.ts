@@ -18,7 +18,10 @@ import type { Logger } from '../ops/logger.js';
 export const WS_TRANSPORT = 'ws';
 
 export interface WsTransportLimits {
-  /** Open carrier connections per client address (a device needs one; reconnects overlap briefly). */
+  /**
+   * Open carrier connections per client address. A device needs one, but a site's devices behind
+   * one NAT or proxy share its address (a solar park behind a corporate proxy), hence not 1.
+   */
   maxConnectionsPerIp: number;
   /** Sustained datagrams per second per connection (a 100 Mbit/s stream is ~9 000/s); over it: dropped. */
   maxMessagesPerSecond: number;
@@ -35,7 +38,7 @@ export interface WsTransportLimits {
 }
 
 export const DEFAULT_WS_LIMITS: WsTransportLimits = {
-  maxConnectionsPerIp: 4,
+  maxConnectionsPerIp: 64,
   maxMessagesPerSecond: 20_000,
   burstMessages: 4_000,
   idleTimeoutMs: 60_000,
