@@ -106,17 +106,29 @@ async function main(): Promise<void> {
   agent.onChange(announce);
   announce(agent.status());
 
+  // Ctrl-C in a terminal signals the whole process group (npm, tsx and this process) and tsx relays
+  // it once more: the handlers stay installed so a repeated signal cannot kill us mid-shutdown.
   await new Promise<void>((done) => {
-    process.once('SIGINT', done);
-    process.once('SIGTERM', done);
+    process.on('SIGINT', () => done());
+    process.on('SIGTERM', () => done());
   });
   stopping = true;
   say();
   say('Stopping…');
+  // A ref'd timer keeps the event loop alive while the parts close (otherwise a close that waits on
+  // unref'd work lets Node exit mid-shutdown), and bounds a shutdown that hangs.
+  let step = 'the agent';
+  const watchdog = setTimeout(() => {
+    console.error(`demo: stopping ${step} takes too long; exiting`);
+    process.exit(1);
+  }, 20_000);
   await agent.close();
+  step = 'the meter';
   await running.close();
   meter.close();
+  step = 'the hub';
   await hub.close();
+  clearTimeout(watchdog);
   if (!keep) rmSync(dataDir, { recursive: true, force: true });
   say('Stopped.');
 }
