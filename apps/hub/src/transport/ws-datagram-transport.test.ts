@@ -8,7 +8,9 @@ import { MAX_DATAGRAM_BYTES, WG_WEBSOCKET_PATH, WG_WEBSOCKET_PROTOCOL } from '@p
 import type { Bind, Endpoint } from '@porthole/wireguard';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { createHubMetrics } from '../ops/hub-metrics.js';
 import { CompositeBind } from './composite-bind.js';
+import { instrumentWsTransport } from './ws-transport-metrics.js';
 import { createWsDatagramTransport, type WsDatagramTransport, type WsTransportLimits } from './ws-datagram-transport.js';
 
 /** A WireGuard-shaped datagram: type byte, three zero bytes, then `fill`. */
@@ -83,6 +85,12 @@ describe('WebSocket carrier', () => {
     expect(await gotB).toEqual(wg(2, 92, 9));
     expect(gotA).toBe(false);
     expect(t.stats).toMatchObject({ accepted: 2, open: 2, rxDatagrams: 2, txDatagrams: 1 });
+    const metrics = createHubMetrics();
+    instrumentWsTransport(metrics, t);
+    const text = metrics.registry.render();
+    expect(text).toContain('porthole_ws_transport_connections 2\n');
+    expect(text).toContain('porthole_ws_transport_datagrams_total{direction="rx"} 2\n');
+    expect(text).toContain('porthole_ws_transport_datagrams_total{direction="tx"} 1\n');
   });
 
   it(`closes a connection that sends a message over ${MAX_DATAGRAM_BYTES} bytes`, async () => {
