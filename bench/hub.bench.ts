@@ -28,7 +28,7 @@ const DOWNLOAD_BYTES = Number(process.env.HUB_BENCH_MB ?? 64) * MiB;
 const LOAD_SECONDS = Number(process.env.HUB_BENCH_LOAD_SECONDS ?? 5);
 const CONCURRENCY = [1, 16, 128];
 const SCALE_STEPS = (process.env.HUB_BENCH_DEVICES ?? '1000,10000,30000').split(',').map(Number);
-const STEADY_SECONDS = Number(process.env.HUB_BENCH_STEADY_SECONDS ?? 30);
+const STEADY_SECONDS = Number(process.env.HUB_BENCH_STEADY_SECONDS ?? 25); // one keepalive period
 const SIM_RATE = Number(process.env.HUB_BENCH_SIM_RATE ?? 700);
 /** Which parts to run (default both): `proxy`, `scale`. */
 const PARTS = (process.env.HUB_BENCH_PARTS ?? 'proxy,scale').split(',');
@@ -274,7 +274,7 @@ async function scaleStep(devices: number, log: Log): Promise<ScaleStep> {
   try {
     const keysFile = join(dir, 'keys.txt');
     if (devices > 0) {
-      sim = startChild('simulator', 'hub-device-sim.ts', { COUNT: String(devices), KEYS_FILE: keysFile, RATE: String(SIM_RATE) });
+      sim = startChild('simulator', 'hub-device-sim.ts', { COUNT: String(devices), KEYS_FILE: keysFile, RATE: String(SIM_RATE) }, (process.env.HUB_BENCH_SIM_FLAGS ?? '').split(' ').filter(Boolean));
       await sim.next('keys', 300_000);
     }
     const started = await startHub(dir, devices > 0 ? { SEED_KEYS_FILE: keysFile } : {});
@@ -297,7 +297,7 @@ async function scaleStep(devices: number, log: Log): Promise<ScaleStep> {
       const progress = setInterval(() => last && log(`  N=${devices}: started ${last.started}, connected ${last.connected}, handshakes ${last.handshakes}`), 10_000);
       const rampStart = await stats(false);
       sim.child.stdin!.write(`${JSON.stringify({ cmd: 'start', hubPublicKey: started.ready.publicKey, hubEndpoint: `127.0.0.1:${started.ready.wgPort}`, hubTunnelIp: started.ready.hubTunnelIp })}\n`);
-      const rampBudgetMs = (devices / SIM_RATE) * 3000 + 60_000;
+      const rampBudgetMs = (devices / SIM_RATE) * 3000 + 90_000;
       // The simulator reports every second; long silence means it is stuck or hopelessly overloaded.
       let watchdog: NodeJS.Timeout | undefined;
       const silent = new Promise<never>((_, reject) => {
