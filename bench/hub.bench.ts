@@ -216,7 +216,9 @@ async function proxyBench(log: Log): Promise<BenchResult[]> {
       const devTo = (await device.ask({ cmd: 'stats' }, 'stats')) as unknown as CpuSample;
       // Per measured request, though the 1 s warm-up is billed too: an upper bound.
       const requests = viaProxy.rps * LOAD_SECONDS;
-      const perRequest = `hub ${((cpuSeconds(hubFrom, hubTo) * 1000) / requests).toFixed(2)} ms, device ${((cpuSeconds(devFrom, devTo) * 1000) / requests).toFixed(2)} ms CPU per request`;
+      // Tunnel connections the device accepted: keep-alive reuse keeps this near 0 per request.
+      const dials = ((devTo as unknown as { forwarded: number }).forwarded - (devFrom as unknown as { forwarded: number }).forwarded) / requests;
+      const perRequest = `hub ${((cpuSeconds(hubFrom, hubTo) * 1000) / requests).toFixed(2)} ms, device ${((cpuSeconds(devFrom, devTo) * 1000) / requests).toFixed(2)} ms CPU per request, ${dials.toFixed(2)} tunnel connections per request`;
       const viaDirect = await load(devicePort, `127.0.0.1:${devicePort}`, '/small', c);
       log(
         `c=${c}: proxy ${viaProxy.rps.toFixed(0)} req/s p50 ${viaProxy.p50.toFixed(2)} p99 ${viaProxy.p99.toFixed(2)} ms (errors ${viaProxy.errors}); ` +
