@@ -6,14 +6,13 @@
 //    veth pair, clean and with 1% loss (nftables numgen on the receiving side).
 // Rows are Mbit/s of application payload; the kernel rows are the baseline the ratio compares to.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createMemoryLink } from '@porthole/netstack';
 import { decodeKey, encodeKey, generatePrivateKey, publicKeyFromPrivate } from '@porthole/wireguard';
-import { createNetns, run, stopProcess, type Netns } from '../test/support/netns.js';
+import { stopProcess } from '../test/support/netns.js';
 import { unmetRequirements } from '../test/support/requirements.js';
-import { startWireGuardGo, wgGenkey, wgPubkey, type WireGuardGo } from '../test/support/wireguard-go.js';
+import { startWireGuardGoPair } from '../test/support/wireguard-go-pair.js';
 import type { BenchResult } from './harness.js';
 
 const REPO = fileURLToPath(new URL('../', import.meta.url));
@@ -129,28 +128,10 @@ async function inMemory(log: (l: string) => void): Promise<number> {
 
 /** Linux TCP (iperf3) over two wireguard-go peers in two namespaces joined by a veth pair. */
 async function kernel(loss: number, log: (l: string) => void): Promise<number> {
-  const nsA = await createNetns('phba');
-  let nsB: Netns | undefined;
-  let goA: WireGuardGo | undefined;
-  let goB: WireGuardGo | undefined;
+  const pair = await startWireGuardGoPair({ prefixes: ['phba', 'phbb'], underlay: '192.168.77', tunnel: ['10.97.0.1', '10.97.0.2'] });
+  const { nsA, nsB } = pair;
   let iperf: ChildProcess | undefined;
-  const vethA = `v${createHash('sha1').update(nsA.name).digest('hex').slice(0, 8)}a`;
-  const vethB = `${vethA.slice(0, -1)}b`;
   try {
-    nsB = await createNetns('phbb');
-    await run('ip', ['link', 'add', vethA, 'netns', nsA.name, 'type', 'veth', 'peer', 'name', vethB, 'netns', nsB.name]);
-    await nsA.exec('ip', ['addr', 'add', '192.168.77.1/24', 'dev', vethA]);
-    await nsB.exec('ip', ['addr', 'add', '192.168.77.2/24', 'dev', vethB]);
-    await nsA.exec('ip', ['link', 'set', vethA, 'up']);
-    await nsB.exec('ip', ['link', 'set', vethB, 'up']);
-    const [privA, privB] = [await wgGenkey(), await wgGenkey()];
-    const [pubA, pubB] = [await wgPubkey(privA), await wgPubkey(privB)];
-    goA = await startWireGuardGo(nsA);
-    goB = await startWireGuardGo(nsB);
-    await goA.set({ privateKey: privA, listenPort: 51820, peers: [{ publicKey: pubB, allowedIps: ['10.97.0.2/32'], endpoint: '192.168.77.2:51820' }] });
-    await goB.set({ privateKey: privB, listenPort: 51820, peers: [{ publicKey: pubA, allowedIps: ['10.97.0.1/32'], endpoint: '192.168.77.1:51820' }] });
-    await goA.up('10.97.0.1/24', 1420);
-    await goB.up('10.97.0.2/24', 1420);
     if (loss > 0) {
       // Drop a fraction of the encrypted datagrams arriving at the receiver (numgen: no netem here).
       const pct = Math.round(loss * 100);
@@ -171,10 +152,7 @@ async function kernel(loss: number, log: (l: string) => void): Promise<number> {
     return mbps;
   } finally {
     if (iperf) await stopProcess(iperf, 1000);
-    if (goA) await goA.stop();
-    if (goB) await goB.stop();
-    await nsA.remove();
-    if (nsB) await nsB.remove();
+    await pair.close();
   }
 }
 
