@@ -3,14 +3,14 @@
 // token, and that only hashes of secrets reach the database.
 import { hash } from '@node-rs/argon2';
 import { eq } from 'drizzle-orm';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { apiTokens, ConflictError, RateLimitedError, sessions, UnauthorizedError, users, ValidationError, type DriverName } from '@porthole/db';
-import { createTestDatabase, probePostgres, tableCounts, truncateAll, type TestDatabase } from '@porthole/db/testing';
+import { probePostgres, tableCounts, type TestDatabase } from '@porthole/db/testing';
 import { requirementsMet } from '../../../../test/support/requirements.js';
 import { hashToken } from '../auth/secret-token.js';
 import { needsRehash, passwordProblem } from '../auth/passwords.js';
 import { SESSION_ABSOLUTE_MS, SESSION_IDLE_MS } from '../auth/sessions.js';
-import { createTestClock, createTestRegistry } from './test-support.js';
+import { createTestClock, createTestRegistry, useRegistryTestBed, type TestRegistry } from './test-support.js';
 
 const pgProblem = await probePostgres();
 const drivers: DriverName[] = requirementsMet('accounts on PostgreSQL', { check: () => pgProblem }) ? ['pglite', 'postgres'] : ['pglite'];
@@ -33,17 +33,10 @@ describe('password rules', () => {
 describe.each(drivers)('accounts on %s', (driver) => {
   let t: TestDatabase;
   const clock = createTestClock();
-  let registry: ReturnType<typeof createTestRegistry>;
-  beforeAll(async () => {
-    t = await createTestDatabase(driver);
-  });
-  afterAll(async () => {
-    await t?.drop();
-  });
-  beforeEach(async () => {
-    await truncateAll(t.db);
-    clock.set('2030-01-01T00:00:00.000Z');
-    registry = createTestRegistry(t.db, clock);
+  let registry: TestRegistry;
+  useRegistryTestBed(driver, clock, (db, r) => {
+    t = db;
+    registry = r;
   });
 
   it('stores Argon2id m=19456 t=2 p=1 hashes and refuses duplicates and weak passwords', async () => {

@@ -1,11 +1,11 @@
 // The claim flow at the service level on both drivers: codes, polling pace, approve/deny, expiry,
 // ownership rules for existing serials, re-keying by claim, and the return URL.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ForbiddenError, NotFoundError, ValidationError, type DriverName } from '@porthole/db';
-import { createTestDatabase, probePostgres, tableCounts, truncateAll, type TestDatabase } from '@porthole/db/testing';
+import { probePostgres, tableCounts, type TestDatabase } from '@porthole/db/testing';
 import { requirementsMet } from '../../../../test/support/requirements.js';
 import { AccessDeniedError, ExpiredTokenError, normalizeUserCode, returnUrlWith, SlowDownError } from './claims.js';
-import { createTestClock, createTestRegistry, testKey } from './test-support.js';
+import { createTestClock, testKey, useRegistryTestBed, type TestRegistry } from './test-support.js';
 
 const pgProblem = await probePostgres();
 const drivers: DriverName[] = requirementsMet('claims on PostgreSQL', { check: () => pgProblem }) ? ['pglite', 'postgres'] : ['pglite'];
@@ -25,17 +25,10 @@ describe('user codes and return URLs', () => {
 describe.each(drivers)('claims on %s', (driver) => {
   let t: TestDatabase;
   const clock = createTestClock();
-  let registry: ReturnType<typeof createTestRegistry>;
-  beforeAll(async () => {
-    t = await createTestDatabase(driver);
-  });
-  afterAll(async () => {
-    await t?.drop();
-  });
-  beforeEach(async () => {
-    await truncateAll(t.db);
-    clock.set('2030-01-01T00:00:00.000Z');
-    registry = createTestRegistry(t.db, clock);
+  let registry: TestRegistry;
+  useRegistryTestBed(driver, clock, (db, r) => {
+    t = db;
+    registry = r;
   });
 
   const owner = () => registry.signUp({ email: 'owner@example.io', password: 'correct horse battery' });

@@ -2,12 +2,12 @@
 // of the same seeded rows (ties and microsecond timestamps included), bulk status changes with
 // their peer-set version, device tags, the fleet overview and the fleet-wide access log.
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { NotFoundError, ValidationError, type DriverName, type PeerChange } from '@porthole/db';
-import { createTestDatabase, probePostgres, snapshotTables, truncateAll, type TestDatabase } from '@porthole/db/testing';
+import { probePostgres, snapshotTables, type TestDatabase } from '@porthole/db/testing';
 import { requirementsMet } from '../../../../test/support/requirements.js';
 import type { DeviceSort } from './device-admin.js';
-import { createTestClock, createTestRegistry, testKey } from './test-support.js';
+import { createTestClock, testKey, useRegistryTestBed, type TestRegistry } from './test-support.js';
 
 const pgProblem = await probePostgres();
 const drivers: DriverName[] = requirementsMet('device admin on PostgreSQL', { check: () => pgProblem }) ? ['pglite', 'postgres'] : ['pglite'];
@@ -27,17 +27,10 @@ function prng(seed: number) {
 describe.each(drivers)('device admin on %s', (driver) => {
   let t: TestDatabase;
   const clock = createTestClock();
-  let registry: ReturnType<typeof createTestRegistry>;
-  beforeAll(async () => {
-    t = await createTestDatabase(driver);
-  });
-  afterAll(async () => {
-    await t?.drop();
-  });
-  beforeEach(async () => {
-    await truncateAll(t.db);
-    clock.set('2030-01-01T00:00:00.000Z');
-    registry = createTestRegistry(t.db, clock);
+  let registry: TestRegistry;
+  useRegistryTestBed(driver, clock, (db, r) => {
+    t = db;
+    registry = r;
   });
 
   async function enroll(...serials: string[]) {

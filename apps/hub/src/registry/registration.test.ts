@@ -1,11 +1,11 @@
 // Registration and tunnel-IP allocation on both drivers: the contract's answers, idempotency, key
 // conflicts and rotation, every token failure leaving the database unchanged, and the races
 // (200 concurrent registrations → 200 distinct addresses; one single-use token → one device).
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConflictError, ForbiddenError, UnauthorizedError, ValidationError, type DriverName, type PeerChange } from '@porthole/db';
-import { createTestDatabase, probePostgres, tableCounts, truncateAll, type TestDatabase } from '@porthole/db/testing';
+import { probePostgres, tableCounts, type TestDatabase } from '@porthole/db/testing';
 import { requirementsMet } from '../../../../test/support/requirements.js';
-import { createTestClock, createTestRegistry, HUB_PUBLIC_KEY, testKey } from './test-support.js';
+import { createTestClock, createTestRegistry, HUB_PUBLIC_KEY, testKey, useRegistryTestBed, type TestRegistry } from './test-support.js';
 import { ipToInt, parseOverlayCidr } from './overlay.js';
 
 const pgProblem = await probePostgres();
@@ -14,17 +14,10 @@ const drivers: DriverName[] = requirementsMet('registry on PostgreSQL', { check:
 describe.each(drivers)('registration on %s', (driver) => {
   let t: TestDatabase;
   const clock = createTestClock();
-  let registry: ReturnType<typeof createTestRegistry>;
-  beforeAll(async () => {
-    t = await createTestDatabase(driver);
-  });
-  afterAll(async () => {
-    await t?.drop();
-  });
-  beforeEach(async () => {
-    await truncateAll(t.db);
-    clock.set('2030-01-01T00:00:00.000Z');
-    registry = createTestRegistry(t.db, clock);
+  let registry: TestRegistry;
+  useRegistryTestBed(driver, clock, (db, r) => {
+    t = db;
+    registry = r;
   });
 
   const newToken = async (opts: { maxUses?: number; tags?: string[]; expiresInSeconds?: number } = {}) =>

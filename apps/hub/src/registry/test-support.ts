@@ -1,7 +1,9 @@
 // Shared by the registry, API and portal tests: deterministic WireGuard public keys, a settable
 // clock, and a registry over a test database of either driver.
 import { createHash } from 'node:crypto';
-import type { Database } from '@porthole/db';
+import type { Database, DriverName } from '@porthole/db';
+import { createTestDatabase, truncateAll, type TestDatabase } from '@porthole/db/testing';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { createRegistry, type RegistryOptions } from './index.js';
 
 export const HUB_PUBLIC_KEY = testKey('hub');
@@ -38,5 +40,26 @@ export function createTestRegistry(db: Database, clock: TestClock, overrides: Pa
     deviceUrl: (serial) => `https://${serial}.example.io/`,
     clock: clock.now,
     ...overrides,
+  });
+}
+
+export type TestRegistry = ReturnType<typeof createTestRegistry>;
+
+/**
+ * The per-file test bed of the registry suites: one database of `driver` for the file (dropped after
+ * it), emptied before each test with the clock reset, and a fresh registry handed to `ready`.
+ */
+export function useRegistryTestBed(driver: DriverName, clock: TestClock, ready: (t: TestDatabase, registry: TestRegistry) => void): void {
+  let t: TestDatabase | undefined;
+  beforeAll(async () => {
+    t = await createTestDatabase(driver);
+  });
+  afterAll(async () => {
+    await t?.drop();
+  });
+  beforeEach(async () => {
+    await truncateAll(t!.db);
+    clock.set('2030-01-01T00:00:00.000Z');
+    ready(t!, createTestRegistry(t!.db, clock));
   });
 }
