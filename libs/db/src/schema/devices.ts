@@ -31,6 +31,11 @@ export const devices = pgTable(
     lastEndpoint: text('last_endpoint'),
     rxBytes: bigint('rx_bytes', { mode: 'number' }).notNull().default(0),
     txBytes: bigint('tx_bytes', { mode: 'number' }).notNull().default(0),
+    /** Set when the device proved its serial with a vendor certificate at its last registration. */
+    attestedAt: timestamp('attested_at', { withTimezone: true }),
+    /** Subject and issuer of the attesting certificate, for the portal and API. */
+    attestationSubject: text('attestation_subject'),
+    attestationIssuer: text('attestation_issuer'),
   },
   (t) => [
     // The serial index also serves cursor pagination (ORDER BY serial, WHERE serial > cursor).
@@ -74,3 +79,44 @@ export const keyRotations = pgTable('key_rotations', {
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
 });
+
+/**
+ * Serial prefixes that only enrollment tokens may register: without a vendor CA this keeps an
+ * account from claiming the serial of a genuine device before the device does.
+ */
+export const serialReservations = pgTable('serial_reservations', {
+  prefix: text('prefix').primaryKey(),
+  description: text('description').notNull().default(''),
+  createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/**
+ * Device sessions behind the device-host cookie: one per visitor and device, stored hashed like
+ * portal sessions so that every hub node sees them and a logout, password change or account
+ * disable ends them everywhere.
+ */
+export const deviceSessions = pgTable(
+  'device_sessions',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    tokenHash: text('token_hash').notNull(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    deviceId: uuid('device_id')
+      .notNull()
+      .references(() => devices.id, { onDelete: 'cascade' }),
+    serial: text('serial').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    /** Absolute expiry, never extended. */
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    createdIp: text('created_ip'),
+  },
+  (t) => [
+    uniqueIndex('device_sessions_token_hash_unique').on(t.tokenHash),
+    index('device_sessions_user_idx').on(t.userId),
+    index('device_sessions_device_idx').on(t.deviceId),
+    index('device_sessions_expires_idx').on(t.expiresAt),
+  ],
+);
