@@ -11,14 +11,29 @@ function sysctl(name: string): number | undefined {
 }
 
 describe('UdpBind', () => {
-  it('asks the kernel for large socket buffers, so bursts are not dropped at the socket', async () => {
+  // Linux doubles the size asked for (bookkeeping overhead) and caps the request at rmem_max /
+  // wmem_max, so what the kernel reports tells exactly what the bind asked for.
+  const granted = (asked: number, cap: number | undefined) => 2 * Math.min(asked, cap ?? asked);
+
+  it('applies the socket buffer size it is given (a size the kernel default would not match)', async () => {
+    // 48 KiB: far from the kernel's default (~208 KiB, reported as ~416 KiB) and below any cap.
+    const bind = await UdpBind.open({ host: '127.0.0.1', socketBufferBytes: 48 * 1024 });
+    try {
+      const socket = (bind as unknown as { socket: import('node:dgram').Socket }).socket;
+      expect(socket.getRecvBufferSize()).toBe(granted(48 * 1024, undefined));
+      expect(socket.getSendBufferSize()).toBe(granted(48 * 1024, undefined));
+    } finally {
+      await bind.close();
+    }
+  });
+
+  it('asks for 4 MiB buffers by default, so bursts are not dropped at the socket', async () => {
     const bind = await UdpBind.open({ host: '127.0.0.1' });
     try {
       const socket = (bind as unknown as { socket: import('node:dgram').Socket }).socket;
-      // Linux reports twice the granted size; the grant is capped at rmem_max / wmem_max.
       const want = 4 * 1024 * 1024;
-      expect(socket.getRecvBufferSize()).toBeGreaterThanOrEqual(Math.min(want, sysctl('rmem_max') ?? want));
-      expect(socket.getSendBufferSize()).toBeGreaterThanOrEqual(Math.min(want, sysctl('wmem_max') ?? want));
+      expect(socket.getRecvBufferSize()).toBe(granted(want, sysctl('rmem_max')));
+      expect(socket.getSendBufferSize()).toBe(granted(want, sysctl('wmem_max')));
     } finally {
       await bind.close();
     }

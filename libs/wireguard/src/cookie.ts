@@ -3,7 +3,7 @@
 // CookieGenerator is kept per peer for what we send to it (adds macs, stores the cookie it sends us).
 import { COOKIE_NONCE_SIZE, COOKIE_REFRESH_TIME_MS, LABEL_COOKIE, LABEL_MAC1, MESSAGE_COOKIE_REPLY_TYPE } from './constants.js';
 import { COOKIE_REPLY, newMessage, writeU32LE } from './messages.js';
-import { equalBytes, hash, mac, xaeadOpen, xaeadSeal } from './primitives.js';
+import { equalBytes, hash, mac, macWith, prepareMacKey, xaeadOpen, xaeadSeal, type MacKey } from './primitives.js';
 
 const MAC_SIZE = 16;
 const LABEL_MAC1_BYTES = Buffer.from(LABEL_MAC1, 'ascii');
@@ -20,36 +20,38 @@ export function cookieKey(responderStatic: Uint8Array): Buffer {
 }
 
 export class CookieChecker {
-  private mac1Key: Buffer;
-  private encryptionKey: Buffer;
-  private secret: Uint8Array = new Uint8Array(32);
+  private mac1Key!: MacKey;
+  private encryptionKey!: Buffer;
+  private secret: MacKey = prepareMacKey(new Uint8Array(32));
   private secretSetMs = -Infinity;
+  /** Scratch for the macs computed per received message (the flood path allocates nothing). */
+  private readonly scratch = new Uint8Array(MAC_SIZE);
+  private readonly cookieScratch = new Uint8Array(MAC_SIZE);
 
   constructor(
     localStatic: Uint8Array,
     private readonly random: (n: number) => Uint8Array,
   ) {
-    this.mac1Key = mac1Key(localStatic);
-    this.encryptionKey = cookieKey(localStatic);
+    this.setLocalStatic(localStatic);
   }
 
   /** After a private key change: macs are keyed by our public key. */
   setLocalStatic(localStatic: Uint8Array): void {
-    this.mac1Key = mac1Key(localStatic);
+    this.mac1Key = prepareMacKey(mac1Key(localStatic));
     this.encryptionKey = cookieKey(localStatic);
   }
 
   /** mac1 over everything before it; cheap, so it runs before any DH work. */
   checkMac1(msg: Uint8Array): boolean {
     const mac1At = msg.length - 2 * MAC_SIZE;
-    const expected = mac(this.mac1Key, msg.subarray(0, mac1At));
+    const expected = macWith(this.mac1Key, msg.subarray(0, mac1At), this.scratch);
     return equalBytes(expected, msg.subarray(mac1At, mac1At + MAC_SIZE));
   }
 
   /** mac2 must be MAC(cookie for this source, msg up to mac2); false once the secret is stale. */
   checkMac2(msg: Uint8Array, source: Uint8Array, nowMs: number): boolean {
     if (nowMs - this.secretSetMs > COOKIE_REFRESH_TIME_MS) return false;
-    const cookie = mac(this.secret, source);
+    const cookie = macWith(this.secret, source, this.cookieScratch);
     const mac2At = msg.length - MAC_SIZE;
     return equalBytes(mac(cookie, msg.subarray(0, mac2At)), msg.subarray(mac2At));
   }
@@ -58,10 +60,10 @@ export class CookieChecker {
   createReply(msg: Uint8Array, receiverIndex: number, source: Uint8Array, nowMs: number): Buffer {
     if (nowMs - this.secretSetMs > COOKIE_REFRESH_TIME_MS) {
       // Lazy rotation every COOKIE_REFRESH_TIME: old cookies stop validating after two minutes.
-      this.secret = this.random(32);
+      this.secret = prepareMacKey(this.random(32));
       this.secretSetMs = nowMs;
     }
-    const cookie = mac(this.secret, source);
+    const cookie = macWith(this.secret, source, this.cookieScratch);
     const mac1At = msg.length - 2 * MAC_SIZE;
     const reply = newMessage(MESSAGE_COOKIE_REPLY_TYPE, 64);
     writeU32LE(reply, COOKIE_REPLY.receiver, receiverIndex);
@@ -73,14 +75,14 @@ export class CookieChecker {
 }
 
 export class CookieGenerator {
-  private readonly mac1Key: Buffer;
+  private readonly mac1Key: MacKey;
   private readonly encryptionKey: Buffer;
   private cookie: Uint8Array | undefined;
   private cookieSetMs = -Infinity;
   private lastMac1: Uint8Array | undefined;
 
   constructor(remoteStatic: Uint8Array) {
-    this.mac1Key = mac1Key(remoteStatic);
+    this.mac1Key = prepareMacKey(mac1Key(remoteStatic));
     this.encryptionKey = cookieKey(remoteStatic);
   }
 
@@ -93,7 +95,7 @@ export class CookieGenerator {
   addMacs(msg: Uint8Array, nowMs: number): void {
     const mac1At = msg.length - 2 * MAC_SIZE;
     const mac2At = msg.length - MAC_SIZE;
-    const mac1 = mac(this.mac1Key, msg.subarray(0, mac1At));
+    const mac1 = macWith(this.mac1Key, msg.subarray(0, mac1At));
     msg.set(mac1, mac1At);
     this.lastMac1 = mac1;
     if (this.cookie && this.hasFreshCookie(nowMs)) msg.set(mac(this.cookie, msg.subarray(0, mac2At)), mac2At);

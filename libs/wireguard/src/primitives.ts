@@ -2,8 +2,8 @@
 // HKDF-style KDF1..3, MAC = keyed BLAKE2s-128, AEAD = ChaCha20-Poly1305 (RFC 8439) with the
 // 4-zero-bytes ‖ LE64 counter nonce, XAEAD = XChaCha20-Poly1305 (cookie replies only).
 import { createCipheriv, createDecipheriv, createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { blake2s } from '@noble/hashes/blake2.js';
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { blake2s, blake2sFrom, prepareKey, type Blake2sKeyState } from './blake2s.js';
 import { AEAD_TAG_SIZE } from './constants.js';
 
 const EMPTY = new Uint8Array(0);
@@ -51,7 +51,19 @@ export function kdf3(key: Uint8Array, input: Uint8Array = EMPTY): [Buffer, Buffe
  * part of BLAKE2's parameter block, and node:crypto offers neither keys nor short digests.
  */
 export function mac(key: Uint8Array, data: Uint8Array): Uint8Array {
-  return blake2s(data, { key, dkLen: 16 });
+  return blake2s(data, 16, key);
+}
+
+/** A MAC key whose key block is compressed once (mac1 keys, the cookie secret): see blake2s.ts. */
+export type MacKey = Blake2sKeyState;
+
+export function prepareMacKey(key: Uint8Array): MacKey {
+  return prepareKey(key, 16);
+}
+
+/** MAC with a prepared key, into `out` when given (the same bytes as `mac(key, data)`). */
+export function macWith(key: MacKey, data: Uint8Array, out?: Uint8Array): Uint8Array {
+  return blake2sFrom(key, data, out);
 }
 
 /** Constant-time comparison of two equally long byte strings (false when lengths differ). */
