@@ -59,8 +59,13 @@ export function errorBody(error: unknown): ErrorBody {
   return { error: { code: 'internal', message: 'Internal server error' } };
 }
 
-/** Extra response headers an error implies (Retry-After for rate limits, WWW-Authenticate for 401). */
+/**
+ * Extra response headers an error implies (Retry-After for rate limits, WWW-Authenticate for 401).
+ * A 413 closes the connection: the unread rest of the body is then never pulled off the wire,
+ * where keep-alive would have the server read and discard all of it first.
+ */
 export function errorHeaders(err: unknown): Record<string, string> {
+  if (err instanceof HttpError && err.status === 413) return { connection: 'close' };
   if (err instanceof RateLimitedError) return { 'retry-after': String(Math.max(1, Math.ceil(err.retryAfterSeconds))) };
   if (err instanceof UnauthorizedError) return { 'www-authenticate': 'Bearer realm="porthole"' };
   return {};

@@ -2,6 +2,7 @@
 // result turned into the hub's ValidationError so it reaches the client as a 400 in one shape.
 import { ValidationError } from '@porthole/db';
 import type { z } from 'zod';
+import { readBodyLimited } from './read-body.js';
 
 /** Validates `value` against a (strict) zod schema; throws ValidationError naming the first bad field. */
 export function parseInput<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
@@ -19,7 +20,10 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown): z.ou
   throw new ValidationError(`${where}: ${message}`, path === '' ? {} : { field: path });
 }
 
-/** Reads a JSON request body, refusing non-JSON and bodies over `maxBytes`, then validates it. */
+/**
+ * Reads a JSON request body, refusing non-JSON (400) and bodies over `maxBytes` (413, counted while
+ * the body streams, never buffered past the limit), then validates it.
+ */
 export async function parseJsonBody<S extends z.ZodType>(
   request: Request,
   schema: S,
@@ -29,13 +33,10 @@ export async function parseJsonBody<S extends z.ZodType>(
   if (!/^application\/json\b/i.test(type)) {
     throw new ValidationError('request body must be JSON (Content-Type: application/json)', { field: 'content-type' });
   }
-  const declared = Number(request.headers.get('content-length') ?? '0');
-  if (declared > maxBytes) throw new ValidationError(`request body is larger than ${maxBytes} bytes`);
-  const text = await request.text();
-  if (Buffer.byteLength(text) > maxBytes) throw new ValidationError(`request body is larger than ${maxBytes} bytes`);
+  const bytes = await readBodyLimited(request, maxBytes);
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch {
     throw new ValidationError('request body is not valid JSON');
   }

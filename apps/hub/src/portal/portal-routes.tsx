@@ -82,7 +82,10 @@ export function createPortalRoutes(deps: PortalDeps): Hono<PortalEnv> {
   });
   app.use('*', async (c, next) => {
     if (c.req.method !== 'POST') return next();
-    return bodyLimit({ maxSize: FORM_LIMIT_BYTES, onError: (cc) => cc.html(<MessagePage title="Sorry" message="The form is too large." error />, 413) })(c, next);
+    // hono's bodyLimit counts a chunked body as it streams and stops at the limit; closing the
+    // connection keeps the server from reading the rest off the wire.
+    const tooLarge = (cc: Context) => cc.html(<MessagePage title="Sorry" message="The form is too large." error />, 413, { connection: 'close' });
+    return bodyLimit({ maxSize: FORM_LIMIT_BYTES, onError: tooLarge })(c, next);
   });
   app.post('*', rateLimit({ limiter: createRateLimiter(deps.postLimit ?? { capacity: 30, refillPerSecond: 0.5 }), message: 'too many requests from this address; wait a moment' }));
   app.use(
