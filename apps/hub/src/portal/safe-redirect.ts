@@ -2,15 +2,34 @@
 // host it is used for — never a scheme, host, protocol-relative `//x` or backslash trick.
 import { SERIAL_RE } from '../registry/serial.js';
 
-/** `next` if it is a plain absolute path (`/x?y`), else `fallback`. */
+const BASE = 'http://portal.invalid';
+
+/** True for what a browser resolves on this host only: `/x`, never `//x`, `/\\x`, nor an encoded `/%2f…`. */
+function isLocalPath(path: string): boolean {
+  return path.startsWith('/') && !path.startsWith('//') && !/^\/(\\|%2f|%5c)/i.test(path);
+}
+
+/**
+ * `next` if it is a plain absolute path (`/x?y#z`) on this host, in its normalised form; else
+ * `fallback`. The check runs on the normalised path, the one that goes into `Location`: dot
+ * segments (`/.//evil`, `/%2e//evil`) collapse into `//evil` only during normalisation, and a
+ * raw tab or newline is dropped by URL parsers (`/\t/evil` → `//evil`), so both are refused.
+ */
 export function safeNextPath(next: string | undefined | null, fallback = '/'): string {
   if (!next || next.length > 2048) return fallback;
-  if (!next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\')) return fallback;
-  if (/[\u0000-\u001f\u007f\\]/.test(next)) return fallback;
-  // Parsing against a dummy origin must keep the origin: anything that escapes it is refused.
-  const parsed = new URL(next, 'http://portal.invalid');
-  if (parsed.origin !== 'http://portal.invalid') return fallback;
-  return parsed.pathname + parsed.search + parsed.hash;
+  if (/[\u0000-\u001f\u007f\\]/.test(next) || !isLocalPath(next)) return fallback;
+  let parsed: URL;
+  try {
+    parsed = new URL(next, BASE);
+  } catch {
+    return fallback;
+  }
+  if (parsed.origin !== BASE) return fallback;
+  const path = parsed.pathname + parsed.search + parsed.hash;
+  if (!isLocalPath(path)) return fallback;
+  // A second pass must not change it: what a browser does to the Location value is what we checked.
+  const again = new URL(path, BASE);
+  return again.origin === BASE && again.pathname + again.search + again.hash === path ? path : fallback;
 }
 
 /**
