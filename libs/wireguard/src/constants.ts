@@ -70,4 +70,6 @@ export const RATE_LIMIT_GC_INTERVAL_MS = 1_000;
  * for UNDER_LOAD_AFTER_TIME_MS after the rate was last exceeded.
  */
 export const UNDER_LOAD_HANDSHAKES_PER_SECOND = 1_000;
+/** Handshake messages waiting for DH work (wireguard-go QueueHandshakeSize); under load from 1/8. */
+export const HANDSHAKE_QUEUE_CAPACITY = 1_024;
 export const UNDER_LOAD_AFTER_TIME_MS = 1_000;

@@ -1,6 +1,8 @@
-// "Under load" for the cookie mechanism (whitepaper §5.3). wireguard-go looks at its handshake
-// queue; this core is synchronous, so it counts handshake messages per one-second window and stays
-// under load for UNDER_LOAD_AFTER_TIME after the rate was exceeded. Can be forced by the caller.
+// "Under load" for the cookie mechanism (whitepaper §5.3). wireguard-go is under load while its
+// handshake queue is at least an eighth full, and for UNDER_LOAD_AFTER_TIME after. The same rule
+// applies here to the device's handshake queue; a device processing handshakes synchronously has
+// no queue, so the rate of handshake messages (per one-second window) is a second trigger.
+// Either can be overridden by the caller.
 import { UNDER_LOAD_AFTER_TIME_MS, UNDER_LOAD_HANDSHAKES_PER_SECOND } from './constants.js';
 
 export class LoadDetector {
@@ -11,17 +13,20 @@ export class LoadDetector {
   constructor(
     private readonly forced: boolean | ((nowMs: number) => boolean) | undefined,
     private readonly threshold = UNDER_LOAD_HANDSHAKES_PER_SECOND,
+    private readonly queueThreshold = Infinity,
   ) {}
 
-  /** Counts one handshake message; true while under load. */
-  note(nowMs: number): boolean {
+  /** Counts one handshake message with `queued` messages waiting; true while under load. */
+  note(nowMs: number, queued = 0): boolean {
     if (typeof this.forced === 'boolean') return this.forced;
     if (typeof this.forced === 'function') return this.forced(nowMs);
     if (nowMs - this.windowStartMs >= 1000) {
       this.windowStartMs = nowMs;
       this.windowCount = 0;
     }
-    if (++this.windowCount > this.threshold) this.underLoadUntilMs = nowMs + UNDER_LOAD_AFTER_TIME_MS;
+    if (++this.windowCount > this.threshold || queued >= this.queueThreshold) {
+      this.underLoadUntilMs = nowMs + UNDER_LOAD_AFTER_TIME_MS;
+    }
     return nowMs < this.underLoadUntilMs;
   }
 }

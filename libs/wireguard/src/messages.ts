@@ -41,21 +41,28 @@ export type Classified =
 /** Classifies a datagram by type and size without touching anything else. Never throws. */
 export function classifyMessage(datagram: Uint8Array): Classified {
   // Nothing valid is shorter than a keepalive; checking first keeps every later read in bounds.
-  if (datagram.length < MESSAGE_KEEPALIVE_SIZE) return { kind: 'drop', reason: 'too-short' };
+  if (datagram.length < MESSAGE_KEEPALIVE_SIZE) return TOO_SHORT;
   switch (readU32LE(datagram, 0)) {
     case MESSAGE_INITIATION_TYPE:
-      return datagram.length === MESSAGE_INITIATION_SIZE ? { kind: 'initiation' } : BAD_SIZE;
+      return datagram.length === MESSAGE_INITIATION_SIZE ? INITIATION_KIND : BAD_SIZE;
     case MESSAGE_RESPONSE_TYPE:
-      return datagram.length === MESSAGE_RESPONSE_SIZE ? { kind: 'response' } : BAD_SIZE;
+      return datagram.length === MESSAGE_RESPONSE_SIZE ? RESPONSE_KIND : BAD_SIZE;
     case MESSAGE_COOKIE_REPLY_TYPE:
-      return datagram.length === MESSAGE_COOKIE_REPLY_SIZE ? { kind: 'cookie-reply' } : BAD_SIZE;
+      return datagram.length === MESSAGE_COOKIE_REPLY_SIZE ? COOKIE_REPLY_KIND : BAD_SIZE;
     case MESSAGE_TRANSPORT_TYPE:
-      return { kind: 'transport' };
+      return TRANSPORT_KIND;
     default:
-      return { kind: 'drop', reason: 'unknown-type' };
+      return UNKNOWN_TYPE;
   }
 }
 
+// Shared answers: classifying a datagram (every datagram of a flood) allocates nothing.
+const INITIATION_KIND: Classified = { kind: 'initiation' };
+const RESPONSE_KIND: Classified = { kind: 'response' };
+const COOKIE_REPLY_KIND: Classified = { kind: 'cookie-reply' };
+const TRANSPORT_KIND: Classified = { kind: 'transport' };
+const TOO_SHORT: Classified = { kind: 'drop', reason: 'too-short' };
+const UNKNOWN_TYPE: Classified = { kind: 'drop', reason: 'unknown-type' };
 const BAD_SIZE: Classified = { kind: 'drop', reason: 'bad-size' };
 
 /** A new zeroed message of `size` bytes with its type word set. */

@@ -1,6 +1,8 @@
 // The runner: drives a WireGuardDevice with real time and a Bind. One timer for the whole device,
 // set to nextDeadline() and moved earlier when the device reports an earlier deadline, so a hub
-// with tens of thousands of peers still has exactly one pending timer.
+// with tens of thousands of peers still has exactly one pending timer. Handshake messages that
+// pass the device's cheap checks wait in its queue and get a time budget per event-loop turn
+// (setImmediate, after the turn's I/O): transport data keeps flowing during a handshake storm.
 import { performance } from 'node:perf_hooks';
 import type { Bind } from './bind.js';
 import { WireGuardDevice } from './device.js';
@@ -10,7 +12,14 @@ export interface WireGuardNodeOptions extends Omit<WireGuardDeviceOptions, 'onTr
   bind: Bind;
   /** Monotonic milliseconds; default performance.now(). Tests may inject their own. */
   clock?: () => number;
+  /**
+   * Milliseconds of handshake work (DH) per event-loop turn; default 2. One responder handshake
+   * costs ~0.3 ms, so a turn that also carries transport data is delayed by at most this much.
+   */
+  handshakeBudgetMs?: number;
 }
+
+const DEFAULT_HANDSHAKE_BUDGET_MS = 2;
 
 export interface WireGuardNode {
   readonly device: WireGuardDevice;
@@ -24,10 +33,28 @@ export interface WireGuardNode {
 }
 
 export async function startWireGuardNode(options: WireGuardNodeOptions): Promise<WireGuardNode> {
-  const { bind, clock = () => performance.now(), ...deviceOptions } = options;
+  const { bind, clock = () => performance.now(), handshakeBudgetMs = DEFAULT_HANDSHAKE_BUDGET_MS, ...deviceOptions } = options;
   let timer: NodeJS.Timeout | undefined;
   let timerDeadline = Infinity;
   let closed = false;
+  let drainScheduled = false;
+
+  // Runs queued handshakes for at most handshakeBudgetMs, then yields to I/O if more wait.
+  const drainHandshakes = (): void => {
+    drainScheduled = false;
+    if (closed) return;
+    const until = clock() + handshakeBudgetMs;
+    do {
+      if (device.processHandshakes(clock(), 1) === 0) break;
+    } while (clock() < until);
+    if (device.pendingHandshakes > 0) scheduleDrain();
+    reschedule();
+  };
+  const scheduleDrain = (): void => {
+    if (drainScheduled || closed) return;
+    drainScheduled = true;
+    setImmediate(drainHandshakes);
+  };
 
   const reschedule = (): void => {
     if (closed) return;
@@ -54,6 +81,7 @@ export async function startWireGuardNode(options: WireGuardNodeOptions): Promise
   };
 
   const device = new WireGuardDevice({
+    deferHandshakes: true,
     ...deviceOptions,
     onTransmit: (datagram, to) => bind.send(datagram, to),
     onDeadline: (deadline) => {
@@ -64,6 +92,7 @@ export async function startWireGuardNode(options: WireGuardNodeOptions): Promise
   bind.onReceive((datagram, from) => {
     if (closed) return;
     device.receive(datagram, from, clock());
+    if (device.pendingHandshakes > 0) scheduleDrain();
     reschedule();
   });
   reschedule();

@@ -70,6 +70,8 @@ export type DropReason =
   | 'unknown-index'
   | 'unexpected-response'
   | 'bad-cookie-reply'
+  | 'handshake-queue-full'
+  | 'handshake-queue-stale'
   // Transport messages
   | 'no-keypair'
   | 'expired-keypair'
@@ -90,7 +92,7 @@ export type DropReason =
 export const DROP_REASONS: readonly DropReason[] = [
   'too-short', 'unknown-type', 'bad-size', 'bad-mac1', 'cookie-required', 'rate-limited', 'handshake-failed',
   'unknown-peer', 'replayed-timestamp', 'initiation-flood', 'unknown-index', 'unexpected-response',
-  'bad-cookie-reply', 'no-keypair', 'expired-keypair', 'counter-limit', 'decrypt-failed', 'replayed-counter',
+  'bad-cookie-reply', 'handshake-queue-full', 'handshake-queue-stale', 'no-keypair', 'expired-keypair', 'counter-limit', 'decrypt-failed', 'replayed-counter',
   'bad-inner-packet', 'disallowed-source', 'not-ip', 'no-route', 'no-endpoint', 'staged-overflow',
   'handshake-gave-up', 'internal-error',
 ];
@@ -117,6 +119,15 @@ export interface WireGuardDeviceOptions {
    */
   underLoad?: boolean | ((nowMs: number) => boolean);
   underLoadHandshakesPerSecond?: number;
+  /**
+   * Queue handshake messages that pass the cheap checks (size, type, mac1; under load mac2 and
+   * the rate limit) instead of doing their DH work inside receive(); processHandshakes() runs
+   * them. The runner turns this on and drains the queue with a time budget per event-loop turn,
+   * so a handshake storm cannot hold transport data back. Default false (synchronous).
+   */
+  deferHandshakes?: boolean;
+  /** Capacity of that queue (default 1024, as wireguard-go); under load from an eighth full. */
+  handshakeQueueCapacity?: number;
   /**
    * Message limits, for tests only (rekey/reject after messages cannot be reached in a test run
    * otherwise). Defaults: REKEY_AFTER_MESSAGES and REJECT_AFTER_MESSAGES from constants.

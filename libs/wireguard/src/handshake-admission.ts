@@ -1,0 +1,90 @@
+// What a handshake message must pass before any DH work (whitepaper §5.3; wireguard-go
+// device/receive.go RoutineHandshake): mac1, then — under load — mac2 (else a cookie reply) and
+// the per-source rate limit; then a bounded queue, so handshakes wait for a budget of their own
+// instead of running ahead of transport data. Every check here is cheap and allocates nothing
+// for a message that fails it, which is what keeps a flood of valid-mac1 initiations affordable.
+import { HANDSHAKE_QUEUE_CAPACITY, REKEY_TIMEOUT_MS } from './constants.js';
+import { CookieChecker } from './cookie.js';
+import { endpointCookieBytes, endpointRateKey, type Endpoint } from './endpoint.js';
+import { LoadDetector } from './load-detector.js';
+import { readU32LE } from './messages.js';
+import { RateLimiter } from './rate-limiter.js';
+import type { DropReason } from './types.js';
+
+export type HandshakeKind = 'initiation' | 'response';
+
+export interface QueuedHandshake {
+  kind: HandshakeKind;
+  msg: Uint8Array;
+  from: Endpoint;
+  receivedMs: number;
+}
+
+export interface HandshakeAdmissionOptions {
+  localStatic: Uint8Array;
+  random: (n: number) => Uint8Array;
+  underLoad: boolean | ((nowMs: number) => boolean) | undefined;
+  underLoadHandshakesPerSecond: number | undefined;
+  queueCapacity: number | undefined;
+  /** Sends a cookie reply. */
+  transmit(datagram: Uint8Array, to: Endpoint): void;
+}
+
+/** A handshake that waited longer than this is dropped: its initiator has retransmitted by then. */
+export const HANDSHAKE_QUEUE_MAX_WAIT_MS = REKEY_TIMEOUT_MS;
+
+export class HandshakeAdmission {
+  readonly cookieChecker: CookieChecker;
+  private readonly load: LoadDetector;
+  private readonly rateLimiter = new RateLimiter();
+  private readonly ring: (QueuedHandshake | undefined)[];
+  private head = 0;
+  private count = 0;
+
+  constructor(private readonly options: HandshakeAdmissionOptions) {
+    this.cookieChecker = new CookieChecker(options.localStatic, options.random);
+    const capacity = options.queueCapacity ?? HANDSHAKE_QUEUE_CAPACITY;
+    this.ring = new Array<QueuedHandshake | undefined>(capacity);
+    // wireguard-go: under load once the handshake queue is an eighth full.
+    this.load = new LoadDetector(options.underLoad, options.underLoadHandshakesPerSecond, Math.max(1, capacity >> 3));
+  }
+
+  /** Handshake messages waiting for processHandshakes(). */
+  get queued(): number {
+    return this.count;
+  }
+
+  /**
+   * The cheap checks, in order of cost: mac1 (one keyed BLAKE2s); only a message that passes it
+   * counts towards load; under load, mac2 bound to the source (a cookie reply otherwise) and the
+   * per-address token bucket. Returns why the message is dropped, or undefined to go on.
+   */
+  admit(msg: Uint8Array, from: Endpoint, nowMs: number): DropReason | undefined {
+    if (!this.cookieChecker.checkMac1(msg)) return 'bad-mac1';
+    if (!this.load.note(nowMs, this.count)) return undefined;
+    const source = endpointCookieBytes(from);
+    if (!this.cookieChecker.checkMac2(msg, source, nowMs)) {
+      this.options.transmit(this.cookieChecker.createReply(msg, readU32LE(msg, 4), source, nowMs), from);
+      return 'cookie-required';
+    }
+    if (!this.rateLimiter.allow(endpointRateKey(from), nowMs)) return 'rate-limited';
+    return undefined;
+  }
+
+  /** Queues an admitted message (copied: the caller may reuse its buffer); false when full. */
+  enqueue(kind: HandshakeKind, msg: Uint8Array, from: Endpoint, nowMs: number): boolean {
+    if (this.count === this.ring.length) return false;
+    this.ring[(this.head + this.count) % this.ring.length] = { kind, msg: Uint8Array.prototype.slice.call(msg), from, receivedMs: nowMs };
+    this.count++;
+    return true;
+  }
+
+  dequeue(): QueuedHandshake | undefined {
+    if (this.count === 0) return undefined;
+    const entry = this.ring[this.head];
+    this.ring[this.head] = undefined;
+    this.head = (this.head + 1) % this.ring.length;
+    this.count--;
+    return entry;
+  }
+}
