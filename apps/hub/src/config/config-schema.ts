@@ -73,6 +73,8 @@ export const configSchema = z.strictObject({
   wsMaxMessagesPerSecond: z.number().int().min(100, 'must be at least 100'),
   /** A WebSocket carrier connection with no datagram for this long is closed. */
   wsIdleTimeoutMs: positiveMs,
+  /** PEM file of vendor CA certificates: registrations and claims must then carry a device attestation. */
+  deviceCaFile: z.string().min(1, 'must not be empty').optional(),
 });
 
 export type ConfigInput = z.input<typeof configSchema>;
@@ -83,6 +85,8 @@ export interface HubConfig extends Omit<z.output<typeof configSchema>, 'portalHo
   wgEndpoint: string;
   /** True when the hub terminates TLS itself (httpsPort + certificate files). */
   tls: boolean;
+  /** The certificates of deviceCaFile, read and checked at load (undefined: no attestation). */
+  deviceCaPem?: string | undefined;
 }
 
 export const DEFAULTS = {
@@ -144,4 +148,5 @@ export const ENV_KEYS: Record<keyof ConfigInput, { env: string; kind: FieldKind;
   wsMaxConnectionsPerIp: { env: 'PORTHOLE_WS_MAX_CONNECTIONS_PER_IP', kind: 'int' },
   wsMaxMessagesPerSecond: { env: 'PORTHOLE_WS_MAX_MESSAGES_PER_SECOND', kind: 'int' },
   wsIdleTimeoutMs: { env: 'PORTHOLE_WS_IDLE_TIMEOUT_MS', kind: 'int' },
+  deviceCaFile: { env: 'PORTHOLE_DEVICE_CA_FILE', kind: 'string' },
 };

@@ -1,6 +1,7 @@
 // Builds the hub configuration from defaults, then an optional JSON file (path in PORTHOLE_CONFIG),
 // then PORTHOLE_* environment variables; validates once and reports every problem at once.
 // Pure: the environment and a file reader are passed in (main.ts alone reads process.env).
+import { parseCaBundle } from '../registry/attestation.js';
 import { DEFAULTS, ENV_KEYS, type ConfigInput, type HubConfig, configSchema } from './config-schema.js';
 
 /** Every configuration problem found, one line each, naming the variable or file key at fault. */
@@ -124,12 +125,26 @@ export function loadConfig(env: Record<string, string | undefined>, readFile: Fi
     }
   }
 
+  // 4. Files the hub needs at run time, read now (with the other problems) so that a bad one stops
+  // the start rather than every device's registration.
+  let deviceCaPem: string | undefined;
+  const caFile = raw.deviceCaFile;
+  if (typeof caFile === 'string' && caFile !== '') {
+    try {
+      deviceCaPem = readFile(caFile);
+      for (const p of parseCaBundle(deviceCaPem).problems) problems.push(`${where('deviceCaFile')}: ${caFile} ${p}`);
+    } catch (err) {
+      problems.push(`${where('deviceCaFile')}: cannot read ${caFile} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
+
   if (problems.length > 0 || !c) throw new ConfigError(problems);
   return {
     ...c,
     portalHost: c.portalHost ?? c.domain,
     wgEndpoint: c.wgEndpoint ?? `${c.domain}:${c.wgPort}`,
     tls: c.httpsPort !== undefined,
+    ...(deviceCaPem !== undefined ? { deviceCaPem } : {}),
   };
 }
 
@@ -137,5 +152,7 @@ export function loadConfig(env: Record<string, string | undefined>, readFile: Fi
 export function describeConfig(config: HubConfig): Record<string, unknown> {
   const out: Record<string, unknown> = { ...config };
   for (const key of KEYS) if (ENV_KEYS[key].secret && out[key] !== undefined) out[key] = '(set)';
+  // Not secret, but long: the file name says where the certificates come from.
+  if (config.deviceCaPem !== undefined) out.deviceCaPem = `(${parseCaBundle(config.deviceCaPem).certificates.length} certificates)`;
   return out;
 }

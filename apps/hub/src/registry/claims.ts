@@ -1,6 +1,7 @@
 // The owner's claim flow, after the OAuth 2.0 Device Authorization Grant (RFC 8628): the agent
 // starts a claim and polls with a secret poll token; the owner enters (or follows a link with) a
 // short user code on the portal and approves; the approving user becomes the device's owner.
+// A claim cannot take a serial under a reserved prefix, and with a device CA it must be attested.
 import { randomInt } from 'node:crypto';
 import { and, eq, gt, lt, sql } from 'drizzle-orm';
 import {
@@ -16,10 +17,12 @@ import {
 } from '@porthole/db';
 import { generateToken, hashToken, looksLikeToken } from '../auth/secret-token.js';
 import type { SessionUser } from '../auth/sessions.js';
+import { attestationColumns, type AttestationInput, type AttestationProof, type DeviceAttestor } from './attestation.js';
 import { inTransaction, recordChanges, type PendingPeerChange, type RegistryContext } from './context.js';
 import { peerChange } from './devices.js';
 import { assertKeyFree, insertDevice, registrationConstraintErrors, registrationFor, replaceDeviceKey, type Registration } from './registration.js';
 import { normalizeSerial } from './serial.js';
+import { assertSerialClaimable } from './serial-reservations.js';
 import { keyTag, parsePublicKey } from './wireguard-key.js';
 
 export const CLAIM_TTL_SECONDS = 600;
@@ -95,34 +98,77 @@ export function returnUrlWith(returnUrl: string, outcome: 'approved' | 'denied')
   return url.toString();
 }
 
-export function createClaims(ctx: RegistryContext, portalUrl: string) {
-  const verificationUri = new URL('/claim', portalUrl).toString();
+/** What claim start verified, kept until approval (the claims table records no certificate). */
+function createProofCache(now: () => Date) {
+  const proofs = new Map<string, { proof: AttestationProof; expiresAtMs: number }>();
+  return {
+    put(claimId: string, proof: AttestationProof, expiresAt: Date) {
+      const t = now().getTime();
+      for (const [id, entry] of proofs) if (entry.expiresAtMs <= t) proofs.delete(id);
+      proofs.set(claimId, { proof, expiresAtMs: expiresAt.getTime() });
+    },
+    /** Kept (not taken) until it expires: the approval's transaction may run more than once. */
+    get(claimId: string): AttestationProof | undefined {
+      return proofs.get(claimId)?.proof;
+    },
+  };
+}
 
-  async function startClaim(input: { serial: string; publicKey: string; returnUrl?: string; agentVersion?: string }): Promise<ClaimStart> {
+export interface StartClaimInput {
+  serial: string;
+  publicKey: string;
+  returnUrl?: string | undefined;
+  agentVersion?: string | undefined;
+  /** Required when the hub has a device CA; ignored otherwise. */
+  attestation?: AttestationInput | undefined;
+}
+
+export function createClaims(ctx: RegistryContext, portalUrl: string, attestor?: DeviceAttestor) {
+  const verificationUri = new URL('/claim', portalUrl).toString();
+  const proofs = createProofCache(ctx.now);
+
+  /**
+   * The attestation to record when approving `claimId`: the one its start verified, or — when the
+   * start ran on another hub node or before a restart — one without certificate details, since
+   * every claim start on a hub with a device CA was verified.
+   */
+  const approvedProof = (claimId: string): AttestationProof | null =>
+    attestor ? (proofs.get(claimId) ?? { subject: null, issuer: null }) : null;
+
+  async function startClaim(input: StartClaimInput): Promise<ClaimStart> {
     const serial = normalizeSerial(input.serial);
     const publicKey = parsePublicKey(input.publicKey);
     const returnUrl = input.returnUrl === undefined ? null : parseReturnUrl(input.returnUrl);
     const now = ctx.now();
+    const proof = attestor?.verify({ serial, publicKey, attestation: input.attestation, now });
+    await assertSerialClaimable(ctx.db, serial);
     await ctx.db.delete(claims).where(lt(claims.expiresAt, new Date(now.getTime() - CLAIM_RETENTION_MS)));
     const poll = generateToken('poll');
     for (let attempt = 0; ; attempt++) {
       const userCode = Array.from({ length: 8 }, () => USER_CODE_ALPHABET[randomInt(USER_CODE_ALPHABET.length)]).join('');
+      const expiresAt = new Date(now.getTime() + CLAIM_TTL_SECONDS * 1000);
+      let claimId: string;
       try {
-        await ctx.db.insert(claims).values({
-          userCode,
-          pollTokenHash: poll.hash,
-          serial,
-          publicKey,
-          returnUrl,
-          agentVersion: input.agentVersion ?? null,
-          createdAt: now,
-          expiresAt: new Date(now.getTime() + CLAIM_TTL_SECONDS * 1000),
-        });
+        const [row] = await ctx.db
+          .insert(claims)
+          .values({
+            userCode,
+            pollTokenHash: poll.hash,
+            serial,
+            publicKey,
+            returnUrl,
+            agentVersion: input.agentVersion ?? null,
+            createdAt: now,
+            expiresAt,
+          })
+          .returning({ id: claims.id });
+        claimId = row!.id;
       } catch (err) {
         if (attempt < 5 && isUniqueViolation(err, 'claims_user_code_pending_unique')) continue;
         throw translateDbError(err);
       }
-      ctx.logger?.info('claim started', { device: serial, peer: keyTag(publicKey) });
+      if (proof) proofs.put(claimId, proof, expiresAt);
+      ctx.logger?.info('claim started', { device: serial, peer: keyTag(publicKey), attested: proof !== undefined });
       const shown = formatUserCode(userCode);
       return {
         userCode: shown,
@@ -203,11 +249,19 @@ export function createClaims(ctx: RegistryContext, portalUrl: string) {
       ctx.db,
       async (tx) => {
         const claim = await pendingClaim(tx, userCode, true);
+        // A prefix reserved after the claim started still holds.
+        await assertSerialClaimable(tx, claim.serial);
+        const attestation = approvedProof(claim.id);
         const [existing] = await tx.select().from(devices).where(eq(devices.serial, claim.serial)).for('update');
         let pending: PendingPeerChange[] = [];
         if (!existing) {
           await assertKeyFree(tx, claim.publicKey, claim.serial);
-          const device = await insertDevice(ctx, tx, { serial: claim.serial, publicKey: claim.publicKey, ownerId: user.id, agentVersion: claim.agentVersion }, now);
+          const device = await insertDevice(
+            ctx,
+            tx,
+            { serial: claim.serial, publicKey: claim.publicKey, ownerId: user.id, agentVersion: claim.agentVersion, attestation },
+            now,
+          );
           pending = [peerChange(device, 'upsert')];
         } else {
           if (user.role !== 'admin' && existing.ownerId !== user.id) {
@@ -215,7 +269,8 @@ export function createClaims(ctx: RegistryContext, portalUrl: string) {
           }
           if (existing.status === 'disabled') throw new ForbiddenError(`device ${claim.serial} is disabled by an administrator`, { field: 'code' });
           // Approving the claim is the owner's approval of the new key.
-          if (existing.publicKey !== claim.publicKey) pending = await replaceDeviceKey(tx, existing, claim.publicKey, now);
+          if (existing.publicKey !== claim.publicKey) pending = await replaceDeviceKey(tx, existing, claim.publicKey, now, attestation);
+          else if (attestation) await tx.update(devices).set(attestationColumns(attestation, now)).where(eq(devices.id, existing.id));
           if (existing.ownerId === null) await tx.update(devices).set({ ownerId: user.id }).where(eq(devices.id, existing.id));
         }
         await tx.update(claims).set({ status: 'approved', decidedBy: user.id, decidedAt: now }).where(eq(claims.id, claim.id));

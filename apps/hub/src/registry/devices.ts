@@ -45,6 +45,12 @@ export interface DeviceInfo {
   lastEndpoint: string | null;
   rxBytes: number;
   txBytes: number;
+  /** The device proved its serial with a vendor certificate (device CA configured) at its last registration or claim. */
+  attested: boolean;
+  attestedAt: string | null;
+  /** Subject and issuer of that certificate (null when not recorded). */
+  attestationSubject: string | null;
+  attestationIssuer: string | null;
 }
 
 export const deviceColumns = {
@@ -71,6 +77,10 @@ export function toInfo(ctx: RegistryContext, row: DeviceRow, ownerEmail: string 
     lastEndpoint: row.lastEndpoint,
     rxBytes: row.rxBytes,
     txBytes: row.txBytes,
+    attested: row.attestedAt !== null,
+    attestedAt: row.attestedAt?.toISOString() ?? null,
+    attestationSubject: row.attestationSubject,
+    attestationIssuer: row.attestationIssuer,
   };
 }
 

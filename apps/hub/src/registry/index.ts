@@ -6,6 +6,7 @@ import * as apiTokens from '../auth/api-tokens.js';
 import * as sessions from '../auth/sessions.js';
 import * as accessLog from './access-log.js';
 import * as accessLogSearch from './access-log-search.js';
+import { createDeviceAttestor, parseCaBundle } from './attestation.js';
 import { createAccounts, type LoginThrottleOptions } from './accounts.js';
 import { createClaims } from './claims.js';
 import * as adminPeers from './admin-peers.js';
@@ -18,6 +19,7 @@ import { parseOverlayCidr } from './overlay.js';
 import * as feed from './peer-feed.js';
 import * as overview from './fleet-overview.js';
 import * as registration from './registration.js';
+import * as reservations from './serial-reservations.js';
 
 export type { HubIdentity, RegistryContext } from './context.js';
 export type { DeviceInfo, DevicePage, ListDevicesQuery } from './devices.js';
@@ -35,6 +37,11 @@ export type { SessionUser } from '../auth/sessions.js';
 export type { LoginResult, LoginThrottleOptions } from './accounts.js';
 export type { ClaimStart, ClaimPoll, ClaimView } from './claims.js';
 export { ExpiredTokenError, AccessDeniedError, SlowDownError } from './claims.js';
+export type { StartClaimInput } from './claims.js';
+export type { AttestationInput, AttestationProof } from './attestation.js';
+export { AttestationInvalidError, AttestationRequiredError, attestationMessage } from './attestation.js';
+export type { SerialReservationInfo } from './serial-reservations.js';
+export { SerialReservedError } from './serial-reservations.js';
 
 export interface RegistryOptions {
   db: Database;
@@ -49,6 +56,8 @@ export interface RegistryOptions {
   clock?: () => Date;
   logger?: Logger;
   loginThrottle?: LoginThrottleOptions;
+  /** PEM CA certificates (PORTHOLE_DEVICE_CA_FILE): registrations and claims must then be attested. */
+  deviceCaPem?: string;
 }
 
 export function createRegistry(options: RegistryOptions) {
@@ -66,7 +75,8 @@ export function createRegistry(options: RegistryOptions) {
   };
 
   const accounts = createAccounts(ctx, options.loginThrottle);
-  const claims = createClaims(ctx, options.portalUrl);
+  const attestor = options.deviceCaPem === undefined ? undefined : createDeviceAttestor(trustedCas(options.deviceCaPem));
+  const claims = createClaims(ctx, options.portalUrl, attestor);
 
   return {
     context: ctx,
@@ -84,7 +94,9 @@ export function createRegistry(options: RegistryOptions) {
     hub: ctx.hub,
 
     // Registration and the data plane's view.
-    registerDevice: (input: registration.RegisterInput) => registration.registerDevice(ctx, input),
+    registerDevice: (input: registration.RegisterInput) => registration.registerDevice(ctx, input, attestor),
+    /** True when registrations and claims must carry a device attestation. */
+    requiresAttestation: attestor !== undefined,
     registrationFor: (serial: string, tunnelIp: string) => registration.registrationFor(ctx, { serial, tunnelIp }),
     listPeers: () => feed.listPeers(ctx),
     changesSince: (version: number, limit?: number) => feed.changesSince(ctx, version, limit),
@@ -120,6 +132,11 @@ export function createRegistry(options: RegistryOptions) {
     listEnrollmentTokens: () => enrollment.listEnrollmentTokens(ctx),
     revokeEnrollmentToken: (id: string) => enrollment.revokeEnrollmentToken(ctx, id),
 
+    // Serial prefixes only enrollment tokens may register.
+    listSerialReservations: () => reservations.listSerialReservations(ctx),
+    addSerialReservation: (input: { prefix: string; description?: string; createdBy: string | null }) => reservations.addSerialReservation(ctx, input),
+    removeSerialReservation: (prefix: string) => reservations.removeSerialReservation(ctx, prefix),
+
     // Admin peers.
     createAdminPeer: (input: { name: string; publicKey: string; createdBy?: string | null }) => adminPeers.createAdminPeer(ctx, input),
     listAdminPeers: () => adminPeers.listAdminPeers(ctx),
@@ -130,6 +147,13 @@ export function createRegistry(options: RegistryOptions) {
     queryAccessLog: (query: accessLog.AccessLogQuery) => accessLog.queryAccessLog(ctx, query),
     searchAccessLog: (query: accessLogSearch.AccessLogSearch) => accessLogSearch.searchAccessLog(ctx, query),
   };
+}
+
+/** The CA certificates of a bundle; the config loader has reported its problems already. */
+function trustedCas(pem: string) {
+  const { certificates, problems } = parseCaBundle(pem);
+  if (problems.length > 0) throw new Error(`device CA certificates: ${problems.join('; ')}`);
+  return certificates;
 }
 
 export type Registry = ReturnType<typeof createRegistry>;

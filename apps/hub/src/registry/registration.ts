@@ -2,6 +2,7 @@
 // → a tunnel IP and the hub's WireGuard identity. One transaction takes the token's use, allocates
 // the address, stores the device and records the peer change; repeating it with the same key is
 // idempotent, a different key needs an approved rotation, and a key belongs to one peer only.
+// With a device CA configured, every registration also carries an attestation (attestation.ts).
 import { and, eq, gt, sql } from 'drizzle-orm';
 import {
   adminPeers,
@@ -15,6 +16,7 @@ import {
   withDbErrors,
   type Executor,
 } from '@porthole/db';
+import { attestationColumns, type AttestationInput, type AttestationProof, type DeviceAttestor } from './attestation.js';
 import { inTransaction, PERSISTENT_KEEPALIVE_SECONDS, recordChanges, type PendingPeerChange, type RegistryContext } from './context.js';
 import { peerChange, type DeviceRow } from './devices.js';
 import { checkEnrollmentTokenForRepeat, consumeEnrollmentToken } from './enrollment-tokens.js';
@@ -41,6 +43,8 @@ export interface RegisterInput {
   publicKey: string;
   enrollmentToken: string;
   agentVersion?: string | undefined;
+  /** Required when the hub has a device CA; ignored otherwise. */
+  attestation?: AttestationInput | undefined;
 }
 
 export function registrationFor(ctx: RegistryContext, device: Pick<DeviceRow, 'serial' | 'tunnelIp'>): Registration {
@@ -79,6 +83,7 @@ export interface NewDevice {
   tags?: string[];
   agentVersion?: string | null | undefined;
   enrollmentTokenId?: string | null;
+  attestation?: AttestationProof | null;
 }
 
 /** Allocates an address and inserts an enabled device; returns the peer change to record. */
@@ -98,6 +103,7 @@ export async function insertDevice(ctx: RegistryContext, tx: Executor, input: Ne
       enrollmentTokenId: input.enrollmentTokenId ?? null,
       createdAt: now,
       registeredAt: now,
+      ...attestationColumns(input.attestation, now),
     })
     .returning();
   return row!;
@@ -105,18 +111,28 @@ export async function insertDevice(ctx: RegistryContext, tx: Executor, input: Ne
 
 /**
  * Gives a device a new key, keeping its tunnel IP, once an owner or admin has approved it (an
- * approved rotation, or the approval of a claim). Returns the peer changes to record.
+ * approved rotation, or the approval of a claim). An attestation names one key, so the old one's
+ * record goes with it and `attestation` (of the new key) replaces it. Returns the peer changes to record.
  */
-export async function replaceDeviceKey(tx: Executor, row: DeviceRow, publicKey: string, now: Date): Promise<PendingPeerChange[]> {
+export async function replaceDeviceKey(
+  tx: Executor,
+  row: DeviceRow,
+  publicKey: string,
+  now: Date,
+  attestation?: AttestationProof | null,
+): Promise<PendingPeerChange[]> {
   await assertKeyFree(tx, publicKey, row.serial);
-  await withDbErrors(() => tx.update(devices).set({ publicKey, registeredAt: now }).where(eq(devices.id, row.id)), registrationConstraintErrors(row.serial));
+  await withDbErrors(
+    () => tx.update(devices).set({ publicKey, registeredAt: now, ...attestationColumns(attestation, now) }).where(eq(devices.id, row.id)),
+    registrationConstraintErrors(row.serial),
+  );
   await tx.delete(keyRotations).where(eq(keyRotations.deviceId, row.id));
   if (row.status !== 'enabled') return [];
   return [peerChange(row, 'remove'), peerChange({ ...row, publicKey }, 'upsert')];
 }
 
 /** A registration presenting a new key: allowed only with an unexpired approved rotation to exactly that key. */
-async function rotateDeviceKey(tx: Executor, row: DeviceRow, publicKey: string, now: Date): Promise<PendingPeerChange[]> {
+async function rotateDeviceKey(tx: Executor, row: DeviceRow, publicKey: string, now: Date, attestation: AttestationProof | undefined): Promise<PendingPeerChange[]> {
   const [rotation] = await tx
     .select()
     .from(keyRotations)
@@ -126,13 +142,16 @@ async function rotateDeviceKey(tx: Executor, row: DeviceRow, publicKey: string, 
       field: 'publicKey',
     });
   }
-  return replaceDeviceKey(tx, row, publicKey, now);
+  return replaceDeviceKey(tx, row, publicKey, now, attestation);
 }
 
-export async function registerDevice(ctx: RegistryContext, input: RegisterInput): Promise<RegisterResult> {
+/** `attestor` is the hub's device CA check; without one, registrations are not attested. */
+export async function registerDevice(ctx: RegistryContext, input: RegisterInput, attestor?: DeviceAttestor): Promise<RegisterResult> {
   const serial = normalizeSerial(input.serial);
   const publicKey = parsePublicKey(input.publicKey);
   const now = ctx.now();
+  // Before any database work: a device that cannot prove its serial changes nothing.
+  const proof = attestor?.verify({ serial, publicKey, attestation: input.attestation, now });
   const outcome = await inTransaction(
     ctx.db,
     async (tx) => {
@@ -142,9 +161,14 @@ export async function registerDevice(ctx: RegistryContext, input: RegisterInput)
         await checkEnrollmentTokenForRepeat(tx, input.enrollmentToken, existing.enrollmentTokenId, now);
         let pending: PendingPeerChange[] = [];
         if (existing.publicKey !== publicKey) {
-          pending = await rotateDeviceKey(tx, existing, publicKey, now);
-        } else if (input.agentVersion !== undefined && input.agentVersion !== existing.agentVersion) {
-          await tx.update(devices).set({ agentVersion: input.agentVersion }).where(eq(devices.id, existing.id));
+          pending = await rotateDeviceKey(tx, existing, publicKey, now, proof);
+        } else {
+          const update = {
+            ...(input.agentVersion !== undefined && input.agentVersion !== existing.agentVersion ? { agentVersion: input.agentVersion } : {}),
+            // The record reflects the latest proof (a renewed certificate shows its new subject).
+            ...(proof ? attestationColumns(proof, now) : {}),
+          };
+          if (Object.keys(update).length > 0) await tx.update(devices).set(update).where(eq(devices.id, existing.id));
         }
         return { created: false, device: existing, changes: await recordChanges(tx, pending) };
       }
@@ -153,7 +177,7 @@ export async function registerDevice(ctx: RegistryContext, input: RegisterInput)
       const device = await insertDevice(
         ctx,
         tx,
-        { serial, publicKey, tags: token.tags, agentVersion: input.agentVersion, enrollmentTokenId: token.id },
+        { serial, publicKey, tags: token.tags, agentVersion: input.agentVersion, enrollmentTokenId: token.id, attestation: proof ?? null },
         now,
       );
       return { created: true, device, changes: await recordChanges(tx, [peerChange(device, 'upsert')]) };
@@ -163,6 +187,8 @@ export async function registerDevice(ctx: RegistryContext, input: RegisterInput)
     throw translateDbError(err, registrationConstraintErrors(serial));
   });
   ctx.emit(outcome.changes);
-  if (outcome.created) ctx.logger?.info('device registered', { device: serial, peer: keyTag(publicKey), tunnelIp: outcome.device.tunnelIp });
+  if (outcome.created) {
+    ctx.logger?.info('device registered', { device: serial, peer: keyTag(publicKey), tunnelIp: outcome.device.tunnelIp, attested: proof !== undefined });
+  }
   return { created: outcome.created, registration: registrationFor(ctx, outcome.device) };
 }
