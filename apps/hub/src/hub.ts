@@ -117,6 +117,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
       portalUrl,
       deviceUrl,
       logger,
+      ...(config.deviceCaPem !== undefined ? { deviceCaPem: config.deviceCaPem } : {}),
     });
     await registry.bootstrapAdmin({
       ...(config.adminEmail ? { adminEmail: config.adminEmail } : {}),
