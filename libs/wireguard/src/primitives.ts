@@ -1,7 +1,7 @@
 // WireGuard's symmetric primitives (whitepaper §5.4): HASH = BLAKE2s-256, HMAC-BLAKE2s and the
 // HKDF-style KDF1..3, MAC = keyed BLAKE2s-128, AEAD = ChaCha20-Poly1305 (RFC 8439) with the
 // 4-zero-bytes ‖ LE64 counter nonce, XAEAD = XChaCha20-Poly1305 (cookie replies only).
-import { createCipheriv, createDecipheriv, createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, timingSafeEqual } from 'node:crypto';
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { blake2s, blake2sFrom, prepareKey, type Blake2sKeyState } from './blake2s.js';
 import { AEAD_TAG_SIZE } from './constants.js';
@@ -9,18 +9,50 @@ import { AEAD_TAG_SIZE } from './constants.js';
 const EMPTY = new Uint8Array(0);
 const BYTE_1 = Uint8Array.of(1);
 
-/** BLAKE2s-256 of the concatenation of `parts` (node:crypto, native). */
-export function hash(...parts: Uint8Array[]): Buffer {
-  const h = createHash('blake2s256');
-  for (const p of parts) h.update(p);
-  return h.digest();
+const UNKEYED_256 = prepareKey(undefined, 32);
+const HMAC_BLOCK = 64;
+/** Where hash()/hmac() lay out their input: handshake inputs are a few hundred bytes at most. */
+let scratch = new Uint8Array(1024);
+
+function gather(prefix: Uint8Array | undefined, parts: readonly Uint8Array[]): Uint8Array {
+  let length = prefix?.length ?? 0;
+  for (const p of parts) length += p.length;
+  if (length > scratch.length) scratch = new Uint8Array(length * 2);
+  let at = 0;
+  if (prefix) {
+    scratch.set(prefix, 0);
+    at = prefix.length;
+  }
+  for (const p of parts) {
+    scratch.set(p, at);
+    at += p.length;
+  }
+  return scratch.subarray(0, length);
 }
+
+/**
+ * BLAKE2s-256 of the concatenation of `parts`. In JavaScript (blake2s.ts) rather than
+ * node:crypto: a handshake hashes a few dozen short inputs, and creating a native hash object
+ * per input cost more than the compression itself (measured: 1.7 us vs 0.5 us).
+ */
+export function hash(...parts: Uint8Array[]): Buffer {
+  return blake2sFrom(UNKEYED_256, gather(undefined, parts), Buffer.allocUnsafe(32)) as Buffer;
+}
+
+const ipad = new Uint8Array(HMAC_BLOCK);
+const opad = new Uint8Array(HMAC_BLOCK + 32);
 
 /** HMAC-BLAKE2s (RFC 2104, 64-byte block, 32-byte output). */
 export function hmac(key: Uint8Array, ...parts: Uint8Array[]): Buffer {
-  const h = createHmac('blake2s256', key);
-  for (const p of parts) h.update(p);
-  return h.digest();
+  const k = key.length > HMAC_BLOCK ? hash(key) : key;
+  ipad.fill(0x36);
+  opad.fill(0x5c, 0, HMAC_BLOCK);
+  for (let i = 0; i < k.length; i++) {
+    ipad[i]! ^= k[i]!;
+    opad[i]! ^= k[i]!;
+  }
+  blake2sFrom(UNKEYED_256, gather(ipad, parts), opad.subarray(HMAC_BLOCK));
+  return blake2sFrom(UNKEYED_256, opad, Buffer.allocUnsafe(32)) as Buffer;
 }
 
 /** KDF1: τ1 = HMAC(HMAC(key, input), 0x1). */

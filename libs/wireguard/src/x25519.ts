@@ -1,6 +1,6 @@
 // X25519 Diffie-Hellman (RFC 7748) on node:crypto KeyObjects, WireGuard's DH and DH-Generate.
 // A shared secret of all zeros (a low-order peer point) counts as failure, as in wireguard-go.
-import { createPrivateKey, createPublicKey, diffieHellman, randomBytes, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, diffieHellman, randomFillSync, type KeyObject } from 'node:crypto';
 import { KEY_SIZE } from './constants.js';
 
 // PKCS#8 prefix for a raw X25519 private key. DER import is slow (~2k/s) but only used for static
@@ -66,7 +66,21 @@ const JWK_X_PLACEHOLDER = Buffer.alloc(KEY_SIZE).toString('base64url');
  * device simulator after a few hundred).
  */
 export function generateEphemeral(): EphemeralKeyPair {
-  return ephemeralFromPrivate(randomBytes(KEY_SIZE));
+  return ephemeralFromPrivate(randomKeyBytes());
+}
+
+// CSPRNG bytes drawn 4 KiB at a time: one randomFillSync per 128 keys instead of one per key.
+const pool = Buffer.alloc(4096);
+let poolAt = pool.length;
+function randomKeyBytes(): Buffer {
+  if (poolAt === pool.length) {
+    randomFillSync(pool);
+    poolAt = 0;
+  }
+  const bytes = Buffer.from(pool.subarray(poolAt, poolAt + KEY_SIZE));
+  pool.fill(0, poolAt, poolAt + KEY_SIZE); // the copy is the only one left
+  poolAt += KEY_SIZE;
+  return bytes;
 }
 
 /** An ephemeral key pair from given private bytes (test vectors inject their ephemerals). */
@@ -74,5 +88,6 @@ export function ephemeralFromPrivate(raw: Uint8Array): EphemeralKeyPair {
   if (raw.length !== KEY_SIZE) throw new Error(`x25519: private key must be ${KEY_SIZE} bytes, got ${raw.length}`);
   const d = Buffer.from(raw.buffer, raw.byteOffset, raw.length).toString('base64url');
   const privateKey = createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d, x: JWK_X_PLACEHOLDER }, format: 'jwk' });
-  return { privateKey, publicKey: rawPublicKey(privateKey) };
+  // The private JWK carries the derived public half: no second KeyObject for it.
+  return { privateKey, publicKey: Buffer.from(privateKey.export({ format: 'jwk' }).x!, 'base64url') };
 }
