@@ -15,7 +15,7 @@ export { totalDrops } from './stack/stats.js';
 export type { NetstackLogger } from './stack/logger.js';
 
 export { TcpConnection } from './tcp/tcp-connection.js';
-export type { ConnectOptions, TcpConnectionHandler, TcpState } from './tcp/tcp-connection.js';
+export type { ConnectOptions, TcpConnectionHandler, TcpState } from './tcp/tcp-types.js';
 export { TcpError } from './tcp/tcp-error.js';
 export type { TcpErrorCode } from './tcp/tcp-error.js';
 export { DEFAULT_TCP_CONFIG } from './tcp/tcp-config.js';

@@ -4,7 +4,8 @@
 // destroy(), errors with net's codes. Back-pressure both ways: write() returns false once the TCP
 // send buffer is full; a paused reader leaves data in the receive buffer, closing the window.
 import { Duplex } from 'node:stream';
-import type { TcpConnection, TcpConnectionHandler } from '../tcp/tcp-connection.js';
+import type { TcpConnection } from '../tcp/tcp-connection.js';
+import type { TcpConnectionHandler } from '../tcp/tcp-types.js';
 import { TcpError } from '../tcp/tcp-error.js';
 
 /** What a socket needs from its driver: run a call on the stack (with time and rescheduling). */

@@ -63,7 +63,7 @@ export class ConnectionTable {
   oldestTimeWait(): TcpConnection | undefined {
     let victim: TcpConnection | undefined;
     for (const conn of this) {
-      if (conn.state === 'TIME-WAIT' && (victim === undefined || (conn.closeAt ?? 0) < (victim.closeAt ?? 0))) victim = conn;
+      if (conn.state === 'TIME-WAIT' && (victim === undefined || (conn.timers.closeAt ?? 0) < (victim.timers.closeAt ?? 0))) victim = conn;
     }
     return victim;
   }

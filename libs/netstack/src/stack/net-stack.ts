@@ -6,7 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { IsnGenerator } from '../tcp/isn.js';
 import { DEFAULT_TCP_CONFIG, type TcpConfig } from '../tcp/tcp-config.js';
-import { TcpConnection, type ConnectOptions } from '../tcp/tcp-connection.js';
+import { TcpConnection } from '../tcp/tcp-connection.js';
+import type { ConnectOptions } from '../tcp/tcp-types.js';
 import { TcpError } from '../tcp/tcp-error.js';
 import type { TcpHost, TcpStats } from '../tcp/tcp-host.js';
 import { emitIcmpEcho, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, icmpEchoLen, parseIcmpv4, type IcmpEchoRepr } from '../wire/icmpv4.js';
@@ -313,7 +314,7 @@ export class NetStack implements TcpHost {
         conn.state === 'TIME-WAIT' &&
         (flags & (TCP_SYN | TCP_ACK)) === TCP_SYN &&
         this.listeners.has(seg.dstPort) &&
-        conn.unwrapRcv(seg.seq) >= conn.rcvNxt
+        conn.rcv.unwrap(seg.seq) >= conn.rcv.nxt
       ) {
         conn.terminate(undefined);
         conn = undefined;

@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import type { NetStack } from '../stack/net-stack.js';
 import { SimNetwork, type FaultConfig } from '../testing/sim-network.js';
 import { StreamEndpoint } from '../testing/stream-endpoint.js';
-import type { TcpConnection, TcpConnectionHandler, TcpState } from './tcp-connection.js';
+import type { TcpConnection } from './tcp-connection.js';
+import type { TcpConnectionHandler, TcpState } from './tcp-types.js';
 import type { TcpError } from './tcp-error.js';
 
 const LINK: FaultConfig = { delayMs: 2, bytesPerMs: 125_000, queueBytes: 1_000_000 };
@@ -313,15 +314,15 @@ describe('connection lifecycle', () => {
     const c = a.connect('100.64.0.2', 80, net.now);
     const client = new StreamEndpoint(a, c, () => net.now, { sendBytes: 8 * 1024 * 1024, seed: 3 });
     net.advance(5 * 60_000);
-    expect(c.sndWnd).toBe(0);
-    expect(c.persisting).toBe(true);
+    expect(c.snd.wnd).toBe(0);
+    expect(c.timers.persisting).toBe(true);
     expect(a.stats.tcp.zeroWindowProbes).toBeGreaterThan(3);
     expect(c.state).toBe('ESTABLISHED');
     // Bounded buffers: the receiver holds at most its receive buffer, the sender its send buffer.
     // (plus less than one window-scale unit of rounding, RFC 7323 §2.3).
     expect(server!.conn.readableBytes).toBeLessThan(4 * 1024 * 1024 + 128);
     expect(server!.conn.readableBytes).toBeGreaterThan(4 * 1024 * 1024 - 2000);
-    expect(c.sendBuf.length).toBeLessThanOrEqual(1024 * 1024);
+    expect(c.snd.buf.length).toBeLessThanOrEqual(1024 * 1024);
     server!.resumeReading();
     expect(net.run(() => server!.ended)).toBe(true);
     expect(server!.receivedDigest).toBe(client.sentDigest);

@@ -1,5 +1,6 @@
-// Retransmission timeout per RFC 6298: SRTT/RTTVAR smoothing (§2), Karn's rule left to the caller
-// (§3, samples come from timestamps or untouched segments only), exponential backoff (§5.5).
+// Retransmission timeout per RFC 6298: SRTT/RTTVAR smoothing (§2), where samples come from (§3:
+// timestamps, RFC 7323 §4, or one timed segment per flight under Karn's rule), exponential
+// backoff (§5.5) and the 3 s fallback after a retransmitted SYN (§5.7). Pure: time is passed in.
 
 export interface RttConfig {
   initialRtoMs: number;
@@ -9,12 +10,20 @@ export interface RttConfig {
 
 /** Clock granularity G of RFC 6298 §2: time is passed in as milliseconds. */
 const GRANULARITY_MS = 1;
+/** A timestamp echo older than this is not one of ours (RFC 7323 §5.5 bounds echoes in time too). */
+const MAX_TIMESTAMP_RTT_MS = 60_000;
 
 export class RttEstimator {
   srttMs: number | undefined;
   rttvarMs = 0;
   private baseRtoMs: number;
   backoffs = 0;
+  /** Sequence offset that must be acknowledged before the next sample is taken. */
+  private sampleSeq = 0;
+  /** When the timed segment left (timing without timestamps). */
+  private sentAtMs = 0;
+  /** A segment is being timed (only without timestamps). */
+  private timing = false;
 
   constructor(private readonly config: RttConfig) {
     this.baseRtoMs = config.initialRtoMs;
@@ -24,6 +33,11 @@ export class RttEstimator {
   get rtoMs(): number {
     const rto = this.baseRtoMs * 2 ** this.backoffs;
     return Math.min(this.config.maxRtoMs, Math.max(this.config.minRtoMs, rto));
+  }
+
+  /** Whether a segment is being timed (no timestamps). */
+  get isTiming(): boolean {
+    return this.timing;
   }
 
   sample(rttMs: number): void {
@@ -52,5 +66,58 @@ export class RttEstimator {
   /** §5.7: after the SYN (or SYN-ACK) had to be retransmitted, use 3 s until data gives a sample. */
   synRetransmitted(): void {
     if (this.srttMs === undefined) this.baseRtoMs = Math.max(this.baseRtoMs, 3000);
+  }
+
+  // --- where samples come from (§3) ------------------------------------------------------------
+
+  /** Our SYN (or SYN-ACK) left for the first time; its ACK gives a sample unless it is resent. */
+  onSynSent(nowMs: number): void {
+    this.sentAtMs = nowMs;
+  }
+
+  /** The SYN sent once (Karn: not after a retransmission) was acknowledged at `nowMs`. */
+  onSynAcked(nowMs: number): void {
+    this.sample(nowMs - this.sentAtMs);
+  }
+
+  /** New data ending at `endSeq` left at `nowMs`: time it, unless a segment is timed already. */
+  onNewDataSent(endSeq: number, nowMs: number): void {
+    if (this.timing) return;
+    this.timing = true;
+    this.sampleSeq = endSeq;
+    this.sentAtMs = nowMs;
+  }
+
+  /** Karn's rule (§3): a retransmission of the timed range makes its ACK ambiguous. */
+  onRetransmit(startSeq: number): void {
+    if (this.timing && startSeq < this.sampleSeq) this.timing = false;
+  }
+
+  /** Loss (fast recovery or a timeout): whatever was timed may have been resent. */
+  cancelTiming(): void {
+    this.timing = false;
+  }
+
+  /** Without timestamps: the cumulative ACK reached `ackSeq` at `nowMs`. */
+  onAck(ackSeq: number, nowMs: number): void {
+    if (this.timing && ackSeq >= this.sampleSeq) {
+      this.timing = false;
+      this.sample(nowMs - this.sentAtMs);
+    }
+  }
+
+  /**
+   * With timestamps (RFC 7323 §4.1): an ACK reaching `ackSeq` echoed a clock value `elapsedMs`
+   * ago. One sample per flight (as Linux): the next comes once `nextSampleSeq` is acknowledged.
+   */
+  onTimestampEcho(ackSeq: number, elapsedMs: number, nextSampleSeq: number): void {
+    if (ackSeq < this.sampleSeq) return;
+    this.sampleTimestamp(elapsedMs);
+    this.sampleSeq = nextSampleSeq;
+  }
+
+  /** A timestamp echo as a sample, ignoring echoes that cannot be ours (negative or ancient). */
+  sampleTimestamp(elapsedMs: number): void {
+    if (elapsedMs >= 0 && elapsedMs < MAX_TIMESTAMP_RTT_MS) this.sample(elapsedMs);
   }
 }

@@ -8,7 +8,8 @@ import { emitIcmpEcho, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, parseIcmpv4, type Icm
 import { emitIpv4, IP_PROTOCOL_ICMP } from '../wire/ipv4.js';
 import { parseIpv4Address } from '../wire/ipv4-address.js';
 import { TCP_ACK, TCP_CWR, TCP_ECE, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, type TcpRepr } from '../wire/tcp.js';
-import type { TcpConnection, TcpConnectionHandler } from './tcp-connection.js';
+import type { TcpConnection } from './tcp-connection.js';
+import type { TcpConnectionHandler } from './tcp-types.js';
 import type { TcpError } from './tcp-error.js';
 
 const US = '100.64.0.1';
@@ -82,10 +83,10 @@ describe('handshake options', () => {
   it('answers a bare SYN without the options the peer did not offer, and honours MSS 536', () => {
     const { conn } = handshake({}, 60000);
     const syn = conn;
-    expect(syn.wsOk).toBe(false);
-    expect(syn.sackOk).toBe(false);
-    expect(syn.tsOk).toBe(false);
-    expect(syn.segSize).toBe(536); // RFC 9293 §3.7.1 default when no MSS option
+    expect(syn.negotiated.wsOk).toBe(false);
+    expect(syn.negotiated.sackOk).toBe(false);
+    expect(syn.negotiated.tsOk).toBe(false);
+    expect(syn.negotiated.segSize).toBe(536); // RFC 9293 §3.7.1 default when no MSS option
     stack.call(conn, now, () => conn.send(Buffer.alloc(3000, 1), now));
     const segs = sent();
     // 3000 bytes: five full 536-byte segments; Nagle holds the 320-byte tail while data is unacked.
@@ -108,7 +109,7 @@ describe('handshake options', () => {
   it('sends data segments with timestamps and a scaled window after the handshake', () => {
     const { conn } = handshake();
     expect(conn.state).toBe('ESTABLISHED');
-    expect(conn.sndWnd).toBe(502 << 7);
+    expect(conn.snd.wnd).toBe(502 << 7);
     stack.call(conn, now, () => conn.send(Buffer.from('hello'), now));
     const seg = only();
     expect(Buffer.from(seg.payload).toString()).toBe('hello');
@@ -164,7 +165,7 @@ describe('resets (RFC 9293 §3.10.7.1, RFC 5961)', () => {
     const { conn, iss } = handshake();
     inject({ srcPort: 40000, dstPort: 80, seq: 5001, ack: (iss + 5000) >>> 0, flags: TCP_ACK, window: 502, tsVal: 1002, tsEcr: 1 });
     expect(only()).toMatchObject({ flags: TCP_ACK, seq: (iss + 1) >>> 0 });
-    expect(conn.una).toBe(1);
+    expect(conn.snd.una).toBe(1);
   });
 
   it('in SYN-SENT an ACK for another incarnation gets a RST and the SYN is retried', () => {

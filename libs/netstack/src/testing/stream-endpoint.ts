@@ -2,7 +2,8 @@
 // sent), reads and hashes everything that arrives, and records how the connection ended.
 import { createHash, type Hash } from 'node:crypto';
 import type { NetStack } from '../stack/net-stack.js';
-import type { TcpConnection, TcpConnectionHandler } from '../tcp/tcp-connection.js';
+import type { TcpConnection } from '../tcp/tcp-connection.js';
+import type { TcpConnectionHandler } from '../tcp/tcp-types.js';
 import type { TcpError } from '../tcp/tcp-error.js';
 import { Prng } from './prng.js';
 
