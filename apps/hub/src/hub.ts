@@ -17,6 +17,7 @@ import { createPortalRoutes } from './portal/portal-routes.js';
 import { createBatchingAccessLog, type BatchingAccessLog } from './proxy/access-log.js';
 import type { DeviceRoute } from './proxy/contracts.js';
 import { createCachedDirectory, type CachedDirectory } from './proxy/device-directory.js';
+import { createDeviceSessions } from './proxy/device-sessions.js';
 import { createTicketStore } from './proxy/ticket-store.js';
 import { createRegistry, type Registry } from './registry/index.js';
 import { createHubHttp, type HubHttp } from './server/hub-http.js';
@@ -196,6 +197,21 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
     cleanups.push(() => accessLog.close());
 
     const tickets = createTicketStore();
+    // Device sessions live in the database; the proxy reads them through a short-lived cache that
+    // the registry empties for sessions it ends (a cluster feed would call invalidate the same way).
+    const deviceSessions = createDeviceSessions({
+      ttlMs: config.deviceSessionTtlMs,
+      store: {
+        insert: (tokenHash, s, createdIp) =>
+          registry.createDeviceSession({ tokenHash, userId: s.userId, deviceId: s.deviceId, serial: s.serial, expiresAt: new Date(s.expiresMs), createdIp }),
+        async find(tokenHash) {
+          const row = await registry.findDeviceSession(tokenHash);
+          return row && { userId: row.userId, deviceId: row.deviceId, serial: row.serial, expiresMs: row.expiresAt.getTime() };
+        },
+        delete: (tokenHash) => registry.deleteDeviceSession(tokenHash),
+      },
+    });
+    cleanups.push(registry.onDeviceSessionsEnded((ended) => deviceSessions.invalidate(ended)));
     const portal = new Hono();
     portal.route('/api/v1', createApiRoutes({ registry, logger, ...(deps.version ? { version: deps.version } : {}) }));
     portal.route(
@@ -222,10 +238,11 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
         canAccessDevice: (userId, deviceId) => registry.canAccessDevice(userId, deviceId),
         async userForBearerToken(token) {
           const principal = await registry.authenticateApiToken(token);
-          return principal ? { userId: principal.user.id } : null;
+          return principal ? { userId: principal.user.id, scopes: principal.scopes } : null;
         },
       },
       tickets,
+      sessions: deviceSessions,
       accessLog,
       portalApp: portal,
       metrics,

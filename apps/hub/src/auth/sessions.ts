@@ -1,9 +1,11 @@
 // Browser sessions (OWASP Session Management Cheat Sheet): 256-bit random tokens stored as SHA-256,
 // a new session on every login, idle and absolute expiry, server-side logout. `last_seen_at` is
-// written at most once a minute so page views do not turn into a write each.
+// written at most once a minute so page views do not turn into a write each. Ending portal sessions
+// (logout, password change, account disable) ends the user's device sessions too.
 import { and, eq, gt, lt, or } from 'drizzle-orm';
 import { sessions, users, type UserRole } from '@porthole/db';
-import type { RegistryContext } from '../registry/context.js';
+import { inTransaction, type RegistryContext } from '../registry/context.js';
+import { deleteUserDeviceSessionRows, notifyDeviceSessionsEnded } from '../registry/device-sessions.js';
 import { generateToken, hashToken, looksLikeToken } from './secret-token.js';
 
 export const SESSION_IDLE_MS = 12 * 3600_000;
@@ -50,12 +52,26 @@ export async function userForSessionToken(ctx: RegistryContext, token: string): 
   return { id: row.id, email: row.email, role: row.role };
 }
 
+/**
+ * Logout: ends this portal session and every device session of its user (device sessions are not
+ * tied to the portal session that started them, so all of them go).
+ */
 export async function deleteSession(ctx: RegistryContext, token: string): Promise<void> {
   if (!looksLikeToken('session', token)) return;
-  await ctx.db.delete(sessions).where(eq(sessions.tokenHash, hashToken(token)));
+  const userIds = await inTransaction(ctx.db, async (tx) => {
+    const rows = await tx.delete(sessions).where(eq(sessions.tokenHash, hashToken(token))).returning({ userId: sessions.userId });
+    for (const { userId } of rows) await deleteUserDeviceSessionRows(tx, userId);
+    return rows.map((r) => r.userId);
+  });
+  // After the commit, so nobody re-reads a row that is about to disappear.
+  for (const userId of userIds) notifyDeviceSessionsEnded(ctx, { userId });
 }
 
-/** Ends every session of a user (password change, account disabled). */
+/** Ends every session of a user, portal and device (password change, account disabled). */
 export async function deleteUserSessions(ctx: RegistryContext, userId: string): Promise<void> {
-  await ctx.db.delete(sessions).where(eq(sessions.userId, userId));
+  await inTransaction(ctx.db, async (tx) => {
+    await tx.delete(sessions).where(eq(sessions.userId, userId));
+    await deleteUserDeviceSessionRows(tx, userId);
+  });
+  notifyDeviceSessionsEnded(ctx, { userId });
 }

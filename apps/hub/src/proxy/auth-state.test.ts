@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createDeviceSessions, deviceCookie, readCookies } from './device-sessions.js';
+import { type DeviceSessionStore, type StoredDeviceSession, createDeviceSessions, createMemorySessionStore, deviceCookie, readCookies } from './device-sessions.js';
 import { createTicketStore, hashSecret } from './ticket-store.js';
 import { createVisitorGate, safeNext } from './visitor-gate.js';
 import type { DeviceRoute } from './contracts.js';
@@ -49,14 +49,113 @@ describe('ticket store', () => {
 });
 
 describe('device sessions', () => {
-  it('binds a session to its device host and expires it', () => {
+  it('binds a session to its device host and expires it', async () => {
     let now = 0;
     const s = createDeviceSessions({ ttlMs: 1000, now: () => now });
-    const token = s.create('u1', 'd1', 'an1');
-    expect(s.lookup(token, 'an1')).toMatchObject({ userId: 'u1', deviceId: 'd1' });
-    expect(s.lookup(token, 'an2')).toBeUndefined();
+    const token = await s.create('u1', 'd1', 'an1');
+    expect(await s.lookup(token, 'an1')).toMatchObject({ userId: 'u1', deviceId: 'd1' });
+    expect(await s.lookup(token, 'an2')).toBeUndefined();
     now = 1000;
-    expect(s.lookup(token, 'an1')).toBeUndefined();
+    expect(await s.lookup(token, 'an1')).toBeUndefined();
+  });
+
+  /** A memory store that counts reads and can be switched off, to watch the cache in front of it. */
+  function countingStore(now: () => number) {
+    const inner = createMemorySessionStore(1000, now);
+    const store: DeviceSessionStore & { reads: number; down: boolean; rows: typeof inner } = {
+      reads: 0,
+      down: false,
+      rows: inner,
+      insert: (h, s, ip) => inner.insert(h, s, ip),
+      async find(h): Promise<StoredDeviceSession | undefined> {
+        store.reads++;
+        if (store.down) throw new Error('database down');
+        return inner.find(h);
+      },
+      delete: (h) => inner.delete(h),
+    };
+    return store;
+  }
+
+  it('serves repeated lookups from the cache and re-reads the store after cacheMs', async () => {
+    let now = 0;
+    const store = countingStore(() => now);
+    const s = createDeviceSessions({ ttlMs: 3_600_000, store, cacheMs: 5_000, now: () => now });
+    const token = await s.create('u1', 'd1', 'an1');
+    for (let i = 0; i < 100; i++) expect(await s.lookup(token, 'an1')).toMatchObject({ userId: 'u1' });
+    expect(store.reads).toBe(0);
+    now = 5_000;
+    expect(await s.lookup(token, 'an1')).toMatchObject({ userId: 'u1' });
+    expect(store.reads).toBe(1);
+    // A row deleted behind the cache's back (another node) is gone at the next re-read.
+    await store.rows.delete(hashSecret(token));
+    now = 10_000;
+    expect(await s.lookup(token, 'an1')).toBeUndefined();
+  });
+
+  it('forgets a user’s sessions at once on invalidate, and a read that overlapped it is not cached', async () => {
+    let now = 0;
+    const store = countingStore(() => now);
+    const s = createDeviceSessions({ ttlMs: 3_600_000, store, cacheMs: 60_000, now: () => now });
+    const a = await s.create('u1', 'd1', 'an1');
+    const b = await s.create('u1', 'd2', 'an2');
+    const other = await s.create('u2', 'd1', 'an1');
+    expect(s.cachedCount).toBe(3);
+    // The registry deleted u1's rows and tells the cache; u2 is untouched.
+    await store.rows.delete(hashSecret(a));
+    await store.rows.delete(hashSecret(b));
+    s.invalidate({ userId: 'u1' });
+    expect(s.cachedCount).toBe(1);
+    expect(await s.lookup(a, 'an1')).toBeUndefined();
+    expect(await s.lookup(b, 'an2')).toBeUndefined();
+    expect(await s.lookup(other, 'an1')).toMatchObject({ userId: 'u2' });
+    s.invalidate({ tokenHash: hashSecret(other) });
+    expect(s.cachedCount).toBe(0);
+
+    // A store read that started before an invalidation and ends after it is used once, never cached.
+    const c = await s.create('u3', 'd1', 'an1');
+    s.invalidate({ userId: 'u3' });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const slowFind = store.find;
+    store.find = async (h) => {
+      const row = await slowFind(h);
+      await gate;
+      return row;
+    };
+    const pending = s.lookup(c, 'an1');
+    s.invalidate({ userId: 'u3' });
+    release();
+    await pending;
+    store.find = slowFind;
+    expect(s.cachedCount).toBe(0);
+  });
+
+  it('keeps serving a recently read session while the store is down, then fails closed', async () => {
+    let now = 0;
+    const store = countingStore(() => now);
+    const s = createDeviceSessions({ ttlMs: 3_600_000, store, cacheMs: 5_000, staleMs: 60_000, now: () => now });
+    const token = await s.create('u1', 'd1', 'an1');
+    store.down = true;
+    now = 30_000;
+    expect(await s.lookup(token, 'an1')).toMatchObject({ userId: 'u1' });
+    now = 61_000;
+    await expect(s.lookup(token, 'an1')).rejects.toThrow('database down');
+    // Unknown tokens fail closed too while the store is down (nothing cached to go on).
+    await expect(s.lookup('A'.repeat(43), 'an1')).rejects.toThrow('database down');
+    // Malformed values never reach the store.
+    const reads = store.reads;
+    expect(await s.lookup('short', 'an1')).toBeUndefined();
+    expect(store.reads).toBe(reads);
+  });
+
+  it('bounds the cache', async () => {
+    const s = createDeviceSessions({ ttlMs: 3_600_000, maxEntries: 10, store: createMemorySessionStore() });
+    const tokens: string[] = [];
+    for (let i = 0; i < 25; i++) tokens.push(await s.create(`u${i}`, 'd1', 'an1'));
+    expect(s.cachedCount).toBe(10);
+    // Evicted from the cache, still in the store.
+    expect(await s.lookup(tokens[0]!, 'an1')).toMatchObject({ userId: 'u0' });
   });
 
   it('formats a host-only cookie and reads duplicates', () => {
@@ -88,13 +187,13 @@ describe('visitor gate', () => {
       graceMs: 60_000,
       now: () => now,
     });
-    const token = sessions.create('u1', 'd1', 'an1');
+    const token = await sessions.create('u1', 'd1', 'an1');
     const g = { req: req({ cookie: `porthole_device=${token}` }), device, hostWithPort: 'an1.d.test', target: '/', proto: 'https' as const };
     now = 10_000; // past the recheck interval: asks the registry, which answers
-    expect(await gate.authorize(g)).toEqual({ kind: 'allow', userId: 'u1' });
+    expect(await gate.authorize(g)).toMatchObject({ kind: 'allow', userId: 'u1' });
     down = true;
     now = 50_000; // registry down, last confirmation 40 s ago: within grace
-    expect(await gate.authorize(g)).toEqual({ kind: 'allow', userId: 'u1' });
+    expect(await gate.authorize(g)).toMatchObject({ kind: 'allow', userId: 'u1' });
     now = 80_000; // 70 s since the last confirmation: refuse
     expect(await gate.authorize(g)).toEqual({ kind: 'unavailable' });
   });
@@ -113,13 +212,13 @@ describe('visitor gate', () => {
       checkTimeoutMs: 20,
       now: () => now,
     });
-    const token = sessions.create('u1', 'd1', 'an1');
+    const token = await sessions.create('u1', 'd1', 'an1');
     const g = { req: req({ cookie: `porthole_device=${token}` }), device, hostWithPort: 'an1.d.test', target: '/', proto: 'https' as const };
     now = 10_000;
-    expect(await gate.authorize(g)).toEqual({ kind: 'allow', userId: 'u1' });
+    expect(await gate.authorize(g)).toMatchObject({ kind: 'allow', userId: 'u1' });
     hang = true;
     now = 20_000;
-    expect(await gate.authorize(g)).toEqual({ kind: 'allow', userId: 'u1' });
+    expect(await gate.authorize(g)).toMatchObject({ kind: 'allow', userId: 'u1' });
     now = 80_000;
     expect(await gate.authorize(g)).toEqual({ kind: 'unavailable' });
   });

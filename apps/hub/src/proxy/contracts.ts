@@ -37,8 +37,12 @@ export interface DeviceDialer {
 export interface VisitorAuth {
   /** Whether the user may still reach the device (grants can be revoked after a device session began). */
   canAccessDevice(userId: string, deviceId: string): Promise<boolean>;
-  /** The user owning an API token presented as `Authorization: Bearer …` (CLI TCP forwarding); null when invalid. */
-  userForBearerToken?(token: string): Promise<{ userId: string } | null>;
+  /**
+   * The user and scopes of a hub API token presented as `Authorization: Bearer …` (CLI, scripts);
+   * null when it is not a valid token of this hub (unknown, revoked, expired). Rejects when the
+   * registry cannot be asked. Scopes on device hosts: see hub-credentials.ts.
+   */
+  userForBearerToken?(token: string): Promise<{ userId: string; scopes: readonly string[] } | null>;
 }
 
 /** May the visitor reach `port` on the device via /.porthole/tcp? The agent enforces its own allow-list too. */

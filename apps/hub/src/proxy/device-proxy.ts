@@ -15,7 +15,8 @@ import { isWebSocketUpgrade } from './request-guard.js';
 import { type StatusPage, sendStatusPage, writeRawStatusPage } from './status-page.js';
 import { TCP_PATH, createTcpEndpoint } from './tcp-endpoint.js';
 import { forwardUpgrade } from './upgrade-forwarder.js';
-import type { GateDecision, VisitorGate } from './visitor-gate.js';
+import { isTopLevelNavigation, refusalText } from './resource-isolation.js';
+import { type ForwardCredentials, type GateDecision, type VisitorGate, isolationOf } from './visitor-gate.js';
 
 /** What the server worked out about a request before handing it to the device proxy. */
 export interface DeviceRequestContext {
@@ -213,9 +214,16 @@ export function createDeviceProxy(o: DeviceProxyOptions) {
         return { status: 401, title: 'Sign-in required', message: 'Sign in through the portal to use this device, then retry.', serial: device.serial, requestId };
       case 'forbidden':
         return { status: 403, title: 'No access', message: 'Your account does not have access to this device.', serial: device.serial, requestId };
+      case 'refused':
+        o.metrics.drops.inc({ reason: d.reason });
+        return { status: d.status, title: d.title, message: d.message, serial: device.serial, requestId };
       case 'unavailable':
         return { status: 503, title: 'Temporarily unavailable', message: 'Your access to this device cannot be confirmed right now. Try again in a moment.', headers: { 'retry-after': '5' }, requestId };
     }
+  }
+
+  function userOf(d: GateDecision): string | null {
+    return d.kind === 'allow' || d.kind === 'forbidden' || d.kind === 'refused' ? d.userId : null;
   }
 
   async function handleRequest(req: IncomingMessage, res: ServerResponse, ctx: DeviceRequestContext): Promise<void> {
@@ -238,25 +246,47 @@ export function createDeviceProxy(o: DeviceProxyOptions) {
     const path = pathOf(ctx.target);
     if (path.startsWith('/.porthole/')) return handleReserved(req, res, ctx, device, path, refuse);
 
-    const decision = await o.gate.authorize({ req, device, hostWithPort: ctx.hostWithPort, target: ctx.target, proto: ctx.client.proto });
-    const userId = decision.kind === 'allow' ? decision.userId : decision.kind === 'forbidden' ? decision.userId : null;
+    const decision = await o.gate.authorize({ req, device, hostWithPort: ctx.hostWithPort, target: ctx.target, proto: ctx.client.proto, kind: 'http' });
+    const userId = userOf(decision);
     const refusal = gatePage(decision, device, ctx.requestId, method);
-    if (refusal) return refuse(refusal, userId);
+    if (refusal || decision.kind !== 'allow') return refuse(refusal!, userId);
     if (!device.online) return refuse(offlinePage(device, ctx.requestId), userId);
 
     const result = await forwardHttp(
-      { req, res, device, target: ctx.target, host: ctx.host, client: ctx.client, userId, requestId: ctx.requestId, expectContinue: ctx.expectContinue },
+      {
+        req,
+        res,
+        device,
+        target: ctx.target,
+        host: ctx.host,
+        client: ctx.client,
+        userId,
+        requestId: ctx.requestId,
+        expectContinue: ctx.expectContinue,
+        credentials: decision.forward,
+      },
       { agent, devicePort, responseTimeoutMs: o.responseTimeoutMs, idleTimeoutMs: o.idleTimeoutMs, maxResponseHeaderBytes: o.maxHeaderBytes },
     );
     done(userId, result);
   }
 
   /** `/.porthole/*` is the hub's namespace on every device host and never reaches the device. */
-  function handleReserved(req: IncomingMessage, res: ServerResponse, ctx: DeviceRequestContext, device: DeviceRoute, path: string, refuse: (page: StatusPage, userId?: string | null) => void): void {
+  async function handleReserved(req: IncomingMessage, res: ServerResponse, ctx: DeviceRequestContext, device: DeviceRoute, path: string, refuse: (page: StatusPage, userId?: string | null) => void): Promise<void> {
     const method = req.method ?? 'GET';
     if (path === '/.porthole/auth' && (method === 'GET' || method === 'HEAD')) {
+      // A sign-in link works as a link only: an image or fetch on another page must not plant a session.
+      if (!isTopLevelNavigation(req.headers)) {
+        o.metrics.drops.inc({ reason: 'isolation' });
+        return refuse({ status: 403, title: 'Sign-in link refused', message: 'Sign-in links for a device work only when opened in the browser tab itself.', serial: device.serial, requestId: ctx.requestId });
+      }
       const ticket = new URLSearchParams(ctx.target.slice(path.length + 1)).get('ticket');
-      const redeemed = o.gate.redeem(ticket, device);
+      let redeemed: Awaited<ReturnType<VisitorGate['redeem']>>;
+      try {
+        redeemed = await o.gate.redeem(ticket, device, ctx.client.ip);
+      } catch (err) {
+        log.warn('device session store unavailable', { err, requestId: ctx.requestId, device: device.serial });
+        return refuse({ status: 503, title: 'Temporarily unavailable', message: 'Signing in to the device is not possible right now. Try again in a moment.', headers: { 'retry-after': '5' }, requestId: ctx.requestId });
+      }
       if (!redeemed) {
         o.metrics.drops.inc({ reason: 'bad_ticket' });
         const limited = throttled(ctx);
@@ -276,7 +306,18 @@ export function createDeviceProxy(o: DeviceProxyOptions) {
       return;
     }
     if (path === '/.porthole/logout') {
-      o.gate.signOut(req);
+      // Another device's page must not be able to sign the visitor out either.
+      const verdict = isolationOf(req, ctx.client.proto, ctx.hostWithPort, false);
+      if (!verdict.allowed) {
+        o.metrics.drops.inc({ reason: 'isolation' });
+        return refuse({ status: 403, ...refusalText(verdict.reason, device.serial, verdict.from), serial: device.serial, requestId: ctx.requestId });
+      }
+      try {
+        await o.gate.signOut(req);
+      } catch (err) {
+        log.warn('device session store unavailable', { err, requestId: ctx.requestId, device: device.serial });
+        return refuse({ status: 503, title: 'Temporarily unavailable', message: 'Signing out is not possible right now. Try again in a moment.', headers: { 'retry-after': '5' }, requestId: ctx.requestId });
+      }
       res.writeHead(200, { 'set-cookie': clearDeviceCookie(ctx.client.proto === 'https'), 'cache-control': 'no-store', 'content-type': 'text/plain; charset=utf-8' });
       res.end('Signed out of this device.\n');
       record(ctx, device, method, null, { status: 200, bytesIn: 0, bytesOut: 0 }, 'http');
@@ -306,11 +347,11 @@ export function createDeviceProxy(o: DeviceProxyOptions) {
     if (device.status === 'disabled') return refuse(disabledPage(device, ctx.requestId));
     if (path.startsWith('/.porthole/') && path !== TCP_PATH) return refuse({ status: 404, title: 'Not found', message: 'No such page.', requestId: ctx.requestId });
 
-    const decision = await o.gate.authorize({ req, device, hostWithPort: ctx.hostWithPort, target: ctx.target, proto: ctx.client.proto, requireUser: kind === 'tcp' });
-    const userId = decision.kind === 'allow' || decision.kind === 'forbidden' ? decision.userId : null;
+    const decision = await o.gate.authorize({ req, device, hostWithPort: ctx.hostWithPort, target: ctx.target, proto: ctx.client.proto, kind });
+    const userId = userOf(decision);
     // A WebSocket cannot follow a redirect: a login refusal is a 401.
     const refusal = gatePage(decision, device, ctx.requestId, 'WEBSOCKET');
-    if (refusal) return refuse(refusal, userId);
+    if (refusal || decision.kind !== 'allow') return refuse(refusal!, userId);
     if (!device.online) return refuse(offlinePage(device, ctx.requestId), userId);
 
     // Long-lived connections are the cheap way to exhaust a device or the hub: cap them.
@@ -320,20 +361,30 @@ export function createDeviceProxy(o: DeviceProxyOptions) {
       return refuse({ status: 429, title: 'Too many connections', message: 'Too many open connections to this device. Close some and retry.', headers: { 'retry-after': '10' }, requestId: ctx.requestId }, userId);
     }
     try {
-      await forwardTunnel(req, socket, head, ctx, device, method, userId, kind);
+      await forwardTunnel(req, socket, head, ctx, device, method, userId, kind, decision.forward);
     } finally {
       release();
     }
   }
 
-  async function forwardTunnel(req: IncomingMessage, socket: Duplex, head: Buffer, ctx: DeviceRequestContext, device: DeviceRoute, method: string, userId: string | null, kind: 'tcp' | 'websocket'): Promise<void> {
+  async function forwardTunnel(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    ctx: DeviceRequestContext,
+    device: DeviceRoute,
+    method: string,
+    userId: string | null,
+    kind: 'tcp' | 'websocket',
+    credentials: ForwardCredentials,
+  ): Promise<void> {
     if (kind === 'tcp') {
       const result = await tcp.handle(req, socket, head, device, ctx.target);
       record(ctx, device, method, userId, result, 'tcp');
       return;
     }
     const result = await forwardUpgrade(
-      { req, socket, head, device, target: ctx.target, host: ctx.host, client: ctx.client, userId, requestId: ctx.requestId },
+      { req, socket, head, device, target: ctx.target, host: ctx.host, client: ctx.client, userId, requestId: ctx.requestId, credentials },
       {
         dialer: o.dialer,
         devicePort,

@@ -1,55 +1,83 @@
 // Device sessions behind the `porthole_device` cookie: a random token per visitor and device host,
-// stored hashed with the user, the device and an absolute expiry. Access is re-checked against the
-// registry every few seconds (grants can be revoked); while the registry is unreachable a recent
-// positive answer keeps serving for a bounded grace time, then the proxy fails closed.
+// stored hashed (the database in the hub, so they survive restarts and every node sees them) with
+// the user, the device and an absolute expiry. Requests are served from a small in-process cache
+// that re-reads a session after `cacheMs`; `invalidate` drops entries at once when sessions end
+// (logout, password change, account disable), here or, fed by a cluster, on another node.
 import { randomBytes } from 'node:crypto';
 import { hashSecret } from './ticket-store.js';
 
 export const DEVICE_COOKIE = 'porthole_device';
 
-export interface DeviceSession {
+/** What the store keeps for one session (keyed by the token's hash). */
+export interface StoredDeviceSession {
   userId: string;
   deviceId: string;
   serial: string;
   expiresMs: number;
-  /** When the registry last confirmed the user may access the device. */
+}
+
+export interface DeviceSession extends StoredDeviceSession {
+  /** When the registry last confirmed the user may access the device (this process only). */
   checkedMs: number;
 }
 
-/** Storage for sessions keyed by token hash; in memory by default, injectable (e.g. a database table). */
+/** Persistent storage by token hash: the database in the hub, memory in tests. Methods may reject when it is down. */
 export interface DeviceSessionStore {
-  get(hash: string): DeviceSession | undefined;
-  set(hash: string, session: DeviceSession): void;
-  delete(hash: string): void;
+  insert(tokenHash: string, session: StoredDeviceSession, createdIp: string | null): Promise<void>;
+  /** The unexpired session, or undefined. */
+  find(tokenHash: string): Promise<StoredDeviceSession | undefined>;
+  delete(tokenHash: string): Promise<void>;
 }
+
+/** Sessions that ended elsewhere: all of a user's, or one by token hash. */
+export type DeviceSessionInvalidation = { userId: string } | { tokenHash: string };
 
 export interface DeviceSessionsOptions {
   ttlMs: number;
   store?: DeviceSessionStore;
   now?: () => number;
+  /** A cached session is re-read from the store after this long (bounds how late a missed invalidation can be). Default 5 s. */
+  cacheMs?: number;
+  /** While the store cannot be read, a cached session keeps serving this long after it was last read. Default 5 min. */
+  staleMs?: number;
+  /** Cached sessions kept at most. */
   maxEntries?: number;
 }
 
 export interface DeviceSessions {
-  /** Starts a session; returns the cookie value. */
-  create(userId: string, deviceId: string, serial: string): string;
-  /** The session for a cookie value on this device host, or undefined (unknown, expired, other host). */
-  lookup(token: string, serial: string): DeviceSession | undefined;
-  /** Records a confirmed access check. */
+  /** Starts a session; resolves to the cookie value. Rejects when the store is down. */
+  create(userId: string, deviceId: string, serial: string, createdIp?: string | null): Promise<string>;
+  /**
+   * The session for a cookie value on this device host, or undefined (unknown, expired, ended, other
+   * host). Rejects only when the store is down and nothing usable is cached.
+   */
+  lookup(token: string, serial: string): Promise<DeviceSession | undefined>;
+  /** Records a confirmed access check (kept in this process). */
   touch(token: string, checkedMs: number): void;
-  revoke(token: string): void;
+  /** Ends one session (device-host logout, access revoked). */
+  revoke(token: string): Promise<void>;
+  /**
+   * Forgets cached sessions that ended in the store. The registry calls it for sessions this process
+   * ends; a cluster feed calls it for those other nodes end.
+   */
+  invalidate(what: DeviceSessionInvalidation): void;
+  readonly cachedCount: number;
 }
 
-export function createMemorySessionStore(maxEntries = 200_000): DeviceSessionStore & { readonly size: number } {
-  const map = new Map<string, DeviceSession>();
+export function createMemorySessionStore(maxEntries = 200_000, now: () => number = Date.now): DeviceSessionStore & { readonly size: number } {
+  const map = new Map<string, StoredDeviceSession>();
   return {
-    get: (hash) => map.get(hash),
-    set(hash, session) {
-      map.delete(hash);
+    async insert(hash, session) {
       map.set(hash, session);
       if (map.size > maxEntries) map.delete(map.keys().next().value!);
     },
-    delete: (hash) => void map.delete(hash),
+    async find(hash) {
+      const s = map.get(hash);
+      return s && s.expiresMs > now() ? s : undefined;
+    },
+    async delete(hash) {
+      map.delete(hash);
+    },
     get size() {
       return map.size;
     },
@@ -58,36 +86,116 @@ export function createMemorySessionStore(maxEntries = 200_000): DeviceSessionSto
 
 const TOKEN_RE = /^[A-Za-z0-9_-]{43}$/;
 
+interface CacheEntry {
+  session: DeviceSession;
+  loadedMs: number;
+}
+
 export function createDeviceSessions(options: DeviceSessionsOptions): DeviceSessions {
   const now = options.now ?? Date.now;
-  const store = options.store ?? createMemorySessionStore(options.maxEntries);
+  const store = options.store ?? createMemorySessionStore(options.maxEntries, now);
+  const cacheMs = options.cacheMs ?? 5_000;
+  const staleMs = Math.max(cacheMs, options.staleMs ?? 5 * 60_000);
+  const maxEntries = options.maxEntries ?? 100_000;
+  // Insertion order is load order: entries are re-inserted whenever they are read from the store.
+  const cache = new Map<string, CacheEntry>();
+  const byUser = new Map<string, Set<string>>();
+  /** Bumped by every invalidation: a store read that overlapped one must not be cached. */
+  let epoch = 0;
+
+  function forget(hash: string): void {
+    const entry = cache.get(hash);
+    if (!entry) return;
+    cache.delete(hash);
+    const hashes = byUser.get(entry.session.userId);
+    hashes?.delete(hash);
+    if (hashes?.size === 0) byUser.delete(entry.session.userId);
+  }
+
+  function remember(hash: string, session: DeviceSession, nowMs: number): void {
+    forget(hash);
+    cache.set(hash, { session, loadedMs: nowMs });
+    let hashes = byUser.get(session.userId);
+    if (!hashes) byUser.set(session.userId, (hashes = new Set()));
+    hashes.add(hash);
+    for (const [oldest, entry] of cache) {
+      if (cache.size <= maxEntries && nowMs - entry.loadedMs <= staleMs) break;
+      forget(oldest);
+    }
+  }
+
   return {
-    create(userId, deviceId, serial) {
+    async create(userId, deviceId, serial, createdIp = null) {
       const token = randomBytes(32).toString('base64url');
+      const hash = hashSecret(token);
       const nowMs = now();
-      store.set(hashSecret(token), { userId, deviceId, serial, expiresMs: nowMs + options.ttlMs, checkedMs: nowMs });
+      const stored: StoredDeviceSession = { userId, deviceId, serial, expiresMs: nowMs + options.ttlMs };
+      await store.insert(hash, stored, createdIp);
+      remember(hash, { ...stored, checkedMs: nowMs }, nowMs);
       return token;
     },
-    lookup(token, serial) {
+
+    async lookup(token, serial) {
       if (!TOKEN_RE.test(token)) return undefined;
       const hash = hashSecret(token);
-      const s = store.get(hash);
-      if (!s) return undefined;
-      if (s.expiresMs <= now()) {
-        store.delete(hash);
+      const nowMs = now();
+      const cached = cache.get(hash);
+      let session: DeviceSession | undefined;
+      if (cached && nowMs - cached.loadedMs < cacheMs) {
+        session = cached.session;
+      } else {
+        const started = epoch;
+        let stored: StoredDeviceSession | undefined;
+        try {
+          stored = await store.find(hash);
+        } catch (err) {
+          // Store down: a session read recently keeps serving (staleMs bounds it); anything else fails closed.
+          if (cached && now() - cached.loadedMs < staleMs) session = cached.session;
+          else throw err;
+        }
+        if (!session) {
+          if (!stored) {
+            forget(hash);
+            return undefined;
+          }
+          session = { ...stored, checkedMs: cached?.session.checkedMs ?? 0 };
+          // Sessions ended while this read was in flight may have been read before their deletion.
+          if (epoch === started) remember(hash, session, now());
+        }
+      }
+      if (session.expiresMs <= now()) {
+        forget(hash);
         return undefined;
       }
       // Bound to the device host it was issued on: a cookie copied to another host is worthless.
-      return s.serial === serial ? s : undefined;
+      return session.serial === serial ? session : undefined;
     },
+
     touch(token, checkedMs) {
       if (!TOKEN_RE.test(token)) return;
-      const hash = hashSecret(token);
-      const s = store.get(hash);
-      if (s) store.set(hash, { ...s, checkedMs });
+      const entry = cache.get(hashSecret(token));
+      if (entry) entry.session = { ...entry.session, checkedMs };
     },
-    revoke(token) {
-      if (TOKEN_RE.test(token)) store.delete(hashSecret(token));
+
+    async revoke(token) {
+      if (!TOKEN_RE.test(token)) return;
+      const hash = hashSecret(token);
+      epoch++;
+      forget(hash);
+      await store.delete(hash);
+    },
+
+    invalidate(what) {
+      epoch++;
+      if ('tokenHash' in what) {
+        forget(what.tokenHash);
+        return;
+      }
+      for (const hash of [...(byUser.get(what.userId) ?? [])]) forget(hash);
+    },
+
+    get cachedCount() {
+      return cache.size;
     },
   };
 }

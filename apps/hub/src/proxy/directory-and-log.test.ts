@@ -185,7 +185,7 @@ describe('forward headers', () => {
   it('drops headers named in Connection and internal X-Porthole-* headers', () => {
     const raw = ['Host', 'h', 'Connection', 'close, X-Drop', 'X-Drop', '1', 'X-Porthole-User', 'admin', 'Accept', '*/*'];
     const req = fakeReq('127.0.0.1', { host: 'h' }, raw);
-    const out = requestHeadersForDevice(req, { host: 'an1.d', client: { ip: '127.0.0.1', proto: 'http', forwardedFor: '127.0.0.1' }, stripBearer: true });
+    const out = requestHeadersForDevice(req, { host: 'an1.d', client: { ip: '127.0.0.1', proto: 'http', forwardedFor: '127.0.0.1' }, dropAuthorization: true });
     expect(out).toEqual(['Host', 'an1.d', 'Accept', '*/*', 'X-Forwarded-For', '127.0.0.1', 'X-Forwarded-Proto', 'http', 'X-Forwarded-Host', 'an1.d']);
   });
 });

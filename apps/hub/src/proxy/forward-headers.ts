@@ -1,9 +1,10 @@
 // Header rewriting between visitor and device (reliability-security.md §3.3, RFC 9110 §7.6.1):
 // hop-by-hop headers and every header named in Connection are removed both ways, the hub's own
-// cookies and portal credentials never reach a device, X-Forwarded-* are set from the socket (or
+// cookies and credentials never reach a device, X-Forwarded-* are set from the socket (or
 // appended to a trusted proxy's), and a device's Set-Cookie is made host-only.
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
+import { isHubAuthorization } from './hub-credentials.js';
 
 /** Removed in both directions (RFC 9110 §7.6.1 plus the de-facto ones). */
 const HOP_BY_HOP = new Set([
@@ -110,8 +111,14 @@ export interface ForwardOptions {
   /** The Host value routed on (normalised), sent as Host and X-Forwarded-Host. */
   host: string;
   client: ClientInfo;
-  /** Remove `Authorization: Bearer …` (portal API tokens); device Basic/Digest credentials pass. */
-  stripBearer: boolean;
+  /**
+   * Remove every Authorization header (it carried the hub's API token, or the request goes on
+   * anonymously). Otherwise the device's own credentials (Basic, Digest, its own bearer tokens) pass;
+   * a bearer value with the hub's token prefix is removed in any case.
+   */
+  dropAuthorization: boolean;
+  /** Remove every cookie, the device's own included (a cross-origin request forwarded anonymously). */
+  dropCookies?: boolean;
   /** Keep Upgrade/Connection for a validated WebSocket handshake. */
   websocket?: boolean;
 }
@@ -128,10 +135,10 @@ export function requestHeadersForDevice(req: IncomingMessage, opts: ForwardOptio
     const value = raw[i + 1]!;
     if (HOP_BY_HOP.has(lower) || REQUEST_DROP.has(lower) || named.has(lower) || lower.startsWith(INTERNAL_PREFIX)) continue;
     if (lower === 'cookie') {
-      cookies.push(value);
+      if (!opts.dropCookies) cookies.push(value);
       continue;
     }
-    if (lower === 'authorization' && opts.stripBearer && /^\s*bearer(\s|$)/i.test(value)) continue;
+    if (lower === 'authorization' && (opts.dropAuthorization || isHubAuthorization(value))) continue;
     out.push(name, value);
   }
   const kept = stripHubCookies(cookies);

@@ -9,6 +9,7 @@ import type { DeviceRoute } from './contracts.js';
 import { type DeviceAgent, type DeviceRequestArgs, DialFailedError, DialTimeoutError } from './device-agent.js';
 import { type ClientInfo, requestHeadersForDevice, responseHeadersForVisitor } from './forward-headers.js';
 import { type StatusPage, sendStatusPage } from './status-page.js';
+import type { ForwardCredentials } from './visitor-gate.js';
 
 export interface ForwardRequest {
   req: IncomingMessage;
@@ -23,6 +24,8 @@ export interface ForwardRequest {
   requestId: string;
   /** The visitor sent `Expect: 100-continue` and is waiting for our go-ahead. */
   expectContinue: boolean;
+  /** Which of the visitor's credentials go on (the gate's decision). */
+  credentials: ForwardCredentials;
 }
 
 export interface ForwardOptions {
@@ -90,7 +93,8 @@ export function forwardHttp(f: ForwardRequest, opts: ForwardOptions, attempt = 0
       headers: requestHeadersForDevice(req, {
         host: f.host,
         client: f.client,
-        stripBearer: f.device.accessPolicy === 'owners',
+        dropAuthorization: f.credentials.dropAuthorization,
+        dropCookies: f.credentials.dropCookies,
       }) as unknown as http.OutgoingHttpHeaders,
       maxHeaderSize: opts.maxResponseHeaderBytes,
       setHost: false,

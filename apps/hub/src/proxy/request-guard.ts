@@ -1,6 +1,7 @@
 // Request-smuggling checks Node's parser does not make on its own (reliability-security.md §3.1,
 // verified on Node 20.20): two Host headers, an absolute-form target naming another host (frp
-// CVE-2026-40910 pattern), `Upgrade: h2c` (h2c smuggling), and transfer codings other than chunked.
+// CVE-2026-40910 pattern), `Upgrade: h2c` (h2c smuggling), transfer codings other than chunked, and
+// two Authorization headers (Node keeps the first; the proxy must judge exactly what it forwards).
 // Conflicting Content-Length / Transfer-Encoding are already refused by llhttp (400) before this.
 import type { IncomingMessage } from 'node:http';
 import { parseHostHeader } from './host-router.js';
@@ -17,11 +18,13 @@ function refuse(status: number, reason: string, message: string): GuardResult {
 export function guardRequest(req: IncomingMessage): GuardResult {
   const raw = req.rawHeaders;
   let hosts = 0;
+  let authorizations = 0;
   let contentLength = false;
   let transferEncoding: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
     if (name === 'host') hosts++;
+    else if (name === 'authorization') authorizations++;
     else if (name === 'content-length') contentLength = true;
     else if (name === 'transfer-encoding') transferEncoding = transferEncoding === undefined ? raw[i + 1]! : `${transferEncoding}, ${raw[i + 1]!}`;
     else if (name === 'http2-settings') return refuse(400, 'h2c', 'HTTP/2 cleartext upgrade is not supported');
@@ -30,6 +33,7 @@ export function guardRequest(req: IncomingMessage): GuardResult {
     }
   }
   if (hosts !== 1) return refuse(400, 'host_header', hosts === 0 ? 'missing Host header' : 'more than one Host header');
+  if (authorizations > 1) return refuse(400, 'authorization_header', 'more than one Authorization header');
   if (transferEncoding !== undefined) {
     if (contentLength) return refuse(400, 'smuggling', 'both Content-Length and Transfer-Encoding');
     if (transferEncoding.trim().toLowerCase() !== 'chunked') {

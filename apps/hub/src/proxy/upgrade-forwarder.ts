@@ -11,6 +11,7 @@ import type { DeviceDialer } from './contracts.js';
 import { type ClientInfo, requestHeadersForDevice, responseHeadersForVisitor } from './forward-headers.js';
 import { closeAfterResponse, writeRawStatusPage } from './status-page.js';
 import type { ForwardResult } from './http-forwarder.js';
+import type { ForwardCredentials } from './visitor-gate.js';
 
 export interface UpgradeRequest {
   req: IncomingMessage;
@@ -22,6 +23,8 @@ export interface UpgradeRequest {
   client: ClientInfo;
   userId: string | null;
   requestId: string;
+  /** Which of the visitor's credentials go on (the gate's decision). */
+  credentials: ForwardCredentials;
 }
 
 export interface UpgradeOptions {
@@ -88,7 +91,7 @@ export function forwardUpgrade(u: UpgradeRequest, opts: UpgradeOptions): Promise
           createConnection: () => deviceSocket as never,
           method: 'GET',
           path: u.target,
-          headers: requestHeadersForDevice(u.req, { host: u.host, client: u.client, stripBearer: u.device.accessPolicy === 'owners', websocket: true }) as unknown as http.OutgoingHttpHeaders,
+          headers: requestHeadersForDevice(u.req, { host: u.host, client: u.client, dropAuthorization: u.credentials.dropAuthorization, dropCookies: u.credentials.dropCookies, websocket: true }) as unknown as http.OutgoingHttpHeaders,
           setHost: false,
           maxHeaderSize: opts.maxResponseHeaderBytes,
         });

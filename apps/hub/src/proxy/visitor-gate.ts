@@ -1,17 +1,31 @@
 // Authentication at the proxy (shared contract "Visitor auth at the proxy"): a visitor of an
-// `owners` device needs a device session (cookie from a redeemed one-time ticket) or an API token;
-// otherwise browsers are sent to the portal's /auth/device and come back via /.porthole/auth.
+// `owners` device needs a device session (cookie from a redeemed one-time ticket) or a hub API
+// token; otherwise browsers are sent to the portal's /auth/device and come back via /.porthole/auth.
+// The cookie counts only on requests from the device's own origin or top-level navigations
+// (resource-isolation.ts); hub tokens count with their scopes and are never forwarded.
 import type { IncomingMessage } from 'node:http';
 import type { DeviceRoute, VisitorAuth } from './contracts.js';
 import { DEVICE_COOKIE, type DeviceSessions, readCookies } from './device-sessions.js';
-import type { TicketStore } from './ticket-store.js';
+import { accessNeeded, bearerToken, hasHubTokenPrefix, mayBeCustomHubToken, scopesGrant } from './hub-credentials.js';
+import { type IsolationVerdict, deviceOrigin, isolationVerdict, refusalText } from './resource-isolation.js';
+import { hashSecret, type TicketStore } from './ticket-store.js';
+
+/** Which of the visitor's credentials go on to the device (hub cookies never do, see forward-headers.ts). */
+export interface ForwardCredentials {
+  /** Remove every Authorization header: it is the hub's token, or the request goes on anonymously. */
+  dropAuthorization: boolean;
+  /** Remove every cookie: a cross-origin request forwarded anonymously to a public device. */
+  dropCookies: boolean;
+}
 
 export type GateDecision =
-  | { kind: 'allow'; userId: string | null }
+  | { kind: 'allow'; userId: string | null; forward: ForwardCredentials }
   /** No credentials: browsers go to the portal login (GET/HEAD), others get 401. */
   | { kind: 'login'; location: string }
   /** Credentials valid but the user may not (or no longer) reach this device. */
   | { kind: 'forbidden'; userId: string }
+  /** Credentials the hub will not honour here; never forwarded. `reason` is the drop metric's label. */
+  | { kind: 'refused'; status: 401 | 403; reason: 'isolation' | 'token_invalid' | 'token_scope'; title: string; message: string; userId: string | null }
   /** The registry could not confirm access and the last confirmation is too old. */
   | { kind: 'unavailable' };
 
@@ -26,6 +40,8 @@ export interface VisitorGateOptions {
   graceMs?: number;
   /** A re-check slower than this counts as "registry down" (grace applies). Default 1000 ms. */
   checkTimeoutMs?: number;
+  /** How long an unprefixed bearer value that is no hub token is remembered as the device's own. Default 60 s. */
+  deviceTokenMemoryMs?: number;
   now?: () => number;
 }
 
@@ -37,8 +53,8 @@ export interface GateRequest {
   /** Origin-form target, used as `next`. */
   target: string;
   proto: 'http' | 'https';
-  /** True for /.porthole/tcp: always needs an authenticated user, even on public devices. */
-  requireUser?: boolean;
+  /** `websocket` and `tcp` are upgrades; `tcp` (/.porthole/tcp) always needs a user, even on public devices. Default `http`. */
+  kind?: 'http' | 'websocket' | 'tcp';
 }
 
 /** Accepts only local paths as a redirect target (no open redirect): `/x`, never `//x`, `/\x` or a scheme. */
@@ -50,11 +66,20 @@ export function safeNext(next: string | null | undefined): string {
   return next;
 }
 
+/** The isolation verdict for a request on a device host. */
+export function isolationOf(req: IncomingMessage, proto: 'http' | 'https', hostWithPort: string, websocket: boolean): IsolationVerdict {
+  return isolationVerdict({ method: req.method ?? 'GET', headers: req.headers, deviceOrigin: deviceOrigin(proto, hostWithPort) ?? '', websocket });
+}
+
 export function createVisitorGate(options: VisitorGateOptions) {
   const now = options.now ?? Date.now;
   const recheckMs = options.recheckMs ?? 5_000;
   const graceMs = options.graceMs ?? 5 * 60_000;
   const checkTimeoutMs = options.checkTimeoutMs ?? 1_000;
+  const deviceTokenMemoryMs = options.deviceTokenMemoryMs ?? 60_000;
+  // Hashes of unprefixed bearer values that are not hub tokens: a device's own API tokens pass
+  // without a database lookup on every request. Bounded; insertion order is expiry order.
+  const deviceTokens = new Map<string, number>();
 
   function loginLocation(g: GateRequest): string {
     const port = g.hostWithPort.includes(':') ? g.hostWithPort.slice(g.hostWithPort.lastIndexOf(':')) : '';
@@ -80,58 +105,112 @@ export function createVisitorGate(options: VisitorGateOptions) {
     }
   }
 
+  /** Whose bearer token this is: the hub's (a user, or invalid), the device's own, or unknown (registry down). */
+  async function classifyBearer(token: string): Promise<{ userId: string; scopes: readonly string[] } | 'invalid' | 'device' | 'unavailable'> {
+    const prefixed = hasHubTokenPrefix(token);
+    if (!prefixed && !mayBeCustomHubToken(token)) return 'device';
+    const hash = prefixed ? '' : hashSecret(token);
+    if (!prefixed && (deviceTokens.get(hash) ?? 0) > now()) return 'device';
+    if (!options.auth.userForBearerToken) return prefixed ? 'invalid' : 'device';
+    let user: { userId: string; scopes: readonly string[] } | null;
+    try {
+      user = await options.auth.userForBearerToken(token);
+    } catch {
+      // Unprefixed and unknown: it might be the hub's, so it is not forwarded while we cannot tell.
+      return 'unavailable';
+    }
+    if (user) return user;
+    if (prefixed) return 'invalid';
+    deviceTokens.delete(hash);
+    deviceTokens.set(hash, now() + deviceTokenMemoryMs);
+    for (const [h, until] of deviceTokens) {
+      if (deviceTokens.size <= 10_000 && until > now()) break;
+      deviceTokens.delete(h);
+    }
+    return 'device';
+  }
+
   return {
     loginLocation,
 
     async authorize(g: GateRequest): Promise<GateDecision> {
-      // 1. API token (CLI): Authorization: Bearer on the device host.
-      const authz = g.req.headers.authorization;
-      const bearer = authz && /^\s*bearer\s+(\S+)\s*$/i.exec(authz)?.[1];
-      if (bearer && options.auth.userForBearerToken && (g.device.accessPolicy === 'owners' || g.requireUser)) {
-        let user: { userId: string } | null = null;
-        try {
-          user = await options.auth.userForBearerToken(bearer);
-        } catch {
-          return { kind: 'unavailable' };
+      const kind = g.kind ?? 'http';
+      const method = g.req.method ?? 'GET';
+      const needsUser = g.device.accessPolicy === 'owners' || kind === 'tcp';
+      const verdict = isolationOf(g.req, g.proto, g.hostWithPort, kind !== 'http');
+      const crossOrigin = !verdict.allowed && verdict.crossOrigin;
+      const forward: ForwardCredentials = { dropAuthorization: crossOrigin, dropCookies: crossOrigin };
+
+      // 1. A hub API token (CLI, scripts): browsers never attach one on their own, so origin does not matter.
+      const bearer = bearerToken(g.req.headers);
+      if (bearer) {
+        const holder = await classifyBearer(bearer);
+        if (holder === 'unavailable') return { kind: 'unavailable' };
+        if (holder === 'invalid') {
+          return { kind: 'refused', status: 401, reason: 'token_invalid', title: 'API token not valid', message: 'The API token in the Authorization header is unknown, revoked or expired. Create a new one in the portal.', userId: null };
         }
-        if (user) {
-          const access = await checkAccess(user.userId, g.device, undefined);
-          if (access === 'yes') return { kind: 'allow', userId: user.userId };
-          return access === 'no' ? { kind: 'forbidden', userId: user.userId } : { kind: 'unavailable' };
+        if (holder !== 'device') {
+          const hubForward = { ...forward, dropAuthorization: true };
+          if (!scopesGrant(holder.scopes, accessNeeded(method, kind))) {
+            return {
+              kind: 'refused',
+              status: 403,
+              reason: 'token_scope',
+              title: 'API token scope too narrow',
+              message: `This API token has the scopes ${holder.scopes.join(', ') || '(none)'}: on device hosts "read" allows GET and HEAD only. Other methods, WebSockets and /.porthole/tcp need a token with the "connect" or "write" scope.`,
+              userId: holder.userId,
+            };
+          }
+          if (!needsUser) return { kind: 'allow', userId: holder.userId, forward: hubForward };
+          const access = await checkAccess(holder.userId, g.device, undefined);
+          if (access === 'yes') return { kind: 'allow', userId: holder.userId, forward: hubForward };
+          return access === 'no' ? { kind: 'forbidden', userId: holder.userId } : { kind: 'unavailable' };
         }
       }
 
-      // 2. Device session cookie, bound to this device.
-      for (const token of readCookies(g.req.headers.cookie, DEVICE_COOKIE)) {
-        const session = options.sessions.lookup(token, g.device.serial);
-        if (!session || session.deviceId !== g.device.id) continue;
-        if (now() - session.checkedMs < recheckMs) return { kind: 'allow', userId: session.userId };
-        const access = await checkAccess(session.userId, g.device, session.checkedMs);
-        if (access === 'no') {
-          options.sessions.revoke(token);
-          return { kind: 'forbidden', userId: session.userId };
+      // 2. The device session cookie, bound to this device, honoured only where isolation allows.
+      const tokens = readCookies(g.req.headers.cookie, DEVICE_COOKIE);
+      if (tokens.length > 0 && !verdict.allowed && needsUser) {
+        const text = refusalText(verdict.reason, g.device.serial, verdict.from);
+        return { kind: 'refused', status: 403, reason: 'isolation', ...text, userId: null };
+      }
+      if (verdict.allowed) {
+        for (const token of tokens) {
+          let session;
+          try {
+            session = await options.sessions.lookup(token, g.device.serial);
+          } catch {
+            return { kind: 'unavailable' };
+          }
+          if (!session || session.deviceId !== g.device.id) continue;
+          if (now() - session.checkedMs < recheckMs) return { kind: 'allow', userId: session.userId, forward };
+          const access = await checkAccess(session.userId, g.device, session.checkedMs);
+          if (access === 'no') {
+            await options.sessions.revoke(token).catch(() => undefined);
+            return { kind: 'forbidden', userId: session.userId };
+          }
+          if (access === 'unknown') return { kind: 'unavailable' };
+          if (access === 'yes') options.sessions.touch(token, now());
+          return { kind: 'allow', userId: session.userId, forward };
         }
-        if (access === 'unknown') return { kind: 'unavailable' };
-        if (access === 'yes') options.sessions.touch(token, now());
-        return { kind: 'allow', userId: session.userId };
       }
 
       // 3. Public devices need no portal login (their own login page protects them).
-      if (g.device.accessPolicy === 'public' && !g.requireUser) return { kind: 'allow', userId: null };
+      if (!needsUser) return { kind: 'allow', userId: null, forward };
       return { kind: 'login', location: loginLocation(g) };
     },
 
-    /** Redeems `ticket` for this device: a new session token and where to go, or undefined. */
-    redeem(ticket: string | null, device: DeviceRoute): { token: string; next: string; userId: string } | undefined {
+    /** Redeems `ticket` for this device: a new session token and where to go, or undefined. Rejects when the session store is down. */
+    async redeem(ticket: string | null, device: DeviceRoute, clientIp: string | null): Promise<{ token: string; next: string; userId: string } | undefined> {
       if (!ticket) return undefined;
       const grant = options.tickets.redeem(ticket, device.serial);
       if (!grant) return undefined;
-      const token = options.sessions.create(grant.userId, device.id, device.serial);
+      const token = await options.sessions.create(grant.userId, device.id, device.serial, clientIp);
       return { token, next: safeNext(grant.next), userId: grant.userId };
     },
 
-    signOut(req: IncomingMessage): void {
-      for (const token of readCookies(req.headers.cookie, DEVICE_COOKIE)) options.sessions.revoke(token);
+    async signOut(req: IncomingMessage): Promise<void> {
+      for (const token of readCookies(req.headers.cookie, DEVICE_COOKIE)) await options.sessions.revoke(token);
     },
   };
 }

@@ -12,6 +12,7 @@ import { createClaims } from './claims.js';
 import * as adminPeers from './admin-peers.js';
 import type { HubIdentity, RegistryContext } from './context.js';
 import * as devices from './devices.js';
+import * as deviceSessions from './device-sessions.js';
 import * as deviceAdmin from './device-admin.js';
 import * as enrollment from './enrollment-tokens.js';
 import * as grants from './grants.js';
@@ -36,6 +37,7 @@ export type { ApiTokenInfo, ApiPrincipal, CreateApiTokenInput } from '../auth/ap
 export type { SessionUser } from '../auth/sessions.js';
 export type { LoginResult, LoginThrottleOptions } from './accounts.js';
 export type { ClaimStart, ClaimPoll, ClaimView } from './claims.js';
+export type { DeviceSessionRecord, DeviceSessionsEnded, DeviceSessionsEndedListener } from './device-sessions.js';
 export { ExpiredTokenError, AccessDeniedError, SlowDownError } from './claims.js';
 export type { StartClaimInput } from './claims.js';
 export type { AttestationInput, AttestationProof } from './attestation.js';
@@ -85,6 +87,12 @@ export function createRegistry(options: RegistryOptions) {
     ...accounts,
     userForSessionToken: (token: string) => sessions.userForSessionToken(ctx, token),
     deleteUserSessions: (userId: string) => sessions.deleteUserSessions(ctx, userId),
+    // Device sessions (the proxy's cookie sessions on device hosts).
+    createDeviceSession: (input: deviceSessions.DeviceSessionRecord & { createdIp: string | null }) => deviceSessions.createDeviceSession(ctx, input),
+    findDeviceSession: (tokenHash: string) => deviceSessions.findDeviceSession(ctx, tokenHash),
+    deleteDeviceSession: (tokenHash: string) => deviceSessions.deleteDeviceSession(ctx, tokenHash),
+    deleteUserDeviceSessions: (userId: string) => deviceSessions.deleteUserDeviceSessions(ctx, userId),
+    onDeviceSessionsEnded: (listener: deviceSessions.DeviceSessionsEndedListener) => deviceSessions.onDeviceSessionsEnded(ctx, listener),
     createApiToken: (input: apiTokens.CreateApiTokenInput) => apiTokens.createApiToken(ctx, input),
     listApiTokens: () => apiTokens.listApiTokens(ctx),
     revokeApiToken: (id: string) => apiTokens.revokeApiToken(ctx, id),

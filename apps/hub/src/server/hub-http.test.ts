@@ -9,7 +9,7 @@ import { DOMAIN, PORTAL, fakeAuth, request, route, signIn, startDevice, startHub
 describe('hub HTTP edge: host routing, status pages, forwarding, visitor auth', () => {
   let device: Awaited<ReturnType<typeof startDevice>>;
   let h: Awaited<ReturnType<typeof startHub>>;
-  const auth = fakeAuth([['alice', 'dev-an00000002']], { 'tok-alice': 'alice', 'tok-bob': 'bob' });
+  const auth = fakeAuth([['alice', 'dev-an00000002']], { 'ph_api_tok-alice': 'alice', 'ph_api_tok-bob': 'bob' });
 
   beforeAll(async () => {
     device = await startDevice((req, res, body) => {
@@ -188,7 +188,7 @@ describe('hub HTTP edge: host routing, status pages, forwarding, visitor auth', 
       const res = await request(h.port, dev(2), '/dash', {
         headers: {
           cookie: `${cookie}; devsess=7; __Host-porthole_session=portal-secret`,
-          authorization: 'Bearer portal-api-token',
+          authorization: 'Bearer ph_api_tok-alice',
         },
       });
       expect(res.status).toBe(200);
@@ -196,10 +196,12 @@ describe('hub HTTP edge: host routing, status pages, forwarding, visitor auth', 
       // The device never sees the proxy cookie, the portal session or a portal bearer token.
       expect(seen.headers.cookie).toBe('devsess=7');
       expect(seen.headers.authorization).toBeUndefined();
-      expect(JSON.stringify(seen.rawHeaders)).not.toMatch(/porthole_|portal-secret|portal-api-token/);
-      // The device's own HTTP Basic credentials still pass.
+      expect(JSON.stringify(seen.rawHeaders)).not.toMatch(/porthole_|portal-secret|ph_api_/);
+      // The device's own credentials still pass: HTTP Basic, and a bearer token the hub did not issue.
       const basic = await request(h.port, dev(2), '/basic', { headers: { cookie, authorization: 'Basic dXNlcjpwdw==' } });
       expect(JSON.parse(basic.body).headers.authorization).toBe('Basic dXNlcjpwdw==');
+      const own = await request(h.port, dev(2), '/own', { headers: { cookie, authorization: 'Bearer the-device-s-own-api-token-0123456789' } });
+      expect(JSON.parse(own.body).headers.authorization).toBe('Bearer the-device-s-own-api-token-0123456789');
     });
 
     it('binds a ticket and a session to one device host', async () => {
@@ -244,10 +246,10 @@ describe('hub HTTP edge: host routing, status pages, forwarding, visitor auth', 
     });
 
     it('accepts an API token (CLI) for a user with access, and strips it before forwarding', async () => {
-      const ok = await request(h.port, dev(2), '/api-call', { headers: { authorization: 'Bearer tok-alice' } });
+      const ok = await request(h.port, dev(2), '/api-call', { headers: { authorization: 'Bearer ph_api_tok-alice' } });
       expect(ok.status).toBe(200);
       expect(JSON.parse(ok.body).headers.authorization).toBeUndefined();
-      const forbidden = await request(h.port, dev(2), '/api-call', { headers: { authorization: 'Bearer tok-bob' } });
+      const forbidden = await request(h.port, dev(2), '/api-call', { headers: { authorization: 'Bearer ph_api_tok-bob' } });
       expect(forbidden.status).toBe(403);
     });
   });

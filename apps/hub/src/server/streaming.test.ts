@@ -33,7 +33,7 @@ describe('hub streaming', () => {
   let sseRelease: () => void = () => {};
   let earlyDataSeenBefore101 = -1;
   let earlyDataAfter101 = '';
-  const auth = fakeAuth([['alice', 'dev-an00000002']], { 'tok-alice': 'alice' });
+  const auth = fakeAuth([['alice', 'dev-an00000002']], { 'ph_api_tok-alice': 'alice' });
 
   beforeAll(async () => {
     device = await startDevice((req, res) => {
@@ -105,7 +105,7 @@ describe('hub streaming', () => {
 
   it('passes WebSockets through after the device’s 101, with hub credentials stripped', async () => {
     const cookie = await signIn(h, 'alice', 'an00000002');
-    const ws = new WebSocket(`ws://127.0.0.1:${h.port}/chat`, { headers: { host: OWN, cookie: `${cookie}; own=1`, authorization: 'Bearer tok-alice' } });
+    const ws = new WebSocket(`ws://127.0.0.1:${h.port}/chat`, { headers: { host: OWN, cookie: `${cookie}; own=1`, authorization: 'Bearer ph_api_tok-alice' } });
     const first = await once<Buffer>(ws, 'message');
     expect(JSON.parse(first.toString())).toEqual({ cookie: 'own=1', authorization: null });
     ws.send(Buffer.from([1, 2, 3, 255]));
@@ -190,7 +190,7 @@ describe('hub streaming', () => {
     const open = (headers: Record<string, string>, port: number) => new WebSocket(`ws://127.0.0.1:${h.port}/.porthole/tcp?port=${port}`, { headers: { host: OWN, ...headers } });
 
     it('pipes binary messages to an allow-listed device port and back', async () => {
-      const ws = open({ authorization: 'Bearer tok-alice' }, 22);
+      const ws = open({ authorization: 'Bearer ph_api_tok-alice' }, 22);
       await once(ws, 'open');
       const payload = crypto.randomBytes(200_000);
       let got = Buffer.alloc(0);
@@ -211,8 +211,8 @@ describe('hub streaming', () => {
 
     it.each([
       ['no credentials', {}, 22, 401],
-      ['a port the hub policy refuses', { authorization: 'Bearer tok-alice' }, 25, 403],
-      ['a port the agent refuses (RST)', { authorization: 'Bearer tok-alice' }, 23, 502],
+      ['a port the hub policy refuses', { authorization: 'Bearer ph_api_tok-alice' }, 25, 403],
+      ['a port the agent refuses (RST)', { authorization: 'Bearer ph_api_tok-alice' }, 23, 502],
     ] as const)('reports %s before any WebSocket opens', async (_n, headers, port, status) => {
       const ws = open(headers, port);
       const res = await refusal(ws);

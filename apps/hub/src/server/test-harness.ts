@@ -76,8 +76,8 @@ export async function startDevice(handler?: (req: http.IncomingMessage, res: htt
   return { server, port: (server.address() as AddressInfo).port, seen, close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }) };
 }
 
-/** The registry's answers: which user may reach which device, and API tokens. */
-export function fakeAuth(grants: Array<[string, string]> = [], tokens: Record<string, string> = {}) {
+/** The registry's answers: which user may reach which device, and API tokens (token → user, scopes read+write unless given). */
+export function fakeAuth(grants: Array<[string, string]> = [], tokens: Record<string, string | { userId: string; scopes: string[] }> = {}) {
   const allowed = new Set(grants.map(([u, d]) => `${u}|${d}`));
   const auth: VisitorAuth & { allowed: Set<string>; failing: boolean } = {
     allowed,
@@ -87,7 +87,10 @@ export function fakeAuth(grants: Array<[string, string]> = [], tokens: Record<st
       return allowed.has(`${userId}|${deviceId}`);
     },
     async userForBearerToken(token) {
-      return tokens[token] ? { userId: tokens[token]! } : null;
+      if (auth.failing) throw new Error('database down');
+      const t = tokens[token];
+      if (t === undefined) return null;
+      return typeof t === 'string' ? { userId: t, scopes: ['read', 'write'] } : t;
     },
   };
   return auth;
