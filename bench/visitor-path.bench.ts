@@ -337,6 +337,9 @@ export default async function visitorPathBench(log: Log): Promise<BenchResult[]>
     log('  (not measured here: handshake CPU and 30,000-device steady state; see the hub and wireguard benches)');
     for (const n of notes) log(`NOTE: ${n}`);
     return rows(results, goalList, notes);
+  } catch (err) {
+    log(`failed; the lab's process logs:\n${lab.logTails()}`);
+    throw err;
   } finally {
     await lab.close();
   }
