@@ -41,7 +41,12 @@ export const sessions = pgTable(
   (t) => [uniqueIndex('sessions_token_hash_unique').on(t.tokenHash), index('sessions_user_idx').on(t.userId)],
 );
 
-export const API_TOKEN_SCOPES = ['read', 'write'] as const;
+/**
+ * `read`: the API's GET routes, and GET/HEAD on device hosts. `write`: everything (API changes and
+ * full device access). `connect`: full device access (every method, WebSockets, /.porthole/tcp) and
+ * no admin API, for tunnels and scripts that should not administer the fleet.
+ */
+export const API_TOKEN_SCOPES = ['read', 'write', 'connect'] as const;
 export type ApiTokenScope = (typeof API_TOKEN_SCOPES)[number];
 
 export const apiTokens = pgTable(
