@@ -56,6 +56,19 @@ export class CookieChecker {
     return equalBytes(mac(cookie, msg.subarray(0, mac2At)), msg.subarray(mac2At));
   }
 
+  // Nonces come from a pool refilled 4 KiB at a time: one CSPRNG call per ~170 cookie replies.
+  private noncePool: Uint8Array = new Uint8Array(0);
+  private nonceAt = 0;
+  private nonce(): Uint8Array {
+    if (this.nonceAt + COOKIE_NONCE_SIZE > this.noncePool.length) {
+      this.noncePool = this.random(COOKIE_NONCE_SIZE * 170);
+      this.nonceAt = 0;
+    }
+    const nonce = this.noncePool.subarray(this.nonceAt, this.nonceAt + COOKIE_NONCE_SIZE);
+    this.nonceAt += COOKIE_NONCE_SIZE;
+    return nonce;
+  }
+
   /** A cookie reply to `msg` (whose sender index is `receiverIndex`), bound to `source`. */
   createReply(msg: Uint8Array, receiverIndex: number, source: Uint8Array, nowMs: number): Buffer {
     if (nowMs - this.secretSetMs > COOKIE_REFRESH_TIME_MS) {
@@ -67,7 +80,7 @@ export class CookieChecker {
     const mac1At = msg.length - 2 * MAC_SIZE;
     const reply = newMessage(MESSAGE_COOKIE_REPLY_TYPE, 64);
     writeU32LE(reply, COOKIE_REPLY.receiver, receiverIndex);
-    const nonce = this.random(COOKIE_NONCE_SIZE);
+    const nonce = this.nonce();
     reply.set(nonce, COOKIE_REPLY.nonce);
     reply.set(xaeadSeal(this.encryptionKey, nonce, cookie, msg.subarray(mac1At, mac1At + MAC_SIZE)), COOKIE_REPLY.cookie);
     return reply;

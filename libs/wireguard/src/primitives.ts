@@ -2,7 +2,7 @@
 // HKDF-style KDF1..3, MAC = keyed BLAKE2s-128, AEAD = ChaCha20-Poly1305 (RFC 8439) with the
 // 4-zero-bytes ‖ LE64 counter nonce, XAEAD = XChaCha20-Poly1305 (cookie replies only).
 import { createCipheriv, createDecipheriv, timingSafeEqual } from 'node:crypto';
-import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { hchacha } from '@noble/ciphers/chacha.js';
 import { blake2s, blake2sFrom, prepareKey, type Blake2sKeyState } from './blake2s.js';
 import { AEAD_TAG_SIZE } from './constants.js';
 
@@ -141,9 +141,35 @@ export function aeadOpen(
   }
 }
 
+// XChaCha20-Poly1305 = ChaCha20-Poly1305 under the HChaCha20 subkey of (key, nonce[0..16]) with
+// nonce 0⁴ ‖ nonce[16..24] (draft-irtf-cfrg-xchacha §2.3). HChaCha20 from @noble/ciphers, the AEAD
+// from node:crypto: a cookie reply (one per flood datagram under load) costs ~4 us instead of ~10.
+const SIGMA_WORDS = Uint32Array.of(0x61707865, 0x3320646e, 0x79622d32, 0x6b206574); // "expand 32-byte k"
+const keyWords = new Uint32Array(8);
+const nonceWords = new Uint32Array(4);
+const subkeyWords = new Uint32Array(8);
+const xNonce = Buffer.alloc(12);
+
+function readWordsLE(into: Uint32Array, bytes: Uint8Array, offset: number): void {
+  for (let i = 0, o = offset; i < into.length; i++, o += 4) {
+    into[i] = bytes[o]! | (bytes[o + 1]! << 8) | (bytes[o + 2]! << 16) | (bytes[o + 3]! << 24);
+  }
+}
+
+function xSubkey(key: Uint8Array, nonce24: Uint8Array): Buffer {
+  readWordsLE(keyWords, key, 0);
+  readWordsLE(nonceWords, nonce24, 0);
+  hchacha(SIGMA_WORDS, keyWords, nonceWords, subkeyWords);
+  const subkey = Buffer.allocUnsafe(32);
+  for (let i = 0; i < 8; i++) subkey.writeUInt32LE(subkeyWords[i]!, i * 4);
+  xNonce.fill(0, 0, 4);
+  xNonce.set(nonce24.subarray(16, 24), 4);
+  return subkey;
+}
+
 /** XAEAD seal (XChaCha20-Poly1305, 24-byte nonce): ciphertext ‖ tag. */
 export function xaeadSeal(key: Uint8Array, nonce24: Uint8Array, plaintext: Uint8Array, ad: Uint8Array): Uint8Array {
-  return xchacha20poly1305(key, nonce24, ad).encrypt(plaintext);
+  return aeadSeal(xSubkey(key, nonce24), xNonce, plaintext, ad);
 }
 
 /** XAEAD open; undefined when the tag does not verify. */
@@ -154,9 +180,5 @@ export function xaeadOpen(
   ad: Uint8Array,
 ): Uint8Array | undefined {
   if (sealed.length < AEAD_TAG_SIZE) return undefined;
-  try {
-    return xchacha20poly1305(key, nonce24, ad).decrypt(sealed);
-  } catch {
-    return undefined;
-  }
+  return aeadOpen(xSubkey(key, nonce24), xNonce, sealed, ad);
 }
