@@ -111,10 +111,13 @@ export function isolationVerdict(r: IsolationRequest): IsolationVerdict {
   }
   if (site === 'none') {
     // Only the user starts these (address bar, bookmark); there is no initiating page to distrust.
-    return mode === 'navigate' ? { allowed: true, basis: 'user-navigation' } : refuse('malformed', false);
+    if (mode !== 'navigate' || (origin !== undefined && !originMatches)) return refuse('malformed', false);
+    return { allowed: true, basis: 'user-navigation' };
   }
   // same-site (a sibling device host, the portal) or cross-site.
   if (mode === 'navigate') {
+    // Browsers that send Sec-Fetch-Site send Sec-Fetch-Dest too.
+    if (dest === undefined) return refuse('malformed', true);
     if (dest !== 'document') return refuse('embedded', true);
     return SAFE_METHODS.has(method) ? { allowed: true, basis: 'top-level-navigation' } : refuse('cross-origin-write', true);
   }
