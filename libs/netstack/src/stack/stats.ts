@@ -39,6 +39,8 @@ export function emptyStats(): NetStackStats {
       icmpTruncated: 0,
       icmpBadChecksum: 0,
       icmpUnsupportedType: 0,
+      udpTruncated: 0,
+      udpBadLength: 0,
       tcpTruncated: 0,
       tcpBadDataOffset: 0,
       tcpBadChecksum: 0,

@@ -33,3 +33,13 @@ export const SACK_ACK =
 export function hex(text: string): Buffer {
   return Buffer.from(text, 'hex');
 }
+
+/**
+ * ICMP packets the overlay sends today, as the agent's and hub's hand-written builders produced
+ * them (kept byte-exact so they can move to buildIcmpv4Packet): echo request 100.64.0.2 →
+ * 100.64.0.1, id 0x1234 seq 7, no data, TTL 64, ident 0, DF clear; and the agent's goodbye,
+ * destination unreachable code 13 quoting a hub → device TCP header (total length 40) + 8 zero bytes.
+ */
+export const OVERLAY_ECHO_REQUEST = '4500001c000000004001b25e64400002644000010800e5c412340007';
+export const OVERLAY_ADMIN_PROHIBITED =
+  '45000038000000004001b2426440000264400001030dfcf20000000045000028000000004006b24d64400001644000020000000000000000';

@@ -3,7 +3,7 @@
 // options are skipped by IHL. Fragments are rejected (no reassembly, see README).
 import { internetChecksum } from './checksum.js';
 import { readAddress, writeAddress } from './ipv4-address.js';
-import { WireError } from './wire-error.js';
+import { WireError, type DropReason } from './wire-error.js';
 
 export const IPV4_HEADER_LEN = 20;
 export const IP_PROTOCOL_ICMP = 1;
@@ -13,29 +13,34 @@ const FLAG_DF = 0x4000;
 const FLAG_MF = 0x2000;
 const OFFSET_MASK = 0x1fff;
 
-/** Typed accessors over the bytes of one IPv4 packet; fields are read on demand. */
+/**
+ * Why `buffer` cannot hold an IPv4 packet, or undefined when it can: at least a header, version 4,
+ * IHL at least 5 words, and a total length between the header length and the bytes received.
+ * smoltcp's check_len; never throws, so a router can judge packets without exceptions.
+ */
+export function ipv4LengthError(buffer: Uint8Array): DropReason | undefined {
+  if (buffer.length < IPV4_HEADER_LEN) return 'ipv4Truncated';
+  if (buffer[0]! >>> 4 !== 4) return 'ipv4BadVersion';
+  const headerLen = (buffer[0]! & 0x0f) * 4;
+  if (headerLen < IPV4_HEADER_LEN) return 'ipv4BadHeaderLength';
+  const totalLen = (buffer[2]! << 8) | buffer[3]!;
+  if (totalLen < headerLen || totalLen > buffer.length) return 'ipv4BadTotalLength';
+  return undefined;
+}
+
+/**
+ * Typed accessors over the bytes of one IPv4 packet (RFC 791 §3.1 figure 4), read and written in
+ * place. Construct with `Ipv4Packet.checked()` (throws WireError) or after `ipv4LengthError()`
+ * returned undefined; the constructor itself checks nothing.
+ */
 export class Ipv4Packet {
   constructor(readonly buffer: Uint8Array) {}
 
   /** Wraps `buffer` after checking that every length field fits inside it. */
   static checked(buffer: Uint8Array): Ipv4Packet {
-    if (buffer.length < IPV4_HEADER_LEN) {
-      throw new WireError('ipv4Truncated', `ipv4: packet of ${buffer.length} bytes is shorter than a header`);
-    }
-    const packet = new Ipv4Packet(buffer);
-    if (packet.version !== 4) throw new WireError('ipv4BadVersion', `ipv4: version ${packet.version} is not 4`);
-    const headerLen = packet.headerLen;
-    if (headerLen < IPV4_HEADER_LEN) {
-      throw new WireError('ipv4BadHeaderLength', `ipv4: header length ${headerLen} is below 20`);
-    }
-    const totalLen = packet.totalLen;
-    if (totalLen < headerLen) {
-      throw new WireError('ipv4BadTotalLength', `ipv4: total length ${totalLen} is below header length ${headerLen}`);
-    }
-    if (totalLen > buffer.length) {
-      throw new WireError('ipv4BadTotalLength', `ipv4: total length ${totalLen} exceeds the ${buffer.length} bytes received`);
-    }
-    return packet;
+    const reason = ipv4LengthError(buffer);
+    if (reason !== undefined) throw ipv4LengthWireError(reason, buffer);
+    return new Ipv4Packet(buffer);
   }
 
   get version(): number {
@@ -66,6 +71,10 @@ export class Ipv4Packet {
   get fragmentOffset(): number {
     return (this.flagsOffset & OFFSET_MASK) * 8;
   }
+  /** A fragment other than the first carries no transport header (RFC 791 §3.2). */
+  get isNonFirstFragment(): boolean {
+    return (this.flagsOffset & OFFSET_MASK) !== 0;
+  }
   get ttl(): number {
     return this.buffer[8]!;
   }
@@ -81,13 +90,65 @@ export class Ipv4Packet {
   get dstAddr(): number {
     return readAddress(this.buffer, 16);
   }
-  /** The payload, bounded by total length (link padding beyond it is ignored). */
+  /** The payload, bounded by total length (link padding beyond it is ignored). A view, no copy. */
   get payload(): Uint8Array {
     return this.buffer.subarray(this.headerLen, this.totalLen);
   }
+
+  setDscpEcn(value: number): void {
+    this.buffer[1] = value;
+  }
+  setTotalLen(value: number): void {
+    this.buffer[2] = value >>> 8;
+    this.buffer[3] = value & 0xff;
+  }
+  setIdent(value: number): void {
+    this.buffer[4] = value >>> 8;
+    this.buffer[5] = value & 0xff;
+  }
+  setTtl(value: number): void {
+    this.buffer[8] = value;
+  }
+  setProtocol(value: number): void {
+    this.buffer[9] = value;
+  }
+  setSrcAddr(value: number): void {
+    writeAddress(this.buffer, 12, value);
+  }
+  setDstAddr(value: number): void {
+    writeAddress(this.buffer, 16, value);
+  }
+
   /** A header that includes a correct checksum sums to 0xFFFF, so its checksum comes out 0. */
   verifyChecksum(): boolean {
     return internetChecksum(this.buffer, 0, this.headerLen) === 0;
+  }
+  /** Recomputes the header checksum after fields were changed. */
+  fillChecksum(): void {
+    this.buffer[10] = 0;
+    this.buffer[11] = 0;
+    const sum = internetChecksum(this.buffer, 0, this.headerLen);
+    this.buffer[10] = sum >>> 8;
+    this.buffer[11] = sum & 0xff;
+  }
+}
+
+/** The WireError for a length problem found by ipv4LengthError, naming the field and value. */
+function ipv4LengthWireError(reason: DropReason, buffer: Uint8Array): WireError {
+  switch (reason) {
+    case 'ipv4Truncated':
+      return new WireError(reason, `ipv4: packet of ${buffer.length} bytes is shorter than a header`);
+    case 'ipv4BadVersion':
+      return new WireError(reason, `ipv4: version ${buffer[0]! >>> 4} is not 4`);
+    case 'ipv4BadHeaderLength':
+      return new WireError(reason, `ipv4: header length ${(buffer[0]! & 0x0f) * 4} is below 20`);
+    default: {
+      const totalLen = (buffer[2]! << 8) | buffer[3]!;
+      const headerLen = (buffer[0]! & 0x0f) * 4;
+      return totalLen < headerLen
+        ? new WireError(reason, `ipv4: total length ${totalLen} is below header length ${headerLen}`)
+        : new WireError(reason, `ipv4: total length ${totalLen} exceeds the ${buffer.length} bytes received`);
+    }
   }
 }
 

@@ -3,7 +3,7 @@
 // pseudo-header. Options are emitted in Linux's order so captured packets round-trip byte-exactly.
 import { finishChecksum, pseudoHeaderSum, sumWords } from './checksum.js';
 import { IP_PROTOCOL_TCP } from './ipv4.js';
-import { WireError } from './wire-error.js';
+import { WireError, type DropReason } from './wire-error.js';
 
 export const TCP_HEADER_LEN = 20;
 export const TCP_FIN = 0x01;
@@ -64,6 +64,102 @@ function put32(buf: Uint8Array, i: number, v: number): void {
   buf[i + 1] = (v >>> 16) & 0xff;
   buf[i + 2] = (v >>> 8) & 0xff;
   buf[i + 3] = v & 0xff;
+}
+
+/** Why `buffer[start, end)` cannot hold a TCP header, or undefined when it can. Never throws. */
+export function tcpLengthError(buffer: Uint8Array, start = 0, end = buffer.length): DropReason | undefined {
+  const len = end - start;
+  if (len < TCP_HEADER_LEN) return 'tcpTruncated';
+  const dataOffset = (buffer[start + 12]! >>> 4) * 4;
+  if (dataOffset < TCP_HEADER_LEN || dataOffset > len) return 'tcpBadDataOffset';
+  return undefined;
+}
+
+/**
+ * Typed accessors over one TCP segment at `buffer[start, end)` (RFC 9293 §3.1 figure 1), read and
+ * written in place; the bounds let a view sit inside an IPv4 packet without a subarray. Check the
+ * length first (`TcpPacket.checked()` throws WireError; `tcpLengthError()` returns the reason).
+ */
+export class TcpPacket {
+  constructor(
+    readonly buffer: Uint8Array,
+    readonly start = 0,
+    readonly end = buffer.length,
+  ) {}
+
+  static checked(buffer: Uint8Array, start = 0, end = buffer.length): TcpPacket {
+    const reason = tcpLengthError(buffer, start, end);
+    if (reason === 'tcpTruncated') throw new WireError(reason, `tcp: segment of ${end - start} bytes is shorter than a header`);
+    if (reason !== undefined) {
+      throw new WireError(reason, `tcp: data offset ${(buffer[start + 12]! >>> 4) * 4} is outside 20..${end - start}`);
+    }
+    return new TcpPacket(buffer, start, end);
+  }
+
+  get srcPort(): number {
+    return u16(this.buffer, this.start);
+  }
+  get dstPort(): number {
+    return u16(this.buffer, this.start + 2);
+  }
+  get seqNumber(): number {
+    return u32(this.buffer, this.start + 4);
+  }
+  get ackNumber(): number {
+    return u32(this.buffer, this.start + 8);
+  }
+  /** Header length in bytes, options included (the data offset field counts 32-bit words). */
+  get headerLen(): number {
+    return (this.buffer[this.start + 12]! >>> 4) * 4;
+  }
+  /** Flag bits (TCP_FIN … TCP_CWR). */
+  get flags(): number {
+    return this.buffer[this.start + 13]!;
+  }
+  /** The raw 16-bit window field (unscaled). */
+  get window(): number {
+    return u16(this.buffer, this.start + 14);
+  }
+  get checksum(): number {
+    return u16(this.buffer, this.start + 16);
+  }
+  get urgent(): number {
+    return u16(this.buffer, this.start + 18);
+  }
+  /** Segment data after the header and options. A view, no copy. */
+  get payload(): Uint8Array {
+    return this.buffer.subarray(this.start + this.headerLen, this.end);
+  }
+
+  setSrcPort(value: number): void {
+    put16(this.buffer, this.start, value);
+  }
+  setDstPort(value: number): void {
+    put16(this.buffer, this.start + 2, value);
+  }
+  setSeqNumber(value: number): void {
+    put32(this.buffer, this.start + 4, value);
+  }
+  setAckNumber(value: number): void {
+    put32(this.buffer, this.start + 8, value);
+  }
+  setFlags(value: number): void {
+    this.buffer[this.start + 13] = value;
+  }
+  setWindow(value: number): void {
+    put16(this.buffer, this.start + 14, value);
+  }
+
+  /** Checks the checksum against the IPv4 pseudo-header of `srcAddr` → `dstAddr`. */
+  verifyChecksum(srcAddr: number, dstAddr: number): boolean {
+    const len = this.end - this.start;
+    const sum = sumWords(this.buffer, this.start, this.end, pseudoHeaderSum(srcAddr, dstAddr, IP_PROTOCOL_TCP, len));
+    return finishChecksum(sum) === 0;
+  }
+  /** Recomputes the checksum after fields were changed. */
+  fillChecksum(srcAddr: number, dstAddr: number): void {
+    fillTcpChecksum(this.buffer, this.start, this.end - this.start, srcAddr, dstAddr);
+  }
 }
 
 /** Verifies the checksum of `seg` (a whole TCP segment) against the pseudo-header. */

@@ -15,6 +15,8 @@ export type DropReason =
   | 'icmpTruncated'
   | 'icmpBadChecksum'
   | 'icmpUnsupportedType'
+  | 'udpTruncated'
+  | 'udpBadLength'
   | 'tcpTruncated'
   | 'tcpBadDataOffset'
   | 'tcpBadChecksum'

@@ -1,0 +1,50 @@
+// UDP header (RFC 768): a view with the fields a router decides on (ports, length). The netstack
+// itself speaks no UDP (see README); the overlay's packet filter reads UDP ports with this view.
+import type { DropReason } from './wire-error.js';
+import { WireError } from './wire-error.js';
+
+export const UDP_HEADER_LEN = 8;
+
+/** Why `buffer[start, end)` cannot hold a UDP datagram, or undefined when it can. Never throws. */
+export function udpLengthError(buffer: Uint8Array, start = 0, end = buffer.length): DropReason | undefined {
+  if (end - start < UDP_HEADER_LEN) return 'udpTruncated';
+  const length = (buffer[start + 4]! << 8) | buffer[start + 5]!;
+  if (length < UDP_HEADER_LEN || length > end - start) return 'udpBadLength';
+  return undefined;
+}
+
+/** Typed accessors over one UDP datagram at `buffer[start, end)`, in place. Check the length first. */
+export class UdpPacket {
+  constructor(
+    readonly buffer: Uint8Array,
+    readonly start = 0,
+    readonly end = buffer.length,
+  ) {}
+
+  static checked(buffer: Uint8Array, start = 0, end = buffer.length): UdpPacket {
+    const reason = udpLengthError(buffer, start, end);
+    if (reason === 'udpTruncated') throw new WireError(reason, `udp: datagram of ${end - start} bytes is shorter than a header`);
+    if (reason !== undefined) {
+      throw new WireError(reason, `udp: length ${(buffer[start + 4]! << 8) | buffer[start + 5]!} is outside 8..${end - start}`);
+    }
+    return new UdpPacket(buffer, start, end);
+  }
+
+  get srcPort(): number {
+    return (this.buffer[this.start]! << 8) | this.buffer[this.start + 1]!;
+  }
+  get dstPort(): number {
+    return (this.buffer[this.start + 2]! << 8) | this.buffer[this.start + 3]!;
+  }
+  /** Header plus data, from the length field. */
+  get length(): number {
+    return (this.buffer[this.start + 4]! << 8) | this.buffer[this.start + 5]!;
+  }
+  get checksum(): number {
+    return (this.buffer[this.start + 6]! << 8) | this.buffer[this.start + 7]!;
+  }
+  /** The data, bounded by the length field. A view, no copy. */
+  get payload(): Uint8Array {
+    return this.buffer.subarray(this.start + UDP_HEADER_LEN, this.start + this.length);
+  }
+}
