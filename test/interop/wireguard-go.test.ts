@@ -1,12 +1,13 @@
 // Interop with the stock wireguard-go on a TUN, everything inside one fresh network namespace:
 // wireguard-go listens on 127.0.0.1:51820 with tunnel address 10.77.0.1, our device runs in a child
-// process (libs/wireguard/src/stdio-peer.ts) on 127.0.0.1:51821 as 10.77.0.2. Keys come from
+// process (libs/wireguard/src/testing/stdio-peer.ts) on 127.0.0.1:51821 as 10.77.0.2. Keys come from
 // `wg genkey` (accepted by us) and from our generator (accepted by `wg pubkey`). A minimal ICMP echo
 // responder written below answers the kernel's pings; our own echo requests are answered by Linux.
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeKey, encodeKey, generatePrivateKey, publicKeyFromPrivate } from '@porthole/wireguard';
+import { STDIO_PEER_SCRIPT } from '@porthole/wireguard/testing';
 import { createNetns, stopProcess, type Netns } from '../support/netns.js';
 import { requirementsMet } from '../support/requirements.js';
 import { startWireGuardGo, wgGenkey, wgGenpsk, wgPubkey, type WireGuardGo } from '../support/wireguard-go.js';
@@ -15,7 +16,7 @@ const ok = requirementsMet('wireguard-go interop', { root: true, tools: ['wiregu
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const TSX = `${REPO}node_modules/.bin/tsx`;
-const PEER_SCRIPT = `${REPO}libs/wireguard/src/stdio-peer.ts`;
+const PEER_SCRIPT = STDIO_PEER_SCRIPT;
 const GO_PORT = 51820;
 const OUR_PORT = 51821;
 const GO_TUNNEL = '10.77.0.1';

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { AllowedIps } from './allowed-ips.js';
 import { formatIp, maskBytes, parseCidr, parseIp } from './ip-address.js';
-import { seededRandom, testSeed } from './test-support.js';
+import { seededRandom, testSeed } from './testing/seeded.js';
 
 const ip = (text: string) => parseIp(text)!;
 

@@ -1,6 +1,6 @@
 // The datagram seam of the device (modelled on wireguard-go conn.Bind): a Bind sends datagrams to
 // an Endpoint and reports received ones with their source. UdpBind is the node:dgram binding;
-// memory-bind.ts has in-memory binds for tests; a WebSocket carrier can implement the same interface.
+// @porthole/wireguard/testing has in-memory binds for tests; a WebSocket carrier can implement the same interface.
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import type { Endpoint } from './endpoint.js';

@@ -6,8 +6,8 @@ import { CookieGenerator } from './cookie.js';
 import { Handshake, consumeInitiation, consumeResponse } from './handshake.js';
 import { generatePrivateKey } from './keys.js';
 import { classifyMessage } from './messages.js';
-import { A_ENDPOINT, A_TUNNEL, B_ENDPOINT, B_TUNNEL, TestPair, ipv4Packet } from './test-pair.js';
-import { seededBytes, seededRandom, testSeed } from './test-support.js';
+import { A_ENDPOINT, A_TUNNEL, B_ENDPOINT, B_TUNNEL, TestPair, ipv4Packet } from './testing/device-pair.js';
+import { seededBytes, seededRandom, testSeed } from './testing/seeded.js';
 import { readCounter, trimInnerPacket } from './transport.js';
 import { importPrivateKey, rawPublicKey } from './x25519.js';
 

@@ -10,7 +10,7 @@ import {
   REKEY_TIMEOUT_MS,
   ZERO_KEYS_AFTER_MS,
 } from './constants.js';
-import { A_TUNNEL, B_TUNNEL, TestPair, ipv4Packet, type Side, type WireDatagram } from './test-pair.js';
+import { A_TUNNEL, B_TUNNEL, TestPair, ipv4Packet, type Side, type WireDatagram } from './testing/device-pair.js';
 
 const INITIATION = 148;
 const isInitiation = (d: WireDatagram) => d.datagram.length === INITIATION;

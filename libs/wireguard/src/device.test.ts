@@ -3,8 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { WireGuardDevice } from './device.js';
 import { generatePrivateKey } from './keys.js';
-import { A_ENDPOINT, A_TUNNEL, B_ENDPOINT, B_TUNNEL, TestPair, ipv4Packet } from './test-pair.js';
-import { hex } from './test-support.js';
+import { A_ENDPOINT, A_TUNNEL, B_ENDPOINT, B_TUNNEL, TestPair, ipv4Packet } from './testing/device-pair.js';
+import { hex } from './testing/seeded.js';
 
 const sizes = (pair: TestPair) => pair.wire.map((d) => `${d.from}:${d.datagram.length}`);
 

@@ -16,7 +16,7 @@ import { generatePrivateKey } from './keys.js';
 import { INITIATION, readU32LE } from './messages.js';
 import { tai64nFromUnixMs } from './tai64n.js';
 import { importPrivateKey, importPublicKey, rawPublicKey } from './x25519.js';
-import { hex } from './test-support.js';
+import { hex } from './testing/seeded.js';
 
 function identity(): LocalIdentity {
   const privateKey = importPrivateKey(generatePrivateKey());

@@ -18,5 +18,4 @@ export {
   type WireGuardLogger,
 } from './types.js';
 export { UdpBind, type Bind, type UdpBindOptions } from './bind.js';
-export { MemoryBind, MemoryNetwork, createMemoryBindPair, type MemoryFilter } from './memory-bind.js';
 export { startWireGuardNode, type WireGuardNode, type WireGuardNodeOptions } from './node.js';

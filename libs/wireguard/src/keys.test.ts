@@ -3,7 +3,7 @@
 import nacl from 'tweetnacl';
 import { describe, expect, it } from 'vitest';
 import { clampPrivateKey, decodeKey, encodeKey, generatePrivateKey, keyTag, publicKeyFromPrivate } from './keys.js';
-import { hex, unhex } from './test-support.js';
+import { hex, unhex } from './testing/seeded.js';
 
 describe('keys', () => {
   it('generates clamped private keys whose public key matches tweetnacl', () => {

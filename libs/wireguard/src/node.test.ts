@@ -3,11 +3,11 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { UdpBind } from './bind.js';
 import { generatePrivateKey } from './keys.js';
-import { MemoryNetwork, createMemoryBindPair } from './memory-bind.js';
+import { MemoryNetwork, createMemoryBindPair } from './testing/memory-bind.js';
 import { startWireGuardNode, type WireGuardNode } from './node.js';
-import { A_TUNNEL, B_TUNNEL, ipv4Packet } from './test-pair.js';
+import { A_TUNNEL, B_TUNNEL, ipv4Packet } from './testing/device-pair.js';
 import type { WireGuardEvent } from './types.js';
-import { hex } from './test-support.js';
+import { hex } from './testing/seeded.js';
 
 function waitFor<T>(register: (resolve: (value: T) => void) => void): Promise<T> {
   return new Promise<T>((resolve) => register(resolve));

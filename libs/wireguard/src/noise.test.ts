@@ -15,7 +15,7 @@ import {
   writeResponse,
 } from './noise.js';
 import { dh, ephemeralFromPrivate, importPrivateKey, importPublicKey } from './x25519.js';
-import { hex, unhex } from './test-support.js';
+import { hex, unhex } from './testing/seeded.js';
 
 // Restated from the vector "Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s" in mcginty/snow
 // tests/vectors/cacophony.txt @ aabed3159deec0a0dfe3d5601c43322d84700c94. (An older copy of that

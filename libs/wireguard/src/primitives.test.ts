@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { LABEL_COOKIE, LABEL_MAC1 } from './constants.js';
 import { blake2s } from './blake2s.js';
 import { aeadOpen, aeadSeal, counterNonce, hash, hmac, kdf1, kdf2, kdf3, mac, macWith, prepareMacKey, xaeadOpen, xaeadSeal } from './primitives.js';
-import { hex, seededBytes, seededRandom, testSeed, unhex } from './test-support.js';
+import { hex, seededBytes, seededRandom, testSeed, unhex } from './testing/seeded.js';
 
 const ascii = (s: string) => new Uint8Array(Buffer.from(s, 'latin1'));
 

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { DeadlineHeap, type HeapItem } from './deadline-heap.js';
 import { RateLimiter } from './rate-limiter.js';
-import { seededRandom, testSeed } from './test-support.js';
+import { seededRandom, testSeed } from './testing/seeded.js';
 
 describe('RateLimiter', () => {
   it('allows a burst of 5, then one message per 50 ms, per source address', () => {

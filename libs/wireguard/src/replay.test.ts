@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { REPLAY_WINDOW_SIZE } from './constants.js';
 import { ReplayFilter } from './replay.js';
-import { seededRandom, testSeed } from './test-support.js';
+import { seededRandom, testSeed } from './testing/seeded.js';
 
 // wireguard-go tests with RejectAfterMessages = 2^64 − 2^4 − 1; the same offsets below 2^53 here.
 const LIMIT = 2 ** 53 - 2 ** 4 - 1;

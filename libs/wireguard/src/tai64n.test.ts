@@ -2,7 +2,7 @@
 // rounds nanoseconds down to 2^24 ns, as wireguard-go's tai64n package and its tests describe.
 import { describe, expect, it } from 'vitest';
 import { tai64nAfter, tai64nFromUnixMs, tai64nNow } from './tai64n.js';
-import { hex } from './test-support.js';
+import { hex } from './testing/seeded.js';
 
 describe('TAI64N', () => {
   it('encodes the Unix epoch and a later instant byte-exactly', () => {

@@ -3,7 +3,7 @@
 import nacl from 'tweetnacl';
 import { describe, expect, it } from 'vitest';
 import { dh, ephemeralFromPrivate, generateEphemeral, importPrivateKey, importPublicKey, rawPublicKey } from './x25519.js';
-import { hex, seededBytes, seededRandom, testSeed, unhex } from './test-support.js';
+import { hex, seededBytes, seededRandom, testSeed, unhex } from './testing/seeded.js';
 
 function scalarMult(scalar: Uint8Array, u: Uint8Array): string | undefined {
   const pub = importPublicKey(u);

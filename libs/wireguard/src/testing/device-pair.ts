@@ -1,9 +1,9 @@
-// Test support (not exported): two WireGuardDevices joined by an in-memory "wire" with a fake
-// clock, so tests can hold, drop, reorder, replay or re-source datagrams and jump time.
-import { WireGuardDevice } from './device.js';
-import type { Endpoint } from './endpoint.js';
-import { generatePrivateKey } from './keys.js';
-import type { PeerConfig, WireGuardDeviceOptions, WireGuardEvent } from './types.js';
+// Two WireGuardDevices joined by an in-memory "wire" with a fake clock (@porthole/wireguard/testing),
+// so tests can hold, drop, reorder, replay or re-source datagrams and jump time.
+import { WireGuardDevice } from '../device.js';
+import type { Endpoint } from '../endpoint.js';
+import { generatePrivateKey } from '../keys.js';
+import type { PeerConfig, WireGuardDeviceOptions, WireGuardEvent } from '../types.js';
 
 export type Side = 'a' | 'b';
 

@@ -1,7 +1,7 @@
 // In-memory binds for tests: a MemoryNetwork delivers datagrams between binds by endpoint,
 // asynchronously (like a network), optionally through a filter that can drop or rewrite them.
-import type { Bind } from './bind.js';
-import { formatEndpoint, type Endpoint } from './endpoint.js';
+import type { Bind } from '../bind.js';
+import { formatEndpoint, type Endpoint } from '../endpoint.js';
 
 export type MemoryFilter = (datagram: Uint8Array, from: Endpoint, to: Endpoint) => 'deliver' | 'drop';
 

@@ -1,5 +1,5 @@
-// Helpers shared by this library's tests (not exported from the package): hex codecs and a seeded
-// PRNG whose seed is printed, so a failing randomised test can be replayed with WG_TEST_SEED=<n>.
+// Helpers for tests (@porthole/wireguard/testing): hex codecs and a seeded PRNG whose seed is
+// printed, so a failing randomised test can be replayed with WG_TEST_SEED=<n>.
 
 export function hex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('hex');

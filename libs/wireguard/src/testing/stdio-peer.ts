@@ -7,9 +7,9 @@
 // stdout {"event":"ready","publicKey","port"} | {"event":"rebound","port"} | {"event":"packet","packet":hex,"peer"}
 //        | {"event":"wg", ...WireGuardEvent} | {"event":"status","peers":[…],"drops":{…}} | {"event":"error","message"}
 import { createInterface } from 'node:readline';
-import { UdpBind, type Bind } from './bind.js';
-import type { Endpoint } from './endpoint.js';
-import { startWireGuardNode } from './node.js';
+import { UdpBind, type Bind } from '../bind.js';
+import type { Endpoint } from '../endpoint.js';
+import { startWireGuardNode } from '../node.js';
 
 /** A bind whose UDP socket can be swapped under a running device, to make it roam. */
 class SwitchableBind implements Bind {
