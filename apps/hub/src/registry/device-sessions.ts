@@ -2,7 +2,7 @@
 // token hash so they survive a restart and every hub node sees them. Ending sessions (device-host
 // logout, portal logout, password change, account disable) deletes the rows and then tells this
 // process's listeners, which drop their cached copies; a cluster feed would publish the same events.
-import { and, eq, gt, lt } from 'drizzle-orm';
+import { and, eq, gt, lte } from 'drizzle-orm';
 import { deviceSessions, type Executor } from '@porthole/db';
 import type { RegistryContext } from './context.js';
 
@@ -44,7 +44,7 @@ export async function createDeviceSession(ctx: RegistryContext, input: DeviceSes
   const now = ctx.now();
   await ctx.db.insert(deviceSessions).values({ ...input, createdAt: now });
   // Expired rows are useless; the expiry index makes this cheap, and sign-ins are rare next to requests.
-  await ctx.db.delete(deviceSessions).where(lt(deviceSessions.expiresAt, now));
+  await ctx.db.delete(deviceSessions).where(lte(deviceSessions.expiresAt, now));
 }
 
 /** The unexpired session with this token hash, or undefined. */
