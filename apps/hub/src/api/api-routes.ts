@@ -30,6 +30,8 @@ export interface ApiDeps {
 }
 
 const OPEN_BODY_LIMIT = 8 * 1024;
+/** Registration and claim bodies may carry a device certificate chain (attestation). */
+const ATTESTED_BODY_LIMIT = 16 * 1024;
 
 /** The route table; exported for the OpenAPI document and for tests that check responses against it. */
 export function apiRouteTable(deps: ApiDeps): RouteDef<never, never, never>[] {
@@ -46,7 +48,7 @@ export function apiRouteTable(deps: ApiDeps): RouteDef<never, never, never>[] {
     route({
       method: 'post', path: '/devices/register', operationId: 'registerDevice', tag: 'registration', auth: 'none',
       summary: 'Register a device with an enrollment token (201 first time, 200 when repeated with the same key)',
-      body: s.RegisterBody, bodyLimitBytes: OPEN_BODY_LIMIT, before: [registerLimit],
+      body: s.RegisterBody, bodyLimitBytes: ATTESTED_BODY_LIMIT, before: [registerLimit],
       responses: { 201: { description: 'Registered', schema: s.RegistrationSchema }, 200: { description: 'Already registered with this key', schema: s.RegistrationSchema } },
       handler: async ({ c, body }) => {
         const result = await registry.registerDevice(body);
@@ -56,7 +58,7 @@ export function apiRouteTable(deps: ApiDeps): RouteDef<never, never, never>[] {
     route({
       method: 'post', path: '/claims', operationId: 'startClaim', tag: 'registration', auth: 'none',
       summary: 'Start an owner claim (RFC 8628 style): a user code for the browser, a poll token for the agent',
-      body: s.ClaimStartBody, bodyLimitBytes: OPEN_BODY_LIMIT, before: [claimLimit],
+      body: s.ClaimStartBody, bodyLimitBytes: ATTESTED_BODY_LIMIT, before: [claimLimit],
       responses: { 201: { description: 'Claim started', schema: s.ClaimStartSchema } },
       handler: async ({ c, body }) => c.json(await registry.startClaim(body), 201),
     }),
@@ -194,6 +196,29 @@ export function apiRouteTable(deps: ApiDeps): RouteDef<never, never, never>[] {
       summary: 'Revoke an API token', params: s.IdParams,
       responses: { 200: { description: 'Revoked', schema: s.ApiTokenSchema } },
       handler: async ({ c, params }) => c.json(await registry.revokeApiToken(params.id)),
+    }),
+
+    // ---- admin: serial prefixes only enrollment tokens may register ----
+    route({
+      method: 'get', path: '/serial-reservations', operationId: 'listSerialReservations', tag: 'reservations', auth: 'read',
+      summary: 'Serial prefixes reserved for enrollment tokens: account claims of such serials are refused (403 serial_reserved)',
+      responses: { 200: { description: 'Reservations', schema: s.SerialReservationSchema.array() } },
+      handler: async ({ c }) => c.json(await registry.listSerialReservations()),
+    }),
+    route({
+      method: 'post', path: '/serial-reservations', operationId: 'addSerialReservation', tag: 'reservations', auth: 'write',
+      summary: 'Reserve a serial prefix for enrollment tokens (409 when already reserved)', body: s.SerialReservationBody,
+      responses: { 201: { description: 'Reserved', schema: s.SerialReservationSchema } },
+      handler: async ({ c, body, principal }) => c.json(await registry.addSerialReservation({ ...body, createdBy: principal.user.id }), 201),
+    }),
+    route({
+      method: 'delete', path: '/serial-reservations/{prefix}', operationId: 'removeSerialReservation', tag: 'reservations', auth: 'write',
+      summary: 'Release a reserved serial prefix', params: s.PrefixParams,
+      responses: { 204: { description: 'Released' } },
+      handler: async ({ c, params }) => {
+        await registry.removeSerialReservation(params.prefix);
+        return c.body(null, 204);
+      },
     }),
 
     // ---- admin: overlay peers and audit ----

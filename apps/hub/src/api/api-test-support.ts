@@ -3,6 +3,7 @@
 import { Hono } from 'hono';
 import type { z } from 'zod';
 import type { Database } from '@porthole/db';
+import type { RegistryOptions } from '../registry/index.js';
 import { createTestClock, createTestRegistry, type TestClock } from '../registry/test-support.js';
 import { apiRouteTable, createApiRoutes, type ApiLimits } from './api-routes.js';
 import type { RouteDef } from './route-table.js';
@@ -25,9 +26,9 @@ export interface RequestOptions {
   ip?: string;
 }
 
-export async function createApiHarness(db: Database, options: { clock?: TestClock; limits?: ApiLimits } = {}) {
+export async function createApiHarness(db: Database, options: { clock?: TestClock; limits?: ApiLimits; registry?: Partial<RegistryOptions> } = {}) {
   const clock = options.clock ?? createTestClock();
-  const registry = createTestRegistry(db, clock);
+  const registry = createTestRegistry(db, clock, options.registry);
   const unlimited = { capacity: 1e9, refillPerSecond: 1e9 };
   const deps = {
     registry,

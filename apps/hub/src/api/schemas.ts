@@ -18,6 +18,22 @@ const serial = z.string().min(1, 'serial must not be empty').max(63, 'serial mus
 const publicKey = z.string().max(64, 'publicKey must be 44 characters of base64');
 const isoDate = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time such as 2030-01-01T00:00:00Z' });
 
+/** A device's proof of its serial, required when the hub has a device CA (checked by the registry). */
+export const AttestationBody = z
+  .strictObject({
+    certificateChain: z
+      .string()
+      .min(1, 'attestation.certificateChain must not be empty')
+      .max(12_000, 'attestation.certificateChain must have at most 12000 characters')
+      .describe('PEM certificates: the device certificate (subject serialNumber or CN = the serial) first, then intermediates.'),
+    signature: z
+      .string()
+      .min(1, 'attestation.signature must not be empty')
+      .max(200, 'attestation.signature must have at most 200 characters')
+      .describe('Base64 signature by the device certificate key (DER ECDSA-SHA256 for P-256, or Ed25519) over UTF-8 "porthole-attestation:v1:<serial>:<publicKey>".'),
+  })
+  .register(apiSchemas, { id: 'Attestation' });
+
 export const ErrorSchema = z
   .object({ error: z.object({ code: z.string(), message: z.string(), field: z.string().optional() }) })
   .register(apiSchemas, { id: 'Error' });
@@ -30,6 +46,7 @@ export const RegisterBody = z
     publicKey,
     enrollmentToken: z.string().min(1, 'enrollmentToken must not be empty').max(512, 'enrollmentToken is too long'),
     agentVersion: printable(64, 'agentVersion').optional(),
+    attestation: AttestationBody.optional(),
   })
   .register(apiSchemas, { id: 'RegisterRequest' });
 
@@ -50,6 +67,7 @@ export const ClaimStartBody = z
     publicKey,
     returnUrl: z.string().max(2048, 'returnUrl must have at most 2048 characters').optional(),
     agentVersion: printable(64, 'agentVersion').optional(),
+    attestation: AttestationBody.optional(),
   })
   .register(apiSchemas, { id: 'ClaimStartRequest' });
 
@@ -111,6 +129,10 @@ export const DeviceSchema = z
     lastEndpoint: z.string().nullable(),
     rxBytes: z.number(),
     txBytes: z.number(),
+    attested: z.boolean().describe('The device proved its serial with a vendor certificate at its last registration or claim.'),
+    attestedAt: z.string().nullable(),
+    attestationSubject: z.string().nullable(),
+    attestationIssuer: z.string().nullable(),
   })
   .register(apiSchemas, { id: 'Device' });
 
@@ -138,6 +160,26 @@ export const GrantSchema = z
   .object({ userId: z.string(), email: z.string(), createdAt: z.string(), expiresAt: z.string().nullable() })
   .register(apiSchemas, { id: 'Grant' });
 export const GrantParams = z.strictObject({ serial, userId: z.string().max(64) });
+
+// ---- Serial reservations ----
+
+export const SerialReservationBody = z
+  .strictObject({
+    prefix: z.string().min(1, 'prefix must not be empty').max(63, 'prefix must have at most 63 characters'),
+    description: z.string().max(200, 'description must have at most 200 characters').optional(),
+  })
+  .register(apiSchemas, { id: 'SerialReservationRequest' });
+
+export const SerialReservationSchema = z
+  .object({
+    prefix: z.string(),
+    description: z.string(),
+    createdBy: z.object({ id: z.string(), email: z.string() }).nullable(),
+    createdAt: z.string(),
+  })
+  .register(apiSchemas, { id: 'SerialReservation' });
+
+export const PrefixParams = z.strictObject({ prefix: z.string().min(1).max(63, 'prefix must have at most 63 characters') });
 
 // ---- Tokens ----
 

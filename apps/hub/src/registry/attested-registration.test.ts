@@ -1,0 +1,167 @@
+// Registration and claims on a hub with a device CA (attestation required), and serial prefixes
+// reserved for enrollment tokens, on both drivers: refusals change nothing, accepted devices show
+// their attestation, a new key drops the old one's record.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConflictError, NotFoundError, ValidationError, type DriverName } from '@porthole/db';
+import { probePostgres, tableCounts, type TestDatabase } from '@porthole/db/testing';
+import { createDevicePki, PKI_TOOLS, signAttestation, type DevicePki, type Issued } from '../../../../test/support/device-pki.js';
+import { requirementsMet } from '../../../../test/support/requirements.js';
+import { AttestationInvalidError, AttestationRequiredError } from './attestation.js';
+import { SerialReservedError } from './serial-reservations.js';
+import { createTestClock, createTestRegistry, testKey, useRegistryTestBed, type TestRegistry } from './test-support.js';
+
+const pgProblem = await probePostgres();
+const drivers: DriverName[] = requirementsMet('attested registration on PostgreSQL', { check: () => pgProblem }) ? ['pglite', 'postgres'] : ['pglite'];
+const ok = requirementsMet('attested registration', { tools: PKI_TOOLS });
+
+describe.skipIf(!ok).each(drivers)('attested registration and claims on %s', (driver) => {
+  let t: TestDatabase;
+  const clock = createTestClock();
+  let open: TestRegistry;
+  let attested: TestRegistry;
+  let pki: DevicePki;
+  let root: Issued;
+  let leaf: Issued;
+  let foreign: Issued;
+
+  beforeAll(() => {
+    pki = createDevicePki();
+    root = pki.root('root', { subject: '/O=Example Meters/CN=Device Root' });
+    leaf = pki.device('an1', root, { subject: '/O=Example Meters/serialNumber=AN1', key: 'p256' });
+    const otherRoot = pki.root('other', { subject: '/CN=Other Root' });
+    foreign = pki.device('foreign', otherRoot, { subject: '/CN=an1', key: 'ed25519' });
+  });
+  afterAll(() => pki?.close());
+  useRegistryTestBed(driver, clock, (db, r) => {
+    t = db;
+    open = r;
+    attested = createTestRegistry(db.db, clock, { deviceCaPem: root.certPem });
+  });
+
+  const attestation = (cert: Issued, serial: string, publicKey: string) => ({ certificateChain: cert.certPem, signature: signAttestation(cert.keyPem, serial, publicKey) });
+  const token = async (r: TestRegistry, maxUses = 5) => (await r.createEnrollmentToken({ createdBy: null, maxUses })).token;
+
+  it('registers an attested device and shows the certificate; refusals spend no token and change nothing', async () => {
+    expect(attested.requiresAttestation).toBe(true);
+    expect(open.requiresAttestation).toBe(false);
+    const enrollmentToken = await token(attested, 1);
+    const before = await tableCounts(t.db);
+    const missing = await attested.registerDevice({ serial: 'an1', publicKey: testKey(1), enrollmentToken }).catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(AttestationRequiredError);
+    const wrongCa = await attested
+      .registerDevice({ serial: 'an1', publicKey: testKey(1), enrollmentToken, attestation: attestation(foreign, 'an1', testKey(1)) })
+      .catch((e: unknown) => e);
+    expect(wrongCa).toBeInstanceOf(AttestationInvalidError);
+    const otherKey = await attested
+      .registerDevice({ serial: 'an1', publicKey: testKey(1), enrollmentToken, attestation: attestation(leaf, 'an1', testKey(2)) })
+      .catch((e: unknown) => e);
+    expect((otherKey as AttestationInvalidError).code).toBe('attestation_invalid');
+    expect(await tableCounts(t.db)).toEqual(before);
+
+    const done = await attested.registerDevice({ serial: 'AN1', publicKey: testKey(1), enrollmentToken, attestation: attestation(leaf, 'an1', testKey(1)) });
+    expect(done.created).toBe(true);
+    expect(await attested.getDevice('an1')).toMatchObject({
+      attested: true,
+      attestedAt: clock.now().toISOString(),
+      attestationSubject: 'O=Example Meters, serialNumber=AN1',
+      attestationIssuer: 'O=Example Meters, CN=Device Root',
+    });
+    // A repeat is attested too, and renews the record.
+    clock.advance(60_000);
+    await expect(attested.registerDevice({ serial: 'an1', publicKey: testKey(1), enrollmentToken })).rejects.toThrow(AttestationRequiredError);
+    await attested.registerDevice({ serial: 'an1', publicKey: testKey(1), enrollmentToken, attestation: attestation(leaf, 'an1', testKey(1)) });
+    expect((await attested.getDevice('an1')).attestedAt).toBe(clock.now().toISOString());
+  });
+
+  it('keeps today’s behaviour without a CA: an attestation is ignored and nothing is marked attested', async () => {
+    const enrollmentToken = await token(open);
+    await open.registerDevice({ serial: 'an1', publicKey: testKey(1), enrollmentToken, attestation: { certificateChain: 'junk', signature: 'junk' } });
+    await open.registerDevice({ serial: 'an2', publicKey: testKey(2), enrollmentToken });
+    expect(await open.getDevice('an1')).toMatchObject({ attested: false, attestedAt: null, attestationSubject: null, attestationIssuer: null });
+  });
+
+  it('drops the attestation of an old key when an approved rotation registers a new one without the CA', async () => {
+    const enrollmentToken = await token(attested);
+    await attested.registerDevice({ serial: 'an1', publicKey: testKey(1), enrollmentToken, attestation: attestation(leaf, 'an1', testKey(1)) });
+    await open.approveKeyRotation('an1', testKey('new'), null);
+    await open.registerDevice({ serial: 'an1', publicKey: testKey('new'), enrollmentToken });
+    expect(await open.getDevice('an1')).toMatchObject({ publicKey: testKey('new'), attested: false, attestationSubject: null });
+    // With the CA, the rotated key is attested by its own signature.
+    await open.approveKeyRotation('an1', testKey('newer'), null);
+    await attested.registerDevice({ serial: 'an1', publicKey: testKey('newer'), enrollmentToken, attestation: attestation(leaf, 'an1', testKey('newer')) });
+    expect(await attested.getDevice('an1')).toMatchObject({ publicKey: testKey('newer'), attested: true });
+  });
+
+  it('requires an attestation to start a claim, and the approved device shows it', async () => {
+    const user = await attested.signUp({ email: 'owner@example.io', password: 'correct horse battery' });
+    const before = await tableCounts(t.db);
+    await expect(attested.startClaim({ serial: 'an1', publicKey: testKey(1) })).rejects.toThrow(AttestationRequiredError);
+    const wrongSerial = await attested
+      .startClaim({ serial: 'an2', publicKey: testKey(1), attestation: attestation(leaf, 'an2', testKey(1)) })
+      .catch((e: unknown) => e);
+    expect(wrongSerial).toBeInstanceOf(AttestationInvalidError);
+    expect((wrongSerial as Error).message).toBe('the device certificate names serial "AN1" (subject serialNumber), not "an2"');
+    expect(await tableCounts(t.db)).toEqual(before);
+
+    const start = await attested.startClaim({ serial: 'an1', publicKey: testKey(1), attestation: attestation(leaf, 'an1', testKey(1)) });
+    await attested.approveClaim(start.userCode, user);
+    expect(await attested.getDevice('an1')).toMatchObject({
+      owner: { id: user.id },
+      attested: true,
+      attestationSubject: 'O=Example Meters, serialNumber=AN1',
+      attestationIssuer: 'O=Example Meters, CN=Device Root',
+    });
+  });
+
+  it('marks a claim attested without details when another hub node verified its start', async () => {
+    const user = await attested.signUp({ email: 'owner@example.io', password: 'correct horse battery' });
+    const start = await attested.startClaim({ serial: 'an1', publicKey: testKey(1), attestation: attestation(leaf, 'an1', testKey(1)) });
+    const otherNode = createTestRegistry(t.db, clock, { deviceCaPem: root.certPem });
+    await otherNode.approveClaim(start.userCode, user);
+    expect(await otherNode.getDevice('an1')).toMatchObject({ attested: true, attestationSubject: null, attestationIssuer: null });
+  });
+
+  it('refuses account claims under a reserved prefix, at start and at approval, but not enrollment tokens', async () => {
+    const user = await open.signUp({ email: 'owner@example.io', password: 'correct horse battery' });
+    const early = await open.startClaim({ serial: 'an9', publicKey: testKey(9) });
+    const reservation = await open.addSerialReservation({ prefix: ' AN ', description: 'Example Meters fleet', createdBy: user.id });
+    expect(reservation).toEqual({ prefix: 'an', description: 'Example Meters fleet', createdBy: { id: user.id, email: 'owner@example.io' }, createdAt: clock.now().toISOString() });
+
+    const refused = await open.startClaim({ serial: 'AN12345678', publicKey: testKey(1) }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(SerialReservedError);
+    expect((refused as SerialReservedError).code).toBe('serial_reserved');
+    expect((refused as Error).message).toBe(
+      'serial an12345678 is reserved (prefix an) for devices enrolled with an enrollment token; ask the fleet administrator for one',
+    );
+    // A claim that started before the reservation cannot be approved after it.
+    const before = await tableCounts(t.db);
+    await expect(open.approveClaim(early.userCode, user)).rejects.toThrow(SerialReservedError);
+    expect(await tableCounts(t.db)).toEqual(before);
+    // Other serials are claimable; enrollment tokens register reserved ones.
+    await open.startClaim({ serial: 'bn1', publicKey: testKey('b') });
+    const enrolled = await open.registerDevice({ serial: 'an12345678', publicKey: testKey(1), enrollmentToken: await token(open) });
+    expect(enrolled.created).toBe(true);
+
+    await open.removeSerialReservation('an');
+    await open.startClaim({ serial: 'an5', publicKey: testKey(5) });
+    expect(await open.listSerialReservations()).toEqual([]);
+  });
+
+  it('validates prefixes and refuses duplicates and unknown ones', async () => {
+    await open.addSerialReservation({ prefix: 'an1', createdBy: null });
+    await open.addSerialReservation({ prefix: 'an12-', description: '', createdBy: null });
+    expect((await open.listSerialReservations()).map((r) => [r.prefix, r.createdBy])).toEqual([['an1', null], ['an12-', null]]);
+    // The longest covering prefix is the one named.
+    await expect(open.startClaim({ serial: 'an12-7', publicKey: testKey(1) })).rejects.toThrow(/prefix an12-\)/);
+    await expect(open.addSerialReservation({ prefix: 'AN1', createdBy: null })).rejects.toThrow(ConflictError);
+    for (const prefix of ['', '-an', 'an_1', 'a'.repeat(64), 'an%', 'an.1']) {
+      const err = await open.addSerialReservation({ prefix, createdBy: null }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ValidationError);
+      expect((err as ValidationError).field).toBe('prefix');
+    }
+    await expect(open.addSerialReservation({ prefix: 'x', description: 'a\nb', createdBy: null })).rejects.toThrow(/description/);
+    await expect(open.removeSerialReservation('zz')).rejects.toThrow(NotFoundError);
+    // A LIKE wildcard in a serial cannot occur (serials are DNS labels), and `_` is refused as a prefix.
+    await expect(open.startClaim({ serial: 'bn1', publicKey: testKey(2) })).resolves.toMatchObject({ interval: 2 });
+  });
+});
