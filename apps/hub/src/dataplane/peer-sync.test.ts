@@ -3,7 +3,7 @@ import { WireGuardDevice, encodeKey, generatePrivateKey, publicKeyFromPrivate } 
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Peer, PeerChanges, PeerSet, PeerStatus } from '../registry/index.js';
 import { ipv4ToInt } from './packet-summary.js';
-import { PeerSync, type PeerSource } from './peer-sync.js';
+import { PeerSync, TRAFFIC_WRITE_BYTES, type PeerSource } from './peer-sync.js';
 
 const newKey = () => encodeKey(publicKeyFromPrivate(generatePrivateKey()));
 
@@ -161,5 +161,50 @@ describe('PeerSync', () => {
     await sync.flushStatus();
     expect(source.written).toHaveLength(2);
     expect(source.written[1]).toHaveLength(1);
+  });
+
+  it('writes traffic-only changes late (keepalives), big traffic and handshakes at once, and everything on stop', async () => {
+    const source = new FakeSource();
+    const wg = new WireGuardDevice({ privateKey: generatePrivateKey(), onTransmit: () => {}, onPacket: () => {} });
+    // The device's counters only move with real packets: this view adds traffic and handshakes per key.
+    const extra = new Map<string, { rx: number; handshakeMs?: number }>();
+    const target = {
+      addPeer: (c: Parameters<WireGuardDevice['addPeer']>[0]) => wg.addPeer(c),
+      updatePeer: (k: string, u: Parameters<WireGuardDevice['updatePeer']>[1]) => wg.updatePeer(k, u),
+      removePeer: (k: string) => wg.removePeer(k),
+      getPeer: (k: string) => wg.getPeer(k),
+      peers: () => wg.peers().map((p) => ({ ...p, rxBytes: extra.get(p.publicKey)?.rx ?? 0, lastHandshakeMs: extra.get(p.publicKey)?.handshakeMs })),
+    };
+    let mono = 1_000;
+    const sync = new PeerSync({ source, target, monotonicNow: () => mono, pollIntervalMs: 60_000, statusFlushMs: 60_000, trafficFlushMs: 300_000 });
+    current = sync;
+    const [idle, busy, rekeyed] = [newKey(), newKey(), newKey()];
+    source.commit([device(idle, '100.64.0.2', 'an1'), device(busy, '100.64.0.3', 'an2'), device(rekeyed, '100.64.0.4', 'an3')]);
+    await sync.start();
+    await sync.flushStatus();
+    expect(source.written.at(-1)).toHaveLength(3);
+
+    const writtenKeys = () => source.written.at(-1)!.map((s) => s.publicKey).sort();
+    extra.set(idle, { rx: 32 }); // one keepalive
+    extra.set(busy, { rx: TRAFFIC_WRITE_BYTES });
+    extra.set(rekeyed, { rx: 32, handshakeMs: mono });
+    mono += 10_000;
+    await sync.flushStatus();
+    expect(writtenKeys()).toEqual([busy, rekeyed].sort());
+
+    mono += 10_000;
+    const before = source.written.length;
+    await sync.flushStatus();
+    expect(source.written).toHaveLength(before); // the idle peer's 32 bytes wait
+
+    mono += 300_000;
+    await sync.flushStatus();
+    expect(writtenKeys()).toEqual([idle]);
+    expect(source.written.at(-1)![0]).toMatchObject({ rxBytes: 32 });
+
+    extra.set(idle, { rx: 64 });
+    await sync.stop(); // the last write carries every change
+    expect(writtenKeys()).toEqual([idle]);
+    expect(source.written.at(-1)![0]).toMatchObject({ rxBytes: 64 });
   });
 });
