@@ -1,4 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDevicePki, PKI_TOOLS, type DevicePki, type Issued } from '../../../../test/support/device-pki.js';
+import { requirementsMet } from '../../../../test/support/requirements.js';
 import { ConfigError, describeConfig, loadConfig } from './load-config.js';
 
 const noFiles = (path: string): string => {
@@ -126,5 +128,44 @@ describe('loadConfig', () => {
     expect(problemsOf(() => loadConfig({ PORTHOLE_CONFIG: '/p.json' }, files({ '/p.json': '{' })))[0]).toMatch(
       /^PORTHOLE_CONFIG: cannot read \/p.json as JSON/,
     );
+  });
+});
+
+describe.skipIf(!requirementsMet('device CA configuration', { tools: PKI_TOOLS }))('PORTHOLE_DEVICE_CA_FILE', () => {
+  let pki: DevicePki;
+  let rootA: Issued;
+  let rootB: Issued;
+  let device: Issued;
+  beforeAll(() => {
+    pki = createDevicePki();
+    rootA = pki.root('a', { subject: '/CN=Vendor A Root' });
+    rootB = pki.root('b', { subject: '/CN=Vendor B Root' });
+    device = pki.device('d', rootA, { subject: '/CN=an1' });
+  });
+  afterAll(() => pki?.close());
+
+  it('is off by default and reads every CA of the file when set', () => {
+    expect(loadConfig({}, noFiles).deviceCaPem).toBeUndefined();
+    const bundle = pki.chain(rootA, rootB);
+    const c = loadConfig({ PORTHOLE_DEVICE_CA_FILE: '/etc/porthole/device-ca.pem' }, files({ '/etc/porthole/device-ca.pem': bundle }));
+    expect(c.deviceCaFile).toBe('/etc/porthole/device-ca.pem');
+    expect(c.deviceCaPem).toBe(bundle);
+    expect(describeConfig(c)).toMatchObject({ deviceCaFile: '/etc/porthole/device-ca.pem', deviceCaPem: '(2 certificates)' });
+    // The config file key works too.
+    const fromFile = loadConfig({ PORTHOLE_CONFIG: '/p.json' }, files({ '/p.json': JSON.stringify({ deviceCaFile: '/ca.pem' }), '/ca.pem': rootA.certPem }));
+    expect(fromFile.deviceCaPem).toBe(rootA.certPem);
+  });
+
+  it('reports an unreadable file, a file without certificates and a non-CA certificate, with the other problems', () => {
+    expect(problemsOf(() => loadConfig({ PORTHOLE_DEVICE_CA_FILE: '/missing.pem', PORTHOLE_HTTP_PORT: 'x' }, noFiles))).toEqual([
+      'PORTHOLE_HTTP_PORT: must be a port number (got "x")',
+      'PORTHOLE_DEVICE_CA_FILE: cannot read /missing.pem (ENOENT)',
+    ]);
+    expect(problemsOf(() => loadConfig({ PORTHOLE_DEVICE_CA_FILE: '/ca.pem' }, files({ '/ca.pem': 'not a certificate\n' })))).toEqual([
+      'PORTHOLE_DEVICE_CA_FILE: /ca.pem holds no PEM certificate (-----BEGIN CERTIFICATE-----)',
+    ]);
+    expect(problemsOf(() => loadConfig({ PORTHOLE_DEVICE_CA_FILE: '/ca.pem' }, files({ '/ca.pem': pki.chain(rootA, device) })))).toEqual([
+      'PORTHOLE_DEVICE_CA_FILE: /ca.pem certificate 2 (CN=an1) is not a CA certificate (basicConstraints CA:TRUE)',
+    ]);
   });
 });
