@@ -7,7 +7,7 @@ import { realTimers, type Timers } from '../timers.js';
 import { FailoverBind } from '../transport/failover-bind.js';
 import { DEFAULT_NETWORK } from '../transport/network-settings.js';
 import type { TunnelFactory } from './tunnel.js';
-import { createWireGuardTunnelFactory, type NetstackLike } from './wireguard-tunnel.js';
+import { createWireGuardTunnelFactory, type NetstackFactory } from './wireguard-tunnel.js';
 
 export interface DefaultTunnelOptions {
   /** ICMP liveness probe interval (see wireguard-tunnel.ts). */
@@ -37,14 +37,9 @@ export function createDefaultTunnelFactory(options: DefaultTunnelOptions = {}): 
             ...(options.udpProbeIntervalMs ? { probeIntervalMs: options.udpProbeIntervalMs } : {}),
           })
         : UdpBind.open({ host: '0.0.0.0', onError }),
-    createNetstack: ({ address, mtuBytes, onTransmit }) => {
-      const stack = createNetstack({ address, mtuBytes, onTransmit });
-      const adapted: NetstackLike = {
-        receive: (packet) => stack.receive(packet),
-        listen: (port, onConnection) => stack.listen(port, onConnection),
-        close: () => stack.close(),
-      };
-      return adapted;
-    },
+    createNetstack: userspaceNetstack,
   });
 }
+
+/** libs/netstack as the tunnel's TCP/IP stack, handed over as is: no wrapper call per packet. */
+export const userspaceNetstack: NetstackFactory = ({ address, mtuBytes, onTransmit }) => createNetstack({ address, mtuBytes, onTransmit });

@@ -17,6 +17,9 @@ export interface NetstackLike {
   close?(): unknown;
 }
 
+/** An accepted overlay connection; libs/netstack's TcpSocket has setNoDelay like net.Socket. */
+type OverlaySocket = Duplex & { setNoDelay?(noDelay?: boolean): unknown };
+
 export type NetstackFactory = (options: {
   address: string;
   mtuBytes: number;
@@ -180,7 +183,13 @@ export function createWireGuardTunnelFactory(options: WireGuardTunnelOptions): T
 
     return {
       listen(port, onConnection) {
-        netstack!.listen(port, onConnection);
+        netstack!.listen(port, (socket) => {
+          // Overlay connections carry request/response traffic (HTTP through the hub, SSH keystrokes).
+          // With Nagle a response written in two parts (head, then body) holds the second part until
+          // the hub acknowledges the first, and the hub delays that ACK: tens of ms per exchange.
+          (socket as OverlaySocket).setNoDelay?.(true);
+          onConnection(socket);
+        });
       },
       onEvent(listener) {
         listeners.push(listener);
