@@ -4,6 +4,7 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { attest, type DeviceCredential } from './attestation.js';
 import type { ExposedPort } from './config.js';
 import { HandshakeClock, type ClockProblem } from './clock/handshake-clock.js';
 import { createHttpForwarder, type HttpForwarder } from './forward/http-forwarder.js';
@@ -74,6 +75,8 @@ export interface AgentDeps {
   buildTimeMs?: number;
   /** Proxy and transport from the command line (issue 9); the page may override them. Default: direct, auto. */
   network?: NetworkSettings;
+  /** Device certificate and key: every registration and claim carries an attestation. */
+  deviceCredential?: DeviceCredential | undefined;
 }
 
 export interface EnableResult {
@@ -154,6 +157,8 @@ export function createAgent(deps: AgentDeps): Agent {
     }
   };
   const pins = statePinStore(store, timers.now);
+  /** Proves the serial to hubs with a device CA; hubs without one ignore it. */
+  const attestation = () => (deps.deviceCredential ? { attestation: attest(deps.deviceCredential, deps.serial, publicKey) } : {});
   const pinOrigin =
     deps.target.protocol === 'https:' ? `https://${deps.target.hostname}:${deps.target.port || '443'}` : undefined;
 
@@ -344,6 +349,7 @@ export function createAgent(deps: AgentDeps): Agent {
         publicKey,
         enrollmentToken: deps.enrollmentToken,
         agentVersion: AGENT_VERSION,
+        ...attestation(),
       });
       registering = false;
       if (reg.serial !== deps.serial) throw new HubError(200, 'serial_mismatch', `hub registered "${reg.serial}"`);
@@ -381,7 +387,12 @@ export function createAgent(deps: AgentDeps): Agent {
     },
 
     async start() {
-      logger.info('agent starting', { key: keyTag(publicKey), target: deps.target.origin, exposed: expose.map((e) => e.port) });
+      logger.info('agent starting', {
+        key: keyTag(publicKey),
+        target: deps.target.origin,
+        exposed: expose.map((e) => e.port),
+        ...(deps.deviceCredential ? { deviceCertificate: deps.deviceCredential.subject } : {}),
+      });
       const stored = store.state.registration;
       if (stored && stored.serial !== deps.serial) {
         logger.warn('stored registration is for another serial; ignoring it', { stored: stored.serial });
@@ -406,7 +417,7 @@ export function createAgent(deps: AgentDeps): Agent {
       cancelClaim();
       let started;
       try {
-        started = await hub.startClaim({ serial: deps.serial, publicKey, returnUrl, agentVersion: AGENT_VERSION });
+        started = await hub.startClaim({ serial: deps.serial, publicKey, returnUrl, agentVersion: AGENT_VERSION, ...attestation() });
       } catch (err) {
         lastError = `Could not reach the portal: ${(err as Error).message}`;
         notify();

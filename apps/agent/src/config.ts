@@ -2,6 +2,7 @@
 // validated once; every problem is reported together so an operator fixes them in one pass.
 // Pure: argv, env and a file reader are passed in; only main.ts touches process.
 import { isIP } from 'node:net';
+import { loadDeviceCredential, type DeviceCredential } from './attestation.js';
 import { DEFAULT_NETWORK, TRANSPORT_MODES, parseProxyUrl, redactProxyUrl, type NetworkSettings, type TransportMode } from './transport/network-settings.js';
 
 export interface ExposedPort {
@@ -31,6 +32,8 @@ export interface AgentConfig {
   network: NetworkSettings;
   /** How often UDP is probed while the tunnel runs over the WebSocket carrier. */
   udpProbeIntervalMs: number;
+  /** Device certificate and key: registrations and claims are attested (hubs with a device CA require it). */
+  deviceCredential: DeviceCredential | undefined;
 }
 
 export type LogLevelName = 'debug' | 'info' | 'warn' | 'error';
@@ -67,6 +70,8 @@ export const OPTIONS: OptionSpec[] = [
   { flag: 'proxy-password-file', env: 'PORTHOLE_AGENT_PROXY_PASSWORD_FILE', description: 'file holding the proxy password (instead of the URL)' },
   { flag: 'transport', env: 'PORTHOLE_AGENT_TRANSPORT', description: 'auto (UDP, WebSocket fallback; default) | udp | websocket' },
   { flag: 'udp-probe-interval', env: 'PORTHOLE_AGENT_UDP_PROBE_INTERVAL', description: 'seconds between UDP probes while on the WebSocket (default 30)' },
+  { flag: 'device-cert', env: 'PORTHOLE_AGENT_DEVICE_CERT', description: 'PEM device certificate naming the serial (then intermediates): attest registrations and claims' },
+  { flag: 'device-key', env: 'PORTHOLE_AGENT_DEVICE_KEY', description: 'PEM private key (EC P-256 or Ed25519) of --device-cert' },
 ];
 
 export function usage(): string {
@@ -294,6 +299,29 @@ export function loadAgentConfig({ argv, env, readFile }: ConfigSources): ConfigR
     problems.push(`--udp-probe-interval "${probeText}" must be a whole number of seconds, 1–3600`);
   }
 
+  let deviceCredential: DeviceCredential | undefined;
+  const certFile = one('device-cert');
+  const keyFile = one('device-key');
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    problems.push('--device-cert and --device-key go together: give both or neither');
+  } else if (certFile !== undefined && keyFile !== undefined) {
+    const read = (flag: string, file: string): string | undefined => {
+      try {
+        return readFile(file);
+      } catch (err) {
+        problems.push(`--${flag} ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+        return undefined;
+      }
+    };
+    const certPem = read('device-cert', certFile);
+    const keyPem = read('device-key', keyFile);
+    if (certPem !== undefined && keyPem !== undefined) {
+      const loaded = loadDeviceCredential(certPem, keyPem);
+      if (loaded.ok) deviceCredential = loaded.credential;
+      else problems.push(loaded.problem);
+    }
+  }
+
   const uiHosts = all('ui-host').map((h) => h.toLowerCase());
   const logFile = one('log-file');
 
@@ -315,6 +343,7 @@ export function loadAgentConfig({ argv, env, readFile }: ConfigSources): ConfigR
       logLevel: logLevelText as LogLevelName,
       network,
       udpProbeIntervalMs,
+      deviceCredential,
     },
   };
 }

@@ -1,6 +1,7 @@
 // @porthole/agent as a library: build an agent, mount its "Remote access" page in a device's own
 // web server, or run it with a fake tunnel in tests.
 export { createAgent, type Agent, type AgentDeps, type AgentStatus, type AgentPhase, type EnableResult } from './agent.js';
+export { attest, loadDeviceCredential, type Attestation, type DeviceCredential } from './attestation.js';
 export { loadAgentConfig, usage, type AgentConfig, type ExposedPort, type ConfigResult } from './config.js';
 export { StateStore, StateLoadError, type AgentState } from './state/state-store.js';
 export { writeFileAtomicSync } from './state/atomic-file.js';

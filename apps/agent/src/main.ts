@@ -56,6 +56,7 @@ const agent = createAgent({
   expose: config.expose,
   enrollmentToken: config.enrollmentToken,
   network: config.network,
+  deviceCredential: config.deviceCredential,
   store,
   tunnelFactory: createDefaultTunnelFactory({ udpProbeIntervalMs: config.udpProbeIntervalMs }),
   logger,

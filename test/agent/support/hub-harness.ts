@@ -26,6 +26,8 @@ export interface HubHarnessOptions {
   wgEndpoint?: (udpPort: number) => string;
   /** The proxy's overlay dial timeout (a torn-down device then answers with a status page quickly). */
   dialTimeoutMs?: number;
+  /** More hub settings as environment variables, e.g. PORTHOLE_DEVICE_CA_FILE. */
+  env?: Record<string, string>;
 }
 
 export interface HubHarness {
@@ -87,6 +89,7 @@ export async function startHubHarness(options: HubHarnessOptions = {}): Promise<
       PORTHOLE_ADMIN_TOKEN: adminToken,
       PORTHOLE_SHUTDOWN_GRACE_MS: '500',
       ...(options.dialTimeoutMs ? { PORTHOLE_DIAL_TIMEOUT_MS: String(options.dialTimeoutMs) } : {}),
+      ...options.env,
     },
     (path) => readFileSync(path, 'utf8'),
   );

@@ -1,6 +1,7 @@
 // HTTP client for the hub's registry API (the shared contract: register, claims, claims/poll).
 // Every response's `Date` header feeds the handshake clock, and every body is validated before use.
 import type { z } from 'zod';
+import type { Attestation } from '../attestation.js';
 import {
   claimPollSchema,
   claimStartSchema,
@@ -100,7 +101,7 @@ export class HubClient {
   }
 
   /** `POST /api/v1/devices/register` (enrollment-token mode). 200 and 201 are both success. */
-  async register(body: { serial: string; publicKey: string; enrollmentToken: string; agentVersion?: string }): Promise<Registration> {
+  async register(body: { serial: string; publicKey: string; enrollmentToken: string; agentVersion?: string; attestation?: Attestation }): Promise<Registration> {
     const { status, json } = await this.#request('POST', 'api/v1/devices/register', body);
     if (status === 200 || status === 201) return this.#parse(registrationSchema, json, 'registration');
     if (status >= 500) throw new HubUnreachableError(`hub answered HTTP ${status} to register`);
@@ -108,7 +109,7 @@ export class HubClient {
   }
 
   /** `POST /api/v1/claims`: starts the owner-approval flow. */
-  async startClaim(body: { serial: string; publicKey: string; returnUrl?: string; agentVersion?: string }): Promise<ClaimStart> {
+  async startClaim(body: { serial: string; publicKey: string; returnUrl?: string; agentVersion?: string; attestation?: Attestation }): Promise<ClaimStart> {
     const { status, json } = await this.#request('POST', 'api/v1/claims', body);
     if (status === 201 || status === 200) return this.#parse(claimStartSchema, json, 'claim');
     if (status >= 500) throw new HubUnreachableError(`hub answered HTTP ${status} to the claim`);
