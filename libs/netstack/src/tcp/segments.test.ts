@@ -1,66 +1,33 @@
 // Packet-level behaviour of one stack against a scripted peer: handshake options, RST rules
 // (RFC 9293 §3.10.7, RFC 5961), probes, ICMP echo and the drop counters.
 import { beforeEach, describe, expect, it } from 'vitest';
-import { NetStack } from '../stack/net-stack.js';
+import type { NetStack, NetStackOptions } from '../stack/net-stack.js';
 import { buildSegment, parsePacket, type SegmentSpec } from '../testing/packets.js';
-import { Prng } from '../testing/prng.js';
+import { LINUX_SYN_OPTS, ScriptedPeer } from '../testing/scripted-peer.js';
 import { emitIcmpEcho, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, parseIcmpv4, type IcmpEchoRepr } from '../wire/icmpv4.js';
 import { emitIpv4, IP_PROTOCOL_ICMP } from '../wire/ipv4.js';
 import { parseIpv4Address } from '../wire/ipv4-address.js';
 import { TCP_ACK, TCP_CWR, TCP_ECE, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, type TcpRepr } from '../wire/tcp.js';
-import type { TcpConnection } from './tcp-connection.js';
-import type { TcpConnectionHandler } from './tcp-types.js';
 import type { TcpError } from './tcp-error.js';
 
 const US = '100.64.0.1';
 const PEER = '100.64.0.2';
 
-let now = 0;
-let out: Uint8Array[] = [];
+let peer: ScriptedPeer;
 let stack: NetStack;
 
-function make(options: Partial<ConstructorParameters<typeof NetStack>[0]> = {}): NetStack {
-  const prng = new Prng(42);
-  out = [];
-  now = 1000;
-  return new NetStack({ address: US, onTransmit: (p) => out.push(p), random: (n) => prng.bytes(n), ...options });
+function make(options: Partial<NetStackOptions> = {}): NetStack {
+  peer = new ScriptedPeer(options, US, PEER);
+  return peer.stack;
 }
-
-function inject(spec: Omit<SegmentSpec, 'src' | 'dst'>): void {
-  stack.receive(buildSegment({ src: PEER, dst: US, ...spec }), now);
-}
-
-/** TCP segments the stack sent since the last call. */
-function sent(): TcpRepr[] {
-  const segs = out.map((p) => parsePacket(p).tcp!).filter(Boolean);
-  out = [];
-  return segs;
-}
-
+const inject = (spec: Omit<SegmentSpec, 'src' | 'dst'>): void => peer.inject(spec);
+const sent = (): TcpRepr[] => peer.sent();
 function only(): TcpRepr {
   const segs = sent();
   expect(segs).toHaveLength(1);
   return segs[0]!;
 }
-
-const LINUX_SYN_OPTS = { mss: 1380, sackPermitted: true, tsVal: 1000, tsEcr: 0, windowScale: 7 };
-
-/** Completes a passive handshake from port 40000 with the peer ISN 5000; returns the connection. */
-function handshake(synOpts: Partial<TcpRepr> = LINUX_SYN_OPTS, ackWindow = 502): { conn: TcpConnection; iss: number; closed: () => TcpError | 'open' | 'closed' } {
-  let conn: TcpConnection | undefined;
-  let result: TcpError | 'open' | 'closed' = 'open';
-  stack.listen(80, (c) => {
-    conn = c;
-    const h: TcpConnectionHandler = { onClose: (e) => (result = e ?? 'closed') };
-    c.handler = h;
-  });
-  inject({ srcPort: 40000, dstPort: 80, seq: 5000, flags: TCP_SYN, window: 64240, ...synOpts });
-  const synAck = only();
-  const ts = synOpts.tsVal !== undefined ? { tsVal: 1001, tsEcr: synAck.tsVal! } : {};
-  inject({ srcPort: 40000, dstPort: 80, seq: 5001, ack: (synAck.seq + 1) >>> 0, flags: TCP_ACK, window: ackWindow, ...ts });
-  expect(conn).toBeDefined();
-  return { conn: conn!, iss: synAck.seq, closed: () => result };
-}
+const handshake = (synOpts?: Partial<TcpRepr>, ackWindow?: number) => peer.handshake(synOpts, ackWindow);
 
 beforeEach(() => {
   stack = make();
@@ -87,7 +54,7 @@ describe('handshake options', () => {
     expect(syn.negotiated.sackOk).toBe(false);
     expect(syn.negotiated.tsOk).toBe(false);
     expect(syn.negotiated.segSize).toBe(536); // RFC 9293 §3.7.1 default when no MSS option
-    stack.call(conn, now, () => conn.send(Buffer.alloc(3000, 1), now));
+    stack.call(conn, peer.now, () => conn.send(Buffer.alloc(3000, 1), peer.now));
     const segs = sent();
     // 3000 bytes: five full 536-byte segments; Nagle holds the 320-byte tail while data is unacked.
     expect(segs.map((s) => s.payload.length)).toEqual([536, 536, 536, 536, 536]);
@@ -95,7 +62,7 @@ describe('handshake options', () => {
       expect(s.tsVal).toBeUndefined();
       expect(s.window).toBeLessThanOrEqual(65535);
     }
-    stack.call(conn, now, () => conn.setNoDelay(true, now));
+    stack.call(conn, peer.now, () => conn.setNoDelay(true, peer.now));
     expect(sent().map((s) => s.payload.length)).toEqual([320]);
   });
 
@@ -110,7 +77,7 @@ describe('handshake options', () => {
     const { conn } = handshake();
     expect(conn.state).toBe('ESTABLISHED');
     expect(conn.snd.wnd).toBe(502 << 7);
-    stack.call(conn, now, () => conn.send(Buffer.from('hello'), now));
+    stack.call(conn, peer.now, () => conn.send(Buffer.from('hello'), peer.now));
     const seg = only();
     expect(Buffer.from(seg.payload).toString()).toBe('hello');
     expect(seg.flags).toBe(TCP_ACK | TCP_PSH);
@@ -169,20 +136,20 @@ describe('resets (RFC 9293 §3.10.7.1, RFC 5961)', () => {
   });
 
   it('in SYN-SENT an ACK for another incarnation gets a RST and the SYN is retried', () => {
-    const conn = stack.connect(PEER, 80, now);
+    const conn = stack.connect(PEER, 80, peer.now);
     const syn = only();
     expect(syn.flags).toBe(TCP_SYN);
     inject({ srcPort: 80, dstPort: syn.srcPort, seq: 42, ack: (syn.seq + 1000) >>> 0, flags: TCP_SYN | TCP_ACK, window: 1000 });
     expect(only()).toMatchObject({ flags: TCP_RST, seq: (syn.seq + 1000) >>> 0 });
     expect(conn.state).toBe('SYN-SENT');
-    now += 1000;
-    stack.tick(now);
+    peer.now += 1000;
+    stack.tick(peer.now);
     expect(only()).toMatchObject({ flags: TCP_SYN, seq: syn.seq });
   });
 
   it('a RST in SYN-SENT counts only when it acknowledges our SYN', () => {
     let error: TcpError | undefined;
-    const conn = stack.connect(PEER, 80, now);
+    const conn = stack.connect(PEER, 80, peer.now);
     conn.handler = { onClose: (e) => (error = e) };
     const syn = only();
     inject({ srcPort: 80, dstPort: syn.srcPort, seq: 0, ack: (syn.seq + 7) >>> 0, flags: TCP_RST | TCP_ACK });
@@ -198,16 +165,16 @@ describe('probes and timers', () => {
     const { conn, iss } = handshake();
     // The peer closes its window.
     inject({ srcPort: 40000, dstPort: 80, seq: 5001, ack: (iss + 1) >>> 0, flags: TCP_ACK, window: 0, tsVal: 1002, tsEcr: 1 });
-    stack.call(conn, now, () => conn.send(Buffer.alloc(1000, 1), now));
+    stack.call(conn, peer.now, () => conn.send(Buffer.alloc(1000, 1), peer.now));
     expect(sent()).toHaveLength(0);
     const probeTimes: number[] = [];
     for (let i = 0; i < 200 && probeTimes.length < 5; i++) {
-      now = stack.nextDeadline()!;
-      stack.tick(now);
+      peer.now = stack.nextDeadline()!;
+      stack.tick(peer.now);
       for (const s of sent()) {
         expect(s).toMatchObject({ flags: TCP_ACK, seq: iss >>> 0 });
         expect(s.payload.length).toBe(0);
-        probeTimes.push(now);
+        probeTimes.push(peer.now);
         // The peer answers every probe (still zero window): the connection must not give up.
         inject({ srcPort: 40000, dstPort: 80, seq: 5001, ack: (iss + 1) >>> 0, flags: TCP_ACK, window: 0, tsVal: 1003 + i, tsEcr: 1 });
         sent();
@@ -224,20 +191,20 @@ describe('probes and timers', () => {
 
   it('TIME-WAIT re-acknowledges a retransmitted FIN and restarts 2*MSL', () => {
     const { conn, iss } = handshake();
-    stack.call(conn, now, () => conn.shutdown(now));
+    stack.call(conn, peer.now, () => conn.shutdown(peer.now));
     expect(only().flags).toBe(TCP_FIN | TCP_ACK);
     inject({ srcPort: 40000, dstPort: 80, seq: 5001, ack: (iss + 2) >>> 0, flags: TCP_FIN | TCP_ACK, window: 502, tsVal: 1002, tsEcr: 1 });
     expect(conn.state).toBe('TIME-WAIT');
     expect(only()).toMatchObject({ flags: TCP_ACK, ack: 5002 });
-    now += 30_000;
-    stack.tick(now);
+    peer.now += 30_000;
+    stack.tick(peer.now);
     inject({ srcPort: 40000, dstPort: 80, seq: 5001, ack: (iss + 2) >>> 0, flags: TCP_FIN | TCP_ACK, window: 502, tsVal: 1003, tsEcr: 1 });
     expect(only()).toMatchObject({ flags: TCP_ACK, ack: 5002 });
-    now += 59_000;
-    stack.tick(now);
+    peer.now += 59_000;
+    stack.tick(peer.now);
     expect(conn.state).toBe('TIME-WAIT');
-    now += 2_000;
-    stack.tick(now);
+    peer.now += 2_000;
+    stack.tick(peer.now);
     expect(conn.state).toBe('CLOSED');
     expect(stack.connectionCount).toBe(0);
   });
@@ -269,45 +236,45 @@ describe('ICMP and drops', () => {
 
   it('answers ping with the same identifier, sequence and data', () => {
     const data = Buffer.from('0123456789abcdef'.repeat(4));
-    stack.receive(echoRequest(US, data), now);
-    expect(out).toHaveLength(1);
-    const reply = parsePacket(out[0]!);
+    stack.receive(echoRequest(US, data), peer.now);
+    expect(peer.out).toHaveLength(1);
+    const reply = parsePacket(peer.out[0]!);
     expect(reply.ip.srcAddr).toBe(parseIpv4Address(US));
     expect(reply.ip.dstAddr).toBe(parseIpv4Address(PEER));
-    const icmp = parseIcmpv4(out[0]!.subarray(20), true) as IcmpEchoRepr;
+    const icmp = parseIcmpv4(peer.out[0]!.subarray(20), true) as IcmpEchoRepr;
     expect(icmp).toMatchObject({ type: ICMP_ECHO_REPLY, identifier: 0x1234, sequence: 7 });
     expect(Buffer.from(icmp.data).equals(data)).toBe(true);
     expect(stack.stats.icmpEchoReplies).toBe(1);
   });
 
   it('counts packets not for us, fragments, bad checksums and unknown protocols', () => {
-    stack.receive(echoRequest('100.64.0.9', Buffer.alloc(8)), now);
+    stack.receive(echoRequest('100.64.0.9', Buffer.alloc(8)), peer.now);
     expect(stack.stats.drops.ipv4NotForUs).toBe(1);
     const frag = echoRequest(US, Buffer.alloc(8));
     frag[6] = 0x20; // MF
     frag.writeUInt16BE(0, 10);
     frag.writeUInt16BE(internetChecksumOf(frag.subarray(0, 20)), 10);
-    stack.receive(frag, now);
+    stack.receive(frag, peer.now);
     expect(stack.stats.drops.ipv4Fragment).toBe(1);
     const badIcmp = echoRequest(US, Buffer.alloc(8));
     badIcmp[30] ^= 1;
-    stack.receive(badIcmp, now);
+    stack.receive(badIcmp, peer.now);
     expect(stack.stats.drops.icmpBadChecksum).toBe(1);
     const udp = echoRequest(US, Buffer.alloc(8));
     udp[9] = 17;
     udp.writeUInt16BE(0, 10);
     udp.writeUInt16BE(internetChecksumOf(udp.subarray(0, 20)), 10);
-    stack.receive(udp, now);
+    stack.receive(udp, peer.now);
     expect(stack.stats.drops.ipv4UnknownProtocol).toBe(1);
     const tcp = buildSegment({ src: PEER, dst: US, srcPort: 1, dstPort: 80, seq: 1, flags: TCP_SYN });
     tcp[tcp.length - 1] ^= 0xff;
-    stack.receive(tcp, now);
+    stack.receive(tcp, peer.now);
     expect(stack.stats.drops.tcpBadChecksum).toBe(1);
-    expect(out).toHaveLength(0);
+    expect(peer.out).toHaveLength(0);
     // With verification off (behind an authenticated tunnel) the checksum is not looked at.
     const trusting = make({ verifyChecksums: false });
     trusting.listen(80, () => {});
-    trusting.receive(tcp, now);
+    trusting.receive(tcp, peer.now);
     expect(trusting.stats.drops.tcpBadChecksum).toBe(0);
   });
 });
