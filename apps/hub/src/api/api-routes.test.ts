@@ -24,6 +24,7 @@ interface Fixture {
   userToken: string;
   pollToken: string;
   enrollmentTokenId: string;
+  adminId: string;
 }
 
 async function seed(h: Harness): Promise<Fixture> {
@@ -60,6 +61,7 @@ async function seed(h: Harness): Promise<Fixture> {
     userToken: userApi.token,
     pollToken: claim.pollToken,
     enrollmentTokenId: enrollment.info.id,
+    adminId: admin.id,
   };
 }
 
@@ -151,7 +153,8 @@ const CATALOGUE: Case[] = [
   { name: 'rotation: same key', method: 'POST', path: '/devices/an00000001/key-rotation', opts: () => ({ body: { publicKey: testKey('existing') } }), status: 400, code: 'invalid_request', field: 'publicKey' },
   { name: 'rotation: unknown device', method: 'POST', path: '/devices/an404/key-rotation', opts: () => ({ body: { publicKey: testKey('x') } }), status: 404, code: 'not_found' },
   { name: 'grants: bad email', method: 'POST', path: '/devices/an00000001/grants', opts: () => ({ body: { email: 'nope' } }), status: 400, code: 'invalid_request', field: 'email' },
-  { name: 'grants: unknown user', method: 'POST', path: '/devices/an00000001/grants', opts: () => ({ body: { email: 'ghost@example.io' } }), status: 404, code: 'not_found', field: 'email' },
+  { name: 'grants: look-alike address', method: 'POST', path: '/devices/an00000001/grants', opts: () => ({ body: { email: 'usеr@example.io' } }), status: 400, code: 'invalid_request', field: 'email', message: /Cyrillic and Latin/ },
+  { name: 'grants: full-width address', method: 'POST', path: '/devices/an00000001/grants', opts: () => ({ body: { email: 'ｕser@example.io' } }), status: 400, code: 'invalid_request', field: 'email', message: /full-width/ },
   { name: 'grants: bad date', method: 'POST', path: '/devices/an00000001/grants', opts: () => ({ body: { email: 'user@example.io', expiresAt: 'tomorrow' } }), status: 400, code: 'invalid_request', field: 'expiresAt' },
   { name: 'grants: past date', method: 'POST', path: '/devices/an00000001/grants', opts: () => ({ body: { email: 'user@example.io', expiresAt: '2000-01-01T00:00:00Z' } }), status: 400, code: 'invalid_request', field: 'expiresAt' },
   { name: 'grants: list of unknown device', method: 'GET', path: '/devices/an404/grants', status: 404, code: 'not_found' },
@@ -170,6 +173,13 @@ const CATALOGUE: Case[] = [
   { name: 'api-tokens: unknown scope', method: 'POST', path: '/api-tokens', opts: () => ({ body: { name: 'x', scopes: ['admin'] } }), status: 400, code: 'invalid_request', field: 'scopes.0' },
   { name: 'api-tokens: missing name', method: 'POST', path: '/api-tokens', opts: () => ({ body: { scopes: ['read'] } }), status: 400, code: 'invalid_request', field: 'name' },
   { name: 'api-tokens: revoke unknown', method: 'DELETE', path: '/api-tokens/00000000-0000-4000-8000-000000000000', status: 404, code: 'not_found' },
+  // Accounts
+  { name: 'users: list with a user token', method: 'GET', path: '/users', opts: (f) => ({ token: f.userToken }), status: 403, code: 'forbidden' },
+  { name: 'users: list with query', method: 'GET', path: '/users?email=x', status: 400, code: 'invalid_request', field: 'email' },
+  { name: 'users: disable unknown', method: 'POST', path: '/users/00000000-0000-4000-8000-000000000000/disable', status: 404, code: 'not_found', field: 'id' },
+  { name: 'users: disable oneself', method: 'POST', path: '/users/{admin}/disable', status: 403, code: 'forbidden', message: /your own account/ },
+  { name: 'users: disable with a read token', method: 'POST', path: '/users/00000000-0000-4000-8000-000000000000/disable', opts: (f) => ({ token: f.readToken }), status: 403, code: 'forbidden' },
+  { name: 'users: enable non-uuid', method: 'POST', path: '/users/abc/enable', status: 404, code: 'not_found' },
   // Admin peers and audit
   { name: 'admin-peers: bad key', method: 'POST', path: '/admin-peers', opts: () => ({ body: { name: 'laptop', publicKey: 'x' } }), status: 400, code: 'invalid_request', field: 'publicKey' },
   { name: 'admin-peers: name with newline', method: 'POST', path: '/admin-peers', opts: () => ({ body: { name: 'a\n[Peer]', publicKey: testKey('l') } }), status: 400, code: 'invalid_request', field: 'name' },
@@ -221,7 +231,7 @@ describe.each(drivers)('API on %s', (driver) => {
 
     it.each(CATALOGUE.map((c) => [c.name, c] as const))('%s → documented 4xx, nothing changed', async (_name, c) => {
       const before = await snapshotTables(t.db);
-      const res = await h.request(c.method, c.path, c.opts?.(f) ?? {});
+      const res = await h.request(c.method, c.path.replace('{admin}', f.adminId), c.opts?.(f) ?? {});
       expect({ status: res.status, code: res.body?.error?.code }).toEqual({ status: c.status, code: c.code });
       expect(typeof res.body.error.message).toBe('string');
       expect(res.body.error.message.length).toBeGreaterThan(5);

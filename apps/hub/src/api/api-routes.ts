@@ -3,9 +3,9 @@
 // document generated from the same route table. Every body goes through parseJsonBody with a strict
 // schema; every error through errorResponse.
 import { Hono, type MiddlewareHandler } from 'hono';
-import { NotFoundError } from '@porthole/db';
+import { DomainError, NotFoundError, UnauthorizedError } from '@porthole/db';
 import { errorResponse, errorStatus } from '../http/error-response.js';
-import { createRateLimiter, rateLimit, type RateLimiterOptions } from '../http/rate-limit.js';
+import { clientAddress, createRateLimiter, rateLimit, withFailureBudget, type RateLimiterOptions } from '../http/rate-limit.js';
 import type { Logger } from '../ops/logger.js';
 import type { Registry } from '../registry/index.js';
 import type { ApiEnv } from './bearer-auth.js';
@@ -19,6 +19,10 @@ export interface ApiLimits {
   claimPoll?: RateLimiterOptions;
   /** Failed bearer authentications per client address. */
   authFailures?: RateLimiterOptions;
+  /** Registrations refused for their enrollment token, per client address. */
+  enrollmentTokenFailures?: RateLimiterOptions;
+  /** Polls with an unknown or expired poll token, per client address. */
+  pollTokenFailures?: RateLimiterOptions;
 }
 
 export interface ApiDeps {
@@ -42,6 +46,10 @@ export function apiRouteTable(deps: ApiDeps): RouteDef<never, never, never>[] {
   const registerLimit = limiter(deps.limits?.register, { capacity: 60, refillPerSecond: 2 }, 'too many registrations from this address; slow down');
   const claimLimit = limiter(deps.limits?.claimStart, { capacity: 10, refillPerSecond: 0.2 }, 'too many claims from this address; slow down');
   const pollLimit = limiter(deps.limits?.claimPoll, { capacity: 60, refillPerSecond: 2 }, 'too many polls from this address; slow down');
+  // Guessing budgets: tokens are 256-bit, but nobody gets to try them at request rate.
+  const enrollmentMisses = createRateLimiter(deps.limits?.enrollmentTokenFailures ?? { capacity: 10, refillPerSecond: 1 / 60 });
+  const pollMisses = createRateLimiter(deps.limits?.pollTokenFailures ?? { capacity: 30, refillPerSecond: 1 / 10 });
+  const fieldIs = (field: string) => (err: unknown) => err instanceof DomainError && err.field === field && (err instanceof UnauthorizedError || err.code === 'expired_token');
 
   const routes = [
     // ---- open: the agent's contract ----
@@ -51,7 +59,7 @@ export function apiRouteTable(deps: ApiDeps): RouteDef<never, never, never>[] {
       body: s.RegisterBody, bodyLimitBytes: ATTESTED_BODY_LIMIT, before: [registerLimit],
       responses: { 201: { description: 'Registered', schema: s.RegistrationSchema }, 200: { description: 'Already registered with this key', schema: s.RegistrationSchema } },
       handler: async ({ c, body }) => {
-        const result = await registry.registerDevice(body);
+        const result = await withFailureBudget(enrollmentMisses, clientAddress(c), 'too many refused enrollment tokens from this address; try again later', () => registry.registerDevice(body), fieldIs('enrollmentToken'));
         return c.json(result.registration, result.created ? 201 : 200);
       },
     }),
@@ -67,7 +75,8 @@ export function apiRouteTable(deps: ApiDeps): RouteDef<never, never, never>[] {
       summary: 'Poll a claim: pending, or approved with the registration; 400 expired_token, 403 access_denied, 429 slow_down',
       body: s.ClaimPollBody, bodyLimitBytes: OPEN_BODY_LIMIT, before: [pollLimit],
       responses: { 200: { description: 'Pending or approved', schema: s.ClaimPollSchema } },
-      handler: async ({ c, body }) => c.json(await registry.pollClaim(body.pollToken), 200),
+      handler: async ({ c, body }) =>
+        c.json(await withFailureBudget(pollMisses, clientAddress(c), 'too many unknown poll tokens from this address; try again later', () => registry.pollClaim(body.pollToken), fieldIs('pollToken')), 200),
     }),
 
     // ---- admin: devices ----
@@ -152,6 +161,28 @@ export function apiRouteTable(deps: ApiDeps): RouteDef<never, never, never>[] {
         await registry.revokeGrant(params.serial, params.userId);
         return c.body(null, 204);
       },
+    }),
+
+    // ---- admin: accounts ----
+    route({
+      method: 'get', path: '/users', operationId: 'listUsers', tag: 'users', auth: 'read',
+      summary: 'Accounts, by e-mail address (never their password hashes)',
+      responses: { 200: { description: 'Accounts', schema: s.UserSchema.array() } },
+      handler: async ({ c }) => c.json(await registry.listUsers()),
+    }),
+    route({
+      method: 'post', path: '/users/{id}/disable', operationId: 'disableUser', tag: 'users', auth: 'write',
+      summary: 'Disable an account: no sign-in, no API token; its portal and device sessions end now (repeating changes nothing)',
+      params: s.IdParams,
+      responses: { 200: { description: 'The disabled account', schema: s.UserSchema } },
+      handler: async ({ c, params, principal }) => c.json(await registry.disableUser(params.id, principal.user)),
+    }),
+    route({
+      method: 'post', path: '/users/{id}/enable', operationId: 'enableUser', tag: 'users', auth: 'write',
+      summary: 'Enable a disabled account again (its API tokens work again; sessions do not come back)',
+      params: s.IdParams,
+      responses: { 200: { description: 'The enabled account', schema: s.UserSchema } },
+      handler: async ({ c, params, principal }) => c.json(await registry.enableUser(params.id, principal.user)),
     }),
 
     // ---- admin: tokens ----

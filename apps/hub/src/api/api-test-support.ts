@@ -32,7 +32,15 @@ export async function createApiHarness(db: Database, options: { clock?: TestCloc
   const unlimited = { capacity: 1e9, refillPerSecond: 1e9 };
   const deps = {
     registry,
-    limits: { register: unlimited, claimStart: unlimited, claimPoll: unlimited, authFailures: unlimited, ...options.limits },
+    limits: {
+      register: unlimited,
+      claimStart: unlimited,
+      claimPoll: unlimited,
+      authFailures: unlimited,
+      enrollmentTokenFailures: unlimited,
+      pollTokenFailures: unlimited,
+      ...options.limits,
+    },
   };
   const app = new Hono().route('/api/v1', createApiRoutes(deps));
   const table = apiRouteTable(deps) as unknown as RouteDef[];

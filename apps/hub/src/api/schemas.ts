@@ -17,6 +17,11 @@ const printable = (max: number, what: string) =>
 const serial = z.string().min(1, 'serial must not be empty').max(63, 'serial must have at most 63 characters');
 const publicKey = z.string().max(64, 'publicKey must be 44 characters of base64');
 const isoDate = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time such as 2030-01-01T00:00:00Z' });
+/**
+ * An e-mail address as typed: the registry trims and normalises it (NFKC, case) and refuses
+ * look-alikes with a message naming the rule (registry/email-address.ts), so no stricter pattern here.
+ */
+const emailAddress = (what: string) => z.string().min(1, `${what} must not be empty`).max(320, `${what} must have at most 320 characters`);
 
 /** A device's proof of its serial, required when the hub has a device CA (checked by the registry). */
 export const AttestationBody = z
@@ -142,7 +147,7 @@ export const DevicePatchBody = z
   .strictObject({
     status: z.enum(['enabled', 'disabled']).optional(),
     accessPolicy: z.enum(['owners', 'public']).optional(),
-    ownerEmail: z.email({ message: 'ownerEmail must be an e-mail address' }).max(254).nullable().optional(),
+    ownerEmail: emailAddress('ownerEmail').nullable().optional(),
   })
   .refine((b) => Object.keys(b).length > 0, { message: 'give at least one of status, accessPolicy, ownerEmail' })
   .register(apiSchemas, { id: 'DevicePatch' });
@@ -152,7 +157,7 @@ export const KeyRotationSchema = z.object({ serial: z.string(), newPublicKey: z.
 
 export const GrantBody = z
   .strictObject({
-    email: z.email({ message: 'email must be an e-mail address' }).max(254),
+    email: emailAddress('email'),
     expiresAt: isoDate.nullable().optional(),
   })
   .register(apiSchemas, { id: 'GrantRequest' });
@@ -238,6 +243,20 @@ export const ApiTokenSchema = z
 export const NewApiTokenSchema = ApiTokenSchema.extend({
   token: z.string().describe('The plaintext token; shown only in this response.'),
 }).register(apiSchemas, { id: 'NewApiToken' });
+
+// ---- Accounts ----
+
+export const UserSchema = z
+  .object({
+    id: z.string(),
+    email: z.string(),
+    role: z.enum(['admin', 'user']),
+    createdAt: z.string(),
+    disabledAt: z.string().nullable().describe('Set while the account is disabled: no sign-in, no API token, no session.'),
+    passwordChangedAt: z.string().nullable(),
+    invited: z.boolean().describe('Created by a grant to its address; nobody has signed up with it yet.'),
+  })
+  .register(apiSchemas, { id: 'User' });
 
 export const WhoAmISchema = z
   .object({ user: z.object({ id: z.string(), email: z.string(), role: z.enum(['admin', 'user']) }), scopes: z.array(z.string()) })

@@ -98,16 +98,17 @@ export interface ApiPrincipal {
   scopes: ApiTokenScope[];
 }
 
-/** The user and scopes behind a bearer token, or undefined when unknown, revoked or expired. */
+/** The user and scopes behind a bearer token, or undefined when unknown, revoked, expired or its account disabled. */
 export async function authenticateApiToken(ctx: RegistryContext, token: string): Promise<ApiPrincipal | undefined> {
   if (token.length < MIN_CUSTOM_TOKEN_LENGTH || token.length > 512) return undefined;
   const now = ctx.now();
   const [row] = await ctx.db
-    .select({ token: apiTokens, email: users.email, role: users.role })
+    .select({ token: apiTokens, email: users.email, role: users.role, disabledAt: users.disabledAt })
     .from(apiTokens)
     .innerJoin(users, eq(users.id, apiTokens.userId))
     .where(eq(apiTokens.tokenHash, hashToken(token)));
-  if (!row || row.token.revokedAt || (row.token.expiresAt && row.token.expiresAt <= now)) return undefined;
+  // A disabled account's tokens stop working with it (and work again if it is enabled).
+  if (!row || row.disabledAt || row.token.revokedAt || (row.token.expiresAt && row.token.expiresAt <= now)) return undefined;
   if (!row.token.lastUsedAt || now.getTime() - row.token.lastUsedAt.getTime() >= TOUCH_EVERY_MS) {
     await ctx.db.update(apiTokens).set({ lastUsedAt: now }).where(eq(apiTokens.id, row.token.id));
   }

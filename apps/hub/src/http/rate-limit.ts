@@ -118,3 +118,25 @@ export function rateLimit(options: RateLimitMiddlewareOptions): MiddlewareHandle
     await next();
   };
 }
+
+/**
+ * Runs `attempt` for `key` unless its failure budget is spent (429 before any work), and spends one
+ * token of it when the attempt fails in a way `isMiss` recognises (a wrong token or code). Successes
+ * cost nothing, so a legitimate client is never slowed by its own correct requests.
+ */
+export async function withFailureBudget<T>(
+  limiter: RateLimiter,
+  key: string,
+  message: string,
+  attempt: () => Promise<T>,
+  isMiss: (err: unknown) => boolean,
+): Promise<T> {
+  const before = limiter.peek(key);
+  if (!before.allowed) throw new RateLimitedError(message, before.retryAfterSeconds);
+  try {
+    return await attempt();
+  } catch (err) {
+    if (isMiss(err)) limiter.take(key);
+    throw err;
+  }
+}

@@ -162,15 +162,23 @@ describe.each(drivers)('owner pages on %s', (driver) => {
     expect((await i.get('/devices/an1')).status).toBe(404);
   });
 
-  it('explains a grant to an unknown account and keeps what was typed', async () => {
+  it('answers a grant alike whether the address has an account, and keeps a refused address in the form', async () => {
     const b = await signedIn(app, 'owner@example.io');
     await b.get('/devices/an1');
-    const res = await b.post('/devices/an1/grants', { email: 'nobody@example.io', duration: '48h' });
-    expect(res.status).toBe(404);
-    expect(visibleText(res.text)).toContain('no account with e-mail nobody@example.io');
-    expect(res.text).toContain('value="nobody@example.io"');
+    const unknown = await b.post('/devices/an1/grants', { email: 'nobody@example.io', duration: '48h' });
+    const known = await b.post('/devices/an1/grants', { email: 'installer@example.io', duration: '48h' });
+    expect([unknown.status, unknown.location]).toEqual([303, '/devices/an1?done=granted']);
+    expect([known.status, known.location]).toEqual([303, '/devices/an1?done=granted']);
+    const page = visibleText((await b.get('/devices/an1')).text);
+    expect(page).toContain('nobody@example.io');
+    expect(page).toContain('installer@example.io');
+    // A look-alike address is refused for what it is, and what was typed stays in the form.
+    const lookalike = await b.post('/devices/an1/grants', { email: 'instаller@example.io', duration: '48h' });
+    expect(lookalike.status).toBe(400);
+    expect(visibleText(lookalike.text)).toContain('mixes letters of Cyrillic and Latin');
+    expect(lookalike.text).toContain('value="instаller@example.io"');
     expect((await b.post('/devices/an1/grants', { email: 'installer@example.io', duration: '3y' })).status).toBe(400);
-    expect(await registry.listGrants('an1')).toEqual([]);
+    expect((await registry.listGrants('an1')).map((g) => g.email)).toEqual(['installer@example.io', 'nobody@example.io']);
   });
 
   it('answers someone else’s device exactly like a missing one, and unknown pages with a friendly 404', async () => {

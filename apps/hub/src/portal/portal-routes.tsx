@@ -143,8 +143,9 @@ export function createPortalRoutes(deps: PortalDeps): Hono<PortalEnv> {
     const email = field(body, 'email', 254);
     const password = field(body, 'password', 512);
     try {
-      await registry.signUp({ email, password, clientIp: clientAddress(c) });
-      const result = await registry.login({ email, password, clientIp: clientAddress(c) });
+      // A taken address is a login attempt with this password (registry/accounts.ts): the answer
+      // never says that the address has an account.
+      const result = await registry.signUpAndLogIn({ email, password, clientIp: clientAddress(c) });
       setSessionCookie(c, secure, result.session.token);
       return c.redirect(next, 303);
     } catch (err) {

@@ -1,6 +1,7 @@
 // Device access grants: besides the owner, named users may reach a device, optionally until a time.
 import { and, asc, eq } from 'drizzle-orm';
 import { deviceGrants, devices, NotFoundError, users, ValidationError } from '@porthole/db';
+import { findOrInviteAccount } from './accounts.js';
 import type { RegistryContext } from './context.js';
 import { UUID_RE } from './devices.js';
 import { normalizeSerial } from './serial.js';
@@ -40,11 +41,10 @@ export async function listGrants(ctx: RegistryContext, serial: string): Promise<
 /** Grants (or re-grants, replacing the expiry) access to a device for the user with `email`. */
 export async function grantAccess(ctx: RegistryContext, serial: string, input: GrantInput): Promise<GrantInfo> {
   const id = await deviceId(ctx, serial);
-  const email = input.email.trim().toLowerCase();
-  const [user] = await ctx.db.select({ id: users.id, email: users.email }).from(users).where(eq(users.email, email));
-  if (!user) throw new NotFoundError(`no account with e-mail ${email}`, { field: 'email' });
   const now = ctx.now();
   if (input.expiresAt && input.expiresAt <= now) throw new ValidationError('expiresAt must be in the future', { field: 'expiresAt' });
+  // An address without an account gets an invited one: the answer never tells which addresses exist.
+  const user = await findOrInviteAccount(ctx, input.email);
   const expiresAt = input.expiresAt ?? null;
   const [row] = await ctx.db
     .insert(deviceGrants)
