@@ -193,7 +193,8 @@ window.report = Promise.all([
           };
           ws.onclose = (e) => resolve(`closed ${e.code}`);
         });
-      const base = location.origin.replace(/^https:/, 'wss:');
+      // Runs in the page: its location is A's origin (the test's tsconfig has no DOM types).
+      const base = (globalThis as unknown as { location: { origin: string } }).location.origin.replace(/^https:/, 'wss:');
       return { post: post.status, device: await echo(`${base}/ws`), tcp: await echo(`${base}/.porthole/tcp?port=${port}`) };
     }, DEVICE_TCP_PORT);
     expect(result).toEqual({ post: 200, device: 'ping', tcp: 'ping' });
@@ -212,7 +213,7 @@ window.report = Promise.all([
     const before = a.total();
     const drops = isolationDrops();
     await page.goto(`${origin(B)}/attack`);
-    const report = (await page.evaluate(() => (window as unknown as { report: Promise<unknown> }).report)) as AttackReport;
+    const report = (await page.evaluate(() => (globalThis as unknown as { report: Promise<unknown> }).report)) as AttackReport;
     expect(report.tcpSocket).toMatch(/^closed /);
     expect(report.deviceSocket).toMatch(/^closed /);
     // Refused and without CORS headers: the script cannot even read the status.
