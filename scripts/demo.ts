@@ -1,19 +1,20 @@
 // `npm run demo`: the whole product on this machine's loopback in one process: the hub (embedded
 // PGlite in a fresh temporary directory, or --data-dir), the demo meter with its embedded agent.
 // Prints where to click; prints the public URL once the owner enabled remote access; Ctrl-C stops
-// everything cleanly (exit code 0). Logs go to <data dir>/demo.log, not to the terminal.
+// everything cleanly (exit code 0). Logs go to <data dir>/demo.log, not to the terminal. The hub
+// trusts the demo CA and the meter attests with its demo certificate, so the device shows as attested.
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createAgent, createDefaultTunnelFactory, createLogger, StateStore } from '@porthole/agent';
-import { createMeter } from '@porthole/demo-meter';
+import { createAgent, createDefaultTunnelFactory, createLogger, loadDeviceCredential, StateStore } from '@porthole/agent';
+import { createMeter, DEMO_CA_FILE, DEMO_DEVICE_CERT_FILE, DEMO_DEVICE_KEY_FILE, DEMO_SERIAL } from '@porthole/demo-meter';
 import { loadConfig } from '../apps/hub/src/config/load-config.js';
 import { createHub } from '../apps/hub/src/hub.js';
 import { createJsonLogger } from '../apps/hub/src/ops/logger.js';
 
-const SERIAL = 'an12345678';
+const SERIAL = DEMO_SERIAL;
 const METER_PASSWORD = 'meter-demo';
 
 const { values } = parseArgs({
@@ -55,9 +56,13 @@ const config = loadConfig(
     PORTHOLE_ADMIN_EMAIL: admin.email,
     PORTHOLE_ADMIN_PASSWORD: admin.password,
     PORTHOLE_ADMIN_TOKEN: admin.token,
+    PORTHOLE_DEVICE_CA_FILE: DEMO_CA_FILE,
   },
   (path) => readFileSync(path, 'utf8'),
 );
+const demoDevice = loadDeviceCredential(readFileSync(DEMO_DEVICE_CERT_FILE, 'utf8'), readFileSync(DEMO_DEVICE_KEY_FILE, 'utf8'));
+if (!demoDevice.ok) throw new Error(`the demo device certificate: ${demoDevice.problem}`);
+const deviceCredential = demoDevice.credential;
 
 const say = (text = '') => process.stdout.write(`${text}\n`);
 let stopping = false;
@@ -73,6 +78,7 @@ async function main(): Promise<void> {
     target: new URL(`http://127.0.0.1:${meterPort}`),
     store: StateStore.open(join(dataDir, 'agent')),
     tunnelFactory: createDefaultTunnelFactory(),
+    deviceCredential,
     logger,
   });
   await agent.start();
@@ -86,6 +92,8 @@ async function main(): Promise<void> {
   say(`  Portal and admin API           ${hub.portalUrl}/`);
   say(`    admin account                ${admin.email} / ${admin.password}`);
   say(`    admin API token              ${admin.token}`);
+  say(`  Device certificate             ${deviceCredential.subject}`);
+  say(`    trusted by this demo hub     ${DEMO_CA_FILE} (demo only: its key is public)`);
   say(`  Data and logs                  ${dataDir}${keep ? '' : ' (removed on exit)'}`);
   say();
   say(`Open ${running.url}/remote-access/ , log in with the meter password and click "Enable remote access".`);
@@ -97,6 +105,7 @@ async function main(): Promise<void> {
       announced = s.publicUrl;
       say();
       say(`Remote access is on: ${s.publicUrl}  (from any browser on this machine; Ctrl-C stops the demo)`);
+      say('The portal shows the meter as attested: its certificate from the demo CA proved the serial.');
     }
     if (s.phase === 'off' && announced) {
       announced = undefined;

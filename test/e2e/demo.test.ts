@@ -1,10 +1,13 @@
 // `npm run demo` (scripts/demo.ts), run the way a user runs it: spawn, wait for the printed URLs,
 // use them (the meter page, the admin API with the printed token), then Ctrl-C (SIGINT to the
-// process group, as a terminal sends it) and expect a clean exit with status 0.
+// process group, as a terminal sends it) and expect a clean exit with status 0. The demo hub trusts
+// the demo CA: a claim needs the demo meter's attestation.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { attest, loadDeviceCredential } from '../../apps/agent/src/attestation.js';
+import { DEMO_DEVICE_CERT_FILE, DEMO_DEVICE_KEY_FILE, DEMO_SERIAL } from '../../apps/demo-meter/src/demo-certificates.js';
 import { freePort } from '../support/free-port.js';
 import { REPO_ROOT } from './lab/service.js';
 
@@ -46,6 +49,18 @@ describe('npm run demo', () => {
       const api = await fetch(`${portalUrl}api/v1/whoami`, { headers: { authorization: `Bearer ${token}` } });
       expect(api.status).toBe(200);
       expect(JSON.stringify(await api.json())).toContain('admin@example.com');
+
+      // Device attestation is on: a claim of the demo serial without the demo certificate is
+      // refused, one attested with the committed demo certificate and key is accepted.
+      expect(out).toMatch(/Device certificate\s+O=Porthole Demo Meters \(DEMO ONLY - NOT TRUSTED\), CN=Porthole demo meter, serialNumber=AN12345678/);
+      const publicKey = Buffer.alloc(32, 7).toString('base64');
+      const claim = (body: object) => fetch(`${portalUrl}api/v1/claims`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const bare = await claim({ serial: DEMO_SERIAL, publicKey });
+      expect(bare.status).toBe(403);
+      expect(((await bare.json()) as { error: { code: string } }).error.code).toBe('attestation_required');
+      const demo = loadDeviceCredential(readFileSync(DEMO_DEVICE_CERT_FILE, 'utf8'), readFileSync(DEMO_DEVICE_KEY_FILE, 'utf8'));
+      if (!demo.ok) throw new Error(demo.problem);
+      expect((await claim({ serial: DEMO_SERIAL, publicKey, attestation: attest(demo.credential, DEMO_SERIAL, publicKey) })).status).toBe(201);
     } finally {
       if (child.exitCode === null && child.pid !== undefined) process.kill(-child.pid, 'SIGINT');
     }

@@ -3,3 +3,4 @@ export { createMeter, type Meter, type MeterOptions, type RunningMeter } from '.
 export { MeterSimulation, DEFAULT_SETTINGS, type MeterSettings, type Reading } from './simulation.js';
 export { csvRow, CSV_HEADER, ROW_BYTES } from './csv-export.js';
 export { hashUpload } from './firmware-upload.js';
+export { DEMO_CA_FILE, DEMO_DEVICE_CERT_FILE, DEMO_DEVICE_KEY_FILE, DEMO_SERIAL } from './demo-certificates.js';

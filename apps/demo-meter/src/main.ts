@@ -38,6 +38,7 @@ if (process.env.PORTHOLE_AGENT_HUB_URL) {
     target: c.target,
     expose: c.expose,
     enrollmentToken: c.enrollmentToken,
+    deviceCredential: c.deviceCredential,
     store: StateStore.open(c.stateDir),
     tunnelFactory: createDefaultTunnelFactory(),
     logger,
