@@ -19,11 +19,18 @@ export interface ConnectRequest {
   timeoutMs?: number;
   localPort?: number;
   allowHalfOpen?: boolean;
+  /** Turn Nagle off from the start (as net.connect's noDelay). */
   noDelay?: boolean;
 }
 
 export interface ListenOptions {
   allowHalfOpen?: boolean;
+  /**
+   * Turn Nagle off on every accepted socket (net.createServer's noDelay). For request/response
+   * protocols: a reply written in pieces (HTTP head, then body) leaves at once instead of waiting
+   * for the peer's delayed ACK of the first piece.
+   */
+  noDelay?: boolean;
   /** SYN backlog of this listener (half-open connections). */
   backlog?: number;
 }
@@ -79,7 +86,7 @@ class Driver implements Netstack, SocketHost {
     const listener = this.stack.listen(
       port,
       (conn) => {
-        const socket = new TcpSocket(this, conn, { allowHalfOpen: options.allowHalfOpen });
+        const socket = new TcpSocket(this, conn, { allowHalfOpen: options.allowHalfOpen, noDelay: options.noDelay });
         onConnection(socket);
       },
       options.backlog === undefined ? {} : { backlog: options.backlog },
@@ -93,8 +100,7 @@ class Driver implements Netstack, SocketHost {
       ...(request.timeoutMs === undefined ? {} : { timeoutMs: request.timeoutMs }),
       ...(request.localPort === undefined ? {} : { localPort: request.localPort }),
     });
-    const socket = new TcpSocket(this, conn, { allowHalfOpen: request.allowHalfOpen, connecting: true });
-    if (request.noDelay) socket.setNoDelay(true);
+    const socket = new TcpSocket(this, conn, { allowHalfOpen: request.allowHalfOpen, connecting: true, noDelay: request.noDelay });
     this.schedule();
     return socket;
   }

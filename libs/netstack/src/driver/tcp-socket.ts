@@ -19,6 +19,8 @@ export interface TcpSocketOptions {
   allowHalfOpen?: boolean;
   /** Still in SYN-SENT: 'connect' follows. */
   connecting?: boolean;
+  /** Nagle off from the start (setNoDelay(true) before any data). */
+  noDelay?: boolean;
 }
 
 type WriteCallback = (error?: Error | null) => void;
@@ -58,6 +60,8 @@ export class TcpSocket extends Duplex implements TcpConnectionHandler {
     this.localAddress = host.localAddress;
     this.localPort = conn.localPort;
     this.connecting = options.connecting ?? false;
+    // Nothing was sent on this connection yet, so the flag alone is enough (no stack call).
+    if (options.noDelay) conn.noDelay = true;
     conn.handler = this;
   }
 

@@ -27,6 +27,8 @@ export class ReceiveSequence {
   readClosed = false;
   /** Send an ACK at the end of the current input. */
   ackNow = false;
+  /** The application's reads opened the window enough to announce it (at the burst's end). */
+  windowUpdateDue = false;
   /** Bytes received since the last ACK we sent. */
   unackedBytes = 0;
   /** RCV.NXT as of the last ACK sent (RFC 7323 §4.3 Last.ACK.sent). */

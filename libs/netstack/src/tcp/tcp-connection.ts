@@ -267,7 +267,7 @@ export class TcpConnection {
     }
     if (timers.delackAt !== undefined && nowMs >= timers.delackAt) {
       timers.delackAt = undefined;
-      if (this.rcv.unackedBytes > 0) this.out.sendAck(nowMs);
+      if (this.rcv.unackedBytes > 0 || this.rcv.windowUpdateDue) this.out.sendAck(nowMs);
     }
     if (timers.keepaliveAt !== undefined && nowMs >= timers.keepaliveAt) this.onKeepaliveTimeout(nowMs);
   }

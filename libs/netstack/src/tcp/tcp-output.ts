@@ -179,8 +179,10 @@ export class TcpOutput {
 
   /**
    * RFC 9293 §3.8.6.2.2 / Linux tcp_cleanup_rbuf: after the application reads, announce the window
-   * at once if it at least doubled from what the peer can still send — never wait for the delayed
-   * ACK (pitfalls §3.6.1-2: delayed window updates throttle or stall the sender).
+   * if it at least doubled from what the peer can still send — when the current burst of work
+   * ends, never after the delayed-ACK timeout (pitfalls §3.6.1-2: delayed window updates throttle
+   * or stall the sender). Waiting for the burst's end lets a reply the application writes right
+   * after reading carry the update, instead of a pure ACK going out just before it.
    */
   maybeWindowUpdate(nowMs: number): void {
     const c = this.c;
@@ -192,7 +194,10 @@ export class TcpOutput {
     const remaining = rcv.wireRight - rcv.nxt;
     if (2 * remaining > maxWnd) return;
     const wnd = Math.min(rcv.buf.free, maxWnd);
-    if (wnd >= 2 * remaining && wnd - remaining >= Math.min(rcv.mss, maxWnd >> 1)) this.sendAck(nowMs);
+    if (wnd >= 2 * remaining && wnd - remaining >= Math.min(rcv.mss, maxWnd >> 1)) {
+      rcv.windowUpdateDue = true;
+      c.timers.delackAt = nowMs;
+    }
   }
 
   /** One data and/or FIN segment covering sequence offsets [start, end). */
@@ -313,6 +318,7 @@ export class TcpOutput {
     if (r.flags & TCP_ACK) {
       const rcv = c.rcv;
       rcv.ackNow = false;
+      rcv.windowUpdateDue = false;
       rcv.unackedBytes = 0;
       c.timers.delackAt = undefined;
       rcv.lastAckSent = rcv.nxt;
