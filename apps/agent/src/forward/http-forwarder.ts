@@ -48,6 +48,20 @@ function requestPath(url: string | undefined): string {
   }
 }
 
+/**
+ * Idle keep-alive connections kept open to an HTTP target: as many as the hub's pool opens to one
+ * device at once, so a steady load reuses connections instead of opening one per request.
+ */
+export const TARGET_IDLE_CONNECTIONS = 16;
+
+/** Methods a proxy may send again when a kept-alive connection turns out closed (RFC 9110 §9.2.2). */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** A request with no body: its message ends with the head, so it can be sent again as is. */
+function hasNoBody(req: IncomingMessage): boolean {
+  return req.headers['transfer-encoding'] === undefined && (req.headers['content-length'] === undefined || req.headers['content-length'] === '0');
+}
+
 export function createHttpForwarder(o: HttpForwarderOptions): HttpForwarder {
   const target = o.target;
   const isTls = target.protocol === 'https:';
@@ -56,24 +70,29 @@ export function createHttpForwarder(o: HttpForwarderOptions): HttpForwarder {
   const origin = `${target.protocol}//${target.host}`;
   const pinKey = `${target.protocol}//${target.hostname}:${port}`;
   const log = o.logger.child({ component: 'forward' });
-  const plainAgent = new Agent({ keepAlive: true, maxFreeSockets: 8 });
+  const plainAgent = new Agent({ keepAlive: true, maxFreeSockets: TARGET_IDLE_CONNECTIONS });
   const counters = { requests: 0, upgrades: 0, certificateRefusals: 0, targetErrors: 0 };
+  const selfOrigins = targetOrigins(target);
 
+  // The public URL only changes on registration: parse it once, not for every request.
+  let parsedPublic: { url: string | undefined; origin: string | undefined } = { url: undefined, origin: undefined };
   const publicOrigin = (): string | undefined => {
     const u = o.publicUrl();
-    if (!u) return undefined;
+    if (u === parsedPublic.url) return parsedPublic.origin;
+    let origin: string | undefined;
     try {
-      return new URL(u).origin;
+      origin = u ? new URL(u).origin : undefined;
     } catch {
-      return undefined;
+      origin = undefined;
     }
+    parsedPublic = { url: u, origin };
+    return origin;
   };
 
   /** Request headers for the target: hop-by-hop removed, Host and self-references mapped back. */
-  const outgoingHeaders = (req: IncomingMessage, keepUpgrade: boolean): OutgoingHttpHeaders => {
+  const outgoingHeaders = (req: IncomingMessage, keepUpgrade: boolean, pub: string | undefined): OutgoingHttpHeaders => {
     const drop = connectionTokens(req.headers.connection);
     const headers: OutgoingHttpHeaders = {};
-    const pub = publicOrigin();
     for (const [name, value] of Object.entries(req.headers)) {
       if (value === undefined) continue;
       if ((HOP_BY_HOP.has(name) || drop.has(name)) && !(keepUpgrade && (name === 'upgrade' || name === 'connection'))) continue;
@@ -115,9 +134,19 @@ export function createHttpForwarder(o: HttpForwarderOptions): HttpForwarder {
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     counters.requests++;
     req.on('error', () => res.destroy());
-    const headers = outgoingHeaders(req, false);
+    const pub = publicOrigin();
+    const headers = outgoingHeaders(req, false, pub);
+    const bodiless = hasNoBody(req);
+    // A kept-alive connection the target closed just as we picked it fails before any response.
+    // Only a request that can be replayed (idempotent, no body) is sent again, on a new connection.
+    let mayRetry = !isTls && bodiless && IDEMPOTENT.has(req.method ?? '');
+    let upstream: ReturnType<typeof httpRequest> | undefined;
+    res.on('close', () => {
+      if (!res.writableFinished) upstream?.destroy();
+    });
+    if (bodiless) req.resume();
     const start = (socket: Socket | undefined): void => {
-      const upstream = httpRequest({
+      const current = httpRequest({
         host,
         port,
         method: req.method,
@@ -125,9 +154,16 @@ export function createHttpForwarder(o: HttpForwarderOptions): HttpForwarder {
         headers,
         ...(socket ? { createConnection: () => socket } : { agent: plainAgent }),
       });
-      upstream.on('error', (err) => sendError(res, err));
-      upstream.on('response', (up) => {
-        const pub = publicOrigin();
+      upstream = current;
+      current.on('error', (err: NodeJS.ErrnoException) => {
+        if (mayRetry && current.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE') && !res.headersSent) {
+          mayRetry = false;
+          start(undefined);
+          return;
+        }
+        sendError(res, err);
+      });
+      current.on('response', (up) => {
         const outHeaders: OutgoingHttpHeaders = {};
         const drop = connectionTokens(up.headers.connection);
         for (const [name, value] of Object.entries(up.headers)) {
@@ -144,14 +180,12 @@ export function createHttpForwarder(o: HttpForwarderOptions): HttpForwarder {
           encoding === 'identity';
         if (rewriteBody) delete outHeaders['content-length'];
         res.writeHead(up.statusCode ?? 502, up.statusMessage, outHeaders);
-        const body = rewriteBody ? up.pipe(new ReplaceStream(targetOrigins(target).map((t) => [t, pub!]))) : up;
+        const body = rewriteBody ? up.pipe(new ReplaceStream(selfOrigins.map((t) => [t, pub!]))) : up;
         body.pipe(res);
         up.on('error', () => res.destroy());
       });
-      res.on('close', () => {
-        if (!res.writableFinished) upstream.destroy();
-      });
-      req.pipe(upstream);
+      if (bodiless) current.end();
+      else req.pipe(current);
     };
     if (isTls) {
       // A fresh, verified TLS connection per request: the pin is checked before any request byte.
@@ -167,7 +201,7 @@ export function createHttpForwarder(o: HttpForwarderOptions): HttpForwarder {
     client.on('error', () => client.destroy());
     openTarget().then(
       (upstream) => {
-        const headers = outgoingHeaders(req, true);
+        const headers = outgoingHeaders(req, true, publicOrigin());
         const lines = [`${req.method} ${requestPath(req.url)} HTTP/1.1`];
         for (const [name, value] of Object.entries(headers)) {
           for (const v of Array.isArray(value) ? value : [value]) lines.push(`${name}: ${String(v)}`);
