@@ -24,6 +24,11 @@ export interface Device {
   lastEndpoint: string | null;
   rxBytes: number;
   txBytes: number;
+  /** Proved its serial with a vendor certificate at its last registration (hubs with a device CA). */
+  attested: boolean;
+  attestedAt: string | null;
+  attestationSubject: string | null;
+  attestationIssuer: string | null;
 }
 
 export interface DevicePage {
@@ -61,6 +66,13 @@ export interface ApiToken {
   lastUsedAt: string | null;
   expiresAt: string | null;
   revokedAt: string | null;
+}
+
+export interface SerialReservation {
+  prefix: string;
+  description: string;
+  createdBy: { id: string; email: string } | null;
+  createdAt: string;
 }
 
 export interface AdminPeer {

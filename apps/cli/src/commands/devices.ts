@@ -78,6 +78,13 @@ const list: Command = {
   },
 };
 
+/** "yes: <subject>, issued by <issuer>, <time>" or "no" (devices of hubs without a device CA). */
+function attestation(d: Device): string {
+  if (!d.attested) return 'no';
+  const who = d.attestationSubject ? `${d.attestationSubject}${d.attestationIssuer ? `, issued by ${d.attestationIssuer}` : ''}` : 'certificate details not recorded';
+  return `yes: ${who}${d.attestedAt ? ` (${formatTime(d.attestedAt)})` : ''}`;
+}
+
 function showDevice(ctx: Context, d: Device): void {
   const now = ctx.now();
   ctx.out(
@@ -90,6 +97,7 @@ function showDevice(ctx: Context, d: Device): void {
       ['owner', d.owner?.email ?? 'none'],
       ['tags', d.tags.join(', ')],
       ['agent version', d.agentVersion],
+      ['attested', attestation(d)],
       ['last handshake', d.lastHandshakeAt ? `${formatTime(d.lastHandshakeAt)} (${formatRelative(d.lastHandshakeAt, now)})` : 'never'],
       ['last endpoint', d.lastEndpoint],
       ['traffic', `${formatBytes(d.rxBytes)} received, ${formatBytes(d.txBytes)} sent`],
