@@ -40,7 +40,8 @@ export function endpointCookieBytes(e: Endpoint): Uint8Array {
   return new Uint8Array(Buffer.from(`${transport}|${e.address}|${e.port}`, 'utf8'));
 }
 
-/** The key the handshake rate limiter counts by: the source address (not the port), per transport. */
+/** The key the handshake rate limiters count by: the source address (not the port), per transport. */
 export function endpointRateKey(e: Endpoint): string {
-  return `${e.transport ?? 'udp'}|${e.address}`;
+  // UDP, the case a flood takes, allocates nothing; other carriers keep a tagged key of their own.
+  return e.transport === undefined || e.transport === 'udp' ? e.address : `${e.transport}|${e.address}`;
 }
