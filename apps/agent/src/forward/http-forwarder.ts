@@ -109,9 +109,13 @@ export function createHttpForwarder(o: HttpForwarderOptions): HttpForwarder {
     return headers;
   };
 
-  /** Opens a connection to the target: TCP, or TLS verified against the pin. */
+  /**
+   * Opens a connection to the target: TCP, or TLS verified against the pin. Without Nagle, like
+   * node:http's own client sockets: relayed WebSocket frames are small writes that must not wait
+   * for the target's delayed ACK.
+   */
   const openTarget = async (): Promise<Socket> =>
-    isTls ? connectPinned({ host, port, origin: pinKey, pins: o.pins, logger: log }) : netConnect({ host, port });
+    isTls ? connectPinned({ host, port, origin: pinKey, pins: o.pins, logger: log }) : netConnect({ host, port, noDelay: true });
 
   const sendError = (res: ServerResponse, err: unknown): void => {
     if (res.headersSent) {

@@ -5,7 +5,8 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from '../log/logger.js';
 
 export function forwardTcp(socket: Duplex, target: { host: string; port: number }, logger: Logger): void {
-  const upstream = connect({ host: target.host, port: target.port });
+  // SSH, VNC, Modbus/TCP: interactive request/response, so no Nagle (the overlay side has none either).
+  const upstream = connect({ host: target.host, port: target.port, noDelay: true });
   const teardown = (): void => {
     socket.destroy();
     upstream.destroy();

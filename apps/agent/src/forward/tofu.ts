@@ -49,6 +49,8 @@ export function connectPinned(o: PinnedConnectOptions): Promise<TLSSocket> {
       // No `session` option: a TLS client in Node resumes only when one is passed in.
       ALPNProtocols: ['http/1.1'],
     });
+    // Request/response and relayed WebSocket traffic: small writes must not wait for delayed ACKs.
+    socket.setNoDelay(true);
     const timer = setTimeout(() => socket.destroy(new Error(`TLS connect to ${o.origin} timed out`)), o.timeoutMs ?? 10_000);
     const fail = (err: Error): void => {
       clearTimeout(timer);
