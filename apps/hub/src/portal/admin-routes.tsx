@@ -9,6 +9,7 @@ import type { SearchDevicesQuery } from '../registry/index.js';
 import { registerAccessLogRoutes } from './access-log-routes.js';
 import { AdminDevicesPage, filterQuery, OverviewPage, type DeviceFilters } from './admin-pages.js';
 import { registerPeerRoutes } from './peer-routes.js';
+import { registerReservationRoutes } from './reservation-routes.js';
 import { doneMessage, field, fieldAll, readForm, type PortalContext, type PortalEnv, type PortalKit } from './portal-kit.js';
 import { safeNextPath } from './safe-redirect.js';
 import { registerTokenRoutes } from './token-routes.js';
@@ -92,5 +93,6 @@ export function registerAdminRoutes(app: Hono<PortalEnv>, kit: PortalKit, option
 
   registerTokenRoutes(app, kit);
   registerPeerRoutes(app, kit);
+  registerReservationRoutes(app, kit);
   registerAccessLogRoutes(app, kit);
 }

@@ -160,6 +160,10 @@ export const DevicePage: FC<DeviceView> = (p) => {
             <dd class="mono">{d.lastEndpoint ?? '—'}</dd>
             <dt>Agent version</dt>
             <dd>{d.agentVersion ?? <span class="note">unknown</span>}</dd>
+            <dt>Attested</dt>
+            <dd>
+              <Attestation device={d} now={p.now} />
+            </dd>
             <dt>Traffic</dt>
             <dd>
               {formatBytes(d.rxBytes)} received, {formatBytes(d.txBytes)} sent
@@ -196,6 +200,17 @@ export const DevicePage: FC<DeviceView> = (p) => {
     </Layout>
   );
 };
+
+/** Whether the device proved its serial with a vendor certificate, and which one. */
+const Attestation: FC<{ device: DeviceInfo; now: Date }> = ({ device: d, now }) =>
+  d.attested ? (
+    <span>
+      Yes, by its vendor certificate{d.attestationSubject ? <span class="mono"> {d.attestationSubject}</span> : null}
+      {d.attestationIssuer ? <span class="note"> (issued by {d.attestationIssuer})</span> : null}, <When iso={d.attestedAt} now={now} />
+    </span>
+  ) : (
+    <span class="note">No (no vendor certificate proved this serial)</span>
+  );
 
 const DeviceSettings: FC<DeviceView & { base: string }> = (p) => (
   <section aria-labelledby="settings-h">

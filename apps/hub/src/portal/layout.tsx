@@ -90,6 +90,7 @@ const ADMIN_NAV: [string, string][] = [
   ['/admin/enrollment-tokens', 'Enrollment tokens'],
   ['/admin/api-tokens', 'API tokens'],
   ['/admin/peers', 'WireGuard peers'],
+  ['/admin/serial-reservations', 'Reserved serials'],
 ];
 
 const NavLink: FC<{ href: string; label: string; current?: string | undefined }> = (p) => (

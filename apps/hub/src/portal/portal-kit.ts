@@ -84,6 +84,8 @@ export const DONE_MESSAGES: Record<string, string> = {
   'bulk-enabled': 'Selected devices enabled.',
   'token-revoked': 'Token revoked.',
   'peer-deleted': 'WireGuard peer removed; its tunnel address returns to the pool.',
+  'reservation-added': 'Prefix reserved: serials starting with it now register only with an enrollment token.',
+  'reservation-removed': 'Prefix released: accounts may claim such serials again.',
 };
 
 export function doneMessage(c: Context): string | undefined {

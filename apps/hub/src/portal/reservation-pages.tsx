@@ -1,0 +1,83 @@
+/** @jsxImportSource hono/jsx */
+// The reserved-serials page: serial prefixes that only enrollment tokens may register (account
+// claims of such serials are refused), with a form to reserve one and a release button per prefix.
+import type { FC } from 'hono/jsx';
+import type { SerialReservationInfo } from '../registry/index.js';
+import type { ViewBase } from './device-pages.js';
+import { Csrf, ErrorNote, Layout, Notice, When } from './layout.js';
+
+export interface ReservationForm {
+  prefix: string;
+  description: string;
+}
+
+export const ReservationsPage: FC<ViewBase & { reservations: SerialReservationInfo[]; attestation: boolean; form?: ReservationForm }> = (p) => (
+  <Layout title="Reserved serials" user={p.user} csrf={p.csrf} current="/admin/serial-reservations">
+    <Notice message={p.notice} />
+    <ErrorNote message={p.error} />
+    <p>
+      Serials that start with a reserved prefix register only with an enrollment token: an account cannot claim the serial of a genuine device
+      before the device registers. Devices already registered are not affected.
+    </p>
+    <p class="note">
+      {p.attestation
+        ? 'This hub also requires device attestation: every registration and claim proves its serial with a certificate from the vendor CA.'
+        : 'This hub has no device CA (PORTHOLE_DEVICE_CA_FILE), so serials are otherwise first come, first served.'}
+    </p>
+    <h2 id="new-h">Reserve a prefix</h2>
+    <form method="post" action="/admin/serial-reservations" class="panel" aria-labelledby="new-h">
+      <Csrf token={p.csrf} />
+      <div class="row">
+        <div>
+          <label for="prefix">Prefix</label>
+          <input id="prefix" name="prefix" type="text" required maxlength={63} value={p.form?.prefix ?? ''} placeholder="an1" class="mono" autocomplete="off" spellcheck={false} />
+        </div>
+        <div style="flex:2 1 14rem">
+          <label for="description">Description</label>
+          <input id="description" name="description" type="text" class="wide" maxlength={200} value={p.form?.description ?? ''} placeholder="Example Meters AN1 series" />
+        </div>
+      </div>
+      <button type="submit">Reserve prefix</button>
+    </form>
+    <h2>Reserved prefixes</h2>
+    {p.reservations.length === 0 ? (
+      <p class="note">No reserved prefixes.</p>
+    ) : (
+      <div class="table">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Prefix</th>
+              <th scope="col">Description</th>
+              <th scope="col">Reserved by</th>
+              <th scope="col">Reserved</th>
+              <th scope="col">
+                <span class="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {p.reservations.map((r) => (
+              <tr>
+                <td class="mono">{r.prefix}</td>
+                <td>{r.description || <span class="note">—</span>}</td>
+                <td>{r.createdBy?.email ?? <span class="note">—</span>}</td>
+                <td>
+                  <When iso={r.createdAt} now={p.now} />
+                </td>
+                <td>
+                  <form method="post" action={`/admin/serial-reservations/${encodeURIComponent(r.prefix)}/delete`} style="margin:0">
+                    <Csrf token={p.csrf} />
+                    <button type="submit" class="danger" aria-label={`Release prefix ${r.prefix}`}>
+                      Release
+                    </button>
+                  </form>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    )}
+  </Layout>
+);
