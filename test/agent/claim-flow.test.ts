@@ -182,7 +182,7 @@ describe('claim flow through the real hub', () => {
 });
 
 describe('a claim denied on the portal', () => {
-  it('brings the owner back to the device page saying so; the agent stops polling and stays off', async () => {
+  it('keeps the owner on the portal saying so (never the claim’s returnUrl); the agent stops polling and stays off', async () => {
     const polls: number[] = [];
     const other = await startAgentHarness({
       hubUrl: hub.portalUrl,
@@ -203,10 +203,10 @@ describe('a claim denied on the portal', () => {
       const approvePage = await owner.get(enabled.location!);
       expect(visibleText(approvePage.html)).toContain('Device an20000002 asks to be connected to your account');
       const denied = await owner.post(approvePage, '/claim', { action: 'deny' });
-      expect(denied.status).toBe(303);
-      expect(denied.location).toBe(`${other.pageUrl}?claim=denied`);
-      const back = await owner.get(denied.location!);
-      expect(visibleText(back.html)).toContain('The request was denied on the portal; remote access stays off.');
+      // A denial never follows the returnUrl the claim's starter chose (a phishing device's page).
+      expect(denied.status).toBe(200);
+      expect(denied.location).toBeUndefined();
+      expect(visibleText(denied.html)).toContain('Device an20000002 was not connected.');
 
       // The agent's next poll hears access_denied (RFC 8628 §3.5) and stops.
       await until(() => other.agent.status().lastError, 'the denial at the agent', 15_000, 50);

@@ -2,6 +2,7 @@
 // Server-rendered portal pages (hono JSX, no client script: every flow works without JavaScript).
 // Hono escapes every interpolated value, so user input cannot inject markup.
 import type { Child, FC } from 'hono/jsx';
+import { ago, formatTime } from './format.js';
 import { ErrorNote, Layout, type PageUser } from './layout.js';
 
 export type { PageUser } from './layout.js';
@@ -74,31 +75,57 @@ export interface ClaimDetails {
   keyTag: string;
   returnHost: string | null;
   existingOwner: 'you' | 'someone else' | 'nobody' | null;
+  /** The registered device's key that approving replaces, and when that key last connected. */
+  replacesKey: { keyTag: string; lastHandshakeAt: string | null } | null;
 }
 
-export const ClaimApprovePage: FC<{ user: PageUser; csrf: string; claim: ClaimDetails }> = ({ user, csrf, claim }) => (
-  <Layout title="Enable remote access?" user={user} csrf={csrf} narrow>
-    <p>
-      Device <code>{claim.serial}</code> asks to be connected to your account <strong>{user.email}</strong>. Check that the
-      code <code>{claim.userCode}</code> is the one the device shows.
-    </p>
-    {claim.existingOwner === 'you' ? <p class="note">This device is already yours; approving updates its key.</p> : null}
-    {claim.existingOwner === 'someone else' || claim.existingOwner === 'nobody' ? (
-      <p class="note">This serial is already registered; only its owner or an administrator can approve.</p>
-    ) : null}
-    {claim.returnHost ? <p class="note">Afterwards you return to the device at {claim.returnHost}.</p> : null}
-    <form method="post" action="/claim">
-      <input type="hidden" name="_csrf" value={csrf} />
-      <input type="hidden" name="code" value={claim.userCode} />
-      <button type="submit" name="action" value="approve">
-        Approve
-      </button>
-      <button type="submit" name="action" value="deny">
-        Deny
-      </button>
-    </form>
-  </Layout>
-);
+export const ClaimApprovePage: FC<{ user: PageUser; csrf: string; now: Date; claim: ClaimDetails; error?: string | undefined }> = ({ user, csrf, now, claim, error }) => {
+  // Replacing the key of someone else's (or nobody's) device is an administrator's decision: ticked, not clicked through.
+  const mustConfirm = claim.replacesKey !== null && claim.existingOwner !== 'you';
+  return (
+    <Layout title="Enable remote access?" user={user} csrf={csrf} narrow>
+      <ErrorNote message={error} />
+      <p>
+        Device <code>{claim.serial}</code> asks to be connected to your account <strong>{user.email}</strong>. Check that the
+        code <code>{claim.userCode}</code> is the one the device shows.
+      </p>
+      {claim.existingOwner === 'you' && !claim.replacesKey ? <p class="note">This device is already yours.</p> : null}
+      {claim.existingOwner === 'someone else' || claim.existingOwner === 'nobody' ? (
+        <p class="note">This serial is already registered; only its owner or an administrator can approve.</p>
+      ) : null}
+      {claim.replacesKey ? (
+        <div class="error" role="alert">
+          <p>
+            <strong>Approving replaces the key of the registered device {claim.serial}.</strong> The device now registered
+            uses key <code>{claim.replacesKey.keyTag}</code>;{' '}
+            {claim.replacesKey.lastHandshakeAt
+              ? `its last handshake was ${formatTime(claim.replacesKey.lastHandshakeAt)} (${ago(claim.replacesKey.lastHandshakeAt, now)}).`
+              : 'it has never connected.'}{' '}
+            The request comes with key <code>{claim.keyTag}</code>. If the registered device is still in use, this request
+            may come from another device claiming its serial: deny it.
+          </p>
+        </div>
+      ) : null}
+      {claim.returnHost ? <p class="note">Afterwards you return to the device at {claim.returnHost} (if you approve; a denial stays here).</p> : null}
+      <form method="post" action="/claim">
+        <input type="hidden" name="_csrf" value={csrf} />
+        <input type="hidden" name="code" value={claim.userCode} />
+        {mustConfirm ? (
+          <p>
+            <input id="confirm-replace" type="checkbox" name="confirmKeyReplacement" value="yes" />{' '}
+            <label for="confirm-replace">I confirm replacing the key of device {claim.serial}</label>
+          </p>
+        ) : null}
+        <button type="submit" name="action" value="approve">
+          Approve
+        </button>
+        <button type="submit" name="action" value="deny">
+          Deny
+        </button>
+      </form>
+    </Layout>
+  );
+};
 
 export const MessagePage: FC<{ title: string; user?: PageUser | undefined; csrf?: string | undefined; message: string; error?: boolean; children?: Child }> = (p) => (
   <Layout title={p.title} user={p.user} csrf={p.csrf} narrow>

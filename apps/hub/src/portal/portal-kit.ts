@@ -86,6 +86,9 @@ export const DONE_MESSAGES: Record<string, string> = {
   'peer-deleted': 'WireGuard peer removed; its tunnel address returns to the pool.',
   'reservation-added': 'Prefix reserved: serials starting with it now register only with an enrollment token.',
   'reservation-removed': 'Prefix released: accounts may claim such serials again.',
+  password: 'Password changed. Every other session of yours has ended, device pages included.',
+  'user-disabled': 'Account disabled: it is signed out everywhere and its API tokens stop working.',
+  'user-enabled': 'Account enabled: it can sign in again and its API tokens work again.',
 };
 
 export function doneMessage(c: Context): string | undefined {

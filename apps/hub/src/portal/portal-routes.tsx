@@ -4,7 +4,7 @@
 // mounted from their own files. Session cookie per session-cookie.ts, CSRF tokens on every form
 // plus Origin/Sec-Fetch-Site checks on every state-changing request; errors become pages.
 import { randomBytes } from 'node:crypto';
-import { DomainError, NotFoundError } from '@porthole/db';
+import { ConflictError, DomainError, NotFoundError } from '@porthole/db';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { MIN_PASSWORD_LENGTH } from '../auth/passwords.js';
@@ -15,6 +15,7 @@ import { clientAddress, createRateLimiter, rateLimit, type RateLimiterOptions } 
 import type { Logger } from '../ops/logger.js';
 import { returnUrlWith } from '../registry/claims.js';
 import type { Registry } from '../registry/index.js';
+import { registerAccountRoutes } from './account-routes.js';
 import { registerAdminRoutes } from './admin-routes.js';
 import { registerDeviceRoutes } from './device-routes.js';
 import { ClaimApprovePage, ClaimCodePage, HomePage, LoginPage, MessagePage, SignUpPage } from './pages.js';
@@ -103,6 +104,7 @@ export function createPortalRoutes(deps: PortalDeps): Hono<PortalEnv> {
   const kit = createKit(registry);
   registerDeviceRoutes(app, kit);
   registerAdminRoutes(app, kit, { portalOrigin: deps.portalOrigin });
+  registerAccountRoutes(app, kit, { secure });
 
   app.get('/', async (c) => {
     const u = c.get('user');
@@ -173,12 +175,13 @@ export function createPortalRoutes(deps: PortalDeps): Hono<PortalEnv> {
     const code = c.req.query('code');
     if (!code) return c.html(<ClaimCodePage user={u} csrf={tokenFor(c)} />);
     try {
-      const view = await registry.viewClaim(code.slice(0, 20), u);
+      // Lookups by code are counted per user and address (registry/claims.ts): codes are short.
+      const view = await registry.viewClaim(code.slice(0, 20), { user: u, clientIp: clientAddress(c) });
       const returnHost = view.returnUrl ? new URL(view.returnUrl).host : null;
-      return c.html(<ClaimApprovePage user={u} csrf={tokenFor(c)} claim={{ ...view, returnHost }} />);
+      return c.html(<ClaimApprovePage user={u} csrf={tokenFor(c)} now={registry.context.now()} claim={{ ...view, returnHost }} />);
     } catch (err) {
       if (!(err instanceof DomainError)) throw err;
-      return c.html(<ClaimCodePage user={u} csrf={tokenFor(c)} code={code.slice(0, 20)} error={err.message} />, errorStatus(err) as 404);
+      return c.html(<ClaimCodePage user={u} csrf={tokenFor(c)} code={code.slice(0, 20)} error={err.message} />, errorStatus(err) as 404, errorHeaders(err));
     }
   });
 
@@ -191,17 +194,27 @@ export function createPortalRoutes(deps: PortalDeps): Hono<PortalEnv> {
     if (action !== 'approve' && action !== 'deny') {
       return c.html(<ClaimCodePage user={u} csrf={tokenFor(c)} code={code} error="Choose Approve or Deny." />, 400);
     }
-    const outcome = action === 'approve' ? await registry.approveClaim(code, u) : await registry.denyClaim(code, u);
+    const actor = { user: u, clientIp: clientAddress(c) };
+    if (action === 'deny') {
+      // A denial stays on the portal: the claim's returnUrl is the starter's choice, perhaps a phishing page.
+      const denied = await registry.denyClaim(code, actor);
+      return c.html(<MessagePage title="Request denied" user={u} csrf={tokenFor(c)} message={`Device ${denied.serial} was not connected.`} />);
+    }
+    let outcome: { serial: string; returnUrl: string | null };
+    try {
+      outcome = await registry.approveClaim(code, actor, { confirmKeyReplacement: field(body, 'confirmKeyReplacement', 5) === 'yes' });
+    } catch (err) {
+      if (!(err instanceof ConflictError) || err.field !== 'confirmKeyReplacement') throw err;
+      // The page again, with the replacement spelled out and the box to tick.
+      const view = await registry.viewClaim(code, actor);
+      const returnHost = view.returnUrl ? new URL(view.returnUrl).host : null;
+      return c.html(<ClaimApprovePage user={u} csrf={tokenFor(c)} now={registry.context.now()} claim={{ ...view, returnHost }} error={err.message} />, 409);
+    }
     // Only the URL the device gave when it started this claim: never one from this request.
-    if (outcome.returnUrl) return c.redirect(returnUrlWith(outcome.returnUrl, action === 'approve' ? 'approved' : 'denied'), 303);
-    const device = action === 'approve' ? await registry.findDeviceBySerial(outcome.serial) : undefined;
+    if (outcome.returnUrl) return c.redirect(returnUrlWith(outcome.returnUrl, 'approved'), 303);
+    const device = await registry.findDeviceBySerial(outcome.serial);
     return c.html(
-      <MessagePage
-        title={action === 'approve' ? 'Remote access enabled' : 'Request denied'}
-        user={u}
-        csrf={tokenFor(c)}
-        message={action === 'approve' ? `Device ${outcome.serial} is connected to your account.` : `Device ${outcome.serial} was not connected.`}
-      >
+      <MessagePage title="Remote access enabled" user={u} csrf={tokenFor(c)} message={`Device ${outcome.serial} is connected to your account.`}>
         {device ? (
           <p>
             Open it at <a href={device.url}>{device.url}</a>.

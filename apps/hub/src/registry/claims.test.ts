@@ -94,7 +94,9 @@ describe.each(drivers)('claims on %s', (driver) => {
     expect(await registry.getDevice('an5')).toMatchObject({ publicKey: testKey('k2'), tunnelIp: '100.64.0.2', owner: { id: user.id } });
 
     const byAdmin = await registry.startClaim({ serial: 'an5', publicKey: testKey('k3') });
-    await registry.approveClaim(byAdmin.userCode, admin);
+    // An admin replacing the key of someone else's device confirms it explicitly.
+    await expect(registry.approveClaim(byAdmin.userCode, admin)).rejects.toThrow(/confirm the replacement/);
+    await registry.approveClaim(byAdmin.userCode, admin, { confirmKeyReplacement: true });
     expect(await registry.getDevice('an5')).toMatchObject({ publicKey: testKey('k3'), owner: { id: user.id } });
   });
 

@@ -6,6 +6,7 @@ import { randomInt } from 'node:crypto';
 import { and, eq, gt, lt, sql } from 'drizzle-orm';
 import {
   claims,
+  ConflictError,
   devices,
   ForbiddenError,
   isUniqueViolation,
@@ -23,7 +24,14 @@ import { peerChange } from './devices.js';
 import { assertKeyFree, insertDevice, registrationConstraintErrors, registrationFor, replaceDeviceKey, type Registration } from './registration.js';
 import { normalizeSerial } from './serial.js';
 import { assertSerialClaimable } from './serial-reservations.js';
+import { refundAttempt, takeAttempt, throttleKey, type BackoffRule } from './throttles.js';
 import { keyTag, parsePublicKey } from './wireguard-key.js';
+
+/**
+ * Looking up user codes, per user and per address: ten misses free, then doubling waits from 1 s up
+ * to 15 minutes, forgotten an hour after the last. 20^8 codes at that pace are out of reach.
+ */
+export const CLAIM_CODE_THROTTLE: BackoffRule = { kind: 'backoff', free: 10, baseDelayMs: 1000, maxDelayMs: 15 * 60_000, forgetAfterMs: 3600_000 };
 
 export const CLAIM_TTL_SECONDS = 600;
 export const CLAIM_POLL_INTERVAL_SECONDS = 2;
@@ -64,6 +72,23 @@ export interface ClaimView {
   expiresAt: string;
   /** Set when the serial is already registered (approval then needs ownership or admin). */
   existingOwner: 'you' | 'someone else' | 'nobody' | null;
+  /**
+   * Set when approving replaces the key of the registered device: its key and its last handshake
+   * (a device that was online minutes ago is probably the genuine one). Administrators approving a
+   * device that is not theirs must confirm the replacement explicitly.
+   */
+  replacesKey: { keyTag: string; lastHandshakeAt: string | null } | null;
+}
+
+/** Who is looking up a code, for the guessing throttle (no address: counted per user only). */
+export interface ClaimCodeActor {
+  user: SessionUser;
+  clientIp?: string | null;
+}
+
+export interface ApproveClaimOptions {
+  /** The approver confirmed replacing the registered device's key (required of admins, see ClaimView). */
+  confirmKeyReplacement?: boolean;
 }
 
 function formatUserCode(raw: string): string {
@@ -226,9 +251,37 @@ export function createClaims(ctx: RegistryContext, portalUrl: string, attestor?:
   }
 
   /** What the approval page shows for a code. */
-  async function viewClaim(userCode: string, user: SessionUser): Promise<ClaimView> {
+  /**
+   * Runs a lookup by user code under the guessing throttle: every lookup is counted before it runs
+   * (parallel guesses cannot overtake the count); one that found its claim gives its count back.
+   */
+  async function guardCode<T>(actor: ClaimCodeActor, lookup: () => Promise<T>): Promise<T> {
+    const keys = [throttleKey('claim-code-user', actor.user.id)];
+    if (actor.clientIp != null) keys.push(throttleKey('claim-code-address', actor.clientIp));
+    const decision = await takeAttempt(ctx, keys.map((key) => ({ key, rule: CLAIM_CODE_THROTTLE })));
+    if (!decision.allowed) {
+      throw new RateLimitedError(`too many unknown codes; wait ${Math.max(1, Math.ceil(decision.retryAfterSeconds))} seconds`, decision.retryAfterSeconds, { field: 'code' });
+    }
+    const result = await lookup().catch((err: unknown) => {
+      if (!(err instanceof NotFoundError)) return refundAttempt(ctx, keys).then(() => Promise.reject(err));
+      throw err;
+    });
+    await refundAttempt(ctx, keys);
+    return result;
+  }
+
+  /** What the approval page shows for a code. */
+  async function viewClaim(userCode: string, actor: ClaimCodeActor | SessionUser): Promise<ClaimView> {
+    const who = 'user' in actor ? actor : { user: actor };
+    return guardCode(who, () => describeClaim(userCode, who.user));
+  }
+
+  async function describeClaim(userCode: string, user: SessionUser): Promise<ClaimView> {
     const claim = await pendingClaim(ctx.db, userCode, false);
-    const [device] = await ctx.db.select({ ownerId: devices.ownerId }).from(devices).where(eq(devices.serial, claim.serial));
+    const [device] = await ctx.db
+      .select({ ownerId: devices.ownerId, publicKey: devices.publicKey, lastHandshakeAt: devices.lastHandshakeAt })
+      .from(devices)
+      .where(eq(devices.serial, claim.serial));
     return {
       userCode: formatUserCode(claim.userCode),
       serial: claim.serial,
@@ -236,6 +289,10 @@ export function createClaims(ctx: RegistryContext, portalUrl: string, attestor?:
       returnUrl: claim.returnUrl,
       expiresAt: claim.expiresAt.toISOString(),
       existingOwner: !device ? null : device.ownerId === null ? 'nobody' : device.ownerId === user.id ? 'you' : 'someone else',
+      replacesKey:
+        device && device.publicKey !== claim.publicKey
+          ? { keyTag: keyTag(device.publicKey), lastHandshakeAt: device.lastHandshakeAt?.toISOString() ?? null }
+          : null,
     };
   }
 
@@ -243,7 +300,16 @@ export function createClaims(ctx: RegistryContext, portalUrl: string, attestor?:
    * Approves a pending claim: a new serial becomes a device owned by `user`; an existing one may be
    * re-claimed (and re-keyed) only by its owner or an admin. Returns where to send the browser.
    */
-  async function approveClaim(userCode: string, user: SessionUser): Promise<{ serial: string; returnUrl: string | null }> {
+  async function approveClaim(
+    userCode: string,
+    actor: ClaimCodeActor | SessionUser,
+    options: ApproveClaimOptions = {},
+  ): Promise<{ serial: string; returnUrl: string | null }> {
+    const who = 'user' in actor ? actor : { user: actor };
+    return guardCode(who, () => decideApproval(userCode, who.user, options));
+  }
+
+  async function decideApproval(userCode: string, user: SessionUser, options: ApproveClaimOptions): Promise<{ serial: string; returnUrl: string | null }> {
     const now = ctx.now();
     const outcome = await inTransaction(
       ctx.db,
@@ -268,6 +334,13 @@ export function createClaims(ctx: RegistryContext, portalUrl: string, attestor?:
             throw new ForbiddenError(`device ${claim.serial} is registered to another account; ask its owner or an administrator`, { field: 'code' });
           }
           if (existing.status === 'disabled') throw new ForbiddenError(`device ${claim.serial} is disabled by an administrator`, { field: 'code' });
+          if (existing.publicKey !== claim.publicKey && existing.ownerId !== user.id && !options.confirmKeyReplacement) {
+            const seen = existing.lastHandshakeAt ? `last handshake ${existing.lastHandshakeAt.toISOString()}` : 'never connected';
+            throw new ConflictError(
+              `approving replaces the key of registered device ${claim.serial} (${keyTag(existing.publicKey)}, ${seen}); confirm the replacement to go on`,
+              { field: 'confirmKeyReplacement' },
+            );
+          }
           // Approving the claim is the owner's approval of the new key.
           if (existing.publicKey !== claim.publicKey) pending = await replaceDeviceKey(tx, existing, claim.publicKey, now, attestation);
           else if (attestation) await tx.update(devices).set(attestationColumns(attestation, now)).where(eq(devices.id, existing.id));
@@ -285,13 +358,20 @@ export function createClaims(ctx: RegistryContext, portalUrl: string, attestor?:
     return { serial: outcome.serial, returnUrl: outcome.returnUrl };
   }
 
-  async function denyClaim(userCode: string, user: SessionUser): Promise<{ serial: string; returnUrl: string | null }> {
-    return inTransaction(ctx.db, async (tx) => {
-      const claim = await pendingClaim(tx, userCode, true);
-      await tx.update(claims).set({ status: 'denied', decidedBy: user.id, decidedAt: ctx.now() }).where(eq(claims.id, claim.id));
-      ctx.logger?.info('claim denied', { device: claim.serial, userId: user.id });
-      return { serial: claim.serial, returnUrl: claim.returnUrl };
-    });
+  /**
+   * Denies a pending claim. The answer has no returnUrl on purpose: after a denial the browser stays
+   * on the portal, never goes where the claim's starter (perhaps a phishing device) asked.
+   */
+  async function denyClaim(userCode: string, actor: ClaimCodeActor | SessionUser): Promise<{ serial: string }> {
+    const who = 'user' in actor ? actor : { user: actor };
+    return guardCode(who, () =>
+      inTransaction(ctx.db, async (tx) => {
+        const claim = await pendingClaim(tx, userCode, true);
+        await tx.update(claims).set({ status: 'denied', decidedBy: who.user.id, decidedAt: ctx.now() }).where(eq(claims.id, claim.id));
+        ctx.logger?.info('claim denied', { device: claim.serial, userId: who.user.id });
+        return { serial: claim.serial };
+      }),
+    );
   }
 
   return { startClaim, pollClaim, viewClaim, approveClaim, denyClaim };

@@ -145,11 +145,14 @@ export async function clearThrottles(ctx: RegistryContext, keys: readonly string
   if (keys.length > 0) await ctx.db.delete(throttles).where(inArray(throttles.key, [...keys]));
 }
 
-/** Gives back one counted attempt on budget counters (a success should not spend a shared budget). */
+/**
+ * Gives back one counted attempt (a success should not spend the budget). A wait already running
+ * stays: otherwise a guesser holding one valid secret could interleave it to lift every wait.
+ */
 export async function refundAttempt(ctx: RegistryContext, keys: readonly string[]): Promise<void> {
   if (keys.length === 0) return;
   await ctx.db
     .update(throttles)
-    .set({ count: sql`greatest(${throttles.count} - 1, 0)`, blockedUntil: null })
+    .set({ count: sql`greatest(${throttles.count} - 1, 0)` })
     .where(and(inArray(throttles.key, [...keys]), sql`${throttles.count} > 0`));
 }
