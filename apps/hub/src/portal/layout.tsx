@@ -82,6 +82,7 @@ export interface LayoutProps {
 const OWNER_NAV: [string, string][] = [
   ['/devices', 'My devices'],
   ['/claim', 'Connect a device'],
+  ['/account/password', 'Password'],
 ];
 const ADMIN_NAV: [string, string][] = [
   ['/admin', 'Overview'],
@@ -91,6 +92,7 @@ const ADMIN_NAV: [string, string][] = [
   ['/admin/api-tokens', 'API tokens'],
   ['/admin/peers', 'WireGuard peers'],
   ['/admin/serial-reservations', 'Reserved serials'],
+  ['/admin/users', 'Users'],
 ];
 
 const NavLink: FC<{ href: string; label: string; current?: string | undefined }> = (p) => (
