@@ -60,7 +60,7 @@ describe('hub credentials on device hosts (real hub)', () => {
     for (const serial of [OWNERS, PUBLIC]) {
       const res = await h.request(host(serial), '/', { headers: bearer(tokens.revoked) });
       expect(res.status).toBe(401);
-      expect(res.text).toContain('API token not valid');
+      expect(res.text).toContain('API token in the Authorization header is unknown, revoked or expired');
     }
     expect(owned.total() + open.total()).toBe(before);
   });

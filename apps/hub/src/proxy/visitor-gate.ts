@@ -147,7 +147,7 @@ export function createVisitorGate(options: VisitorGateOptions) {
         const holder = await classifyBearer(bearer);
         if (holder === 'unavailable') return { kind: 'unavailable' };
         if (holder === 'invalid') {
-          return { kind: 'refused', status: 401, reason: 'token_invalid', title: 'API token not valid', message: 'The API token in the Authorization header is unknown, revoked or expired. Create a new one in the portal.', userId: null };
+          return { kind: 'refused', status: 401, reason: 'token_invalid', title: 'Sign-in required', message: 'The API token in the Authorization header is unknown, revoked or expired. Create a new one in the portal.', userId: null };
         }
         if (holder !== 'device') {
           const hubForward = { ...forward, dropAuthorization: true };
