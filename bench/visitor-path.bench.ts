@@ -53,7 +53,30 @@ interface Figures {
   c16: WrkResult;
   c64: WrkResult;
   serverCpuPer1000: number;
-  agent?: { cpuMsPerRequest: number; cpuSecondsPer100MB: number; rssIdleMB: number; rssLoadMB: number };
+  agent?: AgentFigures & { cpuSecondsPer100MB: number };
+  /** The same agent as an esbuild bundle run by plain node (path b's sources, no tsx). */
+  bundledAgent?: AgentFigures;
+}
+
+interface AgentFigures {
+  cpuMsPerRequest: number;
+  rssIdleMB: number;
+  rssLoadMB: number;
+}
+
+const MiB = 2 ** 20;
+
+/** An agent's CPU per request at 16 connections and its RSS idle and at 16/64 connections. */
+async function measureAgent(lab: VisitorLab, script: string, url: string, host: string, pid: number): Promise<AgentFigures> {
+  await new Promise((r) => setTimeout(r, 2000));
+  const rssIdle = processRssBytes(pid);
+  await wrk(lab.visitor, script, url, host, 16, WARMUP_SECONDS);
+  const rss = rssPeak(pid);
+  const from = processCpuSeconds(pid);
+  const c16 = await wrk(lab.visitor, script, url, host, 16, LOAD_SECONDS);
+  const cpu = processCpuSeconds(pid) - from;
+  await wrk(lab.visitor, script, url, host, 64, LOAD_SECONDS);
+  return { cpuMsPerRequest: (cpu * 1000) / Math.max(1, c16.requests), rssIdleMB: rssIdle / MiB, rssLoadMB: rss.stop() / MiB };
 }
 
 const LABELS: Record<PathKey, string> = {
@@ -113,8 +136,8 @@ async function measurePath(lab: VisitorLab, script: string, spec: PathSpec, agen
           agent: {
             cpuMsPerRequest: ((agentTo - agentFrom) * 1000) / Math.max(1, c16.requests),
             cpuSecondsPer100MB: (agentBulk * 100 * MB) / bulkBytes,
-            rssIdleMB: agentRssIdle / 2 ** 20,
-            rssLoadMB: rssLoad / 2 ** 20,
+            rssIdleMB: agentRssIdle / MiB,
+            rssLoadMB: rssLoad / MiB,
           },
         }
       : {}),
@@ -184,7 +207,10 @@ function goals(results: Map<PathKey, Figures>): Goal[] {
     { text: 'hub CPU per small request ≤ 3x', pass: r(b.serverCpuPer1000, d.serverCpuPer1000) <= 3, figure: `${r(b.serverCpuPer1000, d.serverCpuPer1000).toFixed(2)}x` },
     { text: 'hub CPU per MB ≤ 1.5x', pass: r(b.serverCpuPer100MB, d.serverCpuPer100MB) <= 1.5, figure: `${r(b.serverCpuPer100MB, d.serverCpuPer100MB).toFixed(2)}x` },
   );
-  if (b.agent) list.push({ text: 'idle agent RSS ≤ 80 MB', pass: b.agent.rssIdleMB <= 80, figure: `${b.agent.rssIdleMB.toFixed(0)} MB` });
+  if (b.agent) {
+    const bundled = b.bundledAgent ? `; as an esbuild bundle: ${b.bundledAgent.rssIdleMB.toFixed(0)} MB, ${b.bundledAgent.rssIdleMB <= 80 ? 'PASS' : 'FAIL'}` : '';
+    list.push({ text: 'idle agent RSS ≤ 80 MB', pass: b.agent.rssIdleMB <= 80, figure: `${b.agent.rssIdleMB.toFixed(0)} MB under tsx${bundled}` });
+  }
   return list;
 }
 
@@ -224,6 +250,11 @@ function rows(results: Map<PathKey, Figures>, goalList: Goal[], notes: string[])
       row('agent CPU per 100 MB', f.agent.cpuSecondsPer100MB, 's');
       row('agent RSS idle', f.agent.rssIdleMB, 'MB', undefined, goalNote('idle agent RSS'));
       row('agent RSS under load (peak, 16 and 64 conn)', f.agent.rssLoadMB, 'MB');
+    }
+    if (f.bundledAgent) {
+      row('agent as esbuild bundle: CPU per request (16 conn)', f.bundledAgent.cpuMsPerRequest, 'ms');
+      row('agent as esbuild bundle: RSS idle', f.bundledAgent.rssIdleMB, 'MB');
+      row('agent as esbuild bundle: RSS under load (peak, 16 and 64 conn)', f.bundledAgent.rssLoadMB, 'MB');
     }
   }
   if (out.length > 0) out[0]!.note = [out[0]!.note, ...notes].filter(Boolean).join('; ');
@@ -322,14 +353,23 @@ export default async function visitorPathBench(log: Log): Promise<BenchResult[]>
     for (const spec of specs) {
       results.set(spec.key, await measurePath(lab, script, spec, spec.key === 'b' ? product!.agent.pid : undefined, log));
     }
+    const b = results.get('b');
+    if (b && product) {
+      const bundled = await product.startBundledAgent();
+      b.bundledAgent = await measureAgent(lab, script, `http://${ADDR.serverVisitorSide}:${PORTS.hubHttp}${SMALL_PATH}`, bundled.host, bundled.agent.pid);
+    }
     // d first in the table is not needed: every ratio is computed against it by key.
     const goalList = goals(results);
     log('');
     log(`visitor path, ${QUICK ? 'QUICK mode, ' : ''}${LARGE_BYTES / MB} MB bulk × ${BULK_RUNS}, wrk ${LOAD_SECONDS} s per point, ratios against d:`);
     for (const line of wideTable(results).split('\n')) log(line);
-    const b = results.get('b')?.agent;
-    if (b) {
-      log(`agent: ${b.cpuMsPerRequest.toFixed(3)} ms CPU per request (16 conn), ${b.cpuSecondsPer100MB.toFixed(2)} s CPU per 100 MB, RSS ${b.rssIdleMB.toFixed(0)} MB idle, ${b.rssLoadMB.toFixed(0)} MB peak under load`);
+    if (b?.agent) {
+      const a = b.agent;
+      log(`agent (tsx, as porthole-agent runs today): ${a.cpuMsPerRequest.toFixed(3)} ms CPU per request (16 conn), ${a.cpuSecondsPer100MB.toFixed(2)} s CPU per 100 MB, RSS ${a.rssIdleMB.toFixed(0)} MB idle, ${a.rssLoadMB.toFixed(0)} MB peak under load`);
+    }
+    if (b?.bundledAgent) {
+      const a = b.bundledAgent;
+      log(`agent (esbuild bundle, plain node): ${a.cpuMsPerRequest.toFixed(3)} ms CPU per request (16 conn), RSS ${a.rssIdleMB.toFixed(0)} MB idle, ${a.rssLoadMB.toFixed(0)} MB peak under load`);
     }
     log('server CPU = utime+stime of every process in the server namespace; kernel softirq (forwarding, kernel TCP, veth) is not attributable and not included');
     log('goals (path b against d):');
