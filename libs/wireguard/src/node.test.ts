@@ -8,6 +8,7 @@ import { startWireGuardNode, type WireGuardNode } from './node.js';
 import { A_TUNNEL, B_TUNNEL, ipv4Packet } from './testing/device-pair.js';
 import type { WireGuardEvent } from './types.js';
 import { hex } from './testing/seeded.js';
+import { bogusInitiations } from './testing/flood.js';
 
 function waitFor<T>(register: (resolve: (value: T) => void) => void): Promise<T> {
   return new Promise<T>((resolve) => register(resolve));
@@ -104,5 +105,46 @@ describe('startWireGuardNode over the in-memory network', () => {
     // Each peer retries every 5 s + jitter: 5 more attempts in 30 s.
     expect(initiations).toBe(200 * 6);
     expect(vi.getTimerCount()).toBe(1);
+  });
+
+  it('drains queued handshakes within a time budget per event-loop turn, so data is not held behind them', async () => {
+    const network = new MemoryNetwork();
+    const bindA = network.bind({ address: '192.0.2.1', port: 1 });
+    const bindB = network.bind({ address: '192.0.2.2', port: 2 });
+    const flooder = network.bind({ address: '192.0.2.66', port: 3 });
+    // A clock that moves 1 ms per reading: a 2 ms budget fits one handshake per turn.
+    let ms = 0;
+    const pendingWhenDataArrived: number[] = [];
+    const b = await startWireGuardNode({
+      privateKey: generatePrivateKey(),
+      bind: bindB,
+      clock: () => ++ms,
+      handshakeBudgetMs: 2,
+      onPacket: () => pendingWhenDataArrived.push(b.device.pendingHandshakes),
+    });
+    const a = await startWireGuardNode({ privateKey: generatePrivateKey(), bind: bindA, onPacket: () => {} });
+    opened.push(a, b);
+    b.device.addPeer({ publicKey: a.device.publicKey, allowedIps: [`${A_TUNNEL}/32`] });
+    a.device.addPeer({ publicKey: b.device.publicKey, allowedIps: [`${B_TUNNEL}/32`], endpoint: bindB.endpoint });
+    a.send(ipv4Packet(A_TUNNEL, B_TUNNEL));
+    while (pendingWhenDataArrived.length === 0) await new Promise((r) => setImmediate(r));
+
+    for (const init of bogusInitiations(b.device.publicKey, 40)) flooder.send(init, bindB.endpoint);
+    const turn = () => new Promise((r) => setImmediate(r));
+    await turn(); // delivered and queued
+    await turn();
+    const queued = b.device.pendingHandshakes;
+    expect(queued).toBeGreaterThan(30);
+    a.send(ipv4Packet(A_TUNNEL, B_TUNNEL, 8, 0x42));
+    const seen: number[] = [];
+    while (b.device.pendingHandshakes > 0) {
+      seen.push(b.device.pendingHandshakes);
+      await turn();
+    }
+    // The queue shrank a little per turn (not in one go), and the data packet got through meanwhile.
+    expect(seen.length).toBeGreaterThan(queued / 3);
+    expect(pendingWhenDataArrived).toHaveLength(2);
+    expect(pendingWhenDataArrived[1]).toBeGreaterThan(0);
+    expect(b.device.drops['unknown-peer']).toBe(40);
   });
 });
