@@ -169,7 +169,8 @@ describe.skipIf(!ok)('NAT lab (issue 7)', () => {
     writeFileSync(firmware, body);
     const up = await curl(world.lab.visitor, `${DEVICE_URL}firmware?csrf=${encodeURIComponent(csrf)}`, {
       method: 'POST',
-      headers: { cookie, 'content-type': 'application/octet-stream', accept: 'application/json' },
+      // As the meter's own page would send it: the hub honours the device cookie on a POST only from the device's origin.
+      headers: { cookie, origin: new URL(DEVICE_URL).origin, 'content-type': 'application/octet-stream', accept: 'application/json' },
       dataFile: firmware,
       resolve: world.resolve(),
       maxTimeSeconds: 180,
