@@ -4,7 +4,10 @@
 //    wireguard-go peers in two namespaces (the kernel baseline);
 //  - small requests at 1, 16 and 128 concurrent keep-alive clients: req/s, p50 and p99, proxy vs direct;
 //  - scale: N simulated devices (real handshakes, own keys, 25 s keepalives, shared UDP sockets)
-//    against one hub process: its RSS and heap per device, CPU in steady state, handshake ramp.
+//    against one hub process: its RSS and heap per device, CPU in steady state, handshake ramp;
+//  - flood: the hub under a flood of valid-mac1 initiations (test/flood/lab.ts, namespaces) at
+//    20,000/s and flat out: requests to an online device (success, p50, p99) and the time a device
+//    enrolling during the flood takes to come online.
 // Hub, device and simulator are separate processes (bench/fixtures/hub-*.ts), as in real life.
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -20,6 +23,8 @@ import { unmetRequirements } from '../test/support/requirements.js';
 import type { BenchResult } from './harness.js';
 import { startChild, type JsonChild, type Message } from './fixtures/hub-child-process.js';
 import { kernelDownload } from './fixtures/hub-kernel-baseline.js';
+import { floodBench } from './fixtures/hub-flood.js';
+import { percentile, sleep } from './fixtures/hub-measure.js';
 
 const execFileAsync = promisify(execFile);
 const SUITE = 'hub';
@@ -30,8 +35,8 @@ const CONCURRENCY = [1, 16, 128];
 const SCALE_STEPS = (process.env.HUB_BENCH_DEVICES ?? '1000,10000,30000').split(',').map(Number);
 const STEADY_SECONDS = Number(process.env.HUB_BENCH_STEADY_SECONDS ?? 25); // one keepalive period
 const SIM_RATE = Number(process.env.HUB_BENCH_SIM_RATE ?? 700);
-/** Which parts to run (default both): `proxy`, `scale`. */
-const PARTS = (process.env.HUB_BENCH_PARTS ?? 'proxy,scale').split(',');
+/** Which parts to run (default all): `proxy`, `scale`, `flood`. */
+const PARTS = (process.env.HUB_BENCH_PARTS ?? 'proxy,scale,flood').split(',');
 const SERIAL = 'an30000001';
 /** WireGuard rekeys a session after REKEY_AFTER_TIME (120 s) on the next send: the next keepalive. */
 const REKEY_PERIOD_S = 120 + 25 / 2;
@@ -69,12 +74,6 @@ async function until<T>(fn: () => Promise<T | undefined>, what: string, timeoutM
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
 /** curl's own figures for one download: application bytes per second, as Mbit/s. */
 export async function curlDownload(args: string[]): Promise<{ mbps: number; bytes: number; seconds: number }> {
@@ -421,6 +420,7 @@ export default async function hubBench(log: Log): Promise<BenchResult[]> {
   log(`load average at start: ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} cores`);
   if (PARTS.includes('proxy')) rows.push(...(await proxyBench(log)));
   if (PARTS.includes('scale')) rows.push(...(await scaleBench(log)));
+  if (PARTS.includes('flood')) rows.push(...(await floodBench(log)));
   log(`load average at end: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   return rows;
 }

@@ -1,0 +1,116 @@
+// wireguard-go as the initiator while our device (the responder, as the hub is) is under load from
+// a flood of valid-mac1 initiations: wireguard-go's first initiation gets a cookie reply, its next
+// one carries mac2 and completes the handshake; then, still under load, wireguard-go rekeys after
+// REKEY_AFTER_TIME (120 s) through the same cookie exchange while the old session keeps carrying
+// pings. One namespace: wireguard-go on 127.0.0.1:51820 (10.78.0.1), our device in the stdio peer
+// process on 127.0.0.1:51821 (10.78.0.2), the flooder sending from 127.0.0.2.
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeKey, encodeKey, generatePrivateKey, publicKeyFromPrivate } from '@porthole/wireguard';
+import { STDIO_PEER_SCRIPT } from '@porthole/wireguard/testing';
+import { createNetns, stopProcess, type Netns } from '../support/netns.js';
+import { requirementsMet } from '../support/requirements.js';
+import { startWireGuardGo, wgGenkey, wgPubkey, type WireGuardGo } from '../support/wireguard-go.js';
+import { icmpEcho, parseEcho, StdioPeer, type PeerMessage } from './support/stdio-peer-client.js';
+
+const ok = requirementsMet('wireguard-go interop under load', { root: true, tools: ['wireguard-go', 'wg', 'ip', 'ping'] });
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const TSX = `${REPO}node_modules/.bin/tsx`;
+const FLOODER = `${REPO}test/flood/fixtures/flooder.ts`;
+const GO_PORT = 51820;
+const OUR_PORT = 51821;
+const GO_TUNNEL = '10.78.0.1';
+const OUR_TUNNEL = '10.78.0.2';
+/** Well above the 1,000 valid-mac1 messages a second that put a device under load. */
+const FLOOD_RATE = 3_000;
+
+describe.skipIf(!ok)('interop with wireguard-go while our responder is under load', () => {
+  let netns: Netns;
+  let go: WireGuardGo;
+  let peer: StdioPeer;
+  let flooder: ReturnType<Netns['spawn']> | undefined;
+  let goPublic: string;
+  let floodProgress = { sent: 0, replies: 0 };
+  const handshakes = () => peer.messages.filter((m) => m.event === 'wg' && m.type === 'handshake-completed' && m.peer === goPublic);
+
+  beforeAll(async () => {
+    netns = await createNetns('phwl');
+    const goPrivate = await wgGenkey();
+    goPublic = await wgPubkey(goPrivate);
+    const ourPrivate = encodeKey(generatePrivateKey());
+    const ourPublic = encodeKey(publicKeyFromPrivate(decodeKey(ourPrivate)));
+
+    go = await startWireGuardGo(netns);
+    await go.set({ privateKey: goPrivate, listenPort: GO_PORT, peers: [{ publicKey: ourPublic, allowedIps: [`${OUR_TUNNEL}/32`], endpoint: `127.0.0.1:${OUR_PORT}` }] });
+    await go.up(`${GO_TUNNEL}/24`);
+
+    const child = netns.spawn(TSX, [STDIO_PEER_SCRIPT], {
+      env: { ...process.env, WG_PEER_PRIVATE_KEY: ourPrivate, WG_PEER_HOST: '127.0.0.1', WG_PEER_PORT: String(OUR_PORT) },
+    });
+    peer = new StdioPeer(child, (m: PeerMessage) => {
+      if (m.event !== 'packet') return;
+      const echo = parseEcho(Buffer.from(m.packet as string, 'hex'));
+      if (echo?.type === 8 && echo.dst === OUR_TUNNEL) {
+        peer.command({ cmd: 'send', packet: Buffer.from(icmpEcho(0, OUR_TUNNEL, echo.src, echo.id, echo.seq, echo.data)).toString('hex') });
+      }
+    });
+    await peer.waitFor((m) => m.event === 'ready', 'the peer process to start', 60_000);
+    peer.command({ cmd: 'addPeer', publicKey: goPublic, allowedIps: [`${GO_TUNNEL}/32`] });
+
+    flooder = netns.spawn(TSX, [FLOODER], {
+      env: { ...process.env, TARGET: `127.0.0.1:${OUR_PORT}`, RESPONDER_PUBLIC_KEY: ourPublic, RATE: String(FLOOD_RATE), SOURCE: '127.0.0.2', SOCKETS: '64' },
+    });
+    let buffered = '';
+    flooder.stdout!.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      const lines = buffered.split('\n');
+      buffered = lines.pop()!;
+      for (const line of lines) if (line.includes('"progress"')) floodProgress = JSON.parse(line) as typeof floodProgress;
+    });
+    // Under load once the flood is answered with cookie replies.
+    const deadline = Date.now() + 60_000;
+    while (floodProgress.replies === 0) {
+      if (Date.now() > deadline) throw new Error(`the flood never put our device under load (${JSON.stringify(floodProgress)})`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }, 120_000);
+
+  afterAll(async () => {
+    if (flooder) await stopProcess(flooder, 2_000);
+    if (peer) {
+      peer.command({ cmd: 'exit' });
+      await stopProcess(peer.process, 3_000);
+    }
+    if (go) await go.stop();
+    if (netns) await netns.remove();
+  });
+
+  it('answers wireguard-go with a cookie reply, accepts its mac2 and completes the handshake', async () => {
+    const cookiesBefore = (await peer.status()).drops['cookie-required']!;
+    // wireguard-go retransmits every 5 s; the second initiation carries mac2.
+    const { stdout } = await netns.exec('ping', ['-c', '1', '-W', '30', OUR_TUNNEL], { timeoutMs: 40_000 });
+    expect(stdout).toMatch(/1 received/);
+    expect(go.log()).toMatch(/Receiving cookie response/);
+    expect(handshakes()).toHaveLength(1);
+    const status = await peer.status();
+    expect(status.drops['cookie-required']!).toBeGreaterThan(cookiesBefore);
+    expect(status.drops['internal-error']).toBe(0);
+    expect(floodProgress.sent).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('keeps answering pings across wireguard-go’s rekey (REKEY_AFTER_TIME, 120 s), which also goes through a cookie', async () => {
+    const firstHandshake = (await go.dump()).peers[0]!.latestHandshake;
+    const cookieLogsBefore = go.log().match(/Receiving cookie response/g)!.length;
+    // Pings all the way past the rekey; the old session stays valid until REJECT_AFTER_TIME (180 s).
+    const { stdout } = await netns.exec('ping', ['-c', '140', '-i', '1', '-W', '5', OUR_TUNNEL], { timeoutMs: 200_000 }).catch((err: Error) => ({ stdout: err.message }));
+    const received = Number(/(\d+) received/.exec(stdout)?.[1] ?? 0);
+    expect(handshakes().length).toBeGreaterThanOrEqual(2);
+    expect((await go.dump()).peers[0]!.latestHandshake).toBeGreaterThan(firstHandshake);
+    expect(go.log().match(/Receiving cookie response/g)!.length).toBeGreaterThan(cookieLogsBefore);
+    // Served across the rekey: a lost ping or two on a busy machine, never an outage.
+    expect(received).toBeGreaterThanOrEqual(135);
+    const after = await netns.exec('ping', ['-c', '3', '-i', '0.2', '-W', '5', OUR_TUNNEL], { timeoutMs: 30_000 });
+    expect(after.stdout).toMatch(/3 received/);
+  }, 240_000);
+});
