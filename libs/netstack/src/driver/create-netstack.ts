@@ -69,16 +69,17 @@ class Driver implements Netstack, SocketHost {
 
   receive(packet: Uint8Array): void {
     if (this.closed) return;
-    this.stack.receive(packet, this.clock());
-    this.schedule();
+    const now = this.clock();
+    this.stack.receive(packet, now);
+    this.schedule(now);
   }
 
   call<T>(conn: TcpConnection, fn: (nowMs: number) => T): T {
     const now = this.clock();
     try {
-      return this.stack.call(conn, now, () => fn(now));
+      return this.stack.call(conn, now, fn);
     } finally {
-      this.schedule();
+      this.schedule(now);
     }
   }
 
@@ -101,7 +102,7 @@ class Driver implements Netstack, SocketHost {
       ...(request.localPort === undefined ? {} : { localPort: request.localPort }),
     });
     const socket = new TcpSocket(this, conn, { allowHalfOpen: request.allowHalfOpen, connecting: true, noDelay: request.noDelay });
-    this.schedule();
+    this.schedule(now);
     return socket;
   }
 
@@ -114,31 +115,44 @@ class Driver implements Netstack, SocketHost {
     this.timer = this.immediate = this.timerAt = undefined;
   }
 
-  /** Keeps one wake-up armed at the stack's next deadline. */
-  private schedule(): void {
+  /**
+   * Keeps a wake-up armed for the stack's next deadline: setImmediate for work due now (an ACK at
+   * the end of a burst of input), one timeout for the earliest future deadline. Work due now
+   * leaves the timeout alone, so a burst costs no clearTimeout/setTimeout pair; a timeout that
+   * fires for a deadline which moved later just ticks and re-arms.
+   */
+  private schedule(now: number): void {
     if (this.closed) return;
     const at = this.stack.nextDeadline();
-    if (at === undefined || (this.timerAt !== undefined && this.timerAt <= at)) return;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    if (this.immediate !== undefined) clearImmediate(this.immediate);
-    this.timer = this.immediate = undefined;
-    this.timerAt = at;
-    const delay = at - this.clock();
-    if (delay <= 0) {
-      this.immediate = setImmediate(this.fire);
-    } else {
-      this.timer = setTimeout(this.fire, Math.ceil(delay));
-      // The stack alone keeps no process alive; its users' sockets and binds do.
-      this.timer.unref();
+    if (at === undefined) return;
+    if (at <= now) {
+      this.immediate ??= setImmediate(this.fireImmediate);
+      return;
     }
+    if (this.timerAt !== undefined && this.timerAt <= at) return;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(this.fireTimer, Math.ceil(at - now));
+    // The stack alone keeps no process alive; its users' sockets and binds do.
+    this.timer.unref();
   }
 
-  private readonly fire = (): void => {
-    this.timer = this.immediate = this.timerAt = undefined;
-    if (this.closed) return;
-    this.stack.tick(this.clock());
-    this.schedule();
+  private readonly fireImmediate = (): void => {
+    this.immediate = undefined;
+    this.tick();
   };
+
+  private readonly fireTimer = (): void => {
+    this.timer = this.timerAt = undefined;
+    this.tick();
+  };
+
+  private tick(): void {
+    if (this.closed) return;
+    const now = this.clock();
+    this.stack.tick(now);
+    this.schedule(now);
+  }
 }
 
 /** Creates a userspace IPv4/TCP stack driven by real timers. */

@@ -43,7 +43,15 @@ export class TcpSocket extends Duplex implements TcpConnectionHandler {
   private reading = false;
   private pulling = false;
   private eofPushed = false;
-  private pendingWrite: { data: Buffer; callback: WriteCallback } | undefined;
+  /** A write the send buffer could not take whole yet: the rest of it, and its callback. */
+  private pendingData: Buffer | undefined;
+  private pendingCallback: WriteCallback | undefined;
+  /**
+   * Chunks taken from the receive buffer in one stack call, batch[0, batchCount). Reused with its
+   * storage (never truncated), so a pull allocates no array.
+   */
+  private readonly batch: Array<Buffer | undefined> = [];
+  private batchCount = 0;
   private pendingFinal: WriteCallback | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private resetOnDestroy = false;
@@ -169,22 +177,18 @@ export class TcpSocket extends Duplex implements TcpConnectionHandler {
       this.conn = undefined;
       // The whole stack was closed: end quietly, as sockets do when their owner shuts down.
       if (error.code === 'ECONNABORTED' && error.syscall === 'close') {
-        this.pendingWrite = undefined;
+        this.takePendingCallback();
         this.destroy();
         return;
       }
-      const pending = this.pendingWrite;
-      this.pendingWrite = undefined;
+      const callback = this.takePendingCallback();
       this.destroy(error);
-      pending?.callback(error);
+      callback?.(error);
       return;
     }
     // Graceful: both FINs done. Deliver what is still buffered, then EOF.
-    if (this.pendingWrite !== undefined) {
-      const pending = this.pendingWrite;
-      this.pendingWrite = undefined;
-      pending.callback(conn?.makeError('EPIPE', 'write') ?? new TcpError('EPIPE', 'write'));
-    }
+    const callback = this.takePendingCallback();
+    callback?.(conn?.makeError('EPIPE', 'write') ?? new TcpError('EPIPE', 'write'));
     this.pull();
   }
 
@@ -200,21 +204,16 @@ export class TcpSocket extends Duplex implements TcpConnectionHandler {
     if (conn === undefined || this.pulling || this.eofPushed) return;
     this.pulling = true;
     try {
+      const batch = this.batch;
       while (this.reading && conn.readableBytes > 0) {
         // One stack call drains a batch; the window update (if any) goes out once.
-        const chunks = this.host.call(conn, (now) => {
-          const batch: Buffer[] = [];
-          let n = 0;
-          while (n < PULL_BATCH_BYTES) {
-            const c = conn.read(now);
-            if (c === undefined) break;
-            batch.push(c);
-            n += c.length;
-          }
-          return batch;
-        });
+        this.host.call(conn, this.readBatch);
         this.touch();
-        for (const chunk of chunks) {
+        const count = this.batchCount;
+        this.batchCount = 0;
+        for (let i = 0; i < count; i++) {
+          const chunk = batch[i]!;
+          batch[i] = undefined;
           this.bytesRead += chunk.length;
           // Already taken from the TCP buffer: hand it all over; back-pressure applies from here.
           this.reading = this.push(chunk);
@@ -235,41 +234,61 @@ export class TcpSocket extends Duplex implements TcpConnectionHandler {
       callback(conn?.makeError(conn.error?.code ?? 'EPIPE', 'write') ?? new TcpError('EPIPE', 'write'));
       return;
     }
-    this.pendingWrite = { data: chunk, callback };
+    this.pendingData = chunk;
+    this.pendingCallback = callback;
     this.flushPendingWrite();
+  }
+
+  /** Reads up to PULL_BATCH_BYTES into `batch` (runs inside a stack call). */
+  private readonly readBatch = (now: number): void => {
+    const conn = this.conn!;
+    let n = 0;
+    while (n < PULL_BATCH_BYTES) {
+      const c = conn.read(now);
+      if (c === undefined) break;
+      this.batch[this.batchCount++] = c;
+      n += c.length;
+    }
+  };
+
+  /** Hands the pending write to the send buffer (runs inside a stack call). */
+  private readonly sendPending = (now: number): number => this.conn!.send(this.pendingData!, now);
+
+  private takePendingCallback(): WriteCallback | undefined {
+    const callback = this.pendingCallback;
+    this.pendingData = this.pendingCallback = undefined;
+    return callback;
   }
 
   private flushPendingWrite(): void {
     const conn = this.conn;
-    const pending = this.pendingWrite;
-    if (conn === undefined || pending === undefined) return;
+    const data = this.pendingData;
+    if (conn === undefined || data === undefined) return;
     let n: number;
     try {
-      n = this.host.call(conn, (now) => conn.send(pending.data, now));
+      n = this.host.call(conn, this.sendPending);
     } catch (err) {
-      this.pendingWrite = undefined;
-      pending.callback(err as Error);
+      this.takePendingCallback()!(err as Error);
       return;
     }
     if (n > 0) {
       this.written += n;
       this.touch();
     }
-    if (n === pending.data.length) {
-      this.pendingWrite = undefined;
-      pending.callback();
+    if (n === data.length) {
+      this.takePendingCallback()!();
       const final = this.pendingFinal;
       if (final !== undefined) {
         this.pendingFinal = undefined;
         this.shutdown(final);
       }
     } else {
-      pending.data = pending.data.subarray(n);
+      this.pendingData = data.subarray(n);
     }
   }
 
   override _final(callback: WriteCallback): void {
-    if (this.pendingWrite !== undefined) this.pendingFinal = callback;
+    if (this.pendingData !== undefined) this.pendingFinal = callback;
     else this.shutdown(callback);
   }
 

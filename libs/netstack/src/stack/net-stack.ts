@@ -5,77 +5,27 @@
 // and event delivery. Nothing here reads a clock or starts a timer; the driver does that.
 import { randomBytes } from 'node:crypto';
 import { IsnGenerator } from '../tcp/isn.js';
-import { DEFAULT_TCP_CONFIG, type TcpConfig } from '../tcp/tcp-config.js';
+import type { TcpConfig } from '../tcp/tcp-config.js';
 import { TcpConnection } from '../tcp/tcp-connection.js';
-import type { ConnectOptions } from '../tcp/tcp-types.js';
 import { TcpError } from '../tcp/tcp-error.js';
 import type { TcpHost, TcpStats } from '../tcp/tcp-host.js';
-import { emitIcmpEcho, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, icmpEchoLen, parseIcmpv4, type IcmpEchoRepr } from '../wire/icmpv4.js';
-import { emitIpv4, IP_PROTOCOL_ICMP, IP_PROTOCOL_TCP, IPV4_HEADER_LEN, Ipv4Packet, parseIpv4 } from '../wire/ipv4.js';
+import type { ConnectOptions } from '../tcp/tcp-types.js';
+import { ICMP_ECHO_REQUEST, isIcmpEcho, parseIcmpv4 } from '../wire/icmpv4.js';
+import { checkIpv4Header, IP_PROTOCOL_ICMP, IP_PROTOCOL_TCP, ipv4LengthError, Ipv4Packet } from '../wire/ipv4.js';
 import { formatIpv4Address, isUnusableSource, parseIpv4Address } from '../wire/ipv4-address.js';
-import { emitTcp, emptyTcpRepr, parseTcp, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, tcpHeaderLen, type TcpRepr } from '../wire/tcp.js';
+import { emptyTcpRepr, parseTcpInto, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type TcpRepr } from '../wire/tcp.js';
 import { WireError, type DropReason } from '../wire/wire-error.js';
-import type { NetstackLogger } from './logger.js';
-import { TokenBucket } from './rate-limiter.js';
 import { ConnectionTable } from './connection-table.js';
+import { ListenerTable, type TcpListener } from './listener-table.js';
+import type { NetstackLogger } from './logger.js';
+import { DEFAULT_LIMITS, resolveTcpConfig, type NetStackLimits, type NetStackOptions } from './net-stack-options.js';
+import { TokenBucket } from './rate-limiter.js';
+import { buildEchoReply, buildResetFor } from './replies.js';
 import { emptyStats, type NetStackStats } from './stats.js';
 import { TimerHeap } from './timer-heap.js';
 
-export interface NetStackLimits {
-  /** Connections in any state, TIME-WAIT included. */
-  maxConnections: number;
-  /** Half-open (SYN-RECEIVED) connections per listener; further SYNs are dropped. */
-  synBacklog: number;
-  sendBufferBytes: number;
-  receiveBufferBytes: number;
-  maxOutOfOrderRanges: number;
-  maxOutOfOrderSegments: number;
-  /** RFC 5961 §7 challenge ACKs per second (stack-wide). */
-  challengeAcksPerSecond: number;
-  /** RSTs per second for segments that match no connection. */
-  resetsPerSecond: number;
-}
-
-export const DEFAULT_LIMITS: NetStackLimits = {
-  maxConnections: 16384,
-  synBacklog: 256,
-  sendBufferBytes: DEFAULT_TCP_CONFIG.sendBufferBytes,
-  receiveBufferBytes: DEFAULT_TCP_CONFIG.receiveBufferBytes,
-  maxOutOfOrderRanges: DEFAULT_TCP_CONFIG.maxOutOfOrderRanges,
-  maxOutOfOrderSegments: DEFAULT_TCP_CONFIG.maxOutOfOrderSegments,
-  challengeAcksPerSecond: 1000,
-  resetsPerSecond: 1000,
-};
-
-export interface NetStackOptions {
-  /** Our IPv4 address, e.g. "100.64.0.1". */
-  address: string;
-  /** Link MTU; TCP advertises MSS = mtu - 40. Default 1420 (WireGuard). */
-  mtuBytes?: number;
-  /** Receives every packet the stack sends. Must not call receive() of this stack synchronously. */
-  onTransmit(packet: Uint8Array): void;
-  /** Source of randomness (ISN secret, timestamp offsets, ephemeral ports). Default node:crypto. */
-  random?: (size: number) => Uint8Array;
-  logger?: NetstackLogger;
-  /** Verify IPv4/ICMP/TCP checksums on receive (may be off behind an authenticated tunnel). */
-  verifyChecksums?: boolean;
-  limits?: Partial<NetStackLimits>;
-  /** TCP tuning (timeouts, features); buffer sizes come from `limits`. */
-  tcp?: Partial<Omit<TcpConfig, 'mtuBytes'>>;
-}
-
-export interface TcpListener {
-  readonly port: number;
-  close(): void;
-}
-
-interface ListenerEntry {
-  port: number;
-  onAccept: (conn: TcpConnection) => void;
-  halfOpen: number;
-  backlog: number;
-  closed: boolean;
-}
+export type { TcpListener } from './listener-table.js';
+export { DEFAULT_LIMITS, type NetStackLimits, type NetStackOptions } from './net-stack-options.js';
 
 /** Packets that arrive re-entrantly (onTransmit feeding back synchronously) wait in a bounded queue. */
 const MAX_REENTRANT_QUEUE = 4096;
@@ -92,9 +42,15 @@ export class NetStack implements TcpHost {
   private readonly verifyChecksums: boolean;
   private readonly isn: IsnGenerator;
   private readonly table = new ConnectionTable();
-  private readonly listeners = new Map<number, ListenerEntry>();
+  private readonly listeners = new ListenerTable();
   private readonly timers = new TimerHeap<TcpConnection>();
-  private dirty: TcpConnection[] = [];
+  /**
+   * Connections with events to deliver, dirty[0, dirtyCount). The array is kept at its size and
+   * slots are overwritten: truncating it would free its storage and the next packet would
+   * allocate it again.
+   */
+  private readonly dirty: Array<TcpConnection | undefined> = [];
+  private dirtyCount = 0;
   private depth = 0;
   private inInput = false;
   private reentrant: Buffer[] = [];
@@ -102,6 +58,9 @@ export class NetStack implements TcpHost {
   private now = 0;
   private readonly challengeBucket: TokenBucket;
   private readonly resetBucket: TokenBucket;
+  /** The segment being processed (one at a time; nothing keeps it past its input). */
+  private readonly segment: TcpRepr = emptyTcpRepr();
+  /** The RST being built. */
   private readonly scratch: TcpRepr = emptyTcpRepr();
   private deferredError: unknown;
 
@@ -109,19 +68,7 @@ export class NetStack implements TcpHost {
     this.address = options.address;
     this.localAddr = parseIpv4Address(options.address);
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
-    const mtuBytes = options.mtuBytes ?? DEFAULT_TCP_CONFIG.mtuBytes;
-    if (!Number.isInteger(mtuBytes) || mtuBytes < 576 || mtuBytes > 65535) {
-      throw new RangeError(`netstack: mtuBytes ${mtuBytes} is outside 576..65535`);
-    }
-    this.config = {
-      ...DEFAULT_TCP_CONFIG,
-      ...options.tcp,
-      mtuBytes,
-      sendBufferBytes: this.limits.sendBufferBytes,
-      receiveBufferBytes: this.limits.receiveBufferBytes,
-      maxOutOfOrderRanges: this.limits.maxOutOfOrderRanges,
-      maxOutOfOrderSegments: this.limits.maxOutOfOrderSegments,
-    };
+    this.config = resolveTcpConfig(options, this.limits);
     this.onTransmit = options.onTransmit;
     this.random = options.random ?? ((n) => randomBytes(n));
     this.logger = options.logger;
@@ -181,7 +128,11 @@ export class NetStack implements TcpHost {
         const conn = timers.pop()!;
         if (conn.heapAt === at) conn.heapAt = undefined;
         if (conn.released) continue;
-        this.guard(() => conn.onTimer(nowMs));
+        try {
+          conn.onTimer(nowMs);
+        } catch (err) {
+          this.internalError(err);
+        }
         this.armTimer(conn);
       }
     } finally {
@@ -196,18 +147,7 @@ export class NetStack implements TcpHost {
 
   /** Accepts connections on `port`; `onAccept` runs once each handshake completes. */
   listen(port: number, onAccept: (conn: TcpConnection) => void, options: { backlog?: number } = {}): TcpListener {
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`netstack: port ${port} is outside 1..65535`);
-    if (this.listeners.has(port)) throw new TcpError('EADDRINUSE', 'listen', this.address, port);
-    const entry: ListenerEntry = { port, onAccept, halfOpen: 0, backlog: options.backlog ?? this.limits.synBacklog, closed: false };
-    this.listeners.set(port, entry);
-    return {
-      port,
-      close: () => {
-        if (entry.closed) return;
-        entry.closed = true;
-        if (this.listeners.get(port) === entry) this.listeners.delete(port);
-      },
-    };
+    return this.listeners.listen(this.address, port, onAccept, options.backlog ?? this.limits.synBacklog);
   }
 
   /** Active open to `remote`:`port`; the handler of the returned connection sees onEstablished. */
@@ -236,10 +176,10 @@ export class NetStack implements TcpHost {
    * Runs `fn` (a user call on a connection) as an entry point: events it causes are delivered
    * after it returns, and timers it changed are rearmed.
    */
-  call<T>(conn: TcpConnection, nowMs: number, fn: () => T): T {
+  call<T>(conn: TcpConnection, nowMs: number, fn: (nowMs: number) => T): T {
     this.enter(nowMs);
     try {
-      return fn();
+      return fn(nowMs);
     } finally {
       if (!conn.released) this.armTimer(conn);
       this.leave();
@@ -250,8 +190,7 @@ export class NetStack implements TcpHost {
   close(nowMs: number): void {
     this.enter(nowMs);
     try {
-      for (const l of this.listeners.values()) l.closed = true;
-      this.listeners.clear();
+      this.listeners.closeAll();
       for (const conn of [...this.connections()]) {
         const h = conn.handler;
         const err = conn.makeError('ECONNABORTED', 'close');
@@ -271,13 +210,16 @@ export class NetStack implements TcpHost {
     this.stats.packetsIn++;
     this.stats.bytesIn += packet.length;
     try {
-      const ipPacket = Ipv4Packet.checked(packet);
-      const ip = parseIpv4(ipPacket, this.verifyChecksums);
+      // Fields are read in place: no view copies, no parsed header object per packet.
+      if (ipv4LengthError(packet) !== undefined) Ipv4Packet.checked(packet); // throws the reason
+      const ip = new Ipv4Packet(packet);
+      checkIpv4Header(ip, this.verifyChecksums);
       if (ip.dstAddr !== this.localAddr) return this.drop('ipv4NotForUs');
-      if (isUnusableSource(ip.srcAddr) || ip.srcAddr === this.localAddr) return this.drop('ipv4BadSource');
-      const payload = ipPacket.payload;
-      if (ip.protocol === IP_PROTOCOL_TCP) this.inputTcp(ip.srcAddr, payload, nowMs);
-      else if (ip.protocol === IP_PROTOCOL_ICMP) this.inputIcmp(ip.srcAddr, payload);
+      const srcAddr = ip.srcAddr;
+      if (isUnusableSource(srcAddr) || srcAddr === this.localAddr) return this.drop('ipv4BadSource');
+      const protocol = ip.protocol;
+      if (protocol === IP_PROTOCOL_TCP) this.inputTcp(srcAddr, packet, ip.headerLen, ip.totalLen, nowMs);
+      else if (protocol === IP_PROTOCOL_ICMP) this.inputIcmp(srcAddr, ip.payload);
       else this.drop('ipv4UnknownProtocol');
     } catch (err) {
       if (err instanceof WireError) this.drop(err.reason, err.message);
@@ -287,22 +229,14 @@ export class NetStack implements TcpHost {
 
   private inputIcmp(srcAddr: number, payload: Uint8Array): void {
     const icmp = parseIcmpv4(payload, this.verifyChecksums);
-    if (icmp.type !== ICMP_ECHO_REQUEST || !('identifier' in icmp)) return this.drop('icmpUnsupportedType');
-    // RFC 1122 §3.2.2.6: the reply carries the request's identifier, sequence and data unchanged.
-    const reply: IcmpEchoRepr = { type: ICMP_ECHO_REPLY, identifier: icmp.identifier, sequence: icmp.sequence, data: icmp.data };
-    const len = icmpEchoLen(reply);
-    const buf = Buffer.allocUnsafe(IPV4_HEADER_LEN + len);
-    emitIpv4(
-      { srcAddr: this.localAddr, dstAddr: srcAddr, protocol: IP_PROTOCOL_ICMP, payloadLen: len, ttl: 64, ident: this.nextIpId(), dontFragment: false, dscpEcn: 0 },
-      buf,
-    );
-    emitIcmpEcho(reply, buf, IPV4_HEADER_LEN);
+    if (icmp.type !== ICMP_ECHO_REQUEST || !isIcmpEcho(icmp)) return this.drop('icmpUnsupportedType');
     this.stats.icmpEchoReplies++;
-    this.transmit(buf);
+    this.transmit(buildEchoReply(this.localAddr, srcAddr, icmp, this.nextIpId()));
   }
 
-  private inputTcp(srcAddr: number, payload: Uint8Array, nowMs: number): void {
-    const seg = parseTcp(payload, srcAddr, this.localAddr, this.verifyChecksums);
+  /** The TCP segment at `packet[start, end)` from `srcAddr`. */
+  private inputTcp(srcAddr: number, packet: Uint8Array, start: number, end: number, nowMs: number): void {
+    const seg = parseTcpInto(this.segment, packet, start, end, srcAddr, this.localAddr, this.verifyChecksums);
     const flags = seg.flags;
     // SYN with FIN or RST is nonsense no real stack sends; dropping avoids ambiguous state changes.
     if (flags & TCP_SYN && flags & (TCP_FIN | TCP_RST)) return this.drop('tcpBadFlags');
@@ -335,9 +269,8 @@ export class NetStack implements TcpHost {
       if (!(flags & TCP_SYN)) return;
       if (this.table.size >= this.limits.maxConnections && !this.reclaimTimeWait()) return this.drop('tcpConnectionLimit');
       if (listener.halfOpen >= listener.backlog) return this.drop('tcpBacklogFull');
-      listener.halfOpen++;
       const c = this.createConnection(seg.dstPort, srcAddr, seg.srcPort, true, nowMs);
-      c.listenerTag = listener;
+      this.listeners.admit(listener, c);
       c.acceptSyn(seg, nowMs);
       this.armTimer(c);
       return;
@@ -368,7 +301,7 @@ export class NetStack implements TcpHost {
   notify(conn: TcpConnection): void {
     if (conn.queuedForEvents) return;
     conn.queuedForEvents = true;
-    this.dirty.push(conn);
+    this.dirty[this.dirtyCount++] = conn;
   }
 
   release(conn: TcpConnection): void {
@@ -381,11 +314,7 @@ export class NetStack implements TcpHost {
 
   /** Frees the SYN-backlog slot a passive connection held while half-open. */
   onPassiveEstablished(conn: TcpConnection): void {
-    const listener = conn.listenerTag as ListenerEntry | undefined;
-    if (listener) {
-      listener.halfOpen = Math.max(0, listener.halfOpen - 1);
-      conn.listenerTag = undefined;
-    }
+    this.listeners.leaveBacklog(conn);
   }
 
   accept(conn: TcpConnection): void {
@@ -406,35 +335,11 @@ export class NetStack implements TcpHost {
   sendResetFor(seg: TcpRepr, remoteAddr: number): void {
     if (seg.flags & TCP_RST) return;
     if (!this.resetBucket.take(this.now)) return;
-    const r = this.scratch;
-    r.srcPort = seg.dstPort;
-    r.dstPort = seg.srcPort;
-    r.window = 0;
-    r.urgent = 0;
-    r.mss = r.windowScale = r.tsVal = r.sackBlocks = undefined;
-    r.sackPermitted = false;
-    r.tsEcr = 0;
-    r.payload = new Uint8Array(0);
-    if (seg.flags & TCP_ACK) {
-      r.seq = seg.ack;
-      r.ack = 0;
-      r.flags = TCP_RST;
-    } else {
-      const len = seg.payload.length + (seg.flags & TCP_SYN ? 1 : 0) + (seg.flags & TCP_FIN ? 1 : 0);
-      r.seq = 0;
-      r.ack = (seg.seq + len) >>> 0;
-      r.flags = TCP_RST | TCP_ACK;
-    }
-    const tcpLen = tcpHeaderLen(r);
-    const buf = Buffer.allocUnsafe(IPV4_HEADER_LEN + tcpLen);
-    emitIpv4(
-      { srcAddr: this.localAddr, dstAddr: remoteAddr, protocol: IP_PROTOCOL_TCP, payloadLen: tcpLen, ttl: 64, ident: this.nextIpId(), dontFragment: true, dscpEcn: 0 },
-      buf,
-    );
-    emitTcp(r, buf, IPV4_HEADER_LEN, this.localAddr, remoteAddr);
+    const packet = buildResetFor(seg, this.localAddr, remoteAddr, this.nextIpId(), this.scratch);
+    if (packet === undefined) return;
     this.stats.tcp.resetsSent++;
     this.stats.tcp.segmentsOut++;
-    this.transmit(buf);
+    this.transmit(packet);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -504,8 +409,11 @@ export class NetStack implements TcpHost {
 
   /** Delivers pending connection events; handlers may call back into the stack. */
   private flushEvents(): void {
-    for (let i = 0; i < this.dirty.length; i++) {
-      const conn = this.dirty[i]!;
+    const dirty = this.dirty;
+    // Handlers may queue more connections while this runs: the loop reads the count each time.
+    for (let i = 0; i < this.dirtyCount; i++) {
+      const conn = dirty[i]!;
+      dirty[i] = undefined;
       conn.queuedForEvents = false;
       try {
         conn.dispatchEvents();
@@ -514,15 +422,7 @@ export class NetStack implements TcpHost {
       }
       if (!conn.released) this.armTimer(conn);
     }
-    this.dirty = [];
-  }
-
-  private guard(fn: () => void): void {
-    try {
-      fn();
-    } catch (err) {
-      this.internalError(err);
-    }
+    this.dirtyCount = 0;
   }
 
   private drop(reason: DropReason, detail?: string): void {

@@ -71,7 +71,8 @@ export class RecvBuffer {
         this.livePos = 0;
       }
       const take = Math.min(data.length - done, this.block.length - this.livePos);
-      this.block.set(data.subarray(done, done + take), this.livePos);
+      // The common case, a whole segment into the block, copies without making a view first.
+      this.block.set(take === data.length ? data : data.subarray(done, done + take), this.livePos);
       this.livePos += take;
       done += take;
     }

@@ -1,11 +1,24 @@
 // Bounded TCP send buffer (RFC 9293 §3.8.6 "send buffer"): bytes the application wrote, kept from
 // SND.UNA until acknowledged so any range can be (re)transmitted. Data is copied into fixed 64 KiB
-// blocks, so memory follows what is queued and an idle connection holds no block at all.
+// blocks, so memory follows what is queued and an idle connection holds no block at all. Blocks
+// freed by acknowledgments go to a small process-wide pool: a request/response connection empties
+// its buffer on every exchange, and a fresh 64 KiB allocation each time is what the GC then pays for.
 
 const BLOCK_BYTES = 64 * 1024;
+/** Free blocks kept for reuse (4 MiB); beyond that, freed blocks are left to the GC. */
+const POOL_BLOCKS = 64;
+const pool: Buffer[] = [];
+
+function takeBlock(): Buffer {
+  return pool.pop() ?? Buffer.allocUnsafeSlow(BLOCK_BYTES);
+}
+
+function giveBlock(block: Buffer): void {
+  if (pool.length < POOL_BLOCKS) pool.push(block);
+}
 
 export class SendBuffer {
-  private blocks: Buffer[] = [];
+  private readonly blocks: Buffer[] = [];
   /** Stream offset of blocks[0][0]. */
   private base = 0;
   /** Stream offset of the first byte not yet acknowledged. */
@@ -38,7 +51,7 @@ export class SendBuffer {
       const rel = this.tail - this.base;
       const index = Math.floor(rel / BLOCK_BYTES);
       const pos = rel - index * BLOCK_BYTES;
-      if (index === this.blocks.length) this.blocks.push(Buffer.allocUnsafe(BLOCK_BYTES));
+      if (index === this.blocks.length) this.blocks.push(takeBlock());
       const take = Math.min(n - done, BLOCK_BYTES - pos);
       this.blocks[index]!.set(data.subarray(done, done + take), pos);
       done += take;
@@ -69,12 +82,13 @@ export class SendBuffer {
     this.head = Math.min(upTo, this.tail);
     if (this.head === this.tail) {
       // Empty: release all blocks so idle connections cost no buffer memory.
-      this.blocks = [];
+      for (const block of this.blocks) giveBlock(block);
+      this.blocks.length = 0;
       this.base = this.head;
       return;
     }
     while (this.head - this.base >= BLOCK_BYTES) {
-      this.blocks.shift();
+      giveBlock(this.blocks.shift()!);
       this.base += BLOCK_BYTES;
     }
   }

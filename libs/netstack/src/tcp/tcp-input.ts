@@ -24,6 +24,7 @@ export class TcpInput {
       n.sndShift = 0;
       n.rcvShift = 0;
     }
+    c.out.onWindowShiftChanged();
     n.sackOk = config.sack && seg.sackPermitted;
     n.tsOk = config.timestamps && seg.tsVal !== undefined;
     // An active opener only offered what config allows, so the peer's echo is the agreement;

@@ -43,9 +43,17 @@ export class TcpOutput {
     return shift;
   }
 
-  /** Largest window we can advertise with the negotiated shift. */
+  /** Largest window we can advertise with the negotiated shift (kept: it is read per segment). */
+  private maxWindowBytes = -1;
+
   maxWindow(): number {
-    return Math.min(this.c.config.receiveBufferBytes, MAX_WINDOW_FIELD * 2 ** this.c.negotiated.rcvShift);
+    if (this.maxWindowBytes < 0) this.onWindowShiftChanged();
+    return this.maxWindowBytes;
+  }
+
+  /** The handshake set our window shift. */
+  onWindowShiftChanged(): void {
+    this.maxWindowBytes = Math.min(this.c.config.receiveBufferBytes, MAX_WINDOW_FIELD * 2 ** this.c.negotiated.rcvShift);
   }
 
   /** The window field for a non-SYN segment; records the right edge it promises. */

@@ -165,8 +165,11 @@ export interface Ipv4Repr {
   dscpEcn: number;
 }
 
-/** Parses and validates a header; fragments and bad checksums throw WireError. */
-export function parseIpv4(packet: Ipv4Packet, verifyChecksum: boolean): Ipv4Repr {
+/**
+ * What parseIpv4 checks beyond lengths: the header checksum (optional behind an authenticated
+ * tunnel) and fragments, which throw WireError. For callers that read fields from the view.
+ */
+export function checkIpv4Header(packet: Ipv4Packet, verifyChecksum: boolean): void {
   if (verifyChecksum && !packet.verifyChecksum()) {
     throw new WireError('ipv4BadChecksum', `ipv4: header checksum 0x${packet.checksum.toString(16)} is wrong`);
   }
@@ -174,6 +177,11 @@ export function parseIpv4(packet: Ipv4Packet, verifyChecksum: boolean): Ipv4Repr
   if (packet.moreFragments || packet.fragmentOffset !== 0) {
     throw new WireError('ipv4Fragment', `ipv4: fragment (offset ${packet.fragmentOffset}) not supported`);
   }
+}
+
+/** Parses and validates a header; fragments and bad checksums throw WireError. */
+export function parseIpv4(packet: Ipv4Packet, verifyChecksum: boolean): Ipv4Repr {
+  checkIpv4Header(packet, verifyChecksum);
   return {
     srcAddr: packet.srcAddr,
     dstAddr: packet.dstAddr,

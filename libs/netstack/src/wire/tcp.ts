@@ -162,49 +162,51 @@ export class TcpPacket {
   }
 }
 
-/** Verifies the checksum of `seg` (a whole TCP segment) against the pseudo-header. */
-export function verifyTcpChecksum(seg: Uint8Array, srcAddr: number, dstAddr: number): boolean {
-  const sum = sumWords(seg, 0, seg.length, pseudoHeaderSum(srcAddr, dstAddr, IP_PROTOCOL_TCP, seg.length));
-  return finishChecksum(sum) === 0;
-}
-
 /** Parses a TCP segment (the IPv4 payload). Throws WireError on any malformed field. */
 export function parseTcp(seg: Uint8Array, srcAddr: number, dstAddr: number, verifyChecksum: boolean): TcpRepr {
-  if (seg.length < TCP_HEADER_LEN) {
-    throw new WireError('tcpTruncated', `tcp: segment of ${seg.length} bytes is shorter than a header`);
+  return parseTcpInto(emptyTcpRepr(), seg, 0, seg.length, srcAddr, dstAddr, verifyChecksum);
+}
+
+const NO_PAYLOAD = new Uint8Array(0);
+
+/**
+ * Parses the segment at `buf[start, end)` into `repr`, overwriting every field, and returns it:
+ * the stack's receive path reuses one repr and reads the segment inside its IPv4 packet, so a
+ * segment costs no object beyond its payload view (none for a segment without data).
+ */
+export function parseTcpInto(repr: TcpRepr, buf: Uint8Array, start: number, end: number, srcAddr: number, dstAddr: number, verifyChecksum: boolean): TcpRepr {
+  if (tcpLengthError(buf, start, end) !== undefined) TcpPacket.checked(buf, start, end); // throws the reason
+  const len = end - start;
+  const dataOffset = (buf[start + 12]! >>> 4) * 4;
+  if (verifyChecksum && finishChecksum(sumWords(buf, start, end, pseudoHeaderSum(srcAddr, dstAddr, IP_PROTOCOL_TCP, len))) !== 0) {
+    throw new WireError('tcpBadChecksum', `tcp: checksum 0x${u16(buf, start + 16).toString(16)} is wrong`);
   }
-  const dataOffset = (seg[12]! >>> 4) * 4;
-  if (dataOffset < TCP_HEADER_LEN || dataOffset > seg.length) {
-    throw new WireError('tcpBadDataOffset', `tcp: data offset ${dataOffset} is outside 20..${seg.length}`);
+  const srcPort = u16(buf, start);
+  const dstPort = u16(buf, start + 2);
+  if (srcPort === 0 || dstPort === 0) {
+    throw new WireError('tcpBadPort', `tcp: port 0 (${srcPort} → ${dstPort})`);
   }
-  if (verifyChecksum && !verifyTcpChecksum(seg, srcAddr, dstAddr)) {
-    throw new WireError('tcpBadChecksum', `tcp: checksum 0x${u16(seg, 16).toString(16)} is wrong`);
-  }
-  const repr: TcpRepr = {
-    srcPort: u16(seg, 0),
-    dstPort: u16(seg, 2),
-    seq: u32(seg, 4),
-    ack: u32(seg, 8),
-    flags: seg[13]!,
-    window: u16(seg, 14),
-    urgent: u16(seg, 18),
-    mss: undefined,
-    windowScale: undefined,
-    sackPermitted: false,
-    sackBlocks: undefined,
-    tsVal: undefined,
-    tsEcr: 0,
-    payload: seg.subarray(dataOffset),
-  };
-  if (repr.srcPort === 0 || repr.dstPort === 0) {
-    throw new WireError('tcpBadPort', `tcp: port 0 (${repr.srcPort} → ${repr.dstPort})`);
-  }
-  if (dataOffset > TCP_HEADER_LEN) parseOptions(seg, dataOffset, repr);
+  repr.srcPort = srcPort;
+  repr.dstPort = dstPort;
+  repr.seq = u32(buf, start + 4);
+  repr.ack = u32(buf, start + 8);
+  repr.flags = buf[start + 13]!;
+  repr.window = u16(buf, start + 14);
+  repr.urgent = u16(buf, start + 18);
+  repr.mss = undefined;
+  repr.windowScale = undefined;
+  repr.sackPermitted = false;
+  repr.sackBlocks = undefined;
+  repr.tsVal = undefined;
+  repr.tsEcr = 0;
+  // A plain Uint8Array view: cheaper to make than a Buffer subarray, and the stack only copies from it.
+  repr.payload = dataOffset === len ? NO_PAYLOAD : new Uint8Array(buf.buffer, buf.byteOffset + start + dataOffset, len - dataOffset);
+  if (dataOffset > TCP_HEADER_LEN) parseOptions(buf, start, start + dataOffset, repr);
   return repr;
 }
 
-function parseOptions(seg: Uint8Array, end: number, repr: TcpRepr): void {
-  let i = TCP_HEADER_LEN;
+function parseOptions(seg: Uint8Array, start: number, end: number, repr: TcpRepr): void {
+  let i = start + TCP_HEADER_LEN;
   while (i < end) {
     const kind = seg[i]!;
     if (kind === OPT_EOL) return;
