@@ -149,6 +149,16 @@ describe('device sessions', () => {
     expect(store.reads).toBe(reads);
   });
 
+  it('serves the cached session when the store hangs, after staleWaitMs', async () => {
+    let now = 0;
+    const store = countingStore(() => now);
+    const s = createDeviceSessions({ ttlMs: 3_600_000, store, cacheMs: 5_000, staleWaitMs: 20, now: () => now });
+    const token = await s.create('u1', 'd1', 'an1');
+    store.find = () => new Promise(() => {});
+    now = 10_000;
+    expect(await s.lookup(token, 'an1')).toMatchObject({ userId: 'u1' });
+  });
+
   it('bounds the cache', async () => {
     const s = createDeviceSessions({ ttlMs: 3_600_000, maxEntries: 10, store: createMemorySessionStore() });
     const tokens: string[] = [];

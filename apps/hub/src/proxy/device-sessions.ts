@@ -4,6 +4,7 @@
 // that re-reads a session after `cacheMs`; `invalidate` drops entries at once when sessions end
 // (logout, password change, account disable), here or, fed by a cluster, on another node.
 import { randomBytes } from 'node:crypto';
+import { withDeadline } from './deadline.js';
 import { hashSecret } from './ticket-store.js';
 
 export const DEVICE_COOKIE = 'porthole_device';
@@ -40,6 +41,11 @@ export interface DeviceSessionsOptions {
   cacheMs?: number;
   /** While the store cannot be read, a cached session keeps serving this long after it was last read. Default 5 min. */
   staleMs?: number;
+  /**
+   * With a cached session at hand, wait at most this long for the store before serving the cached one:
+   * a database that is down but slow to say so must not hold every request. Default 1000 ms.
+   */
+  staleWaitMs?: number;
   /** Cached sessions kept at most. */
   maxEntries?: number;
 }
@@ -97,6 +103,7 @@ export function createDeviceSessions(options: DeviceSessionsOptions): DeviceSess
   const cacheMs = options.cacheMs ?? 5_000;
   const staleMs = Math.max(cacheMs, options.staleMs ?? 5 * 60_000);
   const maxEntries = options.maxEntries ?? 100_000;
+  const staleWaitMs = options.staleWaitMs ?? 1_000;
   // Insertion order is load order: entries are re-inserted whenever they are read from the store.
   const cache = new Map<string, CacheEntry>();
   const byUser = new Map<string, Set<string>>();
@@ -124,6 +131,27 @@ export function createDeviceSessions(options: DeviceSessionsOptions): DeviceSess
     }
   }
 
+  /** Reads a session from the store into the cache; a recent cached copy stands in while the store is down or slow. */
+  async function reload(hash: string, cached: CacheEntry | undefined): Promise<DeviceSession | undefined> {
+    const started = epoch;
+    let stored: StoredDeviceSession | undefined;
+    try {
+      const read = store.find(hash);
+      stored = await (cached ? withDeadline(read, staleWaitMs, 'the device session store') : read);
+    } catch (err) {
+      if (cached && now() - cached.loadedMs < staleMs) return cached.session;
+      throw err;
+    }
+    if (!stored) {
+      forget(hash);
+      return undefined;
+    }
+    const session = { ...stored, checkedMs: cached?.session.checkedMs ?? 0 };
+    // Sessions ended while this read was in flight may have been read before their deletion.
+    if (epoch === started) remember(hash, session, now());
+    return session;
+  }
+
   return {
     async create(userId, deviceId, serial, createdIp = null) {
       const token = randomBytes(32).toString('base64url');
@@ -138,31 +166,9 @@ export function createDeviceSessions(options: DeviceSessionsOptions): DeviceSess
     async lookup(token, serial) {
       if (!TOKEN_RE.test(token)) return undefined;
       const hash = hashSecret(token);
-      const nowMs = now();
       const cached = cache.get(hash);
-      let session: DeviceSession | undefined;
-      if (cached && nowMs - cached.loadedMs < cacheMs) {
-        session = cached.session;
-      } else {
-        const started = epoch;
-        let stored: StoredDeviceSession | undefined;
-        try {
-          stored = await store.find(hash);
-        } catch (err) {
-          // Store down: a session read recently keeps serving (staleMs bounds it); anything else fails closed.
-          if (cached && now() - cached.loadedMs < staleMs) session = cached.session;
-          else throw err;
-        }
-        if (!session) {
-          if (!stored) {
-            forget(hash);
-            return undefined;
-          }
-          session = { ...stored, checkedMs: cached?.session.checkedMs ?? 0 };
-          // Sessions ended while this read was in flight may have been read before their deletion.
-          if (epoch === started) remember(hash, session, now());
-        }
-      }
+      const session = cached && now() - cached.loadedMs < cacheMs ? cached.session : await reload(hash, cached);
+      if (!session) return undefined;
       if (session.expiresMs <= now()) {
         forget(hash);
         return undefined;

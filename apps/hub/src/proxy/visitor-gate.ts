@@ -5,6 +5,7 @@
 // (resource-isolation.ts); hub tokens count with their scopes and are never forwarded.
 import type { IncomingMessage } from 'node:http';
 import type { DeviceRoute, VisitorAuth } from './contracts.js';
+import { withDeadline } from './deadline.js';
 import { DEVICE_COOKIE, type DeviceSessions, readCookies } from './device-sessions.js';
 import { accessNeeded, bearerToken, hasHubTokenPrefix, mayBeCustomHubToken, scopesGrant } from './hub-credentials.js';
 import { type IsolationVerdict, deviceOrigin, isolationVerdict, refusalText } from './resource-isolation.js';
@@ -89,19 +90,11 @@ export function createVisitorGate(options: VisitorGateOptions) {
 
   /** 'grace': the registry did not answer but confirmed access recently; not a new confirmation. */
   async function checkAccess(userId: string, device: DeviceRoute, lastOkMs: number | undefined): Promise<'yes' | 'no' | 'grace' | 'unknown'> {
-    let timer: NodeJS.Timeout | undefined;
     try {
-      // A database that is down but slow to say so must not hold the visitor's request.
-      const slow = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('access check timed out')), checkTimeoutMs);
-        timer.unref?.();
-      });
-      return (await Promise.race([options.auth.canAccessDevice(userId, device.id), slow])) ? 'yes' : 'no';
+      return (await withDeadline(options.auth.canAccessDevice(userId, device.id), checkTimeoutMs, 'the access check')) ? 'yes' : 'no';
     } catch {
       if (lastOkMs !== undefined && now() - lastOkMs < graceMs) return 'grace';
       return 'unknown';
-    } finally {
-      clearTimeout(timer);
     }
   }
 
