@@ -216,8 +216,21 @@ function checkLeafKey(key: KeyObject): void {
   throw invalid(`the device certificate's key is ${shown}; use EC P-256 or Ed25519`);
 }
 
+/** CA certificates already read, by fingerprint: the same few sign every device (DER parsing is the costly part). */
+const MAX_CACHED_CAS = 1000;
+
 export function createDeviceAttestor(anchors: readonly X509Certificate[]): DeviceAttestor {
   if (anchors.length === 0) throw new Error('device attestation needs at least one CA certificate');
+  const caFacts = new Map<string, CertFacts | undefined>();
+  /** Only for certificates on a verified path: a stranger's certificates never fill the cache. */
+  const factsOfCa = (cert: X509Certificate): CertFacts | undefined => {
+    const key = cert.fingerprint256;
+    if (caFacts.has(key)) return caFacts.get(key);
+    if (caFacts.size >= MAX_CACHED_CAS) caFacts.clear();
+    const facts = safeFacts(cert);
+    caFacts.set(key, facts);
+    return facts;
+  };
   return {
     anchors,
     verify({ serial, publicKey, attestation, now }) {
@@ -243,7 +256,7 @@ export function createDeviceAttestor(anchors: readonly X509Certificate[]): Devic
       checkValidity(leaf, 'the device certificate', now);
       path.slice(1).forEach((cert, i) => {
         const what = i === path.length - 2 ? `the device CA certificate (${oneLine(cert.subject)})` : `intermediate certificate ${oneLine(cert.subject)}`;
-        const facts = safeFacts(cert);
+        const facts = factsOfCa(cert);
         if (!facts?.ca) throw invalid(`${what} is not a CA certificate (basicConstraints CA:TRUE)`);
         if (facts.keyUsage !== undefined && !(facts.keyUsage & KeyUsageFlags.keyCertSign)) throw invalid(`${what} may not sign certificates (keyUsage)`);
         if (facts.pathLen !== undefined && i > facts.pathLen) throw invalid(`${what} allows ${facts.pathLen} intermediate(s) below it, the chain has ${i}`);
