@@ -319,7 +319,7 @@ export class TcpOutput {
     ip.payloadLen = tcpLen;
     ip.ident = host.nextIpId();
     emitIpv4(ip, buf, 0);
-    emitTcpHeader(r, buf, IPV4_HEADER_LEN);
+    emitTcpHeader(r, buf, IPV4_HEADER_LEN, headerLen);
     if (dataLen > 0) c.snd.buf.copyOut(streamOff, dataLen, buf, IPV4_HEADER_LEN + headerLen);
     fillTcpChecksum(buf, IPV4_HEADER_LEN, tcpLen, host.localAddr, c.remoteAddr);
     host.tcpStats.segmentsOut++;

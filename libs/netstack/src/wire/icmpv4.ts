@@ -2,6 +2,7 @@
 // request/reply, and destination unreachable with the quoted header of the datagram it refuses
 // (code 13 "communication administratively prohibited", RFC 1812 §5.2.7.1, is how an agent says
 // "remote access was turned off here"). The checksum covers the ICMP message only.
+import { ByteView } from './byte-view.js';
 import { internetChecksum } from './checksum.js';
 import { emitIpv4, IP_PROTOCOL_ICMP, IPV4_HEADER_LEN, type Ipv4Repr } from './ipv4.js';
 import { readAddress } from './ipv4-address.js';
@@ -32,13 +33,7 @@ export function icmpLengthError(buffer: Uint8Array, start = 0, end = buffer.leng
  * Typed accessors over one ICMP message at `buffer[start, end)`, in place. Check the length first
  * (`IcmpPacket.checked()` throws WireError; `icmpLengthError()` returns the reason).
  */
-export class IcmpPacket {
-  constructor(
-    readonly buffer: Uint8Array,
-    readonly start = 0,
-    readonly end = buffer.length,
-  ) {}
-
+export class IcmpPacket extends ByteView {
   static checked(buffer: Uint8Array, start = 0, end = buffer.length): IcmpPacket {
     if (icmpLengthError(buffer, start, end) !== undefined) {
       throw new WireError('icmpTruncated', `icmp: message of ${end - start} bytes is shorter than 8`);

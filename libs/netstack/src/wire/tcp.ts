@@ -1,6 +1,7 @@
 // TCP header and options (RFC 9293 §3.1; MSS RFC 9293 §3.7.1, window scale and timestamps
 // RFC 7323 §2-3, SACK RFC 2018 §2-3): parse into a TcpRepr and emit one, checksum over the IPv4
 // pseudo-header. Options are emitted in Linux's order so captured packets round-trip byte-exactly.
+import { ByteView } from './byte-view.js';
 import { finishChecksum, pseudoHeaderSum, sumWords } from './checksum.js';
 import { IP_PROTOCOL_TCP } from './ipv4.js';
 import { WireError, type DropReason } from './wire-error.js';
@@ -80,13 +81,7 @@ export function tcpLengthError(buffer: Uint8Array, start = 0, end = buffer.lengt
  * written in place; the bounds let a view sit inside an IPv4 packet without a subarray. Check the
  * length first (`TcpPacket.checked()` throws WireError; `tcpLengthError()` returns the reason).
  */
-export class TcpPacket {
-  constructor(
-    readonly buffer: Uint8Array,
-    readonly start = 0,
-    readonly end = buffer.length,
-  ) {}
-
+export class TcpPacket extends ByteView {
   static checked(buffer: Uint8Array, start = 0, end = buffer.length): TcpPacket {
     const reason = tcpLengthError(buffer, start, end);
     if (reason === 'tcpTruncated') throw new WireError(reason, `tcp: segment of ${end - start} bytes is shorter than a header`);
@@ -255,11 +250,11 @@ export function tcpHeaderLen(repr: TcpRepr): number {
 }
 
 /**
- * Writes the header and options of `repr` at `offset`; returns the header length. The payload is
- * not copied and the checksum not filled: callers place the data, then call fillTcpChecksum.
+ * Writes the header and options of `repr` at `offset`; returns the header length (pass it when
+ * already known, it is not computed twice). The payload is not copied and the checksum not
+ * filled: callers place the data, then call fillTcpChecksum.
  */
-export function emitTcpHeader(repr: TcpRepr, buf: Uint8Array, offset: number): number {
-  const headerLen = tcpHeaderLen(repr);
+export function emitTcpHeader(repr: TcpRepr, buf: Uint8Array, offset: number, headerLen = tcpHeaderLen(repr)): number {
   put16(buf, offset, repr.srcPort);
   put16(buf, offset + 2, repr.dstPort);
   put32(buf, offset + 4, repr.seq);

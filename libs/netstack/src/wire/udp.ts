@@ -1,5 +1,6 @@
 // UDP header (RFC 768): a view with the fields a router decides on (ports, length). The netstack
 // itself speaks no UDP (see README); the overlay's packet filter reads UDP ports with this view.
+import { ByteView } from './byte-view.js';
 import type { DropReason } from './wire-error.js';
 import { WireError } from './wire-error.js';
 
@@ -14,13 +15,7 @@ export function udpLengthError(buffer: Uint8Array, start = 0, end = buffer.lengt
 }
 
 /** Typed accessors over one UDP datagram at `buffer[start, end)`, in place. Check the length first. */
-export class UdpPacket {
-  constructor(
-    readonly buffer: Uint8Array,
-    readonly start = 0,
-    readonly end = buffer.length,
-  ) {}
-
+export class UdpPacket extends ByteView {
   static checked(buffer: Uint8Array, start = 0, end = buffer.length): UdpPacket {
     const reason = udpLengthError(buffer, start, end);
     if (reason === 'udpTruncated') throw new WireError(reason, `udp: datagram of ${end - start} bytes is shorter than a header`);
