@@ -47,6 +47,9 @@ export const claims = pgTable(
     lastPolledAt: timestamp('last_polled_at', { withTimezone: true }),
     decidedBy: uuid('decided_by').references(() => users.id, { onDelete: 'set null' }),
     decidedAt: timestamp('decided_at', { withTimezone: true }),
+    /** Subject and issuer of the certificate a claim was attested with (when a vendor CA is configured). */
+    attestationSubject: text('attestation_subject'),
+    attestationIssuer: text('attestation_issuer'),
   },
   (t) => [
     uniqueIndex('claims_poll_token_hash_unique').on(t.pollTokenHash),
