@@ -16,6 +16,7 @@ import { loadConfig } from '../../apps/hub/src/config/load-config.js';
 import { createHub, type Hub } from '../../apps/hub/src/hub.js';
 import { TEST_CERT, TEST_KEY } from '../../apps/hub/src/server/test-cert.js';
 import { until } from '../agent/support/hub-harness.js';
+import { CHROMIUM, CHROMIUM_FLAGS } from '../e2e/lab/browser.js';
 import { freePort } from '../support/free-port.js';
 import { requirementsMet } from '../support/requirements.js';
 import { DEVICE_TCP_PORT, startRecordingDevice, type RecordingDevice } from './support/recording-device.js';
@@ -124,19 +125,9 @@ window.report = Promise.all([
     await until(() => hub.overlay.isOnline(a.registration.tunnelIp) && hub.overlay.isOnline(b.registration.tunnelIp), 'both devices online');
 
     browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
+      executablePath: CHROMIUM,
       headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--disable-dev-shm-usage',
-        `--host-resolver-rules=MAP ${DOMAIN} 127.0.0.1, MAP *.${DOMAIN} 127.0.0.1`,
-      ],
+      args: [...CHROMIUM_FLAGS, `--host-resolver-rules=MAP ${DOMAIN} 127.0.0.1, MAP *.${DOMAIN} 127.0.0.1`],
     });
     // The hub's throwaway certificate names other hosts; the pages are still https:, so Chromium
     // sends Fetch Metadata and Secure cookies as it does in production.

@@ -11,7 +11,7 @@ import { REPO_ROOT } from './service.js';
 export const CHROMIUM = '/usr/bin/chromium';
 export const ARTIFACTS_DIR = join(REPO_ROOT, 'test-artifacts', 'e2e');
 
-const FLAGS = [
+export const CHROMIUM_FLAGS = [
   '--no-sandbox',
   '--disable-gpu',
   '--disable-quic',
@@ -36,7 +36,7 @@ export async function launchBrowserIn(ns: Netns, hostRules: string): Promise<Lab
   try {
     const browser = await chromium.launch({
       executablePath: wrapper,
-      args: [...FLAGS, `--host-resolver-rules=${hostRules}`],
+      args: [...CHROMIUM_FLAGS, `--host-resolver-rules=${hostRules}`],
       timeout: 60_000,
     });
     return {
