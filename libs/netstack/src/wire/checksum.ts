@@ -4,13 +4,6 @@
 /** Whether typed arrays read in little-endian order on this host (x86, ARM: yes). */
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-/** A 32-bit view of the last ArrayBuffer summed: packets from one pool share it, so no view per call. */
-let viewBuffer: ArrayBufferLike | undefined;
-let viewWords: Uint32Array | undefined;
-/** Larger backing buffers get a view per call, so the cache never pins much memory. */
-const MAX_CACHED_BUFFER_BYTES = 1 << 20;
-
-
 /**
  * One's-complement sum of the big-endian 16-bit words of `buf[start, end)`, unfolded. An odd
  * trailing byte is padded with zero (RFC 1071 §4.1). Adding two unfolded sums is valid only when
@@ -27,30 +20,16 @@ export function sumWords(buf: Uint8Array, start: number, end: number, initial = 
       i += 2;
     }
     const words = (end - i) >>> 2;
-    const ab = buf.buffer;
-    let u32: Uint32Array;
-    let first: number;
-    if (ab === viewBuffer && ((buf.byteOffset + i) >>> 2) + words <= viewWords!.length) {
-      u32 = viewWords!;
-      first = (buf.byteOffset + i) >>> 2;
-    } else if (ab.byteLength > MAX_CACHED_BUFFER_BYTES) {
-      u32 = new Uint32Array(ab, buf.byteOffset + i, words);
-      first = 0;
-    } else {
-      viewBuffer = ab;
-      u32 = viewWords = new Uint32Array(ab, 0, ab.byteLength >>> 2);
-      first = (buf.byteOffset + i) >>> 2;
-    }
+    const u32 = new Uint32Array(buf.buffer, buf.byteOffset + i, words);
     // Two accumulators, four words per step: each stays below 2^53 for any packet size.
     let a = 0;
     let b = 0;
-    let k = first;
-    const stop = first + words;
-    for (; k + 4 <= stop; k += 4) {
+    let k = 0;
+    for (; k + 4 <= words; k += 4) {
       a += u32[k]! + u32[k + 1]!;
       b += u32[k + 2]! + u32[k + 3]!;
     }
-    for (; k < stop; k++) a += u32[k]!;
+    for (; k < words; k++) a += u32[k]!;
     i += words * 4;
     const host = fold(a + b);
     sum += LITTLE_ENDIAN ? ((host & 0xff) << 8) | (host >>> 8) : host;

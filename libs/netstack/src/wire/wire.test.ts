@@ -68,7 +68,7 @@ describe('checksum fast path', () => {
     const seed = 11;
     console.log(`seed ${seed}`);
     const prng = new Prng(seed);
-    // Several backing buffers, one of them past the size whose 32-bit view is cached.
+    // Several backing buffers (small ones and one past 1 MiB), random offsets and lengths.
     const backings = [Buffer.from(prng.bytes(4096)), Buffer.from(prng.bytes(4096)), Buffer.from(prng.bytes((1 << 20) + 4096))];
     for (let n = 0; n < 2000; n++) {
       const start = prng.int(64);
