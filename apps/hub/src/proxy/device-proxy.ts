@@ -202,11 +202,9 @@ export function createDeviceProxy(o: DeviceProxyOptions) {
       requestId,
     };
   }
-  /** The page for a gate refusal, or undefined when allowed. */
-  function gatePage(d: GateDecision, device: DeviceRoute, requestId: string, method: string): StatusPage | undefined {
+  /** The page for a gate refusal. */
+  function gatePage(d: Exclude<GateDecision, { kind: 'allow' }>, device: DeviceRoute, requestId: string, method: string): StatusPage {
     switch (d.kind) {
-      case 'allow':
-        return undefined;
       case 'login':
         if (method === 'GET' || method === 'HEAD') {
           return { status: 302, title: 'Sign-in required', message: 'Redirecting to sign in.', headers: { location: d.location }, requestId };
@@ -248,8 +246,7 @@ export function createDeviceProxy(o: DeviceProxyOptions) {
 
     const decision = await o.gate.authorize({ req, device, hostWithPort: ctx.hostWithPort, target: ctx.target, proto: ctx.client.proto, kind: 'http' });
     const userId = userOf(decision);
-    const refusal = gatePage(decision, device, ctx.requestId, method);
-    if (refusal || decision.kind !== 'allow') return refuse(refusal!, userId);
+    if (decision.kind !== 'allow') return refuse(gatePage(decision, device, ctx.requestId, method), userId);
     if (!device.online) return refuse(offlinePage(device, ctx.requestId), userId);
 
     const result = await forwardHttp(
@@ -350,8 +347,7 @@ export function createDeviceProxy(o: DeviceProxyOptions) {
     const decision = await o.gate.authorize({ req, device, hostWithPort: ctx.hostWithPort, target: ctx.target, proto: ctx.client.proto, kind });
     const userId = userOf(decision);
     // A WebSocket cannot follow a redirect: a login refusal is a 401.
-    const refusal = gatePage(decision, device, ctx.requestId, 'WEBSOCKET');
-    if (refusal || decision.kind !== 'allow') return refuse(refusal!, userId);
+    if (decision.kind !== 'allow') return refuse(gatePage(decision, device, ctx.requestId, 'WEBSOCKET'), userId);
     if (!device.online) return refuse(offlinePage(device, ctx.requestId), userId);
 
     // Long-lived connections are the cheap way to exhaust a device or the hub: cap them.
