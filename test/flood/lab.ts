@@ -42,8 +42,8 @@ export interface FloodLab {
   startFlood(rate: number): Promise<Service>;
   /** COUNT requests to the device through the proxy, one every intervalMs. */
   probe(serial: string, count: number, intervalMs: number): Promise<ProbeResult>;
-  /** The hub's WireGuard drop counters and CPU (from its /metrics). */
-  metrics(): Promise<string>;
+  /** CPU seconds (user + system) the hub's processes have used so far. */
+  hubCpuSeconds(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -172,8 +172,22 @@ export async function createFloodLab(options: { /** Node flags for the hub, e.g.
         if (!line) throw new Error(`prober printed no result: ${stdout.slice(-2000)}`);
         return JSON.parse(line) as ProbeResult;
       },
-      async metrics() {
-        return (await curl(hubNs, `http://${DOMAIN}/metrics`, { resolve: { [DOMAIN]: '127.0.0.1' }, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).body;
+      async hubCpuSeconds() {
+        // tsx runs the hub in a child node process: sum the whole tree under the service's pid.
+        const { stdout } = await run('ps', ['-e', '-o', 'pid=,ppid=']);
+        const rows = stdout.trim().split('\n').map((l) => l.trim().split(/\s+/).map(Number) as [number, number]);
+        const tree = new Set([hub.process.pid]);
+        for (let size = 0; size !== tree.size; ) {
+          size = tree.size;
+          for (const [pid, ppid] of rows) if (tree.has(ppid)) tree.add(pid);
+        }
+        let ticks = 0;
+        for (const pid of tree) {
+          // /proc/<pid>/stat: utime and stime are fields 14 and 15, in clock ticks (100 a second).
+          const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+          ticks += Number(fields[11] ?? 0) + Number(fields[12] ?? 0);
+        }
+        return ticks / 100;
       },
       close,
     };
