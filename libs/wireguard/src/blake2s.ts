@@ -106,6 +106,13 @@ export function prepareKey(key: Uint8Array | undefined, outLen: number): Blake2s
   return { h, offset: BLOCK, outLen };
 }
 
+/** The state after compressing one more full, non-final 64-byte block (HMAC's ipad/opad block). */
+export function absorbBlock(state: Blake2sKeyState, block: Uint8Array): Blake2sKeyState {
+  const h = state.h.slice();
+  compress(h, block, 0, state.offset + BLOCK, false);
+  return { h, offset: state.offset + BLOCK, outLen: state.outLen };
+}
+
 const working = new Uint32Array(8);
 
 /** BLAKE2s of `data` from a prepared state, into `out` (a fresh array of outLen bytes by default). */

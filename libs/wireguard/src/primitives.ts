@@ -3,7 +3,7 @@
 // 4-zero-bytes ‖ LE64 counter nonce, XAEAD = XChaCha20-Poly1305 (cookie replies only).
 import { createCipheriv, createDecipheriv, timingSafeEqual } from 'node:crypto';
 import { hchacha } from '@noble/ciphers/chacha.js';
-import { blake2s, blake2sFrom, prepareKey, type Blake2sKeyState } from './blake2s.js';
+import { absorbBlock, blake2s, blake2sFrom, prepareKey, type Blake2sKeyState } from './blake2s.js';
 import { AEAD_TAG_SIZE } from './constants.js';
 
 const EMPTY = new Uint8Array(0);
@@ -40,19 +40,38 @@ export function hash(...parts: Uint8Array[]): Buffer {
 }
 
 const ipad = new Uint8Array(HMAC_BLOCK);
-const opad = new Uint8Array(HMAC_BLOCK + 32);
+const opad = new Uint8Array(HMAC_BLOCK);
+const innerDigest = new Uint8Array(32);
 
-/** HMAC-BLAKE2s (RFC 2104, 64-byte block, 32-byte output). */
-export function hmac(key: Uint8Array, ...parts: Uint8Array[]): Buffer {
+/** HMAC-BLAKE2s with its key blocks compressed once, for several HMACs under one key (the KDF). */
+interface HmacKey {
+  inner: Blake2sKeyState;
+  outer: Blake2sKeyState;
+}
+
+function prepareHmac(key: Uint8Array): HmacKey {
   const k = key.length > HMAC_BLOCK ? hash(key) : key;
   ipad.fill(0x36);
-  opad.fill(0x5c, 0, HMAC_BLOCK);
+  opad.fill(0x5c);
   for (let i = 0; i < k.length; i++) {
     ipad[i]! ^= k[i]!;
     opad[i]! ^= k[i]!;
   }
-  blake2sFrom(UNKEYED_256, gather(ipad, parts), opad.subarray(HMAC_BLOCK));
-  return blake2sFrom(UNKEYED_256, opad, Buffer.allocUnsafe(32)) as Buffer;
+  return { inner: absorbBlock(UNKEYED_256, ipad), outer: absorbBlock(UNKEYED_256, opad) };
+}
+
+function hmacWith(key: HmacKey, parts: readonly Uint8Array[]): Buffer {
+  blake2sFrom(key.inner, gather(undefined, parts), innerDigest);
+  return blake2sFrom(key.outer, innerDigest, Buffer.allocUnsafe(32)) as Buffer;
+}
+
+/** HMAC-BLAKE2s (RFC 2104, 64-byte block, 32-byte output). */
+export function hmac(key: Uint8Array, ...parts: Uint8Array[]): Buffer {
+  const prepared = prepareHmac(key);
+  if (parts.some((p) => p.length > 0)) return hmacWith(prepared, parts);
+  // An empty message leaves the ipad block as the last one: it must be compressed as final.
+  blake2sFrom(UNKEYED_256, ipad, innerDigest);
+  return blake2sFrom(prepared.outer, innerDigest, Buffer.allocUnsafe(32)) as Buffer;
 }
 
 /** KDF1: τ1 = HMAC(HMAC(key, input), 0x1). */
@@ -61,20 +80,23 @@ export function kdf1(key: Uint8Array, input: Uint8Array = EMPTY): Buffer {
   return hmac(t0, BYTE_1);
 }
 
+const BYTE_2 = Uint8Array.of(2);
+const BYTE_3 = Uint8Array.of(3);
+
 /** KDF2: (τ1, τ2) with τ2 = HMAC(τ0, τ1 ‖ 0x2). */
 export function kdf2(key: Uint8Array, input: Uint8Array = EMPTY): [Buffer, Buffer] {
-  const t0 = hmac(key, input);
-  const t1 = hmac(t0, BYTE_1);
-  const t2 = hmac(t0, t1, Uint8Array.of(2));
+  const t0 = prepareHmac(hmac(key, input));
+  const t1 = hmacWith(t0, [BYTE_1]);
+  const t2 = hmacWith(t0, [t1, BYTE_2]);
   return [t1, t2];
 }
 
 /** KDF3: (τ1, τ2, τ3) with τ3 = HMAC(τ0, τ2 ‖ 0x3). */
 export function kdf3(key: Uint8Array, input: Uint8Array = EMPTY): [Buffer, Buffer, Buffer] {
-  const t0 = hmac(key, input);
-  const t1 = hmac(t0, BYTE_1);
-  const t2 = hmac(t0, t1, Uint8Array.of(2));
-  const t3 = hmac(t0, t2, Uint8Array.of(3));
+  const t0 = prepareHmac(hmac(key, input));
+  const t1 = hmacWith(t0, [BYTE_1]);
+  const t2 = hmacWith(t0, [t1, BYTE_2]);
+  const t3 = hmacWith(t0, [t2, BYTE_3]);
   return [t1, t2, t3];
 }
 
