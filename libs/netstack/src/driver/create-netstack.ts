@@ -1,6 +1,7 @@
 // The driver: a NetStack run by real timers, with connections as TcpSocket Duplex streams. It is
 // the only place in the library that reads a clock or arms a timer; one timer follows the stack's
 // nextDeadline(), and work that is due "now" (delayed ACKs at a burst's end) runs on setImmediate.
+import { performance } from 'node:perf_hooks';
 import { NetStack, type NetStackOptions } from '../stack/net-stack.js';
 import type { NetStackStats } from '../stack/stats.js';
 import type { TcpConnection } from '../tcp/tcp-connection.js';
@@ -75,7 +76,9 @@ class Driver implements Netstack, SocketHost {
   }
 
   call<T>(conn: TcpConnection, fn: (nowMs: number) => T): T {
-    const now = this.clock();
+    // From an event handler (a reply written in 'data'), the stack is inside an entry point
+    // whose time it keeps: no clock read needed.
+    const now = this.stack.entryTimeMs ?? this.clock();
     try {
       return this.stack.call(conn, now, fn);
     } finally {

@@ -140,6 +140,15 @@ export class NetStack implements TcpHost {
     }
   }
 
+  /**
+   * The time of the entry point running now (receive, tick, call, connect, close), or undefined
+   * outside one. A call made from an event handler runs at that time anyway, so a driver need not
+   * read its clock for it.
+   */
+  get entryTimeMs(): number | undefined {
+    return this.depth > 0 ? this.now : undefined;
+  }
+
   /** When tick() should next be called (ms, the caller's clock), or undefined when idle. */
   nextDeadline(): number | undefined {
     return this.timers.peekAt();

@@ -17,7 +17,9 @@ export class RttEstimator {
   srttMs: number | undefined;
   rttvarMs = 0;
   private baseRtoMs: number;
-  backoffs = 0;
+  private backoffCount = 0;
+  /** The timeout, kept up to date: it is read for every segment sent and every ACK. */
+  private rto: number;
   /** Sequence offset that must be acknowledged before the next sample is taken. */
   private sampleSeq = 0;
   /** When the timed segment left (timing without timestamps). */
@@ -27,11 +29,22 @@ export class RttEstimator {
 
   constructor(private readonly config: RttConfig) {
     this.baseRtoMs = config.initialRtoMs;
+    this.rto = this.computeRto();
   }
 
   /** The current timeout including backoff, clamped to [min, max] (§2.4, §2.5, §5.5). */
   get rtoMs(): number {
-    const rto = this.baseRtoMs * 2 ** this.backoffs;
+    return this.rto;
+  }
+
+  /** Timeouts since the last progress: the timer is doubled this many times. */
+  get backoffs(): number {
+    return this.backoffCount;
+  }
+
+  private computeRto(): number {
+    let rto = this.baseRtoMs;
+    for (let i = 0; i < this.backoffCount && rto < this.config.maxRtoMs; i++) rto *= 2;
     return Math.min(this.config.maxRtoMs, Math.max(this.config.minRtoMs, rto));
   }
 
@@ -52,20 +65,29 @@ export class RttEstimator {
       this.srttMs = 0.875 * this.srttMs + 0.125 * r;
     }
     this.baseRtoMs = this.srttMs + Math.max(GRANULARITY_MS, 4 * this.rttvarMs);
+    this.rto = this.computeRto();
   }
 
   /** §5.5: double the timer after it expires. */
   backoff(): void {
-    if (this.rtoMs < this.config.maxRtoMs) this.backoffs++;
+    if (this.rto < this.config.maxRtoMs) {
+      this.backoffCount++;
+      this.rto = this.computeRto();
+    }
   }
 
   resetBackoff(): void {
-    this.backoffs = 0;
+    if (this.backoffCount === 0) return;
+    this.backoffCount = 0;
+    this.rto = this.computeRto();
   }
 
   /** §5.7: after the SYN (or SYN-ACK) had to be retransmitted, use 3 s until data gives a sample. */
   synRetransmitted(): void {
-    if (this.srttMs === undefined) this.baseRtoMs = Math.max(this.baseRtoMs, 3000);
+    if (this.srttMs === undefined) {
+      this.baseRtoMs = Math.max(this.baseRtoMs, 3000);
+      this.rto = this.computeRto();
+    }
   }
 
   // --- where samples come from (§3) ------------------------------------------------------------

@@ -60,7 +60,7 @@ export class TcpOutput {
   private windowField(): number {
     const c = this.c;
     const rcv = c.rcv;
-    const scale = 2 ** c.negotiated.rcvShift;
+    const scale = 1 << c.negotiated.rcvShift; // shift ≤ 14 (RFC 7323 §2.3)
     const want = Math.min(rcv.buf.free, this.maxWindow());
     // Never move the right edge left (RFC 9293 §3.8.6.2.2); round up so scaling cannot shrink it.
     // The rounding excess is not added to the budget, or it would accumulate ACK after ACK.
