@@ -1,63 +1,35 @@
 // The agent: one object that owns the state, the claim / enrollment flows, the tunnel supervisor
 // and the forwarding from the overlay. `createAgent(deps)` wires it from injected parts so tests run
 // it against a fake registry and a fake tunnel; main.ts builds the real thing from the config.
+// Phases change only through `go` (flow/phase.ts's transition plus the effects of leaving and
+// entering a phase); the claim flow and enrollment own their timers and report back through it.
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { attest, type DeviceCredential } from './attestation.js';
 import type { ExposedPort } from './config.js';
-import { HandshakeClock, type ClockProblem } from './clock/handshake-clock.js';
+import { HandshakeClock } from './clock/handshake-clock.js';
+import { createClaimFlow } from './flow/claim-flow.js';
+import { createEnrollment } from './flow/enrollment.js';
+import { INITIAL_FLOW, transition, type FlowEvent, type FlowState } from './flow/phase.js';
 import { createHttpForwarder, type HttpForwarder } from './forward/http-forwarder.js';
 import { forwardTcp } from './forward/tcp-forwarder.js';
-import { HubClient, HubError, HubUnreachableError, type FetchLike } from './hub/hub-client.js';
+import { HubClient, type FetchLike } from './hub/hub-client.js';
 import { decodeKey, encodeKey, keyTag, publicKeyFromPrivate } from './keys.js';
 import { silentLogger, type Logger } from './log/logger.js';
 import { statePinStore } from './pin-store.js';
 import type { Registration } from './registration.js';
 import type { StateStore } from './state/state-store.js';
-import { DEFAULT_NETWORK, describeProxy, type NetworkSettings, type ProxyKind } from './transport/network-settings.js';
+import { buildStatus, type AgentStatus } from './status.js';
+import { DEFAULT_NETWORK, describeProxy, type NetworkSettings } from './transport/network-settings.js';
 import { createProxiedFetch } from './transport/proxied-fetch.js';
 import { createTcpDialer } from './transport/proxy-dialer.js';
 import { realTimers, type Timers } from './timers.js';
-import { backoffDelayMs } from './tunnel/backoff.js';
 import { TunnelSupervisor } from './tunnel/supervisor.js';
 import type { Tunnel, TunnelFactory } from './tunnel/tunnel.js';
 import { AGENT_VERSION } from './version.js';
 
-export type AgentPhase = 'off' | 'waiting-approval' | 'registering' | 'connecting' | 'online';
-
-export interface AgentStatus {
-  phase: AgentPhase;
-  serial: string;
-  enabled: boolean;
-  registered: boolean;
-  publicUrl: string | undefined;
-  tunnelIp: string | undefined;
-  onlineSinceMs: number | undefined;
-  lastHandshakeAtMs: number | undefined;
-  /** "WireGuard/UDP to 203.0.113.5:51820" while a tunnel exists. */
-  transport: string | undefined;
-  /** Why that transport (e.g. "no WireGuard handshake over UDP within 6 s"), and carrier problems. */
-  transportReason: string | undefined;
-  transportProblems: string[];
-  /** Proxy and transport mode in force, without the proxy password (issue 9). */
-  network: NetworkStatus;
-  claim: { userCode: string; verificationUriComplete: string; expiresAtMs: number } | undefined;
-  lastError: string | undefined;
-  nextRetryAtMs: number | undefined;
-  clockProblems: ClockProblem[];
-  target: string;
-  exposed: ExposedPort[];
-  /** For an HTTPS target: the pinned certificate and a refused new one awaiting the owner. */
-  certificate: { origin: string; pinned: string | undefined; pending: { fingerprint: string; seenAt: string } | undefined } | undefined;
-}
-
-export interface NetworkStatus {
-  /** Where the settings come from: the command line / environment, or the Remote access page. */
-  source: 'command line' | 'this page';
-  transport: NetworkSettings['transport'];
-  proxy: { kind: ProxyKind; host: string; port: number; username: string | undefined; hasPassword: boolean; text: string } | undefined;
-}
+export type { AgentPhase, AgentStatus, NetworkStatus } from './status.js';
 
 export interface AgentDeps {
   hubUrl: URL;
@@ -73,7 +45,7 @@ export interface AgentDeps {
   /** Host name resolution for the hub endpoint (default: DNS). */
   resolve?: (host: string) => Promise<string>;
   buildTimeMs?: number;
-  /** Proxy and transport from the command line (issue 9); the page may override them. Default: direct, auto. */
+  /** Proxy and transport from the command line; the page may override them. Default: direct, auto. */
   network?: NetworkSettings;
   /** Device certificate and key: every registration and claim carries an attestation. */
   deviceCredential?: DeviceCredential | undefined;
@@ -90,10 +62,12 @@ export interface Agent {
   onChange(listener: (status: AgentStatus) => void): () => void;
   /** "Enable remote access": tunnel up if registered, else start the claim; `returnUrl` = the page to come back to. */
   enable(options: { returnUrl?: string }): Promise<EnableResult>;
-  /** "Disable": local teardown at once, no hub contact needed; keeps key and registration. */
+  /** "Disable" (or "Cancel" of a pending claim): local teardown at once, no hub contact needed; keeps key and registration. */
   disable(): Promise<void>;
   /** Forget the registration too (the next Enable runs a new claim). Keeps the key. */
   forgetRegistration(): Promise<void>;
+  /** The owner is back from the portal saying it approved: poll now rather than at the next interval. */
+  claimReturned(): void;
   acceptCertificate(fingerprint: string): boolean;
   /** Page override of the network settings (null = back to the command line's); reconnects the tunnel. */
   setNetwork(settings: NetworkSettings | null): Promise<void>;
@@ -103,15 +77,6 @@ export interface Agent {
   close(): Promise<void>;
   readonly publicKey: string;
   readonly clock: HandshakeClock;
-}
-
-interface ClaimState {
-  userCode: string;
-  verificationUriComplete: string;
-  pollToken: string;
-  expiresAtMs: number;
-  intervalMs: number;
-  timer: unknown;
 }
 
 export function createAgent(deps: AgentDeps): Agent {
@@ -163,10 +128,7 @@ export function createAgent(deps: AgentDeps): Agent {
     deps.target.protocol === 'https:' ? `https://${deps.target.hostname}:${deps.target.port || '443'}` : undefined;
 
   const listeners = new Set<(s: AgentStatus) => void>();
-  let claim: ClaimState | undefined;
-  let registering = false;
-  let registerTimer: unknown;
-  let lastError: string | undefined;
+  let flow: FlowState = INITIAL_FLOW;
   let closed = false;
 
   const registration = (): Registration | undefined => {
@@ -208,48 +170,19 @@ export function createAgent(deps: AgentDeps): Agent {
     onChange: () => notify(),
   });
 
-  const status = (): AgentStatus => {
-    const sup = supervisor.status();
-    const reg = registration();
-    let phase: AgentPhase = 'off';
-    if (claim) phase = 'waiting-approval';
-    else if (registering) phase = 'registering';
-    else if (sup.state === 'online') phase = 'online';
-    else if (sup.state === 'connecting' || sup.state === 'backoff') phase = 'connecting';
-    return {
-      phase,
+  const status = (): AgentStatus =>
+    buildStatus({
+      flow,
+      supervisor: supervisor.status(),
+      state: store.state,
       serial: deps.serial,
-      enabled: store.state.enabled,
-      registered: reg !== undefined,
-      publicUrl: reg?.url,
-      tunnelIp: reg?.tunnelIp,
-      onlineSinceMs: sup.onlineSinceMs,
-      lastHandshakeAtMs: sup.lastHandshakeAtMs,
-      transport: sup.state === 'stopped' || !sup.endpoint ? undefined : (sup.transport?.description ?? `WireGuard/UDP to ${sup.endpoint}`),
-      transportReason: sup.state === 'stopped' ? undefined : sup.transport?.reason,
-      transportProblems: sup.state === 'stopped' ? [] : (sup.transport?.problems ?? []),
-      network: networkStatus(),
-      claim: claim && { userCode: claim.userCode, verificationUriComplete: claim.verificationUriComplete, expiresAtMs: claim.expiresAtMs },
-      lastError: lastError ?? (sup.state === 'backoff' ? sup.lastError : undefined),
-      nextRetryAtMs: sup.nextRetryAtMs,
+      registered: registration() !== undefined,
+      network: network(),
       clockProblems: clock.problems(),
-      target: deps.target.origin,
+      target: deps.target,
       exposed: expose,
-      certificate: pinOrigin
-        ? { origin: pinOrigin, pinned: store.state.pins[pinOrigin], pending: store.state.pendingPins[pinOrigin] }
-        : undefined,
-    };
-  };
-
-  function networkStatus(): NetworkStatus {
-    const n = network();
-    const p = n.proxy;
-    return {
-      source: store.state.network ? 'this page' : 'command line',
-      transport: n.transport,
-      proxy: p ? { kind: p.kind, host: p.host, port: p.port, username: p.username, hasPassword: p.password !== undefined, text: describeProxy(p) } : undefined,
-    };
-  }
+      pinOrigin,
+    });
 
   function notify(): void {
     const s = status();
@@ -262,118 +195,68 @@ export function createAgent(deps: AgentDeps): Agent {
     }
   }
 
-  const bringUp = (): void => {
-    if (closed || !registration()) return;
-    supervisor.start();
-    notify();
-  };
-
-  const cancelClaim = (): void => {
-    if (claim) timers.clearTimeout(claim.timer);
-    claim = undefined;
-  };
-
-  const onApproved = (reg: Registration): void => {
-    cancelClaim();
-    if (reg.serial !== deps.serial) {
-      lastError = `the hub approved serial "${reg.serial}", not "${deps.serial}"`;
-      logger.error('claim approved for another serial', { serial: reg.serial });
-      notify();
-      return;
-    }
+  const storeRegistration = (reg: Registration): void => {
     store.update((s) => {
       s.registration = reg;
       s.enabled = true;
     });
-    lastError = undefined;
-    logger.info('claim approved; registration stored', { tunnelIp: reg.tunnelIp, url: reg.url });
-    bringUp();
   };
 
-  const schedulePoll = (c: ClaimState): void => {
-    c.timer = timers.setTimeout(() => void poll(c), c.intervalMs);
-  };
-
-  async function poll(c: ClaimState): Promise<void> {
-    if (claim !== c) return;
-    if (timers.now() >= c.expiresAtMs) {
-      cancelClaim();
-      lastError = 'The approval code expired. Press "Enable remote access" again.';
-      notify();
-      return;
-    }
-    try {
-      const r = await hub.pollClaim(c.pollToken);
-      if (claim !== c) return;
-      switch (r.status) {
-        case 'pending':
-          break;
-        case 'approved':
-          onApproved(r.registration);
-          return;
-        case 'slow_down':
-          c.intervalMs += 5_000; // RFC 8628 §3.5
-          break;
-        case 'expired_token':
-          cancelClaim();
-          lastError = 'The approval code expired. Press "Enable remote access" again.';
-          notify();
-          return;
-        case 'access_denied':
-          cancelClaim();
-          lastError = 'The request was denied on the portal.';
-          notify();
-          return;
-      }
-    } catch (err) {
-      if (claim !== c) return;
-      // Unreachable hub: keep polling until the code expires (the owner may still approve).
-      logger.warn('claim poll failed', { err });
-      if (err instanceof HubError) {
-        cancelClaim();
-        lastError = `The hub refused the claim: ${err.message}`;
-        notify();
+  const claims = createClaimFlow({
+    hub,
+    timers,
+    logger,
+    onApproved(reg) {
+      if (reg.serial !== deps.serial) {
+        logger.error('claim approved for another serial', { serial: reg.serial });
+        void go({ type: 'claim-ended', error: `the hub approved serial "${reg.serial}", not "${deps.serial}"` });
         return;
       }
-    }
-    schedulePoll(c);
-  }
+      storeRegistration(reg);
+      logger.info('claim approved; registration stored', { tunnelIp: reg.tunnelIp, url: reg.url });
+      void go({ type: 'claim-approved' });
+    },
+    onEnded: (error) => void go({ type: 'claim-ended', error }),
+  });
 
-  async function registerWithToken(attempt = 0): Promise<void> {
-    if (closed || !deps.enrollmentToken) return;
-    registering = true;
-    notify();
-    try {
-      const reg = await hub.register({
-        serial: deps.serial,
-        publicKey,
-        enrollmentToken: deps.enrollmentToken,
-        agentVersion: AGENT_VERSION,
-        ...attestation(),
-      });
-      registering = false;
-      if (reg.serial !== deps.serial) throw new HubError(200, 'serial_mismatch', `hub registered "${reg.serial}"`);
-      store.update((s) => {
-        s.registration = reg;
-        s.enabled = true;
-      });
-      lastError = undefined;
+  const enrollment = createEnrollment({
+    hub,
+    timers,
+    logger,
+    serial: deps.serial,
+    request: () => ({ serial: deps.serial, publicKey, enrollmentToken: deps.enrollmentToken!, agentVersion: AGENT_VERSION, ...attestation() }),
+    onRetrying: (error) => void go({ type: 'enrollment-retrying', error }),
+    onSucceeded(reg) {
+      storeRegistration(reg);
       logger.info('registered with enrollment token', { tunnelIp: reg.tunnelIp, url: reg.url, key: keyTag(publicKey) });
-      bringUp();
-    } catch (err) {
-      const retry = err instanceof HubUnreachableError || (err instanceof HubError && err.status === 429);
-      lastError = `Registration failed: ${(err as Error).message}`;
-      if (!retry) {
-        registering = false;
-        logger.error('registration refused', { err });
-        notify();
-        return;
-      }
-      const delay = backoffDelayMs(attempt, timers.random, { maxMs: 300_000 });
-      logger.warn('registration failed; retrying', { err, retryInMs: delay });
-      registerTimer = timers.setTimeout(() => void registerWithToken(attempt + 1), delay);
-      notify();
+      void go({ type: 'enrollment-succeeded' });
+    },
+    onRefused: (error) => void go({ type: 'enrollment-refused', error }),
+  });
+
+  /**
+   * The one place phases change: the transition, then the effects of leaving the old phase and
+   * entering the new one. Resolves when those effects are done (Disable waits for the teardown).
+   */
+  async function go(event: FlowEvent, options: { notifyHub?: boolean } = {}): Promise<boolean> {
+    const next = transition(flow, event);
+    if (!next) {
+      logger.debug('phase event ignored', { phase: flow.phase.name, event: event.type });
+      return false;
     }
+    const from = flow.phase;
+    flow = next;
+    const to = next.phase;
+    let teardown: Promise<void> | undefined;
+    if (from.name === 'waiting-approval' && (to.name !== 'waiting-approval' || to.claim !== from.claim)) claims.stop();
+    if (from.name === 'registering' && to.name !== 'registering') enrollment.cancel();
+    if (from.name === 'tunnel' && to.name !== 'tunnel') teardown = supervisor.stop(options);
+    if (to.name === 'waiting-approval' && from !== to) logger.info('claim started; waiting for approval', { userCode: to.claim.userCode });
+    if (to.name === 'registering' && from.name !== 'registering') enrollment.start();
+    if (to.name === 'tunnel' && !closed && registration()) supervisor.start();
+    notify();
+    await teardown;
+    return true;
   }
 
   return {
@@ -399,57 +282,42 @@ export function createAgent(deps: AgentDeps): Agent {
       }
       // Clock correction before the first handshake of this boot; best effort.
       if (clock.localClockWrong() || registration()) await hub.probeDate();
-      if (store.state.enabled && registration()) bringUp();
-      else if (deps.enrollmentToken && !registration()) void registerWithToken();
+      if (store.state.enabled && registration()) await go({ type: 'tunnel-requested' });
+      else if (deps.enrollmentToken && !registration()) await go({ type: 'enrollment-started' });
       notify();
     },
 
     async enable({ returnUrl }) {
-      lastError = undefined;
       if (registration()) {
         store.update((s) => {
           s.enabled = true;
         });
-        bringUp();
+        await go({ type: 'tunnel-requested' });
         return { redirectTo: undefined };
       }
-      if (claim && timers.now() < claim.expiresAtMs) return { redirectTo: claim.verificationUriComplete };
-      cancelClaim();
+      if (flow.phase.name === 'waiting-approval' && timers.now() < flow.phase.claim.expiresAtMs) {
+        return { redirectTo: flow.phase.claim.verificationUriComplete };
+      }
       let started;
       try {
-        started = await hub.startClaim({ serial: deps.serial, publicKey, returnUrl, agentVersion: AGENT_VERSION, ...attestation() });
+        started = await claims.begin({ serial: deps.serial, publicKey, returnUrl, agentVersion: AGENT_VERSION, ...attestation() });
       } catch (err) {
-        lastError = `Could not reach the portal: ${(err as Error).message}`;
-        notify();
+        await go({ type: 'failed', error: `Could not reach the portal: ${(err as Error).message}` });
         throw err;
       }
-      const c: ClaimState = {
-        userCode: started.userCode,
-        verificationUriComplete: started.verificationUriComplete,
-        pollToken: started.pollToken,
-        expiresAtMs: timers.now() + started.expiresIn * 1000,
-        intervalMs: Math.max(1, started.interval) * 1000,
-        timer: undefined,
-      };
-      claim = c;
-      logger.info('claim started; waiting for approval', { userCode: c.userCode });
-      schedulePoll(c);
-      notify();
-      return { redirectTo: c.verificationUriComplete };
+      if (!(await go({ type: 'claim-started', claim: started.claim }))) return { redirectTo: undefined };
+      claims.watch(started.claim, started.intervalMs);
+      return { redirectTo: started.claim.verificationUriComplete };
     },
 
     async disable() {
-      cancelClaim();
-      timers.clearTimeout(registerTimer);
-      registering = false;
       // The hub hears it at once (one packet through the tunnel) and tells visitors why.
-      const stopping = supervisor.stop({ notifyHub: true });
+      const stopping = go({ type: 'stopped' }, { notifyHub: true });
       if (store.state.enabled) {
         store.update((s) => {
           s.enabled = false;
         });
       }
-      lastError = undefined;
       logger.info('remote access disabled locally');
       notify();
       await stopping;
@@ -461,6 +329,10 @@ export function createAgent(deps: AgentDeps): Agent {
         s.registration = null;
       });
       notify();
+    },
+
+    claimReturned() {
+      claims.pollNow();
     },
 
     acceptCertificate(fingerprint) {
@@ -494,9 +366,7 @@ export function createAgent(deps: AgentDeps): Agent {
 
     async close() {
       closed = true;
-      cancelClaim();
-      timers.clearTimeout(registerTimer);
-      await supervisor.stop();
+      await go({ type: 'stopped' });
       forwarder.close();
     },
   };
