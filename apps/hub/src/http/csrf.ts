@@ -4,6 +4,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { ForbiddenError } from '@porthole/db';
 import type { Context, MiddlewareHandler } from 'hono';
+import { readFormBody } from './form-body.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -70,7 +71,7 @@ export function csrfProtection(options: CsrfProtectionOptions): MiddlewareHandle
     if (token === undefined) {
       const type = c.req.header('content-type') ?? '';
       if (/^(application\/x-www-form-urlencoded|multipart\/form-data)\b/i.test(type)) {
-        const body = await c.req.parseBody();
+        const body = await readFormBody(c);
         const field = body[fieldName];
         if (typeof field === 'string') token = field;
       }

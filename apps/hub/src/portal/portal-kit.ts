@@ -4,6 +4,7 @@
 import { ForbiddenError } from '@porthole/db';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { SessionUser } from '../auth/sessions.js';
+import { readFormBody } from '../http/form-body.js';
 import type { Registry } from '../registry/index.js';
 
 export interface PortalVariables {
@@ -69,7 +70,7 @@ export function fieldAll(body: Record<string, unknown>, name: string, limit: num
 }
 
 export async function readForm(c: Context): Promise<Record<string, unknown>> {
-  return c.req.parseBody({ all: true }) as Promise<Record<string, unknown>>;
+  return readFormBody(c, { all: true });
 }
 
 /** Messages after a redirect come from this fixed table: a query parameter cannot put text on a page. */

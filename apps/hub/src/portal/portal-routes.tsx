@@ -10,6 +10,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { MIN_PASSWORD_LENGTH } from '../auth/passwords.js';
 import type { SessionUser } from '../auth/sessions.js';
 import { csrfProtection, csrfToken } from '../http/csrf.js';
+import { readFormBody } from '../http/form-body.js';
 import { domainErrorOf, errorHeaders, errorStatus } from '../http/error-response.js';
 import { clientAddress, createRateLimiter, rateLimit, type RateLimiterOptions } from '../http/rate-limit.js';
 import type { Logger } from '../ops/logger.js';
@@ -82,7 +83,8 @@ export function createPortalRoutes(deps: PortalDeps): Hono<PortalEnv> {
     return c.html(page, status as 400, errorHeaders(err));
   });
   app.use('*', async (c, next) => {
-    if (c.req.method !== 'POST') return next();
+    // Every method that may carry a body: the CSRF check reads a PUT's form as it reads a POST's.
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
     // hono's bodyLimit counts a chunked body as it streams and stops at the limit; closing the
     // connection keeps the server from reading the rest off the wire.
     const tooLarge = (cc: Context) => cc.html(<MessagePage title="Sorry" message="The form is too large." error />, 413, { connection: 'close' });
@@ -120,7 +122,7 @@ export function createPortalRoutes(deps: PortalDeps): Hono<PortalEnv> {
   });
 
   app.post('/login', async (c) => {
-    const body = await c.req.parseBody();
+    const body = await readFormBody(c);
     const next = safeNextPath(field(body, 'next', 2048));
     const email = field(body, 'email', 254);
     try {
@@ -140,7 +142,7 @@ export function createPortalRoutes(deps: PortalDeps): Hono<PortalEnv> {
   });
 
   app.post('/signup', async (c) => {
-    const body = await c.req.parseBody();
+    const body = await readFormBody(c);
     const next = safeNextPath(field(body, 'next', 2048));
     const email = field(body, 'email', 254);
     const password = field(body, 'password', 512);
@@ -188,7 +190,7 @@ export function createPortalRoutes(deps: PortalDeps): Hono<PortalEnv> {
   app.post('/claim', async (c) => {
     const u = c.get('user');
     if (!u) return toLogin(c);
-    const body = await c.req.parseBody();
+    const body = await readFormBody(c);
     const code = field(body, 'code', 20);
     const action = field(body, 'action', 10);
     if (action !== 'approve' && action !== 'deny') {
