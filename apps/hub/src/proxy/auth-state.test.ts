@@ -52,7 +52,7 @@ describe('device sessions', () => {
   it('binds a session to its device host and expires it', async () => {
     let now = 0;
     const s = createDeviceSessions({ ttlMs: 1000, now: () => now });
-    const token = await s.create('u1', 'd1', 'an1');
+    const token = (await s.create('u1', 'd1', 'an1'))!;
     expect(await s.lookup(token, 'an1')).toMatchObject({ userId: 'u1', deviceId: 'd1' });
     expect(await s.lookup(token, 'an2')).toBeUndefined();
     now = 1000;
@@ -81,7 +81,7 @@ describe('device sessions', () => {
     let now = 0;
     const store = countingStore(() => now);
     const s = createDeviceSessions({ ttlMs: 3_600_000, store, cacheMs: 5_000, now: () => now });
-    const token = await s.create('u1', 'd1', 'an1');
+    const token = (await s.create('u1', 'd1', 'an1'))!;
     for (let i = 0; i < 100; i++) expect(await s.lookup(token, 'an1')).toMatchObject({ userId: 'u1' });
     expect(store.reads).toBe(0);
     now = 5_000;
@@ -97,9 +97,9 @@ describe('device sessions', () => {
     let now = 0;
     const store = countingStore(() => now);
     const s = createDeviceSessions({ ttlMs: 3_600_000, store, cacheMs: 60_000, now: () => now });
-    const a = await s.create('u1', 'd1', 'an1');
-    const b = await s.create('u1', 'd2', 'an2');
-    const other = await s.create('u2', 'd1', 'an1');
+    const a = (await s.create('u1', 'd1', 'an1'))!;
+    const b = (await s.create('u1', 'd2', 'an2'))!;
+    const other = (await s.create('u2', 'd1', 'an1'))!;
     expect(s.cachedCount).toBe(3);
     // The registry deleted u1's rows and tells the cache; u2 is untouched.
     await store.rows.delete(hashSecret(a));
@@ -113,7 +113,7 @@ describe('device sessions', () => {
     expect(s.cachedCount).toBe(0);
 
     // A store read that started before an invalidation and ends after it is used once, never cached.
-    const c = await s.create('u3', 'd1', 'an1');
+    const c = (await s.create('u3', 'd1', 'an1'))!;
     s.invalidate({ userId: 'u3' });
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
@@ -135,7 +135,7 @@ describe('device sessions', () => {
     let now = 0;
     const store = countingStore(() => now);
     const s = createDeviceSessions({ ttlMs: 3_600_000, store, cacheMs: 5_000, staleMs: 60_000, now: () => now });
-    const token = await s.create('u1', 'd1', 'an1');
+    const token = (await s.create('u1', 'd1', 'an1'))!;
     store.down = true;
     now = 30_000;
     expect(await s.lookup(token, 'an1')).toMatchObject({ userId: 'u1' });
@@ -153,16 +153,27 @@ describe('device sessions', () => {
     let now = 0;
     const store = countingStore(() => now);
     const s = createDeviceSessions({ ttlMs: 3_600_000, store, cacheMs: 5_000, staleWaitMs: 20, now: () => now });
-    const token = await s.create('u1', 'd1', 'an1');
+    const token = (await s.create('u1', 'd1', 'an1'))!;
     store.find = () => new Promise(() => {});
     now = 10_000;
     expect(await s.lookup(token, 'an1')).toMatchObject({ userId: 'u1' });
   });
 
+  it('starts no session when the store refuses the user (account disabled), and the ticket leads nowhere', async () => {
+    const store = { ...createMemorySessionStore(), insert: async () => false };
+    const sessions = createDeviceSessions({ ttlMs: 3_600_000, store });
+    expect(await sessions.create('u1', 'd1', 'an1')).toBeUndefined();
+    expect(sessions.cachedCount).toBe(0);
+    const tickets = createTicketStore();
+    const gate = createVisitorGate({ auth: { canAccessDevice: async () => true }, sessions, tickets, portalHost: 'portal.test' });
+    const device: DeviceRoute = { id: 'd1', serial: 'an1', tunnelIp: '100.64.0.2', status: 'enabled', accessPolicy: 'owners', online: true, lastSeenAt: null };
+    expect(await gate.redeem(tickets.issue('u1', 'an1', '/'), device, '127.0.0.1')).toBeUndefined();
+  });
+
   it('bounds the cache', async () => {
     const s = createDeviceSessions({ ttlMs: 3_600_000, maxEntries: 10, store: createMemorySessionStore() });
     const tokens: string[] = [];
-    for (let i = 0; i < 25; i++) tokens.push(await s.create(`u${i}`, 'd1', 'an1'));
+    for (let i = 0; i < 25; i++) tokens.push((await s.create(`u${i}`, 'd1', 'an1'))!);
     expect(s.cachedCount).toBe(10);
     // Evicted from the cache, still in the store.
     expect(await s.lookup(tokens[0]!, 'an1')).toMatchObject({ userId: 'u0' });
@@ -197,7 +208,7 @@ describe('visitor gate', () => {
       graceMs: 60_000,
       now: () => now,
     });
-    const token = await sessions.create('u1', 'd1', 'an1');
+    const token = (await sessions.create('u1', 'd1', 'an1'))!;
     const g = { req: req({ cookie: `porthole_device=${token}` }), device, hostWithPort: 'an1.d.test', target: '/', proto: 'https' as const };
     now = 10_000; // past the recheck interval: asks the registry, which answers
     expect(await gate.authorize(g)).toMatchObject({ kind: 'allow', userId: 'u1' });
@@ -222,7 +233,7 @@ describe('visitor gate', () => {
       checkTimeoutMs: 20,
       now: () => now,
     });
-    const token = await sessions.create('u1', 'd1', 'an1');
+    const token = (await sessions.create('u1', 'd1', 'an1'))!;
     const g = { req: req({ cookie: `porthole_device=${token}` }), device, hostWithPort: 'an1.d.test', target: '/', proto: 'https' as const };
     now = 10_000;
     expect(await gate.authorize(g)).toMatchObject({ kind: 'allow', userId: 'u1' });

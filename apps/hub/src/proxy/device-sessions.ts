@@ -24,7 +24,8 @@ export interface DeviceSession extends StoredDeviceSession {
 
 /** Persistent storage by token hash: the database in the hub, memory in tests. Methods may reject when it is down. */
 export interface DeviceSessionStore {
-  insert(tokenHash: string, session: StoredDeviceSession, createdIp: string | null): Promise<void>;
+  /** False when the user may not have sessions (account disabled or deleted). */
+  insert(tokenHash: string, session: StoredDeviceSession, createdIp: string | null): Promise<boolean>;
   /** The unexpired session, or undefined. */
   find(tokenHash: string): Promise<StoredDeviceSession | undefined>;
   delete(tokenHash: string): Promise<void>;
@@ -51,8 +52,8 @@ export interface DeviceSessionsOptions {
 }
 
 export interface DeviceSessions {
-  /** Starts a session; resolves to the cookie value. Rejects when the store is down. */
-  create(userId: string, deviceId: string, serial: string, createdIp?: string | null): Promise<string>;
+  /** Starts a session; resolves to the cookie value, or undefined when the store refused the user. Rejects when the store is down. */
+  create(userId: string, deviceId: string, serial: string, createdIp?: string | null): Promise<string | undefined>;
   /**
    * The session for a cookie value on this device host, or undefined (unknown, expired, ended, other
    * host). Rejects only when the store is down and nothing usable is cached.
@@ -76,6 +77,7 @@ export function createMemorySessionStore(maxEntries = 200_000, now: () => number
     async insert(hash, session) {
       map.set(hash, session);
       if (map.size > maxEntries) map.delete(map.keys().next().value!);
+      return true;
     },
     async find(hash) {
       const s = map.get(hash);
@@ -158,7 +160,7 @@ export function createDeviceSessions(options: DeviceSessionsOptions): DeviceSess
       const hash = hashSecret(token);
       const nowMs = now();
       const stored: StoredDeviceSession = { userId, deviceId, serial, expiresMs: nowMs + options.ttlMs };
-      await store.insert(hash, stored, createdIp);
+      if (!(await store.insert(hash, stored, createdIp))) return undefined;
       remember(hash, { ...stored, checkedMs: nowMs }, nowMs);
       return token;
     },

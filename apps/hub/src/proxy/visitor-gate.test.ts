@@ -59,7 +59,7 @@ const anonymous = { dropAuthorization: true, dropCookies: true };
 describe('device cookies under resource isolation', () => {
   it('honours the cookie from the device’s own origin and on top-level navigations', async () => {
     const t = setup();
-    const cookie = `porthole_device=${await t.sessions.create('alice', 'd1', 'an1')}`;
+    const cookie = `porthole_device=${(await t.sessions.create('alice', 'd1', 'an1'))!}`;
     expect(await t.ask(owners, { cookie, ...sameOrigin(owners) }, 'POST')).toEqual({ kind: 'allow', userId: 'alice', forward: keep });
     expect(await t.ask(owners, { cookie, ...link })).toEqual({ kind: 'allow', userId: 'alice', forward: keep });
     expect(await t.ask(owners, { cookie })).toEqual({ kind: 'allow', userId: 'alice', forward: keep });
@@ -67,7 +67,7 @@ describe('device cookies under resource isolation', () => {
 
   it('refuses an owners device’s cookie on another origin’s request without even reading the session', async () => {
     const t = setup();
-    const cookie = `porthole_device=${await t.sessions.create('alice', 'd1', 'an1')}`;
+    const cookie = `porthole_device=${(await t.sessions.create('alice', 'd1', 'an1'))!}`;
     for (const [headers, method] of [
       [crossFetch, 'GET'],
       [crossFetch, 'POST'],
@@ -85,20 +85,20 @@ describe('device cookies under resource isolation', () => {
 
   it('refuses a cookie-authenticated WebSocket or TCP tunnel unless Origin is the device’s', async () => {
     const t = setup();
-    const cookie = `porthole_device=${await t.sessions.create('alice', 'd1', 'an1')}`;
+    const cookie = `porthole_device=${(await t.sessions.create('alice', 'd1', 'an1'))!}`;
     for (const kind of ['websocket', 'tcp'] as const) {
       expect(await t.ask(owners, { cookie, origin: SIBLING }, 'GET', kind)).toMatchObject({ kind: 'refused', reason: 'isolation', title: 'Connection from another site refused' });
       expect(await t.ask(owners, { cookie }, 'GET', kind)).toMatchObject({ kind: 'refused', reason: 'isolation' });
       expect(await t.ask(owners, { cookie, origin: 'https://an1.example.io' }, 'GET', kind)).toMatchObject({ kind: 'allow', userId: 'alice' });
     }
     // /.porthole/tcp needs a user on a public device too: a foreign page gets nothing there.
-    const pubCookie = `porthole_device=${await t.sessions.create('alice', 'd2', 'an2')}`;
+    const pubCookie = `porthole_device=${(await t.sessions.create('alice', 'd2', 'an2'))!}`;
     expect(await t.ask(pub, { cookie: pubCookie, origin: SIBLING }, 'GET', 'tcp')).toMatchObject({ kind: 'refused', reason: 'isolation' });
   });
 
   it('forwards another origin’s request to a public device anonymously, cookie or not', async () => {
     const t = setup();
-    const cookie = `porthole_device=${await t.sessions.create('alice', 'd2', 'an2')}; devsess=1`;
+    const cookie = `porthole_device=${(await t.sessions.create('alice', 'd2', 'an2'))!}; devsess=1`;
     expect(await t.ask(pub, { cookie, ...crossFetch }, 'POST')).toEqual({ kind: 'allow', userId: null, forward: anonymous });
     expect(await t.ask(pub, { ...crossFetch, authorization: 'Basic dXNlcjpwdw==' }, 'POST')).toEqual({ kind: 'allow', userId: null, forward: anonymous });
     expect(await t.ask(pub, { origin: SIBLING }, 'GET', 'websocket')).toEqual({ kind: 'allow', userId: null, forward: anonymous });

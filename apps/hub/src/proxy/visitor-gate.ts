@@ -199,7 +199,7 @@ export function createVisitorGate(options: VisitorGateOptions) {
       const grant = options.tickets.redeem(ticket, device.serial);
       if (!grant) return undefined;
       const token = await options.sessions.create(grant.userId, device.id, device.serial, clientIp);
-      return { token, next: safeNext(grant.next), userId: grant.userId };
+      return token === undefined ? undefined : { token, next: safeNext(grant.next), userId: grant.userId };
     },
 
     async signOut(req: IncomingMessage): Promise<void> {

@@ -2,7 +2,8 @@
 // by device-host logout, portal logout, password change or account disable (deleteUserSessions),
 // with listeners told only after the deletion committed.
 import { describe, expect, it } from 'vitest';
-import { deviceSessions, type DriverName } from '@porthole/db';
+import { eq } from 'drizzle-orm';
+import { deviceSessions, users, type DriverName } from '@porthole/db';
 import { probePostgres, type TestDatabase } from '@porthole/db/testing';
 import { requirementsMet } from '../../../../test/support/requirements.js';
 import type { DeviceSessionsEnded } from './device-sessions.js';
@@ -45,6 +46,14 @@ describe.each(drivers)('device sessions on %s', (driver) => {
     // The next sign-in sweeps expired rows away.
     await f.start('hash-b', f.bob.id, f.an2);
     expect((await t.db.select().from(deviceSessions)).map((r) => r.tokenHash)).toEqual(['hash-b']);
+  });
+
+  it('starts no session for a disabled account (a ticket issued just before the disable)', async () => {
+    const f = await fixture();
+    await t.db.update(users).set({ disabledAt: clock.now() }).where(eq(users.id, f.bob.id));
+    expect(await f.start('hash-b', f.bob.id, f.an1)).toBe(false);
+    expect(await registry.findDeviceSession('hash-b')).toBeUndefined();
+    expect(await f.start('hash-a', f.alice.id, f.an1)).toBe(true);
   });
 
   it('ends one session on device-host logout and says which', async () => {

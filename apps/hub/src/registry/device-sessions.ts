@@ -3,8 +3,8 @@
 // logout, portal logout, password change, account disable) deletes the rows and then tells this
 // process's listeners, which drop their cached copies; a cluster feed would publish the same events.
 import { and, eq, gt, lte } from 'drizzle-orm';
-import { deviceSessions, type Executor } from '@porthole/db';
-import type { RegistryContext } from './context.js';
+import { deviceSessions, users, type Executor } from '@porthole/db';
+import { inTransaction, type RegistryContext } from './context.js';
 
 export interface DeviceSessionRecord {
   tokenHash: string;
@@ -40,11 +40,23 @@ export function notifyDeviceSessionsEnded(ctx: RegistryContext, ended: DeviceSes
   }
 }
 
-export async function createDeviceSession(ctx: RegistryContext, input: DeviceSessionRecord & { createdIp: string | null }): Promise<void> {
+/**
+ * Starts a session; false when the account is disabled or gone (a ticket issued just before the
+ * disable must not outlive it). The user row is share-locked, so a concurrent disable either comes
+ * first and is seen, or waits and then deletes this session with the others.
+ */
+export async function createDeviceSession(ctx: RegistryContext, input: DeviceSessionRecord & { createdIp: string | null }): Promise<boolean> {
   const now = ctx.now();
-  await ctx.db.insert(deviceSessions).values({ ...input, createdAt: now });
+  const created = await inTransaction(ctx.db, async (tx) => {
+    const [user] = await tx.select({ disabledAt: users.disabledAt }).from(users).where(eq(users.id, input.userId)).for('share');
+    if (!user || user.disabledAt) return false;
+    await tx.insert(deviceSessions).values({ ...input, createdAt: now });
+    return true;
+  });
+  if (!created) return false;
   // Expired rows are useless; the expiry index makes this cheap, and sign-ins are rare next to requests.
   await ctx.db.delete(deviceSessions).where(lte(deviceSessions.expiresAt, now));
+  return true;
 }
 
 /** The unexpired session with this token hash, or undefined. */
