@@ -48,11 +48,36 @@ export class FakeTunnel implements Tunnel {
     for (const s of this.#open) s.destroy();
   }
 
+  /** Connections the device opens to the hub (`dialHub`) go to the network's hub listeners. */
+  dialHub(port: number): Promise<Duplex> {
+    const handler = this.hubListeners.get(port);
+    if (this.closed || !handler) return Promise.reject(new Error(`fake tunnel: nothing listens on hub port ${port}`));
+    return new Promise((resolve, reject) => {
+      const server = createServer((inner) => {
+        server.close();
+        Object.defineProperty(inner, 'remoteAddress', { value: this.params.registration.tunnelIp });
+        this.#open.add(inner);
+        inner.on('close', () => this.#open.delete(inner));
+        handler(inner);
+      });
+      server.listen(0, '127.0.0.1', () => {
+        const client = connect((server.address() as { port: number }).port, '127.0.0.1');
+        this.#open.add(client);
+        client.on('close', () => this.#open.delete(client));
+        client.once('connect', () => resolve(client));
+        client.once('error', reject);
+      });
+    });
+  }
+
+  /** Set by the network: the hub side's listeners for `dialHub`. */
+  hubListeners = new Map<number, (socket: Socket) => void>();
+
   /**
-   * Opens an overlay TCP connection to `port` as the hub would. A port nobody listens on is reset
-   * (the client sees ECONNRESET), like the netstack's RST.
+   * Opens an overlay TCP connection to `port` as the hub would (from the hub's tunnel address, or
+   * `from`). A port nobody listens on is reset (the client sees ECONNRESET), like the netstack's RST.
    */
-  connect(port: number): Promise<Socket> {
+  connect(port: number, from: string = this.params.registration.hub.tunnelIp): Promise<Socket> {
     if (this.closed) return Promise.reject(new Error('fake tunnel closed'));
     return new Promise((resolve, reject) => {
       const server = createServer((inner) => {
@@ -62,6 +87,8 @@ export class FakeTunnel implements Tunnel {
           inner.resetAndDestroy();
           return;
         }
+        // The agent sees the overlay source address, as with the netstack.
+        Object.defineProperty(inner, 'remoteAddress', { value: from });
         this.#open.add(inner);
         inner.on('close', () => this.#open.delete(inner));
         listener(inner);
@@ -90,13 +117,17 @@ export interface FakeTunnelNetwork {
   now: () => number;
   /** Resolves when a tunnel is created (the next one, or the n-th overall). */
   waitForTunnel(count?: number): Promise<FakeTunnel>;
+  /** The hub side of `dialHub`: a handler for connections devices open to `port` on the hub. */
+  hubListen(port: number, handler: (socket: Socket) => void): void;
 }
 
 export function createFakeTunnelNetwork(now: () => number = Date.now): FakeTunnelNetwork {
   let failures = 0;
   let failMessage = 'network unreachable';
   const waiters: Array<{ count: number; resolve: (t: FakeTunnel) => void }> = [];
+  const hubListeners = new Map<number, (socket: Socket) => void>();
   const net: FakeTunnelNetwork = {
+    hubListen: (port, handler) => void hubListeners.set(port, handler),
     tunnels: [],
     autoHandshake: true,
     now,
@@ -116,6 +147,7 @@ export function createFakeTunnelNetwork(now: () => number = Date.now): FakeTunne
         throw new Error(failMessage);
       }
       const t = new FakeTunnel(params);
+      t.hubListeners = hubListeners;
       net.tunnels.push(t);
       if (net.autoHandshake) setImmediate(() => !t.closed && t.emit({ type: 'handshake', atMs: net.now() }));
       for (const w of waiters.splice(0)) {

@@ -42,6 +42,8 @@ export interface TunnelInfo {
 export interface Tunnel {
   /** Accept overlay TCP connections on `port`; ports never listened on are refused with RST. */
   listen(port: number, onConnection: (socket: Duplex) => void): void;
+  /** Opens a TCP connection from the device to `port` on the hub's tunnel address (the control channel). */
+  dialHub(port: number): Promise<Duplex>;
   onEvent(listener: (event: TunnelEvent) => void): void;
   info(): TunnelInfo;
   /**

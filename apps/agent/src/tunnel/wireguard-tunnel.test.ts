@@ -63,7 +63,13 @@ async function setup(probeIntervalMs?: number) {
       expect(mtuBytes).toBe(1420);
       const s = { packets: [] as Uint8Array[], transmit: onTransmit, ports: [] as number[] };
       stacks.push(s);
-      const stub: NetstackLike = { receive: (p) => s.packets.push(p), listen: (port) => s.ports.push(port) };
+      const stub: NetstackLike = {
+        receive: (p) => s.packets.push(p),
+        listen: (port) => s.ports.push(port),
+        connect: () => {
+          throw new Error('not dialled in this test');
+        },
+      };
       return stub;
     },
   });

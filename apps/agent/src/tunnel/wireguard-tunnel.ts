@@ -14,6 +14,8 @@ export interface NetstackLike {
   receive(packet: Uint8Array): void;
   /** Accept TCP connections on `port`; ports nobody listens on get RST. */
   listen(port: number, onConnection: (socket: Duplex) => void): unknown;
+  /** Opens a TCP connection; emits 'connect' or 'error' (libs/netstack's connect fits). */
+  connect(request: { host: string; port: number; timeoutMs?: number; noDelay?: boolean }): Duplex;
   close?(): unknown;
 }
 
@@ -189,6 +191,17 @@ export function createWireGuardTunnelFactory(options: WireGuardTunnelOptions): T
           // the hub acknowledges the first, and the hub delays that ACK: tens of ms per exchange.
           (socket as OverlaySocket).setNoDelay?.(true);
           onConnection(socket);
+        });
+      },
+      dialHub(port) {
+        return new Promise<Duplex>((resolve, reject) => {
+          if (closed) return reject(new Error('tunnel closed'));
+          const socket = netstack!.connect({ host: reg.hub.tunnelIp, port, timeoutMs: 10_000, noDelay: true });
+          socket.once('connect', () => {
+            socket.removeListener('error', reject);
+            resolve(socket);
+          });
+          socket.once('error', reject);
         });
       },
       onEvent(listener) {
