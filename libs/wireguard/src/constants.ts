@@ -70,6 +70,11 @@ export const RATE_LIMIT_GC_INTERVAL_MS = 1_000;
  * for UNDER_LOAD_AFTER_TIME_MS after the rate was last exceeded.
  */
 export const UNDER_LOAD_HANDSHAKES_PER_SECOND = 1_000;
-/** Handshake messages waiting for DH work (wireguard-go QueueHandshakeSize); under load from 1/8. */
-export const HANDSHAKE_QUEUE_CAPACITY = 1_024;
+/**
+ * Handshake messages waiting for DH work; under load from an eighth full (wireguard-go's rule, with
+ * its QueueHandshakeSize of 1024). Four times as many here: a responder handshake costs ~0.3 ms on
+ * one thread, and with 128 the burst of a few hundred devices reconnecting at once already counted
+ * as load (512 queued is ~150 ms of work; the 5-s stale limit bounds the wait).
+ */
+export const HANDSHAKE_QUEUE_CAPACITY = 4_096;
 export const UNDER_LOAD_AFTER_TIME_MS = 1_000;

@@ -60,7 +60,7 @@ export class HandshakeAdmission {
     this.cookieChecker = new CookieChecker(options.localStatic, options.random);
     const capacity = options.queueCapacity ?? HANDSHAKE_QUEUE_CAPACITY;
     this.ring = new Array<QueuedHandshake | undefined>(capacity);
-    // wireguard-go: under load once the handshake queue is an eighth full.
+    // As wireguard-go: under load once the handshake queue is an eighth full.
     this.load = new LoadDetector(options.underLoad, options.underLoadHandshakesPerSecond, Math.max(1, capacity >> 3));
   }
 

@@ -126,7 +126,7 @@ export interface WireGuardDeviceOptions {
    * so a handshake storm cannot hold transport data back. Default false (synchronous).
    */
   deferHandshakes?: boolean;
-  /** Capacity of that queue (default 1024, as wireguard-go); under load from an eighth full. */
+  /** Capacity of that queue (default 4096); under load from an eighth full, as wireguard-go. */
   handshakeQueueCapacity?: number;
   /**
    * Message limits, for tests only (rekey/reject after messages cannot be reached in a test run

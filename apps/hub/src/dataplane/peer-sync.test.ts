@@ -138,29 +138,35 @@ describe('PeerSync', () => {
     expect(wg.getPeer(b)).toBeDefined();
   });
 
-  it('writes back only peers whose status changed, with wall-clock timestamps', async () => {
-    const { source, sync } = setup();
+  it('writes back only peers whose status changed, and none that was not heard from since start', async () => {
+    const { source, device: wg, sync } = setup();
     current = sync;
-    source.commit([device(newKey(), '100.64.0.2', 'an1'), device(newKey(), '100.64.0.3', 'an2')]);
+    const [k1, k2, k3] = [newKey(), newKey(), newKey()];
+    source.commit([device(k1, '100.64.0.2', 'an1'), device(k2, '100.64.0.3', 'an2')]);
     await sync.start();
+    await sync.flushStatus();
+    expect(source.written).toHaveLength(0); // nobody heard from yet: the rows keep what they had
+    wg.updatePeer(k1, { endpoint: { address: '198.51.100.1', port: 4000 } });
+    wg.updatePeer(k2, { endpoint: { address: '198.51.100.2', port: 4000 } });
     await sync.flushStatus();
     expect(source.written).toHaveLength(1);
     expect(source.written[0]).toHaveLength(2);
-    expect(source.written[0]![0]).toMatchObject({ lastHandshakeAt: null, endpoint: null, rxBytes: 0, txBytes: 0 });
+    expect(source.written[0]![0]).toMatchObject({ publicKey: k1, lastHandshakeAt: null, endpoint: '198.51.100.1:4000', rxBytes: 0, txBytes: 0 });
     await sync.flushStatus();
     expect(source.written).toHaveLength(1); // nothing changed, nothing written
 
     source.failing = true;
-    source.commit([device(newKey(), '100.64.0.4', 'an3')], false);
+    source.commit([device(k3, '100.64.0.4', 'an3')], false);
     await sync.catchUp(); // fails quietly: the new peer is not known yet
     source.failing = false;
     await sync.catchUp();
+    wg.updatePeer(k3, { endpoint: { address: '198.51.100.3', port: 4000 } });
     source.failing = true;
     await sync.flushStatus(); // write fails: must be retried
     source.failing = false;
     await sync.flushStatus();
     expect(source.written).toHaveLength(2);
-    expect(source.written[1]).toHaveLength(1);
+    expect(source.written[1]!.map((w) => w.publicKey)).toEqual([k3]);
   });
 
   it('writes traffic-only changes late (keepalives), big traffic and handshakes at once, and everything on stop', async () => {
@@ -181,13 +187,15 @@ describe('PeerSync', () => {
     const [idle, busy, rekeyed] = [newKey(), newKey(), newKey()];
     source.commit([device(idle, '100.64.0.2', 'an1'), device(busy, '100.64.0.3', 'an2'), device(rekeyed, '100.64.0.4', 'an3')]);
     await sync.start();
+    const connectedMs = mono;
+    for (const key of [idle, busy, rekeyed]) extra.set(key, { rx: 0, handshakeMs: connectedMs });
     await sync.flushStatus();
     expect(source.written.at(-1)).toHaveLength(3);
 
     const writtenKeys = () => source.written.at(-1)!.map((s) => s.publicKey).sort();
-    extra.set(idle, { rx: 32 }); // one keepalive
-    extra.set(busy, { rx: TRAFFIC_WRITE_BYTES });
-    extra.set(rekeyed, { rx: 32, handshakeMs: mono });
+    extra.set(idle, { rx: 32, handshakeMs: connectedMs }); // one keepalive
+    extra.set(busy, { rx: TRAFFIC_WRITE_BYTES, handshakeMs: connectedMs });
+    extra.set(rekeyed, { rx: 32, handshakeMs: mono + 1 });
     mono += 10_000;
     await sync.flushStatus();
     expect(writtenKeys()).toEqual([busy, rekeyed].sort());
@@ -202,7 +210,7 @@ describe('PeerSync', () => {
     expect(writtenKeys()).toEqual([idle]);
     expect(source.written.at(-1)![0]).toMatchObject({ rxBytes: 32 });
 
-    extra.set(idle, { rx: 64 });
+    extra.set(idle, { rx: 64, handshakeMs: connectedMs });
     await sync.stop(); // the last write carries every change
     expect(writtenKeys()).toEqual([idle]);
     expect(source.written.at(-1)![0]).toMatchObject({ rxBytes: 64 });

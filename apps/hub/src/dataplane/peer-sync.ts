@@ -190,6 +190,9 @@ export class PeerSync {
       // `ws:` marks a device on the WebSocket carrier; UDP stays `address:port`.
       const endpoint = peer.endpoint ? formatEndpoint(peer.endpoint) : null;
       const last = this.lastWritten.get(peer.publicKey);
+      // Not heard from since this hub started: nothing to record (and the row keeps its counters).
+      // At start that is every peer: writing them all blocked the event loop for seconds at 30,000.
+      if (!last && peer.lastHandshakeMs === undefined && endpoint === null && peer.rxBytes === 0 && peer.txBytes === 0) continue;
       if (last && last.handshakeMs === peer.lastHandshakeMs && last.endpoint === endpoint) {
         if (peer.rxBytes === last.rxBytes && peer.txBytes === last.txBytes) continue;
         const grew = peer.rxBytes - last.rxBytes + (peer.txBytes - last.txBytes);
