@@ -3,8 +3,11 @@
 //    (bench/fixtures/netstack-bench-peer.ts), clean and with 1% loss injected on the receive path;
 //    the same over plain loopback UDP without encryption, and two stacks in one process in memory;
 //  - kernel: Linux TCP (iperf3) over two wireguard-go peers in two network namespaces joined by a
-//    veth pair, clean and with 1% loss (nftables numgen on the receiving side).
-// Rows are Mbit/s of application payload; the kernel rows are the baseline the ratio compares to.
+//    veth pair, clean and with 1% loss (nftables numgen on the receiving side);
+//  - small request/response exchanges (200-byte request, 1 KB response written as head + body on
+//    noDelay sockets, as node:http does) between two stacks in memory, 1 and 16 connections.
+// Bulk rows are Mbit/s of application payload; the kernel rows are the baseline the ratio compares
+// to. NETSTACK_BENCH_CASES=memory runs only the in-process cases (quick, no root).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -94,10 +97,15 @@ async function ours(mode: 'wg' | 'udp', loss: number, log: (l: string) => void):
   }
 }
 
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
 /** Two stacks in this process over the in-memory link (real timers), no encryption, no syscalls. */
-async function inMemory(log: (l: string) => void): Promise<number> {
+async function inMemory(log: (l: string) => void, bytes = Math.min(BYTES, 200 * MB)): Promise<{ mbps: number; cpuMsPerMb: number }> {
   const link = createMemoryLink({ address: '10.98.0.1' }, { address: '10.98.0.2' });
-  const bytes = Math.min(BYTES, 200 * MB);
+  const cpuStart = cpuMs();
   try {
     const done = new Promise<number>((resolve) => {
       link.b.listen(5001, (s) => {
@@ -119,11 +127,82 @@ async function inMemory(log: (l: string) => void): Promise<number> {
     };
     sock.once('connect', pump);
     const mbps = await done;
-    log(`in-memory: ${mbps.toFixed(0)} Mbit/s`);
-    return mbps;
+    const cpuMsPerMb = (cpuMs() - cpuStart) / (bytes / MB);
+    log(`in-memory: ${mbps.toFixed(0)} Mbit/s, ${cpuMsPerMb.toFixed(2)} ms CPU per MiB (both stacks)`);
+    return { mbps, cpuMsPerMb };
   } finally {
     link.close();
   }
+}
+
+const REQUEST_BYTES = 200;
+const RESPONSE_HEAD_BYTES = 150;
+const RESPONSE_BODY_BYTES = 850;
+
+/**
+ * `connections` clients each run `exchanges` sequential request/response exchanges against one
+ * server over the in-memory link; returns exchanges per second and CPU µs per exchange (both stacks).
+ */
+async function requestResponse(connections: number, exchanges: number, log?: (l: string) => void): Promise<{ perSecond: number; cpuUsPerExchange: number }> {
+  const link = createMemoryLink({ address: '10.98.0.1' }, { address: '10.98.0.2' });
+  const request = Buffer.alloc(REQUEST_BYTES, 0x71);
+  const head = Buffer.alloc(RESPONSE_HEAD_BYTES, 0x68);
+  const body = Buffer.alloc(RESPONSE_BODY_BYTES, 0x62);
+  const responseBytes = RESPONSE_HEAD_BYTES + RESPONSE_BODY_BYTES;
+  link.b.listen(80, (socket) => {
+    socket.setNoDelay(true);
+    let pending = 0;
+    socket.on('data', (chunk: Buffer) => {
+      for (pending += chunk.length; pending >= REQUEST_BYTES; pending -= REQUEST_BYTES) {
+        socket.write(head);
+        socket.write(body);
+      }
+    });
+    socket.on('end', () => socket.end());
+  });
+  const cpuStart = cpuMs();
+  const start = performance.now();
+  try {
+    const client = () =>
+      new Promise<void>((resolve, reject) => {
+        const socket = link.a.connect({ host: '10.98.0.2', port: 80, noDelay: true });
+        let left = exchanges;
+        let received = 0;
+        socket.on('error', reject);
+        socket.once('connect', () => socket.write(request));
+        socket.on('data', (chunk: Buffer) => {
+          for (received += chunk.length; received >= responseBytes; received -= responseBytes) {
+            if (--left > 0) socket.write(request);
+            else socket.end();
+          }
+        });
+        socket.on('close', () => (left === 0 ? resolve() : reject(new Error(`closed with ${left} exchanges left`))));
+      });
+    await Promise.all(Array.from({ length: connections }, client));
+    const total = connections * exchanges;
+    const perSecond = total / ((performance.now() - start) / 1000);
+    const cpuUsPerExchange = ((cpuMs() - cpuStart) * 1000) / total;
+    log?.(`request/response, ${connections} connection(s): ${perSecond.toFixed(0)} exchanges/s, ${cpuUsPerExchange.toFixed(1)} µs CPU per exchange`);
+    return { perSecond, cpuUsPerExchange };
+  } finally {
+    link.close();
+  }
+}
+
+/** The in-process cases, each after a short warm-up so the figures are of optimised code. */
+async function memoryRows(suite: string, log: (l: string) => void): Promise<BenchResult[]> {
+  // Warm-ups of the same size: CPU time counts the JIT's compiler threads too.
+  await inMemory(() => {}, 50 * MB);
+  const bulk = await inMemory(log);
+  await requestResponse(1, 5000);
+  const one = await requestResponse(1, 5000, log);
+  await requestResponse(16, 1000);
+  const sixteen = await requestResponse(16, 1000, log);
+  return [
+    { suite, case: 'netstack in-memory, one process', value: bulk.mbps, unit: 'Mbit/s', note: `${bulk.cpuMsPerMb.toFixed(2)} ms CPU per MiB` },
+    { suite, case: 'request/response in memory, 1 connection', value: one.perSecond, unit: 'exchanges/s', note: `${one.cpuUsPerExchange.toFixed(1)} µs CPU per exchange` },
+    { suite, case: 'request/response in memory, 16 connections', value: sixteen.perSecond, unit: 'exchanges/s', note: `${sixteen.cpuUsPerExchange.toFixed(1)} µs CPU per exchange` },
+  ];
 }
 
 /** Linux TCP (iperf3) over two wireguard-go peers in two namespaces joined by a veth pair. */
@@ -159,6 +238,7 @@ async function kernel(loss: number, log: (l: string) => void): Promise<number> {
 export default async function bench(log: (line: string) => void): Promise<BenchResult[]> {
   const rows: BenchResult[] = [];
   const suite = 'netstack';
+  if (process.env.NETSTACK_BENCH_CASES === 'memory') return memoryRows(suite, log);
   const unmet = unmetRequirements({ root: true, tools: ['wireguard-go', 'wg', 'ip', 'iperf3', 'nft'] });
   let kernelClean: number | undefined;
   let kernelLoss: number | undefined;
@@ -190,6 +270,6 @@ export default async function bench(log: (line: string) => void): Promise<BenchR
   });
   const udp = await ours('udp', 0, log);
   rows.push({ suite, case: 'netstack over plain loopback UDP (no crypto)', value: udp.mbps, unit: 'Mbit/s', note: udp.note });
-  rows.push({ suite, case: 'netstack in-memory, one process', value: await inMemory(log), unit: 'Mbit/s' });
+  rows.push(...(await memoryRows(suite, log)));
   return rows;
 }
