@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { decodeKey, encodeKey, publicKeyFromPrivate } from '@porthole/wireguard';
 import { curl } from '../e2e/lab/curl.js';
 import { REPO_ROOT, startService, TSX, type Service } from '../e2e/lab/service.js';
-import { createNetns, run, uniqueName, type Netns } from '../support/netns.js';
+import { veth } from '../e2e/lab/topology.js';
+import { createNetns, run, type Netns } from '../support/netns.js';
 
 export const HUB_IP = '10.200.0.1';
 export const DOMAIN = 'flood.test';
@@ -45,16 +46,6 @@ export interface FloodLab {
   /** CPU seconds (user + system) the hub's processes have used so far. */
   hubCpuSeconds(): Promise<number>;
   close(): Promise<void>;
-}
-
-async function veth(a: Netns, aAddr: string, b: Netns, bAddr: string): Promise<void> {
-  const an = uniqueName('fa');
-  const bn = uniqueName('fb');
-  await run('ip', ['link', 'add', an, 'netns', a.name, 'type', 'veth', 'peer', 'name', bn, 'netns', b.name]);
-  await a.exec('ip', ['addr', 'add', aAddr, 'dev', an]);
-  await b.exec('ip', ['addr', 'add', bAddr, 'dev', bn]);
-  await a.exec('ip', ['link', 'set', an, 'up']);
-  await b.exec('ip', ['link', 'set', bn, 'up']);
 }
 
 export async function createFloodLab(options: { /** Node flags for the hub, e.g. --cpu-prof. */ hubNodeArgs?: string[] } = {}): Promise<FloodLab> {

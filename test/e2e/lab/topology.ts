@@ -29,7 +29,7 @@ export interface NatLab {
   close(): Promise<void>;
 }
 
-async function veth(a: Netns, aAddr: string, b: Netns, bAddr: string): Promise<void> {
+export async function veth(a: Netns, aAddr: string, b: Netns, bAddr: string): Promise<void> {
   const an = uniqueName('va');
   const bn = uniqueName('vb');
   // Created straight inside the two namespaces: the host's own interface list is never touched.
