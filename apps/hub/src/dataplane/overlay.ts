@@ -26,6 +26,8 @@ export interface OverlayOptions {
   dialTimeoutMs?: number;
   statusFlushMs?: number;
   pollIntervalMs?: number;
+  /** Handshake (DH) work per event-loop turn, in ms; default 2 (see @porthole/wireguard's runner). */
+  handshakeBudgetMs?: number;
 }
 
 export interface Overlay {
@@ -67,6 +69,7 @@ export async function startOverlay(options: OverlayOptions): Promise<Overlay> {
     privateKey: options.privateKey,
     bind: options.bind,
     mtu: OVERLAY_MTU_BYTES,
+    ...(options.handshakeBudgetMs ? { handshakeBudgetMs: options.handshakeBudgetMs } : {}),
     onPacket: (packet) => {
       noteGoodbye(packet);
       router.fromPeer(packet, wireguard!.now());
