@@ -5,16 +5,21 @@
 // entering a phase); the claim flow and enrollment own their timers and report back through it.
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import { dirname } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { attest, type DeviceCredential } from './attestation.js';
 import type { ExposedPort } from './config.js';
 import { HandshakeClock } from './clock/handshake-clock.js';
+import { createControlLink } from './control/control-link.js';
+import { ExposureManager } from './exposure/exposure-manager.js';
 import { createClaimFlow } from './flow/claim-flow.js';
 import { createEnrollment } from './flow/enrollment.js';
 import { INITIAL_FLOW, transition, type FlowEvent, type FlowState } from './flow/phase.js';
 import { createHttpForwarder, type HttpForwarder } from './forward/http-forwarder.js';
+import { forwardModbusReadOnly } from './forward/modbus-read-only.js';
 import { forwardTcp } from './forward/tcp-forwarder.js';
 import { HubClient, type FetchLike } from './hub/hub-client.js';
+import { JournalStore } from './journal/journal-store.js';
 import { decodeKey, encodeKey, keyTag, publicKeyFromPrivate } from './keys.js';
 import { silentLogger, type Logger } from './log/logger.js';
 import { statePinStore } from './pin-store.js';
@@ -49,6 +54,8 @@ export interface AgentDeps {
   network?: NetworkSettings;
   /** Device certificate and key: every registration and claim carries an attestation. */
   deviceCredential?: DeviceCredential | undefined;
+  /** The access journal; default `journal.json` beside the state file. */
+  journal?: JournalStore;
 }
 
 export interface EnableResult {
@@ -61,7 +68,8 @@ export interface Agent {
   status(): AgentStatus;
   onChange(listener: (status: AgentStatus) => void): () => void;
   /** "Enable remote access": tunnel up if registered, else start the claim; `returnUrl` = the page to come back to. */
-  enable(options: { returnUrl?: string }): Promise<EnableResult>;
+  /** `windowHours`: the exposure window (null or absent = until turned off), shortened to the fleet maximum. */
+  enable(options: { returnUrl?: string; windowHours?: number | null }): Promise<EnableResult>;
   /** "Disable" (or "Cancel" of a pending claim): local teardown at once, no hub contact needed; keeps key and registration. */
   disable(): Promise<void>;
   /** Forget the registration too (the next Enable runs a new claim). Keeps the key. */
@@ -130,6 +138,13 @@ export function createAgent(deps: AgentDeps): Agent {
   const listeners = new Set<(s: AgentStatus) => void>();
   let flow: FlowState = INITIAL_FLOW;
   let closed = false;
+  let journal = deps.journal;
+  if (!journal) {
+    const opened = JournalStore.open(dirname(store.path));
+    if (opened.problem) logger.warn('access journal was damaged; starting a new one', { problem: opened.problem });
+    journal = opened.journal;
+  }
+  const accessJournal = journal;
 
   const registration = (): Registration | undefined => {
     const r = store.state.registration;
@@ -146,10 +161,22 @@ export function createAgent(deps: AgentDeps): Agent {
   const handleOverlayConnection = (port: number, socket: Duplex): void => {
     if (port === 80) return forwarder.handle(socket);
     const e = expose.find((x) => x.port === port);
+    if (e?.mode === 'modbus-read-only') return void forwardModbusReadOnly(socket, { host: e.host, port: e.targetPort }, logger);
     if (e) return forwardTcp(socket, { host: e.host, port: e.targetPort }, logger);
     socket.destroy();
   };
 
+  const control = createControlLink({
+    hubTunnelIp: () => registration()?.hub.tunnelIp,
+    logger,
+    onPolicy: (policy) => exposure.applyPolicy(policy),
+    onJournal(entries) {
+      accessJournal.record(entries);
+      notify();
+    },
+  });
+
+  let wasOnline = false;
   const supervisor = new TunnelSupervisor({
     factory: deps.tunnelFactory,
     timers,
@@ -166,8 +193,28 @@ export function createAgent(deps: AgentDeps): Agent {
     onTunnel: (tunnel: Tunnel) => {
       tunnel.listen(80, (s) => handleOverlayConnection(80, s));
       for (const e of expose) tunnel.listen(e.port, (s) => handleOverlayConnection(e.port, s));
+      control.attach(tunnel);
     },
-    onChange: () => notify(),
+    onChange: (sup) => {
+      // Each time a tunnel comes up the hub hears the window (and answers with the fleet policy).
+      const online = sup.state === 'online';
+      if (online && !wasOnline) exposure.reportNow();
+      wasOnline = online;
+      notify();
+    },
+  });
+  const onlineTunnel = (): Tunnel | undefined => (supervisor.status().state === 'online' ? supervisor.tunnel : undefined);
+
+  const exposure = new ExposureManager({
+    store,
+    timers,
+    logger,
+    control,
+    onlineTunnel,
+    closeAccess: async () => {
+      await go({ type: 'stopped' }, { notifyHub: true });
+    },
+    notify: () => notify(),
   });
 
   const status = (): AgentStatus =>
@@ -182,6 +229,8 @@ export function createAgent(deps: AgentDeps): Agent {
       target: deps.target,
       exposed: expose,
       pinOrigin,
+      exposure: exposure.status(),
+      journal: accessJournal.entries(),
     });
 
   function notify(): void {
@@ -282,12 +331,16 @@ export function createAgent(deps: AgentDeps): Agent {
       }
       // Clock correction before the first handshake of this boot; best effort.
       if (clock.localClockWrong() || registration()) await hub.probeDate();
-      if (store.state.enabled && registration()) await go({ type: 'tunnel-requested' });
+      if (store.state.enabled && registration()) {
+        // A window that ended while the agent was down keeps remote access off, hub or no hub.
+        if (!exposure.resume()) await go({ type: 'tunnel-requested' });
+      }
       else if (deps.enrollmentToken && !registration()) await go({ type: 'enrollment-started' });
       notify();
     },
 
-    async enable({ returnUrl }) {
+    async enable({ returnUrl, windowHours = null }) {
+      exposure.begin(windowHours);
       if (registration()) {
         store.update((s) => {
           s.enabled = true;
@@ -313,6 +366,7 @@ export function createAgent(deps: AgentDeps): Agent {
     async disable() {
       // The hub hears it at once (one packet through the tunnel) and tells visitors why.
       const stopping = go({ type: 'stopped' }, { notifyHub: true });
+      exposure.clear();
       if (store.state.enabled) {
         store.update((s) => {
           s.enabled = false;
@@ -366,7 +420,9 @@ export function createAgent(deps: AgentDeps): Agent {
 
     async close() {
       closed = true;
+      exposure.close();
       await go({ type: 'stopped' });
+      control.close();
       forwarder.close();
     },
   };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadAgentConfig, usage } from './config.js';
+import { OPTIONS, loadAgentConfig, usage } from './config.js';
 
 const files: Record<string, string> = { '/run/pw': 'correct horse\n', '/run/token': 'tok_abc\n', '/run/empty': '\n' };
 const readFile = (p: string): string => {
@@ -63,7 +63,7 @@ describe('loadAgentConfig', () => {
       '--hub-url is required (PORTHOLE_AGENT_HUB_URL)',
       '--serial "-bad-" must be a DNS label: a-z, 0-9 and inner hyphens, 1–63 characters',
       '--target "ftp://x" must be http:// or https://',
-      '--expose "22:127.0.0.1" must look like 22=127.0.0.1:22',
+      '--expose "22:127.0.0.1" must look like 22=127.0.0.1:22 or 502=127.0.0.1:502:modbus-read-only',
       '--expose "80=127.0.0.1:8080": overlay port 80 is the --target',
       '--listen "nowhere" must be HOST:PORT or "off"',
       '--password-file /run/missing cannot be read (ENOENT)',
@@ -93,8 +93,27 @@ describe('loadAgentConfig', () => {
     ]);
   });
 
-  it('answers --help', () => {
+  it('answers --help with every option, its environment variable and its default', () => {
     expect(loadAgentConfig({ argv: ['--help'], env: {}, readFile }).ok).toBe('help');
-    expect(usage()).toContain('--expose');
+    const text = usage();
+    for (const o of OPTIONS) {
+      expect(text).toContain(`--${o.flag} VALUE`);
+      expect(text).toContain(`env ${o.env}${o.default !== undefined ? `, default ${o.default}` : ''}\n`);
+    }
+    expect(text).toContain('env PORTHOLE_AGENT_LISTEN, default 127.0.0.1:8088');
+  });
+
+  it('reads --expose PORT=HOST:PORT:modbus-read-only and keeps the control port reserved', () => {
+    const base = ['--hub-url', 'http://h', '--serial', 'a', '--listen', 'off'];
+    const r = loadAgentConfig({ argv: [...base, '--expose', '502=127.0.0.1:1502:modbus-read-only', '--expose', '22=127.0.0.1:22'], env: {}, readFile });
+    expect(r.ok === true && r.config.expose).toEqual([
+      { port: 502, host: '127.0.0.1', targetPort: 1502, mode: 'modbus-read-only' },
+      { port: 22, host: '127.0.0.1', targetPort: 22 },
+    ]);
+    const bad = loadAgentConfig({ argv: [...base, '--expose', '502=127.0.0.1:1502:modbus', '--expose', '61820=127.0.0.1:22'], env: {}, readFile });
+    expect(bad.ok === false && bad.problems).toEqual([
+      '--expose "502=127.0.0.1:1502:modbus" must look like 22=127.0.0.1:22 or 502=127.0.0.1:502:modbus-read-only',
+      "--expose \"61820=127.0.0.1:22\": overlay port 61820 is reserved for the hub's control channel",
+    ]);
   });
 });

@@ -2,6 +2,7 @@
 // validated once; every problem is reported together so an operator fixes them in one pass.
 // Pure: argv, env and a file reader are passed in; only main.ts touches process.
 import { isIP } from 'node:net';
+import { DEVICE_CONTROL_PORT } from '@porthole/device-control';
 import { loadDeviceCredential, type DeviceCredential } from './attestation.js';
 import { DEFAULT_NETWORK, TRANSPORT_MODES, parseProxyUrl, redactProxyUrl, type NetworkSettings, type TransportMode } from './transport/network-settings.js';
 
@@ -10,7 +11,11 @@ export interface ExposedPort {
   port: number;
   host: string;
   targetPort: number;
+  /** Plain TCP (default), or Modbus/TCP with every write answered by an exception, never forwarded. */
+  mode?: 'tcp' | 'modbus-read-only';
 }
+
+
 
 export interface AgentConfig {
   hubUrl: URL;
@@ -43,41 +48,50 @@ export type ConfigResult =
   | { ok: false; problems: string[] }
   | { ok: 'help' };
 
-/** One option: its flag, its environment variable, whether it repeats. */
-interface OptionSpec {
+/** One option: its flag, its environment variable, whether it repeats, its default. */
+export interface OptionSpec {
   flag: string;
   env: string;
   repeat?: boolean;
   description: string;
+  /** Shown in --help; absent = none (optional, or required when the description says so). */
+  default?: string;
 }
 
 export const OPTIONS: OptionSpec[] = [
-  { flag: 'hub-url', env: 'PORTHOLE_AGENT_HUB_URL', description: 'hub base URL, e.g. https://portal.example.io' },
-  { flag: 'serial', env: 'PORTHOLE_AGENT_SERIAL', description: 'device serial (DNS label), e.g. an12345678' },
-  { flag: 'state-dir', env: 'PORTHOLE_AGENT_STATE_DIR', description: 'state directory (default /var/lib/porthole-agent)' },
-  { flag: 'target', env: 'PORTHOLE_AGENT_TARGET', description: 'local target of overlay port 80 (default http://127.0.0.1:80)' },
-  { flag: 'expose', env: 'PORTHOLE_AGENT_EXPOSE', repeat: true, description: 'extra TCP port PORT=HOST:PORT (repeatable; env: comma-separated)' },
-  { flag: 'listen', env: 'PORTHOLE_AGENT_LISTEN', description: 'local UI address HOST:PORT or "off" (default 127.0.0.1:8088)' },
+  { flag: 'hub-url', env: 'PORTHOLE_AGENT_HUB_URL', description: 'hub base URL, e.g. https://portal.example.io (required)' },
+  { flag: 'serial', env: 'PORTHOLE_AGENT_SERIAL', description: 'device serial (DNS label), e.g. an12345678 (required)' },
+  { flag: 'state-dir', env: 'PORTHOLE_AGENT_STATE_DIR', description: 'state directory: key, registration, access journal', default: '/var/lib/porthole-agent' },
+  { flag: 'target', env: 'PORTHOLE_AGENT_TARGET', description: 'local target of overlay port 80 (the web UI)', default: 'http://127.0.0.1:80' },
+  { flag: 'expose', env: 'PORTHOLE_AGENT_EXPOSE', repeat: true, description: 'extra TCP port PORT=HOST:PORT, or PORT=HOST:PORT:modbus-read-only (repeatable; env: comma-separated)' },
+  { flag: 'listen', env: 'PORTHOLE_AGENT_LISTEN', description: 'local UI address HOST:PORT or "off"', default: '127.0.0.1:8088' },
   { flag: 'ui-host', env: 'PORTHOLE_AGENT_UI_HOSTS', repeat: true, description: 'extra Host names the local UI answers to (repeatable)' },
   { flag: 'password', env: 'PORTHOLE_AGENT_PASSWORD', description: 'local UI password (prefer --password-file)' },
   { flag: 'password-file', env: 'PORTHOLE_AGENT_PASSWORD_FILE', description: 'file holding the local UI password' },
   { flag: 'enrollment-token', env: 'PORTHOLE_AGENT_ENROLLMENT_TOKEN', description: 'enrollment token: register unattended at start' },
   { flag: 'enrollment-token-file', env: 'PORTHOLE_AGENT_ENROLLMENT_TOKEN_FILE', description: 'file holding the enrollment token' },
   { flag: 'log-file', env: 'PORTHOLE_AGENT_LOG_FILE', description: 'also log to this file, rotated daily' },
-  { flag: 'log-retention', env: 'PORTHOLE_AGENT_LOG_RETENTION', description: 'rotated log files kept (default 7)' },
-  { flag: 'log-level', env: 'PORTHOLE_AGENT_LOG_LEVEL', description: 'debug | info | warn | error (default info)' },
+  { flag: 'log-retention', env: 'PORTHOLE_AGENT_LOG_RETENTION', description: 'rotated log files kept', default: '7' },
+  { flag: 'log-level', env: 'PORTHOLE_AGENT_LOG_LEVEL', description: 'debug | info | warn | error', default: 'info' },
   { flag: 'proxy', env: 'PORTHOLE_AGENT_PROXY', description: 'egress proxy: socks5://[user[:pass]@]host:port, socks4a://host:port or http://host:port (CONNECT)' },
   { flag: 'proxy-password-file', env: 'PORTHOLE_AGENT_PROXY_PASSWORD_FILE', description: 'file holding the proxy password (instead of the URL)' },
-  { flag: 'transport', env: 'PORTHOLE_AGENT_TRANSPORT', description: 'auto (UDP, WebSocket fallback; default) | udp | websocket' },
-  { flag: 'udp-probe-interval', env: 'PORTHOLE_AGENT_UDP_PROBE_INTERVAL', description: 'seconds between UDP probes while on the WebSocket (default 30)' },
+  { flag: 'transport', env: 'PORTHOLE_AGENT_TRANSPORT', description: 'auto (UDP, WebSocket fallback) | udp | websocket', default: 'auto' },
+  { flag: 'udp-probe-interval', env: 'PORTHOLE_AGENT_UDP_PROBE_INTERVAL', description: 'seconds between UDP probes while on the WebSocket', default: '30' },
   { flag: 'device-cert', env: 'PORTHOLE_AGENT_DEVICE_CERT', description: 'PEM device certificate naming the serial (then intermediates): attest registrations and claims' },
   { flag: 'device-key', env: 'PORTHOLE_AGENT_DEVICE_KEY', description: 'PEM private key (EC P-256 or Ed25519) of --device-cert' },
 ];
 
+const DEFAULTS = new Map(OPTIONS.filter((o) => o.default !== undefined).map((o) => [o.flag, o.default!]));
+
+/** Every option with its environment variable and default, from OPTIONS (the one list the parser uses too). */
 export function usage(): string {
-  const lines = ['Usage: porthole-agent [options]', ''];
-  for (const o of OPTIONS) lines.push(`  --${o.flag.padEnd(22)} ${o.description}  [${o.env}]`);
-  lines.push(`  --${'help'.padEnd(22)} this text`);
+  const lines = ['Usage: porthole-agent [options]', '', 'Options (each also as an environment variable; a flag wins over the variable):', ''];
+  for (const o of OPTIONS) {
+    lines.push(`  --${o.flag} ${o.repeat ? 'VALUE (repeatable)' : 'VALUE'}`);
+    lines.push(`      ${o.description}`);
+    lines.push(`      env ${o.env}${o.default !== undefined ? `, default ${o.default}` : ''}`);
+  }
+  lines.push('  --help, -h', '      this text');
   return lines.join('\n');
 }
 
@@ -209,10 +223,10 @@ export function loadAgentConfig({ argv, env, readFile }: ConfigSources): ConfigR
     }
   }
 
-  const stateDir = one('state-dir') ?? '/var/lib/porthole-agent';
+  const stateDir = one('state-dir') ?? DEFAULTS.get('state-dir')!;
 
   let target: URL | undefined;
-  const targetText = one('target') ?? 'http://127.0.0.1:80';
+  const targetText = one('target') ?? DEFAULTS.get('target')!;
   try {
     const u = new URL(targetText);
     if (u.protocol !== 'http:' && u.protocol !== 'https:') {
@@ -228,21 +242,22 @@ export function loadAgentConfig({ argv, env, readFile }: ConfigSources): ConfigR
 
   const expose: ExposedPort[] = [];
   for (const item of all('expose')) {
-    const m = /^(\d+)=(.+)$/.exec(item);
+    const m = /^(\d+)=(.+?)(?::(modbus-read-only))?$/.exec(item);
     const port = m ? parsePort(m[1]!) : undefined;
     const hp = m ? parseHostPort(m[2]!) : undefined;
     if (!m || port === undefined || hp === undefined) {
-      problems.push(`--expose "${item}" must look like 22=127.0.0.1:22`);
+      problems.push(`--expose "${item}" must look like 22=127.0.0.1:22 or 502=127.0.0.1:502:modbus-read-only`);
       continue;
     }
     if (port === 80) problems.push(`--expose "${item}": overlay port 80 is the --target`);
+    else if (port === DEVICE_CONTROL_PORT) problems.push(`--expose "${item}": overlay port ${DEVICE_CONTROL_PORT} is reserved for the hub's control channel`);
     else if (isLinkLocal(hp.host)) problems.push(`--expose "${item}": link-local targets are refused`);
     else if (expose.some((e) => e.port === port)) problems.push(`--expose "${item}": port ${port} exposed twice`);
-    else expose.push({ port, host: hp.host, targetPort: hp.port });
+    else expose.push({ port, host: hp.host, targetPort: hp.port, ...(m[3] ? { mode: 'modbus-read-only' as const } : {}) });
   }
 
   let listen: AgentConfig['listen'];
-  const listenText = one('listen') ?? '127.0.0.1:8088';
+  const listenText = one('listen') ?? DEFAULTS.get('listen')!;
   if (listenText !== 'off') {
     listen = parseHostPort(listenText);
     if (!listen) problems.push(`--listen "${listenText}" must be HOST:PORT or "off"`);
@@ -257,12 +272,12 @@ export function loadAgentConfig({ argv, env, readFile }: ConfigSources): ConfigR
 
   const enrollmentToken = secret('enrollment-token');
 
-  const retentionText = one('log-retention') ?? '7';
+  const retentionText = one('log-retention') ?? DEFAULTS.get('log-retention')!;
   const logRetentionDays = Number(retentionText);
   if (!/^\d+$/.test(retentionText) || logRetentionDays < 1 || logRetentionDays > 3650) {
     problems.push(`--log-retention "${retentionText}" must be a whole number of files, 1–3650`);
   }
-  const logLevelText = one('log-level') ?? 'info';
+  const logLevelText = one('log-level') ?? DEFAULTS.get('log-level')!;
   if (!['debug', 'info', 'warn', 'error'].includes(logLevelText)) {
     problems.push(`--log-level "${logLevelText}" must be debug, info, warn or error`);
   }
@@ -288,12 +303,12 @@ export function loadAgentConfig({ argv, env, readFile }: ConfigSources): ConfigR
       }
     }
   }
-  const transportText = one('transport') ?? 'auto';
+  const transportText = one('transport') ?? DEFAULTS.get('transport')!;
   if (!(TRANSPORT_MODES as readonly string[]).includes(transportText)) problems.push(`--transport "${transportText}" must be auto, udp or websocket`);
   else network.transport = transportText as TransportMode;
   if (network.proxy?.kind === 'socks4a' && network.transport === 'udp') problems.push('--transport udp cannot go through a SOCKS4a proxy (TCP only)');
 
-  const probeText = one('udp-probe-interval') ?? '30';
+  const probeText = one('udp-probe-interval') ?? DEFAULTS.get('udp-probe-interval')!;
   const udpProbeIntervalMs = Number(probeText) * 1000;
   if (!/^\d+$/.test(probeText) || udpProbeIntervalMs < 1000 || udpProbeIntervalMs > 3_600_000) {
     problems.push(`--udp-probe-interval "${probeText}" must be a whole number of seconds, 1–3600`);

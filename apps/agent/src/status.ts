@@ -1,6 +1,8 @@
 // What the Remote access page and `status.json` show: one snapshot built from the phase, the
 // tunnel supervisor, the state file and the clock. Read-only: nothing here changes the agent.
+import type { JournalEntry } from '@porthole/device-control';
 import type { ClockProblem } from './clock/handshake-clock.js';
+import type { ExposureStatus } from './exposure/exposure-manager.js';
 import type { ExposedPort } from './config.js';
 import type { FlowState } from './flow/phase.js';
 import type { AgentState } from './state/state-store.js';
@@ -33,6 +35,10 @@ export interface AgentStatus {
   exposed: ExposedPort[];
   /** For an HTTPS target: the pinned certificate and a refused new one awaiting the owner. */
   certificate: { origin: string; pinned: string | undefined; pending: { fingerprint: string; seenAt: string } | undefined } | undefined;
+  /** The owner's exposure window and the choices Enable offers. */
+  exposure: ExposureStatus;
+  /** The access journal, newest first: who came in through the hub, when, from where, what. */
+  journal: JournalEntry[];
 }
 
 export interface NetworkStatus {
@@ -54,6 +60,8 @@ export interface StatusInputs {
   exposed: ExposedPort[];
   /** The HTTPS target's origin whose certificate is pinned; undefined for an HTTP target. */
   pinOrigin: string | undefined;
+  exposure: ExposureStatus;
+  journal: JournalEntry[];
 }
 
 /** The page's phase: the flow's own, or for the tunnel phase what the supervisor reports. */
@@ -95,6 +103,8 @@ export function buildStatus(i: StatusInputs): AgentStatus {
     target: i.target.origin,
     exposed: i.exposed,
     certificate: i.pinOrigin ? { origin: i.pinOrigin, pinned: i.state.pins[i.pinOrigin], pending: i.state.pendingPins[i.pinOrigin] } : undefined,
+    exposure: i.exposure,
+    journal: i.journal,
   };
 }
 

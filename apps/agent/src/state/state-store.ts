@@ -25,8 +25,17 @@ const stateSchema = z.object({
   lastTai64n: z.string().regex(/^[0-9a-f]{24}$/).nullable(),
   /** Free-form counter used by the crash test and for diagnostics: incremented on every write. */
   generation: z.number().int().nonnegative(),
-  /** Proxy and transport set on the Remote access page; absent = the command line's (issue 9). */
+  /** Proxy and transport set on the Remote access page; absent = the command line's. */
   network: networkSchema.optional(),
+  /**
+   * The owner's exposure window while remote access is on: `until` (ISO time) or null for "until
+   * I turn it off". The agent closes access by itself when `until` passes, also after a restart.
+   */
+  exposure: z.object({ until: z.string().datetime().nullable(), setAt: z.string().datetime() }).optional(),
+  /** When the last window ended (shown on the page until the next Enable). */
+  exposureEndedAt: z.string().datetime().optional(),
+  /** The fleet policy the hub last sent over the control channel. */
+  policy: z.object({ maxExposureHours: z.number().int().positive().nullable(), learnedAt: z.string().datetime() }).optional(),
 });
 
 export type AgentState = z.infer<typeof stateSchema>;

@@ -103,6 +103,8 @@ describe('the Network card on the Remote access page', () => {
       target: 'http://127.0.0.1:8080',
       exposed: [],
       certificate: undefined,
+      exposure: { untilMs: undefined, endedAtMs: undefined, maxHours: undefined, choices: [1, 8, 24, null] },
+      journal: [],
     } satisfies AgentStatus;
     const agent = {
       status: () => status,

@@ -1,8 +1,14 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
 // The server-rendered "Remote access" page (works without JavaScript: forms post, the page
-// refreshes itself with a meta refresh while something is in progress).
+// refreshes itself with a meta refresh while something is in progress). A device that embeds the
+// page passes a frame (its own header and navigation) so the page looks like the rest of its UI.
 import type { FC, PropsWithChildren } from 'hono/jsx';
+import { raw } from 'hono/html';
 import type { AgentStatus } from '../agent.js';
+import { COUNTDOWN_SCRIPT, Csrf, EnableForm, JournalCard, NetworkCard, WindowLine, unrewritable, utcTime } from './page-parts.js';
+
+/** The embedding device's page frame: its own document, header and navigation around `children`. */
+export type PageFrame = FC<PropsWithChildren<{ title: string; refreshSeconds?: number | undefined }>>;
 
 export interface PageProps {
   status: AgentStatus;
@@ -16,41 +22,73 @@ export interface PageProps {
   showLogout: boolean;
   notice?: string;
   /** A link back to the embedding device's UI, e.g. { href: '/', label: 'Back to the meter' }. */
-  backLink?: { href: string; label: string };
+  backLink?: { href: string; label: string } | undefined;
+  /** The visitor came through the hub (the device's public URL): Disable would cut them off. */
+  remote?: boolean;
+  /** CSP nonce of the countdown script. */
+  nonce?: string | undefined;
+  frame?: PageFrame | undefined;
 }
 
+// Every rule is scoped to .ra so an embedding device's own styles stay as they are.
 const css = `
-body{font:15px/1.5 system-ui,-apple-system,Segoe UI,sans-serif;margin:0;background:#f5f6f8;color:#1d2330}
-main{max-width:44rem;margin:2rem auto;padding:0 1rem}
-.card{background:#fff;border:1px solid #dde1e8;border-radius:10px;padding:1.25rem 1.5rem;margin-bottom:1rem}
-h1{font-size:1.35rem;margin:0 0 .25rem}
-.muted{color:#667085}
-.state{display:inline-block;padding:.15rem .6rem;border-radius:99px;font-weight:600;font-size:.9rem}
-.state-off{background:#eef0f3}.state-online{background:#dcf5e3;color:#135c2b}
-.state-waiting-approval,.state-connecting,.state-registering{background:#fff3d6;color:#7a5300}
-dl{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem;margin:.75rem 0 0}dt{color:#667085}dd{margin:0;word-break:break-all}
-.warn{background:#fff4e5;border-color:#f3c27a}.ok{background:#ecfbf0;border-color:#9bd8ae}.err{background:#fdecec;border-color:#f0a3a3}
-button{font:inherit;border:0;border-radius:6px;padding:.5rem 1rem;cursor:pointer}
-.primary{background:#2455d6;color:#fff}.danger{background:#c9302c;color:#fff}.plain{background:#e8ebf0}
-form{display:inline-block;margin:.5rem .5rem 0 0}code{font-size:.85em}
-input[type=password],input[type=text],input[type=number],select{font:inherit;padding:.4rem .6rem;border:1px solid #c5cad3;border-radius:6px}
-.net{display:grid;grid-template-columns:max-content 1fr;gap:.5rem 1rem;align-items:center}.net input{max-width:18rem}
+.ra{max-width:44rem;margin:1.5rem auto;padding:0 1rem}
+.ra .card{background:#fff;border:1px solid #dde1e8;border-radius:10px;padding:1.25rem 1.5rem;margin-bottom:1rem}
+.ra h1{font-size:1.35rem;margin:0 0 .25rem}.ra h2{font-size:1.1rem;margin:0 0 .5rem}
+.ra .muted{color:#667085}
+.ra .state{display:inline-block;padding:.15rem .6rem;border-radius:99px;font-weight:600;font-size:.9rem}
+.ra .state-off{background:#eef0f3}.ra .state-online{background:#dcf5e3;color:#135c2b}
+.ra .state-waiting-approval,.ra .state-connecting,.ra .state-registering{background:#fff3d6;color:#7a5300}
+.ra dl{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem;margin:.75rem 0 0}.ra dt{color:#667085}.ra dd{margin:0;word-break:break-all}
+.ra .warn{background:#fff4e5;border-color:#f3c27a}.ra .ok{background:#ecfbf0;border-color:#9bd8ae}.ra .err{background:#fdecec;border-color:#f0a3a3}
+.ra button{font:inherit;border:0;border-radius:6px;padding:.5rem 1rem;cursor:pointer;margin:0;width:auto}
+.ra .primary{background:#1f5fbf;color:#fff}.ra .danger{background:#c9302c;color:#fff}.ra .plain{background:#e8ebf0;color:#1d2330}
+.ra form{display:inline-block;margin:.5rem .5rem 0 0}.ra form.enable{display:block}.ra code{font-size:.85em}
+.ra fieldset{border:0;padding:0;margin:.25rem 0 .5rem}.ra legend{font-weight:600;margin-bottom:.25rem}
+.ra label.choice{display:inline-block;margin:0 1rem .25rem 0;color:inherit;font-size:1rem}.ra label.choice input{width:auto}
+.ra input[type=password],.ra input[type=text],.ra input[type=number],.ra select{font:inherit;padding:.4rem .6rem;border:1px solid #c5cad3;border-radius:6px}
+.ra .net{display:grid;grid-template-columns:max-content 1fr;gap:.5rem 1rem;align-items:center}.ra .net input{max-width:18rem}
+.ra table{border-collapse:collapse;width:100%;font-size:.9rem}.ra th,.ra td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #eef0f3;vertical-align:top}
+.ra .live{color:#135c2b;font-weight:600}
 `;
+const standaloneCss = `body{font:15px/1.5 system-ui,-apple-system,Segoe UI,sans-serif;margin:0;background:#f5f6f8;color:#1d2330}`;
 
-export const Layout: FC<PropsWithChildren<{ title: string; refreshSeconds?: number }>> = ({ title, refreshSeconds, children }) => (
-  <html lang="en">
-    <head>
-      <meta charset="utf-8" />
-      <meta name="viewport" content="width=device-width, initial-scale=1" />
-      {refreshSeconds ? <meta http-equiv="refresh" content={String(refreshSeconds)} /> : null}
-      <title>{title}</title>
+export const Layout: FC<PropsWithChildren<{ title: string; refreshSeconds?: number | undefined; frame?: PageFrame | undefined; script?: { nonce: string; code: string } | undefined }>> = ({
+  title,
+  refreshSeconds,
+  frame: Frame,
+  script,
+  children,
+}) => {
+  const body = (
+    <div class="ra">
       <style>{css}</style>
-    </head>
-    <body>
-      <main>{children}</main>
-    </body>
-  </html>
-);
+      {children}
+      {script ? <script nonce={script.nonce}>{raw(script.code)}</script> : null}
+    </div>
+  );
+  if (Frame) {
+    return (
+      <Frame title={title} refreshSeconds={refreshSeconds}>
+        {body}
+      </Frame>
+    );
+  }
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        {refreshSeconds ? <meta http-equiv="refresh" content={String(refreshSeconds)} /> : null}
+        {/* No favicon request: the page has none, and the browser would ask for /favicon.ico. */}
+        <link rel="icon" href="data:," />
+        <title>{title}</title>
+        <style>{standaloneCss}</style>
+      </head>
+      <body>{body}</body>
+    </html>
+  );
+};
 
 function when(ms: number | undefined, now: number): string {
   if (ms === undefined) return '—';
@@ -67,13 +105,21 @@ const PHASE_TEXT: Record<AgentStatus['phase'], string> = {
   online: 'Online',
 };
 
-const Csrf: FC<{ token: string }> = ({ token }) => <input type="hidden" name="csrf" value={token} />;
-
-export const RemoteAccessPage: FC<PageProps> = ({ status: s, basePath, csrf, nowMs, claimApproved, claimDenied, showLogout, notice, backLink }) => {
+export const RemoteAccessPage: FC<PageProps> = ({ status: s, basePath, csrf, nowMs, claimApproved, claimDenied, showLogout, notice, backLink, remote, nonce, frame }) => {
+  // Back from the portal before the agent's next poll saw the approval: say approved, not "waiting".
+  const justApproved = claimApproved && s.phase === 'waiting-approval';
+  const phaseClass = justApproved ? 'connecting' : s.phase;
+  const phaseText = justApproved ? 'Approved, connecting' : PHASE_TEXT[s.phase];
   const busy = s.phase === 'waiting-approval' || s.phase === 'connecting' || s.phase === 'registering';
   const canEnable = !s.enabled && s.phase === 'off';
+  const counting = s.enabled && typeof s.exposure.untilMs === 'number';
   return (
-    <Layout title={`Remote access · ${s.serial}`} refreshSeconds={busy || (claimApproved && s.phase !== 'online') ? 3 : undefined}>
+    <Layout
+      title={`Remote access · ${s.serial}`}
+      refreshSeconds={busy || (claimApproved && s.phase !== 'online') ? 3 : undefined}
+      frame={frame}
+      script={counting && nonce ? { nonce, code: COUNTDOWN_SCRIPT } : undefined}
+    >
       {backLink ? (
         <p>
           <a href={backLink.href}>← {backLink.label}</a>
@@ -85,16 +131,17 @@ export const RemoteAccessPage: FC<PageProps> = ({ status: s, basePath, csrf, now
           Device <code>{s.serial}</code>
         </div>
         <p>
-          Status: <span class={`state state-${s.phase}`} id="phase">{PHASE_TEXT[s.phase]}</span>
+          Status: <span class={`state state-${phaseClass}`} id="phase">{phaseText}</span>
           {s.phase === 'online' ? <span> since {when(s.onlineSinceMs, nowMs)}</span> : null}
         </p>
+        <WindowLine status={s} nowMs={nowMs} />
         {s.phase === 'off' && !s.enabled ? (
           <p class="muted">
             When enabled, people you allow on the portal can open this device's web interface from anywhere. The device
             connects out to the hub; nothing on your router needs to change.
           </p>
         ) : null}
-        {s.phase === 'waiting-approval' && s.claim ? (
+        {s.phase === 'waiting-approval' && s.claim && !justApproved ? (
           <p>
             Approve this device on the portal with code <strong id="user-code">{s.claim.userCode}</strong>:{' '}
             <a href={s.claim.verificationUriComplete}>open the approval page</a>. The code expires{' '}
@@ -102,10 +149,18 @@ export const RemoteAccessPage: FC<PageProps> = ({ status: s, basePath, csrf, now
           </p>
         ) : null}
         {s.phase === 'connecting' ? <p>Connecting to the hub…{s.nextRetryAtMs ? ` next attempt ${when(s.nextRetryAtMs, nowMs).replace(/\(.*\)/, '')}` : ''}</p> : null}
+        {remote && s.enabled ? (
+          <p class="card warn" id="remote-warning">
+            You are using this page through remote access. Disable cuts your own connection at once, and only someone at
+            the device can turn remote access on again.
+          </p>
+        ) : null}
         {canEnable ? (
-          <form method="post" action={`${basePath}/enable`}>
+          <EnableForm status={s} basePath={basePath} csrf={csrf} />
+        ) : s.phase === 'waiting-approval' ? (
+          <form method="post" action={`${basePath}/disable`}>
             <Csrf token={csrf} />
-            <button class="primary" type="submit" id="enable">Enable remote access</button>
+            <button class="plain" type="submit" id="cancel">Cancel the request</button>
           </form>
         ) : (
           <form method="post" action={`${basePath}/disable`}>
@@ -141,6 +196,11 @@ export const RemoteAccessPage: FC<PageProps> = ({ status: s, basePath, csrf, now
         </div>
       ) : null}
       {claimDenied ? <div class="card err">The request was denied on the portal; remote access stays off.</div> : null}
+      {!s.enabled && s.exposure.endedAtMs !== undefined ? (
+        <div class="card warn" id="window-ended">
+          The access window ended at {utcTime(s.exposure.endedAtMs)}: the device turned remote access off by itself.
+        </div>
+      ) : null}
       {notice ? <div class="card ok">{notice}</div> : null}
       {s.lastError ? (
         <div class="card err" id="error">
@@ -162,7 +222,7 @@ export const RemoteAccessPage: FC<PageProps> = ({ status: s, basePath, csrf, now
           <strong>The device's HTTPS certificate changed.</strong> Remote visitors get an error page until you decide.
           <dl>
             <dt>Address</dt>
-            <dd>{s.certificate.origin}</dd>
+            <dd>{unrewritable(s.certificate.origin)}</dd>
             <dt>Trusted (SHA-256)</dt>
             <dd><code>{s.certificate.pinned}</code></dd>
             <dt>New (SHA-256)</dt>
@@ -202,11 +262,12 @@ export const RemoteAccessPage: FC<PageProps> = ({ status: s, basePath, csrf, now
           <dt>Tunnel address</dt>
           <dd>{s.tunnelIp ?? '—'}</dd>
           <dt>Forwards to</dt>
-          <dd>
-            {s.target}
+          <dd id="forwards-to">
+            {unrewritable(s.target)}
             {s.exposed.map((e) => (
               <span>
                 , port {e.port} → {e.host}:{e.targetPort}
+                {e.mode === 'modbus-read-only' ? ' (Modbus/TCP, read-only)' : ''}
               </span>
             ))}
           </dd>
@@ -218,65 +279,33 @@ export const RemoteAccessPage: FC<PageProps> = ({ status: s, basePath, csrf, now
           ) : null}
         </dl>
       </div>
+      <JournalCard entries={s.journal} />
       <NetworkCard status={s} basePath={basePath} csrf={csrf} />
     </Layout>
   );
 };
 
-/** Proxy and transport settings (issue 9): the same protection as every other form on the page. */
-const NetworkCard: FC<{ status: AgentStatus; basePath: string; csrf: string }> = ({ status: s, basePath, csrf }) => {
-  const n = s.network;
-  const p = n.proxy;
-  return (
-    <div class="card" id="network">
-      <h2 style="font-size:1.1rem;margin:0 0 .5rem">Network</h2>
-      <p class="muted">
-        Currently: {p ? p.text : 'direct connection'}, transport{' '}
-        {n.transport === 'auto' ? 'automatic (UDP, WebSocket over HTTPS when UDP is blocked)' : n.transport === 'udp' ? 'UDP only' : 'WebSocket over HTTPS only'}
-        {' '}(from {n.source}). The device only ever contacts the hub: its HTTPS port (API and WebSocket) and, when UDP
-        is used, its WireGuard UDP port.
+/** A remote visitor pressed Disable: one more step, since it cuts their own connection. */
+export const DisableConfirmPage: FC<{ basePath: string; csrf: string; serial: string; frame?: PageFrame | undefined }> = ({ basePath, csrf, serial, frame }) => (
+  <Layout title={`Remote access · ${serial}`} frame={frame}>
+    <div class="card warn" id="confirm-disable">
+      <h1>Disable remote access?</h1>
+      <p>
+        You are connected to this device through remote access. Disabling it cuts your own connection at once, and
+        only someone at the device can turn remote access on again.
       </p>
-      <form method="post" action={`${basePath}/network`} class="net">
+      <form method="post" action={`${basePath}/disable`}>
         <Csrf token={csrf} />
-        <label for="net-transport">Transport</label>
-        <select id="net-transport" name="transport">
-          <option value="auto" selected={n.transport === 'auto'}>Automatic</option>
-          <option value="udp" selected={n.transport === 'udp'}>UDP only</option>
-          <option value="websocket" selected={n.transport === 'websocket'}>WebSocket over HTTPS only</option>
-        </select>
-        <label for="net-proxy">Proxy</label>
-        <select id="net-proxy" name="proxyKind">
-          <option value="none" selected={!p}>None</option>
-          <option value="socks5" selected={p?.kind === 'socks5'}>SOCKS5</option>
-          <option value="socks4a" selected={p?.kind === 'socks4a'}>SOCKS4a (TCP only)</option>
-          <option value="http" selected={p?.kind === 'http'}>HTTP CONNECT</option>
-        </select>
-        <label for="net-host">Proxy host</label>
-        <input type="text" id="net-host" name="proxyHost" value={p?.host ?? ''} autocomplete="off" />
-        <label for="net-port">Proxy port</label>
-        <input type="number" id="net-port" name="proxyPort" min="1" max="65535" value={p ? String(p.port) : ''} />
-        <label for="net-user">User name</label>
-        <input type="text" id="net-user" name="proxyUsername" value={p?.username ?? ''} autocomplete="off" />
-        <label for="net-pass">Password</label>
-        <input type="password" id="net-pass" name="proxyPassword" autocomplete="new-password" placeholder={p?.hasPassword ? '(unchanged)' : ''} />
-        <span></span>
-        <span>
-          <button class="primary" type="submit" id="save-network">Save network settings</button>
-        </span>
+        <input type="hidden" name="confirm" value="1" />
+        <button class="danger" type="submit" id="disable-anyway">Disable anyway</button>
       </form>
-      {n.source === 'this page' ? (
-        <form method="post" action={`${basePath}/network`}>
-          <Csrf token={csrf} />
-          <input type="hidden" name="reset" value="1" />
-          <button class="plain" type="submit">Use the command-line settings</button>
-        </form>
-      ) : null}
+      <a href={`${basePath}/`}>Keep remote access on</a>
     </div>
-  );
-};
+  </Layout>
+);
 
-export const LoginPage: FC<{ basePath: string; csrf: string; error?: string; serial: string }> = ({ basePath, csrf, error, serial }) => (
-  <Layout title={`Remote access · ${serial}`}>
+export const LoginPage: FC<{ basePath: string; csrf: string; error?: string; serial: string; frame?: PageFrame | undefined }> = ({ basePath, csrf, error, serial, frame }) => (
+  <Layout title={`Remote access · ${serial}`} frame={frame}>
     <div class="card">
       <h1>Remote access</h1>
       <p class="muted">Device <code>{serial}</code>. Enter the device password to manage remote access.</p>
@@ -290,8 +319,8 @@ export const LoginPage: FC<{ basePath: string; csrf: string; error?: string; ser
   </Layout>
 );
 
-export const MessagePage: FC<{ title: string; message: string }> = ({ title, message }) => (
-  <Layout title={title}>
+export const MessagePage: FC<{ title: string; message: string; frame?: PageFrame | undefined }> = ({ title, message, frame }) => (
+  <Layout title={title} frame={frame}>
     <div class="card err">
       <h1>{title}</h1>
       <p>{message}</p>

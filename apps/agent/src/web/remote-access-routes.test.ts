@@ -31,6 +31,8 @@ function stubAgent(patch: Partial<AgentStatus> = {}) {
     target: 'http://127.0.0.1:8080',
     exposed: [],
     certificate: undefined,
+    exposure: { untilMs: undefined, endedAtMs: undefined, maxHours: undefined, choices: [1, 8, 24, null] },
+    journal: [],
     ...patch,
   };
   const agent = {
