@@ -36,6 +36,10 @@ export const devices = pgTable(
     /** Subject and issuer of the attesting certificate, for the portal and API. */
     attestationSubject: text('attestation_subject'),
     attestationIssuer: text('attestation_issuer'),
+    /** End of the owner's exposure window as the agent last reported it; null = until turned off, or never reported. */
+    exposureUntil: timestamp('exposure_until', { withTimezone: true }),
+    /** When the agent said its window ended (it closed remote access itself); cleared by its next report. */
+    exposureEndedAt: timestamp('exposure_ended_at', { withTimezone: true }),
   },
   (t) => [
     // The serial index also serves cursor pagination (ORDER BY serial, WHERE serial > cursor).
