@@ -138,6 +138,8 @@ export const DeviceSchema = z
     attestedAt: z.string().nullable(),
     attestationSubject: z.string().nullable(),
     attestationIssuer: z.string().nullable(),
+    exposureUntil: z.string().nullable().describe("End of the owner's exposure window as the device reported it; null = until turned off (or not reported)."),
+    exposureEndedAt: z.string().nullable().describe('When the device closed remote access itself because that window ended; null = it has not.'),
   })
   .register(apiSchemas, { id: 'Device' });
 

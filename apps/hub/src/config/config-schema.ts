@@ -75,6 +75,8 @@ export const configSchema = z.strictObject({
   wsIdleTimeoutMs: positiveMs,
   /** PEM file of vendor CA certificates: registrations and claims must then carry a device attestation. */
   deviceCaFile: z.string().min(1, 'must not be empty').optional(),
+  /** Fleet maximum of an owner's exposure window in hours; devices offer only shorter windows (unset: no maximum). */
+  maxExposureHours: z.number().int('must be a whole number of hours').min(1, 'must be at least 1').max(8760, 'must be at most 8760 (a year)').optional(),
 });
 
 export type ConfigInput = z.input<typeof configSchema>;
@@ -149,4 +151,5 @@ export const ENV_KEYS: Record<keyof ConfigInput, { env: string; kind: FieldKind;
   wsMaxMessagesPerSecond: { env: 'PORTHOLE_WS_MAX_MESSAGES_PER_SECOND', kind: 'int' },
   wsIdleTimeoutMs: { env: 'PORTHOLE_WS_IDLE_TIMEOUT_MS', kind: 'int' },
   deviceCaFile: { env: 'PORTHOLE_DEVICE_CA_FILE', kind: 'string' },
+  maxExposureHours: { env: 'PORTHOLE_MAX_EXPOSURE_HOURS', kind: 'int' },
 };

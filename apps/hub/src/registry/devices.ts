@@ -51,6 +51,10 @@ export interface DeviceInfo {
   /** Subject and issuer of that certificate (null when not recorded). */
   attestationSubject: string | null;
   attestationIssuer: string | null;
+  /** End of the owner's exposure window as the agent reported it (null: until turned off, or not reported). */
+  exposureUntil: string | null;
+  /** When the agent closed remote access because that window ended (null: it has not). */
+  exposureEndedAt: string | null;
 }
 
 export const deviceColumns = {
@@ -81,6 +85,8 @@ export function toInfo(ctx: RegistryContext, row: DeviceRow, ownerEmail: string 
     attestedAt: row.attestedAt?.toISOString() ?? null,
     attestationSubject: row.attestationSubject,
     attestationIssuer: row.attestationIssuer,
+    exposureUntil: row.exposureUntil?.toISOString() ?? null,
+    exposureEndedAt: row.exposureEndedAt?.toISOString() ?? null,
   };
 }
 

@@ -12,6 +12,7 @@ import { createClaims } from './claims.js';
 import * as adminPeers from './admin-peers.js';
 import type { HubIdentity, RegistryContext } from './context.js';
 import * as devices from './devices.js';
+import * as deviceExposure from './device-exposure.js';
 import * as deviceSessions from './device-sessions.js';
 import * as deviceAdmin from './device-admin.js';
 import * as enrollment from './enrollment-tokens.js';
@@ -129,6 +130,10 @@ export function createRegistry(options: RegistryOptions) {
     setDevicesStatus: (serials: readonly string[], status: 'enabled' | 'disabled') => deviceAdmin.setDevicesStatus(ctx, serials, status),
     setDeviceTags: (serial: string, tags: readonly string[]) => deviceAdmin.setDeviceTags(ctx, serial, tags),
     fleetOverview: (minutes?: number) => overview.fleetOverview(ctx, minutes),
+    // The owner's exposure window, as the agent reports it over the control channel.
+    findDeviceByTunnelIp: (tunnelIp: string) => deviceExposure.findDeviceByTunnelIp(ctx, tunnelIp),
+    reportDeviceExposure: (tunnelIp: string, until: Date | null) => deviceExposure.reportDeviceExposure(ctx, tunnelIp, until),
+    endDeviceExposure: (tunnelIp: string, endedAt: Date) => deviceExposure.endDeviceExposure(ctx, tunnelIp, endedAt),
 
     // Grants.
     listGrants: (serial: string) => grants.listGrants(ctx, serial),
