@@ -10,6 +10,8 @@ import { createApiRoutes } from './api/api-routes.js';
 import type { HubConfig } from './config/config-schema.js';
 import { MeteredBind } from './dataplane/metered-bind.js';
 import { startOverlay, type Overlay } from './dataplane/overlay.js';
+import { ipv4ToInt } from './dataplane/packet-summary.js';
+import { startDeviceControl } from './device-control/device-control.js';
 import { loadOrCreateHubKey } from './hub-key.js';
 import { createHubMetrics, type HubMetrics } from './ops/hub-metrics.js';
 import { silentLogger, type Logger } from './ops/logger.js';
@@ -171,6 +173,8 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
           accessPolicy: device.accessPolicy,
           online: false, // replaced live below: the cache must not freeze it
           lastSeenAt: device.lastHandshakeAt ? new Date(device.lastHandshakeAt) : null,
+          exposureUntil: device.exposureUntil ? new Date(device.exposureUntil) : null,
+          exposureEndedAt: device.exposureEndedAt ? new Date(device.exposureEndedAt) : null,
         };
       },
       onLoadError: (serial, err) => logger.warn('device lookup failed', { device: serial, err: String(err) }),
@@ -195,6 +199,28 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
       logger,
     });
     cleanups.push(() => accessLog.close());
+
+    // The control channel with device agents over the overlay: their exposure windows in, each
+    // device's access journal (the proxy's entries folded into visits) out.
+    const deviceControl = startDeviceControl({
+      netstack: overlay.netstack,
+      isDeviceAddress: (address) => overlay.peers.roleOf(ipv4ToInt(address)) === 'device',
+      async findDevice(serial) {
+        const route = await liveDirectory.findBySerial(serial);
+        return route && { tunnelIp: route.tunnelIp, online: route.online };
+      },
+      registry,
+      policy: { maxExposureHours: config.maxExposureHours ?? null },
+      onDeviceChanged: (serial) => directory.invalidate(serial),
+      logger,
+    });
+    cleanups.push(() => deviceControl.close());
+    const proxyAccessLog = {
+      record(entry: Parameters<BatchingAccessLog['record']>[0]) {
+        accessLog.record(entry);
+        deviceControl.journal.record(entry);
+      },
+    };
 
     const tickets = createTicketStore();
     // Device sessions live in the database; the proxy reads them through a short-lived cache that
@@ -243,7 +269,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
       },
       tickets,
       sessions: deviceSessions,
-      accessLog,
+      accessLog: proxyAccessLog,
       portalApp: portal,
       metrics,
       logger,

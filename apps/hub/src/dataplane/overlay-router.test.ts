@@ -56,6 +56,17 @@ describe('OverlayRouter', () => {
     expect(out).toHaveLength(0);
   });
 
+  it("drops admin peers' TCP to a device's control port, counted, and tracks no flow for it", () => {
+    const { router, out } = setup();
+    router.fromPeer(packet('tcp', ADMIN, DEV_A, 40001, 61820), 0);
+    expect(out).toHaveLength(0);
+    expect(router.drops.get('control_port')).toBe(1);
+    expect(router.flowCount).toBe(0);
+    // The same admin still reaches other ports of the device.
+    router.fromPeer(packet('tcp', ADMIN, DEV_A, 40002, 22), 0);
+    expect(out).toHaveLength(1);
+  });
+
   it('never lets a device reach another device, in any protocol', () => {
     const { router, out } = setup();
     for (const proto of ['tcp', 'udp', 'icmp'] as const) router.fromPeer(packet(proto, DEV_A, DEV_B, 8, 80), 0);

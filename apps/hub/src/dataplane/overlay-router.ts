@@ -2,6 +2,7 @@
 // admin peers reach device tunnel IPs with TCP and ICMP, and devices may answer those flows
 // (tracked like a stateful firewall) but never open one towards an admin. Everything else is
 // dropped and counted by reason.
+import { DEVICE_CONTROL_PORT } from '@porthole/device-control';
 import { IPPROTO_ICMP, IPPROTO_TCP, summarizeIpv4, type PacketSummary } from './packet-summary.js';
 
 export type PeerRole = 'device' | 'admin';
@@ -13,7 +14,8 @@ export type RouterDropReason =
   | 'device_unsolicited'
   | 'admin_to_admin'
   | 'protocol_not_allowed'
-  | 'spoofed_hub_source';
+  | 'spoofed_hub_source'
+  | 'control_port';
 
 export interface OverlayRouterOptions {
   /** The hub's own tunnel address (its netstack), as a 32-bit integer. */
@@ -80,6 +82,8 @@ export class OverlayRouter {
       if (summary.protocol === IPPROTO_ICMP && summary.icmpType !== ICMP_ECHO_REQUEST) {
         return this.drop('protocol_not_allowed');
       }
+      // The device's control port is the hub's alone (the agent also checks the source address).
+      if (summary.protocol === IPPROTO_TCP && summary.dstPort === DEVICE_CONTROL_PORT) return this.drop('control_port');
       this.track(flowKey(summary, 'admin'), summary.protocol, nowMs);
     } else {
       if (summary.protocol === IPPROTO_ICMP && summary.icmpType !== ICMP_ECHO_REPLY) {

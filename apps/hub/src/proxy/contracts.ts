@@ -15,6 +15,17 @@ export interface DeviceRoute {
   /** Why an offline device is offline, when the hub knows: its owner pressed Disable on the device. */
   offlineReason?: 'turned-off-on-device';
   lastSeenAt: Date | null;
+  /** The owner's exposure window as the device reported it (null: until turned off); absent: not reported. */
+  exposureUntil?: Date | null;
+  /** When the device said that window ended and closed remote access itself. */
+  exposureEndedAt?: Date | null;
+}
+
+/** When the owner's window ended, if it has: the device's word, else the reported end once past. */
+export function windowEndedAt(device: DeviceRoute, nowMs: number): Date | undefined {
+  if (device.exposureEndedAt) return device.exposureEndedAt;
+  if (device.exposureUntil && device.exposureUntil.getTime() <= nowMs) return device.exposureUntil;
+  return undefined;
 }
 
 export interface DeviceDirectory {
@@ -65,6 +76,8 @@ export interface AccessLogEntry {
   durationMs: number;
   /** http, websocket or tcp. */
   kind: 'http' | 'websocket' | 'tcp';
+  /** The device port reached: the web UI's for http and websocket, the requested one for tcp. */
+  port?: number;
 }
 
 /** Receives one entry per proxied request; must never block or throw (batched behind the scenes). */

@@ -6,14 +6,14 @@ import type { Duplex } from 'node:stream';
 import { type RateLimiter, createRateLimiter } from '../http/rate-limit.js';
 import type { HubMetrics } from '../ops/hub-metrics.js';
 import type { Logger } from '../ops/logger.js';
-import type { AccessLogSink, DeviceDialer, DeviceDirectory, DeviceRoute, TcpPortPolicy } from './contracts.js';
+import { type AccessLogSink, type DeviceDialer, type DeviceDirectory, type DeviceRoute, type TcpPortPolicy, windowEndedAt } from './contracts.js';
 import { DeviceAgent } from './device-agent.js';
 import { clearDeviceCookie, deviceCookie } from './device-sessions.js';
 import type { ClientInfo } from './forward-headers.js';
 import { type ForwardResult, forwardHttp } from './http-forwarder.js';
 import { isWebSocketUpgrade } from './request-guard.js';
 import { type StatusPage, sendStatusPage, writeRawStatusPage } from './status-page.js';
-import { TCP_PATH, createTcpEndpoint } from './tcp-endpoint.js';
+import { TCP_PATH, createTcpEndpoint, parseTcpPort } from './tcp-endpoint.js';
 import { forwardUpgrade } from './upgrade-forwarder.js';
 import { isTopLevelNavigation, refusalText } from './resource-isolation.js';
 import { type ForwardCredentials, type GateDecision, type VisitorGate, isolationOf } from './visitor-gate.js';
@@ -151,6 +151,7 @@ export function createDeviceProxy(o: DeviceProxyOptions) {
         bytesOut: result.bytesOut,
         durationMs: Math.round(durationMs),
         kind,
+        port: kind === 'tcp' ? (parseTcpPort(ctx.target) ?? 0) : devicePort,
       });
     } catch (err) {
       log.warn('access log sink threw', { err, requestId: ctx.requestId });
@@ -183,6 +184,19 @@ export function createDeviceProxy(o: DeviceProxyOptions) {
     return { status: 403, title: 'Remote access disabled', message: 'Remote access to this device has been disabled by an administrator.', serial: device.serial, requestId };
   }
   function offlinePage(device: DeviceRoute, requestId: string): StatusPage {
+    // The owner opened remote access for a while; the device closed it itself when that ended.
+    const ended = windowEndedAt(device, Date.now());
+    if (ended) {
+      const at = `${ended.toISOString().replace('T', ' ').slice(0, 16)} UTC`;
+      return {
+        status: 502,
+        title: "The owner's access window ended",
+        message: `The owner of this device opened remote access for a limited time, and that window ended at ${at}. The device closed remote access itself; its owner can open a new window on the device's Remote access page.`,
+        serial: device.serial,
+        lastSeenAt: device.lastSeenAt,
+        requestId,
+      };
+    }
     if (device.offlineReason === 'turned-off-on-device') {
       return {
         status: 502,
