@@ -261,7 +261,8 @@ export function createDeviceProxy(o: DeviceProxyOptions) {
     const decision = await o.gate.authorize({ req, device, hostWithPort: ctx.hostWithPort, target: ctx.target, proto: ctx.client.proto, kind: 'http' });
     const userId = userOf(decision);
     if (decision.kind !== 'allow') return refuse(gatePage(decision, device, ctx.requestId, method), userId);
-    if (!device.online) return refuse(offlinePage(device, ctx.requestId), userId);
+    // Past the owner's window the hub refuses too, should the device not have closed in time.
+    if (!device.online || windowEndedAt(device, Date.now())) return refuse(offlinePage(device, ctx.requestId), userId);
 
     const result = await forwardHttp(
       {
@@ -362,7 +363,7 @@ export function createDeviceProxy(o: DeviceProxyOptions) {
     const userId = userOf(decision);
     // A WebSocket cannot follow a redirect: a login refusal is a 401.
     if (decision.kind !== 'allow') return refuse(gatePage(decision, device, ctx.requestId, 'WEBSOCKET'), userId);
-    if (!device.online) return refuse(offlinePage(device, ctx.requestId), userId);
+    if (!device.online || windowEndedAt(device, Date.now())) return refuse(offlinePage(device, ctx.requestId), userId);
 
     // Long-lived connections are the cheap way to exhaust a device or the hub: cap them.
     const release = admitTunnel(device.id, userId ?? `ip:${ctx.client.ip}`);
