@@ -1,6 +1,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { leakedSecrets, logEverywhere, secretSamples } from '@porthole/log/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from './logger.js';
 import { RotatingFile } from './rotating-file.js';
@@ -15,8 +16,30 @@ describe('logger', () => {
     log.debug('hidden');
     log.child({ component: 'tunnel' }).warn('handshake failed', { err: Object.assign(new Error('boom'), { code: 'EHOSTUNREACH' }) });
     expect(lines).toEqual([
-      '{"time":"2026-01-02T03:04:05.000Z","level":"warn","msg":"handshake failed","component":"tunnel","err":{"name":"Error","message":"boom","code":"EHOSTUNREACH"}}\n',
+      '{"level":"warn","time":"2026-01-02T03:04:05.000Z","component":"tunnel","err":{"name":"Error","message":"boom","code":"EHOSTUNREACH"},"msg":"handshake failed"}\n',
     ]);
+  });
+
+  it('never writes a secret to stdout or the log file, at any level, nested, in the message or in an error', () => {
+    const samples = secretSamples();
+    const path = join(dir, 'secrets', 'agent.log');
+    const file = new RotatingFile({ path, retention: 2 });
+    const stdout: string[] = [];
+    const log = createLogger({ level: 'debug', sinks: [(l) => stdout.push(l), (l) => file.write(l)], fields: { component: 'porthole-agent' } });
+    let expected = 0;
+    for (const s of samples) expected += logEverywhere(log, s);
+    // What the agent itself holds: its proxy settings and the enrollment token from its config.
+    const proxyPassword = 'Pr0xy-pa55word';
+    log.info('network settings', { network: { proxy: { kind: 'socks5', host: 'proxy.lan', port: 1080, username: 'meter', password: proxyPassword } }, enrollmentToken: 'ph_enr_EnrollEnrollEnrollEnroll' });
+    file.close();
+    const written = readFileSync(path, 'utf8');
+    expect(stdout).toHaveLength(expected + 1);
+    expect(written.trim().split('\n')).toHaveLength(expected + 1);
+    for (const output of [stdout.join(''), written]) {
+      expect(leakedSecrets(output, samples)).toEqual([]);
+      expect(output).not.toContain(proxyPassword);
+      expect(output).not.toContain('EnrollEnroll');
+    }
   });
 });
 
@@ -33,7 +56,7 @@ describe('RotatingFile', () => {
       now += 23 * 3600_000;
     }
     file.close();
-    expect(readdirSync(dir).sort()).toEqual(['agent.log', 'agent.log.2026-03-03', 'agent.log.2026-03-04']);
+    expect(readdirSync(dir).filter((n) => n.startsWith('agent.log')).sort()).toEqual(['agent.log', 'agent.log.2026-03-03', 'agent.log.2026-03-04']);
     const msgs = (name: string) => readFileSync(join(dir, name), 'utf8').trim().split('\n').map((l) => JSON.parse(l).msg);
     expect(msgs('agent.log.2026-03-03')).toEqual(['day 2 a', 'day 2 b']);
     expect(msgs('agent.log.2026-03-04')).toEqual(['day 3 a', 'day 3 b']);

@@ -1,36 +1,45 @@
+import { leakedSecrets, logEverywhere, secretSamples } from '@porthole/log/testing';
 import { describe, expect, it } from 'vitest';
-import { createJsonLogger, createMemoryLogger, redact } from './logger.js';
+import { describeConfig, loadConfig } from '../config/load-config.js';
+import { createJsonLogger, createMemoryLogger } from './logger.js';
 
-describe('json logger', () => {
-  it('writes one JSON object per line with time, level, component and fields', () => {
+describe('hub logger', () => {
+  it('writes one JSON object per line with level, time, component, fields and msg', () => {
     const lines: string[] = [];
     const log = createJsonLogger({ level: 'info', write: (l) => lines.push(l), now: () => new Date(0) });
     const proxy = log.child({ component: 'proxy' });
     proxy.debug('hidden');
     proxy.info('request done', { requestId: 'r1', status: 200 });
-    expect(lines).toEqual([
-      '{"time":"1970-01-01T00:00:00.000Z","level":"info","component":"proxy","msg":"request done","requestId":"r1","status":200}',
-    ]);
+    expect(lines).toEqual(['{"level":"info","time":"1970-01-01T00:00:00.000Z","component":"proxy","requestId":"r1","status":200,"msg":"request done"}']);
   });
 
-  it('never writes credentials, even nested or in errors', () => {
+  it('never writes a secret, at any level, nested, in the message or in an error', () => {
+    const samples = secretSamples();
+    const lines: string[] = [];
+    const log = createJsonLogger({ level: 'debug', write: (l) => lines.push(l) }).child({ component: 'proxy' });
+    let expected = 0;
+    for (const s of samples) expected += logEverywhere(log, s);
+    expect(lines).toHaveLength(expected);
+    expect(leakedSecrets(lines.join('\n'), samples)).toEqual([]);
+  });
+
+  it('the startup line with the configuration shows neither the database password nor the admin secrets', () => {
     const log = createMemoryLogger();
-    log.info('visitor', {
-      cookie: 'porthole_device=abc',
-      headers: { authorization: 'Bearer xyz', accept: 'text/html' },
-      ticket: 'tkt-q9',
-      adminPassword: 'hunter2',
-      sessionToken: 'S1',
-      err: new Error('boom'),
-    });
+    const config = loadConfig(
+      {
+        DATABASE_URL: 'postgres://porthole:Db-pa55word@db.internal:5432/porthole',
+        PORTHOLE_ADMIN_EMAIL: 'admin@example.io',
+        PORTHOLE_ADMIN_PASSWORD: 'Adm1n-pa55word',
+        PORTHOLE_ADMIN_TOKEN: 'ph_api_AdminTokenAdminTokenAdminToken12345678',
+      },
+      () => '',
+    );
+    log.info('starting', { config: describeConfig(config) });
+    log.error('database unreachable', { err: new Error(`connect ECONNREFUSED ${config.databaseUrl}`) });
     const text = JSON.stringify(log.lines);
-    for (const secret of ['abc', 'xyz', 'tkt-q9', 'hunter2', 'S1']) expect(text).not.toContain(secret);
-    expect(log.lines[0]!.headers).toEqual({ authorization: '[redacted]', accept: 'text/html' });
-    expect(log.lines[0]!.err).toEqual({ name: 'Error', message: 'boom' });
-  });
-
-  it('keeps booleans and absent values under secret-like names (they say nothing)', () => {
-    expect(redact({ hasToken: true, password: undefined })).toEqual({ hasToken: true, password: undefined });
+    expect(log.lines).toHaveLength(2);
+    for (const secret of ['Db-pa55word', 'Adm1n-pa55word', 'AdminTokenAdminToken']) expect(text).not.toContain(secret);
+    expect(text).toContain('admin@example.io');
   });
 
   it('survives a write function that throws', () => {

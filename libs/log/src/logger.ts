@@ -1,0 +1,107 @@
+// The JSON-lines logger of the hub and the agent: pino underneath (serialisation, level filtering,
+// sonic-boom output), our `Logger` call style on top (`log.info('msg', { fields })`, `child({ component })`)
+// so call sites stay as they are. Every record is redacted (./redact.ts) before pino sees it.
+import pino, { type DestinationStream, type Logger as PinoLogger } from 'pino';
+import { redactFields, scrubString, type LogFields } from './redact.js';
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type { LogFields };
+
+export interface Logger {
+  debug(msg: string, fields?: LogFields): void;
+  info(msg: string, fields?: LogFields): void;
+  warn(msg: string, fields?: LogFields): void;
+  error(msg: string, fields?: LogFields): void;
+  /** A logger that adds `fields` (e.g. `{ component: 'proxy' }`) to every line. */
+  child(fields: LogFields): Logger;
+}
+
+export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+export interface LoggerOptions {
+  level?: LogLevel;
+  /**
+   * Where lines go, each one complete JSON object ending in "\n". Default: stdout. A sink that
+   * throws loses that line only (a closed stdout must not take the process down).
+   */
+  sinks?: Array<(line: string) => void>;
+  /** Milliseconds since the epoch for the `time` field; for tests. */
+  now?: () => number;
+  /** Fields on every line. */
+  fields?: LogFields;
+}
+
+/** Stdout through sonic-boom, synchronous so the last line before process.exit is not lost. */
+function stdoutDestination(): DestinationStream {
+  const dest = pino.destination({ dest: 1, sync: true });
+  // EPIPE (the reader went away) is emitted, not thrown; with no listener it would crash the process.
+  dest.on('error', () => {});
+  return dest;
+}
+
+function sinkDestination(sinks: Array<(line: string) => void>): DestinationStream {
+  return {
+    write(line: string) {
+      for (const sink of sinks) {
+        try {
+          sink(line);
+        } catch {
+          // One failing sink (a full disk, a closed pipe) must not silence the others.
+        }
+      }
+    },
+  };
+}
+
+function wrap(p: PinoLogger<never>, enabled: Record<LogLevel, boolean>): Logger {
+  const at = (level: LogLevel) => {
+    if (!enabled[level]) return () => {};
+    return (msg: string, fields?: LogFields) => {
+      if (fields === undefined) p[level](scrubString(msg));
+      else p[level](redactFields(fields), scrubString(msg));
+    };
+  };
+  return {
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    child: (fields) => wrap(p.child(redactFields(fields)), enabled),
+  };
+}
+
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const level = options.level ?? 'info';
+  const now = options.now;
+  const p = pino(
+    {
+      level,
+      base: undefined, // no pid/hostname: journald and the container runtime add their own
+      messageKey: 'msg',
+      timestamp: now ? () => `,"time":"${new Date(now()).toISOString()}"` : pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      // Errors are plain objects by now (redact.ts); pino's own `err` serializer would add the stack.
+      serializers: { err: (value: unknown) => value },
+    },
+    options.sinks ? sinkDestination(options.sinks) : stdoutDestination(),
+  );
+  const enabled = Object.fromEntries(LOG_LEVELS.map((l) => [l, p.isLevelEnabled(l)])) as Record<LogLevel, boolean>;
+  const root = wrap(p, enabled);
+  return options.fields ? root.child(options.fields) : root;
+}
+
+/** A logger that drops everything: libraries and tests use it when none is given. */
+export const silentLogger: Logger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  child: () => silentLogger,
+};
+
+/** Keeps every record (parsed) in memory, for tests that assert on what was and was not logged. */
+export function memoryLogger(level: LogLevel = 'debug'): Logger & { records: LogFields[] } {
+  const records: LogFields[] = [];
+  const logger = createLogger({ level, sinks: [(line) => records.push(JSON.parse(line) as LogFields)] });
+  return Object.assign(logger, { records });
+}
