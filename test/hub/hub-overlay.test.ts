@@ -291,7 +291,7 @@ describe('hub over the overlay', () => {
     expect(toA).toBe('ETIMEDOUT');
     expect(hub.overlay.router.drops.get('device_to_device') ?? 0).toBeGreaterThan(dropsBefore);
     // The drop and the data plane's activity are visible to Prometheus.
-    const scrape = hub.http.metrics.registry.render();
+    const scrape = await hub.http.metrics.render();
     expect(scrape).toMatch(/porthole_dataplane_drops_total\{layer="router",reason="device_to_device"\} [1-9]/);
     expect(scrape).toMatch(/porthole_wg_handshakes_total [1-9]/);
     expect(scrape).toMatch(/porthole_wg_peers\{state="configured"\} 3/);

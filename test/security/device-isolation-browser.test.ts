@@ -14,6 +14,7 @@ import { UdpBind } from '@porthole/wireguard';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../apps/hub/src/config/load-config.js';
 import { createHub, type Hub } from '../../apps/hub/src/hub.js';
+import { metricValue } from '../../apps/hub/src/ops/metrics.js';
 import { TEST_CERT, TEST_KEY } from '../../apps/hub/src/server/test-cert.js';
 import { until } from '../agent/support/hub-harness.js';
 import { CHROMIUM, CHROMIUM_FLAGS } from '../e2e/lab/browser.js';
@@ -154,7 +155,7 @@ window.report = Promise.all([
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  const isolationDrops = () => hub.http.metrics.drops.get({ reason: 'isolation' });
+  const isolationDrops = () => metricValue(hub.http.metrics.drops, { reason: 'isolation' });
   /** Requests A received, without the favicon Chromium fetches for A's own pages. */
   const requestsToA = () => a.http.filter((r) => r.url !== '/favicon.ico');
 
@@ -202,7 +203,7 @@ window.report = Promise.all([
     const page = await context.newPage();
     const statuses = watchA(page);
     const before = a.total();
-    const drops = isolationDrops();
+    const drops = await isolationDrops();
     await page.goto(`${origin(B)}/attack`);
     const report = (await page.evaluate(() => (globalThis as unknown as { report: Promise<unknown> }).report)) as AttackReport;
     expect(report.tcpSocket).toMatch(/^closed /);
@@ -214,7 +215,7 @@ window.report = Promise.all([
     expect(a.total()).toBe(before);
     // Each of the five carried the visitor's device cookie (the browser sends it to a same-site host):
     // without it the hub would answer with a sign-in redirect, not an isolation refusal.
-    expect(isolationDrops() - drops).toBe(5);
+    expect((await isolationDrops()) - drops).toBe(5);
     // Chromium reports the image and the no-cors POST; each was answered by the hub with 403.
     expect(statuses.length).toBeGreaterThan(0);
     expect(new Set(statuses)).toEqual(new Set([403]));

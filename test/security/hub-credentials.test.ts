@@ -4,6 +4,7 @@
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { metricValue } from '../../apps/hub/src/ops/metrics.js';
 import { startHubHarness, until, type HubHarness } from '../agent/support/hub-harness.js';
 import { DEVICE_TCP_PORT, startRecordingDevice, type RecordingDevice } from './support/recording-device.js';
 
@@ -77,7 +78,7 @@ describe('hub credentials on device hosts (real hub)', () => {
     expect(await upgradeStatus(`/.porthole/tcp?port=${DEVICE_TCP_PORT}`, bearer(tokens.read))).toBe(403);
     expect(await upgradeStatus('/ws', bearer(tokens.read))).toBe(403);
     expect(owned.total()).toBe(before);
-    expect(h.hub.http.metrics.drops.get({ reason: 'token_scope' })).toBeGreaterThanOrEqual(3);
+    expect(await metricValue(h.hub.http.metrics.drops, { reason: 'token_scope' })).toBeGreaterThanOrEqual(3);
   });
 
   it('gives a connect token full device access: POST, the device WebSocket and /.porthole/tcp', async () => {

@@ -8,12 +8,13 @@ import { createDatabase, type DatabaseHandle } from '@porthole/db';
 import { UdpBind, encodeKey, publicKeyFromPrivate, type Bind } from '@porthole/wireguard';
 import { createApiRoutes } from './api/api-routes.js';
 import type { HubConfig } from './config/config-schema.js';
+import { instrumentOverlay } from './dataplane/dataplane-metrics.js';
 import { MeteredBind } from './dataplane/metered-bind.js';
 import { startOverlay, type Overlay } from './dataplane/overlay.js';
 import { ipv4ToInt } from './dataplane/packet-summary.js';
 import { startDeviceControl } from './device-control/device-control.js';
 import { loadOrCreateHubKey } from './hub-key.js';
-import { createHubMetrics, type HubMetrics } from './ops/hub-metrics.js';
+import { createHubMetrics } from './ops/hub-metrics.js';
 import { silentLogger, type Logger } from './ops/logger.js';
 import { createPortalRoutes } from './portal/portal-routes.js';
 import { createBatchingAccessLog, type BatchingAccessLog } from './proxy/access-log.js';
@@ -57,32 +58,6 @@ export interface Hub {
   listen(): ReturnType<HubHttp['listen']>;
   /** Graceful shutdown: drain HTTP, flush logs and peer status, close the overlay and the database. */
   close(): Promise<void>;
-}
-
-/** Data-plane series read at scrape time from the counters the overlay keeps anyway. */
-function instrumentOverlay(metrics: HubMetrics, overlay: Overlay, bind: MeteredBind): void {
-  const device = overlay.wireguard.device;
-  metrics.wgPeers.collect(() => {
-    let active = 0;
-    for (const peer of device.peers()) if (peer.hasSession) active++;
-    return [
-      { labels: { state: 'configured' }, value: device.peerCount },
-      { labels: { state: 'active' }, value: active },
-    ];
-  });
-  metrics.wgBytes.collect(() => [
-    { labels: { direction: 'rx' }, value: bind.traffic.rxBytes },
-    { labels: { direction: 'tx' }, value: bind.traffic.txBytes },
-  ]);
-  metrics.registry
-    .counter('porthole_dataplane_drops_total', 'Packets dropped by the data plane, by layer (wireguard, router, netstack) and reason.', ['layer', 'reason'])
-    .collect(() => {
-      const rows: { labels: { layer: string; reason: string }; value: number }[] = [];
-      for (const [reason, value] of Object.entries(device.drops)) if (value > 0) rows.push({ labels: { layer: 'wireguard', reason }, value });
-      for (const [reason, value] of overlay.router.drops) rows.push({ labels: { layer: 'router', reason }, value });
-      for (const [reason, value] of Object.entries(overlay.netstack.stats.drops)) if (value > 0) rows.push({ labels: { layer: 'netstack', reason }, value });
-      return rows;
-    });
 }
 
 function origin(scheme: 'http' | 'https', host: string, port: number): string {

@@ -1,9 +1,8 @@
-// Liveness and readiness (issue 5 "Operations"): /healthz answers while the process runs;
-// /readyz runs the injected checks (database reachable, WireGuard socket bound…) with a deadline
-// each, and answers 503 naming the failing ones. Check errors are summarised, never echoed raw.
+// Liveness, readiness and metrics: /healthz answers while the process runs; /readyz runs the
+// injected checks (database reachable, WireGuard socket bound…) with a deadline each, and answers
+// 503 naming the failing ones (check errors are summarised, never echoed raw); /metrics is Prometheus.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { MetricsRegistry } from './metrics.js';
-import { PROMETHEUS_CONTENT_TYPE } from './metrics.js';
+import { PROMETHEUS_CONTENT_TYPE, renderMetrics, type Registry } from './metrics.js';
 
 /** Resolves (or returns true) when healthy; throws or returns false when not. */
 export type ReadinessCheck = () => Promise<boolean | void> | boolean | void;
@@ -62,7 +61,7 @@ function json(res: ServerResponse, status: number, body: unknown, method: string
  * Answers /healthz, /readyz and (when `metrics` is given) /metrics. Returns false for other paths
  * so the caller can route them elsewhere.
  */
-export function handleOpsRequest(req: IncomingMessage, res: ServerResponse, path: string, health: Health, metrics?: MetricsRegistry): boolean {
+export function handleOpsRequest(req: IncomingMessage, res: ServerResponse, path: string, health: Health, metrics?: Registry): boolean {
   if (path === '/healthz') {
     json(res, 200, { status: 'ok' }, req.method);
     return true;
@@ -75,9 +74,13 @@ export function handleOpsRequest(req: IncomingMessage, res: ServerResponse, path
     return true;
   }
   if (path === '/metrics' && metrics) {
-    const text = metrics.render();
-    res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
-    res.end(req.method === 'HEAD' ? undefined : text);
+    renderMetrics(metrics).then(
+      (text) => {
+        res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
+        res.end(req.method === 'HEAD' ? undefined : text);
+      },
+      () => json(res, 500, { error: { code: 'metrics_unavailable', message: 'The metrics could not be collected.' } }, req.method),
+    );
     return true;
   }
   return false;

@@ -132,7 +132,7 @@ export function createDeviceProxy(o: DeviceProxyOptions) {
   function record(ctx: DeviceRequestContext, device: DeviceRoute, method: string, userId: string | null, result: ForwardResult, kind: 'http' | 'websocket' | 'tcp'): void {
     const durationMs = performance.now() - ctx.startedMs;
     o.metrics.proxyRequests.inc({ status: result.status, kind });
-    o.metrics.proxyLatency.observe(durationMs / 1000, { kind });
+    o.metrics.proxyLatency.observe({ kind }, durationMs / 1000);
     o.metrics.proxyBytes.inc({ direction: 'in' }, result.bytesIn);
     o.metrics.proxyBytes.inc({ direction: 'out' }, result.bytesOut);
     if (result.failure && result.failure !== 'client_aborted') o.metrics.drops.inc({ reason: result.failure });

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { MetricsRegistry } from '../ops/metrics.js';
+import { Counter, Registry, metricValue } from '../ops/metrics.js';
 import { createBatchingAccessLog } from './access-log.js';
 import type { AccessLogEntry, DeviceRoute } from './contracts.js';
 import { createCachedDirectory } from './device-directory.js';
@@ -124,8 +124,7 @@ describe('batching access log', () => {
   it('writes in batches, keeps entries while the writer fails, drops the oldest beyond the bound', async () => {
     const written: string[] = [];
     let failing = true;
-    const registry = new MetricsRegistry();
-    const counter = registry.counter('log_total', 'x', ['outcome']);
+    const counter = new Counter({ name: 'log_total', help: 'x', labelNames: ['outcome'], registers: [new Registry()] });
     const log = createBatchingAccessLog({
       batchSize: 2,
       maxQueue: 3,
@@ -144,8 +143,8 @@ describe('batching access log', () => {
     failing = false;
     await log.close();
     expect(written).toEqual(['r2', 'r3', 'r4']);
-    expect(counter.get({ outcome: 'written' })).toBe(3);
-    expect(counter.get({ outcome: 'dropped' })).toBe(2);
+    expect(await metricValue(counter, { outcome: 'written' })).toBe(3);
+    expect(await metricValue(counter, { outcome: 'dropped' })).toBe(2);
     // record() after close is a no-op, never a throw.
     expect(() => log.record(entry(9))).not.toThrow();
   });

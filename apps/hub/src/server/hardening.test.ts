@@ -3,6 +3,7 @@
 // leave it untouched.
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { metricValue } from '../ops/metrics.js';
 import { DOMAIN, rawExchange, route, startDevice, startHub } from './test-harness.js';
 
 const PUB = `an00000001.${DOMAIN}`;
@@ -120,7 +121,7 @@ describe('hub HTTP hardening (raw sockets)', () => {
     clearInterval(drip);
     expect(statusOf(text) === 408 || text === '').toBe(true);
     expect(device.seen.length).toBe(before);
-    expect(h.metrics.drops.get({ reason: 'headers_timeout' })).toBeGreaterThan(0);
+    expect(await metricValue(h.metrics.drops, { reason: 'headers_timeout' })).toBeGreaterThan(0);
   });
 
   it('caps connections per client address', async () => {
@@ -136,7 +137,7 @@ describe('hub HTTP hardening (raw sockets)', () => {
       }
       const third = await rawExchange(h2.port, `GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
       expect(third).toEqual({ text: '', closed: true });
-      expect(h2.metrics.drops.get({ reason: 'connection_limit' })).toBe(1);
+      expect(await metricValue(h2.metrics.drops, { reason: 'connection_limit' })).toBe(1);
     } finally {
       for (const s of sockets) s.destroy();
       await h2.hub.close();

@@ -3,6 +3,7 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRateLimiter } from '../http/rate-limit.js';
+import { metricValue } from '../ops/metrics.js';
 import type { DeviceDialer } from '../proxy/contracts.js';
 import { DOMAIN, PORTAL, fakeAuth, request, route, signIn, startDevice, startHub } from './test-harness.js';
 
@@ -263,7 +264,7 @@ describe('hub HTTP edge: host routing, status pages, forwarding, visitor auth', 
     const refused = h.accessLog.entries.filter((e) => e.serial === 'an00000003');
     expect(refused.length).toBeGreaterThan(0);
     expect(refused[0]!.status).toBe(403);
-    const text = h.metrics.registry.render();
+    const text = await h.metrics.render();
     expect(text).toMatch(/porthole_proxy_requests_total\{status="200",kind="http"\} \d+/);
     expect(text).toMatch(/porthole_drops_total\{reason="unknown_device"\} \d+/);
   });
@@ -305,7 +306,7 @@ describe('device timeouts and limits', () => {
       expect(res.status).toBe(504);
       expect(res.body).toContain('did not accept a connection in time');
       expect(aborted).toEqual([true]);
-      expect(h.metrics.drops.get({ reason: 'dial_timeout' })).toBe(1);
+      expect(await metricValue(h.metrics.drops, { reason: 'dial_timeout' })).toBe(1);
     } finally {
       await h.hub.close();
     }

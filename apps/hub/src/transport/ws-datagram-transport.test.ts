@@ -87,7 +87,7 @@ describe('WebSocket carrier', () => {
     expect(t.stats).toMatchObject({ accepted: 2, open: 2, rxDatagrams: 2, txDatagrams: 1 });
     const metrics = createHubMetrics();
     instrumentWsTransport(metrics, t);
-    const text = metrics.registry.render();
+    const text = await metrics.render();
     expect(text).toContain('porthole_ws_transport_connections 2\n');
     expect(text).toContain('porthole_ws_transport_datagrams_total{direction="rx"} 2\n');
     expect(text).toContain('porthole_ws_transport_datagrams_total{direction="tx"} 1\n');

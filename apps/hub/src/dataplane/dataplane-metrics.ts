@@ -1,0 +1,35 @@
+// /metrics series for the data plane, read at scrape time from the counters the WireGuard device,
+// the overlay router, the netstack and the metered bind keep anyway (nothing on the packet path).
+import type { HubMetrics } from '../ops/hub-metrics.js';
+import { collectedCounter, collectedGauge } from '../ops/metrics.js';
+import type { MeteredBind } from './metered-bind.js';
+import type { Overlay } from './overlay.js';
+
+export function instrumentOverlay({ registry }: HubMetrics, overlay: Overlay, bind: MeteredBind): void {
+  const device = overlay.wireguard.device;
+  collectedGauge(registry, 'porthole_wg_peers', 'WireGuard peers by state (configured, active).', ['state'], () => {
+    let active = 0;
+    for (const peer of device.peers()) if (peer.hasSession) active++;
+    return [
+      { labels: { state: 'configured' }, value: device.peerCount },
+      { labels: { state: 'active' }, value: active },
+    ];
+  });
+  collectedCounter(registry, 'porthole_wg_bytes_total', 'WireGuard transport bytes by direction.', ['direction'], () => [
+    { labels: { direction: 'rx' }, value: bind.traffic.rxBytes },
+    { labels: { direction: 'tx' }, value: bind.traffic.txBytes },
+  ]);
+  collectedCounter(
+    registry,
+    'porthole_dataplane_drops_total',
+    'Packets dropped by the data plane, by layer (wireguard, router, netstack) and reason.',
+    ['layer', 'reason'],
+    () => {
+      const rows: { labels: { layer: string; reason: string }; value: number }[] = [];
+      for (const [reason, value] of Object.entries(device.drops)) if (value > 0) rows.push({ labels: { layer: 'wireguard', reason }, value });
+      for (const [reason, value] of overlay.router.drops) rows.push({ labels: { layer: 'router', reason }, value });
+      for (const [reason, value] of Object.entries(overlay.netstack.stats.drops)) if (value > 0) rows.push({ labels: { layer: 'netstack', reason }, value });
+      return rows;
+    },
+  );
+}
