@@ -1,6 +1,7 @@
 // The driver: a NetStack run by real timers, with connections as TcpSocket Duplex streams. It is
 // the only place in the library that reads a clock or arms a timer; one timer follows the stack's
-// nextDeadline(), and work that is due "now" (delayed ACKs at a burst's end) runs on setImmediate.
+// nextDeadline(), and work due at the end of a burst of input (handing received data to readers,
+// then delayed ACKs) runs on one setImmediate: after the datagrams the event loop reads in a turn.
 import { performance } from 'node:perf_hooks';
 import { NetStack, type NetStackOptions } from '../stack/net-stack.js';
 import type { NetStackStats } from '../stack/stats.js';
@@ -57,6 +58,12 @@ class Driver implements Netstack, SocketHost {
   private immediate: NodeJS.Immediate | undefined;
   private timerAt: number | undefined;
   private closed = false;
+  /**
+   * Sockets with received data to hand over at the burst's end, readers[0, readerCount). Kept at
+   * its size, slots overwritten, so a burst allocates nothing.
+   */
+  private readonly readers: Array<TcpSocket | undefined> = [];
+  private readerCount = 0;
 
   constructor(options: NetstackDriverOptions) {
     this.stack = new NetStack(options);
@@ -84,6 +91,12 @@ class Driver implements Netstack, SocketHost {
     } finally {
       this.schedule(now);
     }
+  }
+
+  pullAtBurstEnd(socket: TcpSocket): void {
+    if (this.closed) return;
+    this.readers[this.readerCount++] = socket;
+    this.immediate ??= setImmediate(this.fireImmediate);
   }
 
   listen(port: number, onConnection: (socket: TcpSocket) => void, options: ListenOptions = {}): { close(): void } {
@@ -116,6 +129,8 @@ class Driver implements Netstack, SocketHost {
     if (this.timer !== undefined) clearTimeout(this.timer);
     if (this.immediate !== undefined) clearImmediate(this.immediate);
     this.timer = this.immediate = this.timerAt = undefined;
+    this.readers.fill(undefined, 0, this.readerCount);
+    this.readerCount = 0;
   }
 
   /**
@@ -140,9 +155,31 @@ class Driver implements Netstack, SocketHost {
     this.timer.unref();
   }
 
+  /**
+   * The burst of input is over: readers get their data first, so replies they write at once carry
+   * the ACK and window update; then the stack's due work (ACKs nothing carried). `immediate` stays
+   * set meanwhile, so calls made by the readers arm no second one: the tick below covers them.
+   */
   private readonly fireImmediate = (): void => {
+    const readers = this.readers;
+    let thrown: unknown;
+    // A reader's handler may make more sockets readable (a packet fed back synchronously): the
+    // loop reads the count each time.
+    for (let i = 0; i < this.readerCount; i++) {
+      const socket = readers[i]!;
+      readers[i] = undefined;
+      try {
+        socket.onBurstEnd();
+      } catch (err) {
+        // A 'data' handler threw: the other readers and the ACKs still go, then it surfaces as
+        // from any event listener.
+        thrown ??= err;
+      }
+    }
+    this.readerCount = 0;
     this.immediate = undefined;
     this.tick();
+    if (thrown !== undefined) throw thrown;
   };
 
   private readonly fireTimer = (): void => {

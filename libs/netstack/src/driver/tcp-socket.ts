@@ -3,15 +3,24 @@
 // 'connect'/'ready'/'timeout', setNoDelay/setKeepAlive/setTimeout, half-close with end(),
 // destroy(), errors with net's codes. Back-pressure both ways: write() returns false once the TCP
 // send buffer is full; a paused reader leaves data in the receive buffer, closing the window.
+// Batching both ways: writes buffered by cork() (node:http corks each response) reach the send
+// buffer in one call and are segmented once (_writev); data received in a burst of datagrams is
+// handed to the reader once, when the burst ends (the driver's setImmediate), not per segment.
 import { Duplex } from 'node:stream';
 import type { TcpConnection } from '../tcp/tcp-connection.js';
 import type { TcpConnectionHandler } from '../tcp/tcp-types.js';
 import { TcpError } from '../tcp/tcp-error.js';
 
-/** What a socket needs from its driver: run a call on the stack (with time and rescheduling). */
+/** What a socket needs from its driver. */
 export interface SocketHost {
   readonly localAddress: string;
+  /** Runs a call on the stack (with time and rescheduling). */
   call<T>(conn: TcpConnection, fn: (nowMs: number) => T): T;
+  /**
+   * Calls socket.onBurstEnd() once the current burst of input has been processed: after the
+   * datagrams the event loop reads in this turn, before it waits for more (never on a timer).
+   */
+  pullAtBurstEnd(socket: TcpSocket): void;
 }
 
 export interface TcpSocketOptions {
@@ -24,9 +33,6 @@ export interface TcpSocketOptions {
 }
 
 type WriteCallback = (error?: Error | null) => void;
-
-/** Most bytes moved from the TCP receive buffer into the stream per pull. */
-const PULL_BATCH_BYTES = 256 * 1024;
 
 export class TcpSocket extends Duplex implements TcpConnectionHandler {
   readonly remoteAddress: string;
@@ -42,9 +48,17 @@ export class TcpSocket extends Duplex implements TcpConnectionHandler {
   private written = 0;
   private reading = false;
   private pulling = false;
+  /** Waiting for the driver's onBurstEnd(). */
+  private pullQueued = false;
   private eofPushed = false;
-  /** A write the send buffer could not take whole yet: the rest of it, and its callback. */
-  private pendingData: Buffer | undefined;
+  /**
+   * The write (one chunk) or writev (several) being handed to the send buffer: the chunks it
+   * could not take yet, pendingChunks[pendingHead, pendingCount), and the one callback for all of
+   * them. Reused with its storage, so a write allocates no array.
+   */
+  private readonly pendingChunks: Array<Buffer | undefined> = [];
+  private pendingHead = 0;
+  private pendingCount = 0;
   private pendingCallback: WriteCallback | undefined;
   /**
    * Chunks taken from the receive buffer in one stack call, batch[0, batchCount). Reused with its
@@ -164,7 +178,17 @@ export class TcpSocket extends Duplex implements TcpConnectionHandler {
   }
 
   onReadable(): void {
-    if (this.reading) this.pull();
+    // Segments of one burst each report readable data: hand it over once, when the burst ends,
+    // so the reader gets one chunk for many segments (and writes it on in one call).
+    if (!this.reading || this.pullQueued) return;
+    this.pullQueued = true;
+    this.host.pullAtBurstEnd(this);
+  }
+
+  /** @internal The burst of input that made this socket readable was processed (driver). */
+  onBurstEnd(): void {
+    this.pullQueued = false;
+    this.pull();
   }
 
   onWritable(): void {
@@ -189,6 +213,7 @@ export class TcpSocket extends Duplex implements TcpConnectionHandler {
     // Graceful: both FINs done. Deliver what is still buffered, then EOF.
     const callback = this.takePendingCallback();
     callback?.(conn?.makeError('EPIPE', 'write') ?? new TcpError('EPIPE', 'write'));
+    // Data and EOF now, not at the burst's end: the socket closes right after this event.
     this.pull();
   }
 
@@ -229,41 +254,72 @@ export class TcpSocket extends Duplex implements TcpConnectionHandler {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: WriteCallback): void {
-    const conn = this.conn;
-    if (conn === undefined || !conn.canSend) {
-      callback(conn?.makeError(conn.error?.code ?? 'EPIPE', 'write') ?? new TcpError('EPIPE', 'write'));
-      return;
-    }
-    this.pendingData = chunk;
+    if (!this.canWrite(callback)) return;
+    this.pendingChunks[0] = chunk;
+    this.pendingHead = 0;
+    this.pendingCount = 1;
     this.pendingCallback = callback;
     this.flushPendingWrite();
   }
 
-  /** Reads up to PULL_BATCH_BYTES into `batch` (runs inside a stack call). */
+  /**
+   * Everything the stream buffered while corked (or while a write was blocked), at once: the
+   * chunks go into the send buffer as they are (it copies each once; no concatenation first) and
+   * are segmented in one output pass. node:http corks a response and writes its head, chunk
+   * framing and body pieces separately; one at a time, with noDelay, each became its own segment.
+   */
+  override _writev(chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>, callback: WriteCallback): void {
+    if (!this.canWrite(callback)) return;
+    const pending = this.pendingChunks;
+    for (let i = 0; i < chunks.length; i++) pending[i] = chunks[i]!.chunk;
+    this.pendingHead = 0;
+    this.pendingCount = chunks.length;
+    this.pendingCallback = callback;
+    this.flushPendingWrite();
+  }
+
+  /** False (and the callback failed) when the connection can take no more data. */
+  private canWrite(callback: WriteCallback): boolean {
+    const conn = this.conn;
+    if (conn !== undefined && conn.canSend) return true;
+    callback(conn?.makeError(conn.error?.code ?? 'EPIPE', 'write') ?? new TcpError('EPIPE', 'write'));
+    return false;
+  }
+
+  /**
+   * Reads whole chunks into `batch` (runs inside a stack call) until the stream's buffer would
+   * reach its highWaterMark: what the reader cannot take yet stays in the TCP receive buffer,
+   * where it closes the advertised window. A chunk is a run of segments received in order, so
+   * one chunk after a burst usually holds all of it.
+   */
   private readonly readBatch = (now: number): void => {
     const conn = this.conn!;
+    const room = this.readableHighWaterMark - this.readableLength;
     let n = 0;
-    while (n < PULL_BATCH_BYTES) {
+    do {
       const c = conn.read(now);
       if (c === undefined) break;
       this.batch[this.batchCount++] = c;
       n += c.length;
-    }
+    } while (n < room);
   };
 
-  /** Hands the pending write to the send buffer (runs inside a stack call). */
-  private readonly sendPending = (now: number): number => this.conn!.send(this.pendingData!, now);
+  /** Hands the pending chunks to the send buffer (runs inside a stack call). */
+  private readonly sendPending = (now: number): number =>
+    this.conn!.sendv(this.pendingChunks as Buffer[], this.pendingHead, this.pendingCount, now);
 
   private takePendingCallback(): WriteCallback | undefined {
     const callback = this.pendingCallback;
-    this.pendingData = this.pendingCallback = undefined;
+    this.pendingCallback = undefined;
+    const pending = this.pendingChunks;
+    for (let i = this.pendingHead; i < this.pendingCount; i++) pending[i] = undefined;
+    this.pendingHead = this.pendingCount = 0;
     return callback;
   }
 
   private flushPendingWrite(): void {
     const conn = this.conn;
-    const data = this.pendingData;
-    if (conn === undefined || data === undefined) return;
+    if (conn === undefined || this.pendingCallback === undefined) return;
     let n: number;
     try {
       n = this.host.call(conn, this.sendPending);
@@ -275,20 +331,26 @@ export class TcpSocket extends Duplex implements TcpConnectionHandler {
       this.written += n;
       this.touch();
     }
-    if (n === data.length) {
-      this.takePendingCallback()!();
-      const final = this.pendingFinal;
-      if (final !== undefined) {
-        this.pendingFinal = undefined;
-        this.shutdown(final);
-      }
-    } else {
-      this.pendingData = data.subarray(n);
+    // Skip the chunks the send buffer took; the first one it took only in part keeps its rest.
+    const pending = this.pendingChunks;
+    let head = this.pendingHead;
+    while (head < this.pendingCount && pending[head]!.length <= n) {
+      n -= pending[head]!.length;
+      pending[head++] = undefined;
+    }
+    if (n > 0) pending[head] = pending[head]!.subarray(n);
+    this.pendingHead = head;
+    if (head < this.pendingCount) return; // the rest goes when onWritable reports room
+    this.takePendingCallback()!();
+    const final = this.pendingFinal;
+    if (final !== undefined) {
+      this.pendingFinal = undefined;
+      this.shutdown(final);
     }
   }
 
   override _final(callback: WriteCallback): void {
-    if (this.pendingData !== undefined) this.pendingFinal = callback;
+    if (this.pendingCallback !== undefined) this.pendingFinal = callback;
     else this.shutdown(callback);
   }
 
