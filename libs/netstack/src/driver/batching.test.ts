@@ -115,6 +115,11 @@ function connOf(socket: TcpSocket): TcpConnection {
   return (socket as unknown as { conn: TcpConnection }).conn;
 }
 
+/** Resolves at the end of this event-loop turn (after the immediates already queued). */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 async function until(condition: () => boolean): Promise<void> {
   while (!condition()) await new Promise((r) => setTimeout(r, 2));
 }
@@ -198,6 +203,7 @@ describe('received data is handed over once per burst', () => {
     const burst = 8;
     const data = Buffer.alloc(burst * SEG, 0x62);
     const received = collect(server, data.length);
+    await nextTurn(); // the reader is flowing, waiting for data
     l.hold('client');
     client.write(data);
     await until(() => l.heldCount('client') === burst); // noDelay, within the initial window
@@ -213,12 +219,13 @@ describe('received data is handed over once per burst', () => {
     const { client, server } = await connected(l);
     const chunks: Buffer[] = [];
     server.on('data', (c: Buffer) => chunks.push(c));
+    await nextTurn();
     l.hold('client');
     client.write('GET / HTTP/1.1\r\n\r\n');
     expect(l.heldCount('client')).toBe(1);
     l.release('client');
     // An immediate queued after the packet's turn runs after the driver's: the data is there.
-    await new Promise((r) => setImmediate(r));
+    await nextTurn();
     expect(Buffer.concat(chunks).toString()).toBe('GET / HTTP/1.1\r\n\r\n');
   });
 
@@ -227,11 +234,12 @@ describe('received data is handed over once per burst', () => {
     const { client, server } = await connected(l);
     const chunks: string[] = [];
     server.on('data', (c: Buffer) => chunks.push(c.toString()));
+    await nextTurn();
     for (const word of ['one', 'two', 'three']) {
       l.hold('client');
       client.write(word);
       l.release('client');
-      await new Promise((r) => setImmediate(r));
+      await nextTurn();
       expect(chunks.at(-1)).toBe(word);
     }
     expect(chunks).toEqual(['one', 'two', 'three']);
