@@ -6,7 +6,7 @@ import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream';
 import type { DeviceRoute } from './contracts.js';
-import { type DeviceAgent, type DeviceRequestArgs, DialFailedError, DialTimeoutError } from './device-agent.js';
+import { type DeviceAgent, type DeviceRequestArgs, DialFailedError, DialTimeoutError, poolPartition, singleUseExchange } from './device-agent.js';
 import { type ClientInfo, requestHeadersForDevice, responseHeadersForVisitor } from './forward-headers.js';
 import { type StatusPage, sendStatusPage } from './status-page.js';
 import type { ForwardCredentials } from './visitor-gate.js';
@@ -82,10 +82,12 @@ export function forwardHttp(f: ForwardRequest, opts: ForwardOptions, attempt = 0
       resolve({ status, bytesIn, bytesOut, ...(failure ? { failure } : {}) });
     };
 
+    const partition = poolPartition(f.device, f.userId, f.client.ip);
     const args: DeviceRequestArgs = {
       agent: opts.agent,
       device: f.device,
-      poolKey: f.userId ?? `ip:${f.client.ip}`,
+      partition,
+      singleUse: singleUseExchange(partition, body, f.credentials.dropAuthorization ? undefined : req.headers.authorization),
       host: f.device.tunnelIp,
       port: opts.devicePort,
       method: req.method ?? 'GET',
