@@ -22,8 +22,8 @@ export function postControl(socket: Duplex, host: string, name: string, message:
         method: 'POST',
         path: `${CONTROL_PATH}/${name}`,
         headers: { host, 'content-type': 'application/json', 'content-length': payload.length, connection: 'close' },
+        // No `agent` option: with one (even `false`) node:http opens its own TCP connection instead.
         createConnection: () => socket as unknown as import('node:net').Socket,
-        agent: false,
       },
       (res) => {
         const chunks: Buffer[] = [];
