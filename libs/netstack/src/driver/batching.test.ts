@@ -245,6 +245,23 @@ describe('received data is handed over once per burst', () => {
     expect(chunks).toEqual(['one', 'two', 'three']);
   });
 
+  it('data followed by a reset in the same burst is read before the ECONNRESET', async () => {
+    const l = link();
+    const { client, server } = await connected(l);
+    const events: string[] = [];
+    server.on('data', (c: Buffer) => events.push(`data:${c.toString()}`));
+    server.on('error', (e: NodeJS.ErrnoException) => events.push(`error:${e.code}`));
+    const closed = new Promise((resolve) => server.on('close', resolve)); // once() rejects on 'error'
+    await nextTurn();
+    l.hold('client');
+    client.write('last words');
+    client.resetAndDestroy();
+    expect(l.heldCount('client')).toBe(2);
+    l.release('client');
+    await closed;
+    expect(events).toEqual(['data:last words', 'error:ECONNRESET']);
+  });
+
   it('a reader that pauses closes the window; what it has not taken stays in the TCP buffer', async () => {
     const receiveBufferBytes = 64 * 1024;
     const l = link({}, { limits: { receiveBufferBytes } });

@@ -198,13 +198,17 @@ export class TcpSocket extends Duplex implements TcpConnectionHandler {
   onClose(error: TcpError | undefined): void {
     const conn = this.conn;
     if (error !== undefined) {
-      this.conn = undefined;
       // The whole stack was closed: end quietly, as sockets do when their owner shuts down.
       if (error.code === 'ECONNABORTED' && error.syscall === 'close') {
+        this.conn = undefined;
         this.takePendingCallback();
         this.destroy();
         return;
       }
+      // Data that arrived before the reset (in this burst, its pull still queued) is read first,
+      // as from a kernel socket, then the error.
+      if (this.reading) this.pull();
+      this.conn = undefined;
       const callback = this.takePendingCallback();
       this.destroy(error);
       callback?.(error);

@@ -320,12 +320,15 @@ export class TcpConnection {
   // ---------------------------------------------------------------------------------------------
   // Endings and events
 
-  /** Closes with an error reported to the owner. */
+  /**
+   * Closes with an error reported to the owner. In-order data received before the failure stays
+   * readable, as Linux keeps its receive queue on a RST (tcp_reset purges only the write queue) and
+   * recv() returns that data before ECONNRESET: a reply followed at once by a reset is not lost.
+   */
   fail(code: TcpErrorCode, syscall: string): void {
     if (this.state === 'CLOSED') return;
     if (code === 'ETIMEDOUT') this.host.tcpStats.timeouts++;
     this.error = this.makeError(code, syscall);
-    this.rcv.buf.clear();
     this.terminate(this.error);
   }
 
