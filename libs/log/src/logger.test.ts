@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger, memoryLogger, silentLogger } from './logger.js';
-import { leakedSecrets, logEverywhere, secretSamples } from './testing.js';
+import { leakedSecrets, logAllSecrets } from './testing.js';
 
 const at = (iso: string) => () => Date.parse(iso);
 
@@ -73,17 +73,13 @@ describe('createLogger', () => {
 
 describe('redaction through the logger', () => {
   it('never writes a secret at any level, as a field, nested, in the message or in an error', () => {
-    const samples = secretSamples();
     const lines: string[] = [];
-    const log = createLogger({ level: 'debug', sinks: [(l) => lines.push(l)] });
-    let expected = 0;
-    for (const s of samples) expected += logEverywhere(log, s);
+    const { samples, lines: expected } = logAllSecrets(createLogger({ level: 'debug', sinks: [(l) => lines.push(l)] }));
     expect(lines).toHaveLength(expected);
     expect(leakedSecrets(lines.join(''), samples)).toEqual([]);
   });
 
   it('the samples do leak through a logger without redaction (the check can fail)', () => {
-    const samples = secretSamples();
     let out = '';
     const naive = {
       debug: (m: string, f?: object) => void (out += m + JSON.stringify(f)),
@@ -92,7 +88,7 @@ describe('redaction through the logger', () => {
       error: (m: string, f?: object) => void (out += m + JSON.stringify(f)),
       child: () => naive,
     };
-    for (const s of samples) logEverywhere(naive, s);
+    const { samples } = logAllSecrets(naive);
     expect(leakedSecrets(out, samples)).toHaveLength(samples.reduce((n, s) => n + s.needles.length, 0));
   });
 });

@@ -89,6 +89,14 @@ export function logEverywhere(logger: Logger, sample: SecretSample, levels: read
   return lines;
 }
 
+/** Fresh samples, each logged everywhere by `logger`; `lines` is how many lines that should write. */
+export function logAllSecrets(logger: Logger): { samples: SecretSample[]; lines: number } {
+  const samples = secretSamples();
+  let lines = 0;
+  for (const s of samples) lines += logEverywhere(logger, s);
+  return { samples, lines };
+}
+
 /** The needles of `samples` that occur in `output`; empty when nothing leaked. */
 export function leakedSecrets(output: string, samples: SecretSample[]): string[] {
   return samples.flatMap((s) => s.needles.filter((n) => output.includes(n)).map((n) => `${s.name}: ${n}`));

@@ -1,7 +1,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { leakedSecrets, logEverywhere, secretSamples } from '@porthole/log/testing';
+import { leakedSecrets, logAllSecrets } from '@porthole/log/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from './logger.js';
 import { RotatingFile } from './rotating-file.js';
@@ -21,13 +21,11 @@ describe('logger', () => {
   });
 
   it('never writes a secret to stdout or the log file, at any level, nested, in the message or in an error', () => {
-    const samples = secretSamples();
     const path = join(dir, 'secrets', 'agent.log');
     const file = new RotatingFile({ path, retention: 2 });
     const stdout: string[] = [];
     const log = createLogger({ level: 'debug', sinks: [(l) => stdout.push(l), (l) => file.write(l)], fields: { component: 'porthole-agent' } });
-    let expected = 0;
-    for (const s of samples) expected += logEverywhere(log, s);
+    const { samples, lines: expected } = logAllSecrets(log);
     // What the agent itself holds: its proxy settings and the enrollment token from its config.
     const proxyPassword = 'Pr0xy-pa55word';
     log.info('network settings', { network: { proxy: { kind: 'socks5', host: 'proxy.lan', port: 1080, username: 'meter', password: proxyPassword } }, enrollmentToken: 'ph_enr_EnrollEnrollEnrollEnroll' });

@@ -39,8 +39,14 @@ export interface Sample<L extends string> {
 }
 type Read<L extends string> = () => number | Sample<L>[];
 
-function rowsOf<L extends string>(got: number | Sample<L>[]): Sample<L>[] {
-  return typeof got === 'number' ? [{ labels: {}, value: got }] : got;
+/** The reader's rows, or undefined when it throws (the series then keep their last samples). */
+function tryRead<L extends string>(read: Read<L>): Sample<L>[] | undefined {
+  try {
+    const got = read();
+    return typeof got === 'number' ? [{ labels: {}, value: got }] : got;
+  } catch {
+    return undefined;
+  }
 }
 
 function replacing(registry: Registry, name: string): Registry[] {
@@ -61,12 +67,8 @@ export function collectedCounter<L extends string>(registry: Registry, name: str
     labelNames,
     registers: replacing(registry, name),
     collect() {
-      let rows: Sample<L>[];
-      try {
-        rows = rowsOf(read());
-      } catch {
-        return;
-      }
+      const rows = tryRead(read);
+      if (!rows) return;
       this.reset();
       for (const { labels, value } of rows) if (value >= 0) this.inc(labels, value);
     },
@@ -81,12 +83,8 @@ export function collectedGauge<L extends string>(registry: Registry, name: strin
     labelNames,
     registers: replacing(registry, name),
     collect() {
-      let rows: Sample<L>[];
-      try {
-        rows = rowsOf(read());
-      } catch {
-        return;
-      }
+      const rows = tryRead(read);
+      if (!rows) return;
       this.reset();
       for (const { labels, value } of rows) if (!Number.isNaN(value)) this.set(labels, value);
     },
