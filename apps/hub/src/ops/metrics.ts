@@ -49,10 +49,31 @@ function tryRead<L extends string>(read: Read<L>): Sample<L>[] | undefined {
   }
 }
 
-function replacing(registry: Registry, name: string): Registry[] {
-  // Instrumenting twice (a test reusing a registry) replaces the reader instead of throwing.
+/**
+ * prom-client options for a series read at scrape time: each scrape replaces the samples with the
+ * reader's rows. Instrumenting twice (a test reusing a registry) replaces the reader instead of throwing.
+ */
+function readAtScrape<L extends string, M extends Counter<L> | Gauge<L>>(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: readonly L[],
+  read: Read<L>,
+  apply: (metric: M, sample: Sample<L>) => void,
+) {
   registry.removeSingleMetric(name);
-  return [registry];
+  return {
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    collect(this: M) {
+      const rows = tryRead(read);
+      if (!rows) return;
+      this.reset();
+      for (const row of rows) apply(this, row);
+    },
+  };
 }
 
 /**
@@ -61,34 +82,18 @@ function replacing(registry: Registry, name: string): Registry[] {
  * that throws keeps the last samples: a stale counter, not a reset Prometheus would misread.
  */
 export function collectedCounter<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[], read: Read<L>): Counter<L> {
-  return new Counter<L>({
-    name,
-    help,
-    labelNames,
-    registers: replacing(registry, name),
-    collect() {
-      const rows = tryRead(read);
-      if (!rows) return;
-      this.reset();
-      for (const { labels, value } of rows) if (value >= 0) this.inc(labels, value);
-    },
-  });
+  const apply = (c: Counter<L>, { labels, value }: Sample<L>) => {
+    if (value >= 0) c.inc(labels, value);
+  };
+  return new Counter<L>(readAtScrape(registry, name, help, labelNames, read, apply));
 }
 
 /** A gauge read at scrape time (peer counts, open connections); a reader that throws keeps the last samples. */
 export function collectedGauge<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[], read: Read<L>): Gauge<L> {
-  return new Gauge<L>({
-    name,
-    help,
-    labelNames,
-    registers: replacing(registry, name),
-    collect() {
-      const rows = tryRead(read);
-      if (!rows) return;
-      this.reset();
-      for (const { labels, value } of rows) if (!Number.isNaN(value)) this.set(labels, value);
-    },
-  });
+  const apply = (g: Gauge<L>, { labels, value }: Sample<L>) => {
+    if (!Number.isNaN(value)) g.set(labels, value);
+  };
+  return new Gauge<L>(readAtScrape(registry, name, help, labelNames, read, apply));
 }
 
 /** The value of one series of a counter or gauge (0 when it has none yet): for tests and checks. */
