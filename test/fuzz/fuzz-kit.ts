@@ -211,7 +211,8 @@ function poisonedBody(r: Random, def: RouteDef): { body: string | Uint8Array; ty
       return { body: JSON.stringify(base), type: json, summary: `wrong type for ${key}`, limit };
     }
     case 2:
-      return { body: JSON.stringify(base).slice(0, r.int(20)) + junkString(r), type: json, summary: 'broken JSON', limit };
+      // A trailing NUL is never valid JSON, whatever the junk before it happens to spell (`{}`…).
+      return { body: `${JSON.stringify(base).slice(0, r.int(20))}${junkString(r)}\u0000`, type: json, summary: 'broken JSON', limit };
     case 3:
       return { body: JSON.stringify(r.pick([[], 'text', 42, null, true, [base]])), type: json, summary: 'not an object', limit };
     case 4:
@@ -278,7 +279,7 @@ interface MadeRequest {
   endless?: { pulled: () => number; limit: number };
 }
 
-function apiRequest(r: Random, f: FuzzHub): MadeRequest {
+export function apiRequest(r: Random, f: FuzzHub): MadeRequest {
   // Most inputs go to routes that read a body: those are what the run must cover.
   const def = r.chance(0.6) ? r.pick(f.routes.filter((d) => d.body)) : r.pick(f.routes);
   const write = def.method !== 'get';
@@ -310,7 +311,7 @@ const PORTAL_PATHS = [
   '/admin/enrollment-tokens', '/admin/api-tokens', '/admin/peers', '/admin/serial-reservations',
 ];
 
-function portalRequest(r: Random, f: FuzzHub): MadeRequest {
+export function portalRequest(r: Random, f: FuzzHub): MadeRequest {
   const method = r.pick(['GET', 'GET', 'POST', 'POST', 'PUT', 'DELETE', 'HEAD', 'OPTIONS']);
   let path = r.pick(PORTAL_PATHS);
   if (r.chance(0.3)) path += (path.includes('?') ? '&' : '?') + `next=${enc(junkString(r))}`;
@@ -333,7 +334,7 @@ function portalRequest(r: Random, f: FuzzHub): MadeRequest {
   return { input, request: new Request(`${f.hub.portalUrl}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) }) };
 }
 
-function clientEnv(r: Random) {
+export function clientEnv(r: Random) {
   // A different client address per input, so per-address limits do not turn the run into 429s.
   return { incoming: { socket: { remoteAddress: `10.${r.int(256)}.${r.int(256)}.${r.int(256)}` } } };
 }
@@ -384,7 +385,7 @@ function safeJson(text: string): unknown {
 const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS', 'CONNECT', 'TRACE', 'PRI', 'G\u00c9T', 'get', 'GET / HTTP/1.1', ''];
 const VERSIONS = ['HTTP/1.1', 'HTTP/1.1', 'HTTP/1.0', 'HTTP/2.0', 'HTTP/1.2', 'HTTP/1.1 ', 'HTTPS/1.1', 'http/1.1', ''];
 
-function edgeBytes(r: Random, f: FuzzHub): { bytes: Buffer; input: FuzzInput; host: string } {
+export function edgeBytes(r: Random, f: FuzzHub): { bytes: Buffer; input: FuzzInput; host: string } {
   const hosts = [`localhost:${f.port}`, `${r.pick(f.serials)}.localhost:${f.port}`, `zz${r.int(1000)}.localhost:${f.port}`, 'evil.example', '', `localhost:${f.port}@evil.example`, `LOCALHOST:${f.port}`, `[::1]:${f.port}`, junkString(r)];
   const host = r.pick(hosts);
   const method = r.pick(METHODS);
@@ -410,7 +411,8 @@ function edgeBytes(r: Random, f: FuzzHub): { bytes: Buffer; input: FuzzInput; ho
     const n = Number(declared.slice(16));
     if (Number.isInteger(n) && n >= 0) body = body.padEnd(n, ' ').slice(0, n);
   }
-  if (chunked && !declared) body = r.chance(0.8) ? `${Buffer.byteLength(body).toString(16)}\r\n${body}\r\n0\r\n\r\n` : `zz\r\n${body}\r\n0\r\n\r\n`;
+  // Sizes count the bytes as sent (latin1), or a chunk would promise bytes that never come.
+  if (chunked && !declared) body = r.chance(0.8) ? `${Buffer.byteLength(body, 'latin1').toString(16)}\r\n${body}\r\n0\r\n\r\n` : `zz\r\n${body}\r\n0\r\n\r\n`;
   headers.push('Connection: close');
   const head = `${method} ${target} ${r.pick(VERSIONS)}\r\n${headers.join('\r\n')}\r\n\r\n`;
   const bytes = Buffer.concat([Buffer.from(head, 'latin1'), Buffer.from(body, 'latin1')]);

@@ -74,6 +74,8 @@ export function translateDbError(err: unknown, messages: ConstraintMessages = {}
     case '22P02':
     case '22001':
     case '22003':
+    case '22021': // character_not_in_repertoire: a NUL byte in text (found by the hub fuzzer: 500 before)
+    case '22P05': // untranslatable_character
       return new ValidationError(`value out of range or malformed${where}`, { cause: err });
     case '40001':
     case '40P01':

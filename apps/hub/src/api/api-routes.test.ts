@@ -137,6 +137,8 @@ const CATALOGUE: Case[] = [
   { name: 'devices: limit not a number', method: 'GET', path: '/devices?limit=ten', status: 400, code: 'invalid_request', field: 'limit' },
   { name: 'devices: online not boolean', method: 'GET', path: '/devices?online=yes', status: 400, code: 'invalid_request', field: 'online' },
   { name: 'devices: unknown parameter', method: 'GET', path: '/devices?owner=me', status: 400, code: 'invalid_request', field: 'owner' },
+  { name: 'devices: NUL in the search', method: 'GET', path: '/devices?q=%00', status: 400, code: 'invalid_request', field: 'q', message: /control characters/ },
+  { name: 'devices: NUL in the tag', method: 'GET', path: '/devices?tag=a%00', status: 400, code: 'invalid_request', field: 'tag' },
   { name: 'devices: forged cursor', method: 'GET', path: '/devices?cursor=%27%3B--', status: 400, code: 'invalid_request', field: 'cursor' },
   // /devices/{serial}
   { name: 'device: non-label serial', method: 'GET', path: '/devices/an_1', status: 400, code: 'invalid_request', field: 'serial' },

@@ -6,6 +6,9 @@ import { z } from 'zod';
 /** Named schemas: they become `components.schemas` of the OpenAPI document. */
 export const apiSchemas = z.registry<{ id: string }>();
 
+/** No C0 controls or DEL: PostgreSQL refuses a NUL in text, and no name or search needs one. */
+const NO_CONTROL = /^[^\u0000-\u001f\u007f]*$/;
+
 const printable = (max: number, what: string) =>
   z
     .string()
@@ -107,8 +110,8 @@ const cursor = z.string().max(200, 'cursor is not a cursor this API returned');
 export const DeviceListQuery = z.strictObject({
   status: z.enum(['enabled', 'disabled']).optional(),
   online: boolString.optional(),
-  tag: z.string().max(64).optional(),
-  q: z.string().max(63, 'q must have at most 63 characters').optional(),
+  tag: z.string().max(64).regex(NO_CONTROL, 'tag must not contain control characters').optional(),
+  q: z.string().max(63, 'q must have at most 63 characters').regex(NO_CONTROL, 'q must not contain control characters').optional(),
   limit: limit(500).optional(),
   cursor: cursor.optional(),
 });

@@ -32,6 +32,17 @@ describe('errorResponse', () => {
   });
 });
 
+describe('text the database cannot store', () => {
+  it('is the client’s mistake: a NUL byte in a parameter answers 400, not 500 (found by the hub fuzzer)', async () => {
+    const nul = Object.assign(new Error('Failed query: select … where serial like $1'), {
+      cause: Object.assign(new Error('invalid byte sequence for encoding "UTF8": 0x00'), { code: '22021' }),
+    });
+    const res = errorResponse(nul);
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('invalid_request');
+  });
+});
+
 describe('parseInput', () => {
   const schema = z.strictObject({ serial: z.string().min(1), count: z.number().int() });
   it('names the offending field', () => {

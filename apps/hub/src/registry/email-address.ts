@@ -30,8 +30,12 @@ export function legacyEmail(input: string): string {
   return input.trim().toLowerCase();
 }
 
-/** The forms an existing account named by `input` may be stored under, the typed one first. */
+/**
+ * The forms an existing account named by `input` may be stored under, the typed one first; none for
+ * input no account can have (control characters, which PostgreSQL would refuse to compare anyway).
+ */
 export function emailLookupForms(input: string): string[] {
+  if (/[\u0000-\u001f\u007f]/.test(input)) return [];
   return [...new Set([legacyEmail(input), canonicalEmail(input)])].filter((e) => e.length > 0 && e.length <= MAX_EMAIL_LENGTH * 4);
 }
 
