@@ -229,6 +229,21 @@ describe('received data is handed over once per burst', () => {
     expect(Buffer.concat(chunks).toString()).toBe('GET / HTTP/1.1\r\n\r\n');
   });
 
+  it('endBurst() from a link that knows where its batch ends hands the data over at once', async () => {
+    const l = link();
+    const { client, server } = await connected(l);
+    const chunks: Buffer[] = [];
+    server.on('data', (c: Buffer) => chunks.push(c));
+    await nextTurn();
+    l.hold('client');
+    client.write(Buffer.alloc(3 * SEG, 0x63));
+    expect(l.heldCount('client')).toBe(3);
+    l.release('client');
+    expect(chunks).toEqual([]);
+    l.server.endBurst();
+    expect(chunks.map((c) => c.length)).toEqual([3 * SEG]);
+  });
+
   it('segments of separate turns are each delivered in their own turn', async () => {
     const l = link();
     const { client, server } = await connected(l);

@@ -43,6 +43,13 @@ export interface Netstack {
   readonly stats: NetStackStats;
   /** Feed one received IPv4 packet (e.g. decrypted from WireGuard). */
   receive(packet: Uint8Array): void;
+  /**
+   * Optional: the packets received so far form a burst that is over. Hands their data to readers
+   * and sends due ACKs now, instead of on setImmediate once the event loop has read this turn's
+   * datagrams. For links that know where their batches end (the in-memory link); a UDP socket
+   * need not call it.
+   */
+  endBurst(): void;
   listen(port: number, onConnection: (socket: TcpSocket) => void, options?: ListenOptions): { close(): void };
   connect(request: ConnectRequest): TcpSocket;
   /** Aborts every connection (sockets see ECONNABORTED), closes listeners, stops the timer. */
@@ -91,6 +98,12 @@ class Driver implements Netstack, SocketHost {
     } finally {
       this.schedule(now);
     }
+  }
+
+  endBurst(): void {
+    if (this.immediate === undefined) return;
+    clearImmediate(this.immediate);
+    this.runBurstEnd();
   }
 
   pullAtBurstEnd(socket: TcpSocket): void {
@@ -155,12 +168,14 @@ class Driver implements Netstack, SocketHost {
     this.timer.unref();
   }
 
+  private readonly fireImmediate = (): void => this.runBurstEnd();
+
   /**
    * The burst of input is over: readers get their data first, so replies they write at once carry
    * the ACK and window update; then the stack's due work (ACKs nothing carried). `immediate` stays
    * set meanwhile, so calls made by the readers arm no second one: the tick below covers them.
    */
-  private readonly fireImmediate = (): void => {
+  private runBurstEnd(): void {
     const readers = this.readers;
     let thrown: unknown;
     // A reader's handler may make more sockets readable (a packet fed back synchronously): the
@@ -180,7 +195,7 @@ class Driver implements Netstack, SocketHost {
     this.immediate = undefined;
     this.tick();
     if (thrown !== undefined) throw thrown;
-  };
+  }
 
   private readonly fireTimer = (): void => {
     this.timer = this.timerAt = undefined;

@@ -1,5 +1,6 @@
 // Two drivers wired back to back in memory (tests, examples): packets are queued and delivered
-// on setImmediate in order, so transmit never re-enters the sender's receive path.
+// on setImmediate in order, so transmit never re-enters the sender's receive path. Each delivery
+// is one burst, ended at once, as a batch of datagrams read in one event-loop turn.
 import { createNetstack, type Netstack, type NetstackDriverOptions } from './create-netstack.js';
 
 export interface MemoryLink {
@@ -20,7 +21,10 @@ export function createMemoryLink(
       scheduled = false;
       const batch = queue;
       queue = [];
-      if (!closed) for (const p of batch) target().receive(p);
+      if (closed) return;
+      const net = target();
+      for (const p of batch) net.receive(p);
+      net.endBurst();
     };
     return (packet: Uint8Array) => {
       queue.push(packet);
