@@ -5,13 +5,19 @@
 //  - kernel: Linux TCP (iperf3) over two wireguard-go peers in two network namespaces joined by a
 //    veth pair, clean and with 1% loss (nftables numgen on the receiving side);
 //  - small request/response exchanges (200-byte request, 1 KB response written as head + body on
-//    noDelay sockets, as node:http does) between two stacks in memory, 1 and 16 connections.
+//    noDelay sockets) between two stacks in memory, 1 and 16 connections;
+//  - node:http keep-alive GETs in memory, the page streamed as five res.write() calls and end()
+//    (node:http corks the response, the socket's writev sends it as full segments), 1 and 16
+//    connections, with the server's segments per response.
+// The receiving side of each bulk row reports its reads ('data' events) per MiB: data arriving in
+// a burst of datagrams reaches the reader as one chunk.
 // Bulk rows are Mbit/s of application payload; the kernel rows are the baseline the ratio compares
 // to. NETSTACK_BENCH_CASES=memory runs only the in-process cases (quick, no root).
 import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { createMemoryLink } from '@porthole/netstack';
+import { createMemoryLink, type TcpSocket } from '@porthole/netstack';
 import { decodeKey, encodeKey, generatePrivateKey, publicKeyFromPrivate } from '@porthole/wireguard';
 import { stopProcess } from '../test/support/netns.js';
 import { unmetRequirements } from '../test/support/requirements.js';
@@ -88,7 +94,8 @@ async function ours(mode: 'wg' | 'udp', loss: number, log: (l: string) => void):
     const result = await server.next('result');
     const mbps = ((result.bytes as number) * 8) / ((result.ms as number) / 1000) / 1e6;
     const tcp = result.stats as Record<string, number>;
-    const note = `${((result.bytes as number) / MB).toFixed(0)} MiB in ${((result.ms as number) / 1000).toFixed(2)} s; receiver sent ${tcp.segmentsOut} segments for ${tcp.segmentsIn} in`;
+    const readsPerMb = (result.reads as number) / ((result.bytes as number) / MB);
+    const note = `${((result.bytes as number) / MB).toFixed(0)} MiB in ${((result.ms as number) / 1000).toFixed(2)} s; receiver sent ${tcp.segmentsOut} segments for ${tcp.segmentsIn} in, ${readsPerMb.toFixed(0)} reads per MiB`;
     log(`ours ${mode} loss ${loss}: ${mbps.toFixed(0)} Mbit/s (${note})`);
     await client.next('done').catch(() => undefined);
     return { mbps, note };
@@ -103,15 +110,19 @@ function cpuMs(): number {
 }
 
 /** Two stacks in this process over the in-memory link (real timers), no encryption, no syscalls. */
-async function inMemory(log: (l: string) => void, bytes = Math.min(BYTES, 200 * MB)): Promise<{ mbps: number; cpuMsPerMb: number }> {
+async function inMemory(log: (l: string) => void, bytes = Math.min(BYTES, 200 * MB)): Promise<{ mbps: number; cpuMsPerMb: number; readsPerMb: number }> {
   const link = createMemoryLink({ address: '10.98.0.1' }, { address: '10.98.0.2' });
   const cpuStart = cpuMs();
+  let reads = 0;
   try {
     const done = new Promise<number>((resolve) => {
       link.b.listen(5001, (s) => {
         const start = performance.now();
         let n = 0;
-        s.on('data', (c: Buffer) => (n += c.length));
+        s.on('data', (c: Buffer) => {
+          n += c.length;
+          reads++;
+        });
         s.on('end', () => resolve(((n * 8) / ((performance.now() - start) / 1000)) / 1e6));
       });
     });
@@ -128,8 +139,9 @@ async function inMemory(log: (l: string) => void, bytes = Math.min(BYTES, 200 * 
     sock.once('connect', pump);
     const mbps = await done;
     const cpuMsPerMb = (cpuMs() - cpuStart) / (bytes / MB);
-    log(`in-memory: ${mbps.toFixed(0)} Mbit/s, ${cpuMsPerMb.toFixed(2)} ms CPU per MiB (both stacks)`);
-    return { mbps, cpuMsPerMb };
+    const readsPerMb = reads / (bytes / MB);
+    log(`in-memory: ${mbps.toFixed(0)} Mbit/s, ${cpuMsPerMb.toFixed(2)} ms CPU per MiB (both stacks), ${readsPerMb.toFixed(0)} reads per MiB`);
+    return { mbps, cpuMsPerMb, readsPerMb };
   } finally {
     link.close();
   }
@@ -189,6 +201,62 @@ async function requestResponse(connections: number, exchanges: number, log?: (l:
   }
 }
 
+/** A page of ~4 KB streamed by node:http as five writes and end(): head, chunk framing, body pieces. */
+const PAGE_PIECES = Array.from({ length: 5 }, (_, i) => `<p>${String(i).repeat(790)}</p>\n`);
+
+/**
+ * `connections` keep-alive clients (one http.Agent) each run `requests` sequential GETs of the
+ * streamed page against node:http, both over the in-memory link with noDelay; returns requests per
+ * second, CPU µs per request (both stacks and both http ends) and segments the server sent per
+ * response (data and any pure ACKs).
+ */
+async function httpRequests(
+  connections: number,
+  requests: number,
+  log?: (l: string) => void,
+): Promise<{ perSecond: number; cpuUsPerRequest: number; segmentsPerResponse: number }> {
+  const link = createMemoryLink({ address: '10.98.0.1' }, { address: '10.98.0.2' });
+  const server = http.createServer((_req, res) => {
+    res.setHeader('content-type', 'text/html');
+    for (const piece of PAGE_PIECES) res.write(piece);
+    res.end('</html>\n');
+  });
+  link.b.listen(80, (socket) => server.emit('connection', socket), { noDelay: true });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+  (agent as unknown as { createConnection: () => TcpSocket }).createConnection = () => link.a.connect({ host: '10.98.0.2', port: 80, noDelay: true });
+  const get = () =>
+    new Promise<void>((resolve, reject) => {
+      http
+        .get({ host: '10.98.0.2', port: 80, path: '/', agent }, (res) => {
+          res.on('data', () => {});
+          res.on('end', resolve);
+        })
+        .on('error', reject);
+    });
+  const segmentsStart = link.b.stats.tcp.segmentsOut;
+  const cpuStart = cpuMs();
+  const start = performance.now();
+  try {
+    await Promise.all(
+      Array.from({ length: connections }, async () => {
+        for (let i = 0; i < requests; i++) await get();
+      }),
+    );
+    const total = connections * requests;
+    const perSecond = total / ((performance.now() - start) / 1000);
+    const cpuUsPerRequest = ((cpuMs() - cpuStart) * 1000) / total;
+    const segmentsPerResponse = (link.b.stats.tcp.segmentsOut - segmentsStart) / total;
+    log?.(
+      `node:http in memory, ${connections} connection(s): ${perSecond.toFixed(0)} requests/s, ${cpuUsPerRequest.toFixed(1)} µs CPU per request, ${segmentsPerResponse.toFixed(2)} server segments per response`,
+    );
+    return { perSecond, cpuUsPerRequest, segmentsPerResponse };
+  } finally {
+    agent.destroy();
+    server.close();
+    link.close();
+  }
+}
+
 /** The in-process cases, each after a short warm-up so the figures are of optimised code. */
 async function memoryRows(suite: string, log: (l: string) => void): Promise<BenchResult[]> {
   // Warm-ups of the same size: CPU time counts the JIT's compiler threads too.
@@ -198,10 +266,24 @@ async function memoryRows(suite: string, log: (l: string) => void): Promise<Benc
   const one = await requestResponse(1, 5000, log);
   await requestResponse(16, 1000);
   const sixteen = await requestResponse(16, 1000, log);
+  await httpRequests(1, 1000);
+  const http1 = await httpRequests(1, 2000, log);
+  await httpRequests(16, 100);
+  const http16 = await httpRequests(16, 200, log);
+  const httpNote = (r: { cpuUsPerRequest: number; segmentsPerResponse: number }) =>
+    `${r.cpuUsPerRequest.toFixed(1)} µs CPU per request, ${r.segmentsPerResponse.toFixed(2)} server segments per response`;
   return [
-    { suite, case: 'netstack in-memory, one process', value: bulk.mbps, unit: 'Mbit/s', note: `${bulk.cpuMsPerMb.toFixed(2)} ms CPU per MiB` },
+    {
+      suite,
+      case: 'netstack in-memory, one process',
+      value: bulk.mbps,
+      unit: 'Mbit/s',
+      note: `${bulk.cpuMsPerMb.toFixed(2)} ms CPU per MiB, ${bulk.readsPerMb.toFixed(0)} reads per MiB`,
+    },
     { suite, case: 'request/response in memory, 1 connection', value: one.perSecond, unit: 'exchanges/s', note: `${one.cpuUsPerExchange.toFixed(1)} µs CPU per exchange` },
     { suite, case: 'request/response in memory, 16 connections', value: sixteen.perSecond, unit: 'exchanges/s', note: `${sixteen.cpuUsPerExchange.toFixed(1)} µs CPU per exchange` },
+    { suite, case: 'node:http streamed page in memory, 1 connection', value: http1.perSecond, unit: 'requests/s', note: httpNote(http1) },
+    { suite, case: 'node:http streamed page in memory, 16 connections', value: http16.perSecond, unit: 'requests/s', note: httpNote(http16) },
   ];
 }
 
