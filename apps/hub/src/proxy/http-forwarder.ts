@@ -4,7 +4,7 @@
 // never returned to the keep-alive pool.
 import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream';
+import { type Duplex, pipeline } from 'node:stream';
 import type { DeviceRoute } from './contracts.js';
 import { type DeviceAgent, type DeviceRequestArgs, DialFailedError, DialTimeoutError, poolPartition, singleUseExchange } from './device-agent.js';
 import { type ClientInfo, requestHeadersForDevice, responseHeadersForVisitor } from './forward-headers.js';
@@ -62,6 +62,27 @@ function failurePage(kind: NonNullable<ForwardResult['failure']>, f: ForwardRequ
     default:
       return { ...base, status: 502, title: 'Bad answer from device', message: 'The connection to the device broke before it sent a complete answer.' };
   }
+}
+
+/**
+ * The device's data arrives in many small reads (one per overlay datagram or burst); written to the
+ * visitor one by one, each costs a syscall. Corked from the first read of an event-loop turn to the
+ * next check phase, a turn's reads leave in one writev. The socket itself is corked, not the
+ * response: a response that ends meanwhile detaches from its socket, and the uncork must still land.
+ */
+function coalescer(socket: Duplex | null): () => void {
+  if (!socket) return () => {};
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    socket.uncork();
+  };
+  return () => {
+    if (corked) return;
+    corked = true;
+    socket.cork();
+    setImmediate(uncork);
+  };
 }
 
 /** Forwards the request; resolves when the exchange is over (completed or failed), never rejects. */
@@ -149,13 +170,16 @@ export function forwardHttp(f: ForwardRequest, opts: ForwardOptions, attempt = 0
       }
       // Server-Sent Events and other open-ended streams: the visitor sees the headers now.
       if (/^text\/event-stream/i.test(String(proxyRes.headers['content-type'] ?? ''))) res.flushHeaders();
+      const coalesce = coalescer(res.socket);
+      // Before pipeline's own listener, so that the chunk it writes is already corked.
+      proxyRes.on('data', (chunk: Buffer) => {
+        bytesOut += chunk.length;
+        coalesce();
+      });
       pipeline(proxyRes, res, (err) => {
         if (!err) return finish();
         proxyReq.destroy();
         finish(res.writableFinished ? undefined : 'device_error');
-      });
-      proxyRes.on('data', (chunk: Buffer) => {
-        bytesOut += chunk.length;
       });
     });
 
