@@ -1,6 +1,7 @@
 // The Remote access routes on their own, with a stub agent whose status the test sets: rendering
 // of every state, the Host allowlist, the node:http handler variant, the authorize hook, CSRF.
 import { createServer } from 'node:http';
+import { raw } from 'hono/html';
 import { describe, expect, it } from 'vitest';
 import type { Agent, AgentStatus } from '../agent.js';
 import { TestBrowser, csrfFrom } from '../testing/browser.js';
@@ -37,13 +38,14 @@ function stubAgent(patch: Partial<AgentStatus> = {}) {
   };
   const agent = {
     status: () => status,
-    enable: async ({ returnUrl }: { returnUrl?: string }) => {
-      calls.push(`enable ${returnUrl}`);
+    enable: async ({ returnUrl, windowHours }: { returnUrl?: string; windowHours?: number | null }) => {
+      calls.push(windowHours === null ? `enable ${returnUrl}` : `enable ${returnUrl} window ${windowHours}`);
       return { redirectTo: 'https://portal.test/claim?code=BCDF-GHJK' };
     },
     disable: async () => void calls.push('disable'),
     forgetRegistration: async () => void calls.push('forget'),
     acceptCertificate: (fp: string) => (calls.push(`accept ${fp}`), true),
+    claimReturned: () => void calls.push('claim returned'),
     network: () => ({ proxy: null, transport: 'auto' }),
     setNetwork: async (n: unknown) => void calls.push(`network ${JSON.stringify(n)}`),
   } as unknown as Agent;
@@ -176,5 +178,116 @@ describe('remote access protection', () => {
 
   it('refuses to build without a protection', () => {
     expect(() => createRemoteAccessRoutes(stubAgent().agent, {})).toThrow(/authorize/);
+  });
+});
+
+/** A logged-in browser on the stub agent's page (authorize hook); returns the page HTML and a poster. */
+async function pageOf(agent: Agent, options: Partial<Parameters<typeof createRemoteAccessRoutes>[1]> = {}, headers: Record<string, string> = {}) {
+  const app = createRemoteAccessRoutes(agent, { authorize: () => true, now: () => NOW, ...options });
+  const first = await app.request('http://device.local/', { headers });
+  const cookie = first.headers.getSetCookie()[0]!.split(';')[0]!;
+  const html = await first.text();
+  const post = (path: string, form: Record<string, string>) =>
+    app.request(`http://device.local${path}`, {
+      method: 'POST',
+      headers: { ...headers, cookie, origin: 'http://device.local', 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ csrf: csrfFrom(html), ...form }).toString(),
+    });
+  return { app, html, first, post, get: (path: string) => app.request(`http://device.local${path}`, { headers: { ...headers, cookie } }) };
+}
+
+describe('owner controls on the page', () => {
+  it('offers the exposure windows the fleet maximum allows and passes the choice on; refuses others', async () => {
+    const { agent, calls } = stubAgent({ exposure: { untilMs: undefined, endedAtMs: undefined, maxHours: 8, choices: [1, 8] } });
+    const p = await pageOf(agent);
+    expect(p.html).toContain('name="window" value="1"');
+    expect(p.html).toContain('name="window" value="8" checked');
+    expect(p.html).not.toContain('value="off"');
+    expect(p.html).toContain('allows at most 8 hours');
+    expect((await p.post('/enable', { window: '8' })).status).toBe(303);
+    const refused = await p.post('/enable', { window: 'off' });
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toContain('not one of the offered durations');
+    expect(calls).toEqual(['enable http://device.local/ window 8']);
+  });
+
+  it('counts down a running window with a nonce script the CSP allows, and says when a window ended', async () => {
+    const running = stubAgent({ phase: 'online', enabled: true, registered: true, exposure: { untilMs: NOW + 2 * 3600_000 + 5 * 60_000, endedAtMs: undefined, maxHours: null, choices: [1, 8, 24, null] } });
+    const p = await pageOf(running.agent);
+    expect(p.html).toContain('turns itself off at <strong>2026-11-22 11:05 UTC</strong>');
+    expect(p.html).toContain(`<strong id="countdown" data-until="${NOW + 2 * 3600_000 + 5 * 60_000}">2 h 5 min</strong>`);
+    const nonce = /script-src 'nonce-([^']+)'/.exec(p.first.headers.get('content-security-policy')!)![1]!;
+    expect(p.html).toContain(`<script nonce="${nonce}">`);
+    const second = await pageOf(running.agent);
+    expect(/nonce-([^']+)/.exec(second.first.headers.get('content-security-policy')!)![1]).not.toBe(nonce);
+
+    const ended = stubAgent({ exposure: { untilMs: undefined, endedAtMs: NOW - 60_000, maxHours: null, choices: [1, 8, 24, null] } });
+    const q = await pageOf(ended.agent);
+    expect(q.html).toContain('The access window ended at 2026-11-22 08:59 UTC');
+    expect(q.html).not.toContain('<script');
+  });
+
+  it('lists the access journal', async () => {
+    const { agent } = stubAgent({
+      journal: [
+        { id: 'a', startedAt: '2026-11-22T08:40:00.000Z', lastAt: '2026-11-22T08:52:00.000Z', ended: true, user: { email: 'installer@example.io', organisation: 'Example Service GmbH' }, clientIp: '198.51.100.7', kind: 'http', port: 80, requests: 14, refused: 0, bytesIn: 0, bytesOut: 0 },
+        { id: 'b', startedAt: '2026-11-22T08:55:00.000Z', lastAt: '2026-11-22T08:56:00.000Z', ended: false, user: null, clientIp: '203.0.113.9', kind: 'tcp', port: 502, requests: 1, refused: 0, bytesIn: 0, bytesOut: 0 },
+      ],
+    });
+    const text = (await pageOf(agent)).html.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ');
+    expect(text).toContain('2026-11-22 08:40 – 08:52 installer@example.io Example Service GmbH 198.51.100.7 web interface, 14 requests');
+    expect(text).toContain('2026-11-22 08:55 (now) not signed in (public device) 203.0.113.9 TCP port 502');
+  });
+
+  it('offers Cancel for a pending claim, and says "Approved, connecting" (polling at once) on the way back from the portal', async () => {
+    const { agent, calls } = stubAgent({
+      phase: 'waiting-approval',
+      claim: { userCode: 'BCDF-GHJK', verificationUriComplete: 'https://portal.test/claim?code=BCDF-GHJK', expiresAtMs: NOW + 600_000 },
+    });
+    const p = await pageOf(agent);
+    expect(p.html).toContain('id="cancel">Cancel the request<');
+    expect(p.html).not.toContain('id="disable"');
+    const back = await (await p.get('/?claim=approved')).text();
+    expect(back).toContain('id="phase">Approved, connecting<');
+    expect(back).not.toContain('Waiting for approval');
+    expect(back).not.toContain('id="user-code"');
+    expect(back).toContain('Approved on the portal.');
+    expect(calls).toEqual(['claim returned']);
+  });
+
+  it('asks a visitor who came through the hub to confirm Disable; a local visitor disables at once', async () => {
+    const online = { phase: 'online' as const, enabled: true, registered: true, publicUrl: 'https://an12345678.example.io/' };
+    const remote = stubAgent(online);
+    const via = await pageOf(remote.agent, {}, { 'x-forwarded-host': 'an12345678.example.io' });
+    expect(via.html).toContain('id="remote-warning"');
+    const confirm = await via.post('/disable', {});
+    expect(confirm.status).toBe(200);
+    expect(await confirm.text()).toContain('Disabling it cuts your own connection');
+    expect(remote.calls).toEqual([]);
+    expect((await via.post('/disable', { confirm: '1' })).status).toBe(303);
+    expect(remote.calls).toEqual(['disable']);
+
+    const local = stubAgent(online);
+    const here = await pageOf(local.agent);
+    expect(here.html).not.toContain('id="remote-warning"');
+    expect((await here.post('/disable', {})).status).toBe(303);
+    expect(local.calls).toEqual(['disable']);
+  });
+
+  it("shows the target so that the forwarder's self-link rewriting cannot change it, and no favicon request", async () => {
+    const { agent } = stubAgent({ target: 'http://127.0.0.1:8080' });
+    const { html } = await pageOf(agent);
+    expect(html).not.toContain('http://127.0.0.1:8080');
+    expect(html).toContain('<dd id="forwards-to">http&#58;//127.0.0.1:8080');
+    expect(html).toContain('<link rel="icon" href="data:,"/>');
+  });
+
+  it('renders inside the embedding device’s frame', async () => {
+    const { agent } = stubAgent();
+    const frame = ({ title, children }: { title: string; children?: unknown }) =>
+      raw(`<!doctype html><html><body><header>My meter · ${title}</header>${String(children)}</body></html>`);
+    const { html } = await pageOf(agent, { frame: frame as never });
+    expect(html).toContain('<header>My meter · Remote access · an12345678</header>');
+    expect(html).toContain('<div class="ra">');
   });
 });
