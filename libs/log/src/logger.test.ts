@@ -26,6 +26,18 @@ describe('createLogger', () => {
     ]);
   });
 
+  it('writes a field once when a child or a call names it again (the innermost wins)', () => {
+    const lines: string[] = [];
+    const hub = createLogger({ sinks: [(l) => lines.push(l)], fields: { component: 'hub' } });
+    hub.child({ component: 'db' }).info('ready');
+    hub.child({ component: 'proxy', device: 'an1' }).info('refused', { device: 'an2' });
+    expect(lines.map((l) => (l.match(/"component"/g) ?? []).length + (l.match(/"device"/g) ?? []).length)).toEqual([1, 2]);
+    expect(lines.map((l) => JSON.parse(l) as Record<string, unknown>).map((r) => [r.component, r.device])).toEqual([
+      ['db', undefined],
+      ['proxy', 'an2'],
+    ]);
+  });
+
   it('writes errors as name, message and code, never the stack', () => {
     const log = memoryLogger();
     log.warn('dial failed', { err: Object.assign(new Error('connect EHOSTUNREACH'), { code: 'EHOSTUNREACH' }) });

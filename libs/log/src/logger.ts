@@ -53,11 +53,21 @@ function sinkDestination(sinks: Array<(line: string) => void>): DestinationStrea
   };
 }
 
-function wrap(p: PinoLogger<never>, enabled: Record<LogLevel, boolean>): Logger {
+/**
+ * Our Logger over pino's `root`. Child fields are merged here rather than nested as pino children:
+ * a nested child (or a call) naming a field again would otherwise write that key twice in one line.
+ */
+function wrap(root: PinoLogger<never>, bindings: LogFields, enabled: Record<LogLevel, boolean>): Logger {
+  const p = Object.keys(bindings).length > 0 ? root.child(bindings) : root;
+  const overlaps = (fields: LogFields) => {
+    for (const key in bindings) if (key in fields) return true;
+    return false;
+  };
   const at = (level: LogLevel) => {
     if (!enabled[level]) return () => {};
     return (msg: string, fields?: LogFields) => {
       if (fields === undefined) p[level](scrubString(msg));
+      else if (overlaps(fields)) root[level]({ ...bindings, ...redactFields(fields) }, scrubString(msg));
       else p[level](redactFields(fields), scrubString(msg));
     };
   };
@@ -66,7 +76,7 @@ function wrap(p: PinoLogger<never>, enabled: Record<LogLevel, boolean>): Logger 
     info: at('info'),
     warn: at('warn'),
     error: at('error'),
-    child: (fields) => wrap(p.child(redactFields(fields)), enabled),
+    child: (fields) => wrap(root, { ...bindings, ...redactFields(fields) }, enabled),
   };
 }
 
@@ -86,8 +96,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     options.sinks ? sinkDestination(options.sinks) : stdoutDestination(),
   );
   const enabled = Object.fromEntries(LOG_LEVELS.map((l) => [l, p.isLevelEnabled(l)])) as Record<LogLevel, boolean>;
-  const root = wrap(p, enabled);
-  return options.fields ? root.child(options.fields) : root;
+  return wrap(p, options.fields ? redactFields(options.fields) : {}, enabled);
 }
 
 /** A logger that drops everything: libraries and tests use it when none is given. */
