@@ -64,6 +64,18 @@ describe('redactFields', () => {
     });
   });
 
+  it('keeps names that only refer to a credential, but not session or cookie ids', () => {
+    expect(redactFields({ tokenId: 'b3c1', tokenPrefix: 'ph_api_AbCd', tokenCount: 3, passwordChangedAt: '2026-01-01', sessionId: 's1', cookieId: 'c1' })).toEqual({
+      tokenId: 'b3c1',
+      tokenPrefix: 'ph_api_AbCd',
+      tokenCount: 3,
+      passwordChangedAt: '2026-01-01',
+      sessionId: '[redacted]',
+      cookieId: '[redacted]',
+    });
+    expect(redactFields({ tokenId: 'ph_api_AbCdEfGhIjKl' })).toEqual({ tokenId: 'ph_api_[redacted]' });
+  });
+
   it('keeps booleans and absent values under secret-like names (they say nothing)', () => {
     expect(redactFields({ hasToken: true, password: undefined, session: null })).toEqual({ hasToken: true, password: undefined, session: null });
   });

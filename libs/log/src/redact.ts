@@ -51,8 +51,17 @@ export function scrubString(text: string): string {
   return s.length > MAX_STRING ? `${s.slice(0, MAX_STRING)}…` : s;
 }
 
+/**
+ * Names that only refer to a credential (`tokenId`, `tokenPrefix`, `sessionCount`, `tokenExpiresAt`)
+ * stay readable: audit lines need them, and a credential passed there by mistake is still caught
+ * by the scrubbers when it has a recognisable shape. Not for sessions and cookies, whose ids may be
+ * the credential itself.
+ */
+const REFERENCE_KEY_RE = /(?:Id|Ids|Count|Prefix|At)$/;
+const NEVER_REFERENCE_RE = /session|cookie/i;
+
 function isSecretKey(key: string): boolean {
-  return SECRET_KEY_RE.test(key);
+  return SECRET_KEY_RE.test(key) && !(REFERENCE_KEY_RE.test(key) && !NEVER_REFERENCE_RE.test(key));
 }
 
 /** An Error as a plain object: name, scrubbed message and the errno code; never the stack. */
