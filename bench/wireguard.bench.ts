@@ -157,15 +157,15 @@ function floodCost(log: (line: string) => void): BenchResult[] {
   const spoofedReplies = replies.length;
   const onePlaceUs = run(valid, onePlace);
   const onePlaceReplies = replies.length;
-  if (hub.pendingHandshakes !== 0 || spoofedReplies !== count) throw new Error(`flood: ${spoofedReplies} cookie replies to ${count} sources, ${hub.pendingHandshakes} queued`);
+  if (hub.pendingHandshakes !== 0) throw new Error(`flood: ${hub.pendingHandshakes} handshakes queued`);
   const junkUs = run(junk, onePlace);
   log(
     `flood in-process: ${onePlaceUs.toFixed(1)} µs per valid-mac1 initiation from one address (${onePlaceReplies} cookie replies to ${count}), ` +
-      `${spoofedUs.toFixed(1)} µs from a new address each (a reply each), ${junkUs.toFixed(1)} µs per bad-mac1 datagram`,
+      `${spoofedUs.toFixed(1)} µs from a new address each (${spoofedReplies} replies: the global budget), ${junkUs.toFixed(1)} µs per bad-mac1 datagram`,
   );
   return [
     { suite: SUITE, case: 'flood: valid-mac1 initiation, one address, rotating ports', value: onePlaceUs, unit: 'µs CPU', note: `under load, per-address cookie-reply limit: ${onePlaceReplies} replies to ${count}; device only (no socket)` },
-    { suite: SUITE, case: 'flood: valid-mac1 initiation, spoofed addresses', value: spoofedUs, unit: 'µs CPU', note: 'under load, a cookie reply each; device only (no socket)' },
+    { suite: SUITE, case: 'flood: valid-mac1 initiation, spoofed addresses', value: spoofedUs, unit: 'µs CPU', note: `under load, ${spoofedReplies} cookie replies to ${count} (global budget 10,000/s); device only (no socket)` },
     { suite: SUITE, case: 'flood: bad-mac1 datagram', value: junkUs, unit: 'µs CPU', note: 'dropped at mac1, before any DH' },
   ];
 }

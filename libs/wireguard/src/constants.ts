@@ -65,6 +65,13 @@ export const RATE_LIMIT_PACKETS_PER_SECOND = 20;
 export const RATE_LIMIT_BURST = 5;
 export const RATE_LIMIT_GC_INTERVAL_MS = 1_000;
 /**
+ * Cookie replies a second from all sources together (burst: a tenth of a second's worth). With
+ * spoofed source addresses the per-address limit does not bite; a reply costs ~20 µs with its
+ * send, so this bounds a spoofed flood's cost to ~20% of a core while honest initiators, retrying
+ * every 5 s, still get replies.
+ */
+export const COOKIE_REPLIES_PER_SECOND = 10_000;
+/**
  * Automatic "under load" detection. wireguard-go looks at its handshake queue length; this core
  * processes synchronously, so it counts handshake messages per second instead and stays under load
  * for UNDER_LOAD_AFTER_TIME_MS after the rate was last exceeded.

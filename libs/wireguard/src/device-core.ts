@@ -1,7 +1,6 @@
 // The state of a WireGuardDevice and its send side (wireguard-go device/send.go, peer.go): staging,
 // handshake initiations and responses, transport sealing, keeping keys fresh, timer scheduling and
 // the helpers the receive side (device.ts) shares.
-import { randomBytes } from 'node:crypto';
 import { AllowedIps } from './allowed-ips.js';
 import {
   DEFAULT_MTU,
@@ -19,6 +18,7 @@ import { createInitiation, createResponse, type LocalIdentity } from './handshak
 import { HandshakeAdmission } from './handshake-admission.js';
 import { encodeKey, keyTag } from './keys.js';
 import { readU32LE } from './messages.js';
+import { pooledRandomBytes } from './random-pool.js';
 import { identityFrom, toKey } from './peer-config.js';
 import type { Peer } from './peer.js';
 import { SessionTable } from './sessions.js';
@@ -63,7 +63,7 @@ export abstract class DeviceCore {
   protected lastNowMs = 0;
 
   constructor(protected readonly options: WireGuardDeviceOptions) {
-    this.random = options.random ?? ((n) => randomBytes(n));
+    this.random = options.random ?? pooledRandomBytes;
     this.tai64n = options.tai64n ?? tai64nNow;
     this.mtu = options.mtu ?? DEFAULT_MTU;
     this.rekeyAfterMessages = options.limits?.rekeyAfterMessages ?? REKEY_AFTER_MESSAGES;

@@ -2,7 +2,7 @@
 // checks (junk never reaches X25519: the DH calls are counted), cookie replies and mac2 under load
 // (per-address reply limit, secret rotation), and the handshake queue with its budget.
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { COOKIE_REFRESH_TIME_MS, UNDER_LOAD_AFTER_TIME_MS } from './constants.js';
+import { COOKIE_REFRESH_TIME_MS, COOKIE_REPLIES_PER_SECOND, UNDER_LOAD_AFTER_TIME_MS } from './constants.js';
 import { WireGuardDevice } from './device.js';
 import { CookieChecker, CookieGenerator } from './cookie.js';
 import { endpointCookieBytes } from './endpoint.js';
@@ -60,6 +60,17 @@ describe('handshake admission: cheap checks first', () => {
     // One address with rotating ports: cookie replies are limited per address (burst of 5).
     expect(sent.length).toBe(5);
     expect(sent.every((d) => d.length === 64 && d[0] === 3)).toBe(true);
+  });
+
+  it('bounds cookie replies to a spoofed flood (a new source address per datagram) by a global budget', () => {
+    const { device, sent } = responder({ underLoad: true });
+    const initiations = bogusInitiations(device.publicKey, 20);
+    // 20,000 datagrams spread over one second of the fake clock, each from its own address.
+    for (let i = 0; i < 20_000; i++) device.receive(initiations[i % 20]!, { address: `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`, port: 5000 }, 1_000 + i / 20);
+    expect(device.drops['cookie-required']).toBe(20_000);
+    // COOKIE_REPLIES_PER_SECOND (10,000) plus the initial burst of a tenth of a second.
+    expect(sent.length).toBeGreaterThan(9_000);
+    expect(sent.length).toBeLessThanOrEqual(COOKIE_REPLIES_PER_SECOND + COOKIE_REPLIES_PER_SECOND / 10);
   });
 
   it('without load, a valid-mac1 initiation from an unknown key does cost DH (what the flood buys)', () => {

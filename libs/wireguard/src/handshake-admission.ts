@@ -3,7 +3,7 @@
 // the per-source rate limit; then a bounded queue, so handshakes wait for a budget of their own
 // instead of running ahead of transport data. Every check here is cheap and allocates nothing
 // for a message that fails it, which is what keeps a flood of valid-mac1 initiations affordable.
-import { HANDSHAKE_QUEUE_CAPACITY, REKEY_TIMEOUT_MS } from './constants.js';
+import { COOKIE_REPLIES_PER_SECOND, HANDSHAKE_QUEUE_CAPACITY, REKEY_TIMEOUT_MS } from './constants.js';
 import { CookieChecker } from './cookie.js';
 import { endpointCookieBytes, endpointRateKey, type Endpoint } from './endpoint.js';
 import { LoadDetector } from './load-detector.js';
@@ -34,6 +34,7 @@ export interface HandshakeAdmissionOptions {
 export const HANDSHAKE_QUEUE_MAX_WAIT_MS = REKEY_TIMEOUT_MS;
 
 const MAC_SIZE = 16;
+const ALL_SOURCES = '*';
 
 function hasMac2(msg: Uint8Array): boolean {
   for (let i = msg.length - MAC_SIZE; i < msg.length; i++) if (msg[i] !== 0) return true;
@@ -52,6 +53,7 @@ export class HandshakeAdmission {
    * reflected at its victim.
    */
   private readonly replyLimiter = new RateLimiter();
+  private readonly replyBudget = new RateLimiter(1000 / COOKIE_REPLIES_PER_SECOND, 100);
   private readonly ring: (QueuedHandshake | undefined)[];
   private head = 0;
   private count = 0;
@@ -81,7 +83,7 @@ export class HandshakeAdmission {
     // An all-zero mac2 means "no cookie held" (it matches a real MAC with probability 2^-128).
     const source = hasMac2(msg) ? endpointCookieBytes(from) : undefined;
     if (!source || !this.cookieChecker.checkMac2(msg, source, nowMs)) {
-      if (this.replyLimiter.allow(rateKey, nowMs)) {
+      if (this.replyLimiter.allow(rateKey, nowMs) && this.replyBudget.allow(ALL_SOURCES, nowMs)) {
         this.options.transmit(this.cookieChecker.createReply(msg, readU32LE(msg, 4), source ?? endpointCookieBytes(from), nowMs), from);
       }
       return 'cookie-required';

@@ -1,7 +1,8 @@
 // X25519 Diffie-Hellman (RFC 7748) on node:crypto KeyObjects, WireGuard's DH and DH-Generate.
 // A shared secret of all zeros (a low-order peer point) counts as failure, as in wireguard-go.
-import { createPrivateKey, createPublicKey, diffieHellman, randomFillSync, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, diffieHellman, type KeyObject } from 'node:crypto';
 import { KEY_SIZE } from './constants.js';
+import { pooledRandomBytes } from './random-pool.js';
 
 // PKCS#8 prefix for a raw X25519 private key. DER import is slow (~2k/s) but only used for static
 // keys; ephemerals and public keys come in through JWK (~10k/s and ~100k/s), the hot path.
@@ -66,21 +67,7 @@ const JWK_X_PLACEHOLDER = Buffer.alloc(KEY_SIZE).toString('base64url');
  * device simulator after a few hundred).
  */
 export function generateEphemeral(): EphemeralKeyPair {
-  return ephemeralFromPrivate(randomKeyBytes());
-}
-
-// CSPRNG bytes drawn 4 KiB at a time: one randomFillSync per 128 keys instead of one per key.
-const pool = Buffer.alloc(4096);
-let poolAt = pool.length;
-function randomKeyBytes(): Buffer {
-  if (poolAt === pool.length) {
-    randomFillSync(pool);
-    poolAt = 0;
-  }
-  const bytes = Buffer.from(pool.subarray(poolAt, poolAt + KEY_SIZE));
-  pool.fill(0, poolAt, poolAt + KEY_SIZE); // the copy is the only one left
-  poolAt += KEY_SIZE;
-  return bytes;
+  return ephemeralFromPrivate(pooledRandomBytes(KEY_SIZE));
 }
 
 /** An ephemeral key pair from given private bytes (test vectors inject their ephemerals). */
