@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createLogger, memoryLogger, silentLogger } from './logger.js';
+import { createLogger, isoTimestamp, memoryLogger, silentLogger } from './logger.js';
 import { leakedSecrets, logAllSecrets } from './testing.js';
 
 const at = (iso: string) => () => Date.parse(iso);
@@ -80,6 +80,15 @@ describe('createLogger', () => {
     const child = silentLogger.child({ component: 'x' });
     expect(child).toBe(silentLogger);
     expect(() => child.error('x', { err: new Error('y') })).not.toThrow();
+  });
+});
+
+describe('isoTimestamp', () => {
+  it('matches Date#toISOString across milliseconds, seconds, days and before 1970', () => {
+    const times = [0, 1, 999, 1000, 1001, Date.UTC(2026, 11, 31, 23, 59, 59, 999), Date.UTC(2027, 0, 1), 1_234_567_890_123, 1_234_567_890_123, -1, -1001];
+    let i = 0;
+    const stamp = isoTimestamp(() => times[i]!);
+    for (i = 0; i < times.length; i++) expect(stamp()).toBe(`,"time":"${new Date(times[i]!).toISOString()}"`);
   });
 });
 
