@@ -1,6 +1,6 @@
 // The access log: the proxy appends entries in batches (one INSERT per batch), admins query one
 // device's entries over a time range, newest first, with a keyset cursor.
-import { and, desc, eq, gte, lt, lte, or, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gte, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import { accessLog, ValidationError } from '@porthole/db';
 import type { RegistryContext } from './context.js';
 import { normalizeSerial } from './serial.js';
@@ -23,7 +23,7 @@ export interface AccessLogRecord extends Omit<AccessLogEntry, 'at'> {
   at: string;
 }
 
-const INSERT_BATCH = 500;
+const INSERT_BATCH = 1000;
 const MAX_PATH = 2048;
 
 /** Control characters would let a path forge log lines in a text export; escape them. */
@@ -34,19 +34,24 @@ function clean(s: string, max: number): string {
 
 export async function appendAccessLog(ctx: RegistryContext, entries: readonly AccessLogEntry[]): Promise<void> {
   for (let i = 0; i < entries.length; i += INSERT_BATCH) {
-    const batch = entries.slice(i, i + INSERT_BATCH).map((e) => ({
-      at: e.at,
+    const rows = entries.slice(i, i + INSERT_BATCH).map((e) => ({
+      at: e.at.toISOString(),
       serial: e.serial.toLowerCase().slice(0, 63),
-      userId: e.userId,
-      clientIp: clean(e.clientIp, 64),
+      user_id: e.userId,
+      client_ip: clean(e.clientIp, 64),
       method: clean(e.method, 16),
       path: clean(e.path, MAX_PATH),
       status: Math.trunc(e.status),
-      bytesIn: Math.max(0, Math.trunc(e.bytesIn)),
-      bytesOut: Math.max(0, Math.trunc(e.bytesOut)),
-      durationMs: Math.max(0, Math.min(2_147_483_647, Math.trunc(e.durationMs))),
+      bytes_in: Math.max(0, Math.trunc(e.bytesIn)),
+      bytes_out: Math.max(0, Math.trunc(e.bytesOut)),
+      duration_ms: Math.max(0, Math.min(2_147_483_647, Math.trunc(e.durationMs))),
     }));
-    await ctx.db.insert(accessLog).values(batch);
+    // The batch as one JSON parameter rather than ten parameters a row: measured on PGlite (which
+    // runs on the hub's event loop), about a quarter of the CPU per row of a multi-row VALUES insert.
+    await ctx.db.execute(sql`insert into ${accessLog} (at, serial, user_id, client_ip, method, path, status, bytes_in, bytes_out, duration_ms)
+      select at, serial, user_id, client_ip, method, path, status, bytes_in, bytes_out, duration_ms
+      from json_to_recordset(${JSON.stringify(rows)}::json)
+        as x(at timestamptz, serial text, user_id uuid, client_ip text, method text, path text, status integer, bytes_in bigint, bytes_out bigint, duration_ms integer)`);
   }
 }
 
