@@ -4,6 +4,8 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { request } from 'node:http';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { StateStore, createAgent, createFakeTunnelNetwork } from '@porthole/agent';
@@ -77,7 +79,12 @@ describe('demo meter', () => {
     const form = { csrf, name: 'Garage meter', tariffCtPerKwh: '28.5', powerLimitW: '500', liveIntervalMs: '250' };
     expect((await browser.fetch('/settings', { form: { ...form, csrf: 'forged' } })).status).toBe(403);
     expect((await browser.fetch('/settings', { form, headers: { origin: 'http://evil.test' } })).status).toBe(403);
-    expect((await browser.fetch('/settings', { form })).status).toBe(303);
+    const saved = await browser.fetch('/settings', { form });
+    expect(saved.status).toBe(303);
+    // Post/redirect/get lands on a page that says so.
+    expect(saved.headers.get('location')).toBe('/?saved=settings');
+    expect(await (await browser.fetch('/?saved=settings')).text()).toContain('<section class="wide ok" id="notice">Settings saved.</section>');
+    expect(await (await browser.fetch('/')).text()).not.toContain('Settings saved.');
     const r = (await (await browser.fetch('/api/readings')).json()) as { reading: { powerW: number }; settings: Record<string, unknown> };
     expect(r.settings).toEqual({ name: 'Garage meter', tariffCtPerKwh: 28.5, powerLimitW: 500, liveIntervalMs: 250 });
     expect(r.reading.powerW).toBeLessThanOrEqual(500);
@@ -188,6 +195,74 @@ describe('demo meter', () => {
     expect(page).toContain('Enable remote access');
     expect(page).toContain('action="/remote-access/enable"');
     expect(page).toContain('an12345678');
-    expect(page).toContain('<a href="/">← Back to the meter</a>');
+    // Inside the meter's own frame: its header, navigation and icon.
+    expect(page).toContain('<a href="/">Dashboard</a>');
+    expect(page).toContain('<link rel="icon" href="/favicon.svg" type="image/svg+xml"/>');
+    expect(page).toContain('<div class="ra">');
+  });
+
+  it('serves the icon every page names', async () => {
+    const { browser } = await start();
+    for (const path of ['/', '/login']) expect(await (await browser.fetch(path)).text()).toContain('<link rel="icon" href="/favicon.svg" type="image/svg+xml"/>');
+    for (const path of ['/favicon.svg', '/favicon.ico']) {
+      const res = await browser.fetch(path);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('image/svg+xml');
+      expect(await res.text()).toMatch(/^<svg /);
+    }
+  });
+
+  it("through the tunnel, the agent's page names the meter's local address (not rewritten) and warns before Disable", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meter-agent-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const store = StateStore.open(dir);
+    store.update((s) => {
+      s.enabled = true;
+      s.registration = {
+        serial: 'an12345678',
+        tunnelIp: '100.64.0.9',
+        overlayCidr: '100.64.0.0/10',
+        hub: { publicKey: `${'A'.repeat(43)}=`, endpoint: '127.0.0.1:51820', tunnelIp: '100.64.0.1' },
+        url: 'https://an12345678.devices.test/',
+        persistentKeepalive: 25,
+      };
+    });
+    // The agent's target is the meter that embeds it: a loopback relay whose port is known first.
+    let meterPort = 0;
+    const relay = createServer((c) => {
+      const m = connect(meterPort, '127.0.0.1');
+      c.pipe(m).pipe(c);
+      c.on('error', () => m.destroy());
+      m.on('error', () => c.destroy());
+    });
+    await new Promise<void>((r) => relay.listen(0, '127.0.0.1', () => r()));
+    cleanups.push(() => relay.close());
+    const target = `http://127.0.0.1:${(relay.address() as AddressInfo).port}`;
+    const network = createFakeTunnelNetwork();
+    const agent = createAgent({ hubUrl: new URL('http://127.0.0.1:9/'), serial: 'an12345678', target: new URL(target), store, tunnelFactory: network.factory, resolve: async (h) => h });
+    cleanups.push(() => agent.close());
+    const { running, browser } = await start({ agent });
+    meterPort = running.port;
+    await agent.start();
+    const tunnel = await network.waitForTunnel(1);
+    await browser.login();
+    const cookie = [...browser.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    const socket = await tunnel.connect(80);
+    const page = await new Promise<string>((resolve, reject) => {
+      const req = request({ createConnection: () => socket, path: '/remote-access/', headers: { host: 'an12345678.devices.test', cookie } }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (body += d));
+        res.on('end', () => resolve(`${res.statusCode} ${body}`));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(page).toMatch(/^200 /);
+    // Rendered, this reads "Forwards to http://127.0.0.1:<port>": the local target, as on the LAN.
+    expect(page).toContain(`<dd id="forwards-to">http&#58;//127.0.0.1:${new URL(target).port}`);
+    // The forwarder did rewrite self-links elsewhere in the body would it have found the target's address.
+    expect(page).not.toContain('<dd id="forwards-to">https://an12345678.devices.test');
+    expect(page).toContain('id="remote-warning"');
   });
 });

@@ -11,7 +11,7 @@ import { CsrfTokens, PasswordSessions, createRemoteAccessRoutes, crossSiteReason
 import { csvExportStream } from './csv-export.js';
 import { UploadError, hashUpload } from './firmware-upload.js';
 import { LiveFeed } from './live-socket.js';
-import { Dashboard, LoginPage, Shell } from './pages.js';
+import { Dashboard, FAVICON_SVG, LoginPage, Shell } from './pages.js';
 import { MeterSimulation, type MeterSettings } from './simulation.js';
 
 export const METER_SESSION_COOKIE = 'meter_session';
@@ -91,7 +91,10 @@ export function createMeter(options: MeterOptions = {}): Meter {
     );
   };
 
-  app.get('/', (c) => dashboard(c));
+  app.get('/', (c) => dashboard(c, c.req.query('saved') === 'settings' ? { notice: 'Settings saved.' } : {}));
+  const favicon = (c: Context) => c.body(FAVICON_SVG, 200, { 'content-type': 'image/svg+xml', 'cache-control': 'max-age=86400' });
+  app.get('/favicon.svg', favicon);
+  app.get('/favicon.ico', favicon);
 
   app.get('/api/readings', (c) => c.json({ reading: sim.reading(now()), settings: sim.settings }));
 
@@ -128,7 +131,8 @@ export function createMeter(options: MeterOptions = {}): Meter {
     if ('problems' in parsed) return dashboard(c, { problems: parsed.problems }, 400);
     sim.settings = parsed.settings;
     live.settingsChanged();
-    return c.redirect('/', 303);
+    // Post/redirect/get with a confirmation on the page it lands on.
+    return c.redirect('/?saved=settings', 303);
   });
 
   app.get('/export.csv', (c) => {
@@ -168,7 +172,12 @@ export function createMeter(options: MeterOptions = {}): Meter {
         // The meter's own login protects the page: the device-embedding mode of the agent.
         authorize: (request) => sessions.valid(cookieFrom(request, METER_SESSION_COOKIE)),
         loginUrl: '/login?next=/remote-access/',
-        backLink: { href: '/', label: 'Back to the meter' },
+        // The meter's own header and navigation around the page, so it looks like the rest of the UI.
+        frame: ({ title, refreshSeconds, children }) => (
+          <Shell title={`${sim.settings.name} · ${title.replace(/ · .*$/, '')}`} loggedIn={true} refreshSeconds={refreshSeconds}>
+            {children}
+          </Shell>
+        ),
         now,
       }),
     );

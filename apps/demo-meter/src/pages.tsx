@@ -16,11 +16,16 @@ button{font:inherit;background:#1f5fbf;color:#fff;border:0;border-radius:6px;pad
 .wide{grid-column:1/-1}.err{color:#b42318}.ok{color:#067647}svg{width:100%;height:140px;background:#f8fafc;border-radius:6px}
 `;
 
-export const Shell: FC<PropsWithChildren<{ title: string; loggedIn: boolean; csrf?: string }>> = ({ title, loggedIn, csrf, children }) => (
+/** The meter's icon (a small gauge), served at /favicon.svg and /favicon.ico. */
+export const FAVICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="7" fill="#16324f"/><path d="M6 22a10 10 0 0 1 20 0" fill="none" stroke="#cfe3ff" stroke-width="3"/><path d="M16 22l6-8" stroke="#fff" stroke-width="3" stroke-linecap="round"/></svg>`;
+
+export const Shell: FC<PropsWithChildren<{ title: string; loggedIn: boolean; csrf?: string; refreshSeconds?: number | undefined }>> = ({ title, loggedIn, csrf, refreshSeconds, children }) => (
   <html lang="en">
     <head>
       <meta charset="utf-8" />
       <meta name="viewport" content="width=device-width, initial-scale=1" />
+      {refreshSeconds ? <meta http-equiv="refresh" content={String(refreshSeconds)} /> : null}
+      <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
       <title>{title}</title>
       <style>{css}</style>
     </head>
@@ -30,11 +35,13 @@ export const Shell: FC<PropsWithChildren<{ title: string; loggedIn: boolean; csr
         <nav>
           <a href="/">Dashboard</a>
           <a href="/remote-access/">Remote access</a>
-          {loggedIn && csrf ? (
-            <form method="post" action="/logout" style="display:inline">
-              <input type="hidden" name="csrf" value={csrf} />
-              <button type="submit" style="margin:0 0 0 1rem;padding:.2rem .6rem;background:#2c4d70">Log out</button>
-            </form>
+          {loggedIn ? (
+            csrf ? (
+              <form method="post" action="/logout" style="display:inline">
+                <input type="hidden" name="csrf" value={csrf} />
+                <button type="submit" style="margin:0 0 0 1rem;padding:.2rem .6rem;background:#2c4d70">Log out</button>
+              </form>
+            ) : null
           ) : (
             <a href="/login">Log in</a>
           )}
