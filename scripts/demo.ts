@@ -4,7 +4,7 @@
 // everything cleanly (exit code 0). Logs go to <data dir>/demo.log, not to the terminal. The hub
 // trusts the demo CA and the meter attests with its demo certificate, so the device shows as attested.
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -17,18 +17,47 @@ import { createJsonLogger } from '../apps/hub/src/ops/logger.js';
 const SERIAL = DEMO_SERIAL;
 const METER_PASSWORD = 'meter-demo';
 
-const { values } = parseArgs({
-  options: {
-    'hub-port': { type: 'string', default: '8080' },
-    'meter-port': { type: 'string', default: '8081' },
-    'wg-port': { type: 'string', default: '51820' },
-    'data-dir': { type: 'string' },
-  },
-});
+/** The demo's options: the parser and --help both read this table. */
+const OPTIONS = [
+  { flag: 'hub-port', env: 'PORTHOLE_DEMO_HUB_PORT', default: '8080', description: 'portal, admin API and device hosts (HTTP)' },
+  { flag: 'meter-port', env: 'PORTHOLE_DEMO_METER_PORT', default: '8081', description: "the demo meter's own web UI" },
+  { flag: 'wg-port', env: 'PORTHOLE_DEMO_WG_PORT', default: '51820', description: "the hub's WireGuard UDP port" },
+  { flag: 'data-dir', env: 'PORTHOLE_DEMO_DATA_DIR', default: undefined, description: 'keep hub data, agent state, logs and the admin account here (default: a temporary directory removed on exit)' },
+] as const;
+type Flag = (typeof OPTIONS)[number]['flag'];
+
+function usage(): string {
+  const lines = ['Usage: npm run demo -- [options]', '', 'The hub, the demo meter and its agent on this machine (loopback only).', ''];
+  for (const o of OPTIONS) {
+    lines.push(`  --${o.flag} VALUE`, `      ${o.description}`, `      env ${o.env}${o.default !== undefined ? `, default ${o.default}` : ''}`);
+  }
+  lines.push('  --help, -h', '      this text');
+  return lines.join('\n');
+}
+
+let parsed: ReturnType<typeof parseArgs<{ options: Record<Flag | 'help', { type: 'string' | 'boolean'; short?: string }> }>>;
+try {
+  parsed = parseArgs({
+    options: { ...Object.fromEntries(OPTIONS.map((o) => [o.flag, { type: 'string' as const }])), help: { type: 'boolean', short: 'h' } } as Record<Flag | 'help', { type: 'string' | 'boolean'; short?: string }>,
+  });
+} catch (err) {
+  // parseArgs names the option ("Unknown option '--x'"); no stack trace for a typo.
+  console.error(`demo: ${(err as Error).message.split('. ')[0]}. Run "npm run demo -- --help" for the options.`);
+  process.exit(2);
+}
+if (parsed.values.help) {
+  console.log(usage());
+  process.exit(0);
+}
+const option = (flag: Flag): string | undefined => {
+  const spec = OPTIONS.find((o) => o.flag === flag)!;
+  const given = parsed.values[flag];
+  return typeof given === 'string' ? given : (process.env[spec.env] || spec.default);
+};
 const port = (name: 'hub-port' | 'meter-port' | 'wg-port'): number => {
-  const n = Number(values[name]);
+  const n = Number(option(name));
   if (!Number.isInteger(n) || n < 1 || n > 65535) {
-    console.error(`demo: --${name} "${values[name]}" is not a port number`);
+    console.error(`demo: --${name} "${option(name)}" is not a port number`);
     process.exit(2);
   }
   return n;
@@ -38,13 +67,25 @@ const meterPort = port('meter-port');
 const wgPort = port('wg-port');
 
 // A fresh directory per run unless one is given (then the admin account of its first run stays).
-const keep = values['data-dir'] !== undefined;
-const dataDir = keep ? resolve(values['data-dir']!) : mkdtempSync(join(tmpdir(), 'porthole-demo-'));
+const givenDir = option('data-dir');
+const keep = givenDir !== undefined;
+const dataDir = keep ? resolve(givenDir) : mkdtempSync(join(tmpdir(), 'porthole-demo-'));
 mkdirSync(dataDir, { recursive: true });
 const logFile = join(dataDir, 'demo.log');
 const toLog = (line: string) => appendFileSync(logFile, line.endsWith('\n') ? line : `${line}\n`);
 
-const admin = { email: 'admin@example.com', password: randomBytes(9).toString('base64url'), token: `ph_api_${randomBytes(24).toString('base64url')}` };
+// With --data-dir the first run's admin credentials are kept beside the data (mode 0600) and shown
+// again: the hub creates the admin account once, so new ones printed by a later run would not work.
+const adminFile = join(dataDir, 'demo-admin.json');
+const firstRunAdmin = (): { email: string; password: string; token: string } | undefined => {
+  if (!keep || !existsSync(adminFile)) return undefined;
+  try {
+    return JSON.parse(readFileSync(adminFile, 'utf8'));
+  } catch {
+    return undefined;
+  }
+};
+const admin = firstRunAdmin() ?? { email: 'admin@example.com', password: randomBytes(9).toString('base64url'), token: `ph_api_${randomBytes(24).toString('base64url')}` };
 const config = loadConfig(
   {
     PORTHOLE_DOMAIN: 'localhost',
@@ -70,6 +111,9 @@ let stopping = false;
 async function main(): Promise<void> {
   const hub = await createHub({ config, logger: createJsonLogger({ write: toLog }).child({ component: 'hub' }), version: 'demo' });
   await hub.listen();
+  // Did this run's admin variables create the account? (Not on a data directory from an older demo.)
+  const adminWorks = (await hub.registry.authenticateApiToken(admin.token)) !== null;
+  if (adminWorks && keep && !existsSync(adminFile)) writeFileSync(adminFile, `${JSON.stringify(admin)}\n`, { mode: 0o600 });
 
   const logger = createLogger({ sinks: [toLog], fields: { component: 'demo-meter' } });
   const agent = createAgent({
@@ -90,8 +134,12 @@ async function main(): Promise<void> {
   say(`  Demo meter (its local web UI)   ${running.url}/`);
   say(`    meter password               ${METER_PASSWORD}`);
   say(`  Portal and admin API           ${hub.portalUrl}/`);
-  say(`    admin account                ${admin.email} / ${admin.password}`);
-  say(`    admin API token              ${admin.token}`);
+  if (adminWorks) {
+    say(`    admin account                ${admin.email} / ${admin.password}`);
+    say(`    admin API token              ${admin.token}`);
+  } else {
+    say(`    admin account                kept from the first run on ${dataDir} (its password and token are not stored there)`);
+  }
   say(`  Device certificate             ${deviceCredential.subject}`);
   say(`    trusted by this demo hub     ${DEMO_CA_FILE} (demo only: its key is public)`);
   say(`  Data and logs                  ${dataDir}${keep ? '' : ' (removed on exit)'}`);
@@ -149,7 +197,13 @@ main().then(
   (err: unknown) => {
     const e = err as NodeJS.ErrnoException;
     console.error(`demo: ${stopping ? 'failed while stopping' : 'could not start'}: ${e.code === 'EADDRINUSE' ? `${e.message} (another program uses the port; pick others with --hub-port, --meter-port, --wg-port)` : e.message}`);
-    console.error(`demo: details in ${logFile}`);
-    process.exitCode = 1;
+    if (keep) console.error(`demo: details in ${logFile}`);
+    else {
+      // A temporary directory is not left behind: show the log's end, then remove it.
+      const tail = existsSync(logFile) ? readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-10) : [];
+      if (tail.length > 0) console.error(`demo: the last lines of its log:\n${tail.join('\n')}`);
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+    process.exit(1);
   },
 );
