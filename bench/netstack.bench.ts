@@ -94,10 +94,12 @@ async function ours(mode: 'wg' | 'udp', loss: number, log: (l: string) => void):
     const result = await server.next('result');
     const mbps = ((result.bytes as number) * 8) / ((result.ms as number) / 1000) / 1e6;
     const tcp = result.stats as Record<string, number>;
-    const readsPerMb = (result.reads as number) / ((result.bytes as number) / MB);
-    const note = `${((result.bytes as number) / MB).toFixed(0)} MiB in ${((result.ms as number) / 1000).toFixed(2)} s; receiver sent ${tcp.segmentsOut} segments for ${tcp.segmentsIn} in, ${readsPerMb.toFixed(0)} reads per MiB`;
+    const mib = (result.bytes as number) / MB;
+    const readsPerMb = (result.reads as number) / mib;
+    const done = await client.next('done').catch(() => undefined);
+    const cpu = `CPU per MiB: receiver ${((result.cpuMs as number) / mib).toFixed(1)} ms${done ? `, sender ${((done.cpuMs as number) / mib).toFixed(1)} ms` : ''}`;
+    const note = `${mib.toFixed(0)} MiB in ${((result.ms as number) / 1000).toFixed(2)} s; receiver sent ${tcp.segmentsOut} segments for ${tcp.segmentsIn} in, ${readsPerMb.toFixed(0)} reads per MiB; ${cpu}`;
     log(`ours ${mode} loss ${loss}: ${mbps.toFixed(0)} Mbit/s (${note})`);
-    await client.next('done').catch(() => undefined);
     return { mbps, note };
   } finally {
     await Promise.all([stopProcess(server.child, 1000), stopProcess(client.child, 1000)]);
