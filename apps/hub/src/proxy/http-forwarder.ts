@@ -4,7 +4,7 @@
 // never returned to the keep-alive pool.
 import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type Duplex, pipeline } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import type { DeviceRoute } from './contracts.js';
 import { type DeviceAgent, type DeviceRequestArgs, DialFailedError, DialTimeoutError, poolPartition, singleUseExchange } from './device-agent.js';
 import { type ClientInfo, requestHeadersForDevice, responseHeadersForVisitor } from './forward-headers.js';
@@ -171,16 +171,25 @@ export function forwardHttp(f: ForwardRequest, opts: ForwardOptions, attempt = 0
       // Server-Sent Events and other open-ended streams: the visitor sees the headers now.
       if (/^text\/event-stream/i.test(String(proxyRes.headers['content-type'] ?? ''))) res.flushHeaders();
       const coalesce = coalescer(res.socket);
-      // Before pipeline's own listener, so that the chunk it writes is already corked.
+      // Before pipe's own listener, so that the chunk it writes is already corked.
       proxyRes.on('data', (chunk: Buffer) => {
         bytesOut += chunk.length;
         coalesce();
       });
-      pipeline(proxyRes, res, (err) => {
-        if (!err) return finish();
+      // pipe, not pipeline: pipeline costs an AbortController per call and a DOMException (a stack
+      // trace) when it ends, measured at ~15% of the proxy's CPU per small request. Its two jobs
+      // are done here: the visitor's response completes, or a device that breaks off mid-answer
+      // takes the visitor's connection with it (a truncated body must not look complete).
+      proxyRes.pipe(res);
+      res.once('finish', () => finish());
+      const broken = () => {
+        if (settled || proxyRes.complete) return;
         proxyReq.destroy();
-        finish(res.writableFinished ? undefined : 'device_error');
-      });
+        res.destroy();
+        finish('device_error');
+      };
+      proxyRes.once('error', broken);
+      proxyRes.once('close', broken);
     });
 
     // The visitor going away aborts the device request too (no orphaned uploads to the device).
