@@ -64,25 +64,32 @@ function failurePage(kind: NonNullable<ForwardResult['failure']>, f: ForwardRequ
   }
 }
 
+const kCoalesce = Symbol('coalesce visitor writes');
+
 /**
  * The device's data arrives in many small reads (one per overlay datagram or burst); written to the
  * visitor one by one, each costs a syscall. Corked from the first read of an event-loop turn to the
  * next check phase, a turn's reads leave in one writev. The socket itself is corked, not the
  * response: a response that ends meanwhile detaches from its socket, and the uncork must still land.
+ * Made once per visitor connection (kept on the socket), not per request.
  */
-function coalescer(socket: Duplex | null): () => void {
+function coalescer(socket: (Duplex & { [kCoalesce]?: () => void }) | null): () => void {
   if (!socket) return () => {};
+  let coalesce = socket[kCoalesce];
+  if (coalesce) return coalesce;
   let corked = false;
   const uncork = () => {
     corked = false;
     socket.uncork();
   };
-  return () => {
+  coalesce = () => {
     if (corked) return;
     corked = true;
     socket.cork();
     setImmediate(uncork);
   };
+  socket[kCoalesce] = coalesce;
+  return coalesce;
 }
 
 /** Forwards the request; resolves when the exchange is over (completed or failed), never rejects. */

@@ -61,13 +61,24 @@ const SITES = new Set(['same-origin', 'same-site', 'cross-site', 'none']);
  * Host (lowercase host, default port omitted, RFC 6454 §6.1). Undefined when it does not parse.
  */
 export function deviceOrigin(proto: 'http' | 'https', hostWithPort: string): string | undefined {
+  const key = `${proto}://${hostWithPort}`;
+  // Every request on a device host asks, and parsing a URL each time was ~1% of the proxy's CPU.
+  if (origins.has(key)) return origins.get(key);
+  let origin: string | undefined;
   try {
-    const origin = new URL(`${proto}://${hostWithPort}`).origin;
-    return origin === 'null' ? undefined : origin;
+    origin = new URL(key).origin;
+    if (origin === 'null') origin = undefined;
   } catch {
-    return undefined;
+    origin = undefined;
   }
+  // Bounded: host names come from visitors (only valid device hosts get here, but many of them).
+  if (origins.size >= MAX_CACHED_ORIGINS) origins.clear();
+  origins.set(key, origin);
+  return origin;
 }
+
+const MAX_CACHED_ORIGINS = 10_000;
+const origins = new Map<string, string | undefined>();
 
 function single(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value.join(', ') : value;
