@@ -11,6 +11,7 @@ import {
   REKEY_AFTER_MESSAGES,
   REKEY_AFTER_TIME_MS,
   REKEY_TIMEOUT_MS,
+  UNDER_LOAD_HANDSHAKES_PER_SECOND,
 } from './constants.js';
 import { DeadlineHeap } from './deadline-heap.js';
 import { formatEndpoint, sameEndpoint, type Endpoint } from './endpoint.js';
@@ -75,7 +76,7 @@ export abstract class DeviceCore {
       localStatic: this.identity.publicKey,
       random: this.random,
       underLoad: options.underLoad,
-      underLoadHandshakesPerSecond: options.underLoadHandshakesPerSecond,
+      underLoadHandshakesPerSecond: options.underLoadHandshakesPerSecond ?? (this.deferHandshakes ? Infinity : UNDER_LOAD_HANDSHAKES_PER_SECOND),
       queueCapacity: options.handshakeQueueCapacity,
       transmit: (datagram, to) => options.onTransmit(datagram, to),
     });

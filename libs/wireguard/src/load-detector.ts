@@ -1,7 +1,7 @@
 // "Under load" for the cookie mechanism (whitepaper §5.3). wireguard-go is under load while its
 // handshake queue is at least an eighth full, and for UNDER_LOAD_AFTER_TIME after. The same rule
 // applies here to the device's handshake queue; a device processing handshakes synchronously has
-// no queue, so the rate of handshake messages (per one-second window) is a second trigger.
+// no queue, so there the rate of handshake messages (per one-second window) is the trigger.
 // Either can be overridden by the caller.
 import { UNDER_LOAD_AFTER_TIME_MS, UNDER_LOAD_HANDSHAKES_PER_SECOND } from './constants.js';
 
