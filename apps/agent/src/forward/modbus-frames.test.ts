@@ -1,6 +1,7 @@
 // The read-only Modbus/TCP filter on bytes: byte-exact exception responses, frames split across
 // segments and pipelined in one, every write and unknown code refused, bad MBAP headers close the
 // stream, and seeded random bytes never crash it.
+import { seededRandom } from '@porthole/wireguard/testing';
 import { describe, expect, it } from 'vitest';
 import { ModbusRequestFilter, exceptionResponse, isReadOnlyRequest } from './modbus-frames.js';
 
@@ -56,15 +57,9 @@ describe('read-only Modbus/TCP filter', () => {
   });
 
   it('never throws on seeded random bytes, and forwards only reads', () => {
-    let seed = 0x5eed;
-    const rand = () => {
-      seed = (seed + 0x6d2b79f5) >>> 0;
-      let t = seed;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-    console.log('modbus filter random-bytes seed 0x5eed');
+    const seed = Number(process.env.WG_TEST_SEED ?? 0x5eed);
+    const rand = seededRandom(seed);
+    console.log(`modbus filter random-bytes seed ${seed} (replay with WG_TEST_SEED=${seed})`);
     for (let run = 0; run < 2000; run++) {
       const f = new ModbusRequestFilter();
       // Mostly-valid headers so frames get through the checks, with random PDUs.
