@@ -1,6 +1,8 @@
 // Batched access log (issue 5: "every proxied request lands in the access log; losing the database
 // briefly does not stop proxying"). `record` only appends to a bounded queue; a timer flushes
 // batches to the writer; failures keep entries for the next try; overflow drops the oldest, counted.
+// Batches are small and the drain yields between them: the embedded database (PGlite) inserts on
+// the hub's own event loop, and one long insert stalls every proxied request meanwhile.
 import type { Counter } from '../ops/metrics.js';
 import type { Logger } from '../ops/logger.js';
 import type { AccessLogEntry, AccessLogSink } from './contracts.js';
@@ -27,7 +29,8 @@ export interface BatchingAccessLog extends AccessLogSink {
 }
 
 export function createBatchingAccessLog(options: BatchingAccessLogOptions): BatchingAccessLog {
-  const batchSize = options.batchSize ?? 200;
+  // Measured on PGlite: ~1.3 ms a statement plus ~17 us a row; 100 rows hold the loop ~2.5 ms.
+  const batchSize = options.batchSize ?? 100;
   const maxQueue = options.maxQueue ?? 50_000;
   const flushIntervalMs = options.flushIntervalMs ?? 1_000;
   let queue: AccessLogEntry[] = [];
@@ -59,6 +62,8 @@ export function createBatchingAccessLog(options: BatchingAccessLogOptions): Batc
         queue = queue.filter((e) => !written.has(e));
       }
       options.counter?.inc({ outcome: 'written' }, batch.length);
+      // Let the network in before the next batch.
+      if (queue.length > 0) await new Promise((r) => setImmediate(r));
     }
   }
 

@@ -148,6 +148,23 @@ describe('batching access log', () => {
     // record() after close is a no-op, never a throw.
     expect(() => log.record(entry(9))).not.toThrow();
   });
+
+  it('lets other work run between the batches of one flush (the embedded database blocks the loop while it inserts)', async () => {
+    const events: string[] = [];
+    const log = createBatchingAccessLog({
+      batchSize: 2,
+      flushIntervalMs: 60_000,
+      write: async (batch) => {
+        events.push(`write ${batch.length}`);
+      },
+    });
+    for (let i = 0; i < 6; i++) log.record(entry(i));
+    // Network I/O arriving meanwhile stands for every other request the hub is serving.
+    setImmediate(() => events.push('io'));
+    await log.close();
+    expect(events.filter((e) => e.startsWith('write'))).toEqual(['write 2', 'write 2', 'write 2']);
+    expect(events.slice(0, events.lastIndexOf('write 2'))).toContain('io');
+  });
 });
 
 describe('forward headers', () => {
