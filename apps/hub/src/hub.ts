@@ -158,8 +158,10 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
       async findBySerial(serial: string) {
         const route = await directory.findBySerial(serial);
         if (!route) return route;
-        const offlineReason = overlay.offlineReason(route.tunnelIp);
-        return { ...route, online: overlay.isOnline(route.tunnelIp), ...(offlineReason ? { offlineReason } : {}) };
+        // Each is a peer lookup on every proxied request; a reason exists only for a device that is offline.
+        const online = overlay.isOnline(route.tunnelIp);
+        const offlineReason = online ? undefined : overlay.offlineReason(route.tunnelIp);
+        return { ...route, online, ...(offlineReason ? { offlineReason } : {}) };
       },
     });
     const unsubscribe = registry.onChange((changes) => {
