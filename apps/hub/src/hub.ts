@@ -12,7 +12,7 @@ import { instrumentOverlay } from './dataplane/dataplane-metrics.js';
 import { MeteredBind } from './dataplane/metered-bind.js';
 import { startOverlay, type Overlay } from './dataplane/overlay.js';
 import { ipv4ToInt } from './dataplane/packet-summary.js';
-import { startDeviceControl } from './device-control/device-control.js';
+import { startDeviceControl, type DeviceControl } from './device-control/device-control.js';
 import { loadOrCreateHubKey } from './hub-key.js';
 import { createHubMetrics } from './ops/hub-metrics.js';
 import { silentLogger, type Logger } from './ops/logger.js';
@@ -119,6 +119,9 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
           })
         : undefined;
     const bind = new MeteredBind(wsTransport ? new CompositeBind(udp, new Map([[WS_TRANSPORT, wsTransport]])) : udp);
+    // Filled in once both exist; handshakes before then have nothing to push yet.
+    let overlayRef: Overlay | undefined;
+    let deviceControlRef: DeviceControl | undefined;
     const overlay = await startOverlay({
       privateKey,
       hubAddress: registry.hub.tunnelIp,
@@ -127,7 +130,11 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
       logger,
       dialTimeoutMs: config.dialTimeoutMs,
       onEvent: (event) => {
-        if (event.type === 'handshake-completed') metrics.wgHandshakes.inc();
+        if (event.type === 'handshake-completed') {
+          metrics.wgHandshakes.inc();
+          const address = overlayRef?.wireguard.device.getPeer(event.peer)?.allowedIps[0]?.replace(/\/32$/, '');
+          if (address) deviceControlRef?.peerHandshake(address);
+        }
       },
       ...(deps.statusFlushMs ? { statusFlushMs: deps.statusFlushMs } : {}),
     });
@@ -192,6 +199,8 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
       logger,
     });
     cleanups.push(() => deviceControl.close());
+    overlayRef = overlay;
+    deviceControlRef = deviceControl;
     const proxyAccessLog = {
       record(entry: Parameters<BatchingAccessLog['record']>[0]) {
         accessLog.record(entry);
