@@ -101,11 +101,36 @@ export function startDeviceControl(o: DeviceControlOptions) {
     ...(o.journalFlushMs ? { flushIntervalMs: o.journalFlushMs } : {}),
   });
 
+  // Agents learn the fleet policy in the answer to their report, sent when their tunnel comes up.
+  // A device whose session merely resumes (this hub restarted) sends none: push it once per process.
+  const told = new Set<string>();
+  let closed = false;
+  function peerHandshake(tunnelIp: string): void {
+    if (closed || told.has(tunnelIp) || !o.isDeviceAddress(tunnelIp)) return;
+    told.add(tunnelIp);
+    // After the handshake's own packets, so the connection rides the new session.
+    setTimeout(() => {
+      if (closed) return;
+      send(tunnelIp, 'policy', o.policy).then(
+        (status) => {
+          if (status >= 300 && status !== 404) told.delete(tunnelIp);
+        },
+        (err: unknown) => {
+          told.delete(tunnelIp); // the next handshake tries again
+          log.debug('policy push failed', { err: String(err), tunnelIp });
+        },
+      );
+    }, 500).unref();
+  }
+
   return {
     /** The access-log sink that feeds the devices' journals. */
     journal,
     send,
+    /** A WireGuard handshake with the peer at `tunnelIp` completed. */
+    peerHandshake,
     async close() {
+      closed = true;
       listener.close();
       await journal.close().catch(() => {});
       server.close();
