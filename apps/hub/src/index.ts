@@ -1,0 +1,16 @@
+// @porthole/hub as a library: createHub(deps) builds a whole hub from a validated config (what
+// main.ts and the tests do), loadConfig() makes that config from PORTHOLE_* variables and files.
+// The HTTP sub-apps and the WebSocket datagram carrier are exported for users that mount or run
+// one part alone (the fuzzer, the transport labs and benches).
+export { createHub, type Hub, type HubDeps } from './hub.js';
+export { ConfigError, describeConfig, loadConfig, type FileReader } from './config/load-config.js';
+export type { ConfigInput, HubConfig } from './config/config-schema.js';
+export type { Registry } from './registry/index.js';
+
+export { apiRouteTable, createApiRoutes, type ApiDeps, type ApiLimits } from './api/api-routes.js';
+export type { RouteDef } from './api/route-table.js';
+export { createPortalRoutes, type PortalDeps } from './portal/portal-routes.js';
+export { createTicketStore, type TicketStore } from './proxy/ticket-store.js';
+
+export { CompositeBind } from './transport/composite-bind.js';
+export { createWsDatagramTransport, WS_TRANSPORT, type WsDatagramTransport, type WsDatagramTransportOptions } from './transport/ws-datagram-transport.js';
