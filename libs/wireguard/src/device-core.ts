@@ -76,7 +76,7 @@ export abstract class DeviceCore {
       localStatic: this.identity.publicKey,
       random: this.random,
       underLoad: options.underLoad,
-      underLoadHandshakesPerSecond: options.underLoadHandshakesPerSecond ?? (this.deferHandshakes ? Infinity : UNDER_LOAD_HANDSHAKES_PER_SECOND),
+      underLoadHandshakesPerSecond: options.underLoadHandshakesPerSecond ?? UNDER_LOAD_HANDSHAKES_PER_SECOND,
       queueCapacity: options.handshakeQueueCapacity,
       transmit: (datagram, to) => options.onTransmit(datagram, to),
     });

@@ -6,7 +6,7 @@ import { COOKIE_REFRESH_TIME_MS, COOKIE_REPLIES_PER_SECOND, UNDER_LOAD_AFTER_TIM
 import { WireGuardDevice } from './device.js';
 import { CookieChecker, CookieGenerator } from './cookie.js';
 import { endpointCookieBytes } from './endpoint.js';
-import { encodeKey, generatePrivateKey, publicKeyFromPrivate } from './keys.js';
+import { decodeKey, encodeKey, generatePrivateKey, publicKeyFromPrivate } from './keys.js';
 import { A_ENDPOINT, A_TUNNEL, B_TUNNEL, TestPair, ipv4Packet } from './testing/device-pair.js';
 import { bogusInitiations } from './testing/flood.js';
 import * as x25519 from './x25519.js';
@@ -101,6 +101,23 @@ describe('cookies under load, on a fake clock', () => {
     expect(device.drops['cookie-required']).toBe(2);
     device.receive(initiations[2]!, { address: '198.51.100.3', port: 1 }, 1_000 + UNDER_LOAD_AFTER_TIME_MS + 1);
     expect(device.pendingHandshakes).toBe(1);
+  });
+
+  it('counts only messages without mac2 towards the rate: honest retries with mac2 do not keep it under load', () => {
+    const { device, sent } = responder({ underLoadHandshakesPerSecond: 3 });
+    const source = { address: '198.51.100.30', port: 7000 };
+    const msg = Uint8Array.from(bogusInitiations(device.publicKey, 1)[0]!);
+    for (let i = 0; i < 4; i++) device.receive(msg, source, 1_000 + i); // the 4th within a second: load
+    expect(device.drops['cookie-required']).toBe(1);
+    const generator = new CookieGenerator(Buffer.from(decodeKey(device.publicKey)));
+    generator.addMacs(msg, 1_000);
+    expect(generator.consumeReply(sent.at(-1)!, 1_000)).toBe(true);
+    generator.addMacs(msg, 1_000); // now with mac2
+    // Ten retries with mac2 a little over a second later: not counted, so no longer under load
+    // (under load the per-address bucket would have refused all but five).
+    for (let i = 0; i < 10; i++) device.receive(msg, source, 2_010 + i);
+    expect(device.drops['rate-limited']).toBe(0);
+    expect(device.drops['unknown-peer']).toBe(3 + 10);
   });
 
   it('accepts mac2 made with a cookie for the same source until the secret is two minutes old', () => {

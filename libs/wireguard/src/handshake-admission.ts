@@ -78,10 +78,13 @@ export class HandshakeAdmission {
    */
   admit(msg: Uint8Array, from: Endpoint, nowMs: number): DropReason | undefined {
     if (!this.cookieChecker.checkMac1(msg)) return 'bad-mac1';
-    if (!this.load.note(nowMs, this.count)) return undefined;
-    const rateKey = endpointRateKey(from);
     // An all-zero mac2 means "no cookie held" (it matches a real MAC with probability 2^-128).
-    const source = hasMac2(msg) ? endpointCookieBytes(from) : undefined;
+    // Only those count towards the message rate: under load an honest initiator's retry carries
+    // mac2, and counting it as well would hold the load state up by itself.
+    const withMac2 = hasMac2(msg);
+    if (!this.load.note(nowMs, this.count, !withMac2)) return undefined;
+    const rateKey = endpointRateKey(from);
+    const source = withMac2 ? endpointCookieBytes(from) : undefined;
     if (!source || !this.cookieChecker.checkMac2(msg, source, nowMs)) {
       if (this.replyLimiter.allow(rateKey, nowMs) && this.replyBudget.allow(ALL_SOURCES, nowMs)) {
         this.options.transmit(this.cookieChecker.createReply(msg, readU32LE(msg, 4), source ?? endpointCookieBytes(from), nowMs), from);

@@ -1,7 +1,7 @@
 // "Under load" for the cookie mechanism (whitepaper §5.3). wireguard-go is under load while its
 // handshake queue is at least an eighth full, and for UNDER_LOAD_AFTER_TIME after. The same rule
-// applies here to the device's handshake queue; a device processing handshakes synchronously has
-// no queue, so there the rate of handshake messages (per one-second window) is the trigger.
+// applies here to the device's handshake queue; the rate of handshake messages without mac2 (per
+// one-second window) is a second, cheaper trigger (the only one of a device without a queue).
 // Either can be overridden by the caller.
 import { UNDER_LOAD_AFTER_TIME_MS, UNDER_LOAD_HANDSHAKES_PER_SECOND } from './constants.js';
 
@@ -16,15 +16,19 @@ export class LoadDetector {
     private readonly queueThreshold = Infinity,
   ) {}
 
-  /** Counts one handshake message with `queued` messages waiting; true while under load. */
-  note(nowMs: number, queued = 0): boolean {
+  /**
+   * Notes one handshake message with `queued` messages waiting (counted towards the rate when
+   * `counts`); true while under load.
+   */
+  note(nowMs: number, queued = 0, counts = true): boolean {
     if (typeof this.forced === 'boolean') return this.forced;
     if (typeof this.forced === 'function') return this.forced(nowMs);
     if (nowMs - this.windowStartMs >= 1000) {
       this.windowStartMs = nowMs;
       this.windowCount = 0;
     }
-    if (++this.windowCount > this.threshold || queued >= this.queueThreshold) {
+    if (counts) this.windowCount++;
+    if (this.windowCount > this.threshold || queued >= this.queueThreshold) {
       this.underLoadUntilMs = nowMs + UNDER_LOAD_AFTER_TIME_MS;
     }
     return nowMs < this.underLoadUntilMs;

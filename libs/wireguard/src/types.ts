@@ -115,16 +115,14 @@ export interface WireGuardDeviceOptions {
   mtu?: number;
   /**
    * Force "under load" (cookie replies required, per-source rate limit) on or off, or decide per
-   * message; default: automatic. With `deferHandshakes`, while the handshake queue is an eighth
-   * full (and 1 s after), as wireguard-go; without a queue, while valid-mac1 handshake messages
-   * exceed `underLoadHandshakesPerSecond`.
+   * message; default: automatic, while valid-mac1 handshake messages without mac2 exceed
+   * `underLoadHandshakesPerSecond` or (with `deferHandshakes`) the handshake queue is an eighth
+   * full, as wireguard-go, and for 1 s after. Messages carrying mac2 do not count towards the
+   * rate: under load every honest handshake takes two messages, and counting the second would
+   * hold the load state up by itself.
    */
   underLoad?: boolean | ((nowMs: number) => boolean);
-  /**
-   * Default 1000 without `deferHandshakes`, unset with it: a rate says nothing about whether the
-   * handshakes are keeping up, and under load every honest handshake takes two messages (without
-   * and with mac2), which would hold a rate-triggered load state up by itself.
-   */
+  /** Default 1000. */
   underLoadHandshakesPerSecond?: number;
   /**
    * Queue handshake messages that pass the cheap checks (size, type, mac1; under load mac2 and
