@@ -197,33 +197,38 @@ describe('writes buffered by cork() go out together (_writev)', () => {
 });
 
 describe('received data is handed over once per burst', () => {
-  it('a burst of in-order segments arriving in one turn is one data event, not one per segment', async () => {
-    const l = link();
+  /** A connection whose server side is already flowing, its 'data' chunks collected. */
+  async function reading(l: Link): Promise<{ client: TcpSocket; server: TcpSocket; chunks: Buffer[] }> {
     const { client, server } = await connected(l);
-    const burst = 8;
-    const data = Buffer.alloc(burst * SEG, 0x62);
-    const received = collect(server, data.length);
-    await nextTurn(); // the reader is flowing, waiting for data
+    const chunks: Buffer[] = [];
+    server.on('data', (c: Buffer) => chunks.push(c));
+    await nextTurn(); // resume() starts the flow a tick later
+    return { client, server, chunks };
+  }
+
+  /** The client writes `data`; its segments are held, then fed to the server in one loop. */
+  async function burst(l: Link, client: TcpSocket, data: Buffer | string, segments: number): Promise<void> {
     l.hold('client');
     client.write(data);
-    await until(() => l.heldCount('client') === burst); // noDelay, within the initial window
+    await until(() => l.heldCount('client') === segments); // noDelay, within the initial window
     l.release('client');
-    const chunks = await received;
+  }
+
+  it('a burst of in-order segments arriving in one turn is one data event, not one per segment', async () => {
+    const l = link();
+    const { client, server, chunks } = await reading(l);
+    const data = Buffer.alloc(8 * SEG, 0x62);
+    await burst(l, client, data, 8);
+    await until(() => chunks.length > 0);
     expect(chunks.length).toBe(1);
-    expect(Buffer.concat(chunks).equals(data)).toBe(true);
+    expect(chunks[0]!.equals(data)).toBe(true);
     expect(connOf(server).readableBytes).toBe(0);
   });
 
   it('a lone small segment is delivered when the turn that brought it ends, without waiting for more', async () => {
     const l = link();
-    const { client, server } = await connected(l);
-    const chunks: Buffer[] = [];
-    server.on('data', (c: Buffer) => chunks.push(c));
-    await nextTurn();
-    l.hold('client');
-    client.write('GET / HTTP/1.1\r\n\r\n');
-    expect(l.heldCount('client')).toBe(1);
-    l.release('client');
+    const { client, chunks } = await reading(l);
+    await burst(l, client, 'GET / HTTP/1.1\r\n\r\n', 1);
     // An immediate queued after the packet's turn runs after the driver's: the data is there.
     await nextTurn();
     expect(Buffer.concat(chunks).toString()).toBe('GET / HTTP/1.1\r\n\r\n');
@@ -231,14 +236,8 @@ describe('received data is handed over once per burst', () => {
 
   it('endBurst() from a link that knows where its batch ends hands the data over at once', async () => {
     const l = link();
-    const { client, server } = await connected(l);
-    const chunks: Buffer[] = [];
-    server.on('data', (c: Buffer) => chunks.push(c));
-    await nextTurn();
-    l.hold('client');
-    client.write(Buffer.alloc(3 * SEG, 0x63));
-    expect(l.heldCount('client')).toBe(3);
-    l.release('client');
+    const { client, chunks } = await reading(l);
+    await burst(l, client, Buffer.alloc(3 * SEG, 0x63), 3);
     expect(chunks).toEqual([]);
     l.server.endBurst();
     expect(chunks.map((c) => c.length)).toEqual([3 * SEG]);
@@ -246,18 +245,13 @@ describe('received data is handed over once per burst', () => {
 
   it('segments of separate turns are each delivered in their own turn', async () => {
     const l = link();
-    const { client, server } = await connected(l);
-    const chunks: string[] = [];
-    server.on('data', (c: Buffer) => chunks.push(c.toString()));
-    await nextTurn();
+    const { client, chunks } = await reading(l);
     for (const word of ['one', 'two', 'three']) {
-      l.hold('client');
-      client.write(word);
-      l.release('client');
+      await burst(l, client, word, 1);
       await nextTurn();
-      expect(chunks.at(-1)).toBe(word);
+      expect(chunks.at(-1)?.toString()).toBe(word);
     }
-    expect(chunks).toEqual(['one', 'two', 'three']);
+    expect(chunks.map(String)).toEqual(['one', 'two', 'three']);
   });
 
   it('data followed by a reset in the same burst is read before the ECONNRESET', async () => {
