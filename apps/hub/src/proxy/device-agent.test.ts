@@ -4,24 +4,13 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PassThrough, type Duplex } from 'node:stream';
+import { seededRandom } from '@porthole/wireguard/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeviceDialer, DeviceRoute } from './contracts.js';
 import { DeviceAgent, type DeviceAgentOptions, type DeviceRequestArgs, DialFailedError, asSocketLike, poolPartition, singleUseExchange } from './device-agent.js';
 import { createLoopbackDialer } from './loopback-dialer.js';
 
 const device: DeviceRoute = { id: 'd1', serial: 'an1', tunnelIp: '100.64.0.2', status: 'enabled', accessPolicy: 'public', online: true, lastSeenAt: null };
-
-/** mulberry32: a seeded PRNG, so a failing sequence can be replayed from the printed seed. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('DeviceAgent', () => {
   let server: http.Server;
@@ -118,7 +107,7 @@ describe('DeviceAgent', () => {
   it('never opens more connections than requests run at once (seeded bursts)', async () => {
     const seed = Number(process.env.PORTHOLE_TEST_SEED ?? Date.now() % 1_000_000);
     console.log(`device pool burst seed ${seed} (PORTHOLE_TEST_SEED=${seed} to replay)`);
-    const rand = prng(seed);
+    const rand = seededRandom(seed);
     const { dialer, agent } = makeAgent({ maxSocketsPerPool: 8 });
     const before = accepted;
     let peak = 0;
