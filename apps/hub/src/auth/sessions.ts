@@ -2,7 +2,7 @@
 // a new session on every login, idle and absolute expiry, server-side logout. `last_seen_at` is
 // written at most once a minute so page views do not turn into a write each. Ending portal sessions
 // (logout, password change, account disable) ends the user's device sessions too.
-import { and, eq, gt, lt, or } from 'drizzle-orm';
+import { and, eq, gt, isNull, lt, or } from 'drizzle-orm';
 import { sessions, users, type UserRole } from '@porthole/db';
 import { inTransaction, type RegistryContext } from '../registry/context.js';
 import { deleteUserDeviceSessionRows, notifyDeviceSessionsEnded } from '../registry/device-sessions.js';
@@ -43,7 +43,13 @@ export async function userForSessionToken(ctx: RegistryContext, token: string): 
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
     .where(
-      and(eq(sessions.tokenHash, hashToken(token)), gt(sessions.expiresAt, now), gt(sessions.lastSeenAt, new Date(now.getTime() - SESSION_IDLE_MS))),
+      and(
+        eq(sessions.tokenHash, hashToken(token)),
+        gt(sessions.expiresAt, now),
+        gt(sessions.lastSeenAt, new Date(now.getTime() - SESSION_IDLE_MS)),
+        // Disabling deletes the sessions; this closes the window of a request racing the disable.
+        isNull(users.disabledAt),
+      ),
     );
   if (!row) return undefined;
   if (now.getTime() - row.lastSeenAt.getTime() >= TOUCH_EVERY_MS) {

@@ -271,7 +271,8 @@ export async function canAccessDevice(ctx: RegistryContext, userId: string | nul
       status: devices.status,
       accessPolicy: devices.accessPolicy,
       ownerId: devices.ownerId,
-      role: sql<string | null>`(select role from ${users} where id = ${userId ?? null}::uuid)`,
+      // A disabled account reaches nothing, even in the moment before its sessions are deleted.
+      role: sql<string | null>`(select role from ${users} where id = ${userId ?? null}::uuid and disabled_at is null)`,
       granted: sql<boolean>`exists (select 1 from ${deviceGrants} g where g.device_id = ${devices.id}
         and g.user_id = ${userId ?? null}::uuid and (g.expires_at is null or g.expires_at > ${now}::timestamptz))`,
     })
@@ -279,6 +280,6 @@ export async function canAccessDevice(ctx: RegistryContext, userId: string | nul
     .where(eq(devices.id, deviceId));
   if (!row || row.status !== 'enabled') return false;
   if (row.accessPolicy === 'public') return true;
-  if (userId === null) return false;
+  if (userId === null || row.role === null) return false;
   return row.role === 'admin' || row.ownerId === userId || row.granted === true;
 }
