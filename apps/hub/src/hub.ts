@@ -6,12 +6,12 @@ import { join } from 'node:path';
 import { Hono } from 'hono';
 import { createDatabase, type DatabaseHandle } from '@porthole/db';
 import { UdpBind, encodeKey, publicKeyFromPrivate, type Bind } from '@porthole/wireguard';
+import { parseIpv4Address } from '@porthole/netstack';
 import { createApiRoutes } from './api/api-routes.js';
 import type { HubConfig } from './config/config-schema.js';
 import { instrumentOverlay } from './dataplane/dataplane-metrics.js';
 import { MeteredBind } from './dataplane/metered-bind.js';
 import { startOverlay, type Overlay } from './dataplane/overlay.js';
-import { ipv4ToInt } from './dataplane/packet-summary.js';
 import { startDeviceControl, type DeviceControl } from './device-control/device-control.js';
 import { loadOrCreateHubKey } from './hub-key.js';
 import { createHubMetrics } from './ops/hub-metrics.js';
@@ -188,7 +188,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
     // device's access journal (the proxy's entries folded into visits) out.
     const deviceControl = startDeviceControl({
       netstack: overlay.netstack,
-      isDeviceAddress: (address) => overlay.peers.roleOf(ipv4ToInt(address)) === 'device',
+      isDeviceAddress: (address) => overlay.peers.roleOf(parseIpv4Address(address)) === 'device',
       async findDevice(serial) {
         const route = await liveDirectory.findBySerial(serial);
         return route && { tunnelIp: route.tunnelIp, online: route.online };

@@ -3,6 +3,8 @@
 // handshake comes up by itself, IP packets flow both ways, and after a "reboot into 1970" the
 // monotonic handshake clock still gets the session accepted while a naive clock is refused.
 import { afterEach, describe, expect, it } from 'vitest';
+import { formatIpv4Address, parseIpv4Address } from '@porthole/netstack';
+import { emitIpv4, IPV4_HEADER_LEN, Ipv4Packet, parseIcmpv4, parseIpv4 } from '@porthole/netstack/wire';
 import { UdpBind, startWireGuardNode, tai64nFromUnixMs, type WireGuardNode } from '@porthole/wireguard';
 import { HandshakeClock } from '../clock/handshake-clock.js';
 import { encodeKey, generatePrivateKey, publicKeyFromPrivate } from '../keys.js';
@@ -10,7 +12,7 @@ import { silentLogger } from '../log/logger.js';
 import type { Registration } from '../registration.js';
 import { until } from '../testing/servers.js';
 import type { Tunnel, TunnelEvent } from './tunnel.js';
-import { createWireGuardTunnelFactory, type NetstackLike } from './wireguard-tunnel.js';
+import { createWireGuardTunnelFactory, icmpAdminProhibited, icmpEchoRequest, type NetstackLike } from './wireguard-tunnel.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -19,19 +21,11 @@ afterEach(async () => {
 
 function ipv4(src: string, dst: string, payload: string): Uint8Array {
   const body = Buffer.from(payload);
-  const p = Buffer.alloc(20 + body.length);
-  p[0] = 0x45;
-  p.writeUInt16BE(p.length, 2);
-  p[8] = 64;
-  p[9] = 253; // "for experimentation" (RFC 3692)
-  Buffer.from(src.split('.').map(Number)).copy(p, 12);
-  Buffer.from(dst.split('.').map(Number)).copy(p, 16);
-  let sum = 0;
-  for (let i = 0; i < 20; i += 2) sum += p.readUInt16BE(i);
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  p.writeUInt16BE(~sum & 0xffff, 10);
-  body.copy(p, 20);
-  return new Uint8Array(p);
+  const p = Buffer.alloc(IPV4_HEADER_LEN + body.length);
+  // Protocol 253 is "for experimentation" (RFC 3692).
+  emitIpv4({ srcAddr: parseIpv4Address(src), dstAddr: parseIpv4Address(dst), protocol: 253, payloadLen: body.length, ttl: 64, ident: 0, dontFragment: false, dscpEcn: 0 }, p);
+  body.copy(p, IPV4_HEADER_LEN);
+  return p;
 }
 
 async function setup(probeIntervalMs?: number) {
@@ -89,6 +83,26 @@ async function setup(probeIntervalMs?: number) {
   };
   return { hub, received, registration, stacks, open, agentKey, restartHub: () => startHub(hubBind.localPort) };
 }
+
+/** Parses a whole IPv4 + ICMP packet, verifying both checksums (throws on a wrong one). */
+function parseIcmpPacket(packet: Uint8Array) {
+  const ip = parseIpv4(Ipv4Packet.checked(packet), true);
+  return { src: formatIpv4Address(ip.srcAddr), dst: formatIpv4Address(ip.dstAddr), icmp: parseIcmpv4(new Ipv4Packet(packet).payload, true) };
+}
+
+describe('the ICMP the agent sends to the hub', () => {
+  it('a liveness probe is an echo request with its identifier and sequence', () => {
+    const { src, dst, icmp } = parseIcmpPacket(icmpEchoRequest('100.64.0.5', '100.64.0.1', 0x1234, 0x1_0007));
+    expect({ src, dst }).toEqual({ src: '100.64.0.5', dst: '100.64.0.1' });
+    expect(icmp).toMatchObject({ type: 8, identifier: 0x1234, sequence: 7, data: { length: 0 } });
+  });
+
+  it('the goodbye is destination unreachable, code 13, quoting a hub-to-device TCP header', () => {
+    const { src, dst, icmp } = parseIcmpPacket(icmpAdminProhibited('100.64.0.5', '100.64.0.1'));
+    expect({ src, dst }).toEqual({ src: '100.64.0.5', dst: '100.64.0.1' });
+    expect(icmp).toMatchObject({ type: 3, code: 13, header: { srcAddr: parseIpv4Address('100.64.0.1'), dstAddr: parseIpv4Address('100.64.0.5'), protocol: 6 } });
+  });
+});
 
 describe('WireGuard tunnel to a hub node', () => {
   it('handshakes by itself and carries packets both ways', async () => {

@@ -5,6 +5,19 @@
 // (the NAT changing our port) is handled by WireGuard itself; anything it cannot recover from
 // (handshakes given up, the socket failing) is reported as `down` to the supervisor.
 import type { Duplex } from 'node:stream';
+import { parseIpv4Address } from '@porthole/netstack';
+import {
+  buildIcmpv4Packet,
+  ICMP_DEST_UNREACHABLE,
+  ICMP_ECHO_REQUEST,
+  ICMP_QUOTED_DATA_LEN,
+  ICMP_UNREACH_ADMIN_PROHIBITED,
+  IP_PROTOCOL_TCP,
+  TCP_HEADER_LEN,
+  type IcmpDestUnreachableRepr,
+  type IcmpEchoRepr,
+  type Ipv4Repr,
+} from '@porthole/netstack/wire';
 import { UdpBind, startWireGuardNode, type Bind, type WireGuardEvent } from '@porthole/wireguard';
 import type { Tunnel, TunnelEvent, TunnelFactory, TunnelInfo, TunnelParams } from './tunnel.js';
 
@@ -54,56 +67,26 @@ export type TunnelBind = Bind & {
 
 export const TUNNEL_MTU_BYTES = 1420;
 
-function checksum(buf: Buffer, start: number, end: number): number {
-  let sum = 0;
-  for (let i = start; i < end; i += 2) sum += (buf[i]! << 8) | (i + 1 < end ? buf[i + 1]! : 0);
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  return ~sum & 0xffff;
-}
+const NO_DATA = new Uint8Array(0);
 
 /** An ICMP echo request (RFC 792) from `src` to `dst` in an IPv4 packet (RFC 791). */
 export function icmpEchoRequest(src: string, dst: string, id: number, seq: number): Uint8Array {
-  const p = Buffer.alloc(28);
-  p[0] = 0x45;
-  p.writeUInt16BE(28, 2);
-  p[8] = 64; // TTL
-  p[9] = 1; // ICMP
-  Buffer.from(src.split('.').map(Number)).copy(p, 12);
-  Buffer.from(dst.split('.').map(Number)).copy(p, 16);
-  p.writeUInt16BE(checksum(p, 0, 20), 10);
-  p[20] = 8; // echo request
-  p.writeUInt16BE(id & 0xffff, 24);
-  p.writeUInt16BE(seq & 0xffff, 26);
-  p.writeUInt16BE(checksum(p, 20, 28), 22);
-  return new Uint8Array(p);
+  const echo: IcmpEchoRepr = { type: ICMP_ECHO_REQUEST, identifier: id & 0xffff, sequence: seq & 0xffff, data: NO_DATA };
+  return buildIcmpv4Packet({ srcAddr: parseIpv4Address(src), dstAddr: parseIpv4Address(dst) }, echo);
 }
 
 /**
  * "Remote access turned off here": ICMP destination unreachable, code 13 "communication
  * administratively prohibited" (RFC 792, RFC 1812 §5.2.7.1), from the device to the hub's tunnel
- * IP, quoting a minimal hub→device header. WireGuard authenticates the sender, so the hub can trust it.
+ * IP, quoting a minimal hub→device TCP header and 8 zero bytes. WireGuard authenticates the
+ * sender, so the hub can trust it.
  */
 export function icmpAdminProhibited(src: string, dst: string): Uint8Array {
-  const p = Buffer.alloc(56);
-  p[0] = 0x45;
-  p.writeUInt16BE(56, 2);
-  p[8] = 64; // TTL
-  p[9] = 1; // ICMP
-  Buffer.from(src.split('.').map(Number)).copy(p, 12);
-  Buffer.from(dst.split('.').map(Number)).copy(p, 16);
-  p.writeUInt16BE(checksum(p, 0, 20), 10);
-  p[20] = 3; // destination unreachable
-  p[21] = 13; // communication administratively prohibited
-  // The quoted datagram: an IPv4 header from the hub to the device, TCP, plus 8 zero bytes.
-  p[28] = 0x45;
-  p.writeUInt16BE(40, 30);
-  p[36] = 64;
-  p[37] = 6;
-  Buffer.from(dst.split('.').map(Number)).copy(p, 40);
-  Buffer.from(src.split('.').map(Number)).copy(p, 44);
-  p.writeUInt16BE(checksum(p, 28, 48), 38);
-  p.writeUInt16BE(checksum(p, 20, 56), 22);
-  return new Uint8Array(p);
+  const device = parseIpv4Address(src);
+  const hub = parseIpv4Address(dst);
+  const quoted: Ipv4Repr = { srcAddr: hub, dstAddr: device, protocol: IP_PROTOCOL_TCP, payloadLen: TCP_HEADER_LEN, ttl: 64, ident: 0, dontFragment: false, dscpEcn: 0 };
+  const refusal: IcmpDestUnreachableRepr = { type: ICMP_DEST_UNREACHABLE, code: ICMP_UNREACH_ADMIN_PROHIBITED, header: quoted, data: new Uint8Array(ICMP_QUOTED_DATA_LEN) };
+  return buildIcmpv4Packet({ srcAddr: device, dstAddr: hub }, refusal);
 }
 
 export function createWireGuardTunnelFactory(options: WireGuardTunnelOptions): TunnelFactory {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { parseIpv4Address } from '@porthole/netstack';
 import { OverlayRouter, type PeerRole } from './overlay-router.js';
-import { ipv4ToInt } from './packet-summary.js';
 
 /** A minimal IPv4 packet: TCP (ports), or ICMP (type + echo id). Checksums are irrelevant here. */
 function packet(proto: 'tcp' | 'udp' | 'icmp', src: string, dst: string, a: number, b: number): Uint8Array {
@@ -10,8 +10,8 @@ function packet(proto: 'tcp' | 'udp' | 'icmp', src: string, dst: string, a: numb
   view.setUint16(2, 40);
   p[8] = 64;
   p[9] = proto === 'tcp' ? 6 : proto === 'udp' ? 17 : 1;
-  view.setUint32(12, ipv4ToInt(src));
-  view.setUint32(16, ipv4ToInt(dst));
+  view.setUint32(12, parseIpv4Address(src));
+  view.setUint32(16, parseIpv4Address(dst));
   if (proto === 'icmp') {
     p[20] = a; // type
     view.setUint16(24, b); // echo identifier
@@ -30,15 +30,15 @@ const DEV_B = '100.64.0.11';
 
 function setup(opts: { tcpFlowIdleMs?: number; maxFlows?: number } = {}) {
   const roles = new Map<number, PeerRole>([
-    [ipv4ToInt(ADMIN), 'admin'],
-    [ipv4ToInt(ADMIN2), 'admin'],
-    [ipv4ToInt(DEV_A), 'device'],
-    [ipv4ToInt(DEV_B), 'device'],
+    [parseIpv4Address(ADMIN), 'admin'],
+    [parseIpv4Address(ADMIN2), 'admin'],
+    [parseIpv4Address(DEV_A), 'device'],
+    [parseIpv4Address(DEV_B), 'device'],
   ]);
   const hub: Uint8Array[] = [];
   const out: Uint8Array[] = [];
   const router = new OverlayRouter({
-    hubAddress: ipv4ToInt(HUB),
+    hubAddress: parseIpv4Address(HUB),
     roleOf: (a) => roles.get(a),
     deliverToHub: (p) => hub.push(p),
     forward: (p) => out.push(p),

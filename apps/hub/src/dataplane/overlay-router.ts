@@ -3,7 +3,8 @@
 // (tracked like a stateful firewall) but never open one towards an admin. Everything else is
 // dropped and counted by reason.
 import { DEVICE_CONTROL_PORT } from '@porthole/device-control';
-import { IPPROTO_ICMP, IPPROTO_TCP, summarizeIpv4, type PacketSummary } from './packet-summary.js';
+import { ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, IP_PROTOCOL_ICMP, IP_PROTOCOL_TCP } from '@porthole/netstack/wire';
+import { summarizeIpv4, type PacketSummary } from './packet-summary.js';
 
 export type PeerRole = 'device' | 'admin';
 
@@ -33,9 +34,6 @@ export interface OverlayRouterOptions {
   /** Bound on tracked flows; the least recently used is evicted. Default 65,536. */
   maxFlows?: number;
 }
-
-const ICMP_ECHO_REPLY = 0;
-const ICMP_ECHO_REQUEST = 8;
 
 export class OverlayRouter {
   readonly drops = new Map<RouterDropReason, number>();
@@ -75,18 +73,18 @@ export class OverlayRouter {
     if (!from || !to) return this.drop('no_route');
     if (from === 'device' && to === 'device') return this.drop('device_to_device');
     if (from === 'admin' && to === 'admin') return this.drop('admin_to_admin');
-    if (summary.protocol !== IPPROTO_TCP && summary.protocol !== IPPROTO_ICMP) return this.drop('protocol_not_allowed');
+    if (summary.protocol !== IP_PROTOCOL_TCP && summary.protocol !== IP_PROTOCOL_ICMP) return this.drop('protocol_not_allowed');
 
     if (from === 'admin') {
       // Admins may only start echo requests, not send unsolicited replies or errors.
-      if (summary.protocol === IPPROTO_ICMP && summary.icmpType !== ICMP_ECHO_REQUEST) {
+      if (summary.protocol === IP_PROTOCOL_ICMP && summary.icmpType !== ICMP_ECHO_REQUEST) {
         return this.drop('protocol_not_allowed');
       }
       // The device's control port is the hub's alone (the agent also checks the source address).
-      if (summary.protocol === IPPROTO_TCP && summary.dstPort === DEVICE_CONTROL_PORT) return this.drop('control_port');
+      if (summary.protocol === IP_PROTOCOL_TCP && summary.dstPort === DEVICE_CONTROL_PORT) return this.drop('control_port');
       this.track(flowKey(summary, 'admin'), summary.protocol, nowMs);
     } else {
-      if (summary.protocol === IPPROTO_ICMP && summary.icmpType !== ICMP_ECHO_REPLY) {
+      if (summary.protocol === IP_PROTOCOL_ICMP && summary.icmpType !== ICMP_ECHO_REPLY) {
         return this.drop('device_unsolicited');
       }
       const key = flowKey(summary, 'device');
@@ -115,7 +113,7 @@ export class OverlayRouter {
   private track(key: string, protocol: number, nowMs: number): void {
     // Re-inserting keeps the Map in least-recently-used order for eviction.
     this.flows.delete(key);
-    this.flows.set(key, nowMs + (protocol === IPPROTO_TCP ? this.tcpIdleMs : this.icmpIdleMs));
+    this.flows.set(key, nowMs + (protocol === IP_PROTOCOL_TCP ? this.tcpIdleMs : this.icmpIdleMs));
     if (this.flows.size > this.maxFlows) {
       const oldest = this.flows.keys().next().value;
       if (oldest !== undefined) this.flows.delete(oldest);

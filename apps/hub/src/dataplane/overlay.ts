@@ -2,13 +2,14 @@
 // peers, the hub's own netstack on the hub tunnel address (the proxy's TCP connections start
 // here), and peer sync with the registry.
 import type { Netstack } from '@porthole/netstack';
-import { createNetstack } from '@porthole/netstack';
+import { createNetstack, parseIpv4Address } from '@porthole/netstack';
+import { ICMP_DEST_UNREACHABLE, ICMP_UNREACH_ADMIN_PROHIBITED, IP_PROTOCOL_ICMP } from '@porthole/netstack/wire';
 import { constants, startWireGuardNode, type Bind, type WireGuardEvent, type WireGuardNode } from '@porthole/wireguard';
 import type { Logger } from '../ops/logger.js';
 import type { DeviceDialer } from '../proxy/contracts.js';
 import { createOverlayDialer } from './overlay-dialer.js';
 import { OverlayRouter } from './overlay-router.js';
-import { IPPROTO_ICMP, ipv4ToInt, summarizeIpv4 } from './packet-summary.js';
+import { summarizeIpv4 } from './packet-summary.js';
 import { PeerSync, type PeerSource } from './peer-sync.js';
 import { dialPeers } from './resume-peers.js';
 
@@ -48,7 +49,7 @@ export interface Overlay {
 
 export async function startOverlay(options: OverlayOptions): Promise<Overlay> {
   const logger = options.logger?.child({ component: 'overlay' });
-  const hubAddress = ipv4ToInt(options.hubAddress);
+  const hubAddress = parseIpv4Address(options.hubAddress);
   let wireguard: WireGuardNode | undefined;
   let netstack: Netstack | undefined;
   // The router is built before the node and the stack exist; packets cannot arrive before both do.
@@ -91,8 +92,8 @@ export async function startOverlay(options: OverlayOptions): Promise<Overlay> {
   const turnedOff = new Map<number, number | undefined>(); // tunnel IP → lastHandshakeMs at the goodbye
   function noteGoodbye(packet: Uint8Array): void {
     const s = summarizeIpv4(packet);
-    if (!s || s.protocol !== IPPROTO_ICMP || s.icmpType !== 3 || s.dst !== hubAddress) return;
-    if (packet[(packet[0]! & 0x0f) * 4 + 1] !== 13) return;
+    if (!s || s.protocol !== IP_PROTOCOL_ICMP || s.dst !== hubAddress) return;
+    if (s.icmpType !== ICMP_DEST_UNREACHABLE || s.icmpCode !== ICMP_UNREACH_ADMIN_PROHIBITED) return;
     const key = peers.peerAt(s.src);
     if (key === undefined) return;
     turnedOff.set(s.src, node.device.getPeer(key)?.lastHandshakeMs);
@@ -136,7 +137,7 @@ export async function startOverlay(options: OverlayOptions): Promise<Overlay> {
     peers,
     dialer: createOverlayDialer(netstack, options.dialTimeoutMs),
     isOnline(tunnelIp) {
-      const address = ipv4ToInt(tunnelIp);
+      const address = parseIpv4Address(tunnelIp);
       const key = peers.peerAt(address);
       const status = key === undefined ? undefined : node.device.getPeer(key);
       if (!status || status.lastHandshakeMs === undefined) return false;
@@ -144,7 +145,7 @@ export async function startOverlay(options: OverlayOptions): Promise<Overlay> {
       return node.now() - status.lastHandshakeMs < constants.REJECT_AFTER_TIME_MS;
     },
     offlineReason(tunnelIp) {
-      const address = ipv4ToInt(tunnelIp);
+      const address = parseIpv4Address(tunnelIp);
       const key = peers.peerAt(address);
       const status = key === undefined ? undefined : node.device.getPeer(key);
       return saidGoodbye(address, status?.lastHandshakeMs) ? 'turned-off-on-device' : undefined;

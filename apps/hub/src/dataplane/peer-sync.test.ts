@@ -1,8 +1,8 @@
 import type { PeerChange } from '@porthole/db';
 import { WireGuardDevice, encodeKey, generatePrivateKey, publicKeyFromPrivate } from '@porthole/wireguard';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parseIpv4Address } from '@porthole/netstack';
 import type { Peer, PeerChanges, PeerSet, PeerStatus } from '../registry/index.js';
-import { ipv4ToInt } from './packet-summary.js';
 import { PeerSync, TRAFFIC_WRITE_BYTES, type PeerSource } from './peer-sync.js';
 
 const newKey = () => encodeKey(publicKeyFromPrivate(generatePrivateKey()));
@@ -80,9 +80,9 @@ describe('PeerSync', () => {
     await sync.start();
     expect(wg.peers().map((p) => p.publicKey).sort()).toEqual((await source.listPeers()).peers.map((p) => p.publicKey).sort());
     expect(wg.getPeer(a)?.allowedIps).toEqual(['100.64.0.2/32']);
-    expect(sync.roleOf(ipv4ToInt('100.64.0.2'))).toBe('device');
-    expect(sync.roleOf(ipv4ToInt('100.64.0.3'))).toBe('admin');
-    expect(sync.roleOf(ipv4ToInt('100.64.0.9'))).toBeUndefined();
+    expect(sync.roleOf(parseIpv4Address('100.64.0.2'))).toBe('device');
+    expect(sync.roleOf(parseIpv4Address('100.64.0.3'))).toBe('admin');
+    expect(sync.roleOf(parseIpv4Address('100.64.0.9'))).toBeUndefined();
   });
 
   it('applies registrations, disables and re-keys as they are committed', async () => {
@@ -98,7 +98,7 @@ describe('PeerSync', () => {
     source.commit([device(a, '100.64.0.2', 'an1', 'remove')]);
     await sync.catchUp();
     expect(wg.getPeer(a)).toBeUndefined();
-    expect(sync.roleOf(ipv4ToInt('100.64.0.2'))).toBeUndefined();
+    expect(sync.roleOf(parseIpv4Address('100.64.0.2'))).toBeUndefined();
 
     // Re-key on the same address, announced as a bare upsert: the old key loses the address.
     source.commit([device(a, '100.64.0.2', 'an1')]);
@@ -107,7 +107,7 @@ describe('PeerSync', () => {
     await sync.catchUp();
     expect(wg.getPeer(a)).toBeUndefined();
     expect(wg.getPeer(b)?.allowedIps).toEqual(['100.64.0.2/32']);
-    expect(sync.peerAt(ipv4ToInt('100.64.0.2'))).toBe(b);
+    expect(sync.peerAt(parseIpv4Address('100.64.0.2'))).toBe(b);
     expect(sync.peerVersion).toBe(source.version);
   });
 

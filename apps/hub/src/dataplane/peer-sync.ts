@@ -6,10 +6,10 @@
 // every 10 s (that write was 15–20% of the hub's CPU at that scale).
 import type { PeerChange } from '@porthole/db';
 import { formatEndpoint, type PeerConfig, type PeerStatus as WgPeerStatus, type PeerUpdate } from '@porthole/wireguard';
+import { parseIpv4Address } from '@porthole/netstack';
 import type { Logger } from '../ops/logger.js';
 import type { Peer, PeerChanges, PeerSet, PeerStatus } from '../registry/index.js';
 import type { PeerRole } from './overlay-router.js';
-import { ipv4ToInt } from './packet-summary.js';
 import { RESUME_WINDOW_MS, resumablePeers } from './resume-peers.js';
 
 /** The registry operations peer sync needs (a subset of the Registry). */
@@ -222,7 +222,7 @@ export class PeerSync {
   }
 
   private upsert(peer: Peer): void {
-    const tunnelIp = ipv4ToInt(peer.tunnelIp);
+    const tunnelIp = parseIpv4Address(peer.tunnelIp);
     const previous = this.known.get(peer.publicKey);
     // A tunnel address moves to a new key on re-key: the old owner must lose it first.
     const holder = this.byAddress.get(tunnelIp);

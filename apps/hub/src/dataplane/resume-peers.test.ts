@@ -1,10 +1,12 @@
 // The restarted hub dials recently seen peers (found by the NAT lab: a device otherwise came back
-// only after ~33 s). Endpoint parsing, the window, the echo packet bytes, and PeerSync's handover.
+// only after ~33 s). Endpoint parsing, the window, the echo packets, and PeerSync's handover.
+import { formatIpv4Address } from '@porthole/netstack';
+import { Ipv4Packet, parseIcmpv4, parseIpv4 } from '@porthole/netstack/wire';
 import { WireGuardDevice, encodeKey, generatePrivateKey, publicKeyFromPrivate } from '@porthole/wireguard';
 import { describe, expect, it, vi } from 'vitest';
 import type { PeerSet } from '../registry/index.js';
 import { PeerSync } from './peer-sync.js';
-import { dialPeers, icmpEchoRequest, parseEndpoint, RESUME_BATCH, RESUME_WINDOW_MS, resumablePeers } from './resume-peers.js';
+import { DIAL_ECHO_IDENT, dialPeers, parseEndpoint, RESUME_BATCH, RESUME_WINDOW_MS, resumablePeers } from './resume-peers.js';
 
 const NOW = Date.UTC(2026, 10, 22, 12, 0, 0);
 
@@ -35,21 +37,6 @@ describe('resumablePeers', () => {
   });
 });
 
-describe('icmpEchoRequest', () => {
-  it('is a valid IPv4 + ICMP echo request (checksums verified by summing to 0xffff)', () => {
-    const p = icmpEchoRequest('100.64.0.1', '100.64.0.2', 0x7068, 3);
-    expect(Buffer.from(p).toString('hex')).toBe('4500001c000000004001' + Buffer.from(p.subarray(10, 12)).toString('hex') + '6440000164400002' + '08' + '00' + Buffer.from(p.subarray(22, 24)).toString('hex') + '70680003');
-    const sum = (b: Uint8Array) => {
-      let s = 0;
-      for (let i = 0; i < b.length; i += 2) s += (b[i]! << 8) | b[i + 1]!;
-      while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
-      return s;
-    };
-    expect(sum(p.subarray(0, 20))).toBe(0xffff);
-    expect(sum(p.subarray(20))).toBe(0xffff);
-  });
-});
-
 describe('dialPeers', () => {
   it('sends one echo per peer, in batches, and can be cancelled', () => {
     vi.useFakeTimers();
@@ -63,7 +50,10 @@ describe('dialPeers', () => {
       cancel();
       vi.advanceTimersByTime(1_000);
       expect(sent.length).toBe(RESUME_BATCH * 2);
-      expect([...sent[1]!.subarray(16, 20)]).toEqual([100, 64, 0, 1]);
+      // Each one a valid echo request (both checksums verified) from the hub to its peer.
+      const ip = parseIpv4(Ipv4Packet.checked(sent[2]!), true);
+      expect([formatIpv4Address(ip.srcAddr), formatIpv4Address(ip.dstAddr), ip.protocol]).toEqual(['100.64.0.1', '100.64.0.2', 1]);
+      expect(parseIcmpv4(new Ipv4Packet(sent[2]!).payload, true)).toMatchObject({ type: 8, identifier: DIAL_ECHO_IDENT, sequence: 2, data: { length: 0 } });
     } finally {
       vi.useRealTimers();
     }
@@ -96,7 +86,7 @@ describe('PeerSync.takeResumable', () => {
       expect(wg.getPeer(recent)!.endpoint).toEqual({ address: '198.51.100.7', port: 40000 });
       expect(wg.getPeer(old)!.endpoint).toBeUndefined();
       expect(sync.takeResumable(NOW)).toEqual([]); // only after the first load
-      wg.send(icmpEchoRequest('100.64.0.1', '100.64.0.2', 1, 1), 1_000);
+      dialPeers('100.64.0.1', [{ tunnelIp: '100.64.0.2' }], (packet) => wg.send(packet, 1_000));
       expect(transmitted.length).toBe(1);
       expect(transmitted[0]![0]).toBe(1); // a handshake initiation
     } finally {

@@ -4,6 +4,8 @@
 // registry where each peer was last heard from, so it dials recently seen peers itself: it sets the
 // endpoint and sends one ICMP echo, which WireGuard stages and turns into a handshake initiation.
 // NAT mappings towards the hub's unchanged address and port are still open, so it gets through.
+import { parseIpv4Address } from '@porthole/netstack';
+import { buildIcmpv4Packet, ICMP_ECHO_REQUEST, type IcmpEchoRepr } from '@porthole/netstack/wire';
 import type { PeerConfig } from '@porthole/wireguard';
 
 /** Peers heard from within this window before the start are dialled (their NAT mapping likely lives). */
@@ -41,28 +43,14 @@ export function resumablePeers<T extends ResumablePeer>(peers: readonly T[], now
   return out;
 }
 
-/** RFC 792 echo request from `src` to `dst` (dotted quads): 20-byte IPv4 header + 8-byte ICMP header. */
-export function icmpEchoRequest(src: string, dst: string, id: number, seq: number): Uint8Array {
-  const p = Buffer.alloc(28);
-  p[0] = 0x45;
-  p.writeUInt16BE(28, 2);
-  p[8] = 64; // TTL
-  p[9] = 1; // ICMP
-  p.set(src.split('.').map(Number), 12);
-  p.set(dst.split('.').map(Number), 16);
-  p.writeUInt16BE(checksum(p.subarray(0, 20)), 10);
-  p[20] = 8; // echo request
-  p.writeUInt16BE(id & 0xffff, 24);
-  p.writeUInt16BE(seq & 0xffff, 26);
-  p.writeUInt16BE(checksum(p.subarray(20)), 22);
-  return p;
-}
+/** The echo identifier of the hub's dialling packets ("ph"). */
+export const DIAL_ECHO_IDENT = 0x7068;
+const NO_DATA = new Uint8Array(0);
 
-function checksum(bytes: Uint8Array): number {
-  let sum = 0;
-  for (let i = 0; i < bytes.length; i += 2) sum += (bytes[i]! << 8) | (bytes[i + 1] ?? 0);
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  return ~sum & 0xffff;
+/** An echo request (RFC 792) from the hub to `tunnelIp`: WireGuard stages it and starts a handshake. */
+function dialPacket(hubAddress: number, tunnelIp: string, sequence: number): Uint8Array {
+  const echo: IcmpEchoRepr = { type: ICMP_ECHO_REQUEST, identifier: DIAL_ECHO_IDENT, sequence: sequence & 0xffff, data: NO_DATA };
+  return buildIcmpv4Packet({ srcAddr: hubAddress, dstAddr: parseIpv4Address(tunnelIp) }, echo);
 }
 
 /**
@@ -70,11 +58,12 @@ function checksum(bytes: Uint8Array): number {
  * `send` is the WireGuard node's send (the packet is staged until the handshake completes).
  */
 export function dialPeers(hubAddress: string, peers: readonly { tunnelIp: string }[], send: (packet: Uint8Array) => unknown): () => void {
+  const source = parseIpv4Address(hubAddress);
   let i = 0;
   let timer: NodeJS.Timeout | undefined;
   const batch = () => {
     const end = Math.min(peers.length, i + RESUME_BATCH);
-    for (; i < end; i++) send(icmpEchoRequest(hubAddress, peers[i]!.tunnelIp, 0x7068, i));
+    for (; i < end; i++) send(dialPacket(source, peers[i]!.tunnelIp, i));
     if (i < peers.length) {
       timer = setTimeout(batch, RESUME_BATCH_INTERVAL_MS);
       timer.unref();
