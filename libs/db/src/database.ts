@@ -1,12 +1,19 @@
 // The database factory: PGlite (embedded, in a data directory or in memory) when no URL is given,
 // postgres.js when one is. Both expose the same drizzle API and run the same migrations folder.
+// A data directory is locked for one process (data-dir-lock.ts); a PostgreSQL that cannot be used
+// is a DatabaseConnectError naming the server and the driver's own reason.
 import { PGlite } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
+import { lockDataDir } from './data-dir-lock.js';
+import { pgErrorInfo } from './db-errors.js';
 import { migrateDatabase } from './migrate.js';
+
+export { DataDirLockedError, LOCK_FILE_NAME, type LockHolder } from './data-dir-lock.js';
 
 /** The drizzle handle every query function takes. A transaction (`db.transaction(tx => …)`) is one too. */
 export type Database = PgDatabase<PgQueryResultHKT>;
@@ -42,29 +49,101 @@ export interface DatabaseHandle {
 }
 
 export async function createDatabase(options: CreateDatabaseOptions = {}): Promise<DatabaseHandle> {
-  const handle = options.url ? openPostgres(options.url, options) : await openPglite(options.dataDir);
-  if (options.migrate !== false) {
-    try {
+  const handle = options.url ? openPostgres(options.url, options) : await openPglite(options.dataDir, options.logger);
+  try {
+    if (options.migrate !== false) {
+      // One round trip first on the pool the caller gets: a server that is down or refuses these
+      // credentials is named as such, not as the migration's first statement failing.
+      if (options.url) await handle.db.execute(sql`select 1`);
       await migrateDatabase(handle, { url: options.url, migrationsFolder: options.migrationsFolder, logger: options.logger });
-    } catch (err) {
-      await handle.close().catch(() => {});
-      throw err;
     }
+  } catch (err) {
+    await handle.close().catch(() => {});
+    throw options.url ? DatabaseConnectError.from(options.url, err) : err;
   }
   options.logger?.info('database ready', { driver: handle.driver, dataDir: options.url ? undefined : (options.dataDir ?? ':memory:') });
   return handle;
 }
 
-async function openPglite(dataDir: string | undefined): Promise<DatabaseHandle> {
-  const client = await PGlite.create({ ...(dataDir ? { dataDir } : {}), extensions: { pg_trgm } });
+async function openPglite(dataDir: string | undefined, logger: DbLogger | undefined): Promise<DatabaseHandle> {
+  const lock = dataDir ? lockDataDir(dataDir, (reason) => logger?.warn('data directory not locked', { dataDir, reason })) : undefined;
+  let client: PGlite;
+  try {
+    client = await PGlite.create({ ...(dataDir ? { dataDir } : {}), extensions: { pg_trgm } });
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
   const db = drizzlePglite({ client }) as unknown as Database;
   return {
     db,
     driver: 'pglite',
     close: async () => {
-      if (!client.closed) await client.close();
+      try {
+        if (!client.closed) await client.close();
+      } finally {
+        lock?.release();
+      }
     },
   };
+}
+
+/** Where a PostgreSQL URL points, without its password. */
+export function describePostgresUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    const database = decodeURIComponent(u.pathname.replace(/^\//, '')) || '(default database)';
+    return `${u.hostname || 'localhost'}:${u.port || '5432'}/${database}${u.username ? ` as ${decodeURIComponent(u.username)}` : ''}`;
+  } catch {
+    return 'the DATABASE_URL server';
+  }
+}
+
+/**
+ * PostgreSQL could not be used at start: the message names the server (never the password) and the
+ * driver's own reason with its code (`password authentication failed for user "x" (28P01)`,
+ * `connection refused (ECONNREFUSED)`), not the statement that happened to run first.
+ */
+export class DatabaseConnectError extends Error {
+  readonly code: string | undefined;
+  constructor(
+    readonly server: string,
+    readonly reason: string,
+    code: string | undefined,
+    cause: unknown,
+  ) {
+    super(`cannot use PostgreSQL at ${server}: ${reason}${code ? ` (${code})` : ''}`, { cause });
+    this.name = 'DatabaseConnectError';
+    this.code = code;
+  }
+
+  static from(url: string, err: unknown): DatabaseConnectError {
+    if (err instanceof DatabaseConnectError) return err;
+    const code = pgErrorInfo(err)?.code;
+    return new DatabaseConnectError(describePostgresUrl(url), driverReason(err), code, err);
+  }
+}
+
+const SOCKET_REASONS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused (is PostgreSQL running and listening there?)',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host name lookup failed',
+  ETIMEDOUT: 'no answer in time',
+  CONNECT_TIMEOUT: 'no answer within the connect timeout',
+  EHOSTUNREACH: 'host unreachable',
+  ECONNRESET: 'the server closed the connection',
+};
+
+/** The innermost driver message: drizzle wraps it as "Failed query: …" with the real error as cause. */
+function driverReason(err: unknown): string {
+  let innermost: unknown = err;
+  for (let e: unknown = err, depth = 0; e && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) innermost = e;
+  const code = pgErrorInfo(err)?.code;
+  if (code && SOCKET_REASONS[code]) return SOCKET_REASONS[code]!;
+  const message = innermost instanceof Error ? innermost.message : String(innermost);
+  // AggregateError (several addresses of one host) has an empty message; its errors carry the reasons.
+  if (message === '' && innermost instanceof AggregateError) return innermost.errors.map((e: unknown) => driverReason(e)).join('; ');
+  return message.split('\n')[0]!;
 }
 
 function openPostgres(url: string, options: CreateDatabaseOptions): DatabaseHandle {
