@@ -24,6 +24,8 @@ export interface DeviceRoute {
 /** When the owner's window ended, if it has: the device's word, else the reported end once past. */
 export function windowEndedAt(device: DeviceRoute, nowMs: number): Date | undefined {
   if (device.exposureEndedAt) return device.exposureEndedAt;
+  // The owner pressed Disable before the window's end: that is what happened, not the window.
+  if (device.offlineReason === 'turned-off-on-device') return undefined;
   if (device.exposureUntil && device.exposureUntil.getTime() <= nowMs) return device.exposureUntil;
   return undefined;
 }
