@@ -4,3 +4,4 @@ export * from './enrollment.js';
 export * from './devices.js';
 export * from './overlay.js';
 export * from './access-log.js';
+export * from './identities.js';
