@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAgent, type Agent, type AgentStatus } from './agent.js';
-import { encodeKey, generatePrivateKey, publicKeyFromPrivate } from './keys.js';
+import { encodeKey, generatePrivateKey, publicKeyFromPrivate } from '@porthole/wireguard';
 import { memoryLogger } from './log/logger.js';
 import { StateStore } from './state/state-store.js';
 import { TestBrowser, csrfFrom } from './testing/browser.js';

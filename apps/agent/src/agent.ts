@@ -20,7 +20,7 @@ import { forwardModbusReadOnly } from './forward/modbus-read-only.js';
 import { forwardTcp } from './forward/tcp-forwarder.js';
 import { HubClient, type FetchLike } from './hub/hub-client.js';
 import { JournalStore } from './journal/journal-store.js';
-import { decodeKey, encodeKey, keyTag, publicKeyFromPrivate } from './keys.js';
+import { decodeKey, encodeKey, keyTag, publicKeyFromPrivate } from '@porthole/wireguard';
 import { silentLogger, type Logger } from './log/logger.js';
 import { statePinStore } from './pin-store.js';
 import type { Registration } from './registration.js';

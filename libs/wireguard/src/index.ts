@@ -5,7 +5,7 @@ export * as constants from './constants.js';
 export { WireGuardDevice } from './device.js';
 export { formatEndpoint, sameEndpoint, type Endpoint } from './endpoint.js';
 export { parseCidr, formatCidr, parseIp, formatIp, type Cidr } from './ip-address.js';
-export { tai64nFromUnixMs, tai64nNow, tai64nAfter } from './tai64n.js';
+export { tai64nFromUnixMs, tai64nNow, tai64nAfter, tai64nNext, tai64nToUnixMs } from './tai64n.js';
 export {
   DROP_REASONS,
   type DropReason,

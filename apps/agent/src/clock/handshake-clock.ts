@@ -3,7 +3,7 @@
 // RTC) the device would be locked out. This source always returns max(corrected now, last + 1
 // bucket), makes that value durable before it is used, and corrects a clearly wrong local clock
 // with the hub's HTTP `Date` (or at least the build date). It also reports clock problems.
-import { compareTai64n, encodeTai64n, nextTai64n, tai64nFromHex, tai64nToHex } from './tai64n.js';
+import { tai64nAfter, tai64nFromUnixMs, tai64nNext } from '@porthole/wireguard';
 
 /** Any local time before this is certainly wrong (the agent did not exist yet). */
 export const BUILD_TIME_MS = Date.UTC(2026, 10, 1);
@@ -65,19 +65,19 @@ export class HandshakeClock {
 
   /** The TAI64N for the next handshake initiation: monotonic across calls and across reboots. */
   tai64n(): Uint8Array {
-    const candidate = encodeTai64n(BigInt(Math.floor(this.nowMs())) * 1_000_000n);
+    const candidate = tai64nFromUnixMs(Math.floor(this.nowMs()));
     const lastHex = this.#store.lastTai64n();
     let chosen = candidate;
     this.#behindLast = false;
     if (lastHex !== null) {
-      const floor = nextTai64n(tai64nFromHex(lastHex));
-      if (compareTai64n(candidate, floor) < 0) {
+      const floor = tai64nNext(new Uint8Array(Buffer.from(lastHex, 'hex')));
+      if (tai64nAfter(floor, candidate)) {
         chosen = floor;
         // Two handshakes inside one 16.8 ms bucket are normal; a gap of seconds is a clock problem.
-        this.#behindLast = compareTai64n(encodeTai64n(BigInt(Math.floor(this.nowMs()) + 2000) * 1_000_000n), floor) < 0;
+        this.#behindLast = tai64nAfter(floor, tai64nFromUnixMs(Math.floor(this.nowMs()) + 2000));
       }
     }
-    this.#store.saveTai64n(tai64nToHex(chosen));
+    this.#store.saveTai64n(Buffer.from(chosen).toString('hex'));
     return chosen;
   }
 

@@ -9,7 +9,7 @@ import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEVICE_CONTROL_PORT, agentReportSchema, createControlServer, route, windowEndedSchema, type AgentReport } from '@porthole/device-control';
 import { createAgent } from '../agent.js';
-import { encodeKey, generatePrivateKey, publicKeyFromPrivate } from '../keys.js';
+import { encodeKey, generatePrivateKey, publicKeyFromPrivate } from '@porthole/wireguard';
 import { memoryLogger } from '../log/logger.js';
 import { StateStore } from '../state/state-store.js';
 import { createFakeRegistry } from '../testing/fake-registry.js';

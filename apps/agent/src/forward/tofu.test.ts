@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requirementsMet } from '../../../../test/support/requirements.js';
 import { createAgent, type Agent } from '../agent.js';
-import { encodeKey, generatePrivateKey, publicKeyFromPrivate } from '../keys.js';
+import { encodeKey, generatePrivateKey, publicKeyFromPrivate } from '@porthole/wireguard';
 import { memoryLogger } from '../log/logger.js';
 import { StateStore } from '../state/state-store.js';
 import { TestBrowser, csrfFrom } from '../testing/browser.js';

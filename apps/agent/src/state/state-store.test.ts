@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StateLoadError, StateStore, STATE_FILE } from './state-store.js';
-import { decodeKey, publicKeyFromPrivate } from '../keys.js';
+import { decodeKey, publicKeyFromPrivate } from '@porthole/wireguard';
 
 const dirs: string[] = [];
 function tempDir(): string {

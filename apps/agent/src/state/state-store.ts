@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { registrationSchema, type Registration } from '../registration.js';
-import { encodeKey, generatePrivateKey } from '../keys.js';
+import { encodeKey, generatePrivateKey } from '@porthole/wireguard';
 import { networkSchema } from '../transport/network-settings.js';
 import { removeStaleTempFiles, writeFileAtomicSync } from './atomic-file.js';
 

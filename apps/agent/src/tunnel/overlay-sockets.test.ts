@@ -4,8 +4,7 @@
 // (and the hub delays its ACKs), which is what made every small request through the agent slow.
 import { afterEach, describe, expect, it } from 'vitest';
 import { createNetstack, type Netstack } from '@porthole/netstack';
-import { UdpBind, startWireGuardNode, tai64nFromUnixMs, type WireGuardNode } from '@porthole/wireguard';
-import { encodeKey, generatePrivateKey, publicKeyFromPrivate } from '../keys.js';
+import { UdpBind, startWireGuardNode, tai64nFromUnixMs, type WireGuardNode, encodeKey, generatePrivateKey, publicKeyFromPrivate } from '@porthole/wireguard';
 import { silentLogger } from '../log/logger.js';
 import type { Registration } from '../registration.js';
 import { until } from '../testing/servers.js';

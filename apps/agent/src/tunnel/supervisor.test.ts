@@ -2,7 +2,7 @@
 // host re-resolved on every attempt, recovery after the tunnel reports failure, after a handshake
 // that never comes, and after a session that went stale (hub restarted).
 import { describe, expect, it } from 'vitest';
-import { encodeKey, generatePrivateKey, publicKeyFromPrivate } from '../keys.js';
+import { encodeKey, generatePrivateKey, publicKeyFromPrivate } from '@porthole/wireguard';
 import { memoryLogger } from '../log/logger.js';
 import type { Registration } from '../registration.js';
 import { FakeTimers } from '../testing/fake-timers.js';

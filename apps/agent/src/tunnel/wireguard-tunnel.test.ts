@@ -5,9 +5,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { formatIpv4Address, parseIpv4Address } from '@porthole/netstack';
 import { emitIpv4, IPV4_HEADER_LEN, Ipv4Packet, parseIcmpv4, parseIpv4 } from '@porthole/netstack/wire';
-import { UdpBind, startWireGuardNode, tai64nFromUnixMs, type WireGuardNode } from '@porthole/wireguard';
+import { UdpBind, startWireGuardNode, tai64nFromUnixMs, type WireGuardNode, encodeKey, generatePrivateKey, publicKeyFromPrivate } from '@porthole/wireguard';
 import { HandshakeClock } from '../clock/handshake-clock.js';
-import { encodeKey, generatePrivateKey, publicKeyFromPrivate } from '../keys.js';
 import { silentLogger } from '../log/logger.js';
 import type { Registration } from '../registration.js';
 import { until } from '../testing/servers.js';

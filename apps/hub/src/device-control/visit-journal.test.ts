@@ -11,7 +11,7 @@ afterEach(async () => {
   for (const c of closers.splice(0)) await c();
 });
 
-function setup(opts: { maxPendingPerDevice?: number } = {}) {
+function setup(opts: { maxPendingPerDevice?: number; maxOpenVisits?: number; maxPendingDevices?: number } = {}) {
   let now = Date.UTC(2026, 11, 5, 9);
   const sent: Array<{ serial: string; entries: JournalEntry[] }> = [];
   let reachable = true;
@@ -108,5 +108,16 @@ describe('visit journal', () => {
     expect(t.sent[0]!.entries.map((e) => e.clientIp)).toEqual(['198.51.100.2', '198.51.100.3']);
     await t.journal.flush();
     expect(t.sent).toHaveLength(1);
+  });
+
+  it('bounds what it holds: open visits end oldest first, devices with unsent entries drop oldest first', async () => {
+    const t = setup({ maxOpenVisits: 2, maxPendingDevices: 2 });
+    t.setReachable(false);
+    for (const serial of ['an1', 'an2', 'an3']) t.log({ serial, deviceId: serial, userId: null, clientIp: `198.51.100.${serial.slice(2)}` });
+    expect(t.journal.openVisits).toBe(2);
+    await t.journal.flush();
+    t.setReachable(true);
+    await t.journal.flush();
+    expect(t.sent.map((x) => x.serial).sort()).toEqual(['an2', 'an3']);
   });
 });

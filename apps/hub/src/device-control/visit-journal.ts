@@ -18,6 +18,9 @@ export interface VisitJournalOptions {
   flushIntervalMs?: number;
   /** Unsent entries kept per device while it is unreachable; the oldest are dropped. */
   maxPendingPerDevice?: number;
+  /** Visits followed at once, and devices with unsent entries: beyond these the oldest go (memory bound). */
+  maxOpenVisits?: number;
+  maxPendingDevices?: number;
   now?: () => number;
   logger?: Logger;
 }
@@ -38,6 +41,8 @@ function isAnonymousRefusal(e: AccessLogEntry): boolean {
 export function createVisitJournal(o: VisitJournalOptions): AccessLogSink & { flush(): Promise<void>; close(): Promise<void>; readonly openVisits: number } {
   const idleMs = o.idleMs ?? 5 * 60_000;
   const maxPending = o.maxPendingPerDevice ?? 200;
+  const maxOpen = o.maxOpenVisits ?? 50_000;
+  const maxDevices = o.maxPendingDevices ?? 10_000;
   const now = o.now ?? Date.now;
   const visits = new Map<string, Visit>();
   const pending = new Map<string, Map<string, JournalEntry>>(); // serial → id → entry
@@ -79,6 +84,10 @@ export function createVisitJournal(o: VisitJournalOptions): AccessLogSink & { fl
       const old = visits.get(key);
       if (old) endVisit(key, old);
       visits.set(key, v);
+      if (visits.size > maxOpen) {
+        const [oldestKey, oldest] = visits.entries().next().value!;
+        endVisit(oldestKey, oldest);
+      }
     }
     const entry = v.entry;
     entry.requests++;
@@ -92,7 +101,10 @@ export function createVisitJournal(o: VisitJournalOptions): AccessLogSink & { fl
 
   function queue(serial: string, entry: JournalEntry): void {
     let q = pending.get(serial);
-    if (!q) pending.set(serial, (q = new Map()));
+    if (!q) {
+      pending.set(serial, (q = new Map()));
+      if (pending.size > maxDevices) pending.delete(pending.keys().next().value!);
+    }
     q.delete(entry.id);
     q.set(entry.id, { ...entry, user: entry.user && { ...entry.user } });
     while (q.size > maxPending) q.delete(q.keys().next().value!);
