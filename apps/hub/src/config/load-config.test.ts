@@ -106,6 +106,19 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('checks the admin values before the hub writes anything: pairs, password and token rules', () => {
+    const readmeBefore = { PORTHOLE_ADMIN_EMAIL: 'admin@example.com', PORTHOLE_ADMIN_PASSWORD: 'a long password', PORTHOLE_ADMIN_TOKEN: 'ph_api_change-me-0123456789' };
+    expect(problemsOf(() => loadConfig(readmeBefore, noFiles))).toEqual([
+      'PORTHOLE_ADMIN_TOKEN: must have at least 32 characters (has 27); for example ph_api_ and 32 random letters and digits',
+    ]);
+    expect(problemsOf(() => loadConfig({ PORTHOLE_ADMIN_EMAIL: 'ops@example.io' }, noFiles))).toEqual(['PORTHOLE_ADMIN_PASSWORD: must be set with PORTHOLE_ADMIN_EMAIL']);
+    expect(problemsOf(() => loadConfig({ PORTHOLE_ADMIN_PASSWORD: 'password123', PORTHOLE_ADMIN_EMAIL: 'ops@example.io' }, noFiles))).toEqual([
+      'PORTHOLE_ADMIN_PASSWORD: is too common; choose another',
+    ]);
+    const ok = loadConfig({ ...readmeBefore, PORTHOLE_ADMIN_TOKEN: 'ph_api_0123456789abcdefghijklmnopqrstuv' }, noFiles);
+    expect(ok.adminToken).toBe('ph_api_0123456789abcdefghijklmnopqrstuv');
+  });
+
   it('accepts trust-proxy as a boolean or a hop count', () => {
     expect(loadConfig({ PORTHOLE_TRUST_PROXY: 'true' }, noFiles).trustProxy).toBe(1);
     expect(loadConfig({ PORTHOLE_TRUST_PROXY: 'false' }, noFiles).trustProxy).toBe(0);

@@ -1,6 +1,7 @@
 // Builds the hub configuration from defaults, then an optional JSON file (path in PORTHOLE_CONFIG),
 // then PORTHOLE_* environment variables; validates once and reports every problem at once.
 // Pure: the environment and a file reader are passed in (main.ts alone reads process.env).
+import { adminCredentialProblems } from '../registry/admin-bootstrap.js';
 import { parseCaBundle } from '../registry/attestation.js';
 import { DEFAULTS, ENV_KEYS, type ConfigInput, type HubConfig, configSchema } from './config-schema.js';
 
@@ -123,6 +124,9 @@ export function loadConfig(env: Record<string, string | undefined>, readFile: Fi
     if (c.headersTimeoutMs >= c.idleTimeoutMs) {
       problems.push(`${where('headersTimeoutMs')}: must be shorter than the idle timeout (${c.idleTimeoutMs} ms)`);
     }
+    // The admin values are checked here, before the hub writes anything: a start that fails on them
+    // must not leave an account behind.
+    for (const p of adminCredentialProblems(c)) problems.push(`${where(p.field)}: ${p.message}`);
   }
 
   // 4. Files the hub needs at run time, read now (with the other problems) so that a bad one stops

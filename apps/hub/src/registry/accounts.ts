@@ -1,7 +1,7 @@
 // Accounts: sign-up with password rules, login throttled per account and address (NIST SP 800-63B
 // §5.2.2: growing waits instead of a lockout; see login-throttle below), logout, password change,
-// disabling and enabling accounts, and the first-start admin (PORTHOLE_ADMIN_EMAIL / _PASSWORD /
-// _TOKEN). Addresses follow email-address.ts: canonical on entry, both old and new forms on lookup.
+// disabling and enabling accounts (the admin from PORTHOLE_ADMIN_* is admin-bootstrap.ts).
+// Addresses follow email-address.ts: canonical on entry, both old and new forms on lookup.
 //
 // Nothing a visitor can reach tells which addresses have accounts:
 // - login answers an unknown address and a wrong password alike, at the same cost (a dummy hash);
@@ -12,7 +12,7 @@
 //   what holds is that learning it costs a throttled failed login, not a free page load;
 // - a grant to an address without an account creates an invited account (no password; the first
 //   sign-up for the address sets one), so granting answers alike whether the address existed.
-import { asc, count, eq, inArray, isNull, and } from 'drizzle-orm';
+import { asc, eq, inArray, isNull, and } from 'drizzle-orm';
 import {
   ConflictError,
   ForbiddenError,
@@ -25,7 +25,6 @@ import {
   type Executor,
   type UserRole,
 } from '@porthole/db';
-import { createApiToken } from '../auth/api-tokens.js';
 import { burnPasswordCheck, hashPassword, needsRehash, passwordProblem, verifyPassword } from '../auth/passwords.js';
 import { createSession, deleteSession, deleteUserSessions, type SessionUser } from '../auth/sessions.js';
 import { createRateLimiter, type RateLimiter } from '../http/rate-limit.js';
@@ -363,28 +362,6 @@ export function createAccounts(ctx: RegistryContext, throttle: LoginThrottleOpti
     return toInfo(updated!);
   }
 
-  /**
-   * On a database without any account: creates the admin and, when given, stores `adminToken`
-   * (hashed) as that admin's API token. Does nothing once any account exists.
-   */
-  async function bootstrapAdmin(input: { adminEmail?: string; adminPassword?: string; adminToken?: string }): Promise<SessionUser | undefined> {
-    if (!input.adminEmail || !input.adminPassword) return undefined;
-    const [{ n } = { n: 0 }] = await ctx.db.select({ n: count() }).from(users);
-    if (Number(n) > 0) return undefined;
-    let admin: SessionUser;
-    try {
-      admin = await signUp({ email: input.adminEmail, password: input.adminPassword, role: 'admin' });
-    } catch (err) {
-      if (err instanceof ConflictError) return undefined; // another hub node won the race
-      throw err;
-    }
-    if (input.adminToken) {
-      await createApiToken(ctx, { userId: admin.id, name: 'bootstrap admin token', scopes: ['read', 'write'], plaintext: input.adminToken });
-    }
-    ctx.logger?.info('first admin created', { userId: admin.id, withToken: Boolean(input.adminToken) });
-    return admin;
-  }
-
   async function findUserByEmail(email: string): Promise<SessionUser | undefined> {
     const row = await findUserRow(ctx.db, email);
     return row ? { id: row.id, email: row.email, role: row.role } : undefined;
@@ -400,7 +377,6 @@ export function createAccounts(ctx: RegistryContext, throttle: LoginThrottleOpti
     getUser,
     disableUser,
     enableUser,
-    bootstrapAdmin,
     findUserByEmail,
   };
 }

@@ -9,6 +9,7 @@ import * as accessLogSearch from './access-log-search.js';
 import { createDeviceAttestor, parseCaBundle } from './attestation.js';
 import { createAccounts, type LoginThrottleOptions } from './accounts.js';
 import { createClaims } from './claims.js';
+import * as adminBootstrap from './admin-bootstrap.js';
 import * as adminPeers from './admin-peers.js';
 import type { HubIdentity, RegistryContext } from './context.js';
 import * as devices from './devices.js';
@@ -86,6 +87,10 @@ export function createRegistry(options: RegistryOptions) {
 
     // Accounts, sessions, API tokens.
     ...accounts,
+    /** The first admin on an empty database, with the outcome in the log (PORTHOLE_ADMIN_*). */
+    bootstrapAdmin: (input: adminBootstrap.AdminCredentials) => adminBootstrap.bootstrapAdminAtStart(ctx, input),
+    /** Creates or resets the admin account the values name (`set-admin`). */
+    setAdmin: (input: adminBootstrap.AdminCredentials) => adminBootstrap.setAdmin(ctx, input),
     userForSessionToken: (token: string) => sessions.userForSessionToken(ctx, token),
     deleteUserSessions: (userId: string) => sessions.deleteUserSessions(ctx, userId),
     // Device sessions (the proxy's cookie sessions on device hosts).
