@@ -2,9 +2,8 @@
 // what a /metrics scrape costs. Lines go to a sink that drops them, so the figures are formatting and
 // redaction, not the terminal; each case is timed 5 times and the median reported.
 import { performance } from 'node:perf_hooks';
-import { createLogger as createAgentLogger } from '../apps/agent/src/log/logger.js';
-import { createHubMetrics } from '../apps/hub/src/ops/hub-metrics.js';
-import { createJsonLogger } from '../apps/hub/src/ops/logger.js';
+import { createHubMetrics } from '@porthole/hub';
+import { createLogger } from '@porthole/log';
 import type { BenchResult } from './harness.js';
 
 const LINES = 50_000;
@@ -41,7 +40,7 @@ export default async function bench(log: (line: string) => void): Promise<BenchR
     bytes += line.length;
   };
   // The proxy's failure line: a child with component, four fields, one nested header object.
-  const hubLog = createJsonLogger({ level: 'info', write: sink }).child({ component: 'proxy' });
+  const hubLog = createLogger({ level: 'info', sinks: [sink] }).child({ component: 'proxy' });
   const fields = (i: number) => ({ requestId: `r${i}`, device: 'an12345678', status: 502, failure: 'dial_timeout', headers: { accept: 'text/html', authorization: 'Bearer ph_api_x' } });
   push('hub log line (info, 5 fields, nested headers)', nsPerCall(LINES, (i) => hubLog.info('proxied request failed', fields(i))), 'ns/line');
   push('hub log line below level (debug at info)', nsPerCall(UPDATES, (i) => hubLog.debug('packet dropped', { i })), 'ns/call');
@@ -50,7 +49,7 @@ export default async function bench(log: (line: string) => void): Promise<BenchR
     nsPerCall(LINES, (i) => hubLog.warn('device directory unavailable', { err: new Error('connect ECONNREFUSED postgres://porthole:pw@db/porthole'), requestId: `r${i}` })),
     'ns/line',
   );
-  const agentLog = createAgentLogger({ level: 'info', sinks: [sink] }).child({ component: 'tunnel' });
+  const agentLog = createLogger({ level: 'info', sinks: [sink] }).child({ component: 'tunnel' });
   push('agent log line (info, 5 fields, nested headers)', nsPerCall(LINES, (i) => agentLog.info('handshake failed', fields(i))), 'ns/line');
 
   const m = createHubMetrics();

@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { sql } from 'drizzle-orm';
 import type { DriverName } from '@porthole/db';
 import { createTestDatabase, probePostgres } from '@porthole/db/testing';
-import { createTestClock, createTestRegistry, testKey } from '../apps/hub/src/registry/test-support.js';
+import { createTestClock, createTestRegistry, testKey } from '@porthole/hub/testing';
 import type { BenchResult } from './harness.js';
 
 const SEEDED = 100_000;

@@ -9,12 +9,10 @@ import net, { type AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createNetstack } from '@porthole/netstack';
 import { UdpBind, encodeKey, generatePrivateKey, publicKeyFromPrivate, startWireGuardNode, tai64nNow } from '@porthole/wireguard';
-import { silentLogger } from '../apps/agent/src/log/logger.js';
-import { createDefaultTunnelFactory } from '../apps/agent/src/tunnel/default-factory.js';
-import type { ProxySettings, TransportMode } from '../apps/agent/src/transport/network-settings.js';
-import { startTestSocksServer } from '../apps/agent/src/testing/socks5-server.js';
-import { CompositeBind } from '../apps/hub/src/transport/composite-bind.js';
-import { createWsDatagramTransport } from '../apps/hub/src/transport/ws-datagram-transport.js';
+import { createDefaultTunnelFactory, type ProxySettings, type TransportMode } from '@porthole/agent';
+import { startTestSocksServer } from '@porthole/agent/testing';
+import { CompositeBind, createWsDatagramTransport } from '@porthole/hub';
+import { silentLogger } from '@porthole/log';
 import type { BenchResult } from './harness.js';
 
 const TRANSFER_BYTES = 20 * 2 ** 20;

@@ -8,11 +8,10 @@ import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSyn
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createAgent, createDefaultTunnelFactory, createLogger, loadDeviceCredential, StateStore } from '@porthole/agent';
+import { createAgent, createDefaultTunnelFactory, loadDeviceCredential, StateStore } from '@porthole/agent';
 import { createMeter, DEMO_CA_FILE, DEMO_DEVICE_CERT_FILE, DEMO_DEVICE_KEY_FILE, DEMO_SERIAL } from '@porthole/demo-meter';
-import { loadConfig } from '../apps/hub/src/config/load-config.js';
-import { createHub } from '../apps/hub/src/hub.js';
-import { createJsonLogger } from '../apps/hub/src/ops/logger.js';
+import { createHub, loadConfig } from '@porthole/hub';
+import { createLogger } from '@porthole/log';
 
 const SERIAL = DEMO_SERIAL;
 const METER_PASSWORD = 'meter-demo';
@@ -109,7 +108,7 @@ const say = (text = '') => process.stdout.write(`${text}\n`);
 let stopping = false;
 
 async function main(): Promise<void> {
-  const hub = await createHub({ config, logger: createJsonLogger({ write: toLog }).child({ component: 'hub' }), version: 'demo' });
+  const hub = await createHub({ config, logger: createLogger({ sinks: [toLog] }).child({ component: 'hub' }), version: 'demo' });
   await hub.listen();
   // Did this run's admin variables create the account? (Not on a data directory from an older demo.)
   const adminWorks = (await hub.registry.authenticateApiToken(admin.token)) !== null;

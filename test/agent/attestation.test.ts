@@ -5,8 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadDeviceCredential, type DeviceCredential } from '../../apps/agent/src/attestation.js';
-import { HubError } from '../../apps/agent/src/hub/hub-client.js';
+import { HubError, loadDeviceCredential, type DeviceCredential } from '@porthole/agent';
 import { createDevicePki, PKI_TOOLS, type DevicePki, type Issued } from '../support/device-pki.js';
 import { requirementsMet } from '../support/requirements.js';
 import { startAgentHarness, type AgentHarness } from './support/agent-harness.js';

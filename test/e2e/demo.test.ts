@@ -6,8 +6,8 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { attest, loadDeviceCredential } from '../../apps/agent/src/attestation.js';
-import { DEMO_DEVICE_CERT_FILE, DEMO_DEVICE_KEY_FILE, DEMO_SERIAL } from '../../apps/demo-meter/src/demo-certificates.js';
+import { attest, loadDeviceCredential } from '@porthole/agent';
+import { DEMO_DEVICE_CERT_FILE, DEMO_DEVICE_KEY_FILE, DEMO_SERIAL } from '@porthole/demo-meter';
 import { freePort } from '../support/free-port.js';
 import { REPO_ROOT } from './lab/service.js';
 

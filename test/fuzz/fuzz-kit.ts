@@ -13,12 +13,7 @@ import { Hono } from 'hono';
 import { UdpBind } from '@porthole/wireguard';
 import type { DriverName } from '@porthole/db';
 import { createTestDatabase, tableCounts } from '@porthole/db/testing';
-import { apiRouteTable, createApiRoutes } from '../../apps/hub/src/api/api-routes.js';
-import type { RouteDef } from '../../apps/hub/src/api/route-table.js';
-import { loadConfig } from '../../apps/hub/src/config/load-config.js';
-import { createHub, type Hub } from '../../apps/hub/src/hub.js';
-import { createPortalRoutes } from '../../apps/hub/src/portal/portal-routes.js';
-import { createTicketStore } from '../../apps/hub/src/proxy/ticket-store.js';
+import { apiRouteTable, createApiRoutes, createHub, createPortalRoutes, createTicketStore, loadConfig, type Hub, type RouteDef } from '@porthole/hub';
 import { freePort } from '../support/free-port.js';
 
 // ---- seeded randomness ----

@@ -9,8 +9,7 @@ import { join } from 'node:path';
 import { UdpBind } from '@porthole/wireguard';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import { loadConfig } from '../../apps/hub/src/config/load-config.js';
-import { createHub, type Hub } from '../../apps/hub/src/hub.js';
+import { createHub, loadConfig, type Hub } from '@porthole/hub';
 import { freePort } from '../support/free-port.js';
 import { newDeviceKeys, startOverlayDevice, type OverlayDevice, type Registration } from '../support/overlay-device.js';
 

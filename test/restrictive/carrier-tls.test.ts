@@ -4,13 +4,10 @@
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestSocksServer, type TestSocksServer } from '../../apps/agent/src/testing/socks5-server.js';
-import { until } from '../../apps/agent/src/testing/servers.js';
-import { createProxiedFetch } from '../../apps/agent/src/transport/proxied-fetch.js';
-import { createTcpDialer, type TcpDialer } from '../../apps/agent/src/transport/proxy-dialer.js';
-import { WsClientBind } from '../../apps/agent/src/transport/ws-client-bind.js';
-import { TEST_CERT, TEST_KEY } from '../../apps/hub/src/server/test-cert.js';
-import { createWsDatagramTransport, type WsDatagramTransport } from '../../apps/hub/src/transport/ws-datagram-transport.js';
+import { createProxiedFetch, createTcpDialer, WsClientBind, type TcpDialer } from '@porthole/agent';
+import { startTestSocksServer, until, type TestSocksServer } from '@porthole/agent/testing';
+import { createWsDatagramTransport, type WsDatagramTransport } from '@porthole/hub';
+import { TEST_CERT, TEST_KEY } from '@porthole/hub/testing';
 
 describe('carrier and API over TLS through SOCKS5', () => {
   let server: https.Server;

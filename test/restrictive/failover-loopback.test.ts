@@ -9,12 +9,11 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { UdpBind, encodeKey, generatePrivateKey, publicKeyFromPrivate, startWireGuardNode, tai64nNow, type WireGuardNode } from '@porthole/wireguard';
 import { afterEach, describe, expect, it } from 'vitest';
-import { memoryLogger } from '../../apps/agent/src/log/logger.js';
-import { createDefaultTunnelFactory } from '../../apps/agent/src/tunnel/default-factory.js';
-import type { Tunnel } from '../../apps/agent/src/tunnel/tunnel.js';
-import { icmpEchoRequest } from '../../apps/agent/src/tunnel/wireguard-tunnel.js';
-import { CompositeBind } from '../../apps/hub/src/transport/composite-bind.js';
-import { createWsDatagramTransport } from '../../apps/hub/src/transport/ws-datagram-transport.js';
+import { createDefaultTunnelFactory, type Tunnel } from '@porthole/agent';
+import { CompositeBind, createWsDatagramTransport } from '@porthole/hub';
+import { memoryLogger } from '@porthole/log';
+import { parseIpv4Address } from '@porthole/netstack';
+import { buildIcmpv4Packet, ICMP_ECHO_REQUEST } from '@porthole/netstack/wire';
 
 async function until(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -112,7 +111,7 @@ describe('failover between UDP and the WebSocket carrier (loopback)', () => {
       handshakes: () => handshakes,
       hubEndpoint: () => hub.device.getPeer(devicePub)?.endpoint,
       ping: async (seq) => {
-        hub.send(icmpEchoRequest('100.64.0.1', '100.64.0.2', 7, seq));
+        hub.send(buildIcmpv4Packet({ srcAddr: parseIpv4Address('100.64.0.1'), dstAddr: parseIpv4Address('100.64.0.2') }, { type: ICMP_ECHO_REQUEST, identifier: 7, sequence: seq, data: new Uint8Array(0) }));
         await until(() => replies.includes(String(seq)), `echo reply ${seq}`, 5_000);
       },
     };

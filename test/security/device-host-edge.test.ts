@@ -3,7 +3,7 @@
 // Authorization headers refused, public devices served anonymously across origins, and refusals
 // that never reach the device.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DOMAIN, fakeAuth, request, route, signIn, startDevice, startHub } from '../../apps/hub/src/server/test-harness.js';
+import { DOMAIN, fakeAuth, request, route, signIn, startDevice, startHub } from '@porthole/hub/testing';
 
 const OWNERS = 'an54000001';
 const PUBLIC = 'an54000002';

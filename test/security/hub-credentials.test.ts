@@ -4,7 +4,7 @@
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { metricValue } from '../../apps/hub/src/ops/metrics.js';
+import { metricValue } from '@porthole/hub/testing';
 import { startHubHarness, until, type HubHarness } from '../agent/support/hub-harness.js';
 import { DEVICE_TCP_PORT, startRecordingDevice, type RecordingDevice } from './support/recording-device.js';
 

@@ -1,11 +1,12 @@
 // @porthole/hub as a library: createHub(deps) builds a whole hub from a validated config (what
 // main.ts and the tests do), loadConfig() makes that config from PORTHOLE_* variables and files.
-// The HTTP sub-apps and the WebSocket datagram carrier are exported for users that mount or run
-// one part alone (the fuzzer, the transport labs and benches).
+// The HTTP sub-apps, the metric set and the WebSocket datagram carrier are exported for users that
+// mount, measure or run one part alone (the fuzzer, the transport labs, the benches).
 export { createHub, type Hub, type HubDeps } from './hub.js';
 export { ConfigError, describeConfig, loadConfig, type FileReader } from './config/load-config.js';
 export type { ConfigInput, HubConfig } from './config/config-schema.js';
 export type { Registry } from './registry/index.js';
+export { createHubMetrics, type HubMetrics } from './ops/hub-metrics.js';
 
 export { apiRouteTable, createApiRoutes, type ApiDeps, type ApiLimits } from './api/api-routes.js';
 export type { RouteDef } from './api/route-table.js';

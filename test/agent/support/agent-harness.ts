@@ -7,11 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
-import { createAgent, type Agent, type AgentDeps, type AgentPhase } from '../../../apps/agent/src/agent.js';
-import { memoryLogger } from '../../../apps/agent/src/log/logger.js';
-import { StateStore } from '../../../apps/agent/src/state/state-store.js';
-import { createDefaultTunnelFactory } from '../../../apps/agent/src/tunnel/default-factory.js';
-import { createRemoteAccessRoutes } from '../../../apps/agent/src/web/remote-access-routes.js';
+import { createAgent, createDefaultTunnelFactory, createRemoteAccessRoutes, StateStore, type Agent, type AgentDeps, type AgentPhase } from '@porthole/agent';
+import { memoryLogger } from '@porthole/log';
 
 export const LOCAL_PASSWORD = 'meter-owner-pass-1234';
 

@@ -7,8 +7,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UdpBind } from '@porthole/wireguard';
-import { loadConfig } from '../../../apps/hub/src/config/load-config.js';
-import { createHub, type Hub } from '../../../apps/hub/src/hub.js';
+import { createHub, loadConfig, type Hub } from '@porthole/hub';
 import { freePort } from '../../support/free-port.js';
 
 export const ADMIN_EMAIL = 'admin@example.io';

@@ -4,7 +4,7 @@
 // requests leave all three untouched.
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { WebSocketServer } from 'ws';
-import type { Registry } from '../../../apps/hub/src/registry/index.js';
+import type { Registry } from '@porthole/hub';
 import { newDeviceKeys, startOverlayDevice, type DeviceKeys, type OverlayDevice, type Registration } from '../../support/overlay-device.js';
 
 export const DEVICE_TCP_PORT = 2222;
