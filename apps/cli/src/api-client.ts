@@ -24,11 +24,27 @@ export interface ApiClientOptions {
   fetch?: typeof fetch;
 }
 
+/**
+ * True for names that can only mean this machine: `localhost`, `*.localhost` (RFC 6761), 127/8 and
+ * ::1. A hub there is a developer's or the demo's, which serve plain HTTP.
+ */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.$/, '');
+  return h === 'localhost' || h.endsWith('.localhost') || /^127(\.\d{1,3}){3}$/.test(h) || h === '::1';
+}
+
+/** The scheme assumed for a hub given without one: http:// on loopback, https:// anywhere else. */
+function withScheme(input: string): string {
+  if (input.includes('://')) return input;
+  const host = /^(\[[^\]]*\]|[^:/?#]*)/.exec(input)?.[1] ?? '';
+  return `${isLoopbackHost(host) ? 'http' : 'https'}://${input}`;
+}
+
 /** Validates and normalises a hub URL: http(s), no query or fragment, no trailing slash. */
 export function normalizeHubUrl(input: string): string {
   let url: URL;
   try {
-    url = new URL(input.includes('://') ? input : `https://${input}`);
+    url = new URL(withScheme(input));
   } catch {
     throw new CliError(`--hub ${JSON.stringify(input)} is not a URL; give one such as https://portal.example.io`, EXIT.usage);
   }
@@ -41,13 +57,40 @@ export function normalizeHubUrl(input: string): string {
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 
-/** Why a fetch failed, in words (undici hides the socket error in `cause`). */
-function networkReason(err: unknown): string {
-  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-  if ((err as Error).name === 'TimeoutError') return 'no answer in time';
-  if (cause?.code === 'ECONNREFUSED') return 'connection refused';
-  if (cause?.code === 'ENOTFOUND') return 'host not found';
-  return cause?.message ?? (err as Error).message;
+/** OpenSSL and Node codes of certificates Node does not trust. */
+const UNTRUSTED_CERT_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_UNTRUSTED',
+]);
+
+/**
+ * Why a connection to `url` failed, as a sentence (fetch and ws hide the socket or TLS error in
+ * `cause`; OpenSSL's own text, "ssl3_get_record:wrong version number", helps nobody).
+ */
+export function networkReason(err: unknown, url: URL): string {
+  const e = err as { name?: string; code?: string; message?: string; cause?: { code?: string; message?: string } };
+  if (e.name === 'TimeoutError') return 'no answer in time';
+  const code = e.cause?.code ?? e.code;
+  const message = e.cause?.message ?? e.message ?? String(err);
+  if (code === 'ECONNREFUSED') return 'connection refused';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `host ${url.hostname} not found`;
+  if (code === 'ECONNRESET') return 'the connection was closed by the other side';
+  const https = url.protocol === 'https:' || url.protocol === 'wss:';
+  if (https && (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG' || /wrong version number|packet length too long/.test(message))) {
+    return `it does not answer HTTPS on port ${url.port || 443} (a plain-HTTP hub? then use --hub http://${url.host})`;
+  }
+  if (code && UNTRUSTED_CERT_CODES.has(code)) {
+    return "its TLS certificate is not trusted here (self-signed or from a private CA); give that CA to the CLI with NODE_EXTRA_CA_CERTS=/path/to/ca.pem";
+  }
+  if (code === 'CERT_HAS_EXPIRED') return 'its TLS certificate has expired';
+  if (code === 'CERT_NOT_YET_VALID') return 'its TLS certificate is not valid yet (check the clocks)';
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return `its TLS certificate is not for ${url.hostname}`;
+  if (code?.startsWith('ERR_SSL_') || code?.startsWith('ERR_TLS_') || code === 'EPROTO') return `the TLS handshake failed (${code})`;
+  return message;
 }
 
 export class ApiClient {
@@ -92,7 +135,7 @@ export class ApiClient {
         redirect: 'manual',
       });
     } catch (err) {
-      throw new CliError(`cannot reach the hub at ${this.hub}: ${networkReason(err)}`, EXIT.failure, { cause: err });
+      throw new CliError(`cannot reach the hub at ${this.hub}: ${networkReason(err, url)}`, EXIT.failure, { cause: err });
     }
     if (res.status >= 300 && res.status < 400) {
       const location = res.headers.get('location');

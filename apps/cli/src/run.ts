@@ -26,6 +26,40 @@ function groupHelp(prefix: string): string {
   ].join('\n');
 }
 
+/** Options every command takes (`porthole --json devices list` as well as `porthole devices list --json`). */
+const GLOBAL_OPTIONS: Record<string, { takesValue: boolean }> = {
+  '--json': { takesValue: false },
+  '--hub': { takesValue: true },
+  '--token': { takesValue: true },
+  '--help': { takesValue: false },
+  '-h': { takesValue: false },
+};
+
+/**
+ * Moves global options found among the command's words to just after them, where the command's
+ * parser reads them: `--json devices list --tag x` becomes `devices list --json --tag x`. Only
+ * tokens before the first non-global option or non-command word move, so a command's own values
+ * (and `ssh`'s pass-through arguments) are never touched.
+ */
+export function hoistGlobalOptions(argv: readonly string[]): string[] {
+  const words: string[] = [];
+  const moved: string[] = [];
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const token = argv[i]!;
+    const global = GLOBAL_OPTIONS[token.split('=')[0]!];
+    if (global) {
+      moved.push(token);
+      if (global.takesValue && !token.includes('=') && i + 1 < argv.length) moved.push(argv[++i]!);
+      continue;
+    }
+    const next = [...words, token].join(' ');
+    if (token.startsWith('-') || !commands.some((c) => c.path === next || c.path.startsWith(`${next} `))) break;
+    words.push(token);
+  }
+  return [...words, ...moved, ...argv.slice(i)];
+}
+
 /** The command named by the longest prefix of argv's words, and the rest of argv. */
 function findCommand(argv: readonly string[]): { cmd?: Command; rest: string[]; prefix: string } {
   let best: Command | undefined;
@@ -49,7 +83,7 @@ function findCommand(argv: readonly string[]): { cmd?: Command; rest: string[]; 
 
 export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   const ctx = createContext(io);
-  const { cmd, rest, prefix } = findCommand(argv);
+  const { cmd, rest, prefix } = findCommand(hoistGlobalOptions(argv));
   if (!cmd) {
     if (rest[0] === '--version' || rest[0] === '-V') {
       ctx.out(VERSION);

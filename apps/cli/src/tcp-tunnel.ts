@@ -4,6 +4,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Readable, Writable } from 'node:stream';
 import WebSocket from 'ws';
+import { networkReason } from './api-client.js';
 import { lookupWithLocalhost } from './device-address.js';
 import { CliError, EXIT, exitCodeForStatus } from './errors.js';
 
@@ -117,8 +118,8 @@ export function openTunnel(request: TunnelRequest): Promise<Tunnel> {
       });
     });
     ws.on('error', (err: NodeJS.ErrnoException) => {
-      const reason = err.code === 'ECONNREFUSED' ? 'connection refused' : err.code === 'ENOTFOUND' ? 'host not found' : err.message;
-      fail(new CliError(`${request.label}: cannot reach the hub at ${new URL(request.url).host}: ${reason}`));
+      const url = new URL(request.url);
+      fail(new CliError(`${request.label}: cannot reach the hub at ${url.host}: ${networkReason(err, url)}`));
     });
   });
 }

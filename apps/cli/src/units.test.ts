@@ -5,13 +5,14 @@ import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { normalizeHubUrl } from './api-client.js';
+import { networkReason, normalizeHubUrl } from './api-client.js';
 import { buildSshInvocation, proxyCommandWord } from './commands/ssh.js';
 import { parseListen } from './commands/tcp.js';
 import { configPath, readConfig, removeConfig, writeConfig } from './config-store.js';
 import { tcpUrl } from './device-address.js';
 import { formatBytes, formatRelative, formatTime, parseDuration, parseTime } from './format.js';
 import { cell, displayWidth, renderFields, renderTable } from './table.js';
+import { hoistGlobalOptions } from './run.js';
 import { refusalText } from './tcp-tunnel.js';
 import { generateWgKeyPair, withPrivateKey } from './wg-keys.js';
 
@@ -110,6 +111,39 @@ describe('hub URL and device address', () => {
     expect(normalizeHubUrl('portal.example.io')).toBe('https://portal.example.io');
     expect(normalizeHubUrl('http://localhost:8080/base//')).toBe('http://localhost:8080/base');
     for (const bad of ['ftp://x', 'https://u:p@x', 'https://x/?q=1', 'http://']) expect(() => normalizeHubUrl(bad), bad).toThrow();
+  });
+  it('assumes http:// for loopback hubs without a scheme, https:// for every other', () => {
+    expect(normalizeHubUrl('localhost:8080')).toBe('http://localhost:8080');
+    expect(normalizeHubUrl('portal.localhost:8080')).toBe('http://portal.localhost:8080');
+    expect(normalizeHubUrl('127.0.0.1:8080/')).toBe('http://127.0.0.1:8080');
+    expect(normalizeHubUrl('[::1]:8080')).toBe('http://[::1]:8080');
+    expect(normalizeHubUrl('LOCALHOST')).toBe('http://localhost');
+    expect(normalizeHubUrl('localhost.example.io')).toBe('https://localhost.example.io');
+    expect(normalizeHubUrl('10.0.0.1:8080')).toBe('https://10.0.0.1:8080');
+    expect(normalizeHubUrl('https://localhost:8443')).toBe('https://localhost:8443');
+  });
+  it('says why a connection failed in words, TLS problems included', () => {
+    const url = new URL('https://portal.example.io');
+    const fail = (code: string, message = 'raw') => networkReason(Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error(message), { code }) }), url);
+    expect(fail('ERR_SSL_WRONG_VERSION_NUMBER', 'C0:error:0A00010B:SSL routines:ssl3_get_record:wrong version number')).toBe(
+      'it does not answer HTTPS on port 443 (a plain-HTTP hub? then use --hub http://portal.example.io)',
+    );
+    expect(fail('DEPTH_ZERO_SELF_SIGNED_CERT')).toMatch(/^its TLS certificate is not trusted here .* NODE_EXTRA_CA_CERTS/);
+    expect(fail('UNABLE_TO_GET_ISSUER_CERT_LOCALLY')).toMatch(/not trusted here/);
+    expect(fail('CERT_HAS_EXPIRED')).toBe('its TLS certificate has expired');
+    expect(fail('ERR_TLS_CERT_ALTNAME_INVALID')).toBe('its TLS certificate is not for portal.example.io');
+    expect(fail('ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE')).toBe('the TLS handshake failed (ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE)');
+    expect(fail('ENOTFOUND')).toBe('host portal.example.io not found');
+    expect(networkReason(Object.assign(new Error('x'), { name: 'TimeoutError' }), url)).toBe('no answer in time');
+  });
+  it('moves global options from before the command to after its words, and nothing else', () => {
+    expect(hoistGlobalOptions(['--json', 'devices', 'list'])).toEqual(['devices', 'list', '--json']);
+    expect(hoistGlobalOptions(['--hub', 'h', 'devices', '--token=t', 'show', 'an1'])).toEqual(['devices', 'show', '--hub', 'h', '--token=t', 'an1']);
+    expect(hoistGlobalOptions(['devices', 'list', '--json', '--tag', 'x'])).toEqual(['devices', 'list', '--json', '--tag', 'x']);
+    // ssh's own arguments after the destination are passed through untouched.
+    expect(hoistGlobalOptions(['--hub', 'h', 'ssh', 'root@an1', '--json'])).toEqual(['ssh', '--hub', 'h', 'root@an1', '--json']);
+    expect(hoistGlobalOptions(['--version'])).toEqual(['--version']);
+    expect(hoistGlobalOptions(['tokens', '--json', 'enrollment', 'list'])).toEqual(['tokens', 'enrollment', 'list', '--json']);
   });
   it('builds the tunnel URL from the device URL', () => {
     expect(tcpUrl('https://an1.example.io/', 22)).toBe('wss://an1.example.io/.porthole/tcp?port=22');

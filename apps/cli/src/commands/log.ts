@@ -8,6 +8,15 @@ import { renderTable } from '../table.js';
 
 const API_PAGE = 1000;
 
+/** The hub names the visitor's account by address (`userEmail`, null for an account since deleted). */
+type LoggedEntry = AccessLogEntry & { userEmail?: string | null };
+
+/** Who made a request, as the portal's access log shows it. */
+function visitor(e: LoggedEntry): string {
+  if (e.userEmail) return e.userEmail;
+  return e.userId ? `deleted account ${e.userId}` : 'anonymous';
+}
+
 export const log: Command = {
   path: 'log',
   summary: 'Show the access log of a device, newest first.',
@@ -28,7 +37,7 @@ export const log: Command = {
     const limit = v.limit !== undefined ? parseIntOption(v.limit as string, '--limit', 1, 1_000_000) : 100;
 
     const client = ctx.client(args);
-    const entries: AccessLogEntry[] = [];
+    const entries: LoggedEntry[] = [];
     let cursor: string | undefined;
     do {
       const page = await client.get<AccessLogPage>('/access-log', {
@@ -52,7 +61,7 @@ export const log: Command = {
         { header: 'PATH', value: (e) => e.path },
         { header: 'STATUS', value: (e) => e.status, align: 'right' },
         { header: 'CLIENT', value: (e) => e.clientIp },
-        { header: 'USER', value: (e) => e.userId ?? 'anonymous' },
+        { header: 'USER', value: visitor },
         { header: 'IN', value: (e) => formatBytes(e.bytesIn), align: 'right' },
         { header: 'OUT', value: (e) => formatBytes(e.bytesOut), align: 'right' },
         { header: 'MS', value: (e) => e.durationMs, align: 'right' },

@@ -303,6 +303,7 @@ export const AccessLogSchema = z
         at: z.string(),
         serial: z.string(),
         userId: z.string().nullable(),
+        userEmail: z.string().nullable().describe("The visitor's account address (null: anonymous, or the account was deleted)"),
         clientIp: z.string(),
         method: z.string(),
         path: z.string(),

@@ -1,7 +1,7 @@
 // The access log: the proxy appends entries in batches (one INSERT per batch), admins query one
 // device's entries over a time range, newest first, with a keyset cursor.
 import { and, desc, eq, gte, lt, lte, or, sql, type SQL } from 'drizzle-orm';
-import { accessLog, ValidationError } from '@porthole/db';
+import { accessLog, users, ValidationError } from '@porthole/db';
 import type { RegistryContext } from './context.js';
 import { normalizeSerial } from './serial.js';
 
@@ -21,6 +21,12 @@ export interface AccessLogEntry {
 export interface AccessLogRecord extends Omit<AccessLogEntry, 'at'> {
   id: number;
   at: string;
+}
+
+/** An entry as the API answers it: with the visitor's e-mail address, as the portal shows it. */
+export interface AccessLogApiRecord extends AccessLogRecord {
+  /** The account's address, when the request was authenticated and the account still exists. */
+  userEmail: string | null;
 }
 
 const INSERT_BATCH = 1000;
@@ -72,7 +78,7 @@ export function decodeCursor(cursor: string): { at: Date; id: number } {
 export async function queryAccessLog(
   ctx: RegistryContext,
   query: AccessLogQuery,
-): Promise<{ entries: AccessLogRecord[]; nextCursor: string | null }> {
+): Promise<{ entries: AccessLogApiRecord[]; nextCursor: string | null }> {
   const serial = normalizeSerial(query.serial);
   const limit = query.limit ?? 100;
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ValidationError('limit must be an integer from 1 to 1000', { field: 'limit' });
@@ -84,13 +90,14 @@ export async function queryAccessLog(
     where.push(or(lt(accessLog.at, c.at), and(eq(accessLog.at, c.at), lt(accessLog.id, c.id))));
   }
   const rows = await ctx.db
-    .select()
+    .select({ entry: accessLog, userEmail: users.email })
     .from(accessLog)
+    .leftJoin(users, eq(users.id, accessLog.userId))
     .where(and(...where))
     .orderBy(desc(accessLog.at), desc(accessLog.id))
     .limit(limit + 1);
   const page = rows.slice(0, limit);
-  const last = page.at(-1);
+  const last = page.at(-1)?.entry;
   const nextCursor = rows.length > limit && last ? Buffer.from(`${last.at.getTime()}.${last.id}`).toString('base64url') : null;
-  return { entries: page.map((r) => ({ ...r, at: r.at.toISOString() })), nextCursor };
+  return { entries: page.map((r) => ({ ...r.entry, at: r.entry.at.toISOString(), userEmail: r.userEmail })), nextCursor };
 }
