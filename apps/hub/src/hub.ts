@@ -17,7 +17,7 @@ import { loadOrCreateHubKey } from './hub-key.js';
 import { createHubMetrics } from './ops/hub-metrics.js';
 import { silentLogger, type Logger } from './ops/logger.js';
 import { createPortalRoutes } from './portal/portal-routes.js';
-import { createBatchingAccessLog, type BatchingAccessLog } from './proxy/access-log.js';
+import { createBatchingAccessLog, type BatchingAccessLog } from './proxy/batching-access-log.js';
 import type { DeviceRoute } from './proxy/contracts.js';
 import { createCachedDirectory, type CachedDirectory } from './proxy/device-directory.js';
 import { createDeviceSessions } from './proxy/device-sessions.js';

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { Counter, Registry, metricValue } from '../ops/metrics.js';
-import { createBatchingAccessLog } from './access-log.js';
+import { createBatchingAccessLog } from './batching-access-log.js';
 import type { AccessLogEntry, DeviceRoute } from './contracts.js';
 import { createCachedDirectory } from './device-directory.js';
 import { clientInfo, requestHeadersForDevice, rewriteSetCookie, stripHubCookies } from './forward-headers.js';

@@ -2,7 +2,7 @@
 // WireGuard identity, how device URLs look, and the post-commit change listeners.
 import { isRetryableTransactionError, isUniqueViolation, recordPeerChanges, type Database, type Executor, type PeerChange } from '@porthole/db';
 import type { Logger } from '../ops/logger.js';
-import type { OverlayPool } from './overlay.js';
+import type { OverlayPool } from './overlay-pool.js';
 
 export interface HubIdentity {
   /** The hub's WireGuard public key (base64). */

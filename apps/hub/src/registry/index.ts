@@ -18,7 +18,7 @@ import * as deviceSessions from './device-sessions.js';
 import * as deviceAdmin from './device-admin.js';
 import * as enrollment from './enrollment-tokens.js';
 import * as grants from './grants.js';
-import { parseOverlayCidr } from './overlay.js';
+import { parseOverlayCidr } from './overlay-pool.js';
 import * as feed from './peer-feed.js';
 import * as overview from './fleet-overview.js';
 import * as registration from './registration.js';

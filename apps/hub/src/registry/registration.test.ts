@@ -4,9 +4,10 @@
 import { describe, expect, it } from 'vitest';
 import { ConflictError, ForbiddenError, UnauthorizedError, ValidationError, type DriverName, type PeerChange } from '@porthole/db';
 import { probePostgres, tableCounts, type TestDatabase } from '@porthole/db/testing';
+import { parseIpv4Address } from '@porthole/netstack';
 import { requirementsMet } from '../../../../test/support/requirements.js';
 import { createTestClock, createTestRegistry, HUB_PUBLIC_KEY, testKey, useRegistryTestBed, type TestRegistry } from './test-support.js';
-import { ipToInt, parseOverlayCidr } from './overlay.js';
+import { parseOverlayCidr } from './overlay-pool.js';
 
 const pgProblem = await probePostgres();
 const drivers: DriverName[] = requirementsMet('registry on PostgreSQL', { check: () => pgProblem }) ? ['pglite', 'postgres'] : ['pglite'];
@@ -130,8 +131,8 @@ describe.each(drivers)('registration on %s', (driver) => {
     expect(new Set(ips).size).toBe(200);
     expect(results.every((r) => r.created)).toBe(true);
     const pool = parseOverlayCidr('100.64.0.0/10');
-    for (const ip of ips) expect(ipToInt(ip)).toBeGreaterThanOrEqual(ipToInt(pool.firstIp));
-    expect(Math.max(...ips.map(ipToInt))).toBe(ipToInt('100.64.0.201')); // dense: no address skipped
+    for (const ip of ips) expect(parseIpv4Address(ip)).toBeGreaterThanOrEqual(parseIpv4Address(pool.firstIp));
+    expect(Math.max(...ips.map(parseIpv4Address))).toBe(parseIpv4Address('100.64.0.201')); // dense: no address skipped
     expect((await registry.listEnrollmentTokens())[0]!.uses).toBe(200);
   });
 

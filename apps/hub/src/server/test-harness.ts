@@ -8,7 +8,7 @@ import { Hono } from 'hono';
 import { clientAddress } from '../http/rate-limit.js';
 import { createHubMetrics } from '../ops/hub-metrics.js';
 import { createMemoryLogger } from '../ops/logger.js';
-import { createMemoryAccessLog } from '../proxy/access-log.js';
+import { createMemoryAccessLog } from '../proxy/batching-access-log.js';
 import type { DeviceDialer, DeviceRoute, TcpPortPolicy, VisitorAuth } from '../proxy/contracts.js';
 import { createStaticDirectory } from '../proxy/device-directory.js';
 import { createLoopbackDialer } from '../proxy/loopback-dialer.js';

@@ -1,6 +1,7 @@
 // Overlay addressing (ARCHITECTURE "Overlay addressing"): an IPv4 CIDR, the hub on its first host
 // address, devices and admin peers on /32s from the rest. Pure arithmetic on 32-bit integers.
 import { isIPv4 } from 'node:net';
+import { formatIpv4Address, parseIpv4Address } from '@porthole/netstack';
 
 export interface OverlayPool {
   /** Canonical CIDR text, e.g. `100.64.0.0/10`. */
@@ -15,14 +16,6 @@ export interface OverlayPool {
   size: number;
 }
 
-export function ipToInt(ip: string): number {
-  return ip.split('.').reduce((acc, part) => acc * 256 + Number(part), 0);
-}
-
-export function intToIp(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
-}
-
 /** Parses `a.b.c.d/p` (p 8–30); the network address is normalised (host bits cleared). */
 export function parseOverlayCidr(cidr: string): OverlayPool {
   const m = /^(\d+\.\d+\.\d+\.\d+)\/(\d{1,2})$/.exec(cidr);
@@ -31,19 +24,14 @@ export function parseOverlayCidr(cidr: string): OverlayPool {
   }
   const prefix = Number(m[2]);
   const blockSize = 2 ** (32 - prefix);
-  const network = Math.floor(ipToInt(m[1]!) / blockSize) * blockSize;
+  const network = Math.floor(parseIpv4Address(m[1]!) / blockSize) * blockSize;
   const broadcast = network + blockSize - 1;
   return {
-    cidr: `${intToIp(network)}/${prefix}`,
+    cidr: `${formatIpv4Address(network)}/${prefix}`,
     prefix,
-    hubIp: intToIp(network + 1),
-    firstIp: intToIp(network + 2),
-    lastIp: intToIp(broadcast - 1),
+    hubIp: formatIpv4Address(network + 1),
+    firstIp: formatIpv4Address(network + 2),
+    lastIp: formatIpv4Address(broadcast - 1),
     size: blockSize - 3,
   };
-}
-
-export function poolContains(pool: OverlayPool, ip: string): boolean {
-  const n = ipToInt(ip);
-  return n >= ipToInt(pool.firstIp) && n <= ipToInt(pool.lastIp);
 }
