@@ -456,6 +456,10 @@ describe('help and usage', () => {
       expect(h.stdout).toMatch(new RegExp(`^Usage: porthole ${cmd}`));
       expect(h.stdout).toMatch(/-h, --help/);
     }
+    // Every setting the CLI reads, with its default.
+    for (const setting of ['--hub URL', '--token T', '--json', 'PORTHOLE_HUB', 'PORTHOLE_TOKEN', 'XDG_CONFIG_HOME', 'NODE_EXTRA_CA_CERTS']) expect(top.stdout).toContain(`  ${setting}`);
+    expect(top.stdout).toContain(`here ${join(adminEnv.XDG_CONFIG_HOME!, 'porthole', 'config.json')}`);
+    expect(top.stdout).toMatch(/PORTHOLE_HUB .*default: the stored login/);
     const unknown = await cli(['frobnicate'], adminEnv);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/unknown command "frobnicate"/);

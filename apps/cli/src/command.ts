@@ -42,21 +42,26 @@ export interface ParsedArgs {
 }
 
 const HUB_OPTIONS: Record<string, OptionDef> = {
-  hub: { type: 'string', arg: 'URL', help: 'hub (portal) URL; default $PORTHOLE_HUB, then the stored login' },
+  hub: { type: 'string', arg: 'URL', help: 'hub (portal) URL; default $PORTHOLE_HUB, then the stored login (http:// assumed for localhost, https:// otherwise)' },
   token: { type: 'string', arg: 'T', help: 'API token; default $PORTHOLE_TOKEN, then the stored login' },
 };
 const JSON_OPTION: Record<string, OptionDef> = { json: { type: 'boolean', help: 'print JSON on stdout (for scripts)' } };
 const HELP_OPTION: Record<string, OptionDef> = { help: { type: 'boolean', short: 'h', help: 'show this help' } };
+
+/** Options every command takes, wherever they stand on the line (run.ts moves them after the command). */
+export const GLOBAL_OPTIONS: Readonly<Record<string, OptionDef>> = { ...JSON_OPTION, ...HUB_OPTIONS, ...HELP_OPTION };
+
+/** `--flag ARG` as help shows it. */
+export function optionFlag(name: string, o: OptionDef): string {
+  return `${o.short ? `-${o.short}, ` : ''}--${name}${o.type === 'string' ? ` ${o.arg ?? 'VALUE'}` : ''}${o.multiple ? ' …' : ''}`;
+}
 
 export function allOptions(cmd: Command): Record<string, OptionDef> {
   return { ...cmd.options, ...(cmd.json === false ? {} : JSON_OPTION), ...(cmd.api === false ? {} : HUB_OPTIONS), ...HELP_OPTION };
 }
 
 export function helpText(cmd: Command): string {
-  const opts = Object.entries(allOptions(cmd)).map(([name, o]) => {
-    const flag = `${o.short ? `-${o.short}, ` : ''}--${name}${o.type === 'string' ? ` ${o.arg ?? 'VALUE'}` : ''}${o.multiple ? ' …' : ''}`;
-    return [flag, o.help] as const;
-  });
+  const opts = Object.entries(allOptions(cmd)).map(([name, o]) => [optionFlag(name, o), o.help] as const);
   const width = Math.max(...opts.map(([f]) => f.length));
   return [
     `Usage: porthole ${cmd.path}${cmd.args ? ` ${cmd.args}` : ''}${opts.length > 1 ? ' [options]' : ''}`,

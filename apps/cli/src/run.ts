@@ -1,7 +1,7 @@
 // `run(argv, io)`: the whole CLI as a function — finds the command, parses its arguments, runs it
 // and turns any failure into one line on stderr and an exit code (0 ok, 1 failure, 2 usage,
 // 3 auth, 4 not found). main.ts calls it with process streams; tests call it directly.
-import { type Command, HelpRequested, helpText, parseCommandArgs } from './command.js';
+import { type Command, GLOBAL_OPTIONS, HelpRequested, helpText, optionFlag, type OptionDef, parseCommandArgs } from './command.js';
 import { allCommands } from './commands/index.js';
 import { createContext } from './context.js';
 import { CliError, EXIT, UsageError } from './errors.js';
@@ -11,7 +11,25 @@ export const VERSION = '0.1.0';
 
 export const commands: readonly Command[] = allCommands;
 
-function groupHelp(prefix: string): string {
+/** The global options and the settings behind them, for the top-level help. */
+function settingsHelp(configFile: string): string[] {
+  const flags = Object.entries(GLOBAL_OPTIONS).map(([name, o]) => [optionFlag(name, o), o.help] as const);
+  const width = Math.max(...flags.map(([f]) => f.length));
+  return [
+    'Global options (anywhere on the line):',
+    ...flags.map(([f, h]) => `  ${f.padEnd(width)}  ${h}`),
+    '',
+    'Settings (environment):',
+    '  PORTHOLE_HUB         the hub URL when --hub is not given; default: the stored login',
+    '  PORTHOLE_TOKEN       the API token when --token is not given; default: the stored login',
+    '  XDG_CONFIG_HOME      where the stored login lives (porthole login writes it); default ~/.config,',
+    `                       here ${configFile}`,
+    '  NODE_EXTRA_CA_CERTS  a PEM file of extra CAs, for a hub with a private certificate; default: none',
+    '',
+  ];
+}
+
+function groupHelp(prefix: string, configFile: string): string {
   const matching = commands.filter((c) => prefix === '' || c.path === prefix || c.path.startsWith(`${prefix} `));
   const width = Math.max(...matching.map((c) => `${c.path}${c.args ? ` ${c.args}` : ''}`.length));
   return [
@@ -21,19 +39,17 @@ function groupHelp(prefix: string): string {
     'Commands:',
     ...matching.map((c) => `  ${`${c.path}${c.args ? ` ${c.args}` : ''}`.padEnd(width)}  ${c.summary.split(/(?<=\.)\s+(?=[A-Z])/)[0]}`),
     '',
+    ...(prefix === '' ? settingsHelp(configFile) : []),
     `Run porthole <command> --help for its options. Exit codes: 0 ok, 1 failure, 2 usage, 3 auth, 4 not found.`,
     '',
   ].join('\n');
 }
 
-/** Options every command takes (`porthole --json devices list` as well as `porthole devices list --json`). */
-const GLOBAL_OPTIONS: Record<string, { takesValue: boolean }> = {
-  '--json': { takesValue: false },
-  '--hub': { takesValue: true },
-  '--token': { takesValue: true },
-  '--help': { takesValue: false },
-  '-h': { takesValue: false },
-};
+/** The global option a token names (`--hub`, `--hub=URL`, `-h`), if any. */
+function globalOption(token: string): OptionDef | undefined {
+  if (token.startsWith('--')) return Object.hasOwn(GLOBAL_OPTIONS, token.slice(2).split('=')[0]!) ? GLOBAL_OPTIONS[token.slice(2).split('=')[0]!] : undefined;
+  return token.length === 2 ? Object.values(GLOBAL_OPTIONS).find((o) => o.short === token[1]) : undefined;
+}
 
 /**
  * Moves global options found among the command's words to just after them, where the command's
@@ -47,10 +63,10 @@ export function hoistGlobalOptions(argv: readonly string[]): string[] {
   let i = 0;
   for (; i < argv.length; i++) {
     const token = argv[i]!;
-    const global = GLOBAL_OPTIONS[token.split('=')[0]!];
+    const global = globalOption(token);
     if (global) {
       moved.push(token);
-      if (global.takesValue && !token.includes('=') && i + 1 < argv.length) moved.push(argv[++i]!);
+      if (global.type === 'string' && !token.includes('=') && i + 1 < argv.length) moved.push(argv[++i]!);
       continue;
     }
     const next = [...words, token].join(' ');
@@ -91,10 +107,10 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     }
     const wantsHelp = rest[0] === '--help' || rest[0] === '-h' || rest[0] === 'help';
     if (wantsHelp) {
-      io.stdout.write(groupHelp(prefix));
+      io.stdout.write(groupHelp(prefix, ctx.configPath));
       return EXIT.ok;
     }
-    io.stderr.write(groupHelp(prefix));
+    io.stderr.write(groupHelp(prefix, ctx.configPath));
     if (rest.length > 0) ctx.err(`porthole: unknown command ${JSON.stringify([prefix, rest[0]].filter(Boolean).join(' '))}`);
     return EXIT.usage;
   }
