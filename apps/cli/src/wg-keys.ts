@@ -1,6 +1,6 @@
-// WireGuard key pairs for an admin laptop, made locally with node:crypto X25519 (RFC 7748): the
-// private key never leaves this machine; only the public key goes to the hub. Base64 as wg(8) prints.
-import { generateKeyPairSync } from 'node:crypto';
+// WireGuard key pairs for an admin laptop, made locally (@porthole/wireguard: X25519, clamped as
+// `wg genkey` does): the private key never leaves this machine; only the public key goes to the hub.
+import { encodeKey, generatePrivateKey, publicKeyFromPrivate } from '@porthole/wireguard';
 
 export interface WgKeyPair {
   privateKey: string;
@@ -8,14 +8,8 @@ export interface WgKeyPair {
 }
 
 export function generateWgKeyPair(): WgKeyPair {
-  const { privateKey, publicKey } = generateKeyPairSync('x25519');
-  const priv = Buffer.from(privateKey.export({ format: 'jwk' }).d!, 'base64url');
-  const pub = Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url');
-  // Clamp as `wg genkey` does (RFC 7748 §5), so the file looks like any other WireGuard key.
-  priv[0]! &= 248;
-  priv[31]! &= 127;
-  priv[31]! |= 64;
-  return { privateKey: priv.toString('base64'), publicKey: pub.toString('base64') };
+  const privateKey = generatePrivateKey();
+  return { privateKey: encodeKey(privateKey), publicKey: encodeKey(publicKeyFromPrivate(privateKey)) };
 }
 
 /**
