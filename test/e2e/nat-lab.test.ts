@@ -135,8 +135,9 @@ describe.skipIf(!ok)('NAT lab (issue 7)', () => {
     await page.fill('#name', 'Meter via Porthole');
     await page.fill('#limit', '7500');
     await page.click('form[action="/settings"] button[type=submit]');
-    await waitUrl(page, DEVICE_URL);
+    await waitUrl(page, `${DEVICE_URL}?saved=settings`);
     expect(await page.title()).toBe('Meter via Porthole');
+    expect(await page.textContent('#notice')).toBe('Settings saved.');
     await screenshot(page, 'visitor-settings-saved');
     // The change took effect on the device itself (asked from inside lan, not through the hub).
     const onDevice = await curl(world.lab.lan, `http://127.0.0.1:${METER_PORT}/api/readings`);
