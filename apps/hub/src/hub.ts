@@ -8,6 +8,7 @@ import { createDatabase, type DatabaseHandle } from '@porthole/db';
 import { UdpBind, encodeKey, publicKeyFromPrivate, type Bind } from '@porthole/wireguard';
 import { parseIpv4Address } from '@porthole/netstack';
 import { createApiRoutes } from './api/api-routes.js';
+import { singleSignOnFromConfig } from './auth/single-sign-on.js';
 import type { HubConfig } from './config/config-schema.js';
 import { instrumentOverlay } from './dataplane/dataplane-metrics.js';
 import { MeteredBind } from './dataplane/metered-bind.js';
@@ -235,6 +236,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
         deviceDomain: config.domain,
         secure: config.tls,
         logger,
+        sso: singleSignOnFromConfig(config, { ctx: registry.context, beginPasswordAttempt: registry.beginPasswordAttempt, logger, portalUrl }),
       }),
     );
 

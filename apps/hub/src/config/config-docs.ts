@@ -2,6 +2,7 @@
 // apps/hub/README.md and the hub's --help. Both come from here and from config-schema.ts, so the
 // README, --help and what the loader accepts cannot disagree.
 import { DEFAULTS, ENV_KEYS, type ConfigInput } from './config-schema.js';
+import { SIGN_IN_DERIVED_DEFAULTS, SIGN_IN_DOCS } from './sign-in-config.js';
 
 type Key = keyof ConfigInput;
 
@@ -40,10 +41,11 @@ const CONFIG_DOCS: Record<Key, string> = {
   wsIdleTimeoutMs: 'A carrier connection with no datagram for this long is closed.',
   deviceCaFile: 'PEM vendor CA certificates: registrations and claims must then carry a device attestation.',
   maxExposureHours: "Fleet maximum of an owner's exposure window, in hours; devices offer only shorter windows (unset: no maximum).",
+  ...SIGN_IN_DOCS,
 };
 
 /** Defaults computed from other settings at load time. */
-const DERIVED_DEFAULTS: Partial<Record<Key, string>> = { portalHost: 'the domain', wgEndpoint: '`<domain>:<wgPort>`' };
+const DERIVED_DEFAULTS: Partial<Record<Key, string>> = { portalHost: 'the domain', wgEndpoint: '`<domain>:<wgPort>`', ...SIGN_IN_DERIVED_DEFAULTS };
 
 export interface SettingDoc {
   /** Key of the PORTHOLE_CONFIG file. */

@@ -2,6 +2,7 @@
 // default (issue 5 "Configuration"). Validated once by load-config.ts, which reports every problem.
 import { isIPv4 } from 'node:net';
 import { z } from 'zod';
+import { SIGN_IN_DEFAULTS, SIGN_IN_ENV_KEYS, signInFields } from './sign-in-config.js';
 
 /** A DNS host name (lowercase labels, no trailing dot, no port). */
 const HOSTNAME_RE = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
@@ -77,6 +78,8 @@ export const configSchema = z.strictObject({
   deviceCaFile: z.string().min(1, 'must not be empty').optional(),
   /** Fleet maximum of an owner's exposure window in hours; devices offer only shorter windows (unset: no maximum). */
   maxExposureHours: z.number().int('must be a whole number of hours').min(1, 'must be at least 1').max(8760, 'must be at most 8760 (a year)').optional(),
+  /** Portal sign-in: local passwords, OpenID Connect, LDAP (sign-in-config.ts). */
+  ...signInFields,
 });
 
 export type ConfigInput = z.input<typeof configSchema>;
@@ -89,6 +92,8 @@ export interface HubConfig extends Omit<z.output<typeof configSchema>, 'portalHo
   tls: boolean;
   /** The certificates of deviceCaFile, read and checked at load (undefined: no attestation). */
   deviceCaPem?: string | undefined;
+  /** The certificates of ldapCaFile, read at load (undefined: the system's CAs). */
+  ldapCaPem?: string | undefined;
 }
 
 export const DEFAULTS = {
@@ -113,6 +118,7 @@ export const DEFAULTS = {
   wsMaxConnectionsPerIp: 64,
   wsMaxMessagesPerSecond: 20_000,
   wsIdleTimeoutMs: 60_000,
+  ...SIGN_IN_DEFAULTS,
 } satisfies Partial<ConfigInput>;
 
 export type FieldKind = 'string' | 'int' | 'hops';
@@ -152,4 +158,5 @@ export const ENV_KEYS: Record<keyof ConfigInput, { env: string; kind: FieldKind;
   wsIdleTimeoutMs: { env: 'PORTHOLE_WS_IDLE_TIMEOUT_MS', kind: 'int' },
   deviceCaFile: { env: 'PORTHOLE_DEVICE_CA_FILE', kind: 'string' },
   maxExposureHours: { env: 'PORTHOLE_MAX_EXPOSURE_HOURS', kind: 'int' },
+  ...SIGN_IN_ENV_KEYS,
 };

@@ -4,6 +4,7 @@
 import { adminCredentialProblems } from '../registry/admin-bootstrap.js';
 import { parseCaBundle } from '../registry/attestation.js';
 import { DEFAULTS, ENV_KEYS, type ConfigInput, type HubConfig, configSchema } from './config-schema.js';
+import { signInProblems } from './sign-in-config.js';
 
 /** Every configuration problem found, one line each, naming the variable or file key at fault. */
 export class ConfigError extends Error {
@@ -127,6 +128,7 @@ export function loadConfig(env: Record<string, string | undefined>, readFile: Fi
     // The admin values are checked here, before the hub writes anything: a start that fails on them
     // must not leave an account behind.
     for (const p of adminCredentialProblems(c)) problems.push(`${where(p.field)}: ${p.message}`);
+    for (const p of signInProblems(c)) problems.push(`${where(p.key)}: ${p.message}`);
   }
 
   // 4. Files the hub needs at run time, read now (with the other problems) so that a bad one stops
@@ -142,6 +144,17 @@ export function loadConfig(env: Record<string, string | undefined>, readFile: Fi
     }
   }
 
+  let ldapCaPem: string | undefined;
+  const ldapCaFile = raw.ldapCaFile;
+  if (typeof ldapCaFile === 'string' && ldapCaFile !== '') {
+    try {
+      ldapCaPem = readFile(ldapCaFile);
+      if (!ldapCaPem.includes('-----BEGIN CERTIFICATE-----')) problems.push(`${where('ldapCaFile')}: ${ldapCaFile} holds no PEM certificate`);
+    } catch (err) {
+      problems.push(`${where('ldapCaFile')}: cannot read ${ldapCaFile} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
+
   if (problems.length > 0 || !c) throw new ConfigError(problems);
   return {
     ...c,
@@ -149,6 +162,7 @@ export function loadConfig(env: Record<string, string | undefined>, readFile: Fi
     wgEndpoint: c.wgEndpoint ?? `${c.domain}:${c.wgPort}`,
     tls: c.httpsPort !== undefined,
     ...(deviceCaPem !== undefined ? { deviceCaPem } : {}),
+    ...(ldapCaPem !== undefined ? { ldapCaPem } : {}),
   };
 }
 
@@ -158,5 +172,6 @@ export function describeConfig(config: HubConfig): Record<string, unknown> {
   for (const key of KEYS) if (ENV_KEYS[key].secret && out[key] !== undefined) out[key] = '(set)';
   // Not secret, but long: the file name says where the certificates come from.
   if (config.deviceCaPem !== undefined) out.deviceCaPem = `(${parseCaBundle(config.deviceCaPem).certificates.length} certificates)`;
+  if (config.ldapCaPem !== undefined) out.ldapCaPem = '(read from ldapCaFile)';
   return out;
 }

@@ -7,42 +7,6 @@ import { ErrorNote, Layout, type PageUser } from './layout.js';
 
 export type { PageUser } from './layout.js';
 
-export const LoginPage: FC<{ csrf: string; next: string; email?: string; error?: string | undefined }> = (p) => (
-  <Layout title="Log in" narrow>
-    <ErrorNote message={p.error} />
-    <form method="post" action="/login">
-      <input type="hidden" name="_csrf" value={p.csrf} />
-      <input type="hidden" name="next" value={p.next} />
-      <label for="email">E-mail address</label>
-      <input id="email" type="email" name="email" value={p.email ?? ''} required autocomplete="username" autofocus />
-      <label for="password">Password</label>
-      <input id="password" type="password" name="password" required autocomplete="current-password" />
-      <button type="submit">Log in</button>
-    </form>
-    <p class="note">
-      No account yet? <a href={`/signup?next=${encodeURIComponent(p.next)}`}>Sign up</a>
-    </p>
-  </Layout>
-);
-
-export const SignUpPage: FC<{ csrf: string; next: string; email?: string; error?: string | undefined; minLength: number }> = (p) => (
-  <Layout title="Create an account" narrow>
-    <ErrorNote message={p.error} />
-    <form method="post" action="/signup">
-      <input type="hidden" name="_csrf" value={p.csrf} />
-      <input type="hidden" name="next" value={p.next} />
-      <label for="email">E-mail address</label>
-      <input id="email" type="email" name="email" value={p.email ?? ''} required autocomplete="username" autofocus />
-      <label for="password">Password (at least {p.minLength} characters)</label>
-      <input id="password" type="password" name="password" required minlength={p.minLength} autocomplete="new-password" />
-      <button type="submit">Create account</button>
-    </form>
-    <p class="note">
-      Have an account? <a href={`/login?next=${encodeURIComponent(p.next)}`}>Log in</a>
-    </p>
-  </Layout>
-);
-
 export const HomePage: FC<{ user?: PageUser | undefined; csrf?: string | undefined }> = (p) => (
   <Layout title="Remote access" user={p.user} csrf={p.csrf} narrow>
     {p.user ? (

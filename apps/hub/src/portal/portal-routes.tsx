@@ -1,14 +1,15 @@
 /** @jsxImportSource hono/jsx */
-// The portal host's pages: log in, sign up, log out, claim approval and the device-login ticket
-// route (`/auth/device`, contract "Visitor auth at the proxy"), plus the owner and admin pages
-// mounted from their own files. Session cookie per session-cookie.ts, CSRF tokens on every form
-// plus Origin/Sec-Fetch-Site checks on every state-changing request; errors become pages.
+// The portal host's pages: log out, claim approval and the device-login ticket route
+// (`/auth/device`, contract "Visitor auth at the proxy"), plus sign-in (sign-in-routes.tsx), the
+// owner and admin pages mounted from their own files. Session cookie per session-cookie.ts, CSRF
+// tokens on every form plus Origin/Sec-Fetch-Site checks on every state-changing request; errors
+// become pages.
 import { randomBytes } from 'node:crypto';
 import { ConflictError, DomainError, NotFoundError } from '@porthole/db';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { MIN_PASSWORD_LENGTH } from '../auth/passwords.js';
 import type { SessionUser } from '../auth/sessions.js';
+import { createSingleSignOn, type SingleSignOn } from '../auth/single-sign-on.js';
 import { csrfProtection, csrfToken } from '../http/csrf.js';
 import { readFormBody } from '../http/form-body.js';
 import { domainErrorOf, errorHeaders, errorStatus } from '../http/error-response.js';
@@ -19,10 +20,11 @@ import type { Registry } from '../registry/index.js';
 import { registerAccountRoutes } from './account-routes.js';
 import { registerAdminRoutes } from './admin-routes.js';
 import { registerDeviceRoutes } from './device-routes.js';
-import { ClaimApprovePage, ClaimCodePage, HomePage, LoginPage, MessagePage, SignUpPage } from './pages.js';
+import { ClaimApprovePage, ClaimCodePage, HomePage, MessagePage } from './pages.js';
 import { createKit, field, loginRedirect, type PortalEnv } from './portal-kit.js';
 import { safeNextPath, serialFromDeviceHost } from './safe-redirect.js';
-import { clearSessionCookie, csrfBinding, readSessionToken, setSessionCookie } from './session-cookie.js';
+import { clearSessionCookie, csrfBinding, readSessionToken } from './session-cookie.js';
+import { registerSignInRoutes } from './sign-in-routes.js';
 import type { TicketStore } from '../proxy/ticket-store.js';
 
 export interface PortalDeps {
@@ -39,6 +41,8 @@ export interface PortalDeps {
   logger?: Logger;
   /** Form posts per client address (default burst 30, 1 every 2 s). */
   postLimit?: RateLimiterOptions;
+  /** Sign-in methods besides passwords, and whether passwords are on (default: passwords only). */
+  sso?: SingleSignOn;
 }
 
 /** Bulk device forms carry up to 500 serials: larger than a login form, still small. */
@@ -107,60 +111,15 @@ export function createPortalRoutes(deps: PortalDeps): Hono<PortalEnv> {
   registerDeviceRoutes(app, kit);
   registerAdminRoutes(app, kit, { portalOrigin: deps.portalOrigin });
   registerAccountRoutes(app, kit, { secure });
+  const sso = deps.sso ?? createSingleSignOn({ ctx: registry.context, beginPasswordAttempt: registry.beginPasswordAttempt, localLogin: true });
+  registerSignInRoutes(app, kit, { secure, sso, tokenFor });
 
   app.get('/', async (c) => {
     const u = c.get('user');
     return c.html(<HomePage user={u} csrf={u ? tokenFor(c) : undefined} />);
   });
 
-  // ---- log in / sign up / log out ----
-
-  app.get('/login', async (c) => {
-    const next = safeNextPath(c.req.query('next'));
-    if (c.get('user')) return c.redirect(next, 303);
-    return c.html(<LoginPage csrf={tokenFor(c)} next={next} />);
-  });
-
-  app.post('/login', async (c) => {
-    const body = await readFormBody(c);
-    const next = safeNextPath(field(body, 'next', 2048));
-    const email = field(body, 'email', 254);
-    try {
-      const result = await registry.login({ email, password: field(body, 'password', 512), clientIp: clientAddress(c) });
-      setSessionCookie(c, secure, result.session.token);
-      return c.redirect(next, 303);
-    } catch (err) {
-      if (!(err instanceof DomainError)) throw err;
-      return c.html(<LoginPage csrf={tokenFor(c)} next={next} email={email} error={err.message} />, errorStatus(err) as 401, errorHeaders(err));
-    }
-  });
-
-  app.get('/signup', async (c) => {
-    const next = safeNextPath(c.req.query('next'));
-    if (c.get('user')) return c.redirect(next, 303);
-    return c.html(<SignUpPage csrf={tokenFor(c)} next={next} minLength={MIN_PASSWORD_LENGTH} />);
-  });
-
-  app.post('/signup', async (c) => {
-    const body = await readFormBody(c);
-    const next = safeNextPath(field(body, 'next', 2048));
-    const email = field(body, 'email', 254);
-    const password = field(body, 'password', 512);
-    try {
-      // A taken address is a login attempt with this password (registry/accounts.ts): the answer
-      // never says that the address has an account.
-      const result = await registry.signUpAndLogIn({ email, password, clientIp: clientAddress(c) });
-      setSessionCookie(c, secure, result.session.token);
-      return c.redirect(next, 303);
-    } catch (err) {
-      if (!(err instanceof DomainError)) throw err;
-      return c.html(
-        <SignUpPage csrf={tokenFor(c)} next={next} email={email} error={err.message} minLength={MIN_PASSWORD_LENGTH} />,
-        errorStatus(err) as 400,
-        errorHeaders(err),
-      );
-    }
-  });
+  // ---- log out ----
 
   app.post('/logout', async (c) => {
     const token = readSessionToken(c, secure);

@@ -174,9 +174,12 @@ export function createAccounts(ctx: RegistryContext, throttle: LoginThrottleOpti
     if (!decision.allowed) throw new RateLimitedError('too many sign-ups from this address; try again later', decision.retryAfterSeconds);
   }
 
-  /** Checks `password` for an account row; an unknown or invited account costs the same as a wrong password. */
+  /**
+   * Checks `password` for an account row; an unknown account, and one without a password (invited,
+   * or made by single sign-on: not a PHC string), costs the same as a wrong password.
+   */
   async function passwordMatches(row: UserRow | undefined, password: string): Promise<boolean> {
-    if (!row || row.passwordHash === INVITED_PASSWORD_HASH || password.length > 1024) {
+    if (!row || !row.passwordHash.startsWith('$') || password.length > 1024) {
       await burnPasswordCheck(password.slice(0, 1024));
       return false;
     }
@@ -378,5 +381,7 @@ export function createAccounts(ctx: RegistryContext, throttle: LoginThrottleOpti
     disableUser,
     enableUser,
     findUserByEmail,
+    /** The login throttle for other password checks (directory sign-in), keyed by their own subject. */
+    beginPasswordAttempt,
   };
 }
