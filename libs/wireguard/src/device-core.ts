@@ -70,7 +70,7 @@ export abstract class DeviceCore {
     this.rekeyAfterMessages = options.limits?.rekeyAfterMessages ?? REKEY_AFTER_MESSAGES;
     this.rejectAfterMessages = options.limits?.rejectAfterMessages ?? REJECT_AFTER_MESSAGES;
     this.identity = identityFrom(options.privateKey);
-    this.sessions = new SessionTable(this.random);
+    this.sessions = new SessionTable(this.random, options.transportAead);
     this.deferHandshakes = options.deferHandshakes ?? false;
     this.admission = new HandshakeAdmission({
       localStatic: this.identity.publicKey,

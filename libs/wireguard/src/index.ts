@@ -17,5 +17,6 @@ export {
   type WireGuardEvent,
   type WireGuardLogger,
 } from './types.js';
+export { defaultTransportAead, libsodium, nodeAead, type TransportAead } from './aead.js';
 export { UdpBind, type Bind, type UdpBindOptions } from './bind.js';
 export { startWireGuardNode, type WireGuardNode, type WireGuardNodeOptions } from './node.js';

@@ -4,6 +4,7 @@
 import { deriveSessionKeys } from './handshake.js';
 import { readU32LE } from './messages.js';
 import type { Peer } from './peer.js';
+import type { TransportAead } from './aead.js';
 import { Keypair } from './transport.js';
 
 export interface IndexEntry {
@@ -15,7 +16,10 @@ export interface IndexEntry {
 export class SessionTable {
   private readonly entries = new Map<number, IndexEntry>();
 
-  constructor(private readonly random: (length: number) => Uint8Array) {}
+  constructor(
+    private readonly random: (length: number) => Uint8Array,
+    private readonly aead?: TransportAead,
+  ) {}
 
   get(index: number): IndexEntry | undefined {
     return this.entries.get(index);
@@ -56,7 +60,7 @@ export class SessionTable {
   beginSymmetricSession(peer: Peer, nowMs: number): boolean {
     const keys = deriveSessionKeys(peer.handshake);
     if (!keys) return false;
-    const kp = new Keypair(keys.sendKey, keys.receiveKey, keys.isInitiator, nowMs, keys.localIndex, keys.remoteIndex);
+    const kp = new Keypair(keys.sendKey, keys.receiveKey, keys.isInitiator, nowMs, keys.localIndex, keys.remoteIndex, this.aead);
     this.entries.set(kp.localIndex, { peer, keypair: kp }); // the handshake's index now names the keypair
     if (kp.isInitiator) {
       // An unconfirmed `next` is older than this session: it becomes previous, current is dropped.

@@ -1,7 +1,7 @@
 // Transport data messages (whitepaper §5.4.6; wireguard-go device/send.go and receive.go): keypairs,
 // padding to 16 bytes capped at the MTU, sealing with the LE64 counter nonce, opening, and trimming
 // the decrypted IP packet to the length its own header states.
-import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from 'node:crypto';
+import { defaultTransportAead, type AeadKey, type TransportAead } from './aead.js';
 import { AEAD_TAG_SIZE, MESSAGE_TRANSPORT_HEADER_SIZE, MESSAGE_TRANSPORT_TYPE, PADDING_MULTIPLE } from './constants.js';
 import { TRANSPORT, readU32LE, writeU32LE } from './messages.js';
 import { ReplayFilter } from './replay.js';
@@ -9,8 +9,8 @@ import { ReplayFilter } from './replay.js';
 export class Keypair {
   sendCounter = 0;
   readonly replay = new ReplayFilter();
-  readonly sendKey: KeyObject;
-  readonly receiveKey: KeyObject;
+  readonly sendKey: AeadKey;
+  readonly receiveKey: AeadKey;
 
   constructor(
     sendKey: Uint8Array,
@@ -19,13 +19,12 @@ export class Keypair {
     readonly createdMs: number,
     readonly localIndex: number,
     readonly remoteIndex: number,
+    readonly aead: TransportAead = defaultTransportAead,
   ) {
-    this.sendKey = createSecretKey(sendKey);
-    this.receiveKey = createSecretKey(receiveKey);
+    this.sendKey = aead.importKey(sendKey);
+    this.receiveKey = aead.importKey(receiveKey);
   }
 }
-
-const ZERO_PADDING = Buffer.alloc(PADDING_MULTIPLE);
 
 /** Zero bytes to append (wireguard-go calculatePaddingSize): up to a multiple of 16, never past the MTU. */
 export function paddingLength(packetLength: number, mtu: number): number {
@@ -36,7 +35,8 @@ export function paddingLength(packetLength: number, mtu: number): number {
   return padded - lastUnit;
 }
 
-const sealNonce = Buffer.alloc(12); // createCipheriv copies the IV, so one buffer serves every call
+// The AEADs read the nonce during the call only, so one buffer serves every call.
+const sealNonce = Buffer.alloc(12);
 
 /** A complete type-4 message carrying `packet` (empty = keepalive) under `counter`. */
 export function sealTransport(keypair: Keypair, packet: Uint8Array, counter: number, mtu: number): Buffer {
@@ -44,16 +44,13 @@ export function sealTransport(keypair: Keypair, packet: Uint8Array, counter: num
   const out = Buffer.allocUnsafe(MESSAGE_TRANSPORT_HEADER_SIZE + packet.length + pad + AEAD_TAG_SIZE);
   writeU32LE(out, 0, MESSAGE_TRANSPORT_TYPE);
   writeU32LE(out, TRANSPORT.receiver, keypair.remoteIndex);
-  out.writeUInt32LE(counter >>> 0, TRANSPORT.counter);
-  out.writeUInt32LE(Math.floor(counter / 0x1_0000_0000), TRANSPORT.counter + 4);
-  out.copy(sealNonce, 4, TRANSPORT.counter, TRANSPORT.content);
-  const cipher = createCipheriv('chacha20-poly1305', keypair.sendKey, sealNonce, { authTagLength: AEAD_TAG_SIZE });
-  let at = MESSAGE_TRANSPORT_HEADER_SIZE;
-  // Two updates instead of copying the packet into a padded buffer first.
-  at += cipher.update(packet).copy(out, at);
-  if (pad > 0) at += cipher.update(ZERO_PADDING.subarray(0, pad)).copy(out, at);
-  at += cipher.final().copy(out, at);
-  cipher.getAuthTag().copy(out, at);
+  const low = counter >>> 0;
+  const high = Math.floor(counter / 0x1_0000_0000);
+  writeU32LE(out, TRANSPORT.counter, low);
+  writeU32LE(out, TRANSPORT.counter + 4, high);
+  writeU32LE(sealNonce, 4, low);
+  writeU32LE(sealNonce, 8, high);
+  keypair.aead.seal(keypair.sendKey, sealNonce, packet, pad, out, MESSAGE_TRANSPORT_HEADER_SIZE);
   return out;
 }
 
@@ -69,17 +66,9 @@ const openNonce = Buffer.alloc(12);
 
 /** Decrypts a transport message; undefined if the tag does not verify. Never throws. */
 export function openTransport(keypair: Keypair, datagram: Uint8Array): Buffer | undefined {
-  const tagAt = datagram.length - AEAD_TAG_SIZE;
-  openNonce.set(datagram.subarray(TRANSPORT.counter, TRANSPORT.content), 4);
-  try {
-    const decipher = createDecipheriv('chacha20-poly1305', keypair.receiveKey, openNonce, { authTagLength: AEAD_TAG_SIZE });
-    decipher.setAuthTag(datagram.subarray(tagAt));
-    const plain = decipher.update(datagram.subarray(TRANSPORT.content, tagAt));
-    decipher.final();
-    return plain;
-  } catch {
-    return undefined;
-  }
+  writeU32LE(openNonce, 4, readU32LE(datagram, TRANSPORT.counter));
+  writeU32LE(openNonce, 8, readU32LE(datagram, TRANSPORT.counter + 4));
+  return keypair.aead.open(keypair.receiveKey, openNonce, datagram.subarray(TRANSPORT.content));
 }
 
 /**

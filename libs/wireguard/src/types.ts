@@ -1,5 +1,6 @@
 // The public shapes of the device API: options, peer configuration and status, events, drop reasons
 // and the logger interface. Keys cross the API as wg-style base64 strings (or raw 32-byte arrays).
+import type { TransportAead } from './aead.js';
 import type { Endpoint } from './endpoint.js';
 
 export type { Endpoint } from './endpoint.js';
@@ -138,4 +139,9 @@ export interface WireGuardDeviceOptions {
    * otherwise). Defaults: REKEY_AFTER_MESSAGES and REJECT_AFTER_MESSAGES from constants.
    */
   limits?: { rekeyAfterMessages?: number; rejectAfterMessages?: number };
+  /**
+   * The ChaCha20-Poly1305 of transport data; default `defaultTransportAead` (libsodium when
+   * sodium-native loads, else node:crypto). For tests and benchmarks of either.
+   */
+  transportAead?: TransportAead;
 }
