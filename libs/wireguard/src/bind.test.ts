@@ -1,6 +1,8 @@
+import { createSocket, type Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { UdpBind } from './bind.js';
+import type { Endpoint } from './endpoint.js';
 
 function sysctl(name: string): number | undefined {
   try {
@@ -53,6 +55,142 @@ describe('UdpBind', () => {
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+});
+
+describe('UdpBind addressing', () => {
+  /** A plain socket standing in for a peer; collects what it receives. */
+  async function peerSocket(): Promise<{ socket: Socket; port: number; got: string[]; next(): Promise<string> }> {
+    const socket = createSocket('udp4');
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    const got: string[] = [];
+    let waiter: ((text: string) => void) | undefined;
+    socket.on('message', (msg) => {
+      got.push(msg.toString());
+      waiter?.(msg.toString());
+      waiter = undefined;
+    });
+    return { socket, port: socket.address().port, got, next: () => new Promise((resolve) => (waiter = resolve)) };
+  }
+  const received = (bind: UdpBind) => {
+    const got: Array<{ text: string; from: Endpoint }> = [];
+    bind.onReceive((data, from) => got.push({ text: Buffer.from(data).toString(), from }));
+    return got;
+  };
+  const until = async (what: () => boolean) => {
+    for (let i = 0; i < 200 && !what(); i++) await new Promise((r) => setTimeout(r, 5));
+    expect(what()).toBe(true);
+  };
+  const socketOf = (bind: UdpBind) => (bind as unknown as { socket: Socket }).socket;
+
+  it('a single-peer bind connects once the peer answered, and follows the peer to a new address', async () => {
+    const bind = await UdpBind.open({ host: '127.0.0.1', singlePeer: true });
+    const first = await peerSocket();
+    const moved = await peerSocket();
+    const got = received(bind);
+    try {
+      const firstEndpoint = { address: '127.0.0.1', port: first.port };
+      // Not heard from yet: unconnected (a peer may answer from elsewhere).
+      bind.send(Buffer.from('hello'), firstEndpoint);
+      expect(await first.next()).toBe('hello');
+      expect(bind.connectedEndpoint).toBeUndefined();
+      first.socket.send('answer', bind.localPort, '127.0.0.1');
+      await until(() => got.length === 1);
+      bind.send(Buffer.from('data 1'), firstEndpoint);
+      expect(await first.next()).toBe('data 1');
+      expect(bind.connectedEndpoint).toEqual(firstEndpoint);
+      expect(socketOf(bind).remoteAddress()).toMatchObject({ address: '127.0.0.1', port: first.port });
+
+      // The peer roamed: the next datagram goes to its new address, and the socket hears everyone again.
+      const movedEndpoint = { address: '127.0.0.1', port: moved.port };
+      bind.send(Buffer.from('data 2'), movedEndpoint);
+      expect(await moved.next()).toBe('data 2');
+      expect(bind.connectedEndpoint).toBeUndefined();
+      expect(first.got).toEqual(['hello', 'data 1']);
+      moved.socket.send('from the new place', bind.localPort, '127.0.0.1');
+      await until(() => got.length === 2);
+      expect(got[1]).toEqual({ text: 'from the new place', from: movedEndpoint });
+      bind.send(Buffer.from('data 3'), movedEndpoint);
+      expect(await moved.next()).toBe('data 3');
+      expect(bind.connectedEndpoint).toEqual(movedEndpoint);
+    } finally {
+      await bind.close();
+      first.socket.close();
+      moved.socket.close();
+    }
+  });
+
+  it('a connected single-peer bind lets go after a quiet spell and then hears other sources', async () => {
+    const bind = await UdpBind.open({ host: '127.0.0.1', singlePeer: true, singlePeerQuietMs: 40 });
+    const peer = await peerSocket();
+    const other = await peerSocket();
+    const got = received(bind);
+    try {
+      const endpoint = { address: '127.0.0.1', port: peer.port };
+      peer.socket.send('hi', bind.localPort, '127.0.0.1');
+      await until(() => got.length === 1);
+      bind.send(Buffer.from('data'), endpoint);
+      expect(await peer.next()).toBe('data');
+      expect(bind.connectedEndpoint).toEqual(endpoint);
+      await until(() => bind.connectedEndpoint === undefined);
+      other.socket.send('someone else', bind.localPort, '127.0.0.1');
+      await until(() => got.length === 2);
+      expect(got[1]).toEqual({ text: 'someone else', from: { address: '127.0.0.1', port: other.port } });
+    } finally {
+      await bind.close();
+      peer.socket.close();
+      other.socket.close();
+    }
+  });
+
+  it('a bind for many peers never connects: every peer is heard and answered', async () => {
+    const bind = await UdpBind.open({ host: '127.0.0.1' });
+    const a = await peerSocket();
+    const b = await peerSocket();
+    const got = received(bind);
+    try {
+      for (const round of [1, 2]) {
+        a.socket.send(`a${round}`, bind.localPort, '127.0.0.1');
+        await until(() => got.length === 2 * round - 1);
+        bind.send(Buffer.from(`to a${round}`), { address: '127.0.0.1', port: a.port });
+        expect(await a.next()).toBe(`to a${round}`);
+        b.socket.send(`b${round}`, bind.localPort, '127.0.0.1');
+        await until(() => got.length === 2 * round);
+        bind.send(Buffer.from(`to b${round}`), { address: '127.0.0.1', port: b.port });
+        expect(await b.next()).toBe(`to b${round}`);
+      }
+      expect(bind.connectedEndpoint).toBeUndefined();
+      expect(got.map((g) => g.text)).toEqual(['a1', 'b1', 'a2', 'b2']);
+    } finally {
+      await bind.close();
+      a.socket.close();
+      b.socket.close();
+    }
+  });
+
+  it('a dual-stack bind sends to IPv4 endpoints in plain form, and a host name still resolves', async () => {
+    const bind = await UdpBind.open({ host: '::' });
+    const peer = await peerSocket();
+    const got = received(bind);
+    try {
+      bind.send(Buffer.from('v4'), { address: '127.0.0.1', port: peer.port });
+      expect(await peer.next()).toBe('v4');
+      bind.send(Buffer.from('again'), { address: '127.0.0.1', port: peer.port });
+      expect(await peer.next()).toBe('again');
+      peer.socket.send('back', bind.localPort, '127.0.0.1');
+      await until(() => got.length === 1);
+      expect(got[0]!.from).toEqual({ address: '127.0.0.1', port: peer.port });
+      const v4 = await UdpBind.open({ host: '127.0.0.1' });
+      try {
+        v4.send(Buffer.from('by name'), { address: 'localhost', port: peer.port });
+        expect(await peer.next()).toBe('by name');
+      } finally {
+        await v4.close();
+      }
+    } finally {
+      await bind.close();
+      peer.socket.close();
     }
   });
 });
