@@ -4,7 +4,8 @@
 // so `*)(uid=*` is a user name, not a filter; an empty password never reaches the directory (RFC
 // 4513 §5.1.2: a simple bind with a DN and no password is an "unauthenticated bind" that servers
 // answer with success). The password is never logged, never stored.
-import { Client, escapeFilter, InvalidCredentialsError, SizeLimitExceededError, type Entry } from 'ldapts';
+import { isIP } from 'node:net';
+import { Client, ConfidentialityRequiredError, escapeFilter, InvalidCredentialsError, SizeLimitExceededError, StrongAuthRequiredError, type Entry } from 'ldapts';
 import { ForbiddenError, UnavailableError } from '@porthole/db';
 import type { Logger } from '../ops/logger.js';
 import type { ExternalIdentity } from './identity-provisioning.js';
@@ -69,7 +70,8 @@ export interface Directory {
 export function createDirectory(settings: LdapSettings, logger?: Logger): Directory {
   const log = logger?.child({ component: 'ldap' });
   const host = new URL(settings.url).hostname.replace(/^\[|\]$/g, '');
-  const tlsOptions = { ...(settings.caPem ? { ca: settings.caPem } : {}), minVersion: 'TLSv1.2' as const, servername: host };
+  // SNI carries host names only (RFC 6066 §3); a directory addressed by IP is checked against its IP SAN.
+  const tlsOptions = { ...(settings.caPem ? { ca: settings.caPem } : {}), minVersion: 'TLSv1.2' as const, ...(isIP(host) ? {} : { servername: host }) };
   const issuer = normalizeDn(settings.searchBase);
   const unavailable = (what: string, err: unknown) => {
     log?.warn(`directory ${what} failed`, { err: (err as Error).name, message: String((err as Error).message).slice(0, 200) });
@@ -77,9 +79,18 @@ export function createDirectory(settings: LdapSettings, logger?: Logger): Direct
   };
 
   async function connect(): Promise<Client> {
-    const client = new Client({ url: settings.url, timeout: settings.timeoutMs, connectTimeout: settings.timeoutMs, tlsOptions, strictDN: true });
+    const ldaps = settings.url.startsWith('ldaps:');
+    // ldapts opens TLS at connect whenever tlsOptions are given, so an ldap:// URL gets them only at
+    // StartTLS; and a copy each time, since startTLS() writes the socket into the object it gets.
+    const client = new Client({
+      url: settings.url,
+      timeout: settings.timeoutMs,
+      connectTimeout: settings.timeoutMs,
+      strictDN: true,
+      ...(ldaps ? { tlsOptions: { ...tlsOptions } } : {}),
+    });
     try {
-      if (settings.startTls && settings.url.startsWith('ldap:')) await client.startTLS(tlsOptions);
+      if (settings.startTls && !ldaps) await client.startTLS({ ...tlsOptions });
       if (settings.bindDn) await client.bind(settings.bindDn, settings.bindPassword ?? '');
       return client;
     } catch (err) {
@@ -137,6 +148,8 @@ export function createDirectory(settings: LdapSettings, logger?: Logger): Direct
         await client.bind(entry.dn, password);
       } catch (err) {
         if (err instanceof InvalidCredentialsError) return undefined;
+        // confidentialityRequired, strongerAuthRequired: the directory wants TLS, a setup problem.
+        if (err instanceof ConfidentialityRequiredError || err instanceof StrongAuthRequiredError) throw unavailable('bind (the directory requires TLS)', err);
         // Locked or expired accounts (unwillingToPerform, ppolicy) answer like a wrong password.
         if (typeof (err as { code?: unknown }).code === 'number') {
           log?.info('directory refused the bind', { code: (err as { code: number }).code });
