@@ -89,7 +89,7 @@ export class FailoverBind implements Bind {
       udp =
         network.proxy?.kind === 'socks5'
           ? await Socks5UdpBind.open({ proxy: network.proxy, timers: options.timers, ...(logger ? { logger } : {}), onStateChange: () => options.onChange?.() })
-          : await UdpBind.open({ host: '0.0.0.0', onError: (err) => logger?.debug('udp socket error', { err }) });
+          : await UdpBind.open({ host: '0.0.0.0', singlePeer: true, onError: (err) => logger?.debug('udp socket error', { err }) });
     }
     const bind = new FailoverBind(options, udp);
     udp?.onReceive((datagram, from) => {

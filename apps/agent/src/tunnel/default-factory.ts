@@ -36,7 +36,7 @@ export function createDefaultTunnelFactory(options: DefaultTunnelOptions = {}): 
             ...(options.fallbackAfterMs ? { fallbackAfterMs: options.fallbackAfterMs } : {}),
             ...(options.udpProbeIntervalMs ? { probeIntervalMs: options.udpProbeIntervalMs } : {}),
           })
-        : UdpBind.open({ host: '0.0.0.0', onError }),
+        : UdpBind.open({ host: '0.0.0.0', singlePeer: true, onError }),
     createNetstack: userspaceNetstack,
   });
 }

@@ -91,7 +91,7 @@ export function icmpAdminProhibited(src: string, dst: string): Uint8Array {
 
 export function createWireGuardTunnelFactory(options: WireGuardTunnelOptions): TunnelFactory {
   const mtuBytes = options.mtuBytes ?? TUNNEL_MTU_BYTES;
-  const openBind: NonNullable<WireGuardTunnelOptions['openBind']> = options.openBind ?? ((onError) => UdpBind.open({ host: '0.0.0.0', onError }));
+  const openBind: NonNullable<WireGuardTunnelOptions['openBind']> = options.openBind ?? ((onError) => UdpBind.open({ host: '0.0.0.0', singlePeer: true, onError }));
 
   return async (params: TunnelParams): Promise<Tunnel> => {
     const { registration: reg, logger } = params;
