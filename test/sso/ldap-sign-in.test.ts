@@ -6,12 +6,11 @@
 // another CA), anonymous and service-account search, the login throttle, and no password in logs.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ForbiddenError, RateLimitedError, UnauthorizedError, UnavailableError, users } from '@porthole/db';
-import { singleSignOnFromConfig, type SingleSignOn } from '../../apps/hub/src/auth/single-sign-on.js';
-import { listIdentities } from '../../apps/hub/src/auth/identity-provisioning.js';
-import { loadConfig } from '../../apps/hub/src/config/load-config.js';
-import { createMemoryLogger } from '../../apps/hub/src/ops/logger.js';
-import { createTestClock, useRegistryTestBed, type TestRegistry } from '../../apps/hub/src/registry/test-support.js';
+import { eq } from 'drizzle-orm';
+import { ForbiddenError, RateLimitedError, UnauthorizedError, UnavailableError, userIdentities, users } from '@porthole/db';
+import { loadConfig, singleSignOnFromConfig, type SingleSignOn } from '@porthole/hub';
+import { createTestClock, useRegistryTestBed, type TestRegistry } from '@porthole/hub/testing';
+import { memoryLogger } from '@porthole/log';
 import { requirementsMet } from '../support/requirements.js';
 import { SLAPD_TOOLS, startSlapd, type SlapdServer } from './slapd-server.js';
 
@@ -50,7 +49,7 @@ describe.skipIf(!ok)('directory sign-in against slapd', () => {
   useRegistryTestBed('pglite', clock, (_t, r) => {
     registry = r;
   });
-  const logger = createMemoryLogger('debug');
+  const logger = memoryLogger('debug');
 
   beforeAll(async () => {
     slapd = await startSlapd(LDIF);
@@ -94,8 +93,10 @@ describe.skipIf(!ok)('directory sign-in against slapd', () => {
     console.log(`directory sign-in over StartTLS with service search and group lookup: ${ms.toFixed(0)} ms (first, includes the account)`);
     expect(first.user).toMatchObject({ email: 'alice@example.org', role: 'admin' });
     expect(await registry.userForSessionToken(first.session.token)).toMatchObject({ id: first.user.id, role: 'admin' });
-    const identities = await listIdentities(registry.context, first.user.id);
+    const identities = await registry.context.db.select().from(userIdentities).where(eq(userIdentities.userId, first.user.id));
     expect(identities).toEqual([expect.objectContaining({ provider: 'ldap', issuer: 'ou=people,dc=example,dc=org', email: 'alice@example.org' })]);
+    // The subject is the entry's entryUUID (slapadd gave each entry one), not its DN.
+    expect(identities[0]!.subject).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
 
     const again = await attempt(sso, ' Alice ', PASSWORDS.alice);
     if (again instanceof Error) throw again;
@@ -176,7 +177,7 @@ describe.skipIf(!ok)('directory sign-in against slapd', () => {
     clock.advance(2_000);
     expect(await attempt(sso, 'bob', PASSWORDS.bob)).not.toBeInstanceOf(Error);
 
-    const logged = JSON.stringify(logger.lines);
+    const logged = JSON.stringify(logger.records);
     expect(logged).toContain('directory login failed');
     for (const secret of Object.values(PASSWORDS)) expect(logged).not.toContain(secret);
     expect(logged).not.toContain('guess number');

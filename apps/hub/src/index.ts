@@ -6,6 +6,7 @@ export { createHub, type Hub, type HubDeps } from './hub.js';
 export { ConfigError, describeConfig, loadConfig, type FileReader } from './config/load-config.js';
 export type { ConfigInput, HubConfig } from './config/config-schema.js';
 export type { Registry } from './registry/index.js';
+export { singleSignOnFromConfig, type SingleSignOn } from './auth/single-sign-on.js';
 export { createHubMetrics, type HubMetrics } from './ops/hub-metrics.js';
 
 export { apiRouteTable, createApiRoutes, type ApiDeps, type ApiLimits } from './api/api-routes.js';
