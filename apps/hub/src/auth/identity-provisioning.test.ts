@@ -66,7 +66,7 @@ describe('identity provisioning', () => {
     const erin = await registry.signUp({ email: 'erin@example.com', password: 'erin password 1234' });
     const refused = await signIn(identity({ subject: 'sub-erin', email: 'erin@example.com' })).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(ConflictError);
-    expect((refused as Error).message).toMatch(/signs in with a password: log in with it, then link Example SSO/);
+    expect((refused as Error).message).toMatch(/signs in with a password: log in with it, then link Example SSO at \/account\/sign-in/);
     expect(await listIdentities(registry.context, erin.id)).toEqual([]);
 
     // Signed in with her password, Erin links the provider; then it signs her in.

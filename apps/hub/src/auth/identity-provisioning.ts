@@ -114,7 +114,7 @@ async function accountByAddress(tx: Executor, ctx: RegistryContext, identity: Ex
     return existing;
   }
   throw new ConflictError(
-    `an account for ${email} signs in with a password: log in with it, then link ${identity.providerName} under Account › Sign-in methods`,
+    `an account for ${email} signs in with a password: log in with it, then link ${identity.providerName} at /account/sign-in`,
     { field: 'email' },
   );
 }

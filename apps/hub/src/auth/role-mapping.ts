@@ -62,11 +62,6 @@ export const roleRulesSchema = z.preprocess((value) => {
 export const DEFAULT_ROLES = ['user', 'none'] as const;
 export type DefaultRole = (typeof DEFAULT_ROLES)[number];
 
-/** A claim's values as strings; a dotted path walks into nested objects. */
-function claimValues(claims: Readonly<Record<string, readonly string[]>>, path: string): readonly string[] {
-  return claims[path] ?? [];
-}
-
 /** Flattens claims (strings, numbers, booleans, arrays of them, nested objects by dotted path). */
 export function flattenClaims(source: Readonly<Record<string, unknown>>): Record<string, string[]> {
   const out: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
@@ -97,7 +92,7 @@ function groupMatches(rule: string, group: string): boolean {
 
 export function ruleMatches(rule: RoleRule, profile: MappingProfile): boolean {
   if (rule.emailDomain !== undefined) return profile.email.slice(profile.email.lastIndexOf('@') + 1) === rule.emailDomain;
-  if (rule.claim !== undefined) return claimValues(profile.claims, rule.claim).includes(rule.value ?? '');
+  if (rule.claim !== undefined) return (profile.claims[rule.claim] ?? []).includes(rule.value ?? '');
   if (rule.group !== undefined) return profile.groups.some((g) => groupMatches(rule.group!, g));
   return false;
 }

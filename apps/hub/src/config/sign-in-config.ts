@@ -144,10 +144,6 @@ function isLoopbackHost(hostname: string): boolean {
   return host === 'localhost' || (isIP(host) === 4 && host.startsWith('127.')) || host === '::1';
 }
 
-function hasRuleOfKind(rules: readonly RoleRule[] | undefined, kind: 'group' | 'claim'): boolean {
-  return (rules ?? []).some((r) => r[kind] !== undefined);
-}
-
 /** Rules between sign-in settings, each as the key at fault and what is wrong. */
 export function signInProblems(c: SignInValues): { key: SignInKey; message: string }[] {
   const problems: { key: SignInKey; message: string }[] = [];
@@ -189,6 +185,6 @@ export function signInProblems(c: SignInValues): { key: SignInKey; message: stri
 export function ldapRuleNeeds(rules: readonly RoleRule[] | undefined): { attributes: string[]; groups: boolean } {
   return {
     attributes: [...new Set((rules ?? []).flatMap((r) => (r.claim !== undefined ? [r.claim] : [])))],
-    groups: hasRuleOfKind(rules, 'group'),
+    groups: (rules ?? []).some((r) => r.group !== undefined),
   };
 }
