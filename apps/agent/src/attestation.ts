@@ -3,6 +3,7 @@
 // registration and claim. The key never leaves the device; only the certificate chain and the
 // signature are sent.
 import { createPrivateKey, sign, X509Certificate, type KeyObject } from 'node:crypto';
+import type { Attestation } from '@porthole/api-contract';
 
 export const ATTESTATION_PREFIX = 'porthole-attestation:v1';
 
@@ -16,11 +17,8 @@ export interface DeviceCredential {
   subject: string;
 }
 
-/** What registration and claim bodies carry as `attestation`. */
-export interface Attestation {
-  certificateChain: string;
-  signature: string;
-}
+/** What registration and claim bodies carry as `attestation` (the API contract's). */
+export type { Attestation };
 
 /**
  * Checks a certificate file and a key file (PEM) together: a certificate first, a P-256 or Ed25519

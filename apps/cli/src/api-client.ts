@@ -1,6 +1,7 @@
 // A small client for the hub's admin REST API (/api/v1, bearer API tokens). Every non-2xx answer
 // becomes a CliError carrying the API's own one-line message (`{ error: { code, message } }`) and
 // the exit code its status maps to; network failures say which hub could not be reached and why.
+import { ErrorSchema } from '@porthole/api-contract';
 import { CliError, EXIT, exitCodeForStatus } from './errors.js';
 
 export type Query = Record<string, string | number | boolean | undefined>;
@@ -154,10 +155,8 @@ export class ApiClient {
       }
     }
     if (!res.ok) {
-      const error = (json as { error?: { code?: unknown; message?: unknown; field?: unknown } } | undefined)?.error;
-      if (error && typeof error.message === 'string') {
-        throw new ApiError(res.status, typeof error.code === 'string' ? error.code : 'error', error.message);
-      }
+      const body = ErrorSchema.safeParse(json);
+      if (body.success) throw new ApiError(res.status, body.data.error.code, body.data.error.message);
       throw new ApiError(res.status, 'http_error', `the hub answered HTTP ${res.status} ${res.statusText} to ${method} ${url.pathname} (not an API error body: is ${this.hub} a Porthole hub?)`);
     }
     if (res.status === 204 || text.length === 0) return undefined as T;

@@ -3,7 +3,7 @@
 // carries the device domain, scheme and port); `--device-domain` builds it from the hub URL instead.
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
 import type { ApiClient } from './api-client.js';
-import type { Device } from './api-types.js';
+import type { Device } from '@porthole/api-contract';
 import { UsageError } from './errors.js';
 
 const HOSTNAME_RE = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;

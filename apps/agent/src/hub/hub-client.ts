@@ -1,15 +1,16 @@
-// HTTP client for the hub's registry API (the shared contract: register, claims, claims/poll).
+// HTTP client for the hub's registry API (@porthole/api-contract: register, claims, claims/poll).
 // Every response's `Date` header feeds the handshake clock, and every body is validated before use.
-import type { z } from 'zod';
-import type { Attestation } from '../attestation.js';
 import {
-  claimPollSchema,
-  claimStartSchema,
-  errorBodySchema,
-  registrationSchema,
+  ClaimPollSchema,
+  ClaimStartSchema,
+  ErrorSchema,
+  RegistrationSchema,
   type ClaimStart,
+  type ClaimStartRequest,
+  type RegisterRequest,
   type Registration,
-} from '../registration.js';
+} from '@porthole/api-contract';
+import type { z } from 'zod';
 
 export type FetchLike = (input: string | URL, init?: RequestInit) => Promise<Response>;
 
@@ -95,23 +96,23 @@ export class HubClient {
   }
 
   #error(status: number, json: unknown): HubError {
-    const body = errorBodySchema.safeParse(json);
-    if (body.success) return new HubError(status, body.data.error.code, body.data.error.message ?? body.data.error.code);
+    const body = ErrorSchema.safeParse(json);
+    if (body.success) return new HubError(status, body.data.error.code, body.data.error.message);
     return new HubError(status, `http_${status}`, `hub answered HTTP ${status}`);
   }
 
   /** `POST /api/v1/devices/register` (enrollment-token mode). 200 and 201 are both success. */
-  async register(body: { serial: string; publicKey: string; enrollmentToken: string; agentVersion?: string; attestation?: Attestation }): Promise<Registration> {
+  async register(body: RegisterRequest): Promise<Registration> {
     const { status, json } = await this.#request('POST', 'api/v1/devices/register', body);
-    if (status === 200 || status === 201) return this.#parse(registrationSchema, json, 'registration');
+    if (status === 200 || status === 201) return this.#parse(RegistrationSchema, json, 'registration');
     if (status >= 500) throw new HubUnreachableError(`hub answered HTTP ${status} to register`);
     throw this.#error(status, json);
   }
 
   /** `POST /api/v1/claims`: starts the owner-approval flow. */
-  async startClaim(body: { serial: string; publicKey: string; returnUrl?: string; agentVersion?: string; attestation?: Attestation }): Promise<ClaimStart> {
+  async startClaim(body: ClaimStartRequest): Promise<ClaimStart> {
     const { status, json } = await this.#request('POST', 'api/v1/claims', body);
-    if (status === 201 || status === 200) return this.#parse(claimStartSchema, json, 'claim');
+    if (status === 201 || status === 200) return this.#parse(ClaimStartSchema, json, 'claim');
     if (status >= 500) throw new HubUnreachableError(`hub answered HTTP ${status} to the claim`);
     throw this.#error(status, json);
   }
@@ -119,7 +120,7 @@ export class HubClient {
   /** `POST /api/v1/claims/poll`. */
   async pollClaim(pollToken: string): Promise<PollResult> {
     const { status, json } = await this.#request('POST', 'api/v1/claims/poll', { pollToken });
-    if (status === 200) return this.#parse(claimPollSchema, json, 'poll');
+    if (status === 200) return this.#parse(ClaimPollSchema, json, 'poll');
     if (status >= 500) throw new HubUnreachableError(`hub answered HTTP ${status} to the poll`);
     const err = this.#error(status, json);
     if (err.code === 'slow_down' || err.code === 'expired_token' || err.code === 'access_denied') {

@@ -4,7 +4,7 @@
 import { mkdirSync, readFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { registrationSchema, type Registration } from '../registration.js';
+import { RegistrationSchema, type Registration } from '@porthole/api-contract';
 import { encodeKey, generatePrivateKey } from '@porthole/wireguard';
 import { networkSchema } from '../transport/network-settings.js';
 import { removeStaleTempFiles, writeFileAtomicSync } from './atomic-file.js';
@@ -16,7 +16,7 @@ const stateSchema = z.object({
   privateKey: z.string().regex(/^[A-Za-z0-9+/]{43}=$/),
   /** The owner wants remote access on (survives reboots); Disable clears only this and the session. */
   enabled: z.boolean(),
-  registration: registrationSchema.nullable(),
+  registration: RegistrationSchema.nullable(),
   /** Target origin → SHA-256 fingerprint of its pinned leaf certificate ("AB:CD:…"). */
   pins: z.record(z.string(), z.string()),
   /** Target origin → a different certificate seen and refused, awaiting the owner's decision. */

@@ -1,7 +1,7 @@
 // `porthole login`, `logout`, `whoami`: the stored hub URL and API token (issue 8 CLI). login
 // verifies the token against GET /api/v1/whoami before it writes anything.
 import { ApiClient, ApiError, normalizeHubUrl } from '../api-client.js';
-import type { WhoAmI } from '../api-types.js';
+import type { WhoAmI } from '@porthole/api-contract';
 import type { Command } from '../command.js';
 import { removeConfig, writeConfig } from '../config-store.js';
 import { CliError, EXIT, UsageError } from '../errors.js';

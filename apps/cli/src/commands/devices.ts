@@ -1,6 +1,6 @@
 // `porthole devices …`: list (filters, cursor paging, --all with progress on stderr), show,
 // enable/disable/delete, access policy, and per-user grants — over /api/v1/devices.
-import type { Device, DevicePage, Grant } from '../api-types.js';
+import type { Device, DevicePage, Grant } from '@porthole/api-contract';
 import type { Command, ParsedArgs } from '../command.js';
 import type { Context } from '../context.js';
 import { CliError, EXIT, UsageError } from '../errors.js';

@@ -1,6 +1,6 @@
 // `porthole log`: the access log of one device (who reached it, when, with what result), newest
 // first, over /api/v1/access-log; follows cursors until --limit entries are shown.
-import type { AccessLogEntry, AccessLogPage } from '../api-types.js';
+import type { AccessLogPage, AccessLogPageEntry } from '@porthole/api-contract';
 import type { Command } from '../command.js';
 import { UsageError } from '../errors.js';
 import { formatBytes, formatTime, parseIntOption, parseTime } from '../format.js';
@@ -8,11 +8,8 @@ import { renderTable } from '../table.js';
 
 const API_PAGE = 1000;
 
-/** The hub names the visitor's account by address (`userEmail`, null for an account since deleted). */
-type LoggedEntry = AccessLogEntry & { userEmail?: string | null };
-
-/** Who made a request, as the portal's access log shows it. */
-function visitor(e: LoggedEntry): string {
+/** Who made a request, as the portal's access log shows it (`userEmail` is null for an account since deleted). */
+function visitor(e: AccessLogPageEntry): string {
   if (e.userEmail) return e.userEmail;
   return e.userId ? `deleted account ${e.userId}` : 'anonymous';
 }
@@ -37,7 +34,7 @@ export const log: Command = {
     const limit = v.limit !== undefined ? parseIntOption(v.limit as string, '--limit', 1, 1_000_000) : 100;
 
     const client = ctx.client(args);
-    const entries: LoggedEntry[] = [];
+    const entries: AccessLogPageEntry[] = [];
     let cursor: string | undefined;
     do {
       const page = await client.get<AccessLogPage>('/access-log', {

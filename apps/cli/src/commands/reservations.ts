@@ -1,6 +1,6 @@
 // `porthole reservations list|add|remove`: serial prefixes that only enrollment tokens may register
 // (account claims of such serials are refused with serial_reserved), over /api/v1/serial-reservations.
-import type { SerialReservation } from '../api-types.js';
+import type { SerialReservation } from '@porthole/api-contract';
 import type { Command } from '../command.js';
 import { formatTime } from '../format.js';
 import { renderTable } from '../table.js';

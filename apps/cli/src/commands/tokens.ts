@@ -1,7 +1,7 @@
 // `porthole tokens enrollment …` and `porthole tokens api …`: list, create (the plaintext is shown
 // exactly once, set apart so it is easy to copy), revoke — over /api/v1/enrollment-tokens and
 // /api/v1/api-tokens.
-import type { ApiToken, EnrollmentToken } from '../api-types.js';
+import type { ApiToken, EnrollmentToken } from '@porthole/api-contract';
 import type { Command } from '../command.js';
 import type { Context } from '../context.js';
 import { UsageError } from '../errors.js';

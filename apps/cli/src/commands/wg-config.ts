@@ -3,7 +3,7 @@
 // the private key is filled in locally, printed or saved with mode 0600.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { AdminPeer } from '../api-types.js';
+import type { AdminPeer } from '@porthole/api-contract';
 import type { Command } from '../command.js';
 import { CliError, EXIT } from '../errors.js';
 import { writeSecretFile } from '../secret-file.js';

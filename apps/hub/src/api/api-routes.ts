@@ -1,17 +1,16 @@
 // The hono sub-app mounted at /api/v1: device registration and the claim flow (open, rate-limited
 // per client address), the admin REST API (bearer API tokens of administrators) and the OpenAPI
-// document generated from the same route table. Every body goes through parseJsonBody with a strict
-// schema; every error through errorResponse.
+// document: the operations of @porthole/api-contract, each with its handler here. Every body goes
+// through parseJsonBody with the contract's strict schema; every error through errorResponse.
 import { Hono, type MiddlewareHandler } from 'hono';
+import { buildOpenApiDocument } from '@porthole/api-contract';
 import { DomainError, NotFoundError, UnauthorizedError } from '@porthole/db';
 import { errorResponse, errorStatus } from '../http/error-response.js';
 import { clientAddress, createRateLimiter, rateLimit, withFailureBudget, type RateLimiterOptions } from '../http/rate-limit.js';
 import type { Logger } from '../ops/logger.js';
 import type { Registry } from '../registry/index.js';
 import type { ApiEnv } from './bearer-auth.js';
-import { buildOpenApiDocument } from './openapi.js';
-import { mountRoutes, route, type RouteDef } from './route-table.js';
-import * as s from './schemas.js';
+import { mountRoutes, routeTable, type RouteDef, type RouteImpls } from './route-table.js';
 
 export interface ApiLimits {
   register?: RateLimiterOptions;
@@ -51,59 +50,36 @@ export function apiRouteTable(deps: ApiDeps): RouteDef<never, never, never>[] {
   const pollMisses = createRateLimiter(deps.limits?.pollTokenFailures ?? { capacity: 30, refillPerSecond: 1 / 10 });
   const fieldIs = (field: string) => (err: unknown) => err instanceof DomainError && err.field === field && (err instanceof UnauthorizedError || err.code === 'expired_token');
 
-  const routes = [
+  const impls: RouteImpls = {
     // ---- open: the agent's contract ----
-    route({
-      method: 'post', path: '/devices/register', operationId: 'registerDevice', tag: 'registration', auth: 'none',
-      summary: 'Register a device with an enrollment token (201 first time, 200 when repeated with the same key)',
-      body: s.RegisterBody, bodyLimitBytes: ATTESTED_BODY_LIMIT, before: [registerLimit],
-      responses: { 201: { description: 'Registered', schema: s.RegistrationSchema }, 200: { description: 'Already registered with this key', schema: s.RegistrationSchema } },
+    registerDevice: {
+      bodyLimitBytes: ATTESTED_BODY_LIMIT, before: [registerLimit],
       handler: async ({ c, body }) => {
         const result = await withFailureBudget(enrollmentMisses, clientAddress(c), 'too many refused enrollment tokens from this address; try again later', () => registry.registerDevice(body), fieldIs('enrollmentToken'));
         return c.json(result.registration, result.created ? 201 : 200);
       },
-    }),
-    route({
-      method: 'post', path: '/claims', operationId: 'startClaim', tag: 'registration', auth: 'none',
-      summary: 'Start an owner claim (RFC 8628 style): a user code for the browser, a poll token for the agent',
-      body: s.ClaimStartBody, bodyLimitBytes: ATTESTED_BODY_LIMIT, before: [claimLimit],
-      responses: { 201: { description: 'Claim started', schema: s.ClaimStartSchema } },
+    },
+    startClaim: {
+      bodyLimitBytes: ATTESTED_BODY_LIMIT, before: [claimLimit],
       handler: async ({ c, body }) => c.json(await registry.startClaim(body), 201),
-    }),
-    route({
-      method: 'post', path: '/claims/poll', operationId: 'pollClaim', tag: 'registration', auth: 'none',
-      summary: 'Poll a claim: pending, or approved with the registration; 400 expired_token, 403 access_denied, 429 slow_down',
-      body: s.ClaimPollBody, bodyLimitBytes: OPEN_BODY_LIMIT, before: [pollLimit],
-      responses: { 200: { description: 'Pending or approved', schema: s.ClaimPollSchema } },
+    },
+    pollClaim: {
+      bodyLimitBytes: OPEN_BODY_LIMIT, before: [pollLimit],
       handler: async ({ c, body }) =>
         c.json(await withFailureBudget(pollMisses, clientAddress(c), 'too many unknown poll tokens from this address; try again later', () => registry.pollClaim(body.pollToken), fieldIs('pollToken')), 200),
-    }),
+    },
 
     // ---- admin: devices ----
-    route({
-      method: 'get', path: '/whoami', operationId: 'whoAmI', tag: 'tokens', auth: 'read',
-      summary: 'The account and scopes behind the presented API token',
-      responses: { 200: { description: 'The caller', schema: s.WhoAmISchema } },
+    whoAmI: {
       handler: ({ c, principal }) => c.json({ user: principal.user, scopes: principal.scopes }),
-    }),
-    route({
-      method: 'get', path: '/devices', operationId: 'listDevices', tag: 'devices', auth: 'read',
-      summary: 'List devices in serial order, filtered, one page at a time (pass nextCursor as cursor)',
-      query: s.DeviceListQuery,
-      responses: { 200: { description: 'A page of devices', schema: s.DevicePageSchema } },
+    },
+    listDevices: {
       handler: async ({ c, query }) => c.json(await registry.listDevices(query)),
-    }),
-    route({
-      method: 'get', path: '/devices/{serial}', operationId: 'getDevice', tag: 'devices', auth: 'read',
-      summary: 'Show one device', params: s.SerialParams,
-      responses: { 200: { description: 'The device', schema: s.DeviceSchema } },
+    },
+    getDevice: {
       handler: async ({ c, params }) => c.json(await registry.getDevice(params.serial)),
-    }),
-    route({
-      method: 'patch', path: '/devices/{serial}', operationId: 'updateDevice', tag: 'devices', auth: 'write',
-      summary: 'Enable or disable a device, set its access policy (owners | public) or its owner',
-      params: s.SerialParams, body: s.DevicePatchBody,
-      responses: { 200: { description: 'The updated device', schema: s.DeviceSchema } },
+    },
+    updateDevice: {
       handler: async ({ c, params, body }) => {
         await registry.getDevice(params.serial); // 404 before any change
         let ownerId: string | null | undefined;
@@ -116,33 +92,20 @@ export function apiRouteTable(deps: ApiDeps): RouteDef<never, never, never>[] {
         if (ownerId !== undefined) await registry.setDeviceOwner(params.serial, ownerId);
         return c.json(await registry.getDevice(params.serial));
       },
-    }),
-    route({
-      method: 'delete', path: '/devices/{serial}', operationId: 'deleteDevice', tag: 'devices', auth: 'write',
-      summary: 'Delete a device; its tunnel IP returns to the pool', params: s.SerialParams,
-      responses: { 204: { description: 'Deleted' } },
+    },
+    deleteDevice: {
       handler: async ({ c, params }) => {
         await registry.deleteDevice(params.serial);
         return c.body(null, 204);
       },
-    }),
-    route({
-      method: 'post', path: '/devices/{serial}/key-rotation', operationId: 'approveKeyRotation', tag: 'devices', auth: 'write',
-      summary: 'Approve a new WireGuard key: the device’s next registration with it replaces the old key (valid 24 h)',
-      params: s.SerialParams, body: s.KeyRotationBody,
-      responses: { 200: { description: 'Rotation approved', schema: s.KeyRotationSchema } },
+    },
+    approveKeyRotation: {
       handler: async ({ c, params, body, principal }) => c.json(await registry.approveKeyRotation(params.serial, body.publicKey, principal.user.id)),
-    }),
-    route({
-      method: 'get', path: '/devices/{serial}/grants', operationId: 'listGrants', tag: 'devices', auth: 'read',
-      summary: 'Users granted access to a device', params: s.SerialParams,
-      responses: { 200: { description: 'Grants', schema: s.GrantSchema.array() } },
+    },
+    listGrants: {
       handler: async ({ c, params }) => c.json(await registry.listGrants(params.serial)),
-    }),
-    route({
-      method: 'post', path: '/devices/{serial}/grants', operationId: 'grantAccess', tag: 'devices', auth: 'write',
-      summary: 'Grant a user (by e-mail) access to a device, optionally until expiresAt', params: s.SerialParams, body: s.GrantBody,
-      responses: { 201: { description: 'Granted', schema: s.GrantSchema } },
+    },
+    grantAccess: {
       handler: async ({ c, params, body, principal }) =>
         c.json(
           await registry.grantAccess(params.serial, {
@@ -152,135 +115,82 @@ export function apiRouteTable(deps: ApiDeps): RouteDef<never, never, never>[] {
           }),
           201,
         ),
-    }),
-    route({
-      method: 'delete', path: '/devices/{serial}/grants/{userId}', operationId: 'revokeGrant', tag: 'devices', auth: 'write',
-      summary: 'Revoke a user’s access grant', params: s.GrantParams,
-      responses: { 204: { description: 'Revoked' } },
+    },
+    revokeGrant: {
       handler: async ({ c, params }) => {
         await registry.revokeGrant(params.serial, params.userId);
         return c.body(null, 204);
       },
-    }),
+    },
 
     // ---- admin: accounts ----
-    route({
-      method: 'get', path: '/users', operationId: 'listUsers', tag: 'users', auth: 'read',
-      summary: 'Accounts, by e-mail address (never their password hashes)',
-      responses: { 200: { description: 'Accounts', schema: s.UserSchema.array() } },
+    listUsers: {
       handler: async ({ c }) => c.json(await registry.listUsers()),
-    }),
-    route({
-      method: 'post', path: '/users/{id}/disable', operationId: 'disableUser', tag: 'users', auth: 'write',
-      summary: 'Disable an account: no sign-in, no API token; its portal and device sessions end now (repeating changes nothing)',
-      params: s.IdParams,
-      responses: { 200: { description: 'The disabled account', schema: s.UserSchema } },
+    },
+    disableUser: {
       handler: async ({ c, params, principal }) => c.json(await registry.disableUser(params.id, principal.user)),
-    }),
-    route({
-      method: 'post', path: '/users/{id}/enable', operationId: 'enableUser', tag: 'users', auth: 'write',
-      summary: 'Enable a disabled account again (its API tokens work again; sessions do not come back)',
-      params: s.IdParams,
-      responses: { 200: { description: 'The enabled account', schema: s.UserSchema } },
+    },
+    enableUser: {
       handler: async ({ c, params, principal }) => c.json(await registry.enableUser(params.id, principal.user)),
-    }),
+    },
 
     // ---- admin: tokens ----
-    route({
-      method: 'get', path: '/enrollment-tokens', operationId: 'listEnrollmentTokens', tag: 'tokens', auth: 'read',
-      summary: 'Enrollment tokens (never their plaintext)',
-      responses: { 200: { description: 'Tokens', schema: s.EnrollmentTokenSchema.array() } },
+    listEnrollmentTokens: {
       handler: async ({ c }) => c.json(await registry.listEnrollmentTokens()),
-    }),
-    route({
-      method: 'post', path: '/enrollment-tokens', operationId: 'createEnrollmentToken', tag: 'tokens', auth: 'write',
-      summary: 'Create an enrollment token for a fleet; the plaintext is in this response only', body: s.EnrollmentTokenBody,
-      responses: { 201: { description: 'Created', schema: s.NewEnrollmentTokenSchema } },
+    },
+    createEnrollmentToken: {
       handler: async ({ c, body, principal }) => {
         const { token, info } = await registry.createEnrollmentToken({ ...body, createdBy: principal.user.id });
         return c.json({ ...info, token }, 201);
       },
-    }),
-    route({
-      method: 'delete', path: '/enrollment-tokens/{id}', operationId: 'revokeEnrollmentToken', tag: 'tokens', auth: 'write',
-      summary: 'Revoke an enrollment token (devices it enrolled stay)', params: s.IdParams,
-      responses: { 200: { description: 'Revoked', schema: s.EnrollmentTokenSchema } },
+    },
+    revokeEnrollmentToken: {
       handler: async ({ c, params }) => c.json(await registry.revokeEnrollmentToken(params.id)),
-    }),
-    route({
-      method: 'get', path: '/api-tokens', operationId: 'listApiTokens', tag: 'tokens', auth: 'read',
-      summary: 'API tokens (never their plaintext)',
-      responses: { 200: { description: 'Tokens', schema: s.ApiTokenSchema.array() } },
+    },
+    listApiTokens: {
       handler: async ({ c }) => c.json(await registry.listApiTokens()),
-    }),
-    route({
-      method: 'post', path: '/api-tokens', operationId: 'createApiToken', tag: 'tokens', auth: 'write',
-      summary: 'Create an API token for the calling administrator; the plaintext is in this response only', body: s.ApiTokenBody,
-      responses: { 201: { description: 'Created', schema: s.NewApiTokenSchema } },
+    },
+    createApiToken: {
       handler: async ({ c, body, principal }) => {
         const { token, info } = await registry.createApiToken({ userId: principal.user.id, ...body });
         return c.json({ ...info, token }, 201);
       },
-    }),
-    route({
-      method: 'delete', path: '/api-tokens/{id}', operationId: 'revokeApiToken', tag: 'tokens', auth: 'write',
-      summary: 'Revoke an API token', params: s.IdParams,
-      responses: { 200: { description: 'Revoked', schema: s.ApiTokenSchema } },
+    },
+    revokeApiToken: {
       handler: async ({ c, params }) => c.json(await registry.revokeApiToken(params.id)),
-    }),
+    },
 
     // ---- admin: serial prefixes only enrollment tokens may register ----
-    route({
-      method: 'get', path: '/serial-reservations', operationId: 'listSerialReservations', tag: 'reservations', auth: 'read',
-      summary: 'Serial prefixes reserved for enrollment tokens: account claims of such serials are refused (403 serial_reserved)',
-      responses: { 200: { description: 'Reservations', schema: s.SerialReservationSchema.array() } },
+    listSerialReservations: {
       handler: async ({ c }) => c.json(await registry.listSerialReservations()),
-    }),
-    route({
-      method: 'post', path: '/serial-reservations', operationId: 'addSerialReservation', tag: 'reservations', auth: 'write',
-      summary: 'Reserve a serial prefix for enrollment tokens (409 when already reserved)', body: s.SerialReservationBody,
-      responses: { 201: { description: 'Reserved', schema: s.SerialReservationSchema } },
+    },
+    addSerialReservation: {
       handler: async ({ c, body, principal }) => c.json(await registry.addSerialReservation({ ...body, createdBy: principal.user.id }), 201),
-    }),
-    route({
-      method: 'delete', path: '/serial-reservations/{prefix}', operationId: 'removeSerialReservation', tag: 'reservations', auth: 'write',
-      summary: 'Release a reserved serial prefix', params: s.PrefixParams,
-      responses: { 204: { description: 'Released' } },
+    },
+    removeSerialReservation: {
       handler: async ({ c, params }) => {
         await registry.removeSerialReservation(params.prefix);
         return c.body(null, 204);
       },
-    }),
+    },
 
     // ---- admin: overlay peers and audit ----
-    route({
-      method: 'get', path: '/admin-peers', operationId: 'listAdminPeers', tag: 'admin peers', auth: 'read',
-      summary: 'Admin WireGuard peers',
-      responses: { 200: { description: 'Peers', schema: s.AdminPeerSchema.array() } },
+    listAdminPeers: {
       handler: async ({ c }) => c.json(await registry.listAdminPeers()),
-    }),
-    route({
-      method: 'post', path: '/admin-peers', operationId: 'createAdminPeer', tag: 'admin peers', auth: 'write',
-      summary: 'Add an admin laptop to the overlay: a tunnel IP and a wg-quick configuration', body: s.AdminPeerBody,
-      responses: { 201: { description: 'Created', schema: s.NewAdminPeerSchema } },
+    },
+    createAdminPeer: {
       handler: async ({ c, body, principal }) => {
         const { peer, config } = await registry.createAdminPeer({ ...body, createdBy: principal.user.id });
         return c.json({ ...peer, config }, 201);
       },
-    }),
-    route({
-      method: 'delete', path: '/admin-peers/{id}', operationId: 'deleteAdminPeer', tag: 'admin peers', auth: 'write',
-      summary: 'Remove an admin peer; its tunnel IP returns to the pool', params: s.IdParams,
-      responses: { 204: { description: 'Removed' } },
+    },
+    deleteAdminPeer: {
       handler: async ({ c, params }) => {
         await registry.deleteAdminPeer(params.id);
         return c.body(null, 204);
       },
-    }),
-    route({
-      method: 'get', path: '/access-log', operationId: 'queryAccessLog', tag: 'audit', auth: 'read',
-      summary: 'Who reached a device, newest first, within an optional time range', query: s.AccessLogQuery,
-      responses: { 200: { description: 'A page of entries', schema: s.AccessLogSchema } },
+    },
+    queryAccessLog: {
       handler: async ({ c, query }) =>
         c.json(
           await registry.queryAccessLog({
@@ -291,9 +201,9 @@ export function apiRouteTable(deps: ApiDeps): RouteDef<never, never, never>[] {
             ...(query.cursor ? { cursor: query.cursor } : {}),
           }),
         ),
-    }),
-  ];
-  return routes as unknown as RouteDef<never, never, never>[];
+    },
+  };
+  return routeTable(impls);
 }
 
 export function createApiRoutes(deps: ApiDeps): Hono<ApiEnv> {
@@ -312,7 +222,7 @@ export function createApiRoutes(deps: ApiDeps): Hono<ApiEnv> {
   });
 
   app.get('/openapi.json', (c) => {
-    document ??= buildOpenApiDocument(routes, { version: deps.version ?? '1' });
+    document ??= buildOpenApiDocument({ version: deps.version ?? '1' });
     return c.json(document);
   });
   const authFailures = rateLimit({

@@ -1,22 +1,24 @@
-// One declaration per API route: method, path, auth, request schemas, documented responses and the
-// handler. The same table mounts the hono routes and generates the OpenAPI document, so a route
-// cannot exist undocumented and a documented schema is the one that validates.
+// The hub's side of each operation of @porthole/api-contract: its handler, the middleware that runs
+// before authentication (per-address limits on open endpoints) and its body limit. The operations
+// and these answers together are the route table: it mounts the hono routes, and the contract's
+// OpenAPI document describes the same operations, so a route cannot exist undocumented.
 import type { Context, Hono, MiddlewareHandler } from 'hono';
 import { z } from 'zod';
+import {
+  operations,
+  type ApiOperation,
+  type OperationBody,
+  type OperationId,
+  type OperationParams,
+  type OperationQuery,
+  type Operations,
+} from '@porthole/api-contract';
 import type { ApiPrincipal } from '../auth/api-tokens.js';
 import { parseInput, parseJsonBody } from '../http/validate.js';
 import type { Registry } from '../registry/index.js';
 import { requireApiToken, type ApiEnv } from './bearer-auth.js';
 
 const NO_QUERY = z.strictObject({});
-
-export type RouteAuth = 'none' | 'read' | 'write';
-export type HttpMethod = 'get' | 'post' | 'patch' | 'delete';
-
-export interface RouteResponse {
-  description: string;
-  schema?: z.ZodType;
-}
 
 export interface RouteInput<P, Q, B> {
   c: Context<ApiEnv>;
@@ -27,28 +29,27 @@ export interface RouteInput<P, Q, B> {
   principal: ApiPrincipal;
 }
 
-export interface RouteDef<P = unknown, Q = unknown, B = unknown> {
-  method: HttpMethod;
-  /** OpenAPI-style path relative to /api/v1, e.g. `/devices/{serial}`. */
-  path: string;
-  operationId: string;
-  summary: string;
-  tag: string;
-  auth: RouteAuth;
-  params?: z.ZodType<P>;
-  query?: z.ZodType<Q>;
-  body?: z.ZodType<B>;
+/** How the hub answers one operation. */
+export interface RouteImpl<P = unknown, Q = unknown, B = unknown> {
   bodyLimitBytes?: number;
   /** Runs before authentication and parsing (per-address limits on open endpoints). */
   before?: MiddlewareHandler<ApiEnv>[];
-  /** Success responses; the common error responses are added for every route. */
-  responses: Record<number, RouteResponse>;
   handler: (input: RouteInput<P, Q, B>) => Promise<Response> | Response;
 }
 
-/** Identity helper that lets TypeScript infer P, Q and B from the schemas. */
-export function route<P = undefined, Q = undefined, B = undefined>(def: RouteDef<P, Q, B>): RouteDef<P, Q, B> {
-  return def;
+/** An operation of the contract with the hub's answer to it: one mounted route. */
+export interface RouteDef<P = unknown, Q = unknown, B = unknown> extends ApiOperation, RouteImpl<P, Q, B> {
+  operationId: OperationId;
+}
+
+/** An answer for every operation of the contract, typed by its schemas: a missing one does not compile. */
+export type RouteImpls = {
+  [K in OperationId]: RouteImpl<OperationParams<Operations[K]>, OperationQuery<Operations[K]>, OperationBody<Operations[K]>>;
+};
+
+/** The route table: each operation, in the contract's order, with its answer. */
+export function routeTable(impls: RouteImpls): RouteDef<never, never, never>[] {
+  return (Object.keys(operations) as OperationId[]).map((operationId) => ({ ...operations[operationId], operationId, ...impls[operationId] }) as unknown as RouteDef<never, never, never>);
 }
 
 function honoPath(path: string): string {

@@ -1,8 +1,8 @@
-// Builds the OpenAPI 3.1 document from the route table and the named zod schemas (JSON Schema
-// 2020-12, which OpenAPI 3.1 uses as its schema dialect). Served at /api/v1/openapi.json.
+// Builds the OpenAPI 3.1 document from the operations and the named zod schemas (JSON Schema
+// 2020-12, which OpenAPI 3.1 uses as its schema dialect). The hub serves it at /api/v1/openapi.json.
 import { z } from 'zod';
+import { operations, type ApiOperation } from './operations.js';
 import { apiSchemas } from './schemas.js';
-import type { RouteDef } from './route-table.js';
 
 const REF = '#/components/schemas/';
 
@@ -36,10 +36,10 @@ const ERRORS: Record<number, string> = {
   429: 'Too many requests; see Retry-After',
 };
 
-export function buildOpenApiDocument(routes: readonly RouteDef<never, never, never>[], info: { version: string; serverUrl?: string }): Json {
+export function buildOpenApiDocument(info: { version: string; serverUrl?: string }): Json {
   const components = z.toJSONSchema(apiSchemas, { uri: (id) => `${REF}${id}` }).schemas as Record<string, Json>;
   const paths: Record<string, Json> = {};
-  for (const def of routes as unknown as RouteDef[]) {
+  for (const [operationId, def] of Object.entries(operations) as [string, ApiOperation][]) {
     const parameters = [
       ...Object.entries(objectShape(def.params)).map(([name, s]) => ({ name, in: 'path', required: true, schema: schemaFor(s, 'input') })),
       ...Object.entries(objectShape(def.query)).map(([name, s]) => ({
@@ -61,7 +61,7 @@ export function buildOpenApiDocument(routes: readonly RouteDef<never, never, nev
     }
     paths[def.path] ??= {};
     paths[def.path]![def.method] = {
-      operationId: def.operationId,
+      operationId,
       summary: def.summary,
       tags: [def.tag],
       security: def.auth === 'none' ? [] : [{ bearerAuth: [] }],

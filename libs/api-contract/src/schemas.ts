@@ -1,6 +1,8 @@
-// The API's request and response schemas (zod 4). Request schemas are strict (unknown fields are
-// refused) and validate every body and query; the OpenAPI document is generated from these same
-// objects, so documentation and validation cannot drift apart.
+// The API's request and response schemas (zod 4) and their types. Request schemas are strict
+// (unknown fields are refused): the hub validates every body and query with them. Response schemas
+// are what clients validate a hub's answers with (the agent before it stores a registration), and
+// what the hub's tests hold its answers to. The OpenAPI document is generated from these same
+// objects, so documentation, validation and clients cannot drift apart.
 import { z } from 'zod';
 
 /** Named schemas: they become `components.schemas` of the OpenAPI document. */
@@ -42,6 +44,7 @@ export const AttestationBody = z
   })
   .register(apiSchemas, { id: 'Attestation' });
 
+/** Every error answer: a stable machine-readable code, a one-line message, the offending field if any. */
 export const ErrorSchema = z
   .object({ error: z.object({ code: z.string(), message: z.string(), field: z.string().optional() }) })
   .register(apiSchemas, { id: 'Error' });
@@ -58,14 +61,22 @@ export const RegisterBody = z
   })
   .register(apiSchemas, { id: 'RegisterRequest' });
 
+const base64Key = z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'a base64 WireGuard key (44 characters)');
+const ipv4Address = z.string().regex(/^(?:\d{1,3}\.){3}\d{1,3}$/, 'an IPv4 address');
+
+/** What a device needs to bring its tunnel up; an agent stores it, so it validates every field. */
 export const RegistrationSchema = z
   .object({
-    serial: z.string(),
-    tunnelIp: z.string(),
-    overlayCidr: z.string(),
-    hub: z.object({ publicKey: z.string(), endpoint: z.string(), tunnelIp: z.string() }),
-    url: z.string(),
-    persistentKeepalive: z.number().int(),
+    serial: z.string().min(1).max(63),
+    tunnelIp: ipv4Address,
+    overlayCidr: z.string().regex(/^(?:\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/, 'an IPv4 CIDR'),
+    hub: z.object({
+      publicKey: base64Key,
+      endpoint: z.string().min(3).max(300).describe("host:port of the hub's WireGuard UDP endpoint (a name is re-resolved on reconnect)"),
+      tunnelIp: ipv4Address,
+    }),
+    url: z.url(),
+    persistentKeepalive: z.number().int().min(0).max(65535),
   })
   .register(apiSchemas, { id: 'Registration' });
 
@@ -81,12 +92,12 @@ export const ClaimStartBody = z
 
 export const ClaimStartSchema = z
   .object({
-    userCode: z.string(),
-    verificationUri: z.string(),
-    verificationUriComplete: z.string(),
-    pollToken: z.string(),
-    expiresIn: z.number().int(),
-    interval: z.number().int(),
+    userCode: z.string().min(1).max(32),
+    verificationUri: z.url(),
+    verificationUriComplete: z.url(),
+    pollToken: z.string().min(1).max(512),
+    expiresIn: z.number().int().positive(),
+    interval: z.number().int().positive(),
   })
   .register(apiSchemas, { id: 'ClaimStart' });
 
@@ -316,3 +327,30 @@ export const AccessLogSchema = z
     nextCursor: z.string().nullable(),
   })
   .register(apiSchemas, { id: 'AccessLogPage' });
+
+// ---- Types: what the schemas accept (requests) and what they give back (responses) ----
+
+export type ErrorBody = z.output<typeof ErrorSchema>;
+export type Attestation = z.input<typeof AttestationBody>;
+export type RegisterRequest = z.input<typeof RegisterBody>;
+export type Registration = z.output<typeof RegistrationSchema>;
+export type ClaimStartRequest = z.input<typeof ClaimStartBody>;
+export type ClaimStart = z.output<typeof ClaimStartSchema>;
+export type ClaimPoll = z.output<typeof ClaimPollSchema>;
+export type Device = z.output<typeof DeviceSchema>;
+export type DevicePage = z.output<typeof DevicePageSchema>;
+export type DevicePatch = z.input<typeof DevicePatchBody>;
+export type KeyRotation = z.output<typeof KeyRotationSchema>;
+export type Grant = z.output<typeof GrantSchema>;
+export type SerialReservation = z.output<typeof SerialReservationSchema>;
+export type EnrollmentToken = z.output<typeof EnrollmentTokenSchema>;
+export type NewEnrollmentToken = z.output<typeof NewEnrollmentTokenSchema>;
+export type ApiToken = z.output<typeof ApiTokenSchema>;
+export type NewApiToken = z.output<typeof NewApiTokenSchema>;
+export type User = z.output<typeof UserSchema>;
+export type WhoAmI = z.output<typeof WhoAmISchema>;
+export type AdminPeer = z.output<typeof AdminPeerSchema>;
+export type NewAdminPeer = z.output<typeof NewAdminPeerSchema>;
+export type AccessLogPage = z.output<typeof AccessLogSchema>;
+/** One proxied request as the API lists it. */
+export type AccessLogPageEntry = AccessLogPage['entries'][number];
