@@ -15,8 +15,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { UdpBind } from '@porthole/wireguard';
 import { users } from '@porthole/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../apps/hub/src/config/load-config.js';
-import { createHub, type Hub } from '../../apps/hub/src/hub.js';
+import { createHub, loadConfig, type Hub } from '@porthole/hub';
 import { freePort } from '../support/free-port.js';
 import { requirementsMet } from '../support/requirements.js';
 
