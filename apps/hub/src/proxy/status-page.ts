@@ -4,6 +4,7 @@
 import type { ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { ago, formatTime } from '../portal/format.js';
 
 export interface StatusPage {
   status: number;
@@ -14,6 +15,8 @@ export interface StatusPage {
   /** Shown as "last seen"; only for visitors allowed to know the device. */
   lastSeenAt?: Date | null;
   requestId?: string;
+  /** The clock "last seen … ago" is counted from (default: now). */
+  now?: Date;
   /** Extra headers, e.g. Retry-After or Location. */
   headers?: Record<string, string>;
 }
@@ -31,11 +34,17 @@ export const PAGE_HEADERS: Readonly<Record<string, string>> = {
   'referrer-policy': 'no-referrer',
 };
 
+/** "3 h ago, 2030-01-01 09:15 UTC" for people; the exact instant for machines and tooltips. */
+function lastSeen(at: Date, now: Date): string {
+  const iso = at.toISOString();
+  return `<time datetime="${iso}" title="${formatTime(at, true)}">${escapeHtml(`${ago(at, now)}, ${formatTime(at)}`)}</time>`;
+}
+
 export function renderStatusPage(page: StatusPage): string {
   const rows: string[] = [];
   if (page.serial) rows.push(`<dt>Device</dt><dd>${escapeHtml(page.serial)}</dd>`);
   if (page.lastSeenAt !== undefined) {
-    rows.push(`<dt>Last seen</dt><dd>${page.lastSeenAt ? escapeHtml(page.lastSeenAt.toISOString()) : 'never'}</dd>`);
+    rows.push(`<dt>Last seen</dt><dd>${page.lastSeenAt ? lastSeen(page.lastSeenAt, page.now ?? new Date()) : 'never'}</dd>`);
   }
   if (page.requestId) rows.push(`<dt>Request</dt><dd>${escapeHtml(page.requestId)}</dd>`);
   return `<!doctype html>
