@@ -79,6 +79,8 @@ export async function startOverlay(options: OverlayOptions): Promise<Overlay> {
       if (event.type === 'handshake-completed' || event.type === 'endpoint-changed') {
         logger?.debug(event.type, { peer: event.peer.slice(0, 8) });
       }
+      // A device coming online is written at once; rekeys wait for the status flush.
+      if (event.type === 'handshake-completed') peers.handshakeCompleted(event.peer);
       options.onEvent?.(event);
     },
     ...(logger ? { logger } : {}),

@@ -3,7 +3,7 @@ import { WireGuardDevice, encodeKey, generatePrivateKey, publicKeyFromPrivate } 
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseIpv4Address } from '@porthole/netstack';
 import type { Peer, PeerChanges, PeerSet, PeerStatus } from '../registry/index.js';
-import { PeerSync, TRAFFIC_WRITE_BYTES, type PeerSource } from './peer-sync.js';
+import { FIRST_CONTACT_DELAY_MS, PeerSync, TRAFFIC_WRITE_BYTES, type PeerSource, type PeerTarget } from './peer-sync.js';
 
 const newKey = () => encodeKey(publicKeyFromPrivate(generatePrivateKey()));
 
@@ -180,6 +180,8 @@ describe('PeerSync', () => {
       removePeer: (k: string) => wg.removePeer(k),
       getPeer: (k: string) => wg.getPeer(k),
       peers: () => wg.peers().map((p) => ({ ...p, rxBytes: extra.get(p.publicKey)?.rx ?? 0, lastHandshakeMs: extra.get(p.publicKey)?.handshakeMs })),
+      forEachPeerActivity: (visit: Parameters<WireGuardDevice['forEachPeerActivity']>[0]) =>
+        wg.forEachPeerActivity((key, endpoint, _handshakeMs, _rx, tx) => visit(key, endpoint, extra.get(key)?.handshakeMs, extra.get(key)?.rx ?? 0, tx)),
     };
     let mono = 1_000;
     const sync = new PeerSync({ source, target, monotonicNow: () => mono, pollIntervalMs: 60_000, statusFlushMs: 60_000, trafficFlushMs: 300_000 });
@@ -214,5 +216,69 @@ describe('PeerSync', () => {
     await sync.stop(); // the last write carries every change
     expect(writtenKeys()).toEqual([idle]);
     expect(source.written.at(-1)![0]).toMatchObject({ rxBytes: 64 });
+  });
+
+  it('writes a device coming online at once and alone; rekeys of online devices wait for the status flush', async () => {
+    const source = new FakeSource();
+    const wg = new WireGuardDevice({ privateKey: generatePrivateKey(), onTransmit: () => {}, onPacket: () => {} });
+    // Handshake times per key, as the device would report them after real handshakes.
+    const handshakes = new Map<string, number>();
+    const target: PeerTarget = {
+      addPeer: (c) => wg.addPeer(c),
+      updatePeer: (k, u) => wg.updatePeer(k, u),
+      removePeer: (k) => wg.removePeer(k),
+      getPeer: (k) => {
+        const p = wg.getPeer(k);
+        return p && { ...p, lastHandshakeMs: handshakes.get(k) };
+      },
+      peers: () => wg.peers().map((p) => ({ ...p, lastHandshakeMs: handshakes.get(p.publicKey) })),
+      forEachPeerActivity: (visit) => wg.forEachPeerActivity((k, endpoint, _hs, rx, tx) => visit(k, endpoint, handshakes.get(k), rx, tx)),
+    };
+    let mono = 1_000;
+    const sync = new PeerSync({ source, target, monotonicNow: () => mono, wallNow: () => 1_800_000_000_000 + mono, pollIntervalMs: 60_000, statusFlushMs: 60_000 });
+    current = sync;
+    const [a, b, quiet] = [newKey(), newKey(), newKey()];
+    source.commit([device(a, '100.64.0.2', 'an1'), device(b, '100.64.0.3', 'an2'), device(quiet, '100.64.0.4', 'an3')]);
+    await sync.start();
+    const handshake = (key: string) => {
+      handshakes.set(key, mono);
+      wg.updatePeer(key, { endpoint: { address: '198.51.100.1', port: 40_000 + handshakes.size } });
+      sync.handshakeCompleted(key);
+    };
+    const waitForWrites = async (count: number) => {
+      for (let i = 0; i < 100 && source.written.length < count; i++) await new Promise((r) => setTimeout(r, FIRST_CONTACT_DELAY_MS / 4));
+      expect(source.written).toHaveLength(count);
+    };
+
+    // Two devices come online: one prompt write carries both, long before the 60 s flush.
+    handshake(a);
+    handshake(b);
+    await waitForWrites(1);
+    expect(source.written[0]!.map((s) => s.publicKey).sort()).toEqual([a, b].sort());
+    expect(source.written[0]![0]!.lastHandshakeAt).toEqual(new Date(1_800_000_000_000 + mono));
+
+    // A rekey two minutes later: the device is online, so no prompt write...
+    mono += 120_000;
+    handshake(a);
+    await new Promise((r) => setTimeout(r, FIRST_CONTACT_DELAY_MS * 3));
+    expect(source.written).toHaveLength(1);
+    // ...the status flush writes it (and nothing that did not change).
+    await sync.flushStatus();
+    expect(source.written).toHaveLength(2);
+    expect(source.written[1]!.map((s) => s.publicKey)).toEqual([a]);
+    expect(source.written[1]![0]!.lastHandshakeAt).toEqual(new Date(1_800_000_000_000 + mono));
+
+    // b was written 2 minutes ago and is still online; after more than 180 s without a handshake
+    // written, its next handshake is a device coming back online: written at once again.
+    mono += 61_000;
+    handshake(b);
+    await waitForWrites(3);
+    expect(source.written[2]!.map((s) => s.publicKey)).toEqual([b]);
+    // A peer the registry removed in the meantime is not written.
+    handshake(quiet);
+    source.commit([device(quiet, '100.64.0.4', 'an3', 'remove')]);
+    await sync.catchUp();
+    await new Promise((r) => setTimeout(r, FIRST_CONTACT_DELAY_MS * 3));
+    expect(source.written).toHaveLength(3);
   });
 });

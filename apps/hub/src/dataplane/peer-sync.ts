@@ -4,8 +4,13 @@
 // Traffic counters alone move with every keepalive: written for a peer only when they grew by
 // TRAFFIC_WRITE_BYTES or after trafficFlushMs, else 30,000 idle devices rewrite ~12,000 rows
 // every 10 s (that write was 15–20% of the hub's CPU at that scale).
+// Handshakes take two paths. A device coming online (no handshake written within the online
+// window, REJECT_AFTER_TIME) is written within FIRST_CONTACT_DELAY_MS, in a batch of its own, so
+// the portal and other hub nodes see it at once. A rekey of a peer that is online (every ~2 min,
+// ~230/s at 30,000 devices) waits for the status flush: the database's "online" rule (180 s)
+// holds as long as each rekey is written within a flush interval.
 import type { PeerChange } from '@porthole/db';
-import { formatEndpoint, type PeerConfig, type PeerStatus as WgPeerStatus, type PeerUpdate } from '@porthole/wireguard';
+import { constants, formatEndpoint, sameEndpoint, type Endpoint, type PeerConfig, type PeerStatus as WgPeerStatus, type PeerUpdate } from '@porthole/wireguard';
 import { parseIpv4Address } from '@porthole/netstack';
 import type { Logger } from '../ops/logger.js';
 import type { Peer, PeerChanges, PeerSet, PeerStatus } from '../registry/index.js';
@@ -27,6 +32,8 @@ export interface PeerTarget {
   removePeer(publicKey: string): boolean;
   getPeer(publicKey: string): WgPeerStatus | undefined;
   peers(): WgPeerStatus[];
+  /** Every peer's handshake, endpoint and traffic, without a status object per peer. */
+  forEachPeerActivity(visit: (publicKey: string, endpoint: Endpoint | undefined, lastHandshakeMs: number | undefined, rxBytes: number, txBytes: number) => void): void;
 }
 
 export interface PeerSyncOptions {
@@ -53,10 +60,15 @@ export interface PeerSyncOptions {
 /** Traffic growth (rx + tx bytes) that is written at the next flush without waiting for trafficFlushMs. */
 export const TRAFFIC_WRITE_BYTES = 1024 * 1024;
 
+/** How long a device coming online waits for others to share its write (a reconnect wave). */
+export const FIRST_CONTACT_DELAY_MS = 200;
+
 /** What was last written for a peer. */
 interface Written {
   handshakeMs: number | undefined;
   endpoint: string | null;
+  /** What `endpoint` was formatted from: the same place needs no formatting. */
+  endpointObject: Endpoint | undefined;
   rxBytes: number;
   txBytes: number;
   atMs: number;
@@ -82,6 +94,11 @@ export class PeerSync {
   private loaded: Peer[] = [];
   /** Endpoints of recently removed peers (bounded): a re-enabled device is dialled there. */
   private readonly departed = new Map<string, { endpoint: NonNullable<WgPeerStatus['endpoint']>; atMs: number }>();
+  /** Devices that came online and wait for their prompt write. */
+  private readonly firstContacts = new Set<string>();
+  private firstContactTimer: NodeJS.Timeout | undefined;
+  /** Status writes run one after another, so an older view never lands after a newer one. */
+  private writes: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: PeerSyncOptions) {}
 
@@ -109,9 +126,47 @@ export class PeerSync {
     this.stopped = true;
     clearInterval(this.pollTimer);
     clearInterval(this.flushTimer);
+    clearTimeout(this.firstContactTimer);
     this.unsubscribe?.();
     await this.syncing;
     await this.flushStatus(true);
+  }
+
+  /**
+   * A WireGuard handshake with `publicKey` completed. A peer not written as online (no handshake
+   * written within REJECT_AFTER_TIME) is written within FIRST_CONTACT_DELAY_MS; a rekey of an
+   * online peer waits for the status flush.
+   */
+  handshakeCompleted(publicKey: string): void {
+    if (this.stopped || !this.known.has(publicKey)) return;
+    const last = this.lastWritten.get(publicKey);
+    const online = last?.handshakeMs !== undefined && this.options.monotonicNow() - last.handshakeMs < constants.REJECT_AFTER_TIME_MS;
+    if (online) return;
+    this.firstContacts.add(publicKey);
+    this.firstContactTimer ??= setTimeout(() => {
+      this.firstContactTimer = undefined;
+      void this.flushFirstContacts();
+    }, FIRST_CONTACT_DELAY_MS);
+    this.firstContactTimer.unref?.();
+  }
+
+  /** Writes the status of the devices that came online since the last call. Never throws. */
+  flushFirstContacts(): Promise<void> {
+    const keys = [...this.firstContacts];
+    this.firstContacts.clear();
+    if (keys.length === 0) return this.writes;
+    return this.enqueueWrite(() => {
+      const batch: PeerStatus[] = [];
+      const written: [string, Written][] = [];
+      const mono = this.options.monotonicNow();
+      const wall = this.options.wallNow?.() ?? Date.now();
+      for (const key of keys) {
+        const peer = this.options.target.getPeer(key);
+        if (!peer || !this.known.has(key)) continue;
+        this.collect(batch, written, key, peer.endpoint, peer.lastHandshakeMs, peer.rxBytes, peer.txBytes, mono, wall, this.lastWritten.get(key));
+      }
+      return { batch, written };
+    });
   }
 
   /**
@@ -180,40 +235,69 @@ export class PeerSync {
    * grew by TRAFFIC_WRITE_BYTES or was last written trafficFlushMs ago; `all` writes every
    * change (on stop). Never throws.
    */
-  async flushStatus(all = false): Promise<void> {
-    const mono = this.options.monotonicNow();
-    const wall = this.options.wallNow?.() ?? Date.now();
-    const trafficFlushMs = this.options.trafficFlushMs ?? 300_000;
-    const batch: PeerStatus[] = [];
-    const written: [string, Written][] = [];
-    for (const peer of this.options.target.peers()) {
-      // `ws:` marks a device on the WebSocket carrier; UDP stays `address:port`.
-      const endpoint = peer.endpoint ? formatEndpoint(peer.endpoint) : null;
-      const last = this.lastWritten.get(peer.publicKey);
-      // Not heard from since this hub started: nothing to record (and the row keeps its counters).
-      // At start that is every peer: writing them all blocked the event loop for seconds at 30,000.
-      if (!last && peer.lastHandshakeMs === undefined && endpoint === null && peer.rxBytes === 0 && peer.txBytes === 0) continue;
-      if (last && last.handshakeMs === peer.lastHandshakeMs && last.endpoint === endpoint) {
-        if (peer.rxBytes === last.rxBytes && peer.txBytes === last.txBytes) continue;
-        const grew = peer.rxBytes - last.rxBytes + (peer.txBytes - last.txBytes);
-        if (!all && grew < TRAFFIC_WRITE_BYTES && mono - last.atMs < trafficFlushMs) continue;
-      }
-      batch.push({
-        publicKey: peer.publicKey,
-        lastHandshakeAt: peer.lastHandshakeMs === undefined ? null : new Date(wall - (mono - peer.lastHandshakeMs)),
-        endpoint,
-        rxBytes: peer.rxBytes,
-        txBytes: peer.txBytes,
+  flushStatus(all = false): Promise<void> {
+    return this.enqueueWrite(() => {
+      const mono = this.options.monotonicNow();
+      const wall = this.options.wallNow?.() ?? Date.now();
+      const trafficFlushMs = this.options.trafficFlushMs ?? 300_000;
+      const batch: PeerStatus[] = [];
+      const written: [string, Written][] = [];
+      this.options.target.forEachPeerActivity((publicKey, endpointObject, handshakeMs, rxBytes, txBytes) => {
+        const last = this.lastWritten.get(publicKey);
+        // Not heard from since this hub started: nothing to record (and the row keeps its counters).
+        // At start that is every peer: writing them all blocked the event loop for seconds at 30,000.
+        if (!last && handshakeMs === undefined && endpointObject === undefined && rxBytes === 0 && txBytes === 0) return;
+        if (last && last.handshakeMs === handshakeMs && sameEndpoint(last.endpointObject, endpointObject)) {
+          if (rxBytes === last.rxBytes && txBytes === last.txBytes) return;
+          const grew = rxBytes - last.rxBytes + (txBytes - last.txBytes);
+          if (!all && grew < TRAFFIC_WRITE_BYTES && mono - last.atMs < trafficFlushMs) return;
+        }
+        this.collect(batch, written, publicKey, endpointObject, handshakeMs, rxBytes, txBytes, mono, wall, last);
       });
-      written.push([peer.publicKey, { handshakeMs: peer.lastHandshakeMs, endpoint, rxBytes: peer.rxBytes, txBytes: peer.txBytes, atMs: mono }]);
-    }
-    if (batch.length === 0) return;
-    try {
-      await this.options.source.recordPeerStatus(batch);
-      for (const [key, w] of written) this.lastWritten.set(key, w);
-    } catch (err) {
-      this.options.logger?.warn('peer status write failed; will retry', { err: String(err), peers: batch.length });
-    }
+      return { batch, written };
+    });
+  }
+
+  /** Adds one peer's status to a write and what will count as written once it succeeds. */
+  private collect(
+    batch: PeerStatus[],
+    written: [string, Written][],
+    publicKey: string,
+    endpointObject: Endpoint | undefined,
+    handshakeMs: number | undefined,
+    rxBytes: number,
+    txBytes: number,
+    mono: number,
+    wall: number,
+    last: Written | undefined,
+  ): void {
+    // `ws:` marks a device on the WebSocket carrier; UDP stays `address:port`.
+    const endpoint = last && sameEndpoint(last.endpointObject, endpointObject) ? last.endpoint : endpointText(endpointObject);
+    batch.push({
+      publicKey,
+      lastHandshakeAt: handshakeMs === undefined ? null : new Date(wall - (mono - handshakeMs)),
+      endpoint,
+      rxBytes,
+      txBytes,
+    });
+    written.push([publicKey, { handshakeMs, endpoint, endpointObject, rxBytes, txBytes, atMs: mono }]);
+  }
+
+  /** Runs `prepare` after the writes before it, then writes its batch. Never rejects. */
+  private enqueueWrite(prepare: () => { batch: PeerStatus[]; written: [string, Written][] }): Promise<void> {
+    const next = this.writes.then(async () => {
+      const { batch, written } = prepare();
+      if (batch.length === 0) return;
+      try {
+        await this.options.source.recordPeerStatus(batch);
+        for (const [key, w] of written) if (this.known.has(key)) this.lastWritten.set(key, w);
+      } catch (err) {
+        // Not recorded as written: the next status flush picks these peers up again.
+        this.options.logger?.warn('peer status write failed; will retry', { err: String(err), peers: batch.length });
+      }
+    });
+    this.writes = next;
+    return next;
   }
 
   private apply(change: PeerChange): void {
@@ -251,6 +335,7 @@ export class PeerSync {
     if (known && this.byAddress.get(known.tunnelIp) === publicKey) this.byAddress.delete(known.tunnelIp);
     this.known.delete(publicKey);
     this.lastWritten.delete(publicKey);
+    this.firstContacts.delete(publicKey);
     const status = this.options.target.getPeer(publicKey);
     if (status?.endpoint) {
       if (this.departed.size >= 4096) this.departed.delete(this.departed.keys().next().value!);
@@ -258,4 +343,8 @@ export class PeerSync {
     }
     this.options.target.removePeer(publicKey);
   }
+}
+
+function endpointText(endpoint: Endpoint | undefined): string | null {
+  return endpoint ? formatEndpoint(endpoint) : null;
 }
