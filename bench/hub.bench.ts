@@ -12,6 +12,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +22,7 @@ import { encodeKey, generatePrivateKey, publicKeyFromPrivate } from '@porthole/w
 import { freePort } from '../test/support/free-port.js';
 import { unmetRequirements } from '../test/support/requirements.js';
 import type { BenchResult } from './harness.js';
+import { InspectorProfiler, topSelfTime } from './fixtures/cpu-profile.js';
 import { startChild, type JsonChild, type Message } from './fixtures/hub-child-process.js';
 import { kernelDownload } from './fixtures/hub-kernel-baseline.js';
 import { floodBench } from './fixtures/hub-flood.js';
@@ -40,6 +42,14 @@ const PARTS = (process.env.HUB_BENCH_PARTS ?? 'proxy,scale,flood').split(',');
 const SERIAL = 'an30000001';
 /** WireGuard rekeys a session after REKEY_AFTER_TIME (120 s) on the next send: the next keepalive. */
 const REKEY_PERIOD_S = 120 + 25 / 2;
+/**
+ * The rekey wave: every device rekeys on its first keepalive after 120 s, so the ramp repeats
+ * 120–145 s later as a wave of handshakes. Measured (hub CPU, handshakes/s) at the largest N only
+ * unless HUB_BENCH_REKEY_WINDOW=all; `0` skips it (it adds ~2.5 minutes).
+ */
+const REKEY_WINDOW = process.env.HUB_BENCH_REKEY_WINDOW ?? 'largest';
+/** A directory: CPU profiles of the hub in the steady and rekey windows (inspector, like the visitor bench). */
+const PROFILE_DIR = process.env.HUB_BENCH_PROFILE;
 
 type Log = (line: string) => void;
 
@@ -123,10 +133,11 @@ interface CpuSample {
 }
 const cpuSeconds = (a: CpuSample, b: CpuSample) => (b.cpuUserUs + b.cpuSystemUs - a.cpuUserUs - a.cpuSystemUs) / 1e6;
 
-async function startHub(dir: string, extraEnv: Record<string, string> = {}): Promise<{ hub: JsonChild; ready: Message; adminToken: string }> {
+async function startHub(dir: string, extraEnv: Record<string, string> = {}, inspectPort?: number): Promise<{ hub: JsonChild; ready: Message; adminToken: string }> {
   const adminToken = `ph_api_${randomBytes(24).toString('base64url')}`;
   const hub = startChild('hub', 'hub-bench-hub.ts', { DATA_DIR: join(dir, 'data'), HTTP_PORT: String(await freePort()), ADMIN_TOKEN: adminToken, ...extraEnv }, [
     '--expose-gc',
+    ...(inspectPort ? [`--inspect=127.0.0.1:${inspectPort}`] : []),
     // e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to see where the hub spends its time.
     ...(process.env.HUB_BENCH_HUB_FLAGS ?? '').split(' ').filter(Boolean),
   ]);
@@ -266,9 +277,38 @@ interface ScaleStep {
   cpuPercent: number;
   keepalivesPerSecond: number;
   seedMs: number;
+  rekey?: RekeyWindow;
 }
 
-async function scaleStep(devices: number, log: Log): Promise<ScaleStep> {
+interface RekeyWindow {
+  seconds: number;
+  cpuPercent: number;
+  handshakesPerSecond: number;
+  loopDelayP99Ms: number;
+}
+
+/** Writes a profile of `run` to `file` and logs its top self time (when HUB_BENCH_PROFILE is set). */
+async function profiled<T>(port: number | undefined, file: string, log: Log, run: () => Promise<T>): Promise<T> {
+  if (!PROFILE_DIR || port === undefined) return run();
+  const profiler = await InspectorProfiler.connect(port);
+  try {
+    await profiler.start();
+    const result = await run();
+    const profile = await profiler.stop();
+    mkdirSync(PROFILE_DIR, { recursive: true });
+    const path = join(PROFILE_DIR, file);
+    writeFileSync(path, JSON.stringify(profile));
+    log(`  profile ${path}:`);
+    for (const t of topSelfTime(profile, 5, `${process.cwd()}/`, await profiler.positionMapper())) {
+      log(`    ${t.percent.toFixed(1).padStart(5)}%  ${t.selfMs.toFixed(0).padStart(6)} ms  ${t.where}`);
+    }
+    return result;
+  } finally {
+    profiler.close();
+  }
+}
+
+async function scaleStep(devices: number, log: Log, rekeyWindow = false): Promise<ScaleStep> {
   const dir = await mkdtemp(join(tmpdir(), 'hub-scale-'));
   let sim: JsonChild | undefined;
   let hub: JsonChild | undefined;
@@ -278,7 +318,8 @@ async function scaleStep(devices: number, log: Log): Promise<ScaleStep> {
       sim = startChild('simulator', 'hub-device-sim.ts', { COUNT: String(devices), KEYS_FILE: keysFile, RATE: String(SIM_RATE) }, (process.env.HUB_BENCH_SIM_FLAGS ?? '').split(' ').filter(Boolean));
       await sim.next('keys', 300_000);
     }
-    const started = await startHub(dir, devices > 0 ? { SEED_KEYS_FILE: keysFile } : {});
+    const inspectPort = PROFILE_DIR && devices > 0 ? await freePort() : undefined;
+    const started = await startHub(dir, devices > 0 ? { SEED_KEYS_FILE: keysFile } : {}, inspectPort);
     hub = started.hub;
     const stats = async (gc: boolean) => (await hub!.ask({ cmd: 'stats', gc }, 'stats', 120_000)) as unknown as HubStats;
     await sleep(2000);
@@ -287,6 +328,8 @@ async function scaleStep(devices: number, log: Log): Promise<ScaleStep> {
     let connected = 0;
     let hubCpuPerHandshakeMs = NaN;
     let keepalivesPerSecond = 0;
+    let rampStartMs = 0;
+    let rampEndMs = 0;
     if (sim) {
       let last: Message | undefined;
       let lastAt = Date.now();
@@ -297,6 +340,7 @@ async function scaleStep(devices: number, log: Log): Promise<ScaleStep> {
       };
       const progress = setInterval(() => last && log(`  N=${devices}: started ${last.started}, connected ${last.connected}, handshakes ${last.handshakes}`), 10_000);
       const rampStart = await stats(false);
+      rampStartMs = performance.now();
       sim.child.stdin!.write(`${JSON.stringify({ cmd: 'start', hubPublicKey: started.ready.publicKey, hubEndpoint: `127.0.0.1:${started.ready.wgPort}`, hubTunnelIp: started.ready.hubTunnelIp })}\n`);
       const rampBudgetMs = (devices / SIM_RATE) * 3000 + 90_000;
       // The simulator reports every second; long silence means it is stuck or hopelessly overloaded.
@@ -318,6 +362,7 @@ async function scaleStep(devices: number, log: Log): Promise<ScaleStep> {
         clearInterval(watchdog);
       }
       const rampEnd = await stats(false);
+      rampEndMs = performance.now();
       hubCpuPerHandshakeMs = (cpuSeconds(rampStart, rampEnd) * 1000) / Math.max(1, connected);
       await sleep(5000);
     }
@@ -325,7 +370,7 @@ async function scaleStep(devices: number, log: Log): Promise<ScaleStep> {
     const simStats = async () => (sim ? await sim.ask({ cmd: 'stats' }, 'stats', 10_000).catch(() => undefined) : undefined);
     const from = await stats(false);
     const simFrom = await simStats();
-    await sleep((devices > 0 ? STEADY_SECONDS : 10) * 1000);
+    await profiled(inspectPort, `hub-scale-${devices}-steady.cpuprofile`, log, () => sleep((devices > 0 ? STEADY_SECONDS : 10) * 1000));
     const simTo = await simStats();
     const steady = await stats(true);
     const seconds = (steady.wallMs - from.wallMs) / 1000;
@@ -336,7 +381,27 @@ async function scaleStep(devices: number, log: Log): Promise<ScaleStep> {
         `heap ${(steady.memory.heapUsed / MiB).toFixed(0)} MiB, CPU ${cpuPercent.toFixed(1)}% (${keepalivesPerSecond.toFixed(0)} keepalives/s), ` +
         `loop delay p99 ${steady.loopDelayMs.p99.toFixed(1)} ms, drops ${JSON.stringify(steady.wgDrops)}`,
     );
-    return { devices, connected, rampSeconds, hubCpuPerHandshakeMs, idle, steady, cpuPercent, keepalivesPerSecond, seedMs: started.ready.seedMs as number };
+    let rekey: RekeyWindow | undefined;
+    if (sim && rekeyWindow && connected < devices) log(`N=${devices}: no rekey window (the ramp did not finish, so there is no wave to time)`);
+    if (sim && rekeyWindow && connected === devices) {
+      // The wave: from 120 s after the first handshake to 145 s (a keepalive period) after the last, plus slack.
+      const waveFrom = rampStartMs + 120_000;
+      const waveTo = rampEndMs + 150_000;
+      await sleep(Math.max(0, waveFrom - performance.now()));
+      const hubFrom = await stats(false);
+      const simAt = await simStats();
+      await profiled(inspectPort, `hub-scale-${devices}-rekey.cpuprofile`, log, () => sleep(Math.max(1000, waveTo - performance.now())));
+      const simEnd = await simStats();
+      const hubTo = await stats(false);
+      const seconds = (hubTo.wallMs - hubFrom.wallMs) / 1000;
+      const handshakes = simAt && simEnd ? (simEnd.handshakes as number) - (simAt.handshakes as number) : NaN;
+      rekey = { seconds, cpuPercent: (cpuSeconds(hubFrom, hubTo) / seconds) * 100, handshakesPerSecond: handshakes / seconds, loopDelayP99Ms: hubTo.loopDelayMs.p99 };
+      log(
+        `N=${devices} rekey wave: ${rekey.handshakesPerSecond.toFixed(0)} handshakes/s over ${seconds.toFixed(0)} s, hub CPU ${rekey.cpuPercent.toFixed(1)}%, ` +
+          `loop delay p99 ${rekey.loopDelayP99Ms.toFixed(1)} ms, ${hubTo.sessions}/${hubTo.peers} sessions`,
+      );
+    }
+    return { devices, connected, rampSeconds, hubCpuPerHandshakeMs, idle, steady, cpuPercent, keepalivesPerSecond, seedMs: started.ready.seedMs as number, ...(rekey ? { rekey } : {}) };
   } finally {
     await sim?.stop();
     await hub?.stop();
@@ -356,10 +421,10 @@ async function scaleBench(log: Log): Promise<BenchResult[]> {
     unit: 'MiB',
     note: `heap ${(baseHeap / MiB).toFixed(1)} MiB, CPU ${base.cpuPercent.toFixed(1)}%`,
   });
-  for (const n of SCALE_STEPS) {
+  for (const [i, n] of SCALE_STEPS.entries()) {
     let step: ScaleStep;
     try {
-      step = await scaleStep(n, log);
+      step = await scaleStep(n, log, REKEY_WINDOW === 'all' || (REKEY_WINDOW !== '0' && i === SCALE_STEPS.length - 1));
     } catch (err) {
       log(`scale N=${n} failed: ${(err as Error).message}`);
       rows.push({ suite: SUITE, case: `scale N=${n}`, value: NaN, unit: '-', note: `failed: ${(err as Error).message.split('\n')[0]}` });
@@ -406,6 +471,16 @@ async function scaleBench(log: Log): Promise<BenchResult[]> {
       unit: 'handshakes/s',
       note: `${step.connected} devices in ${step.rampSeconds.toFixed(1)} s (simulator paced at ≤${SIM_RATE}/s); hub ${step.hubCpuPerHandshakeMs.toFixed(2)} ms CPU per handshake → rekeys every ~2 min add ~${rekeyPercent.toFixed(1)}% CPU; seeded ${n} rows in ${(step.seedMs / 1000).toFixed(1)} s`,
     });
+    if (step.rekey) {
+      rows.push({
+        suite: SUITE,
+        case: `scale N=${n}: hub CPU, rekey wave`,
+        value: step.rekey.cpuPercent,
+        unit: '% of a core',
+        baseline: { case: 'steady state', value: step.cpuPercent },
+        note: `${step.rekey.seconds.toFixed(0)} s window 120 s after the ramp: ${step.rekey.handshakesPerSecond.toFixed(0)} handshakes/s (all devices rekey every ~${REKEY_PERIOD_S.toFixed(0)} s: ${(n / REKEY_PERIOD_S).toFixed(0)}/s spread evenly); loop delay p99 ${step.rekey.loopDelayP99Ms.toFixed(1)} ms`,
+      });
+    }
     if (step.connected < n) {
       log(`stopping the scale series at N=${n}: the machine did not connect all devices in time`);
       break;

@@ -1,12 +1,15 @@
 // WireGuard core benchmarks, one core, in-process (no sockets): responder handshakes per second
 // (consume initiation + create response, the hub's cost per connecting device) against the X25519
 // operations a responder cannot avoid, measured in the same run; the per-datagram cost of a flood
-// of valid-mac1 initiations (cookie replies) and of junk; transport encrypt+decrypt of 1420-byte
-// packets through two devices, against raw node:crypto AEAD as baseline.
-import { createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, diffieHellman, randomBytes } from 'node:crypto';
+// of valid-mac1 initiations (cookie replies) and of junk; the data path: the transport AEAD per
+// packet size (libsodium against node:crypto), encrypt+decrypt through two devices, and the CPU of
+// a UDP send (UdpBind unconnected and connected against a plain dgram send). CPU time throughout.
+import { spawn } from 'node:child_process';
+import { createPrivateKey, createPublicKey, diffieHellman, randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
-import { WireGuardDevice, generatePrivateKey, type Endpoint } from '@porthole/wireguard';
+import { UdpBind, WireGuardDevice, defaultTransportAead, generatePrivateKey, nodeAead, type Endpoint, type TransportAead } from '@porthole/wireguard';
 import type { BenchResult } from './harness.js';
 
 const SUITE = 'wireguard';
@@ -228,82 +231,152 @@ async function workerOffload(iterations: number, log: (line: string) => void): P
   ];
 }
 
-function rawAead(iterations: number): number {
-  const key = randomBytes(32);
-  const nonce = Buffer.alloc(12);
-  const packet = randomBytes(PACKET_BYTES);
-  const start = performance.now();
-  for (let i = 0; i < iterations; i++) {
-    nonce.writeUInt32LE(i, 4);
-    const c = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 });
-    const body = c.update(packet);
-    c.final();
-    const tag = c.getAuthTag();
-    const d = createDecipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 });
-    d.setAuthTag(tag);
-    d.update(body);
-    d.final();
-  }
-  return iterations / ((performance.now() - start) / 1000);
+/** CPU µs per call of `work`, after a warm-up of a tenth as many. */
+function cpuPerCall(iterations: number, work: (i: number) => void): number {
+  for (let i = 0; i < iterations / 10; i++) work(i);
+  return cpuMicros(() => {
+    for (let i = 0; i < iterations; i++) work(i);
+  }) / iterations;
 }
 
-function transport(iterations: number): { both: number; encrypt: number; decrypt: number } {
-  let now = 1_000_000;
+/** Seal + open of one packet by the AEAD alone (what each implementation costs per packet). */
+function aeadSealOpen(aead: TransportAead, size: number, iterations: number): number {
+  const key = aead.importKey(randomBytes(32));
+  const nonce = Buffer.alloc(12);
+  const packet = randomBytes(size);
+  const out = Buffer.alloc(size + 16);
+  return cpuPerCall(iterations, (i) => {
+    nonce.writeUInt32LE(i, 4);
+    aead.seal(key, nonce, packet, 0, out, 0);
+    if (!aead.open(key, nonce, out)) throw new Error('open failed');
+  });
+}
+
+/** Two devices with a session; CPU µs per packet for send, receive, and both in turn. */
+function transport(aead: TransportAead, innerBytes: number, iterations: number): { both: number; encrypt: number; decrypt: number } {
+  const now = 1_000_000;
   let wire: Uint8Array | undefined;
   let delivered = 0;
-  const a = new WireGuardDevice({ privateKey: generatePrivateKey(), onTransmit: (d) => (wire = d), onPacket: () => {} });
-  const b = new WireGuardDevice({ privateKey: generatePrivateKey(), onTransmit: (d) => (wire = d), onPacket: () => delivered++ });
+  const options = { onTransmit: (d: Uint8Array) => (wire = d), transportAead: aead };
+  const a = new WireGuardDevice({ privateKey: generatePrivateKey(), ...options, onPacket: () => {} });
+  const b = new WireGuardDevice({ privateKey: generatePrivateKey(), ...options, onPacket: () => delivered++ });
   const aEp = { address: '192.0.2.1', port: 1 };
   const bEp = { address: '192.0.2.2', port: 2 };
   a.addPeer({ publicKey: b.publicKey, allowedIps: ['10.0.0.2/32'], endpoint: bEp });
   b.addPeer({ publicKey: a.publicKey, allowedIps: ['10.0.0.1/32'], endpoint: aEp });
-  const packet = ipv4(0x0a00_0001, 0x0a00_0002, PACKET_BYTES);
+  const packet = ipv4(0x0a00_0001, 0x0a00_0002, innerBytes);
   // Handshake: initiation → response → first data.
   a.send(packet, now);
   b.receive(wire!, aEp, now);
   a.receive(wire!, bEp, now);
   b.receive(wire!, aEp, now);
   if (delivered !== 1) throw new Error('no session');
-
   const datagrams: Uint8Array[] = new Array(iterations);
-  let start = performance.now();
-  for (let i = 0; i < iterations; i++) {
+  const encrypt = cpuPerCall(iterations, (i) => {
     a.send(packet, now);
     datagrams[i] = wire!;
-  }
-  const encrypt = iterations / ((performance.now() - start) / 1000);
-  start = performance.now();
-  for (let i = 0; i < iterations; i++) b.receive(datagrams[i]!, aEp, now);
-  const decrypt = iterations / ((performance.now() - start) / 1000);
-  now += 1;
-  start = performance.now();
-  for (let i = 0; i < iterations; i++) {
+  });
+  const decrypt = cpuPerCall(iterations, (i) => b.receive(datagrams[i]!, aEp, now));
+  const both = cpuPerCall(iterations, () => {
     a.send(packet, now);
     b.receive(wire!, aEp, now);
-  }
-  const both = iterations / ((performance.now() - start) / 1000);
-  if (delivered !== 1 + 2 * iterations) throw new Error(`delivered ${delivered}, expected ${1 + 2 * iterations}`);
+  });
+  // Warm-ups replay the first tenth of the datagrams, which the replay window drops.
+  if (delivered < 1 + 2 * iterations) throw new Error(`delivered ${delivered}, expected at least ${1 + 2 * iterations}`);
   return { both, encrypt, decrypt };
+}
+
+/**
+ * CPU µs per UdpBind.send of a 100-byte datagram to a receiver in another process: a plain
+ * dgram send (the address resolved per datagram, as UdpBind did before), UdpBind unconnected
+ * (many peers: a hub) and connected (singlePeer: an agent). Sent in bursts of 32 per turn.
+ */
+async function udpSend(count: number): Promise<{ plain: number; unconnected: number; connected: number }> {
+  const receiver = spawn(
+    process.execPath,
+    ['-e', `const s = require('node:dgram').createSocket('udp4');
+      s.bind(0, '127.0.0.1', () => { s.setRecvBufferSize(16 << 20); console.log(s.address().port); });
+      s.on('message', (m, r) => { if (m.length === 1) s.send('k', r.port, r.address); });
+      process.stdin.on('end', () => process.exit(0)); process.stdin.resume();`],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      receiver.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
+      receiver.once('exit', () => reject(new Error('receiver exited')));
+    });
+    const to = { address: '127.0.0.1', port };
+    const payload = Buffer.alloc(100);
+    const burst = async (send: () => void): Promise<number> => {
+      const from = process.cpuUsage();
+      for (let sent = 0; sent < count; sent += 32) {
+        for (let i = 0; i < 32; i++) send();
+        await new Promise((r) => setImmediate(r));
+      }
+      const used = process.cpuUsage(from);
+      return (used.user + used.system) / count;
+    };
+    const plainSocket = createSocket('udp4');
+    await new Promise<void>((r) => plainSocket.bind(0, '127.0.0.1', r));
+    const plain = await burst(() => plainSocket.send(payload, port, '127.0.0.1'));
+    plainSocket.close();
+    const measureBind = async (singlePeer: boolean) => {
+      const bind = await UdpBind.open({ host: '127.0.0.1', singlePeer });
+      // The receiver answers a 1-byte datagram: a single-peer bind connects once answered.
+      await new Promise<void>((resolve) => {
+        bind.onReceive(() => resolve());
+        bind.send(Buffer.alloc(1), to);
+      });
+      bind.send(payload, to);
+      if (singlePeer !== (bind.connectedEndpoint !== undefined)) throw new Error('single-peer bind did not connect');
+      const us = await burst(() => bind.send(payload, to));
+      await bind.close();
+      return us;
+    };
+    return { plain, unconnected: await measureBind(false), connected: await measureBind(true) };
+  } finally {
+    receiver.stdin!.end();
+  }
+}
+
+async function dataPath(log: (line: string) => void): Promise<BenchResult[]> {
+  const rows: BenchResult[] = [];
+  const fast = defaultTransportAead;
+  log(`transport AEAD in use: ${fast.name}${fast === nodeAead ? ' (sodium-native did not load)' : ''}`);
+  // Inner packet sizes: a keepalive (0), a TCP ACK with timestamps (52), a small response, a full MTU.
+  for (const size of [0, 52, 576, 1420]) {
+    const node = aeadSealOpen(nodeAead, size, 40_000);
+    const ours = aeadSealOpen(fast, size, 40_000);
+    rows.push({ suite: SUITE, case: `transport AEAD seal+open ${size} B: ${fast.name}`, value: ours, unit: 'µs CPU', baseline: { case: 'node:crypto', value: node }, note: 'per packet, the AEAD alone' });
+  }
+  for (const size of [52, 1420]) {
+    const node = transport(nodeAead, size, 40_000);
+    const ours = transport(fast, size, 40_000);
+    log(`device send+receive ${size} B: ${ours.both.toFixed(2)} µs CPU (${fast.name}; send ${ours.encrypt.toFixed(2)}, receive ${ours.decrypt.toFixed(2)}), node:crypto ${node.both.toFixed(2)} µs`);
+    const base = { case: 'node:crypto', value: node.both };
+    rows.push(
+      { suite: SUITE, case: `transport encrypt+decrypt ${size} B`, value: ours.both, unit: 'µs CPU', baseline: base, note: `device send + receive of one packet (${fast.name})` },
+      { suite: SUITE, case: `transport encrypt only (send) ${size} B`, value: ours.encrypt, unit: 'µs CPU', baseline: { case: 'node:crypto', value: node.encrypt } },
+      { suite: SUITE, case: `transport decrypt only (receive) ${size} B`, value: ours.decrypt, unit: 'µs CPU', baseline: { case: 'node:crypto', value: node.decrypt } },
+    );
+    if (size === PACKET_BYTES) {
+      const mbit = (us: number) => (PACKET_BYTES * 8) / us;
+      rows.push({ suite: SUITE, case: 'transport encrypt+decrypt, one core', value: mbit(ours.both), unit: 'Mbit/s', baseline: { case: 'node:crypto', value: mbit(node.both) }, note: 'inner payload bits' });
+    }
+  }
+  const udp = await udpSend(100_000);
+  log(`UDP send of 100 B: plain dgram ${udp.plain.toFixed(2)} µs CPU, UdpBind ${udp.unconnected.toFixed(2)} µs, single-peer (connected) ${udp.connected.toFixed(2)} µs`);
+  rows.push(
+    { suite: SUITE, case: 'UDP send 100 B: UdpBind (many peers)', value: udp.unconnected, unit: 'µs CPU', baseline: { case: 'dgram send(buf, port, ip)', value: udp.plain }, note: 'per datagram, receiver in another process; the IP literal answered without dns.lookup' },
+    { suite: SUITE, case: 'UDP send 100 B: UdpBind single-peer (connected)', value: udp.connected, unit: 'µs CPU', baseline: { case: 'dgram send(buf, port, ip)', value: udp.plain }, note: 'an agent and its hub' },
+  );
+  return rows;
 }
 
 export default async function bench(log: (line: string) => void): Promise<BenchResult[]> {
   const rows = await handshakes(log);
   rows.push(...floodCost(log));
   rows.push(...(await workerOffload(3_000, log)));
-  const iterations = 60_000;
-  rawAead(5_000); // warm-up
-  transport(5_000);
-  const raw = rawAead(iterations);
-  const t = transport(iterations);
-  const mbit = (pps: number) => (pps * PACKET_BYTES * 8) / 1e6;
-  log(`transport ${PACKET_BYTES} B: ${t.both.toFixed(0)} packets/s encrypt+decrypt (raw AEAD seal+open ${raw.toFixed(0)}/s)`);
-  const base = { case: 'raw node:crypto seal+open', value: raw };
-  rows.push(
-    { suite: SUITE, case: 'raw node:crypto seal+open', value: raw, unit: 'packets/s', note: `${PACKET_BYTES} B, baseline` },
-    { suite: SUITE, case: 'transport encrypt+decrypt', value: t.both, unit: 'packets/s', baseline: base, note: `${PACKET_BYTES} B inner packets` },
-    { suite: SUITE, case: 'transport encrypt+decrypt', value: mbit(t.both), unit: 'Mbit/s', note: 'inner payload bits' },
-    { suite: SUITE, case: 'transport encrypt only (send)', value: t.encrypt, unit: 'packets/s' },
-    { suite: SUITE, case: 'transport decrypt only (receive)', value: t.decrypt, unit: 'packets/s' },
-  );
+  rows.push(...(await dataPath(log)));
   return rows;
 }
