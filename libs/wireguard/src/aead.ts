@@ -6,7 +6,8 @@
 // Where sodium-native cannot load (32-bit ARM Linux has no prebuild; a bundle shipped without
 // node_modules) node:crypto does the same job. Both are checked against each other on load.
 import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from 'node:crypto';
-import { createRequire } from 'node:module';
+// A namespace import: a bundle's banner commonly declares its own `createRequire` (see bench/fixtures/visitor-product.ts).
+import * as nodeModule from 'node:module';
 import { AEAD_TAG_SIZE } from './constants.js';
 
 /** A session key in the form one implementation uses (raw bytes for libsodium, a KeyObject for node). */
@@ -108,7 +109,7 @@ function agreesWithNode(candidate: TransportAead): boolean {
 
 function loadLibsodium(): TransportAead | undefined {
   try {
-    const aead = libsodiumAead(createRequire(import.meta.url)('sodium-native') as Sodium);
+    const aead = libsodiumAead(nodeModule.createRequire(import.meta.url)('sodium-native') as Sodium);
     return agreesWithNode(aead) ? aead : undefined;
   } catch {
     return undefined; // no prebuild for this platform, or not installed beside this code
