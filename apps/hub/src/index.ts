@@ -6,6 +6,17 @@ export { createHub, type Hub, type HubDeps } from './hub.js';
 export { ConfigError, describeConfig, loadConfig, type FileReader } from './config/load-config.js';
 export type { ConfigInput, HubConfig } from './config/config-schema.js';
 export type { Registry } from './registry/index.js';
+export {
+  ConflictError,
+  DomainError,
+  ForbiddenError,
+  NotFoundError,
+  RateLimitedError,
+  UnauthorizedError,
+  UnavailableError,
+  ValidationError,
+  type DomainErrorOptions,
+} from './errors.js';
 export { singleSignOnFromConfig, type SingleSignOn } from './auth/single-sign-on.js';
 export { createHubMetrics, type HubMetrics } from './ops/hub-metrics.js';
 

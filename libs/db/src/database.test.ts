@@ -7,8 +7,7 @@ import { PgTable, getTableConfig } from 'drizzle-orm/pg-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requirementsMet } from '../../../test/support/requirements.js';
 import { createDatabase, resultRows, type DriverName } from './database.js';
-import { isUniqueViolation, translateDbError, withDbErrors } from './db-errors.js';
-import { ConflictError, NotFoundError, UnavailableError, ValidationError } from './errors.js';
+import { dbErrorMeaning, isUniqueViolation } from './db-errors.js';
 import { DEFAULT_MIGRATIONS_FOLDER } from './migrate.js';
 import { schemaDrift } from './schema-drift.js';
 import * as schema from './schema/index.js';
@@ -85,40 +84,30 @@ describe.each(drivers)('database on %s', (driver) => {
     expect(Number(row!.n)).toBe(journal.entries.length);
   });
 
-  it('translates a unique violation into ConflictError, with a per-constraint message', async () => {
+  it('says a unique violation is a conflict, naming the constraint', async () => {
     await truncateAll(t.db);
     await t.db.insert(schema.users).values({ email: 'a@example.io', passwordHash: 'x' });
     const dup = t.db.insert(schema.users).values({ email: 'a@example.io', passwordHash: 'y' });
     const err = await dup.catch((e: unknown) => e);
     expect(isUniqueViolation(err, 'users_email_unique')).toBe(true);
-    const generic = translateDbError(err);
-    expect(generic).toBeInstanceOf(ConflictError);
-    expect((generic as Error).message).toBe('conflicts with an existing record (users_email_unique)');
-    const specific = await withDbErrors(
-      () => t.db.insert(schema.users).values({ email: 'a@example.io', passwordHash: 'z' }),
-      { users_email_unique: () => new ConflictError('an account with this e-mail exists', { field: 'email' }) },
-    ).catch((e: unknown) => e);
-    expect(specific).toBeInstanceOf(ConflictError);
-    expect((specific as ConflictError).field).toBe('email');
-    expect((specific as Error).message).not.toContain('password');
+    expect(isUniqueViolation(err, 'devices_serial_unique')).toBe(false);
+    expect(dbErrorMeaning(err)).toEqual({ kind: 'conflict', constraint: 'users_email_unique' });
+    expect(dbErrorMeaning(new Error('not from a driver'))).toBeUndefined();
     expect(await tableCounts(t.db)).toMatchObject({ users: 1 });
   });
 
-  it('translates check and foreign-key violations', async () => {
+  it('says check and foreign-key violations are an invalid value and a missing reference', async () => {
     await truncateAll(t.db);
-    const check = await withDbErrors(() =>
-      t.db.insert(schema.users).values({ email: 'b@example.io', passwordHash: 'x', role: 'root' as 'admin' }),
-    ).catch((e: unknown) => e);
-    expect(check).toBeInstanceOf(ValidationError);
-    expect((check as Error).message).toContain('users_role_check');
-    const fk = await withDbErrors(() =>
-      t.db.insert(schema.sessions).values({
-        tokenHash: 'h',
-        userId: '00000000-0000-4000-8000-000000000000',
-        expiresAt: new Date(),
-      }),
-    ).catch((e: unknown) => e);
-    expect(fk).toBeInstanceOf(NotFoundError);
+    const check = await t.db
+      .insert(schema.users)
+      .values({ email: 'b@example.io', passwordHash: 'x', role: 'root' as 'admin' })
+      .catch((e: unknown) => e);
+    expect(dbErrorMeaning(check)).toEqual({ kind: 'invalid_value', constraint: 'users_role_check' });
+    const fk = await t.db
+      .insert(schema.sessions)
+      .values({ tokenHash: 'h', userId: '00000000-0000-4000-8000-000000000000', expiresAt: new Date() })
+      .catch((e: unknown) => e);
+    expect(dbErrorMeaning(fk)?.kind).toBe('missing_reference');
     expect(await tableCounts(t.db)).toMatchObject({ users: 0, sessions: 0 });
   });
 
@@ -131,10 +120,11 @@ describe.each(drivers)('database on %s', (driver) => {
       uses: 1,
       expiresAt: new Date(Date.now() + 60_000),
     });
-    const over = await withDbErrors(() => t.db.update(schema.enrollmentTokens).set({ uses: sql`uses + 1` })).catch(
-      (e: unknown) => e,
-    );
-    expect(over).toBeInstanceOf(ValidationError);
+    const over = await t.db
+      .update(schema.enrollmentTokens)
+      .set({ uses: sql`uses + 1` })
+      .catch((e: unknown) => e);
+    expect(dbErrorMeaning(over)?.kind).toBe('invalid_value');
   });
 });
 
@@ -156,14 +146,14 @@ describe('createDatabase', () => {
     }
   });
 
-  it.skipIf(!drivers.includes('postgres'))('turns an unreachable PostgreSQL into UnavailableError', async () => {
+  it.skipIf(!drivers.includes('postgres'))('says an unreachable PostgreSQL is unavailable', async () => {
     const err = await createDatabase({ url: 'postgres://postgres@127.0.0.1:1/none', migrate: false }).then(async (h) => {
       try {
-        return await withDbErrors(() => h.db.execute(sql`select 1`)).catch((e: unknown) => e);
+        return await h.db.execute(sql`select 1`).catch((e: unknown) => e);
       } finally {
         await h.close();
       }
     });
-    expect(err).toBeInstanceOf(UnavailableError);
+    expect(dbErrorMeaning(err)?.kind).toBe('unavailable');
   });
 });

@@ -1,7 +1,8 @@
 // Translates driver errors (postgres.js PostgresError, PGlite DatabaseError, both wrapped by drizzle's
-// DrizzleQueryError) into the typed domain errors, so nobody above the db layer inspects SQL codes.
-// Messages never echo the driver's text: it can contain query parameters (hashes, e-mail addresses).
-import { ConflictError, DomainError, NotFoundError, UnavailableError, ValidationError } from './errors.js';
+// DrizzleQueryError) into what they mean for the data (a unique violation is a conflict, a lost
+// connection means unavailable), so nobody above the db layer inspects SQL codes. Which domain error
+// that is, and its message, is the app's business (apps/hub/src/errors.ts); the driver's text is
+// never passed on: it can contain query parameters (hashes, e-mail addresses).
 
 export interface PgErrorInfo {
   /** SQLSTATE (e.g. 23505) or a driver/socket code (ECONNREFUSED, CONNECTION_ENDED). */
@@ -50,25 +51,27 @@ export function isRetryableTransactionError(err: unknown): boolean {
   return code === '40001' || code === '40P01';
 }
 
-/** Per-constraint domain errors, e.g. `{ devices_serial_unique: () => new ConflictError('…') }`. */
-export type ConstraintMessages = Record<string, () => DomainError>;
+/**
+ * What a driver error means for the data: `conflict` (unique violation), `missing_reference`
+ * (foreign key), `invalid_value` (check, not-null, malformed or out-of-range value), `busy`
+ * (serialization failure or deadlock: retry the transaction) or `unavailable` (the database cannot
+ * be reached or is shutting down).
+ */
+export type DbErrorKind = 'conflict' | 'missing_reference' | 'invalid_value' | 'busy' | 'unavailable';
 
-/** Maps a driver error to a domain error; anything unrecognised is returned unchanged (→ 500). */
-export function translateDbError(err: unknown, messages: ConstraintMessages = {}): unknown {
-  if (err instanceof DomainError) return err;
-  const info = pgErrorInfo(err);
-  if (!info) return err;
-  const specific = info.constraint ? messages[info.constraint] : undefined;
-  if (specific) {
-    const domain = specific();
-    return Object.assign(domain, { cause: err });
-  }
-  const where = info.constraint ? ` (${info.constraint})` : '';
-  switch (info.code) {
+export interface DbErrorMeaning {
+  /** Undefined for a driver error that means none of the kinds (a bug: answer 500). */
+  kind: DbErrorKind | undefined;
+  /** The constraint the statement violated, for a per-constraint message. */
+  constraint?: string;
+}
+
+function kindOf(code: string): DbErrorKind | undefined {
+  switch (code) {
     case '23505':
-      return new ConflictError(`conflicts with an existing record${where}`, { cause: err });
+      return 'conflict';
     case '23503':
-      return new NotFoundError(`refers to a record that does not exist${where}`, { cause: err });
+      return 'missing_reference';
     case '23514':
     case '23502':
     case '22P02':
@@ -76,22 +79,18 @@ export function translateDbError(err: unknown, messages: ConstraintMessages = {}
     case '22003':
     case '22021': // character_not_in_repertoire: a NUL byte in text (found by the hub fuzzer: 500 before)
     case '22P05': // untranslatable_character
-      return new ValidationError(`value out of range or malformed${where}`, { cause: err });
+      return 'invalid_value';
     case '40001':
     case '40P01':
-      return new UnavailableError('the database was busy; retry the request', { cause: err });
+      return 'busy';
   }
-  if (UNAVAILABLE_CODES.has(info.code) || info.code.startsWith('08')) {
-    return new UnavailableError('the database is unavailable; retry later', { cause: err });
-  }
-  return err;
+  return UNAVAILABLE_CODES.has(code) || code.startsWith('08') ? 'unavailable' : undefined;
 }
 
-/** Runs `fn`, rethrowing driver errors as domain errors. */
-export async function withDbErrors<T>(fn: () => Promise<T>, messages: ConstraintMessages = {}): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw translateDbError(err, messages);
-  }
+/** What `err` means if it is a driver error (looking through wrapper `cause`s); undefined otherwise. */
+export function dbErrorMeaning(err: unknown): DbErrorMeaning | undefined {
+  const info = pgErrorInfo(err);
+  if (!info) return undefined;
+  const kind = kindOf(info.code);
+  return info.constraint ? { kind, constraint: info.constraint } : { kind };
 }

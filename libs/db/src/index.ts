@@ -1,4 +1,3 @@
-export * from './errors.js';
 export * from './db-errors.js';
 export * from './database.js';
 export * from './migrate.js';

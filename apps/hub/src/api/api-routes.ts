@@ -4,7 +4,7 @@
 // through parseJsonBody with the contract's strict schema; every error through errorResponse.
 import { Hono, type MiddlewareHandler } from 'hono';
 import { buildOpenApiDocument } from '@porthole/api-contract';
-import { DomainError, NotFoundError, UnauthorizedError } from '@porthole/db';
+import { DomainError, NotFoundError, UnauthorizedError } from '../errors.js';
 import { errorResponse, errorStatus } from '../http/error-response.js';
 import { clientAddress, createRateLimiter, rateLimit, withFailureBudget, type RateLimiterOptions } from '../http/rate-limit.js';
 import type { Logger } from '../ops/logger.js';

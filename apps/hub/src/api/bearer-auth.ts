@@ -1,8 +1,8 @@
 // Bearer-token authentication for the admin API: `Authorization: Bearer <API token>`, an admin's
 // token only, with the scope the route needs (`read` for GET, `write` for changes). Failed attempts
 // are counted per client address so token guessing is throttled on top of 256-bit tokens.
-import { ForbiddenError, UnauthorizedError } from '@porthole/db';
 import type { MiddlewareHandler } from 'hono';
+import { ForbiddenError, UnauthorizedError } from '../errors.js';
 import type { ApiPrincipal } from '../auth/api-tokens.js';
 import type { Registry } from '../registry/index.js';
 

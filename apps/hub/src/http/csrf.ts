@@ -2,8 +2,8 @@
 // a synchronizer token bound to the session (HMAC of the session binding, so nothing a sibling
 // subdomain can toss into a cookie forges it) plus an exact Origin / Sec-Fetch-Site check.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { ForbiddenError } from '@porthole/db';
 import type { Context, MiddlewareHandler } from 'hono';
+import { ForbiddenError } from '../errors.js';
 import { readFormBody } from './form-body.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);

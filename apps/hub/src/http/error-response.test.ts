@@ -1,6 +1,6 @@
-import { ConflictError, RateLimitedError, ValidationError } from '@porthole/db';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { ConflictError, RateLimitedError, ValidationError } from '../errors.js';
 import { errorResponse } from './error-response.js';
 import { parseInput, parseJsonBody } from './validate.js';
 

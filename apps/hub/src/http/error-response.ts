@@ -1,20 +1,17 @@
 // The one place where the hub maps errors to HTTP: typed domain errors become their status and
 // `{ error: { code, message, field? } }`; anything else is a 500 whose details stay in the log.
+import type { ErrorBody } from '@porthole/api-contract';
 import {
   ConflictError,
   DomainError,
   ForbiddenError,
   NotFoundError,
   RateLimitedError,
+  translateDbError,
   UnauthorizedError,
   UnavailableError,
   ValidationError,
-  translateDbError,
-} from '@porthole/db';
-
-export interface ErrorBody {
-  error: { code: string; message: string; field?: string };
-}
+} from '../errors.js';
 
 /** An error raised by the HTTP layer itself (body too large, unsupported media type…). */
 export class HttpError extends DomainError {

@@ -1,8 +1,8 @@
 // Form bodies (url-encoded or multipart) read through hono's body cache, with a malformed body
 // answered as the client's mistake: undici throws a TypeError for a multipart body it cannot
 // parse, which would otherwise surface as a 500 (found by the hub fuzzer).
-import { ValidationError } from '@porthole/db';
 import type { Context } from 'hono';
+import { ValidationError } from '../errors.js';
 
 export async function readFormBody(c: Context, options: { all?: boolean } = {}): Promise<Record<string, unknown>> {
   try {

@@ -1,9 +1,9 @@
 // In-memory token-bucket rate limiting keyed by string (client IP, account, token…), plus a hono
 // middleware factory. Buckets live in a bounded Map (insertion order = least recently used first),
 // so a flood of distinct keys costs bounded memory instead of growing without limit.
-import { RateLimitedError } from '@porthole/db';
 import type { IncomingMessage } from 'node:http';
 import type { Context, MiddlewareHandler } from 'hono';
+import { RateLimitedError } from '../errors.js';
 import { clientIpOf } from './client-ip.js';
 
 export interface RateLimiterOptions {

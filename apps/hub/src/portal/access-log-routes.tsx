@@ -1,8 +1,8 @@
 /** @jsxImportSource hono/jsx */
 // Admin access-log routes: the filtered page and the CSV export, streamed page by page through the
 // keyset cursor so an export of millions of rows holds one page (1000 rows) in memory at a time.
-import { DomainError } from '@porthole/db';
 import type { Hono } from 'hono';
+import { DomainError } from '../errors.js';
 import { errorStatus } from '../http/error-response.js';
 import type { AccessLogSearch } from '../registry/access-log-search.js';
 import { normalizeSerial } from '../registry/serial.js';

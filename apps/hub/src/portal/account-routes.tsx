@@ -2,8 +2,8 @@
 // Account routes: /account/password for the signed-in user (current password first; every other
 // session ends, this browser gets a fresh one) and /admin/users, where administrators disable and
 // enable accounts (the account's sessions end; its API tokens stop until it is enabled).
-import { DomainError } from '@porthole/db';
 import type { Hono } from 'hono';
+import { DomainError } from '../errors.js';
 import { MIN_PASSWORD_LENGTH } from '../auth/passwords.js';
 import { errorHeaders, errorStatus } from '../http/error-response.js';
 import { clientAddress } from '../http/rate-limit.js';

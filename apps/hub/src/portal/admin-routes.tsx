@@ -1,8 +1,8 @@
 /** @jsxImportSource hono/jsx */
 // Admin routes (role admin; everything under /admin): the overview, all devices with search and
 // bulk enable/disable, and the token, peer and access-log pages from their own files.
-import { DomainError, ValidationError } from '@porthole/db';
 import type { Hono } from 'hono';
+import { DomainError, ValidationError } from '../errors.js';
 import { errorStatus } from '../http/error-response.js';
 import { DEVICE_SORTS, type DeviceSort } from '../registry/device-admin.js';
 import type { SearchDevicesQuery } from '../registry/index.js';

@@ -1,7 +1,7 @@
 // How the portal shows numbers and times, and how it reads them from forms: byte counts in IEC
 // units, times in UTC (a fleet spans time zones; the server has no browser zone without script),
 // `<input type=datetime-local>` values read as UTC, and the durations offered in select boxes.
-import { ValidationError } from '@porthole/db';
+import { ValidationError } from '../errors.js';
 
 export function formatBytes(n: number): string {
   if (!Number.isFinite(n) || n < 1024) return `${Math.max(0, Math.trunc(n || 0))} B`;

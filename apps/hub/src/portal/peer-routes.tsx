@@ -2,10 +2,10 @@
 // Admin WireGuard peer routes: list, create (pasted public key, or a key pair generated for this one
 // response — never stored, never logged), the peer page, the wg-quick download and removal. The QR
 // code (qrcode package, pure JS) is inline SVG, so the page needs no image source or script.
-import { DomainError, NotFoundError, ValidationError } from '@porthole/db';
 import { decodeKey, encodeKey, generatePrivateKey, publicKeyFromPrivate } from '@porthole/wireguard';
 import type { Hono } from 'hono';
 import QRCode from 'qrcode';
+import { DomainError, NotFoundError, ValidationError } from '../errors.js';
 import { errorStatus } from '../http/error-response.js';
 import { wgQuickConfig } from '../registry/admin-peers.js';
 import type { AdminPeerInfo } from '../registry/index.js';

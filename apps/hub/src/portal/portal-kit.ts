@@ -1,8 +1,8 @@
 // What every portal page handler shares: the signed-in user and the form token for this request
 // (set once by a middleware), the guards for signed-in and admin-only pages, form field readers
 // that never throw on odd input, and the fixed "done" messages shown after a redirect.
-import { ForbiddenError } from '@porthole/db';
 import type { Context, MiddlewareHandler } from 'hono';
+import { ForbiddenError } from '../errors.js';
 import type { SessionUser } from '../auth/sessions.js';
 import { readFormBody } from '../http/form-body.js';
 import type { Registry } from '../registry/index.js';

@@ -5,9 +5,9 @@
 // tokens on every form plus Origin/Sec-Fetch-Site checks on every state-changing request; errors
 // become pages.
 import { randomBytes } from 'node:crypto';
-import { ConflictError, DomainError, NotFoundError } from '@porthole/db';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { ConflictError, DomainError, NotFoundError } from '../errors.js';
 import type { SessionUser } from '../auth/sessions.js';
 import { createSingleSignOn, type SingleSignOn } from '../auth/single-sign-on.js';
 import { csrfProtection, csrfToken } from '../http/csrf.js';

@@ -1,8 +1,8 @@
 /** @jsxImportSource hono/jsx */
 // Admin routes for reserved serial prefixes: the list with a reserve form, and release. Bad input
 // answers the page again with the message and the form as typed; nothing changes.
-import { DomainError } from '@porthole/db';
 import type { Hono } from 'hono';
+import { DomainError } from '../errors.js';
 import { errorStatus } from '../http/error-response.js';
 import { doneMessage, field, readForm, type PortalContext, type PortalEnv, type PortalKit } from './portal-kit.js';
 import { ReservationsPage, type ReservationForm } from './reservation-pages.js';

@@ -7,9 +7,9 @@
 // auth/oidc.ts), whether it signs in or links, and where to go afterwards. It is HttpOnly, `__Host-`
 // over TLS, and SameSite=Lax: the provider's redirect back is a cross-site top-level GET, which Lax
 // cookies accompany; it lives 10 minutes and the callback deletes it (one use).
-import { DomainError, ForbiddenError, UnauthorizedError } from '@porthole/db';
 import type { Context, Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { DomainError, ForbiddenError, UnauthorizedError } from '../errors.js';
 import { burnPasswordCheck, MIN_PASSWORD_LENGTH } from '../auth/passwords.js';
 import type { SingleSignOn } from '../auth/single-sign-on.js';
 import { errorHeaders, errorStatus } from '../http/error-response.js';

@@ -2,8 +2,9 @@
 // Admin token routes: enrollment tokens (expiry, uses, tags) and API tokens (name, scopes, expiry).
 // Creating answers 201 with the page that shows the plaintext once (no redirect: the secret must
 // not travel in a URL); revoking redirects back to the list.
-import { DomainError, ValidationError, type ApiTokenScope } from '@porthole/db';
+import { type ApiTokenScope } from '@porthole/db';
 import type { Hono } from 'hono';
+import { DomainError, ValidationError } from '../errors.js';
 import { errorStatus } from '../http/error-response.js';
 import { API_TOKEN_DURATIONS, durationFrom, ENROLLMENT_DURATIONS, splitTags } from './format.js';
 import { doneMessage, field, fieldAll, readForm, type PortalContext, type PortalEnv, type PortalKit } from './portal-kit.js';

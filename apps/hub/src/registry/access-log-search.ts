@@ -1,7 +1,8 @@
 // The access log as the portal shows it: one device or the whole fleet, over a time range, newest
 // first with the same keyset cursor as queryAccessLog, each row with the visitor's e-mail address.
 import { and, desc, eq, gte, lt, lte, or, type SQL } from 'drizzle-orm';
-import { accessLog, users, ValidationError } from '@porthole/db';
+import { accessLog, users } from '@porthole/db';
+import { ValidationError } from '../errors.js';
 import { decodeCursor, type AccessLogRecord } from './access-log.js';
 import type { RegistryContext } from './context.js';
 import { normalizeSerial } from './serial.js';

@@ -1,7 +1,8 @@
 // The access log: the proxy appends entries in batches (one INSERT per batch), admins query one
 // device's entries over a time range, newest first, with a keyset cursor.
 import { and, desc, eq, gte, lt, lte, or, sql, type SQL } from 'drizzle-orm';
-import { accessLog, users, ValidationError } from '@porthole/db';
+import { accessLog, users } from '@porthole/db';
+import { ValidationError } from '../errors.js';
 import type { RegistryContext } from './context.js';
 import { normalizeSerial } from './serial.js';
 

@@ -3,8 +3,9 @@
 // change, and disabling (no login, no API token, every session ended).
 import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { ForbiddenError, UnauthorizedError, users, ValidationError, type DriverName } from '@porthole/db';
+import { users, type DriverName } from '@porthole/db';
 import { probePostgres, tableCounts, type TestDatabase } from '@porthole/db/testing';
+import { ForbiddenError, UnauthorizedError, ValidationError } from '../errors.js';
 import { requirementsMet } from '../../../../test/support/requirements.js';
 import { hashPassword } from '../auth/passwords.js';
 import { INVITED_PASSWORD_HASH } from './accounts.js';

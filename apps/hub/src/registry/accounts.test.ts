@@ -4,8 +4,9 @@
 import { hash } from '@node-rs/argon2';
 import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { apiTokens, ConflictError, RateLimitedError, sessions, UnauthorizedError, users, ValidationError, type DriverName } from '@porthole/db';
+import { apiTokens, sessions, users, type DriverName } from '@porthole/db';
 import { probePostgres, tableCounts, type TestDatabase } from '@porthole/db/testing';
+import { ConflictError, RateLimitedError, UnauthorizedError, ValidationError } from '../errors.js';
 import { requirementsMet } from '../../../../test/support/requirements.js';
 import { hashToken } from '../auth/secret-token.js';
 import { needsRehash, passwordProblem } from '../auth/passwords.js';

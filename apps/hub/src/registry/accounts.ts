@@ -14,17 +14,12 @@
 //   sign-up for the address sets one), so granting answers alike whether the address existed.
 import { asc, eq, inArray, isNull, and } from 'drizzle-orm';
 import {
-  ConflictError,
-  ForbiddenError,
   isUniqueViolation,
-  NotFoundError,
-  RateLimitedError,
-  UnauthorizedError,
   users,
-  ValidationError,
   type Executor,
   type UserRole,
 } from '@porthole/db';
+import { ConflictError, ForbiddenError, NotFoundError, RateLimitedError, UnauthorizedError, ValidationError } from '../errors.js';
 import { burnPasswordCheck, hashPassword, needsRehash, passwordProblem, verifyPassword } from '../auth/passwords.js';
 import { createSession, deleteSession, deleteUserSessions, type SessionUser } from '../auth/sessions.js';
 import { createRateLimiter, type RateLimiter } from '../http/rate-limit.js';

@@ -2,8 +2,9 @@
 // an account behind), created with its token on an empty database, compared and reported in the log
 // when accounts exist, and created or reset by set-admin on any database.
 import { describe, expect, it } from 'vitest';
-import { ValidationError, type DriverName } from '@porthole/db';
+import { type DriverName } from '@porthole/db';
 import { probePostgres, tableCounts, type TestDatabase } from '@porthole/db/testing';
+import { ValidationError } from '../errors.js';
 import { requirementsMet } from '../../../../test/support/requirements.js';
 import { createMemoryLogger } from '../ops/logger.js';
 import { adminCredentialProblems } from './admin-bootstrap.js';

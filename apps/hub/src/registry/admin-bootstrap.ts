@@ -3,7 +3,8 @@
 // Every value is checked before anything is written, and the account and its token are written in
 // one transaction: a bad token can no longer leave an account behind that later starts ignore.
 import { and, count, eq, isNull } from 'drizzle-orm';
-import { apiTokens, users, ValidationError, type Executor } from '@porthole/db';
+import { apiTokens, users, type Executor } from '@porthole/db';
+import { ValidationError } from '../errors.js';
 import { createApiToken, MIN_CUSTOM_TOKEN_LENGTH } from '../auth/api-tokens.js';
 import { hashPassword, passwordProblem, verifyPassword } from '../auth/passwords.js';
 import { hashToken } from '../auth/secret-token.js';

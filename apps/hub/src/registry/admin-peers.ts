@@ -2,17 +2,11 @@
 // IP from the device pool and may reach device tunnel IPs (the overlay router enforces that).
 // The hub hands out a wg-quick file; the private key never leaves the laptop.
 import { asc, eq } from 'drizzle-orm';
-import {
-  adminPeers,
-  allocateTunnelIp,
-  ConflictError,
-  freeTunnelIp,
-  NotFoundError,
-  ValidationError,
-  withDbErrors,
-} from '@porthole/db';
+import { adminPeers, freeTunnelIp } from '@porthole/db';
+import { ConflictError, NotFoundError, ValidationError, withDbErrors } from '../errors.js';
 import { inTransaction, PERSISTENT_KEEPALIVE_SECONDS, recordChanges, type RegistryContext } from './context.js';
 import { UUID_RE } from './devices.js';
+import { takeTunnelIp } from './overlay-pool.js';
 import { assertKeyFree } from './registration.js';
 import { keyTag, parsePublicKey } from './wireguard-key.js';
 
@@ -71,7 +65,7 @@ export async function createAdminPeer(
   const publicKey = parsePublicKey(input.publicKey);
   const { row, changes } = await inTransaction(ctx.db, async (tx) => {
     await assertKeyFree(tx, publicKey, '');
-    const tunnelIp = await allocateTunnelIp(tx, ctx.pool);
+    const tunnelIp = await takeTunnelIp(tx, ctx.pool);
     const [row] = await withDbErrors(
       () => tx.insert(adminPeers).values({ name: input.name, publicKey, tunnelIp, createdBy: input.createdBy ?? null, createdAt: ctx.now() }).returning(),
       { admin_peers_public_key_unique: () => new ConflictError('publicKey is already registered to another peer', { field: 'publicKey' }) },

@@ -13,7 +13,7 @@ import {
   KeyUsage,
   KeyUsageFlags,
 } from '@peculiar/asn1-x509';
-import { ForbiddenError } from '@porthole/db';
+import { ForbiddenError } from '../errors.js';
 
 /** What the device signs, UTF-8: binds the certificate's serial to one WireGuard key. */
 export const ATTESTATION_PREFIX = 'porthole-attestation:v1';

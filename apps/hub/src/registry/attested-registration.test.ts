@@ -2,8 +2,9 @@
 // reserved for enrollment tokens, on both drivers: refusals change nothing, accepted devices show
 // their attestation, a new key drops the old one's record.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConflictError, NotFoundError, ValidationError, type DriverName } from '@porthole/db';
+import { type DriverName } from '@porthole/db';
 import { probePostgres, tableCounts, type TestDatabase } from '@porthole/db/testing';
+import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { createDevicePki, PKI_TOOLS, signAttestation, type DevicePki, type Issued } from '../../../../test/support/device-pki.js';
 import { requirementsMet } from '../../../../test/support/requirements.js';
 import { AttestationInvalidError, AttestationRequiredError } from './attestation.js';

@@ -2,9 +2,10 @@
 // last connected, admins confirm such a replacement explicitly, a denial carries no return URL, and
 // user-code lookups are throttled per user and address (a valid code never lifts a wait).
 import { describe, expect, it } from 'vitest';
-import { devices, NotFoundError, RateLimitedError, type DriverName } from '@porthole/db';
+import { devices, type DriverName } from '@porthole/db';
 import { probePostgres, type TestDatabase } from '@porthole/db/testing';
 import { eq } from 'drizzle-orm';
+import { NotFoundError, RateLimitedError } from '../errors.js';
 import { requirementsMet } from '../../../../test/support/requirements.js';
 import { keyTag } from './wireguard-key.js';
 import { createTestClock, testKey, useRegistryTestBed, type TestRegistry } from './test-support.js';

@@ -1,8 +1,9 @@
 // The claim flow at the service level on both drivers: codes, polling pace, approve/deny, expiry,
 // ownership rules for existing serials, re-keying by claim, and the return URL.
 import { describe, expect, it } from 'vitest';
-import { ForbiddenError, NotFoundError, ValidationError, type DriverName } from '@porthole/db';
+import { type DriverName } from '@porthole/db';
 import { probePostgres, tableCounts, type TestDatabase } from '@porthole/db/testing';
+import { ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
 import { requirementsMet } from '../../../../test/support/requirements.js';
 import { AccessDeniedError, ExpiredTokenError, normalizeUserCode, returnUrlWith, SlowDownError } from './claims.js';
 import { createTestClock, testKey, useRegistryTestBed, type TestRegistry } from './test-support.js';

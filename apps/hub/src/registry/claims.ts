@@ -6,16 +6,11 @@ import { randomInt } from 'node:crypto';
 import { and, eq, gt, lt, sql } from 'drizzle-orm';
 import {
   claims,
-  ConflictError,
   devices,
-  ForbiddenError,
   isUniqueViolation,
-  NotFoundError,
-  RateLimitedError,
-  translateDbError,
-  ValidationError,
   type Executor,
 } from '@porthole/db';
+import { ConflictError, ForbiddenError, NotFoundError, RateLimitedError, translateDbError, ValidationError } from '../errors.js';
 import { generateToken, hashToken, looksLikeToken } from '../auth/secret-token.js';
 import type { SessionUser } from '../auth/sessions.js';
 import { attestationColumns, type AttestationInput, type AttestationProof, type DeviceAttestor } from './attestation.js';

@@ -3,8 +3,9 @@
 // their peer-set version, device tags, the fleet overview and the fleet-wide access log.
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { NotFoundError, ValidationError, type DriverName, type PeerChange } from '@porthole/db';
+import { type DriverName, type PeerChange } from '@porthole/db';
 import { probePostgres, snapshotTables, type TestDatabase } from '@porthole/db/testing';
+import { NotFoundError, ValidationError } from '../errors.js';
 import { requirementsMet } from '../../../../test/support/requirements.js';
 import type { DeviceSort } from './device-admin.js';
 import { createTestClock, testKey, useRegistryTestBed, type TestRegistry } from './test-support.js';

@@ -2,7 +2,8 @@
 // or most recently seen first), one-transaction bulk enable/disable, and device tags (the schema
 // has no free-text name; tags are the device's labels).
 import { and, asc, desc, eq, gt, inArray, isNotNull, isNull, lt, ne, or, sql, type SQL } from 'drizzle-orm';
-import { devices, NotFoundError, users, ValidationError, type DeviceStatus } from '@porthole/db';
+import { devices, users, type DeviceStatus } from '@porthole/db';
+import { NotFoundError, ValidationError } from '../errors.js';
 import { inTransaction, recordChanges, type RegistryContext } from './context.js';
 import { deviceColumns, deviceFilters, MAX_PAGE_SIZE, peerChange, toInfo, type DevicePage, type ListDevicesQuery } from './devices.js';
 import { normalizeTags } from './enrollment-tokens.js';

@@ -7,15 +7,13 @@ import {
   devices,
   freeTunnelIp,
   keyRotations,
-  NotFoundError,
   users,
-  ValidationError,
-  withDbErrors,
   type AccessPolicy,
   type DeviceStatus,
   type Executor,
   type PeerChange,
 } from '@porthole/db';
+import { NotFoundError, ValidationError, withDbErrors } from '../errors.js';
 import { inTransaction, recordChanges, type PendingPeerChange, type RegistryContext } from './context.js';
 import { normalizeSerial, SERIAL_RE } from './serial.js';
 import { parsePublicKey } from './wireguard-key.js';

@@ -16,7 +16,7 @@
 // Rows stored before this rule were only trimmed and lowercased; lookups try both forms so those
 // accounts keep working.
 import { domainToUnicode } from 'node:url';
-import { ValidationError } from '@porthole/db';
+import { ValidationError } from '../errors.js';
 
 export const MAX_EMAIL_LENGTH = 254;
 

@@ -2,7 +2,8 @@
 // with a use budget and tags for the devices they enroll. A use is taken by one atomic UPDATE in
 // the registration's own transaction (Tailscale TS-2025-007: no check-then-consume window).
 import { and, desc, eq, gt, isNull, lt, sql } from 'drizzle-orm';
-import { enrollmentTokens, NotFoundError, UnauthorizedError, ValidationError, type Executor } from '@porthole/db';
+import { enrollmentTokens, type Executor } from '@porthole/db';
+import { NotFoundError, UnauthorizedError, ValidationError } from '../errors.js';
 import { generateToken, hashToken, looksLikeToken } from '../auth/secret-token.js';
 import type { RegistryContext } from './context.js';
 import { UUID_RE } from './devices.js';

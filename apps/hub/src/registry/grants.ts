@@ -1,6 +1,7 @@
 // Device access grants: besides the owner, named users may reach a device, optionally until a time.
 import { and, asc, eq } from 'drizzle-orm';
-import { deviceGrants, devices, NotFoundError, users, ValidationError } from '@porthole/db';
+import { deviceGrants, devices, users } from '@porthole/db';
+import { NotFoundError, ValidationError } from '../errors.js';
 import { findOrInviteAccount } from './accounts.js';
 import type { RegistryContext } from './context.js';
 import { UUID_RE } from './devices.js';

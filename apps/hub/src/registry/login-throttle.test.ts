@@ -3,8 +3,9 @@
 // per-account bucket locked the owner out), a per-address budget across accounts, parallel
 // guesses counted before they are checked, and counters kept hashed in `throttles`, pruned.
 import { describe, expect, it } from 'vitest';
-import { RateLimitedError, throttles, UnauthorizedError, type DriverName } from '@porthole/db';
+import { throttles, type DriverName } from '@porthole/db';
 import { probePostgres, type TestDatabase } from '@porthole/db/testing';
+import { RateLimitedError, UnauthorizedError } from '../errors.js';
 import { requirementsMet } from '../../../../test/support/requirements.js';
 import { createTestClock, createTestRegistry, useRegistryTestBed, type TestRegistry } from './test-support.js';
 

@@ -1,7 +1,10 @@
 // Overlay addressing (ARCHITECTURE "Overlay addressing"): an IPv4 CIDR, the hub on its first host
-// address, devices and admin peers on /32s from the rest. Pure arithmetic on 32-bit integers.
+// address, devices and admin peers on /32s from the rest. The pool is arithmetic on 32-bit
+// integers; the database hands out its addresses (@porthole/db's allocateTunnelIp).
 import { isIPv4 } from 'node:net';
+import { allocateTunnelIp, type Executor } from '@porthole/db';
 import { formatIpv4Address, parseIpv4Address } from '@porthole/netstack';
+import { ConflictError } from '../errors.js';
 
 export interface OverlayPool {
   /** Canonical CIDR text, e.g. `100.64.0.0/10`. */
@@ -34,4 +37,11 @@ export function parseOverlayCidr(cidr: string): OverlayPool {
     lastIp: formatIpv4Address(broadcast - 1),
     size: blockSize - 3,
   };
+}
+
+/** An address of `pool` for a new peer, inside the transaction that stores it; ConflictError when none is left. */
+export async function takeTunnelIp(ex: Executor, pool: OverlayPool): Promise<string> {
+  const address = await allocateTunnelIp(ex, pool);
+  if (address === undefined) throw new ConflictError(`the overlay address pool ${pool.cidr} is exhausted; delete unused devices or widen the overlay CIDR`);
+  return address;
 }

@@ -2,9 +2,10 @@
 // conflicts and rotation, every token failure leaving the database unchanged, and the races
 // (200 concurrent registrations → 200 distinct addresses; one single-use token → one device).
 import { describe, expect, it } from 'vitest';
-import { ConflictError, ForbiddenError, UnauthorizedError, ValidationError, type DriverName, type PeerChange } from '@porthole/db';
+import { type DriverName, type PeerChange } from '@porthole/db';
 import { probePostgres, tableCounts, type TestDatabase } from '@porthole/db/testing';
 import { parseIpv4Address } from '@porthole/netstack';
+import { ConflictError, ForbiddenError, UnauthorizedError, ValidationError } from '../errors.js';
 import { requirementsMet } from '../../../../test/support/requirements.js';
 import { createTestClock, createTestRegistry, HUB_PUBLIC_KEY, testKey, useRegistryTestBed, type TestRegistry } from './test-support.js';
 import { parseOverlayCidr } from './overlay-pool.js';

@@ -6,20 +6,17 @@
 import { and, eq, gt, sql } from 'drizzle-orm';
 import {
   adminPeers,
-  allocateTunnelIp,
-  ConflictError,
   devices,
-  ForbiddenError,
   keyRotations,
   resultRows,
-  translateDbError,
-  withDbErrors,
   type Executor,
 } from '@porthole/db';
+import { ConflictError, ForbiddenError, translateDbError, withDbErrors } from '../errors.js';
 import { attestationColumns, type AttestationInput, type AttestationProof, type DeviceAttestor } from './attestation.js';
 import { inTransaction, PERSISTENT_KEEPALIVE_SECONDS, recordChanges, type PendingPeerChange, type RegistryContext } from './context.js';
 import { peerChange, type DeviceRow } from './devices.js';
 import { checkEnrollmentTokenForRepeat, consumeEnrollmentToken } from './enrollment-tokens.js';
+import { takeTunnelIp } from './overlay-pool.js';
 import { normalizeSerial } from './serial.js';
 import { keyTag, parsePublicKey } from './wireguard-key.js';
 
@@ -88,7 +85,7 @@ export interface NewDevice {
 
 /** Allocates an address and inserts an enabled device; returns the peer change to record. */
 export async function insertDevice(ctx: RegistryContext, tx: Executor, input: NewDevice, now: Date): Promise<DeviceRow> {
-  const tunnelIp = await allocateTunnelIp(tx, ctx.pool);
+  const tunnelIp = await takeTunnelIp(tx, ctx.pool);
   // Unique violations are left untranslated here: the caller's transaction retries a concurrent
   // first registration of the same serial into the repeat path, and translates the rest.
   const [row] = await tx

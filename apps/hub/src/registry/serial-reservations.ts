@@ -3,7 +3,8 @@
 // reserved prefix keeps account claims away from a fleet's serials; enrollment tokens (held by
 // whoever provisions the devices) still register them.
 import { asc, eq, sql } from 'drizzle-orm';
-import { ConflictError, ForbiddenError, NotFoundError, resultRows, serialReservations, users, ValidationError, withDbErrors, type Executor } from '@porthole/db';
+import { resultRows, serialReservations, users, type Executor } from '@porthole/db';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError, withDbErrors } from '../errors.js';
 import type { RegistryContext } from './context.js';
 
 export interface SerialReservationInfo {

@@ -1,6 +1,6 @@
 // Device serials are DNS labels (RFC 1035 §2.3.1 as relaxed by RFC 1123: letters, digits, hyphen,
 // 1–63 characters, no leading or trailing hyphen), lowercased, because they become `<serial>.<domain>`.
-import { ValidationError } from '@porthole/db';
+import { ValidationError } from '../errors.js';
 
 export const SERIAL_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 

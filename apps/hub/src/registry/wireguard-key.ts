@@ -1,7 +1,7 @@
 // WireGuard public keys as they travel in JSON and wg-quick files: standard base64 of 32 bytes
 // (44 characters with one '=' of padding). Keys with small order on Curve25519 are refused: a DH
 // with them yields a known (all-zero) shared secret (WireGuard whitepaper §5.4.1; RFC 7748 §6.1).
-import { ValidationError } from '@porthole/db';
+import { ValidationError } from '../errors.js';
 
 const BASE64_KEY_RE = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
 

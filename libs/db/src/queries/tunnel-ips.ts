@@ -3,7 +3,6 @@
 // counter row is advanced by one upsert, whose row lock lasts until commit: a second transaction
 // waits and then sees the advanced value. The unique indexes on tunnel_ip back this up.
 import { sql } from 'drizzle-orm';
-import { ConflictError } from '../errors.js';
 import { resultRows, type Executor } from '../database.js';
 
 export interface AddressPool {
@@ -12,8 +11,8 @@ export interface AddressPool {
   lastIp: string;
 }
 
-/** Hands out one address of `pool`; must run inside the transaction that stores it. */
-export async function allocateTunnelIp(ex: Executor, pool: AddressPool): Promise<string> {
+/** Hands out one address of `pool`, undefined when it is exhausted; must run inside the transaction that stores it. */
+export async function allocateTunnelIp(ex: Executor, pool: AddressPool): Promise<string | undefined> {
   // One round trip: the free list first; only when it yields nothing does the counter move.
   const [row] = resultRows<{ address: string }>(
     await ex.execute(sql`
@@ -32,8 +31,7 @@ export async function allocateTunnelIp(ex: Executor, pool: AddressPool): Promise
       union all
       select host(address) as address from fresh`),
   );
-  if (!row) throw new ConflictError(`the overlay address pool ${pool.cidr} is exhausted; delete unused devices or widen the overlay CIDR`);
-  return row.address;
+  return row?.address;
 }
 
 /** Gives `address` back to `pool` after a deliberate delete (addresses of an older pool are dropped). */
