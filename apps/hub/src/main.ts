@@ -3,7 +3,7 @@
 // fails (a port in use, the database, a locked data directory) says why and exits with status 1
 // within seconds, whatever it had opened.
 import { readFileSync } from 'node:fs';
-import { ValidationError } from '@porthole/db';
+import { ValidationError } from './errors.js';
 import { hubUsage, parseHubArgs } from './config/hub-command.js';
 import { ConfigError, describeConfig, loadConfig } from './config/load-config.js';
 import { createHub, type Hub } from './hub.js';

@@ -2,7 +2,8 @@
 // scoped (`read`, `write`), optionally expiring, revocable, with a last-used time written at most
 // once a minute. Only admins' tokens may use the admin API (checked by the API layer).
 import { and, desc, eq, isNull } from 'drizzle-orm';
-import { API_TOKEN_SCOPES, apiTokens, NotFoundError, users, ValidationError, type ApiTokenScope } from '@porthole/db';
+import { API_TOKEN_SCOPES, apiTokens, users, type ApiTokenScope } from '@porthole/db';
+import { NotFoundError, ValidationError } from '../errors.js';
 import type { RegistryContext } from '../registry/context.js';
 import { UUID_RE } from '../registry/devices.js';
 import type { SessionUser } from './sessions.js';

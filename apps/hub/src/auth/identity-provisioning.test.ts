@@ -4,7 +4,8 @@
 // role following the mapping at each sign-in (the bootstrap admin excepted), disabled and unmapped
 // users refused, and racing first sign-ins ending in one account.
 import { describe, expect, it } from 'vitest';
-import { ConflictError, ForbiddenError, userIdentities, users } from '@porthole/db';
+import { userIdentities, users } from '@porthole/db';
+import { ConflictError, ForbiddenError } from '../errors.js';
 import { findOrInviteAccount } from '../registry/accounts.js';
 import { createTestClock, useRegistryTestBed, type TestRegistry } from '../registry/test-support.js';
 import { EXTERNAL_PASSWORD_HASH, linkIdentity, listIdentities, signInWithIdentity, type ExternalIdentity, type ProvisioningPolicy } from './identity-provisioning.js';

@@ -14,7 +14,8 @@
 //   pre-hijacking"); linking would let that person keep a password into the owner's account. Its
 //   owner links the provider while signed in with the password (linkIdentity), proving both.
 import { and, eq, ne } from 'drizzle-orm';
-import { ConflictError, ForbiddenError, users, userIdentities, ValidationError, type Executor, type IdentityProvider, type UserRole } from '@porthole/db';
+import { users, userIdentities, type Executor, type IdentityProvider, type UserRole } from '@porthole/db';
+import { ConflictError, ForbiddenError, ValidationError } from '../errors.js';
 import { findUserRow, INVITED_PASSWORD_HASH, type LoginResult } from '../registry/accounts.js';
 import { inTransaction, type RegistryContext } from '../registry/context.js';
 import { canonicalEmail, normalizeEmail } from '../registry/email-address.js';

@@ -6,7 +6,7 @@
 // answer with success). The password is never logged, never stored.
 import { isIP } from 'node:net';
 import { Client, ConfidentialityRequiredError, escapeFilter, InvalidCredentialsError, SizeLimitExceededError, StrongAuthRequiredError, type Entry } from 'ldapts';
-import { ForbiddenError, UnavailableError } from '@porthole/db';
+import { ForbiddenError, UnavailableError } from '../errors.js';
 import type { Logger } from '../ops/logger.js';
 import type { ExternalIdentity } from './identity-provisioning.js';
 import { normalizeDn } from './role-mapping.js';

@@ -6,7 +6,7 @@
 // and the callback and any node of a cluster can finish a sign-in another started.
 import { createHmac, randomBytes } from 'node:crypto';
 import * as oidc from 'openid-client';
-import { UnauthorizedError, UnavailableError, ForbiddenError } from '@porthole/db';
+import { ForbiddenError, UnauthorizedError, UnavailableError } from '../errors.js';
 import type { Logger } from '../ops/logger.js';
 import type { ExternalIdentity } from './identity-provisioning.js';
 import { flattenClaims } from './role-mapping.js';

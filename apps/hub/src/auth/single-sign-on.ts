@@ -2,7 +2,7 @@
 // directory, each with its role mapping, and whether local passwords are on. When they are off,
 // the bootstrap admin (PORTHOLE_ADMIN_EMAIL) alone keeps password sign-in, at /login?method=password,
 // so a hub whose provider is down or misconfigured can still be administered.
-import { UnauthorizedError, UnavailableError } from '@porthole/db';
+import { UnauthorizedError, UnavailableError } from '../errors.js';
 import type { HubConfig } from '../config/config-schema.js';
 import { ldapRuleNeeds } from '../config/sign-in-config.js';
 import type { Logger } from '../ops/logger.js';

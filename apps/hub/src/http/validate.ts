@@ -1,7 +1,7 @@
 // Request-body validation with zod: unknown fields refused, every problem named by field, and the
 // result turned into the hub's ValidationError so it reaches the client as a 400 in one shape.
-import { ValidationError } from '@porthole/db';
 import type { z } from 'zod';
+import { ValidationError } from '../errors.js';
 import { readBodyLimited } from './read-body.js';
 
 /** Validates `value` against a (strict) zod schema; throws ValidationError naming the first bad field. */
