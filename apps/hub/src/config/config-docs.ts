@@ -10,6 +10,8 @@ type Key = keyof ConfigInput;
 const CONFIG_DOCS: Record<Key, string> = {
   domain: 'Devices are served on `<serial>.<domain>`.',
   portalHost: 'Exact host of the portal and the admin API.',
+  deviceHost:
+    'Single-host mode, for sites without wildcard DNS: every device is also served on this one host (a name or an IP address, with a port only when visitors use a non-default one), the device chosen on the portal or with `/.porthole/select?serial=`; device links then point here. Unset: serial hosts only.',
   listenHost: 'Address the HTTP(S) listeners and the WireGuard socket bind.',
   httpPort: 'Plain HTTP; redirects to HTTPS when HTTPS is configured.',
   httpsPort: 'HTTPS; set with the two TLS files (all three or none).',

@@ -2,6 +2,7 @@
 // default (issue 5 "Configuration"). Validated once by load-config.ts, which reports every problem.
 import { isIPv4 } from 'node:net';
 import { z } from 'zod';
+import { formatDeviceHost, parseDeviceHostSetting } from '../proxy/host-router.js';
 import { SIGN_IN_DEFAULTS, SIGN_IN_ENV_KEYS, signInFields } from './sign-in-config.js';
 
 /** A DNS host name (lowercase labels, no trailing dot, no port). */
@@ -35,6 +36,16 @@ export const configSchema = z.strictObject({
   domain: hostname,
   /** Exact host of the portal and API; defaults to `domain`. */
   portalHost: hostname.optional(),
+  /** Single-host mode: every device on this one host (name or IP, optional port), by the visitor's selection. */
+  deviceHost: z
+    .string()
+    .transform((s, ctx) => {
+      const parsed = parseDeviceHostSetting(s);
+      if (parsed) return formatDeviceHost(parsed);
+      ctx.addIssue({ code: 'custom', message: 'must be a host name or IP address with an optional port, such as devices.example.io or 192.0.2.10:8443' });
+      return z.NEVER;
+    })
+    .optional(),
   listenHost: z.string().min(1, 'must not be empty'),
   httpPort: port,
   httpsPort: port.optional(),
@@ -127,6 +138,7 @@ export type FieldKind = 'string' | 'int' | 'hops';
 export const ENV_KEYS: Record<keyof ConfigInput, { env: string; kind: FieldKind; secret?: boolean }> = {
   domain: { env: 'PORTHOLE_DOMAIN', kind: 'string' },
   portalHost: { env: 'PORTHOLE_PORTAL_HOST', kind: 'string' },
+  deviceHost: { env: 'PORTHOLE_DEVICE_HOST', kind: 'string' },
   listenHost: { env: 'PORTHOLE_LISTEN_HOST', kind: 'string' },
   httpPort: { env: 'PORTHOLE_HTTP_PORT', kind: 'int' },
   httpsPort: { env: 'PORTHOLE_HTTPS_PORT', kind: 'int' },

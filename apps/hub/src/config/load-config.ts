@@ -5,6 +5,7 @@ import { adminCredentialProblems } from '../registry/admin-bootstrap.js';
 import { parseCaBundle } from '../registry/attestation.js';
 import { DEFAULTS, ENV_KEYS, type ConfigInput, type HubConfig, configSchema } from './config-schema.js';
 import { signInProblems } from './sign-in-config.js';
+import { parseDeviceHostSetting } from '../proxy/host-router.js';
 
 /** Every configuration problem found, one line each, naming the variable or file key at fault. */
 export class ConfigError extends Error {
@@ -121,6 +122,13 @@ export function loadConfig(env: Record<string, string | undefined>, readFile: Fi
     }
     if (c.opsPort !== undefined && (c.opsPort === c.httpPort || c.opsPort === c.httpsPort)) {
       problems.push(`${where('opsPort')}: must differ from the HTTP(S) ports`);
+    }
+    if (c.deviceHost !== undefined) {
+      const single = parseDeviceHostSetting(c.deviceHost)!;
+      // The same name as the portal works only on a port of its own: routing goes by host and port.
+      if (single.host === (c.portalHost ?? c.domain) && single.port === undefined) {
+        problems.push(`${where('deviceHost')}: must differ from the portal host ${c.portalHost ?? c.domain}, or name the port visitors use for devices`);
+      }
     }
     if (c.headersTimeoutMs >= c.idleTimeoutMs) {
       problems.push(`${where('headersTimeoutMs')}: must be shorter than the idle timeout (${c.idleTimeoutMs} ms)`);

@@ -16,7 +16,9 @@ import { type StatusPage, sendStatusPage, writeRawStatusPage } from './status-pa
 import { TCP_PATH, createTcpEndpoint, parseTcpPort } from './tcp-endpoint.js';
 import { forwardUpgrade } from './upgrade-forwarder.js';
 import { isTopLevelNavigation, refusalText } from './resource-isolation.js';
-import { type ForwardCredentials, type GateDecision, type VisitorGate, isolationOf } from './visitor-gate.js';
+import { AUTH_PATH, CLEAR_ON_SWITCH, SELECT_PATH, type SingleHostRequest, clearCookie, selectionCookie, selectionValue, sessionCookie } from './single-host.js';
+import { CONSOLE_SOCKET_PATHS, createBrowserConsoles } from './browser-consoles/browser-consoles.js';
+import { type ForwardCredentials, type GateDecision, type GateRequest, type VisitorGate, isolationOf, safeNext } from './visitor-gate.js';
 
 /** What the server worked out about a request before handing it to the device proxy. */
 export interface DeviceRequestContext {
@@ -32,6 +34,8 @@ export interface DeviceRequestContext {
   /** Origin-form target (path and query). */
   target: string;
   expectContinue: boolean;
+  /** On the single device host: its cookies and the visitor's selection (single-host.ts). */
+  single?: SingleHostRequest;
 }
 
 export interface DeviceProxyOptions {
@@ -60,6 +64,10 @@ export interface DeviceProxyOptions {
   /** Open (or opening) WebSocket and TCP tunnels allowed per device, and per visitor (user, or address). */
   maxTunnelsPerDevice?: number;
   maxTunnelsPerVisitor?: number;
+  /** The single host's selection key (single-host.ts); needed only when a single host is configured. */
+  selectionKey?: Uint8Array;
+  /** VNC and SSH in the browser (`/.porthole/vnc`, `/.porthole/ssh`); default on. */
+  browserConsoles?: boolean;
 }
 
 const UNKNOWN_DEVICE: StatusPage = {
@@ -90,6 +98,17 @@ export function createDeviceProxy(o: DeviceProxyOptions) {
     onTunnel: trackTunnel('tcp'),
   });
   const log = o.logger.child({ component: 'proxy' });
+  const consoles =
+    o.browserConsoles === false
+      ? undefined
+      : createBrowserConsoles({
+          dialer: o.dialer,
+          dialTimeoutMs: o.dialTimeoutMs,
+          tunnelIdleMs,
+          ...(o.tcpPortPolicy ? { portPolicy: o.tcpPortPolicy } : {}),
+          onTunnel: trackTunnel('tcp'),
+          logger: o.logger,
+        });
   const misses = o.missLimiter ?? createRateLimiter({ capacity: 30, refillPerSecond: 1, maxKeys: 50_000 });
 
   const maxPerDevice = o.maxTunnelsPerDevice ?? 256;
@@ -234,6 +253,19 @@ export function createDeviceProxy(o: DeviceProxyOptions) {
     }
   }
 
+  function gateRequest(req: IncomingMessage, ctx: DeviceRequestContext, device: DeviceRoute, kind: 'http' | 'websocket' | 'tcp', requireUser = false): GateRequest {
+    return {
+      req,
+      device,
+      hostWithPort: ctx.hostWithPort,
+      target: ctx.target,
+      proto: ctx.client.proto,
+      kind,
+      ...(requireUser ? { requireUser } : {}),
+      ...(ctx.single ? { singleHost: { sessionCookie: ctx.single.cookies.session, portalOrigin: ctx.single.portalOrigin } } : {}),
+    };
+  }
+
   function userOf(d: GateDecision): string | null {
     return d.kind === 'allow' || d.kind === 'forbidden' || d.kind === 'refused' ? d.userId : null;
   }
@@ -258,7 +290,12 @@ export function createDeviceProxy(o: DeviceProxyOptions) {
     const path = pathOf(ctx.target);
     if (path.startsWith('/.porthole/')) return handleReserved(req, res, ctx, device, path, refuse);
 
-    const decision = await o.gate.authorize({ req, device, hostWithPort: ctx.hostWithPort, target: ctx.target, proto: ctx.client.proto, kind: 'http' });
+    if (ctx.single && req.headers['service-worker'] !== undefined) {
+      // A service worker registered by one device would answer for every device on the shared origin.
+      o.metrics.drops.inc({ reason: 'isolation' });
+      return refuse({ status: 403, title: 'Service workers refused', message: 'Device pages on the single device host cannot install service workers: every device shares this address.', serial: device.serial, requestId: ctx.requestId });
+    }
+    const decision = await o.gate.authorize(gateRequest(req, ctx, device, 'http'));
     const userId = userOf(decision);
     if (decision.kind !== 'allow') return refuse(gatePage(decision, device, ctx.requestId, method), userId);
     // Past the owner's window the hub refuses too, should the device not have closed in time.
@@ -285,6 +322,26 @@ export function createDeviceProxy(o: DeviceProxyOptions) {
   /** `/.porthole/*` is the hub's namespace on every device host and never reaches the device. */
   async function handleReserved(req: IncomingMessage, res: ServerResponse, ctx: DeviceRequestContext, device: DeviceRoute, path: string, refuse: (page: StatusPage, userId?: string | null) => void): Promise<void> {
     const method = req.method ?? 'GET';
+    if (ctx.single && (path === SELECT_PATH || path === AUTH_PATH)) return handleSelection(req, res, ctx, ctx.single, device, path, refuse);
+    if (consoles && (method === 'GET' || method === 'HEAD')) {
+      const asset = consoles.asset(path);
+      if (asset) {
+        res.writeHead(200, asset.headers);
+        res.end(method === 'HEAD' ? undefined : asset.body);
+        return;
+      }
+      if (consoles.isPage(path)) {
+        // The consoles lead to the device's TCP ports: a signed-in visitor (or a token) even on a public device.
+        const decision = await o.gate.authorize(gateRequest(req, ctx, device, 'http', true));
+        const userId = userOf(decision);
+        if (decision.kind !== 'allow') return refuse(gatePage(decision, device, ctx.requestId, method), userId);
+        const page = consoles.page(path, ctx.target, { serial: device.serial, origin: `${ctx.client.proto}://${ctx.hostWithPort}` });
+        res.writeHead(page.status, page.headers);
+        res.end(method === 'HEAD' ? undefined : page.body);
+        record(ctx, device, method, userId, { status: page.status, bytesIn: 0, bytesOut: 0 }, 'http');
+        return;
+      }
+    }
     if (path === '/.porthole/auth' && (method === 'GET' || method === 'HEAD')) {
       // A sign-in link works as a link only: an image or fetch on another page must not plant a session.
       if (!isTopLevelNavigation(req.headers)) {
@@ -325,12 +382,16 @@ export function createDeviceProxy(o: DeviceProxyOptions) {
         return refuse({ status: 403, ...refusalText(verdict.reason, device.serial, verdict.from), serial: device.serial, requestId: ctx.requestId });
       }
       try {
-        await o.gate.signOut(req);
+        await o.gate.signOut(req, ctx.single?.cookies.session);
       } catch (err) {
         log.warn('device session store unavailable', { err, requestId: ctx.requestId, device: device.serial });
         return refuse({ status: 503, title: 'Temporarily unavailable', message: 'Signing out is not possible right now. Try again in a moment.', headers: { 'retry-after': '5' }, requestId: ctx.requestId });
       }
-      res.writeHead(200, { 'set-cookie': clearDeviceCookie(ctx.client.proto === 'https'), 'cache-control': 'no-store', 'content-type': 'text/plain; charset=utf-8' });
+      const secure = ctx.client.proto === 'https';
+      const cleared = ctx.single
+        ? { 'set-cookie': [clearCookie(ctx.single.cookies.session, secure), clearCookie(ctx.single.cookies.selection, secure)], 'clear-site-data': CLEAR_ON_SWITCH }
+        : { 'set-cookie': clearDeviceCookie(secure) };
+      res.writeHead(200, { ...cleared, 'cache-control': 'no-store', 'content-type': 'text/plain; charset=utf-8' });
       res.end('Signed out of this device.\n');
       record(ctx, device, method, null, { status: 200, bytesIn: 0, bytesOut: 0 }, 'http');
       return;
@@ -341,13 +402,71 @@ export function createDeviceProxy(o: DeviceProxyOptions) {
     refuse({ status: 404, title: 'Not found', message: 'No such page.', requestId: ctx.requestId });
   }
 
+  /**
+   * `/.porthole/select?serial=` and `/.porthole/auth?ticket=` on the single host. Both change what the
+   * visitor's tab shows, so they work only as top-level navigations. The selection switches to
+   * another device only with a ticket from the portal (a click there: no page on this shared origin
+   * can press it) or, for a public device, when nothing is selected yet or the visitor typed the
+   * address (`Sec-Fetch-Site: none`); otherwise the visitor is asked on the portal.
+   */
+  async function handleSelection(req: IncomingMessage, res: ServerResponse, ctx: DeviceRequestContext, single: SingleHostRequest, device: DeviceRoute, path: string, refuse: (page: StatusPage, userId?: string | null) => void): Promise<void> {
+    const method = req.method ?? 'GET';
+    if ((method !== 'GET' && method !== 'HEAD') || !isTopLevelNavigation(req.headers)) {
+      o.metrics.drops.inc({ reason: 'isolation' });
+      return refuse({ status: 403, title: 'Device selection refused', message: 'A device is selected only when its address is opened in the browser tab itself, never by an image, a script or a frame.', serial: device.serial, requestId: ctx.requestId });
+    }
+    const secure = ctx.client.proto === 'https';
+    const maxAgeSeconds = Math.floor(o.deviceSessionTtlMs / 1000);
+    const key = o.selectionKey;
+    if (!key) throw new Error('single host without a selection key');
+    const query = new URLSearchParams(ctx.target.slice(path.length + 1));
+    const select = async (userId: string | null, next: string): Promise<void> => {
+      let token: string | undefined;
+      if (userId !== null) {
+        try {
+          token = await o.gate.startSession(userId, device, ctx.client.ip);
+        } catch (err) {
+          log.warn('device session store unavailable', { err, requestId: ctx.requestId, device: device.serial });
+          return refuse({ status: 503, title: 'Temporarily unavailable', message: 'Opening the device is not possible right now. Try again in a moment.', headers: { 'retry-after': '5' }, requestId: ctx.requestId });
+        }
+        if (token === undefined) return refuse({ status: 403, title: 'No access', message: 'Your account cannot open devices right now.', serial: device.serial, requestId: ctx.requestId });
+      }
+      // The previous device's session ends with its selection: one device per browser at a time.
+      await o.gate.signOut(req, single.cookies.session).catch((err: unknown) => log.warn('ending the previous device session failed', { err, requestId: ctx.requestId }));
+      const cookies = [
+        token ? sessionCookie(single.cookies, token, { secure, maxAgeSeconds }) : clearCookie(single.cookies.session, secure),
+        selectionCookie(single.cookies, selectionValue(key, device.serial, token), { secure, maxAgeSeconds }),
+      ];
+      res.writeHead(302, { location: next, 'set-cookie': cookies, 'clear-site-data': CLEAR_ON_SWITCH, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', 'content-length': 0 });
+      res.end();
+      record(ctx, device, method, userId, { status: 302, bytesIn: 0, bytesOut: 0 }, 'http');
+    };
+
+    if (path === AUTH_PATH) {
+      const grant = single.grant!;
+      return select(grant.userId, safeNext(grant.next));
+    }
+    const next = safeNext(query.get('next'));
+    if (single.selection?.serial === device.serial) {
+      res.writeHead(302, { location: next, 'cache-control': 'no-store', 'content-length': 0 });
+      res.end();
+      return;
+    }
+    const typed = String(req.headers['sec-fetch-site'] ?? '').toLowerCase() === 'none';
+    if (device.accessPolicy === 'public' && (single.selection === undefined || typed)) return select(null, next);
+    const q = new URLSearchParams({ host: ctx.hostWithPort, serial: device.serial, next });
+    res.writeHead(302, { location: `${single.portalOrigin}/auth/device?${q.toString()}`, 'cache-control': 'no-store', 'content-length': 0 });
+    res.end();
+  }
+
   async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, ctx: DeviceRequestContext): Promise<void> {
     const method = req.method ?? 'GET';
     const answer = (page: StatusPage) => writeRawStatusPage(socket, page);
     const device = await resolveDevice(ctx, answer);
     if (!device) return;
     const path = pathOf(ctx.target);
-    const kind = path === TCP_PATH ? 'tcp' : 'websocket';
+    const consoleSocket = consoles !== undefined && CONSOLE_SOCKET_PATHS.has(path);
+    const kind = path === TCP_PATH || consoleSocket ? 'tcp' : 'websocket';
     const refuse = (page: StatusPage, userId: string | null = null) => {
       answer(page);
       record(ctx, device, method, userId, { status: page.status, bytesIn: 0, bytesOut: 0 }, kind);
@@ -357,9 +476,9 @@ export function createDeviceProxy(o: DeviceProxyOptions) {
       return refuse({ status: 400, title: 'Bad request', message: 'Only WebSocket upgrades are supported.', requestId: ctx.requestId });
     }
     if (device.status === 'disabled') return refuse(disabledPage(device, ctx.requestId));
-    if (path.startsWith('/.porthole/') && path !== TCP_PATH) return refuse({ status: 404, title: 'Not found', message: 'No such page.', requestId: ctx.requestId });
+    if (path.startsWith('/.porthole/') && path !== TCP_PATH && !consoleSocket) return refuse({ status: 404, title: 'Not found', message: 'No such page.', requestId: ctx.requestId });
 
-    const decision = await o.gate.authorize({ req, device, hostWithPort: ctx.hostWithPort, target: ctx.target, proto: ctx.client.proto, kind });
+    const decision = await o.gate.authorize(gateRequest(req, ctx, device, kind));
     const userId = userOf(decision);
     // A WebSocket cannot follow a redirect: a login refusal is a 401.
     if (decision.kind !== 'allow') return refuse(gatePage(decision, device, ctx.requestId, 'WEBSOCKET'), userId);
@@ -390,7 +509,8 @@ export function createDeviceProxy(o: DeviceProxyOptions) {
     credentials: ForwardCredentials,
   ): Promise<void> {
     if (kind === 'tcp') {
-      const result = await tcp.handle(req, socket, head, device, ctx.target);
+      const path = pathOf(ctx.target);
+      const result = path === TCP_PATH || !consoles ? await tcp.handle(req, socket, head, device, ctx.target) : await consoles.handleSocket(path, req, socket, head, device, ctx.target);
       record(ctx, device, method, userId, result, 'tcp');
       return;
     }
@@ -415,6 +535,7 @@ export function createDeviceProxy(o: DeviceProxyOptions) {
     /** Closes pooled device connections and open TCP tunnels (shutdown). */
     close(): void {
       tcp.closeAll();
+      consoles?.closeAll();
       agent.destroy();
     },
     get openTcpTunnels(): number {

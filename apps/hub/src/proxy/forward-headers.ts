@@ -53,7 +53,7 @@ export function connectionTokens(raw: readonly string[]): Set<string> {
 }
 
 /** Removes the hub's cookies from Cookie header values; returns the rest joined with "; ". */
-export function stripHubCookies(values: readonly string[]): string {
+export function stripHubCookies(values: readonly string[], namespace?: string): string {
   const kept: string[] = [];
   for (const v of values) {
     for (const part of v.split(';')) {
@@ -61,10 +61,47 @@ export function stripHubCookies(values: readonly string[]): string {
       if (!pair) continue;
       const eq = pair.indexOf('=');
       const name = (eq < 0 ? pair : pair.slice(0, eq)).trim();
-      if (!HUB_COOKIE_RE.test(name)) kept.push(pair);
+      if (HUB_COOKIE_RE.test(name)) continue;
+      if (namespace === undefined) {
+        kept.push(pair);
+        continue;
+      }
+      const own = ownCookieName(name, namespace);
+      if (own === null) continue;
+      kept.push(own === name ? pair : `${own}${eq < 0 ? '' : pair.slice(eq)}`);
     }
   }
   return kept.join('; ');
+}
+
+/**
+ * On the single device host every device shares one cookie jar, so the HttpOnly cookies a device
+ * sets are stored under its serial (`an12345678~sid`, after any `__Host-`/`__Secure-` prefix) and
+ * go back only to that device: another device selected later never receives them. Cookies that
+ * scripts can read are left as they are (a device's own scripts read them by name, and any page on
+ * the host could read them anyway).
+ */
+export const COOKIE_NAMESPACE_SEPARATOR = '~';
+const COOKIE_PREFIX_RE = /^(__host-|__secure-)/i;
+
+/** The name a device should see for a cookie on the single host: its own, unmarked, or null (another device's). */
+export function ownCookieName(name: string, namespace: string): string | null {
+  const prefix = COOKIE_PREFIX_RE.exec(name)?.[0] ?? '';
+  const rest = name.slice(prefix.length);
+  const sep = rest.indexOf(COOKIE_NAMESPACE_SEPARATOR);
+  if (sep < 0) return name;
+  if (rest.slice(0, sep) !== namespace) return null;
+  return prefix + rest.slice(sep + 1);
+}
+
+/** A device's Set-Cookie on the single host: an HttpOnly cookie is stored under the device's serial. */
+export function namespaceSetCookie(value: string, namespace: string): string {
+  const parts = value.split(';');
+  if (!parts.slice(1).some((a) => /^\s*httponly\s*$/i.test(a))) return value;
+  const nameValue = parts[0]!.trimStart();
+  const prefix = COOKIE_PREFIX_RE.exec(nameValue)?.[0] ?? '';
+  parts[0] = `${prefix}${namespace}${COOKIE_NAMESPACE_SEPARATOR}${nameValue.slice(prefix.length)}`;
+  return parts.join(';');
 }
 
 export interface ClientInfo {
@@ -119,6 +156,8 @@ export interface ForwardOptions {
   dropAuthorization: boolean;
   /** Remove every cookie, the device's own included (a cross-origin request forwarded anonymously). */
   dropCookies?: boolean;
+  /** On the single device host: the selected device's serial, whose namespaced cookies alone pass (ownCookieName). */
+  cookieNamespace?: string | undefined;
   /** Keep Upgrade/Connection for a validated WebSocket handshake. */
   websocket?: boolean;
 }
@@ -141,7 +180,7 @@ export function requestHeadersForDevice(req: IncomingMessage, opts: ForwardOptio
     if (lower === 'authorization' && (opts.dropAuthorization || isHubAuthorization(value))) continue;
     out.push(name, value);
   }
-  const kept = stripHubCookies(cookies);
+  const kept = stripHubCookies(cookies, opts.cookieNamespace);
   if (kept) out.push('Cookie', kept);
   // The body's framing is re-declared by the hub: Node decoded chunked input, so say chunked again.
   if (req.headers['transfer-encoding'] !== undefined) out.push('Transfer-Encoding', 'chunked');
@@ -162,7 +201,7 @@ export function rewriteSetCookie(value: string): string | undefined {
 }
 
 /** The device's response headers to send to the visitor, as a flat list. */
-export function responseHeadersForVisitor(raw: readonly string[], opts: { keepUpgrade?: boolean } = {}): string[] {
+export function responseHeadersForVisitor(raw: readonly string[], opts: { keepUpgrade?: boolean; cookieNamespace?: string | undefined } = {}): string[] {
   const named = connectionTokens(raw);
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
@@ -175,10 +214,13 @@ export function responseHeadersForVisitor(raw: readonly string[], opts: { keepUp
     if (HOP_BY_HOP.has(lower) || named.has(lower) || lower.startsWith(INTERNAL_PREFIX)) continue;
     if (lower === 'set-cookie') {
       const v = rewriteSetCookie(raw[i + 1]!);
-      if (v !== undefined) out.push(name, v);
+      if (v !== undefined) out.push(name, opts.cookieNamespace === undefined ? v : namespaceSetCookie(v, opts.cookieNamespace));
       continue;
     }
     out.push(name, raw[i + 1]!);
   }
+  // One URL on the single host is a different resource for each selected device: a browser cache
+  // must not answer device B's request with A's response (the selection travels in a cookie).
+  if (opts.cookieNamespace !== undefined) out.push('Vary', 'Cookie');
   return out;
 }

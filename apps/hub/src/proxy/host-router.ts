@@ -1,5 +1,6 @@
 // Host-header routing (reliability-security.md §3.2): the portal host is matched exactly, devices are
-// exactly one valid serial label directly under the device domain, everything else is unknown.
+// exactly one valid serial label directly under the device domain, the single device host (when
+// configured) serves every device by the visitor's selection, everything else is unknown.
 // Normalisation: lowercase, one trailing dot removed, a numeric port removed; nothing else.
 
 /** A serial is a DNS label: lowercase [a-z0-9-], 1–63 characters, no leading or trailing hyphen. */
@@ -15,12 +16,23 @@ export const RESERVED_LABELS: ReadonlySet<string> = new Set(['www', 'portal', 'a
 export type HostRoute =
   | { kind: 'portal'; host: string; port: string | undefined }
   | { kind: 'device'; serial: string; host: string; port: string | undefined }
+  /** The single device host: which device is the visitor's selection (single-host.ts). */
+  | { kind: 'single'; host: string; port: string | undefined }
   | { kind: 'unknown'; host: string }
   | { kind: 'invalid' };
 
 export interface HostRouterOptions {
   domain: string;
   portalHost: string;
+  /** The single device host (`PORTHOLE_DEVICE_HOST`), parsed by parseDeviceHostSetting. */
+  deviceHost?: DeviceHostSetting | undefined;
+}
+
+/** `PORTHOLE_DEVICE_HOST`: one name or IP address, and optionally the port visitors use. */
+export interface DeviceHostSetting {
+  host: string;
+  /** When set, only requests addressed to this port are the device host (the portal may share the name). */
+  port?: string | undefined;
 }
 
 /** Splits `host[:port]` (IPv6 literals in brackets); undefined when the syntax is not a Host value. */
@@ -51,10 +63,39 @@ export function parseHostHeader(value: string | undefined): { host: string; port
   return { host, port };
 }
 
+const IPV4_RE = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+const NAME_RE = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+
+/**
+ * `devices.example.io`, `devices.example.io:8443`, `192.0.2.10:8080`, `[2001:db8::1]:8443`: a DNS
+ * name or an IP address, lower-cased, with an optional port; undefined when it is none of these.
+ */
+export function parseDeviceHostSetting(value: string): DeviceHostSetting | undefined {
+  const parsed = parseHostHeader(value.trim());
+  if (!parsed) return undefined;
+  const { host, port } = parsed;
+  const literal = host.startsWith('[') ? host.slice(1, -1) : undefined;
+  if (literal !== undefined ? !/^[0-9a-f:.]+$/.test(literal) || !literal.includes(':') : !(IPV4_RE.test(host) || NAME_RE.test(host))) return undefined;
+  if (port !== undefined && Number(port) < 1) return undefined;
+  return port === undefined ? { host } : { host, port: String(Number(port)) };
+}
+
+/** The device host as visitors write it: `host` or `host:port`. */
+export function formatDeviceHost(setting: DeviceHostSetting): string {
+  return setting.port ? `${setting.host}:${setting.port}` : setting.host;
+}
+
+function isDeviceHost(setting: DeviceHostSetting | undefined, host: string, port: string | undefined): boolean {
+  if (!setting || setting.host !== host) return false;
+  // A port in the setting must be the one the visitor used (the portal may live on the same name).
+  return setting.port === undefined || (port !== undefined && String(Number(port)) === setting.port);
+}
+
 export function routeHost(hostHeader: string | undefined, options: HostRouterOptions): HostRoute {
   const parsed = parseHostHeader(hostHeader);
   if (!parsed) return { kind: 'invalid' };
   const { host, port } = parsed;
+  if (isDeviceHost(options.deviceHost, host, port)) return { kind: 'single', host, port };
   if (host === options.portalHost) return { kind: 'portal', host, port };
   const suffix = `.${options.domain}`;
   if (host.endsWith(suffix)) {

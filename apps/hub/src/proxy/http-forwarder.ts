@@ -125,6 +125,7 @@ export function forwardHttp(f: ForwardRequest, opts: ForwardOptions, attempt = 0
         client: f.client,
         dropAuthorization: f.credentials.dropAuthorization,
         dropCookies: f.credentials.dropCookies,
+        cookieNamespace: f.credentials.cookieNamespace,
       }) as unknown as http.OutgoingHttpHeaders,
       maxHeaderSize: opts.maxResponseHeaderBytes,
       setHost: false,
@@ -168,7 +169,7 @@ export function forwardHttp(f: ForwardRequest, opts: ForwardOptions, attempt = 0
       clearTimeout(responseTimer);
       const status = proxyRes.statusCode ?? 502;
       try {
-        res.writeHead(status, proxyRes.statusMessage, responseHeadersForVisitor(proxyRes.rawHeaders) as unknown as http.OutgoingHttpHeaders);
+        res.writeHead(status, proxyRes.statusMessage, responseHeadersForVisitor(proxyRes.rawHeaders, { cookieNamespace: f.credentials.cookieNamespace }) as unknown as http.OutgoingHttpHeaders);
       } catch {
         // Invalid header bytes from the device (Node refuses to write them): treat as a bad answer.
         proxyRes.destroy();

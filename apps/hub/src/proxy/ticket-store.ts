@@ -1,6 +1,8 @@
 // One-time tickets carrying a portal login to a device host (shared contract "Visitor auth at the
-// proxy"): 32 random bytes, 60 s, single use, bound to one serial; kept only as SHA-256 hashes so a
-// heap dump does not yield usable tickets. The portal's /auth/device issues, the proxy redeems.
+// proxy"): 32 random bytes, 60 s, single use, bound to one serial and to the kind of host it opens
+// (the device's own host, or the single device host where it also selects the device); kept only
+// as SHA-256 hashes so a heap dump does not yield usable tickets. The portal's /auth/device issues,
+// the proxy redeems.
 import { createHash, randomBytes } from 'node:crypto';
 
 export const TICKET_TTL_MS = 60_000;
@@ -11,15 +13,30 @@ export interface TicketGrant {
   next: string;
 }
 
-export interface TicketStore {
-  /** A fresh ticket (base64url) for `userId` to enter device `serial`. */
-  issue(userId: string, serial: string, next: string): string;
-  /** The grant, exactly once, while unexpired and only for the serial it was issued for. */
-  redeem(ticket: string, serial: string): TicketGrant | undefined;
+/** A ticket for the single device host: it selects `serial` there, with a device session for `userId` when set. */
+export interface SingleHostGrant {
+  serial: string;
+  /** Null: the device is public and the visitor has no access of their own, so no session. */
+  userId: string | null;
+  next: string;
 }
 
-interface Entry extends TicketGrant {
+export interface TicketStore {
+  /** A fresh ticket (base64url) for `userId` to enter device `serial` on its own host. */
+  issue(userId: string, serial: string, next: string): string;
+  /** A fresh ticket that selects `serial` on the single device host. */
+  issueForSingleHost(grant: SingleHostGrant): string;
+  /** The grant, exactly once, while unexpired and only for the serial it was issued for. */
+  redeem(ticket: string, serial: string): TicketGrant | undefined;
+  /** A single-host grant, exactly once, while unexpired; a serial host's ticket is refused here (and the reverse). */
+  redeemForSingleHost(ticket: string): SingleHostGrant | undefined;
+}
+
+interface Entry {
+  userId: string | null;
+  next: string;
   serial: string;
+  singleHost: boolean;
   expiresMs: number;
 }
 
@@ -48,24 +65,37 @@ export function createTicketStore(options: TicketStoreOptions = {}): TicketStore
     }
   }
 
+  function add(entry: Omit<Entry, 'expiresMs'>): string {
+    const nowMs = now();
+    sweep(nowMs);
+    const ticket = randomBytes(32).toString('base64url');
+    tickets.set(hashSecret(ticket), { ...entry, expiresMs: nowMs + ttlMs });
+    if (tickets.size > maxEntries) tickets.delete(tickets.keys().next().value!);
+    return ticket;
+  }
+
+  function take(ticket: string): Entry | undefined {
+    if (typeof ticket !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(ticket)) return undefined;
+    const hash = hashSecret(ticket);
+    const entry = tickets.get(hash);
+    if (!entry) return undefined;
+    // Consumed by any attempt, even a wrong-host one: a leaked ticket is worth one try at most.
+    tickets.delete(hash);
+    return entry.expiresMs > now() ? entry : undefined;
+  }
+
   return {
-    issue(userId, serial, next) {
-      const nowMs = now();
-      sweep(nowMs);
-      const ticket = randomBytes(32).toString('base64url');
-      tickets.set(hashSecret(ticket), { userId, serial, next, expiresMs: nowMs + ttlMs });
-      if (tickets.size > maxEntries) tickets.delete(tickets.keys().next().value!);
-      return ticket;
-    },
+    issue: (userId, serial, next) => add({ userId, serial, next, singleHost: false }),
+    issueForSingleHost: (grant) => add({ ...grant, singleHost: true }),
     redeem(ticket, serial) {
-      if (typeof ticket !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(ticket)) return undefined;
-      const hash = hashSecret(ticket);
-      const entry = tickets.get(hash);
-      if (!entry) return undefined;
-      // Consumed by any attempt, even a wrong-host one: a leaked ticket is worth one try at most.
-      tickets.delete(hash);
-      if (entry.expiresMs <= now() || entry.serial !== serial) return undefined;
+      const entry = take(ticket);
+      if (!entry || entry.singleHost || entry.serial !== serial || entry.userId === null) return undefined;
       return { userId: entry.userId, next: entry.next };
+    },
+    redeemForSingleHost(ticket) {
+      const entry = take(ticket);
+      if (!entry?.singleHost) return undefined;
+      return { serial: entry.serial, userId: entry.userId, next: entry.next };
     },
     get size() {
       return tickets.size;

@@ -91,7 +91,7 @@ export function forwardUpgrade(u: UpgradeRequest, opts: UpgradeOptions): Promise
           createConnection: () => deviceSocket as never,
           method: 'GET',
           path: u.target,
-          headers: requestHeadersForDevice(u.req, { host: u.host, client: u.client, dropAuthorization: u.credentials.dropAuthorization, dropCookies: u.credentials.dropCookies, websocket: true }) as unknown as http.OutgoingHttpHeaders,
+          headers: requestHeadersForDevice(u.req, { host: u.host, client: u.client, dropAuthorization: u.credentials.dropAuthorization, dropCookies: u.credentials.dropCookies, cookieNamespace: u.credentials.cookieNamespace, websocket: true }) as unknown as http.OutgoingHttpHeaders,
           setHost: false,
           maxHeaderSize: opts.maxResponseHeaderBytes,
         });
@@ -104,7 +104,7 @@ export function forwardUpgrade(u: UpgradeRequest, opts: UpgradeOptions): Promise
           // Not switching protocols: relay the answer as plain HTTP, then close (no tunnel).
           clearTimeout(responseTimer);
           status = res.statusCode ?? 502;
-          const headers = responseHeadersForVisitor(res.rawHeaders);
+          const headers = responseHeadersForVisitor(res.rawHeaders, { cookieNamespace: u.credentials.cookieNamespace });
           socket.write(serializeHead(status, res.statusMessage ?? '', [...headers, 'Connection', 'close']));
           res.on('data', (c: Buffer) => {
             bytesOut += c.length;
@@ -131,7 +131,7 @@ export function forwardUpgrade(u: UpgradeRequest, opts: UpgradeOptions): Promise
             return;
           }
           status = 101;
-          socket.write(serializeHead(101, 'Switching Protocols', responseHeadersForVisitor(res.rawHeaders, { keepUpgrade: true })));
+          socket.write(serializeHead(101, 'Switching Protocols', responseHeadersForVisitor(res.rawHeaders, { keepUpgrade: true, cookieNamespace: u.credentials.cookieNamespace })));
           if (devHead.length > 0) {
             bytesOut += devHead.length;
             socket.write(devHead);

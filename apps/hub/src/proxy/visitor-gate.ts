@@ -17,6 +17,8 @@ export interface ForwardCredentials {
   dropAuthorization: boolean;
   /** Remove every cookie: a cross-origin request forwarded anonymously to a public device. */
   dropCookies: boolean;
+  /** On the single device host: the selected serial; only its own namespaced cookies go on (forward-headers.ts). */
+  cookieNamespace?: string | undefined;
 }
 
 export type GateDecision =
@@ -56,6 +58,13 @@ export interface GateRequest {
   proto: 'http' | 'https';
   /** `websocket` and `tcp` are upgrades; `tcp` (/.porthole/tcp) always needs a user, even on public devices. Default `http`. */
   kind?: 'http' | 'websocket' | 'tcp';
+  /** A signed-in user even on a public device (the hub's own console pages, which lead to TCP). */
+  requireUser?: boolean;
+  /**
+   * The single device host (single-host.ts): the session cookie's name there, the portal origin to
+   * sign in at, and the device's cookies kept to itself when forwarded.
+   */
+  singleHost?: { sessionCookie: string; portalOrigin: string | undefined };
 }
 
 /** Accepts only local paths as a redirect target (no open redirect): `/x`, never `//x`, `/\x` or a scheme. */
@@ -85,7 +94,10 @@ export function createVisitorGate(options: VisitorGateOptions) {
   function loginLocation(g: GateRequest): string {
     const port = g.hostWithPort.includes(':') ? g.hostWithPort.slice(g.hostWithPort.lastIndexOf(':')) : '';
     const q = new URLSearchParams({ host: g.hostWithPort, next: safeNext(g.target) });
-    return `${g.proto}://${options.portalHost}${port}/auth/device?${q.toString()}`;
+    // The single host serves every device: the portal has to be told which one.
+    if (g.singleHost) q.set('serial', g.device.serial);
+    const base = g.singleHost?.portalOrigin ?? `${g.proto}://${options.portalHost}${port}`;
+    return `${base}/auth/device?${q.toString()}`;
   }
 
   /** 'grace': the registry did not answer but confirmed access recently; not a new confirmation. */
@@ -129,10 +141,10 @@ export function createVisitorGate(options: VisitorGateOptions) {
     async authorize(g: GateRequest): Promise<GateDecision> {
       const kind = g.kind ?? 'http';
       const method = g.req.method ?? 'GET';
-      const needsUser = g.device.accessPolicy === 'owners' || kind === 'tcp';
+      const needsUser = g.device.accessPolicy === 'owners' || kind === 'tcp' || g.requireUser === true;
       const verdict = isolationOf(g.req, g.proto, g.hostWithPort, kind !== 'http');
       const crossOrigin = !verdict.allowed && verdict.crossOrigin;
-      const forward: ForwardCredentials = { dropAuthorization: crossOrigin, dropCookies: crossOrigin };
+      const forward: ForwardCredentials = { dropAuthorization: crossOrigin, dropCookies: crossOrigin, ...(g.singleHost ? { cookieNamespace: g.device.serial } : {}) };
 
       // 1. A hub API token (CLI, scripts): browsers never attach one on their own, so origin does not matter.
       const bearer = bearerToken(g.req.headers);
@@ -162,7 +174,7 @@ export function createVisitorGate(options: VisitorGateOptions) {
       }
 
       // 2. The device session cookie, bound to this device, honoured only where isolation allows.
-      const tokens = readCookies(g.req.headers.cookie, DEVICE_COOKIE);
+      const tokens = readCookies(g.req.headers.cookie, g.singleHost?.sessionCookie ?? DEVICE_COOKIE);
       if (tokens.length > 0 && !verdict.allowed && needsUser) {
         const text = refusalText(verdict.reason, g.device.serial, verdict.from);
         return { kind: 'refused', status: 403, reason: 'isolation', ...text, userId: null };
@@ -202,8 +214,13 @@ export function createVisitorGate(options: VisitorGateOptions) {
       return token === undefined ? undefined : { token, next: safeNext(grant.next), userId: grant.userId };
     },
 
-    async signOut(req: IncomingMessage): Promise<void> {
-      for (const token of readCookies(req.headers.cookie, DEVICE_COOKIE)) await options.sessions.revoke(token);
+    /** A new device session for `userId` on `device` (the single host's redeemed ticket); undefined when the store refused the user. */
+    startSession(userId: string, device: DeviceRoute, clientIp: string | null): Promise<string | undefined> {
+      return options.sessions.create(userId, device.id, device.serial, clientIp);
+    },
+
+    async signOut(req: IncomingMessage, cookieName: string = DEVICE_COOKIE): Promise<void> {
+      for (const token of readCookies(req.headers.cookie, cookieName)) await options.sessions.revoke(token);
     },
   };
 }

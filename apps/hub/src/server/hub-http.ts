@@ -1,6 +1,7 @@
 // The hub's HTTP(S) edge (issue 5 "Proxy" and "Operations"): node:http/https servers with strict
-// limits, host dispatch (portal host → portal/API hono apps, `<serial>.<domain>` → device proxy,
-// anything else → 404), HTTP→HTTPS redirect, ops endpoints and graceful shutdown.
+// limits, host dispatch (portal host → portal/API hono apps, `<serial>.<domain>` → device proxy, the
+// single device host → the visitor's selected device, then the same device proxy; anything else →
+// 404), HTTP→HTTPS redirect, ops endpoints and graceful shutdown.
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
@@ -18,7 +19,8 @@ import type { AccessLogSink, DeviceDialer, DeviceDirectory, TcpPortPolicy, Visit
 import { type DeviceSessions, createDeviceSessions } from '../proxy/device-sessions.js';
 import { type DeviceProxy, createDeviceProxy } from '../proxy/device-proxy.js';
 import { clientInfo } from '../proxy/forward-headers.js';
-import { routeHost } from '../proxy/host-router.js';
+import { parseDeviceHostSetting, routeHost } from '../proxy/host-router.js';
+import { type SingleHostRoute, createSingleHost } from '../proxy/single-host.js';
 import { guardRequest } from '../proxy/request-guard.js';
 import { type StatusPage, sendStatusPage, writeRawResponse, writeRawStatusPage } from '../proxy/status-page.js';
 import type { TicketStore } from '../proxy/ticket-store.js';
@@ -31,6 +33,7 @@ export type HubHttpConfig = Pick<
   HubConfig,
   | 'domain'
   | 'portalHost'
+  | 'deviceHost'
   | 'listenHost'
   | 'httpPort'
   | 'httpsPort'
@@ -83,6 +86,13 @@ export interface HubHttpOptions {
    * other portal upgrade.
    */
   datagramUpgrade?: (req: http.IncomingMessage, socket: Duplex, head: Buffer, clientIp: string) => void;
+  /**
+   * HMAC key of the single device host's selection cookie (config.deviceHost); the same on every
+   * node of a cluster. Random per process when unset (selections then end with a restart).
+   */
+  selectionKey?: Uint8Array;
+  /** The portal's public origin; the single host sends visitors there when it names its own port. */
+  portalUrl?: string;
 }
 
 export interface HubHttp {
@@ -112,6 +122,7 @@ export function createHubHttp(options: HubHttpOptions): HubHttp {
   const health = createHealth(options.readiness ?? {});
   const tracker = new ConnectionTracker(config.trustProxy > 0 ? 0 : config.maxConnectionsPerIp);
   const now = options.now ?? Date.now;
+  const selectionKey = options.selectionKey ?? randomBytes(32);
   const sessions = options.sessions ?? createDeviceSessions({ ttlMs: config.deviceSessionTtlMs, now });
   const gate = createVisitorGate({ auth: options.auth, sessions, tickets: options.tickets, portalHost: config.portalHost, now });
   const deviceProxy = createDeviceProxy({
@@ -132,6 +143,7 @@ export function createHubHttp(options: HubHttpOptions): HubHttp {
     ...(options.maxTunnelsPerDevice ? { maxTunnelsPerDevice: options.maxTunnelsPerDevice } : {}),
     ...(options.maxTunnelsPerVisitor ? { maxTunnelsPerVisitor: options.maxTunnelsPerVisitor } : {}),
     onTunnel: (a, b) => tracker.addTunnel(a, b),
+    selectionKey,
   });
   const portalListener = options.portalApp ? getRequestListener(options.portalApp.fetch as never) : undefined;
   const apiListener = options.apiApp ? getRequestListener(options.apiApp.fetch as never) : undefined;
@@ -143,7 +155,34 @@ export function createHubHttp(options: HubHttpOptions): HubHttp {
   /** The HTTPS port redirects point to (the bound one, when configured as 0 in tests). */
   let httpsPort = config.httpsPort;
 
-  const routerOpts = { domain: config.domain, portalHost: config.portalHost };
+  const deviceHost = config.deviceHost ? parseDeviceHostSetting(config.deviceHost) : undefined;
+  const routerOpts = { domain: config.domain, portalHost: config.portalHost, deviceHost };
+  const singleHost = createSingleHost({
+    key: selectionKey,
+    tickets: options.tickets,
+    secure: (proto) => proto === 'https',
+    // Like the serial hosts' sign-in link: the portal on the port the visitor used, unless the
+    // device host has a port of its own (then the portal is elsewhere: its configured origin).
+    portalOrigin: (proto, hostWithPort) => {
+      if (deviceHost?.port !== undefined && options.portalUrl) return options.portalUrl;
+      const port = /:\d+$/.exec(hostWithPort)?.[0] ?? '';
+      return `${proto}://${config.portalHost}${port}`;
+    },
+  });
+  /** The single host's answer when it does not lead to a device; undefined when it does. */
+  function singleHostPage(route: SingleHostRoute, requestId: string): StatusPage | undefined {
+    switch (route.kind) {
+      case 'device':
+        return undefined;
+      case 'pick':
+        return { status: 302, title: 'Choose a device', message: 'No device is selected on this address yet: choose one on the portal.', headers: { location: route.location }, requestId };
+      case 'bad-serial':
+        return { status: 400, title: 'Which device?', message: 'Give the serial number of the device to open: /.porthole/select?serial=an12345678.', requestId };
+      case 'bad-ticket':
+        metrics.drops.inc({ reason: 'bad_ticket' });
+        return { status: 403, title: 'Sign-in link expired', message: 'This link has expired or was already used. Choose the device on the portal again.', requestId };
+    }
+  }
   const UNKNOWN_HOST: StatusPage = { status: 404, title: 'Unknown host', message: 'This server does not serve this host name.' };
 
   function handle(req: http.IncomingMessage, res: http.ServerResponse, secure: boolean, expectContinue: boolean): void {
@@ -205,6 +244,24 @@ export function createHubHttp(options: HubHttpOptions): HubHttp {
           });
         return;
       }
+      case 'single': {
+        const hostWithPort = route.port ? `${route.host}:${route.port}` : route.host;
+        const single = singleHost.route(req, path, guard.target, client.proto, hostWithPort);
+        const page = singleHostPage(single, requestId);
+        if (page || single.kind !== 'device') {
+          // A GET that finds nothing selected goes to the picker; anything else cannot be served.
+          const answer = page!.status === 302 && method !== 'GET' && method !== 'HEAD' ? { ...page!, status: 409, title: 'No device selected', headers: {} } : page!;
+          return sendStatusPage(res, answer, method);
+        }
+        deviceProxy
+          .handleRequest(req, res, { requestId, startedMs, client, serial: single.serial, host: route.host, hostWithPort, target: guard.target, expectContinue, single: single.single })
+          .catch((err: unknown) => {
+            logger.error('device proxy failed', { err, requestId });
+            if (!res.headersSent) sendStatusPage(res, { status: 500, title: 'Internal error', message: 'Something went wrong.', requestId }, method);
+            else res.destroy();
+          });
+        return;
+      }
       case 'unknown':
         // Load-balancer health checks often address the hub by IP.
         if ((path === '/healthz' || path === '/readyz') && handleOpsRequest(req, res, path, health)) return;
@@ -236,13 +293,22 @@ export function createHubHttp(options: HubHttpOptions): HubHttp {
       tracker.addTunnel(socket);
       return options.datagramUpgrade(req, socket, head, client.ip);
     }
-    if (route.kind !== 'device') {
+    if (route.kind !== 'device' && route.kind !== 'single') {
       metrics.drops.inc({ reason: route.kind === 'portal' ? 'portal_upgrade' : 'unknown_host' });
       return writeRawStatusPage(socket, { ...UNKNOWN_HOST, status: route.kind === 'invalid' ? 400 : 404, requestId });
     }
     const hostWithPort = route.port ? `${route.host}:${route.port}` : route.host;
+    let serial: string;
+    let single: Extract<SingleHostRoute, { kind: 'device' }>['single'] | undefined;
+    if (route.kind === 'single') {
+      const chosen = singleHost.route(req, pathOf(guard.target), guard.target, client.proto, hostWithPort);
+      const page = singleHostPage(chosen, requestId);
+      if (page || chosen.kind !== 'device') return writeRawStatusPage(socket, { ...page!, status: page!.status === 302 ? 409 : page!.status, title: page!.status === 302 ? 'No device selected' : page!.title, headers: {} });
+      serial = chosen.serial;
+      single = chosen.single;
+    } else serial = route.serial;
     deviceProxy
-      .handleUpgrade(req, socket, head, { requestId, startedMs, client, serial: route.serial, host: route.host, hostWithPort, target: guard.target, expectContinue: false })
+      .handleUpgrade(req, socket, head, { requestId, startedMs, client, serial, host: route.host, hostWithPort, target: guard.target, expectContinue: false, ...(single ? { single } : {}) })
       .catch((err: unknown) => {
         logger.error('upgrade failed', { err, requestId });
         socket.destroy();
