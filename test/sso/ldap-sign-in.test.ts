@@ -7,8 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
-import { ForbiddenError, RateLimitedError, UnauthorizedError, UnavailableError, userIdentities, users } from '@porthole/db';
-import { loadConfig, singleSignOnFromConfig, type SingleSignOn } from '@porthole/hub';
+import { userIdentities, users } from '@porthole/db';
+import { ForbiddenError, loadConfig, RateLimitedError, singleSignOnFromConfig, UnauthorizedError, UnavailableError, type SingleSignOn } from '@porthole/hub';
 import { createTestClock, useRegistryTestBed, type TestRegistry } from '@porthole/hub/testing';
 import { memoryLogger } from '@porthole/log';
 import { requirementsMet } from '../support/requirements.js';
