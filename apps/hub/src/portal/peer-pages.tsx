@@ -4,8 +4,8 @@
 // response only), and a peer's page with its wg-quick file, a download and a QR code.
 import { raw } from 'hono/html';
 import type { FC } from 'hono/jsx';
+import { keyTag } from '@porthole/wireguard';
 import type { AdminPeerInfo } from '../registry/index.js';
-import { keyTag } from '../registry/wireguard-key.js';
 import type { ViewBase } from './device-pages.js';
 import { Csrf, ErrorNote, Layout, Notice, When } from './layout.js';
 

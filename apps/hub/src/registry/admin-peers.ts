@@ -3,12 +3,13 @@
 // The hub hands out a wg-quick file; the private key never leaves the laptop.
 import { asc, eq } from 'drizzle-orm';
 import { adminPeers, freeTunnelIp } from '@porthole/db';
+import { keyTag } from '@porthole/wireguard';
 import { ConflictError, NotFoundError, ValidationError, withDbErrors } from '../errors.js';
 import { inTransaction, PERSISTENT_KEEPALIVE_SECONDS, recordChanges, type RegistryContext } from './context.js';
 import { UUID_RE } from './devices.js';
 import { takeTunnelIp } from './overlay-pool.js';
 import { assertKeyFree } from './registration.js';
-import { keyTag, parsePublicKey } from './wireguard-key.js';
+import { parsePublicKey } from './wireguard-key.js';
 
 export interface AdminPeerInfo {
   id: string;

@@ -5,9 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { devices, type DriverName } from '@porthole/db';
 import { probePostgres, type TestDatabase } from '@porthole/db/testing';
 import { eq } from 'drizzle-orm';
+import { keyTag } from '@porthole/wireguard';
 import { NotFoundError, RateLimitedError } from '../errors.js';
 import { requirementsMet } from '../../../../test/support/requirements.js';
-import { keyTag } from './wireguard-key.js';
 import { createTestClock, testKey, useRegistryTestBed, type TestRegistry } from './test-support.js';
 
 const pgProblem = await probePostgres();

@@ -10,6 +10,7 @@ import {
   isUniqueViolation,
   type Executor,
 } from '@porthole/db';
+import { keyTag } from '@porthole/wireguard';
 import { ConflictError, ForbiddenError, NotFoundError, RateLimitedError, translateDbError, ValidationError } from '../errors.js';
 import { generateToken, hashToken, looksLikeToken } from '../auth/secret-token.js';
 import type { SessionUser } from '../auth/sessions.js';
@@ -20,7 +21,7 @@ import { assertKeyFree, insertDevice, registrationConstraintErrors, registration
 import { normalizeSerial } from './serial.js';
 import { assertSerialClaimable } from './serial-reservations.js';
 import { refundAttempt, takeAttempt, throttleKey, type BackoffRule } from './throttles.js';
-import { keyTag, parsePublicKey } from './wireguard-key.js';
+import { parsePublicKey } from './wireguard-key.js';
 
 /**
  * Looking up user codes, per user and per address: ten misses free, then doubling waits from 1 s up

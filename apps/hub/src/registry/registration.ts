@@ -11,6 +11,7 @@ import {
   resultRows,
   type Executor,
 } from '@porthole/db';
+import { keyTag } from '@porthole/wireguard';
 import { ConflictError, ForbiddenError, translateDbError, withDbErrors } from '../errors.js';
 import { attestationColumns, type AttestationInput, type AttestationProof, type DeviceAttestor } from './attestation.js';
 import { inTransaction, PERSISTENT_KEEPALIVE_SECONDS, recordChanges, type PendingPeerChange, type RegistryContext } from './context.js';
@@ -18,7 +19,7 @@ import { peerChange, type DeviceRow } from './devices.js';
 import { checkEnrollmentTokenForRepeat, consumeEnrollmentToken } from './enrollment-tokens.js';
 import { takeTunnelIp } from './overlay-pool.js';
 import { normalizeSerial } from './serial.js';
-import { keyTag, parsePublicKey } from './wireguard-key.js';
+import { parsePublicKey } from './wireguard-key.js';
 
 export interface Registration {
   serial: string;

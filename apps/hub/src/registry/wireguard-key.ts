@@ -31,8 +31,3 @@ export function parsePublicKey(input: string, field = 'publicKey'): string {
   }
   return input;
 }
-
-/** A short, log-safe tag for a key: `peer(abcd…wxyz)`. */
-export function keyTag(key: string): string {
-  return `peer(${key.slice(0, 4)}…${key.slice(-5, -1)})`;
-}
