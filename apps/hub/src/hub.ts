@@ -1,6 +1,7 @@
 // createHub(deps): wires one hub process — database and registry, the WireGuard endpoint with its
 // router and netstack, and the HTTP edge (portal, admin API, serial-subdomain proxy, ops). Tests
 // and main.ts both build the hub through this function.
+import { hkdfSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Hono } from 'hono';
@@ -22,6 +23,7 @@ import { createBatchingAccessLog, type BatchingAccessLog } from './proxy/batchin
 import type { DeviceRoute } from './proxy/contracts.js';
 import { createCachedDirectory, type CachedDirectory } from './proxy/device-directory.js';
 import { createDeviceSessions } from './proxy/device-sessions.js';
+import { parseDeviceHostSetting } from './proxy/host-router.js';
 import { createTicketStore } from './proxy/ticket-store.js';
 import { createRegistry, type Registry } from './registry/index.js';
 import { createHubHttp, type HubHttp } from './server/hub-http.js';
@@ -72,8 +74,14 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
   const scheme = config.tls ? 'https' : 'http';
   const publicPort = config.tls ? config.httpsPort! : config.httpPort;
   const portalUrl = origin(scheme, config.portalHost, publicPort);
-  const deviceUrl = (serial: string) => `${origin(scheme, `${serial}.${config.domain}`, publicPort)}/`;
+  // Single-host mode: device links open the device there (and agents rewrite their absolute links to it).
+  const deviceHost = config.deviceHost ? parseDeviceHostSetting(config.deviceHost) : undefined;
+  const singleHostOrigin = deviceHost && (deviceHost.port ? `${scheme}://${config.deviceHost}` : origin(scheme, deviceHost.host, publicPort));
+  const deviceUrl = (serial: string) =>
+    singleHostOrigin ? `${singleHostOrigin}/.porthole/select?serial=${serial}` : `${origin(scheme, `${serial}.${config.domain}`, publicPort)}/`;
   const privateKey = loadOrCreateHubKey(config.dataDir);
+  // Every node of a cluster holds the same hub key, so each one accepts the others' selection cookies.
+  const selectionKey = new Uint8Array(hkdfSync('sha256', privateKey, new Uint8Array(0), 'porthole single-host selection v1', 32));
 
   const cleanups: (() => Promise<unknown> | unknown)[] = [];
   const cleanup = async () => {
@@ -237,6 +245,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
         secure: config.tls,
         logger,
         sso: singleSignOnFromConfig(config, { ctx: registry.context, beginPasswordAttempt: registry.beginPasswordAttempt, logger, portalUrl }),
+        ...(deviceHost && singleHostOrigin ? { singleHost: { setting: deviceHost, origin: singleHostOrigin } } : {}),
       }),
     );
 
@@ -269,6 +278,8 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
       },
       ...(tlsCredentials ? { tlsCredentials } : {}),
       ...(wsTransport ? { datagramUpgrade: wsTransport.handleUpgrade } : {}),
+      selectionKey,
+      portalUrl,
     });
 
     return {

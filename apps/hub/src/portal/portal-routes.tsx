@@ -26,6 +26,7 @@ import { safeNextPath, serialFromDeviceHost } from './safe-redirect.js';
 import { clearSessionCookie, csrfBinding, readSessionToken } from './session-cookie.js';
 import { registerSignInRoutes } from './sign-in-routes.js';
 import type { TicketStore } from '../proxy/ticket-store.js';
+import { registerSingleHostRoutes, type SingleHostPortalOptions } from './single-host-routes.js';
 
 export interface PortalDeps {
   registry: Registry;
@@ -43,6 +44,8 @@ export interface PortalDeps {
   postLimit?: RateLimiterOptions;
   /** Sign-in methods besides passwords, and whether passwords are on (default: passwords only). */
   sso?: SingleSignOn;
+  /** The single device host (PORTHOLE_DEVICE_HOST), when configured: its picker and confirmation. */
+  singleHost?: Omit<SingleHostPortalOptions, 'secure' | 'tickets'>;
 }
 
 /** Bulk device forms carry up to 500 serials: larger than a login form, still small. */
@@ -187,7 +190,10 @@ export function createPortalRoutes(deps: PortalDeps): Hono<PortalEnv> {
 
   // ---- device login: the proxy sends visitors here, a ticket takes them back ----
 
+  const singleHost = deps.singleHost ? registerSingleHostRoutes(app, kit, { ...deps.singleHost, secure, tickets: deps.tickets }) : undefined;
+
   app.get('/auth/device', async (c) => {
+    if (singleHost?.isSingleHost(c.req.query('host'))) return c.get('user') ? singleHost.authDevice(c) : toLogin(c);
     const serial = serialFromDeviceHost(c.req.query('host'), deps.deviceDomain);
     if (!serial) return c.html(<MessagePage title="Not found" message="That is not a device address." error />, 400);
     const next = safeNextPath(c.req.query('next'));
@@ -203,7 +209,9 @@ export function createPortalRoutes(deps: PortalDeps): Hono<PortalEnv> {
       );
     }
     const ticket = await deps.tickets.issue(u.id, serial, next);
-    const target = new URL('/.porthole/auth', registry.context.deviceUrl(serial));
+    // With a single device host, device links point there: the ticket goes back to the serial host the visitor came from.
+    const base = singleHost ? `${deps.portalOrigin.slice(0, deps.portalOrigin.indexOf('://'))}://${c.req.query('host')!.toLowerCase()}` : registry.context.deviceUrl(serial);
+    const target = new URL('/.porthole/auth', base);
     target.searchParams.set('ticket', ticket);
     target.searchParams.set('next', next);
     return c.redirect(target.toString(), 303);

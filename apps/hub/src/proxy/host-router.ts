@@ -85,6 +85,12 @@ export function formatDeviceHost(setting: DeviceHostSetting): string {
   return setting.port ? `${setting.host}:${setting.port}` : setting.host;
 }
 
+/** Whether a `host[:port]` value (a Host header, a portal query parameter) is the single device host. */
+export function matchesDeviceHost(setting: DeviceHostSetting, value: string): boolean {
+  const parsed = parseHostHeader(value);
+  return parsed !== undefined && isDeviceHost(setting, parsed.host, parsed.port);
+}
+
 function isDeviceHost(setting: DeviceHostSetting | undefined, host: string, port: string | undefined): boolean {
   if (!setting || setting.host !== host) return false;
   // A port in the setting must be the one the visitor used (the portal may live on the same name).
