@@ -6,7 +6,11 @@ import { ValidationError } from '../errors.js';
 import type { RegistryContext } from './context.js';
 import { normalizeSerial } from './serial.js';
 
-export interface AccessLogEntry {
+/**
+ * What the log stores of one proxied request (the proxy's AccessLogEntry carries more: its request
+ * id, the device id, the kind of request, for its own consumers).
+ */
+export interface NewAccessLogRecord {
   at: Date;
   serial: string;
   userId: string | null;
@@ -19,7 +23,7 @@ export interface AccessLogEntry {
   durationMs: number;
 }
 
-export interface AccessLogRecord extends Omit<AccessLogEntry, 'at'> {
+export interface AccessLogRecord extends Omit<NewAccessLogRecord, 'at'> {
   id: number;
   at: string;
 }
@@ -39,7 +43,7 @@ function clean(s: string, max: number): string {
   return escaped.length > max ? escaped.slice(0, max) : escaped;
 }
 
-export async function appendAccessLog(ctx: RegistryContext, entries: readonly AccessLogEntry[]): Promise<void> {
+export async function appendAccessLog(ctx: RegistryContext, entries: readonly NewAccessLogRecord[]): Promise<void> {
   for (let i = 0; i < entries.length; i += INSERT_BATCH) {
     const rows = entries.slice(i, i + INSERT_BATCH).map((e) => ({
       at: e.at.toISOString(),

@@ -29,7 +29,7 @@ export type { DeviceInfo, DevicePage, ListDevicesQuery } from './devices.js';
 export type { Registration, RegisterInput, RegisterResult } from './registration.js';
 export type { EnrollmentTokenInfo, CreateEnrollmentTokenInput } from './enrollment-tokens.js';
 export type { AdminPeerInfo } from './admin-peers.js';
-export type { AccessLogEntry, AccessLogRecord, AccessLogQuery } from './access-log.js';
+export type { AccessLogQuery, AccessLogRecord, NewAccessLogRecord } from './access-log.js';
 export type { Peer, PeerSet, PeerChanges, PeerStatus, PeerChangeListener } from './peer-feed.js';
 export type { GrantInfo } from './grants.js';
 export type { DeviceSort, SearchDevicesQuery } from './device-admin.js';
@@ -161,7 +161,7 @@ export function createRegistry(options: RegistryOptions) {
     deleteAdminPeer: (id: string) => adminPeers.deleteAdminPeer(ctx, id),
 
     // Access log.
-    appendAccessLog: (entries: readonly accessLog.AccessLogEntry[]) => accessLog.appendAccessLog(ctx, entries),
+    appendAccessLog: (entries: readonly accessLog.NewAccessLogRecord[]) => accessLog.appendAccessLog(ctx, entries),
     queryAccessLog: (query: accessLog.AccessLogQuery) => accessLog.queryAccessLog(ctx, query),
     searchAccessLog: (query: accessLogSearch.AccessLogSearch) => accessLogSearch.searchAccessLog(ctx, query),
   };
