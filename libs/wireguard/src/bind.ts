@@ -100,6 +100,16 @@ export class UdpBind implements Bind {
   /** The last endpoint sent to and its address as the socket wants it (dual stack: mapped). */
   private lastTo: Endpoint | undefined;
   private lastToAddress = '';
+  /** Datagrams of this turn, sent together once the turn's code has run (see send). */
+  private pending: Uint8Array[] = [];
+  private pendingTo: Endpoint[] = [];
+  private readonly flushPending = (): void => {
+    const datagrams = this.pending;
+    const targets = this.pendingTo;
+    this.pending = [];
+    this.pendingTo = [];
+    for (let i = 0; i < datagrams.length; i++) this.sendNow(datagrams[i]!, targets[i]!);
+  };
 
   private constructor(
     private readonly socket: Socket,
@@ -144,7 +154,21 @@ export class UdpBind implements Bind {
     this.handler = handler;
   }
 
+  /**
+   * Queues the datagram and sends the turn's datagrams together once the code that produced them
+   * has run (process.nextTick), as dgram did when it resolved each address on the next tick: a
+   * burst then reaches the peer in one go and wakes it once, instead of once per datagram while
+   * the rest is still being made (sending each datagram at once roughly halved the visitor
+   * path's requests/s at 16 connections in alternating runs against the deferred sends).
+   */
   send(datagram: Uint8Array, to: Endpoint): void {
+    if (this.closed) return;
+    if (this.pending.length === 0) process.nextTick(this.flushPending);
+    this.pending.push(datagram);
+    this.pendingTo.push(to);
+  }
+
+  private sendNow(datagram: Uint8Array, to: Endpoint): void {
     if (this.closed) return;
     const connected = this.connectedTo;
     if (connected) {
