@@ -54,7 +54,9 @@ describe.skipIf(!ok)('portal in headless Chromium', () => {
     await page.goto(`${portal}/login`);
     await page.getByLabel('E-mail address').fill(who.email);
     await page.getByLabel('Password', { exact: true }).fill(who.password);
-    await Promise.all([page.waitForURL(`${portal}/`), page.getByRole('button', { name: 'Log in' }).click()]);
+    // Administrators land on the fleet overview, everyone else on their devices.
+    const home = who === ADMIN ? `${portal}/admin` : `${portal}/`;
+    await Promise.all([page.waitForURL(home), page.getByRole('button', { name: 'Log in' }).click()]);
   }
 
   async function logout(page: Page) {

@@ -19,7 +19,9 @@ export interface TcpTarget {
 
 export function tcpUrl(deviceUrl: string, port: number): string {
   const base = new URL(deviceUrl);
-  return `${base.protocol === 'https:' ? 'wss' : 'ws'}://${base.host}/.porthole/tcp?port=${port}`;
+  // A hub with a single device host names the device in its URL (`/.porthole/select?serial=…`).
+  const serial = base.searchParams.get('serial');
+  return `${base.protocol === 'https:' ? 'wss' : 'ws'}://${base.host}/.porthole/tcp?port=${port}${serial ? `&serial=${encodeURIComponent(serial)}` : ''}`;
 }
 
 export async function resolveTcpTarget(client: ApiClient, serial: string, port: number, deviceDomain?: string): Promise<TcpTarget> {

@@ -148,6 +148,8 @@ describe('hub URL and device address', () => {
   it('builds the tunnel URL from the device URL', () => {
     expect(tcpUrl('https://an1.example.io/', 22)).toBe('wss://an1.example.io/.porthole/tcp?port=22');
     expect(tcpUrl('http://an1.localhost:8080/', 5900)).toBe('ws://an1.localhost:8080/.porthole/tcp?port=5900');
+    // A hub with a single device host: the device is named in the query.
+    expect(tcpUrl('https://devices.example.io/.porthole/select?serial=an1', 22)).toBe('wss://devices.example.io/.porthole/tcp?port=22&serial=an1');
   });
   it('parses --listen', () => {
     expect(parseListen('127.0.0.1:2222')).toEqual({ host: '127.0.0.1', port: 2222 });

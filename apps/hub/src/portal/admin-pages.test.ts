@@ -169,7 +169,7 @@ describe.each(drivers)('admin pages on %s', (driver) => {
 
     const bad = await admin.post('/admin/enrollment-tokens', { description: 'x', maxUses: '0', duration: '1d', tags: '' });
     expect(bad.status).toBe(400);
-    expect(visibleText(bad.text)).toContain('maxUses must be an integer from 1 to 1000000');
+    expect(visibleText(bad.text)).toContain('Devices it may enroll must be an integer from 1 to 1000000');
     expect((await admin.post('/admin/enrollment-tokens', { maxUses: '1', duration: '1d', tags: 'bad tag!' })).status).toBe(400);
     expect(await registry.listEnrollmentTokens()).toHaveLength(1);
   });

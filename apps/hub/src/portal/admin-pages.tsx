@@ -140,7 +140,7 @@ export const AdminDevicesPage: FC<ViewBase & { filters: DeviceFilters; devices: 
           <Csrf token={p.csrf} />
           <input type="hidden" name="back" value={p.back} />
           <div class="table">
-            <table>
+            <table class="stack">
               <caption class="visually-hidden">Devices matching the search, {SORT_LABELS[f.sort]}</caption>
               <thead>
                 <tr>
@@ -158,25 +158,25 @@ export const AdminDevicesPage: FC<ViewBase & { filters: DeviceFilters; devices: 
               <tbody>
                 {p.devices.map((d) => (
                   <tr>
-                    <td>
+                    <td data-label="Select">
                       <input type="checkbox" name="serial" value={d.serial} id={`sel-${d.serial}`} aria-label={`Select ${d.serial}`} />
                     </td>
-                    <td>
+                    <td data-label="Serial">
                       <a href={`/devices/${d.serial}`}>
                         <code>{d.serial}</code>
                       </a>
                     </td>
-                    <td>
+                    <td data-label="State">
                       <StateDot online={d.online} status={d.status} />
                     </td>
-                    <td>
+                    <td data-label="Last seen">
                       <When iso={d.lastHandshakeAt} now={p.now} />
                     </td>
-                    <td>{d.owner?.email ?? <span class="note">—</span>}</td>
-                    <td>
+                    <td data-label="Owner">{d.owner?.email ?? <span class="note">—</span>}</td>
+                    <td data-label="Tags">
                       <Tags tags={d.tags} />
                     </td>
-                    <td>{d.agentVersion ?? <span class="note">—</span>}</td>
+                    <td data-label="Agent">{d.agentVersion ?? <span class="note">—</span>}</td>
                   </tr>
                 ))}
               </tbody>

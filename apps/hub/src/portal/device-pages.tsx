@@ -91,7 +91,7 @@ export const AccessLogTable: FC<{ entries: AccessLogRow[]; now: Date; showDevice
     <p class="note">No requests in this range.</p>
   ) : (
     <div class="table">
-      <table>
+      <table class="stack">
         <caption class="visually-hidden">{p.caption}</caption>
         <thead>
           <tr>
@@ -108,22 +108,30 @@ export const AccessLogTable: FC<{ entries: AccessLogRow[]; now: Date; showDevice
         <tbody>
           {p.entries.map((e) => (
             <tr>
-              <td class="mono">{e.at.slice(0, 19).replace('T', ' ')}</td>
+              <td class="mono" data-label="Time (UTC)">
+                {e.at.slice(0, 19).replace('T', ' ')}
+              </td>
               {p.showDevice ? (
-                <td>
+                <td data-label="Device">
                   <a href={`/devices/${e.serial}`}>{e.serial}</a>
                 </td>
               ) : null}
-              <td>{e.email ?? (e.userId ? <span class="note">deleted account</span> : <span class="note">anonymous</span>)}</td>
-              <td class="mono">{e.clientIp}</td>
-              <td class="mono">
+              <td data-label="Who">{e.email ?? (e.userId ? <span class="note">deleted account</span> : <span class="note">anonymous</span>)}</td>
+              <td class="mono" data-label="From">
+                {e.clientIp}
+              </td>
+              <td class="mono" data-label="Request">
                 {e.method} {e.path.length > 80 ? `${e.path.slice(0, 80)}…` : e.path}
               </td>
-              <td class="num">{e.status}</td>
-              <td class="num">
+              <td class="num" data-label="Status">
+                {e.status}
+              </td>
+              <td class="num" data-label="In / out">
                 {formatBytes(e.bytesIn)} / {formatBytes(e.bytesOut)}
               </td>
-              <td class="num">{e.durationMs}</td>
+              <td class="num" data-label="ms">
+                {e.durationMs}
+              </td>
             </tr>
           ))}
         </tbody>
@@ -264,7 +272,7 @@ const GrantsSection: FC<DeviceView & { base: string }> = (p) => (
       <p class="note">Only the owner{p.device.accessPolicy === 'public' ? ' (and, with the public policy, anyone)' : ''} can open this device.</p>
     ) : (
       <div class="table">
-        <table>
+        <table class="stack">
           <caption class="visually-hidden">Accounts given access to {p.device.serial}</caption>
           <thead>
             <tr>
@@ -281,12 +289,12 @@ const GrantsSection: FC<DeviceView & { base: string }> = (p) => (
               const expired = g.expiresAt !== null && Date.parse(g.expiresAt) <= p.now.getTime();
               return (
                 <tr>
-                  <td>{g.email}</td>
-                  <td>
+                  <td data-label="Account">{g.email}</td>
+                  <td data-label="Given">
                     <When iso={g.createdAt} now={p.now} />
                   </td>
-                  <td>{g.expiresAt ? <span>{expired ? 'expired ' : ''}<When iso={g.expiresAt} now={p.now} /></span> : 'no expiry'}</td>
-                  <td>
+                  <td data-label="Until">{g.expiresAt ? <span>{expired ? 'expired ' : ''}<When iso={g.expiresAt} now={p.now} /></span> : 'no expiry'}</td>
+                  <td data-label="">
                     <form method="post" action={`${p.base}/grants/revoke`} class="inline">
                       <Csrf token={p.csrf} />
                       <input type="hidden" name="userId" value={g.userId} />

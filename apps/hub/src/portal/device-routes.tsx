@@ -59,8 +59,13 @@ export function registerDeviceRoutes(app: Hono<PortalEnv>, kit: PortalKit): void
     );
   };
   app.get('/devices', kit.requireUser, myDevices);
-  // The home page of a signed-in user is the device list (signed-out visitors get the welcome page).
-  app.get('/', async (c, next) => (c.get('user') ? myDevices(c) : next()));
+  // The home page of a signed-in user is the device list, of an administrator the fleet overview
+  // (an admin's own list is usually empty); signed-out visitors get the welcome page.
+  app.get('/', async (c, next) => {
+    const u = c.get('user');
+    if (!u) return next();
+    return u.role === 'admin' ? c.redirect('/admin', 303) : myDevices(c);
+  });
 
   app.get('/devices/:serial', kit.requireUser, (c) => render(c, c.req.param('serial')));
 

@@ -17,9 +17,9 @@ header{background:#0f2a44;color:#fff}header a{color:#fff}
 header nav ul{display:flex;flex-wrap:wrap;gap:.2rem 1rem;list-style:none;margin:0;padding:0}
 header nav a{text-decoration:none;padding:.2rem 0;border-bottom:2px solid transparent}
 header nav a:hover{border-bottom-color:#9cc9ef}header nav a[aria-current=page]{border-bottom-color:#7cc4ff;font-weight:600}
-header nav .sep{width:1px;background:#46607a;margin:0 .2rem}
 .who{margin-left:auto;display:flex;gap:.6rem;align-items:center;font-size:.9rem}
 .who button{background:transparent;border:1px solid #9cb3c9;color:#fff;padding:.15rem .6rem;margin:0}
+.bar.admin{padding-top:.3rem;padding-bottom:.45rem;border-top:1px solid #29486a;font-size:.95rem}.bar.admin .label{color:#b6cde3;font-size:.8rem;text-transform:uppercase;letter-spacing:.06em}
 main{max-width:76rem;margin:0 auto;padding:1.5rem 1rem 3rem}main.narrow{max-width:34rem}
 h1{font-size:1.55rem;margin:.3rem 0 1rem;line-height:1.25}h2{font-size:1.15rem;margin:2rem 0 .6rem}
 label{display:block;margin:.8rem 0 .2rem;font-weight:500}
@@ -29,6 +29,7 @@ textarea{width:100%;font-family:ui-monospace,monospace;font-size:.85rem}
 input[type=checkbox],input[type=radio]{width:1.1rem;height:1.1rem;vertical-align:middle;margin:0 .3rem 0 0}
 button,.button{font:inherit;padding:.4rem 1rem;margin:.8rem .5rem 0 0;border-radius:4px;border:1px solid var(--accent);background:var(--accent);color:#fff;cursor:pointer;text-decoration:none;display:inline-block;line-height:1.4}
 button.secondary,.button.secondary{background:#fff;color:var(--accent)}button.danger{background:var(--bad);border-color:var(--bad)}
+button.approve{background:var(--ok);border-color:var(--ok);font-weight:600}button.deny{color:var(--bad);border-color:var(--bad)}
 button.small{padding:.1rem .55rem;margin:0;font-size:.9rem}
 :focus-visible{outline:3px solid #e8a317;outline-offset:2px}
 .error{background:#fde8e8;border-left:4px solid var(--bad);padding:.5rem .8rem}
@@ -59,7 +60,8 @@ dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.35rem 1.5rem;ma
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 @media (max-width:40rem){dl.facts{grid-template-columns:1fr}dt{margin-top:.4rem}.who{margin-left:0}h1{font-size:1.3rem}
 table.stack thead{position:absolute;left:-9999px}table.stack tr{display:block;border-bottom:1px solid var(--line);padding:.4rem 0}
-table.stack td{display:flex;gap:1rem;border:0;padding:.15rem .2rem}table.stack td::before{content:attr(data-label);flex:0 0 6.5rem;color:var(--muted)}}`;
+table.stack td{display:flex;gap:1rem;border:0;padding:.15rem .2rem;text-align:left;overflow-wrap:anywhere;min-width:0}table.stack td::before{content:attr(data-label);flex:0 0 6.5rem;color:var(--muted)}
+table.stack td>*{min-width:0}}`;
 
 export interface PageUser {
   email: string;
@@ -128,10 +130,6 @@ export const Layout: FC<LayoutProps> = (props) => (
                 {OWNER_NAV.map(([href, label]) => (
                   <NavLink href={href} label={label} current={props.current} />
                 ))}
-                {props.user.role === 'admin' ? <li class="sep" aria-hidden="true" /> : null}
-                {props.user.role === 'admin'
-                  ? ADMIN_NAV.map(([href, label]) => <NavLink href={href} label={label} current={props.current} />)
-                  : null}
               </ul>
             </nav>
           ) : null}
@@ -143,6 +141,21 @@ export const Layout: FC<LayoutProps> = (props) => (
             </form>
           ) : null}
         </div>
+        {/* Administration on a row of its own: one line each at laptop widths, instead of one long row that wraps. */}
+        {props.user?.role === 'admin' ? (
+          <div class="bar admin">
+            <span class="label" aria-hidden="true">
+              Admin
+            </span>
+            <nav aria-label="Administration">
+              <ul>
+                {ADMIN_NAV.map(([href, label]) => (
+                  <NavLink href={href} label={label} current={props.current} />
+                ))}
+              </ul>
+            </nav>
+          </div>
+        ) : null}
       </header>
       <main id="main" class={props.narrow ? 'narrow' : undefined}>
         <h1>{props.title}</h1>
@@ -152,7 +165,41 @@ export const Layout: FC<LayoutProps> = (props) => (
   </html>
 );
 
-export const ErrorNote: FC<{ message?: string | undefined }> = ({ message }) => (message ? <p class="error" role="alert">{message}</p> : null);
+/**
+ * Field names that registry and API messages start with ("publicKey must be …"), as the portal's
+ * forms label them: a person reads "Public key must be …".
+ */
+const FIELD_LABELS: Readonly<Record<string, string>> = {
+  publicKey: 'Public key',
+  email: 'E-mail address',
+  password: 'Password',
+  newPassword: 'New password',
+  currentPassword: 'Current password',
+  serial: 'Serial',
+  userCode: 'Code',
+  maxUses: 'Devices it may enroll',
+  expiresAt: 'Expiry',
+  expiresInSeconds: 'Expiry',
+  description: 'Description',
+  prefix: 'Prefix',
+  name: 'Name',
+  tags: 'Tags',
+  scopes: 'Scopes',
+};
+
+/** A domain message with a leading field name in the words of the form. */
+export function formMessage(message: string): string {
+  const m = /^([a-z][A-Za-z]*)(?=[ :])/.exec(message);
+  const label = m && Object.hasOwn(FIELD_LABELS, m[1]!) ? FIELD_LABELS[m[1]!] : undefined;
+  return label ? `${label}${message.slice(m![1]!.length)}` : message;
+}
+
+export const ErrorNote: FC<{ message?: string | undefined }> = ({ message }) =>
+  message ? (
+    <p class="error" role="alert">
+      {formMessage(message)}
+    </p>
+  ) : null;
 
 export const Notice: FC<{ message?: string | undefined }> = ({ message }) => (message ? <p class="notice" role="status">{message}</p> : null);
 

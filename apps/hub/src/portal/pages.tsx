@@ -80,10 +80,11 @@ export const ClaimApprovePage: FC<{ user: PageUser; csrf: string; now: Date; cla
             <label for="confirm-replace">I confirm replacing the key of device {claim.serial}</label>
           </p>
         ) : null}
-        <button type="submit" name="action" value="approve">
+        {/* Two different answers look different: Approve is the filled button, Deny the outlined one. */}
+        <button type="submit" name="action" value="approve" class="approve">
           Approve
         </button>
-        <button type="submit" name="action" value="deny">
+        <button type="submit" name="action" value="deny" class="secondary deny">
           Deny
         </button>
       </form>

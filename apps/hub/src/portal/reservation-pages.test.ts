@@ -58,7 +58,7 @@ describe.skipIf(!ok)('reserved serials and attestation in the portal', () => {
     expect((await admin.go('POST', '/admin/serial-reservations', { prefix: 'an' })).status).toBe(403); // no CSRF token
     const bad = await admin.post('/admin/serial-reservations', { prefix: 'an_1', description: 'typo' });
     expect(bad.status).toBe(400);
-    expect(visibleText(bad.text)).toContain('prefix "an_1" is not the start of a serial');
+    expect(visibleText(bad.text)).toContain('Prefix "an_1" is not the start of a serial');
     expect(bad.text).toContain('value="an_1"');
     expect(await snapshotTables(t.db)).toEqual(before);
 
@@ -70,7 +70,7 @@ describe.skipIf(!ok)('reserved serials and attestation in the portal', () => {
     expect(await registry.listSerialReservations()).toMatchObject([{ prefix: 'an', description: 'Example Meters fleet' }]);
     const dup = await admin.post('/admin/serial-reservations', { prefix: 'an' });
     expect(dup.status).toBe(409);
-    expect(visibleText(dup.text)).toContain('prefix an is already reserved');
+    expect(visibleText(dup.text)).toContain('Prefix an is already reserved');
 
     const released = await admin.post('/admin/serial-reservations/an/delete');
     expect([released.status, released.location]).toEqual([303, '/admin/serial-reservations?done=reservation-removed']);

@@ -25,6 +25,35 @@ export interface LoginPageProps extends SignInOptions {
   error?: string | undefined;
 }
 
+/** The code of a claim link (`/claim?code=BCDF-GHJK`) that a sign-in continues to, or undefined. */
+export function claimCodeIn(next: string): string | undefined {
+  const url = new URL(next, 'http://portal.invalid');
+  const code = url.searchParams.get('code');
+  return url.pathname === '/claim' && code && /^[A-Za-z0-9-]{1,20}$/.test(code) ? code.toUpperCase() : undefined;
+}
+
+/**
+ * Why this sign-in, when it continues a device's "Enable remote access": the owner came from the
+ * device's page and should know what the account is for before making one. The serial is shown
+ * after sign-in only: looking a code up costs a throttled attempt of a signed-in user, and an
+ * anonymous page must not turn codes into serials.
+ */
+const ClaimIntro: FC<{ next: string }> = ({ next }) => {
+  const code = claimCodeIn(next);
+  return code ? (
+    <section class="panel" aria-label="Connecting a device">
+      <p>
+        <strong>A device is asking to be connected to your account</strong> for remote access: you clicked “Enable remote
+        access” on its page. Sign in or create an account here; the next page names the device by its serial and asks you to
+        approve it.
+      </p>
+      <p class="note">
+        The code it showed you: <code>{code}</code>. Only approve if the device shows the same code.
+      </p>
+    </section>
+  ) : null;
+};
+
 const OidcButton: FC<{ csrf: string; next: string; name: string; intent?: 'link' }> = (p) => (
   <form method="post" action="/login/oidc">
     <Csrf token={p.csrf} />
@@ -49,6 +78,7 @@ const DirectoryForm: FC<{ csrf: string; next: string; name: string; action: stri
 export const LoginPage: FC<LoginPageProps> = (p) => (
   <Layout title={p.password === 'admin' ? 'Administrator sign-in' : 'Log in'} narrow>
     <ErrorNote message={p.error} />
+    <ClaimIntro next={p.next} />
     {p.oidcName && p.password !== 'admin' ? <OidcButton csrf={p.csrf} next={p.next} name={p.oidcName} /> : null}
     {p.directoryName && p.password !== 'admin' ? (
       <section aria-label={`Sign in with your ${p.directoryName} account`}>
@@ -81,6 +111,7 @@ export const LoginPage: FC<LoginPageProps> = (p) => (
 export const SignUpPage: FC<{ csrf: string; next: string; email?: string; error?: string | undefined; minLength: number }> = (p) => (
   <Layout title="Create an account" narrow>
     <ErrorNote message={p.error} />
+    <ClaimIntro next={p.next} />
     <form method="post" action="/signup">
       <Csrf token={p.csrf} />
       <input type="hidden" name="next" value={p.next} />

@@ -6,6 +6,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { readCookies } from './device-sessions.js';
+import { bearerToken, hasHubTokenPrefix } from './hub-credentials.js';
 import { isValidSerial } from './host-router.js';
 import type { SingleHostGrant, TicketStore } from './ticket-store.js';
 
@@ -140,6 +141,13 @@ export function createSingleHost(o: SingleHostOptions) {
         const grant = o.tickets.redeemForSingleHost(queryOf(target).get('ticket') ?? '');
         if (!grant) return { kind: 'bad-ticket' };
         return { kind: 'device', serial: grant.serial, single: { ...single, grant } };
+      }
+      // Tools (CLI, scripts) carry a hub API token and name the device in the query: a browser never
+      // attaches such a token by itself, and the gate refuses an invalid one before any cookie counts.
+      const token = bearerToken(req.headers);
+      const named = queryOf(target).get('serial')?.toLowerCase();
+      if (token !== undefined && hasHubTokenPrefix(token) && named !== undefined && isValidSerial(named)) {
+        return { kind: 'device', serial: named, single: { ...single, selection: undefined } };
       }
       if (!selection) {
         const q = new URLSearchParams({ host: hostWithPort, next: target.startsWith('/.porthole/') ? '/' : target });
