@@ -18,6 +18,21 @@ import { requirementsMet } from '../support/requirements.js';
 
 const ok = requirementsMet('portal first-hour pages', { tools: ['chromium'] });
 
+/** The little of the browser the page functions use (this project compiles without DOM types). */
+interface InPageElement {
+  scrollWidth: number;
+  clientWidth: number;
+  parentElement: InPageElement | null;
+  getAttribute(name: string): string | null;
+  querySelectorAll(selector: string): Iterable<InPageElement>;
+  getBoundingClientRect(): { top: number };
+}
+interface InPage {
+  document: { documentElement: InPageElement; querySelectorAll(selector: string): Iterable<InPageElement> };
+  innerWidth: number;
+  getComputedStyle(element: unknown): { backgroundColor: string; color: string };
+}
+
 const ADMIN = { email: 'admin@example.io', password: 'correct horse battery staple 42' };
 const OWNER = { email: 'new-owner@example.io', password: 'owner password 1234' };
 const SHOTS = join(process.cwd(), 'test-artifacts', 'portal');
@@ -44,10 +59,13 @@ describe.skipIf(!ok)('first-hour portal pages in headless Chromium', () => {
 
   /** Sideways scrolling a page would need: the page's own, and that of each table wrapper. */
   const overflow = (page: Page) =>
-    page.evaluate(() => ({
-      page: document.documentElement.scrollWidth - window.innerWidth,
-      tables: [...document.querySelectorAll('.table')].map((t) => t.scrollWidth - t.clientWidth),
-    }));
+    page.evaluate(() => {
+      const w = globalThis as unknown as InPage;
+      return {
+        page: w.document.documentElement.scrollWidth - w.innerWidth,
+        tables: [...w.document.querySelectorAll('.table')].map((t) => t.scrollWidth - t.clientWidth),
+      };
+    });
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
@@ -139,7 +157,11 @@ describe.skipIf(!ok)('first-hour portal pages in headless Chromium', () => {
 
     const approve = page.getByRole('button', { name: 'Approve' });
     const deny = page.getByRole('button', { name: 'Deny' });
-    const look = (el: typeof approve) => el.evaluate((b) => ({ background: getComputedStyle(b).backgroundColor, color: getComputedStyle(b).color }));
+    const look = (el: typeof approve) =>
+      el.evaluate((b) => {
+        const style = (globalThis as unknown as InPage).getComputedStyle(b);
+        return { background: style.backgroundColor, color: style.color };
+      });
     const [a, d] = [await look(approve), await look(deny)];
     expect(a.background).not.toBe(d.background);
     expect(a.color).not.toBe(d.color);
@@ -154,7 +176,7 @@ describe.skipIf(!ok)('first-hour portal pages in headless Chromium', () => {
     await login(page, ADMIN, '/admin');
     expect(await page.locator('h1').innerText()).toBe('Fleet overview');
     const rows = await page.evaluate(() =>
-      [...document.querySelectorAll('header nav ul')].map((ul) => {
+      [...(globalThis as unknown as InPage).document.querySelectorAll('header nav ul')].map((ul) => {
         const links = [...ul.querySelectorAll('a')].map((a) => a.getBoundingClientRect());
         return { name: ul.parentElement!.getAttribute('aria-label'), tops: [...new Set(links.map((r) => Math.round(r.top)))].length };
       }),
