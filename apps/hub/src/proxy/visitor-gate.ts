@@ -72,9 +72,13 @@ export function safeNext(next: string | null | undefined): string {
   if (typeof next !== 'string' || next.length === 0 || next.length > 2048) return '/';
   if (!next.startsWith('/') || next.startsWith('//') || next.includes('\\')) return '/';
   if (/[\u0000-\u001f\u007f]/.test(next)) return '/';
-  if (next.startsWith('/.porthole/')) return '/';
+  // The hub's own paths are no destination (a sign-in link leading to a sign-out), its console pages aside.
+  if (next.startsWith('/.porthole/') && !CONSOLE_PAGE_RE.test(next)) return '/';
   return next;
 }
+
+/** The browser consoles' pages (browser-consoles.ts), where a sign-in may lead back to. */
+const CONSOLE_PAGE_RE = /^\/\.porthole\/(vnc|ssh)(\?|$)/;
 
 /** The isolation verdict for a request on a device host. */
 export function isolationOf(req: IncomingMessage, proto: 'http' | 'https', hostWithPort: string, websocket: boolean): IsolationVerdict {
