@@ -54,6 +54,25 @@ function requestPath(url: string | undefined): string {
  */
 export const TARGET_IDLE_CONNECTIONS = 16;
 
+/**
+ * The origin the visitor used, as the hub states it per request: a hub with a single device host
+ * serves a device there and on its serial host at once, and the registration names only one of
+ * them. Only the hub sets it (it strips `x-porthole-*` from visitors' requests); absent or not an
+ * http(s) origin: the registration's URL.
+ */
+export const PUBLIC_ORIGIN_HEADER = 'x-porthole-public-origin';
+
+function statedOrigin(req: IncomingMessage): string | undefined {
+  const v = req.headers[PUBLIC_ORIGIN_HEADER];
+  if (typeof v !== 'string' || v.length > 300) return undefined;
+  try {
+    const u = new URL(v);
+    return (u.protocol === 'https:' || u.protocol === 'http:') && u.origin === v ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Methods a proxy may send again when a kept-alive connection turns out closed (RFC 9110 §9.2.2). */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -96,7 +115,7 @@ export function createHttpForwarder(o: HttpForwarderOptions): HttpForwarder {
     for (const [name, value] of Object.entries(req.headers)) {
       if (value === undefined) continue;
       if ((HOP_BY_HOP.has(name) || drop.has(name)) && !(keepUpgrade && (name === 'upgrade' || name === 'connection'))) continue;
-      if (name === 'host') continue;
+      if (name === 'host' || name === PUBLIC_ORIGIN_HEADER) continue;
       if ((name === 'origin' || name === 'referer') && pub && typeof value === 'string' && value.startsWith(pub)) {
         headers[name] = origin + value.slice(pub.length);
         continue;
@@ -138,7 +157,7 @@ export function createHttpForwarder(o: HttpForwarderOptions): HttpForwarder {
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     counters.requests++;
     req.on('error', () => res.destroy());
-    const pub = publicOrigin();
+    const pub = statedOrigin(req) ?? publicOrigin();
     const headers = outgoingHeaders(req, false, pub);
     const bodiless = hasNoBody(req);
     // A kept-alive connection the target closed just as we picked it fails before any response.
@@ -205,7 +224,7 @@ export function createHttpForwarder(o: HttpForwarderOptions): HttpForwarder {
     client.on('error', () => client.destroy());
     openTarget().then(
       (upstream) => {
-        const headers = outgoingHeaders(req, true, publicOrigin());
+        const headers = outgoingHeaders(req, true, statedOrigin(req) ?? publicOrigin());
         const lines = [`${req.method} ${requestPath(req.url)} HTTP/1.1`];
         for (const [name, value] of Object.entries(headers)) {
           for (const v of Array.isArray(value) ? value : [value]) lines.push(`${name}: ${String(v)}`);

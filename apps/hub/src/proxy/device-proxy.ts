@@ -15,7 +15,7 @@ import { isWebSocketUpgrade } from './request-guard.js';
 import { type StatusPage, sendStatusPage, writeRawStatusPage } from './status-page.js';
 import { TCP_PATH, createTcpEndpoint, parseTcpPort } from './tcp-endpoint.js';
 import { forwardUpgrade } from './upgrade-forwarder.js';
-import { isTopLevelNavigation, refusalText } from './resource-isolation.js';
+import { deviceOrigin, isTopLevelNavigation, refusalText } from './resource-isolation.js';
 import { AUTH_PATH, CLEAR_ON_SWITCH, SELECT_PATH, type SingleHostRequest, clearCookie, selectionCookie, selectionValue, sessionCookie } from './single-host.js';
 import { CONSOLE_SOCKET_PATHS, createBrowserConsoles } from './browser-consoles/browser-consoles.js';
 import { type ForwardCredentials, type GateDecision, type GateRequest, type VisitorGate, isolationOf, safeNext } from './visitor-gate.js';
@@ -312,7 +312,7 @@ export function createDeviceProxy(o: DeviceProxyOptions) {
         userId,
         requestId: ctx.requestId,
         expectContinue: ctx.expectContinue,
-        credentials: decision.forward,
+        credentials: { ...decision.forward, publicOrigin: deviceOrigin(ctx.client.proto, ctx.hostWithPort) },
       },
       { agent, devicePort, responseTimeoutMs: o.responseTimeoutMs, idleTimeoutMs: o.idleTimeoutMs, maxResponseHeaderBytes: o.maxHeaderBytes },
     );
@@ -491,7 +491,7 @@ export function createDeviceProxy(o: DeviceProxyOptions) {
       return refuse({ status: 429, title: 'Too many connections', message: 'Too many open connections to this device. Close some and retry.', headers: { 'retry-after': '10' }, requestId: ctx.requestId }, userId);
     }
     try {
-      await forwardTunnel(req, socket, head, ctx, device, method, userId, kind, decision.forward);
+      await forwardTunnel(req, socket, head, ctx, device, method, userId, kind, { ...decision.forward, publicOrigin: deviceOrigin(ctx.client.proto, ctx.hostWithPort) });
     } finally {
       release();
     }

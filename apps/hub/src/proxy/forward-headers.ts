@@ -160,6 +160,11 @@ export interface ForwardOptions {
   cookieNamespace?: string | undefined;
   /** Keep Upgrade/Connection for a validated WebSocket handshake. */
   websocket?: boolean;
+  /**
+   * The origin the visitor used (`https://devices.example.io`), stated to the agent so that it maps
+   * the device's absolute self-links to the host this visitor is on (serial or single host).
+   */
+  publicOrigin?: string | undefined;
 }
 
 /** The request headers to send to the device, as a flat [name, value, …] list in the client's order. */
@@ -186,6 +191,7 @@ export function requestHeadersForDevice(req: IncomingMessage, opts: ForwardOptio
   if (req.headers['transfer-encoding'] !== undefined) out.push('Transfer-Encoding', 'chunked');
   if (opts.websocket) out.push('Connection', 'Upgrade', 'Upgrade', 'websocket');
   out.push('X-Forwarded-For', opts.client.forwardedFor, 'X-Forwarded-Proto', opts.client.proto, 'X-Forwarded-Host', opts.host);
+  if (opts.publicOrigin) out.push('X-Porthole-Public-Origin', opts.publicOrigin);
   return out;
 }
 

@@ -126,6 +126,7 @@ export function forwardHttp(f: ForwardRequest, opts: ForwardOptions, attempt = 0
         dropAuthorization: f.credentials.dropAuthorization,
         dropCookies: f.credentials.dropCookies,
         cookieNamespace: f.credentials.cookieNamespace,
+        publicOrigin: f.credentials.publicOrigin,
       }) as unknown as http.OutgoingHttpHeaders,
       maxHeaderSize: opts.maxResponseHeaderBytes,
       setHost: false,

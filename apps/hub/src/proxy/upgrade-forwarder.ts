@@ -91,7 +91,7 @@ export function forwardUpgrade(u: UpgradeRequest, opts: UpgradeOptions): Promise
           createConnection: () => deviceSocket as never,
           method: 'GET',
           path: u.target,
-          headers: requestHeadersForDevice(u.req, { host: u.host, client: u.client, dropAuthorization: u.credentials.dropAuthorization, dropCookies: u.credentials.dropCookies, cookieNamespace: u.credentials.cookieNamespace, websocket: true }) as unknown as http.OutgoingHttpHeaders,
+          headers: requestHeadersForDevice(u.req, { host: u.host, client: u.client, dropAuthorization: u.credentials.dropAuthorization, dropCookies: u.credentials.dropCookies, cookieNamespace: u.credentials.cookieNamespace, publicOrigin: u.credentials.publicOrigin, websocket: true }) as unknown as http.OutgoingHttpHeaders,
           setHost: false,
           maxHeaderSize: opts.maxResponseHeaderBytes,
         });

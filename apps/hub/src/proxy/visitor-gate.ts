@@ -19,6 +19,8 @@ export interface ForwardCredentials {
   dropCookies: boolean;
   /** On the single device host: the selected serial; only its own namespaced cookies go on (forward-headers.ts). */
   cookieNamespace?: string | undefined;
+  /** The origin the visitor used, stated to the agent (forward-headers.ts); the device proxy adds it. */
+  publicOrigin?: string | undefined;
 }
 
 export type GateDecision =
