@@ -172,7 +172,9 @@ window.report = Promise.all([image, fetched]).then(([image, fetched]) => ({ imag
     expect(await echo(page)).toBe('ping');
     expect(a.websockets.length).toBe(1);
 
-    await page.goto(`${portal}/auth/device/pick?host=${DEVICE_HOST}:${port}`);
+    // The device list leads to the picker, which shows the selection.
+    await page.goto(`${portal}/devices`);
+    await Promise.all([page.waitForURL((u) => u.pathname === '/auth/device/pick'), page.getByText('see which one is selected and switch').click()]);
     expect(await page.locator(`[data-selected="${A}"]`).count()).toBe(1);
     expect(await page.locator(`[data-selected="${B}"]`).count()).toBe(0);
     await page.screenshot({ path: join(SHOTS, 'picker-a-selected.png'), fullPage: true });

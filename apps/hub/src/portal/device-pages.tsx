@@ -18,6 +18,18 @@ export interface ViewBase {
 
 const POLICY_TEXT = { owners: 'Owner and people given access', public: 'Public (the device’s own login protects it)' } as const;
 
+/** With a single device host, device addresses are `…/.porthole/select?serial=`: point to its picker. */
+const SingleHostNote: FC<{ devices: DeviceInfo[] }> = ({ devices }) => {
+  const url = devices.map((d) => new URL(d.url)).find((u) => u.pathname === '/.porthole/select');
+  if (!url) return null;
+  return (
+    <p>
+      Devices open one at a time on <code>{url.host}</code>:{' '}
+      <a href={`/auth/device/pick?host=${encodeURIComponent(url.host)}`}>see which one is selected and switch</a>.
+    </p>
+  );
+};
+
 export const MyDevicesPage: FC<ViewBase & { devices: DeviceInfo[]; nextCursor: string | null; first: boolean }> = (p) => (
   <Layout title="My devices" user={p.user} csrf={p.csrf} current="/devices">
     <Notice message={p.notice} />
@@ -68,6 +80,7 @@ export const MyDevicesPage: FC<ViewBase & { devices: DeviceInfo[]; nextCursor: s
         </table>
       </div>
     )}
+    <SingleHostNote devices={p.devices} />
     <nav class="pager" aria-label="Pages">
       {!p.first ? <a href="/devices">First page</a> : null}
       {p.nextCursor ? <a href={`/devices?cursor=${encodeURIComponent(p.nextCursor)}`}>Next page</a> : null}

@@ -95,7 +95,7 @@ export const ConfirmSwitchPage: FC<Common & { serial: string; next: string; sele
     </p>
     <OpenForm {...p} label={`Open ${p.serial}`} primary />
     <p>
-      <a href="/auth/device/pick">Choose another device</a>
+      <a href={`/auth/device/pick?host=${encodeURIComponent(p.host)}`}>Choose another device</a>
     </p>
   </Layout>
 );
