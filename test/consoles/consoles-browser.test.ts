@@ -161,6 +161,14 @@ describe.skipIf(!ok)('VNC and SSH consoles in Chromium', () => {
     return page;
   }
 
+  /** Fills the terminal page's sign-in form with root and a key file, and connects. */
+  async function signInWithKey(page: Page, keyFile: string): Promise<void> {
+    await page.fill('#username', 'root');
+    await page.locator('details summary').click();
+    await page.fill('#private-key', readFileSync(join(dir, keyFile), 'utf8'));
+    await page.click('#connect');
+  }
+
   const entries = async () => (await hub.hub.registry.searchAccessLog({ serial: SERIAL, limit: 200 })).entries;
 
   it('the VNC page shows the remote desktop through the agent’s exposed port', async () => {
@@ -208,10 +216,7 @@ describe.skipIf(!ok)('VNC and SSH consoles in Chromium', () => {
   it('the SSH page signs in with a key, runs a typed command and shows its output', async () => {
     const page = await openConsole('/.porthole/ssh?port=22');
     try {
-      await page.fill('#username', 'root');
-      await page.locator('details summary').click();
-      await page.fill('#private-key', readFileSync(join(dir, 'user_key'), 'utf8'));
-      await page.click('#connect');
+      await signInWithKey(page, 'user_key');
       await page.waitForSelector('body[data-state="connected"]', { timeout: 20_000 });
       // The key went in the first message and was cleared from the form.
       expect(await page.inputValue('#private-key')).toBe('');
@@ -237,10 +242,7 @@ describe.skipIf(!ok)('VNC and SSH consoles in Chromium', () => {
   it('a wrong key is refused by the SSH server and said so on the page', async () => {
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'other_key')]);
     const page = await openConsole('/.porthole/ssh?port=22');
-    await page.fill('#username', 'root');
-    await page.locator('details summary').click();
-    await page.fill('#private-key', readFileSync(join(dir, 'other_key'), 'utf8'));
-    await page.click('#connect');
+    await signInWithKey(page, 'other_key');
     await page.waitForSelector('body[data-state="failed"]', { timeout: 20_000 });
     expect(await page.locator('#status').innerText()).toContain('refused the sign-in');
     await page.close();

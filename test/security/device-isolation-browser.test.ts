@@ -5,20 +5,17 @@
 // tries A's /.porthole/tcp WebSocket, A's own WebSocket, credentialed fetch GET and POST, an image
 // and a form POST: all refused by the hub, and A's server receives nothing. A top-level link from B
 // to A still lands on A's page, and A's own pages keep every capability.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { UdpBind } from '@porthole/wireguard';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHub, loadConfig, type Hub } from '@porthole/hub';
-import { metricValue, TEST_CERT, TEST_KEY } from '@porthole/hub/testing';
+import type { Hub } from '@porthole/hub';
+import { metricValue } from '@porthole/hub/testing';
 import { until } from '../agent/support/hub-harness.js';
-import { CHROMIUM, CHROMIUM_FLAGS } from '../e2e/lab/browser.js';
-import { freePort } from '../support/free-port.js';
 import { requirementsMet } from '../support/requirements.js';
 import { DEVICE_TCP_PORT, startRecordingDevice, type RecordingDevice } from './support/recording-device.js';
+import { startTlsHubBrowser, type TlsHubBrowser } from './support/tls-hub-browser.js';
 
 const ok = requirementsMet('device isolation in Chromium', { tools: ['chromium'] });
 
@@ -38,9 +35,8 @@ interface AttackReport {
 }
 
 describe.skipIf(!ok)('device hosts isolated from each other, in Chromium', () => {
+  let lab: TlsHubBrowser;
   let hub: Hub;
-  let dataDir: string;
-  let browser: Browser;
   let context: BrowserContext;
   let a: RecordingDevice;
   let b: RecordingDevice;
@@ -92,26 +88,8 @@ window.report = Promise.all([
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
-    dataDir = mkdtempSync(join(tmpdir(), 'porthole-isolation-'));
-    writeFileSync(join(dataDir, 'cert.pem'), TEST_CERT);
-    writeFileSync(join(dataDir, 'key.pem'), TEST_KEY);
-    const [httpPort, httpsPort] = [await freePort(), await freePort()];
-    const bind = await UdpBind.open({ host: '127.0.0.1' });
-    const config = loadConfig(
-      {
-        PORTHOLE_DATA_DIR: dataDir,
-        PORTHOLE_DOMAIN: DOMAIN,
-        PORTHOLE_HTTP_PORT: String(httpPort),
-        PORTHOLE_HTTPS_PORT: String(httpsPort),
-        PORTHOLE_TLS_CERT_FILE: join(dataDir, 'cert.pem'),
-        PORTHOLE_TLS_KEY_FILE: join(dataDir, 'key.pem'),
-        PORTHOLE_LISTEN_HOST: '127.0.0.1',
-        PORTHOLE_WG_ENDPOINT: `127.0.0.1:${bind.localPort}`,
-      },
-      (path) => readFileSync(path, 'utf8'),
-    );
-    hub = await createHub({ config, bind });
-    await hub.listen();
+    lab = await startTlsHubBrowser(DOMAIN);
+    ({ hub, context } = lab);
     origin = (serial) => new URL(hub.deviceUrl(serial)).origin;
 
     const registry = hub.registry;
@@ -123,18 +101,8 @@ window.report = Promise.all([
     await registry.setAccessPolicy(B, 'public');
     await until(() => hub.overlay.isOnline(a.registration.tunnelIp) && hub.overlay.isOnline(b.registration.tunnelIp), 'both devices online');
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [...CHROMIUM_FLAGS, `--host-resolver-rules=MAP ${DOMAIN} 127.0.0.1, MAP *.${DOMAIN} 127.0.0.1`],
-    });
-    // The hub's throwaway certificate names other hosts; the pages are still https:, so Chromium
-    // sends Fetch Metadata and Secure cookies as it does in production.
-    context = await browser.newContext({ ignoreHTTPSErrors: true });
-
     // The visitor is signed in to the portal and opens device A through /auth/device and the ticket.
-    const login = await registry.login({ ...VISITOR, clientIp: '127.0.0.1' });
-    await context.addCookies([{ name: '__Host-porthole_session', value: login.session.token, url: hub.portalUrl, secure: true, httpOnly: true, sameSite: 'Lax' }]);
+    await lab.signIn(VISITOR);
     const page = await context.newPage();
     await page.goto(hub.deviceUrl(A));
     await page.waitForURL(hub.deviceUrl(A));
@@ -145,12 +113,9 @@ window.report = Promise.all([
   });
 
   afterAll(async () => {
-    await context?.close();
-    await browser?.close();
     await a?.stop();
     await b?.stop();
-    await hub?.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    await lab?.close();
   });
 
   const isolationDrops = () => metricValue(hub.http.metrics.drops, { reason: 'isolation' });

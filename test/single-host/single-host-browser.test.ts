@@ -5,19 +5,15 @@
 // HttpOnly cookie never reaches B; the access log has both with the visitor; a subresource or a
 // script on B's page cannot switch the selection (the portal asks first); a typed
 // /.porthole/select leads to the same one-click confirmation; the serial hosts keep working.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { UdpBind } from '@porthole/wireguard';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHub, loadConfig, type Hub } from '@porthole/hub';
-import { TEST_CERT, TEST_KEY } from '@porthole/hub/testing';
+import type { Hub } from '@porthole/hub';
 import { until } from '../agent/support/hub-harness.js';
-import { CHROMIUM, CHROMIUM_FLAGS } from '../e2e/lab/browser.js';
 import { startRecordingDevice, type RecordingDevice } from '../security/support/recording-device.js';
-import { freePort } from '../support/free-port.js';
+import { startTlsHubBrowser, type TlsHubBrowser } from '../security/support/tls-hub-browser.js';
 import { requirementsMet } from '../support/requirements.js';
 
 const ok = requirementsMet('single-host mode in Chromium', { tools: ['chromium'] });
@@ -32,9 +28,8 @@ const SHOTS = join(process.cwd(), 'test-artifacts', 'single-host');
 type Evaluated<T> = Promise<T>;
 
 describe.skipIf(!ok)('single-host mode in Chromium', () => {
+  let lab: TlsHubBrowser;
   let hub: Hub;
-  let dataDir: string;
-  let browser: Browser;
   let context: BrowserContext;
   let a: RecordingDevice;
   let b: RecordingDevice;
@@ -59,11 +54,6 @@ window.report = Promise.all([image, fetched]).then(([image, fetched]) => ({ imag
     } else {
       res.end(`<!doctype html><title>Meter ${name}</title><h1>Meter ${name}</h1><p id="got">${req.method} ${req.url}</p>`);
     }
-  };
-
-  const signIn = async () => {
-    const login = await hub.registry.login({ ...VISITOR, clientIp: '127.0.0.1' });
-    await context.addCookies([{ name: '__Host-porthole_session', value: login.session.token, url: hub.portalUrl, secure: true, httpOnly: true, sameSite: 'Lax' }]);
   };
 
   /** Clicks a device's Open button on the portal picker and waits for its page on the single host. */
@@ -94,28 +84,8 @@ window.report = Promise.all([image, fetched]).then(([image, fetched]) => ({ imag
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
-    dataDir = mkdtempSync(join(tmpdir(), 'porthole-single-host-'));
-    writeFileSync(join(dataDir, 'cert.pem'), TEST_CERT);
-    writeFileSync(join(dataDir, 'key.pem'), TEST_KEY);
-    const httpPort = await freePort();
-    port = await freePort();
-    const bind = await UdpBind.open({ host: '127.0.0.1' });
-    const config = loadConfig(
-      {
-        PORTHOLE_DATA_DIR: dataDir,
-        PORTHOLE_DOMAIN: DOMAIN,
-        PORTHOLE_DEVICE_HOST: DEVICE_HOST,
-        PORTHOLE_HTTP_PORT: String(httpPort),
-        PORTHOLE_HTTPS_PORT: String(port),
-        PORTHOLE_TLS_CERT_FILE: join(dataDir, 'cert.pem'),
-        PORTHOLE_TLS_KEY_FILE: join(dataDir, 'key.pem'),
-        PORTHOLE_LISTEN_HOST: '127.0.0.1',
-        PORTHOLE_WG_ENDPOINT: `127.0.0.1:${bind.localPort}`,
-      },
-      (path) => readFileSync(path, 'utf8'),
-    );
-    hub = await createHub({ config, bind });
-    await hub.listen();
+    lab = await startTlsHubBrowser(DOMAIN, { PORTHOLE_DEVICE_HOST: DEVICE_HOST });
+    ({ hub, context, port } = lab);
     single = `https://${DEVICE_HOST}:${port}`;
     portal = hub.portalUrl;
 
@@ -128,22 +98,13 @@ window.report = Promise.all([image, fetched]).then(([image, fetched]) => ({ imag
     await registry.setDeviceOwner(B, visitorId);
     await until(() => hub.overlay.isOnline(a.registration.tunnelIp) && hub.overlay.isOnline(b.registration.tunnelIp), 'both devices online');
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [...CHROMIUM_FLAGS, `--host-resolver-rules=MAP ${DOMAIN} 127.0.0.1, MAP *.${DOMAIN} 127.0.0.1`],
-    });
-    context = await browser.newContext({ ignoreHTTPSErrors: true });
-    await signIn();
+    await lab.signIn(VISITOR);
   });
 
   afterAll(async () => {
-    await context?.close();
-    await browser?.close();
     await a?.stop();
     await b?.stop();
-    await hub?.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    await lab?.close();
   });
 
   it('device links point to the single host', () => {

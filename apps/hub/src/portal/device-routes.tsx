@@ -3,8 +3,8 @@
 // disable, access policy, tags, grant and revoke access). Post/redirect/get; on a refused form
 // the page is shown again with the message. A device the user may not see is "not found", exactly
 // like a missing one (serials are guessable, access is not).
-import { DomainError, NotFoundError, ValidationError } from '../errors.js';
 import type { Hono } from 'hono';
+import { DomainError, NotFoundError, ValidationError } from '../errors.js';
 import type { SessionUser } from '../auth/sessions.js';
 import { errorStatus } from '../http/error-response.js';
 import type { DeviceInfo } from '../registry/index.js';

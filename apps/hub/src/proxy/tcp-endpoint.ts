@@ -33,6 +33,31 @@ export function parseTcpPort(target: string): number | undefined {
   return port >= 1 && port <= 65535 ? port : undefined;
 }
 
+/**
+ * What every tunnel WebSocket (this endpoint, the SSH console) checks before the handshake: a port
+ * from `?port=N`, a well-formed WebSocket handshake, and the port policy.
+ */
+export async function checkTunnelRequest(
+  req: IncomingMessage,
+  device: DeviceRoute,
+  target: string,
+  policy: TcpPortPolicy = () => true,
+): Promise<{ port: number } | { status: 400 | 403; message: string; port?: number }> {
+  const port = parseTcpPort(target);
+  if (port === undefined) return { status: 400, message: 'port: give ?port=N with N from 1 to 65535' };
+  const key = req.headers['sec-websocket-key'];
+  if (req.headers['sec-websocket-version'] !== '13' || typeof key !== 'string' || !/^[A-Za-z0-9+/]{22}==$/.test(key)) {
+    return { status: 400, message: 'invalid WebSocket handshake (version 13 and a Sec-WebSocket-Key are required)' };
+  }
+  let allowed = false;
+  try {
+    allowed = await policy(device, port);
+  } catch {
+    allowed = false;
+  }
+  return allowed ? { port } : { status: 403, message: `port ${port} is not open for forwarding on ${device.serial}`, port };
+}
+
 export function createTcpEndpoint(options: TcpEndpointOptions) {
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes ?? 1 << 20, perMessageDeflate: false, clientTracking: true });
   const policy: TcpPortPolicy = options.portPolicy ?? (() => true);
@@ -43,19 +68,9 @@ export function createTcpEndpoint(options: TcpEndpointOptions) {
       writeRawResponse(socket, status, `${message}\n`);
       return { status, bytesIn: 0, bytesOut: 0, ...(failure ? { failure } : {}) };
     };
-    const port = parseTcpPort(target);
-    if (port === undefined) return refuse(400, 'port: give ?port=N with N from 1 to 65535');
-    const key = req.headers['sec-websocket-key'];
-    if (req.headers['sec-websocket-version'] !== '13' || typeof key !== 'string' || !/^[A-Za-z0-9+/]{22}==$/.test(key)) {
-      return refuse(400, 'invalid WebSocket handshake (version 13 and a Sec-WebSocket-Key are required)');
-    }
-    let allowed = false;
-    try {
-      allowed = await policy(device, port);
-    } catch {
-      allowed = false;
-    }
-    if (!allowed) return { ...refuse(403, `port ${port} is not open for forwarding on ${device.serial}`), port };
+    const admitted = await checkTunnelRequest(req, device, target, policy);
+    if ('status' in admitted) return { ...refuse(admitted.status, admitted.message), ...(admitted.port ? { port: admitted.port } : {}) };
+    const { port } = admitted;
 
     let tcp: Duplex;
     try {

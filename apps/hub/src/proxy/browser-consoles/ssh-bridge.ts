@@ -14,7 +14,7 @@ import type { DeviceDialer, DeviceRoute, TcpPortPolicy } from '../contracts.js';
 import { DialTimeoutError, dialDevice } from '../device-agent.js';
 import type { ForwardResult } from '../http-forwarder.js';
 import { writeRawResponse } from '../status-page.js';
-import { parseTcpPort } from '../tcp-endpoint.js';
+import { checkTunnelRequest } from '../tcp-endpoint.js';
 
 export const SSH_PATH = '/.porthole/ssh';
 
@@ -64,19 +64,9 @@ export function createSshBridge(options: SshBridgeOptions) {
       writeRawResponse(socket, status, `${message}\n`);
       return { status, bytesIn: 0, bytesOut: 0 };
     };
-    const port = parseTcpPort(target);
-    if (port === undefined) return refuse(400, 'port: give ?port=N with N from 1 to 65535');
-    const key = req.headers['sec-websocket-key'];
-    if (req.headers['sec-websocket-version'] !== '13' || typeof key !== 'string' || !/^[A-Za-z0-9+/]{22}==$/.test(key)) {
-      return refuse(400, 'invalid WebSocket handshake (version 13 and a Sec-WebSocket-Key are required)');
-    }
-    let allowed = false;
-    try {
-      allowed = await (options.portPolicy ?? (() => true))(device, port);
-    } catch {
-      allowed = false;
-    }
-    if (!allowed) return { ...refuse(403, `port ${port} is not open for forwarding on ${device.serial}`), port };
+    const admitted = await checkTunnelRequest(req, device, target, options.portPolicy);
+    if ('status' in admitted) return { ...refuse(admitted.status, admitted.message), ...(admitted.port ? { port: admitted.port } : {}) };
+    const { port } = admitted;
 
     return new Promise((resolve) => {
       let opened = false;
