@@ -32,10 +32,23 @@ export const agentReportSchema = z.object({
 });
 export type AgentReport = z.infer<typeof agentReportSchema>;
 
-/** The hub's answer to a report: the fleet policy the agent must apply. */
+/** A hub node's WireGuard UDP endpoint, `host:port` as the registration's `hub.endpoint`. */
+export const wgEndpointSchema = z.string().min(3).max(300);
+
+/**
+ * The hub's answer to a report: the fleet policy the agent must apply, and where the hub can be
+ * reached. The hub also pushes it as `policy` after a handshake and whenever the set of live
+ * cluster nodes changes, so this is the agent's periodic refresh of the endpoints.
+ */
 export const hubPolicySchema = z.object({
   /** Longest exposure window the owner may choose, in hours; null = no limit ("until I turn it off" allowed). */
   maxExposureHours: z.number().int().positive().max(8760).nullable(),
+  /**
+   * Every live hub node's WireGuard endpoint (`host:port`), the answering node's first; all nodes
+   * share the hub's key, so the agent may handshake with any of them when its node stops answering.
+   * Absent from hubs older than clusters; a single node sends its own endpoint alone.
+   */
+  endpoints: z.array(wgEndpointSchema).max(64).optional(),
 });
 export type HubPolicy = z.infer<typeof hubPolicySchema>;
 
@@ -88,6 +101,24 @@ export const journalMessageSchema = z.object({
   entries: z.array(journalEntrySchema).min(1).max(500),
 });
 export type JournalMessage = z.infer<typeof journalMessageSchema>;
+
+/**
+ * `POST /control/v1/move`: the hub node holding this device's session is leaving (SIGTERM, rolling
+ * restart). The agent answers 204 at once, then points its hub peer at one of `endpoints` (never
+ * `from`'s own; any order it likes, the first is the hub's suggestion) and initiates a handshake
+ * there without waiting for its keepalive; the node that completes it takes the device over. The
+ * leaving node waits a few seconds for that before it closes. Same key, same tunnel addresses:
+ * nothing else about the tunnel changes.
+ */
+export const moveMessageSchema = z.object({
+  /** Name of the node that is leaving (PORTHOLE_NODE_NAME), for the agent's log. */
+  from: z.string().min(1).max(200),
+  /** The endpoint of the leaving node: not to be dialled again until it reappears in a policy. */
+  fromEndpoint: wgEndpointSchema,
+  /** Live nodes' WireGuard endpoints to move to, the leaving node's excluded; at least one. */
+  endpoints: z.array(wgEndpointSchema).min(1).max(64),
+});
+export type MoveMessage = z.infer<typeof moveMessageSchema>;
 
 /** Error body of a refused control message (same shape as the hub's API errors). */
 export interface ControlError {
