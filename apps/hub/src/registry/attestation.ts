@@ -34,7 +34,7 @@ export interface AttestationInput {
 
 /**
  * What the hub records about a verified attestation (the portal and API show it). Subject and issuer
- * are null only when a claim verified on another hub node (or before a restart) is approved here.
+ * are null only on devices attested before the hub kept the certificate's names.
  */
 export interface AttestationProof {
   subject: string | null;

@@ -142,12 +142,27 @@ describe.skipIf(!ok).each(drivers)('attested registration and claims on %s', (dr
     });
   });
 
-  it('marks a claim attested without details when another hub node verified its start', async () => {
+  it('keeps the verified certificate on the claim: another hub node approves it with the same details', async () => {
     const user = await attested.signUp({ email: 'owner@example.io', password: 'correct horse battery' });
     const start = await attested.startClaim({ serial: 'an1', publicKey: testKey(1), attestation: attestation(leaf, 'an1', testKey(1)) });
     const otherNode = createTestRegistry(t.db, clock, { deviceCaPem: root.certPem });
     await otherNode.approveClaim(start.userCode, user);
-    expect(await otherNode.getDevice('an1')).toMatchObject({ attested: true, attestationSubject: null, attestationIssuer: null });
+    expect(await otherNode.getDevice('an1')).toMatchObject({
+      attested: true,
+      attestationSubject: 'O=Example Meters, serialNumber=AN1',
+      attestationIssuer: 'O=Example Meters, CN=Device Root',
+    });
+  });
+
+  it('refuses to approve, as attested, a claim started before the hub had a device CA', async () => {
+    const user = await attested.signUp({ email: 'owner@example.io', password: 'correct horse battery' });
+    const early = await open.startClaim({ serial: 'an1', publicKey: testKey(1) });
+    const before = { ...(await tableCounts(t.db)), throttles: 0 };
+    const refused = await attested.approveClaim(early.userCode, user).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(AttestationRequiredError);
+    expect((refused as Error).message).toMatch(/started before this hub required attested devices/);
+    expect({ ...(await tableCounts(t.db)), throttles: 0 }).toEqual(before);
+    await expect(attested.getDevice('an1')).rejects.toThrow(NotFoundError);
   });
 
   it('refuses account claims under a reserved prefix, at start and at approval, but not enrollment tokens', async () => {

@@ -14,7 +14,7 @@ import { keyTag } from '@porthole/wireguard';
 import { ConflictError, ForbiddenError, NotFoundError, RateLimitedError, translateDbError, ValidationError } from '../errors.js';
 import { generateToken, hashToken, looksLikeToken } from '../auth/secret-token.js';
 import type { SessionUser } from '../auth/sessions.js';
-import { attestationColumns, type AttestationInput, type AttestationProof, type DeviceAttestor } from './attestation.js';
+import { AttestationRequiredError, attestationColumns, type AttestationInput, type AttestationProof, type DeviceAttestor } from './attestation.js';
 import { inTransaction, recordChanges, type PendingPeerChange, type RegistryContext } from './context.js';
 import { peerChange } from './devices.js';
 import { assertKeyFree, insertDevice, registrationConstraintErrors, registrationFor, replaceDeviceKey, type Registration } from './registration.js';
@@ -119,42 +119,24 @@ export function returnUrlWith(returnUrl: string, outcome: 'approved' | 'denied')
   return url.toString();
 }
 
-/** What claim start verified, kept until approval (the claims table records no certificate). */
-function createProofCache(now: () => Date) {
-  const proofs = new Map<string, { proof: AttestationProof; expiresAtMs: number }>();
-  return {
-    put(claimId: string, proof: AttestationProof, expiresAt: Date) {
-      const t = now().getTime();
-      for (const [id, entry] of proofs) if (entry.expiresAtMs <= t) proofs.delete(id);
-      proofs.set(claimId, { proof, expiresAtMs: expiresAt.getTime() });
-    },
-    /** Kept (not taken) until it expires: the approval's transaction may run more than once. */
-    get(claimId: string): AttestationProof | undefined {
-      return proofs.get(claimId)?.proof;
-    },
-  };
-}
-
-export interface StartClaimInput {
-  serial: string;
-  publicKey: string;
-  returnUrl?: string | undefined;
-  agentVersion?: string | undefined;
-  /** Required when the hub has a device CA; ignored otherwise. */
-  attestation?: AttestationInput | undefined;
-}
-
 export function createClaims(ctx: RegistryContext, portalUrl: string, attestor?: DeviceAttestor) {
   const verificationUri = new URL('/claim', portalUrl).toString();
-  const proofs = createProofCache(ctx.now);
 
   /**
-   * The attestation to record when approving `claimId`: the one its start verified, or — when the
-   * start ran on another hub node or before a restart — one without certificate details, since
-   * every claim start on a hub with a device CA was verified.
+   * The attestation to record when approving a claim: the certificate its start verified, kept on
+   * the claim row (so any hub node, and a restarted one, approves it alike). A claim started while
+   * the hub had no device CA carries none and cannot be approved once the hub requires one.
    */
-  const approvedProof = (claimId: string): AttestationProof | null =>
-    attestor ? (proofs.get(claimId) ?? { subject: null, issuer: null }) : null;
+  const approvedProof = (claim: typeof claims.$inferSelect): AttestationProof | null => {
+    if (!attestor) return null;
+    if (claim.attestationSubject === null) {
+      throw new AttestationRequiredError(
+        `the claim for ${claim.serial} was started before this hub required attested devices; enable remote access on the device again`,
+        { field: 'code' },
+      );
+    }
+    return { subject: claim.attestationSubject, issuer: claim.attestationIssuer };
+  };
 
   async function startClaim(input: StartClaimInput): Promise<ClaimStart> {
     const serial = normalizeSerial(input.serial);
@@ -179,6 +161,8 @@ export function createClaims(ctx: RegistryContext, portalUrl: string, attestor?:
             publicKey,
             returnUrl,
             agentVersion: input.agentVersion ?? null,
+            attestationSubject: proof?.subject ?? null,
+            attestationIssuer: proof?.issuer ?? null,
             createdAt: now,
             expiresAt,
           })
@@ -188,7 +172,6 @@ export function createClaims(ctx: RegistryContext, portalUrl: string, attestor?:
         if (attempt < 5 && isUniqueViolation(err, 'claims_user_code_pending_unique')) continue;
         throw translateDbError(err);
       }
-      if (proof) proofs.put(claimId, proof, expiresAt);
       ctx.logger?.info('claim started', { device: serial, peer: keyTag(publicKey), attested: proof !== undefined });
       const shown = formatUserCode(userCode);
       return {
@@ -313,7 +296,7 @@ export function createClaims(ctx: RegistryContext, portalUrl: string, attestor?:
         const claim = await pendingClaim(tx, userCode, true);
         // A prefix reserved after the claim started still holds.
         await assertSerialClaimable(tx, claim.serial);
-        const attestation = approvedProof(claim.id);
+        const attestation = approvedProof(claim);
         const [existing] = await tx.select().from(devices).where(eq(devices.serial, claim.serial)).for('update');
         let pending: PendingPeerChange[] = [];
         if (!existing) {
