@@ -3,7 +3,12 @@
 // fails the suite instead, so a green CI run always means the tests really ran.
 import { execFileSync } from 'node:child_process';
 
-export const isCI = process.env.CI === 'true' || process.env.CI === '1';
+/** Whether `env` says this is a CI run (CI=true or CI=1). */
+export function ciFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.CI === 'true' || env.CI === '1';
+}
+
+export const isCI = ciFromEnv();
 
 export interface Requirements {
   root?: boolean;
@@ -35,11 +40,11 @@ export function unmetRequirements(req: Requirements): string[] {
  * Returns true when the suite can run. When it cannot: in CI this throws (the test file fails);
  * elsewhere it prints why and returns false, for `describe.skipIf(!ok)`.
  */
-export function requirementsMet(suite: string, req: Requirements): boolean {
+export function requirementsMet(suite: string, req: Requirements, ci: boolean = ciFromEnv()): boolean {
   const reasons = unmetRequirements(req);
   if (reasons.length === 0) return true;
   const message = `${suite}: ${reasons.join('; ')}`;
-  if (isCI) throw new Error(`${message} (mandatory in CI)`);
+  if (ci) throw new Error(`${message} (mandatory in CI)`);
   console.warn(`SKIPPED ${message}`);
   return false;
 }

@@ -115,10 +115,12 @@ describe('TCP through SOCKS', () => {
 
   it('the WebSocket carrier connects through SOCKS5', async () => {
     const received: Buffer[] = [];
+    const upgradeUrls: (string | undefined)[] = [];
     const wss = new WebSocketServer({ noServer: true, handleProtocols: () => WG_WEBSOCKET_PROTOCOL });
     const hub = http.createServer();
+    // Handlers only record: an expect thrown inside an event handler would not fail this test.
     hub.on('upgrade', (req, socket, head) => {
-      expect(req.url).toBe(WG_WEBSOCKET_PATH);
+      upgradeUrls.push(req.url);
       wss.handleUpgrade(req, socket, head, (ws) => {
         ws.on('message', (d: Buffer) => {
           received.push(d);
@@ -134,14 +136,18 @@ describe('TCP through SOCKS', () => {
     const bind = new WsClientBind({ hubUrl: new URL(`http://127.0.0.1:${port}/`), dialer: createTcpDialer(proxy) });
     cleanups.push(() => bind.close());
     const back: Buffer[] = [];
+    const senders: unknown[] = [];
     bind.onReceive((d, from) => {
       back.push(Buffer.from(d));
-      expect(from).toEqual({ address: '127.0.0.1', port, transport: 'ws' });
+      senders.push(from);
     });
     bind.connect();
     bind.send(Buffer.from([1, 0, 0, 0, 1])); // queued while connecting
     await until(() => back.length === 1);
+    expect(upgradeUrls).toEqual([WG_WEBSOCKET_PATH]);
     expect(received.map((b) => [...b])).toEqual([[1, 0, 0, 0, 1]]);
+    expect(back.map((b) => [...b])).toEqual([[4, 0, 0, 0, 7]]);
+    expect(senders).toEqual([{ address: '127.0.0.1', port, transport: 'ws' }]);
     expect(server.connects).toEqual([`127.0.0.1:${port}`]);
     expect(bind.state).toBe('open');
     bind.disconnect();
