@@ -43,11 +43,24 @@ const CONFIG_DOCS: Record<Key, string> = {
   wsIdleTimeoutMs: 'A carrier connection with no datagram for this long is closed.',
   deviceCaFile: 'PEM vendor CA certificates: registrations and claims must then carry a device attestation.',
   maxExposureHours: "Fleet maximum of an owner's exposure window, in hours; devices offer only shorter windows (unset: no maximum).",
+  nodeName: "This node's name in a cluster, unique among the nodes (shown in the API's `node` fields and `/api/v1/cluster/nodes`).",
+  clusterListen:
+    "Cluster mode: `host:port` of this node's internal listener, which the other nodes dial to reach the devices this node holds (an address they can reach, not 0.0.0.0). Needs `DATABASE_URL`, the cluster secret and the same WireGuard key on every node.",
+  clusterSecret: 'The secret all nodes of a cluster share (at least 32 characters); a request to the internal listener without it is refused. Give it as a file.',
+  wgKey:
+    "The hub's WireGuard private key as `wg genkey` prints it; the same file on every node of a cluster. The database records its public key and a node with another key refuses to start.",
   ...SIGN_IN_DOCS,
 };
 
 /** Defaults computed from other settings at load time. */
-const DERIVED_DEFAULTS: Partial<Record<Key, string>> = { portalHost: 'the domain', wgEndpoint: '`<domain>:<wgPort>`', ...SIGN_IN_DERIVED_DEFAULTS };
+const DERIVED_DEFAULTS: Partial<Record<Key, string>> = {
+  portalHost: 'the domain',
+  wgEndpoint: '`<domain>:<wgPort>`',
+  nodeName: 'the host name',
+  clusterListen: 'unset: a single node',
+  wgKey: '`hub.key` in the data directory',
+  ...SIGN_IN_DERIVED_DEFAULTS,
+};
 
 export interface SettingDoc {
   /** Key of the PORTHOLE_CONFIG file. */

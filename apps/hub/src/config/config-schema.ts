@@ -28,6 +28,12 @@ const hostPort = z.string().refine((s) => /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):
   message: 'must be host:port, such as hub.example.io:51820',
 });
 
+/** A node's name in the cluster: a DNS-label-like word, since it is logged, shown and a primary key. */
+const nodeName = z
+  .string()
+  .trim()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be 1-63 letters, digits, dots, dashes or underscores, starting with a letter or digit');
+
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
 /** The validated configuration. Everything else in the hub receives this, never process.env. */
@@ -89,6 +95,18 @@ export const configSchema = z.strictObject({
   deviceCaFile: z.string().min(1, 'must not be empty').optional(),
   /** Fleet maximum of an owner's exposure window in hours; devices offer only shorter windows (unset: no maximum). */
   maxExposureHours: z.number().int('must be a whole number of hours').min(1, 'must be at least 1').max(8760, 'must be at most 8760 (a year)').optional(),
+  /** This node's name in a cluster (unique); default the host name. */
+  nodeName: nodeName.optional(),
+  /** host:port of this node's internal cluster listener, also what other nodes dial; set = cluster mode. */
+  clusterListen: hostPort.optional(),
+  /** The secret every node of the cluster shares (internal listener authentication). */
+  clusterSecret: z.string().min(32, 'must be at least 32 characters (for example: openssl rand -base64 32)').max(1024, 'must be at most 1024 characters').optional(),
+  /** The hub's WireGuard private key as `wg genkey` prints it (default: hub.key in the data directory). */
+  wgKey: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/, 'must be a WireGuard private key as `wg genkey` prints it (44 characters of base64)')
+    .optional(),
   /** Portal sign-in: local passwords, OpenID Connect, LDAP (sign-in-config.ts). */
   ...signInFields,
 });
@@ -96,9 +114,11 @@ export const configSchema = z.strictObject({
 export type ConfigInput = z.input<typeof configSchema>;
 
 /** The hub configuration after validation, with derived defaults filled in. */
-export interface HubConfig extends Omit<z.output<typeof configSchema>, 'portalHost' | 'wgEndpoint'> {
+export interface HubConfig extends Omit<z.output<typeof configSchema>, 'portalHost' | 'wgEndpoint' | 'nodeName'> {
   portalHost: string;
   wgEndpoint: string;
+  /** This node's name (the host name unless PORTHOLE_NODE_NAME says otherwise). */
+  nodeName: string;
   /** True when the hub terminates TLS itself (httpsPort + certificate files). */
   tls: boolean;
   /** The certificates of deviceCaFile, read and checked at load (undefined: no attestation). */
@@ -170,5 +190,9 @@ export const ENV_KEYS: Record<keyof ConfigInput, { env: string; kind: FieldKind;
   wsIdleTimeoutMs: { env: 'PORTHOLE_WS_IDLE_TIMEOUT_MS', kind: 'int' },
   deviceCaFile: { env: 'PORTHOLE_DEVICE_CA_FILE', kind: 'string' },
   maxExposureHours: { env: 'PORTHOLE_MAX_EXPOSURE_HOURS', kind: 'int' },
+  nodeName: { env: 'PORTHOLE_NODE_NAME', kind: 'string' },
+  clusterListen: { env: 'PORTHOLE_CLUSTER_LISTEN', kind: 'string' },
+  clusterSecret: { env: 'PORTHOLE_CLUSTER_SECRET', kind: 'string', secret: true },
+  wgKey: { env: 'PORTHOLE_WG_KEY', kind: 'string', secret: true },
   ...SIGN_IN_ENV_KEYS,
 };

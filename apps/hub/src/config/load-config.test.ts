@@ -125,6 +125,46 @@ describe('loadConfig', () => {
     expect(loadConfig({ PORTHOLE_TRUST_PROXY: '2' }, noFiles).trustProxy).toBe(2);
   });
 
+  it('cluster settings: node name defaults to the host name, keys and secrets from files, refusals named', () => {
+    const key = 'yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=';
+    const secret = 's'.repeat(40);
+    const c = loadConfig(
+      {
+        DATABASE_URL: 'postgres://db/porthole',
+        PORTHOLE_NODE_NAME: 'hub-2',
+        PORTHOLE_CLUSTER_LISTEN: '10.0.0.2:7946',
+        PORTHOLE_CLUSTER_SECRET_FILE: '/run/secret',
+        PORTHOLE_WG_KEY_FILE: '/run/wg.key',
+      },
+      files({ '/run/secret': `${secret}\n`, '/run/wg.key': `${key}\n` }),
+    );
+    expect(c).toMatchObject({ nodeName: 'hub-2', clusterListen: '10.0.0.2:7946', clusterSecret: secret, wgKey: key });
+    expect(describeConfig(c)).toMatchObject({ clusterSecret: '(set)', wgKey: '(set)' });
+    expect(loadConfig({}, noFiles).nodeName).toMatch(/^[A-Za-z0-9][A-Za-z0-9._-]*$/);
+    expect(loadConfig({}, noFiles).clusterListen).toBeUndefined();
+    // A WireGuard key alone is fine on a single node (no database needed).
+    expect(loadConfig({ PORTHOLE_WG_KEY: key }, noFiles).wgKey).toBe(key);
+
+    expect(problemsOf(() => loadConfig({ PORTHOLE_CLUSTER_LISTEN: '10.0.0.2:7946', PORTHOLE_CLUSTER_SECRET: secret }, noFiles))).toEqual([
+      'PORTHOLE_CLUSTER_LISTEN and PORTHOLE_CLUSTER_SECRET: a cluster needs DATABASE_URL (the nodes share one PostgreSQL database; the embedded PGlite serves one node)',
+    ]);
+    expect(problemsOf(() => loadConfig({ DATABASE_URL: 'postgres://db/p', PORTHOLE_CLUSTER_LISTEN: '10.0.0.2:7946' }, noFiles))).toEqual([
+      'PORTHOLE_CLUSTER_LISTEN: needs the cluster secret (PORTHOLE_CLUSTER_SECRET_FILE), the same on every node',
+    ]);
+    const bad = problemsOf(() =>
+      loadConfig({ DATABASE_URL: 'postgres://db/p', PORTHOLE_CLUSTER_LISTEN: '0.0.0.0:7946', PORTHOLE_CLUSTER_SECRET: 'short', PORTHOLE_WG_KEY: 'nope', PORTHOLE_NODE_NAME: '-x y' }, noFiles),
+    );
+    expect(bad).toHaveLength(3);
+    expect(bad.join('\n')).toContain('PORTHOLE_CLUSTER_SECRET: must be at least 32 characters');
+    expect(bad.join('\n')).toContain('PORTHOLE_WG_KEY: must be a WireGuard private key');
+    expect(bad.join('\n')).toContain('PORTHOLE_NODE_NAME: must be 1-63 letters');
+    // Secrets are never echoed.
+    expect(bad.join('\n')).not.toContain('short');
+    expect(problemsOf(() => loadConfig({ DATABASE_URL: 'postgres://db/p', PORTHOLE_CLUSTER_LISTEN: '0.0.0.0:7946', PORTHOLE_CLUSTER_SECRET: secret }, noFiles))).toEqual([
+      'PORTHOLE_CLUSTER_LISTEN: must be an address the other nodes can dial, not 0.0.0.0',
+    ]);
+  });
+
   it('names unknown and ill-typed file keys with the file path', () => {
     const problems = problemsOf(() =>
       loadConfig(

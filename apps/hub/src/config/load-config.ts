@@ -1,6 +1,7 @@
 // Builds the hub configuration from defaults, then an optional JSON file (path in PORTHOLE_CONFIG),
 // then PORTHOLE_* environment variables; validates once and reports every problem at once.
 // Pure: the environment and a file reader are passed in (main.ts alone reads process.env).
+import { hostname } from 'node:os';
 import { adminCredentialProblems } from '../registry/admin-bootstrap.js';
 import { parseCaBundle } from '../registry/attestation.js';
 import { DEFAULTS, ENV_KEYS, type ConfigInput, type HubConfig, configSchema } from './config-schema.js';
@@ -133,6 +134,17 @@ export function loadConfig(env: Record<string, string | undefined>, readFile: Fi
     if (c.headersTimeoutMs >= c.idleTimeoutMs) {
       problems.push(`${where('headersTimeoutMs')}: must be shorter than the idle timeout (${c.idleTimeoutMs} ms)`);
     }
+    // A cluster shares its state through PostgreSQL; PGlite is one process's database.
+    const clusterKeys = (['clusterListen', 'clusterSecret'] as const).filter((k) => c[k] !== undefined);
+    if (clusterKeys.length > 0 && c.databaseUrl === undefined) {
+      problems.push(`${clusterKeys.map(where).join(' and ')}: a cluster needs DATABASE_URL (the nodes share one PostgreSQL database; the embedded PGlite serves one node)`);
+    }
+    if (c.clusterListen !== undefined && c.clusterSecret === undefined) {
+      problems.push(`${where('clusterListen')}: needs the cluster secret (PORTHOLE_CLUSTER_SECRET_FILE), the same on every node`);
+    }
+    if (c.clusterListen !== undefined && /^(0\.0\.0\.0|\[::\]):/.test(c.clusterListen)) {
+      problems.push(`${where('clusterListen')}: must be an address the other nodes can dial, not ${c.clusterListen.slice(0, c.clusterListen.lastIndexOf(':'))}`);
+    }
     // The admin values are checked here, before the hub writes anything: a start that fails on them
     // must not leave an account behind.
     for (const p of adminCredentialProblems(c)) problems.push(`${where(p.field)}: ${p.message}`);
@@ -168,10 +180,17 @@ export function loadConfig(env: Record<string, string | undefined>, readFile: Fi
     ...c,
     portalHost: c.portalHost ?? c.domain,
     wgEndpoint: c.wgEndpoint ?? `${c.domain}:${c.wgPort}`,
+    nodeName: c.nodeName ?? defaultNodeName(),
     tls: c.httpsPort !== undefined,
     ...(deviceCaPem !== undefined ? { deviceCaPem } : {}),
     ...(ldapCaPem !== undefined ? { ldapCaPem } : {}),
   };
+}
+
+/** The host name, cut to what a node name may be. */
+function defaultNodeName(): string {
+  const name = hostname().replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 63);
+  return name || 'hub';
 }
 
 /** The configuration as safe to log: secrets replaced by whether they are set. */
