@@ -23,13 +23,14 @@ import { JournalStore } from './journal/journal-store.js';
 import { decodeKey, encodeKey, keyTag, publicKeyFromPrivate } from '@porthole/wireguard';
 import { silentLogger, type Logger } from './log/logger.js';
 import { statePinStore } from './pin-store.js';
-import type { Registration } from './registration.js';
+import { parseEndpoint, type Registration } from './registration.js';
 import type { StateStore } from './state/state-store.js';
 import { buildStatus, type AgentStatus } from './status.js';
 import { DEFAULT_NETWORK, describeProxy, type NetworkSettings } from './transport/network-settings.js';
 import { createProxiedFetch } from './transport/proxied-fetch.js';
 import { createTcpDialer } from './transport/proxy-dialer.js';
 import { realTimers, type Timers } from './timers.js';
+import { HubEndpoints } from './tunnel/hub-endpoints.js';
 import { TunnelSupervisor } from './tunnel/supervisor.js';
 import type { Tunnel, TunnelFactory } from './tunnel/tunnel.js';
 import { AGENT_VERSION } from './version.js';
@@ -151,6 +152,31 @@ export function createAgent(deps: AgentDeps): Agent {
     return r && r.serial === deps.serial ? r : undefined;
   };
 
+  // A cluster's nodes (tunnel/hub-endpoints.ts): one object per registration, its list and current
+  // node kept in the state file. A hub without clusters sends no list: the registration's endpoint.
+  let hubEndpoints: { key: string; endpoints: HubEndpoints } | undefined;
+  const endpoints = (): HubEndpoints | undefined => {
+    const reg = registration();
+    if (!reg) return undefined;
+    const key = `${reg.hub.publicKey} ${reg.tunnelIp} ${reg.hub.endpoint}`;
+    if (hubEndpoints?.key !== key) {
+      const listed = registeredEndpoints(reg);
+      hubEndpoints = {
+        key,
+        endpoints: new HubEndpoints({
+          registered: reg.hub.endpoint,
+          stored: store.state.hubEndpoints ?? (listed ? { endpoints: listed, current: reg.hub.endpoint } : undefined),
+          random: timers.random,
+          onChange: (snapshot) =>
+            store.update((s) => {
+              s.hubEndpoints = snapshot;
+            }),
+        }),
+      };
+    }
+    return hubEndpoints.endpoints;
+  };
+
   const forwarder: HttpForwarder = createHttpForwarder({
     target: deps.target,
     publicUrl: () => registration()?.url,
@@ -170,6 +196,19 @@ export function createAgent(deps: AgentDeps): Agent {
     hubTunnelIp: () => registration()?.hub.tunnelIp,
     logger,
     onPolicy: (policy) => exposure.applyPolicy(policy),
+    onEndpoints(list) {
+      const valid = list.filter((e) => parseEndpoint(e) !== undefined);
+      if (endpoints()?.update(valid)) logger.info('hub nodes listed', { endpoints: valid });
+    },
+    onMove(move) {
+      const e = endpoints();
+      const next = e?.move(move.fromEndpoint, move.endpoints.filter((x) => parseEndpoint(x) !== undefined));
+      if (!next) {
+        logger.warn('hub node leaving, but no other node to move to', { from: move.from });
+        return;
+      }
+      supervisor.reconnectNow(`hub node ${move.from} is leaving; moving to ${next}`);
+    },
     onJournal(entries) {
       accessJournal.record(entries);
       notify();
@@ -182,6 +221,7 @@ export function createAgent(deps: AgentDeps): Agent {
     timers,
     logger,
     resolve: resolveHub,
+    endpoints,
     params: () => ({
       privateKey,
       registration: registration()!,
@@ -248,6 +288,8 @@ export function createAgent(deps: AgentDeps): Agent {
     store.update((s) => {
       s.registration = reg;
       s.enabled = true;
+      // A new registration brings its own list of nodes (or none: a single hub).
+      delete s.hubEndpoints;
     });
   };
 
@@ -381,6 +423,7 @@ export function createAgent(deps: AgentDeps): Agent {
       await this.disable();
       store.update((s) => {
         s.registration = null;
+        delete s.hubEndpoints;
       });
       notify();
     },
@@ -426,4 +469,12 @@ export function createAgent(deps: AgentDeps): Agent {
       forwarder.close();
     },
   };
+}
+
+/** The registration answer's `endpoints` (a cluster's hubs send every live node's), if valid. */
+function registeredEndpoints(reg: Registration): string[] | undefined {
+  const list = (reg as { endpoints?: unknown }).endpoints;
+  if (!Array.isArray(list)) return undefined;
+  const valid = list.filter((e): e is string => typeof e === 'string' && parseEndpoint(e) !== undefined);
+  return valid.length > 0 ? valid : undefined;
 }

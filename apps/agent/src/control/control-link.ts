@@ -8,15 +8,20 @@ import {
   createControlServer,
   hubPolicySchema,
   journalMessageSchema,
+  moveMessageSchema,
   policyMessageSchema,
   postControl,
   route,
   type AgentReport,
   type HubPolicy,
   type JournalEntry,
+  type MoveMessage,
 } from '@porthole/device-control';
 import type { Logger } from '../log/logger.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
+
+/** Lets the `move` answer leave through the old tunnel before it is replaced. */
+const MOVE_AFTER_ANSWER_MS = 50;
 
 export interface ControlLinkOptions {
   /** The hub's tunnel address from the registration: the only source accepted, the destination of our messages. */
@@ -24,6 +29,10 @@ export interface ControlLinkOptions {
   logger: Logger;
   onPolicy(policy: HubPolicy): void;
   onJournal(entries: JournalEntry[]): void;
+  /** Every live hub node's endpoint, from a policy push or a report answer (a cluster's hubs send it). */
+  onEndpoints?(endpoints: string[]): void;
+  /** The node holding this device is leaving: handshake with one of the given endpoints now. */
+  onMove?(move: MoveMessage): void;
 }
 
 export interface ControlLink {
@@ -42,7 +51,12 @@ export function createControlLink(o: ControlLinkOptions): ControlLink {
     accept: (address) => address !== '' && address === o.hubTunnelIp(),
     handlers: {
       policy: route(policyMessageSchema, (policy) => {
+        if (policy.endpoints) o.onEndpoints?.(policy.endpoints);
         o.onPolicy(policy);
+      }),
+      // Answered (204) before the tunnel is replaced: the leaving node learns the device heard it.
+      move: route(moveMessageSchema, (move) => {
+        setTimeout(() => o.onMove?.(move), MOVE_AFTER_ANSWER_MS).unref();
       }),
       journal: route(journalMessageSchema, (message) => {
         o.onJournal(message.entries);
@@ -67,6 +81,7 @@ export function createControlLink(o: ControlLinkOptions): ControlLink {
     async report(tunnel, report) {
       const parsed = hubPolicySchema.safeParse(await send(tunnel, 'report', report));
       if (!parsed.success) throw new Error(`hub answered the report with no valid policy (${parsed.error.issues[0]!.message})`);
+      if (parsed.data.endpoints) o.onEndpoints?.(parsed.data.endpoints);
       return parsed.data;
     },
     async windowEnded(tunnel, endedAt, timeoutMs = 2_000) {

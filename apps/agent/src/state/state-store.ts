@@ -34,6 +34,17 @@ const stateSchema = z.object({
   exposure: z.object({ until: z.string().datetime().nullable(), setAt: z.string().datetime() }).optional(),
   /** When the last window ended (shown on the page until the next Enable). */
   exposureEndedAt: z.string().datetime().optional(),
+  /**
+   * A cluster's hub nodes (hub-endpoints.ts): every live node's WireGuard endpoint as the hub last
+   * listed them, and the one the tunnel dials now, so a restart goes back to a node that worked.
+   * Absent: the registration's `hub.endpoint` alone. Dropped with the registration.
+   */
+  hubEndpoints: z
+    .object({
+      endpoints: z.array(z.string().min(3).max(300)).min(1).max(64),
+      current: z.string().min(3).max(300),
+    })
+    .optional(),
   /** The fleet policy the hub last sent over the control channel. */
   policy: z.object({ maxExposureHours: z.number().int().positive().nullable(), learnedAt: z.string().datetime() }).optional(),
 });

@@ -9,6 +9,7 @@ import { FakeTimers } from '../testing/fake-timers.js';
 import { until } from '../testing/servers.js';
 import { backoffDelayMs } from './backoff.js';
 import { createFakeTunnelNetwork } from './fake-tunnel.js';
+import { HubEndpoints } from './hub-endpoints.js';
 import { HANDSHAKE_DEADLINE_MS, STALE_SESSION_MS, TunnelSupervisor } from './supervisor.js';
 
 const registration: Registration = {
@@ -127,6 +128,94 @@ describe('TunnelSupervisor', () => {
     timers.advance(sup.status().nextRetryAtMs! - timers.now());
     await until(() => sup.status().state === 'online');
     expect(network.tunnels).toHaveLength(2);
+    await sup.stop();
+  });
+});
+
+describe('TunnelSupervisor in a cluster (several hub endpoints)', () => {
+  function clusterSetup(seed: number) {
+    const timers = new FakeTimers(Date.UTC(2026, 11, 5), seed);
+    const network = createFakeTunnelNetwork(timers.now);
+    const logger = memoryLogger();
+    const endpoints = new HubEndpoints({
+      registered: '192.0.2.1:51820',
+      stored: { endpoints: ['192.0.2.1:51820', '192.0.2.2:51820', '192.0.2.3:51820'], current: '192.0.2.1:51820' },
+      random: timers.random,
+    });
+    const sup = new TunnelSupervisor({
+      factory: network.factory,
+      timers,
+      logger,
+      endpoints: () => endpoints,
+      resolve: async (host) => host,
+      params: () => ({ privateKey: generatePrivateKey(), registration, tai64n: () => new Uint8Array(12), logger }),
+    });
+    const dialled = () => network.tunnels.map((t) => `${t.params.endpoint.address}:${t.params.endpoint.port}`);
+    return { timers, network, sup, endpoints, dialled };
+  }
+
+  it('moves to another node at once when its node stops answering, and watches liveness there', async () => {
+    const { timers, network, sup, dialled } = clusterSetup(21);
+    sup.start();
+    await until(() => sup.status().state === 'online');
+    expect(dialled()).toEqual(['192.0.2.1:51820']);
+    // Watched because other nodes are known; the first handshake must be answered too (untried nodes remain).
+    expect(network.tunnels[0]!.params.liveness?.watch()).toBe(true);
+    expect(network.tunnels[0]!.params.liveness?.beforeFirstAnswer).toBe(true);
+    const before = timers.now();
+    network.current()!.emit({ type: 'down', reason: 'the hub node did not answer for 5.3 s' });
+    // No backoff: the next tunnel is created without any time passing.
+    await until(() => sup.status().state === 'online' && network.tunnels.length === 2);
+    expect(timers.now()).toBe(before);
+    expect(dialled()[1]).not.toBe('192.0.2.1:51820');
+    expect(sup.status().attempts).toBe(0);
+    await sup.stop();
+  });
+
+  it('tries every node once, then backs off, then starts a new round', async () => {
+    const { timers, network, sup, dialled } = clusterSetup(22);
+    network.autoHandshake = false;
+    sup.start();
+    for (let n = 1; n <= 3; n++) {
+      await until(() => network.tunnels.length === n);
+      network.current()!.emit({ type: 'down', reason: 'silent' });
+    }
+    expect(new Set(dialled())).toEqual(new Set(['192.0.2.1:51820', '192.0.2.2:51820', '192.0.2.3:51820']));
+    // The third node's handshake was not watched from the start: no untried node remained.
+    expect(network.tunnels[2]!.params.liveness?.beforeFirstAnswer).toBe(false);
+    expect(sup.status().state).toBe('backoff');
+    expect(sup.status().attempts).toBe(1);
+    network.autoHandshake = true;
+    timers.advance(sup.status().nextRetryAtMs! - timers.now());
+    await until(() => sup.status().state === 'online');
+    expect(network.tunnels).toHaveLength(4);
+    await sup.stop();
+  });
+
+  it("follows the hub's move at once (reconnectNow), and does nothing while stopped", async () => {
+    const { network, sup, endpoints, dialled } = clusterSetup(23);
+    sup.reconnectNow('nothing to move');
+    expect(network.tunnels).toHaveLength(0);
+    sup.start();
+    await until(() => sup.status().state === 'online');
+    endpoints.move('192.0.2.1:51820', ['192.0.2.3:51820']);
+    sup.reconnectNow('node 1 is leaving');
+    expect(network.tunnels[0]!.closed).toBe(true);
+    await until(() => sup.status().state === 'online' && network.tunnels.length === 2);
+    expect(dialled()).toEqual(['192.0.2.1:51820', '192.0.2.3:51820']);
+    await sup.stop();
+  });
+
+  it('a single endpoint keeps the old behaviour: liveness not watched, failures back off', async () => {
+    const { timers, network, sup, endpoints } = clusterSetup(24);
+    endpoints.update(['192.0.2.1:51820']);
+    sup.start();
+    await until(() => sup.status().state === 'online');
+    expect(network.tunnels[0]!.params.liveness?.watch()).toBe(false);
+    network.current()!.emit({ type: 'down', reason: 'EHOSTUNREACH' });
+    expect(sup.status().state).toBe('backoff');
+    timers.advance(sup.status().nextRetryAtMs! - timers.now());
+    await until(() => sup.status().state === 'online');
     await sup.stop();
   });
 });

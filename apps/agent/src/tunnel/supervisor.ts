@@ -2,12 +2,15 @@
 // error, no handshake in time, session gone stale) tears it down and retries with exponential
 // backoff and jitter, re-resolving the hub's host name each time (its address may have moved).
 // WireGuard roaming and persistent keepalive handle NAT port changes inside one tunnel.
+// With a cluster's endpoints (hub-endpoints.ts) a failure moves the tunnel to another node at once,
+// without backoff, until every node was tried; the hub's `move` does the same on request.
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { Logger } from '../log/logger.js';
 import { parseEndpoint } from '../registration.js';
 import type { Timers } from '../timers.js';
 import { backoffDelayMs, type BackoffOptions } from './backoff.js';
+import type { HubEndpoints } from './hub-endpoints.js';
 import type { Tunnel, TunnelFactory, TunnelInfo, TunnelParams } from './tunnel.js';
 
 /** A new tunnel that has not completed a handshake by then is torn down (WireGuard retries every 5 s). */
@@ -36,6 +39,8 @@ export interface SupervisorOptions {
   params: () => Omit<TunnelParams, 'endpoint' | 'now'>;
   timers: Timers;
   logger: Logger;
+  /** The cluster's nodes: which one to dial; absent = the registration's `hub.endpoint` alone. */
+  endpoints?: () => HubEndpoints | undefined;
   /** Resolves a host name to an address; default DNS lookup (IPv4 first). */
   resolve?: (host: string) => Promise<string>;
   /** Called for each new tunnel before it can handshake: attach listeners here. */
@@ -88,6 +93,23 @@ export class TunnelSupervisor {
     this.#armWatchdog();
   }
 
+  /**
+   * The hub's `move` (its node is leaving) or any other reason to dial the endpoints' current node
+   * now: the tunnel is replaced at once, same key, new handshake. Nothing happens while stopped.
+   */
+  reconnectNow(reason: string): void {
+    if (this.#status.state === 'stopped') return;
+    this.#generation++;
+    this.#o.timers.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const t = this.#tunnel;
+    this.#tunnel = undefined;
+    if (t) void t.close().catch(() => {});
+    this.#o.logger.info('tunnel moving to another hub node', { reason, endpoint: this.#o.endpoints?.()?.current() });
+    this.#status.attempts = 0;
+    void this.#connect();
+  }
+
   /** Local teardown, at once: no message to the hub is needed or awaited. */
   /** Stops and closes the tunnel; `notifyHub` is passed on to Tunnel.close. */
   async stop(options: { notifyHub?: boolean } = {}): Promise<void> {
@@ -113,11 +135,17 @@ export class TunnelSupervisor {
     let tunnel: Tunnel | undefined;
     try {
       const params = this.#o.params();
-      const ep = parseEndpoint(params.registration.hub.endpoint);
-      if (!ep) throw new Error(`hub endpoint "${params.registration.hub.endpoint}" is not host:port`);
+      const endpoints = this.#o.endpoints?.();
+      const endpoint = endpoints?.current() ?? params.registration.hub.endpoint;
+      const ep = parseEndpoint(endpoint);
+      if (!ep) throw new Error(`hub endpoint "${endpoint}" is not host:port`);
       const address = await (this.#o.resolve ?? defaultResolve)(ep.host);
       if (gen !== this.#generation) return;
-      tunnel = await this.#o.factory({ ...params, now: timers.now, endpoint: { address, port: ep.port } });
+      // Watched from the moment a second node is known (the list may arrive after this handshake).
+      const liveness = endpoints
+        ? { liveness: { watch: () => this.#o.endpoints?.()?.clustered === true, beforeFirstAnswer: endpoints.clustered && endpoints.untriedRemain() } }
+        : {};
+      tunnel = await this.#o.factory({ ...params, ...liveness, now: timers.now, endpoint: { address, port: ep.port } });
       if (gen !== this.#generation) {
         await tunnel.close();
         return;
@@ -128,6 +156,7 @@ export class TunnelSupervisor {
       tunnel.onEvent((event) => {
         if (gen !== this.#generation) return;
         if (event.type === 'handshake') {
+          this.#o.endpoints?.()?.succeeded();
           const first = this.#status.state !== 'online';
           this.#set({
             state: 'online',
@@ -162,6 +191,15 @@ export class TunnelSupervisor {
     const t = this.#tunnel;
     this.#tunnel = undefined;
     if (t) void t.close().catch(() => {});
+    // Another node of the cluster may answer: go there now, same key, new handshake.
+    const endpoints = this.#o.endpoints?.();
+    const next = endpoints?.clustered ? endpoints.failover() : undefined;
+    if (next !== undefined) {
+      logger.warn('tunnel down; moving to another hub node', { reason, endpoint: next });
+      this.#set({ state: 'connecting', onlineSinceMs: undefined, lastError: reason, nextRetryAtMs: undefined });
+      void this.#connect();
+      return;
+    }
     const delay = backoffDelayMs(this.#status.attempts, timers.random, this.#o.backoff);
     logger.warn('tunnel down; reconnecting', { reason, attempt: this.#status.attempts + 1, retryInMs: delay });
     this.#set({

@@ -21,6 +21,14 @@ export interface TunnelParams {
   network?: NetworkSettings;
   /** The hub's portal URL: the WebSocket carrier lives on its host and port. */
   hubUrl?: URL;
+  /**
+   * A cluster (liveness.ts): while `watch()` says so (more than one hub node is known), probe an
+   * idle session every few seconds and report `down` when the node stops answering, so the
+   * supervisor moves to another node. `beforeFirstAnswer`: the handshake itself must be answered
+   * within REKEY_TIMEOUT (another node is still untried). Absent or unwatched: a single hub,
+   * today's keepalive probe only.
+   */
+  liveness?: { watch: () => boolean; beforeFirstAnswer: boolean };
 }
 
 export type TunnelEvent =

@@ -19,7 +19,11 @@ import {
   type Ipv4Repr,
 } from '@porthole/netstack/wire';
 import { UdpBind, startWireGuardNode, type Bind, type WireGuardEvent } from '@porthole/wireguard';
+import { HubLiveness } from './liveness.js';
 import type { Tunnel, TunnelEvent, TunnelFactory, TunnelInfo, TunnelParams } from './tunnel.js';
+
+/** How often a cluster tunnel checks that its hub node still answers. */
+const LIVENESS_TICK_MS = 250;
 
 /** What the agent needs from a userspace TCP/IP stack (libs/netstack's createNetstack fits). */
 export interface NetstackLike {
@@ -159,12 +163,26 @@ export function createWireGuardTunnelFactory(options: WireGuardTunnelOptions): T
     const probeMs = options.probeIntervalMs ?? reg.persistentKeepalive * 1000;
     let probeSeq = 0;
     const probeId = Math.floor(Math.random() * 0x10000);
-    const probe =
-      probeMs > 0
-        ? setInterval(() => {
-            if (!closed) node.send(icmpEchoRequest(reg.tunnelIp, reg.hub.tunnelIp, probeId, probeSeq++));
-          }, probeMs).unref()
-        : undefined;
+    const sendProbe = (): void => {
+      if (!closed) node.send(icmpEchoRequest(reg.tunnelIp, reg.hub.tunnelIp, probeId, probeSeq++));
+    };
+    const probe = probeMs > 0 ? setInterval(sendProbe, probeMs).unref() : undefined;
+    // In a cluster a silent node must be left within seconds (liveness.ts), not after WireGuard's
+    // 15 s no-reply rule and 90 s of retries: another node with the same key can take the device.
+    let silent = false;
+    const liveness = params.liveness && new HubLiveness({ startMs: params.now(), beforeFirstAnswer: params.liveness.beforeFirstAnswer });
+    const watch = liveness
+      ? setInterval(() => {
+          if (closed || silent || !params.liveness!.watch()) return;
+          const now = params.now();
+          const action = liveness.tick(now, node.device.getPeer(reg.hub.publicKey)?.rxBytes ?? 0);
+          if (action === 'probe') sendProbe();
+          else if (action === 'silent') {
+            silent = true;
+            emit({ type: 'down', reason: `the hub node at ${params.endpoint.address}:${params.endpoint.port} did not answer for ${Math.round(liveness.silenceMs(now) / 100) / 10} s` });
+          }
+        }, LIVENESS_TICK_MS).unref()
+      : undefined;
 
     return {
       listen(port, onConnection) {
@@ -204,6 +222,7 @@ export function createWireGuardTunnelFactory(options: WireGuardTunnelOptions): T
       async close(closeOptions) {
         if (closed) return;
         clearInterval(probe);
+        clearInterval(watch);
         try {
           if (closeOptions?.notifyHub) node.send(icmpAdminProhibited(reg.tunnelIp, reg.hub.tunnelIp));
           // The stack aborts its open connections with RST on close. Those must reach the hub, or its
