@@ -119,6 +119,15 @@ export function returnUrlWith(returnUrl: string, outcome: 'approved' | 'denied')
   return url.toString();
 }
 
+export interface StartClaimInput {
+  serial: string;
+  publicKey: string;
+  returnUrl?: string | undefined;
+  agentVersion?: string | undefined;
+  /** Required when the hub has a device CA; ignored otherwise. */
+  attestation?: AttestationInput | undefined;
+}
+
 export function createClaims(ctx: RegistryContext, portalUrl: string, attestor?: DeviceAttestor) {
   const verificationUri = new URL('/claim', portalUrl).toString();
 
