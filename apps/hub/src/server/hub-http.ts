@@ -347,6 +347,9 @@ export function createHubHttp(options: HubHttpOptions): HubHttp {
 
   function setup<S extends http.Server>(server: S, secure: boolean): S {
     server.maxHeadersCount = 100;
+    // A client may shut down its write side once its request is sent; Node would then abort the
+    // request and end the socket before the answer (from the device, later) could be written.
+    Object.assign(server, { httpAllowHalfOpen: true });
     server.setTimeout(config.idleTimeoutMs, (socket) => {
       metrics.drops.inc({ reason: 'idle_timeout' });
       socket.destroy();

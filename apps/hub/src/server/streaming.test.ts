@@ -44,6 +44,10 @@ describe('hub streaming', () => {
         sseRelease = () => res.end('data: second\n\n');
         return;
       }
+      if (req.url === '/late') {
+        setTimeout(() => res.end('late answer'), 150);
+        return;
+      }
       res.end('ok');
     });
     // WebSocket echo on the device; one path with a hand-rolled handshake to observe early data.
@@ -122,6 +126,16 @@ describe('hub streaming', () => {
     const res = await refusal(ws);
     expect(res.statusCode).toBe(401);
     ws.terminate();
+  });
+
+  it('answers a request whose sender half-closed after sending it (FIN before the device answers)', async () => {
+    // Node's HTTP server aborts pending requests and ends the socket on the client's FIN unless the
+    // server allows half-open connections; a tool that sends its request and then shuts down its
+    // write side (HTTP/1.0 style, `nc -N`) would get no answer at all.
+    const { text, closed } = await rawExchange(h.port, `GET /late HTTP/1.1\r\nHost: ${PUB}\r\n\r\n`, { endAfterWrite: true });
+    expect(text).toMatch(/^HTTP\/1\.1 200 /);
+    expect(text.endsWith('late answer')).toBe(true);
+    expect(closed).toBe(true);
   });
 
   it('accepts Firefox-style "Connection: keep-alive, Upgrade" and holds early data until the 101 (RFC 9931)', async () => {
