@@ -20,6 +20,8 @@ export interface AgentStatus {
   tunnelIp: string | undefined;
   onlineSinceMs: number | undefined;
   lastHandshakeAtMs: number | undefined;
+  /** The hub node's WireGuard endpoint the tunnel dials ("203.0.113.5:51820"), while a tunnel exists. */
+  hubEndpoint?: string | undefined;
   /** "WireGuard/UDP to 203.0.113.5:51820" while a tunnel exists. */
   transport: string | undefined;
   /** Why that transport (e.g. "no WireGuard handshake over UDP within 6 s"), and carrier problems. */
@@ -92,6 +94,7 @@ export function buildStatus(i: StatusInputs): AgentStatus {
     tunnelIp: reg?.tunnelIp,
     onlineSinceMs: sup.onlineSinceMs,
     lastHandshakeAtMs: sup.lastHandshakeAtMs,
+    hubEndpoint: stopped ? undefined : sup.endpoint,
     transport: stopped || !sup.endpoint ? undefined : (sup.transport?.description ?? `WireGuard/UDP to ${sup.endpoint}`),
     transportReason: stopped ? undefined : sup.transport?.reason,
     transportProblems: stopped ? [] : (sup.transport?.problems ?? []),

@@ -6,8 +6,12 @@
 // with nothing received, the node is silent. Pure: time and the counter are passed in.
 import { constants } from '@porthole/wireguard';
 
-/** Probe an idle session this often in a cluster (half of KEEPALIVE_TIMEOUT). */
-export const CLUSTER_IDLE_PROBE_MS = constants.KEEPALIVE_TIMEOUT_MS / 2;
+/**
+ * Probe an idle session after this long without an answer (our choice): a dead node is noticed
+ * within this plus CLUSTER_SILENT_AFTER_MS (8.3 s), inside the cluster's 15 s target with room for
+ * the new handshake and the load balancer; one small packet each way per idle device every 3 s.
+ */
+export const CLUSTER_IDLE_PROBE_MS = 3_000;
 /** No answer this long after a probe or an initiation: the node is gone (WireGuard's REKEY_TIMEOUT, plus the initiation's jitter). */
 export const CLUSTER_SILENT_AFTER_MS = constants.REKEY_TIMEOUT_MS + constants.REKEY_TIMEOUT_JITTER_MAX_MS;
 
