@@ -24,7 +24,7 @@ afterEach(async () => {
 
 const HOUR = 3_600_000;
 
-async function setup(opts: { maxHours: number | null; stateDir?: string; timers?: FakeTimers; online?: boolean }) {
+async function setup(opts: { maxHours: number | null; stateDir?: string; timers?: FakeTimers; online?: boolean; endpoints?: string[] }) {
   const timers = opts.timers ?? new FakeTimers(Date.UTC(2026, 11, 5, 8), 7);
   const registry = createFakeRegistry({
     hubPublicKey: encodeKey(publicKeyFromPrivate(generatePrivateKey())),
@@ -44,7 +44,7 @@ async function setup(opts: { maxHours: number | null; stateDir?: string; timers?
     handlers: {
       report: route(agentReportSchema, (r) => {
         reports.push(r);
-        return { maxExposureHours: opts.maxHours };
+        return { maxExposureHours: opts.maxHours, ...(opts.endpoints ? { endpoints: opts.endpoints } : {}) };
       }),
       'window-ended': route(windowEndedSchema, (m) => void ended.push(m.endedAt)),
     },
@@ -180,5 +180,39 @@ describe('the agent end of the control channel', () => {
     expect(agent.status()).toMatchObject({ phase: 'off', enabled: false });
     expect(agent.status().exposure.endedAtMs).toBe(Date.parse(store.state.exposureEndedAt!));
     expect(first.network.tunnels.length).toBe(tunnelsBefore);
+  });
+});
+
+describe('cluster endpoints and move', () => {
+  it("keeps the nodes the report's answer lists, and moves at once when its node is leaving", async () => {
+    const nodes = ['127.0.0.1:51820', '127.0.0.2:51820', '127.0.0.3:51820'];
+    const { agent, network, stateDir } = await setup({ maxHours: null, endpoints: nodes });
+    const state = () => StateStore.open(stateDir).state;
+    await until(() => state().hubEndpoints?.endpoints.length === 3);
+    expect(state().hubEndpoints).toEqual({ endpoints: nodes, current: '127.0.0.1:51820' });
+    const hub = network.current()!.params.registration.hub.tunnelIp;
+
+    // A move that fails the schema changes nothing.
+    expect(await post(network, hub, 'move', { from: 'node-1', fromEndpoint: nodes[0], endpoints: [] })).toMatch(/^HTTP\/1\.1 400/);
+    // Only the hub's tunnel address is heard (an admin peer cannot move a device).
+    expect(await post(network, '100.64.0.77', 'move', { from: 'node-1', fromEndpoint: nodes[0], endpoints: [nodes[2]] })).not.toMatch(/^HTTP\/1\.1 204/);
+    expect(network.tunnels).toHaveLength(1);
+
+    expect(await post(network, hub, 'move', { from: 'node-1', fromEndpoint: nodes[0], endpoints: [nodes[2], nodes[1]] })).toMatch(/^HTTP\/1\.1 204/);
+    await until(() => network.tunnels.length === 2 && agent.status().phase === 'online');
+    expect(network.tunnels[0]!.closed).toBe(true);
+    expect(network.tunnels[1]!.params.endpoint).toEqual({ address: '127.0.0.3', port: 51820 });
+    expect(agent.status().hubEndpoint).toBe('127.0.0.3:51820');
+    expect(state().hubEndpoints?.current).toBe('127.0.0.3:51820');
+  });
+
+  it('a policy push with one endpoint (a single node) turns failover off', async () => {
+    const { agent, network, stateDir } = await setup({ maxHours: null, endpoints: ['127.0.0.1:51820', '127.0.0.2:51820'] });
+    await until(() => StateStore.open(stateDir).state.hubEndpoints?.endpoints.length === 2);
+    expect(network.current()!.params.liveness?.watch()).toBe(true);
+    const hub = network.current()!.params.registration.hub.tunnelIp;
+    expect(await post(network, hub, 'policy', { maxExposureHours: null, endpoints: ['127.0.0.1:51820'] })).toMatch(/^HTTP\/1\.1 204/);
+    expect(network.current()!.params.liveness?.watch()).toBe(false);
+    expect(agent.status().phase).toBe('online');
   });
 });
