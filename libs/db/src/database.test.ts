@@ -114,6 +114,7 @@ describe.each(drivers)('database on %s', (driver) => {
   it('enforces the enrollment-token use limit in the database itself', async () => {
     await truncateAll(t.db);
     await t.db.insert(schema.enrollmentTokens).values({
+      organizationId: schema.DEFAULT_ORGANIZATION_ID,
       tokenHash: 'h1',
       displayPrefix: 'ph_enr_x',
       maxUses: 1,

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { createDatabase, resultRows, type DatabaseHandle, type Database, type DriverName } from './database.js';
+import { DEFAULT_ORGANIZATION_ID } from './schema/organizations.js';
 
 export const DEFAULT_TEST_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -66,9 +67,15 @@ export interface TestDatabase extends DatabaseHandle {
   url?: string;
 }
 
-export async function createTestDatabase(driver: DriverName, serverUrl = postgresTestUrl()): Promise<TestDatabase> {
+export interface TestDatabaseOptions {
+  /** Migrate from this folder instead (a copy cut at an older migration: tests of a data migration). */
+  migrationsFolder?: string;
+}
+
+export async function createTestDatabase(driver: DriverName, serverUrl = postgresTestUrl(), options: TestDatabaseOptions = {}): Promise<TestDatabase> {
+  const folder = options.migrationsFolder ? { migrationsFolder: options.migrationsFolder } : {};
   if (driver === 'pglite') {
-    const handle = await createDatabase({});
+    const handle = await createDatabase({ ...folder });
     return { ...handle, drop: () => handle.close() };
   }
   const adminUrl = await adminUrlFor(serverUrl);
@@ -82,7 +89,7 @@ export async function createTestDatabase(driver: DriverName, serverUrl = postgre
   const u = new URL(adminUrl);
   u.pathname = `/${name}`;
   const url = u.toString();
-  const handle = await createDatabase({ url, maxConnections: 10 });
+  const handle = await createDatabase({ url, maxConnections: 10, ...folder });
   return {
     ...handle,
     url,
@@ -98,7 +105,7 @@ export async function createTestDatabase(driver: DriverName, serverUrl = postgre
   };
 }
 
-/** Empties every application table (not the migrations journal): isolation between tests in one file. */
+/** Empties every application table (not the migrations journal) but for the default organisation: isolation between tests in one file. */
 export async function truncateAll(db: Database): Promise<void> {
   const rows = resultRows<{ tablename: string }>(
     await db.execute(sql`select tablename from pg_tables where schemaname = 'public' order by tablename`),
@@ -106,6 +113,10 @@ export async function truncateAll(db: Database): Promise<void> {
   if (rows.length === 0) return;
   const list = rows.map((r) => `"${r.tablename}"`).join(', ');
   await db.execute(sql.raw(`truncate ${list} restart identity cascade`));
+  // The default organisation is data the migrations create (0006), as an empty hub has it.
+  if (rows.some((r) => r.tablename === 'organizations')) {
+    await db.execute(sql`insert into organizations (id, name) values (${DEFAULT_ORGANIZATION_ID}, 'Default') on conflict do nothing`);
+  }
 }
 
 /** Row count per application table, to assert that a refused request changed nothing. */

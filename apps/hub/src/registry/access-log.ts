@@ -1,7 +1,7 @@
 // The access log: the proxy appends entries in batches (one INSERT per batch), admins query one
 // device's entries over a time range, newest first, with a keyset cursor.
 import { and, desc, eq, gte, lt, lte, or, sql, type SQL } from 'drizzle-orm';
-import { accessLog, users } from '@porthole/db';
+import { accessLog, DEFAULT_ORGANIZATION_ID, devices, users } from '@porthole/db';
 import { ValidationError } from '../errors.js';
 import type { RegistryContext } from './context.js';
 import { normalizeSerial } from './serial.js';
@@ -59,8 +59,9 @@ export async function appendAccessLog(ctx: RegistryContext, entries: readonly Ne
     }));
     // The batch as one JSON parameter rather than ten parameters a row: measured on PGlite (which
     // runs on the hub's event loop), about a quarter of the CPU per row of a multi-row VALUES insert.
-    await ctx.db.execute(sql`insert into ${accessLog} (at, serial, user_id, client_ip, method, path, status, bytes_in, bytes_out, duration_ms)
-      select at, serial, user_id, client_ip, method, path, status, bytes_in, bytes_out, duration_ms
+    // Each entry belongs to the device's organisation (a serial no device has: the default one).
+    await ctx.db.execute(sql`insert into ${accessLog} (organization_id, at, serial, user_id, client_ip, method, path, status, bytes_in, bytes_out, duration_ms)
+      select coalesce((select d.organization_id from ${devices} d where d.serial = x.serial), ${DEFAULT_ORGANIZATION_ID}::uuid), at, serial, user_id, client_ip, method, path, status, bytes_in, bytes_out, duration_ms
       from json_to_recordset(${JSON.stringify(rows)}::json)
         as x(at timestamptz, serial text, user_id uuid, client_ip text, method text, path text, status integer, bytes_in bigint, bytes_out bigint, duration_ms integer)`);
   }

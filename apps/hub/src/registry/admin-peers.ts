@@ -2,7 +2,7 @@
 // IP from the device pool and may reach device tunnel IPs (the overlay router enforces that).
 // The hub hands out a wg-quick file; the private key never leaves the laptop.
 import { asc, eq } from 'drizzle-orm';
-import { adminPeers, freeTunnelIp } from '@porthole/db';
+import { adminPeers, DEFAULT_ORGANIZATION_ID, freeTunnelIp } from '@porthole/db';
 import { keyTag } from '@porthole/wireguard';
 import { ConflictError, NotFoundError, ValidationError, withDbErrors } from '../errors.js';
 import { inTransaction, PERSISTENT_KEEPALIVE_SECONDS, recordChanges, type RegistryContext } from './context.js';
@@ -13,6 +13,7 @@ import { parsePublicKey } from './wireguard-key.js';
 
 export interface AdminPeerInfo {
   id: string;
+  organizationId: string;
   name: string;
   publicKey: string;
   tunnelIp: string;
@@ -26,6 +27,7 @@ type AdminPeerRow = typeof adminPeers.$inferSelect;
 function toInfo(row: AdminPeerRow): AdminPeerInfo {
   return {
     id: row.id,
+    organizationId: row.organizationId,
     name: row.name,
     publicKey: row.publicKey,
     tunnelIp: row.tunnelIp,
@@ -58,7 +60,7 @@ export function wgQuickConfig(ctx: RegistryContext, peer: Pick<AdminPeerInfo, 'n
 
 export async function createAdminPeer(
   ctx: RegistryContext,
-  input: { name: string; publicKey: string; createdBy?: string | null },
+  input: { name: string; publicKey: string; createdBy?: string | null; /** Default: the default organisation. */ organizationId?: string },
 ): Promise<{ peer: AdminPeerInfo; config: string }> {
   if (!NAME_RE.test(input.name)) {
     throw new ValidationError('name must be 1-64 letters, digits, spaces or . _ @ ( ) -', { field: 'name' });
@@ -68,7 +70,7 @@ export async function createAdminPeer(
     await assertKeyFree(tx, publicKey, '');
     const tunnelIp = await takeTunnelIp(tx, ctx.pool);
     const [row] = await withDbErrors(
-      () => tx.insert(adminPeers).values({ name: input.name, publicKey, tunnelIp, createdBy: input.createdBy ?? null, createdAt: ctx.now() }).returning(),
+      () => tx.insert(adminPeers).values({ name: input.name, organizationId: input.organizationId ?? DEFAULT_ORGANIZATION_ID, publicKey, tunnelIp, createdBy: input.createdBy ?? null, createdAt: ctx.now() }).returning(),
       { admin_peers_public_key_unique: () => new ConflictError('publicKey is already registered to another peer', { field: 'publicKey' }) },
     );
     const changes = await recordChanges(tx, [{ kind: 'admin', op: 'upsert', publicKey, tunnelIp: row!.tunnelIp, name: row!.name }]);

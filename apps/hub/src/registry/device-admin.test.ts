@@ -3,7 +3,7 @@
 // their peer-set version, device tags, the fleet overview and the fleet-wide access log.
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { type DriverName, type PeerChange } from '@porthole/db';
+import { DEFAULT_ORGANIZATION_ID, type DriverName, type PeerChange } from '@porthole/db';
 import { probePostgres, snapshotTables, type TestDatabase } from '@porthole/db/testing';
 import { NotFoundError, ValidationError } from '../errors.js';
 import { requirementsMet } from '../../../../test/support/requirements.js';
@@ -55,8 +55,8 @@ describe.each(drivers)('device admin on %s', (driver) => {
       };
     });
     for (const [i, r] of rows.entries()) {
-      await t.db.execute(sql`insert into devices (serial, public_key, tunnel_ip, status, last_handshake_at)
-        values (${r.serial}, ${testKey(`sort${i}`)}, ${`100.70.0.${i + 1}`}::inet, ${r.status}, ${r.seen}::timestamptz)`);
+      await t.db.execute(sql`insert into devices (organization_id, serial, public_key, tunnel_ip, status, last_handshake_at)
+        values (${DEFAULT_ORGANIZATION_ID}, ${r.serial}, ${testKey(`sort${i}`)}, ${`100.70.0.${i + 1}`}::inet, ${r.status}, ${r.seen}::timestamptz)`);
     }
     const micros = (s: string) => {
       const m = /^(.{19})(?:\.(\d+))?\+00$/.exec(s)!;

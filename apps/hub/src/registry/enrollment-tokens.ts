@@ -2,7 +2,7 @@
 // with a use budget and tags for the devices they enroll. A use is taken by one atomic UPDATE in
 // the registration's own transaction (Tailscale TS-2025-007: no check-then-consume window).
 import { and, desc, eq, gt, isNull, lt, sql } from 'drizzle-orm';
-import { enrollmentTokens, type Executor } from '@porthole/db';
+import { DEFAULT_ORGANIZATION_ID, enrollmentTokens, type Executor } from '@porthole/db';
 import { NotFoundError, UnauthorizedError, ValidationError } from '../errors.js';
 import { generateToken, hashToken, looksLikeToken } from '../auth/secret-token.js';
 import type { RegistryContext } from './context.js';
@@ -16,6 +16,7 @@ export type EnrollmentTokenRow = typeof enrollmentTokens.$inferSelect;
 
 export interface EnrollmentTokenInfo {
   id: string;
+  organizationId: string;
   description: string;
   displayPrefix: string;
   tags: string[];
@@ -29,6 +30,8 @@ export interface EnrollmentTokenInfo {
 
 export interface CreateEnrollmentTokenInput {
   createdBy: string | null;
+  /** Devices registered with the token belong to it; the default organisation when left out. */
+  organizationId?: string;
   description?: string;
   tags?: string[];
   /** Default 1. */
@@ -54,6 +57,7 @@ export function enrollmentTokenInfo(row: EnrollmentTokenRow, now: Date): Enrollm
   const state = row.revokedAt ? 'revoked' : row.expiresAt <= now ? 'expired' : row.uses >= row.maxUses ? 'used' : 'active';
   return {
     id: row.id,
+    organizationId: row.organizationId,
     description: row.description,
     displayPrefix: row.displayPrefix,
     tags: row.tags,
@@ -84,6 +88,7 @@ export async function createEnrollmentToken(
   const [row] = await ctx.db
     .insert(enrollmentTokens)
     .values({
+      organizationId: input.organizationId ?? DEFAULT_ORGANIZATION_ID,
       createdBy: input.createdBy,
       description: input.description ?? '',
       tokenHash: secret.hash,

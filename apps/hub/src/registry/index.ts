@@ -21,6 +21,7 @@ import * as grants from './grants.js';
 import { parseOverlayCidr } from './overlay-pool.js';
 import * as feed from './peer-feed.js';
 import * as overview from './fleet-overview.js';
+import * as orgs from './organizations.js';
 import * as registration from './registration.js';
 import * as reservations from './serial-reservations.js';
 
@@ -34,6 +35,7 @@ export type { Peer, PeerSet, PeerChanges, PeerStatus, PeerChangeListener } from 
 export type { GrantInfo } from './grants.js';
 export type { DeviceSort, SearchDevicesQuery } from './device-admin.js';
 export type { FleetOverview } from './fleet-overview.js';
+export type { OrganizationInfo, MemberInfo } from './organizations.js';
 export type { AccessLogSearch, AccessLogRow } from './access-log-search.js';
 export type { ApiTokenInfo, ApiPrincipal, CreateApiTokenInput } from '../auth/api-tokens.js';
 export type { SessionUser } from '../auth/sessions.js';
@@ -139,6 +141,15 @@ export function createRegistry(options: RegistryOptions) {
     findDeviceByTunnelIp: (tunnelIp: string) => deviceExposure.findDeviceByTunnelIp(ctx, tunnelIp),
     reportDeviceExposure: (tunnelIp: string, until: Date | null) => deviceExposure.reportDeviceExposure(ctx, tunnelIp, until),
     endDeviceExposure: (tunnelIp: string, endedAt: Date) => deviceExposure.endDeviceExposure(ctx, tunnelIp, endedAt),
+
+    // Organisations and members (who may see and change them: auth/authorization.ts).
+    createOrganization: (input: { name: string }) => orgs.createOrganization(ctx, input),
+    listOrganizations: (ids: 'all' | readonly string[]) => orgs.listOrganizations(ctx, ids),
+    findOrganization: (idOrName: string) => orgs.findOrganization(ctx, idOrName),
+    membershipsOf: (userId: string) => orgs.membershipsOf(ctx.db, userId),
+    listMembers: (organizationId: string) => orgs.listMembers(ctx, organizationId),
+    setMember: (organizationId: string, input: { email: string; role: string }) => orgs.setMember(ctx, organizationId, input),
+    removeMember: (organizationId: string, userId: string) => orgs.removeMember(ctx, organizationId, userId),
 
     // Grants.
     listGrants: (serial: string) => grants.listGrants(ctx, serial),

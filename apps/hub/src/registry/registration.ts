@@ -17,6 +17,7 @@ import { attestationColumns, type AttestationInput, type AttestationProof, type 
 import { inTransaction, PERSISTENT_KEEPALIVE_SECONDS, recordChanges, type PendingPeerChange, type RegistryContext } from './context.js';
 import { peerChange, type DeviceRow } from './devices.js';
 import { checkEnrollmentTokenForRepeat, consumeEnrollmentToken } from './enrollment-tokens.js';
+import { homeOrganizationOf } from './organizations.js';
 import { takeTunnelIp } from './overlay-pool.js';
 import { normalizeSerial } from './serial.js';
 import { parsePublicKey } from './wireguard-key.js';
@@ -76,6 +77,8 @@ export async function assertKeyFree(tx: Executor, publicKey: string, serial: str
 
 export interface NewDevice {
   serial: string;
+  /** Default: the organisation of its owner (homeOrganizationOf), else the default organisation. */
+  organizationId?: string;
   publicKey: string;
   ownerId?: string | null;
   tags?: string[];
@@ -87,12 +90,14 @@ export interface NewDevice {
 /** Allocates an address and inserts an enabled device; returns the peer change to record. */
 export async function insertDevice(ctx: RegistryContext, tx: Executor, input: NewDevice, now: Date): Promise<DeviceRow> {
   const tunnelIp = await takeTunnelIp(tx, ctx.pool);
+  const organizationId = input.organizationId ?? (await homeOrganizationOf(tx, input.ownerId ?? null));
   // Unique violations are left untranslated here: the caller's transaction retries a concurrent
   // first registration of the same serial into the repeat path, and translates the rest.
   const [row] = await tx
     .insert(devices)
     .values({
       serial: input.serial,
+      organizationId,
       publicKey: input.publicKey,
       tunnelIp,
       ownerId: input.ownerId ?? null,
@@ -175,7 +180,7 @@ export async function registerDevice(ctx: RegistryContext, input: RegisterInput,
       const device = await insertDevice(
         ctx,
         tx,
-        { serial, publicKey, tags: token.tags, agentVersion: input.agentVersion, enrollmentTokenId: token.id, attestation: proof ?? null },
+        { serial, organizationId: token.organizationId, publicKey, tags: token.tags, agentVersion: input.agentVersion, enrollmentTokenId: token.id, attestation: proof ?? null },
         now,
       );
       return { created: true, device, changes: await recordChanges(tx, [peerChange(device, 'upsert')]) };

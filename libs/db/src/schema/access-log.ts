@@ -8,6 +8,8 @@ export const accessLog = pgTable(
     id: bigserial('id', { mode: 'number' }).primaryKey(),
     at: timestamp('at', { withTimezone: true }).notNull(),
     serial: text('serial').notNull(),
+    /** The device's organisation when the entry was written (no foreign key, like the serial). */
+    organizationId: uuid('organization_id').notNull(),
     userId: uuid('user_id'),
     /** From the socket, never from client-supplied headers. */
     clientIp: text('client_ip').notNull(),
@@ -18,5 +20,5 @@ export const accessLog = pgTable(
     bytesOut: bigint('bytes_out', { mode: 'number' }).notNull().default(0),
     durationMs: integer('duration_ms').notNull().default(0),
   },
-  (t) => [index('access_log_serial_at_idx').on(t.serial, t.at, t.id), index('access_log_at_idx').on(t.at)],
+  (t) => [index('access_log_serial_at_idx').on(t.serial, t.at, t.id), index('access_log_at_idx').on(t.at), index('access_log_organization_at_idx').on(t.organizationId, t.at)],
 );

@@ -2,6 +2,7 @@
 // as SHA-256 hex digests; a fast hash suffices for 256-bit random tokens (a KDF is for passwords).
 import { sql } from 'drizzle-orm';
 import { check, index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { ORGANIZATION_ROLES, organizations } from './organizations.js';
 
 export const USER_ROLES = ['admin', 'user'] as const;
 export type UserRole = (typeof USER_ROLES)[number];
@@ -57,6 +58,13 @@ export const apiTokens = pgTable(
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),
     name: text('name').notNull(),
+    /**
+     * Set: an organisation token, acting for the organisation with `organizationRole` whoever
+     * created it (`userId`). Null: a personal token, acting as its user (a superadmin, or a member
+     * with the user's own roles).
+     */
+    organizationId: uuid('organization_id').references(() => organizations.id, { onDelete: 'cascade' }),
+    organizationRole: text('organization_role', { enum: ORGANIZATION_ROLES }),
     tokenHash: text('token_hash').notNull(),
     /** The first characters of the plaintext (`ph_api_AbCd`), to recognise a token in lists. */
     displayPrefix: text('display_prefix').notNull(),
@@ -66,7 +74,12 @@ export const apiTokens = pgTable(
     expiresAt: timestamp('expires_at', { withTimezone: true }),
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
   },
-  (t) => [uniqueIndex('api_tokens_token_hash_unique').on(t.tokenHash), index('api_tokens_user_idx').on(t.userId)],
+  (t) => [
+    uniqueIndex('api_tokens_token_hash_unique').on(t.tokenHash),
+    index('api_tokens_user_idx').on(t.userId),
+    index('api_tokens_organization_idx').on(t.organizationId),
+    check('api_tokens_organization_role_check', sql`(${t.organizationId} is null) = (${t.organizationRole} is null)`),
+  ],
 );
 
 /**

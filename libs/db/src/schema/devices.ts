@@ -4,6 +4,7 @@ import { sql } from 'drizzle-orm';
 import { bigint, check, index, inet, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { users } from './accounts.js';
 import { enrollmentTokens } from './enrollment.js';
+import { organizations } from './organizations.js';
 
 export const DEVICE_STATUSES = ['enabled', 'disabled'] as const;
 export type DeviceStatus = (typeof DEVICE_STATUSES)[number];
@@ -15,6 +16,9 @@ export const devices = pgTable(
   {
     id: uuid('id').primaryKey().defaultRandom(),
     serial: text('serial').notNull(),
+    organizationId: uuid('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'restrict' }),
     /** Standard base64 of the 32-byte X25519 public key. */
     publicKey: text('public_key').notNull(),
     tunnelIp: inet('tunnel_ip').notNull(),
@@ -49,6 +53,7 @@ export const devices = pgTable(
     index('devices_status_serial_idx').on(t.status, t.serial),
     index('devices_last_handshake_idx').on(t.lastHandshakeAt),
     index('devices_owner_idx').on(t.ownerId),
+    index('devices_organization_serial_idx').on(t.organizationId, t.serial),
     index('devices_tags_idx').using('gin', t.tags),
     // Substring search on serial (`LIKE '%q%'`) through trigrams (extension in migration 0000).
     index('devices_serial_trgm_idx').using('gin', t.serial.op('gin_trgm_ops')),

@@ -3,11 +3,16 @@
 import { sql } from 'drizzle-orm';
 import { check, index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { users } from './accounts.js';
+import { organizations } from './organizations.js';
 
 export const enrollmentTokens = pgTable(
   'enrollment_tokens',
   {
     id: uuid('id').primaryKey().defaultRandom(),
+    /** Devices registered with the token belong to this organisation. */
+    organizationId: uuid('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
     createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
     description: text('description').notNull().default(''),
     tokenHash: text('token_hash').notNull(),
@@ -22,6 +27,7 @@ export const enrollmentTokens = pgTable(
   },
   (t) => [
     uniqueIndex('enrollment_tokens_token_hash_unique').on(t.tokenHash),
+    index('enrollment_tokens_organization_idx').on(t.organizationId),
     // The database itself refuses a use past the limit, whatever the caller does.
     check('enrollment_tokens_uses_check', sql`${t.uses} >= 0 and ${t.uses} <= ${t.maxUses}`),
   ],

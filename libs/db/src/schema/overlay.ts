@@ -2,12 +2,17 @@
 // pool + a free list of deleted addresses) and the peer change feed the hub's data plane follows.
 import { bigint, bigserial, index, inet, pgTable, smallint, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { users } from './accounts.js';
+import { organizations } from './organizations.js';
 
 export const adminPeers = pgTable(
   'admin_peers',
   {
     id: uuid('id').primaryKey().defaultRandom(),
     name: text('name').notNull(),
+    /** The peer reaches this organisation's devices only. */
+    organizationId: uuid('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
     publicKey: text('public_key').notNull(),
     tunnelIp: inet('tunnel_ip').notNull(),
     createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),

@@ -1,0 +1,47 @@
+// Organisations (tenants) and their members. Every device, enrollment token, admin peer, serial
+// reservation and access-log entry belongs to one; an API token may act for one with a role.
+// The default organisation (fixed id) is where migration 0006 moved today's data and where
+// self-service devices of users outside any organisation land.
+import { sql } from 'drizzle-orm';
+import { check, index, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { users } from './accounts.js';
+
+/** The organisation migration 0006 created and moved every existing row into. */
+export const DEFAULT_ORGANIZATION_ID = '00000000-0000-4000-8000-000000000001';
+
+/**
+ * Highest first. `owner`: members and everything in the organisation; `admin`: devices, tokens,
+ * peers; `technician`: opens devices and forwards TCP, changes no settings; `viewer`: lists and logs.
+ */
+export const ORGANIZATION_ROLES = ['owner', 'admin', 'technician', 'viewer'] as const;
+export type OrganizationRole = (typeof ORGANIZATION_ROLES)[number];
+
+export const organizations = pgTable(
+  'organizations',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    name: text('name').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  // Names are compared case-insensitively (`--org Acme` = `--org acme`).
+  (t) => [uniqueIndex('organizations_name_unique').on(sql`lower(${t.name})`)],
+);
+
+export const organizationMembers = pgTable(
+  'organization_members',
+  {
+    organizationId: uuid('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    role: text('role', { enum: ORGANIZATION_ROLES }).notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.organizationId, t.userId] }),
+    index('organization_members_user_idx').on(t.userId),
+    check('organization_members_role_check', sql`${t.role} in ('owner', 'admin', 'technician', 'viewer')`),
+  ],
+);
