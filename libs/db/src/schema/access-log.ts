@@ -11,6 +11,8 @@ export const accessLog = pgTable(
     /** The device's organisation when the entry was written (no foreign key, like the serial). */
     organizationId: uuid('organization_id').notNull(),
     userId: uuid('user_id'),
+    /** The installer link a visitor without an account used (device_links.id); userId is then null. */
+    linkId: uuid('link_id'),
     /** From the socket, never from client-supplied headers. */
     clientIp: text('client_ip').notNull(),
     method: text('method').notNull(),

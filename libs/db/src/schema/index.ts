@@ -7,3 +7,5 @@ export * from './devices.js';
 export * from './overlay.js';
 export * from './access-log.js';
 export * from './identities.js';
+export * from './links.js';
+export * from './webhooks.js';
