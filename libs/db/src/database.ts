@@ -46,6 +46,12 @@ export interface DatabaseHandle {
   db: Database;
   driver: DriverName;
   close(): Promise<void>;
+  /**
+   * PostgreSQL LISTEN on `channel` over a connection of its own (re-established by the driver after
+   * a reconnect, when `onListen` runs again): what a cluster's nodes wake each other with. Absent on
+   * PGlite, which one process alone opens.
+   */
+  listen?(channel: string, onNotify: (payload: string) => void, onListen?: () => void): Promise<{ unlisten(): Promise<void> }>;
 }
 
 export async function createDatabase(options: CreateDatabaseOptions = {}): Promise<DatabaseHandle> {
@@ -154,7 +160,15 @@ function openPostgres(url: string, options: CreateDatabaseOptions): DatabaseHand
     connect_timeout: 10,
   });
   const db = drizzlePostgres({ client }) as unknown as Database;
-  return { db, driver: 'postgres', close: () => client.end({ timeout: 5 }) };
+  return {
+    db,
+    driver: 'postgres',
+    close: () => client.end({ timeout: 5 }),
+    async listen(channel, onNotify, onListen) {
+      const { unlisten } = await client.listen(channel, onNotify, onListen);
+      return { unlisten: () => unlisten() };
+    },
+  };
 }
 
 /** Rows of a `db.execute()` result: postgres.js returns an array, PGlite `{ rows }`. */

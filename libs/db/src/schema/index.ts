@@ -9,3 +9,4 @@ export * from './access-log.js';
 export * from './identities.js';
 export * from './links.js';
 export * from './webhooks.js';
+export * from './cluster.js';
