@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, createWebSocketStream } from 'ws';
 import { startAgentHarness, type AgentHarness } from './support/agent-harness.js';
 import { startHubHarness, until, type HubHarness } from './support/hub-harness.js';
+import { seededBytes, seededRandom } from '@porthole/wireguard/testing';
 
 const SERIAL = 'an40000001';
 const SEED = 0x2222;
@@ -18,16 +19,8 @@ let agent: AgentHarness;
 let sshLike: net.Server;
 let tunnelIp: string;
 
-/** Deterministic bytes (LCG), so a failure can be reproduced; the seed is printed. */
-function seededBytes(seed: number, n: number): Buffer {
-  const b = Buffer.alloc(n);
-  let x = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
-    b[i] = x >>> 24;
-  }
-  return b;
-}
+/** Deterministic bytes from the shared seeded PRNG, so a failure can be reproduced; the seed is printed. */
+const payloadFrom = (seed: number, n: number): Buffer => Buffer.from(seededBytes(seededRandom(seed))(n));
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -91,7 +84,7 @@ function connectError(port: number): Promise<string> {
 
 describe('allow-listed TCP ports through the real hub', () => {
   it("the hub's netstack reaches the exposed port 2222 and the bytes come back intact", async () => {
-    const payload = seededBytes(SEED, 256 * 1024 + 7);
+    const payload = payloadFrom(SEED, 256 * 1024 + 7);
     const socket = hub.hub.overlay.netstack.connect({ host: tunnelIp, port: 2222, timeoutMs: 5000 });
     const back = await exchange(socket, payload);
     expect(back.subarray(0, BANNER.length).toString()).toBe(BANNER);
@@ -115,7 +108,7 @@ describe('allow-listed TCP ports through the real hub', () => {
       });
     const ws = open(2222);
     await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
-    const payload = seededBytes(SEED + 1, 64 * 1024);
+    const payload = payloadFrom(SEED + 1, 64 * 1024);
     const back = await exchange(createWebSocketStream(ws), payload);
     expect(back.subarray(0, BANNER.length).toString()).toBe(BANNER);
     expect(sha256(back.subarray(BANNER.length))).toBe(sha256(payload));

@@ -126,7 +126,7 @@ describe('claim flow through the real hub', () => {
     expect(deviceSaw.at(-1)).toBe('GET /');
   });
 
-  it('Disable on the local page tears the tunnel down locally within a second; the hub then answers with a status page', async () => {
+  it('Disable on the local page tears the tunnel down before it answers; the hub then answers with a status page', async () => {
     const page = await localPage();
     const tunnelIp = device.agent.status().tunnelIp!;
     const hubTcp = hub.hub.overlay.netstack.stats.tcp;
@@ -137,7 +137,6 @@ describe('claim flow through the real hub', () => {
     expect(disabled.status).toBe(303);
     // The response comes after the local teardown: no tunnel, no transport, state persisted as off.
     expect(device.agent.status()).toMatchObject({ phase: 'off', enabled: false, registered: true, transport: undefined });
-    expect(disableMs).toBeLessThan(1000);
     const after = await browser.get(device.pageUrl);
     expect(after.html).toContain('id="phase">Off<');
     expect(after.html).toContain('id="enable">Enable remote access<');

@@ -254,16 +254,12 @@ describe('hub over the overlay', () => {
     expect(JSON.stringify(seen)).not.toContain(ADMIN_TOKEN);
   });
 
-  it('refuses a disabled device within a second, with a page that says why', async () => {
+  it('refuses a disabled device from the first request after the change is answered, with a page that says why', async () => {
     const before = await request('an10000001.localhost', '/');
     expect(before.status).toBe(200);
-    const started = Date.now();
     expect((await api('PATCH', '/devices/an10000001', { status: 'disabled' })).status).toBe(200);
-    const refused = await until(async () => {
-      const r = await request('an10000001.localhost', '/');
-      return r.status !== 200 ? r : undefined;
-    }, 'the disabled device to be refused', 1000);
-    expect(Date.now() - started).toBeLessThan(1000);
+    // Ordering, not a stopwatch: once the API has answered, no request reaches the device.
+    const refused = await request('an10000001.localhost', '/');
     expect(refused.status).toBe(403);
     expect(refused.body.toString()).toMatch(/disabled/i);
     expect(hub.overlay.wireguard.device.getPeer(devices[0]!.wireguard.device.publicKey)).toBeUndefined();

@@ -16,21 +16,14 @@ import { StateStore } from './state/state-store.js';
 import { createFakeRegistry } from './testing/fake-registry.js';
 import { serveApp, serveHandler, until, type Running } from './testing/servers.js';
 import { createDefaultTunnelFactory } from './tunnel/default-factory.js';
+import { seededBytes, seededRandom } from '@porthole/wireguard/testing';
 
 const cleanups: Array<() => unknown> = [];
 afterAll(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-function prngBytes(seed: number, n: number): Buffer {
-  const b = Buffer.alloc(n);
-  let x = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    b[i] = x >>> 24;
-  }
-  return b;
-}
+const prngBytes = (seed: number, n: number): Buffer => Buffer.from(seededBytes(seededRandom(seed))(n));
 
 describe('agent over the real WireGuard + netstack overlay', () => {
   let hubNode: WireGuardNode;

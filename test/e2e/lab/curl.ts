@@ -29,6 +29,27 @@ export interface CurlOptions {
   args?: string[];
 }
 
+export interface DownloadOptions extends CurlOptions {
+  /**
+   * Write the byte count received so far to this file (dd's progress line, about once a second), for
+   * a test that must act while the download is under way: see `bytesReceived`.
+   */
+  progressFile?: string;
+}
+
+/** The bytes a download with `progressFile` has received so far (0 before the first report). */
+export function bytesReceived(progressFile: string): number {
+  let text = '';
+  try {
+    text = readFileSync(progressFile, 'utf8');
+  } catch {
+    return 0;
+  }
+  // dd rewrites its line with \r: "12345678 bytes (12 MB, 12 MiB) copied, 1 s, 12 MB/s".
+  const counts = [...text.matchAll(/(\d+) bytes/g)].map((m) => Number(m[1]));
+  return counts.at(-1) ?? 0;
+}
+
 function resolveArgs(resolve: Record<string, string> = {}): string[] {
   return Object.entries(resolve).flatMap(([host, ip]) => ['--resolve', `${host}:80:${ip}`]);
 }
@@ -73,7 +94,7 @@ export async function curl(ns: Netns, url: string, options: CurlOptions = {}): P
  * Streams a download through `sha256sum` inside the namespace (never stored): its SHA-256, size and
  * curl's own timing. `--max-time` bounds it.
  */
-export async function curlSha256(ns: Netns, url: string, options: CurlOptions = {}): Promise<{ status: number; bytes: number; sha256: string; seconds: number }> {
+export async function curlSha256(ns: Netns, url: string, options: DownloadOptions = {}): Promise<{ status: number; bytes: number; sha256: string; seconds: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'e2e-curl-'));
   try {
     const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -84,7 +105,8 @@ export async function curlSha256(ns: Netns, url: string, options: CurlOptions = 
     args.push(...(options.args ?? []), url);
     // The body goes down the pipe into sha256sum; curl's summary (and any error) into a file.
     const summary = join(dir, 'w');
-    const full = `set -o pipefail; curl ${args.map(quote).join(' ')} -w '%{stderr}%{http_code} %{size_download} %{time_total}' 2>${quote(summary)} | sha256sum`;
+    const counter = options.progressFile ? ` | dd bs=64K status=progress 2>${quote(options.progressFile)}` : '';
+    const full = `set -o pipefail; curl ${args.map(quote).join(' ')} -w '%{stderr}%{http_code} %{size_download} %{time_total}' 2>${quote(summary)}${counter} | sha256sum`;
     const { stdout } = await ns.exec('bash', ['-c', full], { timeoutMs: ((options.maxTimeSeconds ?? 120) + 10) * 1000 });
     const text = readFileSync(summary, 'utf8').trim();
     const m = /(\d{3}) (\d+) ([\d.]+)$/.exec(text);

@@ -8,22 +8,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { StateStore, STATE_FILE, parseState } from './state-store.js';
+import { seededRandom } from '@porthole/wireguard/testing';
 
 const writer = fileURLToPath(new URL('./crash-writer.fixture.ts', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'porthole-agent-crash-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Deterministic PRNG (mulberry32) so a failing run can be replayed from the printed seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function runAndKill(delayMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -42,7 +31,7 @@ describe('state file crash safety', () => {
   it('always loads after SIGKILL during rewrites', async () => {
     const seed = Number(process.env.PORTHOLE_TEST_SEED ?? Date.now() % 1e9);
     console.log(`state-crash seed=${seed}`);
-    const random = prng(seed);
+    const random = seededRandom(seed);
     const key = StateStore.open(dir).state.privateKey;
     let lastGeneration = 0;
     const rounds = 25;

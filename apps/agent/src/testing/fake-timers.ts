@@ -1,5 +1,6 @@
 // A manual clock for tests of the agent's loops: timers fire only when the test advances time.
 import type { Timers } from '../timers.js';
+import { seededRandom } from '@porthole/wireguard/testing';
 
 export class FakeTimers implements Timers {
   #now: number;
@@ -9,15 +10,7 @@ export class FakeTimers implements Timers {
 
   constructor(startMs: number, seed = 1) {
     this.#now = startMs;
-    // mulberry32: deterministic jitter
-    let a = seed >>> 0;
-    this.#random = () => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
+    this.#random = seededRandom(seed); // deterministic jitter
   }
 
   now = (): number => this.#now;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseIpv4Address } from '@porthole/netstack';
 import { OverlayRouter, type PeerRole } from './overlay-router.js';
+import { seededRandom } from '@porthole/wireguard/testing';
 
 /** A minimal IPv4 packet: TCP (ports), or ICMP (type + echo id). Checksums are irrelevant here. */
 function packet(proto: 'tcp' | 'udp' | 'icmp', src: string, dst: string, a: number, b: number): Uint8Array {
@@ -144,8 +145,8 @@ describe('OverlayRouter', () => {
 
   it('drops truncated and non-IPv4 packets without throwing', () => {
     const { router, out, hub } = setup();
-    let seed = 42;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) & 255;
+    const random = seededRandom(42);
+    const rand = () => Math.floor(random() * 256);
     for (let i = 0; i < 2000; i++) {
       const p = new Uint8Array(rand() % 60);
       for (let j = 0; j < p.length; j++) p[j] = rand();

@@ -5,6 +5,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metricValue } from '../ops/metrics.js';
 import { DOMAIN, rawExchange, route, startDevice, startHub } from './test-harness.js';
+import { seededRandom } from '@porthole/wireguard/testing';
 
 const PUB = `an00000001.${DOMAIN}`;
 const OWN = `an00000002.${DOMAIN}`;
@@ -147,8 +148,7 @@ describe('hub HTTP hardening (raw sockets)', () => {
   it('survives random bytes on the wire without an uncaught error', async () => {
     const seed = 20260705;
     console.log(`hardening random-bytes seed: ${seed}`);
-    let state = seed;
-    const rnd = () => (state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32;
+    const rnd = seededRandom(seed);
     for (let i = 0; i < 30; i++) {
       const len = 1 + Math.floor(rnd() * 300);
       const buf = Buffer.alloc(len);
