@@ -25,11 +25,14 @@ import { createCachedDirectory, type CachedDirectory } from './proxy/device-dire
 import { createDeviceSessions } from './proxy/device-sessions.js';
 import { parseDeviceHostSetting } from './proxy/host-router.js';
 import { createTicketStore } from './proxy/ticket-store.js';
-import { createRegistry, type Registry } from './registry/index.js';
+import { createRegistry, linkIdOf, linkPrincipal, type Registry } from './registry/index.js';
 import { createHubHttp, type HubHttp } from './server/hub-http.js';
 import { CompositeBind } from './transport/composite-bind.js';
 import { WS_TRANSPORT, createWsDatagramTransport, type WsDatagramTransport } from './transport/ws-datagram-transport.js';
 import { instrumentWsTransport } from './transport/ws-transport-metrics.js';
+import { createDevicePresence } from './webhooks/device-presence.js';
+import { createSecretBox } from './webhooks/secret-box.js';
+import { createWebhookOutbox } from './webhooks/webhook-outbox.js';
 
 export interface HubDeps {
   config: HubConfig;
@@ -112,6 +115,17 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
       ...(config.adminToken ? { adminToken: config.adminToken } : {}),
     });
 
+    // Webhooks: events go to the database outbox first, then out, signed, with retries.
+    const webhookSecrets = createSecretBox(privateKey);
+    const webhooks = createWebhookOutbox({
+      store: registry,
+      secrets: webhookSecrets,
+      configured: config.webhookUrl && config.webhookSecret ? { url: config.webhookUrl, secret: config.webhookSecret } : undefined,
+      logger,
+    });
+    webhooks.start();
+    cleanups.push(() => webhooks.close());
+
     const metrics = createHubMetrics();
     const udp = deps.bind ?? (await UdpBind.open({ port: config.wgPort, host: config.listenHost }));
     // Devices whose UDP is blocked send the same datagrams over a WebSocket on the HTTP(S) port.
@@ -131,6 +145,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
     // Filled in once both exist; handshakes before then have nothing to push yet.
     let overlayRef: Overlay | undefined;
     let deviceControlRef: DeviceControl | undefined;
+    let presenceRef: ReturnType<typeof createDevicePresence> | undefined;
     const overlay = await startOverlay({
       privateKey,
       hubAddress: registry.hub.tunnelIp,
@@ -143,6 +158,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
           metrics.wgHandshakes.inc();
           const address = overlayRef?.wireguard.device.getPeer(event.peer)?.allowedIps[0]?.replace(/\/32$/, '');
           if (address) deviceControlRef?.peerHandshake(address);
+          if (address) presenceRef?.handshake(address);
         }
       },
       ...(deps.statusFlushMs ? { statusFlushMs: deps.statusFlushMs } : {}),
@@ -185,6 +201,19 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
     });
     cleanups.push(unsubscribe);
 
+    const presence = createDevicePresence({
+      isOnline: (tunnelIp) => overlay.isOnline(tunnelIp),
+      offlineReason: (tunnelIp) => overlay.offlineReason(tunnelIp),
+      async findDevice(tunnelIp) {
+        if (overlay.peers.roleOf(parseIpv4Address(tunnelIp)) !== 'device') return undefined;
+        return registry.findDeviceByTunnelIp(tunnelIp);
+      },
+      onOnline: ({ serial }) => void webhooks.emit('device.online', { device: { serial } }),
+      onOffline: ({ serial, reason }) => void webhooks.emit('device.offline', { device: { serial }, reason }),
+    });
+    cleanups.push(() => presence.close());
+    presenceRef = presence;
+
     const accessLog: BatchingAccessLog = createBatchingAccessLog({
       // The proxy's entries carry the serial; the registry resolves it to the device row.
       write: (entries) => registry.appendAccessLog(entries),
@@ -202,9 +231,34 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
         const route = await liveDirectory.findBySerial(serial);
         return route && { tunnelIp: route.tunnelIp, online: route.online };
       },
-      registry,
+      registry: {
+        reportDeviceExposure: (tunnelIp, until) => registry.reportDeviceExposure(tunnelIp, until),
+        async endDeviceExposure(tunnelIp, endedAt) {
+          const serial = await registry.endDeviceExposure(tunnelIp, endedAt);
+          if (serial) void webhooks.emit('window.ended', { device: { serial }, endedAt: endedAt.toISOString() });
+          return serial;
+        },
+        // An installer link's holder has no account: the journal names the link.
+        async getUser(id) {
+          const linkId = linkIdOf(id);
+          if (linkId === undefined) return registry.getUser(id);
+          return { email: (await registry.describeDeviceLink(linkId)) ?? 'installer link' };
+        },
+      },
       policy: { maxExposureHours: config.maxExposureHours ?? null },
       onDeviceChanged: (serial) => directory.invalidate(serial),
+      onVisitStarted(entry) {
+        const linkId = linkIdOf(entry.userId);
+        void (async () => {
+          const email = entry.userId && linkId === undefined ? ((await registry.getUser(entry.userId).catch(() => undefined))?.email ?? null) : null;
+          await webhooks.emit('access.started', {
+            device: { serial: entry.serial },
+            visitor: { userId: linkId === undefined ? entry.userId : null, email, linkId: linkId ?? null, clientIp: entry.clientIp },
+            kind: entry.kind,
+            port: entry.port ?? null,
+          });
+        })();
+      },
       logger,
     });
     cleanups.push(() => deviceControl.close());
@@ -222,19 +276,30 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
     // the registry empties for sessions it ends (a cluster feed would call invalidate the same way).
     const deviceSessions = createDeviceSessions({
       ttlMs: config.deviceSessionTtlMs,
+      // An installer link's holder (principal link:<id>) has its sessions in link_sessions.
       store: {
-        insert: (tokenHash, s, createdIp) =>
-          registry.createDeviceSession({ tokenHash, userId: s.userId, deviceId: s.deviceId, serial: s.serial, expiresAt: new Date(s.expiresMs), createdIp }),
+        insert(tokenHash, s, createdIp) {
+          const linkId = linkIdOf(s.userId);
+          const common = { tokenHash, deviceId: s.deviceId, serial: s.serial, expiresAt: new Date(s.expiresMs), createdIp };
+          return linkId === undefined
+            ? registry.createDeviceSession({ ...common, userId: s.userId })
+            : registry.createLinkSession({ ...common, linkId, readOnly: s.readOnly === true });
+        },
         async find(tokenHash) {
           const row = await registry.findDeviceSession(tokenHash);
-          return row && { userId: row.userId, deviceId: row.deviceId, serial: row.serial, expiresMs: row.expiresAt.getTime() };
+          if (row) return { userId: row.userId, deviceId: row.deviceId, serial: row.serial, expiresMs: row.expiresAt.getTime() };
+          const link = await registry.findLinkSession(tokenHash);
+          return link && { userId: linkPrincipal(link.linkId), deviceId: link.deviceId, serial: link.serial, expiresMs: link.expiresAt.getTime(), ...(link.readOnly ? { readOnly: true } : {}) };
         },
-        delete: (tokenHash) => registry.deleteDeviceSession(tokenHash),
+        async delete(tokenHash) {
+          await registry.deleteDeviceSession(tokenHash);
+          await registry.deleteLinkSession(tokenHash);
+        },
       },
     });
     cleanups.push(registry.onDeviceSessionsEnded((ended) => deviceSessions.invalidate(ended)));
     const portal = new Hono();
-    portal.route('/api/v1', createApiRoutes({ registry, logger, ...(deps.version ? { version: deps.version } : {}) }));
+    portal.route('/api/v1', createApiRoutes({ registry, logger, webhookSecrets, ...(deps.version ? { version: deps.version } : {}) }));
     portal.route(
       '/',
       createPortalRoutes({
@@ -258,13 +323,23 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
       directory: liveDirectory,
       dialer: overlay.dialer,
       auth: {
-        canAccessDevice: (userId, deviceId) => registry.canAccessDevice(userId, deviceId),
+        canAccessDevice(userId, deviceId) {
+          const linkId = linkIdOf(userId);
+          return linkId === undefined ? registry.canAccessDevice(userId, deviceId) : registry.linkMayAccess(linkId, deviceId);
+        },
         async userForBearerToken(token) {
           const principal = await registry.authenticateApiToken(token);
           return principal ? { userId: principal.user.id, scopes: principal.scopes } : null;
         },
       },
       tickets,
+      links: {
+        async redeem(token, deviceId) {
+          const link = await registry.redeemDeviceLink(token, deviceId);
+          if (!link.ok) return link.reason === 'unknown' ? { ok: false, reason: 'unknown' } : { ok: false, reason: link.reason, at: link.at };
+          return { ok: true, principal: linkPrincipal(link.linkId), readOnly: link.readOnly, expiresAt: link.expiresAt };
+        },
+      },
       sessions: deviceSessions,
       accessLog: proxyAccessLog,
       portalApp: portal,

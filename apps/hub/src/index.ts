@@ -26,4 +26,6 @@ export { createPortalRoutes, type PortalDeps } from './portal/portal-routes.js';
 export { createTicketStore, type TicketStore } from './proxy/ticket-store.js';
 
 export { CompositeBind } from './transport/composite-bind.js';
+/** For webhook receivers: the signature scheme of X-Porthole-Signature. */
+export { SIGNATURE_HEADER, signatureHeader, verifySignature } from './webhooks/webhook-signature.js';
 export { createWsDatagramTransport, WS_TRANSPORT, type WsDatagramTransport, type WsDatagramTransportOptions } from './transport/ws-datagram-transport.js';

@@ -99,6 +99,22 @@ export const operations = {
     responses: { 204: { description: 'Revoked' } },
   },
 
+  listDeviceLinks: {
+    method: 'get', path: '/devices/{serial}/links', tag: 'devices', auth: 'read',
+    summary: 'Installer links of a device (their URLs are shown only when made)', params: s.SerialParams,
+    responses: { 200: { description: 'Links', schema: s.DeviceLinkSchema.array() } },
+  },
+  createDeviceLink: {
+    method: 'post', path: '/devices/{serial}/links', tag: 'devices', auth: 'write',
+    summary: 'Make an installer link: opens the device without an account for `hours`, optionally read-only', params: s.SerialParams, body: s.DeviceLinkBody,
+    responses: { 201: { description: 'Made; the URL is shown only here', schema: s.NewDeviceLinkSchema } },
+  },
+  revokeDeviceLink: {
+    method: 'delete', path: '/devices/{serial}/links/{id}', tag: 'devices', auth: 'write',
+    summary: 'Revoke an installer link; sessions opened with it end', params: s.DeviceLinkParams,
+    responses: { 204: { description: 'Revoked' } },
+  },
+
   // ---- admin: accounts ----
   listUsers: {
     method: 'get', path: '/users', tag: 'users', auth: 'read',
@@ -187,6 +203,28 @@ export const operations = {
     method: 'get', path: '/access-log', tag: 'audit', auth: 'read',
     summary: 'Who reached a device, newest first, within an optional time range', query: s.AccessLogQuery,
     responses: { 200: { description: 'A page of entries', schema: s.AccessLogSchema } },
+  },
+
+  // ---- admin: webhooks ----
+  listWebhooks: {
+    method: 'get', path: '/webhooks', tag: 'webhooks', auth: 'read',
+    summary: 'Webhook endpoints (the hub-wide one of the configuration is not listed)',
+    responses: { 200: { description: 'Endpoints', schema: s.WebhookSchema.array() } },
+  },
+  createWebhook: {
+    method: 'post', path: '/webhooks', tag: 'webhooks', auth: 'write',
+    summary: 'Add an endpoint for signed JSON POSTs on the named events', body: s.WebhookBody,
+    responses: { 201: { description: 'Added; the secret is shown only here', schema: s.NewWebhookSchema } },
+  },
+  deleteWebhook: {
+    method: 'delete', path: '/webhooks/{id}', tag: 'webhooks', auth: 'write',
+    summary: 'Remove an endpoint and its pending deliveries', params: s.IdParams,
+    responses: { 204: { description: 'Removed' } },
+  },
+  listWebhookDeliveries: {
+    method: 'get', path: '/webhooks/deliveries', tag: 'webhooks', auth: 'read',
+    summary: 'The delivery log, newest first: attempts, answers, delivered or given up', query: s.WebhookDeliveriesQuery,
+    responses: { 200: { description: 'Deliveries', schema: s.WebhookDeliverySchema.array() } },
   },
 } as const satisfies Record<string, ApiOperation>;
 

@@ -182,6 +182,74 @@ export const GrantSchema = z
   .register(apiSchemas, { id: 'Grant' });
 export const GrantParams = z.strictObject({ serial, userId: z.string().max(64) });
 
+// ---- Installer links ----
+
+export const DeviceLinkBody = z
+  .strictObject({
+    hours: z.number().int('hours must be a whole number').min(1, 'hours must be at least 1').max(720, 'hours must be at most 720 (30 days)').describe('How long the link works, in hours.'),
+    readOnly: z.boolean().optional().describe('HTTP GET and HEAD only: no other method, no WebSocket, no TCP forwarding, no consoles. Default false.'),
+  })
+  .register(apiSchemas, { id: 'DeviceLinkRequest' });
+export const DeviceLinkSchema = z
+  .object({
+    id: z.string(),
+    serial: z.string(),
+    readOnly: z.boolean(),
+    createdAt: z.string(),
+    expiresAt: z.string(),
+    revokedAt: z.string().nullable(),
+    createdBy: z.string().nullable().describe('E-mail address of the account that made the link'),
+    uses: z.number().describe('How often the link was opened'),
+    lastUsedAt: z.string().nullable(),
+  })
+  .register(apiSchemas, { id: 'DeviceLink' });
+export const NewDeviceLinkSchema = z
+  .object({
+    id: z.string(),
+    url: z.string().describe('Opens the device without an account; shown only in this response (the hub keeps a hash).'),
+    expiresAt: z.string(),
+  })
+  .register(apiSchemas, { id: 'NewDeviceLink' });
+export const DeviceLinkParams = z.strictObject({ serial, id: z.string().max(64) });
+
+// ---- Webhooks ----
+
+export const WEBHOOK_EVENTS = ['device.online', 'device.offline', 'access.started', 'window.ended'] as const;
+export const WebhookBody = z
+  .strictObject({
+    url: z.url({ protocol: /^https?$/, message: 'url must be an http or https URL' }).max(2048, 'url must have at most 2048 characters'),
+    events: z.array(z.enum(WEBHOOK_EVENTS)).min(1, 'events must name at least one event').max(WEBHOOK_EVENTS.length).describe(`Any of ${WEBHOOK_EVENTS.join(', ')}.`),
+    secret: z
+      .string()
+      .min(16, 'secret must have at least 16 characters')
+      .max(256, 'secret must have at most 256 characters')
+      .optional()
+      .describe('The HMAC-SHA256 key; when absent the hub makes one and answers it once.'),
+  })
+  .register(apiSchemas, { id: 'WebhookRequest' });
+export const WebhookSchema = z
+  .object({ id: z.string(), url: z.string(), events: z.array(z.string()), createdAt: z.string(), organizationId: z.string().nullable() })
+  .register(apiSchemas, { id: 'Webhook' });
+export const NewWebhookSchema = WebhookSchema.extend({
+  secret: z.string().describe('The signing secret; shown only in this response.'),
+}).register(apiSchemas, { id: 'NewWebhook' });
+export const WebhookDeliverySchema = z
+  .object({
+    id: z.number(),
+    webhookId: z.string().nullable().describe('null: the hub-wide endpoint of the configuration'),
+    url: z.string(),
+    event: z.string(),
+    createdAt: z.string(),
+    attempts: z.number(),
+    nextAttemptAt: z.string().nullable(),
+    deliveredAt: z.string().nullable(),
+    failedAt: z.string().nullable(),
+    lastStatus: z.number().nullable(),
+    lastError: z.string().nullable(),
+  })
+  .register(apiSchemas, { id: 'WebhookDelivery' });
+export const WebhookDeliveriesQuery = z.strictObject({ limit: limit(1000).optional() });
+
 // ---- Serial reservations ----
 
 export const SerialReservationBody = z
@@ -315,6 +383,7 @@ export const AccessLogSchema = z
         serial: z.string(),
         userId: z.string().nullable(),
         userEmail: z.string().nullable().describe("The visitor's account address (null: anonymous, or the account was deleted)"),
+        linkId: z.string().nullable().optional().describe('The installer link a visitor without an account used'),
         clientIp: z.string(),
         method: z.string(),
         path: z.string(),
@@ -342,6 +411,11 @@ export type DevicePage = z.output<typeof DevicePageSchema>;
 export type DevicePatch = z.input<typeof DevicePatchBody>;
 export type KeyRotation = z.output<typeof KeyRotationSchema>;
 export type Grant = z.output<typeof GrantSchema>;
+export type DeviceLink = z.output<typeof DeviceLinkSchema>;
+export type NewDeviceLink = z.output<typeof NewDeviceLinkSchema>;
+export type Webhook = z.output<typeof WebhookSchema>;
+export type WebhookDelivery = z.output<typeof WebhookDeliverySchema>;
+export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 export type SerialReservation = z.output<typeof SerialReservationSchema>;
 export type EnrollmentToken = z.output<typeof EnrollmentTokenSchema>;
 export type NewEnrollmentToken = z.output<typeof NewEnrollmentTokenSchema>;

@@ -85,6 +85,16 @@ function attestation(d: Device): string {
   return `yes: ${who}${d.attestedAt ? ` (${formatTime(d.attestedAt)})` : ''}`;
 }
 
+/** The owner's exposure window as the device reported it. */
+export function exposureWindow(d: Device, now: Date): string {
+  if (d.exposureEndedAt) return `ended ${formatTime(d.exposureEndedAt)} (${formatRelative(d.exposureEndedAt, now)})`;
+  if (d.exposureUntil) {
+    const past = Date.parse(d.exposureUntil) <= now.getTime();
+    return `${past ? 'ended' : 'open until'} ${formatTime(d.exposureUntil)} (${formatRelative(d.exposureUntil, now)})`;
+  }
+  return d.online ? 'until turned off' : 'not reported';
+}
+
 function showDevice(ctx: Context, d: Device): void {
   const now = ctx.now();
   ctx.out(
@@ -92,6 +102,7 @@ function showDevice(ctx: Context, d: Device): void {
       ['serial', d.serial],
       ['state', d.status === 'disabled' ? 'disabled' : d.online ? 'online' : 'offline'],
       ['url', d.url],
+      ['access window', exposureWindow(d, now)],
       ['tunnel IP', d.tunnelIp],
       ['access policy', d.accessPolicy],
       ['owner', d.owner?.email ?? 'none'],

@@ -199,6 +199,25 @@ const CATALOGUE: Case[] = [
   { name: 'enrollment: list with unknown parameter', method: 'GET', path: '/enrollment-tokens?all=1', status: 400, code: 'invalid_request', field: 'all' },
   { name: 'api-tokens: list with a user token', method: 'GET', path: '/api-tokens', opts: (f) => ({ token: f.userToken }), status: 403, code: 'forbidden' },
   { name: 'admin-peers: list without a token', method: 'GET', path: '/admin-peers', opts: () => ({ token: null }), status: 401, code: 'unauthorized' },
+  // Installer links
+  { name: 'links: list of unknown device', method: 'GET', path: '/devices/an404/links', status: 404, code: 'not_found', field: 'serial' },
+  { name: 'links: hours 0', method: 'POST', path: '/devices/an00000001/links', opts: () => ({ body: { hours: 0 } }), status: 400, code: 'invalid_request', field: 'hours' },
+  { name: 'links: hours fraction', method: 'POST', path: '/devices/an00000001/links', opts: () => ({ body: { hours: 1.5 } }), status: 400, code: 'invalid_request', field: 'hours' },
+  { name: 'links: hours over 30 days', method: 'POST', path: '/devices/an00000001/links', opts: () => ({ body: { hours: 721 } }), status: 400, code: 'invalid_request', field: 'hours' },
+  { name: 'links: readOnly not boolean', method: 'POST', path: '/devices/an00000001/links', opts: () => ({ body: { hours: 1, readOnly: 'yes' } }), status: 400, code: 'invalid_request', field: 'readOnly' },
+  { name: 'links: extra field', method: 'POST', path: '/devices/an00000001/links', opts: () => ({ body: { hours: 1, url: 'x' } }), status: 400, code: 'invalid_request', field: 'url' },
+  { name: 'links: unknown device', method: 'POST', path: '/devices/an404/links', opts: () => ({ body: { hours: 1 } }), status: 404, code: 'not_found' },
+  { name: 'links: read token making one', method: 'POST', path: '/devices/an00000001/links', opts: (f) => ({ token: f.readToken, body: { hours: 1 } }), status: 403, code: 'forbidden' },
+  { name: 'links: revoke unknown', method: 'DELETE', path: '/devices/an00000001/links/00000000-0000-4000-8000-000000000000', status: 404, code: 'not_found', field: 'id' },
+  { name: 'links: revoke non-uuid', method: 'DELETE', path: '/devices/an00000001/links/abc', status: 404, code: 'not_found' },
+  // Webhooks
+  { name: 'webhooks: list with a user token', method: 'GET', path: '/webhooks', opts: (f) => ({ token: f.userToken }), status: 403, code: 'forbidden' },
+  { name: 'webhooks: not http', method: 'POST', path: '/webhooks', opts: () => ({ body: { url: 'file:///etc/passwd', events: ['device.online'] } }), status: 400, code: 'invalid_request', field: 'url' },
+  { name: 'webhooks: unknown event', method: 'POST', path: '/webhooks', opts: () => ({ body: { url: 'http://127.0.0.1:9/x', events: ['device.exploded'] } }), status: 400, code: 'invalid_request', field: 'events.0' },
+  { name: 'webhooks: no events', method: 'POST', path: '/webhooks', opts: () => ({ body: { url: 'http://127.0.0.1:9/x', events: [] } }), status: 400, code: 'invalid_request', field: 'events' },
+  { name: 'webhooks: short secret', method: 'POST', path: '/webhooks', opts: () => ({ body: { url: 'http://127.0.0.1:9/x', events: ['window.ended'], secret: 'short' } }), status: 400, code: 'invalid_request', field: 'secret' },
+  { name: 'webhooks: delete unknown', method: 'DELETE', path: '/webhooks/00000000-0000-4000-8000-000000000000', status: 404, code: 'not_found', field: 'id' },
+  { name: 'webhooks: deliveries limit 0', method: 'GET', path: '/webhooks/deliveries?limit=0', status: 400, code: 'invalid_request', field: 'limit' },
   // Routing
   { name: 'unknown route', method: 'GET', path: '/nothing-here', status: 404, code: 'not_found' },
 ];

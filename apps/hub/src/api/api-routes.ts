@@ -4,11 +4,13 @@
 // through parseJsonBody with the contract's strict schema; every error through errorResponse.
 import { Hono, type MiddlewareHandler } from 'hono';
 import { buildOpenApiDocument } from '@porthole/api-contract';
-import { DomainError, NotFoundError, UnauthorizedError } from '../errors.js';
+import { randomBytes } from 'node:crypto';
+import { DomainError, NotFoundError, UnavailableError, UnauthorizedError } from '../errors.js';
 import { errorResponse, errorStatus } from '../http/error-response.js';
 import { clientAddress, createRateLimiter, rateLimit, withFailureBudget, type RateLimiterOptions } from '../http/rate-limit.js';
 import type { Logger } from '../ops/logger.js';
 import type { Registry } from '../registry/index.js';
+import type { SecretBox } from '../webhooks/secret-box.js';
 import type { ApiEnv } from './bearer-auth.js';
 import { mountRoutes, routeTable, type RouteDef, type RouteImpls } from './route-table.js';
 
@@ -30,6 +32,8 @@ export interface ApiDeps {
   /** Reported as the OpenAPI `info.version`. */
   version?: string;
   limits?: ApiLimits;
+  /** Seals webhook signing secrets at rest (a key from the hub key); without it webhooks cannot be added. */
+  webhookSecrets?: SecretBox;
 }
 
 const OPEN_BODY_LIMIT = 8 * 1024;
@@ -123,6 +127,20 @@ export function apiRouteTable(deps: ApiDeps): RouteDef<never, never, never>[] {
       },
     },
 
+    listDeviceLinks: {
+      handler: async ({ c, params }) => c.json(await registry.listDeviceLinks(params.serial)),
+    },
+    createDeviceLink: {
+      handler: async ({ c, params, body, principal }) =>
+        c.json(await registry.createDeviceLink(params.serial, { hours: body.hours, readOnly: body.readOnly ?? false, createdBy: principal.user.id }), 201),
+    },
+    revokeDeviceLink: {
+      handler: async ({ c, params }) => {
+        await registry.revokeDeviceLink(params.serial, params.id);
+        return c.body(null, 204);
+      },
+    },
+
     // ---- admin: accounts ----
     listUsers: {
       handler: async ({ c }) => c.json(await registry.listUsers()),
@@ -201,6 +219,27 @@ export function apiRouteTable(deps: ApiDeps): RouteDef<never, never, never>[] {
             ...(query.cursor ? { cursor: query.cursor } : {}),
           }),
         ),
+    },
+    // ---- admin: webhooks ----
+    listWebhooks: {
+      handler: async ({ c }) => c.json(await registry.listWebhooks()),
+    },
+    createWebhook: {
+      handler: async ({ c, body, principal }) => {
+        if (!deps.webhookSecrets) throw new UnavailableError('webhooks cannot be added on this hub (no key to seal their secrets)');
+        const secret = body.secret ?? `whsec_${randomBytes(32).toString('base64url')}`;
+        const info = await registry.createWebhook({ url: body.url, events: body.events, secretSealed: deps.webhookSecrets.seal(secret), createdBy: principal.user.id });
+        return c.json({ ...info, secret }, 201);
+      },
+    },
+    deleteWebhook: {
+      handler: async ({ c, params }) => {
+        await registry.deleteWebhook(params.id);
+        return c.body(null, 204);
+      },
+    },
+    listWebhookDeliveries: {
+      handler: async ({ c, query }) => c.json(await registry.listWebhookDeliveries(query.limit)),
     },
   };
   return routeTable(impls);

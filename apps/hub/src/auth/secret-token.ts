@@ -8,6 +8,7 @@ export const TOKEN_PREFIXES = {
   enrollment: 'ph_enr_',
   session: 'ph_ses_',
   poll: 'ph_poll_',
+  link: 'ph_link_',
 } as const;
 export type TokenKind = keyof typeof TOKEN_PREFIXES;
 

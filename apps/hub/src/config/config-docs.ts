@@ -43,6 +43,8 @@ const CONFIG_DOCS: Record<Key, string> = {
   wsIdleTimeoutMs: 'A carrier connection with no datagram for this long is closed.',
   deviceCaFile: 'PEM vendor CA certificates: registrations and claims must then carry a device attestation.',
   maxExposureHours: "Fleet maximum of an owner's exposure window, in hours; devices offer only shorter windows (unset: no maximum).",
+  webhookUrl: 'A hub-wide webhook endpoint: every event (`device.online`, `device.offline`, `access.started`, `window.ended`) is POSTed there as signed JSON, with retries (README: Webhooks). Needs the webhook secret.',
+  webhookSecret: 'The HMAC-SHA256 key of the hub-wide webhook (16 to 256 characters), in `X-Porthole-Signature`. Give it as a file.',
   nodeName: "This node's name in a cluster, unique among the nodes (shown in the API's `node` fields and `/api/v1/cluster/nodes`).",
   clusterListen:
     "Cluster mode: `host:port` of this node's internal listener, which the other nodes dial to reach the devices this node holds (an address they can reach, not 0.0.0.0). Needs `DATABASE_URL`, the cluster secret and the same WireGuard key on every node.",

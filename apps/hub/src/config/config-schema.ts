@@ -95,6 +95,9 @@ export const configSchema = z.strictObject({
   deviceCaFile: z.string().min(1, 'must not be empty').optional(),
   /** Fleet maximum of an owner's exposure window in hours; devices offer only shorter windows (unset: no maximum). */
   maxExposureHours: z.number().int('must be a whole number of hours').min(1, 'must be at least 1').max(8760, 'must be at most 8760 (a year)').optional(),
+  /** Hub-wide webhook endpoint: every event, signed with webhookSecret. */
+  webhookUrl: z.url({ protocol: /^https?$/, message: 'must be an http or https URL' }).max(2048, 'must have at most 2048 characters').optional(),
+  webhookSecret: z.string().min(16, 'must be at least 16 characters').max(256, 'must be at most 256 characters').optional(),
   /** This node's name in a cluster (unique); default the host name. */
   nodeName: nodeName.optional(),
   /** host:port of this node's internal cluster listener, also what other nodes dial; set = cluster mode. */
@@ -190,6 +193,8 @@ export const ENV_KEYS: Record<keyof ConfigInput, { env: string; kind: FieldKind;
   wsIdleTimeoutMs: { env: 'PORTHOLE_WS_IDLE_TIMEOUT_MS', kind: 'int' },
   deviceCaFile: { env: 'PORTHOLE_DEVICE_CA_FILE', kind: 'string' },
   maxExposureHours: { env: 'PORTHOLE_MAX_EXPOSURE_HOURS', kind: 'int' },
+  webhookUrl: { env: 'PORTHOLE_WEBHOOK_URL', kind: 'string' },
+  webhookSecret: { env: 'PORTHOLE_WEBHOOK_SECRET', kind: 'string', secret: true },
   nodeName: { env: 'PORTHOLE_NODE_NAME', kind: 'string' },
   clusterListen: { env: 'PORTHOLE_CLUSTER_LISTEN', kind: 'string' },
   clusterSecret: { env: 'PORTHOLE_CLUSTER_SECRET', kind: 'string', secret: true },

@@ -145,6 +145,9 @@ export function loadConfig(env: Record<string, string | undefined>, readFile: Fi
     if (c.clusterListen !== undefined && /^(0\.0\.0\.0|\[::\]):/.test(c.clusterListen)) {
       problems.push(`${where('clusterListen')}: must be an address the other nodes can dial, not ${c.clusterListen.slice(0, c.clusterListen.lastIndexOf(':'))}`);
     }
+    if ((c.webhookUrl === undefined) !== (c.webhookSecret === undefined)) {
+      problems.push(`${where(c.webhookUrl === undefined ? 'webhookSecret' : 'webhookUrl')}: the hub-wide webhook needs both PORTHOLE_WEBHOOK_URL and its secret (PORTHOLE_WEBHOOK_SECRET_FILE)`);
+    }
     // The admin values are checked here, before the hub writes anything: a start that fails on them
     // must not leave an account behind.
     for (const p of adminCredentialProblems(c)) problems.push(`${where(p.field)}: ${p.message}`);

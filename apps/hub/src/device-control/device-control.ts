@@ -14,6 +14,7 @@ import {
   type JournalEntry,
 } from '@porthole/device-control';
 import type { Logger } from '../ops/logger.js';
+import type { AccessLogEntry } from '../proxy/contracts.js';
 import { createVisitJournal } from './visit-journal.js';
 
 /** What the control endpoint needs from the overlay's stack. */
@@ -39,6 +40,8 @@ export interface DeviceControlOptions {
   logger: Logger;
   journalIdleMs?: number;
   journalFlushMs?: number;
+  /** A visit's first request that reached the device (webhooks' access.started). */
+  onVisitStarted?(entry: AccessLogEntry): void;
 }
 
 export function startDeviceControl(o: DeviceControlOptions) {
@@ -99,6 +102,7 @@ export function startDeviceControl(o: DeviceControlOptions) {
     logger: log,
     ...(o.journalIdleMs ? { idleMs: o.journalIdleMs } : {}),
     ...(o.journalFlushMs ? { flushIntervalMs: o.journalFlushMs } : {}),
+    ...(o.onVisitStarted ? { onVisitStarted: o.onVisitStarted } : {}),
   });
 
   // Agents learn the fleet policy in the answer to their report, sent when their tunnel comes up.

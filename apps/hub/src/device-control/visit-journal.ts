@@ -13,6 +13,8 @@ export interface VisitJournalOptions {
   deliver(serial: string, entries: JournalEntry[]): Promise<boolean>;
   /** The visitor's e-mail address and organisation (null where the hub has none). */
   userInfo(userId: string): Promise<{ email: string; organisation: string | null } | undefined>;
+  /** A visit's first request that reached the device (status below 400): the webhooks' "access started". */
+  onVisitStarted?(entry: AccessLogEntry): void;
   /** Quiet time after which a visit has ended (default 5 minutes). */
   idleMs?: number;
   flushIntervalMs?: number;
@@ -31,6 +33,8 @@ interface Visit {
   userId: string | null;
   lastMs: number;
   dirty: boolean;
+  /** onVisitStarted was called for it. */
+  announced?: boolean;
 }
 
 /** Sign-in redirects and refusals before anyone is known are not visits (the hub's own log has them). */
@@ -88,6 +92,10 @@ export function createVisitJournal(o: VisitJournalOptions): AccessLogSink & { fl
         const [oldestKey, oldest] = visits.entries().next().value!;
         endVisit(oldestKey, oldest);
       }
+    }
+    if (!v.announced && e.status < 400) {
+      v.announced = true;
+      o.onVisitStarted?.(e);
     }
     const entry = v.entry;
     entry.requests++;

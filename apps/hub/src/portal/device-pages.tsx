@@ -4,7 +4,8 @@
 // only for the owner and admins; someone with a grant sees status and the link.
 import type { FC } from 'hono/jsx';
 import type { AccessLogRow } from '../registry/access-log-search.js';
-import type { DeviceInfo, GrantInfo } from '../registry/index.js';
+import type { DeviceInfo, DeviceLinkInfo, GrantInfo } from '../registry/index.js';
+import { ExposureWindow, InstallerLinksSection } from './device-links-section.js';
 import { formatBytes, GRANT_DURATIONS } from './format.js';
 import { Csrf, ErrorNote, Layout, Notice, StateDot, Tags, When, type PageUser } from './layout.js';
 
@@ -97,6 +98,10 @@ export interface DeviceView extends ViewBase {
   logNext: string | null;
   /** Values to put back into the grant form after an error. */
   grantEmail?: string;
+  /** Installer links (owner and admins). */
+  links?: DeviceLinkInfo[];
+  /** A link just made: its URL is shown this once. */
+  newLink?: { url: string; expiresAt: string };
 }
 
 export const AccessLogTable: FC<{ entries: AccessLogRow[]; now: Date; showDevice?: boolean; caption: string }> = (p) =>
@@ -129,7 +134,7 @@ export const AccessLogTable: FC<{ entries: AccessLogRow[]; now: Date; showDevice
                   <a href={`/devices/${e.serial}`}>{e.serial}</a>
                 </td>
               ) : null}
-              <td data-label="Who">{e.email ?? (e.userId ? <span class="note">deleted account</span> : <span class="note">anonymous</span>)}</td>
+              <td data-label="Who">{e.email ?? (e.linkId ? <span>installer link <span class="mono">{e.linkId.slice(0, 8)}</span></span> : e.userId ? <span class="note">deleted account</span> : <span class="note">anonymous</span>)}</td>
               <td class="mono" data-label="From">
                 {e.clientIp}
               </td>
@@ -179,6 +184,10 @@ export const DevicePage: FC<DeviceView> = (p) => {
             </dd>
             <dt>Endpoint</dt>
             <dd class="mono">{d.lastEndpoint ?? '—'}</dd>
+            <dt>Remote access window</dt>
+            <dd>
+              <ExposureWindow device={d} now={p.now} />
+            </dd>
             <dt>Agent version</dt>
             <dd>{d.agentVersion ?? <span class="note">unknown</span>}</dd>
             <dt>Attested</dt>
@@ -208,6 +217,7 @@ export const DevicePage: FC<DeviceView> = (p) => {
         {p.manage ? <DeviceSettings {...p} base={base} /> : null}
       </div>
       {p.manage ? <GrantsSection {...p} base={base} /> : null}
+      {p.manage ? <InstallerLinksSection links={p.links ?? []} base={base} csrf={p.csrf} now={p.now} newLink={p.newLink} /> : null}
       {p.manage ? (
         <section aria-labelledby="log-h">
           <h2 id="log-h">Access log</h2>

@@ -8,6 +8,7 @@ import { DomainError, NotFoundError, ValidationError } from '../errors.js';
 import type { SessionUser } from '../auth/sessions.js';
 import { errorStatus } from '../http/error-response.js';
 import type { DeviceInfo } from '../registry/index.js';
+import { LINK_HOURS } from './device-links-section.js';
 import { DevicePage, MyDevicesPage, type DeviceView } from './device-pages.js';
 import { durationFrom, GRANT_DURATIONS, splitTags } from './format.js';
 import { doneMessage, field, readForm, type PortalContext, type PortalEnv, type PortalKit } from './portal-kit.js';
@@ -42,6 +43,7 @@ export function registerDeviceRoutes(app: Hono<PortalEnv>, kit: PortalKit): void
       device,
       manage,
       grants: manage ? await registry.listGrants(device.serial) : [],
+      links: manage ? await registry.listDeviceLinks(device.serial) : [],
       log: log.entries,
       logNext: log.nextCursor,
       notice: doneMessage(c),
@@ -113,6 +115,28 @@ export function registerDeviceRoutes(app: Hono<PortalEnv>, kit: PortalKit): void
     const expiresAt = duration.seconds === null ? null : new Date(registry.context.now().getTime() + duration.seconds * 1000);
     await registry.grantAccess(device.serial, { email: field(body, 'email', 254), expiresAt, grantedBy: u.id });
     return 'granted';
+  });
+
+  // An installer link's URL is shown once: the page is rendered here, not after a redirect.
+  app.post('/devices/:serial/links', kit.requireUser, async (c) => {
+    const u = kit.userOf(c);
+    const { device, manage } = await deviceFor(u, c.req.param('serial'));
+    if (!manage) throw new NotFoundError(`device ${device.serial} does not exist or is not shared with you`);
+    const body = await readForm(c);
+    try {
+      const hours = Number(field(body, 'hours', 4));
+      if (!(LINK_HOURS as readonly number[]).includes(hours)) throw new ValidationError('choose how long the link is valid', { field: 'hours' });
+      const made = await registry.createDeviceLink(device.serial, { hours, readOnly: field(body, 'readOnly', 4) === '1', createdBy: u.id });
+      return render(c, device.serial, { newLink: { url: made.url, expiresAt: made.expiresAt }, notice: 'Installer link made.' });
+    } catch (err) {
+      if (!(err instanceof DomainError)) throw err;
+      return render(c, device.serial, { error: err.message }, errorStatus(err));
+    }
+  });
+
+  manageForm('links/revoke', async (_c, device, body) => {
+    await registry.revokeDeviceLink(device.serial, field(body, 'id', 64));
+    return 'link-revoked';
   });
 
   manageForm('grants/revoke', async (_c, device, body) => {

@@ -77,6 +77,7 @@ export async function readForm(c: Context): Promise<Record<string, unknown>> {
 export const DONE_MESSAGES: Record<string, string> = {
   granted: 'Access granted.',
   revoked: 'Access revoked.',
+  'link-revoked': 'Installer link revoked: sessions opened with it have ended.',
   enabled: 'Device enabled.',
   disabled: 'Device disabled: it is disconnected and nobody can reach it until it is enabled again.',
   policy: 'Access policy saved.',

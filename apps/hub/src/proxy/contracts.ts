@@ -58,6 +58,20 @@ export interface VisitorAuth {
   userForBearerToken?(token: string): Promise<{ userId: string; scopes: readonly string[] } | null>;
 }
 
+/** Where an installer link is opened on the device host (`?token=`). */
+export const INSTALLER_LINK_PATH = '/.porthole/link';
+
+/** What opening an installer link gave: a principal for the holder's device session, or why not. */
+export type InstallerLinkRedemption =
+  | { ok: true; principal: string; readOnly: boolean; expiresAt: Date }
+  | { ok: false; reason: 'unknown' | 'expired' | 'revoked'; at?: Date };
+
+/** Installer links (registry/device-links.ts): a token for one device that opens it without an account. */
+export interface InstallerLinks {
+  /** Checks `token` for the device and counts the use; rejects when the registry cannot be asked. */
+  redeem(token: string, deviceId: string): Promise<InstallerLinkRedemption>;
+}
+
 /** May the visitor reach `port` on the device via /.porthole/tcp? The agent enforces its own allow-list too. */
 export type TcpPortPolicy = (device: DeviceRoute, port: number) => boolean | Promise<boolean>;
 

@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream';
 import { type RateLimiter, createRateLimiter } from '../http/rate-limit.js';
 import type { HubMetrics } from '../ops/hub-metrics.js';
 import type { Logger } from '../ops/logger.js';
-import { type AccessLogSink, type DeviceDialer, type DeviceDirectory, type DeviceRoute, type TcpPortPolicy, windowEndedAt } from './contracts.js';
+import { type AccessLogSink, type DeviceDialer, type DeviceDirectory, type DeviceRoute, INSTALLER_LINK_PATH, type TcpPortPolicy, windowEndedAt } from './contracts.js';
 import { DeviceAgent } from './device-agent.js';
 import { clearDeviceCookie, deviceCookie } from './device-sessions.js';
 import type { ClientInfo } from './forward-headers.js';
@@ -374,6 +374,7 @@ export function createDeviceProxy(o: DeviceProxyOptions) {
       record(ctx, device, method, redeemed.userId, { status: 302, bytesIn: 0, bytesOut: 0 }, 'http');
       return;
     }
+    if (path === INSTALLER_LINK_PATH && (method === 'GET' || method === 'HEAD')) return openInstallerLink(req, res, ctx, device, path, refuse);
     if (path === '/.porthole/logout') {
       // Another device's page must not be able to sign the visitor out either.
       const verdict = isolationOf(req, ctx.client.proto, ctx.hostWithPort, false);
@@ -400,6 +401,44 @@ export function createDeviceProxy(o: DeviceProxyOptions) {
       return refuse({ status: 426, title: 'WebSocket required', message: 'This address forwards TCP over a WebSocket; use the porthole CLI.', headers: { upgrade: 'websocket' }, requestId: ctx.requestId });
     }
     refuse({ status: 404, title: 'Not found', message: 'No such page.', requestId: ctx.requestId });
+  }
+
+  /**
+   * `/.porthole/link?token=`: an installer link. The holder gets a device session for this device
+   * alone (read-only when the link says so), without an account; the use is logged with the link as
+   * the visitor. Like a sign-in link it works only as a top-level navigation.
+   */
+  async function openInstallerLink(req: IncomingMessage, res: ServerResponse, ctx: DeviceRequestContext, device: DeviceRoute, path: string, refuse: (page: StatusPage, userId?: string | null) => void): Promise<void> {
+    const method = req.method ?? 'GET';
+    if (!isTopLevelNavigation(req.headers)) {
+      o.metrics.drops.inc({ reason: 'isolation' });
+      return refuse({ status: 403, title: 'Installer link refused', message: 'Installer links work only when opened in the browser tab itself.', serial: device.serial, requestId: ctx.requestId });
+    }
+    const token = new URLSearchParams(ctx.target.slice(path.length + 1)).get('token');
+    let opened: Awaited<ReturnType<VisitorGate['redeemLink']>>;
+    try {
+      opened = await o.gate.redeemLink(token, device, ctx.client.ip);
+    } catch (err) {
+      log.warn('installer link check unavailable', { err, requestId: ctx.requestId, device: device.serial });
+      return refuse({ status: 503, title: 'Temporarily unavailable', message: 'Opening the installer link is not possible right now. Try again in a moment.', headers: { 'retry-after': '5' }, requestId: ctx.requestId });
+    }
+    if (!opened.ok) {
+      o.metrics.drops.inc({ reason: 'bad_link' });
+      const at = opened.at ? `${opened.at.toISOString().replace('T', ' ').slice(0, 16)} UTC` : '';
+      if (opened.reason === 'expired') {
+        return refuse({ status: 410, title: 'Installer link expired', message: `This installer link expired at ${at}. Ask the device's owner for a new one.`, serial: device.serial, requestId: ctx.requestId });
+      }
+      if (opened.reason === 'revoked') {
+        return refuse({ status: 410, title: 'Installer link revoked', message: `The device's owner revoked this installer link${at ? ` at ${at}` : ''}. Ask them for a new one.`, serial: device.serial, requestId: ctx.requestId });
+      }
+      const limited = throttled(ctx);
+      if (limited) return refuse(limited);
+      return refuse({ status: 403, title: 'Installer link not valid', message: 'This installer link is not valid for this device. Check that it was copied whole, or ask the device\'s owner for a new one.', serial: device.serial, requestId: ctx.requestId });
+    }
+    const cookie = deviceCookie(opened.token, { secure: ctx.client.proto === 'https', maxAgeSeconds: Math.floor(o.deviceSessionTtlMs / 1000) });
+    res.writeHead(302, { location: '/', 'set-cookie': cookie, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', 'content-length': 0 });
+    res.end();
+    record(ctx, device, method, opened.principal, { status: 302, bytesIn: 0, bytesOut: 0 }, 'http');
   }
 
   /**

@@ -15,6 +15,8 @@ export interface StoredDeviceSession {
   deviceId: string;
   serial: string;
   expiresMs: number;
+  /** HTTP GET and HEAD only (an installer link made read-only). */
+  readOnly?: boolean;
 }
 
 export interface DeviceSession extends StoredDeviceSession {
@@ -53,7 +55,7 @@ export interface DeviceSessionsOptions {
 
 export interface DeviceSessions {
   /** Starts a session; resolves to the cookie value, or undefined when the store refused the user. Rejects when the store is down. */
-  create(userId: string, deviceId: string, serial: string, createdIp?: string | null): Promise<string | undefined>;
+  create(userId: string, deviceId: string, serial: string, createdIp?: string | null, options?: { readOnly?: boolean; expiresMs?: number }): Promise<string | undefined>;
   /**
    * The session for a cookie value on this device host, or undefined (unknown, expired, ended, other
    * host). Rejects only when the store is down and nothing usable is cached.
@@ -155,11 +157,13 @@ export function createDeviceSessions(options: DeviceSessionsOptions): DeviceSess
   }
 
   return {
-    async create(userId, deviceId, serial, createdIp = null) {
+    async create(userId, deviceId, serial, createdIp = null, extra = {}) {
       const token = randomBytes(32).toString('base64url');
       const hash = hashSecret(token);
       const nowMs = now();
-      const stored: StoredDeviceSession = { userId, deviceId, serial, expiresMs: nowMs + options.ttlMs };
+      // An installer link's session ends with the link, sooner than the usual lifetime if need be.
+      const expiresMs = Math.min(nowMs + options.ttlMs, extra.expiresMs ?? Infinity);
+      const stored: StoredDeviceSession = { userId, deviceId, serial, expiresMs, ...(extra.readOnly ? { readOnly: true } : {}) };
       if (!(await store.insert(hash, stored, createdIp))) return undefined;
       remember(hash, { ...stored, checkedMs: nowMs }, nowMs);
       return token;

@@ -4,7 +4,7 @@
 // The cookie counts only on requests from the device's own origin or top-level navigations
 // (resource-isolation.ts); hub tokens count with their scopes and are never forwarded.
 import type { IncomingMessage } from 'node:http';
-import type { DeviceRoute, VisitorAuth } from './contracts.js';
+import type { DeviceRoute, InstallerLinkRedemption, InstallerLinks, VisitorAuth } from './contracts.js';
 import { withDeadline } from './deadline.js';
 import { DEVICE_COOKIE, type DeviceSessions, readCookies } from './device-sessions.js';
 import { accessNeeded, bearerToken, hasHubTokenPrefix, mayBeCustomHubToken, scopesGrant } from './hub-credentials.js';
@@ -30,7 +30,7 @@ export type GateDecision =
   /** Credentials valid but the user may not (or no longer) reach this device. */
   | { kind: 'forbidden'; userId: string }
   /** Credentials the hub will not honour here; never forwarded. `reason` is the drop metric's label. */
-  | { kind: 'refused'; status: 401 | 403; reason: 'isolation' | 'token_invalid' | 'token_scope'; title: string; message: string; userId: string | null }
+  | { kind: 'refused'; status: 401 | 403; reason: 'isolation' | 'token_invalid' | 'token_scope' | 'read_only'; title: string; message: string; userId: string | null }
   /** The registry could not confirm access and the last confirmation is too old. */
   | { kind: 'unavailable' };
 
@@ -38,6 +38,8 @@ export interface VisitorGateOptions {
   auth: VisitorAuth;
   sessions: DeviceSessions;
   tickets: TicketStore;
+  /** Installer links (`/.porthole/link?token=`); without them such links are refused as unknown. */
+  links?: InstallerLinks;
   portalHost: string;
   /** Re-ask the registry whether a session's user may still access the device this often. */
   recheckMs?: number;
@@ -194,6 +196,17 @@ export function createVisitorGate(options: VisitorGateOptions) {
             return { kind: 'unavailable' };
           }
           if (!session || session.deviceId !== g.device.id) continue;
+          // A read-only installer link: GET and HEAD over HTTP, nothing that leads to TCP.
+          if (session.readOnly && (kind !== 'http' || g.requireUser === true || (method !== 'GET' && method !== 'HEAD'))) {
+            return {
+              kind: 'refused',
+              status: 403,
+              reason: 'read_only',
+              title: 'Read-only access',
+              message: 'This installer link gives read-only access: pages can be viewed (GET and HEAD), but nothing can be changed, and WebSockets, TCP forwarding and the consoles are not available.',
+              userId: session.userId,
+            };
+          }
           if (now() - session.checkedMs < recheckMs) return { kind: 'allow', userId: session.userId, forward };
           const access = await checkAccess(session.userId, g.device, session.checkedMs);
           if (access === 'no') {
@@ -218,6 +231,20 @@ export function createVisitorGate(options: VisitorGateOptions) {
       if (!grant) return undefined;
       const token = await options.sessions.create(grant.userId, device.id, device.serial, clientIp);
       return token === undefined ? undefined : { token, next: safeNext(grant.next), userId: grant.userId };
+    },
+
+    /**
+     * Opens an installer link for `device`: a device session for the link's holder (its principal
+     * as the user), or why not. Rejects when the registry or the session store is down.
+     */
+    async redeemLink(token: string | null, device: DeviceRoute, clientIp: string | null): Promise<{ ok: true; token: string; principal: string } | Extract<InstallerLinkRedemption, { ok: false }>> {
+      if (!token || !options.links) return { ok: false, reason: 'unknown' };
+      const link = await options.links.redeem(token, device.id);
+      if (!link.ok) return link;
+      const session = await options.sessions.create(link.principal, device.id, device.serial, clientIp, { readOnly: link.readOnly, expiresMs: link.expiresAt.getTime() });
+      // Revoked or expired between the check and the session.
+      if (session === undefined) return { ok: false, reason: 'revoked' };
+      return { ok: true, token: session, principal: link.principal };
     },
 
     /** A new device session for `userId` on `device` (the single host's redeemed ticket); undefined when the store refused the user. */

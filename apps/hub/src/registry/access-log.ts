@@ -4,6 +4,7 @@ import { and, desc, eq, gte, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import { accessLog, DEFAULT_ORGANIZATION_ID, devices, users } from '@porthole/db';
 import { ValidationError } from '../errors.js';
 import type { RegistryContext } from './context.js';
+import { linkIdOf } from './device-links.js';
 import { normalizeSerial } from './serial.js';
 
 /**
@@ -13,6 +14,7 @@ import { normalizeSerial } from './serial.js';
 export interface NewAccessLogRecord {
   at: Date;
   serial: string;
+  /** The visitor: a user id, or `link:<id>` for an installer link's holder (stored as linkId). */
   userId: string | null;
   clientIp: string;
   method: string;
@@ -26,6 +28,8 @@ export interface NewAccessLogRecord {
 export interface AccessLogRecord extends Omit<NewAccessLogRecord, 'at'> {
   id: number;
   at: string;
+  /** The installer link a visitor without an account used. */
+  linkId: string | null;
 }
 
 /** An entry as the API answers it: with the visitor's e-mail address, as the portal shows it. */
@@ -48,7 +52,8 @@ export async function appendAccessLog(ctx: RegistryContext, entries: readonly Ne
     const rows = entries.slice(i, i + INSERT_BATCH).map((e) => ({
       at: e.at.toISOString(),
       serial: e.serial.toLowerCase().slice(0, 63),
-      user_id: e.userId,
+      user_id: linkIdOf(e.userId) === undefined ? e.userId : null,
+      link_id: linkIdOf(e.userId) ?? null,
       client_ip: clean(e.clientIp, 64),
       method: clean(e.method, 16),
       path: clean(e.path, MAX_PATH),
@@ -60,10 +65,10 @@ export async function appendAccessLog(ctx: RegistryContext, entries: readonly Ne
     // The batch as one JSON parameter rather than ten parameters a row: measured on PGlite (which
     // runs on the hub's event loop), about a quarter of the CPU per row of a multi-row VALUES insert.
     // Each entry belongs to the device's organisation (a serial no device has: the default one).
-    await ctx.db.execute(sql`insert into ${accessLog} (organization_id, at, serial, user_id, client_ip, method, path, status, bytes_in, bytes_out, duration_ms)
-      select coalesce((select d.organization_id from ${devices} d where d.serial = x.serial), ${DEFAULT_ORGANIZATION_ID}::uuid), at, serial, user_id, client_ip, method, path, status, bytes_in, bytes_out, duration_ms
+    await ctx.db.execute(sql`insert into ${accessLog} (organization_id, at, serial, user_id, link_id, client_ip, method, path, status, bytes_in, bytes_out, duration_ms)
+      select coalesce((select d.organization_id from ${devices} d where d.serial = x.serial), ${DEFAULT_ORGANIZATION_ID}::uuid), at, serial, user_id, link_id, client_ip, method, path, status, bytes_in, bytes_out, duration_ms
       from json_to_recordset(${JSON.stringify(rows)}::json)
-        as x(at timestamptz, serial text, user_id uuid, client_ip text, method text, path text, status integer, bytes_in bigint, bytes_out bigint, duration_ms integer)`);
+        as x(at timestamptz, serial text, user_id uuid, link_id uuid, client_ip text, method text, path text, status integer, bytes_in bigint, bytes_out bigint, duration_ms integer)`);
   }
 }
 

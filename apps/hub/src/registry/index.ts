@@ -16,6 +16,7 @@ import * as devices from './devices.js';
 import * as deviceExposure from './device-exposure.js';
 import * as deviceSessions from './device-sessions.js';
 import * as deviceAdmin from './device-admin.js';
+import * as deviceLinks from './device-links.js';
 import * as enrollment from './enrollment-tokens.js';
 import * as grants from './grants.js';
 import { parseOverlayCidr } from './overlay-pool.js';
@@ -24,6 +25,7 @@ import * as overview from './fleet-overview.js';
 import * as orgs from './organizations.js';
 import * as registration from './registration.js';
 import * as reservations from './serial-reservations.js';
+import * as webhooks from './webhooks.js';
 
 export type { HubIdentity, RegistryContext } from './context.js';
 export type { DeviceInfo, DevicePage, ListDevicesQuery } from './devices.js';
@@ -33,6 +35,8 @@ export type { AdminPeerInfo } from './admin-peers.js';
 export type { AccessLogQuery, AccessLogRecord, NewAccessLogRecord } from './access-log.js';
 export type { Peer, PeerSet, PeerChanges, PeerStatus, PeerChangeListener } from './peer-feed.js';
 export type { GrantInfo } from './grants.js';
+export type { DeviceLinkInfo, LinkRedemption } from './device-links.js';
+export { linkIdOf, linkPrincipal } from './device-links.js';
 export type { DeviceSort, SearchDevicesQuery } from './device-admin.js';
 export type { FleetOverview } from './fleet-overview.js';
 export type { OrganizationInfo, MemberInfo } from './organizations.js';
@@ -142,6 +146,17 @@ export function createRegistry(options: RegistryOptions) {
     reportDeviceExposure: (tunnelIp: string, until: Date | null) => deviceExposure.reportDeviceExposure(ctx, tunnelIp, until),
     endDeviceExposure: (tunnelIp: string, endedAt: Date) => deviceExposure.endDeviceExposure(ctx, tunnelIp, endedAt),
 
+    // Installer links and the device sessions of their holders.
+    createDeviceLink: (serial: string, input: deviceLinks.CreateDeviceLinkInput) => deviceLinks.createDeviceLink(ctx, serial, input),
+    listDeviceLinks: (serial: string) => deviceLinks.listDeviceLinks(ctx, serial),
+    revokeDeviceLink: (serial: string, linkId: string) => deviceLinks.revokeDeviceLink(ctx, serial, linkId),
+    redeemDeviceLink: (token: string, deviceId: string) => deviceLinks.redeemDeviceLink(ctx, token, deviceId),
+    createLinkSession: (input: deviceLinks.LinkSessionRecord & { createdIp: string | null }) => deviceLinks.createLinkSession(ctx, input),
+    findLinkSession: (tokenHash: string) => deviceLinks.findLinkSession(ctx, tokenHash),
+    deleteLinkSession: (tokenHash: string) => deviceLinks.deleteLinkSession(ctx, tokenHash),
+    linkMayAccess: (linkId: string, deviceId: string) => deviceLinks.linkMayAccess(ctx, linkId, deviceId),
+    describeDeviceLink: (linkId: string) => deviceLinks.describeLink(ctx, linkId),
+
     // Organisations and members (who may see and change them: auth/authorization.ts).
     createOrganization: (input: { name: string }) => orgs.createOrganization(ctx, input),
     listOrganizations: (ids: 'all' | readonly string[]) => orgs.listOrganizations(ctx, ids),
@@ -170,6 +185,16 @@ export function createRegistry(options: RegistryOptions) {
     createAdminPeer: (input: { name: string; publicKey: string; createdBy?: string | null }) => adminPeers.createAdminPeer(ctx, input),
     listAdminPeers: () => adminPeers.listAdminPeers(ctx),
     deleteAdminPeer: (id: string) => adminPeers.deleteAdminPeer(ctx, id),
+
+    // Webhook endpoints and the outbox of their deliveries.
+    createWebhook: (input: Parameters<typeof webhooks.createWebhook>[1]) => webhooks.createWebhook(ctx, input),
+    listWebhooks: () => webhooks.listWebhooks(ctx),
+    deleteWebhook: (id: string) => webhooks.deleteWebhook(ctx, id),
+    enqueueWebhookEvent: (event: string, body: string, options?: Parameters<typeof webhooks.enqueueWebhookEvent>[3]) => webhooks.enqueueWebhookEvent(ctx, event, body, options),
+    claimDueDeliveries: (limit: number, leaseMs: number) => webhooks.claimDueDeliveries(ctx, limit, leaseMs),
+    recordDeliveryAttempt: (id: number, outcome: Parameters<typeof webhooks.recordDeliveryAttempt>[2]) => webhooks.recordDeliveryAttempt(ctx, id, outcome),
+    listWebhookDeliveries: (limit?: number) => webhooks.listWebhookDeliveries(ctx, limit),
+    pruneWebhookDeliveries: (before: Date) => webhooks.pruneWebhookDeliveries(ctx, before),
 
     // Access log.
     appendAccessLog: (entries: readonly accessLog.NewAccessLogRecord[]) => accessLog.appendAccessLog(ctx, entries),

@@ -15,7 +15,7 @@ import type { RateLimiter } from '../http/rate-limit.js';
 import { type Health, OPS_PATHS, type ReadinessCheck, createHealth, handleOpsRequest } from '../ops/health.js';
 import { type HubMetrics, createHubMetrics } from '../ops/hub-metrics.js';
 import { type Logger, silentLogger } from '../ops/logger.js';
-import type { AccessLogSink, DeviceDialer, DeviceDirectory, TcpPortPolicy, VisitorAuth } from '../proxy/contracts.js';
+import type { AccessLogSink, DeviceDialer, DeviceDirectory, InstallerLinks, TcpPortPolicy, VisitorAuth } from '../proxy/contracts.js';
 import { type DeviceSessions, createDeviceSessions } from '../proxy/device-sessions.js';
 import { type DeviceProxy, createDeviceProxy } from '../proxy/device-proxy.js';
 import { clientInfo } from '../proxy/forward-headers.js';
@@ -57,6 +57,8 @@ export interface HubHttpOptions {
   dialer: DeviceDialer;
   auth: VisitorAuth;
   tickets: TicketStore;
+  /** Installer links opened on device hosts (`/.porthole/link`); none by default. */
+  links?: InstallerLinks;
   /** Device sessions; in memory by default. */
   sessions?: DeviceSessions;
   accessLog: AccessLogSink;
@@ -124,7 +126,7 @@ export function createHubHttp(options: HubHttpOptions): HubHttp {
   const now = options.now ?? Date.now;
   const selectionKey = options.selectionKey ?? randomBytes(32);
   const sessions = options.sessions ?? createDeviceSessions({ ttlMs: config.deviceSessionTtlMs, now });
-  const gate = createVisitorGate({ auth: options.auth, sessions, tickets: options.tickets, portalHost: config.portalHost, now });
+  const gate = createVisitorGate({ auth: options.auth, sessions, tickets: options.tickets, portalHost: config.portalHost, now, ...(options.links ? { links: options.links } : {}) });
   const deviceProxy = createDeviceProxy({
     directory: options.directory,
     dialer: options.dialer,

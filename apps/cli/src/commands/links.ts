@@ -1,0 +1,66 @@
+// `porthole links …`: installer links of a device — make one (its URL is printed once), list them
+// with their uses, revoke one (sessions opened with it end) — over /api/v1/devices/<serial>/links.
+import type { DeviceLink, NewDeviceLink } from '@porthole/api-contract';
+import type { Command } from '../command.js';
+import { formatRelative, formatTime, parseIntOption } from '../format.js';
+import { renderTable } from '../table.js';
+
+const seg = encodeURIComponent;
+
+const create: Command = {
+  path: 'links create',
+  args: '<serial>',
+  positionals: [1, 1],
+  summary: 'Make an installer link: opens the device without an account for --hours (default 8), optionally --read-only.',
+  options: {
+    hours: { type: 'string', arg: 'N', help: 'how long the link works, 1 to 720 hours (default 8)' },
+    'read-only': { type: 'boolean', help: 'GET and HEAD only: no other method, no WebSocket, no TCP forwarding, no consoles' },
+  },
+  async run(ctx, args) {
+    const serial = args.positionals[0]!;
+    const hours = args.values.hours === undefined ? 8 : parseIntOption(args.values.hours as string, '--hours', 1, 720);
+    const link = await ctx.client(args).post<NewDeviceLink>(`/devices/${seg(serial)}/links`, { hours, readOnly: args.values['read-only'] === true });
+    if (args.values.json) return ctx.json(link);
+    ctx.out(link.url);
+    ctx.err(`Installer link ${link.id} for ${serial}${args.values['read-only'] ? ' (read-only)' : ''}, valid until ${formatTime(link.expiresAt)}. The URL is shown only now; anyone holding it opens the device.`);
+  },
+};
+
+const list: Command = {
+  path: 'links list',
+  args: '<serial>',
+  positionals: [1, 1],
+  summary: 'List the installer links of a device: access, validity, uses (never their URLs).',
+  async run(ctx, args) {
+    const serial = args.positionals[0]!;
+    const links = await ctx.client(args).get<DeviceLink[]>(`/devices/${seg(serial)}/links`);
+    if (args.values.json) return ctx.json(links);
+    if (links.length === 0) return ctx.out(`No installer links on ${serial}.`);
+    const now = ctx.now();
+    ctx.out(
+      renderTable(links, [
+        { header: 'ID', value: (l) => l.id },
+        { header: 'ACCESS', value: (l) => (l.readOnly ? 'read-only' : 'full') },
+        { header: 'STATE', value: (l) => (l.revokedAt ? 'revoked' : Date.parse(l.expiresAt) <= now.getTime() ? 'expired' : 'valid') },
+        { header: 'UNTIL', value: (l) => `${formatTime(l.expiresAt)} (${formatRelative(l.expiresAt, now)})` },
+        { header: 'USES', value: (l) => String(l.uses) },
+        { header: 'MADE BY', value: (l) => l.createdBy ?? '' },
+      ]),
+    );
+  },
+};
+
+const revoke: Command = {
+  path: 'links revoke',
+  args: '<serial> <link-id>',
+  positionals: [2, 2],
+  summary: 'Revoke an installer link: it stops working and the sessions opened with it end.',
+  async run(ctx, args) {
+    const [serial, id] = args.positionals as [string, string];
+    await ctx.client(args).delete(`/devices/${seg(serial)}/links/${seg(id)}`);
+    if (args.values.json) ctx.json({ serial, id, revoked: true });
+    else ctx.out(`Revoked installer link ${id} on ${serial}.`);
+  },
+};
+
+export const linkCommands: Command[] = [create, list, revoke];
