@@ -6,10 +6,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Hono } from 'hono';
 import { createDatabase, type DatabaseHandle } from '@porthole/db';
-import { UdpBind, encodeKey, publicKeyFromPrivate, type Bind } from '@porthole/wireguard';
+import { UdpBind, decodeKey, encodeKey, publicKeyFromPrivate, type Bind } from '@porthole/wireguard';
 import { parseIpv4Address } from '@porthole/netstack';
 import { createApiRoutes } from './api/api-routes.js';
 import { singleSignOnFromConfig } from './auth/single-sign-on.js';
+import { checkHubIdentity } from './cluster/cluster-store.js';
+import { attachCluster, joinCluster, type AttachedCluster } from './cluster/hub-cluster.js';
+import { clusterNodes } from './cluster/cluster-nodes.js';
+import { createReachability, type Reachability } from './cluster/reachability.js';
 import type { HubConfig } from './config/config-schema.js';
 import { instrumentOverlay } from './dataplane/dataplane-metrics.js';
 import { MeteredBind } from './dataplane/metered-bind.js';
@@ -56,6 +60,10 @@ export interface Hub {
   readonly wsTransport: WsDatagramTransport | undefined;
   readonly http: HubHttp;
   readonly directory: CachedDirectory;
+  /** Where each device is: here, on another node of the cluster, or offline. */
+  readonly reachability: Reachability;
+  /** Cluster mode (PORTHOLE_CLUSTER_LISTEN); undefined on a single node. */
+  readonly cluster: AttachedCluster | undefined;
   readonly publicKey: string;
   /** Portal base URL, e.g. http://localhost:8080. */
   readonly portalUrl: string;
@@ -82,7 +90,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
   const singleHostOrigin = deviceHost && (deviceHost.port ? `${scheme}://${config.deviceHost}` : origin(scheme, deviceHost.host, publicPort));
   const deviceUrl = (serial: string) =>
     singleHostOrigin ? `${singleHostOrigin}/.porthole/select?serial=${serial}` : `${origin(scheme, `${serial}.${config.domain}`, publicPort)}/`;
-  const privateKey = loadOrCreateHubKey(config.dataDir);
+  const privateKey = config.wgKey ? decodeKey(config.wgKey) : loadOrCreateHubKey(config.dataDir);
   // Every node of a cluster holds the same hub key, so each one accepts the others' selection cookies.
   const selectionKey = new Uint8Array(hkdfSync('sha256', privateKey, new Uint8Array(0), 'porthole single-host selection v1', 32));
 
@@ -100,6 +108,11 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
     if (!deps.database) cleanups.push(() => database.close());
 
     const publicKey = encodeKey(publicKeyFromPrivate(privateKey));
+    // Devices trust one hub key: a node (or a restored data directory) with another one must not serve.
+    await checkHubIdentity(database.db, publicKey);
+    // Before the data plane: a restarted node must know which devices other nodes hold.
+    const joined = await joinCluster({ config, database, logger });
+    if (joined) cleanups.push(() => joined.node.close());
     const registry = createRegistry({
       db: database.db,
       overlayCidr: config.overlayCidr,
@@ -157,13 +170,18 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
         if (event.type === 'handshake-completed') {
           metrics.wgHandshakes.inc();
           const address = overlayRef?.wireguard.device.getPeer(event.peer)?.allowedIps[0]?.replace(/\/32$/, '');
-          if (address) deviceControlRef?.peerHandshake(address);
+          if (address) {
+            deviceControlRef?.peerHandshake(address);
+            joined?.node.noteHandshake(event.peer, address, Date.now());
+          }
           if (address) presenceRef?.handshake(address);
         }
       },
       ...(deps.statusFlushMs ? { statusFlushMs: deps.statusFlushMs } : {}),
+      ...(joined ? { mayResume: (tunnelIp: string) => joined.node.view.holderOf(tunnelIp).kind !== 'node' } : {}),
     });
     cleanups.push(() => overlay.close());
+    const reachability = createReachability({ nodeName: config.nodeName, local: overlay, ...(joined ? { view: joined.node.view } : {}) });
     instrumentOverlay(metrics, overlay, bind);
     if (wsTransport) instrumentWsTransport(metrics, wsTransport);
 
@@ -190,10 +208,9 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
       async findBySerial(serial: string) {
         const route = await directory.findBySerial(serial);
         if (!route) return route;
-        // Each is a peer lookup on every proxied request; a reason exists only for a device that is offline.
-        const online = overlay.isOnline(route.tunnelIp);
-        const offlineReason = online ? undefined : overlay.offlineReason(route.tunnelIp);
-        return { ...route, online, ...(offlineReason ? { offlineReason } : {}) };
+        // In memory on every proxied request: here, held by another live node, or offline (and why).
+        const reach = reachability.locate(route.tunnelIp);
+        return { ...route, online: reach.kind !== 'offline', ...(reach.kind === 'offline' && reach.reason ? { offlineReason: reach.reason } : {}) };
       },
     });
     const unsubscribe = registry.onChange((changes) => {
@@ -224,6 +241,13 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
 
     // The control channel with device agents over the overlay: their exposure windows in, each
     // device's access journal (the proxy's entries folded into visits) out.
+    // What agents are told: the fleet policy and every live node's endpoint (a getter: read when sent).
+    const policy = {
+      maxExposureHours: config.maxExposureHours ?? null,
+      get endpoints() {
+        return joined ? joined.node.liveEndpoints() : [config.wgEndpoint];
+      },
+    };
     const deviceControl = startDeviceControl({
       netstack: overlay.netstack,
       isDeviceAddress: (address) => overlay.peers.roleOf(parseIpv4Address(address)) === 'device',
@@ -245,7 +269,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
           return { email: (await registry.describeDeviceLink(linkId)) ?? 'installer link' };
         },
       },
-      policy: { maxExposureHours: config.maxExposureHours ?? null },
+      policy,
       onDeviceChanged: (serial) => directory.invalidate(serial),
       onVisitStarted(entry) {
         const linkId = linkIdOf(entry.userId);
@@ -298,8 +322,42 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
       },
     });
     cleanups.push(registry.onDeviceSessionsEnded((ended) => deviceSessions.invalidate(ended)));
+    /** Devices whose session is on this node now. */
+    const localDevices = () =>
+      overlay.wireguard.device
+        .peers()
+        .map((p) => p.allowedIps[0]?.replace(/\/32$/, ''))
+        .filter((ip): ip is string => ip !== undefined && overlay.peers.roleOf(parseIpv4Address(ip)) === 'device' && reachability.locate(ip).kind === 'local');
+    const cluster =
+      joined &&
+      attachCluster({
+        joined,
+        config,
+        logger,
+        reachability,
+        localDialer: overlay.dialer,
+        isDeviceAddress: (address) => overlay.peers.roleOf(parseIpv4Address(address)) === 'device',
+        localDevices,
+        sendControl: (tunnelIp, name, message) => deviceControl.send(tunnelIp, name, message),
+        policy: () => policy,
+        invalidateDevice: (serial) => directory.invalidate(serial),
+        invalidateAllDevices: () => directory.invalidateAll(),
+        invalidateSessions: (ended) => deviceSessions.invalidate(ended),
+        peersChanged: () => void overlay.peers.catchUp(),
+      });
+    if (cluster) {
+      cleanups.push(() => cluster.close());
+      // The other nodes drop their cached rows and sessions at once (LISTEN/NOTIFY), not after a TTL.
+      cleanups.push(registry.onChange((changes) => cluster.publishDevices([...new Set(changes.filter((c) => c.kind === 'device').map((c) => c.name))])));
+      cleanups.push(registry.onDeviceSessionsEnded((ended) => cluster.publishSessionsEnded(ended)));
+    }
     const portal = new Hono();
-    portal.route('/api/v1', createApiRoutes({ registry, logger, webhookSecrets, ...(deps.version ? { version: deps.version } : {}) }));
+    const apiCluster = {
+      nodeOf: (tunnelIp: string) => reachability.nodeOf(tunnelIp),
+      endpoints: () => policy.endpoints,
+      nodes: () => clusterNodes({ config, view: joined?.node.view, localDevices: () => localDevices().length }),
+    };
+    portal.route('/api/v1', createApiRoutes({ registry, logger, cluster: apiCluster, webhookSecrets, ...(deps.version ? { version: deps.version } : {}) }));
     portal.route(
       '/',
       createPortalRoutes({
@@ -321,7 +379,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
     const http = createHubHttp({
       config,
       directory: liveDirectory,
-      dialer: overlay.dialer,
+      dialer: cluster?.dialer ?? overlay.dialer,
       auth: {
         canAccessDevice(userId, deviceId) {
           const linkId = linkIdOf(userId);
@@ -365,11 +423,19 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
       wsTransport,
       http,
       directory: liveDirectory,
+      reachability,
+      cluster,
       publicKey,
       portalUrl,
       deviceUrl,
-      listen: () => http.listen(),
+      async listen() {
+        const bound = await http.listen();
+        await cluster?.listen();
+        return bound;
+      },
       async close() {
+        // A cluster node first hands its devices to the others, serving them meanwhile.
+        await cluster?.handOver(Math.min(5_000, config.shutdownGraceMs)).catch((err: unknown) => logger.warn('device hand-over failed', { err: String(err) }));
         await http.close();
         await cleanup();
       },

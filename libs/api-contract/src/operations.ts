@@ -205,6 +205,13 @@ export const operations = {
     responses: { 200: { description: 'A page of entries', schema: s.AccessLogSchema } },
   },
 
+  // ---- admin: the hub's cluster ----
+  listClusterNodes: {
+    method: 'get', path: '/cluster/nodes', tag: 'cluster', auth: 'read',
+    summary: 'The hub nodes sharing this database: endpoint, heartbeat, devices held (one node outside cluster mode)',
+    responses: { 200: { description: 'Nodes', schema: s.ClusterNodesSchema } },
+  },
+
   // ---- admin: webhooks ----
   listWebhooks: {
     method: 'get', path: '/webhooks', tag: 'webhooks', auth: 'read',

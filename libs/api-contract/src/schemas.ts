@@ -73,6 +73,11 @@ export const RegistrationSchema = z
     hub: z.object({
       publicKey: base64Key,
       endpoint: z.string().min(3).max(300).describe("host:port of the hub's WireGuard UDP endpoint (a name is re-resolved on reconnect)"),
+      endpoints: z
+        .array(z.string().min(3).max(300))
+        .max(64)
+        .optional()
+        .describe("Every live hub node's WireGuard endpoint, the answering node's first: all share the hub's key, so the agent may move to another when its node stops answering (absent from hubs before clusters)"),
       tunnelIp: ipv4Address,
     }),
     url: z.url(),
@@ -142,6 +147,7 @@ export const DeviceSchema = z
     agentVersion: z.string().nullable(),
     url: z.string(),
     online: z.boolean(),
+    node: z.string().nullable().describe("The hub node holding the device's WireGuard session (PORTHOLE_NODE_NAME); null when offline."),
     createdAt: z.string(),
     registeredAt: z.string(),
     lastHandshakeAt: z.string().nullable(),
@@ -156,6 +162,17 @@ export const DeviceSchema = z
     exposureEndedAt: z.string().nullable().describe('When the device closed remote access itself because that window ended; null = it has not.'),
   })
   .register(apiSchemas, { id: 'Device' });
+
+export const ClusterNodeSchema = z
+  .object({
+    name: z.string(),
+    wgEndpoint: z.string().describe("The node's WireGuard UDP endpoint (host:port)"),
+    alive: z.boolean().describe('Its heartbeat lease holds (a node that missed it for ~5 s is dead, and holds no device)'),
+    lastSeenAt: z.string().describe('Its last heartbeat'),
+    devicesOnline: z.number().int().nonnegative().describe('Devices whose WireGuard session it holds'),
+  })
+  .register(apiSchemas, { id: 'ClusterNode' });
+export const ClusterNodesSchema = z.object({ nodes: z.array(ClusterNodeSchema) }).register(apiSchemas, { id: 'ClusterNodes' });
 
 export const DevicePageSchema = z.object({ devices: z.array(DeviceSchema), nextCursor: z.string().nullable() }).register(apiSchemas, { id: 'DevicePage' });
 

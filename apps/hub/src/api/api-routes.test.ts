@@ -124,6 +124,7 @@ const CATALOGUE: Case[] = [
   { name: 'poll: unknown token', method: 'POST', path: '/claims/poll', opts: () => ({ token: null, body: { pollToken: 'ph_poll_' + 'Q'.repeat(43) } }), status: 400, code: 'expired_token' },
   // Authentication of the admin API
   { name: 'auth: no token', method: 'GET', path: '/devices', opts: () => ({ token: null }), status: 401, code: 'unauthorized', message: /needs an API token/ },
+  { name: 'cluster nodes: no token', method: 'GET', path: '/cluster/nodes', opts: () => ({ token: null }), status: 401, code: 'unauthorized', message: /needs an API token/ },
   { name: 'auth: unknown token', method: 'GET', path: '/devices', opts: () => ({ token: 'ph_api_' + 'x'.repeat(43) }), status: 401, code: 'unauthorized', message: /not valid/ },
   { name: 'auth: basic scheme', method: 'GET', path: '/devices', opts: () => ({ token: null, headers: { authorization: `Basic ${ADMIN_TOKEN}` } }), status: 401, code: 'unauthorized' },
   { name: 'auth: revoked token', method: 'GET', path: '/devices', opts: (f) => ({ token: f.revokedApiToken }), status: 401, code: 'unauthorized' },

@@ -26,8 +26,19 @@ export interface ApiLimits {
   pollTokenFailures?: RateLimiterOptions;
 }
 
+/** Where devices are, as the hub's reachability and cluster membership answer it. */
+export interface ApiCluster {
+  /** The node holding the device at this tunnel address, null when offline. */
+  nodeOf(tunnelIp: string): string | null;
+  /** Every live node's WireGuard endpoint, this node's first. */
+  endpoints(): string[];
+  nodes(): { name: string; wgEndpoint: string; alive: boolean; lastSeenAt: string; devicesOnline: number }[];
+}
+
 export interface ApiDeps {
   registry: Registry;
+  /** Holder names and endpoints; without it devices show node null and registrations one endpoint. */
+  cluster?: ApiCluster;
   logger?: Logger;
   /** Reported as the OpenAPI `info.version`. */
   version?: string;
@@ -52,6 +63,8 @@ export function apiRouteTable(deps: ApiDeps): RouteDef<never, never, never>[] {
   // Guessing budgets: tokens are 256-bit, but nobody gets to try them at request rate.
   const enrollmentMisses = createRateLimiter(deps.limits?.enrollmentTokenFailures ?? { capacity: 10, refillPerSecond: 1 / 60 });
   const pollMisses = createRateLimiter(deps.limits?.pollTokenFailures ?? { capacity: 30, refillPerSecond: 1 / 10 });
+  const withNode = <D extends { tunnelIp: string }>(d: D) => ({ ...d, node: deps.cluster?.nodeOf(d.tunnelIp) ?? null });
+  const withEndpoints = <R extends { hub: { endpoint: string } }>(r: R) => ({ ...r, hub: { ...r.hub, endpoints: deps.cluster?.endpoints() ?? [r.hub.endpoint] } });
   const fieldIs = (field: string) => (err: unknown) => err instanceof DomainError && err.field === field && (err instanceof UnauthorizedError || err.code === 'expired_token');
 
   const impls: RouteImpls = {
@@ -60,7 +73,7 @@ export function apiRouteTable(deps: ApiDeps): RouteDef<never, never, never>[] {
       bodyLimitBytes: ATTESTED_BODY_LIMIT, before: [registerLimit],
       handler: async ({ c, body }) => {
         const result = await withFailureBudget(enrollmentMisses, clientAddress(c), 'too many refused enrollment tokens from this address; try again later', () => registry.registerDevice(body), fieldIs('enrollmentToken'));
-        return c.json(result.registration, result.created ? 201 : 200);
+        return c.json(withEndpoints(result.registration), result.created ? 201 : 200);
       },
     },
     startClaim: {
@@ -69,8 +82,10 @@ export function apiRouteTable(deps: ApiDeps): RouteDef<never, never, never>[] {
     },
     pollClaim: {
       bodyLimitBytes: OPEN_BODY_LIMIT, before: [pollLimit],
-      handler: async ({ c, body }) =>
-        c.json(await withFailureBudget(pollMisses, clientAddress(c), 'too many unknown poll tokens from this address; try again later', () => registry.pollClaim(body.pollToken), fieldIs('pollToken')), 200),
+      handler: async ({ c, body }) => {
+        const poll = await withFailureBudget(pollMisses, clientAddress(c), 'too many unknown poll tokens from this address; try again later', () => registry.pollClaim(body.pollToken), fieldIs('pollToken'));
+        return c.json(poll.status === 'approved' ? { ...poll, registration: withEndpoints(poll.registration) } : poll, 200);
+      },
     },
 
     // ---- admin: devices ----
@@ -78,10 +93,13 @@ export function apiRouteTable(deps: ApiDeps): RouteDef<never, never, never>[] {
       handler: ({ c, principal }) => c.json({ user: principal.user, scopes: principal.scopes }),
     },
     listDevices: {
-      handler: async ({ c, query }) => c.json(await registry.listDevices(query)),
+      handler: async ({ c, query }) => {
+        const page = await registry.listDevices(query);
+        return c.json({ ...page, devices: page.devices.map(withNode) });
+      },
     },
     getDevice: {
-      handler: async ({ c, params }) => c.json(await registry.getDevice(params.serial)),
+      handler: async ({ c, params }) => c.json(withNode(await registry.getDevice(params.serial))),
     },
     updateDevice: {
       handler: async ({ c, params, body }) => {
@@ -94,7 +112,7 @@ export function apiRouteTable(deps: ApiDeps): RouteDef<never, never, never>[] {
         if (body.status) await registry.setDeviceStatus(params.serial, body.status);
         if (body.accessPolicy) await registry.setAccessPolicy(params.serial, body.accessPolicy);
         if (ownerId !== undefined) await registry.setDeviceOwner(params.serial, ownerId);
-        return c.json(await registry.getDevice(params.serial));
+        return c.json(withNode(await registry.getDevice(params.serial)));
       },
     },
     deleteDevice: {
@@ -240,6 +258,9 @@ export function apiRouteTable(deps: ApiDeps): RouteDef<never, never, never>[] {
     },
     listWebhookDeliveries: {
       handler: async ({ c, query }) => c.json(await registry.listWebhookDeliveries(query.limit)),
+    },
+    listClusterNodes: {
+      handler: ({ c }) => c.json({ nodes: deps.cluster?.nodes() ?? [] }),
     },
   };
   return routeTable(impls);

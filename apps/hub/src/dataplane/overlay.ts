@@ -29,6 +29,12 @@ export interface OverlayOptions {
   pollIntervalMs?: number;
   /** Handshake (DH) work per event-loop turn, in ms; default 2 (see @porthole/wireguard's runner). */
   handshakeBudgetMs?: number;
+  /**
+   * Whether this node may dial a recently seen peer itself (after a start, or when re-enabled).
+   * In a cluster a device another live node holds must not be dialled: WireGuard follows the last
+   * authenticated packet's source, so the dial would pull the device away from its holder.
+   */
+  mayResume?(tunnelIp: string): boolean;
 }
 
 export interface Overlay {
@@ -44,6 +50,8 @@ export interface Overlay {
   isOnline(tunnelIp: string): boolean;
   /** 'turned-off-on-device' after the device's "administratively prohibited" goodbye, until its next handshake. */
   offlineReason(tunnelIp: string): 'turned-off-on-device' | undefined;
+  /** Milliseconds since the last handshake with the peer owning `tunnelIp` (undefined: none). */
+  handshakeAgeMs(tunnelIp: string): number | undefined;
   close(): Promise<void>;
 }
 
@@ -108,6 +116,7 @@ export async function startOverlay(options: OverlayOptions): Promise<Overlay> {
     turnedOff.delete(address); // a handshake since: it is back
     return false;
   }
+  const resumeFilter = <P extends { tunnelIp: string }>(list: P[]): P[] => (options.mayResume ? list.filter((p) => options.mayResume!(p.tunnelIp)) : list);
   const peers = new PeerSync({
     source: options.source,
     target: node.device,
@@ -116,7 +125,7 @@ export async function startOverlay(options: OverlayOptions): Promise<Overlay> {
     ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
     ...(logger ? { logger } : {}),
     // A device enabled again on the portal is dialled at its old endpoint (it still has a session the hub dropped).
-    onReturn: (returning) => void dialPeers(options.hubAddress, returning, (packet) => node.send(packet)),
+    onReturn: (returning) => void dialPeers(options.hubAddress, resumeFilter(returning), (packet) => node.send(packet)),
   });
   try {
     await peers.start();
@@ -128,7 +137,7 @@ export async function startOverlay(options: OverlayOptions): Promise<Overlay> {
   const sweeper = setInterval(() => router.sweep(node.now()), 1000);
   sweeper.unref();
   // Devices keep their old sessions across a hub restart: dial the recently seen ones ourselves.
-  const resumable = peers.takeResumable(Date.now());
+  const resumable = resumeFilter(peers.takeResumable(Date.now()));
   const cancelResume = dialPeers(options.hubAddress, resumable, (packet) => node.send(packet));
   if (resumable.length > 0) logger?.info('dialling recently seen peers after start', { peers: resumable.length });
 
@@ -145,6 +154,11 @@ export async function startOverlay(options: OverlayOptions): Promise<Overlay> {
       if (!status || status.lastHandshakeMs === undefined) return false;
       if (saidGoodbye(address, status.lastHandshakeMs)) return false;
       return node.now() - status.lastHandshakeMs < constants.REJECT_AFTER_TIME_MS;
+    },
+    handshakeAgeMs(tunnelIp) {
+      const key = peers.peerAt(parseIpv4Address(tunnelIp));
+      const last = key === undefined ? undefined : node.device.getPeer(key)?.lastHandshakeMs;
+      return last === undefined ? undefined : node.now() - last;
     },
     offlineReason(tunnelIp) {
       const address = parseIpv4Address(tunnelIp);

@@ -1,0 +1,178 @@
+// This node's membership of the cluster: the heartbeat that renews its lease and reads the other
+// nodes, the holds it takes when devices handshake with it (batched, compare-and-set), the
+// LISTEN/NOTIFY channel that wakes the other nodes at once, and leaving (SIGTERM). It keeps the
+// ClusterView up to date; reachability reads that view on every request.
+import type { Database, DatabaseHandle } from '@porthole/db';
+import type { Logger } from '../ops/logger.js';
+import { ClusterView, HEARTBEAT_MS, LEASE_MS, type NodeRecord } from './cluster-view.js';
+import { CLUSTER_CHANNEL, endLease, heartbeat, notify, parseNotice, pruneNodes, readHolds, takeHolds, type ClusterNotice } from './cluster-store.js';
+
+/** Holds written within this window before a read are read again (late batched writes of others). */
+const HOLD_READ_OVERLAP_MS = 30_000;
+/** Every so often the whole hold table is read again (a missed notification, a deleted device). */
+const FULL_HOLD_RELOAD_MS = 30_000;
+/** Holds taken within this long are written together. */
+const HOLD_WRITE_DELAY_MS = 50;
+/** Nodes dead for a day are forgotten. */
+const PRUNE_DEAD_AFTER_MS = 24 * 3600_000;
+
+type NoticeBody = ClusterNotice extends infer N ? (N extends ClusterNotice ? Omit<N, 'from'> : never) : never;
+
+export interface ClusterNodeOptions {
+  db: Database;
+  /** LISTEN support (PostgreSQL); without it the heartbeat's reads are the only path. */
+  listen?: DatabaseHandle['listen'];
+  nodeName: string;
+  wgEndpoint: string;
+  /** `http://host:port` of this node's internal listener; null outside cluster mode. */
+  clusterUrl: string | null;
+  logger: Logger;
+  now?: () => number;
+  heartbeatMs?: number;
+  leaseMs?: number;
+  /** Another node changed something cached here (devices, sessions). */
+  onNotice?(notice: ClusterNotice): void;
+  /** The set of live nodes changed (endpoints to tell agents about). */
+  onNodesChanged?(live: NodeRecord[]): void;
+}
+
+export async function startClusterNode(o: ClusterNodeOptions) {
+  const log = o.logger.child({ component: 'cluster' });
+  const now = o.now ?? Date.now;
+  const leaseMs = o.leaseMs ?? LEASE_MS;
+  const view = new ClusterView(o.nodeName, now);
+  const startedAt = new Date(now());
+  let leaving = false;
+  let closed = false;
+  let liveKey = '';
+  let lastFullReloadMs = 0;
+
+  function noteNodes(nodes: NodeRecord[]): void {
+    view.setNodes(nodes);
+    const live = view.liveNodes();
+    const key = live.map((n) => `${n.name}=${n.wgEndpoint}`).sort().join(',');
+    if (key !== liveKey) {
+      const first = liveKey === '';
+      liveKey = key;
+      if (!first) log.info('cluster nodes changed', { live: live.map((n) => n.name) });
+      o.onNodesChanged?.(live);
+    }
+  }
+
+  async function beat(): Promise<void> {
+    const t = now();
+    const nodes = await heartbeat(o.db, {
+      name: o.nodeName,
+      wgEndpoint: o.wgEndpoint,
+      clusterUrl: o.clusterUrl,
+      startedAt,
+      now: new Date(t),
+      leaseMs: leaving ? 0 : leaseMs,
+    });
+    if (closed) return;
+    noteNodes(nodes);
+    await refreshHolds(t - lastFullReloadMs >= FULL_HOLD_RELOAD_MS);
+  }
+
+  async function refreshHolds(full: boolean): Promise<void> {
+    const t = now();
+    if (full) {
+      view.replaceHolds(await readHolds(o.db));
+      lastFullReloadMs = t;
+    } else {
+      view.applyHolds(await readHolds(o.db, new Date(t - HOLD_READ_OVERLAP_MS)));
+    }
+  }
+
+  await beat();
+  let beating: Promise<void> | undefined;
+  const timer = setInterval(() => {
+    if (beating) return; // a slow database: never two heartbeats at once
+    beating = beat()
+      .catch((err: unknown) => log.warn('cluster heartbeat failed', { err: String(err) }))
+      .finally(() => (beating = undefined));
+  }, o.heartbeatMs ?? HEARTBEAT_MS);
+  timer.unref();
+  if (Math.random() < 0.01) void pruneNodes(o.db, new Date(now() - PRUNE_DEAD_AFTER_MS)).catch(() => {});
+
+  let unlisten: (() => Promise<void>) | undefined;
+  if (o.listen) {
+    const sub = await o.listen(CLUSTER_CHANNEL, (payload) => {
+      const notice = parseNotice(payload);
+      if (!notice || notice.from === o.nodeName || closed) return;
+      if (notice.kind === 'holds') void refreshHolds(false).catch((err: unknown) => log.debug('hold refresh failed', { err: String(err) }));
+      else if (notice.kind === 'nodes') void beat().catch(() => {});
+      o.onNotice?.(notice);
+    });
+    unlisten = sub.unlisten;
+  }
+
+  // Holds to take, by public key: the newest handshake of each, written together.
+  const pending = new Map<string, { publicKey: string; handshakeAt: Date }>();
+  let writeTimer: NodeJS.Timeout | undefined;
+  let writing: Promise<void> = Promise.resolve();
+  function flushHolds(): void {
+    writeTimer = undefined;
+    if (pending.size === 0 || closed) return;
+    const batch = [...pending.values()];
+    pending.clear();
+    writing = writing
+      .then(async () => {
+        const taken = await takeHolds(o.db, o.nodeName, batch, new Date(now()));
+        view.applyHolds(taken);
+        if (taken.length > 0) await notify(o.db, { from: o.nodeName, kind: 'holds' });
+      })
+      .catch((err: unknown) => log.warn('writing device holds failed', { err: String(err), devices: batch.length }));
+  }
+
+  async function publish(notice: NoticeBody): Promise<void> {
+    try {
+      await notify(o.db, { ...notice, from: o.nodeName } as ClusterNotice);
+    } catch (err) {
+      log.warn('cluster notification failed', { err: String(err), kind: notice.kind });
+    }
+  }
+
+  return {
+    view,
+    /** A device completed a handshake with this node at `atMs` (wall clock): take its hold if newer. */
+    noteHandshake(publicKey: string, tunnelIp: string, atMs: number): void {
+      if (leaving || closed || !view.wouldTake(tunnelIp, atMs)) return;
+      pending.set(publicKey, { publicKey, handshakeAt: new Date(atMs) });
+      writeTimer ??= setTimeout(flushHolds, HOLD_WRITE_DELAY_MS);
+    },
+    /** Endpoints of every live node, this node's first (what agents are told). */
+    liveEndpoints(): string[] {
+      const others = view
+        .liveNodes()
+        .filter((n) => n.name !== o.nodeName)
+        .map((n) => n.wgEndpoint);
+      return [o.wgEndpoint, ...others.filter((e) => e !== o.wgEndpoint)];
+    },
+    publish,
+    get leaving() {
+      return leaving;
+    },
+    /** Ends the lease now and tells the others: new requests for this node's devices stop coming. */
+    async leave(): Promise<void> {
+      if (leaving) return;
+      leaving = true;
+      try {
+        await endLease(o.db, o.nodeName, new Date(now()));
+        await notify(o.db, { from: o.nodeName, kind: 'nodes' });
+      } catch (err) {
+        log.warn('ending the lease failed; the others see it lapse', { err: String(err) });
+      }
+    },
+    async close(): Promise<void> {
+      closed = true;
+      clearInterval(timer);
+      if (writeTimer) clearTimeout(writeTimer);
+      await writing;
+      await beating;
+      await unlisten?.().catch(() => {});
+    },
+  };
+}
+
+export type ClusterNode = Awaited<ReturnType<typeof startClusterNode>>;

@@ -1,0 +1,317 @@
+// Two hub nodes of one cluster in this process, on one fresh PostgreSQL database, with an
+// in-process device over loopback WireGuard: a device whose session is on node B is served through
+// node A (HTTP bodies both ways, WebSocket, /.porthole/tcp) over B's internal listener; the API of
+// either node names B as the holder; the internal listener refuses a wrong or missing secret; a
+// disable through A is refused through B within a second; a node with another WireGuard key
+// refuses to start; SIGTERM hands B's device over to A.
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket, WebSocketServer } from 'ws';
+import { createControlServer, DEVICE_CONTROL_PORT, moveMessageSchema, route } from '@porthole/device-control';
+import { createTestDatabase, probePostgres, type TestDatabase } from '@porthole/db/testing';
+import { createHub, loadConfig, type Hub } from '@porthole/hub';
+import { UdpBind, encodeKey, generatePrivateKey } from '@porthole/wireguard';
+import { freePort } from '../support/free-port.js';
+import { newDeviceKeys, startOverlayDevice, type OverlayDevice, type Registration } from '../support/overlay-device.js';
+import { requirementsMet } from '../support/requirements.js';
+
+const pgProblem = await probePostgres();
+const ok = requirementsMet('hub cluster on PostgreSQL', { check: () => pgProblem });
+
+const ADMIN_TOKEN = `ph_api_${randomBytes(24).toString('base64url')}`;
+const SECRET = randomBytes(32).toString('base64');
+const WG_KEY = encodeKey(generatePrivateKey());
+
+interface Reply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+interface Node {
+  name: string;
+  hub: Hub;
+  port: number;
+  clusterPort: number;
+  wgPort: number;
+  dataDir: string;
+}
+
+let db: TestDatabase;
+const nodes: Node[] = [];
+const devices: OverlayDevice[] = [];
+
+function request(port: number, host: string, path: string, init: { method?: string; headers?: Record<string, string>; body?: Buffer | string } = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path, method: init.method ?? 'GET', headers: { host: `${host}:${port}`, ...init.headers }, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(init.body);
+  });
+}
+
+async function api(node: Node, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const res = await request(node.port, 'localhost', `/api/v1${path}`, {
+    method,
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+  return { status: res.status, json: res.body.length ? JSON.parse(res.body.toString()) : undefined };
+}
+
+async function until<T>(fn: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function startNode(name: string, overrides: Record<string, string> = {}): Promise<Node> {
+  const dataDir = mkdtempSync(join(tmpdir(), `k1-${name}-`));
+  const port = await freePort();
+  const clusterPort = await freePort();
+  const bind = await UdpBind.open({ host: '127.0.0.1' });
+  const config = loadConfig(
+    {
+      DATABASE_URL: db.url!,
+      PORTHOLE_DATA_DIR: dataDir,
+      PORTHOLE_HTTP_PORT: String(port),
+      PORTHOLE_LISTEN_HOST: '127.0.0.1',
+      PORTHOLE_WG_ENDPOINT: `127.0.0.1:${bind.localPort}`,
+      PORTHOLE_ADMIN_EMAIL: 'admin@example.io',
+      PORTHOLE_ADMIN_PASSWORD: 'correct horse battery staple 42',
+      PORTHOLE_ADMIN_TOKEN: ADMIN_TOKEN,
+      PORTHOLE_NODE_NAME: name,
+      PORTHOLE_CLUSTER_LISTEN: `127.0.0.1:${clusterPort}`,
+      PORTHOLE_CLUSTER_SECRET: SECRET,
+      PORTHOLE_WG_KEY: WG_KEY,
+      PORTHOLE_SHUTDOWN_GRACE_MS: '3000',
+      ...overrides,
+    },
+    (path) => readFileSync(path, 'utf8'),
+  );
+  try {
+    const hub = await createHub({ config, bind, statusFlushMs: 200 });
+    await hub.listen();
+    const node = { name, hub, port, clusterPort, wgPort: bind.localPort!, dataDir };
+    nodes.push(node);
+    return node;
+  } catch (err) {
+    await bind.close();
+    rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+function deviceApp(serial: string): http.RequestListener {
+  return (req, res) => {
+    const url = new URL(req.url!, 'http://device');
+    if (url.pathname === '/echo' && req.method === 'POST') {
+      const hash = createHash('sha256');
+      let bytes = 0;
+      req.on('data', (c: Buffer) => {
+        hash.update(c);
+        bytes += c.length;
+      });
+      req.on('end', () => res.end(JSON.stringify({ bytes, sha256: hash.digest('hex') })));
+      return;
+    }
+    if (url.pathname === '/download') {
+      const body = randomBytes(Number(url.searchParams.get('bytes')));
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'x-sha256': createHash('sha256').update(body).digest('hex') });
+      res.end(body);
+      return;
+    }
+    res.end(`hello from ${serial}`);
+  };
+}
+
+/** Registers through `node` (so the device dials that node's endpoint) and brings the device up. */
+async function bringUp(node: Node, serial: string) {
+  const token = await api(node, 'POST', '/enrollment-tokens', { description: serial, maxUses: 1 });
+  expect(token.status).toBe(201);
+  const keys = newDeviceKeys();
+  const res = await request(node.port, 'localhost', '/api/v1/devices/register', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ serial, publicKey: keys.publicKey, enrollmentToken: token.json.token }),
+  });
+  expect(res.status).toBe(201);
+  const registration = JSON.parse(res.body.toString()) as Registration & { hub: { endpoints?: string[] } };
+  const device = await startOverlayDevice(keys, registration, deviceApp(serial));
+  // WebSocket echo on port 80, a TCP echo on overlay port 2222.
+  const upgrades = new WebSocketServer({ noServer: true });
+  device.server.on('upgrade', (req, socket, head) => upgrades.handleUpgrade(req, socket, head, (ws) => ws.on('message', (d, binary) => ws.send(d, { binary }))));
+  device.netstack.listen(2222, (socket) => socket.pipe(socket));
+  // The agent's side of `move`: point the hub peer at the first endpoint offered and handshake there.
+  const moves: unknown[] = [];
+  const control = createControlServer({
+    accept: () => true,
+    handlers: {
+      move: route(moveMessageSchema, (message) => {
+        moves.push(message);
+        const target = message.endpoints[0]!;
+        const i = target.lastIndexOf(':');
+        // After the answer has left through the old session: a fresh peer (no session) at the new
+        // endpoint, and a packet to start its handshake (a SYN to the hub's tunnel address).
+        setTimeout(() => {
+          const peer = device.wireguard.device.getPeer(registration.hub.publicKey)!;
+          device.wireguard.device.removePeer(registration.hub.publicKey);
+          device.wireguard.device.addPeer({
+            publicKey: registration.hub.publicKey,
+            allowedIps: peer.allowedIps,
+            endpoint: { address: target.slice(0, i), port: Number(target.slice(i + 1)) },
+            persistentKeepaliveSeconds: registration.persistentKeepalive,
+          });
+          device.netstack.connect({ host: registration.hub.tunnelIp, port: 9 }).on('error', () => {});
+        }, 50);
+      }),
+    },
+  });
+  device.netstack.listen(DEVICE_CONTROL_PORT, (socket) => control.handle(socket));
+  devices.push(device);
+  return { device, registration, moves };
+}
+
+beforeAll(async () => {
+  if (!ok) return;
+  db = await createTestDatabase('postgres');
+  await startNode('node-a');
+  await startNode('node-b');
+}, 60_000);
+
+afterAll(async () => {
+  for (const d of devices) await d.close().catch(() => {});
+  for (const n of nodes) {
+    await n.hub.close().catch(() => {});
+    rmSync(n.dataDir, { recursive: true, force: true });
+  }
+  await db?.drop();
+}, 60_000);
+
+describe.skipIf(!ok)('a hub cluster of two nodes', () => {
+  const [a, b] = [() => nodes[0]!, () => nodes[1]!];
+
+  it('serves a device held by node B through node A: HTTP both ways, WebSocket, /.porthole/tcp', async () => {
+    const { registration } = await bringUp(b(), 'k1clus0001');
+    expect(registration.hub.endpoint).toBe(`127.0.0.1:${b().wgPort}`);
+    expect(new Set(registration.hub.endpoints)).toEqual(new Set([`127.0.0.1:${a().wgPort}`, `127.0.0.1:${b().wgPort}`]));
+    expect((await api(a(), 'PATCH', '/devices/k1clus0001', { accessPolicy: 'public' })).status).toBe(200);
+    const page = await until(async () => {
+      const r = await request(a().port, 'k1clus0001.localhost', '/');
+      return r.status === 200 ? r : undefined;
+    }, 'the device page through node A');
+    expect(page.body.toString()).toBe('hello from k1clus0001');
+    expect(a().hub.reachability.locate(registration.tunnelIp)).toMatchObject({ kind: 'remote', node: { name: 'node-b' } });
+
+    const upload = randomBytes(3 * 1024 * 1024 + 17);
+    const echoed = await request(a().port, 'k1clus0001.localhost', '/echo', { method: 'POST', body: upload });
+    expect(JSON.parse(echoed.body.toString())).toEqual({ bytes: upload.length, sha256: createHash('sha256').update(upload).digest('hex') });
+    const down = await request(a().port, 'k1clus0001.localhost', `/download?bytes=${4 * 1024 * 1024 + 5}`);
+    expect(down.body.length).toBe(4 * 1024 * 1024 + 5);
+    expect(createHash('sha256').update(down.body).digest('hex')).toBe(down.headers['x-sha256']);
+
+    const ws = new WebSocket(`ws://127.0.0.1:${a().port}/socket`, { headers: { host: `k1clus0001.localhost:${a().port}` } });
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    const reply = new Promise<Buffer>((resolve) => ws.once('message', (m: Buffer) => resolve(m)));
+    ws.send(Buffer.from('ping over two nodes'));
+    expect((await reply).toString()).toBe('ping over two nodes');
+    ws.close();
+
+    const tcp = new WebSocket(`ws://127.0.0.1:${a().port}/.porthole/tcp?port=2222`, { headers: { host: `k1clus0001.localhost:${a().port}`, authorization: `Bearer ${ADMIN_TOKEN}` } });
+    await new Promise((resolve, reject) => tcp.once('open', resolve).once('error', reject));
+    const payload = randomBytes(300_000);
+    let got = Buffer.alloc(0);
+    const all = new Promise<void>((resolve) =>
+      tcp.on('message', (m: Buffer) => {
+        got = Buffer.concat([got, m]);
+        if (got.length >= payload.length) resolve();
+      }),
+    );
+    tcp.send(payload);
+    await all;
+    expect(got.equals(payload)).toBe(true);
+    tcp.close();
+  });
+
+  it('names the holder in the device objects of either node, and lists both nodes', async () => {
+    for (const node of [a(), b()]) {
+      const d = await until(async () => {
+        const r = await api(node, 'GET', '/devices/k1clus0001');
+        return r.json.node === 'node-b' ? r.json : undefined;
+      }, `node-b as holder on ${node.name}`);
+      expect(d.online).toBe(true);
+    }
+    const list = await api(a(), 'GET', '/cluster/nodes');
+    expect(list.status).toBe(200);
+    const byName = Object.fromEntries(list.json.nodes.map((n: { name: string }) => [n.name, n]));
+    expect(byName['node-a']).toMatchObject({ wgEndpoint: `127.0.0.1:${a().wgPort}`, alive: true, devicesOnline: 0 });
+    expect(byName['node-b']).toMatchObject({ wgEndpoint: `127.0.0.1:${b().wgPort}`, alive: true, devicesOnline: 1 });
+  });
+
+  it('refuses a dial to the internal listener without the secret or with another one', async () => {
+    const tunnelIp = (await api(a(), 'GET', '/devices/k1clus0001')).json.tunnelIp;
+    const path = `/cluster/v1/dial?address=${tunnelIp}&port=80`;
+    for (const authorization of [undefined, `PortholeCluster node="node-a", ts="${Date.now()}", mac="${'A'.repeat(43)}"`, `Bearer ${SECRET}`]) {
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = http.request({ host: '127.0.0.1', port: b().clusterPort, path, headers: { connection: 'Upgrade', upgrade: 'porthole-dial', ...(authorization ? { authorization } : {}) } });
+        req.once('upgrade', () => resolve(101));
+        req.once('response', (res) => resolve(res.statusCode!));
+        req.once('error', reject);
+        req.end();
+      });
+      expect(status).toBe(401);
+    }
+  });
+
+  it('a disable through node A is refused through node B within a second', async () => {
+    expect((await request(b().port, 'k1clus0001.localhost', '/')).status).toBe(200);
+    expect((await request(a().port, 'k1clus0001.localhost', '/')).status).toBe(200);
+    expect((await api(a(), 'PATCH', '/devices/k1clus0001', { status: 'disabled' })).status).toBe(200);
+    const started = Date.now();
+    const refused = await until(
+      async () => {
+        const r = await request(b().port, 'k1clus0001.localhost', '/');
+        return r.status !== 200 ? r : undefined;
+      },
+      'node B to refuse the disabled device',
+      1_000,
+    );
+    expect(refused.body.toString()).not.toContain('hello from');
+    expect(Date.now() - started).toBeLessThanOrEqual(1_000);
+    expect((await api(b(), 'PATCH', '/devices/k1clus0001', { status: 'enabled' })).status).toBe(200);
+  });
+
+  it('a node with another WireGuard key refuses to start and says why', async () => {
+    await expect(startNode('node-c', { PORTHOLE_WG_KEY: encodeKey(generatePrivateKey()) })).rejects.toThrow(/not the hub's: the database records public key/);
+  });
+
+  it('SIGTERM: node B tells its device to move, the device handshakes with A, and A serves it', async () => {
+    const { registration, moves } = await bringUp(b(), 'k1clus0002');
+    expect((await api(a(), 'PATCH', '/devices/k1clus0002', { accessPolicy: 'public' })).status).toBe(200);
+    await until(async () => ((await request(a().port, 'k1clus0002.localhost', '/')).status === 200 ? true : undefined), 'k1clus0002 through node A');
+    expect(a().hub.reachability.locate(registration.tunnelIp).kind).toBe('remote');
+    const closing = b().hub.close();
+    await until(() => (moves.length > 0 ? true : undefined), 'the move message');
+    expect(moves[0]).toEqual({ from: 'node-b', fromEndpoint: `127.0.0.1:${b().wgPort}`, endpoints: [`127.0.0.1:${a().wgPort}`] });
+    await closing;
+    nodes.splice(1, 1);
+    const page = await until(async () => {
+      const r = await request(a().port, 'k1clus0002.localhost', '/');
+      return r.status === 200 ? r : undefined;
+    }, 'k1clus0002 served by node A itself');
+    expect(page.body.toString()).toBe('hello from k1clus0002');
+    expect(a().hub.reachability.locate(registration.tunnelIp).kind).toBe('local');
+  });
+});
