@@ -6,14 +6,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BrowserContext, Page } from 'playwright-core';
-import { sql } from 'drizzle-orm';
+import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requirementsMet } from '../support/requirements.js';
 import { startService, TSX } from './lab/service.js';
 import { bytesReceived, curl, curlSha256 } from './lab/curl.js';
-import { launchBrowserIn, screenshot, type LabBrowser } from './lab/browser.js';
-import { ADMIN, DEVICE_HOST, HOST_RULES, METER_PASSWORD, METER_PORT, OWNER, PORTAL, SERIAL, startWorld, type World } from './lab/world.js';
+import { launchBrowserIn, screenshot, waitUrl, type LabBrowser } from './lab/browser.js';
+import { ADMIN, DEVICE_HOST, HOST_RULES, METER_PASSWORD, METER_PORT, OWNER, PORTAL, SERIAL, registrationRows, startWorld, type World } from './lab/world.js';
 
 function postgresAnswers(): string | undefined {
   try {
@@ -29,14 +28,6 @@ const ok = requirementsMet('NAT lab', {
   tools: ['ip', 'nft', 'conntrack', 'chromium', 'curl', 'socat', 'pg_isready'],
   check: postgresAnswers,
 });
-
-/** waitForURL that says where the browser is instead when it is not coming. */
-async function waitUrl(page: Page, url: RegExp | string): Promise<void> {
-  await page.waitForURL(url, { timeout: 20_000 }).catch(async (err: Error) => {
-    const body = await page.textContent('body').catch(() => '(no body)');
-    throw new Error(`${err.message.split('\n')[0]}\nthe browser is at ${page.url()}: ${body?.replace(/\s+/g, ' ').slice(0, 600)}`);
-  });
-}
 
 describe.skipIf(!ok)('NAT lab (issue 7)', () => {
   let world: World;
@@ -436,14 +427,6 @@ describe.skipIf(!ok)('NAT lab (issue 7)', () => {
     expect(world.hub.exited()).toBe(false);
   }, 120_000);
 });
-
-/** What must survive a hub restart: every device's identity, key, address, owner and status. */
-async function registrationRows(world: World): Promise<Record<string, unknown>[]> {
-  const rows = (await world.db.db.execute(
-    sql`select serial, public_key, tunnel_ip, owner_id, status, access_policy from devices order by serial`,
-  )) as unknown as Record<string, unknown>[] | { rows: Record<string, unknown>[] };
-  return Array.isArray(rows) ? [...rows] : rows.rows;
-}
 
 /** Deterministic bytes from a 32-bit seed (SHA-256 in counter mode): reproducible from the printed seed. */
 function seededBytes(seed: number, length: number): Buffer {

@@ -60,3 +60,11 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   await page.screenshot({ path: file, fullPage: true });
   return file;
 }
+
+/** waitForURL that says where the browser is instead when it is not coming. */
+export async function waitUrl(page: Page, url: RegExp | string): Promise<void> {
+  await page.waitForURL(url, { timeout: 20_000 }).catch(async (err: Error) => {
+    const body = await page.textContent('body').catch(() => '(no body)');
+    throw new Error(`${err.message.split('\n')[0]}\nthe browser is at ${page.url()}: ${body?.replace(/\s+/g, ' ').slice(0, 600)}`);
+  });
+}

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql } from 'drizzle-orm';
 import { createTestDatabase, postgresTestUrl, type TestDatabase } from '@porthole/db/testing';
 import { curl, type CurlOptions, type CurlReply } from './curl.js';
 import { startPgRelay, type PgRelay } from './pg-relay.js';
@@ -135,4 +136,12 @@ export async function startWorld(): Promise<World> {
     await close();
     throw err;
   }
+}
+
+/** What must survive a hub restart: every device's identity, key, address, owner and status. */
+export async function registrationRows(world: World): Promise<Record<string, unknown>[]> {
+  const rows = (await world.db.db.execute(
+    sql`select serial, public_key, tunnel_ip, owner_id, status, access_policy from devices order by serial`,
+  )) as unknown as Record<string, unknown>[] | { rows: Record<string, unknown>[] };
+  return Array.isArray(rows) ? [...rows] : rows.rows;
 }
