@@ -2,7 +2,8 @@
 // the seed printed (rerun with FUZZ_SEED=<seed>; FUZZ_INPUTS sets the count). `npm run fuzz` is
 // the long run of the same kit.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runFuzz, startFuzzHub, type FuzzHub } from './fuzz-kit.js';
+import { startFuzzHub, type FuzzHub } from './fuzz-hub.js';
+import { runFuzz } from './fuzz-kit.js';
 
 const seed = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const inputs = Number(process.env.FUZZ_INPUTS ?? 3000);

@@ -3,7 +3,8 @@
 // exits 1 on any failure or any changed table. Options: --inputs N, --seed S, --edge-share F,
 // --concurrency C, --postgres (a fresh PostgreSQL database instead of PGlite: several times faster).
 import { parseArgs } from 'node:util';
-import { runFuzz, startFuzzHub } from './fuzz-kit.js';
+import { startFuzzHub } from './fuzz-hub.js';
+import { runFuzz } from './fuzz-kit.js';
 
 const { values } = parseArgs({
   options: { inputs: { type: 'string' }, seed: { type: 'string' }, 'edge-share': { type: 'string' }, concurrency: { type: 'string' }, postgres: { type: 'boolean' } },

@@ -1,17 +1,12 @@
-// A real hub in-process on 127.0.0.1 for the agent integration tests (issue 6 "Tests"): temp data
-// dir, free HTTP port, WireGuard on a fixed loopback UDP port so the hub can be closed and started
-// again on the same data dir and port (a restart), admin API helpers and Host-header requests.
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+// A real hub in-process on 127.0.0.1 for the agent integration tests (startTestHub: temp data dir,
+// free HTTP port, WireGuard on a loopback UDP port kept across a restart on the same data dir), with
+// admin API helpers and Host-header requests.
 import http from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { UdpBind } from '@porthole/wireguard';
-import { createHub, loadConfig, type Hub } from '@porthole/hub';
-import { freePort } from '../../support/free-port.js';
+import type { Hub } from '@porthole/hub';
+import { TEST_ADMIN_EMAIL, TEST_ADMIN_PASSWORD, startTestHub } from '@porthole/hub/testing';
 
-export const ADMIN_EMAIL = 'admin@example.io';
-export const ADMIN_PASSWORD = 'correct horse battery staple 42';
+export const ADMIN_EMAIL = TEST_ADMIN_EMAIL;
+export const ADMIN_PASSWORD = TEST_ADMIN_PASSWORD;
 
 export interface Reply {
   status: number;
@@ -72,63 +67,33 @@ export function httpRequest(
 }
 
 export async function startHubHarness(options: HubHarnessOptions = {}): Promise<HubHarness> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'porthole-agent-hub-'));
-  const httpPort = await freePort();
-  const adminToken = `ph_api_${randomBytes(24).toString('base64url')}`;
-  let bind = await UdpBind.open({ host: '127.0.0.1' });
-  const udpPort = bind.localPort!;
-  const config = loadConfig(
-    {
-      PORTHOLE_DATA_DIR: dataDir,
-      PORTHOLE_HTTP_PORT: String(httpPort),
-      PORTHOLE_LISTEN_HOST: '127.0.0.1',
-      PORTHOLE_WG_ENDPOINT: options.wgEndpoint?.(udpPort) ?? `127.0.0.1:${udpPort}`,
-      PORTHOLE_ADMIN_EMAIL: ADMIN_EMAIL,
-      PORTHOLE_ADMIN_PASSWORD: ADMIN_PASSWORD,
-      PORTHOLE_ADMIN_TOKEN: adminToken,
-      PORTHOLE_SHUTDOWN_GRACE_MS: '500',
-      ...(options.dialTimeoutMs ? { PORTHOLE_DIAL_TIMEOUT_MS: String(options.dialTimeoutMs) } : {}),
-      ...options.env,
-    },
-    (path) => readFileSync(path, 'utf8'),
-  );
-  let hub = await createHub({ config, bind, statusFlushMs: 200 });
-  await hub.listen();
-
-  const request: HubHarness['request'] = (host, path, init) => httpRequest(httpPort, host, path, init);
-  const harness: HubHarness = {
+  const t = await startTestHub({
+    name: 'agent',
+    ...(options.wgEndpoint ? { wgEndpoint: options.wgEndpoint } : {}),
+    env: { ...(options.dialTimeoutMs ? { PORTHOLE_DIAL_TIMEOUT_MS: String(options.dialTimeoutMs) } : {}), ...options.env },
+  });
+  const request: HubHarness['request'] = (host, path, init) => httpRequest(t.httpPort, host, path, init);
+  return {
     get hub() {
-      return hub;
+      return t.hub;
     },
-    httpPort,
-    udpPort,
-    dataDir,
-    adminToken,
-    portalUrl: `http://localhost:${httpPort}`,
+    httpPort: t.httpPort,
+    udpPort: t.udpPort,
+    dataDir: t.dataDir,
+    adminToken: t.adminToken,
+    portalUrl: t.url,
     request,
     async api(method, path, body) {
       const res = await request('localhost', `/api/v1${path}`, {
         method,
-        headers: { authorization: `Bearer ${adminToken}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+        headers: { authorization: `Bearer ${t.adminToken}`, ...(body ? { 'content-type': 'application/json' } : {}) },
         ...(body ? { body: JSON.stringify(body) } : {}),
       });
       return { status: res.status, json: res.body.length ? JSON.parse(res.text) : undefined };
     },
-    async restart() {
-      await hub.close();
-      const down = performance.now();
-      // The same UDP port: devices keep sending to the address they registered with.
-      bind = await UdpBind.open({ host: '127.0.0.1', port: udpPort });
-      hub = await createHub({ config, bind, statusFlushMs: 200 });
-      await hub.listen();
-      return { downMs: performance.now() - down };
-    },
-    async close() {
-      await hub.close();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
+    restart: () => t.restart(),
+    close: () => t.close(),
   };
-  return harness;
 }
 
 /** Polls `fn` until it returns something other than undefined or false; throws after `timeoutMs` naming `what`. */

@@ -3,13 +3,10 @@
 // domain and all its subdomains resolve to 127.0.0.1. Pages stay https:, so Chromium sends Fetch
 // Metadata and keeps Secure and __Host- cookies as it does in production. For the browser tests of
 // device-host isolation and of the single device host.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext } from 'playwright-core';
-import { UdpBind } from '@porthole/wireguard';
-import { createHub, loadConfig, type Hub } from '@porthole/hub';
-import { TEST_CERT, TEST_KEY } from '@porthole/hub/testing';
+import type { Hub } from '@porthole/hub';
+import { TEST_CERT, TEST_KEY, startTestHub } from '@porthole/hub/testing';
 import { CHROMIUM, CHROMIUM_FLAGS } from '../../e2e/lab/browser.js';
 import { freePort } from '../../support/free-port.js';
 
@@ -26,27 +23,20 @@ export interface TlsHubBrowser {
 }
 
 export async function startTlsHubBrowser(domain: string, env: Record<string, string> = {}): Promise<TlsHubBrowser> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'porthole-tls-hub-'));
-  writeFileSync(join(dataDir, 'cert.pem'), TEST_CERT);
-  writeFileSync(join(dataDir, 'key.pem'), TEST_KEY);
-  const [httpPort, port] = [await freePort(), await freePort()];
-  const bind = await UdpBind.open({ host: '127.0.0.1' });
-  const config = loadConfig(
-    {
-      PORTHOLE_DATA_DIR: dataDir,
+  const port = await freePort();
+  const t = await startTestHub({
+    name: 'tls',
+    admin: false,
+    files: { 'cert.pem': TEST_CERT, 'key.pem': TEST_KEY },
+    env: (dataDir) => ({
       PORTHOLE_DOMAIN: domain,
-      PORTHOLE_HTTP_PORT: String(httpPort),
       PORTHOLE_HTTPS_PORT: String(port),
       PORTHOLE_TLS_CERT_FILE: join(dataDir, 'cert.pem'),
       PORTHOLE_TLS_KEY_FILE: join(dataDir, 'key.pem'),
-      PORTHOLE_LISTEN_HOST: '127.0.0.1',
-      PORTHOLE_WG_ENDPOINT: `127.0.0.1:${bind.localPort}`,
       ...env,
-    },
-    (path) => readFileSync(path, 'utf8'),
-  );
-  const hub = await createHub({ config, bind });
-  await hub.listen();
+    }),
+  });
+  const hub = t.hub;
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -66,8 +56,7 @@ export async function startTlsHubBrowser(domain: string, env: Record<string, str
     async close() {
       await context.close().catch(() => undefined);
       await browser.close().catch(() => undefined);
-      await hub.close();
-      rmSync(dataDir, { recursive: true, force: true });
+      await t.close();
     },
   };
 }

@@ -2,15 +2,16 @@
 // codes for a duplicate, a bad prefix and an unknown one, and the effect: an account's claim of a
 // reserved serial is refused with serial_reserved while an enrollment token still registers it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newDeviceKeys } from '../../../test/support/overlay-device.js';
-import { ADMIN_EMAIL, cli, startTestHub, tempHome, type TestHub } from './test-hub.js';
+import { newDeviceKeys } from '../support/overlay-device.js';
+import { cli, tempHome } from './support/cli-harness.js';
+import { TEST_ADMIN_EMAIL as ADMIN_EMAIL, startTestHub, type TestHub } from '@porthole/hub/testing';
 
 let t: TestHub;
 let home: ReturnType<typeof tempHome>;
 let env: Record<string, string>;
 
 beforeAll(async () => {
-  t = await startTestHub();
+  t = await startTestHub({ name: 'cli' });
   home = tempHome();
   env = { ...home.env, PORTHOLE_HUB: t.url, PORTHOLE_TOKEN: t.adminToken };
 });

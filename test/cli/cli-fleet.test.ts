@@ -1,162 +1,30 @@
-// Issue 8 CLI: every admin command against an in-process hub, run in-process through run(argv, io):
-// human and --json output, the stored login (file modes), exit codes for usage (2), auth (3) and
-// not-found (4) errors, and one run of the real binary through tsx.
-import { execFile } from 'node:child_process';
+// The CLI's fleet commands against an in-process hub, run in-process through run(argv, io): devices,
+// tokens, the access log and wg-config, human and --json output, exit codes for usage (2), auth (3)
+// and not-found (4) errors.
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import http from 'node:http';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../../test/support/free-port.js';
-import { newDeviceKeys } from '../../../test/support/overlay-device.js';
-import { ADMIN_EMAIL, cli, startTestHub, tempHome, type TestHub } from './test-hub.js';
+import { newDeviceKeys } from '../support/overlay-device.js';
+import { cli, startCliFleet, type CliFleet } from './support/cli-harness.js';
+import { TEST_ADMIN_EMAIL as ADMIN_EMAIL, type TestHub } from '@porthole/hub/testing';
 
 let t: TestHub;
-let home: ReturnType<typeof tempHome>;
+let home: CliFleet['home'];
 /** Env with the admin login given by variables (no stored config needed). */
 let adminEnv: Record<string, string>;
+let fleet: CliFleet;
 const SERIALS = ['an20000001', 'an20000002', 'an20000003', 'an20000004', 'an20000005', 'an20000006', 'an20000007'];
-
-async function api(method: string, path: string, body?: unknown): Promise<any> {
-  const res = await fetch(`${t.url}/api/v1${path}`, {
-    method,
-    headers: { authorization: `Bearer ${t.adminToken}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : undefined;
-}
-
-async function register(serial: string, tags: string[]): Promise<void> {
-  const token = await api('POST', '/enrollment-tokens', { description: `for ${serial}`, maxUses: 1, tags });
-  const keys = newDeviceKeys();
-  const res = await fetch(`${t.url}/api/v1/devices/register`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ serial, publicKey: keys.publicKey, enrollmentToken: token.token, agentVersion: 'test-1.0' }),
-  });
-  expect(res.status).toBe(201);
-}
+const api = (method: string, path: string, body?: unknown) => fleet.api(method, path, body);
+const register = (serial: string, tags: string[]) => fleet.register(serial, tags);
 
 beforeAll(async () => {
-  t = await startTestHub();
-  home = tempHome();
-  adminEnv = { ...home.env, PORTHOLE_HUB: t.url, PORTHOLE_TOKEN: t.adminToken };
-  for (const [i, serial] of SERIALS.entries()) await register(serial, i % 2 === 0 ? ['fleet-a'] : ['fleet-b']);
+  fleet = await startCliFleet(SERIALS);
+  ({ hub: t, home, adminEnv } = fleet);
 });
 
 afterAll(async () => {
-  await t?.close();
-  home?.remove();
-});
-
-describe('login, whoami, logout', () => {
-  it('verifies the token, stores { hub, token } with dir 0700 / file 0600 and no temp files', async () => {
-    const r = await cli(['login', '--hub', `${t.url}/`, '--token', t.adminToken], home.env);
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    const path = join(home.env.XDG_CONFIG_HOME!, 'porthole', 'config.json');
-    expect(r.stdout).toBe(`Logged in to ${t.url} as ${ADMIN_EMAIL} (admin; token scopes: read, write).\nSaved to ${path}\n`);
-    expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual({ hub: t.url, token: t.adminToken });
-    expect(statSync(path).mode & 0o777).toBe(0o600);
-    expect(statSync(join(home.env.XDG_CONFIG_HOME!, 'porthole')).mode & 0o777).toBe(0o700);
-    expect(readdirSync(join(home.env.XDG_CONFIG_HOME!, 'porthole'))).toEqual(['config.json']);
-
-    // The stored login is used when nothing overrides it.
-    const me = await cli(['whoami', '--json'], home.env);
-    expect(me.code).toBe(0);
-    expect(JSON.parse(me.stdout)).toMatchObject({ hub: t.url, user: { email: ADMIN_EMAIL, role: 'admin' }, scopes: ['read', 'write'] });
-    const human = await cli(['whoami'], home.env);
-    expect(human.stdout).toBe(`${ADMIN_EMAIL} (admin) at ${t.url}; token scopes: read, write\n`);
-  });
-
-  it('reads the token from stdin without --token, and uses ~/.config without XDG_CONFIG_HOME', async () => {
-    const env = { HOME: home.dir, PATH: home.env.PATH! };
-    const r = await cli(['login', '--hub', t.url, '--json'], env, { stdin: `${t.adminToken}\n` });
-    expect(r.code).toBe(0);
-    const path = join(home.dir, '.config', 'porthole', 'config.json');
-    expect(JSON.parse(r.stdout)).toMatchObject({ hub: t.url, configPath: path, user: { email: ADMIN_EMAIL } });
-    expect(statSync(path).mode & 0o777).toBe(0o600);
-    expect((await cli(['logout'], env)).stdout).toBe(`Logged out: removed ${path}\n`);
-  });
-
-  it('refuses a bad token with exit 3 and keeps the stored login', async () => {
-    const path = join(home.env.XDG_CONFIG_HOME!, 'porthole', 'config.json');
-    const before = readFileSync(path, 'utf8');
-    const r = await cli(['login', '--hub', t.url, '--token', 'ph_api_not-a-real-token'], home.env);
-    expect(r.code).toBe(3);
-    expect(r.stdout).toBe('');
-    expect(r.stderr).toBe('porthole login: the hub refused the token: the API token is not valid (unknown, revoked or expired)\n');
-    expect(readFileSync(path, 'utf8')).toBe(before);
-  });
-
-  it('lets PORTHOLE_TOKEN and --token override the stored token, in that order', async () => {
-    const bad = await cli(['whoami'], { ...home.env, PORTHOLE_TOKEN: 'ph_api_wrong' });
-    expect(bad.code).toBe(3);
-    expect(bad.stderr).toMatch(/^porthole whoami: the API token is not valid/);
-    const flag = await cli(['whoami', '--token', t.adminToken], { ...home.env, PORTHOLE_TOKEN: 'ph_api_wrong' });
-    expect(flag.code).toBe(0);
-  });
-
-  it('takes the global options anywhere: before the command, between its words, after it', async () => {
-    const after = await cli(['devices', 'list', '--json'], adminEnv);
-    expect(after.code).toBe(0);
-    for (const argv of [['--json', 'devices', 'list'], ['devices', '--json', 'list'], ['--hub', t.url, '--json', 'devices', 'list', '--token', t.adminToken]]) {
-      const r = await cli(argv, argv.includes('--hub') ? home.env : adminEnv);
-      expect(r, argv.join(' ')).toMatchObject({ code: 0, stderr: '' });
-      expect(JSON.parse(r.stdout)).toEqual(JSON.parse(after.stdout));
-    }
-    expect((await cli(['--help', 'devices', 'list'], adminEnv)).stdout).toMatch(/^Usage: porthole devices list/);
-  });
-
-  it('assumes http:// for a loopback hub given without a scheme, and says so plainly when HTTPS meets plain HTTP', async () => {
-    const r = await cli(['login', '--hub', `localhost:${t.port}`, '--token', t.adminToken, '--json'], home.env);
-    expect(r.code).toBe(0);
-    expect(JSON.parse(readFileSync(join(home.env.XDG_CONFIG_HOME!, 'porthole', 'config.json'), 'utf8')).hub).toBe(`http://localhost:${t.port}`);
-    const tls = await cli(['whoami', '--hub', `https://127.0.0.1:${t.port}`, '--token', t.adminToken], home.env);
-    expect(tls.code).toBe(1);
-    expect(tls.stderr).toBe(
-      `porthole whoami: cannot reach the hub at https://127.0.0.1:${t.port}: it does not answer HTTPS on port ${t.port} (a plain-HTTP hub? then use --hub http://127.0.0.1:${t.port})\n`,
-    );
-  });
-
-  it('says when the hub cannot be reached (exit 1) and when nothing is configured (exit 3)', async () => {
-    const closed = await freePort(); // nothing listens there
-    const down = await cli(['whoami', '--hub', `http://127.0.0.1:${closed}`, '--token', 'x'], home.env);
-    expect(down.code).toBe(1);
-    expect(down.stderr).toBe(`porthole whoami: cannot reach the hub at http://127.0.0.1:${closed}: connection refused\n`);
-    // A hub that redirects (http → https) is named, and the token is not sent after it.
-    const redirector = http.createServer((req, res) => {
-      res.writeHead(308, { location: `https://portal.example.io${req.url}` }).end();
-    });
-    await new Promise<void>((r) => redirector.listen(0, '127.0.0.1', () => r()));
-    try {
-      const port = (redirector.address() as { port: number }).port;
-      const moved = await cli(['whoami', '--hub', `http://127.0.0.1:${port}`, '--token', 'x'], home.env);
-      expect(moved.code).toBe(1);
-      expect(moved.stderr).toBe(`porthole whoami: the hub at http://127.0.0.1:${port} redirects to https://portal.example.io; use --hub https://portal.example.io\n`);
-    } finally {
-      redirector.close();
-    }
-    const empty = tempHome();
-    try {
-      const none = await cli(['devices', 'list'], empty.env);
-      expect(none.code).toBe(3);
-      expect(none.stderr).toMatch(/no hub configured: run porthole login --hub URL/);
-    } finally {
-      empty.remove();
-    }
-  });
-
-  it('logout removes the stored login', async () => {
-    const path = join(home.env.XDG_CONFIG_HOME!, 'porthole', 'config.json');
-    expect(JSON.parse((await cli(['logout', '--json'], home.env)).stdout)).toEqual({ removed: true, configPath: path });
-    expect(existsSync(path)).toBe(false);
-    expect((await cli(['logout'], home.env)).stdout).toBe(`Not logged in (no ${path}).\n`);
-    expect((await cli(['whoami'], home.env)).code).toBe(3);
-  });
+  await fleet?.close();
 });
 
 describe('devices', () => {
@@ -207,7 +75,7 @@ describe('devices', () => {
     const r = await cli(['devices', 'show', 'an20000003'], adminEnv);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^serial: +an20000003$/m);
-    expect(r.stdout).toMatch(new RegExp(`^url: +http://an20000003\\.localhost:${t.port}/$`, 'm'));
+    expect(r.stdout).toMatch(new RegExp(`^url: +http://an20000003\\.localhost:${t.httpPort}/$`, 'm'));
     expect(r.stdout).toMatch(/^agent version: +test-1\.0$/m);
     expect(r.stdout).toMatch(/^last handshake: +never$/m);
     const json = JSON.parse((await cli(['devices', 'show', 'an20000003', '--json'], adminEnv)).stdout);
@@ -442,41 +310,5 @@ describe('wg-config', () => {
     expect(publicKeyOf(/^PrivateKey = (\S+)$/m.exec(j.config)![1]!)).toBe(j.publicKey);
     const bad = await cli(['wg-config', 'bad\nname'], adminEnv);
     expect(bad.code).toBe(2);
-  });
-});
-
-describe('help and usage', () => {
-  it('prints help for every command with exit 0, and exits 2 on unknown commands', async () => {
-    const top = await cli(['--help'], adminEnv);
-    expect(top.code).toBe(0);
-    for (const cmd of ['devices list', 'tokens api create', 'log', 'wg-config', 'tcp', 'ssh', 'login']) {
-      expect(top.stdout).toContain(`  ${cmd}`);
-      const h = await cli([...cmd.split(' '), '--help'], adminEnv);
-      expect(h.code, cmd).toBe(0);
-      expect(h.stdout).toMatch(new RegExp(`^Usage: porthole ${cmd}`));
-      expect(h.stdout).toMatch(/-h, --help/);
-    }
-    // Every setting the CLI reads, with its default.
-    for (const setting of ['--hub URL', '--token T', '--json', 'PORTHOLE_HUB', 'PORTHOLE_TOKEN', 'XDG_CONFIG_HOME', 'NODE_EXTRA_CA_CERTS']) expect(top.stdout).toContain(`  ${setting}`);
-    expect(top.stdout).toContain(`here ${join(adminEnv.XDG_CONFIG_HOME!, 'porthole', 'config.json')}`);
-    expect(top.stdout).toMatch(/PORTHOLE_HUB .*default: the stored login/);
-    const unknown = await cli(['frobnicate'], adminEnv);
-    expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toMatch(/unknown command "frobnicate"/);
-    expect((await cli([], adminEnv)).code).toBe(2);
-    expect((await cli(['tokens', '--help'], adminEnv)).stdout).toMatch(/tokens enrollment create/);
-  });
-});
-
-describe('the real binary', () => {
-  it('runs bin/porthole.mjs through tsx with the environment login', async () => {
-    const bin = join(import.meta.dirname, '..', 'bin', 'porthole.mjs');
-    const { stdout } = await promisify(execFile)(process.execPath, [bin, 'devices', 'list', '--tag', 'fleet-a', '--json'], {
-      env: { ...adminEnv },
-    });
-    expect(JSON.parse(stdout).devices.map((d: { serial: string }) => d.serial)).toEqual(['an20000001', 'an20000003', 'an20000005']);
-    const failed = await promisify(execFile)(process.execPath, [bin, 'devices', 'show', 'an29999999'], { env: { ...adminEnv } }).catch((e: { code: number; stderr: string }) => e);
-    expect((failed as { code: number }).code).toBe(4);
-    expect((failed as { stderr: string }).stderr).toMatch(/^porthole devices show: /);
   });
 });

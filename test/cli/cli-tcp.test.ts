@@ -11,8 +11,9 @@ import { join } from 'node:path';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import type { TcpSocket } from '@porthole/netstack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newDeviceKeys, startOverlayDevice, type OverlayDevice, type Registration } from '../../../test/support/overlay-device.js';
-import { cli, startTestHub, tempHome, type TestHub } from './test-hub.js';
+import { newDeviceKeys, startOverlayDevice, type OverlayDevice, type Registration } from '../support/overlay-device.js';
+import { CLI_BIN, cli, tempHome } from './support/cli-harness.js';
+import { startTestHub, type TestHub } from '@porthole/hub/testing';
 
 const SIZE = 5 * 1024 * 1024;
 const SEED = process.env.PORTHOLE_TEST_SEED ?? randomBytes(8).toString('hex');
@@ -152,7 +153,7 @@ async function register(serial: string): Promise<Registration> {
 }
 
 beforeAll(async () => {
-  t = await startTestHub();
+  t = await startTestHub({ name: 'cli' });
   home = tempHome();
   env = { ...home.env, PORTHOLE_HUB: t.url, PORTHOLE_TOKEN: t.adminToken };
   const reg = await register(SERIAL);
@@ -253,7 +254,7 @@ describe('porthole tcp', () => {
     expect((await cli(['tcp', SERIAL, '22', '--listen', 'nonsense'], env)).code).toBe(2);
   });
   it('runs as a real process: --listen serves until SIGINT, then exits 0', async () => {
-    const bin = join(import.meta.dirname, '..', 'bin', 'porthole.mjs');
+    const bin = CLI_BIN;
     const child = spawn(process.execPath, [bin, 'tcp', SERIAL, '22', '--listen', '127.0.0.1:0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     try {
       let errText = '';
@@ -283,7 +284,7 @@ describe('porthole tcp', () => {
 
 describe('porthole ssh', () => {
   it('runs ssh with ProxyCommand=<porthole> tcp <serial> %p, and the proxy carries the session', async () => {
-    const bin = join(import.meta.dirname, '..', 'bin', 'porthole.mjs');
+    const bin = CLI_BIN;
     const dir = mkdtempSync(join(tmpdir(), 'porthole-fake-ssh-'));
     try {
       const log = join(dir, 'argv.json');

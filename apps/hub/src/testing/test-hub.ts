@@ -1,0 +1,98 @@
+// One way for tests to start a whole hub: createHub on PGlite in a temp data dir, HTTP on a free
+// loopback port, WireGuard on a loopback UDP port, a bootstrap admin with an API token. Tests of the
+// CLI, the agent, the browser pages and the fuzzer build on it (@porthole/hub/testing).
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { UdpBind } from '@porthole/wireguard';
+import { freePort } from '../../../../test/support/free-port.js';
+import type { HubConfig } from '../config/config-schema.js';
+import { loadConfig } from '../config/load-config.js';
+import { createHub, type Hub, type HubDeps } from '../hub.js';
+
+export const TEST_ADMIN_EMAIL = 'admin@example.io';
+export const TEST_ADMIN_PASSWORD = 'correct horse battery staple 42';
+
+export interface TestHubOptions {
+  /** More settings as PORTHOLE_* variables, over the defaults; a function gets the data dir. */
+  env?: Record<string, string> | ((dataDir: string) => Record<string, string>);
+  /** Files written into the data dir before the config is read (certificates, CA bundles). */
+  files?: Record<string, string>;
+  /** What devices are told to dial (default: the hub's own UDP address); a relay puts itself in the path. */
+  wgEndpoint?: (udpPort: number) => string;
+  /** The rest of createHub's deps (default: status written back every 200 ms). */
+  deps?: Omit<HubDeps, 'config' | 'bind'>;
+  /** Prefix of the temp data dir's name, so a leftover dir says which test made it. */
+  name?: string;
+  /** Configure the bootstrap admin (default true); without it the hub starts with no account. */
+  admin?: boolean;
+}
+
+export interface TestHub {
+  /** The running hub (a new object after restart()). */
+  readonly hub: Hub;
+  readonly config: HubConfig;
+  readonly dataDir: string;
+  readonly httpPort: number;
+  readonly udpPort: number;
+  /** http://localhost:<httpPort>: the portal and API origin. */
+  readonly url: string;
+  readonly adminEmail: string;
+  readonly adminPassword: string;
+  /** The bootstrap admin's API token. */
+  readonly adminToken: string;
+  /** Closes the hub and starts a new one on the same data dir, HTTP port and UDP port (devices keep their address). */
+  restart(): Promise<{ downMs: number }>;
+  close(): Promise<void>;
+}
+
+export async function startTestHub(options: TestHubOptions = {}): Promise<TestHub> {
+  const dataDir = mkdtempSync(join(tmpdir(), `porthole-${options.name ?? 'test'}-hub-`));
+  for (const [name, content] of Object.entries(options.files ?? {})) writeFileSync(join(dataDir, name), content);
+  const httpPort = await freePort();
+  const adminToken = `ph_api_${randomBytes(24).toString('base64url')}`;
+  let bind = await UdpBind.open({ host: '127.0.0.1' });
+  const udpPort = bind.localPort!;
+  const extra = typeof options.env === 'function' ? options.env(dataDir) : options.env;
+  const config = loadConfig(
+    {
+      PORTHOLE_DATA_DIR: dataDir,
+      PORTHOLE_HTTP_PORT: String(httpPort),
+      PORTHOLE_LISTEN_HOST: '127.0.0.1',
+      PORTHOLE_WG_ENDPOINT: options.wgEndpoint?.(udpPort) ?? `127.0.0.1:${udpPort}`,
+      ...(options.admin === false ? {} : { PORTHOLE_ADMIN_EMAIL: TEST_ADMIN_EMAIL, PORTHOLE_ADMIN_PASSWORD: TEST_ADMIN_PASSWORD, PORTHOLE_ADMIN_TOKEN: adminToken }),
+      PORTHOLE_SHUTDOWN_GRACE_MS: '500',
+      ...extra,
+    },
+    (path) => readFileSync(path, 'utf8'),
+  );
+  const deps = { statusFlushMs: 200, ...options.deps };
+  let hub = await createHub({ ...deps, config, bind });
+  await hub.listen();
+  return {
+    get hub() {
+      return hub;
+    },
+    config,
+    dataDir,
+    httpPort,
+    udpPort,
+    url: `http://localhost:${httpPort}`,
+    adminEmail: TEST_ADMIN_EMAIL,
+    adminPassword: TEST_ADMIN_PASSWORD,
+    adminToken,
+    async restart() {
+      await hub.close();
+      const down = performance.now();
+      bind = await UdpBind.open({ host: '127.0.0.1', port: udpPort });
+      hub = await createHub({ ...deps, config, bind });
+      await hub.listen();
+      return { downMs: performance.now() - down };
+    },
+    async close() {
+      await hub.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
