@@ -1,6 +1,7 @@
 // @porthole/api-contract: the hub's /api/v1 as one contract that the hub (validation, routing,
 // OpenAPI), the CLI and the agent (typed and validated answers) all import. See README.md.
 export * from './schemas.js';
+export * from './organization-schemas.js';
 export {
   operations,
   type ApiOperation,

@@ -2,9 +2,13 @@
 // answers. The hub mounts exactly these (a handler per operation, checked by the compiler), the
 // OpenAPI document is built from them, and clients read paths and response schemas here.
 import type { z } from 'zod';
+import * as o from './organization-schemas.js';
 import * as s from './schemas.js';
 
-/** `none`: open (rate-limited per address); `read` / `write`: an administrator's API token with that scope. */
+/**
+ * `none`: open (rate-limited per address); `read` / `write`: an API token with that scope. What it reaches is
+ * its organisations' resources by role (a hub administrator's: everything); the rest answers 404.
+ */
 export type OperationAuth = 'none' | 'read' | 'write';
 export type HttpMethod = 'get' | 'post' | 'patch' | 'delete';
 
@@ -112,6 +116,50 @@ export const operations = {
   revokeDeviceLink: {
     method: 'delete', path: '/devices/{serial}/links/{id}', tag: 'devices', auth: 'write',
     summary: 'Revoke an installer link; sessions opened with it end', params: s.DeviceLinkParams,
+    responses: { 204: { description: 'Revoked' } },
+  },
+
+  // ---- organisations ----
+  listOrganizations: {
+    method: 'get', path: '/organizations', tag: 'organizations', auth: 'read',
+    summary: 'Organisations: all of them for a hub administrator, else those the caller is a member of',
+    responses: { 200: { description: 'Organisations', schema: o.OrganizationSchema.array() } },
+  },
+  createOrganization: {
+    method: 'post', path: '/organizations', tag: 'organizations', auth: 'write',
+    summary: 'Create an organisation (hub administrators)', body: o.OrganizationBody,
+    responses: { 201: { description: 'Created', schema: o.OrganizationSchema } },
+  },
+  listOrganizationMembers: {
+    method: 'get', path: '/organizations/{id}/members', tag: 'organizations', auth: 'read',
+    summary: 'Members of an organisation and their roles', params: o.OrganizationParams,
+    responses: { 200: { description: 'Members', schema: o.MemberSchema.array() } },
+  },
+  addOrganizationMember: {
+    method: 'post', path: '/organizations/{id}/members', tag: 'organizations', auth: 'write',
+    summary: 'Add an account (by e-mail; invited when it has none yet) with a role, or change its role (owners)',
+    params: o.OrganizationParams, body: o.MemberBody,
+    responses: { 201: { description: 'The membership', schema: o.MemberSchema } },
+  },
+  removeOrganizationMember: {
+    method: 'delete', path: '/organizations/{id}/members/{userId}', tag: 'organizations', auth: 'write',
+    summary: 'Remove a member (owners)', params: o.MemberParams,
+    responses: { 204: { description: 'Removed' } },
+  },
+  listOrganizationApiTokens: {
+    method: 'get', path: '/organizations/{id}/api-tokens', tag: 'organizations', auth: 'read',
+    summary: "The organisation's API tokens (their secrets are never shown again)", params: o.OrganizationParams,
+    responses: { 200: { description: 'Tokens', schema: o.OrganizationTokenSchema.array() } },
+  },
+  createOrganizationApiToken: {
+    method: 'post', path: '/organizations/{id}/api-tokens', tag: 'organizations', auth: 'write',
+    summary: 'Make a token that acts for the organisation with a role, for automation (shown once)',
+    params: o.OrganizationParams, body: o.OrganizationTokenBody,
+    responses: { 201: { description: 'Made; the token is shown only here', schema: o.NewOrganizationTokenSchema } },
+  },
+  revokeOrganizationApiToken: {
+    method: 'delete', path: '/organizations/{id}/api-tokens/{tokenId}', tag: 'organizations', auth: 'write',
+    summary: 'Revoke an organisation token', params: o.OrganizationTokenParams,
     responses: { 204: { description: 'Revoked' } },
   },
 

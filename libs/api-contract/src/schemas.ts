@@ -138,6 +138,7 @@ export const DeviceSchema = z
   .object({
     id: z.string(),
     serial: z.string(),
+    organizationId: z.string().describe('The organisation the device belongs to.'),
     publicKey: z.string(),
     tunnelIp: z.string(),
     status: z.enum(['enabled', 'disabled']),
@@ -297,12 +298,18 @@ export const EnrollmentTokenBody = z
     tags: z.array(z.string().max(64, 'a tag has at most 64 characters')).max(20, 'at most 20 tags').optional(),
     maxUses: z.number().int('maxUses must be an integer').min(1).max(1_000_000).optional(),
     expiresInSeconds: z.number().int('expiresInSeconds must be an integer').min(60).max(31_536_000).optional(),
+    organizationId: z
+      .string()
+      .max(64)
+      .optional()
+      .describe("Devices registered with the token belong to this organisation. A hub administrator names it; a member's or an organisation's token may leave it out when it acts for one organisation."),
   })
   .register(apiSchemas, { id: 'EnrollmentTokenRequest' });
 
 export const EnrollmentTokenSchema = z
   .object({
     id: z.string(),
+    organizationId: z.string(),
     description: z.string(),
     displayPrefix: z.string(),
     tags: z.array(z.string()),
@@ -360,16 +367,30 @@ export const UserSchema = z
   .register(apiSchemas, { id: 'User' });
 
 export const WhoAmISchema = z
-  .object({ user: z.object({ id: z.string(), email: z.string(), role: z.enum(['admin', 'user']) }), scopes: z.array(z.string()) })
+  .object({
+    user: z.object({ id: z.string(), email: z.string(), role: z.enum(['admin', 'user']) }),
+    scopes: z.array(z.string()),
+    superadmin: z.boolean().describe('The token acts with hub-wide rights (a hub administrator\'s personal token, not narrowed to one organisation).'),
+    organizations: z
+      .array(z.object({ id: z.string(), name: z.string(), role: z.enum(['owner', 'admin', 'technician', 'viewer']) }))
+      .describe('The organisations the token acts in, with its role there (an organisation token: exactly one).'),
+  })
   .register(apiSchemas, { id: 'WhoAmI' });
 
 // ---- Admin peers and access log ----
 
-export const AdminPeerBody = z.strictObject({ name: printable(64, 'name'), publicKey }).register(apiSchemas, { id: 'AdminPeerRequest' });
+export const AdminPeerBody = z
+  .strictObject({
+    name: printable(64, 'name'),
+    publicKey,
+    organizationId: z.string().max(64).optional().describe('The organisation whose devices the peer reaches (as for enrollment tokens).'),
+  })
+  .register(apiSchemas, { id: 'AdminPeerRequest' });
 
 export const AdminPeerSchema = z
   .object({
     id: z.string(),
+    organizationId: z.string(),
     name: z.string(),
     publicKey: z.string(),
     tunnelIp: z.string(),

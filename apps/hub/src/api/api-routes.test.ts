@@ -219,6 +219,20 @@ const CATALOGUE: Case[] = [
   { name: 'webhooks: short secret', method: 'POST', path: '/webhooks', opts: () => ({ body: { url: 'http://127.0.0.1:9/x', events: ['window.ended'], secret: 'short' } }), status: 400, code: 'invalid_request', field: 'secret' },
   { name: 'webhooks: delete unknown', method: 'DELETE', path: '/webhooks/00000000-0000-4000-8000-000000000000', status: 404, code: 'not_found', field: 'id' },
   { name: 'webhooks: deliveries limit 0', method: 'GET', path: '/webhooks/deliveries?limit=0', status: 400, code: 'invalid_request', field: 'limit' },
+  // Organisations (the default organisation's id is fixed by migration 0006)
+  { name: 'orgs: list with a user token', method: 'GET', path: '/organizations', opts: (f) => ({ token: f.userToken }), status: 403, code: 'forbidden' },
+  { name: 'orgs: create with empty name', method: 'POST', path: '/organizations', opts: () => ({ body: { name: '' } }), status: 400, code: 'invalid_request', field: 'name' },
+  { name: 'orgs: create with a control character', method: 'POST', path: '/organizations', opts: () => ({ body: { name: 'a\u0007b' } }), status: 400, code: 'invalid_request', field: 'name' },
+  { name: 'orgs: create with an existing name', method: 'POST', path: '/organizations', opts: () => ({ body: { name: 'DEFAULT' } }), status: 409, code: 'conflict', field: 'name' },
+  { name: 'orgs: create with extra field', method: 'POST', path: '/organizations', opts: () => ({ body: { name: 'x', id: 'y' } }), status: 400, code: 'invalid_request', field: 'id' },
+  { name: 'members: list of unknown organization', method: 'GET', path: '/organizations/00000000-0000-4000-8000-00000000dead/members', status: 404, code: 'not_found', field: 'id' },
+  { name: 'members: add with unknown role', method: 'POST', path: '/organizations/00000000-0000-4000-8000-000000000001/members', opts: () => ({ body: { email: 'x@example.com', role: 'root' } }), status: 400, code: 'invalid_request', field: 'role' },
+  { name: 'members: add to unknown organization', method: 'POST', path: '/organizations/abc/members', opts: () => ({ body: { email: 'x@example.com', role: 'viewer' } }), status: 404, code: 'not_found', field: 'id' },
+  { name: 'members: remove a non-member', method: 'DELETE', path: '/organizations/00000000-0000-4000-8000-000000000001/members/00000000-0000-4000-8000-000000000000', status: 404, code: 'not_found', field: 'userId' },
+  { name: 'org tokens: list of unknown organization', method: 'GET', path: '/organizations/00000000-0000-4000-8000-00000000dead/api-tokens', status: 404, code: 'not_found', field: 'id' },
+  { name: 'org tokens: create without role', method: 'POST', path: '/organizations/00000000-0000-4000-8000-000000000001/api-tokens', opts: () => ({ body: { name: 'ci' } }), status: 400, code: 'invalid_request', field: 'role' },
+  { name: 'org tokens: revoke non-uuid', method: 'DELETE', path: '/organizations/00000000-0000-4000-8000-000000000001/api-tokens/abc', status: 404, code: 'not_found', field: 'tokenId' },
+  { name: 'enrollment: create in unknown organization', method: 'POST', path: '/enrollment-tokens', opts: () => ({ body: { organizationId: 'nobody' } }), status: 404, code: 'not_found', field: 'organizationId' },
   // Routing
   { name: 'unknown route', method: 'GET', path: '/nothing-here', status: 404, code: 'not_found' },
 ];

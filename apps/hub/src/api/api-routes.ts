@@ -12,6 +12,9 @@ import type { Logger } from '../ops/logger.js';
 import type { Registry } from '../registry/index.js';
 import type { SecretBox } from '../webhooks/secret-box.js';
 import type { ApiEnv } from './bearer-auth.js';
+import { requireSuperadmin } from '../auth/authorization.js';
+import { canSee, deviceFor, NIL_UUID, organizationFilter, organizationForNew, resourceFor } from './organization-scope.js';
+import { organizationRoutes } from './organization-routes.js';
 import { mountRoutes, routeTable, type RouteDef, type RouteImpls } from './route-table.js';
 
 export interface ApiLimits {
@@ -90,20 +93,29 @@ export function apiRouteTable(deps: ApiDeps): RouteDef<never, never, never>[] {
 
     // ---- admin: devices ----
     whoAmI: {
-      handler: ({ c, principal }) => c.json({ user: principal.user, scopes: principal.scopes }),
+      handler: async ({ c, principal }) => {
+        const { actor } = principal;
+        const orgs = await registry.listOrganizations([...actor.memberships.keys()]);
+        return c.json({
+          user: principal.user,
+          scopes: principal.scopes,
+          superadmin: actor.superadmin,
+          organizations: orgs.map((o) => ({ id: o.id, name: o.name, role: actor.memberships.get(o.id)! })),
+        });
+      },
     },
     listDevices: {
-      handler: async ({ c, query }) => {
-        const page = await registry.listDevices(query);
+      handler: async ({ c, query, principal }) => {
+        const page = await registry.listDevices({ ...query, organizationIds: organizationFilter(principal.actor) });
         return c.json({ ...page, devices: page.devices.map(withNode) });
       },
     },
     getDevice: {
-      handler: async ({ c, params }) => c.json(withNode(await registry.getDevice(params.serial))),
+      handler: async ({ c, params, principal }) => c.json(withNode(await deviceFor(registry, principal.actor, params.serial, 'read'))),
     },
     updateDevice: {
-      handler: async ({ c, params, body }) => {
-        await registry.getDevice(params.serial); // 404 before any change
+      handler: async ({ c, params, body, principal }) => {
+        await deviceFor(registry, principal.actor, params.serial, 'devices'); // 404 before any change
         let ownerId: string | null | undefined;
         if (body.ownerEmail !== undefined) {
           ownerId = body.ownerEmail === null ? null : (await registry.findUserByEmail(body.ownerEmail))?.id;
@@ -116,19 +128,27 @@ export function apiRouteTable(deps: ApiDeps): RouteDef<never, never, never>[] {
       },
     },
     deleteDevice: {
-      handler: async ({ c, params }) => {
+      handler: async ({ c, params, principal }) => {
+        await deviceFor(registry, principal.actor, params.serial, 'devices');
         await registry.deleteDevice(params.serial);
         return c.body(null, 204);
       },
     },
     approveKeyRotation: {
-      handler: async ({ c, params, body, principal }) => c.json(await registry.approveKeyRotation(params.serial, body.publicKey, principal.user.id)),
+      handler: async ({ c, params, body, principal }) => {
+        await deviceFor(registry, principal.actor, params.serial, 'devices');
+        return c.json(await registry.approveKeyRotation(params.serial, body.publicKey, principal.user.id));
+      },
     },
     listGrants: {
-      handler: async ({ c, params }) => c.json(await registry.listGrants(params.serial)),
+      handler: async ({ c, params, principal }) => {
+        await deviceFor(registry, principal.actor, params.serial, 'read');
+        return c.json(await registry.listGrants(params.serial));
+      },
     },
     grantAccess: {
       handler: async ({ c, params, body, principal }) =>
+        (await deviceFor(registry, principal.actor, params.serial, 'devices')) &&
         c.json(
           await registry.grantAccess(params.serial, {
             email: body.email,
@@ -139,7 +159,8 @@ export function apiRouteTable(deps: ApiDeps): RouteDef<never, never, never>[] {
         ),
     },
     revokeGrant: {
-      handler: async ({ c, params }) => {
+      handler: async ({ c, params, principal }) => {
+        await deviceFor(registry, principal.actor, params.serial, 'devices');
         await registry.revokeGrant(params.serial, params.userId);
         return c.body(null, 204);
       },
@@ -161,50 +182,82 @@ export function apiRouteTable(deps: ApiDeps): RouteDef<never, never, never>[] {
 
     // ---- admin: accounts ----
     listUsers: {
-      handler: async ({ c }) => c.json(await registry.listUsers()),
+      handler: async ({ c, principal }) => {
+        requireSuperadmin(principal.actor);
+        return c.json(await registry.listUsers());
+      },
     },
     disableUser: {
-      handler: async ({ c, params, principal }) => c.json(await registry.disableUser(params.id, principal.user)),
+      handler: async ({ c, params, principal }) => {
+        requireSuperadmin(principal.actor);
+        return c.json(await registry.disableUser(params.id, principal.user));
+      },
     },
     enableUser: {
-      handler: async ({ c, params, principal }) => c.json(await registry.enableUser(params.id, principal.user)),
+      handler: async ({ c, params, principal }) => {
+        requireSuperadmin(principal.actor);
+        return c.json(await registry.enableUser(params.id, principal.user));
+      },
     },
+
+    // ---- organisations ----
+    ...organizationRoutes(registry),
 
     // ---- admin: tokens ----
     listEnrollmentTokens: {
-      handler: async ({ c }) => c.json(await registry.listEnrollmentTokens()),
+      handler: async ({ c, principal }) => c.json((await registry.listEnrollmentTokens()).filter((t) => canSee(principal.actor, t.organizationId))),
     },
     createEnrollmentToken: {
       handler: async ({ c, body, principal }) => {
-        const { token, info } = await registry.createEnrollmentToken({ ...body, createdBy: principal.user.id });
+        const { organizationId: named, ...rest } = body;
+        const organizationId = await organizationForNew(registry, principal.actor, named, 'tokens');
+        const { token, info } = await registry.createEnrollmentToken({ ...rest, organizationId, createdBy: principal.user.id });
         return c.json({ ...info, token }, 201);
       },
     },
     revokeEnrollmentToken: {
-      handler: async ({ c, params }) => c.json(await registry.revokeEnrollmentToken(params.id)),
+      handler: async ({ c, params, principal }) => {
+        // Another organisation's token answers as the registry answers an id it does not know.
+        const token = (await registry.listEnrollmentTokens()).find((t) => t.id === params.id.toLowerCase());
+        if (token) resourceFor(principal.actor, 'tokens', token.organizationId, () => new NotFoundError(`enrollment token ${params.id} does not exist`, { field: 'id' }));
+        return c.json(await registry.revokeEnrollmentToken(params.id));
+      },
     },
+    // Personal tokens: a hub administrator sees and revokes all of them; anyone else only their own.
     listApiTokens: {
-      handler: async ({ c }) => c.json(await registry.listApiTokens()),
+      handler: async ({ c, principal }) => c.json(await registry.listApiTokens(principal.actor.superadmin ? undefined : principal.user.id)),
     },
     createApiToken: {
       handler: async ({ c, body, principal }) => {
+        // An organisation token acts for the organisation: it makes organisation tokens, not personal ones.
+        if (principal.organizationId) requireSuperadmin(principal.actor);
         const { token, info } = await registry.createApiToken({ userId: principal.user.id, ...body });
         return c.json({ ...info, token }, 201);
       },
     },
     revokeApiToken: {
-      handler: async ({ c, params }) => c.json(await registry.revokeApiToken(params.id)),
+      handler: async ({ c, params, principal }) =>
+        // An organisation token owns no personal token (the nil id matches none).
+        c.json(await registry.revokeApiToken(params.id, principal.actor.superadmin ? undefined : principal.organizationId ? NIL_UUID : principal.user.id)),
     },
 
     // ---- admin: serial prefixes only enrollment tokens may register ----
+    // Hub-wide (a prefix spans organisations): hub administrators only.
     listSerialReservations: {
-      handler: async ({ c }) => c.json(await registry.listSerialReservations()),
+      handler: async ({ c, principal }) => {
+        requireSuperadmin(principal.actor);
+        return c.json(await registry.listSerialReservations());
+      },
     },
     addSerialReservation: {
-      handler: async ({ c, body, principal }) => c.json(await registry.addSerialReservation({ ...body, createdBy: principal.user.id }), 201),
+      handler: async ({ c, body, principal }) => {
+        requireSuperadmin(principal.actor);
+        return c.json(await registry.addSerialReservation({ ...body, createdBy: principal.user.id }), 201);
+      },
     },
     removeSerialReservation: {
-      handler: async ({ c, params }) => {
+      handler: async ({ c, params, principal }) => {
+        requireSuperadmin(principal.actor);
         await registry.removeSerialReservation(params.prefix);
         return c.body(null, 204);
       },
@@ -212,25 +265,30 @@ export function apiRouteTable(deps: ApiDeps): RouteDef<never, never, never>[] {
 
     // ---- admin: overlay peers and audit ----
     listAdminPeers: {
-      handler: async ({ c }) => c.json(await registry.listAdminPeers()),
+      handler: async ({ c, principal }) => c.json((await registry.listAdminPeers()).filter((p) => canSee(principal.actor, p.organizationId))),
     },
     createAdminPeer: {
       handler: async ({ c, body, principal }) => {
-        const { peer, config } = await registry.createAdminPeer({ ...body, createdBy: principal.user.id });
+        const { organizationId: named, ...rest } = body;
+        const organizationId = await organizationForNew(registry, principal.actor, named, 'peers');
+        const { peer, config } = await registry.createAdminPeer({ ...rest, organizationId, createdBy: principal.user.id });
         return c.json({ ...peer, config }, 201);
       },
     },
     deleteAdminPeer: {
-      handler: async ({ c, params }) => {
+      handler: async ({ c, params, principal }) => {
+        const peer = (await registry.listAdminPeers()).find((p) => p.id === params.id.toLowerCase());
+        if (peer) resourceFor(principal.actor, 'peers', peer.organizationId, () => new NotFoundError(`admin peer ${params.id} does not exist`, { field: 'id' }));
         await registry.deleteAdminPeer(params.id);
         return c.body(null, 204);
       },
     },
     queryAccessLog: {
-      handler: async ({ c, query }) =>
+      handler: async ({ c, query, principal }) =>
         c.json(
           await registry.queryAccessLog({
             serial: query.serial,
+            organizationIds: organizationFilter(principal.actor),
             ...(query.from ? { from: new Date(query.from) } : {}),
             ...(query.to ? { to: new Date(query.to) } : {}),
             ...(query.limit ? { limit: query.limit } : {}),

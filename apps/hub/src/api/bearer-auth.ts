@@ -1,8 +1,12 @@
-// Bearer-token authentication for the admin API: `Authorization: Bearer <API token>`, an admin's
-// token only, with the scope the route needs (`read` for GET, `write` for changes). Failed attempts
-// are counted per client address so token guessing is throttled on top of 256-bit tokens.
+// Bearer-token authentication for the admin API: `Authorization: Bearer <API token>` of a hub
+// administrator, of a member of an organisation, or of an organisation, with the scope the route
+// needs (`read` for GET, `write` for changes). `X-Porthole-Organization: <id or name>` (the CLI's
+// --org) narrows the caller to one organisation. What each route then lets the caller see and do is
+// decided by auth/authorization.ts. Failed attempts are counted per client address so token
+// guessing is throttled on top of 256-bit tokens.
 import type { MiddlewareHandler } from 'hono';
-import { ForbiddenError, UnauthorizedError } from '../errors.js';
+import { NotFoundError, ForbiddenError, UnauthorizedError } from '../errors.js';
+import { canSee, scopeActor } from '../auth/authorization.js';
 import type { ApiPrincipal } from '../auth/api-tokens.js';
 import type { Registry } from '../registry/index.js';
 
@@ -10,6 +14,9 @@ import type { Registry } from '../registry/index.js';
 export interface ApiEnv {
   Variables: { principal: ApiPrincipal };
 }
+
+/** Narrows a request to one organisation (the CLI's --org); an id or a name. */
+export const ORGANIZATION_HEADER = 'x-porthole-organization';
 
 export function requireApiToken(
   registry: Registry,
@@ -28,11 +35,22 @@ export function requireApiToken(
         { field: 'authorization' },
       );
     }
-    if (principal.user.role !== 'admin') throw new ForbiddenError('only administrators\' API tokens may use the admin API');
+    if (!principal.actor.superadmin && principal.actor.memberships.size === 0) {
+      throw new ForbiddenError('only the API tokens of hub administrators, of organisation members and of organisations may use the admin API');
+    }
     if (!principal.scopes.includes('write') && !(scope === 'read' && principal.scopes.includes('read'))) {
       throw new ForbiddenError(`this API token lacks the ${scope} scope`);
     }
-    c.set('principal', principal);
+    const named = c.req.header(ORGANIZATION_HEADER);
+    if (named !== undefined) {
+      // An organisation the caller cannot see answers like one that does not exist.
+      const unknown = () => new NotFoundError(`organization ${JSON.stringify(named.slice(0, 70))} does not exist`, { field: ORGANIZATION_HEADER });
+      const org = named.length > 200 ? undefined : await registry.findOrganization(named);
+      if (!org || !canSee(principal.actor, org.id)) throw unknown();
+      c.set('principal', { ...principal, actor: scopeActor(principal.actor, org.id) });
+    } else {
+      c.set('principal', principal);
+    }
     await next();
   };
 }

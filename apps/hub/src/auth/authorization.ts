@@ -22,6 +22,11 @@ export const ROLE_ACTIONS: Readonly<Record<OrganizationRole, readonly Organizati
   viewer: ['read'],
 };
 
+/** The roles that may do `action` (for queries that decide in SQL, such as the proxy's access check). */
+export function rolesThatMay(action: OrganizationAction): OrganizationRole[] {
+  return ORGANIZATION_ROLES.filter((role) => ROLE_ACTIONS[role].includes(action));
+}
+
 /** Rank for "the highest role wins" (owner highest). */
 export function roleRank(role: OrganizationRole): number {
   return ORGANIZATION_ROLES.length - ORGANIZATION_ROLES.indexOf(role);

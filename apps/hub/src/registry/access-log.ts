@@ -1,6 +1,6 @@
 // The access log: the proxy appends entries in batches (one INSERT per batch), admins query one
 // device's entries over a time range, newest first, with a keyset cursor.
-import { and, desc, eq, gte, lt, lte, or, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gte, inArray, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import { accessLog, DEFAULT_ORGANIZATION_ID, devices, users } from '@porthole/db';
 import { ValidationError } from '../errors.js';
 import type { RegistryContext } from './context.js';
@@ -74,6 +74,8 @@ export async function appendAccessLog(ctx: RegistryContext, entries: readonly Ne
 
 export interface AccessLogQuery {
   serial: string;
+  /** Only entries of these organisations (what the caller may see). */
+  organizationIds?: readonly string[];
   from?: Date;
   to?: Date;
   limit?: number;
@@ -94,6 +96,7 @@ export async function queryAccessLog(
   const limit = query.limit ?? 100;
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ValidationError('limit must be an integer from 1 to 1000', { field: 'limit' });
   const where: (SQL | undefined)[] = [eq(accessLog.serial, serial)];
+  if (query.organizationIds) where.push(query.organizationIds.length === 0 ? sql`false` : inArray(accessLog.organizationId, [...query.organizationIds]));
   if (query.from) where.push(gte(accessLog.at, query.from));
   if (query.to) where.push(lte(accessLog.at, query.to));
   if (query.cursor) {

@@ -1,18 +1,20 @@
 // The device registry seen by admins and by the proxy: list with filters and cursor pagination,
 // show, enable/disable, access policy, delete (frees the tunnel IP), key-rotation approval, and
 // the access decision the proxy asks for.
-import { and, arrayContains, asc, eq, gt, gte, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, arrayContains, asc, eq, gt, gte, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
 import {
   deviceGrants,
   devices,
   freeTunnelIp,
   keyRotations,
+  organizationMembers,
   users,
   type AccessPolicy,
   type DeviceStatus,
   type Executor,
   type PeerChange,
 } from '@porthole/db';
+import { rolesThatMay } from '../auth/authorization.js';
 import { NotFoundError, ValidationError, withDbErrors } from '../errors.js';
 import { inTransaction, recordChanges, type PendingPeerChange, type RegistryContext } from './context.js';
 import { normalizeSerial, SERIAL_RE } from './serial.js';
@@ -28,6 +30,7 @@ export type DeviceRow = typeof devices.$inferSelect;
 export interface DeviceInfo {
   id: string;
   serial: string;
+  organizationId: string;
   publicKey: string;
   tunnelIp: string;
   status: DeviceStatus;
@@ -64,6 +67,7 @@ export function toInfo(ctx: RegistryContext, row: DeviceRow, ownerEmail: string 
   return {
     id: row.id,
     serial: row.serial,
+    organizationId: row.organizationId,
     publicKey: row.publicKey,
     tunnelIp: row.tunnelIp,
     status: row.status,
@@ -96,6 +100,8 @@ export interface ListDevicesQuery {
   q?: string;
   /** Only devices this user owns or has a grant for. */
   visibleTo?: string;
+  /** Only devices of these organisations (what the caller may see; auth/authorization.ts). */
+  organizationIds?: readonly string[];
   limit?: number;
   /** Opaque cursor from a previous page's `nextCursor`. */
   cursor?: string;
@@ -141,6 +147,7 @@ export async function listDevices(ctx: RegistryContext, query: ListDevicesQuery 
 export function deviceFilters(query: Omit<ListDevicesQuery, 'cursor' | 'limit'>, now: Date): (SQL | undefined)[] {
   const onlineSince = new Date(now.getTime() - ONLINE_WINDOW_MS);
   const where: (SQL | undefined)[] = [];
+  if (query.organizationIds) where.push(query.organizationIds.length === 0 ? sql`false` : inArray(devices.organizationId, [...query.organizationIds]));
   if (query.status) where.push(eq(devices.status, query.status));
   if (query.online === true) where.push(gte(devices.lastHandshakeAt, onlineSince));
   if (query.online === false) where.push(or(isNull(devices.lastHandshakeAt), lt(devices.lastHandshakeAt, onlineSince)));
@@ -171,9 +178,17 @@ export async function findDeviceBySerial(ctx: RegistryContext, serial: string): 
   return row ? toInfo(ctx, row.device, row.ownerEmail, ctx.now()) : undefined;
 }
 
+/**
+ * The answer for an unknown serial: also the answer for a device of an organisation the caller
+ * cannot see, so that nobody learns that it exists.
+ */
+export function deviceNotFound(serial: string): NotFoundError {
+  return new NotFoundError(`device ${serial.toLowerCase()} does not exist`, { field: 'serial' });
+}
+
 export async function getDevice(ctx: RegistryContext, serial: string): Promise<DeviceInfo> {
   const device = await findDeviceBySerial(ctx, normalizeSerial(serial));
-  if (!device) throw new NotFoundError(`device ${serial.toLowerCase()} does not exist`, { field: 'serial' });
+  if (!device) throw deviceNotFound(serial);
   return device;
 }
 
@@ -261,6 +276,9 @@ export async function approveKeyRotation(
  * May `userId` reach the device? Admins, the owner and holders of an unexpired grant may; anyone may
  * when the policy is `public`; nobody when the device is disabled.
  */
+/** `in (…)` list of the roles that open devices. */
+const CONNECT_ROLES = sql`(${sql.join(rolesThatMay('connect').map((r) => sql`${r}`), sql`, `)})`;
+
 export async function canAccessDevice(ctx: RegistryContext, userId: string | null, deviceId: string): Promise<boolean> {
   if (!UUID_RE.test(deviceId) || (userId !== null && !UUID_RE.test(userId))) return false;
   const now = ctx.now().toISOString();
@@ -273,11 +291,14 @@ export async function canAccessDevice(ctx: RegistryContext, userId: string | nul
       role: sql<string | null>`(select role from ${users} where id = ${userId ?? null}::uuid and disabled_at is null)`,
       granted: sql<boolean>`exists (select 1 from ${deviceGrants} g where g.device_id = ${devices.id}
         and g.user_id = ${userId ?? null}::uuid and (g.expires_at is null or g.expires_at > ${now}::timestamptz))`,
+      // Members who may open the organisation's devices (auth/authorization.ts: the connect action).
+      member: sql<boolean>`exists (select 1 from ${organizationMembers} m where m.organization_id = ${devices.organizationId}
+        and m.user_id = ${userId ?? null}::uuid and m.role in ${CONNECT_ROLES})`,
     })
     .from(devices)
     .where(eq(devices.id, deviceId));
   if (!row || row.status !== 'enabled') return false;
   if (row.accessPolicy === 'public') return true;
   if (userId === null || row.role === null) return false;
-  return row.role === 'admin' || row.ownerId === userId || row.granted === true;
+  return row.role === 'admin' || row.ownerId === userId || row.granted === true || row.member === true;
 }

@@ -106,8 +106,11 @@ export function createRegistry(options: RegistryOptions) {
     deleteUserDeviceSessions: (userId: string) => deviceSessions.deleteUserDeviceSessions(ctx, userId),
     onDeviceSessionsEnded: (listener: deviceSessions.DeviceSessionsEndedListener) => deviceSessions.onDeviceSessionsEnded(ctx, listener),
     createApiToken: (input: apiTokens.CreateApiTokenInput) => apiTokens.createApiToken(ctx, input),
-    listApiTokens: () => apiTokens.listApiTokens(ctx),
-    revokeApiToken: (id: string) => apiTokens.revokeApiToken(ctx, id),
+    listApiTokens: (userId?: string) => apiTokens.listApiTokens(ctx, userId),
+    revokeApiToken: (id: string, userId?: string) => apiTokens.revokeApiToken(ctx, id, userId),
+    createOrganizationToken: (input: Parameters<typeof apiTokens.createOrganizationToken>[1]) => apiTokens.createOrganizationToken(ctx, input),
+    listOrganizationTokens: (organizationId: string) => apiTokens.listOrganizationTokens(ctx, organizationId),
+    revokeOrganizationToken: (organizationId: string, id: string) => apiTokens.revokeOrganizationToken(ctx, organizationId, id),
     authenticateApiToken: (token: string) => apiTokens.authenticateApiToken(ctx, token),
 
     overlay: pool,
@@ -182,7 +185,7 @@ export function createRegistry(options: RegistryOptions) {
     removeSerialReservation: (prefix: string) => reservations.removeSerialReservation(ctx, prefix),
 
     // Admin peers.
-    createAdminPeer: (input: { name: string; publicKey: string; createdBy?: string | null }) => adminPeers.createAdminPeer(ctx, input),
+    createAdminPeer: (input: { name: string; publicKey: string; createdBy?: string | null; organizationId?: string }) => adminPeers.createAdminPeer(ctx, input),
     listAdminPeers: () => adminPeers.listAdminPeers(ctx),
     deleteAdminPeer: (id: string) => adminPeers.deleteAdminPeer(ctx, id),
 

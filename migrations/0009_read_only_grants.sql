@@ -1,1 +1,0 @@
-ALTER TABLE "device_grants" ADD COLUMN "read_only" boolean DEFAULT false NOT NULL;
