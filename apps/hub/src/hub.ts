@@ -387,7 +387,8 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
         },
         async userForBearerToken(token) {
           const principal = await registry.authenticateApiToken(token);
-          return principal ? { userId: principal.user.id, scopes: principal.scopes } : null;
+          // An organisation token opens no device yet: here it would act with its maker's own rights.
+          return principal && !principal.organizationId ? { userId: principal.user.id, scopes: principal.scopes } : null;
         },
       },
       tickets,
