@@ -123,4 +123,25 @@ describe('identity provisioning', () => {
     expect(ids.size).toBe(1);
     expect(await registry.context.db.select().from(userIdentities)).toHaveLength(1);
   });
+
+  it('gives the roles the rules name in organisations at every sign-in, and admits users only an organisation rule matches', async () => {
+    const acme = await registry.createOrganization({ name: 'Acme' });
+    const orgPolicy: ProvisioningPolicy = {
+      mapping: {
+        rules: roleRulesSchema.parse([
+          { emailDomain: 'acme.example', role: 'technician', organization: 'ACME' },
+          { claim: 'groups', value: 'fleet-admins', role: 'admin', organization: 'acme' },
+          { emailDomain: 'acme.example', role: 'viewer', organization: 'Not Yet Created' },
+        ]),
+        defaultRole: 'none',
+      },
+    };
+    const first = await signIn(identity({ subject: 'sub-tech', email: 'tech@acme.example' }), orgPolicy);
+    expect(first.user.role).toBe('user');
+    expect([...(await registry.membershipsOf(first.user.id))]).toEqual([[acme.id, 'technician']]);
+    await signIn(identity({ subject: 'sub-tech', email: 'tech@acme.example', claims: { groups: ['fleet-admins'] } }), orgPolicy);
+    expect([...(await registry.membershipsOf(first.user.id))]).toEqual([[acme.id, 'admin']]);
+    // Nobody else is let in by these rules.
+    await expect(signIn(identity({ subject: 'sub-x', email: 'x@elsewhere.example' }), orgPolicy)).rejects.toThrow(ForbiddenError);
+  });
 });

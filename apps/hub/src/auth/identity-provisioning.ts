@@ -13,13 +13,14 @@
 //   so anyone could have made it before its owner first signed in with the provider ("account
 //   pre-hijacking"); linking would let that person keep a password into the owner's account. Its
 //   owner links the provider while signed in with the password (linkIdentity), proving both.
-import { and, eq, ne } from 'drizzle-orm';
-import { users, userIdentities, type Executor, type IdentityProvider, type UserRole } from '@porthole/db';
+import { and, eq, inArray, ne, sql } from 'drizzle-orm';
+import { organizations, users, userIdentities, type Executor, type IdentityProvider, type OrganizationRole, type UserRole } from '@porthole/db';
 import { ConflictError, ForbiddenError, ValidationError } from '../errors.js';
 import { findUserRow, INVITED_PASSWORD_HASH, type LoginResult } from '../registry/accounts.js';
 import { inTransaction, type RegistryContext } from '../registry/context.js';
+import { setMembership } from '../registry/organizations.js';
 import { canonicalEmail, normalizeEmail } from '../registry/email-address.js';
-import { hubRoleFor, type MappingProfile, type RoleMapping } from './role-mapping.js';
+import { hubRoleFor, organizationRolesFor, type MappingProfile, type RoleMapping } from './role-mapping.js';
 import { createSession, type SessionUser } from './sessions.js';
 
 /** The password hash of an account made by a provider: no password verifies against it. */
@@ -68,10 +69,36 @@ function verifiedEmail(identity: ExternalIdentity): string {
   }
 }
 
-function roleFor(identity: ExternalIdentity, email: string, policy: ProvisioningPolicy): UserRole {
-  const role = hubRoleFor(policy.mapping.rules, { email, claims: identity.claims, groups: identity.groups }, policy.mapping.defaultRole);
-  if (!role) throw new ForbiddenError(`your account at ${identity.providerName} is not allowed to sign in to this hub; ask an administrator`);
-  return role;
+interface MappedRoles {
+  hub: UserRole;
+  /** Organisation name (lowercased) → role. */
+  organizations: Map<string, OrganizationRole>;
+}
+
+function roleFor(identity: ExternalIdentity, email: string, policy: ProvisioningPolicy): MappedRoles {
+  const profile = { email, claims: identity.claims, groups: identity.groups };
+  const organizations = organizationRolesFor(policy.mapping.rules, profile);
+  // A rule giving a role in an organisation lets the user in (as a user of the hub) even when the default is `none`.
+  const hub = hubRoleFor(policy.mapping.rules, profile, policy.mapping.defaultRole) ?? (organizations.size > 0 ? 'user' : undefined);
+  if (!hub) throw new ForbiddenError(`your account at ${identity.providerName} is not allowed to sign in to this hub; ask an administrator`);
+  return { hub, organizations };
+}
+
+/** Sets the roles the rules give in organisations (memberships given by hand in others stay). */
+async function syncMemberships(tx: Executor, ctx: RegistryContext, userId: string, roles: Map<string, OrganizationRole>): Promise<void> {
+  if (roles.size === 0) return;
+  const orgs = await tx
+    .select({ id: organizations.id, name: organizations.name })
+    .from(organizations)
+    .where(inArray(sql`lower(${organizations.name})`, [...roles.keys()]));
+  for (const [name, role] of roles) {
+    const org = orgs.find((o) => o.name.toLowerCase() === name);
+    if (!org) {
+      ctx.logger?.warn('sign-in mapping names an organization that does not exist', { organization: name, userId });
+      continue;
+    }
+    await setMembership(tx, org.id, userId, role, ctx.now());
+  }
 }
 
 async function linkedUser(tx: Executor, identity: ExternalIdentity): Promise<UserRow | undefined> {
@@ -143,7 +170,8 @@ export async function signInWithIdentity(
   clientIp: string | null,
 ): Promise<LoginResult> {
   const email = verifiedEmail(identity);
-  const role = roleFor(identity, email, policy);
+  const roles = roleFor(identity, email, policy);
+  const role = roles.hub;
   const row = await inTransaction(
     ctx.db,
     async (tx) => {
@@ -162,6 +190,7 @@ export async function signInWithIdentity(
         await insertIdentity(tx, ctx, account!.id, identity, email);
       }
       refuseDisabled(account!);
+      await syncMemberships(tx, ctx, account!.id, roles.organizations);
       return syncRole(tx, ctx, account!, role, policy);
     },
     // Two first sign-ins of one user at once: the loser finds the winner's rows on its retry.
@@ -178,7 +207,8 @@ export async function signInWithIdentity(
  */
 export async function linkIdentity(ctx: RegistryContext, identity: ExternalIdentity, policy: ProvisioningPolicy, user: SessionUser): Promise<SessionUser> {
   const email = verifiedEmail(identity);
-  const role = roleFor(identity, email, policy);
+  const roles = roleFor(identity, email, policy);
+  const role = roles.hub;
   const row = await inTransaction(
     ctx.db,
     async (tx) => {
@@ -193,6 +223,7 @@ export async function linkIdentity(ctx: RegistryContext, identity: ExternalIdent
       }
       refuseDisabled(account);
       if (!linked) await insertIdentity(tx, ctx, account.id, identity, email);
+      await syncMemberships(tx, ctx, account.id, roles.organizations);
       return syncRole(tx, ctx, account, role, policy);
     },
     ['user_identities_subject_unique'],

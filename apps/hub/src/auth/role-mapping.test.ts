@@ -1,9 +1,9 @@
-// Role rules of single sign-on: parsing (JSON in a variable, one kind per rule, organisations not yet)
+// Role rules of single sign-on: parsing (JSON in a variable, one kind per rule, hub and organisation roles)
 // and evaluation (domain, claim by dotted path, group by DN or name; the highest role wins whatever
 // the order; default `none` refuses). Randomised order check with a printed seed.
 import { describe, expect, it } from 'vitest';
 import { seededRandom, testSeed } from '@porthole/wireguard/testing';
-import { flattenClaims, hubRoleFor, normalizeDn, roleRulesSchema, ruleMatches, type MappingProfile, type RoleRule } from './role-mapping.js';
+import { flattenClaims, hubRoleFor, normalizeDn, organizationRolesFor, roleRulesSchema, ruleMatches, type MappingProfile, type RoleRule } from './role-mapping.js';
 
 const parse = (value: unknown) => roleRulesSchema.safeParse(value);
 const rules = (value: unknown): RoleRule[] => {
@@ -34,10 +34,13 @@ describe('role rules', () => {
     expect(messages([{ role: 'admin' }])).toEqual([expect.stringContaining('exactly one of emailDomain')]);
     expect(messages([{ emailDomain: 'a.com', group: 'x', role: 'admin' }])).toEqual([expect.stringContaining('exactly one of')]);
     expect(messages([{ claim: 'groups', role: 'admin' }])).toEqual([expect.stringContaining('needs a value')]);
-    expect(messages([{ emailDomain: 'a.com', role: 'owner' }])).toEqual([expect.stringContaining('role must be one of admin, user')]);
+    expect(messages([{ emailDomain: 'a.com', role: 'root' }])).toEqual([expect.stringContaining('role must be one of admin, user')]);
+    expect(messages([{ emailDomain: 'a.com', role: 'owner' }])).toEqual([expect.stringContaining('owner is an organisation role: name the organization')]);
     expect(messages([{ emailDomain: 'a.com', role: 'admin', extra: 1 }]).length).toBeGreaterThan(0);
-    // The organisation field exists (the extension point) and is refused until organisations do.
-    expect(messages([{ emailDomain: 'a.com', role: 'admin', organization: 'acme' }])).toEqual([expect.stringContaining('no organisations yet')]);
+    // A rule naming an organisation gives a role of the organisation's, never a hub role.
+    expect(messages([{ emailDomain: 'a.com', role: 'user', organization: 'acme' }])).toEqual([expect.stringContaining('user is a hub role: in organization acme')]);
+    expect(messages([{ emailDomain: 'a.com', role: 'admin', organization: 'acme' }])).toEqual([]);
+    expect(messages([{ emailDomain: 'a.com', role: 'viewer', organization: '' }])).toEqual([expect.stringContaining('organization must not be empty')]);
   });
 
   it('match the e-mail domain exactly, claims by dotted path, groups by DN or by name', () => {
@@ -77,5 +80,22 @@ describe('role rules', () => {
     expect(hubRoleFor(list, bob, 'user')).toBe('user');
     expect(hubRoleFor(list, bob, 'none')).toBeUndefined();
     expect(hubRoleFor([], alice, 'none')).toBeUndefined();
+  });
+
+  it('give roles in organisations by name, the highest per organisation, apart from the hub role', () => {
+    const list = rules([
+      { emailDomain: 'ops.example.com', role: 'viewer', organization: 'Acme' },
+      { claim: 'groups', value: 'porthole-admins', role: 'admin', organization: 'acme' },
+      { group: 'readers', role: 'technician', organization: 'Beta Grid' },
+      { emailDomain: 'other.example', role: 'owner', organization: 'Gamma' },
+      { emailDomain: 'ops.example.com', role: 'user' },
+    ]);
+    expect([...organizationRolesFor(list, alice)]).toEqual([
+      ['acme', 'admin'],
+      ['beta grid', 'technician'],
+    ]);
+    // Organisation rules never make anyone a hub administrator.
+    expect(hubRoleFor(list, alice, 'none')).toBe('user');
+    expect(hubRoleFor(list.slice(0, 4), alice, 'none')).toBeUndefined();
   });
 });

@@ -1,10 +1,12 @@
 // Which role a user who signs in through an identity provider (OIDC) or a directory (LDAP) gets:
 // rules on the verified e-mail address's domain, on a claim (an entry attribute for LDAP), or on a
 // group. Every rule that matches counts and the highest role wins, so the order of the rules does
-// not matter. A rule may name an `organization`: the field is the place organisations plug in (a
-// rule will then give a role in that organisation); until organisations exist it is refused.
+// not matter. A rule without `organization` gives a hub role (admin = hub administrator, user); a
+// rule naming an `organization` (by name) gives a role in it (owner | admin | technician | viewer),
+// set at every sign-in.
 import { z } from 'zod';
-import { USER_ROLES, type UserRole } from '@porthole/db';
+import { ORGANIZATION_ROLES, USER_ROLES, type OrganizationRole, type UserRole } from '@porthole/db';
+import { roleRank } from './authorization.js';
 
 /** What a provider says about a user, as the rules see it. */
 export interface MappingProfile {
@@ -29,17 +31,23 @@ export const roleRuleSchema = z
     value: z.string({ message: 'value must be a string' }).max(1024).optional(),
     /** A group: its DN, or its name (the first RDN's value, `cn=admins,…` → `admins`). */
     group: ruleText('group').optional(),
-    role: z.enum(USER_ROLES, { message: `role must be one of ${USER_ROLES.join(', ')}` }),
-    /** Extension point for organisations: the organisation the role is in. Refused for now. */
-    organization: z.string().optional(),
+    /** A hub role (admin, user), or with `organization` a role there (owner, admin, technician, viewer). */
+    role: z.enum([...new Set([...USER_ROLES, ...ORGANIZATION_ROLES])] as [string, ...string[]], {
+      message: `role must be one of ${USER_ROLES.join(', ')} (hub roles), or with organization one of ${ORGANIZATION_ROLES.join(', ')}`,
+    }),
+    /** The organisation (by name, case-insensitive) the role is in; it must exist when the user signs in. */
+    organization: ruleText('organization').optional(),
   })
   .superRefine((rule, ctx) => {
     const kinds = [rule.emailDomain, rule.claim, rule.group].filter((v) => v !== undefined).length;
     if (kinds !== 1) ctx.addIssue({ code: 'custom', message: 'each rule names exactly one of emailDomain, claim (with value) or group' });
     if (rule.claim !== undefined && rule.value === undefined) ctx.addIssue({ code: 'custom', message: `the rule on claim ${rule.claim} needs a value` });
     if (rule.claim === undefined && rule.value !== undefined) ctx.addIssue({ code: 'custom', message: 'value belongs to a claim rule' });
-    if (rule.organization !== undefined) {
-      ctx.addIssue({ code: 'custom', message: 'organization: this hub has no organisations yet; leave it out (the role is a hub role)' });
+    if (rule.organization === undefined && !(USER_ROLES as readonly string[]).includes(rule.role)) {
+      ctx.addIssue({ code: 'custom', message: `role ${rule.role} is an organisation role: name the organization, or use a hub role (${USER_ROLES.join(', ')})` });
+    }
+    if (rule.organization !== undefined && !(ORGANIZATION_ROLES as readonly string[]).includes(rule.role)) {
+      ctx.addIssue({ code: 'custom', message: `role ${rule.role} is a hub role: in organization ${rule.organization} use one of ${ORGANIZATION_ROLES.join(', ')}` });
     }
   });
 
@@ -108,9 +116,26 @@ export function hubRoleFor(rules: readonly RoleRule[], profile: MappingProfile, 
   let best: UserRole | undefined;
   for (const rule of rules) {
     if (rule.organization !== undefined || !ruleMatches(rule, profile)) continue;
-    if (best === undefined || RANK[rule.role] > RANK[best]) best = rule.role;
+    const role = rule.role as UserRole;
+    if (best === undefined || RANK[role] > RANK[best]) best = role;
   }
   return best ?? (defaultRole === 'none' ? undefined : defaultRole);
+}
+
+/**
+ * The organisation roles for `profile`: organisation name (lowercased) → the highest role of the
+ * matching rules that name it.
+ */
+export function organizationRolesFor(rules: readonly RoleRule[], profile: MappingProfile): Map<string, OrganizationRole> {
+  const out = new Map<string, OrganizationRole>();
+  for (const rule of rules) {
+    if (rule.organization === undefined || !ruleMatches(rule, profile)) continue;
+    const key = rule.organization.toLowerCase();
+    const role = rule.role as OrganizationRole;
+    const had = out.get(key);
+    if (had === undefined || roleRank(role) > roleRank(had)) out.set(key, role);
+  }
+  return out;
 }
 
 /** The role-mapping policy of one provider. */
