@@ -260,6 +260,31 @@ describe.skipIf(!ok)('a hub cluster of two nodes', () => {
     expect(byName['node-b']).toMatchObject({ wgEndpoint: `127.0.0.1:${b().wgPort}`, alive: true, devicesOnline: 1 });
   });
 
+  it('a portal form from node A is accepted by node B, and a device ticket issued by A is redeemed by B', async () => {
+    const form = await request(a().port, 'localhost', '/login');
+    expect(form.status).toBe(200);
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(form.body.toString())![1]!;
+    const preSession = String(form.headers['set-cookie']).split(';')[0]!;
+    const body = new URLSearchParams({ _csrf: csrf, email: 'admin@example.io', password: 'correct horse battery staple 42', next: '/' }).toString();
+    const login = await request(b().port, 'localhost', '/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: preSession, origin: `http://localhost:${b().port}` },
+      body,
+    });
+    expect(login.status).toBe(303);
+    const session = (login.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]).join('; ');
+    const auth = await request(a().port, 'localhost', `/auth/device?host=k1clus0001.localhost:${a().port}&next=/`, { headers: { cookie: session } });
+    expect(auth.status).toBe(303);
+    const target = new URL(String(auth.headers.location));
+    expect(target.pathname).toBe('/.porthole/auth');
+    const redeemed = await request(b().port, 'k1clus0001.localhost', `${target.pathname}${target.search}`);
+    expect(redeemed.status).toBe(302);
+    expect(String(redeemed.headers['set-cookie'])).toMatch(/porthole_device/);
+    // One use, cluster-wide: the same ticket is refused on A now.
+    const again = await request(a().port, 'k1clus0001.localhost', `${target.pathname}${target.search}`);
+    expect(again.status).not.toBe(302);
+  });
+
   it('refuses a dial to the internal listener without the secret or with another one', async () => {
     const tunnelIp = (await api(a(), 'GET', '/devices/k1clus0001')).json.tunnelIp;
     const path = `/cluster/v1/dial?address=${tunnelIp}&port=80`;

@@ -93,6 +93,8 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
   const privateKey = config.wgKey ? decodeKey(config.wgKey) : loadOrCreateHubKey(config.dataDir);
   // Every node of a cluster holds the same hub key, so each one accepts the others' selection cookies.
   const selectionKey = new Uint8Array(hkdfSync('sha256', privateKey, new Uint8Array(0), 'porthole single-host selection v1', 32));
+  // The portal's CSRF tokens too: a form loaded from one node is posted to another behind a load balancer.
+  const csrfKey = new Uint8Array(hkdfSync('sha256', privateKey, new Uint8Array(0), 'porthole portal csrf v1', 32));
 
   const cleanups: (() => Promise<unknown> | unknown)[] = [];
   const cleanup = async () => {
@@ -295,7 +297,10 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
       },
     };
 
-    const tickets = createTicketStore();
+    // In a cluster a ticket issued here is redeemed wherever the visitor's redirect lands.
+    const tickets = createTicketStore(
+      joined ? { onIssued: (hash, entry) => cluster?.publishTicket(hash, entry), onTaken: (hash) => cluster?.publishTicketTaken(hash) } : {},
+    );
     // Device sessions live in the database; the proxy reads them through a short-lived cache that
     // the registry empties for sessions it ends (a cluster feed would call invalidate the same way).
     const deviceSessions = createDeviceSessions({
@@ -344,6 +349,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
         invalidateAllDevices: () => directory.invalidateAll(),
         invalidateSessions: (ended) => deviceSessions.invalidate(ended),
         peersChanged: () => void overlay.peers.catchUp(),
+        tickets,
       });
     if (cluster) {
       cleanups.push(() => cluster.close());
@@ -364,6 +370,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
         registry,
         tickets,
         portalOrigin: portalUrl,
+        csrfKey,
         deviceDomain: config.domain,
         secure: config.tls,
         logger,

@@ -7,6 +7,7 @@ import type { MoveMessage } from '@porthole/device-control';
 import type { DatabaseHandle } from '@porthole/db';
 import type { HubConfig } from '../config/config-schema.js';
 import type { Logger } from '../ops/logger.js';
+import type { TicketEntry } from '../proxy/ticket-store.js';
 import type { DeviceDialer } from '../proxy/contracts.js';
 import { createClusterDialer, createClusterListener, type ClusterListener } from './cluster-listener.js';
 import { startClusterNode, type ClusterNode } from './cluster-node.js';
@@ -61,6 +62,8 @@ export interface AttachOptions {
   invalidateSessions(ended: { userId: string } | { tokenHash: string }): void;
   /** Peer set changed elsewhere: catch up now rather than at the next poll. */
   peersChanged(): void;
+  /** One-time tickets: issued on one node, redeemed on whichever the visitor's redirect reaches. */
+  tickets: { adopt(hash: string, entry: TicketEntry): void; forget(hash: string): void };
 }
 
 export function attachCluster(o: AttachOptions) {
@@ -87,6 +90,10 @@ export function attachCluster(o: AttachOptions) {
       for (const ended of n.ended) if (!('userId' in ended && ended.userId === '*')) o.invalidateSessions(ended);
     } else if (n.kind === 'peers') {
       o.peersChanged();
+    } else if (n.kind === 'ticket') {
+      o.tickets.adopt(n.hash, n.entry);
+    } else if (n.kind === 'ticket-taken') {
+      o.tickets.forget(n.hash);
     }
   };
   // Agents learn the live endpoints from the policy: push it again when nodes come or go.
@@ -110,6 +117,13 @@ export function attachCluster(o: AttachOptions) {
     },
     publishSessionsEnded(ended: { userId: string } | { tokenHash: string }) {
       void node.publish({ kind: 'sessions', ended: [ended] });
+    },
+    /** A ticket issued here (by hash: a notice never carries a usable ticket). */
+    publishTicket(hash: string, entry: TicketEntry) {
+      void node.publish({ kind: 'ticket', hash, entry });
+    },
+    publishTicketTaken(hash: string) {
+      void node.publish({ kind: 'ticket-taken', hash });
     },
     /**
      * SIGTERM: end the lease (no new requests are sent here), tell every device held here to move

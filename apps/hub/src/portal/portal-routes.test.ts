@@ -160,7 +160,7 @@ describe.each(drivers)('portal on %s', (driver) => {
         status: 'approved',
         registration: {
           serial: 'an12345678', tunnelIp: '100.64.0.2', overlayCidr: '100.64.0.0/10',
-          hub: { publicKey: registry.hub.publicKey, endpoint: 'hub.example.io:51820', tunnelIp: '100.64.0.1' },
+          hub: { publicKey: registry.hub.publicKey, endpoint: 'hub.example.io:51820', endpoints: ['hub.example.io:51820'], tunnelIp: '100.64.0.1' },
           url: 'https://an12345678.example.io/', persistentKeepalive: 25,
         },
       },

@@ -30,9 +30,15 @@ export interface TicketStore {
   redeem(ticket: string, serial: string): TicketGrant | undefined;
   /** A single-host grant, exactly once, while unexpired; a serial host's ticket is refused here (and the reverse). */
   redeemForSingleHost(ticket: string): SingleHostGrant | undefined;
+  /**
+   * In a cluster: resolves true once another node's ticket is known here (its notice may arrive
+   * after the visitor's redirect), false after a short wait. Absent on a single node.
+   */
+  whenKnown?(ticket: string): Promise<boolean>;
 }
 
-interface Entry {
+/** A ticket as the store keeps it (what a cluster node passes to the others, by hash). */
+export interface TicketEntry {
   userId: string | null;
   next: string;
   serial: string;
@@ -44,14 +50,30 @@ export function hashSecret(secret: string): string {
   return createHash('sha256').update(secret).digest('base64url');
 }
 
+type Entry = TicketEntry;
+
 export interface TicketStoreOptions {
+  /** Called with each ticket issued here (by hash): a cluster node tells the others. */
+  onIssued?(hash: string, entry: TicketEntry): void;
+  /** Called with each ticket taken here (redeemed or burnt): the others forget it. */
+  onTaken?(hash: string): void;
   now?: () => number;
   ttlMs?: number;
   /** Outstanding tickets kept at most; the oldest go first (each is a login that was not finished). */
   maxEntries?: number;
 }
 
-export function createTicketStore(options: TicketStoreOptions = {}): TicketStore & { readonly size: number } {
+export interface SharedTicketStore extends TicketStore {
+  readonly size: number;
+  /** A ticket another node issued. */
+  adopt(hash: string, entry: TicketEntry): void;
+  /** A ticket another node took. */
+  forget(hash: string): void;
+  /** Whether a ticket is known here (a redirect may arrive before the issuing node's notice). */
+  has(ticket: string): boolean;
+}
+
+export function createTicketStore(options: TicketStoreOptions = {}): SharedTicketStore {
   const now = options.now ?? Date.now;
   const ttlMs = options.ttlMs ?? TICKET_TTL_MS;
   const maxEntries = options.maxEntries ?? 100_000;
@@ -69,8 +91,11 @@ export function createTicketStore(options: TicketStoreOptions = {}): TicketStore
     const nowMs = now();
     sweep(nowMs);
     const ticket = randomBytes(32).toString('base64url');
-    tickets.set(hashSecret(ticket), { ...entry, expiresMs: nowMs + ttlMs });
+    const hash = hashSecret(ticket);
+    const stored = { ...entry, expiresMs: nowMs + ttlMs };
+    tickets.set(hash, stored);
     if (tickets.size > maxEntries) tickets.delete(tickets.keys().next().value!);
+    options.onIssued?.(hash, stored);
     return ticket;
   }
 
@@ -81,6 +106,7 @@ export function createTicketStore(options: TicketStoreOptions = {}): TicketStore
     if (!entry) return undefined;
     // Consumed by any attempt, even a wrong-host one: a leaked ticket is worth one try at most.
     tickets.delete(hash);
+    options.onTaken?.(hash);
     return entry.expiresMs > now() ? entry : undefined;
   }
 
@@ -100,5 +126,33 @@ export function createTicketStore(options: TicketStoreOptions = {}): TicketStore
     get size() {
       return tickets.size;
     },
+    adopt(hash, entry) {
+      if (!/^[A-Za-z0-9_-]{43}$/.test(hash) || entry.expiresMs <= now()) return;
+      sweep(now());
+      tickets.set(hash, entry);
+      if (tickets.size > maxEntries) tickets.delete(tickets.keys().next().value!);
+    },
+    forget(hash) {
+      tickets.delete(hash);
+    },
+    has(ticket) {
+      return typeof ticket === 'string' && tickets.has(hashSecret(ticket));
+    },
+    ...(options.onIssued
+      ? {
+          async whenKnown(ticket: string) {
+            if (typeof ticket !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(ticket)) return false;
+            const hash = hashSecret(ticket);
+            for (let waited = 0; waited < ARRIVAL_WAIT_MS; waited += 25) {
+              if (tickets.has(hash)) return true;
+              await new Promise((r) => setTimeout(r, 25));
+            }
+            return tickets.has(hash);
+          },
+        }
+      : {}),
   };
 }
+
+/** How long a node waits for another node's ticket notice (LISTEN/NOTIFY takes milliseconds). */
+const ARRIVAL_WAIT_MS = 1_000;
