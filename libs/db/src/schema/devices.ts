@@ -1,7 +1,7 @@
 // Devices and who may reach them: the device registry (serial = DNS label, WireGuard public key,
 // tunnel IP), per-user access grants and owner/admin-approved key rotations.
 import { sql } from 'drizzle-orm';
-import { bigint, check, index, inet, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigint, boolean, check, index, inet, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { users } from './accounts.js';
 import { enrollmentTokens } from './enrollment.js';
 import { organizations } from './organizations.js';
@@ -74,6 +74,8 @@ export const deviceGrants = pgTable(
     grantedBy: uuid('granted_by').references(() => users.id, { onDelete: 'set null' }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     expiresAt: timestamp('expires_at', { withTimezone: true }),
+    /** HTTP GET and HEAD only: no other method, WebSocket, /.porthole/tcp or console (unless the user may do more as admin or owner). */
+    readOnly: boolean('read_only').notNull().default(false),
   },
   (t) => [primaryKey({ columns: [t.deviceId, t.userId] }), index('device_grants_user_idx').on(t.userId)],
 );
