@@ -94,6 +94,9 @@ defaults
 frontend web
     bind ${LB_IP}:80
     option forwardfor
+    # No node ready (/readyz fails without the database): nodes that are alive still serve the
+    # devices they hold (infra/haproxy/porthole-cluster.cfg does the same).
+    use_backend hub_alive if { nbsrv(hub) eq 0 }
     default_backend hub
 
 backend hub
@@ -101,6 +104,15 @@ backend hub
     http-request disable-l7-retry unless METH_GET or METH_OPTIONS
     option httpchk
     http-check send meth GET uri /readyz ver HTTP/1.1 hdr Host ${PORTAL_HOST}
+    http-check expect status 200
+    default-server check inter 1s fall 2 rise 2
+${servers}
+
+backend hub_alive
+    balance roundrobin
+    http-request disable-l7-retry unless METH_GET or METH_OPTIONS
+    option httpchk
+    http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host ${PORTAL_HOST}
     http-check expect status 200
     default-server check inter 1s fall 2 rise 2
 ${servers}
@@ -223,7 +235,7 @@ export async function startClusterLab(options: ClusterLabOptions = {}): Promise<
       writeFileSync(join(www, 'big.bin'), big);
       writeFileSync(join(www, 'hello.txt'), `hello from ${serial}\n`);
       const bigSha256 = (await import('node:crypto')).createHash('sha256').update(big).digest('hex');
-      const web = startService(lan, `web-${serial}`, 'python3', ['-m', 'http.server', String(DEVICE_PORT), '--bind', '127.0.0.1', '--directory', www], {});
+      const web = startService(lan, `web-${serial}`, process.execPath, [join(import.meta.dirname, 'device-web.mjs'), www, String(DEVICE_PORT)], {});
       cleanups.push(() => web.stop(2_000));
       const token = await api('POST', '/enrollment-tokens', { description: `cluster lab ${serial}`, maxUses: 1 });
       if (token.status !== 201) throw new Error(`enrollment token: ${token.status} ${JSON.stringify(token.json)}`);
