@@ -21,6 +21,8 @@ export interface ApiClientOptions {
   /** Portal base URL, e.g. https://portal.example.io (no trailing slash). */
   hub: string;
   token: string;
+  /** Sent as X-Porthole-Organization: the hub narrows the caller to this organisation (id or name). */
+  organization?: string | undefined;
   timeoutMs?: number;
   fetch?: typeof fetch;
 }
@@ -97,12 +99,14 @@ export function networkReason(err: unknown, url: URL): string {
 export class ApiClient {
   readonly hub: string;
   private readonly token: string;
+  private readonly organization: string | undefined;
   private readonly timeoutMs: number;
   private readonly fetchImpl: typeof fetch;
 
   constructor(options: ApiClientOptions) {
     this.hub = options.hub;
     this.token = options.token;
+    this.organization = options.organization;
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.fetchImpl = options.fetch ?? fetch;
   }
@@ -125,6 +129,7 @@ export class ApiClient {
     for (const [k, v] of Object.entries(init.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const headers: Record<string, string> = { authorization: `Bearer ${this.token}`, accept: 'application/json' };
     if (init.body !== undefined) headers['content-type'] = 'application/json';
+    if (this.organization !== undefined) headers['x-porthole-organization'] = this.organization;
     let res: Response;
     try {
       res = await this.fetchImpl(url, {

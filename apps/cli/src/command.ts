@@ -44,6 +44,7 @@ export interface ParsedArgs {
 const HUB_OPTIONS: Record<string, OptionDef> = {
   hub: { type: 'string', arg: 'URL', help: 'hub (portal) URL; default $PORTHOLE_HUB, then the stored login (http:// assumed for localhost, https:// otherwise)' },
   token: { type: 'string', arg: 'T', help: 'API token; default $PORTHOLE_TOKEN, then the stored login' },
+  org: { type: 'string', arg: 'ID|NAME', help: 'act in this organisation only (for members of several); default $PORTHOLE_ORG' },
 };
 const JSON_OPTION: Record<string, OptionDef> = { json: { type: 'boolean', help: 'print JSON on stdout (for scripts)' } };
 const HELP_OPTION: Record<string, OptionDef> = { help: { type: 'boolean', short: 'h', help: 'show this help' } };

@@ -47,7 +47,8 @@ export function createContext(io: CliIo): Context {
       return { hub: normalizeHubUrl(hub), token };
     },
     client(args) {
-      return new ApiClient(ctx.login(args));
+      const organization = nonEmpty(args.values.org) ?? nonEmpty(io.env.PORTHOLE_ORG);
+      return new ApiClient({ ...ctx.login(args), organization });
     },
   };
   return ctx;

@@ -1,0 +1,189 @@
+// `porthole orgs list|create|members|add-member|remove-member|tokens|create-token|revoke-token`:
+// organisations, their members' roles and organisation API tokens, over /api/v1/organizations. An
+// organisation is named by id or by name; the global --org narrows any other command to one.
+import type { Member, NewOrganizationToken, Organization, OrganizationToken } from '@porthole/api-contract';
+import { ORGANIZATION_ROLE_NAMES } from '@porthole/api-contract';
+import type { Command } from '../command.js';
+import type { Context } from '../context.js';
+import type { ApiClient } from '../api-client.js';
+import { CliError, EXIT, UsageError } from '../errors.js';
+import { formatTime, parseDuration } from '../format.js';
+import { renderTable } from '../table.js';
+
+const seg = encodeURIComponent;
+const ROLES_HELP = `role: ${ORGANIZATION_ROLE_NAMES.join(', ')} (owner: members and everything; admin: devices, tokens, peers; technician: open devices, forward TCP; viewer: lists and logs)`;
+
+/** The organisation an argument names (its id, or its name in any case), among those the caller sees. */
+async function resolveOrganization(client: ApiClient, idOrName: string): Promise<Organization> {
+  const orgs = await client.get<Organization[]>('/organizations');
+  const key = idOrName.trim().toLowerCase();
+  const org = orgs.find((o) => o.id === key) ?? orgs.find((o) => o.name.toLowerCase() === key);
+  if (!org) throw new CliError(`organization ${JSON.stringify(idOrName)} does not exist`, EXIT.notFound);
+  return org;
+}
+
+function role(value: unknown): string {
+  const r = String(value ?? '').toLowerCase();
+  if (!(ORGANIZATION_ROLE_NAMES as readonly string[]).includes(r)) throw new UsageError(`--role must be one of ${ORGANIZATION_ROLE_NAMES.join(', ')}`);
+  return r;
+}
+
+const list: Command = {
+  path: 'orgs list',
+  summary: 'List organisations: all of them for a hub administrator, else yours, with your role.',
+  async run(ctx, args) {
+    const orgs = await ctx.client(args).get<Organization[]>('/organizations');
+    if (args.values.json) return ctx.json(orgs);
+    if (orgs.length === 0) return ctx.out('No organisations.');
+    ctx.out(
+      renderTable(orgs, [
+        { header: 'ID', value: (o) => o.id },
+        { header: 'NAME', value: (o) => o.name },
+        { header: 'YOUR ROLE', value: (o) => o.role ?? '(hub administrator)' },
+        { header: 'CREATED', value: (o) => formatTime(o.createdAt) },
+      ]),
+    );
+  },
+};
+
+const create: Command = {
+  path: 'orgs create',
+  args: '<name>',
+  positionals: [1, 1],
+  summary: 'Create an organisation (hub administrators).',
+  async run(ctx, args) {
+    const org = await ctx.client(args).post<Organization>('/organizations', { name: args.positionals[0]! });
+    if (args.values.json) return ctx.json(org);
+    ctx.out(`Created organisation ${org.name} (${org.id}). Add its first owner: porthole orgs add-member ${org.id} <email> --role owner`);
+  },
+};
+
+const members: Command = {
+  path: 'orgs members',
+  args: '<org>',
+  positionals: [1, 1],
+  summary: "List an organisation's members and their roles.",
+  async run(ctx, args) {
+    const client = ctx.client(args);
+    const org = await resolveOrganization(client, args.positionals[0]!);
+    const rows = await client.get<Member[]>(`/organizations/${seg(org.id)}/members`);
+    if (args.values.json) return ctx.json(rows);
+    if (rows.length === 0) return ctx.out(`${org.name} has no members.`);
+    ctx.out(
+      renderTable(rows, [
+        { header: 'USER ID', value: (m) => m.userId },
+        { header: 'EMAIL', value: (m) => m.email },
+        { header: 'ROLE', value: (m) => m.role },
+        { header: 'SINCE', value: (m) => formatTime(m.createdAt) },
+      ]),
+    );
+  },
+};
+
+const addMember: Command = {
+  path: 'orgs add-member',
+  args: '<org> <email>',
+  positionals: [2, 2],
+  summary: "Add an account to an organisation with a role, or change its role (owners).",
+  description: `An address without an account gets an invited one, as a grant does. ${ROLES_HELP}.`,
+  options: { role: { type: 'string', arg: 'ROLE', help: ROLES_HELP } },
+  async run(ctx, args) {
+    if (args.values.role === undefined) throw new UsageError('--role is required');
+    const client = ctx.client(args);
+    const org = await resolveOrganization(client, args.positionals[0]!);
+    const m = await client.post<Member>(`/organizations/${seg(org.id)}/members`, { email: args.positionals[1]!, role: role(args.values.role) });
+    if (args.values.json) return ctx.json(m);
+    ctx.out(`${m.email} is now ${m.role} of ${org.name}.`);
+  },
+};
+
+const removeMember: Command = {
+  path: 'orgs remove-member',
+  args: '<org> <email|user-id>',
+  positionals: [2, 2],
+  summary: 'Remove a member from an organisation (owners).',
+  async run(ctx, args) {
+    const client = ctx.client(args);
+    const org = await resolveOrganization(client, args.positionals[0]!);
+    const who = args.positionals[1]!.trim().toLowerCase();
+    const rows = await client.get<Member[]>(`/organizations/${seg(org.id)}/members`);
+    const m = rows.find((r) => r.userId === who || r.email === who);
+    if (!m) throw new CliError(`${args.positionals[1]} is not a member of ${org.name}`, EXIT.notFound);
+    await client.delete(`/organizations/${seg(org.id)}/members/${seg(m.userId)}`);
+    if (args.values.json) return ctx.json({ organizationId: org.id, userId: m.userId, removed: true });
+    ctx.out(`Removed ${m.email} from ${org.name}.`);
+  },
+};
+
+const tokens: Command = {
+  path: 'orgs tokens',
+  args: '<org>',
+  positionals: [1, 1],
+  summary: "List an organisation's API tokens (never their plaintext).",
+  async run(ctx, args) {
+    const client = ctx.client(args);
+    const org = await resolveOrganization(client, args.positionals[0]!);
+    const rows = await client.get<OrganizationToken[]>(`/organizations/${seg(org.id)}/api-tokens`);
+    if (args.values.json) return ctx.json(rows);
+    if (rows.length === 0) return ctx.out(`${org.name} has no API tokens.`);
+    ctx.out(
+      renderTable(rows, [
+        { header: 'ID', value: (t) => t.id },
+        { header: 'NAME', value: (t) => t.name },
+        { header: 'ROLE', value: (t) => t.role },
+        { header: 'PREFIX', value: (t) => t.displayPrefix },
+        { header: 'STATE', value: (t) => (t.revokedAt ? 'revoked' : t.expiresAt && t.expiresAt <= ctx.now().toISOString() ? 'expired' : 'active') },
+        { header: 'LAST USED', value: (t) => (t.lastUsedAt ? formatTime(t.lastUsedAt) : 'never') },
+      ]),
+    );
+  },
+};
+
+function showPlaintextOnce(ctx: Context, token: string): void {
+  ctx.out('');
+  ctx.out('Copy the token now: it is shown only this once and cannot be retrieved later.');
+  ctx.out('');
+  ctx.out(`    ${token}`);
+  ctx.out('');
+}
+
+const createToken: Command = {
+  path: 'orgs create-token',
+  args: '<org> <name>',
+  positionals: [2, 2],
+  summary: 'Make a token that acts for the organisation with a role (automation); prints it once.',
+  options: {
+    role: { type: 'string', arg: 'ROLE', help: ROLES_HELP },
+    expires: { type: 'string', arg: 'DURATION', help: 'e.g. 90d; default never' },
+  },
+  async run(ctx, args) {
+    if (args.values.role === undefined) throw new UsageError('--role is required');
+    const client = ctx.client(args);
+    const org = await resolveOrganization(client, args.positionals[0]!);
+    const expires = args.values.expires as string | undefined;
+    const t = await client.post<NewOrganizationToken>(`/organizations/${seg(org.id)}/api-tokens`, {
+      name: args.positionals[1]!,
+      role: role(args.values.role),
+      ...(expires !== undefined ? { expiresInSeconds: Math.round(parseDuration(expires, '--expires') / 1000) } : {}),
+    });
+    if (args.values.json) return ctx.json(t);
+    ctx.out(`Created ${t.role} token ${t.name} (${t.id}) for ${org.name}.`);
+    showPlaintextOnce(ctx, t.token);
+  },
+};
+
+const revokeToken: Command = {
+  path: 'orgs revoke-token',
+  args: '<org> <token-id>',
+  positionals: [2, 2],
+  summary: 'Revoke an organisation API token.',
+  async run(ctx, args) {
+    const client = ctx.client(args);
+    const org = await resolveOrganization(client, args.positionals[0]!);
+    await client.delete(`/organizations/${seg(org.id)}/api-tokens/${seg(args.positionals[1]!)}`);
+    if (args.values.json) return ctx.json({ organizationId: org.id, id: args.positionals[1], revoked: true });
+    ctx.out(`Revoked token ${args.positionals[1]} of ${org.name}.`);
+  },
+};
+
+export const organizationCommands: Command[] = [list, create, members, addMember, removeMember, tokens, createToken, revokeToken];
