@@ -273,6 +273,10 @@ describe.skipIf(!ok)('a hub cluster of two nodes', () => {
     });
     expect(login.status).toBe(303);
     const session = (login.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]).join('; ');
+    // The admins' page of hub nodes lists both, alive, with the device on node B.
+    const page = (await request(a().port, 'localhost', '/admin/cluster', { headers: { cookie: session } })).body.toString();
+    expect(page).toMatch(/node-a<\/td><td class="mono">127\.0\.0\.1:\d+<\/td><td>alive<\/td>/);
+    expect(page).toMatch(/node-b<\/td><td class="mono">127\.0\.0\.1:\d+<\/td><td>alive<\/td><td[^>]*>[^<]*<\/td><td>1<\/td>/);
     const auth = await request(a().port, 'localhost', `/auth/device?host=k1clus0001.localhost:${a().port}&next=/`, { headers: { cookie: session } });
     expect(auth.status).toBe(303);
     const target = new URL(String(auth.headers.location));

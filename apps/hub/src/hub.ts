@@ -371,6 +371,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
         tickets,
         portalOrigin: portalUrl,
         csrfKey,
+        cluster: { nodes: () => apiCluster.nodes(), clustered: joined !== undefined },
         deviceDomain: config.domain,
         secure: config.tls,
         logger,
@@ -442,9 +443,11 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
         return bound;
       },
       async close() {
-        // A cluster node first hands its devices to the others, serving them meanwhile.
-        await cluster?.handOver(Math.min(5_000, config.shutdownGraceMs)).catch((err: unknown) => logger.warn('device hand-over failed', { err: String(err) }));
+        // A cluster node hands its devices to the others while it drains (/readyz 503 at once, so the
+        // load balancer stops sending); the tunnels and the internal listener serve them until moved.
+        const handing = cluster?.handOver(Math.min(5_000, config.shutdownGraceMs)).catch((err: unknown) => logger.warn('device hand-over failed', { err: String(err) }));
         await http.close();
+        await handing;
         await cleanup();
       },
     };

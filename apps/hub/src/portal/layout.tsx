@@ -94,6 +94,7 @@ const ADMIN_NAV: [string, string][] = [
   ['/admin/api-tokens', 'API tokens'],
   ['/admin/peers', 'WireGuard peers'],
   ['/admin/serial-reservations', 'Reserved serials'],
+  ['/admin/cluster', 'Hub nodes'],
   ['/admin/users', 'Users'],
 ];
 

@@ -18,7 +18,9 @@ import type { Logger } from '../ops/logger.js';
 import { returnUrlWith } from '../registry/claims.js';
 import type { Registry } from '../registry/index.js';
 import { registerAccountRoutes } from './account-routes.js';
+import type { ClusterNodeInfo } from '../cluster/cluster-nodes.js';
 import { registerAdminRoutes } from './admin-routes.js';
+import { registerClusterRoutes } from './cluster-pages.js';
 import { registerDeviceRoutes } from './device-routes.js';
 import { ClaimApprovePage, ClaimCodePage, HomePage, MessagePage } from './pages.js';
 import { createKit, field, loginRedirect, type PortalEnv } from './portal-kit.js';
@@ -44,6 +46,8 @@ export interface PortalDeps {
   postLimit?: RateLimiterOptions;
   /** Sign-in methods besides passwords, and whether passwords are on (default: passwords only). */
   sso?: SingleSignOn;
+  /** The hub nodes for the admins' cluster page (one node outside cluster mode). */
+  cluster?: { nodes(): ClusterNodeInfo[]; clustered: boolean };
   /** The single device host (PORTHOLE_DEVICE_HOST), when configured: its picker and confirmation. */
   singleHost?: Omit<SingleHostPortalOptions, 'secure' | 'tickets'>;
 }
@@ -113,6 +117,7 @@ export function createPortalRoutes(deps: PortalDeps): Hono<PortalEnv> {
   const kit = createKit(registry);
   registerDeviceRoutes(app, kit);
   registerAdminRoutes(app, kit, { portalOrigin: deps.portalOrigin });
+  registerClusterRoutes(app, kit, deps.cluster);
   registerAccountRoutes(app, kit, { secure });
   const sso = deps.sso ?? createSingleSignOn({ ctx: registry.context, beginPasswordAttempt: registry.beginPasswordAttempt, localLogin: true });
   registerSignInRoutes(app, kit, { secure, sso, tokenFor });
