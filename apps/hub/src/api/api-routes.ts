@@ -167,14 +167,19 @@ export function apiRouteTable(deps: ApiDeps): RouteDef<never, never, never>[] {
     },
 
     listDeviceLinks: {
-      handler: async ({ c, params }) => c.json(await registry.listDeviceLinks(params.serial)),
+      handler: async ({ c, params, principal }) => {
+        await deviceFor(registry, principal.actor, params.serial, 'read');
+        return c.json(await registry.listDeviceLinks(params.serial));
+      },
     },
     createDeviceLink: {
       handler: async ({ c, params, body, principal }) =>
+        (await deviceFor(registry, principal.actor, params.serial, 'devices')) &&
         c.json(await registry.createDeviceLink(params.serial, { hours: body.hours, readOnly: body.readOnly ?? false, createdBy: principal.user.id }), 201),
     },
     revokeDeviceLink: {
-      handler: async ({ c, params }) => {
+      handler: async ({ c, params, principal }) => {
+        await deviceFor(registry, principal.actor, params.serial, 'devices');
         await registry.revokeDeviceLink(params.serial, params.id);
         return c.body(null, 204);
       },
@@ -297,11 +302,17 @@ export function apiRouteTable(deps: ApiDeps): RouteDef<never, never, never>[] {
         ),
     },
     // ---- admin: webhooks ----
+    // Webhook endpoints get every organisation's events (none is per organisation yet), and the
+    // cluster's nodes are the operator's: hub administrators only.
     listWebhooks: {
-      handler: async ({ c }) => c.json(await registry.listWebhooks()),
+      handler: async ({ c, principal }) => {
+        requireSuperadmin(principal.actor);
+        return c.json(await registry.listWebhooks());
+      },
     },
     createWebhook: {
       handler: async ({ c, body, principal }) => {
+        requireSuperadmin(principal.actor);
         if (!deps.webhookSecrets) throw new UnavailableError('webhooks cannot be added on this hub (no key to seal their secrets)');
         const secret = body.secret ?? `whsec_${randomBytes(32).toString('base64url')}`;
         const info = await registry.createWebhook({ url: body.url, events: body.events, secretSealed: deps.webhookSecrets.seal(secret), createdBy: principal.user.id });
@@ -309,16 +320,23 @@ export function apiRouteTable(deps: ApiDeps): RouteDef<never, never, never>[] {
       },
     },
     deleteWebhook: {
-      handler: async ({ c, params }) => {
+      handler: async ({ c, params, principal }) => {
+        requireSuperadmin(principal.actor);
         await registry.deleteWebhook(params.id);
         return c.body(null, 204);
       },
     },
     listWebhookDeliveries: {
-      handler: async ({ c, query }) => c.json(await registry.listWebhookDeliveries(query.limit)),
+      handler: async ({ c, query, principal }) => {
+        requireSuperadmin(principal.actor);
+        return c.json(await registry.listWebhookDeliveries(query.limit));
+      },
     },
     listClusterNodes: {
-      handler: ({ c }) => c.json({ nodes: deps.cluster?.nodes() ?? [] }),
+      handler: ({ c, principal }) => {
+        requireSuperadmin(principal.actor);
+        return c.json({ nodes: deps.cluster?.nodes() ?? [] });
+      },
     },
   };
   return routeTable(impls);
