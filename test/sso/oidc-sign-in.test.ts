@@ -4,7 +4,8 @@
 // account with the role its claim or e-mail domain maps to, the second reuses it; a tampered
 // state, nonce or PKCE challenge and a replayed callback are refused and leave no session; an
 // unverified address is refused; the password form is hidden and refused except for the bootstrap
-// admin. Screenshots in test-artifacts/sso/.
+// admin; a claim or an e-mail domain maps a first sign-in into an organisation with a role.
+// Screenshots in test-artifacts/sso/.
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -32,6 +33,8 @@ const ACCOUNTS: Record<string, Record<string, unknown>> = {
   bob: { email: 'bob@example.io', email_verified: true, name: 'Bob', groups: ['staff'] },
   carol: { email: 'carol@ops.example.io', email_verified: true, name: 'Carol', groups: [] },
   mallory: { email: 'mallory@example.io', email_verified: false, name: 'Mallory', groups: ['porthole-admins'] },
+  dave: { email: 'dave@acme.example', email_verified: true, name: 'Dave', groups: ['fleet-techs'] },
+  erin: { email: 'erin@beta.example', email_verified: true, name: 'Erin', groups: [] },
 };
 
 describe.skipIf(!ok)('sign-in with OpenID Connect in headless Chromium', () => {
@@ -186,6 +189,10 @@ describe.skipIf(!ok)('sign-in with OpenID Connect in headless Chromium', () => {
         PORTHOLE_OIDC_ROLE_RULES: JSON.stringify([
           { claim: 'groups', value: 'porthole-admins', role: 'admin' },
           { emailDomain: 'ops.example.io', role: 'admin' },
+          // Organisations: by e-mail domain, and a group claim raising the role in one.
+          { emailDomain: 'acme.example', role: 'viewer', organization: 'Acme' },
+          { claim: 'groups', value: 'fleet-techs', role: 'technician', organization: 'acme' },
+          { emailDomain: 'beta.example', role: 'owner', organization: 'Beta Grid' },
         ]),
       },
       (path) => readFileSync(path, 'utf8'),
@@ -194,6 +201,8 @@ describe.skipIf(!ok)('sign-in with OpenID Connect in headless Chromium', () => {
     await hub.listen();
     expect(hub.portalUrl).toBe(portal);
     await hub.registry.signUp({ email: LOCAL.email, password: LOCAL.password });
+    await hub.registry.createOrganization({ name: 'Acme' });
+    await hub.registry.createOrganization({ name: 'Beta Grid' });
 
     browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
@@ -247,6 +256,25 @@ describe.skipIf(!ok)('sign-in with OpenID Connect in headless Chromium', () => {
     expect((await hub.registry.findUserByEmail('bob@example.io'))?.role).toBe('user');
     expect(await bob.getByRole('link', { name: 'Overview' }).count()).toBe(0);
     await bob.context().close();
+  });
+
+  it('maps a first sign-in into an organisation with a role, by a group claim or an e-mail domain', async () => {
+    const orgs = await hub.registry.listOrganizations('all');
+    const idOf = (name: string) => orgs.find((o) => o.name === name)!.id;
+    const roles = async (email: string) => {
+      const user = await hub.registry.findUserByEmail(email);
+      return { hubRole: user?.role, organizations: Object.fromEntries(await hub.registry.membershipsOf(user!.id)) };
+    };
+    const dave = await signIn('dave');
+    await shot(dave, '05-organisation-member');
+    // The domain rule says viewer, the group claim technician: the higher role wins.
+    expect(await roles('dave@acme.example')).toEqual({ hubRole: 'user', organizations: { [idOf('Acme')]: 'technician' } });
+    await dave.context().close();
+    const erin = await signIn('erin');
+    expect(await roles('erin@beta.example')).toEqual({ hubRole: 'user', organizations: { [idOf('Beta Grid')]: 'owner' } });
+    await erin.context().close();
+    // Someone no organisation rule names gets no membership.
+    expect((await roles('bob@example.io')).organizations).toEqual({});
   });
 
   it('refuses an answer whose state, nonce or PKCE challenge was tampered with, and a replayed callback', async () => {
