@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import { createControlServer, DEVICE_CONTROL_PORT, moveMessageSchema, route } from '@porthole/device-control';
+import { createControlServer, DEVICE_CONTROL_PORT, journalMessageSchema, moveMessageSchema, route, type JournalMessage } from '@porthole/device-control';
 import { createTestDatabase, probePostgres, type TestDatabase } from '@porthole/db/testing';
 import { createHub, loadConfig, type Hub } from '@porthole/hub';
 import { UdpBind, encodeKey, generatePrivateKey } from '@porthole/wireguard';
@@ -156,9 +156,11 @@ async function bringUp(node: Node, serial: string) {
   device.netstack.listen(2222, (socket) => socket.pipe(socket));
   // The agent's side of `move`: point the hub peer at the first endpoint offered and handshake there.
   const moves: unknown[] = [];
+  const journals: JournalMessage[] = [];
   const control = createControlServer({
     accept: () => true,
     handlers: {
+      journal: route(journalMessageSchema, (message) => void journals.push(message)),
       move: route(moveMessageSchema, (message) => {
         moves.push(message);
         const target = message.endpoints[0]!;
@@ -181,7 +183,7 @@ async function bringUp(node: Node, serial: string) {
   });
   device.netstack.listen(DEVICE_CONTROL_PORT, (socket) => control.handle(socket));
   devices.push(device);
-  return { device, registration, moves };
+  return { device, registration, moves, journals };
 }
 
 beforeAll(async () => {
@@ -204,7 +206,7 @@ describe.skipIf(!ok)('a hub cluster of two nodes', () => {
   const [a, b] = [() => nodes[0]!, () => nodes[1]!];
 
   it('serves a device held by node B through node A: HTTP both ways, WebSocket, /.porthole/tcp', async () => {
-    const { registration } = await bringUp(b(), 'k1clus0001');
+    const { registration, journals } = await bringUp(b(), 'k1clus0001');
     expect(registration.hub.endpoint).toBe(`127.0.0.1:${b().wgPort}`);
     expect(new Set(registration.hub.endpoints)).toEqual(new Set([`127.0.0.1:${a().wgPort}`, `127.0.0.1:${b().wgPort}`]));
     expect((await api(a(), 'PATCH', '/devices/k1clus0001', { accessPolicy: 'public' })).status).toBe(200);
@@ -243,7 +245,14 @@ describe.skipIf(!ok)('a hub cluster of two nodes', () => {
     await all;
     expect(got.equals(payload)).toBe(true);
     tcp.close();
-  });
+
+    // Node A's visit journal reaches the device through node B, and the device stays on B (a
+    // message straight from A would start a handshake there and pull the device over).
+    const journal = await until(() => journals.find((j) => j.entries.some((e) => e.kind === 'tcp')), "node A's journal at the device", 20_000);
+    expect(journal.entries.some((e) => e.port === 2222)).toBe(true);
+    expect(b().hub.reachability.locate(registration.tunnelIp).kind).toBe('local');
+    expect(a().hub.reachability.locate(registration.tunnelIp)).toMatchObject({ kind: 'remote', node: { name: 'node-b' } });
+  }, 40_000);
 
   it('names the holder in the device objects of either node, and lists both nodes', async () => {
     for (const node of [a(), b()]) {

@@ -252,6 +252,8 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
     };
     const deviceControl = startDeviceControl({
       netstack: overlay.netstack,
+      // Messages to a device go through its holder in a cluster (the cluster dialer exists once attached below).
+      ...(joined ? { dial: (tunnelIp: string, port: number, signal: AbortSignal) => (cluster?.dialer ?? overlay.dialer).dial({ tunnelIp, serial: tunnelIp } as DeviceRoute, port, signal) } : {}),
       isDeviceAddress: (address) => overlay.peers.roleOf(parseIpv4Address(address)) === 'device',
       async findDevice(serial) {
         const route = await liveDirectory.findBySerial(serial);

@@ -46,6 +46,8 @@ function answer(socket: Duplex, status: number, reason: string, code: string, me
 export function createClusterListener(o: ClusterListenerOptions) {
   const log = o.logger.child({ component: 'cluster' });
   const open = new Set<Duplex>();
+  /** Open tunnels by device address: closed when the device moves away (see closeTunnels). */
+  const byAddress = new Map<string, Set<Duplex>>();
   const server = http.createServer({ headersTimeout: 10_000, requestTimeout: 10_000 }, (req, res) => {
     const auth = verifyClusterRequest(o.secret, req.headers.authorization, req.method ?? 'GET', req.url ?? '');
     if (!auth.ok) {
@@ -92,7 +94,14 @@ export function createClusterListener(o: ClusterListenerOptions) {
         socket.write(`HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: ${DIAL_UPGRADE}\r\n\r\n`);
         socket.setNoDelay(true);
         open.add(socket);
-        splice(socket, tunnel, () => open.delete(socket));
+        let set = byAddress.get(address);
+        if (!set) byAddress.set(address, (set = new Set()));
+        set.add(socket);
+        splice(socket, tunnel, () => {
+          open.delete(socket);
+          set.delete(socket);
+          if (set.size === 0 && byAddress.get(address) === set) byAddress.delete(address);
+        });
       },
       (err: unknown) => {
         clearTimeout(timer);
@@ -117,6 +126,13 @@ export function createClusterListener(o: ClusterListenerOptions) {
       });
       const a = server.address() as { address: string; port: number };
       return { address: a.address, port: a.port };
+    },
+    /**
+     * Closes the tunnels to a device that moved to another node: an entry node reusing one would
+     * send through this node's older session and pull the device back here.
+     */
+    closeTunnels(address: string): void {
+      for (const s of byAddress.get(address) ?? []) s.destroy();
     },
     /** Open tunnels through this node. */
     get openTunnels() {

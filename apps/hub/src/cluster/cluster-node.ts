@@ -34,6 +34,8 @@ export interface ClusterNodeOptions {
   onNotice?(notice: ClusterNotice): void;
   /** The set of live nodes changed (endpoints to tell agents about). */
   onNodesChanged?(live: NodeRecord[]): void;
+  /** Holds of these devices changed (read from the database). */
+  onHoldsChanged?(tunnelIps: string[]): void;
 }
 
 export async function startClusterNode(o: ClusterNodeOptions) {
@@ -80,7 +82,8 @@ export async function startClusterNode(o: ClusterNodeOptions) {
       view.replaceHolds(await readHolds(o.db));
       lastFullReloadMs = t;
     } else {
-      view.applyHolds(await readHolds(o.db, new Date(t - HOLD_READ_OVERLAP_MS)));
+      const changed = view.applyHolds(await readHolds(o.db, new Date(t - HOLD_READ_OVERLAP_MS)));
+      if (changed.length > 0) o.onHoldsChanged?.(changed);
     }
   }
 

@@ -23,13 +23,13 @@ const MOVE_CONCURRENCY = 64;
 export interface JoinedCluster {
   node: ClusterNode;
   /** Set by attach: what a notification or a change of live nodes does here. */
-  handlers: { notice(n: ClusterNotice): void; nodes(live: NodeRecord[]): void };
+  handlers: { notice(n: ClusterNotice): void; nodes(live: NodeRecord[]): void; holds(tunnelIps: string[]): void };
 }
 
 /** Starts this node's membership (heartbeat, holds, notifications); undefined outside cluster mode. */
 export async function joinCluster(o: { config: HubConfig; database: DatabaseHandle; logger: Logger }): Promise<JoinedCluster | undefined> {
   if (!o.config.clusterListen) return undefined;
-  const handlers: JoinedCluster['handlers'] = { notice: () => {}, nodes: () => {} };
+  const handlers: JoinedCluster['handlers'] = { notice: () => {}, nodes: () => {}, holds: () => {} };
   const listen = o.database.listen?.bind(o.database);
   const node = await startClusterNode({
     db: o.database.db,
@@ -40,6 +40,7 @@ export async function joinCluster(o: { config: HubConfig; database: DatabaseHand
     logger: o.logger,
     onNotice: (n) => handlers.notice(n),
     onNodesChanged: (live) => handlers.nodes(live),
+    onHoldsChanged: (ips) => handlers.holds(ips),
   });
   return { node, handlers };
 }
@@ -96,6 +97,10 @@ export function attachCluster(o: AttachOptions) {
       o.tickets.forget(n.hash);
     }
   };
+  // A device another node took over: tunnels still open through here would pull it back.
+  o.joined.handlers.holds = (ips) => {
+    for (const ip of ips) if (o.reachability.locate(ip).kind !== 'local') listener.closeTunnels(ip);
+  };
   // Agents learn the live endpoints from the policy: push it again when nodes come or go.
   o.joined.handlers.nodes = () => {
     if (node.leaving) return;
@@ -145,10 +150,14 @@ export function attachCluster(o: AttachOptions) {
         ),
       );
       const deadline = Date.now() + waitMs;
-      let remaining = devices.filter((ip) => o.reachability.locate(ip).kind === 'local');
-      while (remaining.length > 0 && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 100));
-        remaining = remaining.filter((ip) => o.reachability.locate(ip).kind === 'local');
+      let remaining = devices;
+      for (;;) {
+        const still = remaining.filter((ip) => o.reachability.locate(ip).kind === 'local');
+        // A device that moved: tunnels kept open through here would pull it back.
+        for (const ip of remaining) if (!still.includes(ip)) listener.closeTunnels(ip);
+        remaining = still;
+        if (remaining.length === 0 || Date.now() >= deadline) break;
+        await new Promise((r) => setTimeout(r, 50));
       }
       log.info('hand-over done', { moved: devices.length - remaining.length, remaining: remaining.length });
       return { moved: devices.length - remaining.length, remaining: remaining.length };

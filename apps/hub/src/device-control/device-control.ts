@@ -35,6 +35,12 @@ export interface DeviceControlOptions {
     getUser(id: string): Promise<{ email: string }>;
   };
   policy: HubPolicy;
+  /**
+   * Opens the connection for a hub → device message (default: this node's netstack). In a cluster
+   * it goes through the node holding the device: a packet from another node would start a
+   * handshake there and pull the device's session away from its holder.
+   */
+  dial?(tunnelIp: string, port: number, signal: AbortSignal): Promise<Duplex>;
   /** A device's window changed: cached routes must be reloaded. */
   onDeviceChanged(serial: string): void;
   logger: Logger;
@@ -72,6 +78,11 @@ export function startDeviceControl(o: DeviceControlOptions) {
 
   /** One message to a device; resolves with the HTTP status (2xx = accepted). */
   function send(tunnelIp: string, name: string, message: unknown): Promise<number> {
+    if (o.dial) {
+      return o.dial(tunnelIp, DEVICE_CONTROL_PORT, AbortSignal.timeout(5_000)).then((socket) => {
+        return postControl(socket, tunnelIp, name, message).then((r) => r.status);
+      });
+    }
     return new Promise((resolve, reject) => {
       const socket = o.netstack.connect({ host: tunnelIp, port: DEVICE_CONTROL_PORT, timeoutMs: 5_000, noDelay: true });
       socket.once('error', reject);
