@@ -16,9 +16,11 @@ import { type StatusPage, sendStatusPage, writeRawStatusPage } from './status-pa
 import { TCP_PATH, createTcpEndpoint, parseTcpPort } from './tcp-endpoint.js';
 import { forwardUpgrade } from './upgrade-forwarder.js';
 import { deviceOrigin, isTopLevelNavigation, refusalText } from './resource-isolation.js';
-import { AUTH_PATH, CLEAR_ON_SWITCH, SELECT_PATH, type SingleHostRequest, clearCookie, selectionCookie, selectionValue, sessionCookie } from './single-host.js';
+import { AUTH_PATH, CLEAR_ON_SWITCH, SELECT_PATH, type SingleHostRequest, clearCookie } from './single-host.js';
+import { type EntryDeps, openInstallerLink, selectDevice } from './entry-links.js';
+import { UNKNOWN_DEVICE, disabledPage, gatePage, offlinePage } from './refusal-pages.js';
 import { CONSOLE_SOCKET_PATHS, createBrowserConsoles } from './browser-consoles/browser-consoles.js';
-import { type ForwardCredentials, type GateDecision, type GateRequest, type VisitorGate, isolationOf, safeNext } from './visitor-gate.js';
+import { type ForwardCredentials, type GateDecision, type GateRequest, type VisitorGate, isolationOf } from './visitor-gate.js';
 
 /** What the server worked out about a request before handing it to the device proxy. */
 export interface DeviceRequestContext {
@@ -69,12 +71,6 @@ export interface DeviceProxyOptions {
   /** VNC and SSH in the browser (`/.porthole/vnc`, `/.porthole/ssh`); default on. */
   browserConsoles?: boolean;
 }
-
-const UNKNOWN_DEVICE: StatusPage = {
-  status: 404,
-  title: 'No device here',
-  message: 'There is no device at this address. Check the serial number in the link.',
-};
 
 function pathOf(target: string): string {
   const q = target.indexOf('?');
@@ -180,6 +176,16 @@ export function createDeviceProxy(o: DeviceProxyOptions) {
     }
   }
 
+  const entry: EntryDeps = {
+    gate: o.gate,
+    metrics: o.metrics,
+    log,
+    deviceSessionTtlMs: o.deviceSessionTtlMs,
+    ...(o.selectionKey ? { selectionKey: o.selectionKey } : {}),
+    throttled,
+    record,
+  };
+
   /** Looks the device up; answers the visitor itself (404/403/503) when there is nothing to forward to. */
   async function resolveDevice(ctx: DeviceRequestContext, answer: (page: StatusPage) => void): Promise<DeviceRoute | undefined> {
     let device: DeviceRoute | undefined;
@@ -197,60 +203,6 @@ export function createDeviceProxy(o: DeviceProxyOptions) {
       return undefined;
     }
     return device;
-  }
-
-  function disabledPage(device: DeviceRoute, requestId: string): StatusPage {
-    return { status: 403, title: 'Remote access disabled', message: 'Remote access to this device has been disabled by an administrator.', serial: device.serial, requestId };
-  }
-  function offlinePage(device: DeviceRoute, requestId: string): StatusPage {
-    // The owner opened remote access for a while; the device closed it itself when that ended.
-    const ended = windowEndedAt(device, Date.now());
-    if (ended) {
-      const at = `${ended.toISOString().replace('T', ' ').slice(0, 16)} UTC`;
-      return {
-        status: 502,
-        title: "The owner's access window ended",
-        message: `The owner of this device opened remote access for a limited time, and that window ended at ${at}. The device closed remote access itself; its owner can open a new window on the device's Remote access page.`,
-        serial: device.serial,
-        lastSeenAt: device.lastSeenAt,
-        requestId,
-      };
-    }
-    if (device.offlineReason === 'turned-off-on-device') {
-      return {
-        status: 502,
-        title: 'Remote access turned off on the device',
-        message: "Remote access was turned off on the device itself. Its owner can turn it back on from the device's Remote access page.",
-        serial: device.serial,
-        lastSeenAt: device.lastSeenAt,
-        requestId,
-      };
-    }
-    return {
-      status: 502,
-      title: 'Device offline',
-      message: 'The device is not connected to the remote-access service right now (no recent tunnel handshake). It may be powered off or without Internet access.',
-      serial: device.serial,
-      lastSeenAt: device.lastSeenAt,
-      requestId,
-    };
-  }
-  /** The page for a gate refusal. */
-  function gatePage(d: Exclude<GateDecision, { kind: 'allow' }>, device: DeviceRoute, requestId: string, method: string): StatusPage {
-    switch (d.kind) {
-      case 'login':
-        if (method === 'GET' || method === 'HEAD') {
-          return { status: 302, title: 'Sign-in required', message: 'Redirecting to sign in.', headers: { location: d.location }, requestId };
-        }
-        return { status: 401, title: 'Sign-in required', message: 'Sign in through the portal to use this device, then retry.', serial: device.serial, requestId };
-      case 'forbidden':
-        return { status: 403, title: 'No access', message: 'Your account does not have access to this device.', serial: device.serial, requestId };
-      case 'refused':
-        o.metrics.drops.inc({ reason: d.reason });
-        return { status: d.status, title: d.title, message: d.message, serial: device.serial, requestId };
-      case 'unavailable':
-        return { status: 503, title: 'Temporarily unavailable', message: 'Your access to this device cannot be confirmed right now. Try again in a moment.', headers: { 'retry-after': '5' }, requestId };
-    }
   }
 
   function gateRequest(req: IncomingMessage, ctx: DeviceRequestContext, device: DeviceRoute, kind: 'http' | 'websocket' | 'tcp', requireUser = false): GateRequest {
@@ -297,7 +249,7 @@ export function createDeviceProxy(o: DeviceProxyOptions) {
     }
     const decision = await o.gate.authorize(gateRequest(req, ctx, device, 'http'));
     const userId = userOf(decision);
-    if (decision.kind !== 'allow') return refuse(gatePage(decision, device, ctx.requestId, method), userId);
+    if (decision.kind !== 'allow') return refuse(gatePage(decision, device, ctx.requestId, method, o.metrics), userId);
     // Past the owner's window the hub refuses too, should the device not have closed in time.
     if (!device.online || windowEndedAt(device, Date.now())) return refuse(offlinePage(device, ctx.requestId), userId);
 
@@ -322,7 +274,7 @@ export function createDeviceProxy(o: DeviceProxyOptions) {
   /** `/.porthole/*` is the hub's namespace on every device host and never reaches the device. */
   async function handleReserved(req: IncomingMessage, res: ServerResponse, ctx: DeviceRequestContext, device: DeviceRoute, path: string, refuse: (page: StatusPage, userId?: string | null) => void): Promise<void> {
     const method = req.method ?? 'GET';
-    if (ctx.single && (path === SELECT_PATH || path === AUTH_PATH)) return handleSelection(req, res, ctx, ctx.single, device, path, refuse);
+    if (ctx.single && (path === SELECT_PATH || path === AUTH_PATH)) return selectDevice(entry, req, res, ctx, ctx.single, device, path, refuse);
     if (consoles && (method === 'GET' || method === 'HEAD')) {
       const asset = consoles.asset(path);
       if (asset) {
@@ -334,7 +286,7 @@ export function createDeviceProxy(o: DeviceProxyOptions) {
         // The consoles lead to the device's TCP ports: a signed-in visitor (or a token) even on a public device.
         const decision = await o.gate.authorize(gateRequest(req, ctx, device, 'http', true));
         const userId = userOf(decision);
-        if (decision.kind !== 'allow') return refuse(gatePage(decision, device, ctx.requestId, method), userId);
+        if (decision.kind !== 'allow') return refuse(gatePage(decision, device, ctx.requestId, method, o.metrics), userId);
         const page = consoles.page(path, ctx.target, { serial: device.serial, origin: `${ctx.client.proto}://${ctx.hostWithPort}` });
         res.writeHead(page.status, page.headers);
         res.end(method === 'HEAD' ? undefined : page.body);
@@ -374,7 +326,7 @@ export function createDeviceProxy(o: DeviceProxyOptions) {
       record(ctx, device, method, redeemed.userId, { status: 302, bytesIn: 0, bytesOut: 0 }, 'http');
       return;
     }
-    if (path === INSTALLER_LINK_PATH && (method === 'GET' || method === 'HEAD')) return openInstallerLink(req, res, ctx, device, path, refuse);
+    if (path === INSTALLER_LINK_PATH && (method === 'GET' || method === 'HEAD')) return openInstallerLink(entry, req, res, ctx, device, path, refuse);
     if (path === '/.porthole/logout') {
       // Another device's page must not be able to sign the visitor out either.
       const verdict = isolationOf(req, ctx.client.proto, ctx.hostWithPort, false);
@@ -403,101 +355,6 @@ export function createDeviceProxy(o: DeviceProxyOptions) {
     refuse({ status: 404, title: 'Not found', message: 'No such page.', requestId: ctx.requestId });
   }
 
-  /**
-   * `/.porthole/link?token=`: an installer link. The holder gets a device session for this device
-   * alone (read-only when the link says so), without an account; the use is logged with the link as
-   * the visitor. Like a sign-in link it works only as a top-level navigation.
-   */
-  async function openInstallerLink(req: IncomingMessage, res: ServerResponse, ctx: DeviceRequestContext, device: DeviceRoute, path: string, refuse: (page: StatusPage, userId?: string | null) => void): Promise<void> {
-    const method = req.method ?? 'GET';
-    if (!isTopLevelNavigation(req.headers)) {
-      o.metrics.drops.inc({ reason: 'isolation' });
-      return refuse({ status: 403, title: 'Installer link refused', message: 'Installer links work only when opened in the browser tab itself.', serial: device.serial, requestId: ctx.requestId });
-    }
-    const token = new URLSearchParams(ctx.target.slice(path.length + 1)).get('token');
-    let opened: Awaited<ReturnType<VisitorGate['redeemLink']>>;
-    try {
-      opened = await o.gate.redeemLink(token, device, ctx.client.ip);
-    } catch (err) {
-      log.warn('installer link check unavailable', { err, requestId: ctx.requestId, device: device.serial });
-      return refuse({ status: 503, title: 'Temporarily unavailable', message: 'Opening the installer link is not possible right now. Try again in a moment.', headers: { 'retry-after': '5' }, requestId: ctx.requestId });
-    }
-    if (!opened.ok) {
-      o.metrics.drops.inc({ reason: 'bad_link' });
-      const at = opened.at ? `${opened.at.toISOString().replace('T', ' ').slice(0, 16)} UTC` : '';
-      if (opened.reason === 'expired') {
-        return refuse({ status: 410, title: 'Installer link expired', message: `This installer link expired at ${at}. Ask the device's owner for a new one.`, serial: device.serial, requestId: ctx.requestId });
-      }
-      if (opened.reason === 'revoked') {
-        return refuse({ status: 410, title: 'Installer link revoked', message: `The device's owner revoked this installer link${at ? ` at ${at}` : ''}. Ask them for a new one.`, serial: device.serial, requestId: ctx.requestId });
-      }
-      const limited = throttled(ctx);
-      if (limited) return refuse(limited);
-      return refuse({ status: 403, title: 'Installer link not valid', message: 'This installer link is not valid for this device. Check that it was copied whole, or ask the device\'s owner for a new one.', serial: device.serial, requestId: ctx.requestId });
-    }
-    const cookie = deviceCookie(opened.token, { secure: ctx.client.proto === 'https', maxAgeSeconds: Math.floor(o.deviceSessionTtlMs / 1000) });
-    res.writeHead(302, { location: '/', 'set-cookie': cookie, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', 'content-length': 0 });
-    res.end();
-    record(ctx, device, method, opened.principal, { status: 302, bytesIn: 0, bytesOut: 0 }, 'http');
-  }
-
-  /**
-   * `/.porthole/select?serial=` and `/.porthole/auth?ticket=` on the single host. Both change what the
-   * visitor's tab shows, so they work only as top-level navigations. The selection switches to
-   * another device only with a ticket from the portal (a click there: no page on this shared origin
-   * can press it) or, for a public device, when nothing is selected yet or the visitor typed the
-   * address (`Sec-Fetch-Site: none`); otherwise the visitor is asked on the portal.
-   */
-  async function handleSelection(req: IncomingMessage, res: ServerResponse, ctx: DeviceRequestContext, single: SingleHostRequest, device: DeviceRoute, path: string, refuse: (page: StatusPage, userId?: string | null) => void): Promise<void> {
-    const method = req.method ?? 'GET';
-    if ((method !== 'GET' && method !== 'HEAD') || !isTopLevelNavigation(req.headers)) {
-      o.metrics.drops.inc({ reason: 'isolation' });
-      return refuse({ status: 403, title: 'Device selection refused', message: 'A device is selected only when its address is opened in the browser tab itself, never by an image, a script or a frame.', serial: device.serial, requestId: ctx.requestId });
-    }
-    const secure = ctx.client.proto === 'https';
-    const maxAgeSeconds = Math.floor(o.deviceSessionTtlMs / 1000);
-    const key = o.selectionKey;
-    if (!key) throw new Error('single host without a selection key');
-    const query = new URLSearchParams(ctx.target.slice(path.length + 1));
-    const select = async (userId: string | null, next: string): Promise<void> => {
-      let token: string | undefined;
-      if (userId !== null) {
-        try {
-          token = await o.gate.startSession(userId, device, ctx.client.ip);
-        } catch (err) {
-          log.warn('device session store unavailable', { err, requestId: ctx.requestId, device: device.serial });
-          return refuse({ status: 503, title: 'Temporarily unavailable', message: 'Opening the device is not possible right now. Try again in a moment.', headers: { 'retry-after': '5' }, requestId: ctx.requestId });
-        }
-        if (token === undefined) return refuse({ status: 403, title: 'No access', message: 'Your account cannot open devices right now.', serial: device.serial, requestId: ctx.requestId });
-      }
-      // The previous device's session ends with its selection: one device per browser at a time.
-      await o.gate.signOut(req, single.cookies.session).catch((err: unknown) => log.warn('ending the previous device session failed', { err, requestId: ctx.requestId }));
-      const cookies = [
-        token ? sessionCookie(single.cookies, token, { secure, maxAgeSeconds }) : clearCookie(single.cookies.session, secure),
-        selectionCookie(single.cookies, selectionValue(key, device.serial, token), { secure, maxAgeSeconds }),
-      ];
-      res.writeHead(302, { location: next, 'set-cookie': cookies, 'clear-site-data': CLEAR_ON_SWITCH, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', 'content-length': 0 });
-      res.end();
-      record(ctx, device, method, userId, { status: 302, bytesIn: 0, bytesOut: 0 }, 'http');
-    };
-
-    if (path === AUTH_PATH) {
-      const grant = single.grant!;
-      return select(grant.userId, safeNext(grant.next));
-    }
-    const next = safeNext(query.get('next'));
-    if (single.selection?.serial === device.serial) {
-      res.writeHead(302, { location: next, 'cache-control': 'no-store', 'content-length': 0 });
-      res.end();
-      return;
-    }
-    const typed = String(req.headers['sec-fetch-site'] ?? '').toLowerCase() === 'none';
-    if (device.accessPolicy === 'public' && (single.selection === undefined || typed)) return select(null, next);
-    const q = new URLSearchParams({ host: ctx.hostWithPort, serial: device.serial, next });
-    res.writeHead(302, { location: `${single.portalOrigin}/auth/device?${q.toString()}`, 'cache-control': 'no-store', 'content-length': 0 });
-    res.end();
-  }
-
   async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, ctx: DeviceRequestContext): Promise<void> {
     const method = req.method ?? 'GET';
     const answer = (page: StatusPage) => writeRawStatusPage(socket, page);
@@ -520,7 +377,7 @@ export function createDeviceProxy(o: DeviceProxyOptions) {
     const decision = await o.gate.authorize(gateRequest(req, ctx, device, kind));
     const userId = userOf(decision);
     // A WebSocket cannot follow a redirect: a login refusal is a 401.
-    if (decision.kind !== 'allow') return refuse(gatePage(decision, device, ctx.requestId, 'WEBSOCKET'), userId);
+    if (decision.kind !== 'allow') return refuse(gatePage(decision, device, ctx.requestId, 'WEBSOCKET', o.metrics), userId);
     if (!device.online || windowEndedAt(device, Date.now())) return refuse(offlinePage(device, ctx.requestId), userId);
 
     // Long-lived connections are the cheap way to exhaust a device or the hub: cap them.

@@ -26,6 +26,7 @@ import { type StatusPage, sendStatusPage, writeRawResponse, writeRawStatusPage }
 import type { TicketStore } from '../proxy/ticket-store.js';
 import { createVisitorGate } from '../proxy/visitor-gate.js';
 import { ConnectionTracker, closeServer } from './connection-tracker.js';
+import { type EdgeServerDeps, edgeServerOptions, listenOn, setupEdgeServer } from './edge-servers.js';
 
 type FetchApp = { fetch: (request: Request, env: never) => Response | Promise<Response> | unknown };
 
@@ -317,73 +318,19 @@ export function createHubHttp(options: HubHttpOptions): HubHttp {
       });
   }
 
-  function clientError(err: NodeJS.ErrnoException, socket: Duplex): void {
-    const code = err.code ?? '';
-    let status = 400;
-    let reason = 'bad_request';
-    if (code === 'HPE_HEADER_OVERFLOW') [status, reason] = [431, 'header_overflow'];
-    else if (code === 'ERR_HTTP_REQUEST_TIMEOUT') [status, reason] = [408, 'headers_timeout'];
-    else if (code === 'HPE_UNEXPECTED_CONTENT_LENGTH' || code === 'HPE_INVALID_TRANSFER_ENCODING' || code === 'HPE_INVALID_CONTENT_LENGTH') reason = 'smuggling';
-    else if (code === 'ECONNRESET' || code === 'EPIPE') {
-      socket.destroy();
-      return;
-    }
-    metrics.drops.inc({ reason });
-    logger.debug('client error', { code, reason });
-    const msg = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-    if (socket.writable && (!msg || !msg.headersSent)) writeRawResponse(socket, status, `${http.STATUS_CODES[status]}\n`);
-    else socket.destroy();
-  }
-
-  const serverOptions: http.ServerOptions = {
-    maxHeaderSize: config.maxHeaderBytes,
-    headersTimeout: config.headersTimeoutMs,
-    // Uploads may legitimately take longer than any total deadline: idle timeouts guard them instead.
-    requestTimeout: 0,
-    keepAliveTimeout: 5_000,
-    connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(config.headersTimeoutMs / 4))),
-    requireHostHeader: true,
-    joinDuplicateHeaders: false,
-    insecureHTTPParser: false,
-  };
-
-  function setup<S extends http.Server>(server: S, secure: boolean): S {
-    server.maxHeadersCount = 100;
-    // A client may shut down its write side once its request is sent; Node would then abort the
-    // request and end the socket before the answer (from the device, later) could be written.
-    Object.assign(server, { httpAllowHalfOpen: true });
-    server.setTimeout(config.idleTimeoutMs, (socket) => {
-      metrics.drops.inc({ reason: 'idle_timeout' });
-      socket.destroy();
-    });
-    server.on('connection', (socket) => {
-      if (!tracker.admit(socket)) {
-        metrics.drops.inc({ reason: 'connection_limit' });
-        socket.destroy();
-      }
-    });
-    server.on('request', (req, res) => handle(req, res, secure, false));
-    server.on('checkContinue', (req, res) => handle(req, res, secure, true));
-    server.on('checkExpectation', (req, res) => {
-      // Node's default 417 keeps the connection open with the body still unread; close instead.
-      metrics.drops.inc({ reason: 'expectation' });
-      res.shouldKeepAlive = false;
-      sendStatusPage(res, { status: 417, title: 'Expectation failed', message: 'Only "Expect: 100-continue" is supported.' }, req.method);
-    });
-    server.on('upgrade', (req, socket, head) => upgrade(req, socket, head, secure));
-    server.on('connect', (_req, socket: Duplex) => {
-      socket.on('error', () => socket.destroy());
-      metrics.drops.inc({ reason: 'connect_method' });
-      writeRawResponse(socket, 405, 'CONNECT is not supported\n');
-    });
-    server.on('clientError', clientError);
-    return server;
-  }
-
-  const httpServer = setup(http.createServer(serverOptions), false);
+  const serverOptions = edgeServerOptions(config);
+  const edge = (secure: boolean): EdgeServerDeps => ({
+    idleTimeoutMs: config.idleTimeoutMs,
+    tracker,
+    metrics,
+    logger,
+    onRequest: (req, res, expectContinue) => handle(req, res, secure, expectContinue),
+    onUpgrade: (req, socket, head) => upgrade(req, socket, head, secure),
+  });
+  const httpServer = setupEdgeServer(http.createServer(serverOptions), edge(false));
   const httpsServer =
     config.tls && options.tlsCredentials
-      ? setup(https.createServer({ ...serverOptions, ...options.tlsCredentials, minVersion: 'TLSv1.2' }), true)
+      ? setupEdgeServer(https.createServer({ ...serverOptions, ...options.tlsCredentials, minVersion: 'TLSv1.2' }), edge(true))
       : undefined;
   const opsServer =
     config.opsPort !== undefined
@@ -393,16 +340,6 @@ export function createHubHttp(options: HubHttpOptions): HubHttp {
           }
         })
       : undefined;
-
-  function listenOn(server: http.Server, port: number, host: string): Promise<AddressInfo> {
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve(server.address() as AddressInfo);
-      });
-    });
-  }
 
   let closing: Promise<{ drained: boolean }> | undefined;
 
