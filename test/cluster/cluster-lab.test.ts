@@ -117,7 +117,9 @@ describe.skipIf(!ok)('cluster lab: three hub nodes, one PostgreSQL, HAProxy, age
       while (!stop) {
         const started = Date.now();
         const r = await lab.visit(url(a, '/hello.txt'), { maxTimeSeconds: 5 }).catch((e: Error) => ({ status: 0, body: e.message }));
-        outcomes.push(r.status === 200 && r.body === `hello from ${a.serial}\n` ? 'ok' : `${r.status}`);
+        const good = r.status === 200 && r.body === `hello from ${a.serial}\n`;
+        // A failure names what answered: the hub's status page title, HAProxy's, or curl's error.
+        outcomes.push(good ? 'ok' : `${r.status} ${/<title>([^<]*)<\/title>|<h1>([^<]*)<\/h1>/.exec(r.body)?.slice(1).find(Boolean) ?? r.body.slice(0, 60)}`);
         await sleep(Math.max(0, 100 - (Date.now() - started)));
       }
     })();

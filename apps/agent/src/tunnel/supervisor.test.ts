@@ -10,7 +10,7 @@ import { until } from '../testing/servers.js';
 import { backoffDelayMs } from './backoff.js';
 import { createFakeTunnelNetwork } from './fake-tunnel.js';
 import { HubEndpoints } from './hub-endpoints.js';
-import { HANDSHAKE_DEADLINE_MS, STALE_SESSION_MS, TunnelSupervisor } from './supervisor.js';
+import { HANDSHAKE_DEADLINE_MS, MOVE_DRAIN_MS, STALE_SESSION_MS, TunnelSupervisor } from './supervisor.js';
 
 const registration: Registration = {
   serial: 'an1',
@@ -192,18 +192,30 @@ describe('TunnelSupervisor in a cluster (several hub endpoints)', () => {
     await sup.stop();
   });
 
-  it("follows the hub's move at once (reconnectNow), and does nothing while stopped", async () => {
-    const { network, sup, endpoints, dialled } = clusterSetup(23);
+  it("follows the hub's move at once (reconnectNow), keeps the old tunnel a while, and does nothing while stopped", async () => {
+    const { timers, network, sup, endpoints, dialled } = clusterSetup(23);
     sup.reconnectNow('nothing to move');
     expect(network.tunnels).toHaveLength(0);
     sup.start();
     await until(() => sup.status().state === 'online');
     endpoints.move('192.0.2.1:51820', ['192.0.2.3:51820']);
     sup.reconnectNow('node 1 is leaving');
-    expect(network.tunnels[0]!.closed).toBe(true);
     await until(() => sup.status().state === 'online' && network.tunnels.length === 2);
     expect(dialled()).toEqual(['192.0.2.1:51820', '192.0.2.3:51820']);
+    // Make before break: the old tunnel still carries what the leaving node has under way…
+    expect(network.tunnels[0]!.closed).toBe(false);
+    // …and its events no longer move the supervisor.
+    network.tunnels[0]!.emit({ type: 'down', reason: 'the leaving node closed' });
+    expect(sup.status().state).toBe('online');
+    timers.advance(MOVE_DRAIN_MS);
+    expect(network.tunnels[0]!.closed).toBe(true);
+    expect(network.tunnels[1]!.closed).toBe(false);
+    // Stop closes a tunnel still draining too.
+    endpoints.move('192.0.2.3:51820', ['192.0.2.2:51820']);
+    sup.reconnectNow('node 3 is leaving');
+    await until(() => network.tunnels.length === 3);
     await sup.stop();
+    expect(network.tunnels.every((t) => t.closed)).toBe(true);
   });
 
   it('a single endpoint keeps the old behaviour: liveness not watched, failures back off', async () => {

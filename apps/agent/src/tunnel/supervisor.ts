@@ -18,6 +18,12 @@ export const HANDSHAKE_DEADLINE_MS = 30_000;
 /** WireGuard rekeys every 120 s while sending (keepalives count); past REJECT_AFTER_TIME the session is dead. */
 export const STALE_SESSION_MS = 180_000 + 30_000;
 const WATCHDOG_INTERVAL_MS = 10_000;
+/**
+ * After a `move` the old tunnel stays open this long beside the new one (make before break): the
+ * leaving node still finishes the requests it is carrying over it, while new ones reach the node
+ * the new handshake went to. The leaving node closes well within this.
+ */
+export const MOVE_DRAIN_MS = 10_000;
 
 export type SupervisorState = 'stopped' | 'connecting' | 'online' | 'backoff';
 
@@ -62,6 +68,8 @@ export class TunnelSupervisor {
   #tunnel: Tunnel | undefined;
   #timer: unknown;
   #watchdog: unknown;
+  /** Tunnels replaced by a move, still carrying what was under way (closed after MOVE_DRAIN_MS). */
+  readonly #draining = new Map<Tunnel, unknown>();
   #status: SupervisorStatus = {
     state: 'stopped',
     onlineSinceMs: undefined,
@@ -104,7 +112,7 @@ export class TunnelSupervisor {
     this.#timer = undefined;
     const t = this.#tunnel;
     this.#tunnel = undefined;
-    if (t) void t.close().catch(() => {});
+    if (t) this.#drain(t);
     this.#o.logger.info('tunnel moving to another hub node', { reason, endpoint: this.#o.endpoints?.()?.current() });
     this.#status.attempts = 0;
     void this.#connect();
@@ -117,10 +125,23 @@ export class TunnelSupervisor {
     this.#o.timers.clearTimeout(this.#timer);
     this.#o.timers.clearTimeout(this.#watchdog);
     this.#timer = this.#watchdog = undefined;
+    for (const [d, timer] of this.#draining) {
+      this.#o.timers.clearTimeout(timer);
+      void d.close(options).catch(() => {});
+    }
+    this.#draining.clear();
     const t = this.#tunnel;
     this.#tunnel = undefined;
     this.#set({ state: 'stopped', onlineSinceMs: undefined, nextRetryAtMs: undefined });
     if (t) await t.close(options).catch(() => {});
+  }
+
+  #drain(t: Tunnel): void {
+    const timer = this.#o.timers.setTimeout(() => {
+      this.#draining.delete(t);
+      void t.close().catch(() => {});
+    }, MOVE_DRAIN_MS);
+    this.#draining.set(t, timer);
   }
 
   #set(patch: Partial<SupervisorStatus>): void {
