@@ -1,4 +1,4 @@
-// Issue 9 benchmark: the WebSocket fallback carrier against plain UDP in the same run. One process on
+// Transport benchmark: the WebSocket fallback carrier against plain UDP in the same run. One process on
 // loopback: a hub-side WireGuard node (UDP socket + the hub's WebSocket carrier behind an HTTP
 // server) with the hub's netstack, and the agent's real tunnel (WireGuard + netstack over the
 // failover bind, transport forced to `udp` or `websocket`), also through a proxy on loopback:

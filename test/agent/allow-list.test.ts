@@ -1,4 +1,4 @@
-// Issue 6 "Tests", allow-list against the real in-process hub: an agent started with
+// The allow-list against the real in-process hub: an agent started with
 // `--expose 2222=127.0.0.1:<local port>` is reachable on overlay port 2222 from the hub's netstack and
 // through the proxy's `/.porthole/tcp` WebSocket (bytes intact both ways); a port that is not exposed
 // is refused by the agent's RST (ECONNREFUSED at the hub, 502 at the WebSocket endpoint).

@@ -1,4 +1,4 @@
-// Issue 6 "Tests", claim flow against the real in-process hub over loopback UDP: the owner logs in
+// The claim flow against the real in-process hub over loopback UDP: the owner logs in
 // to the agent's local page and presses Enable, signs up and approves on the portal (forms with CSRF),
 // comes back to the device page, the agent's poll gets the registration, the tunnel comes up, the
 // page shows the public URL and a visitor (the owner, through the ticket flow) gets the device's web

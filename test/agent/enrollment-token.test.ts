@@ -1,4 +1,4 @@
-// Issue 6 "Tests", enrollment-token mode against the real in-process hub: an agent started with a
+// Enrollment-token mode against the real in-process hub: an agent started with a
 // token from `POST /api/v1/enrollment-tokens` registers unattended, comes online and serves its UI
 // through the hub; a reboot reuses the stored registration; a used-up and a revoked token are shown
 // as refused on the local page and not retried (counted at the agent's HTTP client).

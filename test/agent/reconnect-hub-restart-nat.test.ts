@@ -1,4 +1,4 @@
-// Issue 6 "Tests", hub restart when the hub cannot dial the device back: while the hub is down the
+// A hub restart when the hub cannot dial the device back: while the hub is down the
 // device's NAT mapping changes (the UDP relay rebinds), so the restarted hub's dial to the last known
 // endpoint is lost and only the agent's own mechanism brings it back (its periodic probe is data; with
 // no authenticated reply WireGuard starts a new handshake after 15 s). The probe runs every 5 s here

@@ -1,4 +1,4 @@
-// Issue 6 "Tests", reconnect after a hub restart: the hub is closed and a new one is created on the
+// Reconnect after a hub restart: the hub is closed and a new one is created on the
 // same data dir (same key, same database) and the same UDP port; the agent, left alone with its
 // default settings, gets a new session and the device is served through the new hub again. Prints how
 // long it takes (no timing assertions beyond generous functional timeouts).

@@ -1,4 +1,4 @@
-// Issue 6 "Tests", reconnect after a loss burst: a UDP relay between agent and hub drops every datagram
+// Reconnect after a loss burst: a UDP relay between agent and hub drops every datagram
 // both ways for 20 s while a visitor keeps trying, then passes traffic again; the device comes back by
 // itself (WireGuard's no-reply rule and handshake retries, the agent's supervisor) and requests work.
 // Prints how long recovery takes (no timing assertions beyond generous functional timeouts).

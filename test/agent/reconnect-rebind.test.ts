@@ -1,4 +1,4 @@
-// Issue 6 "Tests", reconnect when the endpoint changes: a NAT-like UDP relay between agent and hub
+// Reconnect when the endpoint changes: a NAT-like UDP relay between agent and hub
 // moves the agent's mapping to a new source port mid-session (a NAT rebinding; the old mapping is
 // gone). WireGuard roaming makes the hub follow the new port: during a transfer at once (the download
 // completes intact), and when idle at the agent's next keepalive, with requests working again after.

@@ -1,4 +1,4 @@
-// Issue 18 in headless Chromium, on a real hub with the real agent: the portal's device page shows
+// The owner's controls in headless Chromium, on a real hub with the real agent: the portal's device page shows
 // the owner's exposure window (until when, the time left) and the installer links; the admin makes a
 // read-only link (its URL shown once), someone without an account opens it and sees the device's
 // page, a form on it is refused; the link is revoked from the portal. Screenshots go to

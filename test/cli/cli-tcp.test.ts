@@ -1,4 +1,4 @@
-// Issue 8 CLI: `porthole tcp` and `porthole ssh` carrying an SSH-like byte stream (banner exchange,
+// The CLI: `porthole tcp` and `porthole ssh` carrying an SSH-like byte stream (banner exchange,
 // then 5 MiB of seeded random data each way at once) through hub → WireGuard overlay → device
 // port 22, in --listen mode and stdio mode; refusals mapped to exit codes; ssh's exact argv with a
 // fake `ssh` on PATH that runs the ProxyCommand (the real binary, through tsx).

@@ -1,4 +1,4 @@
-// Issue 7, the NAT lab: the whole product the way users meet it. A meter (demo meter + embedded
+// The NAT lab: the whole product the way users meet it. A meter (demo meter + embedded
 // agent) behind an nftables NAT, the hub on its "public" network with PostgreSQL behind a relay the
 // test controls, an owner clicking Enable in a real browser, a visitor opening the serial URL.
 import { execFileSync } from 'node:child_process';
@@ -29,7 +29,7 @@ const ok = requirementsMet('NAT lab', {
   check: postgresAnswers,
 });
 
-describe.skipIf(!ok)('NAT lab (issue 7)', () => {
+describe.skipIf(!ok)('NAT lab', () => {
   let world: World;
   let owner: LabBrowser | undefined;
   let visitor: LabBrowser | undefined;

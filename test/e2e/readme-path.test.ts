@@ -1,4 +1,4 @@
-// Issue 7: a new user following only the README gets a working hub. Fresh `git clone` of the
+// A new user following only the README gets a working hub. Fresh `git clone` of the
 // committed repository into a temp dir → `npm install` (offline: from the npm cache, no network) →
 // `npm start` with the admin variables the README shows → the README's "second terminal" block run
 // by bash as it stands (only the ports moved to free ones): a stand-in web UI, an enrollment token,

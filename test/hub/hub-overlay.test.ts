@@ -1,4 +1,4 @@
-// Issue 5: an in-process hub and in-process devices (WireGuard + netstack + HTTP app) over real
+// An in-process hub and in-process devices (WireGuard + netstack + HTTP app) over real
 // loopback UDP: registration, proxied GET/POST/streaming/WebSocket by Host header, the owner auth
 // flow with cookies, disable taking effect within a second, and device-to-device isolation.
 import { createHash, randomBytes } from 'node:crypto';

@@ -1,4 +1,4 @@
-// Issue 5: a stock wireguard-go admin peer joins the overlay from the config that
+// A stock wireguard-go admin peer joins the overlay from the config that
 // `POST /api/v1/admin-peers` returns (wg-quick text, applied the way wg-quick does: `wg setconf` for
 // the WireGuard part, `ip` for Address and routes), pings a device's tunnel IP (answered by the
 // device's netstack) and fetches its web UI with curl straight over the overlay; the router's

@@ -1,4 +1,4 @@
-// Issue 9 on loopback, without namespaces: the agent's real tunnel (WireGuard + netstack over the
+// Restrictive networks on loopback, without namespaces: the agent's real tunnel (WireGuard + netstack over the
 // failover bind) against a hub-side WireGuard node on a UDP socket plus the hub's WebSocket carrier.
 // UDP passes through a relay the test can block. Blocked at start → the tunnel comes up over the
 // WebSocket and the hub answers there; unblocked → a UDP probe is answered, the agent moves back and

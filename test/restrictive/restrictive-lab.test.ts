@@ -1,4 +1,4 @@
-// Issue 9 "Tests", in network namespaces (root, iproute2, nftables, Dante): a hub, a site
+// The restrictive-network lab, in network namespaces (root, iproute2, nftables, Dante): a hub, a site
 // middle box and a device running the real agent (`apps/agent/src/main.ts`) with a small meter web
 // server. Three sites, one hub:
 //   1. the device reaches the hub only through a SOCKS5 server (Dante): registration over SOCKS

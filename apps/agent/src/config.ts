@@ -33,7 +33,7 @@ export interface AgentConfig {
   logFile: string | undefined;
   logRetentionDays: number;
   logLevel: LogLevelName;
-  /** Egress proxy and WireGuard transport (issue 9); the Remote access page may override them. */
+  /** Egress proxy and WireGuard transport; the Remote access page may override them. */
   network: NetworkSettings;
   /** How often UDP is probed while the tunnel runs over the WebSocket carrier. */
   udpProbeIntervalMs: number;

@@ -1,4 +1,4 @@
-// Organisations (issue 17): their members with roles, and organisation API tokens, which act for the
+// Organisations: their members with roles, and organisation API tokens, which act for the
 // organisation with a role. Names of the contract: POST /organizations {"name"} → {"id","name"};
 // POST /organizations/{id}/members {"email","role"}; POST /organizations/{id}/api-tokens
 // {"name","role"} → {"id","token"}.

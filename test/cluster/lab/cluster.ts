@@ -1,4 +1,4 @@
-// Everything the cluster lab runs (issue 15): its network (topology.ts), its own PostgreSQL
+// Everything the cluster lab runs: its network (topology.ts), its own PostgreSQL
 // (postgres.ts), three hub nodes as real processes (`node --import tsx apps/hub/src/main.ts` with the
 // cluster settings: one database, one WireGuard key file, one secret file), HAProxy from Debian in
 // front of them, two agents behind the NAT (real `porthole-agent` processes, each with a small web

@@ -1,4 +1,4 @@
-// The cluster lab's network (issue 15): five namespaces joined by veth pairs, addresses only inside
+// The cluster lab's network: five namespaces joined by veth pairs, addresses only inside
 // them. `dc` is the data centre: PostgreSQL, three hub nodes and HAProxy, each on an address of its
 // own (on dc's loopback, routed to from both sides); `home` is a NAT router (nftables masquerade,
 // inbound refused) in front of two device LANs, `lanA` and `lanB` (one name server file each, so the

@@ -1,4 +1,4 @@
-// The NAT lab's network (issue 7): four namespaces joined by veth pairs, with addresses only inside
+// The NAT lab's network: four namespaces joined by veth pairs, with addresses only inside
 // them. `public` holds the hub; `home` is a NAT router (nftables masquerade, inbound refused)
 // between `public` and `lan` (the device); `visitor` reaches `public` only (no forwarding there).
 //

@@ -1,4 +1,4 @@
-// The restrictive-network lab (issue 9): three namespaces joined by veth pairs, addresses only inside
+// The restrictive-network lab: three namespaces joined by veth pairs, addresses only inside
 // them. `hub` runs the hub; `mid` is the site's only way out — either a proxy host that forwards
 // nothing (the device reaches only the proxy), or a router whose nftables forward chain lets through
 // TCP to the hub's HTTP port and, when allowed, UDP to its WireGuard port; `dev` runs the agent.

@@ -1,4 +1,4 @@
-// The Bind the tunnel's WireGuard device uses (issue 9): a UDP carrier (a plain socket, or SOCKS5 UDP
+// The Bind the tunnel's WireGuard device uses: a UDP carrier (a plain socket, or SOCKS5 UDP
 // ASSOCIATE when a SOCKS5 proxy is set) and the WebSocket carrier, with the transport selector
 // choosing which one sends. Both carriers always deliver what they receive, so nothing is lost
 // while the hub follows the switch (it answers on whichever carrier last brought an authenticated

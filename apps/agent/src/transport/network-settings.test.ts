@@ -1,4 +1,4 @@
-// Network settings (issue 9): proxy URLs, the page's form, the command-line flags, and the Network
+// Network settings: proxy URLs, the page's form, the command-line flags, and the Network
 // card of the Remote access page — shown to a logged-in owner only, saved only with a valid CSRF
 // token, refused with the field named when wrong, the password never echoed.
 import { describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-// The agent's network settings (issue 9): an optional egress proxy (SOCKS5 with UDP ASSOCIATE,
+// The agent's network settings: an optional egress proxy (SOCKS5 with UDP ASSOCIATE,
 // SOCKS4a for TCP only, or an HTTP CONNECT proxy) and the WireGuard transport mode. Written as a
 // proxy URL on the command line (`socks5://user:pass@10.0.0.1:1080`), as form fields on the page.
 import { isIP } from 'node:net';

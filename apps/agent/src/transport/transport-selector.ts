@@ -1,4 +1,4 @@
-// Which carrier the tunnel uses (issue 9), as a small state machine on injected timers: UDP first;
+// Which carrier the tunnel uses, as a small state machine on injected timers: UDP first;
 // when a WireGuard handshake over UDP has not completed `fallbackAfterMs` after it started, the
 // WebSocket carrier; while there, a UDP probe every `probeIntervalMs` (and every handshake of the
 // tunnel itself tried over UDP too), back to UDP as soon as one is answered. Forced modes (`udp`, `websocket`) never switch. Every switch records why.

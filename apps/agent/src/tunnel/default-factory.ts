@@ -1,6 +1,6 @@
 // The tunnel factory main.ts uses: WireGuard (libs/wireguard) carrying the userspace TCP/IP stack
 // (libs/netstack) on the device's tunnel IP, over the failover bind (UDP, SOCKS5 UDP or WebSocket,
-// issue 9) when the agent passes its hub URL and network settings, else over plain UDP.
+// for restrictive networks) when the agent passes its hub URL and network settings, else over plain UDP.
 import { createNetstack } from '@porthole/netstack';
 import { UdpBind } from '@porthole/wireguard';
 import { realTimers, type Timers } from '../timers.js';

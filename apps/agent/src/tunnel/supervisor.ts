@@ -35,7 +35,7 @@ export interface SupervisorStatus {
   attempts: number;
   lastError: string | undefined;
   nextRetryAtMs: number | undefined;
-  /** The live tunnel's carrier and why (issue 9), when it reports one. */
+  /** The live tunnel's carrier and why, when it reports one. */
   transport?: TunnelInfo['transport'];
 }
 

@@ -17,7 +17,7 @@ export interface TunnelParams {
   /** The supervisor's clock: event times (`atMs`) are on this clock. */
   now: () => number;
   logger: Logger;
-  /** Proxy and transport mode in force for this attempt (issue 9); absent = direct, auto. */
+  /** Proxy and transport mode in force for this attempt; absent = direct, auto. */
   network?: NetworkSettings;
   /** The hub's portal URL: the WebSocket carrier lives on its host and port. */
   hubUrl?: URL;

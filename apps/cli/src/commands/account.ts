@@ -1,4 +1,4 @@
-// `porthole login`, `logout`, `whoami`: the stored hub URL and API token (issue 8 CLI). login
+// `porthole login`, `logout`, `whoami`: the stored hub URL and API token. login
 // verifies the token against GET /api/v1/whoami before it writes anything.
 import { ApiClient, ApiError, normalizeHubUrl } from '../api-client.js';
 import type { WhoAmI } from '@porthole/api-contract';

@@ -1,4 +1,4 @@
-// The isolation matrix of issue 17, generated from the route table: every authenticated route ×
+// The organisations' isolation matrix, generated from the route table: every authenticated route ×
 // every principal of another organisation (its owner's personal token, its organisation tokens of
 // each role, an account in no organisation) × a resource of organisation A answers exactly as the
 // same route for a resource that does not exist, lists show nothing of A, and A's rows stay as they

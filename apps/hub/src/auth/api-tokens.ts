@@ -1,7 +1,7 @@
 // API tokens for automation (`Authorization: Bearer ph_api_…`): shown once, stored as SHA-256,
 // scoped (`read`, `write`), optionally expiring, revocable, with a last-used time written at most
 // once a minute. A personal token acts as its user (a superadmin, or a member with the user's roles);
-// an organisation token acts for its organisation with its role, whoever made it (issue 17).
+// an organisation token acts for its organisation with its role, whoever made it.
 import { and, desc, eq, isNull } from 'drizzle-orm';
 import { API_TOKEN_SCOPES, apiTokens, users, type ApiTokenScope, type OrganizationRole } from '@porthole/db';
 import { NotFoundError, ValidationError } from '../errors.js';

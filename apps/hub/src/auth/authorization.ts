@@ -1,5 +1,5 @@
 // The one place that answers "may this principal do this action in this organisation": the role
-// matrix of issue 17. A superadmin (users.role = 'admin') may do everything everywhere; a member's
+// matrix of organisations. A superadmin (users.role = 'admin') may do everything everywhere; a member's
 // role in an organisation gives a fixed set of actions there; an organisation API token acts with
 // its role in its organisation only. Whatever a principal may not even read does not exist for it:
 // callers answer with the same NotFoundError as for an unknown serial or id.

@@ -1,5 +1,5 @@
 // The hub's configuration: every key, its environment variable, its config-file key, its type and
-// default (issue 5 "Configuration"). Validated once by load-config.ts, which reports every problem.
+// default. Validated once by load-config.ts, which reports every problem.
 import { isIPv4 } from 'node:net';
 import { z } from 'zod';
 import { formatDeviceHost, parseDeviceHostSetting } from '../proxy/host-router.js';

@@ -1,5 +1,5 @@
 /** @jsxImportSource hono/jsx */
-// The device page's owner controls (issue 18): the exposure window the device reported (until
+// The device page's owner controls: the exposure window the device reported (until
 // when, with the time left; until turned off; or when it ended) and the installer links (make one,
 // its URL shown once to copy, the list with uses, revoke).
 import type { FC } from 'hono/jsx';

@@ -1,5 +1,5 @@
-// Batched access log (issue 5: "every proxied request lands in the access log; losing the database
-// briefly does not stop proxying"). `record` only appends to a bounded queue; a timer flushes
+// Batched access log: every proxied request lands in the access log, and losing the database
+// briefly does not stop proxying. `record` only appends to a bounded queue; a timer flushes
 // batches to the writer; failures keep entries for the next try; overflow drops the oldest, counted.
 // Batches are small and the drain yields between them: the embedded database (PGlite) inserts on
 // the hub's own event loop, and one long insert stalls every proxied request meanwhile.

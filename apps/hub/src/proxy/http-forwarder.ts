@@ -1,5 +1,5 @@
-// Forwards one HTTP request to a device and streams the response back (issue 5 "Streaming in both
-// directions with backpressure"): bodies are piped, never buffered, so a 1 GB transfer costs a few
+// Forwards one HTTP request to a device and streams the response back, in both directions with
+// backpressure: bodies are piped, never buffered, so a 1 GB transfer costs a few
 // socket buffers; SSE headers are flushed at once; a connection that fails mid-request is destroyed,
 // never returned to the keep-alive pool.
 import http from 'node:http';

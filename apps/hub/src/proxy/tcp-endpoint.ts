@@ -1,4 +1,4 @@
-// `/.porthole/tcp?port=N` on a device host (issue 5 "Generic TCP for SSH/VNC"): a WebSocket whose
+// `/.porthole/tcp?port=N` on a device host: a WebSocket whose
 // binary messages are the bytes of one TCP connection to port N on the device. The device is dialled
 // before the handshake completes, so a refused port (agent RST: not allow-listed) is an HTTP 502 the
 // CLI can show, not a WebSocket that opens and dies. Backpressure both ways via createWebSocketStream.

@@ -1,4 +1,4 @@
-// Installer links (issue 18): an owner's link to one device, valid for some hours, optionally
+// Installer links: an owner's link to one device, valid for some hours, optionally
 // read-only, that opens the device without an account. The holder's device session lives in
 // link_sessions; the proxy knows the holder as the principal `link:<id>` (its access-log visitor).
 // Revoking a link deletes its sessions and tells the session listeners, like a sign-out does.

@@ -1,4 +1,4 @@
-// Device registration (the contract in ARCHITECTURE/issue 4): `{ serial, publicKey, enrollmentToken }`
+// Device registration (the contract in ARCHITECTURE.md): `{ serial, publicKey, enrollmentToken }`
 // → a tunnel IP and the hub's WireGuard identity. One transaction takes the token's use, allocates
 // the address, stores the device and records the peer change; repeating it with the same key is
 // idempotent, a different key needs an approved rotation, and a key belongs to one peer only.

@@ -1,4 +1,4 @@
-// Webhook endpoints and their durable outbox (issue 18): an event becomes one delivery row per
+// Webhook endpoints and their durable outbox: an event becomes one delivery row per
 // endpoint that wants it, in the database, before anything is sent, so a restart loses nothing.
 // Nodes claim due rows with a lease (FOR UPDATE SKIP LOCKED, then locked_until), so two nodes of a
 // cluster never send the same delivery at once and a crashed node's claim runs out.

@@ -1,4 +1,4 @@
-// The hub's HTTP(S) edge (issue 5 "Proxy" and "Operations"): node:http/https servers with strict
+// The hub's HTTP(S) edge: node:http/https servers with strict
 // limits, host dispatch (portal host → portal/API hono apps, `<serial>.<domain>` → device proxy, the
 // single device host → the visitor's selected device, then the same device proxy; anything else →
 // 404), HTTP→HTTPS redirect, ops endpoints and graceful shutdown.
@@ -84,7 +84,7 @@ export interface HubHttpOptions {
   maxTunnelsPerDevice?: number;
   maxTunnelsPerVisitor?: number;
   /**
-   * WireGuard over WebSocket (issue 9): upgrades of `GET /.porthole/wg` on the portal host go here,
+   * WireGuard over WebSocket: upgrades of `GET /.porthole/wg` on the portal host go here,
    * with the client address as the server determined it. Unset: that path is refused like any
    * other portal upgrade.
    */

@@ -1,4 +1,4 @@
-// The hub's WebSocket carrier for WireGuard (issue 9): `GET /.porthole/wg` on the portal host,
+// The hub's WebSocket carrier for WireGuard: `GET /.porthole/wg` on the portal host,
 // one binary message per datagram (libs/datagram-transport). Each connection is its own Endpoint
 // (`transport: 'ws'`), so the device's roaming rule answers a peer on whichever carrier it last
 // used. Abuse limits: message size, per-connection message rate, connections per client address,

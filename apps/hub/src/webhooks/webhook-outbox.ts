@@ -1,4 +1,4 @@
-// Webhook delivery (issue 18): events go into the database outbox first (registry/webhooks.ts),
+// Webhook delivery: events go into the database outbox first (registry/webhooks.ts),
 // then this worker claims due rows, POSTs them signed (webhook-signature.ts) and records each
 // attempt. A failed attempt (no answer, timeout, non-2xx, a redirect) is retried with exponential
 // backoff and jitter until `maxAttempts`; rows survive restarts, so nothing queued is lost.
