@@ -48,8 +48,8 @@ async function benchDriver(driver: DriverName, log: (line: string) => void): Pro
     // Bulk seed: serials an00000001…, base64 SHA-256 keys, addresses after the registered ones.
     const seedStart = performance.now();
     await t.db.execute(sql`
-      insert into devices (serial, public_key, tunnel_ip, status, tags, last_handshake_at, created_at, registered_at)
-      select 'an' || lpad(i::text, 8, '0'),
+      insert into devices (organization_id, serial, public_key, tunnel_ip, status, tags, last_handshake_at, created_at, registered_at)
+      select '00000000-0000-4000-8000-000000000001'::uuid, 'an' || lpad(i::text, 8, '0'),
              encode(sha256(('seed' || i)::bytea), 'base64'),
              '100.65.0.0'::inet + i,
              case when i % 20 = 0 then 'disabled' else 'enabled' end,

@@ -91,8 +91,8 @@ describe.skipIf(!ok)('first-hour portal pages in headless Chromium', () => {
     // Twelve devices of the admin's, with tags; none has a live tunnel here, so all are offline.
     const admin = (await hub.registry.findUserByEmail(ADMIN.email))!;
     await hub.database.db.execute(sql`
-      insert into devices (serial, public_key, tunnel_ip, status, tags, owner_id, last_handshake_at, agent_version)
-      select 'an' || lpad(i::text, 8, '0'), encode(sha256(('first-hour' || i)::bytea), 'base64'), '100.80.0.0'::inet + i, 'enabled',
+      insert into devices (organization_id, serial, public_key, tunnel_ip, status, tags, owner_id, last_handshake_at, agent_version)
+      select '00000000-0000-4000-8000-000000000001'::uuid, 'an' || lpad(i::text, 8, '0'), encode(sha256(('first-hour' || i)::bytea), 'base64'), '100.80.0.0'::inet + i, 'enabled',
              array['fleet-north', 'building-' || i], ${admin.id}::uuid, now() - interval '3 hours', 'porthole-agent 0.1.0'
       from generate_series(1, 12) as g(i)`);
     // Visits with long paths and addresses: what makes tables wide.

@@ -86,8 +86,8 @@ describe.skipIf(!ok)('portal in headless Chromium', () => {
 
     // 10,000 devices in one statement (addresses far above what the allocator hands out here).
     await hub.database.db.execute(sql`
-      insert into devices (serial, public_key, tunnel_ip, status, tags, last_handshake_at)
-      select 'an' || lpad(i::text, 8, '0'), encode(sha256(('browser-seed' || i)::bytea), 'base64'), '100.80.0.0'::inet + i,
+      insert into devices (organization_id, serial, public_key, tunnel_ip, status, tags, last_handshake_at)
+      select '00000000-0000-4000-8000-000000000001'::uuid, 'an' || lpad(i::text, 8, '0'), encode(sha256(('browser-seed' || i)::bytea), 'base64'), '100.80.0.0'::inet + i,
              case when i % 50 = 0 then 'disabled' else 'enabled' end,
              case when i % 2 = 0 then array['fleet-a'] else array['fleet-b', 'berlin'] end,
              case when i % 3 = 0 then now() - (i % 60 || ' seconds')::interval else null end

@@ -45,8 +45,8 @@ describe.each(drivers)('admin pages on %s', (driver) => {
   /** 60 devices an000..an059 with known states: every 7th disabled, every 3rd online, tags by parity. */
   async function seed() {
     await t.db.execute(sql`
-      insert into devices (serial, public_key, tunnel_ip, status, tags, last_handshake_at)
-      select 'an' || lpad(i::text, 3, '0'), encode(sha256(('k' || i)::bytea), 'base64'), '100.70.0.0'::inet + i,
+      insert into devices (organization_id, serial, public_key, tunnel_ip, status, tags, last_handshake_at)
+      select '00000000-0000-4000-8000-000000000001'::uuid, 'an' || lpad(i::text, 3, '0'), encode(sha256(('k' || i)::bytea), 'base64'), '100.70.0.0'::inet + i,
              case when i % 7 = 0 then 'disabled' else 'enabled' end,
              case when i % 2 = 0 then array['even'] else array['odd'] end,
              case when i % 3 = 0 then ${clock.now().toISOString()}::timestamptz - (i || ' seconds')::interval else null end

@@ -5,6 +5,7 @@
 // like a missing one (serials are guessable, access is not).
 import type { Hono } from 'hono';
 import { DomainError, NotFoundError, ValidationError } from '../errors.js';
+import { actorFor, canSee, may } from '../auth/authorization.js';
 import type { SessionUser } from '../auth/sessions.js';
 import { errorStatus } from '../http/error-response.js';
 import type { DeviceInfo } from '../registry/index.js';
@@ -24,6 +25,9 @@ export function registerDeviceRoutes(app: Hono<PortalEnv>, kit: PortalKit): void
     const missing = () => new NotFoundError(`device ${serial.slice(0, 63).toLowerCase()} does not exist or is not shared with you`);
     if (!device) throw missing();
     if (u.role === 'admin' || device.owner?.id === u.id) return { device, manage: true };
+    // Members of the device's organisation: every role sees it, those who may change devices manage it.
+    const actor = actorFor(u, await registry.membershipsOf(u.id));
+    if (canSee(actor, device.organizationId)) return { device, manage: may(actor, 'devices', device.organizationId) };
     const now = registry.context.now().getTime();
     const granted = (await registry.listGrants(device.serial)).some((g) => g.userId === u.id && (g.expiresAt === null || Date.parse(g.expiresAt) > now));
     if (!granted) throw missing();

@@ -84,6 +84,7 @@ export interface LayoutProps {
 const OWNER_NAV: [string, string][] = [
   ['/devices', 'My devices'],
   ['/claim', 'Connect a device'],
+  ['/orgs', 'Organisations'],
   ['/account/password', 'Password'],
 ];
 const ADMIN_NAV: [string, string][] = [

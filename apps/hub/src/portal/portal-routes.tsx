@@ -22,6 +22,7 @@ import type { ClusterNodeInfo } from '../cluster/cluster-nodes.js';
 import { registerAdminRoutes } from './admin-routes.js';
 import { registerClusterRoutes } from './cluster-pages.js';
 import { registerDeviceRoutes } from './device-routes.js';
+import { registerOrganizationRoutes } from './organization-routes.js';
 import { ClaimApprovePage, ClaimCodePage, HomePage, MessagePage } from './pages.js';
 import { createKit, field, loginRedirect, type PortalEnv } from './portal-kit.js';
 import { safeNextPath, serialFromDeviceHost } from './safe-redirect.js';
@@ -116,6 +117,7 @@ export function createPortalRoutes(deps: PortalDeps): Hono<PortalEnv> {
 
   const kit = createKit(registry);
   registerDeviceRoutes(app, kit);
+  registerOrganizationRoutes(app, kit);
   registerAdminRoutes(app, kit, { portalOrigin: deps.portalOrigin });
   registerClusterRoutes(app, kit, deps.cluster);
   registerAccountRoutes(app, kit, { secure });

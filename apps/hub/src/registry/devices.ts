@@ -98,7 +98,7 @@ export interface ListDevicesQuery {
   tag?: string;
   /** Substring of the serial. */
   q?: string;
-  /** Only devices this user owns or has a grant for. */
+  /** Only devices this user owns, has a grant for, or sees as a member of the device's organisation. */
   visibleTo?: string;
   /** Only devices of these organisations (what the caller may see; auth/authorization.ts). */
   organizationIds?: readonly string[];
@@ -159,6 +159,8 @@ export function deviceFilters(query: Omit<ListDevicesQuery, 'cursor' | 'limit'>,
         eq(devices.ownerId, query.visibleTo),
         sql`exists (select 1 from ${deviceGrants} g where g.device_id = ${devices.id} and g.user_id = ${query.visibleTo}
               and (g.expires_at is null or g.expires_at > ${now.toISOString()}::timestamptz))`,
+        // Every role of an organisation reads its devices (auth/authorization.ts).
+        sql`exists (select 1 from ${organizationMembers} m where m.organization_id = ${devices.organizationId} and m.user_id = ${query.visibleTo})`,
       ),
     );
   }
