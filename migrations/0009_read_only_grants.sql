@@ -1,0 +1,1 @@
+ALTER TABLE "device_grants" ADD COLUMN "read_only" boolean DEFAULT false NOT NULL;
