@@ -61,17 +61,26 @@ export async function startClusterNode(o: ClusterNodeOptions) {
     }
   }
 
+  let lastReadMs = now();
   async function beat(): Promise<void> {
     const t = now();
-    const nodes = await heartbeat(o.db, {
+    let nodes: NodeRecord[];
+    try {
+      nodes = await heartbeat(o.db, {
       name: o.nodeName,
       wgEndpoint: o.wgEndpoint,
       clusterUrl: o.clusterUrl,
       startedAt,
       now: new Date(t),
       leaseMs: leaving ? 0 : leaseMs,
-    });
+      });
+    } catch (err) {
+      view.freeze(lastReadMs);
+      throw err;
+    }
     if (closed) return;
+    lastReadMs = t;
+    view.thaw();
     noteNodes(nodes);
     await refreshHolds(t - lastFullReloadMs >= FULL_HOLD_RELOAD_MS);
   }

@@ -99,4 +99,18 @@ describe('ClusterView', () => {
     expect(view.holderOf('100.64.0.2').kind).toBe('node');
     expect(view.countsByNode().get('b')).toBe(1);
   });
+
+  it('while the database cannot be read, leases and holds are judged as of the last read', () => {
+    const c = clock();
+    const view = new ClusterView('a', c.now);
+    view.setNodes([node('b', c.now())]);
+    view.applyHolds([{ tunnelIp: '100.64.0.2', node: 'b', heldSinceMs: c.now() }]);
+    view.freeze(c.now());
+    c.advance(HOLD_FRESH_MS + LEASE_MS);
+    expect(view.holderOf('100.64.0.2').kind).toBe('node');
+    expect(view.isAlive('b')).toBe(true);
+    view.thaw();
+    expect(view.holderOf('100.64.0.2').kind).toBe('none');
+    expect(view.isAlive('b')).toBe(false);
+  });
 });

@@ -54,11 +54,36 @@ export type HolderAnswer = { kind: 'self' } | { kind: 'node'; node: NodeRecord }
 export class ClusterView {
   private readonly nodes = new Map<string, NodeRecord>();
   private readonly holds = new Map<string, HoldRecord>();
+  /** Set while this node cannot read the database: the view holds as it was then (see freeze). */
+  private frozenAtMs: number | undefined;
 
   constructor(
     readonly self: string,
-    private readonly now: () => number,
+    private readonly clock: () => number,
   ) {}
+
+  /**
+   * The database cannot be read (an outage): judge leases and holds as of `atMs`, the last
+   * successful read, instead of letting every other node's lease lapse on this node's clock. Nodes
+   * keep serving each other's devices through an outage; one that died meanwhile fails its dials.
+   */
+  freeze(atMs: number): void {
+    this.frozenAtMs ??= atMs;
+  }
+
+  /** A read succeeded again. */
+  thaw(): void {
+    this.frozenAtMs = undefined;
+  }
+
+  get frozen(): boolean {
+    return this.frozenAtMs !== undefined;
+  }
+
+  /** The time leases and holds are judged at. */
+  private now(): number {
+    return this.frozenAtMs ?? this.clock();
+  }
 
   /** Replaces the node list (each heartbeat reads it whole: a handful of rows). */
   setNodes(nodes: readonly NodeRecord[]): void {
