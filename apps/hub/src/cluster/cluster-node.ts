@@ -98,12 +98,15 @@ export async function startClusterNode(o: ClusterNodeOptions) {
 
   await beat();
   let beating: Promise<void> | undefined;
+  const heartbeatMs = o.heartbeatMs ?? HEARTBEAT_MS;
   const timer = setInterval(() => {
+    // A database that hangs rather than refuses (a connect timeout is 10 s) freezes the view too.
+    if (now() - lastReadMs > 2 * heartbeatMs) view.freeze(lastReadMs);
     if (beating) return; // a slow database: never two heartbeats at once
     beating = beat()
       .catch((err: unknown) => log.warn('cluster heartbeat failed', { err: String(err) }))
       .finally(() => (beating = undefined));
-  }, o.heartbeatMs ?? HEARTBEAT_MS);
+  }, heartbeatMs);
   timer.unref();
   if (Math.random() < 0.01) void pruneNodes(o.db, new Date(now() - PRUNE_DEAD_AFTER_MS)).catch(() => {});
 
