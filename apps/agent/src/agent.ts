@@ -471,9 +471,9 @@ export function createAgent(deps: AgentDeps): Agent {
   };
 }
 
-/** The registration answer's `endpoints` (a cluster's hubs send every live node's), if valid. */
+/** The registration answer's `hub.endpoints` (every live node's, beside `hub.endpoint`), if valid. */
 function registeredEndpoints(reg: Registration): string[] | undefined {
-  const list = (reg as { endpoints?: unknown }).endpoints;
+  const list = (reg.hub as { endpoints?: unknown }).endpoints;
   if (!Array.isArray(list)) return undefined;
   const valid = list.filter((e): e is string => typeof e === 'string' && parseEndpoint(e) !== undefined);
   return valid.length > 0 ? valid : undefined;
