@@ -47,7 +47,7 @@ const CONFIG_DOCS: Record<Key, string> = {
   webhookSecret: 'The HMAC-SHA256 key of the hub-wide webhook (16 to 256 characters), in `X-Porthole-Signature`. Give it as a file.',
   nodeName: "This node's name in a cluster, unique among the nodes (shown in the API's `node` fields and `/api/v1/cluster/nodes`).",
   clusterListen:
-    "Cluster mode: `host:port` of this node's internal listener, which the other nodes dial to reach the devices this node holds (an address they can reach, not 0.0.0.0). Needs `DATABASE_URL`, the cluster secret and the same WireGuard key on every node.",
+    "Cluster mode: `host:port` of this node's internal listener, which the other nodes dial to reach the devices this node holds (an address they can reach, not 0.0.0.0). Needs `DATABASE_URL`, the cluster secret, the same WireGuard key on every node and this node's own `PORTHOLE_WG_ENDPOINT`.",
   clusterSecret: 'The secret all nodes of a cluster share (at least 32 characters); a request to the internal listener without it is refused. Give it as a file.',
   wgKey:
     "The hub's WireGuard private key as `wg genkey` prints it; the same file on every node of a cluster. The database records its public key and a node with another key refuses to start.",

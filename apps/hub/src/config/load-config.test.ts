@@ -132,6 +132,7 @@ describe('loadConfig', () => {
       {
         DATABASE_URL: 'postgres://db/porthole',
         PORTHOLE_NODE_NAME: 'hub-2',
+        PORTHOLE_WG_ENDPOINT: '198.51.100.2:51820',
         PORTHOLE_CLUSTER_LISTEN: '10.0.0.2:7946',
         PORTHOLE_CLUSTER_SECRET_FILE: '/run/secret',
         PORTHOLE_WG_KEY_FILE: '/run/wg.key',
@@ -145,11 +146,14 @@ describe('loadConfig', () => {
     // A WireGuard key alone is fine on a single node (no database needed).
     expect(loadConfig({ PORTHOLE_WG_KEY: key }, noFiles).wgKey).toBe(key);
 
-    expect(problemsOf(() => loadConfig({ PORTHOLE_CLUSTER_LISTEN: '10.0.0.2:7946', PORTHOLE_CLUSTER_SECRET: secret }, noFiles))).toEqual([
+    expect(problemsOf(() => loadConfig({ PORTHOLE_CLUSTER_LISTEN: '10.0.0.2:7946', PORTHOLE_WG_ENDPOINT: 'h:1', PORTHOLE_CLUSTER_SECRET: secret }, noFiles))).toEqual([
       'PORTHOLE_CLUSTER_LISTEN and PORTHOLE_CLUSTER_SECRET: a cluster needs DATABASE_URL (the nodes share one PostgreSQL database; the embedded PGlite serves one node)',
     ]);
-    expect(problemsOf(() => loadConfig({ DATABASE_URL: 'postgres://db/p', PORTHOLE_CLUSTER_LISTEN: '10.0.0.2:7946' }, noFiles))).toEqual([
+    expect(problemsOf(() => loadConfig({ DATABASE_URL: 'postgres://db/p', PORTHOLE_WG_ENDPOINT: 'h:1', PORTHOLE_CLUSTER_LISTEN: '10.0.0.2:7946' }, noFiles))).toEqual([
       'PORTHOLE_CLUSTER_LISTEN: needs the cluster secret (PORTHOLE_CLUSTER_SECRET_FILE), the same on every node',
+    ]);
+    expect(problemsOf(() => loadConfig({ DATABASE_URL: 'postgres://db/p', PORTHOLE_CLUSTER_SECRET: secret, PORTHOLE_CLUSTER_LISTEN: '10.0.0.2:7946' }, noFiles))).toEqual([
+      "PORTHOLE_CLUSTER_LISTEN: needs this node's own WireGuard endpoint in PORTHOLE_WG_ENDPOINT (host:port agents reach this node at; UDP does not pass an HTTP load balancer)",
     ]);
     const bad = problemsOf(() =>
       loadConfig({ DATABASE_URL: 'postgres://db/p', PORTHOLE_CLUSTER_LISTEN: '0.0.0.0:7946', PORTHOLE_CLUSTER_SECRET: 'short', PORTHOLE_WG_KEY: 'nope', PORTHOLE_NODE_NAME: '-x y' }, noFiles),
@@ -160,7 +164,7 @@ describe('loadConfig', () => {
     expect(bad.join('\n')).toContain('PORTHOLE_NODE_NAME: must be 1-63 letters');
     // Secrets are never echoed.
     expect(bad.join('\n')).not.toContain('short');
-    expect(problemsOf(() => loadConfig({ DATABASE_URL: 'postgres://db/p', PORTHOLE_CLUSTER_LISTEN: '0.0.0.0:7946', PORTHOLE_CLUSTER_SECRET: secret }, noFiles))).toEqual([
+    expect(problemsOf(() => loadConfig({ DATABASE_URL: 'postgres://db/p', PORTHOLE_WG_ENDPOINT: 'h:1', PORTHOLE_CLUSTER_LISTEN: '0.0.0.0:7946', PORTHOLE_CLUSTER_SECRET: secret }, noFiles))).toEqual([
       'PORTHOLE_CLUSTER_LISTEN: must be an address the other nodes can dial, not 0.0.0.0',
     ]);
   });

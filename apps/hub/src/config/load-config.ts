@@ -142,6 +142,10 @@ export function loadConfig(env: Record<string, string | undefined>, readFile: Fi
     if (c.clusterListen !== undefined && c.clusterSecret === undefined) {
       problems.push(`${where('clusterListen')}: needs the cluster secret (PORTHOLE_CLUSTER_SECRET_FILE), the same on every node`);
     }
+    // Agents move between nodes by their endpoints: a shared default (<domain>:<wgPort>) names none.
+    if (c.clusterListen !== undefined && c.wgEndpoint === undefined) {
+      problems.push(`${where('clusterListen')}: needs this node's own WireGuard endpoint in PORTHOLE_WG_ENDPOINT (host:port agents reach this node at; UDP does not pass an HTTP load balancer)`);
+    }
     if (c.clusterListen !== undefined && /^(0\.0\.0\.0|\[::\]):/.test(c.clusterListen)) {
       problems.push(`${where('clusterListen')}: must be an address the other nodes can dial, not ${c.clusterListen.slice(0, c.clusterListen.lastIndexOf(':'))}`);
     }
