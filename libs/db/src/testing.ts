@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { createDatabase, resultRows, type DatabaseHandle, type Database, type DriverName } from './database.js';
-import { DEFAULT_ORGANIZATION_ID } from './schema/organizations.js';
+import { DEFAULT_ORGANIZATION_ID } from './schema/organization-roles.js';
 
 export const DEFAULT_TEST_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
 

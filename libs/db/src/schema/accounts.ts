@@ -2,7 +2,8 @@
 // as SHA-256 hex digests; a fast hash suffices for 256-bit random tokens (a KDF is for passwords).
 import { sql } from 'drizzle-orm';
 import { check, index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
-import { ORGANIZATION_ROLES, organizations } from './organizations.js';
+import { ORGANIZATION_ROLES } from './organization-roles.js';
+import { organizations } from './organizations.js';
 
 export const USER_ROLES = ['admin', 'user'] as const;
 export type UserRole = (typeof USER_ROLES)[number];

@@ -1,5 +1,4 @@
 // The whole drizzle schema, grouped by table family. drizzle-kit reads this file (drizzle.config.ts).
-// accounts before organizations: accounts.ts imports organizations.ts, which refers to users only lazily.
 export * from './accounts.js';
 export * from './organizations.js';
 export * from './enrollment.js';

@@ -5,16 +5,9 @@
 import { sql } from 'drizzle-orm';
 import { check, index, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { users } from './accounts.js';
+import { ORGANIZATION_ROLES } from './organization-roles.js';
 
-/** The organisation migration 0006 created and moved every existing row into. */
-export const DEFAULT_ORGANIZATION_ID = '00000000-0000-4000-8000-000000000001';
-
-/**
- * Highest first. `owner`: members and everything in the organisation; `admin`: devices, tokens,
- * peers; `technician`: opens devices and forwards TCP, changes no settings; `viewer`: lists and logs.
- */
-export const ORGANIZATION_ROLES = ['owner', 'admin', 'technician', 'viewer'] as const;
-export type OrganizationRole = (typeof ORGANIZATION_ROLES)[number];
+export { DEFAULT_ORGANIZATION_ID, ORGANIZATION_ROLES, type OrganizationRole } from './organization-roles.js';
 
 export const organizations = pgTable(
   'organizations',
