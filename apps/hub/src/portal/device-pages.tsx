@@ -102,6 +102,8 @@ export interface DeviceView extends ViewBase {
   links?: DeviceLinkInfo[];
   /** A link just made: its URL is shown this once. */
   newLink?: { url: string; expiresAt: string };
+  /** The device's organisation (for those who see the device, its name gives nothing away). */
+  organizationName?: string | undefined;
 }
 
 export const AccessLogTable: FC<{ entries: AccessLogRow[]; now: Date; showDevice?: boolean; caption: string }> = (p) =>
@@ -202,6 +204,12 @@ export const DevicePage: FC<DeviceView> = (p) => {
             <dd class="mono">{d.tunnelIp}</dd>
             <dt>Owner</dt>
             <dd>{d.owner ? (d.owner.id === p.user.id ? 'you' : d.owner.email) : <span class="note">nobody</span>}</dd>
+            {p.organizationName ? (
+              <>
+                <dt>Organisation</dt>
+                <dd>{p.organizationName}</dd>
+              </>
+            ) : null}
             <dt>Access</dt>
             <dd>{POLICY_TEXT[d.accessPolicy]}</dd>
             <dt>Tags</dt>

@@ -51,6 +51,7 @@ export function registerDeviceRoutes(app: Hono<PortalEnv>, kit: PortalKit): void
       log: log.entries,
       logNext: log.nextCursor,
       notice: doneMessage(c),
+      organizationName: (await registry.findOrganization(device.organizationId))?.name,
       ...extra,
     };
     return c.html(<DevicePage {...view} />, status as 200);

@@ -75,7 +75,9 @@ describe('organisation pages', () => {
     const mine = await viewer.get('/devices');
     expect(mine.text).toContain('acme0001');
     expect(mine.text).not.toContain('beta0001');
-    expect((await viewer.get('/devices/acme0001')).status).toBe(200);
+    const devicePage = await viewer.get('/devices/acme0001');
+    expect(devicePage.status).toBe(200);
+    expect(visibleText(devicePage.text)).toContain('Organisation Acme Metering');
     const hidden = await viewer.get('/devices/beta0001');
     const missing = await viewer.get('/devices/zz0000001');
     expect(hidden.status).toBe(404);
