@@ -1,15 +1,26 @@
-// The cluster lab's own PostgreSQL 15: initdb into a temp directory (trust authentication), the
+// The cluster lab's own PostgreSQL (15 on Debian bookworm): initdb into a temp directory (trust authentication), the
 // server started inside the `dc` namespace listening on its own lab address only, stopped (fast
 // shutdown) for the outage scenario and removed afterwards. PostgreSQL refuses to run as root, so
 // it runs as the `postgres` user, which owns the directory.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import type { Netns } from '../../support/netns.js';
 
-export const PG_BIN = '/usr/lib/postgresql/15/bin';
+/** The newest PostgreSQL server installed the Debian way (15 on bookworm). */
+export const PG_BIN = ((): string => {
+  try {
+    const versions = readdirSync('/usr/lib/postgresql')
+      .filter((v) => existsSync(join('/usr/lib/postgresql', v, 'bin', 'postgres')))
+      .sort((a, b) => Number(a) - Number(b));
+    if (versions.length > 0) return join('/usr/lib/postgresql', versions.at(-1)!, 'bin');
+  } catch {
+    /* none installed: the lab's requirement check names the path */
+  }
+  return '/usr/lib/postgresql/15/bin';
+})();
 
 export interface LabPostgres {
   readonly url: (database: string) => string;
