@@ -8,8 +8,9 @@ function clock(startMs = 1_000_000) {
   return { now: () => t, advance: (ms: number) => (t += ms) };
 }
 
-function node(name: string, nowMs: number, leaseMs = LEASE_MS): NodeRecord {
-  return { name, wgEndpoint: `${name}:51820`, clusterUrl: `http://${name}:7946`, startedAtMs: nowMs, lastSeenAtMs: nowMs, leaseExpiresAtMs: nowMs + leaseMs };
+/** A node record as a heartbeat at `nowMs` writes it; the process started long before unless said. */
+function node(name: string, nowMs: number, leaseMs = LEASE_MS, startedAtMs = 0): NodeRecord {
+  return { name, wgEndpoint: `${name}:51820`, clusterUrl: `http://${name}:7946`, startedAtMs, lastSeenAtMs: nowMs, leaseExpiresAtMs: nowMs + leaseMs };
 }
 
 describe('takesHold', () => {
@@ -112,5 +113,18 @@ describe('ClusterView', () => {
     view.thaw();
     expect(view.holderOf('100.64.0.2').kind).toBe('none');
     expect(view.isAlive('b')).toBe(false);
+  });
+
+  it("a hold from before its node restarted is nobody's: the new process has none of those sessions", () => {
+    const c = clock();
+    const view = new ClusterView('a', c.now);
+    view.applyHolds([{ tunnelIp: '100.64.0.2', node: 'b', heldSinceMs: c.now() }]);
+    c.advance(2000);
+    view.setNodes([node('b', c.now(), LEASE_MS, c.now())]); // b started again just now
+    expect(view.holderOf('100.64.0.2')).toEqual({ kind: 'none' });
+    expect(view.countsByNode().get('b')).toBeUndefined();
+    view.applyHolds([{ tunnelIp: '100.64.0.2', node: 'b', heldSinceMs: c.now() + 10 }]);
+    c.advance(10);
+    expect(view.holderOf('100.64.0.2').kind).toBe('node');
   });
 });

@@ -48,6 +48,15 @@ export function takesHold(current: HoldRecord | undefined, node: string, handsha
  */
 export const HOLD_FRESH_MS = 180_000;
 
+/**
+ * Whether a hold on node `n` can be a live session: the node's lease holds, the session is younger
+ * than a session lives, and it began after the node (re)started — a restarted process has none of
+ * its predecessor's sessions.
+ */
+function live(n: NodeRecord, h: HoldRecord, now: number): boolean {
+  return isAlive(n, now) && now - h.heldSinceMs < HOLD_FRESH_MS && h.heldSinceMs >= n.startedAtMs;
+}
+
 /** Where a device is, as far as the cluster view knows. */
 export type HolderAnswer = { kind: 'self' } | { kind: 'node'; node: NodeRecord } | { kind: 'none' };
 
@@ -149,7 +158,7 @@ export class ClusterView {
     if (h.node === this.self) return { kind: 'self' };
     const now = this.now();
     const n = this.nodes.get(h.node);
-    if (!n || !isAlive(n, now) || now - h.heldSinceMs >= HOLD_FRESH_MS) return { kind: 'none' };
+    if (!n || !live(n, h, now)) return { kind: 'none' };
     return { kind: 'node', node: n };
   }
 
@@ -171,7 +180,9 @@ export class ClusterView {
     const now = this.now();
     const counts = new Map<string, number>();
     for (const h of this.holds.values()) {
-      if (this.isAlive(h.node) && now - h.heldSinceMs < HOLD_FRESH_MS) counts.set(h.node, (counts.get(h.node) ?? 0) + 1);
+      const n = h.node === this.self ? undefined : this.nodes.get(h.node);
+      const counted = h.node === this.self ? now - h.heldSinceMs < HOLD_FRESH_MS : n !== undefined && live(n, h, now);
+      if (counted) counts.set(h.node, (counts.get(h.node) ?? 0) + 1);
     }
     return counts;
   }

@@ -15,7 +15,7 @@ function setup(local: { online: boolean; ageMs?: number; reason?: 'turned-off-on
     handshakeAgeMs: () => local.ageMs,
   };
   const view = new ClusterView('a', now);
-  view.setNodes([{ name: 'b', wgEndpoint: 'b:51820', clusterUrl: 'http://b:7946', startedAtMs: t, lastSeenAtMs: t, leaseExpiresAtMs: t + LEASE_MS }]);
+  view.setNodes([{ name: 'b', wgEndpoint: 'b:51820', clusterUrl: 'http://b:7946', startedAtMs: t - 60_000, lastSeenAtMs: t, leaseExpiresAtMs: t + LEASE_MS }]);
   const reach = createReachability({ nodeName: 'a', local: sessions, view, now });
   return { reach, view, advance: (ms: number) => (t += ms), now };
 }
