@@ -5,9 +5,10 @@
 // instead of the default 25 s (the keepalive) to keep the file short: 15-20 s instead of 15-40 s (one
 // run with the default measured 38.8 s). Prints the figure (no timing assertions beyond timeouts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAgentHarness, type AgentHarness } from './support/agent-harness.js';
-import { startHubHarness, until, type HubHarness } from './support/hub-harness.js';
-import { UdpRelay } from './support/udp-relay.js';
+import type { AgentHarness } from './support/agent-harness.js';
+import { until, type HubHarness } from './support/hub-harness.js';
+import { startRelayedDevice } from './support/relayed-device.js';
+import type { UdpRelay } from './support/udp-relay.js';
 
 const SERIAL = 'an80000001';
 const PROBE_INTERVAL_MS = 5000;
@@ -17,13 +18,7 @@ let hub: HubHarness;
 let agent: AgentHarness;
 
 beforeAll(async () => {
-  relay = await UdpRelay.open();
-  hub = await startHubHarness({ wgEndpoint: () => `127.0.0.1:${relay.port}`, dialTimeoutMs: 2000 });
-  relay.setTarget('127.0.0.1', hub.udpPort);
-  const token = await hub.api('POST', '/enrollment-tokens', { description: 'restart behind NAT', maxUses: 1 });
-  agent = await startAgentHarness({ hubUrl: hub.portalUrl, serial: SERIAL, enrollmentToken: token.json.token, probeIntervalMs: PROBE_INTERVAL_MS });
-  await until(() => agent.agent.status().phase === 'online', 'the agent online through the relay', 15_000);
-  expect((await hub.api('PATCH', `/devices/${SERIAL}`, { accessPolicy: 'public' })).status).toBe(200);
+  ({ relay, hub, agent } = await startRelayedDevice(SERIAL, { probeIntervalMs: PROBE_INTERVAL_MS }));
 });
 
 afterAll(async () => {
@@ -31,6 +26,7 @@ afterAll(async () => {
   await hub?.close();
   relay?.close();
 });
+
 
 describe('hub restart behind a NAT that rebinds meanwhile', () => {
   it('the agent gets a new session by itself and the device is served again', async () => {

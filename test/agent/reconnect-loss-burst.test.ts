@@ -3,9 +3,10 @@
 // itself (WireGuard's no-reply rule and handshake retries, the agent's supervisor) and requests work.
 // Prints how long recovery takes (no timing assertions beyond generous functional timeouts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAgentHarness, type AgentHarness } from './support/agent-harness.js';
-import { startHubHarness, until, type HubHarness } from './support/hub-harness.js';
-import { UdpRelay } from './support/udp-relay.js';
+import type { AgentHarness } from './support/agent-harness.js';
+import { until, type HubHarness } from './support/hub-harness.js';
+import { startRelayedDevice } from './support/relayed-device.js';
+import type { UdpRelay } from './support/udp-relay.js';
 
 const SERIAL = 'an70000001';
 const BURST_MS = 20_000;
@@ -15,13 +16,7 @@ let hub: HubHarness;
 let agent: AgentHarness;
 
 beforeAll(async () => {
-  relay = await UdpRelay.open();
-  hub = await startHubHarness({ wgEndpoint: () => `127.0.0.1:${relay.port}`, dialTimeoutMs: 2000 });
-  relay.setTarget('127.0.0.1', hub.udpPort);
-  const token = await hub.api('POST', '/enrollment-tokens', { description: 'loss burst', maxUses: 1 });
-  agent = await startAgentHarness({ hubUrl: hub.portalUrl, serial: SERIAL, enrollmentToken: token.json.token });
-  await until(() => agent.agent.status().phase === 'online', 'the agent online through the relay', 15_000);
-  expect((await hub.api('PATCH', `/devices/${SERIAL}`, { accessPolicy: 'public' })).status).toBe(200);
+  ({ relay, hub, agent } = await startRelayedDevice(SERIAL));
 });
 
 afterAll(async () => {
@@ -29,6 +24,7 @@ afterAll(async () => {
   await hub?.close();
   relay?.close();
 });
+
 
 describe('loss burst', () => {
   it(`the device comes back by itself after ${BURST_MS / 1000} s of total loss`, async () => {

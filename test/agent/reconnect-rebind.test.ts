@@ -6,9 +6,10 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { downloadBytes, startAgentHarness, type AgentHarness } from './support/agent-harness.js';
-import { startHubHarness, until, type HubHarness } from './support/hub-harness.js';
-import { UdpRelay } from './support/udp-relay.js';
+import { downloadBytes, type AgentHarness } from './support/agent-harness.js';
+import { until, type HubHarness } from './support/hub-harness.js';
+import { startRelayedDevice } from './support/relayed-device.js';
+import type { UdpRelay } from './support/udp-relay.js';
 
 const SERIAL = 'an60000001';
 
@@ -17,14 +18,7 @@ let hub: HubHarness;
 let agent: AgentHarness;
 
 beforeAll(async () => {
-  relay = await UdpRelay.open();
-  // Devices are told to dial the relay; the relay forwards to the hub's real UDP port.
-  hub = await startHubHarness({ wgEndpoint: () => `127.0.0.1:${relay.port}`, dialTimeoutMs: 2000 });
-  relay.setTarget('127.0.0.1', hub.udpPort);
-  const token = await hub.api('POST', '/enrollment-tokens', { description: 'rebind', maxUses: 1 });
-  agent = await startAgentHarness({ hubUrl: hub.portalUrl, serial: SERIAL, enrollmentToken: token.json.token });
-  await until(() => agent.agent.status().phase === 'online', 'the agent online through the relay', 15_000);
-  expect((await hub.api('PATCH', `/devices/${SERIAL}`, { accessPolicy: 'public' })).status).toBe(200);
+  ({ relay, hub, agent } = await startRelayedDevice(SERIAL));
 });
 
 afterAll(async () => {
@@ -32,6 +26,7 @@ afterAll(async () => {
   await hub?.close();
   relay?.close();
 });
+
 
 /** The port the hub sends this device's packets to. */
 const hubSeesPort = () => hub.hub.overlay.wireguard.device.getPeer(agent.agent.publicKey)?.endpoint?.port;
