@@ -395,6 +395,8 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
           const linkId = linkIdOf(userId);
           return linkId === undefined ? registry.canAccessDevice(userId, deviceId) : registry.linkMayAccess(linkId, deviceId);
         },
+        // A link's read-only flag is on its session; a user's comes from a read-only grant.
+        readOnlyFor: async (userId, deviceId) => linkIdOf(userId) === undefined && registry.isReadOnlyGrantee(userId, deviceId),
         async userForBearerToken(token) {
           const principal = await registry.authenticateApiToken(token);
           // An organisation token opens no device yet: here it would act with its maker's own rights.

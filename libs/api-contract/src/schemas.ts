@@ -193,10 +193,11 @@ export const GrantBody = z
   .strictObject({
     email: emailAddress('email'),
     expiresAt: isoDate.nullable().optional(),
+    readOnly: z.boolean().optional().describe('HTTP GET and HEAD only: no other method, WebSocket, TCP forwarding or console. Default false.'),
   })
   .register(apiSchemas, { id: 'GrantRequest' });
 export const GrantSchema = z
-  .object({ userId: z.string(), email: z.string(), createdAt: z.string(), expiresAt: z.string().nullable() })
+  .object({ userId: z.string(), email: z.string(), createdAt: z.string(), expiresAt: z.string().nullable(), readOnly: z.boolean() })
   .register(apiSchemas, { id: 'Grant' });
 export const GrantParams = z.strictObject({ serial, userId: z.string().max(64) });
 

@@ -186,13 +186,16 @@ const grant: Command = {
   args: '<serial> <email>',
   positionals: [2, 2],
   summary: 'Give a user (by e-mail; the account must exist) access to a device, e.g. an installer for 48h.',
-  options: { expires: { type: 'string', arg: 'DURATION', help: 'access ends after this long (48h, 7d); default never' } },
+  options: {
+    expires: { type: 'string', arg: 'DURATION', help: 'access ends after this long (48h, 7d); default never' },
+    'read-only': { type: 'boolean', help: 'GET and HEAD only: no other method, no WebSocket, no TCP forwarding, no consoles' },
+  },
   async run(ctx, args) {
     const [serial, email] = args.positionals as [string, string];
     const expiresAt = args.values.expires ? new Date(ctx.now().getTime() + parseDuration(args.values.expires as string, '--expires')).toISOString() : null;
-    const g = await ctx.client(args).post<Grant>(`/devices/${seg(serial)}/grants`, { email, expiresAt });
+    const g = await ctx.client(args).post<Grant>(`/devices/${seg(serial)}/grants`, { email, expiresAt, ...(args.values['read-only'] ? { readOnly: true } : {}) });
     if (args.values.json) ctx.json(g);
-    else ctx.out(`Granted ${g.email} access to ${serial} ${g.expiresAt ? `until ${formatTime(g.expiresAt)} (${formatRelative(g.expiresAt, ctx.now())})` : 'with no expiry'}.`);
+    else ctx.out(`Granted ${g.email} ${g.readOnly ? 'read-only ' : ''}access to ${serial} ${g.expiresAt ? `until ${formatTime(g.expiresAt)} (${formatRelative(g.expiresAt, ctx.now())})` : 'with no expiry'}.`);
   },
 };
 
@@ -209,6 +212,7 @@ const grants: Command = {
     ctx.out(
       renderTable(list, [
         { header: 'EMAIL', value: (g) => g.email },
+        { header: 'ACCESS', value: (g) => (g.readOnly ? 'read-only' : 'full') },
         { header: 'USER ID', value: (g) => g.userId },
         { header: 'GRANTED', value: (g) => formatTime(g.createdAt) },
         { header: 'EXPIRES', value: (g) => (g.expiresAt ? `${formatTime(g.expiresAt)} (${formatRelative(g.expiresAt, now)})` : 'never') },

@@ -154,6 +154,7 @@ export function apiRouteTable(deps: ApiDeps): RouteDef<never, never, never>[] {
             email: body.email,
             expiresAt: body.expiresAt ? new Date(body.expiresAt) : null,
             grantedBy: principal.user.id,
+            readOnly: body.readOnly ?? false,
           }),
           201,
         ),

@@ -320,7 +320,10 @@ const GrantsSection: FC<DeviceView & { base: string }> = (p) => (
               const expired = g.expiresAt !== null && Date.parse(g.expiresAt) <= p.now.getTime();
               return (
                 <tr>
-                  <td data-label="Account">{g.email}</td>
+                  <td data-label="Account">
+                    {g.email}
+                    {g.readOnly ? <span class="note"> (read-only)</span> : null}
+                  </td>
                   <td data-label="Given">
                     <When iso={g.createdAt} now={p.now} />
                   </td>
@@ -356,6 +359,11 @@ const GrantsSection: FC<DeviceView & { base: string }> = (p) => (
             </option>
           ))}
         </select>
+      </div>
+      <div>
+        <label style="font-weight:400">
+          <input type="checkbox" name="readOnly" value="1" /> Read-only (view pages only)
+        </label>
       </div>
       <button type="submit">Give access</button>
     </form>

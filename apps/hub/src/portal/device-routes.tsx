@@ -118,7 +118,7 @@ export function registerDeviceRoutes(app: Hono<PortalEnv>, kit: PortalKit): void
   manageForm('grants', async (_c, device, body, u) => {
     const duration = durationFrom(GRANT_DURATIONS, field(body, 'duration', 10), 'duration');
     const expiresAt = duration.seconds === null ? null : new Date(registry.context.now().getTime() + duration.seconds * 1000);
-    await registry.grantAccess(device.serial, { email: field(body, 'email', 254), expiresAt, grantedBy: u.id });
+    await registry.grantAccess(device.serial, { email: field(body, 'email', 254), expiresAt, grantedBy: u.id, readOnly: field(body, 'readOnly', 4) === '1' });
     return 'granted';
   });
 

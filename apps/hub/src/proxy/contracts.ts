@@ -50,6 +50,8 @@ export interface DeviceDialer {
 export interface VisitorAuth {
   /** Whether the user may still reach the device (grants can be revoked after a device session began). */
   canAccessDevice(userId: string, deviceId: string): Promise<boolean>;
+  /** Whether that access is read-only (HTTP GET and HEAD only: a read-only grant). Absent: never. */
+  readOnlyFor?(userId: string, deviceId: string): Promise<boolean>;
   /**
    * The user and scopes of a hub API token presented as `Authorization: Bearer …` (CLI, scripts);
    * null when it is not a valid token of this hub (unknown, revoked, expired). Rejects when the

@@ -108,3 +108,47 @@ describe('installer links at the gate', () => {
     expect(await gate.redeemLink(FULL, device, null)).toEqual({ ok: false, reason: 'unknown' });
   });
 });
+
+describe('read-only grants at the gate', () => {
+  function grantSetup() {
+    let now = 1_000_000;
+    let readOnly = true;
+    const asked: string[] = [];
+    const auth: VisitorAuth = {
+      canAccessDevice: async (userId, deviceId) => userId === 'bob' && deviceId === 'd1',
+      async readOnlyFor(userId, deviceId) {
+        asked.push(`${userId}|${deviceId}`);
+        return readOnly;
+      },
+      userForBearerToken: async (token) => (token === 'ph_api_bob' ? { userId: 'bob', scopes: ['read', 'write'] } : null),
+    };
+    const tickets = createTicketStore();
+    const gate = createVisitorGate({ auth, sessions: createDeviceSessions({ ttlMs: 3_600_000, now: () => now }), tickets, portalHost: 'portal.example.io', now: () => now });
+    const ask = (headers: Record<string, string>, method = 'GET', kind: GateRequest['kind'] = 'http') =>
+      gate.authorize({ req: { method, headers } as unknown as IncomingMessage, device, hostWithPort: 'an1.example.io', target: '/', proto: 'https', kind });
+    return { gate, tickets, ask, asked, setReadOnly: (v: boolean) => (readOnly = v), advance: (ms: number) => (now += ms) };
+  }
+
+  it('a session of a read-only grantee: GET passes; POST, WebSockets and TCP are refused from the first request on', async () => {
+    const { gate, tickets, ask, asked } = grantSetup();
+    const ticket = tickets.issue('bob', 'an1', '/');
+    const redeemed = await gate.redeem(ticket, device, null);
+    expect(asked).toEqual(['bob|d1']);
+    const cookie = { cookie: `porthole_device=${redeemed!.token}` };
+    expect(await ask({ ...navigate, ...cookie })).toMatchObject({ kind: 'allow', userId: 'bob' });
+    expect(await ask({ ...sameOrigin, ...cookie }, 'POST')).toMatchObject({ kind: 'refused', status: 403, reason: 'read_only', message: expect.stringContaining('Your access to this device is read-only') });
+    expect(await ask({ ...sameOrigin, ...cookie }, 'GET', 'websocket')).toMatchObject({ kind: 'refused', reason: 'read_only' });
+    expect(await ask({ ...sameOrigin, ...cookie }, 'GET', 'tcp')).toMatchObject({ kind: 'refused', reason: 'read_only' });
+  });
+
+  it('a grant made full again lifts the limit at the next access check; API tokens follow the grant too', async () => {
+    const { gate, tickets, ask, setReadOnly, advance } = grantSetup();
+    const redeemed = await gate.redeem(tickets.issue('bob', 'an1', '/'), device, null);
+    const cookie = { cookie: `porthole_device=${redeemed!.token}` };
+    expect(await ask({ authorization: 'Bearer ph_api_bob' }, 'POST')).toMatchObject({ kind: 'refused', reason: 'read_only' });
+    setReadOnly(false);
+    expect(await ask({ authorization: 'Bearer ph_api_bob' }, 'POST')).toMatchObject({ kind: 'allow' });
+    advance(10_000);
+    expect(await ask({ ...sameOrigin, ...cookie }, 'POST')).toMatchObject({ kind: 'allow', userId: 'bob' });
+  });
+});

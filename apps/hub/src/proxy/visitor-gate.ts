@@ -108,6 +108,32 @@ export function createVisitorGate(options: VisitorGateOptions) {
     return `${base}/auth/device?${q.toString()}`;
   }
 
+  // Whether each user's access to each device is read-only (a read-only grant), as last asked.
+  const readOnlyGrants = new Map<string, boolean>();
+  async function refreshReadOnly(userId: string, deviceId: string): Promise<void> {
+    if (!options.auth.readOnlyFor) return;
+    const key = `${userId}|${deviceId}`;
+    let readOnly: boolean;
+    try {
+      readOnly = await withDeadline(options.auth.readOnlyFor(userId, deviceId), checkTimeoutMs, 'the access check');
+    } catch {
+      return; // the last answer stands
+    }
+    readOnlyGrants.delete(key); // re-inserted: insertion order is recency
+    readOnlyGrants.set(key, readOnly);
+    for (const oldest of readOnlyGrants.keys()) {
+      if (readOnlyGrants.size <= 100_000) break;
+      readOnlyGrants.delete(oldest);
+    }
+  }
+  /** Read-only for `userId` on the device? Asked when not known; unknown (registry down) counts as read-only. */
+  async function isReadOnly(userId: string, deviceId: string): Promise<boolean> {
+    if (!options.auth.readOnlyFor) return false;
+    const key = `${userId}|${deviceId}`;
+    if (!readOnlyGrants.has(key)) await refreshReadOnly(userId, deviceId);
+    return readOnlyGrants.get(key) !== false;
+  }
+
   /** 'grace': the registry did not answer but confirmed access recently; not a new confirmation. */
   async function checkAccess(userId: string, device: DeviceRoute, lastOkMs: number | undefined): Promise<'yes' | 'no' | 'grace' | 'unknown'> {
     try {
@@ -153,6 +179,20 @@ export function createVisitorGate(options: VisitorGateOptions) {
       const verdict = isolationOf(g.req, g.proto, g.hostWithPort, kind !== 'http');
       const crossOrigin = !verdict.allowed && verdict.crossOrigin;
       const forward: ForwardCredentials = { dropAuthorization: crossOrigin, dropCookies: crossOrigin, ...(g.singleHost ? { cookieNamespace: g.device.serial } : {}) };
+      // What read-only access (a read-only link or grant) allows: GET and HEAD over HTTP, nothing that leads to TCP.
+      const readAllowed = kind === 'http' && g.requireUser !== true && (method === 'GET' || method === 'HEAD');
+      const readOnlyRefusal = (userId: string, why: string): GateDecision => ({
+        kind: 'refused',
+        status: 403,
+        reason: 'read_only',
+        title: 'Read-only access',
+        message: `${why}: pages can be viewed (GET and HEAD), but nothing can be changed, and WebSockets, TCP forwarding and the consoles are not available.`,
+        userId,
+      });
+      const allowUnlessReadOnly = async (userId: string, fwd: ForwardCredentials = forward): Promise<GateDecision> =>
+        !readAllowed && (await isReadOnly(userId, g.device.id))
+          ? readOnlyRefusal(userId, 'Your access to this device is read-only')
+          : { kind: 'allow', userId, forward: fwd };
 
       // 1. A hub API token (CLI, scripts): browsers never attach one on their own, so origin does not matter.
       const bearer = bearerToken(g.req.headers);
@@ -176,7 +216,10 @@ export function createVisitorGate(options: VisitorGateOptions) {
           }
           if (!needsUser) return { kind: 'allow', userId: holder.userId, forward: hubForward };
           const access = await checkAccess(holder.userId, g.device, undefined);
-          if (access === 'yes') return { kind: 'allow', userId: holder.userId, forward: hubForward };
+          if (access === 'yes') {
+            await refreshReadOnly(holder.userId, g.device.id);
+            return allowUnlessReadOnly(holder.userId, hubForward);
+          }
           return access === 'no' ? { kind: 'forbidden', userId: holder.userId } : { kind: 'unavailable' };
         }
       }
@@ -197,25 +240,19 @@ export function createVisitorGate(options: VisitorGateOptions) {
           }
           if (!session || session.deviceId !== g.device.id) continue;
           // A read-only installer link: GET and HEAD over HTTP, nothing that leads to TCP.
-          if (session.readOnly && (kind !== 'http' || g.requireUser === true || (method !== 'GET' && method !== 'HEAD'))) {
-            return {
-              kind: 'refused',
-              status: 403,
-              reason: 'read_only',
-              title: 'Read-only access',
-              message: 'This installer link gives read-only access: pages can be viewed (GET and HEAD), but nothing can be changed, and WebSockets, TCP forwarding and the consoles are not available.',
-              userId: session.userId,
-            };
-          }
-          if (now() - session.checkedMs < recheckMs) return { kind: 'allow', userId: session.userId, forward };
+          if (session.readOnly && !readAllowed) return readOnlyRefusal(session.userId, 'This installer link gives read-only access');
+          if (now() - session.checkedMs < recheckMs) return allowUnlessReadOnly(session.userId);
           const access = await checkAccess(session.userId, g.device, session.checkedMs);
           if (access === 'no') {
             await options.sessions.revoke(token).catch(() => undefined);
             return { kind: 'forbidden', userId: session.userId };
           }
           if (access === 'unknown') return { kind: 'unavailable' };
-          if (access === 'yes') options.sessions.touch(token, now());
-          return { kind: 'allow', userId: session.userId, forward };
+          if (access === 'yes') {
+            options.sessions.touch(token, now());
+            await refreshReadOnly(session.userId, g.device.id);
+          }
+          return allowUnlessReadOnly(session.userId);
         }
       }
 
@@ -232,6 +269,7 @@ export function createVisitorGate(options: VisitorGateOptions) {
       if (!grant && (await options.tickets.whenKnown?.(ticket))) grant = options.tickets.redeem(ticket, device.serial);
       if (!grant) return undefined;
       const token = await options.sessions.create(grant.userId, device.id, device.serial, clientIp);
+      if (token !== undefined) await refreshReadOnly(grant.userId, device.id);
       return token === undefined ? undefined : { token, next: safeNext(grant.next), userId: grant.userId };
     },
 
@@ -250,8 +288,10 @@ export function createVisitorGate(options: VisitorGateOptions) {
     },
 
     /** A new device session for `userId` on `device` (the single host's redeemed ticket); undefined when the store refused the user. */
-    startSession(userId: string, device: DeviceRoute, clientIp: string | null): Promise<string | undefined> {
-      return options.sessions.create(userId, device.id, device.serial, clientIp);
+    async startSession(userId: string, device: DeviceRoute, clientIp: string | null): Promise<string | undefined> {
+      const token = await options.sessions.create(userId, device.id, device.serial, clientIp);
+      if (token !== undefined) await refreshReadOnly(userId, device.id);
+      return token;
     },
 
     async signOut(req: IncomingMessage, cookieName: string = DEVICE_COOKIE): Promise<void> {

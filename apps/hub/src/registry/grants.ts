@@ -1,5 +1,5 @@
 // Device access grants: besides the owner, named users may reach a device, optionally until a time.
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, eq, gt, isNull, or } from 'drizzle-orm';
 import { deviceGrants, devices, users } from '@porthole/db';
 import { NotFoundError, ValidationError } from '../errors.js';
 import { findOrInviteAccount } from './accounts.js';
@@ -12,6 +12,8 @@ export interface GrantInfo {
   email: string;
   createdAt: string;
   expiresAt: string | null;
+  /** HTTP GET and HEAD only. */
+  readOnly: boolean;
 }
 
 export interface GrantInput {
@@ -19,6 +21,8 @@ export interface GrantInput {
   email: string;
   expiresAt?: Date | null;
   grantedBy?: string | null;
+  /** HTTP GET and HEAD only (default false). */
+  readOnly?: boolean;
 }
 
 async function deviceId(ctx: RegistryContext, serial: string): Promise<string> {
@@ -31,7 +35,7 @@ async function deviceId(ctx: RegistryContext, serial: string): Promise<string> {
 export async function listGrants(ctx: RegistryContext, serial: string): Promise<GrantInfo[]> {
   const id = await deviceId(ctx, serial);
   const rows = await ctx.db
-    .select({ userId: deviceGrants.userId, email: users.email, createdAt: deviceGrants.createdAt, expiresAt: deviceGrants.expiresAt })
+    .select({ userId: deviceGrants.userId, email: users.email, createdAt: deviceGrants.createdAt, expiresAt: deviceGrants.expiresAt, readOnly: deviceGrants.readOnly })
     .from(deviceGrants)
     .innerJoin(users, eq(users.id, deviceGrants.userId))
     .where(eq(deviceGrants.deviceId, id))
@@ -47,12 +51,13 @@ export async function grantAccess(ctx: RegistryContext, serial: string, input: G
   // An address without an account gets an invited one: the answer never tells which addresses exist.
   const user = await findOrInviteAccount(ctx, input.email);
   const expiresAt = input.expiresAt ?? null;
+  const readOnly = input.readOnly ?? false;
   const [row] = await ctx.db
     .insert(deviceGrants)
-    .values({ deviceId: id, userId: user.id, grantedBy: input.grantedBy ?? null, createdAt: now, expiresAt })
-    .onConflictDoUpdate({ target: [deviceGrants.deviceId, deviceGrants.userId], set: { expiresAt, grantedBy: input.grantedBy ?? null } })
+    .values({ deviceId: id, userId: user.id, grantedBy: input.grantedBy ?? null, createdAt: now, expiresAt, readOnly })
+    .onConflictDoUpdate({ target: [deviceGrants.deviceId, deviceGrants.userId], set: { expiresAt, grantedBy: input.grantedBy ?? null, readOnly } })
     .returning();
-  return { userId: user.id, email: user.email, createdAt: row!.createdAt.toISOString(), expiresAt: row!.expiresAt?.toISOString() ?? null };
+  return { userId: user.id, email: user.email, createdAt: row!.createdAt.toISOString(), expiresAt: row!.expiresAt?.toISOString() ?? null, readOnly: row!.readOnly };
 }
 
 export async function revokeGrant(ctx: RegistryContext, serial: string, userId: string): Promise<void> {
@@ -63,4 +68,21 @@ export async function revokeGrant(ctx: RegistryContext, serial: string, userId: 
     .where(and(eq(deviceGrants.deviceId, id), eq(deviceGrants.userId, userId)))
     .returning({ userId: deviceGrants.userId });
   if (deleted.length === 0) throw new NotFoundError(`no grant for user ${userId} on device ${normalizeSerial(serial)}`, { field: 'userId' });
+}
+
+/**
+ * Whether `userId` reaches the device through a read-only grant only: an unexpired read-only grant,
+ * and the user neither an administrator nor the owner (who may do everything). The proxy then lets
+ * HTTP GET and HEAD through and nothing else.
+ */
+export async function isReadOnlyGrantee(ctx: RegistryContext, userId: string, deviceId: string): Promise<boolean> {
+  if (!UUID_RE.test(userId) || !UUID_RE.test(deviceId)) return false;
+  const now = ctx.now();
+  const [row] = await ctx.db
+    .select({ ownerId: devices.ownerId, role: users.role })
+    .from(deviceGrants)
+    .innerJoin(devices, eq(devices.id, deviceGrants.deviceId))
+    .innerJoin(users, eq(users.id, deviceGrants.userId))
+    .where(and(eq(deviceGrants.deviceId, deviceId), eq(deviceGrants.userId, userId), eq(deviceGrants.readOnly, true), or(isNull(deviceGrants.expiresAt), gt(deviceGrants.expiresAt, now))));
+  return row !== undefined && row.role !== 'admin' && row.ownerId !== userId;
 }

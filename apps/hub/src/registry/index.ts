@@ -173,6 +173,7 @@ export function createRegistry(options: RegistryOptions) {
     listGrants: (serial: string) => grants.listGrants(ctx, serial),
     grantAccess: (serial: string, input: grants.GrantInput) => grants.grantAccess(ctx, serial, input),
     revokeGrant: (serial: string, userId: string) => grants.revokeGrant(ctx, serial, userId),
+    isReadOnlyGrantee: (userId: string, deviceId: string) => grants.isReadOnlyGrantee(ctx, userId, deviceId),
 
     // Enrollment tokens.
     createEnrollmentToken: (input: enrollment.CreateEnrollmentTokenInput) => enrollment.createEnrollmentToken(ctx, input),
