@@ -4,7 +4,8 @@
 // it); a disable on one node is refused through another within 1 s; a node with another WireGuard key
 // refuses to start and one with another secret is refused by the others; a rolling restart under a
 // visitor polling every 100 ms loses at most 1 %; SIGKILL of the holding node (seconds until served
-// again through HAProxy, printed). Skips with a printed reason without root or the tools; fails in CI.
+// again through HAProxy, printed); a PostgreSQL outage with three nodes (online devices keep being
+// served). Skips with a printed reason without root or the tools; fails in CI.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -170,4 +171,22 @@ describe.skipIf(!ok)('cluster lab: three hub nodes, one PostgreSQL, HAProxy, age
     await lab.nodeListening(holder);
   }, 120_000);
 
+  it('a PostgreSQL outage: online devices keep being served through every node', async () => {
+    // Devices in use: each node has served each device just before the database goes.
+    for (const a of lab.agents) for (let n = 1; n <= NODES; n++) expect((await lab.visit(url(a, '/hello.txt'), { via: n })).status).toBe(200);
+    await lab.pg.stop();
+    try {
+      await sleep(2_000); // every node has noticed (heartbeats fail)
+      for (const a of lab.agents) {
+        for (let n = 1; n <= NODES; n++) {
+          const r = await lab.visit(url(a, '/hello.txt'), { via: n, maxTimeSeconds: 10 });
+          expect({ serial: a.serial, node: n, status: r.status, body: r.body }).toEqual({ serial: a.serial, node: n, status: 200, body: `hello from ${a.serial}\n` });
+        }
+        const big = await lab.sha256(url(a, '/big.bin'), { maxTimeSeconds: 60 });
+        expect({ serial: a.serial, status: big.status, bytes: big.bytes, sha256: big.sha256 }).toEqual({ serial: a.serial, status: 200, bytes: BIG_BYTES, sha256: a.bigSha256 });
+      }
+    } finally {
+      await lab.pg.start();
+    }
+  }, 120_000);
 });
