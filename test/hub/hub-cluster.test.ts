@@ -252,6 +252,9 @@ describe.skipIf(!ok)('a hub cluster of two nodes', () => {
     expect(journal.entries.some((e) => e.port === 2222)).toBe(true);
     expect(b().hub.reachability.locate(registration.tunnelIp).kind).toBe('local');
     expect(a().hub.reachability.locate(registration.tunnelIp)).toMatchObject({ kind: 'remote', node: { name: 'node-b' } });
+    // What /metrics reads: dials carried out of A, served by B.
+    expect(a().hub.cluster!.dialer.remoteDials).toBeGreaterThan(0);
+    expect(b().hub.cluster!.listener.stats.served).toBeGreaterThan(0);
   }, 40_000);
 
   it('names the holder in the device objects of either node, and lists both nodes', async () => {
@@ -311,6 +314,7 @@ describe.skipIf(!ok)('a hub cluster of two nodes', () => {
       });
       expect(status).toBe(401);
     }
+    expect(b().hub.cluster!.listener.stats.unauthorized).toBeGreaterThanOrEqual(3);
   });
 
   it('a disable through node A is refused through node B within a second', async () => {

@@ -10,6 +10,7 @@ import { UdpBind, decodeKey, encodeKey, publicKeyFromPrivate, type Bind } from '
 import { parseIpv4Address } from '@porthole/netstack';
 import { createApiRoutes } from './api/api-routes.js';
 import { singleSignOnFromConfig } from './auth/single-sign-on.js';
+import { instrumentCluster } from './cluster/cluster-metrics.js';
 import { checkHubIdentity } from './cluster/cluster-store.js';
 import { attachCluster, joinCluster, type AttachedCluster } from './cluster/hub-cluster.js';
 import { clusterNodes } from './cluster/cluster-nodes.js';
@@ -355,6 +356,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
       });
     if (cluster) {
       cleanups.push(() => cluster.close());
+      instrumentCluster(metrics, { view: joined.node.view, dialer: cluster.dialer, listener: cluster.listener });
       // The other nodes drop their cached rows and sessions at once (LISTEN/NOTIFY), not after a TTL.
       cleanups.push(registry.onChange((changes) => cluster.publishDevices([...new Set(changes.filter((c) => c.kind === 'device').map((c) => c.name))])));
       cleanups.push(registry.onDeviceSessionsEnded((ended) => cluster.publishSessionsEnded(ended)));

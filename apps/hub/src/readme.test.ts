@@ -4,6 +4,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { apiRouteTable } from './api/api-routes.js';
+import { instrumentCluster, type ClusterMetricSources } from './cluster/cluster-metrics.js';
 import { instrumentOverlay } from './dataplane/dataplane-metrics.js';
 import type { MeteredBind } from './dataplane/metered-bind.js';
 import type { Overlay } from './dataplane/overlay.js';
@@ -20,6 +21,7 @@ function hubRegistry() {
   const metrics = createHubMetrics();
   instrumentOverlay(metrics, { wireguard: { device: {} } } as unknown as Overlay, {} as MeteredBind);
   instrumentWsTransport(metrics, {} as WsDatagramTransport);
+  instrumentCluster(metrics, {} as ClusterMetricSources);
   return metrics.registry;
 }
 

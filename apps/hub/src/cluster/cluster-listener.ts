@@ -45,12 +45,15 @@ function answer(socket: Duplex, status: number, reason: string, code: string, me
 
 export function createClusterListener(o: ClusterListenerOptions) {
   const log = o.logger.child({ component: 'cluster' });
+  /** Dials other nodes asked of this one, by outcome (read by /metrics). */
+  const stats = { served: 0, unauthorized: 0, refused: 0, failed: 0 };
   const open = new Set<Duplex>();
   /** Open tunnels by device address: closed when the device moves away (see closeTunnels). */
   const byAddress = new Map<string, Set<Duplex>>();
   const server = http.createServer({ headersTimeout: 10_000, requestTimeout: 10_000 }, (req, res) => {
     const auth = verifyClusterRequest(o.secret, req.headers.authorization, req.method ?? 'GET', req.url ?? '');
     if (!auth.ok) {
+      stats.unauthorized++;
       log.warn('cluster request refused', { reason: auth.reason, remote: req.socket.remoteAddress, path: (req.url ?? '').slice(0, 100) });
       res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'unauthorized', message: 'cluster secret missing or wrong' } }));
       return;
@@ -67,6 +70,7 @@ export function createClusterListener(o: ClusterListenerOptions) {
     const path = req.url ?? '';
     const auth = verifyClusterRequest(o.secret, req.headers.authorization, req.method ?? 'GET', path);
     if (!auth.ok) {
+      stats.unauthorized++;
       log.warn('cluster dial refused', { reason: auth.reason, remote: socket.remoteAddress, path: path.slice(0, 100) });
       return answer(socket, 401, 'Unauthorized', 'unauthorized', 'cluster secret missing or wrong');
     }
@@ -79,9 +83,15 @@ export function createClusterListener(o: ClusterListenerOptions) {
     if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(address) || !Number.isInteger(port) || port < 1 || port > 65535) {
       return answer(socket, 400, 'Bad Request', 'invalid_request', 'address must be a tunnel IPv4 address and port 1-65535');
     }
-    if (!o.isDeviceAddress(address)) return answer(socket, 404, 'Not Found', 'no_device', `no device at ${address}`);
+    if (!o.isDeviceAddress(address)) {
+      stats.refused++;
+      return answer(socket, 404, 'Not Found', 'no_device', `no device at ${address}`);
+    }
     const reach = o.reachability.locate(address);
-    if (reach.kind !== 'local') return answer(socket, 409, 'Conflict', 'not_here', `the device at ${address} has no session on ${o.nodeName}`);
+    if (reach.kind !== 'local') {
+      stats.refused++;
+      return answer(socket, 409, 'Conflict', 'not_here', `the device at ${address} has no session on ${o.nodeName}`);
+    }
     if (head.length > 0) socket.unshift(head);
     const route = { tunnelIp: address, serial: address } as DeviceRoute;
     const ac = new AbortController();
@@ -91,6 +101,7 @@ export function createClusterListener(o: ClusterListenerOptions) {
       (tunnel) => {
         clearTimeout(timer);
         if (socket.destroyed) return void tunnel.destroy();
+        stats.served++;
         socket.write(`HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: ${DIAL_UPGRADE}\r\n\r\n`);
         socket.setNoDelay(true);
         open.add(socket);
@@ -105,6 +116,7 @@ export function createClusterListener(o: ClusterListenerOptions) {
       },
       (err: unknown) => {
         clearTimeout(timer);
+        stats.failed++;
         log.debug('cluster dial failed', { address, port, from: auth.node, err: String(err) });
         answer(socket, 502, 'Bad Gateway', 'dial_failed', `device at ${address} refused port ${port} or did not answer`);
       },
@@ -113,6 +125,7 @@ export function createClusterListener(o: ClusterListenerOptions) {
 
   return {
     server,
+    stats,
     async listen(hostPort: string): Promise<{ address: string; port: number }> {
       const i = hostPort.lastIndexOf(':');
       const host = hostPort.slice(0, i).replace(/^\[|\]$/g, '');
