@@ -2,11 +2,11 @@
 // the host, sign-up never says an address is taken, password change and account disable end
 // sessions, claim denial stays on the portal, a key replacement is spelled out (and confirmed by
 // admins), and guessing claim codes is slowed down.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { devices } from '@porthole/db';
-import { createTestDatabase, truncateAll, type TestDatabase } from '@porthole/db/testing';
-import { createTestClock, createTestRegistry, testKey, type TestRegistry } from '../registry/test-support.js';
+import { type TestDatabase } from '@porthole/db/testing';
+import { createTestClock, testKey, type TestRegistry, useRegistryTestBed } from '../registry/test-support.js';
 import { buildPortal, formClient, PASSWORD, signedIn, visibleText } from './portal-test-support.js';
 import type { Hono } from 'hono';
 
@@ -15,17 +15,10 @@ describe('portal security pages', () => {
   const clock = createTestClock();
   let registry: TestRegistry;
   let app: Hono;
-  beforeAll(async () => {
-    t = await createTestDatabase('pglite');
-  });
-  afterAll(async () => {
-    await t?.drop();
-  });
-  beforeEach(async () => {
-    await truncateAll(t.db);
-    clock.set('2030-01-01T00:00:00.000Z');
-    registry = createTestRegistry(t.db, clock);
-    app = buildPortal(registry, clock);
+  useRegistryTestBed('pglite', clock, (db, r) => {
+    t = db;
+    registry = r;
+    app = buildPortal(r, clock);
   });
 
   it('never redirects off the host after login, whatever next says', async () => {

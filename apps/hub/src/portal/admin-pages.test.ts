@@ -4,13 +4,13 @@
 // generated keys, download, QR), access log filters and the streamed CSV, the overview numbers.
 import { sql } from 'drizzle-orm';
 import type { Hono } from 'hono';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { DriverName } from '@porthole/db';
-import { createTestDatabase, probePostgres, snapshotTables, truncateAll, type TestDatabase } from '@porthole/db/testing';
+import { probePostgres, snapshotTables, type TestDatabase } from '@porthole/db/testing';
 import { decodeKey, encodeKey, generatePrivateKey, publicKeyFromPrivate } from '@porthole/wireguard';
 import { requirementsMet } from '../../../../test/support/requirements.js';
 import { wgQuickConfig } from '../registry/admin-peers.js';
-import { createTestClock, createTestRegistry, testKey } from '../registry/test-support.js';
+import { createTestClock, createTestRegistry, testKey, useRegistryTestBed } from '../registry/test-support.js';
 import { buildPortal, formClient, PASSWORD, signedIn, visibleText, type FormClient } from './portal-test-support.js';
 
 const pgProblem = await probePostgres();
@@ -26,17 +26,12 @@ describe.each(drivers)('admin pages on %s', (driver) => {
   let admin: FormClient;
   let adminId: string;
 
-  beforeAll(async () => {
-    t = await createTestDatabase(driver);
-  });
-  afterAll(async () => {
-    await t?.drop();
+  useRegistryTestBed(driver, clock, (db, r) => {
+    t = db;
+    registry = r;
+    app = buildPortal(r, clock);
   });
   beforeEach(async () => {
-    await truncateAll(t.db);
-    clock.set('2030-01-01T00:00:00.000Z');
-    registry = createTestRegistry(t.db, clock);
-    app = buildPortal(registry, clock);
     adminId = (await registry.signUp({ email: 'admin@example.io', password: PASSWORD, role: 'admin' })).id;
     await registry.signUp({ email: 'owner@example.io', password: PASSWORD });
     admin = await signedIn(app, 'admin@example.io');

@@ -2,11 +2,11 @@
 // shared), the device page and each of its forms' effect on the registry, grants for a fixed time
 // seen by the grantee, refusals (CSRF, someone else's device), escaping, and the friendly 404.
 import type { Hono } from 'hono';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { DriverName } from '@porthole/db';
-import { createTestDatabase, probePostgres, snapshotTables, truncateAll, type TestDatabase } from '@porthole/db/testing';
+import { probePostgres, snapshotTables, type TestDatabase } from '@porthole/db/testing';
 import { requirementsMet } from '../../../../test/support/requirements.js';
-import { createTestClock, createTestRegistry, testKey } from '../registry/test-support.js';
+import { createTestClock, createTestRegistry, testKey, useRegistryTestBed } from '../registry/test-support.js';
 import { buildPortal, PASSWORD, signedIn, visibleText, formClient } from './portal-test-support.js';
 
 const pgProblem = await probePostgres();
@@ -20,17 +20,12 @@ describe.each(drivers)('owner pages on %s', (driver) => {
   let owner: { id: string };
   let other: { id: string };
 
-  beforeAll(async () => {
-    t = await createTestDatabase(driver);
-  });
-  afterAll(async () => {
-    await t?.drop();
+  useRegistryTestBed(driver, clock, (db, r) => {
+    t = db;
+    registry = r;
+    app = buildPortal(r, clock);
   });
   beforeEach(async () => {
-    await truncateAll(t.db);
-    clock.set('2030-01-01T00:00:00.000Z');
-    registry = createTestRegistry(t.db, clock);
-    app = buildPortal(registry, clock);
     owner = await registry.signUp({ email: 'owner@example.io', password: PASSWORD });
     other = await registry.signUp({ email: 'installer@example.io', password: PASSWORD });
     const { token } = await registry.createEnrollmentToken({ createdBy: null, maxUses: 10 });

@@ -3,9 +3,9 @@
 // access" says why and with which code, Approve and Deny are different buttons, an admin's home is
 // the overview, the admin navigation is a row of its own, refused forms name fields as labelled.
 import type { Hono } from 'hono';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestDatabase, truncateAll, type TestDatabase } from '@porthole/db/testing';
-import { createTestClock, createTestRegistry, testKey, type TestRegistry } from '../registry/test-support.js';
+import { describe, expect, it } from 'vitest';
+import { type TestDatabase } from '@porthole/db/testing';
+import { createTestClock, testKey, type TestRegistry, useRegistryTestBed } from '../registry/test-support.js';
 import { formMessage } from './layout.js';
 import { buildPortal, formClient, PASSWORD, signedIn, visibleText } from './portal-test-support.js';
 import { claimCodeIn } from './sign-in-pages.js';
@@ -33,17 +33,10 @@ describe('first-hour portal pages', () => {
   const clock = createTestClock();
   let registry: TestRegistry;
   let app: Hono;
-  beforeAll(async () => {
-    t = await createTestDatabase('pglite');
-  });
-  afterAll(async () => {
-    await t?.drop();
-  });
-  beforeEach(async () => {
-    await truncateAll(t.db);
-    clock.set('2030-01-01T00:00:00.000Z');
-    registry = createTestRegistry(t.db, clock);
-    app = buildPortal(registry, clock);
+  useRegistryTestBed('pglite', clock, (db, r) => {
+    t = db;
+    registry = r;
+    app = buildPortal(r, clock);
   });
 
   it('log-in and sign-up reached from a claim link say a device is being connected, with its code', async () => {

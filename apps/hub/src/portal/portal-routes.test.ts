@@ -3,12 +3,12 @@
 // poll gets the registration), cookie attributes, CSRF and Origin refusals, open-redirect cases,
 // and the /auth/device ticket route.
 import { Hono } from 'hono';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { DriverName } from '@porthole/db';
-import { createTestDatabase, probePostgres, snapshotTables, truncateAll, type TestDatabase } from '@porthole/db/testing';
+import { probePostgres, snapshotTables, type TestDatabase } from '@porthole/db/testing';
 import { requirementsMet } from '../../../../test/support/requirements.js';
 import { createApiRoutes } from '../api/api-routes.js';
-import { createTestClock, createTestRegistry, testKey } from '../registry/test-support.js';
+import { createTestClock, createTestRegistry, testKey, useRegistryTestBed } from '../registry/test-support.js';
 import { createPortalRoutes } from './portal-routes.js';
 import { safeNextPath, serialFromDeviceHost } from './safe-redirect.js';
 import { createTicketStore } from '../proxy/ticket-store.js';
@@ -93,16 +93,11 @@ describe.each(drivers)('portal on %s', (driver) => {
     root.route('/', createPortalRoutes({ registry, tickets, portalOrigin: PORTAL, deviceDomain: 'example.io', secure }));
     return root;
   };
-  beforeAll(async () => {
-    t = await createTestDatabase(driver);
-  });
-  afterAll(async () => {
-    await t?.drop();
+  useRegistryTestBed(driver, clock, (db, r) => {
+    t = db;
+    registry = r;
   });
   beforeEach(async () => {
-    await truncateAll(t.db);
-    clock.set('2030-01-01T00:00:00.000Z');
-    registry = createTestRegistry(t.db, clock);
     tickets = createTicketStore({ now: () => clock.now().getTime() });
     app = build(false);
   });
