@@ -2,20 +2,15 @@
 // loopback UDP: registration, proxied GET/POST/streaming/WebSocket by Host header, the owner auth
 // flow with cookies, disable taking effect within a second, and device-to-device isolation.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { UdpBind } from '@porthole/wireguard';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import { createHub, loadConfig, type Hub } from '@porthole/hub';
-import { freePort } from '../support/free-port.js';
+import type { Hub } from '@porthole/hub';
+import { TEST_ADMIN_EMAIL as ADMIN_EMAIL, TEST_ADMIN_PASSWORD as ADMIN_PASSWORD, startTestHub, type TestHub } from '@porthole/hub/testing';
 import { newDeviceKeys, startOverlayDevice, type OverlayDevice, type Registration } from '../support/overlay-device.js';
 
-const ADMIN_TOKEN = `ph_api_${randomBytes(24).toString('base64url')}`;
-const ADMIN_EMAIL = 'admin@example.io';
-const ADMIN_PASSWORD = 'correct horse battery staple 42';
 
 interface Reply {
   status: number;
@@ -23,6 +18,7 @@ interface Reply {
   body: Buffer;
 }
 
+let t: TestHub;
 let hub: Hub;
 let port: number;
 let dataDir: string;
@@ -49,7 +45,7 @@ function request(host: string, path: string, init: { method?: string; headers?: 
 async function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
   const res = await request('localhost', `/api/v1${path}`, {
     method,
-    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    headers: { authorization: `Bearer ${t.adminToken}`, ...(body ? { 'content-type': 'application/json' } : {}) },
     ...(body ? { body: JSON.stringify(body) } : {}),
   });
   return { status: res.status, json: res.body.length ? JSON.parse(res.body.toString()) : undefined };
@@ -137,29 +133,13 @@ async function until<T>(fn: () => Promise<T | undefined> | T | undefined, what: 
 }
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'porthole-hub-'));
-  port = await freePort();
-  const bind = await UdpBind.open({ host: '127.0.0.1' });
-  const config = loadConfig(
-    {
-      PORTHOLE_DATA_DIR: dataDir,
-      PORTHOLE_HTTP_PORT: String(port),
-      PORTHOLE_LISTEN_HOST: '127.0.0.1',
-      PORTHOLE_WG_ENDPOINT: `127.0.0.1:${bind.localPort}`,
-      PORTHOLE_ADMIN_EMAIL: ADMIN_EMAIL,
-      PORTHOLE_ADMIN_PASSWORD: ADMIN_PASSWORD,
-      PORTHOLE_ADMIN_TOKEN: ADMIN_TOKEN,
-    },
-    (path) => readFileSync(path, 'utf8'),
-  );
-  hub = await createHub({ config, bind, statusFlushMs: 200 });
-  await hub.listen();
+  t = await startTestHub({ name: 'overlay' });
+  ({ hub, httpPort: port, dataDir } = t);
 });
 
 afterAll(async () => {
   for (const d of devices) await d.close();
-  await hub?.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  await t?.close();
 });
 
 describe('hub over the overlay', () => {
@@ -242,7 +222,7 @@ describe('hub over the overlay', () => {
     seen.length = 0;
     const page = await until(async () => {
       const r = await request('an10000002.localhost', '/settings?x=1', {
-        headers: { cookie: `${deviceCookie}; ${portalCookie}; theme=dark`, authorization: `Bearer ${ADMIN_TOKEN}` },
+        headers: { cookie: `${deviceCookie}; ${portalCookie}; theme=dark`, authorization: `Bearer ${t.adminToken}` },
       });
       return r.status === 200 ? r : undefined;
     }, 'the owners-only device page');
@@ -251,7 +231,7 @@ describe('hub over the overlay', () => {
     expect(headers.cookie).toBe('theme=dark');
     expect(headers.authorization).toBeUndefined();
     expect(JSON.stringify(seen)).not.toContain(session.token);
-    expect(JSON.stringify(seen)).not.toContain(ADMIN_TOKEN);
+    expect(JSON.stringify(seen)).not.toContain(t.adminToken);
   });
 
   it('refuses a disabled device from the first request after the change is answered, with a page that says why', async () => {
