@@ -1,4 +1,4 @@
-// Registry benchmark (issue 4): registrations per second and device-list latency at 100,000 devices,
+// Registry benchmark: registrations per second and device-list latency at 100,000 devices,
 // on PGlite and on PostgreSQL (skipped with a note when unreachable). Devices are seeded in bulk
 // with INSERT … SELECT generate_series, then listed through the registry as the API does.
 import { performance } from 'node:perf_hooks';

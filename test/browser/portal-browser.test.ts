@@ -1,4 +1,4 @@
-// Issue 8, portal in a real browser: headless Chromium (playwright-core, Debian's chromium) against a
+// The portal in a real browser: headless Chromium (playwright-core, Debian's chromium) against a
 // real hub (createHub on 127.0.0.1, PGlite in a temp dir) with 10,000 devices bulk-seeded. An admin
 // finds one device by search and disables it; an owner grants an installer access for 48 h; the
 // installer opens the device URL and lands on the device's own page through /auth/device and the

@@ -1,4 +1,4 @@
-// Issue 15, the agent's side of failover on loopback: two hub nodes of one cluster in this process
+// The agent's side of cluster failover on loopback: two hub nodes of one cluster in this process
 // (one fresh PostgreSQL database, one WireGuard key, one secret), each behind a UDP relay of its own
 // on the device's path. The agent registers at node A and learns both nodes' endpoints from the
 // registration answer and the hub's policy; then A's relay goes silent (for the agent, node A stopped

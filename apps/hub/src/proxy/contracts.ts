@@ -1,4 +1,4 @@
-// The seams between the proxy and the rest of the hub (issue 5 "Proxy"): the device directory the
+// The seams between the proxy and the rest of the hub: the device directory the
 // registry implements, the dialer the data plane implements, visitor authorisation and the access
 // log sink. The proxy depends only on these; tests plug in local TCP servers and in-memory fakes.
 import type { Duplex } from 'node:stream';
