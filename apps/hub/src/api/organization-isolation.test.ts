@@ -8,8 +8,9 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_ORGANIZATION_ID, resultRows, type OrganizationRole } from '@porthole/db';
-import { createTestDatabase, type TestDatabase } from '@porthole/db/testing';
+import { DEFAULT_ORGANIZATION_ID, resultRows, type DriverName, type OrganizationRole } from '@porthole/db';
+import { createTestDatabase, probePostgres, type TestDatabase } from '@porthole/db/testing';
+import { requirementsMet } from '../../../../test/support/requirements.js';
 import { testKey } from '../registry/test-support.js';
 import { ADMIN_PASSWORD, ADMIN_TOKEN, createApiHarness, type ApiResult } from './api-test-support.js';
 import type { RouteDef } from './route-table.js';
@@ -103,7 +104,10 @@ function normalized(res: ApiResult, t: Target): string {
   return text;
 }
 
-describe('organisation isolation (generated from the route table)', () => {
+const pgProblem = await probePostgres();
+const drivers: DriverName[] = requirementsMet('organisation isolation on PostgreSQL', { check: () => pgProblem }) ? ['pglite', 'postgres'] : ['pglite'];
+
+describe.each(drivers)('organisation isolation on %s (generated from the route table)', (driver) => {
   let db: TestDatabase;
   let h: Harness;
   let a: Target;
@@ -113,7 +117,7 @@ describe('organisation isolation (generated from the route table)', () => {
   const insiders: Record<string, string> = {};
 
   beforeAll(async () => {
-    db = await createTestDatabase('pglite');
+    db = await createTestDatabase(driver);
     h = await createApiHarness(db.db);
     const r = h.registry;
     await r.bootstrapAdmin({ adminEmail: 'admin@example.io', adminPassword: ADMIN_PASSWORD, adminToken: ADMIN_TOKEN });
