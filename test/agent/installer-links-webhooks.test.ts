@@ -8,6 +8,7 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
+import { DEFAULT_ORGANIZATION_ID } from '@porthole/db';
 import { verifySignature } from '@porthole/hub';
 import { startAgentHarness, type AgentHarness } from './support/agent-harness.js';
 import { startHubHarness, until, type HubHarness, type Reply } from './support/hub-harness.js';
@@ -195,9 +196,17 @@ describe('webhooks', () => {
     const added = await hub.api('POST', '/webhooks', { url: `${receiverUrl}/api-hook`, events: ['window.ended', 'device.offline'] });
     expect(added.status).toBe(201);
     expect(added.json.secret).toMatch(/^whsec_/);
-    expect((await hub.api('GET', '/webhooks')).json).toEqual([expect.objectContaining({ id: added.json.id, events: ['window.ended', 'device.offline'] })]);
+    expect((await hub.api('GET', '/webhooks')).json).toEqual([expect.objectContaining({ id: added.json.id, events: ['window.ended', 'device.offline'], organizationId: null })]);
     expect((await hub.api('POST', '/webhooks', { url: 'ftp://127.0.0.1/x', events: ['window.ended'] })).status).toBe(400);
     expect((await hub.api('POST', '/webhooks', { url: `${receiverUrl}/x`, events: ['no.such.event'] })).status).toBe(400);
+
+    // Per organisation: the device's (the default one) gets its events, another organisation's does not.
+    const other = await hub.api('POST', '/organizations', { name: 'Other Metering' });
+    expect(other.status).toBe(201);
+    expect((await hub.api('POST', '/webhooks', { url: `${receiverUrl}/other-org`, events: ['window.ended'], organizationId: other.json.id })).json.organizationId).toBe(other.json.id);
+    const own = await hub.api('POST', '/webhooks', { url: `${receiverUrl}/own-org`, events: ['window.ended'], organizationId: DEFAULT_ORGANIZATION_ID });
+    expect(own.json.organizationId).toBe(DEFAULT_ORGANIZATION_ID);
+    expect((await hub.api('POST', '/webhooks', { url: `${receiverUrl}/x`, events: ['window.ended'], organizationId: 'No Such Org' })).status).toBe(404);
 
     failNext.push(500, 500); // the first two POSTs of the window's end fail
     await device.agent.enable({ windowHours: 3 / 3600 });
@@ -208,6 +217,13 @@ describe('webhooks', () => {
     const deliveries = (await hub.api('GET', '/webhooks/deliveries?limit=50')).json as { event: string; attempts: number; deliveredAt: string | null; lastStatus: number }[];
     const retried = deliveries.filter((d) => d.event === 'window.ended');
     expect(retried.some((d) => d.attempts >= 2 && d.deliveredAt !== null)).toBe(true);
+    const ownOrg = await until(() => received.find((r) => r.event === 'window.ended' && r.path === '/own-org'), "window.ended at the device organisation's endpoint", 20_000, 100);
+    expect(ownOrg.json.device).toEqual({ serial: SERIAL, organizationId: DEFAULT_ORGANIZATION_ID });
+    // Queued together with the rest in one insert: the other organisation's endpoint has no delivery at all.
+    const queued = (await hub.api('GET', '/webhooks/deliveries?limit=200')).json as { url: string }[];
+    expect(queued.some((d) => d.url.endsWith('/own-org'))).toBe(true);
+    expect(queued.some((d) => d.url.endsWith('/other-org'))).toBe(false);
+    expect(received.some((r) => r.path === '/other-org')).toBe(false);
     // The API endpoint did not get the events it did not ask for.
     expect(received.filter((r) => r.path === '/api-hook').every((r) => ['window.ended', 'device.offline'].includes(r.event))).toBe(true);
   });

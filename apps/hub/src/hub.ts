@@ -141,6 +141,12 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
     });
     webhooks.start();
     cleanups.push(() => webhooks.close());
+    // Events about a device go to the hub-wide endpoints and to those of the device's organisation.
+    const emitForDevice = (serial: string, event: Parameters<typeof webhooks.emit>[0], data: Record<string, unknown>): void =>
+      void (async () => {
+        const organizationId = (await registry.findDeviceBySerial(serial).catch(() => undefined))?.organizationId ?? null;
+        await webhooks.emit(event, { device: { serial, organizationId }, ...data }, { organizationId });
+      })();
 
     const metrics = createHubMetrics();
     const udp = deps.bind ?? (await UdpBind.open({ port: config.wgPort, host: config.listenHost }));
@@ -228,8 +234,8 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
         if (overlay.peers.roleOf(parseIpv4Address(tunnelIp)) !== 'device') return undefined;
         return registry.findDeviceByTunnelIp(tunnelIp);
       },
-      onOnline: ({ serial }) => void webhooks.emit('device.online', { device: { serial } }),
-      onOffline: ({ serial, reason }) => void webhooks.emit('device.offline', { device: { serial }, reason }),
+      onOnline: ({ serial }) => emitForDevice(serial, 'device.online', {}),
+      onOffline: ({ serial, reason }) => emitForDevice(serial, 'device.offline', { reason }),
     });
     cleanups.push(() => presence.close());
     presenceRef = presence;
@@ -264,7 +270,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
         reportDeviceExposure: (tunnelIp, until) => registry.reportDeviceExposure(tunnelIp, until),
         async endDeviceExposure(tunnelIp, endedAt) {
           const serial = await registry.endDeviceExposure(tunnelIp, endedAt);
-          if (serial) void webhooks.emit('window.ended', { device: { serial }, endedAt: endedAt.toISOString() });
+          if (serial) emitForDevice(serial, 'window.ended', { endedAt: endedAt.toISOString() });
           return serial;
         },
         // An installer link's holder has no account: the journal names the link.
@@ -280,8 +286,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
         const linkId = linkIdOf(entry.userId);
         void (async () => {
           const email = entry.userId && linkId === undefined ? ((await registry.getUser(entry.userId).catch(() => undefined))?.email ?? null) : null;
-          await webhooks.emit('access.started', {
-            device: { serial: entry.serial },
+          emitForDevice(entry.serial, 'access.started', {
             visitor: { userId: linkId === undefined ? entry.userId : null, email, linkId: linkId ?? null, clientIp: entry.clientIp },
             kind: entry.kind,
             port: entry.port ?? null,

@@ -244,6 +244,11 @@ export const WebhookBody = z
       .max(256, 'secret must have at most 256 characters')
       .optional()
       .describe('The HMAC-SHA256 key; when absent the hub makes one and answers it once.'),
+    organizationId: z
+      .string()
+      .max(100)
+      .optional()
+      .describe("Only events of this organisation's devices (its id or name); absent: every event of the hub."),
   })
   .register(apiSchemas, { id: 'WebhookRequest' });
 export const WebhookSchema = z

@@ -306,7 +306,7 @@ export function apiRouteTable(deps: ApiDeps): RouteDef<never, never, never>[] {
         ),
     },
     // ---- admin: webhooks ----
-    // Webhook endpoints get every organisation's events (none is per organisation yet), and the
+    // Webhook endpoints (each for every event of the hub, or for one organisation's devices) and the
     // cluster's nodes are the operator's: hub administrators only.
     listWebhooks: {
       handler: async ({ c, principal }) => {
@@ -318,8 +318,14 @@ export function apiRouteTable(deps: ApiDeps): RouteDef<never, never, never>[] {
       handler: async ({ c, body, principal }) => {
         requireSuperadmin(principal.actor);
         if (!deps.webhookSecrets) throw new UnavailableError('webhooks cannot be added on this hub (no key to seal their secrets)');
+        let organizationId: string | null = null;
+        if (body.organizationId !== undefined) {
+          const org = await registry.findOrganization(body.organizationId);
+          if (!org) throw new NotFoundError(`organization ${JSON.stringify(body.organizationId.slice(0, 70))} does not exist`, { field: 'organizationId' });
+          organizationId = org.id;
+        }
         const secret = body.secret ?? `whsec_${randomBytes(32).toString('base64url')}`;
-        const info = await registry.createWebhook({ url: body.url, events: body.events, secretSealed: deps.webhookSecrets.seal(secret), createdBy: principal.user.id });
+        const info = await registry.createWebhook({ url: body.url, events: body.events, secretSealed: deps.webhookSecrets.seal(secret), organizationId, createdBy: principal.user.id });
         return c.json({ ...info, secret }, 201);
       },
     },
