@@ -3,22 +3,22 @@
 // finds one device by search and disables it; an owner grants an installer access for 48 h; the
 // installer opens the device URL and lands on the device's own page through /auth/device and the
 // one-time ticket. Screenshots of each step go to test-artifacts/portal/.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { UdpBind, encodeKey, generatePrivateKey, publicKeyFromPrivate } from '@porthole/wireguard';
+import { encodeKey, generatePrivateKey, publicKeyFromPrivate } from '@porthole/wireguard';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHub, loadConfig, type Hub } from '@porthole/hub';
-import { freePort } from '../support/free-port.js';
+import type { Hub } from '@porthole/hub';
+import { TEST_ADMIN_EMAIL, TEST_ADMIN_PASSWORD, startTestHub, type TestHub } from '@porthole/hub/testing';
 import { newDeviceKeys, startOverlayDevice, type OverlayDevice } from '../support/overlay-device.js';
 import { requirementsMet } from '../support/requirements.js';
 
 const ok = requirementsMet('portal browser', { tools: ['chromium'] });
 
-const ADMIN = { email: 'admin@example.io', password: 'correct horse battery staple 42' };
+const ADMIN = { email: TEST_ADMIN_EMAIL, password: TEST_ADMIN_PASSWORD };
 const OWNER = { email: 'owner@example.io', password: 'owner password 1234' };
 const INSTALLER = { email: 'installer@example.io', password: 'installer password 99' };
 const SEEDED = 10_000;
@@ -27,8 +27,7 @@ const SHOTS = join(process.cwd(), 'test-artifacts', 'portal');
 
 describe.skipIf(!ok)('portal in headless Chromium', () => {
   let hub: Hub;
-  let port: number;
-  let dataDir: string;
+  let t: TestHub;
   let profileDir: string;
   let context: BrowserContext;
   let device: OverlayDevice | undefined;
@@ -65,23 +64,9 @@ describe.skipIf(!ok)('portal in headless Chromium', () => {
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
-    dataDir = mkdtempSync(join(tmpdir(), 'porthole-browser-hub-'));
     profileDir = mkdtempSync(join(tmpdir(), 'porthole-chromium-'));
-    port = await freePort();
-    const bind = await UdpBind.open({ host: '127.0.0.1' });
-    const config = loadConfig(
-      {
-        PORTHOLE_DATA_DIR: dataDir,
-        PORTHOLE_HTTP_PORT: String(port),
-        PORTHOLE_LISTEN_HOST: '127.0.0.1',
-        PORTHOLE_WG_ENDPOINT: `127.0.0.1:${bind.localPort}`,
-        PORTHOLE_ADMIN_EMAIL: ADMIN.email,
-        PORTHOLE_ADMIN_PASSWORD: ADMIN.password,
-      },
-      (path) => readFileSync(path, 'utf8'),
-    );
-    hub = await createHub({ config, bind, statusFlushMs: 200 });
-    await hub.listen();
+    t = await startTestHub({ name: 'browser' });
+    hub = t.hub;
     portal = hub.portalUrl;
 
     // 10,000 devices in one statement (addresses far above what the allocator hands out here).
@@ -105,8 +90,7 @@ describe.skipIf(!ok)('portal in headless Chromium', () => {
   afterAll(async () => {
     await context?.close();
     await device?.close();
-    await hub?.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    await t?.close();
     rmSync(profileDir, { recursive: true, force: true });
   });
 
