@@ -226,7 +226,8 @@ export const DevicePage: FC<DeviceView> = (p) => {
       </div>
       {p.manage ? <GrantsSection {...p} base={base} /> : null}
       {p.manage ? <InstallerLinksSection links={p.links ?? []} base={base} csrf={p.csrf} now={p.now} newLink={p.newLink} /> : null}
-      {p.manage ? (
+      {/* The log is fetched only for those who may read it (owners, admins, every role of the device's organisation). */}
+      {p.manage || p.log.length > 0 ? (
         <section aria-labelledby="log-h">
           <h2 id="log-h">Access log</h2>
           <AccessLogTable entries={p.log} now={p.now} caption={`Requests to ${d.serial}, newest first`} />

@@ -20,14 +20,14 @@ export function registerDeviceRoutes(app: Hono<PortalEnv>, kit: PortalKit): void
   const { registry } = kit;
 
   /** The device and whether `u` may manage it; NotFoundError when `u` may not even see it. */
-  async function deviceFor(u: SessionUser, serial: string): Promise<{ device: DeviceInfo; manage: boolean }> {
+  async function deviceFor(u: SessionUser, serial: string): Promise<{ device: DeviceInfo; manage: boolean; readsLog?: boolean }> {
     const device = await registry.findDeviceBySerial(serial.slice(0, 63));
     const missing = () => new NotFoundError(`device ${serial.slice(0, 63).toLowerCase()} does not exist or is not shared with you`);
     if (!device) throw missing();
     if (u.role === 'admin' || device.owner?.id === u.id) return { device, manage: true };
     // Members of the device's organisation: every role sees it, those who may change devices manage it.
     const actor = actorFor(u, await registry.membershipsOf(u.id));
-    if (canSee(actor, device.organizationId)) return { device, manage: may(actor, 'devices', device.organizationId) };
+    if (canSee(actor, device.organizationId)) return { device, manage: may(actor, 'devices', device.organizationId), readsLog: true };
     const now = registry.context.now().getTime();
     const granted = (await registry.listGrants(device.serial)).some((g) => g.userId === u.id && (g.expiresAt === null || Date.parse(g.expiresAt) > now));
     if (!granted) throw missing();
@@ -36,8 +36,9 @@ export function registerDeviceRoutes(app: Hono<PortalEnv>, kit: PortalKit): void
 
   async function render(c: PortalContext, serial: string, extra: Partial<DeviceView> = {}, status = 200) {
     const u = kit.userOf(c);
-    const { device, manage } = await deviceFor(u, serial);
-    const log = manage
+    const { device, manage, readsLog } = await deviceFor(u, serial);
+    // Every role of the device's organisation reads its log (viewers: lists and logs).
+    const log = manage || readsLog
       ? await registry.searchAccessLog({ serial: device.serial, limit: LOG_PAGE, ...(c.req.query('log') ? { cursor: c.req.query('log')!.slice(0, 200) } : {}) })
       : { entries: [], nextCursor: null };
     const view: DeviceView = {

@@ -78,6 +78,11 @@ describe('organisation pages', () => {
     const devicePage = await viewer.get('/devices/acme0001');
     expect(devicePage.status).toBe(200);
     expect(visibleText(devicePage.text)).toContain('Organisation Acme Metering');
+    // A viewer reads the device's log but gets no forms that change it.
+    await registry.appendAccessLog([{ at: clock.now(), serial: 'acme0001', userId: null, clientIp: '198.51.100.4', method: 'GET', path: '/acme-log-line', status: 200, bytesIn: 1, bytesOut: 1, durationMs: 1 }]);
+    const withLog = await viewer.get('/devices/acme0001');
+    expect(withLog.text).toContain('/acme-log-line');
+    expect(withLog.text).not.toContain('action="/devices/acme0001/status"');
     const hidden = await viewer.get('/devices/beta0001');
     const missing = await viewer.get('/devices/zz0000001');
     expect(hidden.status).toBe(404);
