@@ -4,15 +4,14 @@
 // 1280 px; no page needs sideways scrolling on a 390 px phone; the 502 page says when the device was
 // last seen in words; form errors name fields as the form labels them. Screenshots of every step go
 // to test-artifacts/portal/first-hour-*.png.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { UdpBind } from '@porthole/wireguard';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHub, loadConfig, type Hub } from '@porthole/hub';
-import { freePort } from '../support/free-port.js';
+import type { Hub } from '@porthole/hub';
+import { TEST_ADMIN_EMAIL, TEST_ADMIN_PASSWORD, startTestHub, type TestHub } from '@porthole/hub/testing';
 import { newDeviceKeys } from '../support/overlay-device.js';
 import { requirementsMet } from '../support/requirements.js';
 
@@ -33,7 +32,7 @@ interface InPage {
   getComputedStyle(element: unknown): { backgroundColor: string; color: string };
 }
 
-const ADMIN = { email: 'admin@example.io', password: 'correct horse battery staple 42' };
+const ADMIN = { email: TEST_ADMIN_EMAIL, password: TEST_ADMIN_PASSWORD };
 const OWNER = { email: 'new-owner@example.io', password: 'owner password 1234' };
 const SHOTS = join(process.cwd(), 'test-artifacts', 'portal');
 /** Seeded: owned by the admin, offline, last handshake three hours ago. */
@@ -41,7 +40,7 @@ const OFFLINE = 'an00000003';
 
 describe.skipIf(!ok)('first-hour portal pages in headless Chromium', () => {
   let hub: Hub;
-  let dataDir: string;
+  let t: TestHub;
   let profileDir: string;
   let context: BrowserContext;
   let portal: string;
@@ -69,23 +68,9 @@ describe.skipIf(!ok)('first-hour portal pages in headless Chromium', () => {
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
-    dataDir = mkdtempSync(join(tmpdir(), 'porthole-first-hour-'));
     profileDir = mkdtempSync(join(tmpdir(), 'porthole-chromium-'));
-    const port = await freePort();
-    const bind = await UdpBind.open({ host: '127.0.0.1' });
-    const config = loadConfig(
-      {
-        PORTHOLE_DATA_DIR: dataDir,
-        PORTHOLE_HTTP_PORT: String(port),
-        PORTHOLE_LISTEN_HOST: '127.0.0.1',
-        PORTHOLE_WG_ENDPOINT: `127.0.0.1:${bind.localPort}`,
-        PORTHOLE_ADMIN_EMAIL: ADMIN.email,
-        PORTHOLE_ADMIN_PASSWORD: ADMIN.password,
-      },
-      (path) => readFileSync(path, 'utf8'),
-    );
-    hub = await createHub({ config, bind, statusFlushMs: 200 });
-    await hub.listen();
+    t = await startTestHub({ name: 'first-hour' });
+    hub = t.hub;
     portal = hub.portalUrl;
 
     // Twelve devices of the admin's, with tags; none has a live tunnel here, so all are offline.
@@ -123,8 +108,7 @@ describe.skipIf(!ok)('first-hour portal pages in headless Chromium', () => {
 
   afterAll(async () => {
     await context?.close();
-    await hub?.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    await t?.close();
     rmSync(profileDir, { recursive: true, force: true });
   });
 
