@@ -22,6 +22,7 @@ import type { Logger } from '../ops/logger.js';
 import type { DeviceDialer, DeviceRoute } from '../proxy/contracts.js';
 import { signClusterRequest, verifyClusterRequest } from './cluster-auth.js';
 import type { Reachability } from './reachability.js';
+import { RELAY_PATH, RELAY_UPGRADE } from './cluster-relay.js';
 
 export const DIAL_PATH = '/cluster/v1/dial';
 export const DIAL_UPGRADE = 'porthole-dial';
@@ -36,6 +37,8 @@ export interface ClusterListenerOptions {
   localDialer: DeviceDialer;
   dialTimeoutMs: number;
   logger: Logger;
+  /** The packet relay for admin WireGuard peers (cluster-relay.ts): takes authenticated relay upgrades. */
+  relay?: { accept(socket: Duplex, head: Buffer, from: string): void };
 }
 
 function answer(socket: Duplex, status: number, reason: string, code: string, message: string): void {
@@ -75,6 +78,10 @@ export function createClusterListener(o: ClusterListenerOptions) {
       return answer(socket, 401, 'Unauthorized', 'unauthorized', 'cluster secret missing or wrong');
     }
     const url = new URL(path, 'http://node');
+    if (o.relay && path === RELAY_PATH && req.method === 'GET' && String(req.headers.upgrade).toLowerCase() === RELAY_UPGRADE) {
+      socket.setNoDelay(true);
+      return o.relay.accept(socket, head, auth.node);
+    }
     if (url.pathname !== DIAL_PATH || req.method !== 'GET' || String(req.headers.upgrade).toLowerCase() !== DIAL_UPGRADE) {
       return answer(socket, 404, 'Not Found', 'not_found', 'no such cluster endpoint');
     }

@@ -10,6 +10,7 @@ import type { Logger } from '../ops/logger.js';
 import type { TicketEntry } from '../proxy/ticket-store.js';
 import type { DeviceDialer } from '../proxy/contracts.js';
 import { createClusterDialer, createClusterListener, type ClusterListener } from './cluster-listener.js';
+import { createPacketRelay } from './cluster-relay.js';
 import { startClusterNode, type ClusterNode } from './cluster-node.js';
 import type { ClusterNotice } from './cluster-store.js';
 import type { NodeRecord } from './cluster-view.js';
@@ -63,6 +64,10 @@ export interface AttachOptions {
   invalidateSessions(ended: { userId: string } | { tokenHash: string }): void;
   /** Peer set changed elsewhere: catch up now rather than at the next poll. */
   peersChanged(): void;
+  /** Milliseconds since this node's last handshake with the peer at `tunnelIp` (the relay's admin routes). */
+  handshakeAgeMs(tunnelIp: string): number | undefined;
+  /** A packet another node relayed here (the overlay router's fromRelay). */
+  deliverRelayed(fromNode: string, packet: Uint8Array): void;
   /** One-time tickets: issued on one node, redeemed on whichever the visitor's redirect reaches. */
   tickets: { adopt(hash: string, entry: TicketEntry): void; forget(hash: string): void };
 }
@@ -71,7 +76,17 @@ export function attachCluster(o: AttachOptions) {
   const { node } = o.joined;
   const log = o.logger.child({ component: 'cluster' });
   const secret = o.config.clusterSecret!;
+  const relay = createPacketRelay({
+    secret,
+    nodeName: o.config.nodeName,
+    view: node.view,
+    reachability: o.reachability,
+    handshakeAgeMs: o.handshakeAgeMs,
+    deliver: o.deliverRelayed,
+    logger: o.logger,
+  });
   const listener: ClusterListener = createClusterListener({
+    relay,
     secret,
     nodeName: o.config.nodeName,
     isDeviceAddress: o.isDeviceAddress,
@@ -111,6 +126,8 @@ export function attachCluster(o: AttachOptions) {
   return {
     dialer,
     listener,
+    /** The admin peers' packet relay (the overlay router's relay in cluster mode). */
+    relay,
     async listen() {
       const bound = await listener.listen(o.config.clusterListen!);
       log.info('cluster listener up', { node: o.config.nodeName, listen: `${bound.address}:${bound.port}` });
@@ -163,6 +180,7 @@ export function attachCluster(o: AttachOptions) {
       return { moved: devices.length - remaining.length, remaining: remaining.length };
     },
     async close() {
+      relay.close();
       await listener.close();
       await node.close();
     },

@@ -158,4 +158,67 @@ describe('OverlayRouter', () => {
     expect(hub.length + (router.drops.get('malformed') ?? 0) + (router.drops.get('no_route') ?? 0) +
       (router.drops.get('spoofed_hub_source') ?? 0)).toBe(2001);
   });
+
+  describe('in a cluster (the packet relay between nodes)', () => {
+    /** Two routers standing for node A (the admin peer's session) and node B (DEV_A's session). */
+    function twoNodes() {
+      const a = setup();
+      const b = setup();
+      const sent: Array<{ from: string; to: string; packet: Uint8Array }> = [];
+      const origin = new Map<number, string>();
+      const relayFor = (self: string, remoteDevices: Set<string>) => ({
+        route: (dst: number, role: PeerRole) =>
+          role === 'device' ? (remoteDevices.has(String(dst)) ? (self === 'a' ? 'b' : 'a') : undefined) : origin.get(dst) && self === 'b' ? origin.get(dst) : undefined,
+        send: (node: string, p: Uint8Array) => sent.push({ from: self, to: node, packet: p }),
+        learned: (admin: number, node: string) => void origin.set(admin, node),
+      });
+      a.router.relay = relayFor('a', new Set([String(parseIpv4Address(DEV_A))]));
+      b.router.relay = relayFor('b', new Set());
+      return { a, b, sent, origin };
+    }
+
+    it("relays an admin peer's packet to the device's node, which delivers it, and the answer comes back the same way", () => {
+      const { a, b, sent, origin } = twoNodes();
+      a.router.fromPeer(packet('tcp', ADMIN, DEV_A, 40000, 22), 0);
+      expect(a.out).toHaveLength(0);
+      expect(sent).toEqual([{ from: 'a', to: 'b', packet: expect.any(Uint8Array) }]);
+      b.router.fromRelay(sent[0]!.packet, 0, 'a');
+      expect(b.out).toHaveLength(1);
+      expect(origin.get(parseIpv4Address(ADMIN))).toBe('a');
+      // The device answers on B: relayed back to A, which passes it (its own flow) to the admin peer.
+      b.router.fromPeer(packet('tcp', DEV_A, ADMIN, 22, 40000), 1);
+      expect(sent[1]).toMatchObject({ from: 'b', to: 'a' });
+      a.router.fromRelay(sent[1]!.packet, 1, 'b');
+      expect(a.out).toHaveLength(1);
+      expect([a.router.relayedOut, b.router.relayedIn, b.router.relayedOut, a.router.relayedIn]).toEqual([1, 1, 1, 1]);
+    });
+
+    it('applies the overlay rules to relayed packets too: no device to device, no unsolicited answer, never to the hub, never on to a third node', () => {
+      const { a, b, sent } = twoNodes();
+      b.router.fromRelay(packet('tcp', DEV_B, DEV_A, 40000, 80), 0, 'a');
+      b.router.fromRelay(packet('tcp', DEV_B, ADMIN, 80, 40000), 0, 'a');
+      b.router.fromRelay(packet('tcp', ADMIN, HUB, 40000, 80), 0, 'a');
+      b.router.fromRelay(packet('tcp', HUB, DEV_A, 40000, 80), 0, 'a');
+      b.router.fromRelay(packet('udp', ADMIN, DEV_A, 40000, 53), 0, 'a');
+      b.router.fromRelay(new Uint8Array([1, 2, 3]), 0, 'a');
+      // A device held by B, relayed to A: A does not send it through its own (older) session.
+      a.router.fromRelay(packet('tcp', ADMIN, DEV_A, 40000, 80), 0, 'b');
+      expect(b.out).toHaveLength(0);
+      expect(a.out).toHaveLength(0);
+      expect(sent).toHaveLength(0);
+      expect(Object.fromEntries(b.router.drops)).toEqual({
+        device_to_device: 1,
+        device_unsolicited: 1,
+        relay_to_hub: 1,
+        spoofed_hub_source: 1,
+        protocol_not_allowed: 1,
+        malformed: 1,
+      });
+      expect(a.router.drops.get('relay_not_here')).toBe(1);
+      // A device on A cannot reach a device on B through the relay either: dropped before it.
+      a.router.fromPeer(packet('tcp', DEV_B, DEV_A, 40000, 80), 0);
+      expect(sent).toHaveLength(0);
+      expect(a.router.drops.get('device_to_device')).toBe(1);
+    });
+  });
 });

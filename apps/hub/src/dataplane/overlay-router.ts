@@ -16,7 +16,24 @@ export type RouterDropReason =
   | 'admin_to_admin'
   | 'protocol_not_allowed'
   | 'spoofed_hub_source'
-  | 'control_port';
+  | 'control_port'
+  /** A packet from another node of the cluster addressed to the hub itself (never relayed). */
+  | 'relay_to_hub'
+  /** A relayed packet whose destination's session is not on this node (never relayed on: no loops, no pull). */
+  | 'relay_not_here';
+
+/**
+ * In a cluster, a packet whose destination's session is on another node goes there over the
+ * internal relay channel instead of out through this node's WireGuard (which would send it through
+ * an older session and pull the peer away from its node).
+ */
+export interface RouterRelay {
+  /** The node to relay a packet for `dst` to; undefined: deliver here. */
+  route(dst: number, role: PeerRole): string | undefined;
+  send(node: string, packet: Uint8Array): void;
+  /** An admin peer's packet came relayed from `node`: answers to that admin go back there. */
+  learned(admin: number, node: string): void;
+}
 
 export interface OverlayRouterOptions {
   /** The hub's own tunnel address (its netstack), as a 32-bit integer. */
@@ -39,6 +56,11 @@ export class OverlayRouter {
   readonly drops = new Map<RouterDropReason, number>();
   forwarded = 0;
   delivered = 0;
+  /** Packets sent to another node of the cluster, and packets other nodes relayed here and passed. */
+  relayedOut = 0;
+  relayedIn = 0;
+  /** Set in cluster mode (the relay exists after the router). */
+  relay: RouterRelay | undefined;
   private readonly flows = new Map<string, number>(); // flow key → expiry (ms)
   private readonly tcpIdleMs: number;
   private readonly icmpIdleMs: number;
@@ -68,6 +90,37 @@ export class OverlayRouter {
       this.options.deliverToHub(packet);
       return;
     }
+    const to = this.admit(summary, nowMs);
+    if (!to) return;
+    this.forwarded++;
+    const node = this.relay?.route(summary.dst, to);
+    if (node === undefined) return this.options.forward(packet);
+    this.relayedOut++;
+    this.relay!.send(node, packet);
+  }
+
+  /**
+   * A packet another node of the cluster relayed here (the channel is authenticated with the
+   * cluster secret; the sending node's WireGuard authenticated the source and its router passed
+   * it). The same rules apply again here: admin peer to device, or a device's answer in a flow an
+   * admin opened; never to the hub, never device to device. Delivered through this node's
+   * WireGuard only, never relayed on (no loops).
+   */
+  fromRelay(packet: Uint8Array, nowMs: number, fromNode: string): void {
+    const summary = summarizeIpv4(packet);
+    if (!summary) return this.drop('malformed');
+    if (summary.src === this.options.hubAddress) return this.drop('spoofed_hub_source');
+    if (summary.dst === this.options.hubAddress) return this.drop('relay_to_hub');
+    const to = this.admit(summary, nowMs);
+    if (!to) return;
+    if (this.relay?.route(summary.dst, to) !== undefined) return void this.drop('relay_not_here');
+    if (to === 'device') this.relay?.learned(summary.src, fromNode);
+    this.relayedIn++;
+    this.options.forward(packet);
+  }
+
+  /** The overlay's rules for a packet between two peers: the destination's role, or undefined (dropped and counted). */
+  private admit(summary: PacketSummary, nowMs: number): PeerRole | undefined {
     const from = this.options.roleOf(summary.src);
     const to = this.options.roleOf(summary.dst);
     if (!from || !to) return this.drop('no_route');
@@ -95,8 +148,7 @@ export class OverlayRouter {
       }
       this.track(key, summary.protocol, nowMs);
     }
-    this.forwarded++;
-    this.options.forward(packet);
+    return to;
   }
 
   /** A packet from the hub's own netstack, addressed to a peer. */
@@ -120,8 +172,9 @@ export class OverlayRouter {
     }
   }
 
-  private drop(reason: RouterDropReason): void {
+  private drop(reason: RouterDropReason): undefined {
     this.drops.set(reason, (this.drops.get(reason) ?? 0) + 1);
+    return undefined;
   }
 }
 
