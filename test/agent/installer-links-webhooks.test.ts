@@ -230,6 +230,9 @@ describe('webhooks', () => {
 
   it('an undelivered event survives a hub restart in the outbox and is delivered after it', async () => {
     await until(() => device.agent.status().phase === 'off', 'the agent off after its window', 15_000);
+    // The agent closed access itself and said so: offline at once, not after the handshake timeout.
+    const offline = await until(() => received.find((r) => r.event === 'device.offline' && r.path === '/api-hook'), 'device.offline', 15_000, 100);
+    expect(offline.json).toMatchObject({ device: { serial: SERIAL }, reason: 'turned-off-on-device' });
     failAll = true;
     await device.agent.enable({});
     await until(() => device.agent.status().phase === 'online', 'online again', 20_000);
