@@ -358,10 +358,14 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
         invalidateAllDevices: () => directory.invalidateAll(),
         invalidateSessions: (ended) => deviceSessions.invalidate(ended),
         peersChanged: () => void overlay.peers.catchUp(),
+        handshakeAgeMs: (tunnelIp) => overlay.handshakeAgeMs(tunnelIp),
+        deliverRelayed: (fromNode, packet) => overlay.router.fromRelay(packet, overlay.wireguard.now(), fromNode),
         tickets,
       });
     if (cluster) {
       cleanups.push(() => cluster.close());
+      // Admin peers reach devices held by other nodes through the packet relay (and get their answers).
+      overlay.router.relay = cluster.relay;
       instrumentCluster(metrics, { view: joined.node.view, dialer: cluster.dialer, listener: cluster.listener });
       // The other nodes drop their cached rows and sessions at once (LISTEN/NOTIFY), not after a TTL.
       cleanups.push(registry.onChange((changes) => cluster.publishDevices([...new Set(changes.filter((c) => c.kind === 'device').map((c) => c.name))])));
