@@ -56,7 +56,7 @@ describe.skipIf(!ok)('the exposure window and installer links in headless Chromi
     await expect.poll(() => window.textContent()).toMatch(/^Open until \d{4}-\d\d-\d\d \d\d:\d\d UTC 7 h 5\d min left$/);
     expect(await page.locator('#links-h').textContent()).toBe('Installer links');
     await page.getByLabel('Valid for').selectOption('24');
-    await page.getByLabel('Read-only (view pages only)').check();
+    await page.getByLabel('Read-only link (view pages only)').check();
     await page.getByRole('button', { name: 'Make installer link' }).click();
     const url = page.getByLabel(/New link, valid until/);
     linkUrl = await url.inputValue();

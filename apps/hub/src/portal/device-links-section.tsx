@@ -139,7 +139,7 @@ export const InstallerLinksSection: FC<{ links: DeviceLinkInfo[]; base: string; 
       </div>
       <div>
         <label style="font-weight:400">
-          <input type="checkbox" name="readOnly" value="1" /> Read-only (view pages only)
+          <input type="checkbox" name="readOnly" value="1" /> Read-only link (view pages only)
         </label>
       </div>
       <button type="submit">Make installer link</button>

@@ -363,7 +363,7 @@ const GrantsSection: FC<DeviceView & { base: string }> = (p) => (
       </div>
       <div>
         <label style="font-weight:400">
-          <input type="checkbox" name="readOnly" value="1" /> Read-only (view pages only)
+          <input type="checkbox" name="readOnly" value="1" /> Read-only access (view pages only)
         </label>
       </div>
       <button type="submit">Give access</button>
