@@ -1,15 +1,19 @@
 // Issue 15, the cluster lab (mandatory in CI): network namespaces with the lab's own PostgreSQL 15,
 // three hub nodes as real processes sharing it, HAProxy from Debian in front, two agents behind a
-// NAT. Scenarios: every node serves every device (20 MB intact through a node that does not hold
-// it); a disable on one node is refused through another within 1 s; a node with another WireGuard key
+// NAT and a stock wireguard-go admin peer. Scenarios: every node serves every device (20 MB intact
+// through a node that does not hold it); the admin peer on node 1 reaches a device held by node 3;
+// a disable on one node is refused through another within 1 s; a node with another WireGuard key
 // refuses to start and one with another secret is refused by the others; a rolling restart under a
 // visitor polling every 100 ms loses at most 1 %; SIGKILL of the holding node (seconds until served
 // again through HAProxy, printed); a PostgreSQL outage with three nodes (online devices keep being
 // served). Skips with a printed reason without root or the tools; fails in CI.
 import { existsSync } from 'node:fs';
+import { writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requirementsMet } from '../support/requirements.js';
+import { startWireGuardGo, wgGenkey, wgPubkey, type WireGuardGo } from '../support/wireguard-go.js';
+import { stripWgQuick, withPrivateKey } from '../interop/fixtures/hub-wg-quick.js';
 import { BIG_BYTES, DOMAIN, NODES, startClusterLab, type ClusterLab, type LabAgent } from './lab/cluster.js';
 import { PG_BIN } from './lab/postgres.js';
 import { nodeIp } from './lab/topology.js';
@@ -59,6 +63,47 @@ describe.skipIf(!ok)('cluster lab: three hub nodes, one PostgreSQL, HAProxy, age
     expect(viaLb.status).toBe(200);
     expect(viaLb.body).toBe(`hello from ${lab.agents[0]!.serial}\n`);
   }, 180_000);
+
+  it('the admin peer on node 1 reaches a device held by node 3', async () => {
+    const b = lab.agents[1]!; // registered straight at node 3
+    expect(await lab.holder(b.serial)).toBe(lab.nodeName(3));
+    const dev = await lab.api('GET', `/devices/${b.serial}`);
+    const privateKey = await wgGenkey();
+    const created = await lab.api('POST', '/admin-peers', { name: 'cluster lab laptop', publicKey: await wgPubkey(privateKey) }, 1);
+    expect(created.status).toBe(201);
+    let go: WireGuardGo | undefined;
+    try {
+      go = await startWireGuardGo(lab.net.visitor, { ifname: 'k2wg0' });
+      const stripped = stripWgQuick(created.json.config);
+      // On node 1, whatever node answered the API call: the endpoint is node 1's.
+      const setconf = withPrivateKey(stripped.setconf, privateKey).replace(/^Endpoint = .*$/m, `Endpoint = ${nodeIp(1)}:51820`);
+      const file = join(lab.dir, 'admin.conf');
+      await writeFile(file, setconf, { mode: 0o600 });
+      await lab.net.visitor.exec('wg', ['setconf', go.ifname, file]);
+      await rm(file);
+      for (const address of stripped.addresses) await lab.net.visitor.exec('ip', ['address', 'add', address, 'dev', go.ifname]);
+      await lab.net.visitor.exec('ip', ['link', 'set', go.ifname, 'up', 'mtu', String(stripped.mtu ?? 1420)]);
+      for (const route of stripped.routes) await lab.net.visitor.exec('ip', ['route', 'add', route, 'dev', go.ifname]);
+      const body = await untilValue(
+        async () => {
+          const { stdout } = await lab.net.visitor.exec('curl', ['-sS', '--fail', '--max-time', '5', `http://${dev.json.tunnelIp}/hello.txt`], { timeoutMs: 10_000 });
+          return stdout;
+        },
+        'the device over the admin peer',
+        30_000,
+        500,
+      ).catch(async (err: Error) => {
+        const ping = await lab.net.visitor.exec('ping', ['-c', '1', '-W', '2', dev.json.tunnelIp]).then((r) => r.stdout, (e: Error) => e.message);
+        throw new Error(`${err.message}\nwg: ${JSON.stringify(await go!.dump())}\nping: ${ping}`);
+      });
+      expect(body).toBe(`hello from ${b.serial}\n`);
+      const hubPeer = (await go.dump()).peers[0]!;
+      expect(hubPeer.endpoint).toBe(`${nodeIp(1)}:51820`);
+      expect(await lab.holder(b.serial)).toBe(lab.nodeName(3));
+    } finally {
+      await go?.stop();
+    }
+  }, 90_000);
 
   it('a disable on one node is refused through another within 1 s', async () => {
     const a = lab.agents[0]!;
