@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { createControlServer, DEVICE_CONTROL_PORT, journalMessageSchema, moveMessageSchema, route, type JournalMessage } from '@porthole/device-control';
+import { throttles } from '@porthole/db';
 import { createTestDatabase, probePostgres, type TestDatabase } from '@porthole/db/testing';
 import { createHub, loadConfig, type Hub } from '@porthole/hub';
 import { createNetstack, type Netstack } from '@porthole/netstack';
@@ -451,6 +452,31 @@ describe.skipIf(!ok)('a hub cluster of two nodes', () => {
     expect(refused.body.toString()).not.toContain('hello from');
     expect(Date.now() - started).toBeLessThanOrEqual(1_000);
     expect((await api(b(), 'PATCH', '/devices/k1clus0001', { status: 'enabled' })).status).toBe(200);
+  });
+
+  it('the per-address guessing budgets are cluster-wide: failures on node A and node B count against one', async () => {
+    // Refused enrollment tokens: 10 per address (a window of 10 minutes), wherever they were tried.
+    const register = (node: Node) =>
+      request(node.port, 'localhost', '/api/v1/devices/register', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ serial: 'k3budget01', publicKey: newDeviceKeys().publicKey, enrollmentToken: `ph_enr_${randomBytes(24).toString('base64url')}` }),
+      });
+    const enrollment: number[] = [];
+    for (let i = 0; i < 12; i++) enrollment.push((await register(i % 2 === 0 ? a() : b())).status);
+    expect(enrollment.slice(0, 10).every((s) => s === 401 || s === 400 || s === 404), JSON.stringify(enrollment)).toBe(true);
+    expect(enrollment.slice(10)).toEqual([429, 429]);
+    // Failed bearer authentications: 20 per address, then 429 on either node.
+    const bad = (node: Node) => request(node.port, 'localhost', '/api/v1/devices', { headers: { authorization: `Bearer ph_api_${randomBytes(24).toString('base64url')}` } });
+    const auth: number[] = [];
+    for (let i = 0; i < 22; i++) auth.push((await bad(i % 2 === 0 ? a() : b())).status);
+    expect(auth.slice(0, 20)).toEqual(Array(20).fill(401));
+    expect(auth.slice(20)).toEqual([429, 429]);
+    // A valid token is not held back by the address's failures.
+    expect((await api(b(), 'GET', '/devices/k1clus0001')).status).toBe(200);
+    // The counters are rows of the throttles table: gone from there, both nodes take registrations again.
+    await db.db.delete(throttles);
+    expect((await register(b())).status).not.toBe(429);
   });
 
   it('a node with another WireGuard key refuses to start and says why', async () => {

@@ -124,6 +124,8 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
       deviceUrl,
       logger,
       ...(config.deviceCaPem !== undefined ? { deviceCaPem: config.deviceCaPem } : {}),
+      // In a cluster every node counts sign-ups per address against one budget (the throttles table).
+      ...(joined ? { loginThrottle: { sharedSignUpBudget: true } } : {}),
     });
     await registry.bootstrapAdmin({
       ...(config.adminEmail ? { adminEmail: config.adminEmail } : {}),
@@ -377,7 +379,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
       endpoints: () => policy.endpoints,
       nodes: () => clusterNodes({ config, view: joined?.node.view, localDevices: () => localDevices().length }),
     };
-    portal.route('/api/v1', createApiRoutes({ registry, logger, cluster: apiCluster, webhookSecrets, ...(deps.version ? { version: deps.version } : {}) }));
+    portal.route('/api/v1', createApiRoutes({ registry, logger, cluster: apiCluster, sharedBudgets: joined !== undefined, webhookSecrets, ...(deps.version ? { version: deps.version } : {}) }));
     portal.route(
       '/',
       createPortalRoutes({

@@ -7,7 +7,7 @@ import { buildOpenApiDocument } from '@porthole/api-contract';
 import { randomBytes } from 'node:crypto';
 import { DomainError, NotFoundError, UnavailableError, UnauthorizedError } from '../errors.js';
 import { errorResponse, errorStatus } from '../http/error-response.js';
-import { clientAddress, createRateLimiter, rateLimit, withFailureBudget, type RateLimiterOptions } from '../http/rate-limit.js';
+import { clientAddress, createRateLimiter, rateLimit, withFailureBudget, type Budget, type RateLimiterOptions } from '../http/rate-limit.js';
 import type { Logger } from '../ops/logger.js';
 import type { Registry } from '../registry/index.js';
 import type { SecretBox } from '../webhooks/secret-box.js';
@@ -46,6 +46,11 @@ export interface ApiDeps {
   /** Reported as the OpenAPI `info.version`. */
   version?: string;
   limits?: ApiLimits;
+  /**
+   * Count the per-address guessing budgets (enrollment and poll tokens, failed authentications) in
+   * the throttles table instead of in memory: cluster mode, so every node shares one budget.
+   */
+  sharedBudgets?: boolean;
   /** Seals webhook signing secrets at rest (a key from the hub key); without it webhooks cannot be added. */
   webhookSecrets?: SecretBox;
 }
@@ -59,13 +64,15 @@ export function apiRouteTable(deps: ApiDeps): RouteDef<never, never, never>[] {
   const { registry } = deps;
   const limiter = (o: RateLimiterOptions | undefined, d: RateLimiterOptions, message: string): MiddlewareHandler<ApiEnv> =>
     rateLimit({ limiter: createRateLimiter(o ?? d), message });
+  // In a cluster the guessing budgets live in the throttles table: every node counts against one.
+  const budget = (purpose: string, o: RateLimiterOptions): Budget => (deps.sharedBudgets ? registry.sharedBudget(purpose, o) : createRateLimiter(o));
   // A fleet behind one carrier-grade NAT may register many devices at once: generous per-address bursts.
   const registerLimit = limiter(deps.limits?.register, { capacity: 60, refillPerSecond: 2 }, 'too many registrations from this address; slow down');
   const claimLimit = limiter(deps.limits?.claimStart, { capacity: 10, refillPerSecond: 0.2 }, 'too many claims from this address; slow down');
   const pollLimit = limiter(deps.limits?.claimPoll, { capacity: 60, refillPerSecond: 2 }, 'too many polls from this address; slow down');
   // Guessing budgets: tokens are 256-bit, but nobody gets to try them at request rate.
-  const enrollmentMisses = createRateLimiter(deps.limits?.enrollmentTokenFailures ?? { capacity: 10, refillPerSecond: 1 / 60 });
-  const pollMisses = createRateLimiter(deps.limits?.pollTokenFailures ?? { capacity: 30, refillPerSecond: 1 / 10 });
+  const enrollmentMisses = budget('api-enrollment-miss', deps.limits?.enrollmentTokenFailures ?? { capacity: 10, refillPerSecond: 1 / 60 });
+  const pollMisses = budget('api-poll-miss', deps.limits?.pollTokenFailures ?? { capacity: 30, refillPerSecond: 1 / 10 });
   const withNode = <D extends { tunnelIp: string }>(d: D) => ({ ...d, node: deps.cluster?.nodeOf(d.tunnelIp) ?? null });
   const withEndpoints = <R extends { hub: { endpoint: string } }>(r: R) => ({ ...r, hub: { ...r.hub, endpoints: deps.cluster?.endpoints() ?? [r.hub.endpoint] } });
   const fieldIs = (field: string) => (err: unknown) => err instanceof DomainError && err.field === field && (err instanceof UnauthorizedError || err.code === 'expired_token');
@@ -372,7 +379,9 @@ export function createApiRoutes(deps: ApiDeps): Hono<ApiEnv> {
     return c.json(document);
   });
   const authFailures = rateLimit({
-    limiter: createRateLimiter(deps.limits?.authFailures ?? { capacity: 20, refillPerSecond: 1 }),
+    limiter: deps.sharedBudgets
+      ? deps.registry.sharedBudget('api-auth-failure', deps.limits?.authFailures ?? { capacity: 20, refillPerSecond: 1 })
+      : createRateLimiter(deps.limits?.authFailures ?? { capacity: 20, refillPerSecond: 1 }),
     message: 'too many failed authentications from this address; slow down',
   });
   mountRoutes(app, routes, deps.registry, authFailures);

@@ -36,6 +36,15 @@ export interface RateLimiter {
   readonly size: number;
 }
 
+/**
+ * What the middleware and withFailureBudget accept: an in-memory RateLimiter, or a budget kept
+ * elsewhere (the throttles table, shared by the nodes of a cluster), answered asynchronously.
+ */
+export interface Budget {
+  take(key: string): RateLimitDecision | Promise<{ allowed: boolean; retryAfterSeconds?: number }>;
+  peek(key: string): RateLimitDecision | Promise<{ allowed: boolean; retryAfterSeconds?: number }>;
+}
+
 interface Bucket {
   tokens: number;
   updatedMs: number;
@@ -101,7 +110,7 @@ export function clientAddress(c: Context): string {
 }
 
 export interface RateLimitMiddlewareOptions {
-  limiter: RateLimiter;
+  limiter: Budget;
   /** The key a request is counted under; defaults to the client address. */
   key?: (c: Context) => string;
   /** Error message shown to the client. */
@@ -113,8 +122,8 @@ export function rateLimit(options: RateLimitMiddlewareOptions): MiddlewareHandle
   const keyOf = options.key ?? clientAddress;
   const message = options.message ?? 'too many requests; slow down';
   return async (c, next) => {
-    const decision = options.limiter.take(keyOf(c));
-    if (!decision.allowed) throw new RateLimitedError(message, decision.retryAfterSeconds);
+    const decision = await options.limiter.take(keyOf(c));
+    if (!decision.allowed) throw new RateLimitedError(message, decision.retryAfterSeconds ?? 1);
     await next();
   };
 }
@@ -125,18 +134,18 @@ export function rateLimit(options: RateLimitMiddlewareOptions): MiddlewareHandle
  * cost nothing, so a legitimate client is never slowed by its own correct requests.
  */
 export async function withFailureBudget<T>(
-  limiter: RateLimiter,
+  limiter: Budget,
   key: string,
   message: string,
   attempt: () => Promise<T>,
   isMiss: (err: unknown) => boolean,
 ): Promise<T> {
-  const before = limiter.peek(key);
-  if (!before.allowed) throw new RateLimitedError(message, before.retryAfterSeconds);
+  const before = await limiter.peek(key);
+  if (!before.allowed) throw new RateLimitedError(message, before.retryAfterSeconds ?? 1);
   try {
     return await attempt();
   } catch (err) {
-    if (isMiss(err)) limiter.take(key);
+    if (isMiss(err)) await limiter.take(key);
     throw err;
   }
 }

@@ -26,7 +26,7 @@ import { createRateLimiter, type RateLimiter } from '../http/rate-limit.js';
 import type { RegistryContext } from './context.js';
 import { UUID_RE } from './devices.js';
 import { emailLookupForms, normalizeEmail } from './email-address.js';
-import { clearThrottles, refundAttempt, takeAttempt, throttleKey, type BackoffRule, type BudgetRule } from './throttles.js';
+import { clearThrottles, refundAttempt, sharedBudget, takeAttempt, throttleKey, type BackoffRule, type BudgetRule, type SharedBudget } from './throttles.js';
 
 export { normalizeEmail } from './email-address.js';
 
@@ -46,6 +46,8 @@ export interface LoginThrottleOptions {
   /** Sign-ups one address may burst, and the refill rate. */
   signUpBurst?: number;
   signUpRefillPerSecond?: number;
+  /** Count sign-ups per address in the throttles table (every node of a cluster shares one budget). */
+  sharedSignUpBudget?: boolean;
 }
 
 const MINUTE = 60_000;
@@ -124,11 +126,10 @@ export function createAccounts(ctx: RegistryContext, throttle: LoginThrottleOpti
     account: { ...DEFAULT_LOGIN_THROTTLE.account, ...throttle.account },
     address: { ...DEFAULT_LOGIN_THROTTLE.address, ...throttle.address },
   };
-  const signUps: RateLimiter = createRateLimiter({
-    capacity: throttle.signUpBurst ?? 5,
-    refillPerSecond: throttle.signUpRefillPerSecond ?? 1 / 60,
-    now: () => ctx.now().getTime(),
-  });
+  const signUpRate = { capacity: throttle.signUpBurst ?? 5, refillPerSecond: throttle.signUpRefillPerSecond ?? 1 / 60 };
+  const signUps: RateLimiter | SharedBudget = throttle.sharedSignUpBudget
+    ? sharedBudget(ctx, 'sign-up', signUpRate)
+    : createRateLimiter({ ...signUpRate, now: () => ctx.now().getTime() });
 
   function throttleKeys(email: string, address: string) {
     return {
@@ -163,9 +164,9 @@ export function createAccounts(ctx: RegistryContext, throttle: LoginThrottleOpti
     };
   }
 
-  function takeSignUp(clientIp: string | null | undefined): void {
+  async function takeSignUp(clientIp: string | null | undefined): Promise<void> {
     if (clientIp === undefined) return;
-    const decision = signUps.take(clientIp ?? 'unknown');
+    const decision = await signUps.take(clientIp ?? 'unknown');
     if (!decision.allowed) throw new RateLimitedError('too many sign-ups from this address; try again later', decision.retryAfterSeconds);
   }
 
@@ -210,7 +211,7 @@ export function createAccounts(ctx: RegistryContext, throttle: LoginThrottleOpti
     const email = normalizeEmail(input.email);
     const problem = passwordProblem(input.password, email);
     if (problem) throw new ValidationError(problem, { field: 'password' });
-    takeSignUp(input.clientIp);
+    await takeSignUp(input.clientIp);
     const passwordHash = await hashPassword(input.password);
     const existing = await findUserRow(ctx.db, email);
     if (existing?.passwordHash === INVITED_PASSWORD_HASH) {
@@ -265,7 +266,7 @@ export function createAccounts(ctx: RegistryContext, throttle: LoginThrottleOpti
     const email = normalizeEmail(input.email);
     const problem = passwordProblem(input.password, email);
     if (problem) throw new ValidationError(problem, { field: 'password' });
-    takeSignUp(input.clientIp);
+    await takeSignUp(input.clientIp);
     const attempt = await beginPasswordAttempt(email, input.clientIp ?? 'unknown');
     const existing = await findUserRow(ctx.db, email);
     let row: UserRow | undefined;

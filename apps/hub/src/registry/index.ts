@@ -7,6 +7,7 @@ import * as sessions from '../auth/sessions.js';
 import * as accessLog from './access-log.js';
 import * as accessLogSearch from './access-log-search.js';
 import { createDeviceAttestor, parseCaBundle } from './attestation.js';
+import { sharedBudget } from './throttles.js';
 import { createAccounts, type LoginThrottleOptions } from './accounts.js';
 import { createClaims } from './claims.js';
 import * as adminBootstrap from './admin-bootstrap.js';
@@ -93,6 +94,8 @@ export function createRegistry(options: RegistryOptions) {
 
     // Accounts, sessions, API tokens.
     ...accounts,
+    /** A per-address budget counted in the throttles table (shared by every node of a cluster). */
+    sharedBudget: (purpose: string, rate: { capacity: number; refillPerSecond: number }) => sharedBudget(ctx, purpose, rate),
     /** The first admin on an empty database, with the outcome in the log (PORTHOLE_ADMIN_*). */
     bootstrapAdmin: (input: adminBootstrap.AdminCredentials) => adminBootstrap.bootstrapAdminAtStart(ctx, input),
     /** Creates or resets the admin account the values name (`set-admin`). */

@@ -156,3 +156,30 @@ export async function refundAttempt(ctx: RegistryContext, keys: readonly string[
     .set({ count: sql`greatest(${throttles.count} - 1, 0)` })
     .where(and(inArray(throttles.key, [...keys]), sql`${throttles.count} > 0`));
 }
+
+/** What takeAttempt would answer now, counting nothing (one read). */
+export async function peekAttempt(ctx: RegistryContext, counters: readonly ThrottleCounter[]): Promise<ThrottleDecision> {
+  const keys = [...new Set(counters.map((c) => c.key))].sort();
+  return refusal(counters, await readRows(ctx.db, keys, false), ctx.now()) ?? { allowed: true };
+}
+
+/** A per-key budget in the throttles table, so every node of a cluster counts against the same one. */
+export interface SharedBudget {
+  /** Counts one attempt for `key` unless the budget is spent (then counts nothing). */
+  take(key: string): Promise<ThrottleDecision>;
+  /** What take would answer, counting nothing. */
+  peek(key: string): Promise<ThrottleDecision>;
+}
+
+/**
+ * The throttles-table form of an in-memory token bucket (`capacity` at once, `refillPerSecond`
+ * back): `capacity` attempts per window of capacity / refillPerSecond, the same long-run rate.
+ */
+export function sharedBudget(ctx: RegistryContext, purpose: string, o: { capacity: number; refillPerSecond: number }): SharedBudget {
+  const rule: BudgetRule = { kind: 'budget', budget: Math.max(1, Math.floor(o.capacity)), windowMs: Math.ceil((o.capacity / o.refillPerSecond) * 1000) };
+  const counter = (key: string): ThrottleCounter[] => [{ key: throttleKey(purpose, key), rule }];
+  return {
+    take: (key) => takeAttempt(ctx, counter(key)),
+    peek: (key) => peekAttempt(ctx, counter(key)),
+  };
+}
