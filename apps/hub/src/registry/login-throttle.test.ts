@@ -122,4 +122,27 @@ describe.each(drivers)('login throttle on %s', (driver) => {
     expect(keys).toHaveLength(3); // the first attempt's rows are gone, the new attempt's are there
     expect(keys.some((k) => rows.some((r) => r.key === k))).toBe(false);
   });
+
+  it('counts sign-ups per address in the throttles table when shared: two registries (two cluster nodes) spend one budget', async () => {
+    const signUpsFrom = async (registries: TestRegistry[], tag: string) => {
+      const results = [];
+      for (let i = 0; i < 6; i++) {
+        results.push(
+          await registries[i % 2]!.signUp({ email: `${tag}${i}@example.io`, password: PASSWORD, clientIp: '192.0.2.77' }).then(
+            () => 'ok' as const,
+            (err: unknown) => (err instanceof RateLimitedError ? ('limited' as const) : err),
+          ),
+        );
+      }
+      return results;
+    };
+    const shared = { signUpBurst: 3, signUpRefillPerSecond: 1 / 600, sharedSignUpBudget: true };
+    const nodes = [createTestRegistry(t.db, clock, { loginThrottle: shared }), createTestRegistry(t.db, clock, { loginThrottle: shared })];
+    expect(await signUpsFrom(nodes, 'shared')).toEqual(['ok', 'ok', 'ok', 'limited', 'limited', 'limited']);
+    expect(await t.db.select().from(throttles)).toHaveLength(1);
+    // In memory (a single node), each registry keeps its own budget: what a cluster must not do.
+    const apart = { signUpBurst: 3, signUpRefillPerSecond: 1 / 600 };
+    const alone = [createTestRegistry(t.db, clock, { loginThrottle: apart }), createTestRegistry(t.db, clock, { loginThrottle: apart })];
+    expect(await signUpsFrom(alone, 'apart')).toEqual(['ok', 'ok', 'ok', 'ok', 'ok', 'ok']);
+  });
 });
