@@ -45,6 +45,7 @@ export async function startClusterNode(o: ClusterNodeOptions) {
   const view = new ClusterView(o.nodeName, now);
   const startedAt = new Date(now());
   let leaving = false;
+  let leaseEnded = false;
   let closed = false;
   let liveKey = '';
   let lastFullReloadMs = 0;
@@ -72,7 +73,7 @@ export async function startClusterNode(o: ClusterNodeOptions) {
       clusterUrl: o.clusterUrl,
       startedAt,
       now: new Date(t),
-      leaseMs: leaving ? 0 : leaseMs,
+      leaseMs: leaseEnded ? 0 : leaseMs,
       });
     } catch (err) {
       view.freeze(lastReadMs);
@@ -168,10 +169,20 @@ export async function startClusterNode(o: ClusterNodeOptions) {
     get leaving() {
       return leaving;
     },
-    /** Ends the lease now and tells the others: new requests for this node's devices stop coming. */
-    async leave(): Promise<void> {
-      if (leaving) return;
+    /**
+     * Starts leaving (SIGTERM): no new holds are taken here, but the lease stays, so the devices
+     * held here stay reachable through this node until each has handshaken with another one (whose
+     * newer hold then wins). Ending the lease at once left them held by nobody, "offline" on every
+     * node, between this moment and their new node's hold.
+     */
+    startLeaving(): void {
       leaving = true;
+    },
+    /** Ends the lease now and tells the others: nothing more is sent here. */
+    async leave(): Promise<void> {
+      leaving = true;
+      if (leaseEnded) return;
+      leaseEnded = true;
       try {
         await endLease(o.db, o.nodeName, new Date(now()));
         await notify(o.db, { from: o.nodeName, kind: 'nodes' });

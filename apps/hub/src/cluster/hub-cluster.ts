@@ -148,16 +148,19 @@ export function attachCluster(o: AttachOptions) {
       void node.publish({ kind: 'ticket-taken', hash });
     },
     /**
-     * SIGTERM: end the lease (no new requests are sent here), tell every device held here to move
-     * to another live node, and wait until they have (or `waitMs`).
+     * SIGTERM: tell every device held here to move to another live node, keep serving them until
+     * they have (or `waitMs`), then end the lease (nothing more is sent here).
      */
     async handOver(waitMs = HANDOVER_WAIT_MS): Promise<{ moved: number; remaining: number }> {
       const others = node
         .liveEndpoints()
         .filter((e) => e !== o.config.wgEndpoint);
-      await node.leave();
+      node.startLeaving();
       const devices = o.localDevices();
-      if (others.length === 0 || devices.length === 0) return { moved: 0, remaining: devices.length };
+      if (others.length === 0 || devices.length === 0) {
+        await node.leave();
+        return { moved: 0, remaining: devices.length };
+      }
       const message: MoveMessage = { from: o.config.nodeName, fromEndpoint: o.config.wgEndpoint, endpoints: others };
       log.info('handing devices over to the other nodes', { devices: devices.length, endpoints: others });
       await forEachLimited(devices, MOVE_CONCURRENCY, (ip) =>
@@ -176,6 +179,7 @@ export function attachCluster(o: AttachOptions) {
         if (remaining.length === 0 || Date.now() >= deadline) break;
         await new Promise((r) => setTimeout(r, 50));
       }
+      await node.leave();
       log.info('hand-over done', { moved: devices.length - remaining.length, remaining: remaining.length });
       return { moved: devices.length - remaining.length, remaining: remaining.length };
     },
