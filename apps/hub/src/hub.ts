@@ -368,7 +368,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
       cleanups.push(() => cluster.close());
       // Admin peers reach devices held by other nodes through the packet relay (and get their answers).
       overlay.router.relay = cluster.relay;
-      instrumentCluster(metrics, { view: joined.node.view, dialer: cluster.dialer, listener: cluster.listener });
+      instrumentCluster(metrics, { view: joined.node.view, dialer: cluster.dialer, listener: cluster.listener, relay: cluster.relay });
       // The other nodes drop their cached rows and sessions at once (LISTEN/NOTIFY), not after a TTL.
       cleanups.push(registry.onChange((changes) => cluster.publishDevices([...new Set(changes.filter((c) => c.kind === 'device').map((c) => c.name))])));
       cleanups.push(registry.onDeviceSessionsEnded((ended) => cluster.publishSessionsEnded(ended)));

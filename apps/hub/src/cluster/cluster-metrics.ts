@@ -10,6 +10,8 @@ export interface ClusterMetricSources {
   dialer: { remoteDials: number };
   /** Dials other nodes asked of this one, by outcome. */
   listener: { stats: { served: number; unauthorized: number; refused: number; failed: number }; openTunnels: number };
+  /** The admin peers' packet relay (cluster-relay.ts). */
+  relay: { stats: { sent: number; dropped: number; received: number; refused: number } };
 }
 
 export function instrumentCluster({ registry }: HubMetrics, s: ClusterMetricSources): void {
@@ -33,4 +35,16 @@ export function instrumentCluster({ registry }: HubMetrics, s: ClusterMetricSour
     ],
   );
   collectedGauge(registry, 'porthole_cluster_open_tunnels', 'Open connections other nodes carry to devices through this node.', [], () => [{ labels: {}, value: s.listener.openTunnels }]);
+  collectedCounter(
+    registry,
+    'porthole_cluster_relay_packets_total',
+    "Admin peers' IP packets relayed between nodes: out (sent, dropped: no stream or a full one) and in (received, refused: a bad frame closed the stream).",
+    ['direction', 'outcome'],
+    () => [
+      { labels: { direction: 'out', outcome: 'sent' }, value: s.relay.stats.sent },
+      { labels: { direction: 'out', outcome: 'dropped' }, value: s.relay.stats.dropped },
+      { labels: { direction: 'in', outcome: 'received' }, value: s.relay.stats.received },
+      { labels: { direction: 'in', outcome: 'refused' }, value: s.relay.stats.refused },
+    ],
+  );
 }
