@@ -117,8 +117,8 @@ describe('devices', () => {
     expect(expires).toBeLessThanOrEqual(Date.now() + 48 * 3600_000 + 1000);
 
     const list = await cli(['devices', 'grants', 'an20000005'], adminEnv);
-    expect(list.stdout).toMatch(/^EMAIL\s+USER ID\s+GRANTED\s+EXPIRES\n/);
-    expect(list.stdout).toMatch(new RegExp(`^installer@example\\.io\\s+${grant.userId}\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ\\s+.*\\((in 4[78]h|in 1d)\\)$`, 'm'));
+    expect(list.stdout).toMatch(/^EMAIL\s+ACCESS\s+USER ID\s+GRANTED\s+EXPIRES\n/);
+    expect(list.stdout).toMatch(new RegExp(`^installer@example\\.io\\s+full\\s+${grant.userId}\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ\\s+.*\\((in 4[78]h|in 1d)\\)$`, 'm'));
     expect(JSON.parse((await cli(['devices', 'grants', 'an20000005', '--json'], adminEnv)).stdout)).toEqual([grant]);
 
     const human = await cli(['devices', 'grant', 'an20000006', 'installer@example.io'], adminEnv);
