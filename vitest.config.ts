@@ -30,6 +30,7 @@ const SRC_ON_LOOPBACK = [
   'apps/hub/src/api/attestation-api.test.ts',
   'apps/hub/src/api/body-limits.test.ts',
   'apps/hub/src/auth/identity-provisioning.test.ts',
+  'apps/hub/src/cluster/cluster-relay.test.ts',
   'apps/hub/src/device-control/device-control.test.ts',
   'apps/hub/src/main.test.ts',
   'apps/hub/src/ops/metrics.test.ts',
