@@ -477,6 +477,18 @@ describe.skipIf(!ok)('a hub cluster of two nodes', () => {
     // The counters are rows of the throttles table: gone from there, both nodes take registrations again.
     await db.db.delete(throttles);
     expect((await register(b())).status).not.toBe(429);
+    // Request rates too: claim starts (10 per address) alternating between the nodes, then 429 on both.
+    await db.db.delete(throttles);
+    const claim = (node: Node, i: number) =>
+      request(node.port, 'localhost', '/api/v1/claims', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ serial: `k3claim${String(i).padStart(3, '0')}`, publicKey: newDeviceKeys().publicKey }),
+      });
+    const claims: number[] = [];
+    for (let i = 0; i < 12; i++) claims.push((await claim(i % 2 === 0 ? a() : b(), i)).status);
+    expect(claims).toEqual([...Array(10).fill(201), 429, 429]);
+    await db.db.delete(throttles);
   });
 
   it('a node with another WireGuard key refuses to start and says why', async () => {

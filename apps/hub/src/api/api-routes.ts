@@ -62,14 +62,14 @@ const ATTESTED_BODY_LIMIT = 16 * 1024;
 /** The route table; exported for the OpenAPI document and for tests that check responses against it. */
 export function apiRouteTable(deps: ApiDeps): RouteDef<never, never, never>[] {
   const { registry } = deps;
-  const limiter = (o: RateLimiterOptions | undefined, d: RateLimiterOptions, message: string): MiddlewareHandler<ApiEnv> =>
-    rateLimit({ limiter: createRateLimiter(o ?? d), message });
-  // In a cluster the guessing budgets live in the throttles table: every node counts against one.
+  // In a cluster the per-address budgets live in the throttles table: every node counts against one.
   const budget = (purpose: string, o: RateLimiterOptions): Budget => (deps.sharedBudgets ? registry.sharedBudget(purpose, o) : createRateLimiter(o));
+  const limiter = (purpose: string, o: RateLimiterOptions | undefined, d: RateLimiterOptions, message: string): MiddlewareHandler<ApiEnv> =>
+    rateLimit({ limiter: budget(purpose, o ?? d), message });
   // A fleet behind one carrier-grade NAT may register many devices at once: generous per-address bursts.
-  const registerLimit = limiter(deps.limits?.register, { capacity: 60, refillPerSecond: 2 }, 'too many registrations from this address; slow down');
-  const claimLimit = limiter(deps.limits?.claimStart, { capacity: 10, refillPerSecond: 0.2 }, 'too many claims from this address; slow down');
-  const pollLimit = limiter(deps.limits?.claimPoll, { capacity: 60, refillPerSecond: 2 }, 'too many polls from this address; slow down');
+  const registerLimit = limiter('api-register', deps.limits?.register, { capacity: 60, refillPerSecond: 2 }, 'too many registrations from this address; slow down');
+  const claimLimit = limiter('api-claim-start', deps.limits?.claimStart, { capacity: 10, refillPerSecond: 0.2 }, 'too many claims from this address; slow down');
+  const pollLimit = limiter('api-claim-poll', deps.limits?.claimPoll, { capacity: 60, refillPerSecond: 2 }, 'too many polls from this address; slow down');
   // Guessing budgets: tokens are 256-bit, but nobody gets to try them at request rate.
   const enrollmentMisses = budget('api-enrollment-miss', deps.limits?.enrollmentTokenFailures ?? { capacity: 10, refillPerSecond: 1 / 60 });
   const pollMisses = budget('api-poll-miss', deps.limits?.pollTokenFailures ?? { capacity: 30, refillPerSecond: 1 / 10 });
