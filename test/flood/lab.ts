@@ -14,8 +14,7 @@ import { join } from 'node:path';
 import { decodeKey, encodeKey, publicKeyFromPrivate } from '@porthole/wireguard';
 import { curl } from '../e2e/lab/curl.js';
 import { REPO_ROOT, startService, TSX, type Service } from '../e2e/lab/service.js';
-import { veth } from '../e2e/lab/topology.js';
-import { createNetns, run, type Netns } from '../support/netns.js';
+import { createNetns, run, veth, type Netns } from '../support/netns.js';
 
 export const HUB_IP = '10.200.0.1';
 export const DOMAIN = 'flood.test';

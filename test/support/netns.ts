@@ -4,6 +4,8 @@
 // removed/killed when the process exits, as a last resort if a test forgot its afterAll.
 import { execFile, execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 const execFileAsync = promisify(execFile);
@@ -73,6 +75,52 @@ export async function createNetns(prefix = 'pht'): Promise<Netns> {
       return child;
     },
     remove: () => removeNetns(name),
+  };
+}
+
+/**
+ * A veth pair created straight inside two namespaces (the host's own interface list is never
+ * touched), addressed and up on both sides. Returns the name of b's side.
+ */
+export async function veth(a: Netns, aAddr: string, b: Netns, bAddr: string): Promise<string> {
+  const an = uniqueName('va');
+  const bn = uniqueName('vb');
+  await run('ip', ['link', 'add', an, 'netns', a.name, 'type', 'veth', 'peer', 'name', bn, 'netns', b.name]);
+  await a.exec('ip', ['addr', 'add', aAddr, 'dev', an]);
+  await b.exec('ip', ['addr', 'add', bAddr, 'dev', bn]);
+  await a.exec('ip', ['link', 'set', an, 'up']);
+  await b.exec('ip', ['link', 'set', bn, 'up']);
+  return bn;
+}
+
+/** The namespaces of one lab: made together, given hosts files, removed together (newest first). */
+export interface NetnsGroup {
+  make(prefix: string): Promise<Netns>;
+  /** `/etc/hosts` for programs started with `ip netns exec <ns>` (ip bind-mounts /etc/netns/<ns>/hosts). */
+  setHosts(ns: Netns, entries: Record<string, string>): void;
+  close(): Promise<void>;
+}
+
+export function createNetnsGroup(): NetnsGroup {
+  const created: Netns[] = [];
+  const hostsDirs: string[] = [];
+  return {
+    async make(prefix) {
+      const ns = await createNetns(prefix);
+      created.push(ns);
+      return ns;
+    },
+    setHosts(ns, entries) {
+      const dir = join('/etc/netns', ns.name);
+      mkdirSync(dir, { recursive: true });
+      hostsDirs.push(dir);
+      const lines = ['127.0.0.1 localhost', ...Object.entries(entries).map(([name, ip]) => `${ip} ${name}`)];
+      writeFileSync(join(dir, 'hosts'), `${lines.join('\n')}\n`);
+    },
+    async close() {
+      for (const ns of created.splice(0).reverse()) await ns.remove();
+      for (const dir of hostsDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 

@@ -7,9 +7,7 @@
 //
 //   visitor 198.18.31.2 ── 198.18.31.1 dc 198.18.30.1 ── 198.18.30.2 home ┬ 192.168.88.1 ── 192.168.88.2 lanA
 //   dc addresses: HAProxy 198.18.32.1, PostgreSQL .5, node n .1n (n = 1, 2, 3…)    └ 192.168.89.1 ── 192.168.89.2 lanB
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { createNetns, run, uniqueName, type Netns } from '../../support/netns.js';
+import { createNetnsGroup, veth, type Netns } from '../../support/netns.js';
 
 export const LB_IP = '198.18.32.1';
 export const PG_IP = '198.18.32.5';
@@ -30,18 +28,6 @@ export interface ClusterNet {
   close(): Promise<void>;
 }
 
-/** A veth pair straight inside two namespaces (the host's interface list is never touched). */
-async function veth(a: Netns, aAddr: string, b: Netns, bAddr: string): Promise<string> {
-  const an = uniqueName('k2a');
-  const bn = uniqueName('k2b');
-  await run('ip', ['link', 'add', an, 'netns', a.name, 'type', 'veth', 'peer', 'name', bn, 'netns', b.name]);
-  await a.exec('ip', ['addr', 'add', aAddr, 'dev', an]);
-  await b.exec('ip', ['addr', 'add', bAddr, 'dev', bn]);
-  await a.exec('ip', ['link', 'set', an, 'up']);
-  await b.exec('ip', ['link', 'set', bn, 'up']);
-  return bn;
-}
-
 function natRuleset(wanIf: string): string {
   return `
 table ip k2_nat {
@@ -59,17 +45,7 @@ table ip k2_nat {
 }
 
 export async function createClusterNet(nodes: number): Promise<ClusterNet> {
-  const created: Netns[] = [];
-  const hostsDirs: string[] = [];
-  const close = async () => {
-    for (const ns of created.reverse()) await ns.remove();
-    for (const dir of hostsDirs) rmSync(dir, { recursive: true, force: true });
-  };
-  const make = async (prefix: string) => {
-    const ns = await createNetns(prefix);
-    created.push(ns);
-    return ns;
-  };
+  const { make, setHosts, close } = createNetnsGroup();
   try {
     const dc = await make('k2d');
     const home = await make('k2h');
@@ -98,13 +74,7 @@ export async function createClusterNet(nodes: number): Promise<ClusterNet> {
       lanA,
       lanB,
       visitor,
-      setHosts(ns, entries) {
-        const dir = join('/etc/netns', ns.name);
-        mkdirSync(dir, { recursive: true });
-        hostsDirs.push(dir);
-        const lines = ['127.0.0.1 localhost', ...Object.entries(entries).map(([name, ip]) => `${ip} ${name}`)];
-        writeFileSync(join(dir, 'hosts'), `${lines.join('\n')}\n`);
-      },
+      setHosts,
       close,
     };
   } catch (err) {

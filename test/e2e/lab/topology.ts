@@ -3,9 +3,7 @@
 // between `public` and `lan` (the device); `visitor` reaches `public` only (no forwarding there).
 //
 //   visitor 198.18.1.2 ── 198.18.1.1 public 198.18.0.1 ── 198.18.0.2 home 192.168.77.1 ── 192.168.77.2 lan
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { createNetns, run, uniqueName, type Netns } from '../../support/netns.js';
+import { createNetnsGroup, veth, type Netns } from '../../support/netns.js';
 
 export const HUB_IP = '198.18.0.1';
 export const NAT_WAN_IP = '198.18.0.2';
@@ -29,17 +27,6 @@ export interface NatLab {
   close(): Promise<void>;
 }
 
-export async function veth(a: Netns, aAddr: string, b: Netns, bAddr: string): Promise<void> {
-  const an = uniqueName('va');
-  const bn = uniqueName('vb');
-  // Created straight inside the two namespaces: the host's own interface list is never touched.
-  await run('ip', ['link', 'add', an, 'netns', a.name, 'type', 'veth', 'peer', 'name', bn, 'netns', b.name]);
-  await a.exec('ip', ['addr', 'add', aAddr, 'dev', an]);
-  await b.exec('ip', ['addr', 'add', bAddr, 'dev', bn]);
-  await a.exec('ip', ['link', 'set', an, 'up']);
-  await b.exec('ip', ['link', 'set', bn, 'up']);
-}
-
 function nftRuleset(wanIf: string, ports: [number, number] | undefined): string {
   return `
 table ip porthole_nat {
@@ -57,24 +44,14 @@ ${ports ? `    oifname "${wanIf}" meta l4proto udp masquerade to :${ports[0]}-${
 }
 
 export async function createNatLab(): Promise<NatLab> {
-  const created: Netns[] = [];
-  const hostsDirs: string[] = [];
-  const make = async (prefix: string) => {
-    const ns = await createNetns(prefix);
-    created.push(ns);
-    return ns;
-  };
-  const close = async () => {
-    for (const ns of created.reverse()) await ns.remove();
-    for (const dir of hostsDirs) rmSync(dir, { recursive: true, force: true });
-  };
+  const { make, setHosts, close } = createNetnsGroup();
   try {
     const pub = await make('e2p');
     const home = await make('e2h');
     const lan = await make('e2l');
     const visitor = await make('e2v');
 
-    await veth(pub, `${HUB_IP}/24`, home, `${NAT_WAN_IP}/24`);
+    const wanIf = await veth(pub, `${HUB_IP}/24`, home, `${NAT_WAN_IP}/24`);
     await veth(pub, '198.18.1.1/24', visitor, `${VISITOR_IP}/24`);
     await veth(home, `${LAN_GATEWAY_IP}/24`, lan, `${DEVICE_IP}/24`);
     await visitor.exec('ip', ['route', 'add', 'default', 'via', '198.18.1.1']);
@@ -85,7 +62,6 @@ export async function createNatLab(): Promise<NatLab> {
     await pub.exec('sysctl', ['-qw', 'net.ipv4.ip_forward=0']);
     await home.exec('sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
 
-    const wanIf = (await home.exec('ip', ['-o', '-4', 'addr', 'show', 'to', `${NAT_WAN_IP}/32`])).stdout.split(/\s+/)[1]!;
     const applyNft = async (ports: [number, number] | undefined) => {
       await home.exec('nft', ['-f', '-'], { input: `table ip porthole_nat\ndelete table ip porthole_nat\n${nftRuleset(wanIf, ports)}` });
     };
@@ -101,13 +77,7 @@ export async function createNatLab(): Promise<NatLab> {
       home,
       lan,
       visitor,
-      setHosts(ns, entries) {
-        const dir = join('/etc/netns', ns.name);
-        mkdirSync(dir, { recursive: true });
-        hostsDirs.push(dir);
-        const lines = ['127.0.0.1 localhost', ...Object.entries(entries).map(([name, ip]) => `${ip} ${name}`)];
-        writeFileSync(join(dir, 'hosts'), `${lines.join('\n')}\n`);
-      },
+      setHosts,
       setMasqueradePorts: applyNft,
       async flushConntrack() {
         // conntrack exits 1 with "0 flow entries" when the table is already empty.

@@ -4,9 +4,7 @@
 // TCP to the hub's HTTP port and, when allowed, UDP to its WireGuard port; `dev` runs the agent.
 //
 //   hub 198.18.20.1 ── 198.18.20.2 mid 10.77.0.1 ── 10.77.0.2 dev
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { createNetns, run, uniqueName, type Netns } from '../../support/netns.js';
+import { createNetnsGroup, veth, type Netns } from '../../support/netns.js';
 
 export const HUB_IP = '198.18.20.1';
 export const MID_WAN_IP = '198.18.20.2';
@@ -32,16 +30,6 @@ export interface RestrictiveLab {
   /** nft counters of the forward chain (for failure messages). */
   counters(): Promise<string>;
   close(): Promise<void>;
-}
-
-async function veth(a: Netns, aAddr: string, b: Netns, bAddr: string): Promise<void> {
-  const an = uniqueName('ra');
-  const bn = uniqueName('rb');
-  await run('ip', ['link', 'add', an, 'netns', a.name, 'type', 'veth', 'peer', 'name', bn, 'netns', b.name]);
-  await a.exec('ip', ['addr', 'add', aAddr, 'dev', an]);
-  await b.exec('ip', ['addr', 'add', bAddr, 'dev', bn]);
-  await a.exec('ip', ['link', 'set', an, 'up']);
-  await b.exec('ip', ['link', 'set', bn, 'up']);
 }
 
 /** UDP is dropped before the conntrack rule, so a flow allowed earlier cannot live on as "established". */
@@ -70,17 +58,7 @@ ${udp}    counter
 }
 
 export async function createRestrictiveLab(): Promise<RestrictiveLab> {
-  const created: Netns[] = [];
-  const hostsDirs: string[] = [];
-  const close = async () => {
-    for (const ns of created.reverse()) await ns.remove();
-    for (const dir of hostsDirs) rmSync(dir, { recursive: true, force: true });
-  };
-  const make = async (prefix: string) => {
-    const ns = await createNetns(prefix);
-    created.push(ns);
-    return ns;
-  };
+  const { make, setHosts, close } = createNetnsGroup();
   try {
     const hub = await make('rsh');
     const mid = await make('rsm');
@@ -90,12 +68,7 @@ export async function createRestrictiveLab(): Promise<RestrictiveLab> {
     await dev.exec('ip', ['route', 'add', 'default', 'via', MID_LAN_IP]);
     await hub.exec('ip', ['route', 'add', '10.77.0.0/24', 'via', MID_WAN_IP]);
     // `ip netns exec` bind-mounts /etc/netns/<ns>/hosts: the site resolves the hub's name.
-    for (const ns of [mid, dev, hub]) {
-      const dir = join('/etc/netns', ns.name);
-      mkdirSync(dir, { recursive: true });
-      hostsDirs.push(dir);
-      writeFileSync(join(dir, 'hosts'), `127.0.0.1 localhost\n${HUB_IP} ${DOMAIN}\n`);
-    }
+    for (const ns of [mid, dev, hub]) setHosts(ns, { [DOMAIN]: HUB_IP });
     const lab: RestrictiveLab = {
       hub,
       mid,
