@@ -9,6 +9,7 @@ import { connect, createServer, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { StateStore, createAgent, createFakeTunnelNetwork } from '@porthole/agent';
+import { testRegistration } from '@porthole/agent/testing';
 import { createMeter, type RunningMeter } from './meter.js';
 import { CSV_HEADER, ROW_BYTES, csvRow } from './csv-export.js';
 
@@ -218,14 +219,7 @@ describe('demo meter', () => {
     const store = StateStore.open(dir);
     store.update((s) => {
       s.enabled = true;
-      s.registration = {
-        serial: 'an12345678',
-        tunnelIp: '100.64.0.9',
-        overlayCidr: '100.64.0.0/10',
-        hub: { publicKey: `${'A'.repeat(43)}=`, endpoint: '127.0.0.1:51820', tunnelIp: '100.64.0.1' },
-        url: 'https://an12345678.devices.test/',
-        persistentKeepalive: 25,
-      };
+      s.registration = testRegistration({ serial: 'an12345678', tunnelIp: '100.64.0.9', url: 'https://an12345678.devices.test/' });
     });
     // The agent's target is the meter that embeds it: a loopback relay whose port is known first.
     let meterPort = 0;

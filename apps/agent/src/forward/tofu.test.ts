@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requirementsMet } from '../../../../test/support/requirements.js';
 import { createAgent, type Agent } from '../agent.js';
-import { encodeKey, generatePrivateKey, publicKeyFromPrivate } from '@porthole/wireguard';
 import { memoryLogger } from '../log/logger.js';
 import { StateStore } from '../state/state-store.js';
+import { testRegistration } from '../testing/fixtures.js';
 import { TestBrowser, csrfFrom } from '../testing/browser.js';
 import { httpOver, rawHttp, serveApp, until, type Running } from '../testing/servers.js';
 import { createFakeTunnelNetwork, type FakeTunnelNetwork } from '../tunnel/fake-tunnel.js';
@@ -57,14 +57,7 @@ describe.skipIf(!ok)('TOFU for an HTTPS target', () => {
     store = StateStore.open(join(dir, 'state'));
     store.update((s) => {
       s.enabled = true;
-      s.registration = {
-        serial: 'an12345678',
-        tunnelIp: '100.64.0.7',
-        overlayCidr: '100.64.0.0/10',
-        hub: { publicKey: encodeKey(publicKeyFromPrivate(generatePrivateKey())), endpoint: '127.0.0.1:51820', tunnelIp: '100.64.0.1' },
-        url: 'https://an12345678.example.io/',
-        persistentKeepalive: 25,
-      };
+      s.registration = testRegistration({ serial: 'an12345678', tunnelIp: '100.64.0.7' });
     });
     network = createFakeTunnelNetwork();
     agent = createAgent({

@@ -2,9 +2,10 @@
 // card of the Remote access page — shown to a logged-in owner only, saved only with a valid CSRF
 // token, refused with the field named when wrong, the password never echoed.
 import { describe, expect, it } from 'vitest';
-import type { Agent, AgentStatus } from '../agent.js';
+import type { Agent } from '../agent.js';
 import { loadAgentConfig } from '../config.js';
 import { csrfFrom } from '../testing/browser.js';
+import { testAgentStatus } from '../testing/fixtures.js';
 import { createRemoteAccessRoutes } from '../web/remote-access-routes.js';
 import { describeProxy, networkFromForm, parseProxyUrl, redactProxyUrl, type NetworkSettings } from './network-settings.js';
 
@@ -83,9 +84,8 @@ describe('the Network card on the Remote access page', () => {
   function setup() {
     const saved: Array<NetworkSettings | null> = [];
     let network: NetworkSettings = { proxy: { kind: 'http', host: 'gw.site', port: 3128, username: 'site', password: 'pr0xy-secret' }, transport: 'auto' };
-    const status = {
+    const status = testAgentStatus({
       phase: 'online',
-      serial: 'an12345678',
       enabled: true,
       registered: true,
       publicUrl: 'https://an12345678.example.io/',
@@ -94,18 +94,8 @@ describe('the Network card on the Remote access page', () => {
       lastHandshakeAtMs: 0,
       transport: 'WireGuard over WebSocket (wss://portal.example.io/.porthole/wg) via HTTP CONNECT proxy site@gw.site:3128',
       transportReason: 'no WireGuard handshake over UDP within 6 s',
-      transportProblems: [],
       network: { source: 'command line', transport: 'auto', proxy: { kind: 'http', host: 'gw.site', port: 3128, username: 'site', hasPassword: true, text: 'HTTP CONNECT proxy site@gw.site:3128' } },
-      claim: undefined,
-      lastError: undefined,
-      nextRetryAtMs: undefined,
-      clockProblems: [],
-      target: 'http://127.0.0.1:8080',
-      exposed: [],
-      certificate: undefined,
-      exposure: { untilMs: undefined, endedAtMs: undefined, maxHours: undefined, choices: [1, 8, 24, null] },
-      journal: [],
-    } satisfies AgentStatus;
+    });
     const agent = {
       status: () => status,
       network: () => network,

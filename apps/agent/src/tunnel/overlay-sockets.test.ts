@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createNetstack, type Netstack } from '@porthole/netstack';
 import { UdpBind, startWireGuardNode, tai64nFromUnixMs, type WireGuardNode, encodeKey, generatePrivateKey, publicKeyFromPrivate } from '@porthole/wireguard';
 import { silentLogger } from '../log/logger.js';
-import type { Registration } from '../registration.js';
+import { testRegistration } from '../testing/fixtures.js';
 import { until } from '../testing/servers.js';
 import { userspaceNetstack } from './default-factory.js';
 import type { TunnelEvent } from './tunnel.js';
@@ -80,14 +80,7 @@ describe('overlay sockets accepted by the tunnel', () => {
     hub.device.addPeer({ publicKey: encodeKey(publicKeyFromPrivate(agentKey)), allowedIps: ['100.64.0.5/32'] });
 
     // The agent end: the real tunnel with the stack the agent ships.
-    const registration: Registration = {
-      serial: 'an1',
-      tunnelIp: '100.64.0.5',
-      overlayCidr: '100.64.0.0/10',
-      hub: { publicKey: encodeKey(publicKeyFromPrivate(hubKey)), endpoint: `127.0.0.1:${hubBind.localPort}`, tunnelIp: '100.64.0.1' },
-      url: 'https://an1.example.io/',
-      persistentKeepalive: 25,
-    };
+    const registration = testRegistration({ hub: { publicKey: encodeKey(publicKeyFromPrivate(hubKey)), endpoint: `127.0.0.1:${hubBind.localPort}` } });
     const factory = createWireGuardTunnelFactory({ openBind: () => UdpBind.open({ host: '127.0.0.1' }), createNetstack: userspaceNetstack, probeIntervalMs: 0 });
     const tunnel = await factory({
       privateKey: agentKey,

@@ -2,9 +2,9 @@
 // host re-resolved on every attempt, recovery after the tunnel reports failure, after a handshake
 // that never comes, and after a session that went stale (hub restarted).
 import { describe, expect, it } from 'vitest';
-import { encodeKey, generatePrivateKey, publicKeyFromPrivate } from '@porthole/wireguard';
+import { generatePrivateKey } from '@porthole/wireguard';
 import { memoryLogger } from '../log/logger.js';
-import type { Registration } from '../registration.js';
+import { testRegistration } from '../testing/fixtures.js';
 import { FakeTimers } from '../testing/fake-timers.js';
 import { until } from '../testing/servers.js';
 import { backoffDelayMs } from './backoff.js';
@@ -12,14 +12,7 @@ import { createFakeTunnelNetwork } from './fake-tunnel.js';
 import { HubEndpoints } from './hub-endpoints.js';
 import { HANDSHAKE_DEADLINE_MS, MOVE_DRAIN_MS, STALE_SESSION_MS, TunnelSupervisor } from './supervisor.js';
 
-const registration: Registration = {
-  serial: 'an1',
-  tunnelIp: '100.64.0.9',
-  overlayCidr: '100.64.0.0/10',
-  hub: { publicKey: encodeKey(publicKeyFromPrivate(generatePrivateKey())), endpoint: 'hub.test:51820', tunnelIp: '100.64.0.1' },
-  url: 'https://an1.example.io/',
-  persistentKeepalive: 25,
-};
+const registration = testRegistration({ tunnelIp: '100.64.0.9', hub: { endpoint: 'hub.test:51820' } });
 
 function setup(seed: number) {
   const timers = new FakeTimers(Date.UTC(2026, 10, 22), seed);

@@ -8,7 +8,7 @@ import { emitIpv4, IPV4_HEADER_LEN, Ipv4Packet, parseIcmpv4, parseIpv4 } from '@
 import { UdpBind, startWireGuardNode, tai64nFromUnixMs, type WireGuardNode, encodeKey, generatePrivateKey, publicKeyFromPrivate } from '@porthole/wireguard';
 import { HandshakeClock } from '../clock/handshake-clock.js';
 import { silentLogger } from '../log/logger.js';
-import type { Registration } from '../registration.js';
+import { testRegistration } from '../testing/fixtures.js';
 import { until } from '../testing/servers.js';
 import type { Tunnel, TunnelEvent } from './tunnel.js';
 import { createWireGuardTunnelFactory, icmpAdminProhibited, icmpEchoRequest, type NetstackLike } from './wireguard-tunnel.js';
@@ -39,14 +39,7 @@ async function setup(probeIntervalMs?: number) {
     return { node, bind };
   };
   const { node: hub, bind: hubBind } = await startHub();
-  const registration: Registration = {
-    serial: 'an1',
-    tunnelIp: '100.64.0.5',
-    overlayCidr: '100.64.0.0/10',
-    hub: { publicKey: encodeKey(publicKeyFromPrivate(hubKey)), endpoint: `127.0.0.1:${hubBind.localPort}`, tunnelIp: '100.64.0.1' },
-    url: 'https://an1.example.io/',
-    persistentKeepalive: 25,
-  };
+  const registration = testRegistration({ hub: { publicKey: encodeKey(publicKeyFromPrivate(hubKey)), endpoint: `127.0.0.1:${hubBind.localPort}` } });
   const stacks: Array<{ packets: Uint8Array[]; transmit: (p: Uint8Array) => void; ports: number[] }> = [];
   const factory = createWireGuardTunnelFactory({
     probeIntervalMs,

@@ -5,6 +5,7 @@ import { raw } from 'hono/html';
 import { describe, expect, it } from 'vitest';
 import type { Agent, AgentStatus } from '../agent.js';
 import { TestBrowser, csrfFrom } from '../testing/browser.js';
+import { testAgentStatus } from '../testing/fixtures.js';
 import { serveHandler } from '../testing/servers.js';
 import { createRemoteAccessHandler, createRemoteAccessRoutes } from './remote-access-routes.js';
 
@@ -12,30 +13,7 @@ const NOW = Date.UTC(2026, 10, 22, 9, 0, 0);
 
 function stubAgent(patch: Partial<AgentStatus> = {}) {
   const calls: string[] = [];
-  const status: AgentStatus = {
-    phase: 'off',
-    serial: 'an12345678',
-    enabled: false,
-    registered: false,
-    publicUrl: undefined,
-    tunnelIp: undefined,
-    onlineSinceMs: undefined,
-    lastHandshakeAtMs: undefined,
-    transport: undefined,
-    transportReason: undefined,
-    transportProblems: [],
-    network: { source: 'command line', transport: 'auto', proxy: undefined },
-    claim: undefined,
-    lastError: undefined,
-    nextRetryAtMs: undefined,
-    clockProblems: [],
-    target: 'http://127.0.0.1:8080',
-    exposed: [],
-    certificate: undefined,
-    exposure: { untilMs: undefined, endedAtMs: undefined, maxHours: undefined, choices: [1, 8, 24, null] },
-    journal: [],
-    ...patch,
-  };
+  const status = testAgentStatus(patch);
   const agent = {
     status: () => status,
     enable: async ({ returnUrl, windowHours }: { returnUrl?: string; windowHours?: number | null }) => {
