@@ -9,6 +9,7 @@ import { createDatabase, type DatabaseHandle } from '@porthole/db';
 import { UdpBind, decodeKey, encodeKey, publicKeyFromPrivate, type Bind } from '@porthole/wireguard';
 import { parseIpv4Address } from '@porthole/netstack';
 import { createApiRoutes } from './api/api-routes.js';
+import { may } from './auth/authorization.js';
 import { singleSignOnFromConfig } from './auth/single-sign-on.js';
 import { instrumentCluster } from './cluster/cluster-metrics.js';
 import { checkHubIdentity } from './cluster/cluster-store.js';
@@ -413,9 +414,12 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
         readOnlyFor: async (userId, deviceId) => linkIdOf(userId) === undefined && registry.isReadOnlyGrantee(userId, deviceId),
         async userForBearerToken(token) {
           const principal = await registry.authenticateApiToken(token);
-          // An organisation token opens no device yet: here it would act with its maker's own rights.
-          return principal && !principal.organizationId ? { userId: principal.user.id, scopes: principal.scopes } : null;
+          if (!principal) return null;
+          const { organizationId: org } = principal;
+          // An organisation token acts for its organisation with its role, never with its maker's own rights.
+          return { userId: principal.user.id, scopes: principal.scopes, ...(org ? { organization: { id: org, opensDevices: may(principal.actor, 'connect', org) } } : {}) };
         },
+        inOrganization: (deviceId, organizationId) => registry.deviceInOrganization(deviceId, organizationId),
       },
       tickets,
       links: {

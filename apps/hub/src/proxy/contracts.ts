@@ -57,7 +57,22 @@ export interface VisitorAuth {
    * null when it is not a valid token of this hub (unknown, revoked, expired). Rejects when the
    * registry cannot be asked. Scopes on device hosts: see hub-credentials.ts.
    */
-  userForBearerToken?(token: string): Promise<{ userId: string; scopes: readonly string[] } | null>;
+  userForBearerToken?(token: string): Promise<BearerHolder | null>;
+  /**
+   * Whether the device belongs to the organisation (an organisation token opens only its own
+   * organisation's devices). Absent: organisation tokens open no device. Rejects when the registry
+   * cannot be asked.
+   */
+  inOrganization?(deviceId: string, organizationId: string): Promise<boolean>;
+}
+
+/** Who a hub API token acts as: a user, or (an organisation token) an organisation with a role. */
+export interface BearerHolder {
+  /** The user (an organisation token's maker, for the access log). */
+  userId: string;
+  scopes: readonly string[];
+  /** Set for an organisation token: its organisation, and whether its role opens devices (technician and up). */
+  organization?: { id: string; opensDevices: boolean };
 }
 
 /** Where an installer link is opened on the device host (`?token=`). */

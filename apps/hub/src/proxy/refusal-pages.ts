@@ -60,6 +60,9 @@ export function gatePage(d: Exclude<GateDecision, { kind: 'allow' }>, device: De
     case 'refused':
       metrics.drops.inc({ reason: d.reason });
       return { status: d.status, title: d.title, message: d.message, serial: device.serial, requestId };
+    case 'unknown':
+      metrics.drops.inc({ reason: 'unknown_device' });
+      return { ...UNKNOWN_DEVICE, requestId };
     case 'unavailable':
       return { status: 503, title: 'Temporarily unavailable', message: 'Your access to this device cannot be confirmed right now. Try again in a moment.', headers: { 'retry-after': '5' }, requestId };
   }

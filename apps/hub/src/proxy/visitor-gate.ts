@@ -2,9 +2,11 @@
 // `owners` device needs a device session (cookie from a redeemed one-time ticket) or a hub API
 // token; otherwise browsers are sent to the portal's /auth/device and come back via /.porthole/auth.
 // The cookie counts only on requests from the device's own origin or top-level navigations
-// (resource-isolation.ts); hub tokens count with their scopes and are never forwarded.
+// (resource-isolation.ts); hub tokens count with their scopes and are never forwarded. An
+// organisation token opens its own organisation's devices when its role does (technician and up);
+// another organisation's device answers like an unknown one.
 import type { IncomingMessage } from 'node:http';
-import type { DeviceRoute, InstallerLinkRedemption, InstallerLinks, VisitorAuth } from './contracts.js';
+import type { BearerHolder, DeviceRoute, InstallerLinkRedemption, InstallerLinks, VisitorAuth } from './contracts.js';
 import { withDeadline } from './deadline.js';
 import { DEVICE_COOKIE, type DeviceSessions, readCookies } from './device-sessions.js';
 import { accessNeeded, bearerToken, hasHubTokenPrefix, mayBeCustomHubToken, scopesGrant } from './hub-credentials.js';
@@ -29,6 +31,8 @@ export type GateDecision =
   | { kind: 'login'; location: string }
   /** Credentials valid but the user may not (or no longer) reach this device. */
   | { kind: 'forbidden'; userId: string }
+  /** An organisation token on another organisation's device: answered exactly like an unknown serial. */
+  | { kind: 'unknown' }
   /** Credentials the hub will not honour here; never forwarded. `reason` is the drop metric's label. */
   | { kind: 'refused'; status: 401 | 403; reason: 'isolation' | 'token_invalid' | 'token_scope' | 'read_only'; title: string; message: string; userId: string | null }
   /** The registry could not confirm access and the last confirmation is too old. */
@@ -145,13 +149,13 @@ export function createVisitorGate(options: VisitorGateOptions) {
   }
 
   /** Whose bearer token this is: the hub's (a user, or invalid), the device's own, or unknown (registry down). */
-  async function classifyBearer(token: string): Promise<{ userId: string; scopes: readonly string[] } | 'invalid' | 'device' | 'unavailable'> {
+  async function classifyBearer(token: string): Promise<BearerHolder | 'invalid' | 'device' | 'unavailable'> {
     const prefixed = hasHubTokenPrefix(token);
     if (!prefixed && !mayBeCustomHubToken(token)) return 'device';
     const hash = prefixed ? '' : hashSecret(token);
     if (!prefixed && (deviceTokens.get(hash) ?? 0) > now()) return 'device';
     if (!options.auth.userForBearerToken) return prefixed ? 'invalid' : 'device';
-    let user: { userId: string; scopes: readonly string[] } | null;
+    let user: BearerHolder | null;
     try {
       user = await options.auth.userForBearerToken(token);
     } catch {
@@ -167,6 +171,28 @@ export function createVisitorGate(options: VisitorGateOptions) {
       deviceTokens.delete(h);
     }
     return 'device';
+  }
+
+  /** An organisation token: its own organisation's devices only, and only when its role opens devices. */
+  async function organizationTokenDecision(holder: BearerHolder & { organization: { id: string; opensDevices: boolean } }, device: DeviceRoute, forward: ForwardCredentials): Promise<GateDecision> {
+    let own: boolean;
+    try {
+      own = options.auth.inOrganization !== undefined && (await withDeadline(options.auth.inOrganization(device.id, holder.organization.id), checkTimeoutMs, 'the access check'));
+    } catch {
+      return { kind: 'unavailable' };
+    }
+    if (!own) return { kind: 'unknown' };
+    if (!holder.organization.opensDevices) {
+      return {
+        kind: 'refused',
+        status: 403,
+        reason: 'token_scope',
+        title: 'API token role too narrow',
+        message: "This organisation token has the viewer role, which lists devices and reads logs but opens no device. Device hosts need an organisation token with the technician, admin or owner role.",
+        userId: holder.userId,
+      };
+    }
+    return { kind: 'allow', userId: holder.userId, forward: { ...forward, dropAuthorization: true } };
   }
 
   return {
@@ -202,6 +228,7 @@ export function createVisitorGate(options: VisitorGateOptions) {
         if (holder === 'invalid') {
           return { kind: 'refused', status: 401, reason: 'token_invalid', title: 'Sign-in required', message: 'The API token in the Authorization header is unknown, revoked or expired. Create a new one in the portal.', userId: null };
         }
+        if (holder !== 'device' && holder.organization) return organizationTokenDecision({ ...holder, organization: holder.organization }, g.device, forward);
         if (holder !== 'device') {
           const hubForward = { ...forward, dropAuthorization: true };
           if (!scopesGrant(holder.scopes, accessNeeded(method, kind))) {

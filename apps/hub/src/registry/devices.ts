@@ -304,3 +304,13 @@ export async function canAccessDevice(ctx: RegistryContext, userId: string | nul
   if (userId === null || row.role === null) return false;
   return row.role === 'admin' || row.ownerId === userId || row.granted === true || row.member === true;
 }
+
+/** Does the device belong to the organisation, and is it enabled (what an organisation token may open)? */
+export async function deviceInOrganization(ctx: RegistryContext, deviceId: string, organizationId: string): Promise<boolean> {
+  if (!UUID_RE.test(deviceId) || !UUID_RE.test(organizationId)) return false;
+  const [row] = await ctx.db
+    .select({ id: devices.id })
+    .from(devices)
+    .where(and(eq(devices.id, deviceId), eq(devices.organizationId, organizationId), eq(devices.status, 'enabled')));
+  return row !== undefined;
+}

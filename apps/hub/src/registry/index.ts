@@ -143,6 +143,7 @@ export function createRegistry(options: RegistryOptions) {
     approveKeyRotation: (serial: string, publicKey: string, approvedBy: string | null) =>
       devices.approveKeyRotation(ctx, serial, publicKey, approvedBy),
     canAccessDevice: (userId: string | null, deviceId: string) => devices.canAccessDevice(ctx, userId, deviceId),
+    deviceInOrganization: (deviceId: string, organizationId: string) => devices.deviceInOrganization(ctx, deviceId, organizationId),
     searchDevices: (query?: deviceAdmin.SearchDevicesQuery) => deviceAdmin.searchDevices(ctx, query),
     setDevicesStatus: (serials: readonly string[], status: 'enabled' | 'disabled') => deviceAdmin.setDevicesStatus(ctx, serials, status),
     setDeviceTags: (serial: string, tags: readonly string[]) => deviceAdmin.setDeviceTags(ctx, serial, tags),
