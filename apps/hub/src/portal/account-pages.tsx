@@ -3,12 +3,10 @@
 import type { FC } from 'hono/jsx';
 import type { UserInfo } from '../registry/accounts.js';
 import type { ViewBase } from './device-pages.js';
-import { Csrf, ErrorNote, Layout, Notice, When } from './layout.js';
+import { Csrf, ListTable, Page, PostButton, When } from './layout.js';
 
 export const PasswordPage: FC<ViewBase & { minLength: number }> = (p) => (
-  <Layout title="Change password" user={p.user} csrf={p.csrf} current="/account/password" narrow>
-    <Notice message={p.notice} />
-    <ErrorNote message={p.error} />
+  <Page view={p} title="Change password" current="/account/password" narrow>
     <form method="post" action="/account/password">
       <Csrf token={p.csrf} />
       <input type="text" name="username" value={p.user.email} autocomplete="username" hidden readonly aria-hidden="true" />
@@ -19,7 +17,7 @@ export const PasswordPage: FC<ViewBase & { minLength: number }> = (p) => (
       <button type="submit">Change password</button>
     </form>
     <p class="note">Changing it signs you out everywhere else, device pages included.</p>
-  </Layout>
+  </Page>
 );
 
 const AccountState: FC<{ u: UserInfo; now: Date }> = ({ u, now }) =>
@@ -34,54 +32,35 @@ const AccountState: FC<{ u: UserInfo; now: Date }> = ({ u, now }) =>
   );
 
 export const UsersPage: FC<ViewBase & { users: UserInfo[] }> = (p) => (
-  <Layout title="Users" user={p.user} csrf={p.csrf} current="/admin/users">
-    <Notice message={p.notice} />
-    <ErrorNote message={p.error} />
+  <Page view={p} title="Users" current="/admin/users">
     <p class="note">
       Disabling an account signs it out everywhere (portal and device pages) and stops its API tokens until it is enabled again.
     </p>
-    <table>
-      <thead>
+    <ListTable rows={p.users} empty="No accounts." columns={['E-mail address', 'Role', 'Created', 'Password changed', 'State']} actions>
+      {p.users.map((u) => (
         <tr>
-          <th scope="col">E-mail address</th>
-          <th scope="col">Role</th>
-          <th scope="col">Created</th>
-          <th scope="col">Password changed</th>
-          <th scope="col">State</th>
-          <th scope="col">
-            <span class="visually-hidden">Actions</span>
-          </th>
+          <td>{u.email}</td>
+          <td>{u.role}</td>
+          <td>
+            <When iso={u.createdAt} now={p.now} />
+          </td>
+          <td>
+            <When iso={u.passwordChangedAt} now={p.now} never="—" />
+          </td>
+          <td>
+            <AccountState u={u} now={p.now} />
+          </td>
+          <td>
+            {u.id === p.user.id ? (
+              <span class="note">you</span>
+            ) : (
+              <PostButton action={`/admin/users/${u.id}/${u.disabledAt ? 'enable' : 'disable'}`} csrf={p.csrf} label={`${u.disabledAt ? 'Enable' : 'Disable'} ${u.email}`}>
+                {u.disabledAt ? 'Enable' : 'Disable'}
+              </PostButton>
+            )}
+          </td>
         </tr>
-      </thead>
-      <tbody>
-        {p.users.map((u) => (
-          <tr>
-            <td>{u.email}</td>
-            <td>{u.role}</td>
-            <td>
-              <When iso={u.createdAt} now={p.now} />
-            </td>
-            <td>
-              <When iso={u.passwordChangedAt} now={p.now} never="—" />
-            </td>
-            <td>
-              <AccountState u={u} now={p.now} />
-            </td>
-            <td>
-              {u.id === p.user.id ? (
-                <span class="note">you</span>
-              ) : (
-                <form method="post" action={`/admin/users/${u.id}/${u.disabledAt ? 'enable' : 'disable'}`}>
-                  <Csrf token={p.csrf} />
-                  <button type="submit" aria-label={`${u.disabledAt ? 'Enable' : 'Disable'} ${u.email}`}>
-                    {u.disabledAt ? 'Enable' : 'Disable'}
-                  </button>
-                </form>
-              )}
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  </Layout>
+      ))}
+    </ListTable>
+  </Page>
 );

@@ -6,7 +6,7 @@ import type { DeviceSort } from '../registry/device-admin.js';
 import type { DeviceInfo, FleetOverview } from '../registry/index.js';
 import type { ViewBase } from './device-pages.js';
 import { formatTime } from './format.js';
-import { Csrf, ErrorNote, Layout, Notice, StateDot, Tags, When } from './layout.js';
+import { Csrf, Layout, Page, SelectField, StateDot, Tags, When } from './layout.js';
 
 export const OVERVIEW_REFRESH_SECONDS = 15;
 
@@ -66,6 +66,17 @@ export interface DeviceFilters {
 }
 
 const SORT_LABELS: Record<DeviceSort, string> = { serial: 'Serial A→Z', '-serial': 'Serial Z→A', '-lastSeen': 'Last seen, newest first' };
+const SORT_CHOICES = Object.entries(SORT_LABELS).map(([value, label]) => ({ value, label }));
+const ONLINE_CHOICES = [
+  { value: '', label: 'any' },
+  { value: 'yes', label: 'online' },
+  { value: 'no', label: 'offline' },
+];
+const STATUS_CHOICES = [
+  { value: '', label: 'any' },
+  { value: 'enabled', label: 'enabled' },
+  { value: 'disabled', label: 'disabled' },
+];
 
 /** The query string of a filter set (empty values left out), for links that keep the filters. */
 export function filterQuery(f: DeviceFilters, extra: Record<string, string> = {}): string {
@@ -80,51 +91,24 @@ export function filterQuery(f: DeviceFilters, extra: Record<string, string> = {}
 export const AdminDevicesPage: FC<ViewBase & { filters: DeviceFilters; devices: DeviceInfo[]; nextCursor: string | null; first: boolean; back: string }> = (p) => {
   const f = p.filters;
   return (
-    <Layout title="All devices" user={p.user} csrf={p.csrf} current="/admin/devices">
-      <Notice message={p.notice} />
-      <ErrorNote message={p.error} />
+    <Page view={p} title="All devices" current="/admin/devices">
       <form method="get" action="/admin/devices" class="filters" role="search" aria-label="Find devices">
         <div>
           <label for="q">Serial contains</label>
           <input id="q" name="q" type="search" value={f.q} maxlength={63} autocomplete="off" placeholder="an1234" />
         </div>
         <div>
-          <label for="online">Connection</label>
-          <select id="online" name="online">
-            <option value="">any</option>
-            <option value="yes" selected={f.online === 'yes'}>
-              online
-            </option>
-            <option value="no" selected={f.online === 'no'}>
-              offline
-            </option>
-          </select>
+          <SelectField id="online" label="Connection" options={ONLINE_CHOICES} selected={f.online} />
         </div>
         <div>
-          <label for="status">Status</label>
-          <select id="status" name="status">
-            <option value="">any</option>
-            <option value="enabled" selected={f.status === 'enabled'}>
-              enabled
-            </option>
-            <option value="disabled" selected={f.status === 'disabled'}>
-              disabled
-            </option>
-          </select>
+          <SelectField id="status" label="Status" options={STATUS_CHOICES} selected={f.status} />
         </div>
         <div>
           <label for="tag">Tag</label>
           <input id="tag" name="tag" type="text" value={f.tag} maxlength={64} autocomplete="off" size={12} />
         </div>
         <div>
-          <label for="sort">Sort</label>
-          <select id="sort" name="sort">
-            {(Object.keys(SORT_LABELS) as DeviceSort[]).map((s) => (
-              <option value={s} selected={f.sort === s}>
-                {SORT_LABELS[s]}
-              </option>
-            ))}
-          </select>
+          <SelectField id="sort" label="Sort" options={SORT_CHOICES} selected={f.sort} />
         </div>
         <button type="submit">Search</button>
         {filterQuery(f) ? (
@@ -196,6 +180,6 @@ export const AdminDevicesPage: FC<ViewBase & { filters: DeviceFilters; devices: 
         {!p.first ? <a href={`/admin/devices${filterQuery(f)}`}>First page</a> : null}
         {p.nextCursor ? <a href={`/admin/devices${filterQuery(f, { cursor: p.nextCursor })}`}>Next page</a> : null}
       </nav>
-    </Layout>
+    </Page>
   );
 };

@@ -7,7 +7,7 @@ import type { FC } from 'hono/jsx';
 import type { ClusterNodeInfo } from '../cluster/cluster-nodes.js';
 import type { ViewBase } from './device-pages.js';
 import { ago, formatTime } from './format.js';
-import { Layout } from './layout.js';
+import { Layout, ListTable } from './layout.js';
 import type { PortalEnv, PortalKit } from './portal-kit.js';
 
 export const ClusterPage: FC<ViewBase & { nodes: ClusterNodeInfo[]; clustered: boolean }> = (p) => (
@@ -17,30 +17,17 @@ export const ClusterPage: FC<ViewBase & { nodes: ClusterNodeInfo[]; clustered: b
         ? 'The hub nodes sharing this database. Each device is held by the node with its newest WireGuard session; any node serves any device. A node whose heartbeat stopped for about five seconds is dead and holds nothing.'
         : 'This hub runs as a single node (PORTHOLE_CLUSTER_LISTEN is not set).'}
     </p>
-    <div class="table">
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Node</th>
-            <th scope="col">WireGuard endpoint</th>
-            <th scope="col">State</th>
-            <th scope="col">Last heartbeat</th>
-            <th scope="col">Devices online</th>
-          </tr>
-        </thead>
-        <tbody>
-          {p.nodes.map((n) => (
-            <tr>
-              <td class="mono">{n.name}</td>
-              <td class="mono">{n.wgEndpoint}</td>
-              <td>{n.alive ? 'alive' : 'dead'}</td>
-              <td title={formatTime(n.lastSeenAt, true)}>{ago(n.lastSeenAt, p.now)}</td>
-              <td>{n.devicesOnline}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <ListTable rows={p.nodes} empty="No hub nodes." columns={['Node', 'WireGuard endpoint', 'State', 'Last heartbeat', 'Devices online']}>
+      {p.nodes.map((n) => (
+        <tr>
+          <td class="mono">{n.name}</td>
+          <td class="mono">{n.wgEndpoint}</td>
+          <td>{n.alive ? 'alive' : 'dead'}</td>
+          <td title={formatTime(n.lastSeenAt, true)}>{ago(n.lastSeenAt, p.now)}</td>
+          <td>{n.devicesOnline}</td>
+        </tr>
+      ))}
+    </ListTable>
   </Layout>
 );
 

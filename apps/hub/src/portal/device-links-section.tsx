@@ -5,7 +5,7 @@
 import type { FC } from 'hono/jsx';
 import type { DeviceInfo, DeviceLinkInfo } from '../registry/index.js';
 import { ago, formatTime } from './format.js';
-import { Csrf, When } from './layout.js';
+import { Csrf, ListTable, RevokeButton, When } from './layout.js';
 
 export const LINK_HOURS = [1, 8, 24, 72, 168] as const;
 
@@ -61,70 +61,48 @@ export const InstallerLinksSection: FC<{ links: DeviceLinkInfo[]; base: string; 
         <input id="new-link-url" type="text" class="wide mono" readonly value={p.newLink.url} />
       </div>
     ) : null}
-    {p.links.length === 0 ? (
-      <p class="note">No installer links yet.</p>
-    ) : (
-      <div class="table">
-        <table class="stack">
-          <caption class="visually-hidden">Installer links of this device</caption>
-          <thead>
-            <tr>
-              <th scope="col">Link</th>
-              <th scope="col">Access</th>
-              <th scope="col">Made</th>
-              <th scope="col">Valid until</th>
-              <th scope="col" class="num">Uses</th>
-              <th scope="col">
-                <span class="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {p.links.map((l) => {
-              const over = l.revokedAt !== null || Date.parse(l.expiresAt) <= p.now.getTime();
-              return (
-                <tr>
-                  <td class="mono" data-label="Link">
-                    {l.id.slice(0, 8)}
-                  </td>
-                  <td data-label="Access">{l.readOnly ? 'read-only' : 'full'}</td>
-                  <td data-label="Made">
-                    <When iso={l.createdAt} now={p.now} />
-                    {l.createdBy ? <span class="note"> by {l.createdBy}</span> : null}
-                  </td>
-                  <td data-label="Valid until">
-                    {l.revokedAt ? (
-                      <span>
-                        revoked <When iso={l.revokedAt} now={p.now} />
-                      </span>
-                    ) : (
-                      <span>
-                        {over ? 'expired ' : ''}
-                        <When iso={l.expiresAt} now={p.now} />
-                      </span>
-                    )}
-                  </td>
-                  <td class="num" data-label="Uses">
-                    {l.uses}
-                  </td>
-                  <td data-label="">
-                    {over ? null : (
-                      <form method="post" action={`${p.base}/links/revoke`} class="inline">
-                        <Csrf token={p.csrf} />
-                        <input type="hidden" name="id" value={l.id} />
-                        <button type="submit" class="small secondary" aria-label={`Revoke installer link ${l.id.slice(0, 8)}`}>
-                          Revoke
-                        </button>
-                      </form>
-                    )}
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
-      </div>
-    )}
+    <ListTable
+      rows={p.links}
+      empty="No installer links yet."
+      columns={['Link', 'Access', 'Made', 'Valid until', { label: 'Uses', num: true }]}
+      actions
+      stack
+      caption="Installer links of this device"
+    >
+      {p.links.map((l) => {
+        const over = l.revokedAt !== null || Date.parse(l.expiresAt) <= p.now.getTime();
+        return (
+          <tr>
+            <td class="mono" data-label="Link">
+              {l.id.slice(0, 8)}
+            </td>
+            <td data-label="Access">{l.readOnly ? 'read-only' : 'full'}</td>
+            <td data-label="Made">
+              <When iso={l.createdAt} now={p.now} />
+              {l.createdBy ? <span class="note"> by {l.createdBy}</span> : null}
+            </td>
+            <td data-label="Valid until">
+              {l.revokedAt ? (
+                <span>
+                  revoked <When iso={l.revokedAt} now={p.now} />
+                </span>
+              ) : (
+                <span>
+                  {over ? 'expired ' : ''}
+                  <When iso={l.expiresAt} now={p.now} />
+                </span>
+              )}
+            </td>
+            <td class="num" data-label="Uses">
+              {l.uses}
+            </td>
+            <td data-label="">
+              {over ? null : <RevokeButton action={`${p.base}/links/revoke`} csrf={p.csrf} fields={{ id: l.id }} label={`Revoke installer link ${l.id.slice(0, 8)}`} />}
+            </td>
+          </tr>
+        );
+      })}
+    </ListTable>
     <form method="post" action={`${p.base}/links`} class="row panel">
       <Csrf token={p.csrf} />
       <div>

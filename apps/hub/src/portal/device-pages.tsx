@@ -7,7 +7,7 @@ import type { AccessLogRow } from '../registry/access-log-search.js';
 import type { DeviceInfo, DeviceLinkInfo, GrantInfo } from '../registry/index.js';
 import { ExposureWindow, InstallerLinksSection } from './device-links-section.js';
 import { formatBytes, GRANT_DURATIONS } from './format.js';
-import { Csrf, ErrorNote, Layout, Notice, StateDot, Tags, When, type PageUser } from './layout.js';
+import { Csrf, Layout, ListTable, Notice, Page, RevokeButton, SelectField, StateDot, Tags, When, type PageUser } from './layout.js';
 
 export interface ViewBase {
   user: PageUser & { id: string };
@@ -163,9 +163,7 @@ export const DevicePage: FC<DeviceView> = (p) => {
   const d = p.device;
   const base = `/devices/${d.serial}`;
   return (
-    <Layout title={`Device ${d.serial}`} user={p.user} csrf={p.csrf} current={p.user.role === 'admin' && d.owner?.id !== p.user.id ? '/admin/devices' : '/devices'}>
-      <Notice message={p.notice} />
-      <ErrorNote message={p.error} />
+    <Page view={p} title={`Device ${d.serial}`} current={p.user.role === 'admin' && d.owner?.id !== p.user.id ? '/admin/devices' : '/devices'}>
       <p>
         <a class="button" href={d.url}>
           Open device
@@ -237,7 +235,7 @@ export const DevicePage: FC<DeviceView> = (p) => {
           </nav>
         </section>
       ) : null}
-    </Layout>
+    </Page>
   );
 };
 
@@ -300,51 +298,33 @@ const DeviceSettings: FC<DeviceView & { base: string }> = (p) => (
 const GrantsSection: FC<DeviceView & { base: string }> = (p) => (
   <section aria-labelledby="grants-h">
     <h2 id="grants-h">People with access</h2>
-    {p.grants.length === 0 ? (
-      <p class="note">Only the owner{p.device.accessPolicy === 'public' ? ' (and, with the public policy, anyone)' : ''} can open this device.</p>
-    ) : (
-      <div class="table">
-        <table class="stack">
-          <caption class="visually-hidden">Accounts given access to {p.device.serial}</caption>
-          <thead>
-            <tr>
-              <th scope="col">Account</th>
-              <th scope="col">Given</th>
-              <th scope="col">Until</th>
-              <th scope="col">
-                <span class="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {p.grants.map((g) => {
-              const expired = g.expiresAt !== null && Date.parse(g.expiresAt) <= p.now.getTime();
-              return (
-                <tr>
-                  <td data-label="Account">
-                    {g.email}
-                    {g.readOnly ? <span class="note"> (read-only)</span> : null}
-                  </td>
-                  <td data-label="Given">
-                    <When iso={g.createdAt} now={p.now} />
-                  </td>
-                  <td data-label="Until">{g.expiresAt ? <span>{expired ? 'expired ' : ''}<When iso={g.expiresAt} now={p.now} /></span> : 'no expiry'}</td>
-                  <td data-label="">
-                    <form method="post" action={`${p.base}/grants/revoke`} class="inline">
-                      <Csrf token={p.csrf} />
-                      <input type="hidden" name="userId" value={g.userId} />
-                      <button type="submit" class="small secondary" aria-label={`Revoke access for ${g.email}`}>
-                        Revoke
-                      </button>
-                    </form>
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
-      </div>
-    )}
+    <ListTable
+      rows={p.grants}
+      empty={<>Only the owner{p.device.accessPolicy === 'public' ? ' (and, with the public policy, anyone)' : ''} can open this device.</>}
+      columns={['Account', 'Given', 'Until']}
+      actions
+      stack
+      caption={<>Accounts given access to {p.device.serial}</>}
+    >
+      {p.grants.map((g) => {
+        const expired = g.expiresAt !== null && Date.parse(g.expiresAt) <= p.now.getTime();
+        return (
+          <tr>
+            <td data-label="Account">
+              {g.email}
+              {g.readOnly ? <span class="note"> (read-only)</span> : null}
+            </td>
+            <td data-label="Given">
+              <When iso={g.createdAt} now={p.now} />
+            </td>
+            <td data-label="Until">{g.expiresAt ? <span>{expired ? 'expired ' : ''}<When iso={g.expiresAt} now={p.now} /></span> : 'no expiry'}</td>
+            <td data-label="">
+              <RevokeButton action={`${p.base}/grants/revoke`} csrf={p.csrf} fields={{ userId: g.userId }} label={`Revoke access for ${g.email}`} />
+            </td>
+          </tr>
+        );
+      })}
+    </ListTable>
     <form method="post" action={`${p.base}/grants`} class="row panel">
       <Csrf token={p.csrf} />
       <div style="flex:2 1 16rem">
@@ -352,14 +332,7 @@ const GrantsSection: FC<DeviceView & { base: string }> = (p) => (
         <input id="grant-email" name="email" type="email" class="wide" required autocomplete="off" value={p.grantEmail ?? ''} />
       </div>
       <div>
-        <label for="grant-for">For</label>
-        <select id="grant-for" name="duration">
-          {GRANT_DURATIONS.map((d) => (
-            <option value={d.value} selected={d.value === '48h'}>
-              {d.label}
-            </option>
-          ))}
-        </select>
+        <SelectField id="grant-for" name="duration" label="For" options={GRANT_DURATIONS} selected="48h" />
       </div>
       <div>
         <label style="font-weight:400">

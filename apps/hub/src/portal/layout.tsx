@@ -241,3 +241,101 @@ export const Tags: FC<{ tags: readonly string[] }> = ({ tags }) =>
   ) : (
     <span class="note">—</span>
   );
+
+/** What every signed-in page is given: the viewer, the form token and the messages after a redirect. */
+export interface PageView {
+  user: PageUser;
+  csrf: string;
+  notice?: string | undefined;
+  error?: string | undefined;
+}
+
+/** A signed-in page in the layout, with the notice and the error of the action that led here on top. */
+export const Page: FC<{ view: PageView; title: string; current?: string; narrow?: boolean; children?: Child }> = (p) => (
+  <Layout title={p.title} user={p.view.user} csrf={p.view.csrf} current={p.current} narrow={p.narrow}>
+    <Notice message={p.view.notice} />
+    <ErrorNote message={p.view.error} />
+    {p.children}
+  </Layout>
+);
+
+/** A column heading; `num` right-aligns a column of numbers. */
+export type Column = string | { label: string; num: true };
+
+/**
+ * A list as a table that scrolls sideways on narrow screens, or the `empty` note when there are no
+ * rows. `actions` adds a last column for per-row buttons; `stack` turns rows into cards on phones.
+ */
+export const ListTable: FC<{ rows: readonly unknown[]; empty: Child; columns: readonly Column[]; actions?: boolean; stack?: boolean; caption?: Child; children?: Child }> = (p) =>
+  p.rows.length === 0 ? (
+    <p class="note">{p.empty}</p>
+  ) : (
+    <div class="table">
+      <table class={p.stack ? 'stack' : undefined}>
+        {p.caption ? <caption class="visually-hidden">{p.caption}</caption> : null}
+        <thead>
+          <tr>
+            {p.columns.map((col) =>
+              typeof col === 'string' ? (
+                <th scope="col">{col}</th>
+              ) : (
+                <th scope="col" class="num">
+                  {col.label}
+                </th>
+              ),
+            )}
+            {p.actions ? (
+              <th scope="col">
+                <span class="visually-hidden">Actions</span>
+              </th>
+            ) : null}
+          </tr>
+        </thead>
+        <tbody>{p.children}</tbody>
+      </table>
+    </div>
+  );
+
+/** One button that posts a form (with its CSRF token and any hidden fields): revoke, remove, release. */
+export const PostButton: FC<{
+  action: string;
+  csrf: string;
+  /** What a screen reader says: which row the button acts on. */
+  label: string;
+  class?: string;
+  formClass?: string;
+  formStyle?: string;
+  fields?: Readonly<Record<string, string>>;
+  children?: Child;
+}> = (p) => (
+  <form method="post" action={p.action} class={p.formClass} style={p.formStyle}>
+    <Csrf token={p.csrf} />
+    {Object.entries(p.fields ?? {}).map(([name, value]) => (
+      <input type="hidden" name={name} value={value} />
+    ))}
+    <button type="submit" class={p.class} aria-label={p.label}>
+      {p.children}
+    </button>
+  </form>
+);
+
+/** A small revoke button in a table row. */
+export const RevokeButton: FC<{ action: string; csrf: string; label: string; fields?: Readonly<Record<string, string>> }> = (p) => (
+  <PostButton action={p.action} csrf={p.csrf} label={p.label} fields={p.fields} class="small secondary" formClass="inline">
+    Revoke
+  </PostButton>
+);
+
+/** A labelled drop-down of fixed choices (durations, roles); `name` defaults to the id. */
+export const SelectField: FC<{ id: string; name?: string; label: Child; options: readonly { value: string; label: string }[]; selected: string }> = (p) => (
+  <>
+    <label for={p.id}>{p.label}</label>
+    <select id={p.id} name={p.name ?? p.id}>
+      {p.options.map((o) => (
+        <option value={o.value} selected={o.value === p.selected}>
+          {o.label}
+        </option>
+      ))}
+    </select>
+  </>
+);

@@ -6,7 +6,7 @@ import type { FC } from 'hono/jsx';
 import type { MemberInfo, OrganizationInfo } from '../registry/index.js';
 import type { OrganizationTokenInfo } from '../auth/api-tokens.js';
 import type { ViewBase } from './device-pages.js';
-import { Csrf, ErrorNote, Layout, Notice, When } from './layout.js';
+import { Csrf, ListTable, Page, PostButton, SelectField, When } from './layout.js';
 
 const ROLES = ['owner', 'admin', 'technician', 'viewer'] as const;
 const ROLE_TEXT: Record<string, string> = {
@@ -16,20 +16,14 @@ const ROLE_TEXT: Record<string, string> = {
   viewer: 'lists and logs',
 };
 
+const ROLE_OPTIONS = ROLES.map((r) => ({ value: r, label: `${r} (${ROLE_TEXT[r]})` }));
+
 const RoleSelect: FC<{ id: string; selected?: string | undefined }> = ({ id, selected }) => (
-  <select id={id} name="role">
-    {ROLES.map((r) => (
-      <option value={r} selected={r === (selected ?? 'viewer')}>
-        {r} ({ROLE_TEXT[r]})
-      </option>
-    ))}
-  </select>
+  <SelectField id={id} name="role" label="Role" options={ROLE_OPTIONS} selected={selected ?? 'viewer'} />
 );
 
 export const OrganizationsPage: FC<ViewBase & { organizations: (OrganizationInfo & { role: string | null })[]; superadmin: boolean; name?: string }> = (p) => (
-  <Layout title="Organisations" user={p.user} csrf={p.csrf} current="/orgs">
-    <Notice message={p.notice} />
-    <ErrorNote message={p.error} />
+  <Page view={p} title="Organisations" current="/orgs">
     {p.superadmin ? (
       <form method="post" action="/orgs" class="panel" aria-labelledby="new-org-h">
         <h2 id="new-org-h">New organisation</h2>
@@ -39,35 +33,24 @@ export const OrganizationsPage: FC<ViewBase & { organizations: (OrganizationInfo
         <button type="submit">Create organisation</button>
       </form>
     ) : null}
-    {p.organizations.length === 0 ? (
-      <p class="note">You are not a member of any organisation. Devices you own and devices shared with you are under My devices.</p>
-    ) : (
-      <div class="table">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Organisation</th>
-              <th scope="col">Your role</th>
-              <th scope="col">Created</th>
-            </tr>
-          </thead>
-          <tbody>
-            {p.organizations.map((o) => (
-              <tr>
-                <td>
-                  <a href={`/orgs/${o.id}`}>{o.name}</a>
-                </td>
-                <td>{o.role ?? 'hub administrator'}</td>
-                <td>
-                  <When iso={o.createdAt} now={p.now} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-    )}
-  </Layout>
+    <ListTable
+      rows={p.organizations}
+      empty="You are not a member of any organisation. Devices you own and devices shared with you are under My devices."
+      columns={['Organisation', 'Your role', 'Created']}
+    >
+      {p.organizations.map((o) => (
+        <tr>
+          <td>
+            <a href={`/orgs/${o.id}`}>{o.name}</a>
+          </td>
+          <td>{o.role ?? 'hub administrator'}</td>
+          <td>
+            <When iso={o.createdAt} now={p.now} />
+          </td>
+        </tr>
+      ))}
+    </ListTable>
+  </Page>
 );
 
 export interface OrganizationView extends ViewBase {
@@ -82,9 +65,7 @@ export interface OrganizationView extends ViewBase {
 }
 
 export const OrganizationPage: FC<OrganizationView> = (p) => (
-  <Layout title={p.organization.name} user={p.user} csrf={p.csrf} current="/orgs">
-    <Notice message={p.notice} />
-    <ErrorNote message={p.error} />
+  <Page view={p} title={p.organization.name} current="/orgs">
     <p>
       Your role here: <strong>{p.role ?? 'hub administrator'}</strong>. <a href={`/devices`}>Its devices</a> are listed with yours.
     </p>
@@ -97,43 +78,24 @@ export const OrganizationPage: FC<OrganizationView> = (p) => (
       </div>
     ) : null}
     <h2>Members</h2>
-    <div class="table">
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">E-mail address</th>
-            <th scope="col">Role</th>
-            <th scope="col">Since</th>
-            {p.manageMembers ? (
-              <th scope="col">
-                <span class="visually-hidden">Actions</span>
-              </th>
-            ) : null}
-          </tr>
-        </thead>
-        <tbody>
-          {p.members.map((m) => (
-            <tr>
-              <td>{m.email}</td>
-              <td>{m.role}</td>
-              <td>
-                <When iso={m.createdAt} now={p.now} />
-              </td>
-              {p.manageMembers ? (
-                <td>
-                  <form method="post" action={`/orgs/${p.organization.id}/members/${m.userId}/delete`}>
-                    <Csrf token={p.csrf} />
-                    <button type="submit" class="danger" aria-label={`Remove ${m.email}`}>
-                      Remove
-                    </button>
-                  </form>
-                </td>
-              ) : null}
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <ListTable rows={p.members} empty="No members." columns={['E-mail address', 'Role', 'Since']} actions={p.manageMembers}>
+      {p.members.map((m) => (
+        <tr>
+          <td>{m.email}</td>
+          <td>{m.role}</td>
+          <td>
+            <When iso={m.createdAt} now={p.now} />
+          </td>
+          {p.manageMembers ? (
+            <td>
+              <PostButton action={`/orgs/${p.organization.id}/members/${m.userId}/delete`} csrf={p.csrf} class="danger" label={`Remove ${m.email}`}>
+                Remove
+              </PostButton>
+            </td>
+          ) : null}
+        </tr>
+      ))}
+    </ListTable>
     {p.manageMembers ? (
       <form method="post" action={`/orgs/${p.organization.id}/members`} class="panel" aria-labelledby="add-member-h">
         <h3 id="add-member-h">Add a member or change a role</h3>
@@ -144,7 +106,6 @@ export const OrganizationPage: FC<OrganizationView> = (p) => (
             <input id="member-email" name="email" type="email" required maxlength={254} autocomplete="off" />
           </div>
           <div>
-            <label for="member-role">Role</label>
             <RoleSelect id="member-role" />
           </div>
         </div>
@@ -155,49 +116,27 @@ export const OrganizationPage: FC<OrganizationView> = (p) => (
       <>
         <h2>API tokens</h2>
         <p class="note">An organisation token acts for the organisation with its role, whoever made it: for automation.</p>
-        {p.tokens.length === 0 ? (
-          <p class="note">No organisation tokens.</p>
-        ) : (
-          <div class="table">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Role</th>
-                  <th scope="col">Prefix</th>
-                  <th scope="col">Last used</th>
-                  <th scope="col">
-                    <span class="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {p.tokens.map((t) => (
-                  <tr>
-                    <td>{t.name}</td>
-                    <td>{t.role}</td>
-                    <td class="mono">{t.displayPrefix}</td>
-                    <td>
-                      <When iso={t.lastUsedAt} now={p.now} never="never" />
-                    </td>
-                    <td>
-                      {t.revokedAt ? (
-                        'revoked'
-                      ) : (
-                        <form method="post" action={`/orgs/${p.organization.id}/tokens/${t.id}/revoke`}>
-                          <Csrf token={p.csrf} />
-                          <button type="submit" class="danger" aria-label={`Revoke ${t.name}`}>
-                            Revoke
-                          </button>
-                        </form>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <ListTable rows={p.tokens} empty="No organisation tokens." columns={['Name', 'Role', 'Prefix', 'Last used']} actions>
+          {p.tokens.map((t) => (
+            <tr>
+              <td>{t.name}</td>
+              <td>{t.role}</td>
+              <td class="mono">{t.displayPrefix}</td>
+              <td>
+                <When iso={t.lastUsedAt} now={p.now} never="never" />
+              </td>
+              <td>
+                {t.revokedAt ? (
+                  'revoked'
+                ) : (
+                  <PostButton action={`/orgs/${p.organization.id}/tokens/${t.id}/revoke`} csrf={p.csrf} class="danger" label={`Revoke ${t.name}`}>
+                    Revoke
+                  </PostButton>
+                )}
+              </td>
+            </tr>
+          ))}
+        </ListTable>
         <form method="post" action={`/orgs/${p.organization.id}/tokens`} class="panel" aria-labelledby="new-token-h">
           <h3 id="new-token-h">New organisation token</h3>
           <Csrf token={p.csrf} />
@@ -207,7 +146,6 @@ export const OrganizationPage: FC<OrganizationView> = (p) => (
               <input id="token-name" name="name" type="text" required maxlength={100} placeholder="ci" />
             </div>
             <div>
-              <label for="token-role">Role</label>
               <RoleSelect id="token-role" />
             </div>
           </div>
@@ -215,5 +153,5 @@ export const OrganizationPage: FC<OrganizationView> = (p) => (
         </form>
       </>
     ) : null}
-  </Layout>
+  </Page>
 );

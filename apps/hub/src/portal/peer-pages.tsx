@@ -7,12 +7,10 @@ import type { FC } from 'hono/jsx';
 import { keyTag } from '@porthole/wireguard';
 import type { AdminPeerInfo } from '../registry/index.js';
 import type { ViewBase } from './device-pages.js';
-import { Csrf, ErrorNote, Layout, Notice, When } from './layout.js';
+import { Csrf, ErrorNote, Layout, ListTable, Notice, Page, When } from './layout.js';
 
 export const PeersPage: FC<ViewBase & { peers: AdminPeerInfo[]; form?: { name: string; publicKey: string; mode: string } }> = (p) => (
-  <Layout title="WireGuard peers" user={p.user} csrf={p.csrf} current="/admin/peers">
-    <Notice message={p.notice} />
-    <ErrorNote message={p.error} />
+  <Page view={p} title="WireGuard peers" current="/admin/peers">
     <p>
       An admin peer is a laptop running standard WireGuard (<code>wg-quick</code> or the WireGuard app). It joins the overlay and can reach
       every device’s tunnel address directly, for SSH, VNC or Modbus/TCP.
@@ -42,39 +40,22 @@ export const PeersPage: FC<ViewBase & { peers: AdminPeerInfo[]; form?: { name: s
       <button type="submit">Add peer</button>
     </form>
     <h2>Peers</h2>
-    {p.peers.length === 0 ? (
-      <p class="note">No admin peers yet.</p>
-    ) : (
-      <div class="table">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Tunnel address</th>
-              <th scope="col">Key</th>
-              <th scope="col">Last handshake</th>
-              <th scope="col">Endpoint</th>
-            </tr>
-          </thead>
-          <tbody>
-            {p.peers.map((peer) => (
-              <tr>
-                <td>
-                  <a href={`/admin/peers/${peer.id}`}>{peer.name}</a>
-                </td>
-                <td class="mono">{peer.tunnelIp}</td>
-                <td class="mono">{keyTag(peer.publicKey)}</td>
-                <td>
-                  <When iso={peer.lastHandshakeAt} now={p.now} />
-                </td>
-                <td class="mono">{peer.lastEndpoint ?? '—'}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-    )}
-  </Layout>
+    <ListTable rows={p.peers} empty="No admin peers yet." columns={['Name', 'Tunnel address', 'Key', 'Last handshake', 'Endpoint']}>
+      {p.peers.map((peer) => (
+        <tr>
+          <td>
+            <a href={`/admin/peers/${peer.id}`}>{peer.name}</a>
+          </td>
+          <td class="mono">{peer.tunnelIp}</td>
+          <td class="mono">{keyTag(peer.publicKey)}</td>
+          <td>
+            <When iso={peer.lastHandshakeAt} now={p.now} />
+          </td>
+          <td class="mono">{peer.lastEndpoint ?? '—'}</td>
+        </tr>
+      ))}
+    </ListTable>
+  </Page>
 );
 
 export interface PeerView extends ViewBase {

@@ -4,7 +4,7 @@
 import type { FC } from 'hono/jsx';
 import type { SerialReservationInfo } from '../registry/index.js';
 import type { ViewBase } from './device-pages.js';
-import { Csrf, ErrorNote, Layout, Notice, When } from './layout.js';
+import { Csrf, ListTable, Page, PostButton, When } from './layout.js';
 
 export interface ReservationForm {
   prefix: string;
@@ -12,9 +12,7 @@ export interface ReservationForm {
 }
 
 export const ReservationsPage: FC<ViewBase & { reservations: SerialReservationInfo[]; attestation: boolean; form?: ReservationForm }> = (p) => (
-  <Layout title="Reserved serials" user={p.user} csrf={p.csrf} current="/admin/serial-reservations">
-    <Notice message={p.notice} />
-    <ErrorNote message={p.error} />
+  <Page view={p} title="Reserved serials" current="/admin/serial-reservations">
     <p>
       Serials that start with a reserved prefix register only with an enrollment token: an account cannot claim the serial of a genuine device
       before the device registers. Devices already registered are not affected.
@@ -40,44 +38,22 @@ export const ReservationsPage: FC<ViewBase & { reservations: SerialReservationIn
       <button type="submit">Reserve prefix</button>
     </form>
     <h2>Reserved prefixes</h2>
-    {p.reservations.length === 0 ? (
-      <p class="note">No reserved prefixes.</p>
-    ) : (
-      <div class="table">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Prefix</th>
-              <th scope="col">Description</th>
-              <th scope="col">Reserved by</th>
-              <th scope="col">Reserved</th>
-              <th scope="col">
-                <span class="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {p.reservations.map((r) => (
-              <tr>
-                <td class="mono">{r.prefix}</td>
-                <td>{r.description || <span class="note">—</span>}</td>
-                <td>{r.createdBy?.email ?? <span class="note">—</span>}</td>
-                <td>
-                  <When iso={r.createdAt} now={p.now} />
-                </td>
-                <td>
-                  <form method="post" action={`/admin/serial-reservations/${encodeURIComponent(r.prefix)}/delete`} style="margin:0">
-                    <Csrf token={p.csrf} />
-                    <button type="submit" class="danger" aria-label={`Release prefix ${r.prefix}`}>
-                      Release
-                    </button>
-                  </form>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-    )}
-  </Layout>
+    <ListTable rows={p.reservations} empty="No reserved prefixes." columns={['Prefix', 'Description', 'Reserved by', 'Reserved']} actions>
+      {p.reservations.map((r) => (
+        <tr>
+          <td class="mono">{r.prefix}</td>
+          <td>{r.description || <span class="note">—</span>}</td>
+          <td>{r.createdBy?.email ?? <span class="note">—</span>}</td>
+          <td>
+            <When iso={r.createdAt} now={p.now} />
+          </td>
+          <td>
+            <PostButton action={`/admin/serial-reservations/${encodeURIComponent(r.prefix)}/delete`} csrf={p.csrf} formStyle="margin:0" class="danger" label={`Release prefix ${r.prefix}`}>
+              Release
+            </PostButton>
+          </td>
+        </tr>
+      ))}
+    </ListTable>
+  </Page>
 );

@@ -5,7 +5,7 @@ import type { FC } from 'hono/jsx';
 import type { ApiTokenInfo, EnrollmentTokenInfo } from '../registry/index.js';
 import type { ViewBase } from './device-pages.js';
 import { API_TOKEN_DURATIONS, ENROLLMENT_DURATIONS } from './format.js';
-import { Csrf, ErrorNote, Layout, Notice, Tags, When } from './layout.js';
+import { Csrf, ListTable, Page, RevokeButton, SelectField, Tags, When } from './layout.js';
 
 /** The plaintext of a token just created: shown in this response only. */
 export const SecretOnce: FC<{ label: string; value: string; usage: string }> = (p) => (
@@ -34,9 +34,7 @@ export interface EnrollmentForm {
 }
 
 export const EnrollmentTokensPage: FC<ViewBase & { tokens: EnrollmentTokenInfo[]; created?: { token: string; info: EnrollmentTokenInfo }; form?: EnrollmentForm }> = (p) => (
-  <Layout title="Enrollment tokens" user={p.user} csrf={p.csrf} current="/admin/enrollment-tokens">
-    <Notice message={p.notice} />
-    <ErrorNote message={p.error} />
+  <Page view={p} title="Enrollment tokens" current="/admin/enrollment-tokens">
     {p.created ? (
       <SecretOnce
         label={`New enrollment token ${p.created.info.displayPrefix}`}
@@ -57,14 +55,7 @@ export const EnrollmentTokensPage: FC<ViewBase & { tokens: EnrollmentTokenInfo[]
           <input id="maxUses" name="maxUses" type="number" min={1} max={1000000} required value={p.form?.maxUses ?? '1'} style="width:8rem" />
         </div>
         <div>
-          <label for="duration">Valid for</label>
-          <select id="duration" name="duration">
-            {ENROLLMENT_DURATIONS.map((d) => (
-              <option value={d.value} selected={(p.form?.duration ?? '1d') === d.value}>
-                {d.label}
-              </option>
-            ))}
-          </select>
+          <SelectField id="duration" label="Valid for" options={ENROLLMENT_DURATIONS} selected={p.form?.duration ?? '1d'} />
         </div>
         <div style="flex:1 1 12rem">
           <label for="tags">Tags for its devices</label>
@@ -74,64 +65,36 @@ export const EnrollmentTokensPage: FC<ViewBase & { tokens: EnrollmentTokenInfo[]
       <button type="submit">Create enrollment token</button>
     </form>
     <h2>Tokens</h2>
-    {p.tokens.length === 0 ? (
-      <p class="note">No enrollment tokens yet.</p>
-    ) : (
-      <div class="table">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Token</th>
-              <th scope="col">Description</th>
-              <th scope="col">Tags</th>
-              <th scope="col" class="num">Used</th>
-              <th scope="col">State</th>
-              <th scope="col">Expires</th>
-              <th scope="col">
-                <span class="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {p.tokens.map((t) => (
-              <tr>
-                <td class="mono">{t.displayPrefix}…</td>
-                <td>{t.description || <span class="note">—</span>}</td>
-                <td>
-                  <Tags tags={t.tags} />
-                </td>
-                <td class="num">
-                  {t.uses} / {t.maxUses}
-                </td>
-                <td>
-                  <StateText state={t.state} />
-                </td>
-                <td>
-                  <When iso={t.expiresAt} now={p.now} />
-                </td>
-                <td>
-                  {t.state !== 'revoked' ? (
-                    <form method="post" action={`/admin/enrollment-tokens/${t.id}/revoke`} class="inline">
-                      <Csrf token={p.csrf} />
-                      <button type="submit" class="small secondary" aria-label={`Revoke enrollment token ${t.displayPrefix}`}>
-                        Revoke
-                      </button>
-                    </form>
-                  ) : null}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-    )}
-  </Layout>
+    <ListTable rows={p.tokens} empty="No enrollment tokens yet." columns={['Token', 'Description', 'Tags', { label: 'Used', num: true }, 'State', 'Expires']} actions>
+      {p.tokens.map((t) => (
+        <tr>
+          <td class="mono">{t.displayPrefix}…</td>
+          <td>{t.description || <span class="note">—</span>}</td>
+          <td>
+            <Tags tags={t.tags} />
+          </td>
+          <td class="num">
+            {t.uses} / {t.maxUses}
+          </td>
+          <td>
+            <StateText state={t.state} />
+          </td>
+          <td>
+            <When iso={t.expiresAt} now={p.now} />
+          </td>
+          <td>
+            {t.state !== 'revoked' ? (
+              <RevokeButton action={`/admin/enrollment-tokens/${t.id}/revoke`} csrf={p.csrf} label={`Revoke enrollment token ${t.displayPrefix}`} />
+            ) : null}
+          </td>
+        </tr>
+      ))}
+    </ListTable>
+  </Page>
 );
 
 export const ApiTokensPage: FC<ViewBase & { tokens: ApiTokenInfo[]; created?: { token: string; info: ApiTokenInfo }; name?: string }> = (p) => (
-  <Layout title="API tokens" user={p.user} csrf={p.csrf} current="/admin/api-tokens">
-    <Notice message={p.notice} />
-    <ErrorNote message={p.error} />
+  <Page view={p} title="API tokens" current="/admin/api-tokens">
     {p.created ? (
       <SecretOnce
         label={`New API token “${p.created.info.name}”`}
@@ -159,70 +122,33 @@ export const ApiTokensPage: FC<ViewBase & { tokens: ApiTokenInfo[]; created?: { 
           </label>
         </fieldset>
         <div>
-          <label for="duration">Valid for</label>
-          <select id="duration" name="duration">
-            {API_TOKEN_DURATIONS.map((d) => (
-              <option value={d.value} selected={d.value === '90d'}>
-                {d.label}
-              </option>
-            ))}
-          </select>
+          <SelectField id="duration" label="Valid for" options={API_TOKEN_DURATIONS} selected="90d" />
         </div>
       </div>
       <p class="note">The token acts as you ({p.user.email}); only administrators’ tokens may use the admin API.</p>
       <button type="submit">Create API token</button>
     </form>
     <h2>Tokens</h2>
-    {p.tokens.length === 0 ? (
-      <p class="note">No API tokens yet.</p>
-    ) : (
-      <div class="table">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Token</th>
-              <th scope="col">Scopes</th>
-              <th scope="col">Last used</th>
-              <th scope="col">Expires</th>
-              <th scope="col">State</th>
-              <th scope="col">
-                <span class="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {p.tokens.map((t) => {
-              const expired = t.expiresAt !== null && Date.parse(t.expiresAt) <= p.now.getTime();
-              const state = t.revokedAt ? 'revoked' : expired ? 'expired' : 'active';
-              return (
-                <tr>
-                  <td>{t.name}</td>
-                  <td class="mono">{t.displayPrefix}…</td>
-                  <td>{t.scopes.join(', ')}</td>
-                  <td>
-                    <When iso={t.lastUsedAt} now={p.now} />
-                  </td>
-                  <td>{t.expiresAt ? <When iso={t.expiresAt} now={p.now} /> : 'never'}</td>
-                  <td>
-                    <StateText state={state} />
-                  </td>
-                  <td>
-                    {state !== 'revoked' ? (
-                      <form method="post" action={`/admin/api-tokens/${t.id}/revoke`} class="inline">
-                        <Csrf token={p.csrf} />
-                        <button type="submit" class="small secondary" aria-label={`Revoke API token ${t.name}`}>
-                          Revoke
-                        </button>
-                      </form>
-                    ) : null}
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
-      </div>
-    )}
-  </Layout>
+    <ListTable rows={p.tokens} empty="No API tokens yet." columns={['Name', 'Token', 'Scopes', 'Last used', 'Expires', 'State']} actions>
+      {p.tokens.map((t) => {
+        const expired = t.expiresAt !== null && Date.parse(t.expiresAt) <= p.now.getTime();
+        const state = t.revokedAt ? 'revoked' : expired ? 'expired' : 'active';
+        return (
+          <tr>
+            <td>{t.name}</td>
+            <td class="mono">{t.displayPrefix}…</td>
+            <td>{t.scopes.join(', ')}</td>
+            <td>
+              <When iso={t.lastUsedAt} now={p.now} />
+            </td>
+            <td>{t.expiresAt ? <When iso={t.expiresAt} now={p.now} /> : 'never'}</td>
+            <td>
+              <StateText state={state} />
+            </td>
+            <td>{state !== 'revoked' ? <RevokeButton action={`/admin/api-tokens/${t.id}/revoke`} csrf={p.csrf} label={`Revoke API token ${t.name}`} /> : null}</td>
+          </tr>
+        );
+      })}
+    </ListTable>
+  </Page>
 );
