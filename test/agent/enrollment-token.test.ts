@@ -83,10 +83,7 @@ describe('enrollment-token mode', () => {
     expect(JSON.stringify(row)).not.toContain(state.privateKey);
 
     expect((await hub.api('PATCH', '/devices/an30000001', { accessPolicy: 'public' })).status).toBe(200);
-    const page = await until(async () => {
-      const r = await hub.request('an30000001.localhost', '/status');
-      return r.status === 200 ? r : undefined;
-    }, 'the device UI through the hub');
+    const page = await hub.served('an30000001.localhost', '/status', 'the device UI through the hub');
     expect(page.text).toContain('<h1>Meter an30000001</h1>');
     expect(page.text).toContain('<p id="path">GET /status</p>');
   });

@@ -4,32 +4,18 @@
 // no authenticated reply WireGuard starts a new handshake after 15 s). The probe runs every 5 s here
 // instead of the default 25 s (the keepalive) to keep the file short: 15-20 s instead of 15-40 s (one
 // run with the default measured 38.8 s). Prints the figure (no timing assertions beyond timeouts).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AgentHarness } from './support/agent-harness.js';
-import { until, type HubHarness } from './support/hub-harness.js';
-import { startRelayedDevice } from './support/relayed-device.js';
-import type { UdpRelay } from './support/udp-relay.js';
+import { describe, expect, it } from 'vitest';
+import { until } from './support/hub-harness.js';
+import { useRelayedDevice } from './support/relayed-device.js';
 
 const SERIAL = 'an80000001';
 const PROBE_INTERVAL_MS = 5000;
 
-let relay: UdpRelay;
-let hub: HubHarness;
-let agent: AgentHarness;
-
-beforeAll(async () => {
-  ({ relay, hub, agent } = await startRelayedDevice(SERIAL, { probeIntervalMs: PROBE_INTERVAL_MS }));
-});
-
-afterAll(async () => {
-  await agent?.close();
-  await hub?.close();
-  relay?.close();
-});
-
+const device = useRelayedDevice(SERIAL, { probeIntervalMs: PROBE_INTERVAL_MS });
 
 describe('hub restart behind a NAT that rebinds meanwhile', () => {
   it('the agent gets a new session by itself and the device is served again', async () => {
+    const { relay, hub, agent } = device;
     expect((await hub.request(`${SERIAL}.localhost`, '/before')).status).toBe(200);
     await until(async () => (await hub.api('GET', `/devices/${SERIAL}`)).json.lastEndpoint, 'the endpoint in the registry', 5000, 100);
     const handshakeBefore = agent.agent.status().lastHandshakeAtMs!;
@@ -44,15 +30,7 @@ describe('hub restart behind a NAT that rebinds meanwhile', () => {
     await until(() => hub.hub.overlay.wireguard.device.getPeer(agent.agent.publicKey)?.hasSession, 'a new session started by the agent', 60_000, 20);
     const sessionMs = performance.now() - t0;
     expect(hub.hub.overlay.wireguard.device.getPeer(agent.agent.publicKey)?.endpoint?.port).toBe(move!.to);
-    const served = await until(
-      async () => {
-        const r = await hub.request(`${SERIAL}.localhost`, '/after', { timeoutMs: 10_000 });
-        return r.status === 200 ? r : undefined;
-      },
-      'the device through the restarted hub',
-      30_000,
-      100,
-    );
+    const served = await hub.served(`${SERIAL}.localhost`, '/after', 'the device through the restarted hub', { withinMs: 30_000, stepMs: 100, timeoutMs: 10_000 });
     const servedMs = performance.now() - t0;
     expect(served.text).toContain('<p id="path">GET /after</p>');
     expect((agent.agent.status().lastHandshakeAtMs ?? 0) > handshakeBefore).toBe(true);

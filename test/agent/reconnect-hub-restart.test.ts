@@ -26,10 +26,7 @@ afterAll(async () => {
 
 describe('hub restart', () => {
   it('the device comes back by itself after the hub restarts on the same data dir and UDP port', async () => {
-    const before = await until(async () => {
-      const r = await hub.request(`${SERIAL}.localhost`, '/download?bytes=100000');
-      return r.status === 200 ? r : undefined;
-    }, 'the device through the first hub');
+    const before = await hub.served(`${SERIAL}.localhost`, '/download?bytes=100000', 'the device through the first hub');
     expect(Buffer.compare(before.body, downloadBytes(100_000))).toBe(0);
     // Let the first hub write the device's handshake and endpoint back (the new hub dials from there).
     await until(async () => (await hub.api('GET', `/devices/${SERIAL}`)).json.lastEndpoint, 'the endpoint in the registry', 5000, 100);
@@ -44,15 +41,7 @@ describe('hub restart', () => {
     // Nothing is done to the agent: it has to get a new session by itself.
     await until(() => hub.hub.overlay.wireguard.device.getPeer(agent.agent.publicKey)?.hasSession, 'a new session at the new hub', 60_000, 20);
     const sessionMs = performance.now() - t0;
-    const page = await until(
-      async () => {
-        const r = await hub.request(`${SERIAL}.localhost`, '/download?bytes=100000', { timeoutMs: 10_000 });
-        return r.status === 200 ? r : undefined;
-      },
-      'the device through the restarted hub',
-      60_000,
-      100,
-    );
+    const page = await hub.served(`${SERIAL}.localhost`, '/download?bytes=100000', 'the device through the restarted hub', { withinMs: 60_000, stepMs: 100, timeoutMs: 10_000 });
     const servedMs = performance.now() - t0;
     expect(Buffer.compare(page.body, downloadBytes(100_000))).toBe(0);
     await until(() => (agent.agent.status().lastHandshakeAtMs ?? 0) > handshakeBefore, "the agent's new handshake", 5000);

@@ -2,32 +2,18 @@
 // both ways for 20 s while a visitor keeps trying, then passes traffic again; the device comes back by
 // itself (WireGuard's no-reply rule and handshake retries, the agent's supervisor) and requests work.
 // Prints how long recovery takes (no timing assertions beyond generous functional timeouts).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AgentHarness } from './support/agent-harness.js';
-import { until, type HubHarness } from './support/hub-harness.js';
-import { startRelayedDevice } from './support/relayed-device.js';
-import type { UdpRelay } from './support/udp-relay.js';
+import { describe, expect, it } from 'vitest';
+import { until } from './support/hub-harness.js';
+import { useRelayedDevice } from './support/relayed-device.js';
 
 const SERIAL = 'an70000001';
 const BURST_MS = 20_000;
 
-let relay: UdpRelay;
-let hub: HubHarness;
-let agent: AgentHarness;
-
-beforeAll(async () => {
-  ({ relay, hub, agent } = await startRelayedDevice(SERIAL));
-});
-
-afterAll(async () => {
-  await agent?.close();
-  await hub?.close();
-  relay?.close();
-});
-
+const device = useRelayedDevice(SERIAL);
 
 describe('loss burst', () => {
   it(`the device comes back by itself after ${BURST_MS / 1000} s of total loss`, async () => {
+    const { relay, hub, agent } = device;
     const ok = await hub.request(`${SERIAL}.localhost`, '/before');
     expect(ok.status).toBe(200);
 
@@ -56,15 +42,7 @@ describe('loss burst', () => {
     expect(during.every((s) => s === '502' || s === '504' || s === 'gave up')).toBe(true);
     expect(dropped).toBeGreaterThan(0);
 
-    const served = await until(
-      async () => {
-        const r = await hub.request(`${SERIAL}.localhost`, '/after', { timeoutMs: 10_000 });
-        return r.status === 200 ? r : undefined;
-      },
-      'the device through the hub after the burst',
-      60_000,
-      250,
-    );
+    const served = await hub.served(`${SERIAL}.localhost`, '/after', 'the device through the hub after the burst', { withinMs: 60_000, stepMs: 250, timeoutMs: 10_000 });
     const servedMs = performance.now() - recovered;
     expect(served.text).toContain('<p id="path">GET /after</p>');
     await until(() => agent.agent.status().phase === 'online', 'the agent online', 30_000);

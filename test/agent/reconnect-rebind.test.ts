@@ -5,40 +5,28 @@
 // Prints the figures (no timing assertions beyond generous functional timeouts).
 import { createHash } from 'node:crypto';
 import http from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { downloadBytes, type AgentHarness } from './support/agent-harness.js';
-import { until, type HubHarness } from './support/hub-harness.js';
-import { startRelayedDevice } from './support/relayed-device.js';
-import type { UdpRelay } from './support/udp-relay.js';
+import { describe, expect, it } from 'vitest';
+import { downloadBytes } from './support/agent-harness.js';
+import { until } from './support/hub-harness.js';
+import { useRelayedDevice } from './support/relayed-device.js';
 
 const SERIAL = 'an60000001';
 
-let relay: UdpRelay;
-let hub: HubHarness;
-let agent: AgentHarness;
-
-beforeAll(async () => {
-  ({ relay, hub, agent } = await startRelayedDevice(SERIAL));
-});
-
-afterAll(async () => {
-  await agent?.close();
-  await hub?.close();
-  relay?.close();
-});
-
+const device = useRelayedDevice(SERIAL);
 
 /** The port the hub sends this device's packets to. */
-const hubSeesPort = () => hub.hub.overlay.wireguard.device.getPeer(agent.agent.publicKey)?.endpoint?.port;
+const hubSeesPort = () => device.hub.hub.overlay.wireguard.device.getPeer(device.agent.agent.publicKey)?.endpoint?.port;
 
 describe('endpoint change (NAT rebinding)', () => {
   it('the hub talks to the device through the relay', async () => {
+    const { relay, hub, agent } = device;
     expect(agent.agent.status().transport).toBe(`WireGuard/UDP to 127.0.0.1:${relay.port}`);
     expect(relay.outboundPorts()).toHaveLength(1);
     expect(hubSeesPort()).toBe(relay.outboundPorts()[0]);
   });
 
   it('during a download the hub follows the new source port at once and the transfer completes intact', async () => {
+    const { relay, hub, agent } = device;
     const size = 8 * 1024 * 1024;
     const expected = createHash('sha256').update(downloadBytes(size)).digest('hex');
     let rebindAt = 0;
@@ -91,6 +79,7 @@ describe('endpoint change (NAT rebinding)', () => {
   });
 
   it('when idle, the hub follows at the next packet from the agent; requests work again', async () => {
+    const { relay, hub, agent } = device;
     // Idle first: nothing through the relay for 3 s (the download's connection and WireGuard's
     // passive keepalive are done), so only the agent's own timers will send next.
     await until(() => performance.now() - relay.counters.lastForwardAt > 3000, 'an idle tunnel', 30_000, 50);

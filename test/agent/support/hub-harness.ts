@@ -34,6 +34,8 @@ export interface HubHarness {
   readonly portalUrl: string;
   /** A request to 127.0.0.1:<port> with `Host: <host>:<port>`. */
   request(host: string, path: string, init?: { method?: string; headers?: Record<string, string>; body?: string | Buffer; timeoutMs?: number }): Promise<Reply>;
+  /** `request` again every `stepMs` until it answers 200 (each try may take `timeoutMs`); throws after `withinMs` naming `what`. */
+  served(host: string, path: string, what: string, options?: { withinMs?: number; stepMs?: number; timeoutMs?: number }): Promise<Reply>;
   /** The admin REST API with the bootstrap admin token. */
   api(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }>;
   /** Close the hub and start a new one on the same data dir, HTTP port and UDP port. */
@@ -83,6 +85,16 @@ export async function startHubHarness(options: HubHarnessOptions = {}): Promise<
     adminToken: t.adminToken,
     portalUrl: t.url,
     request,
+    served: (host, path, what, { withinMs, stepMs, timeoutMs } = {}) =>
+      until(
+        async () => {
+          const r = await request(host, path, { timeoutMs });
+          return r.status === 200 ? r : undefined;
+        },
+        what,
+        withinMs,
+        stepMs,
+      ),
     async api(method, path, body) {
       const res = await request('localhost', `/api/v1${path}`, {
         method,

@@ -1,6 +1,7 @@
 // The set-up of the reconnect tests: a hub whose devices are told to dial a UDP relay the test
 // controls (it can drop, rebind or redirect traffic), and one public device whose agent came online
 // through it.
+import { afterAll, beforeAll } from 'vitest';
 import { startAgentHarness, type AgentHarness, type AgentHarnessOptions } from './agent-harness.js';
 import { startHubHarness, until, type HubHarness } from './hub-harness.js';
 import { UdpRelay } from './udp-relay.js';
@@ -32,4 +33,16 @@ export async function startRelayedDevice(serial: string, agentOptions: Omit<Agen
       relay.close();
     },
   };
+}
+
+/** The relayed device of a test file: started before its tests, closed after them; its fields are set once started. */
+export function useRelayedDevice(serial: string, agentOptions: Parameters<typeof startRelayedDevice>[1] = {}): RelayedDevice {
+  const device = {} as RelayedDevice;
+  beforeAll(async () => {
+    Object.assign(device, await startRelayedDevice(serial, agentOptions));
+  });
+  afterAll(async () => {
+    await device.close?.();
+  });
+  return device;
 }
