@@ -22,7 +22,7 @@ import type { Netns } from '../test/support/netns.js';
 import type { BenchResult } from './harness.js';
 import { JsonChild, REPO } from './fixtures/hub-child-process.js';
 import { ADDR, LARGE_PATH, PORTS, SMALL_PATH, VisitorLab } from './fixtures/visitor-lab.js';
-import { cpuBetween, curlBulk, median, namespaceCpu, processCpuSeconds, processRssBytes, rssPeak, writeWrkScript, wrk, type WrkResult } from './fixtures/visitor-measure.js';
+import { cpuBetween, curlBulk, linkPackets, median, namespaceCpu, processCpuSeconds, processRssBytes, rssPeak, writeWrkScript, wrk, type WrkResult } from './fixtures/visitor-measure.js';
 import { INSPECT_PORT, startProduct, type Product } from './fixtures/visitor-product.js';
 import { ensureTools } from './fixtures/visitor-tools.js';
 import type { SelfTime } from './fixtures/cpu-profile.js';
@@ -50,6 +50,8 @@ interface Figures {
   bulkMbps: number;
   serverCpuPer100MB: number;
   c1: WrkResult;
+  /** Packets on the server↔device link per request at 1 connection (both directions). */
+  c1PacketsPerRequest: number;
   c16: WrkResult;
   c64: WrkResult;
   serverCpuPer1000: number;
@@ -105,7 +107,9 @@ async function measurePath(lab: VisitorLab, script: string, spec: PathSpec, agen
   const visitor = lab.visitor;
   const agentRssIdle = agentPid !== undefined ? processRssBytes(agentPid) : 0;
   await wrk(visitor, script, small, spec.host, 16, WARMUP_SECONDS);
+  const packetsFrom = await linkPackets(lab.device);
   const c1 = await wrk(visitor, script, small, spec.host, 1, LOAD_SECONDS);
+  const c1PacketsPerRequest = ((await linkPackets(lab.device)) - packetsFrom) / Math.max(1, c1.requests);
 
   const rss = agentPid !== undefined ? rssPeak(agentPid) : undefined;
   const cpuFrom = await namespaceCpu(lab.server);
@@ -128,6 +132,7 @@ async function measurePath(lab: VisitorLab, script: string, spec: PathSpec, agen
     bulkMbps: median(runs),
     serverCpuPer100MB: (bulkCpu * 100 * MB) / bulkBytes,
     c1,
+    c1PacketsPerRequest,
     c16,
     c64,
     serverCpuPer1000: (cpu16 * 1000) / Math.max(1, c16.requests),
@@ -145,7 +150,7 @@ async function measurePath(lab: VisitorLab, script: string, spec: PathSpec, agen
   const errors = c1.errors + c16.errors + c64.errors;
   log(
     `${spec.key}. ${spec.label}: bulk ${figures.bulkMbps.toFixed(0)} Mbit/s (runs ${runs.map((r) => r.toFixed(0)).join(', ')}), ` +
-      `1c ${c1.rps.toFixed(0)} req/s p50 ${c1.p50Ms.toFixed(2)} p99 ${c1.p99Ms.toFixed(2)} ms, ` +
+      `1c ${c1.rps.toFixed(0)} req/s p50 ${c1.p50Ms.toFixed(2)} p99 ${c1.p99Ms.toFixed(2)} ms ${c1PacketsPerRequest.toFixed(1)} packets/req on the device link, ` +
       `16c ${c16.rps.toFixed(0)} req/s p50 ${c16.p50Ms.toFixed(2)} p99 ${c16.p99Ms.toFixed(2)} ms, 64c ${c64.rps.toFixed(0)} req/s` +
       (errors > 0 ? `, ${errors} wrk errors` : ''),
   );
@@ -240,6 +245,7 @@ function rows(results: Map<PathKey, Figures>, goalList: Goal[], notes: string[])
     row('1 conn req/s', f.c1.rps, 'req/s', base?.c1.rps);
     row('1 conn p50', f.c1.p50Ms, 'ms', base?.c1.p50Ms, g('small GET p50'));
     row('1 conn p99', f.c1.p99Ms, 'ms', base?.c1.p99Ms);
+    row('1 conn packets per request on the server↔device link', f.c1PacketsPerRequest, 'packets', base?.c1PacketsPerRequest);
     row('16 conn req/s', f.c16.rps, 'req/s', base?.c16.rps, g('requests/s at 16'));
     row('16 conn p50', f.c16.p50Ms, 'ms', base?.c16.p50Ms);
     row('16 conn p99', f.c16.p99Ms, 'ms', base?.c16.p99Ms, g('small GET p99'));
