@@ -7,7 +7,7 @@ import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../log/logger.js';
-import { createHttpForwarder, TARGET_IDLE_CONNECTIONS, type HttpForwarder } from './http-forwarder.js';
+import { createHttpForwarder, TARGET_IDLE_CONNECTIONS, WHOLE_REWRITE_BYTES, type HttpForwarder } from './http-forwarder.js';
 import type { PinStore } from './tofu.js';
 
 const cleanups: Array<() => unknown> = [];
@@ -155,5 +155,54 @@ describe('a kept-alive target connection closed under the agent', () => {
     expect(reply.status).toBe(502);
     expect(target.seen.filter((l) => l.startsWith('POST'))).toEqual(['POST /settings HTTP/1.1']);
     expect(forwarder.counters.targetErrors).toBe(1);
+  });
+});
+
+describe('HTML pages with self-links', () => {
+  /** One request on a fresh overlay connection: status, headers and body as text. */
+  function fetchRaw(port: number, path: string, method = 'GET'): Promise<{ headers: http.IncomingHttpHeaders; body: string }> {
+    return new Promise((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port, path, method, agent: false, headers: { host: 'an1.example.io' } }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve({ headers: res.headers, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  async function pageTarget(): Promise<string> {
+    const target = await countingTarget((req, res) => {
+      const self = `http://127.0.0.1:${(req.socket.address() as AddressInfo).port}`;
+      const size = req.url === '/big' ? WHOLE_REWRITE_BYTES + 1 : 40;
+      const page = `<a href="${self}/x">${'é'.repeat(size)}</a>`;
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(page) });
+      res.end(req.method === 'HEAD' ? undefined : page);
+    });
+    return target.url;
+  }
+
+  it('a page of stated length is rewritten whole and answered with its new length, not chunked', async () => {
+    const { port } = await overlay(await pageTarget());
+    const { headers, body } = await fetchRaw(port, '/small');
+    expect(body).toBe(`<a href="https://an1.example.io/x">${'é'.repeat(40)}</a>`);
+    expect(headers['transfer-encoding']).toBeUndefined();
+    expect(headers['content-length']).toBe(String(Buffer.byteLength(body)));
+  });
+
+  it('a page longer than the whole-rewrite limit streams, chunked', async () => {
+    const { port } = await overlay(await pageTarget());
+    const { headers, body } = await fetchRaw(port, '/big');
+    expect(body.startsWith('<a href="https://an1.example.io/x">')).toBe(true);
+    expect(headers['transfer-encoding']).toBe('chunked');
+  });
+
+  it('HEAD keeps no body and states no rewritten length', async () => {
+    const { port } = await overlay(await pageTarget());
+    const { headers, body } = await fetchRaw(port, '/small', 'HEAD');
+    expect(body).toBe('');
+    expect(headers['content-length']).toBeUndefined();
   });
 });

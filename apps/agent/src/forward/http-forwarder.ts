@@ -54,6 +54,9 @@ function requestPath(url: string | undefined): string {
  */
 export const TARGET_IDLE_CONNECTIONS = 16;
 
+/** HTML pages up to this length (stated by the target) are rewritten whole and sent with a length. */
+export const WHOLE_REWRITE_BYTES = 256 * 1024;
+
 /**
  * The origin the visitor used, as the hub states it per request: a hub with a single device host
  * serves a device there and on its serial host at once, and the registration names only one of
@@ -201,11 +204,33 @@ export function createHttpForwarder(o: HttpForwarderOptions): HttpForwarder {
           pub !== undefined &&
           /^text\/html\b/i.test(String(up.headers['content-type'] ?? '')) &&
           encoding === 'identity';
-        if (rewriteBody) delete outHeaders['content-length'];
-        res.writeHead(up.statusCode ?? 502, up.statusMessage, outHeaders);
-        const body = rewriteBody ? up.pipe(new ReplaceStream(selfOrigins.map((t) => [t, pub!]))) : up;
-        body.pipe(res);
         up.on('error', () => res.destroy());
+        const status = up.statusCode ?? 502;
+        if (!rewriteBody) {
+          res.writeHead(status, up.statusMessage, outHeaders);
+          up.pipe(res);
+          return;
+        }
+        delete outHeaders['content-length'];
+        const body = up.pipe(new ReplaceStream(selfOrigins.map((t) => [t, pub!])));
+        const length = Number(up.headers['content-length']);
+        if (req.method === 'HEAD' || status === 204 || status === 304 || !(length <= WHOLE_REWRITE_BYTES)) {
+          res.writeHead(status, up.statusMessage, outHeaders);
+          body.pipe(res);
+          return;
+        }
+        // A page of known, small length is rewritten whole and answered with its new length: head
+        // and body leave in one write, not a chunked body whose last chunk trails in a segment of
+        // its own (one more datagram each way per page, and the hub waits for it to finish).
+        const chunks: Buffer[] = [];
+        body.on('data', (chunk: Buffer) => chunks.push(chunk));
+        body.on('end', () => {
+          const whole = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+          outHeaders['content-length'] = String(whole.length);
+          res.writeHead(status, up.statusMessage, outHeaders);
+          res.end(whole);
+        });
+        up.on('close', () => up.complete || res.destroy());
       });
       if (bodiless) current.end();
       else req.pipe(current);
