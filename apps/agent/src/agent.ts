@@ -3,8 +3,6 @@
 // it against a fake registry and a fake tunnel; main.ts builds the real thing from the config.
 // Phases change only through `go` (flow/phase.ts's transition plus the effects of leaving and
 // entering a phase); the claim flow and enrollment own their timers and report back through it.
-import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
 import { dirname } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { attest, type DeviceCredential } from './attestation.js';
@@ -18,7 +16,8 @@ import { INITIAL_FLOW, transition, type FlowEvent, type FlowState } from './flow
 import { createHttpForwarder, type HttpForwarder } from './forward/http-forwarder.js';
 import { forwardModbusReadOnly } from './forward/modbus-read-only.js';
 import { forwardTcp } from './forward/tcp-forwarder.js';
-import { HubClient, type FetchLike } from './hub/hub-client.js';
+import type { FetchLike } from './hub/hub-client.js';
+import { createHubLink } from './hub/hub-link.js';
 import { JournalStore } from './journal/journal-store.js';
 import { decodeKey, encodeKey, keyTag, publicKeyFromPrivate } from '@porthole/wireguard';
 import { silentLogger, type Logger } from './log/logger.js';
@@ -26,11 +25,8 @@ import { statePinStore } from './pin-store.js';
 import { parseEndpoint, type Registration } from './registration.js';
 import type { StateStore } from './state/state-store.js';
 import { buildStatus, type AgentStatus } from './status.js';
-import { DEFAULT_NETWORK, describeProxy, type NetworkSettings } from './transport/network-settings.js';
-import { createProxiedFetch } from './transport/proxied-fetch.js';
-import { createTcpDialer } from './transport/proxy-dialer.js';
+import { describeProxy, type NetworkSettings } from './transport/network-settings.js';
 import { realTimers, type Timers } from './timers.js';
-import { HubEndpoints } from './tunnel/hub-endpoints.js';
 import { TunnelSupervisor } from './tunnel/supervisor.js';
 import type { Tunnel, TunnelFactory } from './tunnel/tunnel.js';
 import { AGENT_VERSION } from './version.js';
@@ -106,30 +102,20 @@ export function createAgent(deps: AgentDeps): Agent {
         }),
     },
   });
-  // The proxy can change from the page at any time: API calls pick the current one per request.
-  const network = (): NetworkSettings => store.state.network ?? deps.network ?? DEFAULT_NETWORK;
-  let proxiedFetch: { key: string; fetch: FetchLike } | undefined;
-  const currentFetch = (): FetchLike => {
-    if (deps.fetch) return deps.fetch;
-    const proxy = network().proxy;
-    if (!proxy) return (input, init) => fetch(input, init);
-    const key = JSON.stringify(proxy);
-    if (proxiedFetch?.key !== key) proxiedFetch = { key, fetch: createProxiedFetch(createTcpDialer(proxy)) };
-    return proxiedFetch.fetch;
+  const registration = (): Registration | undefined => {
+    const r = store.state.registration;
+    return r && r.serial === deps.serial ? r : undefined;
   };
-  const hub = new HubClient({ hubUrl: deps.hubUrl, fetch: (input, init) => currentFetch()(input, init), onDate: (d) => clock.observeHubDate(d, timers.now()) });
-  /** DNS for the UDP endpoint; behind a proxy a site may have none, and the WebSocket carrier needs none. */
-  const resolveHub = async (host: string): Promise<string> => {
-    try {
-      if (deps.resolve) return await deps.resolve(host);
-      if (isIP(host)) return host;
-      return (await lookup(host, { family: 0, order: 'ipv4first' })).address;
-    } catch (err) {
-      const n = network();
-      if (n.proxy || n.transport === 'websocket') return host;
-      throw err;
-    }
-  };
+  const { hub, network, resolveHub, endpoints } = createHubLink({
+    hubUrl: deps.hubUrl,
+    store,
+    timers,
+    clock,
+    registration,
+    network: deps.network,
+    fetch: deps.fetch,
+    resolve: deps.resolve,
+  });
   const pins = statePinStore(store, timers.now);
   /** Proves the serial to hubs with a device CA; hubs without one ignore it. */
   const attestation = () => (deps.deviceCredential ? { attestation: attest(deps.deviceCredential, deps.serial, publicKey) } : {});
@@ -146,36 +132,6 @@ export function createAgent(deps: AgentDeps): Agent {
     journal = opened.journal;
   }
   const accessJournal = journal;
-
-  const registration = (): Registration | undefined => {
-    const r = store.state.registration;
-    return r && r.serial === deps.serial ? r : undefined;
-  };
-
-  // A cluster's nodes (tunnel/hub-endpoints.ts): one object per registration, its list and current
-  // node kept in the state file. A hub without clusters sends no list: the registration's endpoint.
-  let hubEndpoints: { key: string; endpoints: HubEndpoints } | undefined;
-  const endpoints = (): HubEndpoints | undefined => {
-    const reg = registration();
-    if (!reg) return undefined;
-    const key = `${reg.hub.publicKey} ${reg.tunnelIp} ${reg.hub.endpoint}`;
-    if (hubEndpoints?.key !== key) {
-      const listed = registeredEndpoints(reg);
-      hubEndpoints = {
-        key,
-        endpoints: new HubEndpoints({
-          registered: reg.hub.endpoint,
-          stored: store.state.hubEndpoints ?? (listed ? { endpoints: listed, current: reg.hub.endpoint } : undefined),
-          random: timers.random,
-          onChange: (snapshot) =>
-            store.update((s) => {
-              s.hubEndpoints = snapshot;
-            }),
-        }),
-      };
-    }
-    return hubEndpoints.endpoints;
-  };
 
   const forwarder: HttpForwarder = createHttpForwarder({
     target: deps.target,
@@ -469,12 +425,4 @@ export function createAgent(deps: AgentDeps): Agent {
       forwarder.close();
     },
   };
-}
-
-/** The registration answer's `hub.endpoints` (every live node's, beside `hub.endpoint`), if valid. */
-function registeredEndpoints(reg: Registration): string[] | undefined {
-  const list = (reg.hub as { endpoints?: unknown }).endpoints;
-  if (!Array.isArray(list)) return undefined;
-  const valid = list.filter((e): e is string => typeof e === 'string' && parseEndpoint(e) !== undefined);
-  return valid.length > 0 ? valid : undefined;
 }
