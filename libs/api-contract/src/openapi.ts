@@ -2,7 +2,7 @@
 // 2020-12, which OpenAPI 3.1 uses as its schema dialect). The hub serves it at /api/v1/openapi.json.
 import { z } from 'zod';
 import { operations, type ApiOperation } from './operations.js';
-import { apiSchemas } from './schemas.js';
+import { apiSchemas } from './common-schemas.js';
 
 const REF = '#/components/schemas/';
 

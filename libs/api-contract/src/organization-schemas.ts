@@ -3,7 +3,7 @@
 // POST /organizations/{id}/members {"email","role"}; POST /organizations/{id}/api-tokens
 // {"name","role"} → {"id","token"}.
 import { z } from 'zod';
-import { apiSchemas } from './schemas.js';
+import { apiSchemas } from './common-schemas.js';
 
 /** Highest first: `owner` (members and everything), `admin` (devices, tokens, peers), `technician` (open devices, forward TCP), `viewer` (lists and logs). */
 export const ORGANIZATION_ROLE_NAMES = ['owner', 'admin', 'technician', 'viewer'] as const;

@@ -3,125 +3,25 @@
 // are what clients validate a hub's answers with (the agent before it stores a registration), and
 // what the hub's tests hold its answers to. The OpenAPI document is generated from these same
 // objects, so documentation, validation and clients cannot drift apart.
+// The shared field rules are in common-schemas.ts, registration and claims in registration-schemas.ts.
 import { z } from 'zod';
+import {
+  apiSchemas,
+  boolString,
+  cursor,
+  emailAddress,
+  isoDate,
+  limit,
+  NO_CONTROL,
+  printable,
+  publicKey,
+  serial,
+} from './common-schemas.js';
 
-/** Named schemas: they become `components.schemas` of the OpenAPI document. */
-export const apiSchemas = z.registry<{ id: string }>();
-
-/** No C0 controls or DEL: PostgreSQL refuses a NUL in text, and no name or search needs one. */
-const NO_CONTROL = /^[^\u0000-\u001f\u007f]*$/;
-
-const printable = (max: number, what: string) =>
-  z
-    .string()
-    .min(1, `${what} must not be empty`)
-    .max(max, `${what} must have at most ${max} characters`)
-    .regex(/^[^\u0000-\u001f\u007f]*$/, `${what} must not contain control characters`);
-
-/** Detailed shape checks (DNS label, base64 key) happen in the registry, which names the rule. */
-const serial = z.string().min(1, 'serial must not be empty').max(63, 'serial must have at most 63 characters');
-const publicKey = z.string().max(64, 'publicKey must be 44 characters of base64');
-const isoDate = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time such as 2030-01-01T00:00:00Z' });
-/**
- * An e-mail address as typed: the registry trims and normalises it (NFKC, case) and refuses
- * look-alikes with a message naming the rule (registry/email-address.ts), so no stricter pattern here.
- */
-const emailAddress = (what: string) => z.string().min(1, `${what} must not be empty`).max(320, `${what} must have at most 320 characters`);
-
-/** A device's proof of its serial, required when the hub has a device CA (checked by the registry). */
-export const AttestationBody = z
-  .strictObject({
-    certificateChain: z
-      .string()
-      .min(1, 'attestation.certificateChain must not be empty')
-      .max(12_000, 'attestation.certificateChain must have at most 12000 characters')
-      .describe('PEM certificates: the device certificate (subject serialNumber or CN = the serial) first, then intermediates.'),
-    signature: z
-      .string()
-      .min(1, 'attestation.signature must not be empty')
-      .max(200, 'attestation.signature must have at most 200 characters')
-      .describe('Base64 signature by the device certificate key (DER ECDSA-SHA256 for P-256, or Ed25519) over UTF-8 "porthole-attestation:v1:<serial>:<publicKey>".'),
-  })
-  .register(apiSchemas, { id: 'Attestation' });
-
-/** Every error answer: a stable machine-readable code, a one-line message, the offending field if any. */
-export const ErrorSchema = z
-  .object({ error: z.object({ code: z.string(), message: z.string(), field: z.string().optional() }) })
-  .register(apiSchemas, { id: 'Error' });
-
-// ---- Registration and claims (unauthenticated; the contract the agent builds on) ----
-
-export const RegisterBody = z
-  .strictObject({
-    serial,
-    publicKey,
-    enrollmentToken: z.string().min(1, 'enrollmentToken must not be empty').max(512, 'enrollmentToken is too long'),
-    agentVersion: printable(64, 'agentVersion').optional(),
-    attestation: AttestationBody.optional(),
-  })
-  .register(apiSchemas, { id: 'RegisterRequest' });
-
-const base64Key = z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'a base64 WireGuard key (44 characters)');
-const ipv4Address = z.string().regex(/^(?:\d{1,3}\.){3}\d{1,3}$/, 'an IPv4 address');
-
-/** What a device needs to bring its tunnel up; an agent stores it, so it validates every field. */
-export const RegistrationSchema = z
-  .object({
-    serial: z.string().min(1).max(63),
-    tunnelIp: ipv4Address,
-    overlayCidr: z.string().regex(/^(?:\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/, 'an IPv4 CIDR'),
-    hub: z.object({
-      publicKey: base64Key,
-      endpoint: z.string().min(3).max(300).describe("host:port of the hub's WireGuard UDP endpoint (a name is re-resolved on reconnect)"),
-      endpoints: z
-        .array(z.string().min(3).max(300))
-        .max(64)
-        .optional()
-        .describe("Every live hub node's WireGuard endpoint, the answering node's first: all share the hub's key, so the agent may move to another when its node stops answering (absent from hubs before clusters)"),
-      tunnelIp: ipv4Address,
-    }),
-    url: z.url(),
-    persistentKeepalive: z.number().int().min(0).max(65535),
-  })
-  .register(apiSchemas, { id: 'Registration' });
-
-export const ClaimStartBody = z
-  .strictObject({
-    serial,
-    publicKey,
-    returnUrl: z.string().max(2048, 'returnUrl must have at most 2048 characters').optional(),
-    agentVersion: printable(64, 'agentVersion').optional(),
-    attestation: AttestationBody.optional(),
-  })
-  .register(apiSchemas, { id: 'ClaimStartRequest' });
-
-export const ClaimStartSchema = z
-  .object({
-    userCode: z.string().min(1).max(32),
-    verificationUri: z.url(),
-    verificationUriComplete: z.url(),
-    pollToken: z.string().min(1).max(512),
-    expiresIn: z.number().int().positive(),
-    interval: z.number().int().positive(),
-  })
-  .register(apiSchemas, { id: 'ClaimStart' });
-
-export const ClaimPollBody = z.strictObject({ pollToken: z.string().min(1).max(512) }).register(apiSchemas, { id: 'ClaimPollRequest' });
-
-export const ClaimPollSchema = z
-  .union([z.object({ status: z.literal('pending') }), z.object({ status: z.literal('approved'), registration: RegistrationSchema })])
-  .register(apiSchemas, { id: 'ClaimPoll' });
+export { apiSchemas, AttestationBody, ErrorSchema, type Attestation, type ErrorBody } from './common-schemas.js';
+export * from './registration-schemas.js';
 
 // ---- Devices ----
-
-const boolString = z.enum(['true', 'false'], { message: 'must be true or false' }).transform((v) => v === 'true');
-const limit = (max: number) =>
-  z
-    .string()
-    .regex(/^\d{1,4}$/, `limit must be an integer from 1 to ${max}`)
-    .transform(Number)
-    .refine((n) => n >= 1 && n <= max, `limit must be an integer from 1 to ${max}`);
-const cursor = z.string().max(200, 'cursor is not a cursor this API returned');
 
 export const DeviceListQuery = z.strictObject({
   status: z.enum(['enabled', 'disabled']).optional(),
@@ -440,16 +340,8 @@ export const AccessLogSchema = z
     nextCursor: z.string().nullable(),
   })
   .register(apiSchemas, { id: 'AccessLogPage' });
-
 // ---- Types: what the schemas accept (requests) and what they give back (responses) ----
 
-export type ErrorBody = z.output<typeof ErrorSchema>;
-export type Attestation = z.input<typeof AttestationBody>;
-export type RegisterRequest = z.input<typeof RegisterBody>;
-export type Registration = z.output<typeof RegistrationSchema>;
-export type ClaimStartRequest = z.input<typeof ClaimStartBody>;
-export type ClaimStart = z.output<typeof ClaimStartSchema>;
-export type ClaimPoll = z.output<typeof ClaimPollSchema>;
 export type Device = z.output<typeof DeviceSchema>;
 export type DevicePage = z.output<typeof DevicePageSchema>;
 export type DevicePatch = z.input<typeof DevicePatchBody>;
