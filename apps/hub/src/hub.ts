@@ -9,7 +9,6 @@ import { createDatabase, type DatabaseHandle } from '@porthole/db';
 import { UdpBind, decodeKey, encodeKey, publicKeyFromPrivate, type Bind } from '@porthole/wireguard';
 import { parseIpv4Address } from '@porthole/netstack';
 import { createApiRoutes } from './api/api-routes.js';
-import { may } from './auth/authorization.js';
 import { singleSignOnFromConfig } from './auth/single-sign-on.js';
 import { instrumentCluster } from './cluster/cluster-metrics.js';
 import { checkHubIdentity } from './cluster/cluster-store.js';
@@ -27,11 +26,12 @@ import { silentLogger, type Logger } from './ops/logger.js';
 import { createPortalRoutes } from './portal/portal-routes.js';
 import { createBatchingAccessLog, type BatchingAccessLog } from './proxy/batching-access-log.js';
 import type { DeviceRoute } from './proxy/contracts.js';
-import { createCachedDirectory, type CachedDirectory } from './proxy/device-directory.js';
+import type { CachedDirectory } from './proxy/device-directory.js';
 import { createDeviceSessions } from './proxy/device-sessions.js';
 import { parseDeviceHostSetting } from './proxy/host-router.js';
 import { createTicketStore } from './proxy/ticket-store.js';
-import { createRegistry, linkIdOf, linkPrincipal, type Registry } from './registry/index.js';
+import { createRegistryDirectory, registryInstallerLinks, registrySessionStore, registryVisitorAuth } from './proxy-registry.js';
+import { createRegistry, linkIdOf, type Registry } from './registry/index.js';
 import { createHubHttp, type HubHttp } from './server/hub-http.js';
 import { CompositeBind } from './transport/composite-bind.js';
 import { WS_TRANSPORT, createWsDatagramTransport, type WsDatagramTransport } from './transport/ws-datagram-transport.js';
@@ -197,34 +197,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
     instrumentOverlay(metrics, overlay, bind);
     if (wsTransport) instrumentWsTransport(metrics, wsTransport);
 
-    const directory = createCachedDirectory({
-      ttlMs: 5_000,
-      async load(serial): Promise<DeviceRoute | undefined> {
-        const device = await registry.findDeviceBySerial(serial);
-        if (!device) return undefined;
-        return {
-          id: device.id,
-          serial: device.serial,
-          tunnelIp: device.tunnelIp,
-          status: device.status,
-          accessPolicy: device.accessPolicy,
-          online: false, // replaced live below: the cache must not freeze it
-          lastSeenAt: device.lastHandshakeAt ? new Date(device.lastHandshakeAt) : null,
-          exposureUntil: device.exposureUntil ? new Date(device.exposureUntil) : null,
-          exposureEndedAt: device.exposureEndedAt ? new Date(device.exposureEndedAt) : null,
-        };
-      },
-      onLoadError: (serial, err) => logger.warn('device lookup failed', { device: serial, err: String(err) }),
-    });
-    const liveDirectory: CachedDirectory = Object.assign(Object.create(directory) as CachedDirectory, {
-      async findBySerial(serial: string) {
-        const route = await directory.findBySerial(serial);
-        if (!route) return route;
-        // In memory on every proxied request: here, held by another live node, or offline (and why).
-        const reach = reachability.locate(route.tunnelIp);
-        return { ...route, online: reach.kind !== 'offline', ...(reach.kind === 'offline' && reach.reason ? { offlineReason: reach.reason } : {}) };
-      },
-    });
+    const { directory, liveDirectory } = createRegistryDirectory(registry, reachability, logger);
     const unsubscribe = registry.onChange((changes) => {
       for (const change of changes) if (change.kind === 'device') directory.invalidate(change.name);
     });
@@ -317,26 +290,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
     // the registry empties for sessions it ends (a cluster feed would call invalidate the same way).
     const deviceSessions = createDeviceSessions({
       ttlMs: config.deviceSessionTtlMs,
-      // An installer link's holder (principal link:<id>) has its sessions in link_sessions.
-      store: {
-        insert(tokenHash, s, createdIp) {
-          const linkId = linkIdOf(s.userId);
-          const common = { tokenHash, deviceId: s.deviceId, serial: s.serial, expiresAt: new Date(s.expiresMs), createdIp };
-          return linkId === undefined
-            ? registry.createDeviceSession({ ...common, userId: s.userId })
-            : registry.createLinkSession({ ...common, linkId, readOnly: s.readOnly === true });
-        },
-        async find(tokenHash) {
-          const row = await registry.findDeviceSession(tokenHash);
-          if (row) return { userId: row.userId, deviceId: row.deviceId, serial: row.serial, expiresMs: row.expiresAt.getTime() };
-          const link = await registry.findLinkSession(tokenHash);
-          return link && { userId: linkPrincipal(link.linkId), deviceId: link.deviceId, serial: link.serial, expiresMs: link.expiresAt.getTime(), ...(link.readOnly ? { readOnly: true } : {}) };
-        },
-        async delete(tokenHash) {
-          await registry.deleteDeviceSession(tokenHash);
-          await registry.deleteLinkSession(tokenHash);
-        },
-      },
+      store: registrySessionStore(registry),
     });
     cleanups.push(registry.onDeviceSessionsEnded((ended) => deviceSessions.invalidate(ended)));
     /** Devices whose session is on this node now. */
@@ -405,30 +359,9 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
       config,
       directory: liveDirectory,
       dialer: cluster?.dialer ?? overlay.dialer,
-      auth: {
-        canAccessDevice(userId, deviceId) {
-          const linkId = linkIdOf(userId);
-          return linkId === undefined ? registry.canAccessDevice(userId, deviceId) : registry.linkMayAccess(linkId, deviceId);
-        },
-        // A link's read-only flag is on its session; a user's comes from a read-only grant.
-        readOnlyFor: async (userId, deviceId) => linkIdOf(userId) === undefined && registry.isReadOnlyGrantee(userId, deviceId),
-        async userForBearerToken(token) {
-          const principal = await registry.authenticateApiToken(token);
-          if (!principal) return null;
-          const { organizationId: org } = principal;
-          // An organisation token acts for its organisation with its role, never with its maker's own rights.
-          return { userId: principal.user.id, scopes: principal.scopes, ...(org ? { organization: { id: org, opensDevices: may(principal.actor, 'connect', org) } } : {}) };
-        },
-        inOrganization: (deviceId, organizationId) => registry.deviceInOrganization(deviceId, organizationId),
-      },
+      auth: registryVisitorAuth(registry),
       tickets,
-      links: {
-        async redeem(token, deviceId) {
-          const link = await registry.redeemDeviceLink(token, deviceId);
-          if (!link.ok) return link.reason === 'unknown' ? { ok: false, reason: 'unknown' } : { ok: false, reason: link.reason, at: link.at };
-          return { ok: true, principal: linkPrincipal(link.linkId), readOnly: link.readOnly, expiresAt: link.expiresAt };
-        },
-      },
+      links: registryInstallerLinks(registry),
       sessions: deviceSessions,
       accessLog: proxyAccessLog,
       portalApp: portal,
