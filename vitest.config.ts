@@ -26,6 +26,7 @@ const SRC_ON_LOOPBACK = [
   'apps/cli/src/tcp-tunnel.test.ts',
   'apps/demo-meter/src/meter.test.ts',
   'apps/hub/src/api/accounts-api.test.ts',
+  'apps/hub/src/api/api-bad-input.test.ts',
   'apps/hub/src/api/api-routes.test.ts',
   'apps/hub/src/api/attestation-api.test.ts',
   'apps/hub/src/api/body-limits.test.ts',

@@ -4,7 +4,7 @@ import { Hono } from 'hono';
 import type { z } from 'zod';
 import type { Database } from '@porthole/db';
 import type { RegistryOptions } from '../registry/index.js';
-import { createTestClock, createTestRegistry, type TestClock } from '../registry/test-support.js';
+import { createTestClock, createTestRegistry, testKey, type TestClock } from '../registry/test-support.js';
 import { apiRouteTable, createApiRoutes, type ApiLimits } from './api-routes.js';
 import type { RouteDef } from './route-table.js';
 
@@ -74,3 +74,63 @@ export async function createApiHarness(db: Database, options: { clock?: TestCloc
 
   return { app, registry, clock, request, documented, table };
 }
+
+export type ApiHarness = Awaited<ReturnType<typeof createApiHarness>>;
+
+/** The tokens, users and devices the API tests start from. */
+export interface Fixture {
+  enrollmentToken: string;
+  expiredToken: string;
+  revokedToken: string;
+  usedToken: string;
+  readToken: string;
+  revokedApiToken: string;
+  userToken: string;
+  pollToken: string;
+  enrollmentTokenId: string;
+  adminId: string;
+}
+
+export async function seedApi(h: ApiHarness): Promise<Fixture> {
+  const { registry, clock } = h;
+  const admin = (await registry.bootstrapAdmin({ adminEmail: 'admin@example.io', adminPassword: ADMIN_PASSWORD, adminToken: ADMIN_TOKEN }))!;
+  const user = await registry.signUp({ email: 'user@example.io', password: ADMIN_PASSWORD });
+  const mk = (o: Parameters<typeof registry.createEnrollmentToken>[0]) => registry.createEnrollmentToken(o);
+  const expired = await mk({ createdBy: admin.id, expiresInSeconds: 60 });
+  clock.advance(61_000);
+  const enrollment = await mk({ createdBy: admin.id, maxUses: 100, tags: ['fleet'] });
+  const revoked = await mk({ createdBy: admin.id });
+  await registry.revokeEnrollmentToken(revoked.info.id);
+  const used = await mk({ createdBy: admin.id });
+  await registry.registerDevice({ serial: 'an00000001', publicKey: testKey('existing'), enrollmentToken: used.token });
+  await registry.registerDevice({ serial: 'an00000002', publicKey: testKey('second'), enrollmentToken: enrollment.token });
+  const read = await registry.createApiToken({ userId: admin.id, name: 'read', scopes: ['read'] });
+  const revokedApi = await registry.createApiToken({ userId: admin.id, name: 'gone', scopes: ['write'] });
+  await registry.revokeApiToken(revokedApi.info.id);
+  const userApi = await registry.createApiToken({ userId: user.id, name: 'user', scopes: ['read', 'write'] });
+  const claim = await registry.startClaim({ serial: 'claimed1', publicKey: testKey('claim') });
+  await registry.grantAccess('an00000002', { email: 'user@example.io' });
+  await registry.appendAccessLog([
+    { at: clock.now(), serial: 'an00000002', userId: user.id, clientIp: '198.51.100.1', method: 'GET', path: '/', status: 200, bytesIn: 10, bytesOut: 2000, durationMs: 12 },
+  ]);
+  // Warm up: first uses record last_used_at; later uses within a minute write nothing.
+  for (const token of [ADMIN_TOKEN, read.token, userApi.token]) await h.request('GET', '/whoami', { token });
+  return {
+    enrollmentToken: enrollment.token,
+    expiredToken: expired.token,
+    revokedToken: revoked.token,
+    usedToken: used.token,
+    readToken: read.token,
+    revokedApiToken: revokedApi.token,
+    userToken: userApi.token,
+    pollToken: claim.pollToken,
+    enrollmentTokenId: enrollment.info.id,
+    adminId: admin.id,
+  };
+}
+
+/** A registration body with the fixture's enrollment token; `over` replaces fields. */
+export const reg = (f: Fixture, over: Record<string, unknown> = {}) => ({
+  token: null,
+  body: { serial: 'an99999999', publicKey: testKey('new'), enrollmentToken: f.enrollmentToken, ...over },
+});
