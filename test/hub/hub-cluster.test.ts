@@ -1,222 +1,36 @@
 // Two hub nodes of one cluster in this process, on one fresh PostgreSQL database, with an
-// in-process device over loopback WireGuard: a device whose session is on node B is served through
-// node A (HTTP bodies both ways, WebSocket, /.porthole/tcp) over B's internal listener; the API of
-// either node names B as the holder; the internal listener refuses a wrong or missing secret; a
-// disable through A is refused through B within a second; a node with another WireGuard key
-// refuses to start; SIGTERM hands B's device over to A. An admin WireGuard peer (userspace) on node
-// A reaches B's device over the packet relay, and the relay refuses strangers and devices.
-import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+// in-process device over loopback WireGuard (support/hub-cluster.ts): a device whose session is on
+// node B is served through node A (HTTP bodies both ways, WebSocket, /.porthole/tcp) over B's
+// internal listener; the API of either node names B as the holder; the internal listener refuses a
+// wrong or missing secret; a disable through A is refused through B within a second; the guessing
+// budgets are cluster-wide; a node with another WireGuard key refuses to start; SIGTERM hands B's
+// device over to A. The packet relay for admin peers is in hub-cluster-relay.test.ts.
+import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket, WebSocketServer } from 'ws';
-import { createControlServer, DEVICE_CONTROL_PORT, journalMessageSchema, moveMessageSchema, route, type JournalMessage } from '@porthole/device-control';
+import { WebSocket } from 'ws';
 import { throttles } from '@porthole/db';
-import { createTestDatabase, probePostgres, type TestDatabase } from '@porthole/db/testing';
-import { createHub, loadConfig, type Hub } from '@porthole/hub';
-import { createNetstack, type Netstack } from '@porthole/netstack';
-import { UdpBind, encodeKey, generatePrivateKey, startWireGuardNode } from '@porthole/wireguard';
-import { freePort } from '../support/free-port.js';
-import { newDeviceKeys, startOverlayDevice, type OverlayDevice, type Registration } from '../support/overlay-device.js';
+import { probePostgres } from '@porthole/db/testing';
+import { encodeKey, generatePrivateKey } from '@porthole/wireguard';
+import { newDeviceKeys } from '../support/overlay-device.js';
 import { requirementsMet } from '../support/requirements.js';
+import { ADMIN_TOKEN, SECRET, api, clusterKit, request, until, type Node } from './support/hub-cluster.js';
 
 const pgProblem = await probePostgres();
 const ok = requirementsMet('hub cluster on PostgreSQL', { check: () => pgProblem });
-
-const ADMIN_TOKEN = `ph_api_${randomBytes(24).toString('base64url')}`;
-const SECRET = randomBytes(32).toString('base64');
-const WG_KEY = encodeKey(generatePrivateKey());
-
-interface Reply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: Buffer;
-}
-
-interface Node {
-  name: string;
-  hub: Hub;
-  port: number;
-  clusterPort: number;
-  wgPort: number;
-  dataDir: string;
-}
-
-let db: TestDatabase;
-const nodes: Node[] = [];
-const devices: OverlayDevice[] = [];
-
-/** The internal listener's Authorization header, as the hub README documents it. */
-function signClusterRequest(secret: string, node: string, method: string, path: string): string {
-  const ts = Date.now();
-  const mac = createHmac('sha256', secret).update(`porthole-cluster-v1\n${node}\n${ts}\n${method}\n${path}`).digest('base64url');
-  return `PortholeCluster node="${node}", ts="${ts}", mac="${mac}"`;
-}
-
-function request(port: number, host: string, path: string, init: { method?: string; headers?: Record<string, string>; body?: Buffer | string } = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path, method: init.method ?? 'GET', headers: { host: `${host}:${port}`, ...init.headers }, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(init.body);
-  });
-}
-
-async function api(node: Node, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await request(node.port, 'localhost', `/api/v1${path}`, {
-    method,
-    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: res.status, json: res.body.length ? JSON.parse(res.body.toString()) : undefined };
-}
-
-async function until<T>(fn: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-async function startNode(name: string, overrides: Record<string, string> = {}): Promise<Node> {
-  const dataDir = mkdtempSync(join(tmpdir(), `k1-${name}-`));
-  const port = await freePort();
-  const clusterPort = await freePort();
-  const bind = await UdpBind.open({ host: '127.0.0.1' });
-  const config = loadConfig(
-    {
-      DATABASE_URL: db.url!,
-      PORTHOLE_DATA_DIR: dataDir,
-      PORTHOLE_HTTP_PORT: String(port),
-      PORTHOLE_LISTEN_HOST: '127.0.0.1',
-      PORTHOLE_WG_ENDPOINT: `127.0.0.1:${bind.localPort}`,
-      PORTHOLE_ADMIN_EMAIL: 'admin@example.io',
-      PORTHOLE_ADMIN_PASSWORD: 'correct horse battery staple 42',
-      PORTHOLE_ADMIN_TOKEN: ADMIN_TOKEN,
-      PORTHOLE_NODE_NAME: name,
-      PORTHOLE_CLUSTER_LISTEN: `127.0.0.1:${clusterPort}`,
-      PORTHOLE_CLUSTER_SECRET: SECRET,
-      PORTHOLE_WG_KEY: WG_KEY,
-      PORTHOLE_SHUTDOWN_GRACE_MS: '3000',
-      ...overrides,
-    },
-    (path) => readFileSync(path, 'utf8'),
-  );
-  try {
-    const hub = await createHub({ config, bind, statusFlushMs: 200 });
-    await hub.listen();
-    const node = { name, hub, port, clusterPort, wgPort: bind.localPort!, dataDir };
-    nodes.push(node);
-    return node;
-  } catch (err) {
-    await bind.close();
-    rmSync(dataDir, { recursive: true, force: true });
-    throw err;
-  }
-}
-
-function deviceApp(serial: string): http.RequestListener {
-  return (req, res) => {
-    const url = new URL(req.url!, 'http://device');
-    if (url.pathname === '/echo' && req.method === 'POST') {
-      const hash = createHash('sha256');
-      let bytes = 0;
-      req.on('data', (c: Buffer) => {
-        hash.update(c);
-        bytes += c.length;
-      });
-      req.on('end', () => res.end(JSON.stringify({ bytes, sha256: hash.digest('hex') })));
-      return;
-    }
-    if (url.pathname === '/download') {
-      const body = randomBytes(Number(url.searchParams.get('bytes')));
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'x-sha256': createHash('sha256').update(body).digest('hex') });
-      res.end(body);
-      return;
-    }
-    res.end(`hello from ${serial}`);
-  };
-}
-
-/** Registers through `node` (so the device dials that node's endpoint) and brings the device up. */
-async function bringUp(node: Node, serial: string) {
-  const token = await api(node, 'POST', '/enrollment-tokens', { description: serial, maxUses: 1 });
-  expect(token.status).toBe(201);
-  const keys = newDeviceKeys();
-  const res = await request(node.port, 'localhost', '/api/v1/devices/register', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ serial, publicKey: keys.publicKey, enrollmentToken: token.json.token }),
-  });
-  expect(res.status).toBe(201);
-  const registration = JSON.parse(res.body.toString()) as Registration & { hub: { endpoints?: string[] } };
-  const device = await startOverlayDevice(keys, registration, deviceApp(serial));
-  // WebSocket echo on port 80, a TCP echo on overlay port 2222.
-  const upgrades = new WebSocketServer({ noServer: true });
-  device.server.on('upgrade', (req, socket, head) => upgrades.handleUpgrade(req, socket, head, (ws) => ws.on('message', (d, binary) => ws.send(d, { binary }))));
-  device.netstack.listen(2222, (socket) => socket.pipe(socket));
-  // The agent's side of `move`: point the hub peer at the first endpoint offered and handshake there.
-  const moves: unknown[] = [];
-  const journals: JournalMessage[] = [];
-  const control = createControlServer({
-    accept: () => true,
-    handlers: {
-      journal: route(journalMessageSchema, (message) => void journals.push(message)),
-      move: route(moveMessageSchema, (message) => {
-        moves.push(message);
-        const target = message.endpoints[0]!;
-        const i = target.lastIndexOf(':');
-        // After the answer has left through the old session: a fresh peer (no session) at the new
-        // endpoint, and a packet to start its handshake (a SYN to the hub's tunnel address).
-        setTimeout(() => {
-          const peer = device.wireguard.device.getPeer(registration.hub.publicKey)!;
-          device.wireguard.device.removePeer(registration.hub.publicKey);
-          device.wireguard.device.addPeer({
-            publicKey: registration.hub.publicKey,
-            allowedIps: peer.allowedIps,
-            endpoint: { address: target.slice(0, i), port: Number(target.slice(i + 1)) },
-            persistentKeepaliveSeconds: registration.persistentKeepalive,
-          });
-          device.netstack.connect({ host: registration.hub.tunnelIp, port: 9 }).on('error', () => {});
-        }, 50);
-      }),
-    },
-  });
-  device.netstack.listen(DEVICE_CONTROL_PORT, (socket) => control.handle(socket));
-  devices.push(device);
-  return { device, registration, moves, journals };
-}
+const kit = clusterKit();
 
 beforeAll(async () => {
-  if (!ok) return;
-  db = await createTestDatabase('postgres');
-  await startNode('node-a');
-  await startNode('node-b');
+  if (ok) await kit.open(['node-a', 'node-b']);
 }, 60_000);
 
-afterAll(async () => {
-  for (const d of devices) await d.close().catch(() => {});
-  for (const n of nodes) {
-    await n.hub.close().catch(() => {});
-    rmSync(n.dataDir, { recursive: true, force: true });
-  }
-  await db?.drop();
-}, 60_000);
+afterAll(() => kit.close(), 60_000);
 
 describe.skipIf(!ok)('a hub cluster of two nodes', () => {
-  const [a, b] = [() => nodes[0]!, () => nodes[1]!];
+  const [a, b] = [() => kit.nodes[0]!, () => kit.nodes[1]!];
 
   it('serves a device held by node B through node A: HTTP both ways, WebSocket, /.porthole/tcp', async () => {
-    const { registration, journals } = await bringUp(b(), 'k1clus0001');
+    const { registration, journals } = await kit.bringUp(b(), 'k1clus0001');
     expect(registration.hub.endpoint).toBe(`127.0.0.1:${b().wgPort}`);
     expect(new Set(registration.hub.endpoints)).toEqual(new Set([`127.0.0.1:${a().wgPort}`, `127.0.0.1:${b().wgPort}`]));
     expect((await api(a(), 'PATCH', '/devices/k1clus0001', { accessPolicy: 'public' })).status).toBe(200);
@@ -327,115 +141,6 @@ describe.skipIf(!ok)('a hub cluster of two nodes', () => {
     expect(b().hub.cluster!.listener.stats.unauthorized).toBeGreaterThanOrEqual(3);
   });
 
-  it('an admin WireGuard peer on node A reaches a device held by node B over the packet relay, both ways; the relay refuses strangers and devices', async () => {
-    const tunnelIp = (await api(a(), 'GET', '/devices/k1clus0001')).json.tunnelIp as string;
-    expect(a().hub.reachability.locate(tunnelIp)).toMatchObject({ kind: 'remote', node: { name: 'node-b' } });
-    // A userspace admin peer (WireGuard + netstack) whose session is with node A.
-    const adminKeys = newDeviceKeys();
-    const created = await api(a(), 'POST', '/admin-peers', { name: 'k3 laptop', publicKey: adminKeys.publicKey });
-    expect(created.status).toBe(201);
-    const config = created.json.config as string;
-    const hubKey = /^PublicKey = (\S+)$/m.exec(config)![1]!;
-    const overlayCidr = /^AllowedIPs = (\S+)$/m.exec(config)![1]!;
-    const bind = await UdpBind.open({ host: '127.0.0.1' });
-    let stack: Netstack | undefined;
-    const wg = await startWireGuardNode({ privateKey: adminKeys.privateKey, bind, onPacket: (p) => stack!.receive(p) });
-    stack = createNetstack({ address: created.json.tunnelIp, onTransmit: (p) => void wg.send(p) });
-    const admin = stack;
-    wg.device.addPeer({ publicKey: hubKey, allowedIps: [overlayCidr], endpoint: { address: '127.0.0.1', port: a().wgPort }, persistentKeepaliveSeconds: 25 });
-    try {
-      const relayedBefore = b().hub.cluster!.relay.stats.received;
-      // A TCP connection from the admin peer to the device's echo port (2222), data both ways.
-      const payload = randomBytes(200_000);
-      const echoed = await until(
-        () =>
-          new Promise<Buffer | undefined>((resolve) => {
-            const socket = admin.connect({ host: tunnelIp, port: 2222, timeoutMs: 3_000 });
-            const chunks: Buffer[] = [];
-            let bytes = 0;
-            socket.on('error', () => resolve(undefined));
-            socket.on('connect', () => socket.write(payload));
-            socket.on('data', (c: Buffer) => {
-              chunks.push(c);
-              bytes += c.length;
-              if (bytes >= payload.length) {
-                socket.destroy();
-                resolve(Buffer.concat(chunks));
-              }
-            });
-          }),
-        'the admin peer to reach the device held by node B',
-        20_000,
-      );
-      expect(echoed.equals(payload)).toBe(true);
-      // It went over the relay (A's router sent, B's received and passed), and the device stayed on B.
-      expect(a().hub.overlay.router.relayedOut).toBeGreaterThan(0);
-      expect(b().hub.cluster!.relay.stats.received).toBeGreaterThan(relayedBefore);
-      expect(b().hub.overlay.router.relayedIn).toBeGreaterThan(0);
-      expect(b().hub.overlay.router.relayedOut).toBeGreaterThan(0); // the device's answers, back to A
-      expect(a().hub.overlay.router.relayedIn).toBeGreaterThan(0);
-      expect(b().hub.reachability.locate(tunnelIp).kind).toBe('local');
-    } finally {
-      admin.close();
-      await wg.close();
-    }
-
-    // The relay channel without the secret, or under another one: 401, nothing read from it.
-    const frame = (packet: Uint8Array) => Buffer.concat([Buffer.from([packet.length >> 8, packet.length & 0xff]), packet]);
-    const deviceToDevice = (src: string, dst: string) => {
-      const p = Buffer.alloc(40);
-      p[0] = 0x45;
-      p.writeUInt16BE(40, 2);
-      p[8] = 64;
-      p[9] = 6;
-      p.set(src.split('.').map(Number), 12);
-      p.set(dst.split('.').map(Number), 16);
-      p.writeUInt16BE(40000, 20);
-      p.writeUInt16BE(2222, 22);
-      p[32] = 0x50;
-      p[33] = 0x02; // SYN
-      return p;
-    };
-    const other = await bringUp(a(), 'k1clus0003');
-    const openRelay = (authorization: string | undefined) =>
-      new Promise<{ status: number; socket?: import('node:net').Socket }>((resolve, reject) => {
-        const req = http.request({ host: '127.0.0.1', port: b().clusterPort, path: '/cluster/v1/relay', headers: { connection: 'Upgrade', upgrade: 'porthole-relay', ...(authorization ? { authorization } : {}) } });
-        req.once('upgrade', (_res, socket) => resolve({ status: 101, socket }));
-        req.once('response', (res) => resolve({ status: res.statusCode! }));
-        req.once('error', reject);
-        req.end(frame(deviceToDevice(other.registration.tunnelIp, tunnelIp)));
-      });
-    const unauthorizedBefore = b().hub.cluster!.listener.stats.unauthorized;
-    const receivedBefore = b().hub.cluster!.relay.stats.received;
-    for (const authorization of [undefined, signClusterRequest(randomBytes(32).toString('base64'), 'node-a', 'GET', '/cluster/v1/relay')]) {
-      expect((await openRelay(authorization)).status).toBe(401);
-    }
-    expect(b().hub.cluster!.listener.stats.unauthorized).toBe(unauthorizedBefore + 2);
-    expect(b().hub.cluster!.relay.stats.received).toBe(receivedBefore);
-
-    // A device cannot use the relay to reach another device: from its own node (dropped there,
-    // nothing relayed) nor as a packet on the channel with the secret (dropped by B's router).
-    other.device.netstack.connect({ host: other.registration.hub.tunnelIp, port: 9 }).on('error', () => {});
-    await until(() => (a().hub.reachability.locate(other.registration.tunnelIp).kind === 'local' ? true : undefined), 'the second device online on node A');
-    const d2dA = a().hub.overlay.router.drops.get('device_to_device') ?? 0;
-    const relayedOutA = a().hub.overlay.router.relayedOut;
-    const refused = await new Promise<string>((resolve) => {
-      const socket = other.device.netstack.connect({ host: tunnelIp, port: 2222, timeoutMs: 2_000 });
-      socket.on('connect', () => resolve('connected'));
-      socket.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'error'));
-    });
-    expect(refused).not.toBe('connected');
-    expect(a().hub.overlay.router.drops.get('device_to_device') ?? 0, JSON.stringify(Object.fromEntries(a().hub.overlay.router.drops))).toBeGreaterThan(d2dA);
-    expect(a().hub.overlay.router.relayedOut).toBe(relayedOutA);
-    const d2dB = b().hub.overlay.router.drops.get('device_to_device') ?? 0;
-    const relayedInB = b().hub.overlay.router.relayedIn;
-    const signed = await openRelay(signClusterRequest(SECRET, 'node-a', 'GET', '/cluster/v1/relay'));
-    expect(signed.status).toBe(101);
-    await until(() => ((b().hub.overlay.router.drops.get('device_to_device') ?? 0) > d2dB ? true : undefined), "node B's router to drop the relayed device-to-device packet");
-    expect(b().hub.overlay.router.relayedIn).toBe(relayedInB);
-    signed.socket!.destroy();
-  }, 60_000);
-
   it('a disable through node A is refused through node B within a second', async () => {
     expect((await request(b().port, 'k1clus0001.localhost', '/')).status).toBe(200);
     expect((await request(a().port, 'k1clus0001.localhost', '/')).status).toBe(200);
@@ -475,10 +180,10 @@ describe.skipIf(!ok)('a hub cluster of two nodes', () => {
     // A valid token is not held back by the address's failures.
     expect((await api(b(), 'GET', '/devices/k1clus0001')).status).toBe(200);
     // The counters are rows of the throttles table: gone from there, both nodes take registrations again.
-    await db.db.delete(throttles);
+    await kit.db.db.delete(throttles);
     expect((await register(b())).status).not.toBe(429);
     // Request rates too: claim starts (10 per address) alternating between the nodes, then 429 on both.
-    await db.db.delete(throttles);
+    await kit.db.db.delete(throttles);
     const claim = (node: Node, i: number) =>
       request(node.port, 'localhost', '/api/v1/claims', {
         method: 'POST',
@@ -488,23 +193,23 @@ describe.skipIf(!ok)('a hub cluster of two nodes', () => {
     const claims: number[] = [];
     for (let i = 0; i < 12; i++) claims.push((await claim(i % 2 === 0 ? a() : b(), i)).status);
     expect(claims).toEqual([...Array(10).fill(201), 429, 429]);
-    await db.db.delete(throttles);
+    await kit.db.db.delete(throttles);
   });
 
   it('a node with another WireGuard key refuses to start and says why', async () => {
-    await expect(startNode('node-c', { PORTHOLE_WG_KEY: encodeKey(generatePrivateKey()) })).rejects.toThrow(/not the hub's: the database records public key/);
+    await expect(kit.startNode('node-c', { PORTHOLE_WG_KEY: encodeKey(generatePrivateKey()) })).rejects.toThrow(/not the hub's: the database records public key/);
   });
 
   it('SIGTERM: node B tells its device to move, the device handshakes with A, and A serves it', async () => {
-    const { registration, moves } = await bringUp(b(), 'k1clus0002');
+    const { registration, moves } = await kit.bringUp(b(), 'k1clus0002');
     expect((await api(a(), 'PATCH', '/devices/k1clus0002', { accessPolicy: 'public' })).status).toBe(200);
     await until(async () => ((await request(a().port, 'k1clus0002.localhost', '/')).status === 200 ? true : undefined), 'k1clus0002 through node A');
     expect(a().hub.reachability.locate(registration.tunnelIp).kind).toBe('remote');
-    const closing = b().hub.close();
+    const nodeB = b();
+    const closing = kit.stop(nodeB);
     await until(() => (moves.length > 0 ? true : undefined), 'the move message');
-    expect(moves[0]).toEqual({ from: 'node-b', fromEndpoint: `127.0.0.1:${b().wgPort}`, endpoints: [`127.0.0.1:${a().wgPort}`] });
+    expect(moves[0]).toEqual({ from: 'node-b', fromEndpoint: `127.0.0.1:${nodeB.wgPort}`, endpoints: [`127.0.0.1:${a().wgPort}`] });
     await closing;
-    nodes.splice(1, 1);
     const page = await until(async () => {
       const r = await request(a().port, 'k1clus0002.localhost', '/');
       return r.status === 200 ? r : undefined;

@@ -68,8 +68,16 @@ export async function startTestHub(options: TestHubOptions = {}): Promise<TestHu
     (path) => readFileSync(path, 'utf8'),
   );
   const deps = { statusFlushMs: 200, ...options.deps };
-  let hub = await createHub({ ...deps, config, bind });
-  await hub.listen();
+  let hub: Hub;
+  try {
+    hub = await createHub({ ...deps, config, bind });
+    await hub.listen();
+  } catch (err) {
+    // A hub that refuses to start (a test may expect that) leaves no socket or data dir behind.
+    await bind.close();
+    rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
   return {
     get hub() {
       return hub;
