@@ -1,25 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDevicePki, PKI_TOOLS, type DevicePki, type Issued } from '../../../../test/support/device-pki.js';
 import { requirementsMet } from '../../../../test/support/requirements.js';
-import { ConfigError, describeConfig, loadConfig } from './load-config.js';
+import { configFiles, configProblems } from '../testing/config-files.js';
+import { describeConfig, loadConfig } from './load-config.js';
 
-const noFiles = (path: string): string => {
-  throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' });
-};
-const files = (map: Record<string, string>) => (path: string) => {
-  if (path in map) return map[path]!;
-  return noFiles(path);
-};
-
-function problemsOf(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).problems;
-  }
-  throw new Error('expected a ConfigError');
-}
+const noFiles = configFiles();
 
 describe('loadConfig', () => {
   it('has working defaults with no environment at all', () => {
@@ -39,7 +24,7 @@ describe('loadConfig', () => {
     const file = JSON.stringify({ domain: 'devices.example.io', httpPort: 80, wgPort: 4000 });
     const c = loadConfig(
       { PORTHOLE_CONFIG: '/etc/porthole.json', PORTHOLE_HTTP_PORT: '8081', PORTHOLE_PORTAL_HOST: 'Portal.Example.COM.' },
-      files({ '/etc/porthole.json': file }),
+      configFiles({ '/etc/porthole.json': file }),
     );
     expect(c.domain).toBe('devices.example.io');
     expect(c.httpPort).toBe(8081);
@@ -49,19 +34,17 @@ describe('loadConfig', () => {
   });
 
   it('reports every problem at once, naming the variable and the value', () => {
-    const problems = problemsOf(() =>
-      loadConfig(
-        {
-          PORTHOLE_HTTP_PORT: 'eighty',
-          PORTHOLE_WG_PORT: '70000',
-          PORTHOLE_OVERLAY_CIDR: '10.0.0.0/33',
-          PORTHOLE_DOMAIN: 'not a domain',
-          DATABASE_URL: 'mysql://secret@db',
-          PORTHOLE_TRUST_PROXY: 'maybe',
-          PORTHOLE_LOG_LEVEL: 'loud',
-        },
-        noFiles,
-      ),
+    const problems = configProblems(
+      {
+        PORTHOLE_HTTP_PORT: 'eighty',
+        PORTHOLE_WG_PORT: '70000',
+        PORTHOLE_OVERLAY_CIDR: '10.0.0.0/33',
+        PORTHOLE_DOMAIN: 'not a domain',
+        DATABASE_URL: 'mysql://secret@db',
+        PORTHOLE_TRUST_PROXY: 'maybe',
+        PORTHOLE_LOG_LEVEL: 'loud',
+      },
+      noFiles,
     );
     expect(problems).toHaveLength(7);
     expect(problems).toContain('PORTHOLE_HTTP_PORT: must be a port number (got "eighty")');
@@ -77,7 +60,7 @@ describe('loadConfig', () => {
   });
 
   it('requires the TLS triple together, and HTTP then differs from HTTPS', () => {
-    const problems = problemsOf(() => loadConfig({ PORTHOLE_HTTPS_PORT: '8443' }, noFiles));
+    const problems = configProblems({ PORTHOLE_HTTPS_PORT: '8443' }, noFiles);
     expect(problems).toEqual([
       'PORTHOLE_HTTPS_PORT, PORTHOLE_TLS_CERT_FILE and PORTHOLE_TLS_KEY_FILE: set all three to serve HTTPS, or none',
     ]);
@@ -86,7 +69,7 @@ describe('loadConfig', () => {
       noFiles,
     );
     expect(c.tls).toBe(true);
-    expect(problemsOf(() => loadConfig({ PORTHOLE_HTTPS_PORT: '8080', PORTHOLE_TLS_CERT_FILE: 'c', PORTHOLE_TLS_KEY_FILE: 'k' }, noFiles))).toEqual([
+    expect(configProblems({ PORTHOLE_HTTPS_PORT: '8080', PORTHOLE_TLS_CERT_FILE: 'c', PORTHOLE_TLS_KEY_FILE: 'k' }, noFiles)).toEqual([
       'PORTHOLE_HTTPS_PORT: must differ from the HTTP port 8080',
     ]);
   });
@@ -94,25 +77,25 @@ describe('loadConfig', () => {
   it('reads secrets from *_FILE paths, trimming the final newline, and refuses both forms', () => {
     const c = loadConfig(
       { PORTHOLE_ADMIN_PASSWORD_FILE: '/run/secrets/pw', PORTHOLE_ADMIN_EMAIL: 'ops@example.io' },
-      files({ '/run/secrets/pw': 'correct horse battery\n' }),
+      configFiles({ '/run/secrets/pw': 'correct horse battery\n' }),
     );
     expect(c.adminPassword).toBe('correct horse battery');
     expect(describeConfig(c).adminPassword).toBe('(set)');
-    expect(problemsOf(() => loadConfig({ PORTHOLE_ADMIN_TOKEN: 'a', PORTHOLE_ADMIN_TOKEN_FILE: '/x' }, noFiles))).toEqual([
+    expect(configProblems({ PORTHOLE_ADMIN_TOKEN: 'a', PORTHOLE_ADMIN_TOKEN_FILE: '/x' }, noFiles)).toEqual([
       'PORTHOLE_ADMIN_TOKEN and PORTHOLE_ADMIN_TOKEN_FILE: set only one of them',
     ]);
-    expect(problemsOf(() => loadConfig({ PORTHOLE_ADMIN_TOKEN_FILE: '/missing' }, noFiles))).toEqual([
+    expect(configProblems({ PORTHOLE_ADMIN_TOKEN_FILE: '/missing' }, noFiles)).toEqual([
       'PORTHOLE_ADMIN_TOKEN_FILE: cannot read /missing (ENOENT)',
     ]);
   });
 
   it('checks the admin values before the hub writes anything: pairs, password and token rules', () => {
     const readmeBefore = { PORTHOLE_ADMIN_EMAIL: 'admin@example.com', PORTHOLE_ADMIN_PASSWORD: 'a long password', PORTHOLE_ADMIN_TOKEN: 'ph_api_change-me-0123456789' };
-    expect(problemsOf(() => loadConfig(readmeBefore, noFiles))).toEqual([
+    expect(configProblems(readmeBefore, noFiles)).toEqual([
       'PORTHOLE_ADMIN_TOKEN: must have at least 32 characters (has 27); for example ph_api_ and 32 random letters and digits',
     ]);
-    expect(problemsOf(() => loadConfig({ PORTHOLE_ADMIN_EMAIL: 'ops@example.io' }, noFiles))).toEqual(['PORTHOLE_ADMIN_PASSWORD: must be set with PORTHOLE_ADMIN_EMAIL']);
-    expect(problemsOf(() => loadConfig({ PORTHOLE_ADMIN_PASSWORD: 'password123', PORTHOLE_ADMIN_EMAIL: 'ops@example.io' }, noFiles))).toEqual([
+    expect(configProblems({ PORTHOLE_ADMIN_EMAIL: 'ops@example.io' }, noFiles)).toEqual(['PORTHOLE_ADMIN_PASSWORD: must be set with PORTHOLE_ADMIN_EMAIL']);
+    expect(configProblems({ PORTHOLE_ADMIN_PASSWORD: 'password123', PORTHOLE_ADMIN_EMAIL: 'ops@example.io' }, noFiles)).toEqual([
       'PORTHOLE_ADMIN_PASSWORD: is too common; choose another',
     ]);
     const ok = loadConfig({ ...readmeBefore, PORTHOLE_ADMIN_TOKEN: 'ph_api_0123456789abcdefghijklmnopqrstuv' }, noFiles);
@@ -137,7 +120,7 @@ describe('loadConfig', () => {
         PORTHOLE_CLUSTER_SECRET_FILE: '/run/secret',
         PORTHOLE_WG_KEY_FILE: '/run/wg.key',
       },
-      files({ '/run/secret': `${secret}\n`, '/run/wg.key': `${key}\n` }),
+      configFiles({ '/run/secret': `${secret}\n`, '/run/wg.key': `${key}\n` }),
     );
     expect(c).toMatchObject({ nodeName: 'hub-2', clusterListen: '10.0.0.2:7946', clusterSecret: secret, wgKey: key });
     expect(describeConfig(c)).toMatchObject({ clusterSecret: '(set)', wgKey: '(set)' });
@@ -146,43 +129,39 @@ describe('loadConfig', () => {
     // A WireGuard key alone is fine on a single node (no database needed).
     expect(loadConfig({ PORTHOLE_WG_KEY: key }, noFiles).wgKey).toBe(key);
 
-    expect(problemsOf(() => loadConfig({ PORTHOLE_CLUSTER_LISTEN: '10.0.0.2:7946', PORTHOLE_WG_ENDPOINT: 'h:1', PORTHOLE_CLUSTER_SECRET: secret }, noFiles))).toEqual([
+    expect(configProblems({ PORTHOLE_CLUSTER_LISTEN: '10.0.0.2:7946', PORTHOLE_WG_ENDPOINT: 'h:1', PORTHOLE_CLUSTER_SECRET: secret }, noFiles)).toEqual([
       'PORTHOLE_CLUSTER_LISTEN and PORTHOLE_CLUSTER_SECRET: a cluster needs DATABASE_URL (the nodes share one PostgreSQL database; the embedded PGlite serves one node)',
     ]);
-    expect(problemsOf(() => loadConfig({ DATABASE_URL: 'postgres://db/p', PORTHOLE_WG_ENDPOINT: 'h:1', PORTHOLE_CLUSTER_LISTEN: '10.0.0.2:7946' }, noFiles))).toEqual([
+    expect(configProblems({ DATABASE_URL: 'postgres://db/p', PORTHOLE_WG_ENDPOINT: 'h:1', PORTHOLE_CLUSTER_LISTEN: '10.0.0.2:7946' }, noFiles)).toEqual([
       'PORTHOLE_CLUSTER_LISTEN: needs the cluster secret (PORTHOLE_CLUSTER_SECRET_FILE), the same on every node',
     ]);
-    expect(problemsOf(() => loadConfig({ DATABASE_URL: 'postgres://db/p', PORTHOLE_CLUSTER_SECRET: secret, PORTHOLE_CLUSTER_LISTEN: '10.0.0.2:7946' }, noFiles))).toEqual([
+    expect(configProblems({ DATABASE_URL: 'postgres://db/p', PORTHOLE_CLUSTER_SECRET: secret, PORTHOLE_CLUSTER_LISTEN: '10.0.0.2:7946' }, noFiles)).toEqual([
       "PORTHOLE_CLUSTER_LISTEN: needs this node's own WireGuard endpoint in PORTHOLE_WG_ENDPOINT (host:port agents reach this node at; UDP does not pass an HTTP load balancer)",
     ]);
-    const bad = problemsOf(() =>
-      loadConfig({ DATABASE_URL: 'postgres://db/p', PORTHOLE_CLUSTER_LISTEN: '0.0.0.0:7946', PORTHOLE_CLUSTER_SECRET: 'short', PORTHOLE_WG_KEY: 'nope', PORTHOLE_NODE_NAME: '-x y' }, noFiles),
-    );
+    const bad = configProblems({ DATABASE_URL: 'postgres://db/p', PORTHOLE_CLUSTER_LISTEN: '0.0.0.0:7946', PORTHOLE_CLUSTER_SECRET: 'short', PORTHOLE_WG_KEY: 'nope', PORTHOLE_NODE_NAME: '-x y' }, noFiles);
     expect(bad).toHaveLength(3);
     expect(bad.join('\n')).toContain('PORTHOLE_CLUSTER_SECRET: must be at least 32 characters');
     expect(bad.join('\n')).toContain('PORTHOLE_WG_KEY: must be a WireGuard private key');
     expect(bad.join('\n')).toContain('PORTHOLE_NODE_NAME: must be 1-63 letters');
     // Secrets are never echoed.
     expect(bad.join('\n')).not.toContain('short');
-    expect(problemsOf(() => loadConfig({ DATABASE_URL: 'postgres://db/p', PORTHOLE_WG_ENDPOINT: 'h:1', PORTHOLE_CLUSTER_LISTEN: '0.0.0.0:7946', PORTHOLE_CLUSTER_SECRET: secret }, noFiles))).toEqual([
+    expect(configProblems({ DATABASE_URL: 'postgres://db/p', PORTHOLE_WG_ENDPOINT: 'h:1', PORTHOLE_CLUSTER_LISTEN: '0.0.0.0:7946', PORTHOLE_CLUSTER_SECRET: secret }, noFiles)).toEqual([
       'PORTHOLE_CLUSTER_LISTEN: must be an address the other nodes can dial, not 0.0.0.0',
     ]);
   });
 
   it('names unknown and ill-typed file keys with the file path', () => {
-    const problems = problemsOf(() =>
-      loadConfig(
-        { PORTHOLE_CONFIG: '/p.json' },
-        files({ '/p.json': JSON.stringify({ domian: 'x', httpPort: '80', adminPasswordFile: '/nope' }) }),
-      ),
+    const problems = configProblems(
+      { PORTHOLE_CONFIG: '/p.json' },
+      configFiles({ '/p.json': JSON.stringify({ domian: 'x', httpPort: '80', adminPasswordFile: '/nope' }) }),
     );
     expect(problems).toContain('/p.json: unknown key "domian"');
     expect(problems).toContain('/p.json: adminPasswordFile: cannot read /nope (ENOENT)');
     expect(problems).toContain('/p.json: httpPort: must be a port number (got "80")');
-    expect(problemsOf(() => loadConfig({ PORTHOLE_CONFIG: '/p.json' }, files({ '/p.json': '[1]' })))).toEqual([
+    expect(configProblems({ PORTHOLE_CONFIG: '/p.json' }, configFiles({ '/p.json': '[1]' }))).toEqual([
       '/p.json: must contain a JSON object',
     ]);
-    expect(problemsOf(() => loadConfig({ PORTHOLE_CONFIG: '/p.json' }, files({ '/p.json': '{' })))[0]).toMatch(
+    expect(configProblems({ PORTHOLE_CONFIG: '/p.json' }, configFiles({ '/p.json': '{' }))[0]).toMatch(
       /^PORTHOLE_CONFIG: cannot read \/p.json as JSON/,
     );
   });
@@ -204,24 +183,24 @@ describe.skipIf(!requirementsMet('device CA configuration', { tools: PKI_TOOLS }
   it('is off by default and reads every CA of the file when set', () => {
     expect(loadConfig({}, noFiles).deviceCaPem).toBeUndefined();
     const bundle = pki.chain(rootA, rootB);
-    const c = loadConfig({ PORTHOLE_DEVICE_CA_FILE: '/etc/porthole/device-ca.pem' }, files({ '/etc/porthole/device-ca.pem': bundle }));
+    const c = loadConfig({ PORTHOLE_DEVICE_CA_FILE: '/etc/porthole/device-ca.pem' }, configFiles({ '/etc/porthole/device-ca.pem': bundle }));
     expect(c.deviceCaFile).toBe('/etc/porthole/device-ca.pem');
     expect(c.deviceCaPem).toBe(bundle);
     expect(describeConfig(c)).toMatchObject({ deviceCaFile: '/etc/porthole/device-ca.pem', deviceCaPem: '(2 certificates)' });
     // The config file key works too.
-    const fromFile = loadConfig({ PORTHOLE_CONFIG: '/p.json' }, files({ '/p.json': JSON.stringify({ deviceCaFile: '/ca.pem' }), '/ca.pem': rootA.certPem }));
+    const fromFile = loadConfig({ PORTHOLE_CONFIG: '/p.json' }, configFiles({ '/p.json': JSON.stringify({ deviceCaFile: '/ca.pem' }), '/ca.pem': rootA.certPem }));
     expect(fromFile.deviceCaPem).toBe(rootA.certPem);
   });
 
   it('reports an unreadable file, a file without certificates and a non-CA certificate, with the other problems', () => {
-    expect(problemsOf(() => loadConfig({ PORTHOLE_DEVICE_CA_FILE: '/missing.pem', PORTHOLE_HTTP_PORT: 'x' }, noFiles))).toEqual([
+    expect(configProblems({ PORTHOLE_DEVICE_CA_FILE: '/missing.pem', PORTHOLE_HTTP_PORT: 'x' }, noFiles)).toEqual([
       'PORTHOLE_HTTP_PORT: must be a port number (got "x")',
       'PORTHOLE_DEVICE_CA_FILE: cannot read /missing.pem (ENOENT)',
     ]);
-    expect(problemsOf(() => loadConfig({ PORTHOLE_DEVICE_CA_FILE: '/ca.pem' }, files({ '/ca.pem': 'not a certificate\n' })))).toEqual([
+    expect(configProblems({ PORTHOLE_DEVICE_CA_FILE: '/ca.pem' }, configFiles({ '/ca.pem': 'not a certificate\n' }))).toEqual([
       'PORTHOLE_DEVICE_CA_FILE: /ca.pem holds no PEM certificate (-----BEGIN CERTIFICATE-----)',
     ]);
-    expect(problemsOf(() => loadConfig({ PORTHOLE_DEVICE_CA_FILE: '/ca.pem' }, files({ '/ca.pem': pki.chain(rootA, device) })))).toEqual([
+    expect(configProblems({ PORTHOLE_DEVICE_CA_FILE: '/ca.pem' }, configFiles({ '/ca.pem': pki.chain(rootA, device) }))).toEqual([
       'PORTHOLE_DEVICE_CA_FILE: /ca.pem certificate 2 (CN=an1) is not a CA certificate (basicConstraints CA:TRUE)',
     ]);
   });

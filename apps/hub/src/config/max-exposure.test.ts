@@ -1,20 +1,9 @@
 // PORTHOLE_MAX_EXPOSURE_HOURS: the fleet maximum of an owner's exposure window, whole hours 1–8760.
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from './load-config.js';
+import { configFiles, configProblems } from '../testing/config-files.js';
+import { loadConfig } from './load-config.js';
 
-const noFiles = (path: string): string => {
-  throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' });
-};
-
-function problems(value: string): string[] {
-  try {
-    loadConfig({ PORTHOLE_MAX_EXPOSURE_HOURS: value }, noFiles);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).problems;
-  }
-  return [];
-}
+const noFiles = configFiles();
 
 describe('PORTHOLE_MAX_EXPOSURE_HOURS', () => {
   it('is unset by default and read as whole hours', () => {
@@ -24,7 +13,7 @@ describe('PORTHOLE_MAX_EXPOSURE_HOURS', () => {
 
   it('refuses zero, fractions, words and more than a year, naming the variable', () => {
     for (const bad of ['0', '1.5', 'eight', '8761']) {
-      const p = problems(bad);
+      const p = configProblems({ PORTHOLE_MAX_EXPOSURE_HOURS: bad });
       expect(p, bad).toHaveLength(1);
       expect(p[0], bad).toContain('PORTHOLE_MAX_EXPOSURE_HOURS');
     }

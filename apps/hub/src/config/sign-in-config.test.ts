@@ -1,26 +1,12 @@
 // Sign-in settings as the loader sees them: a complete OIDC and LDAP setup loads with its rules
 // parsed, and every rule between settings is reported at once, naming the variable.
 import { describe, expect, it } from 'vitest';
-import { ConfigError, describeConfig, loadConfig } from './load-config.js';
-
-const files = (map: Record<string, string>) => (path: string) => {
-  if (path in map) return map[path]!;
-  throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' });
-};
-
-function problemsOf(env: Record<string, string>, read = files({})): string[] {
-  try {
-    loadConfig(env, read);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).problems;
-  }
-  throw new Error('expected a ConfigError');
-}
+import { configFiles, configProblems } from '../testing/config-files.js';
+import { describeConfig, loadConfig } from './load-config.js';
 
 describe('sign-in settings', () => {
   it('default to local passwords only', () => {
-    const c = loadConfig({}, files({}));
+    const c = loadConfig({}, configFiles());
     expect(c.localLogin).toBe('on');
     expect(c.oidcIssuer).toBeUndefined();
     expect(c.ldapUrl).toBeUndefined();
@@ -42,7 +28,7 @@ describe('sign-in settings', () => {
         PORTHOLE_LDAP_CA_FILE: '/etc/ldap-ca.pem',
         PORTHOLE_LDAP_ROLE_RULES: '[{"group":"admins","role":"admin"}]',
       },
-      files({ '/run/secrets/oidc': 'client-secret\n', '/run/secrets/ldap': 'bind-secret\n', '/etc/ldap-ca.pem': '-----BEGIN CERTIFICATE-----\nx\n' }),
+      configFiles({ '/run/secrets/oidc': 'client-secret\n', '/run/secrets/ldap': 'bind-secret\n', '/etc/ldap-ca.pem': '-----BEGIN CERTIFICATE-----\nx\n' }),
     );
     expect(c.localLogin).toBe('off');
     expect(c.oidcClientSecret).toBe('client-secret');
@@ -55,7 +41,7 @@ describe('sign-in settings', () => {
   });
 
   it('report every rule between settings at once, naming the variable', () => {
-    const problems = problemsOf({
+    const problems = configProblems({
       PORTHOLE_LOCAL_LOGIN: 'off',
       PORTHOLE_OIDC_CLIENT_ID: 'orphan',
       PORTHOLE_LDAP_BIND_DN: 'cn=x',
@@ -67,7 +53,7 @@ describe('sign-in settings', () => {
         expect.stringMatching(/^PORTHOLE_LOCAL_LOGIN: off needs PORTHOLE_OIDC_ISSUER or PORTHOLE_LDAP_URL/),
       ]),
     );
-    const more = problemsOf({
+    const more = configProblems({
       PORTHOLE_OIDC_ISSUER: 'http://login.example.com',
       PORTHOLE_OIDC_ROLE_RULES: '[{"emailDomain":"example.com","role":"superuser"}]',
       PORTHOLE_LDAP_URL: 'ldap://dir.example.com',
@@ -80,7 +66,7 @@ describe('sign-in settings', () => {
         expect.stringMatching(/^PORTHOLE_OIDC_ROLE_RULES: .*role must be one of admin, user/),
       ]),
     );
-    const fixed = problemsOf({
+    const fixed = configProblems({
       PORTHOLE_OIDC_ISSUER: 'http://login.example.com',
       PORTHOLE_LDAP_URL: 'ldap://dir.example.com',
       PORTHOLE_LDAP_STARTTLS: 'off',
@@ -110,7 +96,7 @@ describe('sign-in settings', () => {
         PORTHOLE_LDAP_STARTTLS: 'off',
         PORTHOLE_LDAP_SEARCH_BASE: 'dc=test',
       },
-      files({}),
+      configFiles(),
     );
     expect(c.oidcIssuer).toBe('http://127.0.0.1:4000');
     expect(c.ldapStartTls).toBe('off');

@@ -1,23 +1,12 @@
 // PORTHOLE_WEBHOOK_URL and PORTHOLE_WEBHOOK_SECRET(_FILE): the hub-wide webhook endpoint and its
 // signing secret, both or neither; an http(s) URL; a secret of 16 to 256 characters, best from a file.
 import { describe, expect, it } from 'vitest';
-import { ConfigError, describeConfig, loadConfig } from './load-config.js';
+import { configFiles, configProblems } from '../testing/config-files.js';
+import { describeConfig, loadConfig } from './load-config.js';
 
 const SECRET = 'a-webhook-secret-of-32-characters';
-const files = (path: string): string => {
-  if (path === '/run/secrets/webhook') return `${SECRET}\n`;
-  throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' });
-};
-
-function problems(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env, files);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).problems;
-  }
-  return [];
-}
+const files = configFiles({ '/run/secrets/webhook': `${SECRET}\n` });
+const problems = (env: Record<string, string>) => configProblems(env, files);
 
 describe('the hub-wide webhook settings', () => {
   it('are unset by default; the secret comes from a file and is never described', () => {
