@@ -6,7 +6,8 @@ import type { Context } from '../context.js';
 import { CliError, EXIT, UsageError } from '../errors.js';
 import { formatBytes, formatRelative, formatTime, parseDuration, parseIntOption } from '../format.js';
 import { ask } from '../prompt.js';
-import { renderFields, renderTable, type Column } from '../table.js';
+import { printList, printTable } from '../output.js';
+import { renderFields, type Column } from '../table.js';
 
 const MAX_PAGE = 500;
 const seg = encodeURIComponent;
@@ -71,8 +72,7 @@ const list: Command = {
       ctx.json({ devices, nextCursor: cursor ?? null });
       return;
     }
-    if (devices.length === 0) ctx.out('No devices match.');
-    else ctx.out(renderTable(devices, deviceColumns(ctx.now())));
+    printTable(ctx, devices, 'No devices match.', deviceColumns(ctx.now()));
     if (cursor) ctx.err(`More devices: add --all, or --cursor ${cursor} for the next page.`);
     else if (v.all && pages > 1) ctx.err(`${devices.length} devices in ${pages} pages.`);
   },
@@ -206,18 +206,14 @@ const grants: Command = {
   summary: 'List the users granted access to a device.',
   async run(ctx, args) {
     const list = await ctx.client(args).get<Grant[]>(`/devices/${seg(args.positionals[0]!)}/grants`);
-    if (args.values.json) return ctx.json(list);
-    if (list.length === 0) return ctx.out(`No grants on ${args.positionals[0]}.`);
     const now = ctx.now();
-    ctx.out(
-      renderTable(list, [
-        { header: 'EMAIL', value: (g) => g.email },
-        { header: 'ACCESS', value: (g) => (g.readOnly ? 'read-only' : 'full') },
-        { header: 'USER ID', value: (g) => g.userId },
-        { header: 'GRANTED', value: (g) => formatTime(g.createdAt) },
-        { header: 'EXPIRES', value: (g) => (g.expiresAt ? `${formatTime(g.expiresAt)} (${formatRelative(g.expiresAt, now)})` : 'never') },
-      ]),
-    );
+    printList(ctx, args, list, `No grants on ${args.positionals[0]}.`, [
+      { header: 'EMAIL', value: (g) => g.email },
+      { header: 'ACCESS', value: (g) => (g.readOnly ? 'read-only' : 'full') },
+      { header: 'USER ID', value: (g) => g.userId },
+      { header: 'GRANTED', value: (g) => formatTime(g.createdAt) },
+      { header: 'EXPIRES', value: (g) => (g.expiresAt ? `${formatTime(g.expiresAt)} (${formatRelative(g.expiresAt, now)})` : 'never') },
+    ]);
   },
 };
 

@@ -3,7 +3,7 @@
 import type { DeviceLink, NewDeviceLink } from '@porthole/api-contract';
 import type { Command } from '../command.js';
 import { formatRelative, formatTime, parseIntOption } from '../format.js';
-import { renderTable } from '../table.js';
+import { printList } from '../output.js';
 
 const seg = encodeURIComponent;
 
@@ -34,19 +34,15 @@ const list: Command = {
   async run(ctx, args) {
     const serial = args.positionals[0]!;
     const links = await ctx.client(args).get<DeviceLink[]>(`/devices/${seg(serial)}/links`);
-    if (args.values.json) return ctx.json(links);
-    if (links.length === 0) return ctx.out(`No installer links on ${serial}.`);
     const now = ctx.now();
-    ctx.out(
-      renderTable(links, [
-        { header: 'ID', value: (l) => l.id },
-        { header: 'ACCESS', value: (l) => (l.readOnly ? 'read-only' : 'full') },
-        { header: 'STATE', value: (l) => (l.revokedAt ? 'revoked' : Date.parse(l.expiresAt) <= now.getTime() ? 'expired' : 'valid') },
-        { header: 'UNTIL', value: (l) => `${formatTime(l.expiresAt)} (${formatRelative(l.expiresAt, now)})` },
-        { header: 'USES', value: (l) => String(l.uses) },
-        { header: 'MADE BY', value: (l) => l.createdBy ?? '' },
-      ]),
-    );
+    printList(ctx, args, links, `No installer links on ${serial}.`, [
+      { header: 'ID', value: (l) => l.id },
+      { header: 'ACCESS', value: (l) => (l.readOnly ? 'read-only' : 'full') },
+      { header: 'STATE', value: (l) => (l.revokedAt ? 'revoked' : Date.parse(l.expiresAt) <= now.getTime() ? 'expired' : 'valid') },
+      { header: 'UNTIL', value: (l) => `${formatTime(l.expiresAt)} (${formatRelative(l.expiresAt, now)})` },
+      { header: 'USES', value: (l) => String(l.uses) },
+      { header: 'MADE BY', value: (l) => l.createdBy ?? '' },
+    ]);
   },
 };
 

@@ -4,7 +4,7 @@ import type { AccessLogPage, AccessLogPageEntry } from '@porthole/api-contract';
 import type { Command } from '../command.js';
 import { UsageError } from '../errors.js';
 import { formatBytes, formatTime, parseIntOption, parseTime } from '../format.js';
-import { renderTable } from '../table.js';
+import { printTable } from '../output.js';
 
 const API_PAGE = 1000;
 
@@ -50,20 +50,17 @@ export const log: Command = {
     } while (cursor && entries.length < limit);
 
     if (v.json) return ctx.json({ entries, nextCursor: cursor ?? null });
-    if (entries.length === 0) return ctx.out(`No access to ${v.device} in that time.`);
-    ctx.out(
-      renderTable(entries, [
-        { header: 'TIME', value: (e) => formatTime(e.at) },
-        { header: 'METHOD', value: (e) => e.method },
-        { header: 'PATH', value: (e) => e.path },
-        { header: 'STATUS', value: (e) => e.status, align: 'right' },
-        { header: 'CLIENT', value: (e) => e.clientIp },
-        { header: 'USER', value: visitor },
-        { header: 'IN', value: (e) => formatBytes(e.bytesIn), align: 'right' },
-        { header: 'OUT', value: (e) => formatBytes(e.bytesOut), align: 'right' },
-        { header: 'MS', value: (e) => e.durationMs, align: 'right' },
-      ]),
-    );
+    printTable(ctx, entries, `No access to ${v.device} in that time.`, [
+      { header: 'TIME', value: (e) => formatTime(e.at) },
+      { header: 'METHOD', value: (e) => e.method },
+      { header: 'PATH', value: (e) => e.path },
+      { header: 'STATUS', value: (e) => e.status, align: 'right' },
+      { header: 'CLIENT', value: (e) => e.clientIp },
+      { header: 'USER', value: visitor },
+      { header: 'IN', value: (e) => formatBytes(e.bytesIn), align: 'right' },
+      { header: 'OUT', value: (e) => formatBytes(e.bytesOut), align: 'right' },
+      { header: 'MS', value: (e) => e.durationMs, align: 'right' },
+    ]);
     if (cursor) ctx.err(`More entries: raise --limit (showing ${entries.length}).`);
   },
 };

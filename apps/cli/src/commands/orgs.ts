@@ -4,11 +4,10 @@
 import type { Member, NewOrganizationToken, Organization, OrganizationToken } from '@porthole/api-contract';
 import { ORGANIZATION_ROLE_NAMES } from '@porthole/api-contract';
 import type { Command } from '../command.js';
-import type { Context } from '../context.js';
 import type { ApiClient } from '../api-client.js';
 import { CliError, EXIT, UsageError } from '../errors.js';
 import { formatTime, parseDuration } from '../format.js';
-import { renderTable } from '../table.js';
+import { printList, showPlaintextOnce } from '../output.js';
 
 const seg = encodeURIComponent;
 const ROLES_HELP = `role: ${ORGANIZATION_ROLE_NAMES.join(', ')} (owner: members and everything; admin: devices, tokens, peers; technician: open devices, forward TCP; viewer: lists and logs)`;
@@ -33,16 +32,12 @@ const list: Command = {
   summary: 'List organisations: all of them for a hub administrator, else yours, with your role.',
   async run(ctx, args) {
     const orgs = await ctx.client(args).get<Organization[]>('/organizations');
-    if (args.values.json) return ctx.json(orgs);
-    if (orgs.length === 0) return ctx.out('No organisations.');
-    ctx.out(
-      renderTable(orgs, [
-        { header: 'ID', value: (o) => o.id },
-        { header: 'NAME', value: (o) => o.name },
-        { header: 'YOUR ROLE', value: (o) => o.role ?? '(hub administrator)' },
-        { header: 'CREATED', value: (o) => formatTime(o.createdAt) },
-      ]),
-    );
+    printList(ctx, args, orgs, 'No organisations.', [
+      { header: 'ID', value: (o) => o.id },
+      { header: 'NAME', value: (o) => o.name },
+      { header: 'YOUR ROLE', value: (o) => o.role ?? '(hub administrator)' },
+      { header: 'CREATED', value: (o) => formatTime(o.createdAt) },
+    ]);
   },
 };
 
@@ -67,16 +62,12 @@ const members: Command = {
     const client = ctx.client(args);
     const org = await resolveOrganization(client, args.positionals[0]!);
     const rows = await client.get<Member[]>(`/organizations/${seg(org.id)}/members`);
-    if (args.values.json) return ctx.json(rows);
-    if (rows.length === 0) return ctx.out(`${org.name} has no members.`);
-    ctx.out(
-      renderTable(rows, [
-        { header: 'USER ID', value: (m) => m.userId },
-        { header: 'EMAIL', value: (m) => m.email },
-        { header: 'ROLE', value: (m) => m.role },
-        { header: 'SINCE', value: (m) => formatTime(m.createdAt) },
-      ]),
-    );
+    printList(ctx, args, rows, `${org.name} has no members.`, [
+      { header: 'USER ID', value: (m) => m.userId },
+      { header: 'EMAIL', value: (m) => m.email },
+      { header: 'ROLE', value: (m) => m.role },
+      { header: 'SINCE', value: (m) => formatTime(m.createdAt) },
+    ]);
   },
 };
 
@@ -124,28 +115,16 @@ const tokens: Command = {
     const client = ctx.client(args);
     const org = await resolveOrganization(client, args.positionals[0]!);
     const rows = await client.get<OrganizationToken[]>(`/organizations/${seg(org.id)}/api-tokens`);
-    if (args.values.json) return ctx.json(rows);
-    if (rows.length === 0) return ctx.out(`${org.name} has no API tokens.`);
-    ctx.out(
-      renderTable(rows, [
-        { header: 'ID', value: (t) => t.id },
-        { header: 'NAME', value: (t) => t.name },
-        { header: 'ROLE', value: (t) => t.role },
-        { header: 'PREFIX', value: (t) => t.displayPrefix },
-        { header: 'STATE', value: (t) => (t.revokedAt ? 'revoked' : t.expiresAt && t.expiresAt <= ctx.now().toISOString() ? 'expired' : 'active') },
-        { header: 'LAST USED', value: (t) => (t.lastUsedAt ? formatTime(t.lastUsedAt) : 'never') },
-      ]),
-    );
+    printList(ctx, args, rows, `${org.name} has no API tokens.`, [
+      { header: 'ID', value: (t) => t.id },
+      { header: 'NAME', value: (t) => t.name },
+      { header: 'ROLE', value: (t) => t.role },
+      { header: 'PREFIX', value: (t) => t.displayPrefix },
+      { header: 'STATE', value: (t) => (t.revokedAt ? 'revoked' : t.expiresAt && t.expiresAt <= ctx.now().toISOString() ? 'expired' : 'active') },
+      { header: 'LAST USED', value: (t) => (t.lastUsedAt ? formatTime(t.lastUsedAt) : 'never') },
+    ]);
   },
 };
-
-function showPlaintextOnce(ctx: Context, token: string): void {
-  ctx.out('');
-  ctx.out('Copy the token now: it is shown only this once and cannot be retrieved later.');
-  ctx.out('');
-  ctx.out(`    ${token}`);
-  ctx.out('');
-}
 
 const createToken: Command = {
   path: 'orgs create-token',

@@ -3,23 +3,19 @@
 import type { SerialReservation } from '@porthole/api-contract';
 import type { Command } from '../command.js';
 import { formatTime } from '../format.js';
-import { renderTable } from '../table.js';
+import { printList } from '../output.js';
 
 const list: Command = {
   path: 'reservations list',
   summary: 'List serial prefixes reserved for enrollment tokens.',
   async run(ctx, args) {
     const reservations = await ctx.client(args).get<SerialReservation[]>('/serial-reservations');
-    if (args.values.json) return ctx.json(reservations);
-    if (reservations.length === 0) return ctx.out('No reserved serial prefixes: any account may claim any serial nobody registered yet.');
-    ctx.out(
-      renderTable(reservations, [
-        { header: 'PREFIX', value: (r) => r.prefix },
-        { header: 'CREATED', value: (r) => formatTime(r.createdAt) },
-        { header: 'BY', value: (r) => r.createdBy?.email ?? '' },
-        { header: 'DESCRIPTION', value: (r) => r.description },
-      ]),
-    );
+    printList(ctx, args, reservations, 'No reserved serial prefixes: any account may claim any serial nobody registered yet.', [
+      { header: 'PREFIX', value: (r) => r.prefix },
+      { header: 'CREATED', value: (r) => formatTime(r.createdAt) },
+      { header: 'BY', value: (r) => r.createdBy?.email ?? '' },
+      { header: 'DESCRIPTION', value: (r) => r.description },
+    ]);
   },
 };
 

@@ -3,20 +3,11 @@
 // /api/v1/api-tokens.
 import type { ApiToken, EnrollmentToken } from '@porthole/api-contract';
 import type { Command } from '../command.js';
-import type { Context } from '../context.js';
 import { UsageError } from '../errors.js';
 import { formatRelative, formatTime, parseDuration, parseIntOption } from '../format.js';
-import { renderTable } from '../table.js';
+import { printList, showPlaintextOnce } from '../output.js';
 
 const seg = encodeURIComponent;
-
-function showPlaintextOnce(ctx: Context, token: string): void {
-  ctx.out('');
-  ctx.out('Copy the token now: it is shown only this once and cannot be retrieved later.');
-  ctx.out('');
-  ctx.out(`    ${token}`);
-  ctx.out('');
-}
 
 function expiresSeconds(value: unknown): number | undefined {
   return value === undefined ? undefined : Math.round(parseDuration(value as string, '--expires') / 1000);
@@ -27,20 +18,16 @@ const enrollmentList: Command = {
   summary: 'List enrollment tokens (never their plaintext).',
   async run(ctx, args) {
     const tokens = await ctx.client(args).get<EnrollmentToken[]>('/enrollment-tokens');
-    if (args.values.json) return ctx.json(tokens);
-    if (tokens.length === 0) return ctx.out('No enrollment tokens.');
     const now = ctx.now();
-    ctx.out(
-      renderTable(tokens, [
-        { header: 'ID', value: (t) => t.id },
-        { header: 'PREFIX', value: (t) => t.displayPrefix },
-        { header: 'STATE', value: (t) => t.state },
-        { header: 'USES', value: (t) => `${t.uses}/${t.maxUses}`, align: 'right' },
-        { header: 'EXPIRES', value: (t) => `${formatTime(t.expiresAt)} (${formatRelative(t.expiresAt, now)})` },
-        { header: 'TAGS', value: (t) => t.tags.join(',') },
-        { header: 'DESCRIPTION', value: (t) => t.description },
-      ]),
-    );
+    printList(ctx, args, tokens, 'No enrollment tokens.', [
+      { header: 'ID', value: (t) => t.id },
+      { header: 'PREFIX', value: (t) => t.displayPrefix },
+      { header: 'STATE', value: (t) => t.state },
+      { header: 'USES', value: (t) => `${t.uses}/${t.maxUses}`, align: 'right' },
+      { header: 'EXPIRES', value: (t) => `${formatTime(t.expiresAt)} (${formatRelative(t.expiresAt, now)})` },
+      { header: 'TAGS', value: (t) => t.tags.join(',') },
+      { header: 'DESCRIPTION', value: (t) => t.description },
+    ]);
   },
 };
 
@@ -85,20 +72,16 @@ const apiList: Command = {
   summary: 'List API tokens (never their plaintext).',
   async run(ctx, args) {
     const tokens = await ctx.client(args).get<ApiToken[]>('/api-tokens');
-    if (args.values.json) return ctx.json(tokens);
-    if (tokens.length === 0) return ctx.out('No API tokens.');
     const now = ctx.now();
-    ctx.out(
-      renderTable(tokens, [
-        { header: 'ID', value: (t) => t.id },
-        { header: 'NAME', value: (t) => t.name },
-        { header: 'PREFIX', value: (t) => t.displayPrefix },
-        { header: 'SCOPES', value: (t) => t.scopes.join(',') },
-        { header: 'LAST USED', value: (t) => formatRelative(t.lastUsedAt, now) },
-        { header: 'EXPIRES', value: (t) => (t.expiresAt ? formatTime(t.expiresAt) : 'never') },
-        { header: 'REVOKED', value: (t) => (t.revokedAt ? formatTime(t.revokedAt) : '') },
-      ]),
-    );
+    printList(ctx, args, tokens, 'No API tokens.', [
+      { header: 'ID', value: (t) => t.id },
+      { header: 'NAME', value: (t) => t.name },
+      { header: 'PREFIX', value: (t) => t.displayPrefix },
+      { header: 'SCOPES', value: (t) => t.scopes.join(',') },
+      { header: 'LAST USED', value: (t) => formatRelative(t.lastUsedAt, now) },
+      { header: 'EXPIRES', value: (t) => (t.expiresAt ? formatTime(t.expiresAt) : 'never') },
+      { header: 'REVOKED', value: (t) => (t.revokedAt ? formatTime(t.revokedAt) : '') },
+    ]);
   },
 };
 

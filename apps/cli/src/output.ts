@@ -1,0 +1,25 @@
+// How commands print what they got: a list as JSON (--json) or as a table with a sentence for none,
+// and a new secret's plaintext set apart on lines of its own so it is easy to copy.
+import type { ParsedArgs } from './command.js';
+import type { Context } from './context.js';
+import { renderTable, type Column } from './table.js';
+
+/** The rows as a table, or `empty` when there are none. */
+export function printTable<T>(ctx: Context, rows: readonly T[], empty: string, columns: readonly Column<T>[]): void {
+  ctx.out(rows.length === 0 ? empty : renderTable(rows, columns));
+}
+
+/** A list command's result: the rows as JSON with --json, else as printTable shows them. */
+export function printList<T>(ctx: Context, args: ParsedArgs, rows: readonly T[], empty: string, columns: readonly Column<T>[]): void {
+  if (args.values.json) ctx.json(rows);
+  else printTable(ctx, rows, empty, columns);
+}
+
+/** A token's plaintext, the one time the hub returns it. */
+export function showPlaintextOnce(ctx: Context, token: string): void {
+  ctx.out('');
+  ctx.out('Copy the token now: it is shown only this once and cannot be retrieved later.');
+  ctx.out('');
+  ctx.out(`    ${token}`);
+  ctx.out('');
+}
