@@ -32,6 +32,7 @@ const SRC_ON_LOOPBACK = [
   'apps/hub/src/api/body-limits.test.ts',
   'apps/hub/src/auth/identity-provisioning.test.ts',
   'apps/hub/src/cluster/cluster-relay.test.ts',
+  'apps/hub/src/dataplane/udp-ingress.test.ts',
   'apps/hub/src/device-control/device-control.test.ts',
   'apps/hub/src/main.test.ts',
   'apps/hub/src/ops/metrics.test.ts',
@@ -98,7 +99,7 @@ const LAB = [
 ];
 
 /** Tests in test/ that need no network at all. */
-const TEST_IN_PROCESS = ['test/interop/netstack-ws.test.ts', 'test/support/requirements.test.ts', 'scripts/test-scaffolding.test.ts'];
+const TEST_IN_PROCESS = ['test/interop/netstack-ws.test.ts', 'test/support/requirements.test.ts'];
 
 export default defineConfig({
   test: {

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Hono } from 'hono';
 import { createDatabase, type DatabaseHandle } from '@porthole/db';
-import { UdpBind, decodeKey, encodeKey, publicKeyFromPrivate, type Bind } from '@porthole/wireguard';
+import { decodeKey, encodeKey, publicKeyFromPrivate, type Bind } from '@porthole/wireguard';
 import { parseIpv4Address } from '@porthole/netstack';
 import { createApiRoutes } from './api/api-routes.js';
 import { singleSignOnFromConfig } from './auth/single-sign-on.js';
@@ -16,7 +16,8 @@ import { attachCluster, joinCluster, type AttachedCluster } from './cluster/hub-
 import { clusterNodes } from './cluster/cluster-nodes.js';
 import { createReachability, type Reachability } from './cluster/reachability.js';
 import type { HubConfig } from './config/config-schema.js';
-import { instrumentOverlay } from './dataplane/dataplane-metrics.js';
+import { instrumentOverlay, instrumentUdpIngress } from './dataplane/dataplane-metrics.js';
+import { UdpIngress } from './dataplane/udp-ingress.js';
 import { MeteredBind } from './dataplane/metered-bind.js';
 import { startOverlay, type Overlay } from './dataplane/overlay.js';
 import { startDeviceControl, type DeviceControl } from './device-control/device-control.js';
@@ -152,7 +153,8 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
       })();
 
     const metrics = createHubMetrics();
-    const udp = deps.bind ?? (await UdpBind.open({ port: config.wgPort, host: config.listenHost }));
+    // The socket is read and flood-checked on a thread of its own (dataplane/udp-ingress.ts).
+    const udp = deps.bind ?? (await UdpIngress.open({ port: config.wgPort, host: config.listenHost, publicKey: publicKeyFromPrivate(privateKey), logger }));
     // Devices whose UDP is blocked send the same datagrams over a WebSocket on the HTTP(S) port.
     const wsTransport =
       config.wsTransport === 'on'
@@ -177,6 +179,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
       bind,
       source: registry,
       logger,
+      handshakesAdmitted: udp instanceof UdpIngress && !wsTransport,
       dialTimeoutMs: config.dialTimeoutMs,
       onEvent: (event) => {
         if (event.type === 'handshake-completed') {
@@ -195,6 +198,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
     cleanups.push(() => overlay.close());
     const reachability = createReachability({ nodeName: config.nodeName, local: overlay, ...(joined ? { view: joined.node.view } : {}) });
     instrumentOverlay(metrics, overlay, bind);
+    if (udp instanceof UdpIngress) instrumentUdpIngress(metrics, udp);
     if (wsTransport) instrumentWsTransport(metrics, wsTransport);
 
     const { directory, liveDirectory } = createRegistryDirectory(registry, reachability, logger);

@@ -5,7 +5,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { apiRouteTable } from './api/api-routes.js';
 import { instrumentCluster, type ClusterMetricSources } from './cluster/cluster-metrics.js';
-import { instrumentOverlay } from './dataplane/dataplane-metrics.js';
+import { instrumentOverlay, instrumentUdpIngress } from './dataplane/dataplane-metrics.js';
+import type { UdpIngress } from './dataplane/udp-ingress.js';
 import type { MeteredBind } from './dataplane/metered-bind.js';
 import type { Overlay } from './dataplane/overlay.js';
 import { createHubMetrics } from './ops/hub-metrics.js';
@@ -20,6 +21,7 @@ const README = new URL('../README.md', import.meta.url);
 function hubRegistry() {
   const metrics = createHubMetrics();
   instrumentOverlay(metrics, { wireguard: { device: {} } } as unknown as Overlay, {} as MeteredBind);
+  instrumentUdpIngress(metrics, {} as UdpIngress);
   instrumentWsTransport(metrics, {} as WsDatagramTransport);
   instrumentCluster(metrics, {} as ClusterMetricSources);
   return metrics.registry;

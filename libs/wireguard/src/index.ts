@@ -20,3 +20,4 @@ export {
 export { defaultTransportAead, libsodium, nodeAead, type TransportAead } from './aead.js';
 export { UdpBind, type Bind, type UdpBindOptions } from './bind.js';
 export { startWireGuardNode, type WireGuardNode, type WireGuardNodeOptions } from './node.js';
+export { IngressFilter, type IngressFilterOptions } from './ingress-filter.js';

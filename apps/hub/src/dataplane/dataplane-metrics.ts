@@ -4,6 +4,7 @@ import type { HubMetrics } from '../ops/hub-metrics.js';
 import { collectedCounter, collectedGauge } from '../ops/metrics.js';
 import type { MeteredBind } from './metered-bind.js';
 import type { Overlay } from './overlay.js';
+import type { UdpIngress } from './udp-ingress.js';
 
 export function instrumentOverlay({ registry }: HubMetrics, overlay: Overlay, bind: MeteredBind): void {
   const device = overlay.wireguard.device;
@@ -32,4 +33,22 @@ export function instrumentOverlay({ registry }: HubMetrics, overlay: Overlay, bi
       return rows;
     },
   );
+}
+
+/** The UDP ingress thread's counters (udp-ingress.ts), read from its shared counters at scrape time. */
+export function instrumentUdpIngress({ registry }: HubMetrics, ingress: UdpIngress): void {
+  collectedCounter(
+    registry,
+    'porthole_wg_ingress_datagrams_total',
+    'WireGuard datagrams the UDP ingress thread received, by outcome (passed to the data plane, or the reason it dropped them there).',
+    ['outcome'],
+    () => {
+      const stats = ingress.stats;
+      return [{ labels: { outcome: 'passed' }, value: stats.passed }, ...Object.entries(stats.drops).map(([outcome, value]) => ({ labels: { outcome }, value }))];
+    },
+  );
+  collectedCounter(registry, 'porthole_wg_ingress_cookie_replies_total', 'Cookie replies the UDP ingress thread sent (handshakes asked for mac2 under load).', [], () => [
+    { labels: {}, value: ingress.stats.cookieReplies },
+  ]);
+  collectedCounter(registry, 'porthole_wg_ingress_restarts_total', 'Times the UDP ingress thread died and was started again.', [], () => [{ labels: {}, value: ingress.stats.restarts }]);
 }

@@ -30,6 +30,12 @@ export interface OverlayOptions {
   /** Handshake (DH) work per event-loop turn, in ms; default 2 (see @porthole/wireguard's runner). */
   handshakeBudgetMs?: number;
   /**
+   * True when every datagram the bind delivers has passed the cookie checks already (UdpIngress,
+   * which decides load and sends cookie replies itself): the device then never asks for mac2 of
+   * its own, which its cookies (another secret) would make the initiator fail at the ingress.
+   */
+  handshakesAdmitted?: boolean;
+  /**
    * Whether this node may dial a recently seen peer itself (after a start, or when re-enabled).
    * In a cluster a device another live node holds must not be dialled: WireGuard follows the last
    * authenticated packet's source, so the dial would pull the device away from its holder.
@@ -79,6 +85,7 @@ export async function startOverlay(options: OverlayOptions): Promise<Overlay> {
     bind: options.bind,
     mtu: OVERLAY_MTU_BYTES,
     ...(options.handshakeBudgetMs ? { handshakeBudgetMs: options.handshakeBudgetMs } : {}),
+    ...(options.handshakesAdmitted ? { underLoad: false } : {}),
     onPacket: (packet) => {
       noteGoodbye(packet);
       router.fromPeer(packet, wireguard!.now());

@@ -1,0 +1,98 @@
+// What the UDP ingress thread and the hub's main thread say to each other (udp-ingress.ts): one
+// message per batch of datagrams, their bytes back to back in one transferred ArrayBuffer (no
+// copy on the way), each datagram's length and peer port in a transferred Uint32Array, its peer
+// address in a string array. Counters live in a SharedArrayBuffer the ingress thread writes and
+// /metrics reads.
+import { DROP_REASONS, type DropReason, type Endpoint } from '@porthole/wireguard';
+
+export interface IngressThreadData {
+  port: number;
+  host: string;
+  publicKey: Uint8Array;
+  counters: SharedArrayBuffer;
+}
+
+export interface DatagramBatch {
+  t: 'rx' | 'tx';
+  bytes: ArrayBuffer;
+  /** length, port, length, port, ... */
+  meta: Uint32Array;
+  addresses: string[];
+}
+
+export type FromIngressThread = DatagramBatch | { t: 'ready'; port: number } | { t: 'socket-error'; message: string };
+export type ToIngressThread = DatagramBatch | { t: 'close' };
+
+/** Counter slots: datagrams received, passed to the main thread, cookie replies sent, datagrams sent for the main thread, then one per drop reason. */
+export const RECEIVED = 0;
+export const PASSED = 1;
+export const COOKIE_REPLIES = 2;
+export const SENT = 3;
+const FIRST_DROP = 4;
+export const COUNTER_SLOTS = FIRST_DROP + DROP_REASONS.length;
+const dropSlots = new Map(DROP_REASONS.map((reason, i) => [reason, FIRST_DROP + i]));
+
+export function dropSlot(reason: DropReason): number {
+  return dropSlots.get(reason)!;
+}
+
+export interface IngressCounts {
+  received: number;
+  passed: number;
+  cookieReplies: number;
+  sent: number;
+  drops: Record<string, number>;
+}
+
+export function readCounters(counters: Float64Array): IngressCounts {
+  const drops: Record<string, number> = {};
+  for (const [reason, slot] of dropSlots) if (counters[slot]! > 0) drops[reason] = counters[slot]!;
+  return { received: counters[RECEIVED]!, passed: counters[PASSED]!, cookieReplies: counters[COOKIE_REPLIES]!, sent: counters[SENT]!, drops };
+}
+
+/** Collects datagrams and packs them into one batch message. */
+export class BatchBuilder {
+  private datagrams: Uint8Array[] = [];
+  private endpoints: Endpoint[] = [];
+  private bytes = 0;
+
+  get size(): number {
+    return this.datagrams.length;
+  }
+
+  add(datagram: Uint8Array, to: Endpoint): void {
+    this.datagrams.push(datagram);
+    this.endpoints.push(to);
+    this.bytes += datagram.length;
+  }
+
+  /** The batch so far (then empty again), and what to transfer with it. */
+  take(t: DatagramBatch['t']): [DatagramBatch, ArrayBuffer[]] {
+    const bytes = new Uint8Array(this.bytes);
+    const meta = new Uint32Array(this.datagrams.length * 2);
+    const addresses = new Array<string>(this.datagrams.length);
+    let offset = 0;
+    for (let i = 0; i < this.datagrams.length; i++) {
+      const datagram = this.datagrams[i]!;
+      bytes.set(datagram, offset);
+      offset += datagram.length;
+      meta[i * 2] = datagram.length;
+      meta[i * 2 + 1] = this.endpoints[i]!.port;
+      addresses[i] = this.endpoints[i]!.address;
+    }
+    this.datagrams = [];
+    this.endpoints = [];
+    this.bytes = 0;
+    return [{ t, bytes: bytes.buffer, meta, addresses }, [bytes.buffer, meta.buffer]];
+  }
+}
+
+/** Calls visit for each datagram of a batch (views into its buffer: valid while the batch is). */
+export function forEachDatagram(batch: DatagramBatch, visit: (datagram: Uint8Array, from: Endpoint) => void): void {
+  let offset = 0;
+  for (let i = 0; i < batch.addresses.length; i++) {
+    const length = batch.meta[i * 2]!;
+    visit(new Uint8Array(batch.bytes, offset, length), { address: batch.addresses[i]!, port: batch.meta[i * 2 + 1]! });
+    offset += length;
+  }
+}

@@ -1,0 +1,70 @@
+// The UDP ingress thread (started by udp-ingress.ts): owns the hub's WireGuard socket, runs the
+// cheap checks on every datagram (type and length, mac1, under load mac2 or a cookie reply, the
+// per-source rate limit: @porthole/wireguard's IngressFilter) and passes only what survives to the
+// main thread, in one message per turn of this thread's event loop. A flood of bogus initiations
+// is read, answered and dropped here: the main thread never sees it, so the data packets of
+// online devices no longer wait behind it. It also sends the main thread's datagrams, from the
+// same socket (Node's dgram cannot bind a second socket to the port).
+import { performance } from 'node:perf_hooks';
+import { parentPort, workerData } from 'node:worker_threads';
+import { IngressFilter, UdpBind } from '@porthole/wireguard';
+import {
+  BatchBuilder,
+  COOKIE_REPLIES,
+  dropSlot,
+  forEachDatagram,
+  PASSED,
+  RECEIVED,
+  SENT,
+  type FromIngressThread,
+  type IngressThreadData,
+  type ToIngressThread,
+} from './udp-ingress-protocol.js';
+
+/** A batch is passed on at the end of the turn, or earlier once it holds this many datagrams. */
+const MAX_BATCH = 256;
+
+const port = parentPort!;
+const post = (message: FromIngressThread, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
+const data = workerData as IngressThreadData;
+const counters = new Float64Array(data.counters);
+
+const bind = await UdpBind.open({ port: data.port, host: data.host, onError: (err) => post({ t: 'socket-error', message: err.message }) });
+const filter = new IngressFilter({
+  publicKey: data.publicKey,
+  transmit: (datagram, to) => {
+    counters[COOKIE_REPLIES]!++;
+    bind.send(datagram, to);
+  },
+});
+
+const batch = new BatchBuilder();
+let flushScheduled = false;
+const flush = (): void => {
+  flushScheduled = false;
+  if (batch.size > 0) post(...batch.take('rx'));
+};
+
+bind.onReceive((datagram, from) => {
+  counters[RECEIVED]!++;
+  const dropped = filter.check(datagram, from, performance.now());
+  if (dropped) return void counters[dropSlot(dropped)]!++;
+  counters[PASSED]!++;
+  batch.add(datagram, from);
+  if (batch.size >= MAX_BATCH) flush();
+  else if (!flushScheduled) {
+    flushScheduled = true;
+    setImmediate(flush); // after this turn's reads: everything the socket had, in one message
+  }
+});
+
+port.on('message', (message: ToIngressThread) => {
+  if (message.t === 'tx') {
+    forEachDatagram(message, (datagram, to) => bind.send(datagram, to));
+    counters[SENT]! += message.addresses.length;
+  } else if (message.t === 'close') {
+    void bind.close().then(() => port.close());
+  }
+});
+
+post({ t: 'ready', port: bind.localPort });

@@ -1,0 +1,153 @@
+// The UDP ingress thread on loopback: bogus initiations are checked and dropped on that thread and
+// never reach the main thread's handler; data packets and a real handshake (even one that needs a
+// cookie reply first, under load) do; its counters reach /metrics; a thread that dies is restarted
+// on the same port, and one that keeps dying is reported as fatal.
+import dgram from 'node:dgram';
+import { afterEach, describe, expect, it } from 'vitest';
+import { encodeKey, generatePrivateKey, publicKeyFromPrivate, startWireGuardNode, UdpBind, type Endpoint, type WireGuardNode } from '@porthole/wireguard';
+import { bogusInitiations, ipv4Packet, A_TUNNEL, B_TUNNEL } from '@porthole/wireguard/testing';
+import { createHubMetrics } from '../ops/hub-metrics.js';
+import { instrumentUdpIngress } from './dataplane-metrics.js';
+import { UdpIngress } from './udp-ingress.js';
+
+const hubKey = generatePrivateKey();
+const hubPublic = publicKeyFromPrivate(hubKey);
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const fn of cleanups.splice(0).reverse()) await fn();
+});
+
+async function openIngress(options: { onFatal?(err: Error): void; maxRestartsPerMinute?: number } = {}) {
+  const ingress = await UdpIngress.open({ port: 0, host: '127.0.0.1', publicKey: hubPublic, ...options });
+  cleanups.push(() => ingress.close());
+  const received: { datagram: Uint8Array; from: Endpoint }[] = [];
+  ingress.onReceive((datagram, from) => received.push({ datagram: Uint8Array.prototype.slice.call(datagram), from }));
+  return { ingress, received };
+}
+
+/** A UDP socket on `address` (the flooder gets an address of its own: limits are per source address). */
+async function client(address = '127.0.0.1') {
+  const socket = dgram.createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, address, resolve));
+  cleanups.push(() => new Promise<void>((resolve) => socket.close(() => resolve())));
+  const heard: Buffer[] = [];
+  socket.on('message', (m) => heard.push(m));
+  const send = (datagram: Uint8Array, port: number) => new Promise<void>((resolve, reject) => socket.send(datagram, port, '127.0.0.1', (err) => (err ? reject(err) : resolve())));
+  return { socket, heard, send, port: () => socket.address().port };
+}
+
+async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** A WireGuard transport-type datagram (type 4, a receiver index, a counter, 16 bytes of "ciphertext"). */
+function transportLike(tag: number): Uint8Array {
+  const d = new Uint8Array(32);
+  d[0] = 4;
+  d[4] = tag;
+  d[31] = tag;
+  return d;
+}
+
+describe('UdpIngress', () => {
+  it('passes data packets to the main thread with their source, and sends from the same port', async () => {
+    const { ingress, received } = await openIngress();
+    const peer = await client();
+    for (let i = 1; i <= 20; i++) await peer.send(transportLike(i), ingress.localPort);
+    await until(() => received.length === 20, '20 data packets');
+    expect(received.map((r) => r.datagram[4])).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(received[0]!.from).toEqual({ address: '127.0.0.1', port: peer.port() });
+    ingress.send(new Uint8Array([9, 8, 7]), { address: '127.0.0.1', port: peer.port() });
+    await until(() => peer.heard.length === 1, 'the reply');
+    expect([...peer.heard[0]!]).toEqual([9, 8, 7]);
+    expect(ingress.stats).toMatchObject({ received: 20, passed: 20, sent: 1 });
+  });
+
+  it('drops bogus initiations on its own thread: bad mac1 always, valid mac1 under load with a cookie reply; they never reach the main thread', async () => {
+    const { ingress, received } = await openIngress();
+    const flooder = await client();
+    const bogus = bogusInitiations(encodeKey(hubPublic), 64);
+    const badMac1 = Uint8Array.prototype.slice.call(bogus[0]!);
+    badMac1[130] ^= 0xff; // inside mac1
+    for (let i = 0; i < 50; i++) await flooder.send(badMac1, ingress.localPort);
+    // 3,000 valid-mac1 initiations without mac2 within a second: over the 1,000/s that means "under load".
+    for (let i = 0; i < 3_000; i++) await flooder.send(bogus[i % bogus.length]!, ingress.localPort);
+    await until(() => ingress.stats.received === 3_050, 'every datagram read');
+    const stats = ingress.stats;
+    expect(stats.drops['bad-mac1']).toBe(50);
+    expect(stats.drops['cookie-required']).toBeGreaterThan(1_500);
+    expect(stats.cookieReplies).toBeGreaterThan(0);
+    expect(stats.cookieReplies).toBeLessThan(stats.drops['cookie-required']!); // limited per source
+    await until(() => flooder.heard.length === stats.cookieReplies, 'the cookie replies');
+    expect(flooder.heard.every((d) => d[0] === 3 && d.length === 64)).toBe(true);
+    // What the main thread saw: only the initiations from before the load was noticed.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(received.length).toBe(stats.passed);
+    expect(stats.passed).toBeLessThanOrEqual(1_001);
+    expect(received.every((r) => r.datagram.length === 148 && r.datagram[0] === 1)).toBe(true);
+    expect(received.some((r) => r.datagram[130] === badMac1[130] && Buffer.from(r.datagram).equals(badMac1))).toBe(false);
+
+    const metrics = createHubMetrics();
+    instrumentUdpIngress(metrics, ingress);
+    const text = await metrics.render();
+    expect(text).toContain('porthole_wg_ingress_datagrams_total{outcome="bad-mac1"} 50');
+    expect(text).toContain(`porthole_wg_ingress_datagrams_total{outcome="passed"} ${stats.passed}`);
+    expect(text).toContain(`porthole_wg_ingress_cookie_replies_total ${stats.cookieReplies}`);
+  });
+
+  it('carries a real handshake and its data under load: cookie reply, mac2, then the tunnel works', async () => {
+    const { ingress } = await openIngress();
+    let atHub: (p: Uint8Array) => void = () => {};
+    const hub = await startWireGuardNode({ privateKey: hubKey, bind: ingress, underLoad: false, onPacket: (p) => atHub(p) });
+    const deviceKey = generatePrivateKey();
+    const device: WireGuardNode = await startWireGuardNode({ privateKey: deviceKey, bind: await UdpBind.open({ host: '127.0.0.1' }), onPacket: () => {} });
+    cleanups.push(() => device.close());
+    hub.device.addPeer({ publicKey: device.device.publicKey, allowedIps: [`${A_TUNNEL}/32`] });
+    device.device.addPeer({ publicKey: hub.device.publicKey, allowedIps: [`${B_TUNNEL}/32`], endpoint: { address: '127.0.0.1', port: ingress.localPort } });
+    // Keep the ingress thread under load while the device handshakes.
+    const flooder = await client('127.0.0.2');
+    const bogus = bogusInitiations(encodeKey(hubPublic), 32);
+    let flooding = true;
+    const flood = (async () => {
+      for (let i = 0; flooding; i++) {
+        await flooder.send(bogus[i % bogus.length]!, ingress.localPort);
+        if (i % 200 === 0) await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
+    await until(() => (ingress.stats.drops['cookie-required'] ?? 0) > 0, 'the ingress thread under load');
+    const got = new Promise<Uint8Array>((resolve) => (atHub = resolve));
+    const ping = ipv4Packet(A_TUNNEL, B_TUNNEL, 64, 0x33);
+    device.send(ping);
+    expect(Buffer.from(await got).equals(Buffer.from(ping))).toBe(true);
+    flooding = false;
+    await flood;
+    expect(device.device.getPeer(hub.device.publicKey)!.lastHandshakeMs).toBeDefined();
+    expect(hub.device.drops['unknown-peer'] ?? 0).toBeLessThanOrEqual(ingress.stats.passed);
+  }, 30_000);
+
+  it('restarts a thread that died, on the same port, and keeps counting', async () => {
+    const { ingress, received } = await openIngress();
+    const peer = await client();
+    await peer.send(transportLike(1), ingress.localPort);
+    await until(() => received.length === 1, 'a packet before');
+    const first = ingress.worker;
+    await first.terminate();
+    await until(() => ingress.worker !== first, 'a new thread');
+    expect(ingress.stats.restarts).toBe(1);
+    await until(() => (void peer.send(transportLike(2), ingress.localPort), received.length >= 2), 'a packet after the restart', 5_000);
+    expect(received[1]!.datagram[4]).toBe(2);
+    expect(ingress.stats.received).toBeGreaterThanOrEqual(2);
+  });
+
+  it('reports a thread that keeps dying as fatal instead of going on deaf', async () => {
+    const fatal: Error[] = [];
+    const { ingress } = await openIngress({ maxRestartsPerMinute: 0, onFatal: (err) => fatal.push(err) });
+    await ingress.worker.terminate();
+    await until(() => fatal.length === 1, 'the fatal report');
+    expect(fatal[0]!.message).toMatch(/died 1 times within a minute/);
+  });
+});

@@ -1,0 +1,187 @@
+// The hub's WireGuard socket, read on a thread of its own (udp-ingress-thread.ts). Profiled at a
+// flood of ~128,000 valid-mac1 initiations/s, one JS thread reading the socket spent most of its
+// time receiving and dropping flood datagrams while the online devices' data waited behind them
+// in the same kernel queue. Here the ingress thread reads, checks and drops; the main thread gets
+// only datagrams worth its time, in batches, and sends through the ingress thread's socket.
+// A Bind, so the overlay is unchanged. An ingress thread that dies is restarted on the same port
+// (logged as an error, counted); one that keeps dying (or cannot be restarted) is fatal: the hub
+// must never go on deaf.
+import { Worker } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+import type { Bind, Endpoint } from '@porthole/wireguard';
+import type { Logger } from '../ops/logger.js';
+import { BatchBuilder, COUNTER_SLOTS, forEachDatagram, readCounters, type FromIngressThread, type IngressCounts, type IngressThreadData, type ToIngressThread } from './udp-ingress-protocol.js';
+
+export interface UdpIngressOptions {
+  port: number;
+  host: string;
+  /** The hub's WireGuard public key (mac1 and cookies are keyed by it). */
+  publicKey: Uint8Array;
+  logger?: Logger;
+  /** Called when the ingress thread cannot be kept running; default: throw (the process exits). */
+  onFatal?(err: Error): void;
+  /** Restarts allowed within a minute before a death is fatal; default 5. */
+  maxRestartsPerMinute?: number;
+}
+
+export interface UdpIngressCounters extends IngressCounts {
+  restarts: number;
+  sendDropped: number;
+}
+
+/**
+ * The thread's module, run through tsx's loader when this file is TypeScript (the hub runs from
+ * source under tsx; tests under vitest): a worker does not inherit a loader registered in its parent.
+ */
+function threadSource(): string {
+  const file = new URL(`./udp-ingress-thread${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
+  if (!file.endsWith('.ts')) return `import(${JSON.stringify(file)})`;
+  const tsxApi = new URL('dist/esm/api/index.mjs', `file://${createRequire(import.meta.url).resolve('tsx/package.json')}`).href;
+  return `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(file)}); })`;
+}
+
+export class UdpIngress implements Bind {
+  private current: Worker;
+  private handler: ((datagram: Uint8Array, from: Endpoint) => void) | undefined;
+  /** Written by the thread; a restarted thread counts on where its predecessor stopped. */
+  private readonly counters: Float64Array;
+  private readonly outgoing = new BatchBuilder();
+  private restartTimes: number[] = [];
+  private restartCount = 0;
+  private closed = false;
+  /** Datagrams the main thread sent while no ingress thread was running. */
+  private sendDropped = 0;
+  private readonly flushOutgoing = (): void => {
+    if (this.outgoing.size > 0) this.post(...this.outgoing.take('tx'));
+  };
+
+  private constructor(
+    private readonly options: UdpIngressOptions,
+    private readonly counterBuffer: SharedArrayBuffer,
+    started: { worker: Worker; port: number },
+  ) {
+    this.counters = new Float64Array(counterBuffer);
+    this.current = started.worker;
+    this.localPort = started.port;
+    this.watch(started.worker);
+  }
+
+  readonly localPort: number;
+
+  static async open(options: UdpIngressOptions): Promise<UdpIngress> {
+    const counters = new SharedArrayBuffer(COUNTER_SLOTS * 8);
+    const started = await spawn({ port: options.port, host: options.host, publicKey: options.publicKey, counters });
+    return new UdpIngress(options, counters, started);
+  }
+
+  /** The running ingress thread (tests end it to see it restarted). */
+  get worker(): Worker {
+    return this.current;
+  }
+
+  get stats(): UdpIngressCounters {
+    return { ...readCounters(this.counters), restarts: this.restartCount, sendDropped: this.sendDropped };
+  }
+
+  onReceive(handler: (datagram: Uint8Array, from: Endpoint) => void): void {
+    this.handler = handler;
+  }
+
+  /** Sends go to the ingress thread together once the turn's code has run (as UdpBind.send). */
+  send(datagram: Uint8Array, to: Endpoint): void {
+    if (this.closed) return;
+    if (this.outgoing.size === 0) process.nextTick(this.flushOutgoing);
+    this.outgoing.add(datagram, to);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const worker = this.current;
+    if (worker.threadId === -1) return; // already gone (a death that was fatal)
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    this.post({ t: 'close' });
+    const timer = setTimeout(() => void worker.terminate(), 2_000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  private post(message: ToIngressThread, transfer: ArrayBuffer[] = []): void {
+    try {
+      this.current.postMessage(message, transfer);
+    } catch {
+      this.sendDropped++; // between a thread's death and its successor's start
+    }
+  }
+
+  private watch(worker: Worker): void {
+    worker.on('message', (message: FromIngressThread) => {
+      if (message.t === 'rx') {
+        const handler = this.handler;
+        if (handler && !this.closed) forEachDatagram(message, handler);
+      } else if (message.t === 'socket-error') {
+        this.options.logger?.warn('wireguard socket error', { error: message.message });
+      }
+    });
+    worker.on('error', (err) => this.options.logger?.error('udp ingress thread failed', { error: err.message, stack: err.stack }));
+    worker.once('exit', (code) => {
+      if (this.closed || worker !== this.current) return;
+      void this.restart(code);
+    });
+  }
+
+  private async restart(code: number): Promise<void> {
+    const now = Date.now();
+    this.restartTimes = this.restartTimes.filter((t) => now - t < 60_000);
+    const limit = this.options.maxRestartsPerMinute ?? 5;
+    if (this.restartTimes.length >= limit) return this.fatal(new Error(`the UDP ingress thread died ${limit + 1} times within a minute (last exit code ${code})`));
+    this.restartTimes.push(now);
+    this.restartCount++;
+    this.options.logger?.error('udp ingress thread exited; restarting it', { exitCode: code, port: this.localPort });
+    try {
+      const started = await spawn({ port: this.localPort, host: this.options.host, publicKey: this.options.publicKey, counters: this.counterBuffer });
+      if (this.closed) return void started.worker.terminate();
+      this.current = started.worker;
+      this.watch(started.worker);
+    } catch (err) {
+      this.fatal(new Error(`the UDP ingress thread could not be restarted: ${(err as Error).message}`));
+    }
+  }
+
+  private fatal(err: Error): void {
+    this.options.logger?.error('udp ingress lost: the hub cannot receive WireGuard datagrams', { error: err.message });
+    if (this.options.onFatal) return this.options.onFatal(err);
+    setImmediate(() => {
+      throw err;
+    });
+  }
+}
+
+/** Starts an ingress thread; resolves once its socket is bound. */
+function spawn(data: IngressThreadData): Promise<{ worker: Worker; port: number }> {
+  const worker = new Worker(threadSource(), { eval: true, workerData: data });
+  return new Promise((resolve, reject) => {
+    const onMessage = (message: FromIngressThread) => {
+      if (message.t !== 'ready') return;
+      cleanup();
+      resolve({ worker, port: message.port });
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      void worker.terminate();
+      reject(err);
+    };
+    const onExit = (code: number) => {
+      cleanup();
+      reject(new Error(`the UDP ingress thread exited (code ${code}) before its socket was bound`));
+    };
+    const cleanup = () => {
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+      worker.off('exit', onExit);
+    };
+    worker.on('message', onMessage);
+    worker.once('error', onError);
+    worker.once('exit', onExit);
+  });
+}
