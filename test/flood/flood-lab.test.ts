@@ -33,6 +33,13 @@ describe.skipIf(!ok)('a hub under a handshake flood', () => {
     const { sent, replies } = progress()!;
     // One source address: cookie replies are limited per address, so almost every datagram goes unanswered.
     expect(replies).toBeLessThan(sent / 10);
+    // Answered and dropped on the ingress thread: its counters on /metrics say so, and it never died.
+    const metrics = await lab.metrics();
+    const counter = (series: string) => Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(metrics)?.[1] ?? NaN);
+    expect(counter('porthole_wg_ingress_datagrams_total{outcome="cookie-required"}')).toBeGreaterThan(10_000);
+    expect(counter('porthole_wg_ingress_cookie_replies_total')).toBeGreaterThan(0);
+    expect(counter('porthole_wg_ingress_datagrams_total{outcome="passed"}')).toBeLessThan(counter('porthole_wg_ingress_datagrams_total{outcome="cookie-required"}') / 5);
+    expect(counter('porthole_wg_ingress_restarts_total')).toBe(0);
   }, 120_000);
 
   it('keeps serving the device that was online: every request through the proxy succeeds', async () => {

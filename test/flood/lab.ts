@@ -18,6 +18,8 @@ import { createNetns, run, veth, type Netns } from '../support/netns.js';
 
 export const HUB_IP = '10.200.0.1';
 export const DOMAIN = 'flood.test';
+/** The hub's ops listener (/metrics), on the hub's namespace. */
+const OPS_PORT = 9090;
 const ADMIN_TOKEN = `ph_api_${randomBytes(24).toString('base64url')}`;
 const FLOODER = join(REPO_ROOT, 'test/flood/fixtures/flooder.ts');
 const PROBER = join(REPO_ROOT, 'test/flood/fixtures/prober.ts');
@@ -42,12 +44,21 @@ export interface FloodLab {
   startFlood(rate: number): Promise<Service>;
   /** COUNT requests to the device through the proxy, one every intervalMs. */
   probe(serial: string, count: number, intervalMs: number): Promise<ProbeResult>;
+  /** The hub's /metrics text. */
+  metrics(): Promise<string>;
   /** CPU seconds (user + system) the hub's processes have used so far. */
   hubCpuSeconds(): Promise<number>;
   close(): Promise<void>;
 }
 
-export async function createFloodLab(options: { /** Node flags for the hub, e.g. --cpu-prof. */ hubNodeArgs?: string[] } = {}): Promise<FloodLab> {
+export interface FloodLabOptions {
+  /** Node flags for the hub, e.g. --cpu-prof. */
+  hubNodeArgs?: string[];
+  /** More settings for the hub (e.g. PORTHOLE_WG_INGRESS_THREAD). */
+  hubEnv?: Record<string, string>;
+}
+
+export async function createFloodLab(options: FloodLabOptions = {}): Promise<FloodLab> {
   const cleanups: (() => Promise<unknown>)[] = [];
   const close = async () => {
     for (const fn of cleanups.reverse()) await fn().catch((err: unknown) => console.warn(`flood lab cleanup: ${String(err)}`));
@@ -87,7 +98,9 @@ export async function createFloodLab(options: { /** Node flags for the hub, e.g.
       PORTHOLE_ADMIN_EMAIL: 'admin@flood.test',
       PORTHOLE_ADMIN_PASSWORD: 'flood lab admin password 0123',
       PORTHOLE_ADMIN_TOKEN: ADMIN_TOKEN,
+      PORTHOLE_OPS_PORT: String(OPS_PORT),
       PORTHOLE_LOG_LEVEL: 'info', // 'listening' is an info line
+      ...options.hubEnv,
     });
     cleanups.push(() => hub.stop());
     await hub.waitFor((l) => l.msg === 'listening', 'the hub to listen', 120_000);
@@ -161,6 +174,11 @@ export async function createFloodLab(options: { /** Node flags for the hub, e.g.
         const line = stdout.split('\n').find((l) => l.includes('"event":"done"'));
         if (!line) throw new Error(`prober printed no result: ${stdout.slice(-2000)}`);
         return JSON.parse(line) as ProbeResult;
+      },
+      async metrics() {
+        const reply = await curl(hubNs, `http://127.0.0.1:${OPS_PORT}/metrics`, {});
+        if (reply.status !== 200) throw new Error(`/metrics: ${reply.status}`);
+        return reply.body;
       },
       async hubCpuSeconds() {
         // tsx runs the hub in a child node process: sum the whole tree under the service's pid.

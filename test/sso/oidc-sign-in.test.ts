@@ -19,7 +19,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHub, loadConfig, type Hub } from '@porthole/hub';
 import { freePort } from '../support/free-port.js';
 import { requirementsMet } from '../support/requirements.js';
-import { CHROMIUM, CHROMIUM_FLAGS } from '../e2e/lab/browser.js';
 
 const ok = requirementsMet('OIDC sign-in in the browser', { tools: ['chromium'] });
 
@@ -205,7 +204,11 @@ describe.skipIf(!ok)('sign-in with OpenID Connect in headless Chromium', () => {
     await hub.registry.createOrganization({ name: 'Acme' });
     await hub.registry.createOrganization({ name: 'Beta Grid' });
 
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
   });
 
   afterAll(async () => {

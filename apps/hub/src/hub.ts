@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Hono } from 'hono';
 import { createDatabase, type DatabaseHandle } from '@porthole/db';
-import { decodeKey, encodeKey, publicKeyFromPrivate, type Bind } from '@porthole/wireguard';
+import { UdpBind, decodeKey, encodeKey, publicKeyFromPrivate, type Bind } from '@porthole/wireguard';
 import { parseIpv4Address } from '@porthole/netstack';
 import { createApiRoutes } from './api/api-routes.js';
 import { singleSignOnFromConfig } from './auth/single-sign-on.js';
@@ -154,7 +154,11 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
 
     const metrics = createHubMetrics();
     // The socket is read and flood-checked on a thread of its own (dataplane/udp-ingress.ts).
-    const udp = deps.bind ?? (await UdpIngress.open({ port: config.wgPort, host: config.listenHost, publicKey: publicKeyFromPrivate(privateKey), logger }));
+    const udp =
+      deps.bind ??
+      (config.wgIngressThread === 'on'
+        ? await UdpIngress.open({ port: config.wgPort, host: config.listenHost, publicKey: publicKeyFromPrivate(privateKey), logger })
+        : await UdpBind.open({ port: config.wgPort, host: config.listenHost }));
     // Devices whose UDP is blocked send the same datagrams over a WebSocket on the HTTP(S) port.
     const wsTransport =
       config.wsTransport === 'on'

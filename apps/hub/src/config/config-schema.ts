@@ -83,6 +83,8 @@ export const configSchema = z.strictObject({
   maxConnectionsPerIp: z.number().int().min(1, 'must be at least 1'),
   shutdownGraceMs: positiveMs,
   deviceSessionTtlMs: positiveMs,
+  /** The WireGuard socket read and flood-checked on a thread of its own (dataplane/udp-ingress.ts). */
+  wgIngressThread: z.enum(['on', 'off'], { message: 'must be on or off' }),
   /** WireGuard over WebSocket on the portal host (`/.porthole/wg`) for devices whose UDP is blocked. */
   wsTransport: z.enum(['on', 'off'], { message: 'must be on or off' }),
   /** Open WebSocket carrier connections per client address. */
@@ -148,6 +150,7 @@ export const DEFAULTS = {
   maxConnectionsPerIp: 256,
   shutdownGraceMs: 10_000,
   deviceSessionTtlMs: 12 * 3600_000,
+  wgIngressThread: 'on',
   wsTransport: 'on',
   wsMaxConnectionsPerIp: 64,
   wsMaxMessagesPerSecond: 20_000,
@@ -187,6 +190,7 @@ export const ENV_KEYS: Record<keyof ConfigInput, { env: string; kind: FieldKind;
   maxConnectionsPerIp: { env: 'PORTHOLE_MAX_CONNECTIONS_PER_IP', kind: 'int' },
   shutdownGraceMs: { env: 'PORTHOLE_SHUTDOWN_GRACE_MS', kind: 'int' },
   deviceSessionTtlMs: { env: 'PORTHOLE_DEVICE_SESSION_TTL_MS', kind: 'int' },
+  wgIngressThread: { env: 'PORTHOLE_WG_INGRESS_THREAD', kind: 'string' },
   wsTransport: { env: 'PORTHOLE_WS_TRANSPORT', kind: 'string' },
   wsMaxConnectionsPerIp: { env: 'PORTHOLE_WS_MAX_CONNECTIONS_PER_IP', kind: 'int' },
   wsMaxMessagesPerSecond: { env: 'PORTHOLE_WS_MAX_MESSAGES_PER_SECOND', kind: 'int' },

@@ -1,1 +1,0 @@
-ALTER TABLE "peer_changes" ADD COLUMN "organization_id" uuid;
