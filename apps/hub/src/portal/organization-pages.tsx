@@ -3,10 +3,11 @@
 // own with their role) and one organisation with its members and roles and its API tokens, with the
 // forms the viewer's role allows (owners: members; admins and owners: tokens).
 import type { FC } from 'hono/jsx';
-import type { MemberInfo, OrganizationInfo } from '../registry/index.js';
+import type { AdminPeerInfo, MemberInfo, OrganizationInfo } from '../registry/index.js';
 import type { OrganizationTokenInfo } from '../auth/api-tokens.js';
 import type { ViewBase } from './device-pages.js';
 import { Csrf, ListTable, Page, PostButton, SelectField, When } from './layout.js';
+import { OrganizationPeerSection } from './organization-peer-section.js';
 
 const ROLES = ['owner', 'admin', 'technician', 'viewer'] as const;
 const ROLE_TEXT: Record<string, string> = {
@@ -62,6 +63,10 @@ export interface OrganizationView extends ViewBase {
   manageMembers: boolean;
   /** The plaintext of a token just made: shown once. */
   newToken?: string | undefined;
+  /** The organisation's admin WireGuard peers; undefined when the viewer may not manage peers. */
+  peers?: AdminPeerInfo[] | undefined;
+  /** The wg-quick file of a peer just added. */
+  newPeerConfig?: string | undefined;
 }
 
 export const OrganizationPage: FC<OrganizationView> = (p) => (
@@ -153,5 +158,6 @@ export const OrganizationPage: FC<OrganizationView> = (p) => (
         </form>
       </>
     ) : null}
+    {p.peers ? <OrganizationPeerSection organizationId={p.organization.id} peers={p.peers} csrf={p.csrf} now={p.now} newConfig={p.newPeerConfig} /> : null}
   </Page>
 );

@@ -1,12 +1,12 @@
 /** @jsxImportSource hono/jsx */
-// Organisation routes of the portal: /orgs (list; hub administrators create) and /orgs/:id (members
-// and organisation tokens). The rules are the API's (auth/authorization.ts): an organisation the
+// Organisation routes of the portal: /orgs (list; hub administrators create) and /orgs/:id (members,
+// organisation tokens and the organisation's admin WireGuard peers). The rules are the API's (auth/authorization.ts): an organisation the
 // user cannot see is "not found" like one that does not exist; a role that may not change members
 // or tokens gets no forms and a 403 for a posted one.
 import type { Hono } from 'hono';
 import { actorFor, authorize, may, requireSuperadmin, visibleOrganizations, type Actor } from '../auth/authorization.js';
 import type { SessionUser } from '../auth/sessions.js';
-import { DomainError } from '../errors.js';
+import { DomainError, NotFoundError } from '../errors.js';
 import { errorStatus } from '../http/error-response.js';
 import { organizationNotFound, parseOrganizationRole } from '../registry/organizations.js';
 import { OrganizationPage, OrganizationsPage, type OrganizationView } from './organization-pages.js';
@@ -56,6 +56,7 @@ export function registerOrganizationRoutes(app: Hono<PortalEnv>, kit: PortalKit)
       members: await registry.listMembers(org.id),
       tokens: may(actor, 'tokens', org.id) ? await registry.listOrganizationTokens(org.id) : undefined,
       manageMembers: may(actor, 'members', org.id),
+      peers: may(actor, 'peers', org.id) ? (await registry.listAdminPeers()).filter((p) => p.organizationId === org.id) : undefined,
       ...extra,
     };
     return c.html(<OrganizationPage {...view} />, status as 200);
@@ -110,5 +111,15 @@ export function registerOrganizationRoutes(app: Hono<PortalEnv>, kit: PortalKit)
   });
   orgForm('tokens/:tokenId/revoke', 'tokens', async (c, orgId) => {
     await registry.revokeOrganizationToken(orgId, c.req.param('tokenId')!.slice(0, 64));
+  });
+  orgForm('peers', 'peers', async (_c, orgId, body, u) => {
+    const input = { name: field(body, 'name', 64).trim(), publicKey: field(body, 'publicKey', 60).trim(), organizationId: orgId, createdBy: u.id };
+    return { newPeerConfig: (await registry.createAdminPeer(input)).config };
+  });
+  orgForm('peers/:peerId/delete', 'peers', async (c, orgId) => {
+    const id = c.req.param('peerId')!.slice(0, 64);
+    // Another organisation's peer is not found here, like one that does not exist.
+    if (!(await registry.listAdminPeers()).some((p) => p.id === id && p.organizationId === orgId)) throw new NotFoundError(`admin peer ${id} does not exist`, { field: 'id' });
+    await registry.deleteAdminPeer(id);
   });
 }

@@ -1,0 +1,51 @@
+/** @jsxImportSource hono/jsx */
+// The WireGuard peers section of an organisation page (owners and admins): the organisation's admin
+// laptops on the overlay, each reaching only this organisation's devices; add one by its public key
+// (the wg-quick file comes back, without a private key), remove one.
+import type { FC } from 'hono/jsx';
+import type { AdminPeerInfo } from '../registry/index.js';
+import { Csrf, ListTable, PostButton, When } from './layout.js';
+
+export const OrganizationPeerSection: FC<{ organizationId: string; peers: AdminPeerInfo[]; csrf: string; now: Date; newConfig?: string | undefined }> = (p) => (
+  <>
+    <h2>WireGuard peers</h2>
+    <p class="note">An admin laptop with stock WireGuard on the overlay: it reaches this organisation's devices only.</p>
+    {p.newConfig ? (
+      <div class="panel" role="status">
+        <p>Peer added. Its wg-quick configuration (put the laptop's private key into the PrivateKey line):</p>
+        <pre aria-label="wg-quick configuration">{p.newConfig}</pre>
+      </div>
+    ) : null}
+    <ListTable rows={p.peers} empty="No WireGuard peers." columns={['Name', 'Tunnel address', 'Last handshake']} actions>
+      {p.peers.map((peer) => (
+        <tr>
+          <td>{peer.name}</td>
+          <td class="mono">{peer.tunnelIp}</td>
+          <td>
+            <When iso={peer.lastHandshakeAt} now={p.now} never="never" />
+          </td>
+          <td>
+            <PostButton action={`/orgs/${p.organizationId}/peers/${peer.id}/delete`} csrf={p.csrf} class="danger" label={`Remove ${peer.name}`}>
+              Remove
+            </PostButton>
+          </td>
+        </tr>
+      ))}
+    </ListTable>
+    <form method="post" action={`/orgs/${p.organizationId}/peers`} class="panel" aria-labelledby="new-peer-h">
+      <h3 id="new-peer-h">Add a WireGuard peer</h3>
+      <Csrf token={p.csrf} />
+      <div class="row">
+        <div>
+          <label for="peer-name">Name</label>
+          <input id="peer-name" name="name" type="text" required maxlength={64} placeholder="anna laptop" />
+        </div>
+        <div>
+          <label for="peer-key">Public key of the laptop</label>
+          <input id="peer-key" name="publicKey" type="text" required maxlength={60} autocomplete="off" class="mono" />
+        </div>
+      </div>
+      <button type="submit">Add peer</button>
+    </form>
+  </>
+);
