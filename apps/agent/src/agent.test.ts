@@ -12,7 +12,7 @@ import { TestBrowser, csrfFrom } from './testing/browser.js';
 import { createFakeRegistry } from './testing/fake-registry.js';
 import { FakeTimers } from './testing/fake-timers.js';
 import { rawHttp, serveApp, serveHandler, until, type Running } from './testing/servers.js';
-import { createFakeTunnelNetwork } from './tunnel/fake-tunnel.js';
+import { createFakeTunnelNetwork } from './testing/fake-tunnel.js';
 import { createRemoteAccessRoutes } from './web/remote-access-routes.js';
 
 const cleanups: Array<() => unknown> = [];

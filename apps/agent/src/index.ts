@@ -14,7 +14,7 @@ export { createLogger, silentLogger, memoryLogger, type Logger, type LogLevel } 
 export { RotatingFile } from './log/rotating-file.js';
 export { HandshakeClock, type ClockProblem } from './clock/handshake-clock.js';
 export type { Tunnel, TunnelFactory, TunnelParams, TunnelEvent, TunnelInfo } from './tunnel/tunnel.js';
-export { createFakeTunnelNetwork, FakeTunnel, type FakeTunnelNetwork } from './tunnel/fake-tunnel.js';
+export { createFakeTunnelNetwork, FakeTunnel, type FakeTunnelNetwork } from './testing/fake-tunnel.js';
 export { realTimers, type Timers } from './timers.js';
 export type { Registration } from './registration.js';
 export { AGENT_VERSION } from './version.js';

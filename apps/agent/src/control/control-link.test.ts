@@ -15,7 +15,7 @@ import { StateStore } from '../state/state-store.js';
 import { createFakeRegistry } from '../testing/fake-registry.js';
 import { FakeTimers } from '../testing/fake-timers.js';
 import { rawHttp, serveApp, until } from '../testing/servers.js';
-import { createFakeTunnelNetwork } from '../tunnel/fake-tunnel.js';
+import { createFakeTunnelNetwork } from '../testing/fake-tunnel.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {

@@ -16,7 +16,7 @@ import { StateStore } from '../state/state-store.js';
 import { testRegistration } from '../testing/fixtures.js';
 import { TestBrowser, csrfFrom } from '../testing/browser.js';
 import { httpOver, rawHttp, serveApp, until, type Running } from '../testing/servers.js';
-import { createFakeTunnelNetwork, type FakeTunnelNetwork } from '../tunnel/fake-tunnel.js';
+import { createFakeTunnelNetwork, type FakeTunnelNetwork } from '../testing/fake-tunnel.js';
 import { createRemoteAccessRoutes } from '../web/remote-access-routes.js';
 
 const ok = requirementsMet('agent TOFU', { tools: ['openssl'] });

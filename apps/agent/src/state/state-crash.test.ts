@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { StateStore, STATE_FILE, parseState } from './state-store.js';
 import { seededRandom } from '@porthole/wireguard/testing';
 
-const writer = fileURLToPath(new URL('./crash-writer.fixture.ts', import.meta.url));
+const writer = fileURLToPath(new URL('../testing/crash-writer.ts', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'porthole-agent-crash-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -8,7 +8,7 @@ import { testRegistration } from '../testing/fixtures.js';
 import { FakeTimers } from '../testing/fake-timers.js';
 import { until } from '../testing/servers.js';
 import { backoffDelayMs } from './backoff.js';
-import { createFakeTunnelNetwork } from './fake-tunnel.js';
+import { createFakeTunnelNetwork } from '../testing/fake-tunnel.js';
 import { HubEndpoints } from './hub-endpoints.js';
 import { HANDSHAKE_DEADLINE_MS, MOVE_DRAIN_MS, STALE_SESSION_MS, TunnelSupervisor } from './supervisor.js';
 

@@ -1,7 +1,7 @@
 // The seam between the agent and the overlay: a Tunnel is one WireGuard session to the hub plus the
 // userspace TCP stack on the device's tunnel IP. The agent only listens on overlay ports and watches
 // events; the supervisor recreates a tunnel after failures. Real implementation: wireguard-tunnel.ts;
-// in-memory fake for tests: fake-tunnel.ts.
+// in-memory fake for tests: testing/fake-tunnel.ts.
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../log/logger.js';
 import type { Registration } from '../registration.js';

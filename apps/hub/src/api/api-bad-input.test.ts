@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DriverName } from '@porthole/db';
 import { createTestDatabase, probePostgres, snapshotTables, truncateAll, type TestDatabase } from '@porthole/db/testing';
 import { requirementsMet } from '../../../../test/support/requirements.js';
-import { testKey } from '../registry/test-support.js';
-import { ADMIN_TOKEN, createApiHarness, reg, seedApi, type ApiHarness, type Fixture, type RequestOptions } from './api-test-support.js';
+import { testKey } from '../testing/registry-test-bed.js';
+import { ADMIN_TOKEN, createApiHarness, reg, seedApi, type ApiHarness, type Fixture, type RequestOptions } from '../testing/api-harness.js';
 
 const pgProblem = await probePostgres();
 const drivers: DriverName[] = requirementsMet('API on PostgreSQL', { check: () => pgProblem }) ? ['pglite', 'postgres'] : ['pglite'];

@@ -6,8 +6,8 @@ import type { DriverName } from '@porthole/db';
 import { createTestDatabase, probePostgres, tableCounts, truncateAll, type TestDatabase } from '@porthole/db/testing';
 import { createDevicePki, PKI_TOOLS, signAttestation, type DevicePki, type Issued } from '../../../../test/support/device-pki.js';
 import { requirementsMet } from '../../../../test/support/requirements.js';
-import { testKey } from '../registry/test-support.js';
-import { ADMIN_PASSWORD, ADMIN_TOKEN, createApiHarness } from './api-test-support.js';
+import { testKey } from '../testing/registry-test-bed.js';
+import { ADMIN_PASSWORD, ADMIN_TOKEN, createApiHarness } from '../testing/api-harness.js';
 
 const pgProblem = await probePostgres();
 const drivers: DriverName[] = requirementsMet('attestation API on PostgreSQL', { check: () => pgProblem }) ? ['pglite', 'postgres'] : ['pglite'];

@@ -7,9 +7,9 @@ import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, tableCounts, type TestDatabase } from '@porthole/db/testing';
-import { buildPortal } from '../portal/portal-test-support.js';
-import { createTestClock, createTestRegistry } from '../registry/test-support.js';
-import { ADMIN_TOKEN } from './api-test-support.js';
+import { buildPortal } from '../testing/portal-harness.js';
+import { createTestClock, createTestRegistry } from '../testing/registry-test-bed.js';
+import { ADMIN_TOKEN } from '../testing/api-harness.js';
 
 const UPLOAD_BYTES = 256 * 1024 * 1024;
 const CHUNK = Buffer.alloc(1024 * 1024, 0x7b); // '{'

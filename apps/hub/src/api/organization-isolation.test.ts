@@ -11,8 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ORGANIZATION_ID, resultRows, type DriverName, type OrganizationRole } from '@porthole/db';
 import { createTestDatabase, probePostgres, type TestDatabase } from '@porthole/db/testing';
 import { requirementsMet } from '../../../../test/support/requirements.js';
-import { testKey } from '../registry/test-support.js';
-import { ADMIN_PASSWORD, ADMIN_TOKEN, createApiHarness, type ApiResult } from './api-test-support.js';
+import { testKey } from '../testing/registry-test-bed.js';
+import { ADMIN_PASSWORD, ADMIN_TOKEN, createApiHarness, type ApiResult } from '../testing/api-harness.js';
 import type { RouteDef } from './route-table.js';
 
 type Harness = Awaited<ReturnType<typeof createApiHarness>>;

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { userIdentities, users } from '@porthole/db';
 import { ConflictError, ForbiddenError } from '../errors.js';
 import { findOrInviteAccount } from '../registry/accounts.js';
-import { createTestClock, useRegistryTestBed, type TestRegistry } from '../registry/test-support.js';
+import { createTestClock, useRegistryTestBed, type TestRegistry } from '../testing/registry-test-bed.js';
 import { EXTERNAL_PASSWORD_HASH, linkIdentity, listIdentities, signInWithIdentity, type ExternalIdentity, type ProvisioningPolicy } from './identity-provisioning.js';
 import { roleRulesSchema } from './role-mapping.js';
 

@@ -6,8 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { devices } from '@porthole/db';
 import { type TestDatabase } from '@porthole/db/testing';
-import { createTestClock, testKey, type TestRegistry, useRegistryTestBed } from '../registry/test-support.js';
-import { buildPortal, formClient, PASSWORD, signedIn, visibleText } from './portal-test-support.js';
+import { createTestClock, testKey, type TestRegistry, useRegistryTestBed } from '../testing/registry-test-bed.js';
+import { buildPortal, formClient, PASSWORD, signedIn, visibleText } from '../testing/portal-harness.js';
 import type { Hono } from 'hono';
 
 describe('portal security pages', () => {

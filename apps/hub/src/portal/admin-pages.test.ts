@@ -10,8 +10,8 @@ import { probePostgres, snapshotTables, type TestDatabase } from '@porthole/db/t
 import { decodeKey, encodeKey, generatePrivateKey, publicKeyFromPrivate } from '@porthole/wireguard';
 import { requirementsMet } from '../../../../test/support/requirements.js';
 import { wgQuickConfig } from '../registry/admin-peers.js';
-import { createTestClock, createTestRegistry, testKey, useRegistryTestBed } from '../registry/test-support.js';
-import { buildPortal, formClient, PASSWORD, signedIn, visibleText, type FormClient } from './portal-test-support.js';
+import { createTestClock, createTestRegistry, testKey, useRegistryTestBed } from '../testing/registry-test-bed.js';
+import { buildPortal, formClient, PASSWORD, signedIn, visibleText, type FormClient } from '../testing/portal-harness.js';
 
 const pgProblem = await probePostgres();
 const drivers: DriverName[] = requirementsMet('admin pages on PostgreSQL', { check: () => pgProblem }) ? ['pglite', 'postgres'] : ['pglite'];

@@ -6,8 +6,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { DriverName } from '@porthole/db';
 import { probePostgres, snapshotTables, type TestDatabase } from '@porthole/db/testing';
 import { requirementsMet } from '../../../../test/support/requirements.js';
-import { createTestClock, createTestRegistry, testKey, useRegistryTestBed } from '../registry/test-support.js';
-import { buildPortal, PASSWORD, signedIn, visibleText, formClient } from './portal-test-support.js';
+import { createTestClock, createTestRegistry, testKey, useRegistryTestBed } from '../testing/registry-test-bed.js';
+import { buildPortal, PASSWORD, signedIn, visibleText, formClient } from '../testing/portal-harness.js';
 
 const pgProblem = await probePostgres();
 const drivers: DriverName[] = requirementsMet('portal pages on PostgreSQL', { check: () => pgProblem }) ? ['pglite', 'postgres'] : ['pglite'];

@@ -5,9 +5,9 @@
 import type { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
 import { type TestDatabase } from '@porthole/db/testing';
-import { createTestClock, testKey, type TestRegistry, useRegistryTestBed } from '../registry/test-support.js';
+import { createTestClock, testKey, type TestRegistry, useRegistryTestBed } from '../testing/registry-test-bed.js';
 import { formMessage } from './layout.js';
-import { buildPortal, formClient, PASSWORD, signedIn, visibleText } from './portal-test-support.js';
+import { buildPortal, formClient, PASSWORD, signedIn, visibleText } from '../testing/portal-harness.js';
 import { claimCodeIn } from './sign-in-pages.js';
 
 describe('messages and links, without a page', () => {

@@ -9,8 +9,8 @@ import type { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { snapshotTables } from '@porthole/db/testing';
 import { createTestDatabase, type TestDatabase } from '@porthole/db/testing';
-import { createTestClock, createTestRegistry, testKey } from '../registry/test-support.js';
-import { buildPortal, PASSWORD, signedIn, visibleText, type FormClient, type Reply } from './portal-test-support.js';
+import { createTestClock, createTestRegistry, testKey } from '../testing/registry-test-bed.js';
+import { buildPortal, PASSWORD, signedIn, visibleText, type FormClient, type Reply } from '../testing/portal-harness.js';
 
 interface Target {
   serial: string;

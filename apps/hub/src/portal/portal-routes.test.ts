@@ -8,7 +8,7 @@ import type { DriverName } from '@porthole/db';
 import { probePostgres, snapshotTables, type TestDatabase } from '@porthole/db/testing';
 import { requirementsMet } from '../../../../test/support/requirements.js';
 import { createApiRoutes } from '../api/api-routes.js';
-import { createTestClock, createTestRegistry, testKey, useRegistryTestBed } from '../registry/test-support.js';
+import { createTestClock, createTestRegistry, testKey, useRegistryTestBed } from '../testing/registry-test-bed.js';
 import { createPortalRoutes } from './portal-routes.js';
 import { safeNextPath, serialFromDeviceHost } from './safe-redirect.js';
 import { createTicketStore } from '../proxy/ticket-store.js';

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, snapshotTables, truncateAll, type TestDatabase } from '@porthole/db/testing';
 import { createDevicePki, PKI_TOOLS, signAttestation, type DevicePki, type Issued } from '../../../../test/support/device-pki.js';
 import { requirementsMet } from '../../../../test/support/requirements.js';
-import { createTestClock, createTestRegistry, testKey } from '../registry/test-support.js';
-import { buildPortal, formClient, PASSWORD, signedIn, visibleText, type FormClient } from './portal-test-support.js';
+import { createTestClock, createTestRegistry, testKey } from '../testing/registry-test-bed.js';
+import { buildPortal, formClient, PASSWORD, signedIn, visibleText, type FormClient } from '../testing/portal-harness.js';
 
 const ok = requirementsMet('reserved serials and attested devices in the portal', { tools: PKI_TOOLS });
 

@@ -9,7 +9,7 @@ import { ForbiddenError, UnauthorizedError, ValidationError } from '../errors.js
 import { requirementsMet } from '../../../../test/support/requirements.js';
 import { hashPassword } from '../auth/passwords.js';
 import { INVITED_PASSWORD_HASH } from './accounts.js';
-import { createTestClock, testKey, useRegistryTestBed, type TestRegistry } from './test-support.js';
+import { createTestClock, testKey, useRegistryTestBed, type TestRegistry } from '../testing/registry-test-bed.js';
 
 const pgProblem = await probePostgres();
 const drivers: DriverName[] = requirementsMet('account lifecycle on PostgreSQL', { check: () => pgProblem }) ? ['pglite', 'postgres'] : ['pglite'];

@@ -11,7 +11,7 @@ import { requirementsMet } from '../../../../test/support/requirements.js';
 import { hashToken } from '../auth/secret-token.js';
 import { needsRehash, passwordProblem } from '../auth/passwords.js';
 import { SESSION_ABSOLUTE_MS, SESSION_IDLE_MS } from '../auth/sessions.js';
-import { createTestClock, createTestRegistry, useRegistryTestBed, type TestRegistry } from './test-support.js';
+import { createTestClock, createTestRegistry, useRegistryTestBed, type TestRegistry } from '../testing/registry-test-bed.js';
 
 const pgProblem = await probePostgres();
 const drivers: DriverName[] = requirementsMet('accounts on PostgreSQL', { check: () => pgProblem }) ? ['pglite', 'postgres'] : ['pglite'];

@@ -8,7 +8,7 @@ import { ValidationError } from '../errors.js';
 import { requirementsMet } from '../../../../test/support/requirements.js';
 import { createMemoryLogger } from '../ops/logger.js';
 import { adminCredentialProblems } from './admin-bootstrap.js';
-import { createTestClock, createTestRegistry, useRegistryTestBed, type TestRegistry } from './test-support.js';
+import { createTestClock, createTestRegistry, useRegistryTestBed, type TestRegistry } from '../testing/registry-test-bed.js';
 
 const pgProblem = await probePostgres();
 const drivers: DriverName[] = requirementsMet('admin bootstrap on PostgreSQL', { check: () => pgProblem }) ? ['pglite', 'postgres'] : ['pglite'];

@@ -12,7 +12,7 @@ import {
   type AttestationInput,
   type DeviceAttestor,
 } from './attestation.js';
-import { testKey } from './test-support.js';
+import { testKey } from '../testing/registry-test-bed.js';
 
 const ok = requirementsMet('device attestation', { tools: PKI_TOOLS });
 const NOW = new Date('2030-01-01T00:00:00Z');

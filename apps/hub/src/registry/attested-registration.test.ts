@@ -9,7 +9,7 @@ import { createDevicePki, PKI_TOOLS, signAttestation, type DevicePki, type Issue
 import { requirementsMet } from '../../../../test/support/requirements.js';
 import { AttestationInvalidError, AttestationRequiredError } from './attestation.js';
 import { SerialReservedError } from './serial-reservations.js';
-import { createTestClock, createTestRegistry, testKey, useRegistryTestBed, type TestRegistry } from './test-support.js';
+import { createTestClock, createTestRegistry, testKey, useRegistryTestBed, type TestRegistry } from '../testing/registry-test-bed.js';
 
 const pgProblem = await probePostgres();
 const drivers: DriverName[] = requirementsMet('attested registration on PostgreSQL', { check: () => pgProblem }) ? ['pglite', 'postgres'] : ['pglite'];

@@ -8,7 +8,7 @@ import { eq } from 'drizzle-orm';
 import { keyTag } from '@porthole/wireguard';
 import { NotFoundError, RateLimitedError } from '../errors.js';
 import { requirementsMet } from '../../../../test/support/requirements.js';
-import { createTestClock, testKey, useRegistryTestBed, type TestRegistry } from './test-support.js';
+import { createTestClock, testKey, useRegistryTestBed, type TestRegistry } from '../testing/registry-test-bed.js';
 
 const pgProblem = await probePostgres();
 const drivers: DriverName[] = requirementsMet('claim decisions on PostgreSQL', { check: () => pgProblem }) ? ['pglite', 'postgres'] : ['pglite'];

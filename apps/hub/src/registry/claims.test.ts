@@ -6,7 +6,7 @@ import { probePostgres, tableCounts, type TestDatabase } from '@porthole/db/test
 import { ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
 import { requirementsMet } from '../../../../test/support/requirements.js';
 import { AccessDeniedError, ExpiredTokenError, normalizeUserCode, returnUrlWith, SlowDownError } from './claims.js';
-import { createTestClock, testKey, useRegistryTestBed, type TestRegistry } from './test-support.js';
+import { createTestClock, testKey, useRegistryTestBed, type TestRegistry } from '../testing/registry-test-bed.js';
 
 const pgProblem = await probePostgres();
 const drivers: DriverName[] = requirementsMet('claims on PostgreSQL', { check: () => pgProblem }) ? ['pglite', 'postgres'] : ['pglite'];

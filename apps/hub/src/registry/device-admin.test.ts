@@ -8,7 +8,7 @@ import { probePostgres, snapshotTables, type TestDatabase } from '@porthole/db/t
 import { NotFoundError, ValidationError } from '../errors.js';
 import { requirementsMet } from '../../../../test/support/requirements.js';
 import type { DeviceSort } from './device-admin.js';
-import { createTestClock, testKey, useRegistryTestBed, type TestRegistry } from './test-support.js';
+import { createTestClock, testKey, useRegistryTestBed, type TestRegistry } from '../testing/registry-test-bed.js';
 
 const pgProblem = await probePostgres();
 const drivers: DriverName[] = requirementsMet('device admin on PostgreSQL', { check: () => pgProblem }) ? ['pglite', 'postgres'] : ['pglite'];

@@ -5,7 +5,7 @@ import { users, devices, type DriverName } from '@porthole/db';
 import { probePostgres } from '@porthole/db/testing';
 import { describe, expect, it } from 'vitest';
 import { requirementsMet } from '../../../../test/support/requirements.js';
-import { createTestClock, testKey, useRegistryTestBed, type TestRegistry } from './test-support.js';
+import { createTestClock, testKey, useRegistryTestBed, type TestRegistry } from '../testing/registry-test-bed.js';
 import type { TestDatabase } from '@porthole/db/testing';
 
 const pgProblem = await probePostgres();

@@ -7,7 +7,7 @@ import { throttles, type DriverName } from '@porthole/db';
 import { probePostgres, type TestDatabase } from '@porthole/db/testing';
 import { RateLimitedError, UnauthorizedError } from '../errors.js';
 import { requirementsMet } from '../../../../test/support/requirements.js';
-import { createTestClock, createTestRegistry, useRegistryTestBed, type TestRegistry } from './test-support.js';
+import { createTestClock, createTestRegistry, useRegistryTestBed, type TestRegistry } from '../testing/registry-test-bed.js';
 
 const pgProblem = await probePostgres();
 const drivers: DriverName[] = requirementsMet('login throttle on PostgreSQL', { check: () => pgProblem }) ? ['pglite', 'postgres'] : ['pglite'];

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { type DriverName } from '@porthole/db';
 import { probePostgres } from '@porthole/db/testing';
 import { requirementsMet } from '../../../../test/support/requirements.js';
-import { createTestClock, testKey, useRegistryTestBed, type TestRegistry } from './test-support.js';
+import { createTestClock, testKey, useRegistryTestBed, type TestRegistry } from '../testing/registry-test-bed.js';
 
 const pgProblem = await probePostgres();
 const drivers: DriverName[] = requirementsMet('registry on PostgreSQL', { check: () => pgProblem }) ? ['pglite', 'postgres'] : ['pglite'];

@@ -7,7 +7,7 @@ import { probePostgres, tableCounts, type TestDatabase } from '@porthole/db/test
 import { parseIpv4Address } from '@porthole/netstack';
 import { ConflictError, ForbiddenError, UnauthorizedError, ValidationError } from '../errors.js';
 import { requirementsMet } from '../../../../test/support/requirements.js';
-import { createTestClock, createTestRegistry, HUB_PUBLIC_KEY, testKey, useRegistryTestBed, type TestRegistry } from './test-support.js';
+import { createTestClock, createTestRegistry, HUB_PUBLIC_KEY, testKey, useRegistryTestBed, type TestRegistry } from '../testing/registry-test-bed.js';
 import { parseOverlayCidr } from './overlay-pool.js';
 
 const pgProblem = await probePostgres();

@@ -5,7 +5,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DOMAIN, fakeAuth, route, startHub } from './test-harness.js';
+import { DOMAIN, fakeAuth, route, startHub } from '../testing/http-harness.js';
 
 interface Seen {
   connection: number;

@@ -4,7 +4,7 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metricValue } from '../ops/metrics.js';
-import { DOMAIN, rawExchange, route, startDevice, startHub } from './test-harness.js';
+import { DOMAIN, rawExchange, route, startDevice, startHub } from '../testing/http-harness.js';
 import { seededRandom } from '@porthole/wireguard/testing';
 
 const PUB = `an00000001.${DOMAIN}`;

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRateLimiter } from '../http/rate-limit.js';
 import { metricValue } from '../ops/metrics.js';
 import type { DeviceDialer } from '../proxy/contracts.js';
-import { DOMAIN, PORTAL, fakeAuth, request, route, signIn, startDevice, startHub } from './test-harness.js';
+import { DOMAIN, PORTAL, fakeAuth, request, route, signIn, startDevice, startHub } from '../testing/http-harness.js';
 
 describe('hub HTTP edge: host routing, status pages, forwarding, visitor auth', () => {
   let device: Awaited<ReturnType<typeof startDevice>>;

@@ -5,8 +5,8 @@ import https from 'node:https';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import { DOMAIN, PORTAL, request, route, startDevice, startHub } from './test-harness.js';
-import { TEST_CERT, TEST_KEY } from './test-cert.js';
+import { DOMAIN, PORTAL, request, route, startDevice, startHub } from '../testing/http-harness.js';
+import { TEST_CERT, TEST_KEY } from '../testing/test-cert.js';
 
 const PUB = `an00000001.${DOMAIN}`;
 const OWN = `an00000002.${DOMAIN}`;

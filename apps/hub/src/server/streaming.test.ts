@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { metricValue } from '../ops/metrics.js';
-import { DOMAIN, fakeAuth, rawExchange, route, signIn, startDevice, startHub } from './test-harness.js';
+import { DOMAIN, fakeAuth, rawExchange, route, signIn, startDevice, startHub } from '../testing/http-harness.js';
 
 const PUB = `an00000001.${DOMAIN}`;
 const OWN = `an00000002.${DOMAIN}`;

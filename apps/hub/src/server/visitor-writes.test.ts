@@ -9,7 +9,7 @@ import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeviceDialer } from '../proxy/contracts.js';
-import { DOMAIN, route, startHub } from './test-harness.js';
+import { DOMAIN, route, startHub } from '../testing/http-harness.js';
 
 const PARTS = 60;
 const PART = Buffer.alloc(1000, 'p');

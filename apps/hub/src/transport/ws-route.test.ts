@@ -5,7 +5,7 @@
 import { WG_WEBSOCKET_PATH, WG_WEBSOCKET_PROTOCOL } from '@porthole/datagram-transport';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { DOMAIN, PORTAL, rawExchange, route, startHub } from '../server/test-harness.js';
+import { DOMAIN, PORTAL, rawExchange, route, startHub } from '../testing/http-harness.js';
 import { createWsDatagramTransport, type WsDatagramTransport } from './ws-datagram-transport.js';
 
 const stops: Array<() => Promise<unknown>> = [];

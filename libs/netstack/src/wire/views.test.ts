@@ -1,7 +1,7 @@
 // The exported packet views and ICMP forms, byte-exact both ways: read fields from captured and
 // overlay packets, write them with the setters or emit, and compare with the captured bytes.
 import { describe, expect, it } from 'vitest';
-import { LINUX_DATA, LINUX_ECHO_REQUEST, LINUX_SYN, OVERLAY_ADMIN_PROHIBITED, OVERLAY_ECHO_REQUEST, SACK_ACK, hex } from './fixtures.js';
+import { LINUX_DATA, LINUX_ECHO_REQUEST, LINUX_SYN, OVERLAY_ADMIN_PROHIBITED, OVERLAY_ECHO_REQUEST, SACK_ACK, hex } from '../testing/captured-packets.js';
 import {
   buildIcmpv4Packet,
   ICMP_DEST_UNREACHABLE,

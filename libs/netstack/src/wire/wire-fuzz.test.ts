@@ -4,7 +4,7 @@
 // reads only inside its bounds.
 import { describe, expect, it } from 'vitest';
 import { Prng } from '../testing/prng.js';
-import { LINUX_DATA, LINUX_ECHO_REQUEST, LINUX_SYN, OVERLAY_ADMIN_PROHIBITED, SACK_ACK, hex } from './fixtures.js';
+import { LINUX_DATA, LINUX_ECHO_REQUEST, LINUX_SYN, OVERLAY_ADMIN_PROHIBITED, SACK_ACK, hex } from '../testing/captured-packets.js';
 import {
   icmpLengthError,
   IcmpPacket,

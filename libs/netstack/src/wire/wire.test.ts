@@ -13,7 +13,7 @@ import {
   LINUX_SYN_ACK,
   SACK_ACK,
   hex,
-} from './fixtures.js';
+} from '../testing/captured-packets.js';
 import { emitIcmpEcho, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, icmpEchoLen, parseIcmpv4, type IcmpEchoRepr } from './icmpv4.js';
 import { emitIpv4, IPV4_HEADER_LEN, Ipv4Packet, parseIpv4 } from './ipv4.js';
 import { formatIpv4Address, parseIpv4Address } from './ipv4-address.js';

@@ -4,9 +4,9 @@ import { Hono } from 'hono';
 import type { z } from 'zod';
 import type { Database } from '@porthole/db';
 import type { RegistryOptions } from '../registry/index.js';
-import { createTestClock, createTestRegistry, testKey, type TestClock } from '../registry/test-support.js';
-import { apiRouteTable, createApiRoutes, type ApiLimits } from './api-routes.js';
-import type { RouteDef } from './route-table.js';
+import { createTestClock, createTestRegistry, testKey, type TestClock } from './registry-test-bed.js';
+import { apiRouteTable, createApiRoutes, type ApiLimits } from '../api/api-routes.js';
+import type { RouteDef } from '../api/route-table.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdefghijklmnopqrstuvwxyz';
 export const ADMIN_PASSWORD = 'correct horse battery';

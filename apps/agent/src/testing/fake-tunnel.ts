@@ -3,7 +3,7 @@
 // sockets, and the test decides when handshakes happen or the tunnel fails.
 import { createServer, connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { Tunnel, TunnelEvent, TunnelFactory, TunnelInfo, TunnelParams } from './tunnel.js';
+import type { Tunnel, TunnelEvent, TunnelFactory, TunnelInfo, TunnelParams } from '../tunnel/tunnel.js';
 
 export class FakeTunnel implements Tunnel {
   readonly params: TunnelParams;

@@ -13,7 +13,7 @@ import type { DeviceDialer, DeviceRoute, TcpPortPolicy, VisitorAuth } from '../p
 import { createStaticDirectory } from '../proxy/device-directory.js';
 import { createLoopbackDialer } from '../proxy/loopback-dialer.js';
 import { createTicketStore } from '../proxy/ticket-store.js';
-import { type HubHttpConfig, type HubHttpOptions, createHubHttp } from './hub-http.js';
+import { type HubHttpConfig, type HubHttpOptions, createHubHttp } from '../server/hub-http.js';
 
 export const DOMAIN = 'devices.test';
 export const PORTAL = 'portal.test';

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import type { Database, DriverName } from '@porthole/db';
 import { createTestDatabase, truncateAll, type TestDatabase } from '@porthole/db/testing';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
-import { createRegistry, type RegistryOptions } from './index.js';
+import { createRegistry, type RegistryOptions } from '../registry/index.js';
 
 export const HUB_PUBLIC_KEY = testKey('hub');
 

@@ -1,10 +1,10 @@
 // Shared by the portal page tests: the portal mounted as the hub mounts it, a minimal cookie-keeping
 // form client over app.request (CSRF token scraped from the last page), and sign-in helpers.
 import { Hono } from 'hono';
-import type { TestClock } from '../registry/test-support.js';
+import type { TestClock } from './registry-test-bed.js';
 import type { Registry } from '../registry/index.js';
 import { createApiRoutes } from '../api/api-routes.js';
-import { createPortalRoutes } from './portal-routes.js';
+import { createPortalRoutes } from '../portal/portal-routes.js';
 import { createTicketStore } from '../proxy/ticket-store.js';
 
 export const PORTAL = 'https://portal.example.io';

@@ -1,6 +1,6 @@
-// Child process for state-crash.test.ts: rewrites the state as fast as it can until killed.
+// Child process for state/state-crash.test.ts: rewrites the state as fast as it can until killed.
 // Each write stores a payload derived from its generation so the parent can check consistency.
-import { StateStore } from './state-store.js';
+import { StateStore } from '../state/state-store.js';
 
 const dir = process.argv[2]!;
 const store = StateStore.open(dir);
