@@ -100,7 +100,7 @@ const LAB = [
 ];
 
 /** Tests in test/ that need no network at all. */
-const TEST_IN_PROCESS = ['test/interop/netstack-ws.test.ts', 'test/support/requirements.test.ts'];
+const TEST_IN_PROCESS = ['test/interop/netstack-ws.test.ts', 'test/support/requirements.test.ts', 'scripts/test-scaffolding.test.ts'];
 
 export default defineConfig({
   test: {

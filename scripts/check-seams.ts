@@ -3,11 +3,13 @@
 // package it does reference type-checks (tsc swaps in that package's declarations), and it does not
 // read package.json. So: a relative import stays inside its own package (test/, bench/ and scripts/
 // reach packages by name only), and every `@porthole/*` import is declared in the importer's
-// package.json (test/, bench/ and scripts/ declare theirs in the root one).
+// package.json (test/, bench/ and scripts/ declare theirs in the root one). Test scaffolding in a
+// package's src/ stays in its `testing/` folder or `testing.ts` entry (test-scaffolding.ts).
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
+import { misplacedScaffolding } from './test-scaffolding.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SOURCE = /\.(ts|tsx|mts|cts)$/;
@@ -42,6 +44,10 @@ for (const file of files) {
   const own = packageOf(file);
   const deps = declared.get(own ?? '.') ?? declared.set(own ?? '.', declaredDependencies(join(ROOT, own ?? '.'))).get(own ?? '.')!;
   const { importedFiles } = ts.preProcessFile(readFileSync(file, 'utf8'), true, true);
+  if (own) {
+    const misplaced = misplacedScaffolding(relative(join(ROOT, own, 'src'), file).split(sep).join('/'), importedFiles.map((i) => i.fileName));
+    if (misplaced) problems.push(`${relative(ROOT, file)} ${misplaced}; test scaffolding goes in the package's testing/ folder`);
+  }
   for (const { fileName: specifier } of importedFiles) {
     const where = `${relative(ROOT, file)}: '${specifier}'`;
     if (specifier.startsWith('.')) {
@@ -57,7 +63,7 @@ for (const file of files) {
 }
 
 if (problems.length > 0) {
-  console.error(`check-seams: ${problems.length} import(s) cross a package seam:\n  ${problems.join('\n  ')}`);
+  console.error(`check-seams: ${problems.length} import(s) cross a package seam or file(s) of test scaffolding are out of place:\n  ${problems.join('\n  ')}`);
   process.exit(1);
 }
 console.log(`check-seams: ${files.length} files, every import stays behind its package's entry points`);
