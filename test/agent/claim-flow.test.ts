@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_PASSWORD, startAgentHarness, type AgentHarness } from './support/agent-harness.js';
 import { startHubHarness, until, type HubHarness } from './support/hub-harness.js';
-import { TestBrowser, visibleText, type Page } from './support/test-browser.js';
+import { TestBrowser, visibleText, type Page } from '../support/browser.js';
 
 const SERIAL = 'an20000001';
 const OWNER = { email: 'owner@example.io', password: 'meter owner password 1' };

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_PASSWORD, startAgentHarness, type AgentHarness } from './support/agent-harness.js';
 import { startHubHarness, until, type HubHarness } from './support/hub-harness.js';
-import { TestBrowser, visibleText } from './support/test-browser.js';
+import { TestBrowser, visibleText } from '../support/browser.js';
 
 let hub: HubHarness;
 const agents: AgentHarness[] = [];

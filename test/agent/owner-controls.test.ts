@@ -232,7 +232,7 @@ describe("the owner's exposure window", () => {
 });
 
 async function fetchLocalPage(a: AgentHarness): Promise<string> {
-  const { TestBrowser } = await import('./support/test-browser.js');
+  const { TestBrowser } = await import('../support/browser.js');
   const { LOCAL_PASSWORD } = await import('./support/agent-harness.js');
   const browser = new TestBrowser();
   const login = await browser.get(a.pageUrl);

@@ -8,6 +8,7 @@ import type { DriverName } from '@porthole/db';
 import { probePostgres, snapshotTables, type TestDatabase } from '@porthole/db/testing';
 import { requirementsMet } from '../../../../test/support/requirements.js';
 import { createApiRoutes } from '../api/api-routes.js';
+import { PASSWORD, PORTAL, formClient } from '../testing/portal-harness.js';
 import { createTestClock, createTestRegistry, testKey, useRegistryTestBed } from '../testing/registry-test-bed.js';
 import { createPortalRoutes } from './portal-routes.js';
 import { safeNextPath, serialFromDeviceHost } from './safe-redirect.js';
@@ -16,8 +17,6 @@ import { createTicketStore } from '../proxy/ticket-store.js';
 const pgProblem = await probePostgres();
 const drivers: DriverName[] = requirementsMet('portal on PostgreSQL', { check: () => pgProblem }) ? ['pglite', 'postgres'] : ['pglite'];
 
-const PORTAL = 'https://portal.example.io';
-const PASSWORD = 'correct horse battery';
 
 describe('safeNextPath', () => {
   it.each([
@@ -49,37 +48,8 @@ describe('serialFromDeviceHost', () => {
   ])('%j → %j', (host, expected) => expect(serialFromDeviceHost(host, 'example.io')).toBe(expected));
 });
 
-/** A minimal browser: cookie jar keyed by name, CSRF token scraped from the last page. */
-function browser(app: Hono, origin = PORTAL) {
-  const jar = new Map<string, string>();
-  let lastSetCookies: string[] = [];
-  async function go(method: string, path: string, form?: Record<string, string>, headers: Record<string, string> = {}) {
-    const h: Record<string, string> = { ...headers };
-    if (jar.size > 0) h.cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
-    let body: string | undefined;
-    if (form) {
-      body = new URLSearchParams(form).toString();
-      h['content-type'] = 'application/x-www-form-urlencoded';
-      h.origin ??= origin;
-      h['sec-fetch-site'] ??= 'same-origin';
-    }
-    const res = await app.request(`${origin}${path}`, { method, headers: h, ...(body ? { body } : {}) }, {
-      incoming: { socket: { remoteAddress: '198.51.100.20' } },
-    });
-    lastSetCookies = res.headers.getSetCookie();
-    for (const line of lastSetCookies) {
-      const [pair] = line.split(';');
-      const i = pair!.indexOf('=');
-      const name = pair!.slice(0, i);
-      const value = pair!.slice(i + 1);
-      if (/max-age=0/i.test(line) || value === '') jar.delete(name);
-      else jar.set(name, value);
-    }
-    const text = await res.text();
-    return { status: res.status, location: res.headers.get('location'), text, headers: res.headers, csrf: /name="_csrf" value="([^"]+)"/.exec(text)?.[1] };
-  }
-  return { go, jar, setCookies: () => lastSetCookies };
-}
+/** The test kit's browser on the portal app, by path. */
+const browser = formClient;
 
 describe.each(drivers)('portal on %s', (driver) => {
   let t: TestDatabase;

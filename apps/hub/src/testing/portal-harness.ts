@@ -1,11 +1,15 @@
-// Shared by the portal page tests: the portal mounted as the hub mounts it, a minimal cookie-keeping
-// form client over app.request (CSRF token scraped from the last page), and sign-in helpers.
+// Shared by the portal page tests: the portal mounted as the hub mounts it, the test kit's browser
+// on it by path (test/support/browser.ts over app.request; CSRF token from the last page), and
+// sign-in helpers.
 import { Hono } from 'hono';
 import type { TestClock } from './registry-test-bed.js';
 import type { Registry } from '../registry/index.js';
 import { createApiRoutes } from '../api/api-routes.js';
 import { createPortalRoutes } from '../portal/portal-routes.js';
 import { createTicketStore } from '../proxy/ticket-store.js';
+import { TestBrowser, appTransport, type FormBody } from '../../../../test/support/browser.js';
+
+export { visibleText } from '../../../../test/support/browser.js';
 
 export const PORTAL = 'https://portal.example.io';
 export const PASSWORD = 'correct horse battery';
@@ -21,6 +25,7 @@ export function buildPortal(registry: Registry, clock: TestClock, secure = false
 
 export interface Reply {
   status: number;
+  /** The Location header as sent. */
   location: string | null;
   text: string;
   headers: Headers;
@@ -28,43 +33,22 @@ export interface Reply {
   csrf: string | undefined;
 }
 
-export type FormBody = Record<string, string | string[]>;
+export type { FormBody };
 
-/** A browser-like client: cookie jar, same-origin form posts (url-encoded, repeated fields allowed). */
+/** The test kit's browser on `app`, by path on one origin; `post` carries the CSRF token of the last page seen. */
 export function formClient(app: Hono, origin = PORTAL) {
-  const jar = new Map<string, string>();
+  const browser = new TestBrowser(appTransport(app));
   let lastCsrf: string | undefined;
   async function go(method: string, path: string, form?: FormBody, headers: Record<string, string> = {}): Promise<Reply> {
-    const h: Record<string, string> = { ...headers };
-    if (jar.size > 0) h.cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
-    let body: string | undefined;
-    if (form) {
-      const params = new URLSearchParams();
-      for (const [k, v] of Object.entries(form)) for (const item of Array.isArray(v) ? v : [v]) params.append(k, item);
-      body = params.toString();
-      h['content-type'] = 'application/x-www-form-urlencoded';
-      h.origin ??= origin;
-      h['sec-fetch-site'] ??= 'same-origin';
-    }
-    const res = await app.request(`${origin}${path}`, { method, headers: h, ...(body !== undefined ? { body } : {}) }, {
-      incoming: { socket: { remoteAddress: '198.51.100.20' } },
-    });
-    for (const line of res.headers.getSetCookie()) {
-      const [pair] = line.split(';');
-      const i = pair!.indexOf('=');
-      const name = pair!.slice(0, i);
-      const value = pair!.slice(i + 1);
-      if (/max-age=0/i.test(line) || value === '') jar.delete(name);
-      else jar.set(name, value);
-    }
-    const text = await res.text();
-    const csrf = /name="_csrf" value="([^"]+)"/.exec(text)?.[1];
-    if (csrf) lastCsrf = csrf;
-    return { status: res.status, location: res.headers.get('location'), text, headers: res.headers, csrf };
+    const page = await browser.request(`${origin}${path}`, { method, headers, ...(form ? { form } : {}) });
+    if (page.csrf) lastCsrf = page.csrf;
+    return { status: page.status, location: page.headers.get('location'), text: page.html, headers: page.headers, csrf: page.csrf };
   }
   return {
     go,
-    jar,
+    jar: browser.cookies(new URL(origin).hostname),
+    /** The Set-Cookie lines of the last answer. */
+    setCookies: () => browser.lastSetCookies,
     /** A form post carrying the CSRF token of the last page seen. */
     post: (path: string, form: FormBody = {}, headers: Record<string, string> = {}) => go('POST', path, { _csrf: lastCsrf ?? '', ...form }, headers),
     get: (path: string) => go('GET', path),
@@ -81,18 +65,4 @@ export async function signedIn(app: Hono, email: string, password = PASSWORD): P
   if (res.status !== 303) throw new Error(`login as ${email} failed: ${res.status}`);
   await b.get('/devices'); // a page of the session, so post() uses the session's token
   return b;
-}
-
-/** The text of a page without tags and with collapsed whitespace, for "the page says …" checks. */
-export function visibleText(html: string): string {
-  return html
-    .replace(/<style[\s\S]*?<\/style>/g, ' ')
-    .replace(/<[^>]+>/g, ' ')
-    .replace(/&amp;/g, '&')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&quot;/g, '"')
-    .replace(/&#39;/g, "'")
-    .replace(/\s+/g, ' ')
-    .trim();
 }
