@@ -4,8 +4,8 @@
 import type { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '@porthole/db/testing';
-import { createTestClock, createTestRegistry, testKey } from '../registry/test-support.js';
-import { buildPortal, PASSWORD, signedIn, visibleText } from './portal-test-support.js';
+import { createTestClock, createTestRegistry, testKey } from '../testing/registry-test-bed.js';
+import { buildPortal, PASSWORD, signedIn, visibleText } from '../testing/portal-harness.js';
 
 describe('organisation pages: WireGuard peers', () => {
   let t: TestDatabase;
