@@ -13,7 +13,8 @@ import { createTestDatabase, probePostgres, type TestDatabase } from '@porthole/
 import { startTestHub, type TestHub } from '@porthole/hub/testing';
 import { encodeKey, generatePrivateKey } from '@porthole/wireguard';
 import { startAgentHarness, type AgentHarness } from '../agent/support/agent-harness.js';
-import { httpRequest, until } from '../agent/support/hub-harness.js';
+import { until } from '../agent/support/hub-harness.js';
+import { hostRequest } from '../support/host-request.js';
 import { UdpRelay } from '../agent/support/udp-relay.js';
 import { freePort } from '../support/free-port.js';
 import { requirementsMet } from '../support/requirements.js';
@@ -78,7 +79,7 @@ describe.skipIf(!ok)('agent failover between two cluster nodes', () => {
   });
 
   async function api(hub: TestHub, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-    const res = await httpRequest(hub.httpPort, 'localhost', `/api/v1${path}`, {
+    const res = await hostRequest(hub.httpPort, 'localhost', `/api/v1${path}`, {
       method,
       headers: { authorization: `Bearer ${nodeA.adminToken}`, ...(body ? { 'content-type': 'application/json' } : {}) },
       ...(body ? { body: JSON.stringify(body) } : {}),
@@ -94,7 +95,7 @@ describe.skipIf(!ok)('agent failover between two cluster nodes', () => {
     const state = () => JSON.parse(readFileSync(join(stateDir, 'state.json'), 'utf8'));
     await until(() => state().hubEndpoints?.endpoints.length === 2, 'both endpoints in the state file', 10_000);
     expect(new Set(state().hubEndpoints.endpoints)).toEqual(new Set([A, B]));
-    const before = await httpRequest(nodeB.httpPort, `${SERIAL}.localhost`, '/before');
+    const before = await hostRequest(nodeB.httpPort, `${SERIAL}.localhost`, '/before');
     expect(before.status).toBe(200); // through node B, which carries it to A
     expect(relayB.counters.toHub).toBe(0);
 
@@ -103,7 +104,7 @@ describe.skipIf(!ok)('agent failover between two cluster nodes', () => {
     const served = await until(
       async () => {
         if (agent!.agent.status().hubEndpoint !== B) return undefined;
-        const r = await httpRequest(nodeA.httpPort, `${SERIAL}.localhost`, '/after', { timeoutMs: 3000 }).catch(() => undefined);
+        const r = await hostRequest(nodeA.httpPort, `${SERIAL}.localhost`, '/after', { timeoutMs: 3000 }).catch(() => undefined);
         return r?.status === 200 ? r : undefined;
       },
       'the device served again after node A went silent',

@@ -9,14 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { Hub } from '@porthole/hub';
 import { TEST_ADMIN_EMAIL as ADMIN_EMAIL, TEST_ADMIN_PASSWORD as ADMIN_PASSWORD, startTestHub, type TestHub } from '@porthole/hub/testing';
-import { newDeviceKeys, startOverlayDevice, type OverlayDevice, type Registration } from '../support/overlay-device.js';
+import { hostRequest, type HostRequestInit } from '../support/host-request.js';
+import { answerDigest, newDeviceKeys, startOverlayDevice, type OverlayDevice, type Registration } from '../support/overlay-device.js';
 
-
-interface Reply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: Buffer;
-}
 
 let t: TestHub;
 let hub: Hub;
@@ -26,21 +21,8 @@ const devices: OverlayDevice[] = [];
 /** Every request the device app saw, to check what the proxy let through. */
 const seen: http.IncomingHttpHeaders[] = [];
 
-function request(host: string, path: string, init: { method?: string; headers?: Record<string, string>; body?: Buffer | string } = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: '127.0.0.1', port, path, method: init.method ?? 'GET', headers: { host: `${host}:${port}`, ...init.headers }, agent: false },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(init.body);
-  });
-}
+/** A request to the hub's HTTP port under `host`. */
+const request = (host: string, path: string, init?: HostRequestInit) => hostRequest(port, host, path, init);
 
 async function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
   const res = await request('localhost', `/api/v1${path}`, {
@@ -55,16 +37,7 @@ function deviceApp(serial: string): http.RequestListener {
   return (req, res) => {
     seen.push(req.headers);
     const url = new URL(req.url!, 'http://device');
-    if (url.pathname === '/echo' && req.method === 'POST') {
-      const hash = createHash('sha256');
-      let bytes = 0;
-      req.on('data', (c: Buffer) => {
-        hash.update(c);
-        bytes += c.length;
-      });
-      req.on('end', () => res.end(JSON.stringify({ bytes, sha256: hash.digest('hex') })));
-      return;
-    }
+    if (url.pathname === '/echo' && req.method === 'POST') return answerDigest(req, res);
     if (url.pathname === '/download') {
       const size = Number(url.searchParams.get('bytes'));
       const seed = createHash('sha256').update(serial).digest();

@@ -1,6 +1,7 @@
 // A minimal in-process device for hub tests: a WireGuard peer of the hub on loopback UDP and a
 // netstack on the device's tunnel address, with an HTTP server listening on overlay port 80.
 // (The real agent lives in apps/agent; this fixture keeps hub tests independent of it.)
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import { createNetstack, type Netstack, type TcpSocket } from '@porthole/netstack';
 import {
@@ -11,6 +12,17 @@ import {
   startWireGuardNode,
   type WireGuardNode,
 } from '@porthole/wireguard';
+
+/** A device web server's answer to an upload: the body's length and SHA-256, as JSON `{ bytes, sha256 }`. */
+export function answerDigest(req: http.IncomingMessage, res: http.ServerResponse): void {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  req.on('data', (c: Buffer) => {
+    hash.update(c);
+    bytes += c.length;
+  });
+  req.on('end', () => res.end(JSON.stringify({ bytes, sha256: hash.digest('hex') })));
+}
 
 export interface DeviceKeys {
   privateKey: Uint8Array;

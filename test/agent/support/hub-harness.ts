@@ -1,19 +1,14 @@
 // A real hub in-process on 127.0.0.1 for the agent integration tests (startTestHub: temp data dir,
 // free HTTP port, WireGuard on a loopback UDP port kept across a restart on the same data dir), with
 // admin API helpers and Host-header requests.
-import http from 'node:http';
 import type { Hub } from '@porthole/hub';
 import { TEST_ADMIN_EMAIL, TEST_ADMIN_PASSWORD, startTestHub } from '@porthole/hub/testing';
+import { hostRequest, type HostRequestInit, type Reply } from '../../support/host-request.js';
+
+export type { Reply };
 
 export const ADMIN_EMAIL = TEST_ADMIN_EMAIL;
 export const ADMIN_PASSWORD = TEST_ADMIN_PASSWORD;
-
-export interface Reply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: Buffer;
-  text: string;
-}
 
 export interface HubHarnessOptions {
   /** What devices are told to dial (default: the hub's own UDP port); a relay's address puts it in the path. */
@@ -33,7 +28,7 @@ export interface HubHarness {
   /** http://localhost:<port>: the portal and API origin. */
   readonly portalUrl: string;
   /** A request to 127.0.0.1:<port> with `Host: <host>:<port>`. */
-  request(host: string, path: string, init?: { method?: string; headers?: Record<string, string>; body?: string | Buffer; timeoutMs?: number }): Promise<Reply>;
+  request(host: string, path: string, init?: HostRequestInit): Promise<Reply>;
   /** `request` again every `stepMs` until it answers 200 (each try may take `timeoutMs`); throws after `withinMs` naming `what`. */
   served(host: string, path: string, what: string, options?: { withinMs?: number; stepMs?: number; timeoutMs?: number }): Promise<Reply>;
   /** The admin REST API with the bootstrap admin token. */
@@ -43,38 +38,13 @@ export interface HubHarness {
   close(): Promise<void>;
 }
 
-export function httpRequest(
-  port: number,
-  host: string,
-  path: string,
-  init: { method?: string; headers?: Record<string, string>; body?: string | Buffer; timeoutMs?: number } = {},
-): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: '127.0.0.1', port, path, method: init.method ?? 'GET', headers: { host: `${host}:${port}`, ...init.headers }, agent: false },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const body = Buffer.concat(chunks);
-          resolve({ status: res.statusCode!, headers: res.headers, body, text: body.toString() });
-        });
-        res.on('error', reject);
-      },
-    );
-    req.setTimeout(init.timeoutMs ?? 30_000, () => req.destroy(new Error(`no answer from ${host}${path}`)));
-    req.on('error', reject);
-    req.end(init.body);
-  });
-}
-
 export async function startHubHarness(options: HubHarnessOptions = {}): Promise<HubHarness> {
   const t = await startTestHub({
     name: 'agent',
     ...(options.wgEndpoint ? { wgEndpoint: options.wgEndpoint } : {}),
     env: { ...(options.dialTimeoutMs ? { PORTHOLE_DIAL_TIMEOUT_MS: String(options.dialTimeoutMs) } : {}), ...options.env },
   });
-  const request: HubHarness['request'] = (host, path, init) => httpRequest(t.httpPort, host, path, init);
+  const request: HubHarness['request'] = (host, path, init) => hostRequest(t.httpPort, host, path, init);
   return {
     get hub() {
       return t.hub;

@@ -11,17 +11,14 @@ import type { Hub } from '@porthole/hub';
 import { startTestHub, type TestHub } from '@porthole/hub/testing';
 import { encodeKey, generatePrivateKey } from '@porthole/wireguard';
 import { freePort } from '../../support/free-port.js';
-import { newDeviceKeys, startOverlayDevice, type OverlayDevice, type Registration } from '../../support/overlay-device.js';
+import { hostRequest } from '../../support/host-request.js';
+import { answerDigest, newDeviceKeys, startOverlayDevice, type OverlayDevice, type Registration } from '../../support/overlay-device.js';
+
+export { hostRequest as request, type Reply } from '../../support/host-request.js';
 
 export const ADMIN_TOKEN = `ph_api_${randomBytes(24).toString('base64url')}`;
 export const SECRET = randomBytes(32).toString('base64');
 const WG_KEY = encodeKey(generatePrivateKey());
-
-export interface Reply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: Buffer;
-}
 
 export interface Node {
   name: string;
@@ -40,21 +37,8 @@ export function signClusterRequest(secret: string, node: string, method: string,
   return `PortholeCluster node="${node}", ts="${ts}", mac="${mac}"`;
 }
 
-export function request(port: number, host: string, path: string, init: { method?: string; headers?: Record<string, string>; body?: Buffer | string } = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path, method: init.method ?? 'GET', headers: { host: `${host}:${port}`, ...init.headers }, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(init.body);
-  });
-}
-
 export async function api(node: Node, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await request(node.port, 'localhost', `/api/v1${path}`, {
+  const res = await hostRequest(node.port, 'localhost', `/api/v1${path}`, {
     method,
     headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
     ...(body ? { body: JSON.stringify(body) } : {}),
@@ -124,7 +108,7 @@ export function clusterKit(): ClusterKit {
     const token = await api(node, 'POST', '/enrollment-tokens', { description: serial, maxUses: 1 });
     expect(token.status).toBe(201);
     const keys = newDeviceKeys();
-    const res = await request(node.port, 'localhost', '/api/v1/devices/register', {
+    const res = await hostRequest(node.port, 'localhost', '/api/v1/devices/register', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ serial, publicKey: keys.publicKey, enrollmentToken: token.json.token }),
@@ -195,16 +179,7 @@ export function clusterKit(): ClusterKit {
 function deviceApp(serial: string): http.RequestListener {
   return (req, res) => {
     const url = new URL(req.url!, 'http://device');
-    if (url.pathname === '/echo' && req.method === 'POST') {
-      const hash = createHash('sha256');
-      let bytes = 0;
-      req.on('data', (c: Buffer) => {
-        hash.update(c);
-        bytes += c.length;
-      });
-      req.on('end', () => res.end(JSON.stringify({ bytes, sha256: hash.digest('hex') })));
-      return;
-    }
+    if (url.pathname === '/echo' && req.method === 'POST') return answerDigest(req, res);
     if (url.pathname === '/download') {
       const body = randomBytes(Number(url.searchParams.get('bytes')));
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'x-sha256': createHash('sha256').update(body).digest('hex') });
