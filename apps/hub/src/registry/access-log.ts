@@ -4,26 +4,16 @@ import { and, desc, eq, gte, inArray, lt, lte, or, sql, type SQL } from 'drizzle
 import { accessLog, DEFAULT_ORGANIZATION_ID, devices, users } from '@porthole/db';
 import { ValidationError } from '../errors.js';
 import type { RegistryContext } from './context.js';
+import type { AccessLogEntry } from '../proxy/contracts.js';
 import { linkIdOf } from './device-links.js';
 import { normalizeSerial } from './serial.js';
 
 /**
- * What the log stores of one proxied request (the proxy's AccessLogEntry carries more: its request
- * id, the device id, the kind of request, for its own consumers).
+ * What the log stores of one proxied request: the proxy's AccessLogEntry without what only its own
+ * consumers read (its request id, the device id, the kind of request, the port). `userId` may be
+ * `link:<id>` for an installer link's holder (stored as linkId).
  */
-export interface NewAccessLogRecord {
-  at: Date;
-  serial: string;
-  /** The visitor: a user id, or `link:<id>` for an installer link's holder (stored as linkId). */
-  userId: string | null;
-  clientIp: string;
-  method: string;
-  path: string;
-  status: number;
-  bytesIn: number;
-  bytesOut: number;
-  durationMs: number;
-}
+export type NewAccessLogRecord = Omit<AccessLogEntry, 'requestId' | 'deviceId' | 'kind' | 'port'>;
 
 export interface AccessLogRecord extends Omit<NewAccessLogRecord, 'at'> {
   id: number;
@@ -88,15 +78,23 @@ export function decodeCursor(cursor: string): { at: Date; id: number } {
   return { at: new Date(Number(m[1])), id: Number(m[2]) };
 }
 
-export async function queryAccessLog(
+/** A page size from a query: 1 to 1000, default 100. */
+export function pageLimit(limit: number | undefined): number {
+  const n = limit ?? 100;
+  if (!Number.isInteger(n) || n < 1 || n > 1000) throw new ValidationError('limit must be an integer from 1 to 1000', { field: 'limit' });
+  return n;
+}
+
+/**
+ * One page of entries matching `where`, within the query's time range and after its cursor, newest
+ * first, each with the visitor's e-mail address; the cursor of the next page when there is one.
+ */
+export async function accessLogPage(
   ctx: RegistryContext,
-  query: AccessLogQuery,
-): Promise<{ entries: AccessLogApiRecord[]; nextCursor: string | null }> {
-  const serial = normalizeSerial(query.serial);
-  const limit = query.limit ?? 100;
-  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ValidationError('limit must be an integer from 1 to 1000', { field: 'limit' });
-  const where: (SQL | undefined)[] = [eq(accessLog.serial, serial)];
-  if (query.organizationIds) where.push(query.organizationIds.length === 0 ? sql`false` : inArray(accessLog.organizationId, [...query.organizationIds]));
+  where: (SQL | undefined)[],
+  query: { from?: Date | undefined; to?: Date | undefined; cursor?: string | undefined },
+  limit: number,
+): Promise<{ entries: (AccessLogRecord & { email: string | null })[]; nextCursor: string | null }> {
   if (query.from) where.push(gte(accessLog.at, query.from));
   if (query.to) where.push(lte(accessLog.at, query.to));
   if (query.cursor) {
@@ -104,7 +102,7 @@ export async function queryAccessLog(
     where.push(or(lt(accessLog.at, c.at), and(eq(accessLog.at, c.at), lt(accessLog.id, c.id))));
   }
   const rows = await ctx.db
-    .select({ entry: accessLog, userEmail: users.email })
+    .select({ entry: accessLog, email: users.email })
     .from(accessLog)
     .leftJoin(users, eq(users.id, accessLog.userId))
     .where(and(...where))
@@ -113,5 +111,17 @@ export async function queryAccessLog(
   const page = rows.slice(0, limit);
   const last = page.at(-1)?.entry;
   const nextCursor = rows.length > limit && last ? Buffer.from(`${last.at.getTime()}.${last.id}`).toString('base64url') : null;
-  return { entries: page.map((r) => ({ ...r.entry, at: r.entry.at.toISOString(), userEmail: r.userEmail })), nextCursor };
+  return { entries: page.map((r) => ({ ...r.entry, at: r.entry.at.toISOString(), email: r.email })), nextCursor };
+}
+
+export async function queryAccessLog(
+  ctx: RegistryContext,
+  query: AccessLogQuery,
+): Promise<{ entries: AccessLogApiRecord[]; nextCursor: string | null }> {
+  const serial = normalizeSerial(query.serial);
+  const limit = pageLimit(query.limit);
+  const where: (SQL | undefined)[] = [eq(accessLog.serial, serial)];
+  if (query.organizationIds) where.push(query.organizationIds.length === 0 ? sql`false` : inArray(accessLog.organizationId, [...query.organizationIds]));
+  const { entries, nextCursor } = await accessLogPage(ctx, where, query, limit);
+  return { entries: entries.map(({ email, ...e }) => ({ ...e, userEmail: email })), nextCursor };
 }
