@@ -250,6 +250,14 @@ export class WireGuardDevice extends DeviceCore {
     return taken;
   }
 
+  /** A handshake message from `peer` passed its checks: roam to where it came from, count it, feed the timers. */
+  private authenticatedHandshakeFrom(peer: Peer, from: Endpoint, msg: Uint8Array, nowMs: number): void {
+    this.setEndpoint(peer, from);
+    peer.timersAnyAuthenticatedPacketTraversal(nowMs);
+    peer.timersAnyAuthenticatedPacketReceived();
+    peer.rxBytes += msg.length;
+  }
+
   protected consumeHandshake(kind: HandshakeKind, msg: Uint8Array, from: Endpoint, nowMs: number): void {
     if (kind === 'initiation') {
       const result = consumeInitiation(this.identity, msg, nowMs, (pub) => {
@@ -258,10 +266,7 @@ export class WireGuardDevice extends DeviceCore {
       });
       if (!result.ok) return void this.drop(result.reason);
       const peer = result.peer;
-      this.setEndpoint(peer, from);
-      peer.timersAnyAuthenticatedPacketTraversal(nowMs);
-      peer.timersAnyAuthenticatedPacketReceived();
-      peer.rxBytes += msg.length;
+      this.authenticatedHandshakeFrom(peer, from, msg, nowMs);
       this.sendHandshakeResponse(peer, nowMs);
       return this.schedule(peer, nowMs);
     }
@@ -273,10 +278,7 @@ export class WireGuardDevice extends DeviceCore {
     });
     if (!result.ok) return void this.drop(result.reason);
     const peer = result.peer;
-    this.setEndpoint(peer, from);
-    peer.timersAnyAuthenticatedPacketTraversal(nowMs);
-    peer.timersAnyAuthenticatedPacketReceived();
-    peer.rxBytes += msg.length;
+    this.authenticatedHandshakeFrom(peer, from, msg, nowMs);
     if (!this.sessions.beginSymmetricSession(peer, nowMs)) return void this.drop('handshake-failed');
     peer.timersSessionDerived(nowMs);
     peer.timersHandshakeComplete(nowMs);
