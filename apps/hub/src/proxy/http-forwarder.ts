@@ -11,9 +11,9 @@ import { type ClientInfo, requestHeadersForDevice, responseHeadersForVisitor } f
 import { type StatusPage, sendStatusPage } from './status-page.js';
 import type { ForwardCredentials } from './visitor-gate.js';
 
-export interface ForwardRequest {
+/** A visitor's request routed to a device: what a plain forward and a WebSocket upgrade both carry. */
+export interface RoutedRequest {
   req: IncomingMessage;
-  res: ServerResponse;
   device: DeviceRoute;
   /** Origin-form path and query for the device. */
   target: string;
@@ -22,10 +22,14 @@ export interface ForwardRequest {
   client: ClientInfo;
   userId: string | null;
   requestId: string;
-  /** The visitor sent `Expect: 100-continue` and is waiting for our go-ahead. */
-  expectContinue: boolean;
   /** Which of the visitor's credentials go on (the gate's decision). */
   credentials: ForwardCredentials;
+}
+
+export interface ForwardRequest extends RoutedRequest {
+  res: ServerResponse;
+  /** The visitor sent `Expect: 100-continue` and is waiting for our go-ahead. */
+  expectContinue: boolean;
 }
 
 export interface ForwardOptions {

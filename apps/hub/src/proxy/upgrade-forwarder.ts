@@ -3,28 +3,16 @@
 // `Upgrade: websocket`; bytes the visitor sent before that are held, and any other answer (426,
 // 403…) is relayed as a plain response and the connection closed: no tunnel without a real 101.
 import http from 'node:http';
-import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { DeviceRoute } from './contracts.js';
 import { DialTimeoutError, asSocketLike, dialDevice } from './device-agent.js';
 import type { DeviceDialer } from './contracts.js';
-import { type ClientInfo, requestHeadersForDevice, responseHeadersForVisitor } from './forward-headers.js';
+import { requestHeadersForDevice, responseHeadersForVisitor } from './forward-headers.js';
 import { closeAfterResponse, writeRawStatusPage } from './status-page.js';
-import type { ForwardResult } from './http-forwarder.js';
-import type { ForwardCredentials } from './visitor-gate.js';
+import type { ForwardResult, RoutedRequest } from './http-forwarder.js';
 
-export interface UpgradeRequest {
-  req: IncomingMessage;
+export interface UpgradeRequest extends RoutedRequest {
   socket: Duplex;
   head: Buffer;
-  device: DeviceRoute;
-  target: string;
-  host: string;
-  client: ClientInfo;
-  userId: string | null;
-  requestId: string;
-  /** Which of the visitor's credentials go on (the gate's decision). */
-  credentials: ForwardCredentials;
 }
 
 export interface UpgradeOptions {
