@@ -47,6 +47,15 @@ export const ExposureWindow: FC<{ device: DeviceInfo; now: Date }> = ({ device: 
   return <span id="exposure-window">{d.online ? 'Until turned off on the device' : <span class="note">Not reported (until turned off, or the device has not said)</span>}</span>;
 };
 
+/** The box that makes a grant or an installer link read-only (GET and HEAD only). */
+export const ReadOnlyChoice: FC<{ what: 'link' | 'access' }> = ({ what }) => (
+  <div>
+    <label style="font-weight:400">
+      <input type="checkbox" name="readOnly" value="1" /> Read-only {what} (view pages only)
+    </label>
+  </div>
+);
+
 export const InstallerLinksSection: FC<{ links: DeviceLinkInfo[]; base: string; csrf: string; now: Date; newLink?: { url: string; expiresAt: string } | undefined }> = (p) => (
   <section aria-labelledby="links-h">
     <h2 id="links-h">Installer links</h2>
@@ -115,11 +124,7 @@ export const InstallerLinksSection: FC<{ links: DeviceLinkInfo[]; base: string; 
           ))}
         </select>
       </div>
-      <div>
-        <label style="font-weight:400">
-          <input type="checkbox" name="readOnly" value="1" /> Read-only link (view pages only)
-        </label>
-      </div>
+      <ReadOnlyChoice what="link" />
       <button type="submit">Make installer link</button>
     </form>
   </section>

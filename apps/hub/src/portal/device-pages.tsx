@@ -5,7 +5,7 @@
 import type { FC } from 'hono/jsx';
 import type { AccessLogRow } from '../registry/access-log-search.js';
 import type { DeviceInfo, DeviceLinkInfo, GrantInfo } from '../registry/index.js';
-import { ExposureWindow, InstallerLinksSection } from './device-links-section.js';
+import { ExposureWindow, InstallerLinksSection, ReadOnlyChoice } from './device-links-section.js';
 import { formatBytes, GRANT_DURATIONS } from './format.js';
 import { Csrf, Layout, ListTable, Notice, Page, RevokeButton, SelectField, StateDot, Tags, When, type PageUser } from './layout.js';
 
@@ -334,11 +334,7 @@ const GrantsSection: FC<DeviceView & { base: string }> = (p) => (
       <div>
         <SelectField id="grant-for" name="duration" label="For" options={GRANT_DURATIONS} selected="48h" />
       </div>
-      <div>
-        <label style="font-weight:400">
-          <input type="checkbox" name="readOnly" value="1" /> Read-only access (view pages only)
-        </label>
-      </div>
+      <ReadOnlyChoice what="access" />
       <button type="submit">Give access</button>
     </form>
   </section>

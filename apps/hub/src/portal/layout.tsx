@@ -99,12 +99,19 @@ const ADMIN_NAV: [string, string][] = [
   ['/admin/users', 'Users'],
 ];
 
-const NavLink: FC<{ href: string; label: string; current?: string | undefined }> = (p) => (
-  <li>
-    <a href={p.href} aria-current={p.current === p.href ? 'page' : undefined}>
-      {p.label}
-    </a>
-  </li>
+/** A navigation list; the entry of the current page is marked for screen readers and by style. */
+const Nav: FC<{ label: string; links: [string, string][]; current?: string | undefined }> = (p) => (
+  <nav aria-label={p.label}>
+    <ul>
+      {p.links.map(([href, label]) => (
+        <li>
+          <a href={href} aria-current={p.current === href ? 'page' : undefined}>
+            {label}
+          </a>
+        </li>
+      ))}
+    </ul>
+  </nav>
 );
 
 export const Layout: FC<LayoutProps> = (props) => (
@@ -126,15 +133,7 @@ export const Layout: FC<LayoutProps> = (props) => (
           <a class="brand" href="/">
             Porthole
           </a>
-          {props.user ? (
-            <nav aria-label="Main">
-              <ul>
-                {OWNER_NAV.map(([href, label]) => (
-                  <NavLink href={href} label={label} current={props.current} />
-                ))}
-              </ul>
-            </nav>
-          ) : null}
+          {props.user ? <Nav label="Main" links={OWNER_NAV} current={props.current} /> : null}
           {props.user && props.csrf ? (
             <form method="post" action="/logout" class="who">
               <span>{props.user.email}</span>
@@ -149,13 +148,7 @@ export const Layout: FC<LayoutProps> = (props) => (
             <span class="label" aria-hidden="true">
               Admin
             </span>
-            <nav aria-label="Administration">
-              <ul>
-                {ADMIN_NAV.map(([href, label]) => (
-                  <NavLink href={href} label={label} current={props.current} />
-                ))}
-              </ul>
-            </nav>
+            <Nav label="Administration" links={ADMIN_NAV} current={props.current} />
           </div>
         ) : null}
       </header>
@@ -337,5 +330,18 @@ export const SelectField: FC<{ id: string; name?: string; label: Child; options:
         </option>
       ))}
     </select>
+  </>
+);
+
+/** A create form in a panel under its own heading: the fields in a row, a note, the submit button. */
+export const CreateForm: FC<{ heading: string; action: string; csrf: string; submit: string; note?: Child; children?: Child }> = (p) => (
+  <>
+    <h2 id="new-h">{p.heading}</h2>
+    <form method="post" action={p.action} class="panel" aria-labelledby="new-h">
+      <Csrf token={p.csrf} />
+      <div class="row">{p.children}</div>
+      {p.note ? <p class="note">{p.note}</p> : null}
+      <button type="submit">{p.submit}</button>
+    </form>
   </>
 );

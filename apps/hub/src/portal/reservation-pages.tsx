@@ -4,7 +4,7 @@
 import type { FC } from 'hono/jsx';
 import type { SerialReservationInfo } from '../registry/index.js';
 import type { ViewBase } from './device-pages.js';
-import { Csrf, ListTable, Page, PostButton, When } from './layout.js';
+import { CreateForm, ListTable, Page, PostButton, When } from './layout.js';
 
 export interface ReservationForm {
   prefix: string;
@@ -22,21 +22,16 @@ export const ReservationsPage: FC<ViewBase & { reservations: SerialReservationIn
         ? 'This hub also requires device attestation: every registration and claim proves its serial with a certificate from the vendor CA.'
         : 'This hub has no device CA (PORTHOLE_DEVICE_CA_FILE), so serials are otherwise first come, first served.'}
     </p>
-    <h2 id="new-h">Reserve a prefix</h2>
-    <form method="post" action="/admin/serial-reservations" class="panel" aria-labelledby="new-h">
-      <Csrf token={p.csrf} />
-      <div class="row">
-        <div>
-          <label for="prefix">Prefix</label>
-          <input id="prefix" name="prefix" type="text" required maxlength={63} value={p.form?.prefix ?? ''} placeholder="an1" class="mono" autocomplete="off" spellcheck={false} />
-        </div>
-        <div style="flex:2 1 14rem">
-          <label for="description">Description</label>
-          <input id="description" name="description" type="text" class="wide" maxlength={200} value={p.form?.description ?? ''} placeholder="Example Meters AN1 series" />
-        </div>
+    <CreateForm heading="Reserve a prefix" action="/admin/serial-reservations" csrf={p.csrf} submit="Reserve prefix">
+      <div>
+        <label for="prefix">Prefix</label>
+        <input id="prefix" name="prefix" type="text" required maxlength={63} value={p.form?.prefix ?? ''} placeholder="an1" class="mono" autocomplete="off" spellcheck={false} />
       </div>
-      <button type="submit">Reserve prefix</button>
-    </form>
+      <div style="flex:2 1 14rem">
+        <label for="description">Description</label>
+        <input id="description" name="description" type="text" class="wide" maxlength={200} value={p.form?.description ?? ''} placeholder="Example Meters AN1 series" />
+      </div>
+    </CreateForm>
     <h2>Reserved prefixes</h2>
     <ListTable rows={p.reservations} empty="No reserved prefixes." columns={['Prefix', 'Description', 'Reserved by', 'Reserved']} actions>
       {p.reservations.map((r) => (

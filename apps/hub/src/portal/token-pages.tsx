@@ -5,7 +5,7 @@ import type { FC } from 'hono/jsx';
 import type { ApiTokenInfo, EnrollmentTokenInfo } from '../registry/index.js';
 import type { ViewBase } from './device-pages.js';
 import { API_TOKEN_DURATIONS, ENROLLMENT_DURATIONS } from './format.js';
-import { Csrf, ListTable, Page, RevokeButton, SelectField, Tags, When } from './layout.js';
+import { CreateForm, ListTable, Page, RevokeButton, SelectField, Tags, When } from './layout.js';
 
 /** The plaintext of a token just created: shown in this response only. */
 export const SecretOnce: FC<{ label: string; value: string; usage: string }> = (p) => (
@@ -42,28 +42,23 @@ export const EnrollmentTokensPage: FC<ViewBase & { tokens: EnrollmentTokenInfo[]
         usage={`Give it to devices as their enrollment token; it enrolls up to ${p.created.info.maxUses} device(s) until ${p.created.info.expiresAt.slice(0, 16).replace('T', ' ')} UTC.`}
       />
     ) : null}
-    <h2 id="new-h">New token</h2>
-    <form method="post" action="/admin/enrollment-tokens" class="panel" aria-labelledby="new-h">
-      <Csrf token={p.csrf} />
-      <div class="row">
-        <div style="flex:2 1 14rem">
-          <label for="description">Description</label>
-          <input id="description" name="description" type="text" class="wide" maxlength={200} value={p.form?.description ?? ''} placeholder="Berlin roll-out, batch 3" />
-        </div>
-        <div>
-          <label for="maxUses">Devices it may enroll</label>
-          <input id="maxUses" name="maxUses" type="number" min={1} max={1000000} required value={p.form?.maxUses ?? '1'} style="width:8rem" />
-        </div>
-        <div>
-          <SelectField id="duration" label="Valid for" options={ENROLLMENT_DURATIONS} selected={p.form?.duration ?? '1d'} />
-        </div>
-        <div style="flex:1 1 12rem">
-          <label for="tags">Tags for its devices</label>
-          <input id="tags" name="tags" type="text" class="wide" value={p.form?.tags ?? ''} placeholder="berlin, fleet-a" />
-        </div>
+    <CreateForm heading="New token" action="/admin/enrollment-tokens" csrf={p.csrf} submit="Create enrollment token">
+      <div style="flex:2 1 14rem">
+        <label for="description">Description</label>
+        <input id="description" name="description" type="text" class="wide" maxlength={200} value={p.form?.description ?? ''} placeholder="Berlin roll-out, batch 3" />
       </div>
-      <button type="submit">Create enrollment token</button>
-    </form>
+      <div>
+        <label for="maxUses">Devices it may enroll</label>
+        <input id="maxUses" name="maxUses" type="number" min={1} max={1000000} required value={p.form?.maxUses ?? '1'} style="width:8rem" />
+      </div>
+      <div>
+        <SelectField id="duration" label="Valid for" options={ENROLLMENT_DURATIONS} selected={p.form?.duration ?? '1d'} />
+      </div>
+      <div style="flex:1 1 12rem">
+        <label for="tags">Tags for its devices</label>
+        <input id="tags" name="tags" type="text" class="wide" value={p.form?.tags ?? ''} placeholder="berlin, fleet-a" />
+      </div>
+    </CreateForm>
     <h2>Tokens</h2>
     <ListTable rows={p.tokens} empty="No enrollment tokens yet." columns={['Token', 'Description', 'Tags', { label: 'Used', num: true }, 'State', 'Expires']} actions>
       {p.tokens.map((t) => (
@@ -102,32 +97,26 @@ export const ApiTokensPage: FC<ViewBase & { tokens: ApiTokenInfo[]; created?: { 
         usage="Use it as “Authorization: Bearer <token>” against /api/v1, or with the porthole CLI (porthole login --token)."
       />
     ) : null}
-    <h2 id="new-h">New token</h2>
-    <form method="post" action="/admin/api-tokens" class="panel" aria-labelledby="new-h">
-      <Csrf token={p.csrf} />
-      <div class="row">
-        <div style="flex:2 1 14rem">
-          <label for="name">Name</label>
-          <input id="name" name="name" type="text" class="wide" required maxlength={100} value={p.name ?? ''} placeholder="inventory sync" />
-        </div>
-        <fieldset style="border:0;padding:0;margin:0">
-          <legend style="font-weight:500;margin-bottom:.2rem">Scopes</legend>
-          <label style="display:inline;font-weight:400;margin-right:1rem">
-            <input type="checkbox" name="scope" value="read" checked />
-            read
-          </label>
-          <label style="display:inline;font-weight:400">
-            <input type="checkbox" name="scope" value="write" />
-            write
-          </label>
-        </fieldset>
-        <div>
-          <SelectField id="duration" label="Valid for" options={API_TOKEN_DURATIONS} selected="90d" />
-        </div>
+    <CreateForm heading="New token" action="/admin/api-tokens" csrf={p.csrf} submit="Create API token" note={<>The token acts as you ({p.user.email}); only administrators’ tokens may use the admin API.</>}>
+      <div style="flex:2 1 14rem">
+        <label for="name">Name</label>
+        <input id="name" name="name" type="text" class="wide" required maxlength={100} value={p.name ?? ''} placeholder="inventory sync" />
       </div>
-      <p class="note">The token acts as you ({p.user.email}); only administrators’ tokens may use the admin API.</p>
-      <button type="submit">Create API token</button>
-    </form>
+      <fieldset style="border:0;padding:0;margin:0">
+        <legend style="font-weight:500;margin-bottom:.2rem">Scopes</legend>
+        <label style="display:inline;font-weight:400;margin-right:1rem">
+          <input type="checkbox" name="scope" value="read" checked />
+          read
+        </label>
+        <label style="display:inline;font-weight:400">
+          <input type="checkbox" name="scope" value="write" />
+          write
+        </label>
+      </fieldset>
+      <div>
+        <SelectField id="duration" label="Valid for" options={API_TOKEN_DURATIONS} selected="90d" />
+      </div>
+    </CreateForm>
     <h2>Tokens</h2>
     <ListTable rows={p.tokens} empty="No API tokens yet." columns={['Name', 'Token', 'Scopes', 'Last used', 'Expires', 'State']} actions>
       {p.tokens.map((t) => {
