@@ -3,11 +3,12 @@
 // organisation is named by id or by name; the global --org narrows any other command to one.
 import type { Member, NewOrganizationToken, Organization, OrganizationToken } from '@porthole/api-contract';
 import { ORGANIZATION_ROLE_NAMES } from '@porthole/api-contract';
-import type { Command } from '../command.js';
+import type { Command, ParsedArgs } from '../command.js';
+import type { Context } from '../context.js';
 import type { ApiClient } from '../api-client.js';
 import { CliError, EXIT, UsageError } from '../errors.js';
-import { formatTime, parseDuration } from '../format.js';
-import { printList, showPlaintextOnce } from '../output.js';
+import { formatTime } from '../format.js';
+import { expiresIn, printList, printNewToken } from '../output.js';
 
 const seg = encodeURIComponent;
 const ROLES_HELP = `role: ${ORGANIZATION_ROLE_NAMES.join(', ')} (owner: members and everything; admin: devices, tokens, peers; technician: open devices, forward TCP; viewer: lists and logs)`;
@@ -19,6 +20,12 @@ async function resolveOrganization(client: ApiClient, idOrName: string): Promise
   const org = orgs.find((o) => o.id === key) ?? orgs.find((o) => o.name.toLowerCase() === key);
   if (!org) throw new CliError(`organization ${JSON.stringify(idOrName)} does not exist`, EXIT.notFound);
   return org;
+}
+
+/** The client of this call and the organisation its first argument names. */
+async function organizationOf(ctx: Context, args: ParsedArgs): Promise<{ client: ApiClient; org: Organization }> {
+  const client = ctx.client(args);
+  return { client, org: await resolveOrganization(client, args.positionals[0]!) };
 }
 
 function role(value: unknown): string {
@@ -59,8 +66,7 @@ const members: Command = {
   positionals: [1, 1],
   summary: "List an organisation's members and their roles.",
   async run(ctx, args) {
-    const client = ctx.client(args);
-    const org = await resolveOrganization(client, args.positionals[0]!);
+    const { client, org } = await organizationOf(ctx, args);
     const rows = await client.get<Member[]>(`/organizations/${seg(org.id)}/members`);
     printList(ctx, args, rows, `${org.name} has no members.`, [
       { header: 'USER ID', value: (m) => m.userId },
@@ -80,8 +86,7 @@ const addMember: Command = {
   options: { role: { type: 'string', arg: 'ROLE', help: ROLES_HELP } },
   async run(ctx, args) {
     if (args.values.role === undefined) throw new UsageError('--role is required');
-    const client = ctx.client(args);
-    const org = await resolveOrganization(client, args.positionals[0]!);
+    const { client, org } = await organizationOf(ctx, args);
     const m = await client.post<Member>(`/organizations/${seg(org.id)}/members`, { email: args.positionals[1]!, role: role(args.values.role) });
     if (args.values.json) return ctx.json(m);
     ctx.out(`${m.email} is now ${m.role} of ${org.name}.`);
@@ -94,8 +99,7 @@ const removeMember: Command = {
   positionals: [2, 2],
   summary: 'Remove a member from an organisation (owners).',
   async run(ctx, args) {
-    const client = ctx.client(args);
-    const org = await resolveOrganization(client, args.positionals[0]!);
+    const { client, org } = await organizationOf(ctx, args);
     const who = args.positionals[1]!.trim().toLowerCase();
     const rows = await client.get<Member[]>(`/organizations/${seg(org.id)}/members`);
     const m = rows.find((r) => r.userId === who || r.email === who);
@@ -112,8 +116,7 @@ const tokens: Command = {
   positionals: [1, 1],
   summary: "List an organisation's API tokens (never their plaintext).",
   async run(ctx, args) {
-    const client = ctx.client(args);
-    const org = await resolveOrganization(client, args.positionals[0]!);
+    const { client, org } = await organizationOf(ctx, args);
     const rows = await client.get<OrganizationToken[]>(`/organizations/${seg(org.id)}/api-tokens`);
     printList(ctx, args, rows, `${org.name} has no API tokens.`, [
       { header: 'ID', value: (t) => t.id },
@@ -137,17 +140,13 @@ const createToken: Command = {
   },
   async run(ctx, args) {
     if (args.values.role === undefined) throw new UsageError('--role is required');
-    const client = ctx.client(args);
-    const org = await resolveOrganization(client, args.positionals[0]!);
-    const expires = args.values.expires as string | undefined;
+    const { client, org } = await organizationOf(ctx, args);
     const t = await client.post<NewOrganizationToken>(`/organizations/${seg(org.id)}/api-tokens`, {
       name: args.positionals[1]!,
       role: role(args.values.role),
-      ...(expires !== undefined ? { expiresInSeconds: Math.round(parseDuration(expires, '--expires') / 1000) } : {}),
+      ...expiresIn(args.values.expires),
     });
-    if (args.values.json) return ctx.json(t);
-    ctx.out(`Created ${t.role} token ${t.name} (${t.id}) for ${org.name}.`);
-    showPlaintextOnce(ctx, t.token);
+    printNewToken(ctx, args, t, `Created ${t.role} token ${t.name} (${t.id}) for ${org.name}.`);
   },
 };
 
@@ -157,8 +156,7 @@ const revokeToken: Command = {
   positionals: [2, 2],
   summary: 'Revoke an organisation API token.',
   async run(ctx, args) {
-    const client = ctx.client(args);
-    const org = await resolveOrganization(client, args.positionals[0]!);
+    const { client, org } = await organizationOf(ctx, args);
     await client.delete(`/organizations/${seg(org.id)}/api-tokens/${seg(args.positionals[1]!)}`);
     if (args.values.json) return ctx.json({ organizationId: org.id, id: args.positionals[1], revoked: true });
     ctx.out(`Revoked token ${args.positionals[1]} of ${org.name}.`);

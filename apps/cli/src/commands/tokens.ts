@@ -4,14 +4,10 @@
 import type { ApiToken, EnrollmentToken } from '@porthole/api-contract';
 import type { Command } from '../command.js';
 import { UsageError } from '../errors.js';
-import { formatRelative, formatTime, parseDuration, parseIntOption } from '../format.js';
-import { printList, showPlaintextOnce } from '../output.js';
+import { formatRelative, formatTime, parseIntOption } from '../format.js';
+import { expiresIn, printList, printNewToken } from '../output.js';
 
 const seg = encodeURIComponent;
-
-function expiresSeconds(value: unknown): number | undefined {
-  return value === undefined ? undefined : Math.round(parseDuration(value as string, '--expires') / 1000);
-}
 
 const enrollmentList: Command = {
   path: 'tokens enrollment list',
@@ -46,12 +42,10 @@ const enrollmentCreate: Command = {
       ...(v.description !== undefined ? { description: v.description } : {}),
       ...(v.tag ? { tags: v.tag } : {}),
       ...(v.uses !== undefined ? { maxUses: parseIntOption(v.uses as string, '--uses', 1, 1_000_000) } : {}),
-      ...(v.expires !== undefined ? { expiresInSeconds: expiresSeconds(v.expires) } : {}),
+      ...expiresIn(v.expires),
     };
     const t = await ctx.client(args).post<EnrollmentToken & { token: string }>('/enrollment-tokens', body);
-    if (v.json) return ctx.json(t);
-    ctx.out(`Created enrollment token ${t.id}: ${t.maxUses} use${t.maxUses === 1 ? '' : 's'}, expires ${formatTime(t.expiresAt)}${t.tags.length ? `, tags ${t.tags.join(', ')}` : ''}.`);
-    showPlaintextOnce(ctx, t.token);
+    printNewToken(ctx, args, t, `Created enrollment token ${t.id}: ${t.maxUses} use${t.maxUses === 1 ? '' : 's'}, expires ${formatTime(t.expiresAt)}${t.tags.length ? `, tags ${t.tags.join(', ')}` : ''}.`);
   },
 };
 
@@ -98,11 +92,9 @@ const apiCreate: Command = {
     if (typeof v.name !== 'string' || v.name.trim() === '') throw new UsageError('give the token a name: --name N', 'tokens api create');
     const scope = (v.scope as string | undefined) ?? 'read';
     if (scope !== 'read' && scope !== 'write') throw new UsageError(`--scope must be read or write, not ${JSON.stringify(scope)}`, 'tokens api create');
-    const body = { name: v.name, scopes: scope === 'write' ? ['read', 'write'] : ['read'], ...(v.expires !== undefined ? { expiresInSeconds: expiresSeconds(v.expires) } : {}) };
+    const body = { name: v.name, scopes: scope === 'write' ? ['read', 'write'] : ['read'], ...expiresIn(v.expires) };
     const t = await ctx.client(args).post<ApiToken & { token: string }>('/api-tokens', body);
-    if (v.json) return ctx.json(t);
-    ctx.out(`Created API token ${t.id} "${t.name}" with scopes ${t.scopes.join(', ')}${t.expiresAt ? `, expires ${formatTime(t.expiresAt)}` : ''}.`);
-    showPlaintextOnce(ctx, t.token);
+    printNewToken(ctx, args, t, `Created API token ${t.id} "${t.name}" with scopes ${t.scopes.join(', ')}${t.expiresAt ? `, expires ${formatTime(t.expiresAt)}` : ''}.`);
   },
 };
 
