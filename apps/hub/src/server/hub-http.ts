@@ -223,28 +223,26 @@ export function createHubHttp(options: HubHttpOptions): HubHttp {
       return;
     }
 
+    /** A handler that threw: log it; a 500 page when nothing was sent yet, else the connection cut. */
+    const failed = (what: string) => (err: unknown) => {
+      logger.error(what, { err, requestId });
+      if (!res.headersSent) sendStatusPage(res, { status: 500, title: 'Internal error', message: 'Something went wrong.', requestId }, method);
+      else res.destroy();
+    };
     switch (route.kind) {
       case 'portal': {
         if ((path === '/healthz' || path === '/readyz') && handleOpsRequest(req, res, path, health)) return;
         const listener = apiListener && (path === '/api' || path.startsWith('/api/')) ? apiListener : portalListener;
         if (!listener) return sendStatusPage(res, { status: 404, title: 'Not found', message: 'No portal is configured on this hub.', requestId }, method);
         if (expectContinue) res.writeContinue();
-        listener(req, res).catch((err: unknown) => {
-          logger.error('portal handler failed', { err, requestId });
-          if (!res.headersSent) sendStatusPage(res, { status: 500, title: 'Internal error', message: 'Something went wrong.', requestId }, method);
-          else res.destroy();
-        });
+        listener(req, res).catch(failed('portal handler failed'));
         return;
       }
       case 'device': {
         const hostWithPort = route.port ? `${route.host}:${route.port}` : route.host;
         deviceProxy
           .handleRequest(req, res, { requestId, startedMs, client, serial: route.serial, host: route.host, hostWithPort, target: guard.target, expectContinue })
-          .catch((err: unknown) => {
-            logger.error('device proxy failed', { err, requestId });
-            if (!res.headersSent) sendStatusPage(res, { status: 500, title: 'Internal error', message: 'Something went wrong.', requestId }, method);
-            else res.destroy();
-          });
+          .catch(failed('device proxy failed'));
         return;
       }
       case 'single': {
@@ -258,11 +256,7 @@ export function createHubHttp(options: HubHttpOptions): HubHttp {
         }
         deviceProxy
           .handleRequest(req, res, { requestId, startedMs, client, serial: single.serial, host: route.host, hostWithPort, target: guard.target, expectContinue, single: single.single })
-          .catch((err: unknown) => {
-            logger.error('device proxy failed', { err, requestId });
-            if (!res.headersSent) sendStatusPage(res, { status: 500, title: 'Internal error', message: 'Something went wrong.', requestId }, method);
-            else res.destroy();
-          });
+          .catch(failed('device proxy failed'));
         return;
       }
       case 'unknown':
