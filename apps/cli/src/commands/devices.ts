@@ -6,6 +6,7 @@ import type { Context } from '../context.js';
 import { CliError, EXIT, UsageError } from '../errors.js';
 import { formatBytes, formatRelative, formatTime, parseDuration, parseIntOption } from '../format.js';
 import { ask } from '../prompt.js';
+import { ACCESS_COLUMN, READ_ONLY_OPTION } from './links.js';
 import { printList, printTable } from '../output.js';
 import { renderFields, type Column } from '../table.js';
 
@@ -188,7 +189,7 @@ const grant: Command = {
   summary: 'Give a user (by e-mail; the account must exist) access to a device, e.g. an installer for 48h.',
   options: {
     expires: { type: 'string', arg: 'DURATION', help: 'access ends after this long (48h, 7d); default never' },
-    'read-only': { type: 'boolean', help: 'GET and HEAD only: no other method, no WebSocket, no TCP forwarding, no consoles' },
+    'read-only': READ_ONLY_OPTION,
   },
   async run(ctx, args) {
     const [serial, email] = args.positionals as [string, string];
@@ -209,7 +210,7 @@ const grants: Command = {
     const now = ctx.now();
     printList(ctx, args, list, `No grants on ${args.positionals[0]}.`, [
       { header: 'EMAIL', value: (g) => g.email },
-      { header: 'ACCESS', value: (g) => (g.readOnly ? 'read-only' : 'full') },
+      ACCESS_COLUMN,
       { header: 'USER ID', value: (g) => g.userId },
       { header: 'GRANTED', value: (g) => formatTime(g.createdAt) },
       { header: 'EXPIRES', value: (g) => (g.expiresAt ? `${formatTime(g.expiresAt)} (${formatRelative(g.expiresAt, now)})` : 'never') },

@@ -1,11 +1,18 @@
 // `porthole links …`: installer links of a device — make one (its URL is printed once), list them
 // with their uses, revoke one (sessions opened with it end) — over /api/v1/devices/<serial>/links.
 import type { DeviceLink, NewDeviceLink } from '@porthole/api-contract';
-import type { Command } from '../command.js';
+import type { Command, OptionDef } from '../command.js';
 import { formatRelative, formatTime, parseIntOption } from '../format.js';
 import { printList } from '../output.js';
+import type { Column } from '../table.js';
 
 const seg = encodeURIComponent;
+
+/** --read-only, for an installer link and for a grant alike: what such access allows. */
+export const READ_ONLY_OPTION: OptionDef = { type: 'boolean', help: 'GET and HEAD only: no other method, no WebSocket, no TCP forwarding, no consoles' };
+
+/** The ACCESS column of installer links and grants. */
+export const ACCESS_COLUMN: Column<{ readOnly: boolean }> = { header: 'ACCESS', value: (r) => (r.readOnly ? 'read-only' : 'full') };
 
 const create: Command = {
   path: 'links create',
@@ -14,7 +21,7 @@ const create: Command = {
   summary: 'Make an installer link: opens the device without an account for --hours (default 8), optionally --read-only.',
   options: {
     hours: { type: 'string', arg: 'N', help: 'how long the link works, 1 to 720 hours (default 8)' },
-    'read-only': { type: 'boolean', help: 'GET and HEAD only: no other method, no WebSocket, no TCP forwarding, no consoles' },
+    'read-only': READ_ONLY_OPTION,
   },
   async run(ctx, args) {
     const serial = args.positionals[0]!;
@@ -37,7 +44,7 @@ const list: Command = {
     const now = ctx.now();
     printList(ctx, args, links, `No installer links on ${serial}.`, [
       { header: 'ID', value: (l) => l.id },
-      { header: 'ACCESS', value: (l) => (l.readOnly ? 'read-only' : 'full') },
+      ACCESS_COLUMN,
       { header: 'STATE', value: (l) => (l.revokedAt ? 'revoked' : Date.parse(l.expiresAt) <= now.getTime() ? 'expired' : 'valid') },
       { header: 'UNTIL', value: (l) => `${formatTime(l.expiresAt)} (${formatRelative(l.expiresAt, now)})` },
       { header: 'USES', value: (l) => String(l.uses) },
