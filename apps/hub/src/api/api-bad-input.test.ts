@@ -153,7 +153,7 @@ const CATALOGUE: Case[] = [
   { name: 'links: revoke unknown', method: 'DELETE', path: '/devices/an00000001/links/00000000-0000-4000-8000-000000000000', status: 404, code: 'not_found', field: 'id' },
   { name: 'links: revoke non-uuid', method: 'DELETE', path: '/devices/an00000001/links/abc', status: 404, code: 'not_found' },
   // Webhooks
-  { name: 'webhooks: list with a user token', method: 'GET', path: '/webhooks', opts: (f) => ({ token: f.userToken }), status: 403, code: 'forbidden' },
+  { name: 'webhooks: list without a token', method: 'GET', path: '/webhooks', opts: () => ({ token: null }), status: 401, code: 'unauthorized' },
   { name: 'webhooks: not http', method: 'POST', path: '/webhooks', opts: () => ({ body: { url: 'file:///etc/passwd', events: ['device.online'] } }), status: 400, code: 'invalid_request', field: 'url' },
   { name: 'webhooks: unknown event', method: 'POST', path: '/webhooks', opts: () => ({ body: { url: 'http://127.0.0.1:9/x', events: ['device.exploded'] } }), status: 400, code: 'invalid_request', field: 'events.0' },
   { name: 'webhooks: no events', method: 'POST', path: '/webhooks', opts: () => ({ body: { url: 'http://127.0.0.1:9/x', events: [] } }), status: 400, code: 'invalid_request', field: 'events' },

@@ -13,7 +13,7 @@ import type { Registry } from '../registry/index.js';
 import type { SecretBox } from '../webhooks/secret-box.js';
 import type { ApiEnv } from './bearer-auth.js';
 import { requireSuperadmin } from '../auth/authorization.js';
-import { canSee, deviceFor, NIL_UUID, organizationFilter, organizationForNew, resourceFor } from './organization-scope.js';
+import { canSee, deviceFor, mayManageWebhook, NIL_UUID, organizationFilter, organizationForNew, organizationsWhere, resourceFor } from './organization-scope.js';
 import { organizationRoutes } from './organization-routes.js';
 import { mountRoutes, routeTable, type RouteDef, type RouteImpls } from './route-table.js';
 
@@ -313,24 +313,16 @@ export function apiRouteTable(deps: ApiDeps): RouteDef<never, never, never>[] {
         ),
     },
     // ---- admin: webhooks ----
-    // Webhook endpoints (each for every event of the hub, or for one organisation's devices) and the
-    // cluster's nodes are the operator's: hub administrators only.
+    // Webhook endpoints: hub-wide ones (every event of the hub) are the operator's; an organisation's
+    // (events of its devices) are also its owners' and admins'. Others' are unknown to a caller.
     listWebhooks: {
-      handler: async ({ c, principal }) => {
-        requireSuperadmin(principal.actor);
-        return c.json(await registry.listWebhooks());
-      },
+      handler: async ({ c, principal }) => c.json((await registry.listWebhooks()).filter((w) => mayManageWebhook(principal.actor, w.organizationId))),
     },
     createWebhook: {
       handler: async ({ c, body, principal }) => {
-        requireSuperadmin(principal.actor);
+        const hubWide = principal.actor.superadmin && body.organizationId === undefined;
+        const organizationId = hubWide ? null : await organizationForNew(registry, principal.actor, body.organizationId, 'webhooks');
         if (!deps.webhookSecrets) throw new UnavailableError('webhooks cannot be added on this hub (no key to seal their secrets)');
-        let organizationId: string | null = null;
-        if (body.organizationId !== undefined) {
-          const org = await registry.findOrganization(body.organizationId);
-          if (!org) throw new NotFoundError(`organization ${JSON.stringify(body.organizationId.slice(0, 70))} does not exist`, { field: 'organizationId' });
-          organizationId = org.id;
-        }
         const secret = body.secret ?? `whsec_${randomBytes(32).toString('base64url')}`;
         const info = await registry.createWebhook({ url: body.url, events: body.events, secretSealed: deps.webhookSecrets.seal(secret), organizationId, createdBy: principal.user.id });
         return c.json({ ...info, secret }, 201);
@@ -338,15 +330,17 @@ export function apiRouteTable(deps: ApiDeps): RouteDef<never, never, never>[] {
     },
     deleteWebhook: {
       handler: async ({ c, params, principal }) => {
-        requireSuperadmin(principal.actor);
+        const webhook = (await registry.listWebhooks()).find((w) => w.id === params.id.toLowerCase());
+        // Another organisation's endpoint, or a hub-wide one, is deleted as if it did not exist (the registry's own answer).
+        if (webhook && !principal.actor.superadmin) resourceFor(principal.actor, 'webhooks', webhook.organizationId ?? undefined, () => new NotFoundError(`no webhook ${JSON.stringify(params.id.slice(0, 64))}`, { field: 'id' }));
         await registry.deleteWebhook(params.id);
         return c.body(null, 204);
       },
     },
     listWebhookDeliveries: {
       handler: async ({ c, query, principal }) => {
-        requireSuperadmin(principal.actor);
-        return c.json(await registry.listWebhookDeliveries(query.limit));
+        const { actor } = principal;
+        return c.json(await registry.listWebhookDeliveries(query.limit, actor.superadmin ? undefined : organizationsWhere(actor, 'webhooks')));
       },
     },
     listClusterNodes: {

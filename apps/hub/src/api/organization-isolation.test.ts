@@ -28,6 +28,7 @@ interface Target {
   orgTokenId: string;
   enrollmentTokenId: string;
   peerId: string;
+  webhookId: string;
   personalTokenId: string;
   userId: string;
   prefix: string;
@@ -42,6 +43,7 @@ const UNKNOWN: Target = {
   orgTokenId: randomUUID(),
   enrollmentTokenId: randomUUID(),
   peerId: randomUUID(),
+  webhookId: randomUUID(),
   personalTokenId: randomUUID(),
   userId: randomUUID(),
   prefix: 'zz0',
@@ -65,8 +67,7 @@ function paramValue(path: string, param: string, t: Target): string {
   if (path.startsWith('/api-tokens/{id}') && param === 'id') return t.personalTokenId;
   if (path.startsWith('/users/{id}') && param === 'id') return t.userId;
   if (path.startsWith('/serial-reservations/{prefix}') && param === 'prefix') return t.prefix;
-  // Hub-level resources no organisation's fixture holds: unknown in both variants.
-  if (path.startsWith('/webhooks/{id}') && param === 'id') return '00000000-0000-4000-8000-00000000beef';
+  if (path.startsWith('/webhooks/{id}') && param === 'id') return t.webhookId;
   throw new Error(`the isolation matrix cannot classify parameter {${param}} of ${path}: add it to paramValue`);
 }
 
@@ -139,10 +140,11 @@ describe.each(drivers)('organisation isolation on %s (generated from the route t
     const loner = await r.signUp({ email: 'loner@example.io', password: ADMIN_PASSWORD });
     outsiders['account in no organisation'] = await personal(loner.id);
 
-    // A's resources: a device registered with A's enrollment token, a peer, a grant, a log entry.
+    // A's resources: a device registered with A's enrollment token, a peer, a webhook, a grant, a log entry.
     const enrollment = await r.createEnrollmentToken({ createdBy: owner!.userId, organizationId: orgA.id, maxUses: 5 });
     await r.registerDevice({ serial: 'acme0001', publicKey: testKey('acme0001'), enrollmentToken: enrollment.token });
     const { peer } = await r.createAdminPeer({ name: 'acme laptop', publicKey: testKey('acme-peer'), organizationId: orgA.id });
+    const webhook = await r.createWebhook({ url: 'http://127.0.0.1:9/acme', events: ['device.online'], secretSealed: 'sealed', organizationId: orgA.id, createdBy: owner!.userId });
     await r.grantAccess('acme0001', { email: 'viewer@acme.example' });
     await r.appendAccessLog([{ at: h.clock.now(), serial: 'acme0001', userId: owner!.userId, clientIp: '198.51.100.7', method: 'GET', path: '/', status: 200, bytesIn: 1, bytesOut: 2, durationMs: 3 }]);
     await r.addSerialReservation({ prefix: 'acme', createdBy: null });
@@ -156,6 +158,7 @@ describe.each(drivers)('organisation isolation on %s (generated from the route t
       orgTokenId: (await r.listOrganizationTokens(orgA.id))[0]!.id,
       enrollmentTokenId: enrollment.info.id,
       peerId: peer.id,
+      webhookId: webhook.id,
       personalTokenId: ownerToken.id,
       userId: owner!.userId,
       prefix: 'acme',
@@ -172,6 +175,7 @@ describe.each(drivers)('organisation isolation on %s (generated from the route t
         select 'device' k, to_jsonb(d) - 'last_handshake_at' j from devices d where organization_id = ${a.orgId}
         union all select 'enrollment', to_jsonb(e) from enrollment_tokens e where organization_id = ${a.orgId}
         union all select 'peer', to_jsonb(p) from admin_peers p where organization_id = ${a.orgId}
+        union all select 'webhook', to_jsonb(w) from webhooks w where organization_id = ${a.orgId}
         union all select 'member', to_jsonb(m) from organization_members m where organization_id = ${a.orgId}
         union all select 'token', to_jsonb(t) - 'last_used_at' from api_tokens t where organization_id = ${a.orgId} or user_id = ${a.memberId}
         union all select 'grant', to_jsonb(g) from device_grants g join devices d on d.id = g.device_id where d.organization_id = ${a.orgId}
@@ -203,7 +207,7 @@ describe.each(drivers)('organisation isolation on %s (generated from the route t
         // Whatever it answered, nothing of A that the request did not name may appear in it (lists, searches).
         const text = JSON.stringify(onA.body ?? '');
         const asked = buildPath(def, a) + JSON.stringify(body(a));
-        for (const key of ['serial', 'orgId', 'orgName', 'memberEmail', 'enrollmentTokenId', 'peerId', 'orgTokenId', 'personalTokenId'] as const) {
+        for (const key of ['serial', 'orgId', 'orgName', 'memberEmail', 'enrollmentTokenId', 'peerId', 'webhookId', 'orgTokenId', 'personalTokenId'] as const) {
           if (text.includes(a[key]) && !asked.includes(a[key])) problems.push(`${def.operationId} as ${who} shows A's ${key}: ${text.slice(0, 300)}`);
         }
       }

@@ -2,7 +2,7 @@
 // organisation the caller cannot see is answered exactly as an unknown one (the registry's own
 // not-found error for that id), and the organisation a new token or peer goes into is chosen here.
 import { DEFAULT_ORGANIZATION_ID } from '@porthole/db';
-import { authorize, canSee, organizationsWhere, visibleOrganizations, type Actor, type OrganizationAction } from '../auth/authorization.js';
+import { authorize, canSee, may, organizationsWhere, visibleOrganizations, type Actor, type OrganizationAction } from '../auth/authorization.js';
 import { NotFoundError, ValidationError } from '../errors.js';
 import type { DeviceInfo, Registry } from '../registry/index.js';
 import { deviceNotFound } from '../registry/devices.js';
@@ -52,7 +52,12 @@ export async function organizationForNew(registry: Registry, actor: Actor, named
   throw new ValidationError('organizationId: you act in several organizations; name one (or use --org)', { field: 'organizationId' });
 }
 
-export { canSee };
+/** Whether `actor` manages a webhook endpoint of `organizationId` (null: a hub-wide one, the operator's). */
+export function mayManageWebhook(actor: Actor, organizationId: string | null): boolean {
+  return actor.superadmin || (organizationId !== null && may(actor, 'webhooks', organizationId));
+}
+
+export { canSee, organizationsWhere };
 
 /** Matches no row: the owner filter of a caller that owns no personal token (an organisation token). */
 export const NIL_UUID = '00000000-0000-0000-0000-000000000000';

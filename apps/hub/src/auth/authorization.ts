@@ -10,14 +10,15 @@ import type { SessionUser } from './sessions.js';
 /**
  * `read`: lists, device details, logs. `connect`: open devices, forward TCP (the proxy).
  * `devices`: change, delete, grant devices. `tokens`: enrollment and API tokens. `peers`: admin
- * WireGuard peers. `members`: the organisation's members and their roles.
+ * WireGuard peers. `webhooks`: the organisation's webhook endpoints and their deliveries. `members`:
+ * the organisation's members and their roles.
  */
-export const ORGANIZATION_ACTIONS = ['read', 'connect', 'devices', 'tokens', 'peers', 'members'] as const;
+export const ORGANIZATION_ACTIONS = ['read', 'connect', 'devices', 'tokens', 'peers', 'webhooks', 'members'] as const;
 export type OrganizationAction = (typeof ORGANIZATION_ACTIONS)[number];
 
 export const ROLE_ACTIONS: Readonly<Record<OrganizationRole, readonly OrganizationAction[]>> = {
   owner: ORGANIZATION_ACTIONS,
-  admin: ['read', 'connect', 'devices', 'tokens', 'peers'],
+  admin: ['read', 'connect', 'devices', 'tokens', 'peers', 'webhooks'],
   technician: ['read', 'connect'],
   viewer: ['read'],
 };

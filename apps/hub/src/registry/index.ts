@@ -201,7 +201,7 @@ export function createRegistry(options: RegistryOptions) {
     enqueueWebhookEvent: (event: string, body: string, options?: Parameters<typeof webhooks.enqueueWebhookEvent>[3]) => webhooks.enqueueWebhookEvent(ctx, event, body, options),
     claimDueDeliveries: (limit: number, leaseMs: number) => webhooks.claimDueDeliveries(ctx, limit, leaseMs),
     recordDeliveryAttempt: (id: number, outcome: Parameters<typeof webhooks.recordDeliveryAttempt>[2]) => webhooks.recordDeliveryAttempt(ctx, id, outcome),
-    listWebhookDeliveries: (limit?: number) => webhooks.listWebhookDeliveries(ctx, limit),
+    listWebhookDeliveries: (limit?: number, organizationIds?: readonly string[]) => webhooks.listWebhookDeliveries(ctx, limit, organizationIds),
     pruneWebhookDeliveries: (before: Date) => webhooks.pruneWebhookDeliveries(ctx, before),
 
     // Access log.

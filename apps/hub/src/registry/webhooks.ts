@@ -160,9 +160,13 @@ export async function recordDeliveryAttempt(
     .where(eq(webhookDeliveries.id, id));
 }
 
-/** The delivery log, newest first. */
-export async function listWebhookDeliveries(ctx: RegistryContext, limit = 100): Promise<WebhookDeliveryInfo[]> {
-  const rows = await ctx.db.select().from(webhookDeliveries).orderBy(desc(webhookDeliveries.id)).limit(limit);
+/** The delivery log, newest first: all of it, or the deliveries of these organisations' endpoints. */
+export async function listWebhookDeliveries(ctx: RegistryContext, limit = 100, organizationIds?: readonly string[]): Promise<WebhookDeliveryInfo[]> {
+  if (organizationIds?.length === 0) return [];
+  const ofOrganizations = organizationIds
+    ? inArray(webhookDeliveries.webhookId, ctx.db.select({ id: webhooks.id }).from(webhooks).where(inArray(webhooks.organizationId, [...organizationIds])))
+    : undefined;
+  const rows = await ctx.db.select().from(webhookDeliveries).where(ofOrganizations).orderBy(desc(webhookDeliveries.id)).limit(limit);
   return rows.map((r) => ({
     id: r.id,
     webhookId: r.webhookId,

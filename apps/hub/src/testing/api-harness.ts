@@ -4,6 +4,7 @@ import { Hono } from 'hono';
 import type { z } from 'zod';
 import type { Database } from '@porthole/db';
 import type { RegistryOptions } from '../registry/index.js';
+import type { SecretBox } from '../webhooks/secret-box.js';
 import { createTestClock, createTestRegistry, testKey, type TestClock } from './registry-test-bed.js';
 import { apiRouteTable, createApiRoutes, type ApiLimits } from '../api/api-routes.js';
 import type { RouteDef } from '../api/route-table.js';
@@ -26,7 +27,7 @@ export interface RequestOptions {
   ip?: string;
 }
 
-export async function createApiHarness(db: Database, options: { clock?: TestClock; limits?: ApiLimits; registry?: Partial<RegistryOptions> } = {}) {
+export async function createApiHarness(db: Database, options: { clock?: TestClock; limits?: ApiLimits; registry?: Partial<RegistryOptions>; webhookSecrets?: SecretBox } = {}) {
   const clock = options.clock ?? createTestClock();
   const registry = createTestRegistry(db, clock, options.registry);
   const unlimited = { capacity: 1e9, refillPerSecond: 1e9 };
@@ -41,6 +42,7 @@ export async function createApiHarness(db: Database, options: { clock?: TestCloc
       pollTokenFailures: unlimited,
       ...options.limits,
     },
+    ...(options.webhookSecrets ? { webhookSecrets: options.webhookSecrets } : {}),
   };
   const app = new Hono().route('/api/v1', createApiRoutes(deps));
   const table = apiRouteTable(deps) as unknown as RouteDef[];
