@@ -8,10 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNetns, stopProcess, type Netns } from '../support/netns.js';
+import { JsonProcess } from '../support/json-process.js';
+import { createNetns, type Netns } from '../support/netns.js';
 import { requirementsMet } from '../support/requirements.js';
 import { startWireGuardGo, wgGenkey, wgPubkey, type WireGuardGo } from '../support/wireguard-go.js';
 import { stripWgQuick, withPrivateKey } from './fixtures/hub-wg-quick.js';
@@ -30,8 +30,6 @@ const KERNEL_PORT = 7000;
 const ADMIN_TOKEN = `ph_api_${randomBytes(24).toString('base64url')}`;
 const DEVICE_BODY = `device page ${randomBytes(6).toString('hex')}`;
 
-type Message = { event: string; [key: string]: unknown };
-
 interface Ready {
   httpPort: number;
   hubPublicKey: string;
@@ -47,57 +45,6 @@ interface Status {
   kernelAccepted: number;
 }
 
-/** The fixture process: JSON lines out, commands in. */
-class HubProcess {
-  private readonly messages: Message[] = [];
-  private waiters: Array<{ event: string; resolve: (m: Message) => void; reject: (e: Error) => void }> = [];
-  stderr = '';
-
-  constructor(readonly child: ReturnType<Netns['spawn']>) {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      let m: Message;
-      try {
-        m = JSON.parse(line) as Message;
-      } catch {
-        this.stderr += `${line}\n`;
-        return;
-      }
-      const i = this.waiters.findIndex((w) => w.event === m.event || m.event === 'error');
-      if (i < 0) return void this.messages.push(m);
-      const [w] = this.waiters.splice(i, 1);
-      if (m.event === 'error') w!.reject(new Error(`hub fixture: ${String(m.message)}\n${this.stderr}`));
-      else w!.resolve(m);
-    });
-    child.stderr!.on('data', (c: Buffer) => (this.stderr += c.toString()));
-    child.once('exit', (code) => {
-      for (const w of this.waiters.splice(0)) w.reject(new Error(`hub fixture exited (${code}):\n${this.stderr}`));
-    });
-  }
-
-  next(event: string, timeoutMs = 30_000): Promise<Message> {
-    const i = this.messages.findIndex((m) => m.event === event);
-    if (i >= 0) return Promise.resolve(this.messages.splice(i, 1)[0]!);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${event}:\n${this.stderr}`)), timeoutMs);
-      this.waiters.push({
-        event,
-        resolve: (m) => (clearTimeout(timer), resolve(m)),
-        reject: (e) => (clearTimeout(timer), reject(e)),
-      });
-    });
-  }
-
-  async ask(cmd: Record<string, unknown>, event: string): Promise<Message> {
-    const reply = this.next(event);
-    this.child.stdin!.write(`${JSON.stringify(cmd)}\n`);
-    return reply;
-  }
-
-  async status(): Promise<Status> {
-    return (await this.ask({ cmd: 'status' }, 'status')) as unknown as Status;
-  }
-}
-
 /** The n-th address after `ip` (the pool is a /10, so a small offset stays inside it). */
 function offset(ip: string, n: number): string {
   const v = ip.split('.').reduce((acc, o) => acc * 256 + Number(o), 0) + n;
@@ -107,16 +54,14 @@ function offset(ip: string, n: number): string {
 describe.skipIf(!ok)('a stock wireguard-go admin peer on the hub overlay', () => {
   let netns: Netns | undefined;
   let dir: string | undefined;
-  let hub: HubProcess | undefined;
+  /** The fixture process: JSON lines out, commands in; it shuts down cleanly when its stdin closes. */
+  let hub: JsonProcess | undefined;
   let go: WireGuardGo | undefined;
   let ready: Ready;
   let adminIp: string;
 
   async function cleanup(): Promise<void> {
-    if (hub) {
-      hub.child.stdin!.end(); // the fixture shuts down cleanly when its stdin closes
-      await stopProcess(hub.child, 5_000);
-    }
+    if (hub) await hub.stop();
     if (go) await go.stop();
     if (netns) await netns.remove();
     if (dir) await rm(dir, { recursive: true, force: true });
@@ -126,7 +71,8 @@ describe.skipIf(!ok)('a stock wireguard-go admin peer on the hub overlay', () =>
     try {
       netns = await createNetns('phad');
       dir = await mkdtemp(join(tmpdir(), 'hub-admin-peer-'));
-      hub = new HubProcess(
+      hub = new JsonProcess(
+        'hub fixture',
         netns.spawn(TSX, [FIXTURE], {
           env: {
             ...process.env,
@@ -139,13 +85,15 @@ describe.skipIf(!ok)('a stock wireguard-go admin peer on the hub overlay', () =>
           },
         }),
       );
-      [ready, go] = await Promise.all([hub.next('ready', 60_000) as unknown as Promise<Ready>, startWireGuardGo(netns)]);
+      [ready, go] = await Promise.all([hub.next((m) => m.event === 'ready', 'ready', 60_000) as unknown as Promise<Ready>, startWireGuardGo(netns)]);
     } catch (err) {
       await cleanup();
       throw err;
     }
   }, 90_000);
   afterAll(cleanup);
+
+  const status = async () => (await hub!.ask({ cmd: 'status' }, 'status')) as unknown as Status;
 
   it('joins with the wg-quick config from POST /api/v1/admin-peers and a key made by wg genkey', async () => {
     const privateKey = await wgGenkey();
@@ -193,10 +141,10 @@ describe.skipIf(!ok)('a stock wireguard-go admin peer on the hub overlay', () =>
   });
 
   it("pings the device's tunnel IP: 3/3 replies from the device's netstack", async () => {
-    const before = await hub!.status();
+    const before = await status();
     const { stdout } = await netns!.exec('ping', ['-c', '3', '-i', '0.2', '-W', '5', ready.deviceTunnelIp], { timeoutMs: 30_000 });
     expect(stdout).toMatch(/3 packets transmitted, 3 received/);
-    const after = await hub!.status();
+    const after = await status();
     expect(after.device.icmpEchoReplies - before.device.icmpEchoReplies).toBe(3);
     // The hub forwarded them (requests in, replies back) rather than answering itself.
     expect(after.router.forwarded - before.router.forwarded).toBeGreaterThanOrEqual(6);
@@ -213,10 +161,10 @@ describe.skipIf(!ok)('a stock wireguard-go admin peer on the hub overlay', () =>
 
   it('cannot reach a tunnel IP that belongs to no device', async () => {
     const nobody = offset(ready.deviceTunnelIp, 100);
-    const before = await hub!.status();
+    const before = await status();
     await expect(netns!.exec('ping', ['-c', '2', '-i', '0.2', '-W', '1', nobody], { timeoutMs: 10_000 })).rejects.toThrow(/ping/);
     await expect(netns!.exec('curl', ['-sS', '--max-time', '2', `http://${nobody}/`], { timeoutMs: 10_000 })).rejects.toThrow(/curl/);
-    const after = await hub!.status();
+    const after = await status();
     // 2 echo requests and at least one SYN reached the hub and were dropped there.
     expect((after.router.drops.no_route ?? 0) - (before.router.drops.no_route ?? 0)).toBeGreaterThanOrEqual(3);
   });
@@ -224,11 +172,11 @@ describe.skipIf(!ok)('a stock wireguard-go admin peer on the hub overlay', () =>
   it('a device cannot open a connection to the admin peer, though the admin side listens', async () => {
     // Control: something does listen on the admin's tunnel address.
     expect((await hub!.ask({ cmd: 'kernel-connect', host: adminIp, port: KERNEL_PORT }, 'connect')).result).toBe('connected');
-    const before = await hub!.status();
+    const before = await status();
     expect(before.kernelAccepted).toBe(1);
     const attempt = await hub!.ask({ cmd: 'device-connect', host: adminIp, port: KERNEL_PORT }, 'connect');
     expect(attempt.result).toBe('ETIMEDOUT');
-    const after = await hub!.status();
+    const after = await status();
     expect(after.kernelAccepted).toBe(1);
     expect((after.router.drops.device_unsolicited ?? 0) - (before.router.drops.device_unsolicited ?? 0)).toBeGreaterThan(0);
   });

@@ -8,10 +8,10 @@ import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeKey, encodeKey, generatePrivateKey, publicKeyFromPrivate } from '@porthole/wireguard';
+import { JsonProcess } from '../support/json-process.js';
 import { createNetns, stopProcess, type Netns } from '../support/netns.js';
 import { requirementsMet } from '../support/requirements.js';
 import { startWireGuardGo, wgGenkey, wgPubkey, type WireGuardGo } from '../support/wireguard-go.js';
@@ -29,54 +29,6 @@ const OUR_PORT = 51821;
 const GO_TUNNEL = '10.78.0.1';
 const OUR_TUNNEL = '10.78.0.2';
 const MB = 1024 * 1024;
-
-type Message = { event: string; [key: string]: unknown };
-
-class Peer {
-  readonly messages: Message[] = [];
-  private waiters: Array<{ match: (m: Message) => boolean; resolve: (m: Message) => void }> = [];
-  stderr = '';
-
-  constructor(readonly child: ReturnType<Netns['spawn']>) {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      let m: Message;
-      try {
-        m = JSON.parse(line) as Message;
-      } catch {
-        this.stderr += `${line}\n`;
-        return;
-      }
-      this.messages.push(m);
-      this.waiters = this.waiters.filter((w) => (w.match(m) ? (w.resolve(m), false) : true));
-    });
-    child.stderr!.on('data', (c: Buffer) => (this.stderr += c.toString()));
-  }
-
-  command(cmd: Record<string, unknown>): void {
-    this.child.stdin!.write(`${JSON.stringify(cmd)}\n`);
-  }
-
-  next(event: string, timeoutMs = 60_000): Promise<Message> {
-    const from = this.messages.length;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${event}; stderr:\n${this.stderr}`)), timeoutMs);
-      this.waiters.push({
-        match: (m) => (m.event === event || m.event === 'error') && this.messages.indexOf(m) >= from,
-        resolve: (m) => {
-          clearTimeout(timer);
-          if (m.event === 'error') reject(new Error(`peer error: ${String(m.message)}`));
-          else resolve(m);
-        },
-      });
-    });
-  }
-
-  async status(): Promise<{ stats: { tcp: Record<string, number>; internalErrors: number }; connections: Array<{ state: string }> }> {
-    const p = this.next('status');
-    this.command({ cmd: 'status' });
-    return (await p) as never;
-  }
-}
 
 /** The kernel's TCP counters in the namespace (/proc/net/snmp "Tcp:" lines). */
 async function kernelTcpCounters(netns: Netns): Promise<Record<string, number>> {
@@ -104,7 +56,8 @@ function keystream(bytes: number, seed: number): string {
 describe.skipIf(!ok)('netstack interop with Linux TCP through wireguard-go', () => {
   let netns: Netns | undefined;
   let go: WireGuardGo | undefined;
-  let peer: Peer | undefined;
+  /** Our WireGuard node and netstack: JSON lines out, commands in. */
+  let peer: JsonProcess | undefined;
   let httpd: ReturnType<Netns['spawn']> | undefined;
   let dir: string | undefined;
   let countersBefore: Record<string, number>;
@@ -125,7 +78,8 @@ describe.skipIf(!ok)('netstack interop with Linux TCP through wireguard-go', () 
       });
       await go.up(`${GO_TUNNEL}/24`, 1420);
       countersBefore = await kernelTcpCounters(netns);
-      peer = new Peer(
+      peer = new JsonProcess(
+        'netstack peer',
         netns.spawn(TSX, [FIXTURE], {
           env: {
             ...process.env,
@@ -138,7 +92,7 @@ describe.skipIf(!ok)('netstack interop with Linux TCP through wireguard-go', () 
           },
         }),
       );
-      await peer.next('ready', 60_000);
+      await peer.next((m) => m.event === 'ready', 'ready', 60_000);
     } catch (err) {
       await cleanup();
       throw err;
@@ -148,7 +102,7 @@ describe.skipIf(!ok)('netstack interop with Linux TCP through wireguard-go', () 
   async function cleanup(): Promise<void> {
     if (httpd) await stopProcess(httpd);
     if (peer) {
-      peer.command({ cmd: 'exit' });
+      peer.send({ cmd: 'exit' });
       await stopProcess(peer.child, 3_000);
     }
     if (go) await go.stop();
@@ -156,6 +110,9 @@ describe.skipIf(!ok)('netstack interop with Linux TCP through wireguard-go', () 
     if (dir) await rm(dir, { recursive: true, force: true });
   }
   afterAll(cleanup);
+
+  const peerStatus = async () =>
+    (await peer!.ask({ cmd: 'status' }, 'status', 60_000)) as unknown as { stats: { tcp: Record<string, number>; internalErrors: number }; connections: Array<{ state: string }> };
 
   it('the kernel pings our stack', async () => {
     const { stdout } = await netns!.exec('ping', ['-c', '3', '-i', '0.2', '-W', '5', OUR_TUNNEL], { timeoutMs: 30_000 });
@@ -191,7 +148,7 @@ describe.skipIf(!ok)('netstack interop with Linux TCP through wireguard-go', () 
     let states: string[] = [];
     for (let i = 0; i < 100 && !states.includes('TIME-WAIT'); i++) {
       await new Promise((r) => setTimeout(r, 100));
-      states = (await peer!.status()).connections.map((c) => c.state);
+      states = (await peerStatus()).connections.map((c) => c.state);
     }
     expect(states).toContain('TIME-WAIT');
   });
@@ -206,9 +163,7 @@ describe.skipIf(!ok)('netstack interop with Linux TCP through wireguard-go', () 
       if (stdout.includes(`${GO_TUNNEL}:8080`)) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    const fetched = peer!.next('fetched', 120_000);
-    peer!.command({ cmd: 'fetch', url: `http://${GO_TUNNEL}:8080/file.bin` });
-    const result = await fetched;
+    const result = await peer!.ask({ cmd: 'fetch', url: `http://${GO_TUNNEL}:8080/file.bin` }, 'fetched', 120_000);
     expect(result).toMatchObject({ status: 200, bytes: content.length, sha256: createHash('sha256').update(content).digest('hex') });
   }, 180_000);
 
@@ -227,10 +182,10 @@ describe.skipIf(!ok)('netstack interop with Linux TCP through wireguard-go', () 
     expect(counters.AttemptFails! - countersBefore.AttemptFails!).toBe(0);
     expect(counters.ActiveOpens! - countersBefore.ActiveOpens!).toBeGreaterThanOrEqual(3); // curl ×3
     expect(counters.PassiveOpens! - countersBefore.PassiveOpens!).toBe(1); // our fetch
-    let status = await peer!.status();
+    let status = await peerStatus();
     for (let i = 0; i < 50 && status.connections.some((c) => c.state !== 'TIME-WAIT'); i++) {
       await new Promise((r) => setTimeout(r, 200));
-      status = await peer!.status();
+      status = await peerStatus();
     }
     expect(status.stats.internalErrors).toBe(0);
     expect(status.stats.tcp.resetsSent).toBe(0);
@@ -246,10 +201,8 @@ describe.skipIf(!ok)('netstack interop with Linux TCP through wireguard-go', () 
     const curl = await netns!.exec('sh', ['-c', `curl -sS --connect-timeout 20 http://${OUR_TUNNEL}:81/; echo "exit=$?"`], { timeoutMs: 60_000 });
     expect(curl.stdout).toMatch(/exit=7/);
     // Us → kernel: ECONNREFUSED from our stack.
-    const refused = peer!.next('fetched', 30_000);
-    peer!.command({ cmd: 'fetch', url: `http://${GO_TUNNEL}:8081/` });
-    await expect(refused).rejects.toThrow(/ECONNREFUSED/);
-    const status = await peer!.status();
+    await expect(peer!.ask({ cmd: 'fetch', url: `http://${GO_TUNNEL}:8081/` }, 'fetched', 30_000)).rejects.toThrow(/ECONNREFUSED/);
+    const status = await peerStatus();
     expect(status.stats.tcp.resetsSent).toBe(1);
     expect(status.stats.tcp.resetsReceived).toBe(1);
     // The kernel saw the same from its side: curl's attempt reset in SYN-SENT, one RST it sent us.

@@ -32,7 +32,7 @@ describe.skipIf(!ok)('interop with wireguard-go while our responder is under loa
   let flooder: ReturnType<Netns['spawn']> | undefined;
   let goPublic: string;
   let floodProgress = { sent: 0, replies: 0 };
-  const handshakes = () => peer.messages.filter((m) => m.event === 'wg' && m.type === 'handshake-completed' && m.peer === goPublic);
+  const handshakes = () => peer.lines.filter((m) => m.event === 'wg' && m.type === 'handshake-completed' && m.peer === goPublic);
 
   beforeAll(async () => {
     netns = await createNetns('phwl');
@@ -52,11 +52,11 @@ describe.skipIf(!ok)('interop with wireguard-go while our responder is under loa
       if (m.event !== 'packet') return;
       const echo = parseEcho(Buffer.from(m.packet as string, 'hex'));
       if (echo?.type === 8 && echo.dst === OUR_TUNNEL) {
-        peer.command({ cmd: 'send', packet: Buffer.from(icmpEcho(0, OUR_TUNNEL, echo.src, echo.id, echo.seq, echo.data)).toString('hex') });
+        peer.send({ cmd: 'send', packet: Buffer.from(icmpEcho(0, OUR_TUNNEL, echo.src, echo.id, echo.seq, echo.data)).toString('hex') });
       }
     });
     await peer.waitFor((m) => m.event === 'ready', 'the peer process to start', 60_000);
-    peer.command({ cmd: 'addPeer', publicKey: goPublic, allowedIps: [`${GO_TUNNEL}/32`] });
+    peer.send({ cmd: 'addPeer', publicKey: goPublic, allowedIps: [`${GO_TUNNEL}/32`] });
 
     flooder = netns.spawn(TSX, [FLOODER], {
       env: { ...process.env, TARGET: `127.0.0.1:${OUR_PORT}`, RESPONDER_PUBLIC_KEY: ourPublic, RATE: String(FLOOD_RATE), SOURCE: '127.0.0.2', SOCKETS: '64' },
@@ -79,8 +79,8 @@ describe.skipIf(!ok)('interop with wireguard-go while our responder is under loa
   afterAll(async () => {
     if (flooder) await stopProcess(flooder, 2_000);
     if (peer) {
-      peer.command({ cmd: 'exit' });
-      await stopProcess(peer.process, 3_000);
+      peer.send({ cmd: 'exit' });
+      await stopProcess(peer.child, 3_000);
     }
     if (go) await go.stop();
     if (netns) await netns.remove();

@@ -60,12 +60,12 @@ describe.skipIf(!ok)('interop with wireguard-go (network namespace, TUN)', () =>
         const echo = parseEcho(Buffer.from(m.packet as string, 'hex'));
         if (echo?.type === 8 && echo.dst === OUR_TUNNEL) {
           answered.push(echo);
-          peer.command({ cmd: 'send', packet: Buffer.from(icmpEcho(0, OUR_TUNNEL, echo.src, echo.id, echo.seq, echo.data)).toString('hex') });
+          peer.send({ cmd: 'send', packet: Buffer.from(icmpEcho(0, OUR_TUNNEL, echo.src, echo.id, echo.seq, echo.data)).toString('hex') });
         }
       });
       const ready = await peer.waitFor((m) => m.event === 'ready', 'the peer process to start', 60_000);
       expect(ready.publicKey).toBe(ourPublic);
-      peer.command({
+      peer.send({
         cmd: 'addPeer',
         publicKey: goPublic,
         presharedKey: psk,
@@ -80,8 +80,8 @@ describe.skipIf(!ok)('interop with wireguard-go (network namespace, TUN)', () =>
 
   async function cleanup(): Promise<void> {
     if (peer) {
-      peer.command({ cmd: 'exit' });
-      await stopProcess(peer.process, 3_000);
+      peer.send({ cmd: 'exit' });
+      await stopProcess(peer.child, 3_000);
     }
     if (go) await go.stop();
     if (netns) await netns.remove();
@@ -122,19 +122,19 @@ describe.skipIf(!ok)('interop with wireguard-go (network namespace, TUN)', () =>
     await go.set({
       peers: [{ publicKey: ourPublic, presharedKey: psk, allowedIps: [`${OUR_TUNNEL}/32`], endpoint: `127.0.0.1:${OUR_PORT}` }],
     });
-    peer.command({ cmd: 'removePeer', publicKey: goPublic });
-    peer.command({ cmd: 'addPeer', publicKey: goPublic, presharedKey: psk, allowedIps: [`${GO_TUNNEL}/32`], endpoint: { address: '127.0.0.1', port: GO_PORT } });
+    peer.send({ cmd: 'removePeer', publicKey: goPublic });
+    peer.send({ cmd: 'addPeer', publicKey: goPublic, presharedKey: psk, allowedIps: [`${GO_TUNNEL}/32`], endpoint: { address: '127.0.0.1', port: GO_PORT } });
     const fresh = (await go.dump()).peers[0]!;
     expect(fresh.latestHandshake).toBe(0);
 
-    const seen = peer.messages.length;
+    const seen = peer.lines.length;
     const data = new TextEncoder().encode('porthole interop');
     for (let seq = 1; seq <= 3; seq++) {
-      peer.command({ cmd: 'send', packet: Buffer.from(icmpEcho(8, OUR_TUNNEL, GO_TUNNEL, 0x4242, seq, data)).toString('hex') });
+      peer.send({ cmd: 'send', packet: Buffer.from(icmpEcho(8, OUR_TUNNEL, GO_TUNNEL, 0x4242, seq, data)).toString('hex') });
     }
     const replies: Echo[] = [];
     await peer.waitFor((m) => {
-      if (m.event !== 'packet' || peer.messages.indexOf(m) < seen) return false;
+      if (m.event !== 'packet' || peer.lines.indexOf(m) < seen) return false;
       const echo = parseEcho(Buffer.from(m.packet as string, 'hex'));
       if (echo?.type === 0 && echo.id === 0x4242) replies.push(echo);
       return replies.length === 3;
@@ -144,7 +144,7 @@ describe.skipIf(!ok)('interop with wireguard-go (network namespace, TUN)', () =>
       [GO_TUNNEL, OUR_TUNNEL, 2, 'porthole interop'],
       [GO_TUNNEL, OUR_TUNNEL, 3, 'porthole interop'],
     ]);
-    const initiated = peer.messages.slice(seen).find((m) => m.event === 'wg' && m.type === 'handshake-completed');
+    const initiated = peer.lines.slice(seen).find((m) => m.event === 'wg' && m.type === 'handshake-completed');
     expect(initiated).toMatchObject({ role: 'initiator', peer: goPublic });
     const after = (await go.dump()).peers[0]!;
     expect(after.latestHandshake).toBeGreaterThan(0);
@@ -154,18 +154,18 @@ describe.skipIf(!ok)('interop with wireguard-go (network namespace, TUN)', () =>
 
   it('roaming: when our UDP port changes mid-session, wireguard-go follows the authenticated source', async () => {
     const NEW_PORT = OUR_PORT + 1;
-    peer.command({ cmd: 'rebind', port: NEW_PORT });
+    peer.send({ cmd: 'rebind', port: NEW_PORT });
     await peer.waitFor((m) => m.event === 'rebound' && m.port === NEW_PORT, 'the rebind');
-    const seen = peer.messages.length;
+    const seen = peer.lines.length;
     const data = new TextEncoder().encode('after roaming');
-    peer.command({ cmd: 'send', packet: Buffer.from(icmpEcho(8, OUR_TUNNEL, GO_TUNNEL, 0x5151, 1, data)).toString('hex') });
+    peer.send({ cmd: 'send', packet: Buffer.from(icmpEcho(8, OUR_TUNNEL, GO_TUNNEL, 0x5151, 1, data)).toString('hex') });
     const reply = await peer.waitFor((m) => {
-      if (m.event !== 'packet' || peer.messages.indexOf(m) < seen) return false;
+      if (m.event !== 'packet' || peer.lines.indexOf(m) < seen) return false;
       return parseEcho(Buffer.from(m.packet as string, 'hex'))?.id === 0x5151;
     }, 'an echo reply on the new port');
     expect(parseEcho(Buffer.from(reply.packet as string, 'hex'))).toMatchObject({ type: 0, src: GO_TUNNEL, seq: 1 });
     expect((await go.dump()).peers[0]!.endpoint).toBe(`127.0.0.1:${NEW_PORT}`);
     // No new handshake was needed: the session moved with the packets.
-    expect(peer.messages.slice(seen).filter((m) => m.event === 'wg' && m.type === 'handshake-completed')).toEqual([]);
+    expect(peer.lines.slice(seen).filter((m) => m.event === 'wg' && m.type === 'handshake-completed')).toEqual([]);
   });
 });

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requirementsMet } from '../support/requirements.js';
-import { JsonProcess, type Line } from './lab/processes.js';
+import { JsonProcess, type Line } from '../support/json-process.js';
 import { DOMAIN, MID_LAN_IP, MID_WAN_IP, createRestrictiveLab, danteConfig, type RestrictiveLab } from './lab/topology.js';
 
 const ok = requirementsMet('restrictive-network lab (SOCKS5, UDP blocked, HTTP CONNECT)', {

@@ -1,8 +1,8 @@
 // Driving our device from an interop test: a minimal IPv4 / ICMP echo codec (RFC 791, RFC 792) and
 // a client for the stdio peer process (@porthole/wireguard/testing STDIO_PEER_SCRIPT) that runs our
 // WireGuard device inside a namespace and relays its packets and events as JSON lines.
-import { createInterface } from 'node:readline';
-import type { Netns } from '../../support/netns.js';
+import type { ChildProcess } from 'node:child_process';
+import { JsonProcess, type Line } from '../../support/json-process.js';
 
 function checksum(bytes: Uint8Array): number {
   let sum = 0;
@@ -61,50 +61,18 @@ export function parseEcho(packet: Uint8Array): Echo | undefined {
 
 export type PeerMessage = { event: string; [key: string]: unknown };
 
-export class StdioPeer {
-  private readonly waiters: Array<{ match: (m: PeerMessage) => boolean; resolve: (m: PeerMessage) => void }> = [];
-  readonly messages: PeerMessage[] = [];
-  private stderr = '';
-
-  constructor(
-    readonly process: ReturnType<Netns['spawn']>,
-    private readonly onMessage: (m: PeerMessage) => void,
-  ) {
-    createInterface({ input: process.stdout! }).on('line', (line) => {
-      let m: PeerMessage;
-      try {
-        m = JSON.parse(line) as PeerMessage;
-      } catch {
-        this.stderr += `${line}\n`;
-        return;
-      }
-      this.messages.push(m);
-      this.onMessage(m);
-      for (let i = this.waiters.length - 1; i >= 0; i--) {
-        if (this.waiters[i]!.match(m)) this.waiters.splice(i, 1)[0]!.resolve(m);
-      }
-    });
-    process.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
-  }
-
-  command(cmd: Record<string, unknown>): void {
-    this.process.stdin!.write(`${JSON.stringify(cmd)}\n`);
+/** The stdio peer process; `onMessage` sees every message as it arrives. */
+export class StdioPeer extends JsonProcess {
+  constructor(process: ChildProcess, onMessage: (m: PeerMessage) => void) {
+    super('stdio peer', process, onMessage as (line: Line) => void);
   }
 
   /** The first message (already received or future) matching `match`. */
   waitFor(match: (m: PeerMessage) => boolean, what: string, timeoutMs = 20_000): Promise<PeerMessage> {
-    const seen = this.messages.find(match);
-    if (seen) return Promise.resolve(seen);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}; stderr:\n${this.stderr}`)), timeoutMs);
-      this.waiters.push({ match, resolve: (m) => (clearTimeout(timer), resolve(m)) });
-    });
+    return this.next(match as (line: Line) => boolean, what, timeoutMs, true) as Promise<PeerMessage>;
   }
 
   async status(): Promise<{ peers: Array<Record<string, unknown>>; drops: Record<string, number> }> {
-    const before = this.messages.length;
-    this.command({ cmd: 'status' });
-    const m = await this.waitFor((x) => x.event === 'status' && this.messages.indexOf(x) >= before, 'status');
-    return m as never;
+    return (await this.ask({ cmd: 'status' }, 'status')) as never;
   }
 }

@@ -1,9 +1,10 @@
-// Long-lived processes of the restrictive lab, each speaking JSON lines on stdout: the hub fixture
-// (commands on stdin), the real agent (its log lines), the meter and the proxies. `next(match)`
-// waits for a line that matches; everything seen is kept for failure messages.
+// A long-lived child process of a test speaking JSON lines on stdout: a fixture that takes commands
+// as JSON lines on stdin (a hub, our WireGuard node, its netstack), the real agent (its log lines),
+// the labs' meters and proxies. `next(match)` waits for a line that matches; everything seen is kept
+// for failure messages, and what is not JSON is kept with stderr.
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { stopProcess } from '../../support/netns.js';
+import { stopProcess } from './netns.js';
 
 export type Line = { event?: string; msg?: string; [key: string]: unknown };
 
@@ -17,6 +18,8 @@ export class JsonProcess {
   constructor(
     readonly name: string,
     readonly child: ChildProcess,
+    /** Sees every line first, as it arrives. */
+    onLine?: (line: Line) => void,
   ) {
     createInterface({ input: child.stdout! }).on('line', (text) => {
       let line: Line;
@@ -27,6 +30,7 @@ export class JsonProcess {
         return;
       }
       this.lines.push(line);
+      onLine?.(line);
       const index = this.lines.length - 1;
       for (const w of [...this.#waiters]) {
         if (index >= w.from && w.match(line)) {
@@ -68,10 +72,15 @@ export class JsonProcess {
     });
   }
 
-  /** Sends a command (hub fixture) and waits for the reply event. */
+  /** Writes a command to the fixture's stdin as one JSON line. */
+  send(cmd: Record<string, unknown>): void {
+    this.child.stdin!.write(`${JSON.stringify(cmd)}\n`);
+  }
+
+  /** Sends a command and waits for the reply event; an `error` event instead fails. */
   async ask(cmd: Record<string, unknown>, event: string, timeoutMs = 30_000): Promise<Line> {
     const reply = this.next((l) => l.event === event || l.event === 'error', event, timeoutMs);
-    this.child.stdin!.write(`${JSON.stringify(cmd)}\n`);
+    this.send(cmd);
     const line = await reply;
     if (line.event === 'error') throw new Error(`${this.name}: ${String(line.message)}`);
     return line;
