@@ -77,6 +77,7 @@ const SRC_ON_A_DATABASE = [
   'apps/hub/src/portal/account-pages.test.ts',
   'apps/hub/src/portal/first-hour-pages.test.ts',
   'apps/hub/src/portal/organization-isolation-portal.test.ts',
+  'apps/hub/src/portal/claim-organization.test.ts',
   'apps/hub/src/portal/organization-peer-pages.test.ts',
   'apps/hub/src/portal/organization-pages.test.ts',
   'apps/hub/src/portal/reservation-pages.test.ts',

@@ -3,7 +3,7 @@
 // Hono escapes every interpolated value, so user input cannot inject markup.
 import type { Child, FC } from 'hono/jsx';
 import { ago, formatTime } from './format.js';
-import { ErrorNote, Layout, type PageUser } from './layout.js';
+import { ErrorNote, Layout, SelectField, type PageUser } from './layout.js';
 
 export type { PageUser } from './layout.js';
 
@@ -43,7 +43,13 @@ export interface ClaimDetails {
   replacesKey: { keyTag: string; lastHandshakeAt: string | null } | null;
 }
 
-export const ClaimApprovePage: FC<{ user: PageUser; csrf: string; now: Date; claim: ClaimDetails; error?: string | undefined }> = ({ user, csrf, now, claim, error }) => {
+/** Where a new device may go, when the approver has a choice: the organisations, and the one selected. */
+export interface ClaimOrganizations {
+  organizations: readonly { id: string; name: string }[];
+  defaultId: string;
+}
+
+export const ClaimApprovePage: FC<{ user: PageUser; csrf: string; now: Date; claim: ClaimDetails; error?: string | undefined; choice?: ClaimOrganizations | undefined }> = ({ user, csrf, now, claim, error, choice }) => {
   // Replacing the key of someone else's (or nobody's) device is an administrator's decision: ticked, not clicked through.
   const mustConfirm = claim.replacesKey !== null && claim.existingOwner !== 'you';
   return (
@@ -74,6 +80,11 @@ export const ClaimApprovePage: FC<{ user: PageUser; csrf: string; now: Date; cla
       <form method="post" action="/claim">
         <input type="hidden" name="_csrf" value={csrf} />
         <input type="hidden" name="code" value={claim.userCode} />
+        {choice && claim.existingOwner === null && choice.organizations.length > 1 ? (
+          <p>
+            <SelectField id="claim-org" name="organizationId" label="Organisation" options={choice.organizations.map((o) => ({ value: o.id, label: o.name }))} selected={choice.defaultId} />
+          </p>
+        ) : null}
         {mustConfirm ? (
           <p>
             <input id="confirm-replace" type="checkbox" name="confirmKeyReplacement" value="yes" />{' '}

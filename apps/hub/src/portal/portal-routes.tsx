@@ -149,7 +149,7 @@ export function createPortalRoutes(deps: PortalDeps): Hono<PortalEnv> {
       // Lookups by code are counted per user and address (registry/claims.ts): codes are short.
       const view = await registry.viewClaim(code.slice(0, 20), { user: u, clientIp: clientAddress(c) });
       const returnHost = view.returnUrl ? new URL(view.returnUrl).host : null;
-      return c.html(<ClaimApprovePage user={u} csrf={tokenFor(c)} now={registry.context.now()} claim={{ ...view, returnHost }} />);
+      return c.html(<ClaimApprovePage user={u} csrf={tokenFor(c)} now={registry.context.now()} claim={{ ...view, returnHost }} choice={await registry.organizationsForNewDevices(u)} />);
     } catch (err) {
       if (!(err instanceof DomainError)) throw err;
       return c.html(<ClaimCodePage user={u} csrf={tokenFor(c)} code={code.slice(0, 20)} error={err.message} />, errorStatus(err) as 404, errorHeaders(err));
@@ -173,13 +173,14 @@ export function createPortalRoutes(deps: PortalDeps): Hono<PortalEnv> {
     }
     let outcome: { serial: string; returnUrl: string | null };
     try {
-      outcome = await registry.approveClaim(code, actor, { confirmKeyReplacement: field(body, 'confirmKeyReplacement', 5) === 'yes' });
+      const organizationId = field(body, 'organizationId', 64);
+      outcome = await registry.approveClaim(code, actor, { confirmKeyReplacement: field(body, 'confirmKeyReplacement', 5) === 'yes', ...(organizationId ? { organizationId } : {}) });
     } catch (err) {
       if (!(err instanceof ConflictError) || err.field !== 'confirmKeyReplacement') throw err;
       // The page again, with the replacement spelled out and the box to tick.
       const view = await registry.viewClaim(code, actor);
       const returnHost = view.returnUrl ? new URL(view.returnUrl).host : null;
-      return c.html(<ClaimApprovePage user={u} csrf={tokenFor(c)} now={registry.context.now()} claim={{ ...view, returnHost }} error={err.message} />, 409);
+      return c.html(<ClaimApprovePage user={u} csrf={tokenFor(c)} now={registry.context.now()} claim={{ ...view, returnHost }} choice={await registry.organizationsForNewDevices(u)} error={err.message} />, 409);
     }
     // Only the URL the device gave when it started this claim: never one from this request.
     if (outcome.returnUrl) return c.redirect(returnUrlWith(outcome.returnUrl, 'approved'), 303);

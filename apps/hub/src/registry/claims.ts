@@ -17,6 +17,7 @@ import type { SessionUser } from '../auth/sessions.js';
 import { AttestationRequiredError, attestationColumns, type AttestationInput, type AttestationProof, type DeviceAttestor } from './attestation.js';
 import { inTransaction, recordChanges, type PendingPeerChange, type RegistryContext } from './context.js';
 import { peerChange } from './devices.js';
+import { organizationNotFound, organizationsForNewDevices } from './organizations.js';
 import { assertKeyFree, insertDevice, registrationConstraintErrors, registrationFor, replaceDeviceKey, type Registration } from './registration.js';
 import { normalizeSerial } from './serial.js';
 import { assertSerialClaimable } from './serial-reservations.js';
@@ -85,6 +86,11 @@ export interface ClaimCodeActor {
 export interface ApproveClaimOptions {
   /** The approver confirmed replacing the registered device's key (required of admins, see ClaimView). */
   confirmKeyReplacement?: boolean;
+  /**
+   * The organisation a new device goes into: one where the approver is owner or admin (any, for a
+   * superadmin). Default: the approver's home organisation. A registered device keeps its own.
+   */
+  organizationId?: string;
 }
 
 function formatUserCode(raw: string): string {
@@ -284,6 +290,13 @@ export function createClaims(ctx: RegistryContext, portalUrl: string, attestor?:
     };
   }
 
+  /** The organisation the approver chose, if it is one where they may add devices; else not found (as an unknown one). */
+  async function chosenOrganization(tx: Executor, user: SessionUser, id: string): Promise<string> {
+    const { organizations } = await organizationsForNewDevices(tx, user);
+    if (!organizations.some((o) => o.id === id)) throw organizationNotFound(id);
+    return id;
+  }
+
   /**
    * Approves a pending claim: a new serial becomes a device owned by `user`; an existing one may be
    * re-claimed (and re-keyed) only by its owner or an admin. Returns where to send the browser.
@@ -310,10 +323,11 @@ export function createClaims(ctx: RegistryContext, portalUrl: string, attestor?:
         let pending: PendingPeerChange[] = [];
         if (!existing) {
           await assertKeyFree(tx, claim.publicKey, claim.serial);
+          const organizationId = options.organizationId === undefined ? undefined : await chosenOrganization(tx, user, options.organizationId);
           const device = await insertDevice(
             ctx,
             tx,
-            { serial: claim.serial, publicKey: claim.publicKey, ownerId: user.id, agentVersion: claim.agentVersion, attestation },
+            { serial: claim.serial, publicKey: claim.publicKey, ownerId: user.id, agentVersion: claim.agentVersion, attestation, ...(organizationId ? { organizationId } : {}) },
             now,
           );
           pending = [peerChange(device, 'upsert')];

@@ -12,7 +12,7 @@ import {
   type OrganizationRole,
 } from '@porthole/db';
 import { ConflictError, NotFoundError, ValidationError, withDbErrors } from '../errors.js';
-import { roleRank } from '../auth/authorization.js';
+import { roleRank, rolesThatMay } from '../auth/authorization.js';
 import type { RegistryContext } from './context.js';
 import { findOrInviteAccount } from './accounts.js';
 import { UUID_RE } from './devices.js';
@@ -159,4 +159,22 @@ export async function removeMember(ctx: RegistryContext, organizationId: string,
     .returning({ userId: organizationMembers.userId });
   if (removed.length === 0) throw notMember();
   ctx.logger?.info('organization member removed', { organizationId, userId });
+}
+
+/**
+ * The organisations a new device of `user` may go into (where they may manage devices: owner or
+ * admin; every organisation for a superadmin), by name, with the default (homeOrganizationOf) first.
+ */
+export async function organizationsForNewDevices(ex: Executor, user: { id: string; role: string }): Promise<{ organizations: OrganizationInfo[]; defaultId: string }> {
+  const defaultId = await homeOrganizationOf(ex, user.id);
+  const rows =
+    user.role === 'admin'
+      ? await ex.select().from(organizations).orderBy(asc(sql`lower(${organizations.name})`))
+      : await ex
+          .select({ id: organizations.id, name: organizations.name, createdAt: organizations.createdAt })
+          .from(organizations)
+          .innerJoin(organizationMembers, eq(organizationMembers.organizationId, organizations.id))
+          .where(and(eq(organizationMembers.userId, user.id), inArray(organizationMembers.role, rolesThatMay('devices'))))
+          .orderBy(asc(sql`lower(${organizations.name})`));
+  return { organizations: rows.map(toInfo), defaultId };
 }
