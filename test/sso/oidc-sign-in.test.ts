@@ -1,5 +1,5 @@
 // Single sign-on end to end: a real OpenID provider (oidc-provider from npm, its own login and
-// consent pages) on 127.0.0.1, a real hub (createHub, PGlite) on localhost with local passwords
+// consent pages) on 127.0.0.1, a real hub (startTestHub, PGlite) on localhost with local passwords
 // switched off, and headless Chromium clicking through. Proves: the first sign-in creates the
 // account with the role its claim or e-mail domain maps to, the second reuses it; a tampered
 // state, nonce or PKCE challenge and a replayed callback are refused and leave no session; an
@@ -7,16 +7,15 @@
 // admin; a claim or an e-mail domain maps a first sign-in into an organisation with a role.
 // Screenshots in test-artifacts/sso/.
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Provider, { type Configuration } from 'oidc-provider';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { UdpBind } from '@porthole/wireguard';
 import { users } from '@porthole/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHub, loadConfig, type Hub } from '@porthole/hub';
+import type { Hub } from '@porthole/hub';
+import { startTestHub, type TestHub } from '@porthole/hub/testing';
 import { freePort } from '../support/free-port.js';
 import { requirementsMet } from '../support/requirements.js';
 
@@ -42,7 +41,7 @@ describe.skipIf(!ok)('sign-in with OpenID Connect in headless Chromium', () => {
   let provider: http.Server;
   let issuer: string;
   let portal: string;
-  let dataDir: string;
+  let testHub: TestHub | undefined;
   let browser: Browser;
   const timings: number[] = [];
 
@@ -137,7 +136,6 @@ describe.skipIf(!ok)('sign-in with OpenID Connect in headless Chromium', () => {
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
-    dataDir = mkdtempSync(join(tmpdir(), 'porthole-sso-hub-'));
     const [hubPort, providerPort] = [await freePort(), await freePort()];
     issuer = `http://127.0.0.1:${providerPort}`;
     portal = `http://localhost:${hubPort}`;
@@ -171,13 +169,10 @@ describe.skipIf(!ok)('sign-in with OpenID Connect in headless Chromium', () => {
     provider = http.createServer(oidc.callback());
     await new Promise<void>((resolve) => provider.listen(providerPort, '127.0.0.1', resolve));
 
-    const bind = await UdpBind.open({ host: '127.0.0.1' });
-    const config = loadConfig(
-      {
-        PORTHOLE_DATA_DIR: dataDir,
-        PORTHOLE_HTTP_PORT: String(hubPort),
-        PORTHOLE_LISTEN_HOST: '127.0.0.1',
-        PORTHOLE_WG_ENDPOINT: `127.0.0.1:${bind.localPort}`,
+    testHub = await startTestHub({
+      name: 'sso',
+      httpPort: hubPort,
+      env: {
         PORTHOLE_ADMIN_EMAIL: ADMIN.email,
         PORTHOLE_ADMIN_PASSWORD: ADMIN.password,
         PORTHOLE_LOCAL_LOGIN: 'off',
@@ -195,10 +190,8 @@ describe.skipIf(!ok)('sign-in with OpenID Connect in headless Chromium', () => {
           { emailDomain: 'beta.example', role: 'owner', organization: 'Beta Grid' },
         ]),
       },
-      (path) => readFileSync(path, 'utf8'),
-    );
-    hub = await createHub({ config, bind });
-    await hub.listen();
+    });
+    hub = testHub.hub;
     expect(hub.portalUrl).toBe(portal);
     await hub.registry.signUp({ email: LOCAL.email, password: LOCAL.password });
     await hub.registry.createOrganization({ name: 'Acme' });
@@ -213,9 +206,8 @@ describe.skipIf(!ok)('sign-in with OpenID Connect in headless Chromium', () => {
 
   afterAll(async () => {
     await browser?.close();
-    await hub?.close();
+    await testHub?.close();
     await new Promise((resolve) => (provider ? provider.close(resolve) : resolve(undefined)));
-    rmSync(dataDir, { recursive: true, force: true });
     if (timings.length > 0) {
       const sorted = [...timings].sort((a, b) => a - b);
       console.log(`OIDC sign-in, provider login to portal page (${sorted.length} runs): median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(0)} ms`);

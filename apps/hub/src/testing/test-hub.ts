@@ -27,6 +27,13 @@ export interface TestHubOptions {
   name?: string;
   /** Configure the bootstrap admin (default true); without it the hub starts with no account. */
   admin?: boolean;
+  /** The bootstrap admin's API token (default: a random one). */
+  adminToken?: string;
+  /** Use this data dir, and leave it on close (default: a new temp dir, removed on close). */
+  dataDir?: string;
+  /** HTTP port (default: a free one) and WireGuard UDP port (default: any) on 127.0.0.1. */
+  httpPort?: number;
+  udpPort?: number;
 }
 
 export interface TestHub {
@@ -48,11 +55,13 @@ export interface TestHub {
 }
 
 export async function startTestHub(options: TestHubOptions = {}): Promise<TestHub> {
-  const dataDir = mkdtempSync(join(tmpdir(), `porthole-${options.name ?? 'test'}-hub-`));
+  const ownDir = options.dataDir === undefined;
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), `porthole-${options.name ?? 'test'}-hub-`));
+  const removeDir = () => ownDir && rmSync(dataDir, { recursive: true, force: true });
   for (const [name, content] of Object.entries(options.files ?? {})) writeFileSync(join(dataDir, name), content);
-  const httpPort = await freePort();
-  const adminToken = `ph_api_${randomBytes(24).toString('base64url')}`;
-  let bind = await UdpBind.open({ host: '127.0.0.1' });
+  const httpPort = options.httpPort ?? (await freePort());
+  const adminToken = options.adminToken ?? `ph_api_${randomBytes(24).toString('base64url')}`;
+  let bind = await UdpBind.open({ host: '127.0.0.1', ...(options.udpPort ? { port: options.udpPort } : {}) });
   const udpPort = bind.localPort!;
   const extra = typeof options.env === 'function' ? options.env(dataDir) : options.env;
   const config = loadConfig(
@@ -75,7 +84,7 @@ export async function startTestHub(options: TestHubOptions = {}): Promise<TestHu
   } catch (err) {
     // A hub that refuses to start (a test may expect that) leaves no socket or data dir behind.
     await bind.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    removeDir();
     throw err;
   }
   return {
@@ -100,7 +109,7 @@ export async function startTestHub(options: TestHubOptions = {}): Promise<TestHu
     },
     async close() {
       await hub.close();
-      rmSync(dataDir, { recursive: true, force: true });
+      removeDir();
     },
   };
 }
