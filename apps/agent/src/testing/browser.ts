@@ -1,5 +1,8 @@
-// A minimal cookie-keeping HTTP client for tests of the server-rendered pages (what a browser does
-// without JavaScript: GET pages, POST forms, follow nothing automatically).
+// The agent's page tests drive it with the test kit's browser without JavaScript
+// (test/support/browser.ts); this keeps the shape they use: a post to a URL with the fields given,
+// the answer's raw Location, and the cookies of every host in one map.
+import { TestBrowser as KitBrowser } from '../../../../test/support/browser.js';
+
 export interface BrowserResponse {
   status: number;
   location: string | null;
@@ -8,26 +11,16 @@ export interface BrowserResponse {
 }
 
 export class TestBrowser {
-  readonly cookies = new Map<string, string>();
+  private readonly kit = new KitBrowser();
+
+  /** Every cookie the browser holds, by name. */
+  get cookies(): Map<string, string> {
+    return new Map([...this.kit.jars.values()].flatMap((jar) => [...jar]));
+  }
 
   async request(url: string, init: { method?: string; form?: Record<string, string>; headers?: Record<string, string> } = {}): Promise<BrowserResponse> {
-    const headers: Record<string, string> = { ...init.headers };
-    if (this.cookies.size > 0) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-    let body: string | undefined;
-    if (init.form) {
-      body = new URLSearchParams(init.form).toString();
-      headers['content-type'] = 'application/x-www-form-urlencoded';
-    }
-    const res = await fetch(url, { method: init.method ?? (init.form ? 'POST' : 'GET'), headers, body, redirect: 'manual' });
-    for (const line of res.headers.getSetCookie()) {
-      const [pair] = line.split(';');
-      const eq = pair!.indexOf('=');
-      const name = pair!.slice(0, eq).trim();
-      const value = pair!.slice(eq + 1).trim();
-      if (/max-age=0/i.test(line) || value === '') this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
-    return { status: res.status, location: res.headers.get('location'), text: await res.text(), headers: res.headers };
+    const page = await this.kit.request(url, init);
+    return { status: page.status, location: page.headers.get('location'), text: page.html, headers: page.headers };
   }
 
   get(url: string): Promise<BrowserResponse> {
@@ -35,7 +28,7 @@ export class TestBrowser {
   }
 
   post(url: string, form: Record<string, string>, headers?: Record<string, string>): Promise<BrowserResponse> {
-    return this.request(url, { form, headers });
+    return this.request(url, { form, ...(headers ? { headers } : {}) });
   }
 }
 
