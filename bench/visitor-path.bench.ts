@@ -23,7 +23,7 @@ import type { BenchResult } from './harness.js';
 import { JsonChild, REPO } from './fixtures/hub-child-process.js';
 import { ADDR, LARGE_PATH, PORTS, SMALL_PATH, VisitorLab } from './fixtures/visitor-lab.js';
 import { cpuBetween, curlBulk, linkPackets, median, namespaceCpu, processCpuSeconds, processRssBytes, rssPeak, writeWrkScript, wrk, type WrkResult } from './fixtures/visitor-measure.js';
-import { INSPECT_PORT, startProduct, type Product } from './fixtures/visitor-product.js';
+import { agentNodeOptions, INSPECT_PORT, startProduct, type Product } from './fixtures/visitor-product.js';
 import { ensureTools } from './fixtures/visitor-tools.js';
 import type { SelfTime } from './fixtures/cpu-profile.js';
 
@@ -375,7 +375,7 @@ export default async function visitorPathBench(log: Log): Promise<BenchResult[]>
     }
     if (b?.bundledAgent) {
       const a = b.bundledAgent;
-      log(`agent (esbuild bundle, plain node): ${a.cpuMsPerRequest.toFixed(3)} ms CPU per request (16 conn), RSS ${a.rssIdleMB.toFixed(0)} MB idle, ${a.rssLoadMB.toFixed(0)} MB peak under load`);
+      log(`agent (esbuild bundle, plain node, NODE_OPTIONS='${agentNodeOptions()}' as its systemd unit): ${a.cpuMsPerRequest.toFixed(3)} ms CPU per request (16 conn), RSS ${a.rssIdleMB.toFixed(0)} MB idle, ${a.rssLoadMB.toFixed(0)} MB peak under load`);
     }
     log('server CPU = utime+stime of every process in the server namespace; kernel softirq (forwarding, kernel TCP, veth) is not attributable and not included');
     log('goals (path b against d):');

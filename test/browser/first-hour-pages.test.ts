@@ -4,16 +4,16 @@
 // 1280 px; no page needs sideways scrolling on a 390 px phone; the 502 page says when the device was
 // last seen in words; form errors name fields as the form labels them. Screenshots of every step go
 // to test-artifacts/portal/first-hour-*.png.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Hub } from '@porthole/hub';
 import { TEST_ADMIN_EMAIL, TEST_ADMIN_PASSWORD, startTestHub, type TestHub } from '@porthole/hub/testing';
 import { newDeviceKeys } from '../support/overlay-device.js';
 import { requirementsMet } from '../support/requirements.js';
+import { launchChromiumContext } from '../e2e/lab/browser.js';
 
 const ok = requirementsMet('portal first-hour pages', { tools: ['chromium'] });
 
@@ -41,7 +41,7 @@ const OFFLINE = 'an00000003';
 describe.skipIf(!ok)('first-hour portal pages in headless Chromium', () => {
   let hub: Hub;
   let t: TestHub;
-  let profileDir: string;
+  let chrome: Awaited<ReturnType<typeof launchChromiumContext>> | undefined;
   let context: BrowserContext;
   let portal: string;
 
@@ -68,7 +68,6 @@ describe.skipIf(!ok)('first-hour portal pages in headless Chromium', () => {
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
-    profileDir = mkdtempSync(join(tmpdir(), 'porthole-chromium-'));
     t = await startTestHub({ name: 'first-hour' });
     hub = t.hub;
     portal = hub.portalUrl;
@@ -98,18 +97,13 @@ describe.skipIf(!ok)('first-hour portal pages in headless Chromium', () => {
     );
     await hub.registry.grantAccess(OFFLINE, { email: 'installer-with-a-long-address@north-fleet.example.io' });
 
-    context = await chromium.launchPersistentContext(profileDir, {
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1280, height: 800 },
-    });
+    chrome = await launchChromiumContext();
+    context = chrome.context;
   });
 
   afterAll(async () => {
-    await context?.close();
+    await chrome?.close();
     await t?.close();
-    rmSync(profileDir, { recursive: true, force: true });
   });
 
   it('after Enable, log-in and sign-up say a device is being connected and with which code; Approve and Deny look different', async () => {

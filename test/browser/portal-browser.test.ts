@@ -3,18 +3,18 @@
 // finds one device by search and disables it; an owner grants an installer access for 48 h; the
 // installer opens the device URL and lands on the device's own page through /auth/device and the
 // one-time ticket. Screenshots of each step go to test-artifacts/portal/.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { encodeKey, generatePrivateKey, publicKeyFromPrivate } from '@porthole/wireguard';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Hub } from '@porthole/hub';
 import { TEST_ADMIN_EMAIL, TEST_ADMIN_PASSWORD, startTestHub, type TestHub } from '@porthole/hub/testing';
 import { newDeviceKeys, startOverlayDevice, type OverlayDevice } from '../support/overlay-device.js';
 import { requirementsMet } from '../support/requirements.js';
+import { launchChromiumContext } from '../e2e/lab/browser.js';
 
 const ok = requirementsMet('portal browser', { tools: ['chromium'] });
 
@@ -28,7 +28,7 @@ const SHOTS = join(process.cwd(), 'test-artifacts', 'portal');
 describe.skipIf(!ok)('portal in headless Chromium', () => {
   let hub: Hub;
   let t: TestHub;
-  let profileDir: string;
+  let chrome: Awaited<ReturnType<typeof launchChromiumContext>> | undefined;
   let context: BrowserContext;
   let device: OverlayDevice | undefined;
   let portal: string;
@@ -64,7 +64,6 @@ describe.skipIf(!ok)('portal in headless Chromium', () => {
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
-    profileDir = mkdtempSync(join(tmpdir(), 'porthole-chromium-'));
     t = await startTestHub({ name: 'browser' });
     hub = t.hub;
     portal = hub.portalUrl;
@@ -79,19 +78,14 @@ describe.skipIf(!ok)('portal in headless Chromium', () => {
       from generate_series(1, ${SEEDED}) as g(i)`);
     await hub.database.db.execute(sql`analyze devices`);
 
-    context = await chromium.launchPersistentContext(profileDir, {
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1280, height: 800 },
-    });
+    chrome = await launchChromiumContext();
+    context = chrome.context;
   });
 
   afterAll(async () => {
-    await context?.close();
+    await chrome?.close();
     await device?.close();
     await t?.close();
-    rmSync(profileDir, { recursive: true, force: true });
   });
 
   it('admin finds one device among 10,000 by search, disables it and sees it disabled', async () => {

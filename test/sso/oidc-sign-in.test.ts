@@ -18,6 +18,7 @@ import type { Hub } from '@porthole/hub';
 import { startTestHub, type TestHub } from '@porthole/hub/testing';
 import { freePort } from '../support/free-port.js';
 import { requirementsMet } from '../support/requirements.js';
+import { CHROMIUM, CHROMIUM_FLAGS } from '../e2e/lab/browser.js';
 
 const ok = requirementsMet('OIDC sign-in in the browser', { tools: ['chromium'] });
 
@@ -197,11 +198,7 @@ describe.skipIf(!ok)('sign-in with OpenID Connect in headless Chromium', () => {
     await hub.registry.createOrganization({ name: 'Acme' });
     await hub.registry.createOrganization({ name: 'Beta Grid' });
 
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
   });
 
   afterAll(async () => {

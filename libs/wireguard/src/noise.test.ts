@@ -55,6 +55,24 @@ const V = {
   ],
 };
 
+/** The vector's static and ephemeral keys, and its first message as the initiator writes it with `payload` inside. */
+function vectorInitiation(payload: Uint8Array) {
+  const initStatic = ephemeralFromPrivate(unhex(V.initStatic));
+  const respStatic = ephemeralFromPrivate(unhex(V.respStatic));
+  const initEphemeral = ephemeralFromPrivate(unhex(V.initEphemeral));
+  const staticStatic = dh(initStatic.privateKey, importPublicKey(respStatic.publicKey)!)!;
+  const start = initialState(unhex(V.prologue));
+  const init = beginHandshake(start, respStatic.publicKey);
+  const m1 = writeInitiation(init, {
+    localStaticPublic: initStatic.publicKey,
+    remoteStatic: importPublicKey(respStatic.publicKey)!,
+    staticStatic,
+    ephemeral: initEphemeral,
+    payload,
+  })!;
+  return { initStatic, respStatic, initEphemeral, staticStatic, start, init, m1 };
+}
+
 describe('Noise IKpsk2 (cacophony vector)', () => {
   it('derives the public keys the reference sheet lists', () => {
     expect(hex(ephemeralFromPrivate(unhex(V.initStatic)).publicKey)).toBe(
@@ -66,23 +84,11 @@ describe('Noise IKpsk2 (cacophony vector)', () => {
   });
 
   it('reproduces all six messages and the handshake hash, from both sides', () => {
-    const initStatic = ephemeralFromPrivate(unhex(V.initStatic));
-    const respStatic = ephemeralFromPrivate(unhex(V.respStatic));
-    const initEphemeral = ephemeralFromPrivate(unhex(V.initEphemeral));
     const respEphemeral = ephemeralFromPrivate(unhex(V.respEphemeral));
     const psk = unhex(V.psk);
-    const staticStatic = dh(initStatic.privateKey, importPublicKey(respStatic.publicKey)!)!;
-    const start = initialState(unhex(V.prologue));
 
     // Message 1, initiator → responder.
-    const init = beginHandshake(start, respStatic.publicKey);
-    const m1 = writeInitiation(init, {
-      localStaticPublic: initStatic.publicKey,
-      remoteStatic: importPublicKey(respStatic.publicKey)!,
-      staticStatic,
-      ephemeral: initEphemeral,
-      payload: unhex(V.messages[0]!.payload),
-    })!;
+    const { initStatic, respStatic, initEphemeral, staticStatic, start, init, m1 } = vectorInitiation(unhex(V.messages[0]!.payload));
     expect(hex(Buffer.concat([m1.ephemeral, m1.encryptedStatic, m1.encryptedPayload]))).toBe(V.messages[0]!.ciphertext);
 
     const resp = beginHandshake(start, respStatic.publicKey);
@@ -132,18 +138,7 @@ describe('Noise IKpsk2 (cacophony vector)', () => {
   });
 
   it('a wrong psk or an unknown initiator fails instead of producing keys', () => {
-    const initStatic = ephemeralFromPrivate(unhex(V.initStatic));
-    const respStatic = ephemeralFromPrivate(unhex(V.respStatic));
-    const staticStatic = dh(initStatic.privateKey, importPublicKey(respStatic.publicKey)!)!;
-    const start = initialState(unhex(V.prologue));
-    const init = beginHandshake(start, respStatic.publicKey);
-    const m1 = writeInitiation(init, {
-      localStaticPublic: initStatic.publicKey,
-      remoteStatic: importPublicKey(respStatic.publicKey)!,
-      staticStatic,
-      ephemeral: ephemeralFromPrivate(unhex(V.initEphemeral)),
-      payload: new Uint8Array(12),
-    })!;
+    const { respStatic, staticStatic, start, init, m1 } = vectorInitiation(new Uint8Array(12));
     const lookupNone = () => undefined;
     const resp = beginHandshake(start, respStatic.publicKey);
     expect(

@@ -4,7 +4,7 @@
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { Netns } from '../../support/netns.js';
 import { REPO_ROOT } from './service.js';
 
@@ -48,6 +48,24 @@ export async function launchBrowserIn(ns: Netns, hostRules: string): Promise<Lab
     };
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** Headless Chromium on this host with a throwaway profile and a 1280×800 window; `close` deletes the profile too. */
+export async function launchChromiumContext(): Promise<{ context: BrowserContext; close(): Promise<void> }> {
+  const profileDir = mkdtempSync(join(tmpdir(), 'porthole-chromium-'));
+  try {
+    const context = await chromium.launchPersistentContext(profileDir, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS, viewport: { width: 1280, height: 800 } });
+    return {
+      context,
+      async close() {
+        await context.close();
+        rmSync(profileDir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    rmSync(profileDir, { recursive: true, force: true });
     throw err;
   }
 }

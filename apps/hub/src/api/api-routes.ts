@@ -282,9 +282,7 @@ export function apiRouteTable(deps: ApiDeps): RouteDef<never, never, never>[] {
     },
     createAdminPeer: {
       handler: async ({ c, body, principal }) => {
-        // The overlay lets an admin peer reach every device's tunnel address, whatever its
-        // organisation: until the router knows organisations, only hub administrators add peers.
-        requireSuperadmin(principal.actor);
+        // Owners and admins add their organisation's peers; the overlay router keeps a peer to its organisation's devices.
         const { organizationId: named, ...rest } = body;
         const organizationId = await organizationForNew(registry, principal.actor, named, 'peers');
         const { peer, config } = await registry.createAdminPeer({ ...rest, organizationId, createdBy: principal.user.id });

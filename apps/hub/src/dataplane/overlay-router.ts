@@ -1,7 +1,7 @@
 // Policy router for decrypted overlay packets: devices reach the hub only, never each other;
 // admin peers reach device tunnel IPs with TCP and ICMP, and devices may answer those flows
-// (tracked like a stateful firewall) but never open one towards an admin. Everything else is
-// dropped and counted by reason.
+// (tracked like a stateful firewall) but never open one towards an admin. An admin peer reaches
+// only its own organisation's devices. Everything else is dropped and counted by reason.
 import { DEVICE_CONTROL_PORT } from '@porthole/device-control';
 import { ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, IP_PROTOCOL_ICMP, IP_PROTOCOL_TCP } from '@porthole/netstack/wire';
 import { summarizeIpv4, type PacketSummary } from './packet-summary.js';
@@ -14,6 +14,8 @@ export type RouterDropReason =
   | 'device_to_device'
   | 'device_unsolicited'
   | 'admin_to_admin'
+  /** An admin peer's packet to a device of another organisation (or one whose organisation is not known). */
+  | 'other_organization'
   | 'protocol_not_allowed'
   | 'spoofed_hub_source'
   | 'control_port'
@@ -40,6 +42,8 @@ export interface OverlayRouterOptions {
   hubAddress: number;
   /** Who owns a tunnel address: a device, an admin peer, or nobody. */
   roleOf(address: number): PeerRole | undefined;
+  /** The organisation of a tunnel address's owner; given, an admin peer reaches only devices of its own. */
+  organizationOf?(address: number): string | undefined;
   /** Hand a packet addressed to the hub to the hub's netstack. */
   deliverToHub(packet: Uint8Array): void;
   /** Send a packet out through WireGuard (routed by allowed IPs). */
@@ -135,6 +139,7 @@ export class OverlayRouter {
       }
       // The device's control port is the hub's alone (the agent also checks the source address).
       if (summary.protocol === IP_PROTOCOL_TCP && summary.dstPort === DEVICE_CONTROL_PORT) return this.drop('control_port');
+      if (!this.sameOrganization(summary.src, summary.dst)) return this.drop('other_organization');
       this.track(flowKey(summary, 'admin'), summary.protocol, nowMs);
     } else {
       if (summary.protocol === IP_PROTOCOL_ICMP && summary.icmpType !== ICMP_ECHO_REPLY) {
@@ -149,6 +154,13 @@ export class OverlayRouter {
       this.track(key, summary.protocol, nowMs);
     }
     return to;
+  }
+
+  private sameOrganization(admin: number, device: number): boolean {
+    const { organizationOf } = this.options;
+    if (!organizationOf) return true;
+    const own = organizationOf(admin);
+    return own !== undefined && own === organizationOf(device);
   }
 
   /** A packet from the hub's own netstack, addressed to a peer. */

@@ -70,6 +70,7 @@ export async function startOverlay(options: OverlayOptions): Promise<Overlay> {
   const router = new OverlayRouter({
     hubAddress,
     roleOf: (address) => peers.roleOf(address),
+    organizationOf: (address) => peers.organizationOf(address),
     deliverToHub: (packet) => netstack!.receive(packet),
     forward: (packet) => void wireguard!.send(packet),
   });

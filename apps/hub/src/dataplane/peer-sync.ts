@@ -78,6 +78,7 @@ interface Known {
   role: PeerRole;
   tunnelIp: number;
   name: string;
+  organizationId: string | null;
 }
 
 export class PeerSync {
@@ -195,6 +196,12 @@ export class PeerSync {
   roleOf(address: number): PeerRole | undefined {
     const key = this.byAddress.get(address);
     return key === undefined ? undefined : this.known.get(key)?.role;
+  }
+
+  /** The organisation of a tunnel address's owner (for the overlay router); undefined when unknown. */
+  organizationOf(address: number): string | undefined {
+    const key = this.byAddress.get(address);
+    return (key === undefined ? undefined : this.known.get(key)?.organizationId) ?? undefined;
   }
 
   /** The public key that owns a tunnel address, if any. */
@@ -326,7 +333,7 @@ export class PeerSync {
         this.options.onReturn?.([{ publicKey: peer.publicKey, tunnelIp: peer.tunnelIp }]);
       }
     }
-    this.known.set(peer.publicKey, { role: peer.kind, tunnelIp, name: peer.name });
+    this.known.set(peer.publicKey, { role: peer.kind, tunnelIp, name: peer.name, organizationId: peer.organizationId ?? null });
     this.byAddress.set(tunnelIp, peer.publicKey);
   }
 

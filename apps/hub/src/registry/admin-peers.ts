@@ -73,7 +73,7 @@ export async function createAdminPeer(
       () => tx.insert(adminPeers).values({ name: input.name, organizationId: input.organizationId ?? DEFAULT_ORGANIZATION_ID, publicKey, tunnelIp, createdBy: input.createdBy ?? null, createdAt: ctx.now() }).returning(),
       { admin_peers_public_key_unique: () => new ConflictError('publicKey is already registered to another peer', { field: 'publicKey' }) },
     );
-    const changes = await recordChanges(tx, [{ kind: 'admin', op: 'upsert', publicKey, tunnelIp: row!.tunnelIp, name: row!.name }]);
+    const changes = await recordChanges(tx, [{ kind: 'admin', op: 'upsert', publicKey, tunnelIp: row!.tunnelIp, name: row!.name, organizationId: row!.organizationId }]);
     return { row: row!, changes };
   });
   ctx.emit(changes);
@@ -93,7 +93,7 @@ export async function deleteAdminPeer(ctx: RegistryContext, id: string): Promise
     const [row] = await tx.delete(adminPeers).where(eq(adminPeers.id, id)).returning();
     if (!row) throw new NotFoundError(`admin peer ${id} does not exist`, { field: 'id' });
     await freeTunnelIp(tx, ctx.pool, row.tunnelIp);
-    return recordChanges(tx, [{ kind: 'admin', op: 'remove', publicKey: row.publicKey, tunnelIp: row.tunnelIp, name: row.name }]);
+    return recordChanges(tx, [{ kind: 'admin', op: 'remove', publicKey: row.publicKey, tunnelIp: row.tunnelIp, name: row.name, organizationId: row.organizationId }]);
   });
   ctx.emit(changes);
 }

@@ -26,7 +26,8 @@ export interface RegistryContext {
 
 export const PERSISTENT_KEEPALIVE_SECONDS = 25;
 
-export type PendingPeerChange = Omit<PeerChange, 'version'>;
+/** A change the registry records: it always knows the peer's organisation. */
+export type PendingPeerChange = Omit<PeerChange, 'version' | 'organizationId'> & { organizationId: string };
 
 /** Records `pending` under a new version inside `tx` (nothing when empty); returns them versioned for emit(). */
 export async function recordChanges(tx: Executor, pending: readonly PendingPeerChange[]): Promise<PeerChange[]> {

@@ -117,7 +117,7 @@ export async function setDevicesStatus(ctx: RegistryContext, serials: readonly s
       .update(devices)
       .set({ status })
       .where(and(inArray(devices.serial, wanted), ne(devices.status, status)))
-      .returning({ serial: devices.serial, publicKey: devices.publicKey, tunnelIp: devices.tunnelIp });
+      .returning({ serial: devices.serial, publicKey: devices.publicKey, tunnelIp: devices.tunnelIp, organizationId: devices.organizationId });
     const changes = await recordChanges(tx, rows.map((r) => peerChange(r, status === 'enabled' ? 'upsert' : 'remove')));
     return { changed: rows.map((r) => r.serial).sort(), changes };
   });

@@ -194,8 +194,8 @@ export async function getDevice(ctx: RegistryContext, serial: string): Promise<D
   return device;
 }
 
-export function peerChange(row: Pick<DeviceRow, 'serial' | 'publicKey' | 'tunnelIp'>, op: PeerChange['op']): PendingPeerChange {
-  return { kind: 'device', op, publicKey: row.publicKey, tunnelIp: row.tunnelIp, name: row.serial };
+export function peerChange(row: Pick<DeviceRow, 'serial' | 'publicKey' | 'tunnelIp' | 'organizationId'>, op: PeerChange['op']): PendingPeerChange {
+  return { kind: 'device', op, publicKey: row.publicKey, tunnelIp: row.tunnelIp, name: row.serial, organizationId: row.organizationId };
 }
 
 /** Runs a device mutation and its peer changes in one transaction; notifies listeners after commit. */

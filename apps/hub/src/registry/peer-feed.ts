@@ -19,6 +19,8 @@ export interface Peer {
   tunnelIp: string;
   /** Device serial or admin peer name. */
   name: string;
+  /** Its organisation: an admin peer reaches only that organisation's devices (null: not recorded, in older changes). */
+  organizationId?: string | null;
   /**
    * Where and when the peer was last heard from (full peer set only): lets a restarted hub dial
    * recently seen peers itself instead of waiting for their next handshake.
@@ -53,6 +55,7 @@ export async function listPeers(ctx: RegistryContext): Promise<PeerSet> {
           publicKey: devices.publicKey,
           tunnelIp: sql<string>`host(${devices.tunnelIp})`,
           name: devices.serial,
+          organizationId: devices.organizationId,
           lastEndpoint: devices.lastEndpoint,
           lastHandshakeAt: devices.lastHandshakeAt,
         })
@@ -63,6 +66,7 @@ export async function listPeers(ctx: RegistryContext): Promise<PeerSet> {
           publicKey: adminPeers.publicKey,
           tunnelIp: sql<string>`host(${adminPeers.tunnelIp})`,
           name: adminPeers.name,
+          organizationId: adminPeers.organizationId,
           lastEndpoint: adminPeers.lastEndpoint,
           lastHandshakeAt: adminPeers.lastHandshakeAt,
         })

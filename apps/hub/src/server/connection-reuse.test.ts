@@ -67,6 +67,18 @@ describe('connection reuse through the hub', () => {
     });
   }
 
+  /** Runs `fn` with two visitors, each a keep-alive client with one connection at a time. */
+  async function withTwoVisitors(fn: (a: http.Agent, b: http.Agent) => Promise<void>): Promise<void> {
+    const a = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const b = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      await fn(a, b);
+    } finally {
+      a.destroy();
+      b.destroy();
+    }
+  }
+
   const lastSeen = (url: string) => seen.filter((s) => s.url === url).at(-1)!;
 
   it('serves N sequential keep-alive requests of one visitor over one tunnel connection', async () => {
@@ -83,9 +95,7 @@ describe('connection reuse through the hub', () => {
   });
 
   it('shares a public device connection between visitors, each request with its own credentials only', async () => {
-    const a = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    const b = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    try {
+    await withTwoVisitors(async (a, b) => {
       await visit(a, 'an00000001', '/from-a', { 'x-forwarded-for': '198.51.100.1', authorization: 'Basic YTph', cookie: 'device_sid=a' });
       const before = dials();
       await visit(b, 'an00000001', '/from-b', { 'x-forwarded-for': '198.51.100.2' });
@@ -95,16 +105,11 @@ describe('connection reuse through the hub', () => {
       expect(fromB.connection).toBe(fromA.connection);
       expect(fromA).toMatchObject({ authorization: 'Basic YTph', cookie: 'device_sid=a', forwardedFor: '198.51.100.1, 127.0.0.1' });
       expect(fromB).toMatchObject({ authorization: undefined, cookie: undefined, forwardedFor: '198.51.100.2, 127.0.0.1' });
-    } finally {
-      a.destroy();
-      b.destroy();
-    }
+    });
   });
 
   it('does not hand a public device connection on after a request with a body or NTLM credentials', async () => {
-    const a = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    const b = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    try {
+    await withTwoVisitors(async (a, b) => {
       await visit(a, 'an00000001', '/post-a', { 'x-forwarded-for': '198.51.100.3' }, 'field=1');
       await visit(b, 'an00000001', '/after-post', { 'x-forwarded-for': '198.51.100.4' });
       expect(lastSeen('/after-post').connection).not.toBe(lastSeen('/post-a').connection);
@@ -112,16 +117,11 @@ describe('connection reuse through the hub', () => {
       await visit(a, 'an00000001', '/ntlm-a', { 'x-forwarded-for': '198.51.100.3', authorization: 'NTLM TlRMTVNTUAADAAAA' });
       await visit(b, 'an00000001', '/after-ntlm', { 'x-forwarded-for': '198.51.100.4' });
       expect(lastSeen('/after-ntlm').connection).not.toBe(lastSeen('/ntlm-a').connection);
-    } finally {
-      a.destroy();
-      b.destroy();
-    }
+    });
   });
 
   it('never shares an owners device connection between users, and reuses each user’s own', async () => {
-    const a = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    const b = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    try {
+    await withTwoVisitors(async (a, b) => {
       for (let i = 0; i < 3; i++) {
         await visit(a, 'an00000002', `/alice${i}`, { authorization: 'Bearer ph_api_tok-alice' });
         await visit(b, 'an00000002', `/bob${i}`, { authorization: 'Bearer ph_api_tok-bob' });
@@ -133,9 +133,6 @@ describe('connection reuse through the hub', () => {
       expect([...alice][0]).not.toBe([...bob][0]);
       // The hub's token never reaches the device.
       expect(seen.filter((s) => s.url.startsWith('/alice') || s.url.startsWith('/bob')).every((s) => s.authorization === undefined)).toBe(true);
-    } finally {
-      a.destroy();
-      b.destroy();
-    }
+    });
   });
 });

@@ -14,6 +14,8 @@ export interface PeerChange {
   tunnelIp: string;
   /** Device serial or admin peer name. */
   name: string;
+  /** The peer's organisation; null (or absent) in changes recorded before it was. */
+  organizationId?: string | null;
 }
 
 /** Records `changes` under one new version and returns it. Call as the transaction's last statement group. */
@@ -26,15 +28,15 @@ export async function recordPeerChanges(ex: Executor, changes: Omit<PeerChange, 
   }
   // One round trip: bump the version and insert the changes under it.
   const values = sql.join(
-    changes.map((c) => sql`(${c.kind}, ${c.op}, ${c.publicKey}, ${c.tunnelIp}::inet, ${c.name})`),
+    changes.map((c) => sql`(${c.kind}, ${c.op}, ${c.publicKey}, ${c.tunnelIp}::inet, ${c.name}, ${c.organizationId ?? null}::uuid)`),
     sql`, `,
   );
   const [row] = resultRows<{ version: string | number }>(
     await ex.execute(sql`
       with v as (${bump})
-      insert into peer_changes (version, kind, op, public_key, tunnel_ip, name)
-      select v.version, c.kind, c.op, c.public_key, c.tunnel_ip, c.name
-      from v, (values ${values}) as c(kind, op, public_key, tunnel_ip, name)
+      insert into peer_changes (version, kind, op, public_key, tunnel_ip, name, organization_id)
+      select v.version, c.kind, c.op, c.public_key, c.tunnel_ip, c.name, c.organization_id
+      from v, (values ${values}) as c(kind, op, public_key, tunnel_ip, name, organization_id)
       returning version`),
   );
   return Number(row!.version);
@@ -55,6 +57,7 @@ export async function peerChangesSince(ex: Executor, version: number, limit = 10
       publicKey: peerChanges.publicKey,
       tunnelIp: sql<string>`host(${peerChanges.tunnelIp})`,
       name: peerChanges.name,
+      organizationId: peerChanges.organizationId,
     })
     .from(peerChanges)
     .where(gt(peerChanges.version, version))

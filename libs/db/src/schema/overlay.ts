@@ -69,6 +69,8 @@ export const peerChanges = pgTable(
     tunnelIp: inet('tunnel_ip').notNull(),
     /** Device serial or admin peer name. */
     name: text('name').notNull(),
+    /** The peer's organisation (the overlay router keeps admin peers to their own organisation's devices); null in rows from before it was recorded. */
+    organizationId: uuid('organization_id'),
     at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [index('peer_changes_version_idx').on(t.version)],

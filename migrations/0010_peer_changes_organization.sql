@@ -1,0 +1,1 @@
+ALTER TABLE "peer_changes" ADD COLUMN "organization_id" uuid;
