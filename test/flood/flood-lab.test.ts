@@ -18,7 +18,7 @@ describe.skipIf(!ok)('a hub under a handshake flood', () => {
   let flooder: Service;
 
   beforeAll(async () => {
-    lab = await createFloodLab();
+    lab = await createFloodLab({ hubEnv: { PORTHOLE_WG_INGRESS_THREAD: 'on' } });
     await lab.startDevice('dev', ONLINE);
     await lab.waitOnline(ONLINE, 60_000);
     flooder = await lab.startFlood(20_000);

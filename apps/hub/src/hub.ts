@@ -153,7 +153,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
       })();
 
     const metrics = createHubMetrics();
-    // The socket is read and flood-checked on a thread of its own (dataplane/udp-ingress.ts).
+    // With the ingress thread the socket is read and flood-checked on a thread of its own (dataplane/udp-ingress.ts).
     const udp =
       deps.bind ??
       (config.wgIngressThread === 'on'

@@ -38,7 +38,7 @@ const CONFIG_DOCS: Record<Key, string> = {
   shutdownGraceMs: 'Drain time on SIGTERM before open connections are cut.',
   deviceSessionTtlMs: "Lifetime of a visitor's device cookie.",
   wgIngressThread:
-    'WireGuard datagrams read and checked (mac1, cookie replies under load, per-source limits) on a thread of their own, so a handshake flood never delays online devices: `on` or `off` (the main thread reads the socket).',
+    'Read the WireGuard socket and drop handshake floods (mac1, cookie replies under load, per-source limits) on a thread of its own (`on`) or on the main thread (`off`, the default until the thread is measured to serve online devices better under a flood).',
   wsTransport: 'WireGuard over WebSocket (`/.porthole/wg` on the portal host) for devices whose UDP is blocked: `on` or `off`.',
   wsMaxConnectionsPerIp: 'Open WebSocket carrier connections per client address (429 above).',
   wsMaxMessagesPerSecond: 'Datagrams per second per carrier connection; more are dropped.',

@@ -150,7 +150,7 @@ export const DEFAULTS = {
   maxConnectionsPerIp: 256,
   shutdownGraceMs: 10_000,
   deviceSessionTtlMs: 12 * 3600_000,
-  wgIngressThread: 'on',
+  wgIngressThread: 'off',
   wsTransport: 'on',
   wsMaxConnectionsPerIp: 64,
   wsMaxMessagesPerSecond: 20_000,
