@@ -1,12 +1,12 @@
 // The API's bad-input catalogue through hono's app.request on both drivers: every endpoint with
 // missing/extra/oversized fields, wrong types, non-label serials, bad keys, expired/used/revoked
 // tokens, wrong auth — each a documented 4xx with a clear message and an unchanged database.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { DriverName } from '@porthole/db';
-import { createTestDatabase, probePostgres, snapshotTables, truncateAll, type TestDatabase } from '@porthole/db/testing';
+import { probePostgres, snapshotTables, type TestDatabase } from '@porthole/db/testing';
 import { requirementsMet } from '../../../../test/support/requirements.js';
 import { testKey } from '../testing/registry-test-bed.js';
-import { ADMIN_TOKEN, createApiHarness, reg, seedApi, type ApiHarness, type Fixture, type RequestOptions } from '../testing/api-harness.js';
+import { ADMIN_TOKEN, reg, useApiTestBed, type ApiHarness, type Fixture, type RequestOptions } from '../testing/api-harness.js';
 
 const pgProblem = await probePostgres();
 const drivers: DriverName[] = requirementsMet('API on PostgreSQL', { check: () => pgProblem }) ? ['pglite', 'postgres'] : ['pglite'];
@@ -182,20 +182,11 @@ describe.each(drivers)('API bad input on %s', (driver) => {
   let t: TestDatabase;
   let h: ApiHarness;
   let f: Fixture;
-  beforeAll(async () => {
-    t = await createTestDatabase(driver);
-  });
-  afterAll(async () => {
-    await t?.drop();
-  });
+  const fresh = useApiTestBed(driver, (bed) => ({ t, h, f } = bed));
 
   describe('bad-input catalogue', () => {
     // Every case asserts the database is unchanged, so one seed serves them all.
-    beforeAll(async () => {
-      await truncateAll(t.db);
-      h = await createApiHarness(t.db);
-      f = await seedApi(h);
-    });
+    beforeAll(fresh);
 
     it('covers every route of the table in the catalogue', () => {
       const covered = new Set(CATALOGUE.map((c) => `${c.method.toLowerCase()} ${c.path.split('?')[0]!.replace(/\/(an\w+|[0-9a-f-]{36}|abc|1%27or%271)(?=\/|$)/g, '/{x}')}`));

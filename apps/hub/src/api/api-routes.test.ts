@@ -1,12 +1,12 @@
 // The API through hono's app.request on both drivers: the success paths checked against their
 // documented schemas, registration races, rate limits, and the OpenAPI document. The bad-input
 // catalogue is in api-bad-input.test.ts.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { DriverName } from '@porthole/db';
-import { createTestDatabase, probePostgres, snapshotTables, truncateAll, type TestDatabase } from '@porthole/db/testing';
+import { probePostgres, snapshotTables, type TestDatabase } from '@porthole/db/testing';
 import { requirementsMet } from '../../../../test/support/requirements.js';
 import { testKey } from '../testing/registry-test-bed.js';
-import { ADMIN_PASSWORD, ADMIN_TOKEN, createApiHarness, reg, seedApi, type ApiHarness, type Fixture } from '../testing/api-harness.js';
+import { ADMIN_PASSWORD, ADMIN_TOKEN, createApiHarness, reg, useApiTestBed, type ApiHarness, type Fixture } from '../testing/api-harness.js';
 
 const pgProblem = await probePostgres();
 const drivers: DriverName[] = requirementsMet('API on PostgreSQL', { check: () => pgProblem }) ? ['pglite', 'postgres'] : ['pglite'];
@@ -15,18 +15,7 @@ describe.each(drivers)('API on %s', (driver) => {
   let t: TestDatabase;
   let h: ApiHarness;
   let f: Fixture;
-  beforeAll(async () => {
-    t = await createTestDatabase(driver);
-  });
-  afterAll(async () => {
-    await t?.drop();
-  });
-
-  const fresh = async () => {
-    await truncateAll(t.db);
-    h = await createApiHarness(t.db);
-    f = await seedApi(h);
-  };
+  const fresh = useApiTestBed(driver, (bed) => ({ t, h, f } = bed));
 
   describe('flows', () => {
     beforeEach(fresh);

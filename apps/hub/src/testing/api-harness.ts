@@ -2,7 +2,9 @@
 // a check of each success response against the schema its route documents.
 import { Hono } from 'hono';
 import type { z } from 'zod';
-import type { Database } from '@porthole/db';
+import { afterAll, beforeAll } from 'vitest';
+import type { Database, DriverName } from '@porthole/db';
+import { createTestDatabase, truncateAll, type TestDatabase } from '@porthole/db/testing';
 import type { RegistryOptions } from '../registry/index.js';
 import type { SecretBox } from '../webhooks/secret-box.js';
 import { createTestClock, createTestRegistry, testKey, type TestClock } from './registry-test-bed.js';
@@ -136,3 +138,22 @@ export const reg = (f: Fixture, over: Record<string, unknown> = {}) => ({
   token: null,
   body: { serial: 'an99999999', publicKey: testKey('new'), enrollmentToken: f.enrollmentToken, ...over },
 });
+
+/**
+ * The API tests' database on `driver` for the enclosing describe block, and the function that
+ * empties it, builds a new harness, seeds the fixture and hands the three to `onFresh`.
+ */
+export function useApiTestBed(driver: DriverName, onFresh: (bed: { t: TestDatabase; h: ApiHarness; f: Fixture }) => void): () => Promise<void> {
+  let t: TestDatabase | undefined;
+  beforeAll(async () => {
+    t = await createTestDatabase(driver);
+  });
+  afterAll(async () => {
+    await t?.drop();
+  });
+  return async () => {
+    await truncateAll(t!.db);
+    const h = await createApiHarness(t!.db);
+    onFresh({ t: t!, h, f: await seedApi(h) });
+  };
+}
