@@ -4,9 +4,9 @@
 import type { FC } from 'hono/jsx';
 import type { DeviceSort } from '../registry/device-admin.js';
 import type { DeviceInfo, FleetOverview } from '../registry/index.js';
-import type { ViewBase } from './device-pages.js';
+import { DeviceCells, type ViewBase } from './device-pages.js';
 import { formatTime } from './format.js';
-import { Csrf, Layout, Page, SelectField, StateDot, Tags, When } from './layout.js';
+import { Csrf, Layout, Page, SelectField, Tags } from './layout.js';
 
 export const OVERVIEW_REFRESH_SECONDS = 15;
 
@@ -145,17 +145,7 @@ export const AdminDevicesPage: FC<ViewBase & { filters: DeviceFilters; devices: 
                     <td data-label="Select">
                       <input type="checkbox" name="serial" value={d.serial} id={`sel-${d.serial}`} aria-label={`Select ${d.serial}`} />
                     </td>
-                    <td data-label="Serial">
-                      <a href={`/devices/${d.serial}`}>
-                        <code>{d.serial}</code>
-                      </a>
-                    </td>
-                    <td data-label="State">
-                      <StateDot online={d.online} status={d.status} />
-                    </td>
-                    <td data-label="Last seen">
-                      <When iso={d.lastHandshakeAt} now={p.now} />
-                    </td>
+                    <DeviceCells device={d} now={p.now} label="Serial" />
                     <td data-label="Owner">{d.owner?.email ?? <span class="note">—</span>}</td>
                     <td data-label="Tags">
                       <Tags tags={d.tags} />

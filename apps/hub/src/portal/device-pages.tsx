@@ -2,7 +2,7 @@
 // The owner's pages: "My devices" (owned and shared with me) and one device's page (status,
 // traffic, access policy, tags, who else may reach it, its access log). Management forms appear
 // only for the owner and admins; someone with a grant sees status and the link.
-import type { FC } from 'hono/jsx';
+import type { Child, FC } from 'hono/jsx';
 import type { AccessLogRow } from '../registry/access-log-search.js';
 import type { DeviceInfo, DeviceLinkInfo, GrantInfo } from '../registry/index.js';
 import { ExposureWindow, InstallerLinksSection, ReadOnlyChoice } from './device-links-section.js';
@@ -31,6 +31,24 @@ const SingleHostNote: FC<{ devices: DeviceInfo[] }> = ({ devices }) => {
   );
 };
 
+/** The first cells of a device's row in a list: its serial linking to its page, its state, when it was last seen. */
+export const DeviceCells: FC<{ device: DeviceInfo; now: Date; label: string; children?: Child }> = ({ device: d, now, label, children }) => (
+  <>
+    <td data-label={label}>
+      <a href={`/devices/${d.serial}`}>
+        <code>{d.serial}</code>
+      </a>
+      {children}
+    </td>
+    <td data-label="State">
+      <StateDot online={d.online} status={d.status} />
+    </td>
+    <td data-label="Last seen">
+      <When iso={d.lastHandshakeAt} now={now} />
+    </td>
+  </>
+);
+
 export const MyDevicesPage: FC<ViewBase & { devices: DeviceInfo[]; nextCursor: string | null; first: boolean }> = (p) => (
   <Layout title="My devices" user={p.user} csrf={p.csrf} current="/devices">
     <Notice message={p.notice} />
@@ -56,18 +74,9 @@ export const MyDevicesPage: FC<ViewBase & { devices: DeviceInfo[]; nextCursor: s
           <tbody>
             {p.devices.map((d) => (
               <tr>
-                <td data-label="Device">
-                  <a href={`/devices/${d.serial}`}>
-                    <code>{d.serial}</code>
-                  </a>
+                <DeviceCells device={d} now={p.now} label="Device">
                   {d.owner?.id !== p.user.id ? <div class="note">shared with you</div> : null}
-                </td>
-                <td data-label="State">
-                  <StateDot online={d.online} status={d.status} />
-                </td>
-                <td data-label="Last seen">
-                  <When iso={d.lastHandshakeAt} now={p.now} />
-                </td>
+                </DeviceCells>
                 <td data-label="Address">
                   <a href={d.url}>{d.url.replace(/^https?:\/\//, '').replace(/\/$/, '')}</a>
                 </td>

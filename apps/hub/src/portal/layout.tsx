@@ -345,3 +345,13 @@ export const CreateForm: FC<{ heading: string; action: string; csrf: string; sub
     </form>
   </>
 );
+
+/** A section's add or change form in a panel, its heading inside: a row of fields, the submit button. */
+export const PanelForm: FC<{ id: string; heading: string; action: string; csrf: string; submit: string; children?: Child }> = (p) => (
+  <form method="post" action={p.action} class="panel" aria-labelledby={p.id}>
+    <h3 id={p.id}>{p.heading}</h3>
+    <Csrf token={p.csrf} />
+    <div class="row">{p.children}</div>
+    <button type="submit">{p.submit}</button>
+  </form>
+);

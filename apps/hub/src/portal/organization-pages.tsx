@@ -6,7 +6,7 @@ import type { FC } from 'hono/jsx';
 import type { AdminPeerInfo, MemberInfo, OrganizationInfo } from '../registry/index.js';
 import type { OrganizationTokenInfo } from '../auth/api-tokens.js';
 import type { ViewBase } from './device-pages.js';
-import { Csrf, ListTable, Page, PostButton, SelectField, When } from './layout.js';
+import { Csrf, ListTable, Page, PanelForm, PostButton, SelectField, When } from './layout.js';
 import { OrganizationPeerSection } from './organization-peer-section.js';
 
 const ROLES = ['owner', 'admin', 'technician', 'viewer'] as const;
@@ -102,20 +102,15 @@ export const OrganizationPage: FC<OrganizationView> = (p) => (
       ))}
     </ListTable>
     {p.manageMembers ? (
-      <form method="post" action={`/orgs/${p.organization.id}/members`} class="panel" aria-labelledby="add-member-h">
-        <h3 id="add-member-h">Add a member or change a role</h3>
-        <Csrf token={p.csrf} />
-        <div class="row">
-          <div>
-            <label for="member-email">E-mail address</label>
-            <input id="member-email" name="email" type="email" required maxlength={254} autocomplete="off" />
-          </div>
-          <div>
-            <RoleSelect id="member-role" />
-          </div>
+      <PanelForm id="add-member-h" heading="Add a member or change a role" action={`/orgs/${p.organization.id}/members`} csrf={p.csrf} submit="Save member">
+        <div>
+          <label for="member-email">E-mail address</label>
+          <input id="member-email" name="email" type="email" required maxlength={254} autocomplete="off" />
         </div>
-        <button type="submit">Save member</button>
-      </form>
+        <div>
+          <RoleSelect id="member-role" />
+        </div>
+      </PanelForm>
     ) : null}
     {p.tokens ? (
       <>
@@ -142,20 +137,15 @@ export const OrganizationPage: FC<OrganizationView> = (p) => (
             </tr>
           ))}
         </ListTable>
-        <form method="post" action={`/orgs/${p.organization.id}/tokens`} class="panel" aria-labelledby="new-token-h">
-          <h3 id="new-token-h">New organisation token</h3>
-          <Csrf token={p.csrf} />
-          <div class="row">
-            <div>
-              <label for="token-name">Name</label>
-              <input id="token-name" name="name" type="text" required maxlength={100} placeholder="ci" />
-            </div>
-            <div>
-              <RoleSelect id="token-role" />
-            </div>
+        <PanelForm id="new-token-h" heading="New organisation token" action={`/orgs/${p.organization.id}/tokens`} csrf={p.csrf} submit="Make token">
+          <div>
+            <label for="token-name">Name</label>
+            <input id="token-name" name="name" type="text" required maxlength={100} placeholder="ci" />
           </div>
-          <button type="submit">Make token</button>
-        </form>
+          <div>
+            <RoleSelect id="token-role" />
+          </div>
+        </PanelForm>
       </>
     ) : null}
     {p.peers ? <OrganizationPeerSection organizationId={p.organization.id} peers={p.peers} csrf={p.csrf} now={p.now} newConfig={p.newPeerConfig} /> : null}

@@ -4,7 +4,7 @@
 // (the wg-quick file comes back, without a private key), remove one.
 import type { FC } from 'hono/jsx';
 import type { AdminPeerInfo } from '../registry/index.js';
-import { Csrf, ListTable, PostButton, When } from './layout.js';
+import { ListTable, PanelForm, PostButton, When } from './layout.js';
 
 export const OrganizationPeerSection: FC<{ organizationId: string; peers: AdminPeerInfo[]; csrf: string; now: Date; newConfig?: string | undefined }> = (p) => (
   <>
@@ -32,20 +32,15 @@ export const OrganizationPeerSection: FC<{ organizationId: string; peers: AdminP
         </tr>
       ))}
     </ListTable>
-    <form method="post" action={`/orgs/${p.organizationId}/peers`} class="panel" aria-labelledby="new-peer-h">
-      <h3 id="new-peer-h">Add a WireGuard peer</h3>
-      <Csrf token={p.csrf} />
-      <div class="row">
-        <div>
-          <label for="peer-name">Name</label>
-          <input id="peer-name" name="name" type="text" required maxlength={64} placeholder="anna laptop" />
-        </div>
-        <div>
-          <label for="peer-key">Public key of the laptop</label>
-          <input id="peer-key" name="publicKey" type="text" required maxlength={60} autocomplete="off" class="mono" />
-        </div>
+    <PanelForm id="new-peer-h" heading="Add a WireGuard peer" action={`/orgs/${p.organizationId}/peers`} csrf={p.csrf} submit="Add peer">
+      <div>
+        <label for="peer-name">Name</label>
+        <input id="peer-name" name="name" type="text" required maxlength={64} placeholder="anna laptop" />
       </div>
-      <button type="submit">Add peer</button>
-    </form>
+      <div>
+        <label for="peer-key">Public key of the laptop</label>
+        <input id="peer-key" name="publicKey" type="text" required maxlength={60} autocomplete="off" class="mono" />
+      </div>
+    </PanelForm>
   </>
 );
