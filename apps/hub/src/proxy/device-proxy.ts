@@ -8,7 +8,7 @@ import type { HubMetrics } from '../ops/hub-metrics.js';
 import type { Logger } from '../ops/logger.js';
 import { type AccessLogSink, type DeviceDialer, type DeviceDirectory, type DeviceRoute, INSTALLER_LINK_PATH, type TcpPortPolicy, windowEndedAt } from './contracts.js';
 import { DeviceAgent } from './device-agent.js';
-import { clearDeviceCookie, deviceCookie } from './device-sessions.js';
+import { clearDeviceCookie } from './device-sessions.js';
 import type { ClientInfo } from './forward-headers.js';
 import { type ForwardResult, forwardHttp } from './http-forwarder.js';
 import { isWebSocketUpgrade } from './request-guard.js';
@@ -17,7 +17,7 @@ import { TCP_PATH, createTcpEndpoint, parseTcpPort } from './tcp-endpoint.js';
 import { forwardUpgrade } from './upgrade-forwarder.js';
 import { deviceOrigin, isTopLevelNavigation, refusalText } from './resource-isolation.js';
 import { AUTH_PATH, CLEAR_ON_SWITCH, SELECT_PATH, type SingleHostRequest, clearCookie } from './single-host.js';
-import { type EntryDeps, openInstallerLink, selectDevice } from './entry-links.js';
+import { type EntryDeps, enterWithSession, openInstallerLink, selectDevice } from './entry-links.js';
 import { UNKNOWN_DEVICE, disabledPage, gatePage, offlinePage } from './refusal-pages.js';
 import { CONSOLE_SOCKET_PATHS, createBrowserConsoles } from './browser-consoles/browser-consoles.js';
 import { type ForwardCredentials, type GateDecision, type GateRequest, type VisitorGate, isolationOf } from './visitor-gate.js';
@@ -320,11 +320,7 @@ export function createDeviceProxy(o: DeviceProxyOptions) {
           requestId: ctx.requestId,
         });
       }
-      const cookie = deviceCookie(redeemed.token, { secure: ctx.client.proto === 'https', maxAgeSeconds: Math.floor(o.deviceSessionTtlMs / 1000) });
-      res.writeHead(302, { location: redeemed.next, 'set-cookie': cookie, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', 'content-length': 0 });
-      res.end();
-      record(ctx, device, method, redeemed.userId, { status: 302, bytesIn: 0, bytesOut: 0 }, 'http');
-      return;
+      return enterWithSession(entry, res, ctx, device, method, redeemed.token, redeemed.next, redeemed.userId);
     }
     if (path === INSTALLER_LINK_PATH && (method === 'GET' || method === 'HEAD')) return openInstallerLink(entry, req, res, ctx, device, path, refuse);
     if (path === '/.porthole/logout') {

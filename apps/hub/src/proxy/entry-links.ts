@@ -62,10 +62,15 @@ export async function openInstallerLink(d: EntryDeps, req: IncomingMessage, res:
     if (limited) return refuse(limited);
     return refuse({ status: 403, title: 'Installer link not valid', message: 'This installer link is not valid for this device. Check that it was copied whole, or ask the device\'s owner for a new one.', serial: device.serial, requestId: ctx.requestId });
   }
-  const cookie = deviceCookie(opened.token, { secure: ctx.client.proto === 'https', maxAgeSeconds: Math.floor(d.deviceSessionTtlMs / 1000) });
-  res.writeHead(302, { location: '/', 'set-cookie': cookie, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', 'content-length': 0 });
+  enterWithSession(d, res, ctx, device, method, opened.token, '/', opened.principal);
+}
+
+/** A device session begins (a sign-in link or an installer link): its cookie, a redirect to `location`, one access-log line. */
+export function enterWithSession(d: EntryDeps, res: ServerResponse, ctx: DeviceRequestContext, device: DeviceRoute, method: string, token: string, location: string, principal: string | null): void {
+  const cookie = deviceCookie(token, { secure: ctx.client.proto === 'https', maxAgeSeconds: Math.floor(d.deviceSessionTtlMs / 1000) });
+  res.writeHead(302, { location, 'set-cookie': cookie, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', 'content-length': 0 });
   res.end();
-  d.record(ctx, device, method, opened.principal, { status: 302, bytesIn: 0, bytesOut: 0 }, 'http');
+  d.record(ctx, device, method, principal, { status: 302, bytesIn: 0, bytesOut: 0 }, 'http');
 }
 
 /**
