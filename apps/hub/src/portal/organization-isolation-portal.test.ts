@@ -42,6 +42,7 @@ function paramValue(path: string, param: string, t: Target): string {
     if (param === 'id') return t.orgId;
     if (param === 'userId') return t.memberId;
     if (param === 'tokenId') return t.orgTokenId;
+    if (param === 'peerId') return t.peerId;
   }
   if (path.startsWith('/admin/peers/:id') && param === 'id') return t.peerId;
   if (path.startsWith('/admin/enrollment-tokens/:id') && param === 'id') return t.enrollmentTokenId;
