@@ -73,6 +73,7 @@ const SRC_ON_LOOPBACK = [
 const SRC_ON_A_DATABASE = [
   'apps/hub/src/cluster/cluster-store.test.ts',
   'apps/hub/src/api/organization-isolation.test.ts',
+  'apps/hub/src/api/organization-delete.test.ts',
   'apps/hub/src/api/organization-webhooks.test.ts',
   'apps/hub/src/portal/account-pages.test.ts',
   'apps/hub/src/portal/first-hour-pages.test.ts',

@@ -130,6 +130,12 @@ export const operations = {
     summary: 'Create an organisation (hub administrators)', body: o.OrganizationBody,
     responses: { 201: { description: 'Created', schema: o.OrganizationSchema } },
   },
+  deleteOrganization: {
+    method: 'delete', path: '/organizations/{id}', tag: 'organizations', auth: 'write',
+    summary: 'Delete an empty organisation (hub administrators; 409 while it has devices, unrevoked enrollment tokens, admin peers or webhooks; its members and tokens go with it)',
+    params: o.OrganizationParams,
+    responses: { 204: { description: 'Deleted' } },
+  },
   listOrganizationMembers: {
     method: 'get', path: '/organizations/{id}/members', tag: 'organizations', auth: 'read',
     summary: 'Members of an organisation and their roles', params: o.OrganizationParams,

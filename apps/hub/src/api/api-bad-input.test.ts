@@ -170,6 +170,7 @@ const CATALOGUE: Case[] = [
   { name: 'members: add with unknown role', method: 'POST', path: '/organizations/00000000-0000-4000-8000-000000000001/members', opts: () => ({ body: { email: 'x@example.com', role: 'root' } }), status: 400, code: 'invalid_request', field: 'role' },
   { name: 'members: add to unknown organization', method: 'POST', path: '/organizations/abc/members', opts: () => ({ body: { email: 'x@example.com', role: 'viewer' } }), status: 404, code: 'not_found', field: 'id' },
   { name: 'members: remove a non-member', method: 'DELETE', path: '/organizations/00000000-0000-4000-8000-000000000001/members/00000000-0000-4000-8000-000000000000', status: 404, code: 'not_found', field: 'userId' },
+  { name: 'organizations: delete unknown', method: 'DELETE', path: '/organizations/00000000-0000-4000-8000-00000000dead', status: 404, code: 'not_found', field: 'id' },
   { name: 'org tokens: list of unknown organization', method: 'GET', path: '/organizations/00000000-0000-4000-8000-00000000dead/api-tokens', status: 404, code: 'not_found', field: 'id' },
   { name: 'org tokens: create without role', method: 'POST', path: '/organizations/00000000-0000-4000-8000-000000000001/api-tokens', opts: () => ({ body: { name: 'ci' } }), status: 400, code: 'invalid_request', field: 'role' },
   { name: 'org tokens: revoke non-uuid', method: 'DELETE', path: '/organizations/00000000-0000-4000-8000-000000000001/api-tokens/abc', status: 404, code: 'not_found', field: 'tokenId' },

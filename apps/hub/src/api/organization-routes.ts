@@ -10,6 +10,7 @@ import type { RouteImpls } from './route-table.js';
 type OrganizationRouteIds =
   | 'listOrganizations'
   | 'createOrganization'
+  | 'deleteOrganization'
   | 'listOrganizationMembers'
   | 'addOrganizationMember'
   | 'removeOrganizationMember'
@@ -38,6 +39,14 @@ export function organizationRoutes(registry: Registry): Pick<RouteImpls, Organiz
       handler: async ({ c, body, principal }) => {
         requireSuperadmin(principal.actor);
         return c.json({ ...(await registry.createOrganization(body)), role: null }, 201);
+      },
+    },
+    deleteOrganization: {
+      handler: async ({ c, params, principal }) => {
+        const org = await organizationFor(registry, principal.actor, params.id, 'read');
+        requireSuperadmin(principal.actor);
+        await registry.deleteOrganization(org.id);
+        return c.body(null, 204);
       },
     },
     listOrganizationMembers: {

@@ -170,6 +170,7 @@ export function createRegistry(options: RegistryOptions) {
     findOrganization: (idOrName: string) => orgs.findOrganization(ctx, idOrName),
     membershipsOf: (userId: string) => orgs.membershipsOf(ctx.db, userId),
     listMembers: (organizationId: string) => orgs.listMembers(ctx, organizationId),
+    deleteOrganization: (id: string) => orgs.deleteOrganization(ctx, id),
     organizationsForNewDevices: (user: { id: string; role: string }) => orgs.organizationsForNewDevices(ctx.db, user),
     setMember: (organizationId: string, input: { email: string; role: string }) => orgs.setMember(ctx, organizationId, input),
     removeMember: (organizationId: string, userId: string) => orgs.removeMember(ctx, organizationId, userId),

@@ -7,6 +7,7 @@ import {
   ORGANIZATION_ROLES,
   organizationMembers,
   organizations,
+  resultRows,
   users,
   type Executor,
   type OrganizationRole,
@@ -177,4 +178,30 @@ export async function organizationsForNewDevices(ex: Executor, user: { id: strin
           .where(and(eq(organizationMembers.userId, user.id), inArray(organizationMembers.role, rolesThatMay('devices'))))
           .orderBy(asc(sql`lower(${organizations.name})`));
   return { organizations: rows.map(toInfo), defaultId };
+}
+
+/**
+ * Deletes an organisation that holds nothing: 409 while it has devices, unrevoked enrollment tokens,
+ * admin peers or webhooks (and always for the default organisation). Its members, organisation API
+ * tokens and revoked enrollment tokens go with it; its access-log entries stay (they name the organisation only by id).
+ */
+export async function deleteOrganization(ctx: RegistryContext, id: string): Promise<void> {
+  if (!UUID_RE.test(id)) throw organizationNotFound(id);
+  if (id === DEFAULT_ORGANIZATION_ID) throw new ConflictError('the default organisation cannot be deleted', { field: 'id' });
+  await ctx.db.transaction(async (tx) => {
+    const ex = tx as unknown as Executor;
+    const [row] = await ex.select({ id: organizations.id }).from(organizations).where(eq(organizations.id, id)).for('update');
+    if (!row) throw organizationNotFound(id);
+    const [held] = resultRows<{ devices: number; enrollment: number; peers: number; webhooks: number }>(
+      await ex.execute(sql`select
+        (select count(*)::int from devices where organization_id = ${id}) devices,
+        (select count(*)::int from enrollment_tokens where organization_id = ${id} and revoked_at is null) enrollment,
+        (select count(*)::int from admin_peers where organization_id = ${id}) peers,
+        (select count(*)::int from webhooks where organization_id = ${id}) webhooks`),
+    );
+    const left = Object.entries(held!).filter(([, n]) => Number(n) > 0).map(([what, n]) => `${n} ${what === 'enrollment' ? 'enrollment tokens' : what === 'peers' ? 'admin peers' : what}`);
+    if (left.length > 0) throw new ConflictError(`the organisation still has ${left.join(', ')}; remove them first`, { field: 'id' });
+    await ex.delete(organizations).where(eq(organizations.id, id));
+  });
+  ctx.logger?.info('organization deleted', { organizationId: id });
 }
