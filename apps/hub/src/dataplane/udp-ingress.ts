@@ -1,8 +1,10 @@
-// The hub's WireGuard socket, read on a thread of its own (udp-ingress-thread.ts). Profiled at a
-// flood of ~128,000 valid-mac1 initiations/s, one JS thread reading the socket spent most of its
-// time receiving and dropping flood datagrams while the online devices' data waited behind them
-// in the same kernel queue. Here the ingress thread reads, checks and drops; the main thread gets
-// only datagrams worth its time, in batches, and sends through the ingress thread's socket.
+// The hub's WireGuard socket, read on a thread of its own (udp-ingress-thread.ts), with
+// PORTHOLE_WG_INGRESS_THREAD=on. At a flood of ~128,000 valid-mac1 initiations/s on an idle
+// machine, the one JS thread reading the socket was 84% busy receiving and dropping flood
+// datagrams while the online devices' data waited behind them in the same kernel queue. Here the
+// ingress thread reads, checks and drops; the main thread gets only datagrams worth its time, in
+// batches, and sends through the ingress thread's socket. Off by default until a flood bench on an
+// idle machine shows it serving online devices better (on a loaded one the two ways were even).
 // A Bind, so the overlay is unchanged. An ingress thread that dies is restarted on the same port
 // (logged as an error, counted); one that keeps dying (or cannot be restarted) is fatal: the hub
 // must never go on deaf.
