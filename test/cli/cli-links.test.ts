@@ -2,19 +2,11 @@
 // prints the URL once (the details on stderr), `links list` never shows it, `links revoke` ends the
 // link; `devices grant --read-only` and `devices grants` say read-only; `devices show` names the
 // owner's access window.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, startCliFleet, type CliFleet } from './support/cli-harness.js';
+import { describe, expect, it } from 'vitest';
+import { cli, useCliFleet } from './support/cli-harness.js';
 
 const SERIAL = 'an20000018';
-let fleet: CliFleet;
-
-beforeAll(async () => {
-  fleet = await startCliFleet([SERIAL]);
-});
-
-afterAll(async () => {
-  await fleet?.close();
-});
+const fleet = useCliFleet([SERIAL]);
 
 describe('porthole links', () => {
   it('create prints the URL once; list shows the link without it; revoke ends it', async () => {

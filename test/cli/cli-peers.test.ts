@@ -2,34 +2,21 @@
 // organisation's admin token adds a peer into its organisation, lists it (another organisation's
 // token does not see it, and deleting it there exits like an unknown peer), and deletes it; a hub
 // administrator puts a peer into an organisation with --org.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, tempHome } from './support/cli-harness.js';
-import { startTestHub, type TestHub } from '@porthole/hub/testing';
+import { describe, expect, it } from 'vitest';
+import { cli, useCliFleet } from './support/cli-harness.js';
 
-let t: TestHub;
-let home: ReturnType<typeof tempHome>;
-let env: Record<string, string>;
-
-beforeAll(async () => {
-  t = await startTestHub({ name: 'cli-peers' });
-  home = tempHome();
-  env = { ...home.env, PORTHOLE_HUB: t.url, PORTHOLE_TOKEN: t.adminToken };
-});
-afterAll(async () => {
-  await t?.close();
-  home?.remove();
-});
+const fleet = useCliFleet([], 'cli-peers');
 
 async function orgToken(org: string, role: string): Promise<Record<string, string>> {
-  const made = await cli(['orgs', 'create-token', org, `${role} ci`, '--role', role, '--json'], env);
+  const made = await cli(['orgs', 'create-token', org, `${role} ci`, '--role', role, '--json'], fleet.adminEnv);
   expect(made.code).toBe(0);
-  return { ...env, PORTHOLE_TOKEN: (JSON.parse(made.stdout) as { token: string }).token };
+  return { ...fleet.adminEnv, PORTHOLE_TOKEN: (JSON.parse(made.stdout) as { token: string }).token };
 }
 
 describe('porthole peers', () => {
   it("an organisation's admin adds, lists and deletes its peers; other organisations see none of them", async () => {
-    expect((await cli(['orgs', 'create', 'Acme Metering'], env)).code).toBe(0);
-    expect((await cli(['orgs', 'create', 'Globex'], env)).code).toBe(0);
+    expect((await cli(['orgs', 'create', 'Acme Metering'], fleet.adminEnv)).code).toBe(0);
+    expect((await cli(['orgs', 'create', 'Globex'], fleet.adminEnv)).code).toBe(0);
     const acmeAdmin = await orgToken('Acme Metering', 'admin');
     const globexAdmin = await orgToken('Globex', 'admin');
 
@@ -51,10 +38,10 @@ describe('porthole peers', () => {
   });
 
   it('a hub administrator puts a peer into an organisation with --org; a viewer may not add one', async () => {
-    const made = await cli(['--org', 'Globex', 'wg-config', 'ops-laptop', '--json'], env);
+    const made = await cli(['--org', 'Globex', 'wg-config', 'ops-laptop', '--json'], fleet.adminEnv);
     expect(made.code).toBe(0);
     const peer = JSON.parse(made.stdout) as { organizationId: string };
-    const orgs = JSON.parse((await cli(['orgs', 'list', '--json'], env)).stdout) as { id: string; name: string }[];
+    const orgs = JSON.parse((await cli(['orgs', 'list', '--json'], fleet.adminEnv)).stdout) as { id: string; name: string }[];
     expect(peer.organizationId).toBe(orgs.find((o) => o.name === 'Globex')!.id);
     const viewer = await orgToken('Globex', 'viewer');
     expect((await cli(['wg-config', 'viewer-laptop'], viewer)).code).not.toBe(0);

@@ -1,9 +1,9 @@
 // The set-up of the reconnect tests: a hub whose devices are told to dial a UDP relay the test
 // controls (it can drop, rebind or redirect traffic), and one public device whose agent came online
 // through it.
-import { afterAll, beforeAll } from 'vitest';
 import { startAgentHarness, type AgentHarness, type AgentHarnessOptions } from './agent-harness.js';
 import { startHubHarness, until, type HubHarness } from './hub-harness.js';
+import { startedForFile } from '../../support/started.js';
 import { UdpRelay } from './udp-relay.js';
 
 export interface RelayedDevice {
@@ -35,14 +35,7 @@ export async function startRelayedDevice(serial: string, agentOptions: Omit<Agen
   };
 }
 
-/** The relayed device of a test file: started before its tests, closed after them; its fields are set once started. */
+/** The relayed device of a test file: started before its tests, closed after them. */
 export function useRelayedDevice(serial: string, agentOptions: Parameters<typeof startRelayedDevice>[1] = {}): RelayedDevice {
-  const device = {} as RelayedDevice;
-  beforeAll(async () => {
-    Object.assign(device, await startRelayedDevice(serial, agentOptions));
-  });
-  afterAll(async () => {
-    await device.close?.();
-  });
-  return device;
+  return startedForFile(() => startRelayedDevice(serial, agentOptions));
 }

@@ -7,6 +7,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { run, type CliIo } from '@porthole/cli';
 import { startTestHub, type TestHub } from '@porthole/hub/testing';
 import { newDeviceKeys } from '../../support/overlay-device.js';
+import { startedForFile } from '../../support/started.js';
 
 export interface CliResult {
   code: number;
@@ -59,8 +60,8 @@ export interface CliFleet {
 }
 
 /** A hub with `serials` registered through the API (even ones tagged fleet-a, odd ones fleet-b) and a config home. */
-export async function startCliFleet(serials: string[]): Promise<CliFleet> {
-  const hub = await startTestHub({ name: 'cli' });
+export async function startCliFleet(serials: string[], name = 'cli'): Promise<CliFleet> {
+  const hub = await startTestHub({ name });
   const home = tempHome();
   const api: CliFleet['api'] = async (method, path, body) => {
     const res = await fetch(`${hub.url}/api/v1${path}`, {
@@ -93,4 +94,9 @@ export async function startCliFleet(serials: string[]): Promise<CliFleet> {
       home.remove();
     },
   };
+}
+
+/** The fleet of a test file: started before its tests, closed after them. */
+export function useCliFleet(serials: string[], name?: string): CliFleet {
+  return startedForFile(() => startCliFleet(serials, name));
 }
