@@ -81,6 +81,7 @@ const SRC_ON_A_DATABASE = [
   'apps/hub/src/portal/claim-organization.test.ts',
   'apps/hub/src/portal/organization-peer-pages.test.ts',
   'apps/hub/src/portal/organization-pages.test.ts',
+  'apps/hub/src/portal/organization-switcher.test.ts',
   'apps/hub/src/portal/reservation-pages.test.ts',
 ];
 

@@ -49,9 +49,15 @@ export const DeviceCells: FC<{ device: DeviceInfo; now: Date; label: string; chi
   </>
 );
 
-export const MyDevicesPage: FC<ViewBase & { devices: DeviceInfo[]; nextCursor: string | null; first: boolean }> = (p) => (
+export const MyDevicesPage: FC<ViewBase & { devices: DeviceInfo[]; nextCursor: string | null; first: boolean; organizations?: readonly { id: string; name: string }[]; organizationId?: string | undefined }> = (p) => (
   <Layout title="My devices" user={p.user} csrf={p.csrf} current="/devices">
     <Notice message={p.notice} />
+    {p.organizations && p.organizations.length > 0 ? (
+      <form method="get" action="/devices" class="row" aria-label="Organisation">
+        <SelectField id="org" label="Organisation" options={[{ value: '', label: 'All my devices' }, ...p.organizations.map((o) => ({ value: o.id, label: o.name }))]} selected={p.organizationId ?? ''} />
+        <button type="submit" class="secondary">Show</button>
+      </form>
+    ) : null}
     {p.devices.length === 0 && p.first ? (
       <p>
         No devices yet. On the device’s own web page, click “Enable remote access” and follow its link, or{' '}
@@ -93,7 +99,7 @@ export const MyDevicesPage: FC<ViewBase & { devices: DeviceInfo[]; nextCursor: s
     <SingleHostNote devices={p.devices} />
     <nav class="pager" aria-label="Pages">
       {!p.first ? <a href="/devices">First page</a> : null}
-      {p.nextCursor ? <a href={`/devices?cursor=${encodeURIComponent(p.nextCursor)}`}>Next page</a> : null}
+      {p.nextCursor ? <a href={`/devices?cursor=${encodeURIComponent(p.nextCursor)}${p.organizationId ? `&org=${p.organizationId}` : ''}`}>Next page</a> : null}
     </nav>
   </Layout>
 );

@@ -61,9 +61,12 @@ export function registerDeviceRoutes(app: Hono<PortalEnv>, kit: PortalKit): void
   const myDevices = async (c: PortalContext) => {
     const u = kit.userOf(c);
     const cursor = c.req.query('cursor')?.slice(0, 200);
-    const page = await registry.listDevices({ visibleTo: u.id, limit: 50, ...(cursor ? { cursor } : {}) });
+    // The organisation switcher: one of the user's organisations, or all (an unknown choice shows all).
+    const mine = await registry.listOrganizations([...(await registry.membershipsOf(u.id)).keys()]);
+    const org = mine.find((o) => o.id === c.req.query('org'));
+    const page = await registry.listDevices({ visibleTo: u.id, limit: 50, ...(cursor ? { cursor } : {}), ...(org ? { organizationIds: [org.id] } : {}) });
     return c.html(
-      <MyDevicesPage user={u} csrf={c.get('csrf')} now={registry.context.now()} devices={page.devices} nextCursor={page.nextCursor} first={!cursor} notice={doneMessage(c)} />,
+      <MyDevicesPage user={u} csrf={c.get('csrf')} now={registry.context.now()} devices={page.devices} nextCursor={page.nextCursor} first={!cursor} notice={doneMessage(c)} organizations={mine} organizationId={org?.id} />,
     );
   };
   app.get('/devices', kit.requireUser, myDevices);
