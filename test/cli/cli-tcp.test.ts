@@ -13,6 +13,7 @@ import type { TcpSocket } from '@porthole/netstack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newDeviceKeys, startOverlayDevice, type OverlayDevice, type Registration } from '../support/overlay-device.js';
 import { CLI_BIN, cli, tempHome } from './support/cli-harness.js';
+import { until } from '../support/until.js';
 import { startTestHub, type TestHub } from '@porthole/hub/testing';
 
 const SIZE = 5 * 1024 * 1024;
@@ -119,16 +120,6 @@ function bulkClient(toDevice: Writable, fromDevice: Readable, payload: Buffer): 
   });
 }
 
-async function until<T>(fn: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 let t: TestHub;
 let home: ReturnType<typeof tempHome>;
 let env: Record<string, string>;
@@ -161,7 +152,7 @@ beforeAll(async () => {
   // Any packet towards the hub starts the WireGuard handshake; the hub's RST is expected.
   const poke = device.netstack.connect({ host: reg.hub.tunnelIp, port: 80, timeoutMs: 5000 });
   poke.on('error', () => {});
-  await until(() => (t.hub.overlay.isOnline(reg.tunnelIp) ? true : undefined), 'the device to come online');
+  await until(() => (t.hub.overlay.isOnline(reg.tunnelIp) ? true : undefined), 'the device to come online', 15_000);
 });
 
 afterAll(async () => {
@@ -177,7 +168,7 @@ describe('porthole tcp', () => {
     stderr.on('data', (c: Buffer) => (errText += c.toString()));
     const stop = new AbortController();
     const running = cli(['tcp', SERIAL, '22', '--listen', '127.0.0.1:0'], env, { io: { stderr, signal: stop.signal } });
-    const port = Number(await until(() => /listening on 127\.0\.0\.1:(\d+) → an30000001:22/.exec(errText)?.[1], 'the listener'));
+    const port = Number(await until(() => /listening on 127\.0\.0\.1:(\d+) → an30000001:22/.exec(errText)?.[1], 'the listener', 15_000));
 
     const payload = seeded('client-listen', SIZE);
     const socket = net.connect({ host: '127.0.0.1', port, allowHalfOpen: true });
@@ -202,7 +193,7 @@ describe('porthole tcp', () => {
     expect(outcome.deviceDigestOfOurBytes).toBe(sha(payload));
     expect(outcome.extraBytes).toBe(0);
 
-    await until(() => (errText.match(/closed by the device/g)?.length === 2 ? true : undefined), 'both connection reports');
+    await until(() => (errText.match(/closed by the device/g)?.length === 2 ? true : undefined), 'both connection reports', 15_000);
     expect(errText).toMatch(/\[\d\] closed by the device: sent 5\.0 MiB, received 5\.0 MiB/);
     stop.abort();
     const result = await running;
@@ -260,7 +251,7 @@ describe('porthole tcp', () => {
       let errText = '';
       child.stderr.on('data', (c: Buffer) => (errText += c.toString()));
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-      const port = Number(await until(() => /listening on 127\.0\.0\.1:(\d+)/.exec(errText)?.[1], 'the listener'));
+      const port = Number(await until(() => /listening on 127\.0\.0\.1:(\d+)/.exec(errText)?.[1], 'the listener', 15_000));
       const text = await new Promise<string>((resolve, reject) => {
         const s = net.connect({ host: '127.0.0.1', port });
         let got = '';
@@ -272,7 +263,7 @@ describe('porthole tcp', () => {
         s.once('error', reject);
       });
       expect(text).toBe(`${DEVICE_BANNER}\r\necho SSH-2.0-RealProcess\r\n`);
-      await until(() => (errText.includes('closed by the device') ? true : undefined), 'the connection report');
+      await until(() => (errText.includes('closed by the device') ? true : undefined), 'the connection report', 15_000);
       child.kill('SIGINT');
       expect(await exited).toBe(0);
       expect(errText).toMatch(/stopped\n$/);

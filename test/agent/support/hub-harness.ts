@@ -4,8 +4,10 @@
 import type { Hub } from '@porthole/hub';
 import { TEST_ADMIN_EMAIL, TEST_ADMIN_PASSWORD, startTestHub } from '@porthole/hub/testing';
 import { hostRequest, type HostRequestInit, type Reply } from '../../support/host-request.js';
+import { until } from '../../support/until.js';
 
 export type { Reply };
+export { until } from '../../support/until.js';
 
 export const ADMIN_EMAIL = TEST_ADMIN_EMAIL;
 export const ADMIN_PASSWORD = TEST_ADMIN_PASSWORD;
@@ -76,15 +78,4 @@ export async function startHubHarness(options: HubHarnessOptions = {}): Promise<
     restart: () => t.restart(),
     close: () => t.close(),
   };
-}
-
-/** Polls `fn` until it returns something other than undefined or false; throws after `timeoutMs` naming `what`. */
-export async function until<T>(fn: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 10_000, stepMs = 25): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined && value !== false) return value as T;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
 }

@@ -15,6 +15,7 @@ import { hostRequest } from '../../support/host-request.js';
 import { answerDigest, newDeviceKeys, startOverlayDevice, type OverlayDevice, type Registration } from '../../support/overlay-device.js';
 
 export { hostRequest as request, type Reply } from '../../support/host-request.js';
+export { until } from '../../support/until.js';
 
 export const ADMIN_TOKEN = `ph_api_${randomBytes(24).toString('base64url')}`;
 export const SECRET = randomBytes(32).toString('base64');
@@ -44,16 +45,6 @@ export async function api(node: Node, method: string, path: string, body?: unkno
     ...(body ? { body: JSON.stringify(body) } : {}),
   });
   return { status: res.status, json: res.body.length ? JSON.parse(res.body.toString()) : undefined };
-}
-
-export async function until<T>(fn: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 export interface ClusterKit {
