@@ -19,6 +19,14 @@ function pair(seed: number, faults: FaultConfig = LINK, tcp: Record<string, numb
   return { net, a, b };
 }
 
+/** A pair whose b listens on port 80, keeping the connections it accepts. */
+function listeningPair(seed: number) {
+  const { net, a, b } = pair(seed);
+  const accepted: TcpConnection[] = [];
+  b.listen(80, (conn) => accepted.push(conn));
+  return { net, a, b, accepted };
+}
+
 /** Records events of a bare connection. */
 class Recorder implements TcpConnectionHandler {
   established = false;
@@ -201,9 +209,7 @@ describe('connection lifecycle', () => {
   });
 
   it('abort() resets the peer (ECONNRESET) and close() with unread data sends RST, not FIN', () => {
-    const { net, a, b } = pair(207);
-    const accepted: TcpConnection[] = [];
-    b.listen(80, (conn) => accepted.push(conn));
+    const { net, a, b, accepted } = listeningPair(207);
     const c1 = a.connect('100.64.0.2', 80, net.now);
     new StreamEndpoint(a, c1, () => net.now, { sendBytes: 1_000_000, seed: 1 });
     expect(net.run(() => accepted.length === 1)).toBe(true);
@@ -230,9 +236,7 @@ describe('connection lifecycle', () => {
   });
 
   it('data arriving after the application closed is answered with RST', () => {
-    const { net, a, b } = pair(208);
-    const accepted: TcpConnection[] = [];
-    b.listen(80, (conn) => accepted.push(conn));
+    const { net, a, b, accepted } = listeningPair(208);
     const c = a.connect('100.64.0.2', 80, net.now);
     const e = new StreamEndpoint(a, c, () => net.now, { sendBytes: 0, closeOnEnd: false });
     expect(net.run(() => accepted.length === 1 && e.established)).toBe(true);
@@ -249,9 +253,7 @@ describe('connection lifecycle', () => {
   });
 
   it('a peer that vanishes mid-transfer ends in ETIMEDOUT after the retransmission limit', () => {
-    const { net, a, b } = pair(209);
-    const accepted: TcpConnection[] = [];
-    b.listen(80, (conn) => accepted.push(conn));
+    const { net, a, b, accepted } = listeningPair(209);
     const c = a.connect('100.64.0.2', 80, net.now);
     const e = new StreamEndpoint(a, c, () => net.now, { sendBytes: 10_000_000, seed: 1 });
     expect(net.run(() => accepted.length === 1)).toBe(true);
@@ -270,9 +272,7 @@ describe('connection lifecycle', () => {
   });
 
   it('keep-alive detects a silent peer on an idle connection', () => {
-    const { net, a, b } = pair(210);
-    const accepted: TcpConnection[] = [];
-    b.listen(80, (conn) => accepted.push(conn));
+    const { net, a, b, accepted } = listeningPair(210);
     const c = a.connect('100.64.0.2', 80, net.now);
     const rec = new Recorder(c);
     expect(net.run(() => rec.established && accepted.length === 1)).toBe(true);
