@@ -106,6 +106,12 @@ const LAB = [
 /** Tests in test/ that need no network at all. */
 const TEST_IN_PROCESS = ['test/interop/netstack-ws.test.ts', 'test/support/requirements.test.ts', 'scripts/test-scaffolding.test.ts'];
 
+/**
+ * Unit and integration files run two at a time (the machine's two cores): most integration files
+ * wait on sockets and timers, not the CPU, and one worker left the suite over 25 minutes.
+ */
+const LOOPBACK_GROUP = { maxWorkers: 2, sequence: { groupOrder: 0 } };
+
 export default defineConfig({
   test: {
     pool: 'forks',
@@ -117,6 +123,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
+          ...LOOPBACK_GROUP,
           include: ['libs/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts', ...TEST_IN_PROCESS],
           exclude: ['**/node_modules/**', ...SRC_ON_LOOPBACK, ...SRC_ON_A_DATABASE],
           setupFiles: ['test/support/no-network.ts'],
@@ -126,6 +133,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'integration',
+          ...LOOPBACK_GROUP,
           include: [...SRC_ON_LOOPBACK, ...SRC_ON_A_DATABASE, 'test/**/*.test.ts'],
           exclude: ['**/node_modules/**', ...LAB, ...TEST_IN_PROCESS],
         },
@@ -134,6 +142,9 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'lab',
+          // Namespaces, browsers and floods measure the machine: one file at a time, after the rest.
+          maxWorkers: 1,
+          sequence: { groupOrder: 1 },
           include: LAB,
           exclude: ['**/node_modules/**'],
         },
