@@ -17,8 +17,10 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
+import { request } from '@porthole/hub/testing';
 import { encodeKey, generatePrivateKey, publicKeyFromPrivate } from '@porthole/wireguard';
 import { unmetRequirements } from '../test/support/requirements.js';
+import { until } from '../test/support/until.js';
 import type { BenchResult } from './harness.js';
 import { startChild, startHub, type JsonChild } from './fixtures/hub-child-process.js';
 import { kernelDownload } from './fixtures/hub-kernel-baseline.js';
@@ -36,38 +38,6 @@ const CONCURRENCY = [1, 16, 128];
 const PARTS = (process.env.HUB_BENCH_PARTS ?? 'proxy,scale,flood').split(',');
 const SERIAL = 'an30000001';
 type Log = (line: string) => void;
-
-interface Reply {
-  status: number;
-  body: Buffer;
-}
-
-function request(port: number, host: string, path: string, init: { method?: string; headers?: Record<string, string>; body?: string; agent?: http.Agent } = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: '127.0.0.1', port, path, method: init.method ?? 'GET', headers: { host, ...init.headers }, agent: init.agent ?? false },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks) }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(init.body);
-  });
-}
-
-async function until<T>(fn: () => Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 
 /** curl's own figures for one download: application bytes per second, as Mbit/s. */
 export async function curlDownload(args: string[]): Promise<{ mbps: number; bytes: number; seconds: number }> {
@@ -128,8 +98,8 @@ async function proxyBench(log: Log): Promise<BenchResult[]> {
         headers: { authorization: `Bearer ${started.adminToken}`, 'content-type': 'application/json' },
         ...(body ? { body: JSON.stringify(body) } : {}),
       });
-      if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${res.body.toString()}`);
-      return JSON.parse(res.body.toString() || 'null') as Record<string, unknown>;
+      if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${res.body}`);
+      return JSON.parse(res.body || 'null') as Record<string, unknown>;
     };
 
     // Register one device the way an agent does, and make it public (no portal login in the way).
@@ -139,7 +109,8 @@ async function proxyBench(log: Log): Promise<BenchResult[]> {
     await api('PATCH', `/devices/${SERIAL}`, { accessPolicy: 'public' });
     device = startChild('device', 'hub-bench-device.ts', { MODE: 'overlay', REGISTRATION: JSON.stringify(registration), PRIVATE_KEY: encodeKey(privateKey) });
     const devicePort = (await device.next('ready')).port as number;
-    await until(async () => ((await request(port, deviceHost, '/small')).status === 200 ? true : undefined), 'the device through the proxy');
+    // Refused connections count as not yet: the proxy may still be starting.
+    await until(() => request(port, deviceHost, '/small').then((res) => res.status === 200, () => false), 'the device through the proxy', 30_000, 100);
     log(`hub on 127.0.0.1:${port}, device web server on 127.0.0.1:${devicePort}, tunnel up`);
 
     // Bulk download.
