@@ -15,9 +15,9 @@ import { isWebSocketUpgrade } from './request-guard.js';
 import { type StatusPage, sendStatusPage, writeRawStatusPage } from './status-page.js';
 import { TCP_PATH, createTcpEndpoint, parseTcpPort } from './tcp-endpoint.js';
 import { forwardUpgrade } from './upgrade-forwarder.js';
-import { deviceOrigin, isTopLevelNavigation, refusalText } from './resource-isolation.js';
+import { deviceOrigin, refusalText } from './resource-isolation.js';
 import { AUTH_PATH, CLEAR_ON_SWITCH, SELECT_PATH, type SingleHostRequest, clearCookie } from './single-host.js';
-import { type EntryDeps, enterWithSession, openInstallerLink, selectDevice } from './entry-links.js';
+import { type EntryDeps, openInstallerLink, openSignInLink, selectDevice } from './entry-links.js';
 import { UNKNOWN_DEVICE, disabledPage, gatePage, offlinePage } from './refusal-pages.js';
 import { CONSOLE_SOCKET_PATHS, createBrowserConsoles } from './browser-consoles/browser-consoles.js';
 import { type ForwardCredentials, type GateDecision, type GateRequest, type VisitorGate, isolationOf } from './visitor-gate.js';
@@ -294,34 +294,7 @@ export function createDeviceProxy(o: DeviceProxyOptions) {
         return;
       }
     }
-    if (path === '/.porthole/auth' && (method === 'GET' || method === 'HEAD')) {
-      // A sign-in link works as a link only: an image or fetch on another page must not plant a session.
-      if (!isTopLevelNavigation(req.headers)) {
-        o.metrics.drops.inc({ reason: 'isolation' });
-        return refuse({ status: 403, title: 'Sign-in link refused', message: 'Sign-in links for a device work only when opened in the browser tab itself.', serial: device.serial, requestId: ctx.requestId });
-      }
-      const ticket = new URLSearchParams(ctx.target.slice(path.length + 1)).get('ticket');
-      let redeemed: Awaited<ReturnType<VisitorGate['redeem']>>;
-      try {
-        redeemed = await o.gate.redeem(ticket, device, ctx.client.ip);
-      } catch (err) {
-        log.warn('device session store unavailable', { err, requestId: ctx.requestId, device: device.serial });
-        return refuse({ status: 503, title: 'Temporarily unavailable', message: 'Signing in to the device is not possible right now. Try again in a moment.', headers: { 'retry-after': '5' }, requestId: ctx.requestId });
-      }
-      if (!redeemed) {
-        o.metrics.drops.inc({ reason: 'bad_ticket' });
-        const limited = throttled(ctx);
-        if (limited) return refuse(limited);
-        return refuse({
-          status: 403,
-          title: 'Sign-in link expired',
-          message: 'This sign-in link has expired or was already used. Open the device address again to get a new one.',
-          serial: device.serial,
-          requestId: ctx.requestId,
-        });
-      }
-      return enterWithSession(entry, res, ctx, device, method, redeemed.token, redeemed.next, redeemed.userId);
-    }
+    if (path === '/.porthole/auth' && (method === 'GET' || method === 'HEAD')) return openSignInLink(entry, req, res, ctx, device, path, refuse);
     if (path === INSTALLER_LINK_PATH && (method === 'GET' || method === 'HEAD')) return openInstallerLink(entry, req, res, ctx, device, path, refuse);
     if (path === '/.porthole/logout') {
       // Another device's page must not be able to sign the visitor out either.

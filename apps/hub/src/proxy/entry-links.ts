@@ -30,6 +30,76 @@ export interface EntryDeps {
   record(ctx: DeviceRequestContext, device: DeviceRoute, method: string, userId: string | null, result: ForwardResult, kind: 'http'): void;
 }
 
+/** How one kind of link reads in its refusals (a sign-in link, an installer link). */
+interface LinkKind {
+  /** The query parameter that carries the secret. */
+  param: 'ticket' | 'token';
+  refusedTitle: string;
+  refusedMessage: string;
+  /** The log line when the store behind the link cannot answer. */
+  unavailableLog: string;
+  /** What is not possible right now, for the 503 page. */
+  unavailableWhat: string;
+}
+
+/**
+ * What every link on a device host does first: it works only as a top-level navigation (an image or
+ * fetch on another page must not plant a session), then its secret from the query is redeemed.
+ * Undefined when a refusal was sent instead.
+ */
+async function redeemFromLink<T>(d: EntryDeps, req: IncomingMessage, ctx: DeviceRequestContext, device: DeviceRoute, path: string, refuse: Refuse, kind: LinkKind, redeem: (secret: string | null) => Promise<T>): Promise<{ redeemed: T } | undefined> {
+  if (!isTopLevelNavigation(req.headers)) {
+    d.metrics.drops.inc({ reason: 'isolation' });
+    refuse({ status: 403, title: kind.refusedTitle, message: kind.refusedMessage, serial: device.serial, requestId: ctx.requestId });
+    return undefined;
+  }
+  const secret = new URLSearchParams(ctx.target.slice(path.length + 1)).get(kind.param);
+  try {
+    return { redeemed: await redeem(secret) };
+  } catch (err) {
+    d.log.warn(kind.unavailableLog, { err, requestId: ctx.requestId, device: device.serial });
+    refuse({ status: 503, title: 'Temporarily unavailable', message: `${kind.unavailableWhat} is not possible right now. Try again in a moment.`, headers: { 'retry-after': '5' }, requestId: ctx.requestId });
+    return undefined;
+  }
+}
+
+const SIGN_IN_LINK: LinkKind = {
+  param: 'ticket',
+  refusedTitle: 'Sign-in link refused',
+  refusedMessage: 'Sign-in links for a device work only when opened in the browser tab itself.',
+  unavailableLog: 'device session store unavailable',
+  unavailableWhat: 'Signing in to the device',
+};
+
+const INSTALLER_LINK: LinkKind = {
+  param: 'token',
+  refusedTitle: 'Installer link refused',
+  refusedMessage: 'Installer links work only when opened in the browser tab itself.',
+  unavailableLog: 'installer link check unavailable',
+  unavailableWhat: 'Opening the installer link',
+};
+
+/** `/.porthole/auth?ticket=`: a sign-in link from the portal. Its ticket, used once, becomes a device session for the signed-in user. */
+export async function openSignInLink(d: EntryDeps, req: IncomingMessage, res: ServerResponse, ctx: DeviceRequestContext, device: DeviceRoute, path: string, refuse: Refuse): Promise<void> {
+  const method = req.method ?? 'GET';
+  const got = await redeemFromLink(d, req, ctx, device, path, refuse, SIGN_IN_LINK, (ticket) => d.gate.redeem(ticket, device, ctx.client.ip));
+  if (!got) return;
+  const { redeemed } = got;
+  if (!redeemed) {
+    d.metrics.drops.inc({ reason: 'bad_ticket' });
+    const limited = d.throttled(ctx);
+    if (limited) return refuse(limited);
+    return refuse({
+      status: 403,
+      title: 'Sign-in link expired',
+      message: 'This sign-in link has expired or was already used. Open the device address again to get a new one.',
+      serial: device.serial,
+      requestId: ctx.requestId,
+    });
+  }
+  enterWithSession(d, res, ctx, device, method, redeemed.token, redeemed.next, redeemed.userId);
+}
+
 /**
  * `/.porthole/link?token=`: an installer link. The holder gets a device session for this device
  * alone (read-only when the link says so), without an account; the use is logged with the link as
@@ -37,18 +107,9 @@ export interface EntryDeps {
  */
 export async function openInstallerLink(d: EntryDeps, req: IncomingMessage, res: ServerResponse, ctx: DeviceRequestContext, device: DeviceRoute, path: string, refuse: Refuse): Promise<void> {
   const method = req.method ?? 'GET';
-  if (!isTopLevelNavigation(req.headers)) {
-    d.metrics.drops.inc({ reason: 'isolation' });
-    return refuse({ status: 403, title: 'Installer link refused', message: 'Installer links work only when opened in the browser tab itself.', serial: device.serial, requestId: ctx.requestId });
-  }
-  const token = new URLSearchParams(ctx.target.slice(path.length + 1)).get('token');
-  let opened: Awaited<ReturnType<VisitorGate['redeemLink']>>;
-  try {
-    opened = await d.gate.redeemLink(token, device, ctx.client.ip);
-  } catch (err) {
-    d.log.warn('installer link check unavailable', { err, requestId: ctx.requestId, device: device.serial });
-    return refuse({ status: 503, title: 'Temporarily unavailable', message: 'Opening the installer link is not possible right now. Try again in a moment.', headers: { 'retry-after': '5' }, requestId: ctx.requestId });
-  }
+  const got = await redeemFromLink(d, req, ctx, device, path, refuse, INSTALLER_LINK, (token) => d.gate.redeemLink(token, device, ctx.client.ip));
+  if (!got) return;
+  const opened = got.redeemed;
   if (!opened.ok) {
     d.metrics.drops.inc({ reason: 'bad_link' });
     const at = opened.at ? `${opened.at.toISOString().replace('T', ' ').slice(0, 16)} UTC` : '';

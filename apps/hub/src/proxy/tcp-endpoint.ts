@@ -8,6 +8,7 @@ import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { DeviceDialer, DeviceRoute, TcpPortPolicy } from './contracts.js';
 import { DialTimeoutError, dialDevice } from './device-agent.js';
 import type { ForwardResult } from './http-forwarder.js';
+import { spliceCounting, whenIdle } from './splice.js';
 import { writeRawResponse } from './status-page.js';
 
 export const TCP_PATH = '/.porthole/tcp';
@@ -85,8 +86,7 @@ export function createTcpEndpoint(options: TcpEndpointOptions) {
     }
 
     return new Promise((resolve) => {
-      let bytesIn = 0;
-      let bytesOut = 0;
+      const bytes = { bytesIn: 0, bytesOut: 0 };
       let opened = false;
       // ws destroys the socket without calling back when the handshake cannot complete.
       socket.once('close', () => {
@@ -109,22 +109,15 @@ export function createTcpEndpoint(options: TcpEndpointOptions) {
           if (ws.readyState === ws.OPEN) ws.close(1000, 'device closed the connection');
           stream.destroy();
         });
-        (tcp as Duplex & { setTimeout?(ms: number, cb: () => void): void }).setTimeout?.(options.tunnelIdleMs, () => {
+        whenIdle(tcp, options.tunnelIdleMs, () => {
           ws.close(1001, 'idle');
           tcp.destroy();
         });
-        stream.on('data', (c: Buffer) => {
-          bytesIn += c.length;
-        });
-        tcp.on('data', (c: Buffer) => {
-          bytesOut += c.length;
-        });
-        stream.pipe(tcp);
-        tcp.pipe(stream);
+        spliceCounting(stream, tcp, bytes);
         options.onTunnel?.(socket, tcp);
         ws.once('close', () => {
           tcp.destroy();
-          resolve({ status: 101, bytesIn, bytesOut, port });
+          resolve({ status: 101, ...bytes, port });
         });
       });
     });

@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream';
 import { DialTimeoutError, asSocketLike, dialDevice } from './device-agent.js';
 import type { DeviceDialer } from './contracts.js';
 import { requestHeadersForDevice, responseHeadersForVisitor } from './forward-headers.js';
+import { spliceCounting, whenIdle } from './splice.js';
 import { closeAfterResponse, writeRawStatusPage } from './status-page.js';
 import type { ForwardResult, RoutedRequest } from './http-forwarder.js';
 
@@ -37,8 +38,7 @@ export function serializeHead(status: number, message: string, headers: readonly
 export function forwardUpgrade(u: UpgradeRequest, opts: UpgradeOptions): Promise<ForwardResult> {
   const { socket } = u;
   return new Promise((resolve) => {
-    let bytesIn = 0;
-    let bytesOut = 0;
+    const bytes = { bytesIn: 0, bytesOut: 0 };
     let status = 502;
     let settled = false;
     let deviceSocket: Duplex | undefined;
@@ -46,7 +46,7 @@ export function forwardUpgrade(u: UpgradeRequest, opts: UpgradeOptions): Promise
       if (settled) return;
       settled = true;
       clearTimeout(responseTimer);
-      resolve({ status, bytesIn, bytesOut, ...(failure ? { failure } : {}) });
+      resolve({ status, ...bytes, ...(failure ? { failure } : {}) });
     };
     const page = (s: number, title: string, message: string) => {
       status = s;
@@ -95,7 +95,7 @@ export function forwardUpgrade(u: UpgradeRequest, opts: UpgradeOptions): Promise
           const headers = responseHeadersForVisitor(res.rawHeaders, { cookieNamespace: u.credentials.cookieNamespace });
           socket.write(serializeHead(status, res.statusMessage ?? '', [...headers, 'Connection', 'close']));
           res.on('data', (c: Buffer) => {
-            bytesOut += c.length;
+            bytes.bytesOut += c.length;
           });
           res.pipe(socket);
           closeAfterResponse(socket);
@@ -121,12 +121,12 @@ export function forwardUpgrade(u: UpgradeRequest, opts: UpgradeOptions): Promise
           status = 101;
           socket.write(serializeHead(101, 'Switching Protocols', responseHeadersForVisitor(res.rawHeaders, { keepUpgrade: true, cookieNamespace: u.credentials.cookieNamespace })));
           if (devHead.length > 0) {
-            bytesOut += devHead.length;
+            bytes.bytesOut += devHead.length;
             socket.write(devHead);
           }
           // Bytes the visitor sent with the handshake go on only now, after the 101 (RFC 9931).
           if (u.head.length > 0) {
-            bytesIn += u.head.length;
+            bytes.bytesIn += u.head.length;
             devSock.write(u.head);
           }
           const closeBoth = () => {
@@ -136,16 +136,9 @@ export function forwardUpgrade(u: UpgradeRequest, opts: UpgradeOptions): Promise
           for (const s of [socket, devSock]) {
             s.on('error', closeBoth);
             s.on('close', closeBoth);
-            (s as Duplex & { setTimeout?(ms: number, cb: () => void): void }).setTimeout?.(opts.tunnelIdleMs, closeBoth);
+            whenIdle(s, opts.tunnelIdleMs, closeBoth);
           }
-          socket.on('data', (c: Buffer) => {
-            bytesIn += c.length;
-          });
-          devSock.on('data', (c: Buffer) => {
-            bytesOut += c.length;
-          });
-          socket.pipe(devSock);
-          devSock.pipe(socket);
+          spliceCounting(socket, devSock, bytes);
           socket.resume();
           opts.onTunnel?.(socket, devSock);
           devSock.once('close', () => finish());
