@@ -2,29 +2,20 @@
 // local stand-in devices: sign-in links only as navigations, no cross-origin sign-out, two
 // Authorization headers refused, public devices served anonymously across origins, and refusals
 // that never reach the device.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DOMAIN, fakeAuth, request, route, signIn, startDevice, startHub } from '@porthole/hub/testing';
+import { describe, expect, it } from 'vitest';
+import { DOMAIN, fakeAuth, request, route, signIn, useDeviceBehindHub, type TestDevice, type TestEdgeHub } from '@porthole/hub/testing';
 
 const OWNERS = 'an54000001';
 const PUBLIC = 'an54000002';
 const SIBLING = `http://an54000009.${DOMAIN}`;
 
 describe('device-host edge: isolation of the hub’s endpoints and of public devices', () => {
-  let device: Awaited<ReturnType<typeof startDevice>>;
-  let h: Awaited<ReturnType<typeof startHub>>;
-
-  beforeAll(async () => {
-    device = await startDevice();
-    h = await startHub({
-      devices: [route(OWNERS, { accessPolicy: 'owners' }), route(PUBLIC, { accessPolicy: 'public' })],
-      webPorts: { [OWNERS]: device.port, [PUBLIC]: device.port },
-      auth: fakeAuth([['alice', `dev-${OWNERS}`]], { ph_api_alice: 'alice' }),
-    });
-  });
-  afterAll(async () => {
-    await h.hub.close();
-    await device.close();
-  });
+  let device: TestDevice;
+  let h: TestEdgeHub;
+  useDeviceBehindHub(
+    { devices: [route(OWNERS, { accessPolicy: 'owners' }), route(PUBLIC, { accessPolicy: 'public' })], auth: fakeAuth([['alice', `dev-${OWNERS}`]], { ph_api_alice: 'alice' }) },
+    (bed) => ({ device, h } = bed),
+  );
 
   const host = (serial: string) => `${serial}.${DOMAIN}`;
   const image = { 'sec-fetch-site': 'same-site', 'sec-fetch-mode': 'no-cors', 'sec-fetch-dest': 'image' };

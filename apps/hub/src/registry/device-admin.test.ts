@@ -5,6 +5,7 @@ import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_ORGANIZATION_ID, type DriverName, type PeerChange } from '@porthole/db';
 import { probePostgres, snapshotTables, type TestDatabase } from '@porthole/db/testing';
+import { seededRandom } from '@porthole/wireguard/testing';
 import { NotFoundError, ValidationError } from '../errors.js';
 import { requirementsMet } from '../../../../test/support/requirements.js';
 import type { DeviceSort } from './device-admin.js';
@@ -12,18 +13,6 @@ import { createTestClock, testKey, useRegistryTestBed, type TestRegistry } from 
 
 const pgProblem = await probePostgres();
 const drivers: DriverName[] = requirementsMet('device admin on PostgreSQL', { check: () => pgProblem }) ? ['pglite', 'postgres'] : ['pglite'];
-
-/** mulberry32: small seeded PRNG so a failing order can be replayed from the printed seed. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe.each(drivers)('device admin on %s', (driver) => {
   let t: TestDatabase;
@@ -42,7 +31,7 @@ describe.each(drivers)('device admin on %s', (driver) => {
   it('pages every sort order exactly like a naive sort of the same rows, at any page size', async () => {
     const seed = Number(process.env.PORTHOLE_TEST_SEED ?? Date.now() % 1_000_000);
     console.log(`device sort seed ${seed} (PORTHOLE_TEST_SEED=${seed} to replay)`);
-    const rand = prng(seed);
+    const rand = seededRandom(seed);
     const n = 120;
     // A handful of distinct times so ties are common; some with microseconds, some never seen.
     const times = ['2029-12-31 23:59:59.123456+00', '2029-12-31 23:59:59.123457+00', '2029-12-31 23:00:00+00', '2029-12-30 10:00:00.5+00'];

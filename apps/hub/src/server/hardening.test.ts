@@ -2,9 +2,9 @@
 // bytes on raw sockets. The device stand-in records every request it gets: refused requests must
 // leave it untouched.
 import net from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { metricValue } from '../ops/metrics.js';
-import { DOMAIN, rawExchange, route, startDevice, startHub } from '../testing/http-harness.js';
+import { DOMAIN, rawExchange, route, startHub, useDeviceBehindHub, type TestDevice, type TestEdgeHub } from '../testing/http-harness.js';
 import { seededRandom } from '@porthole/wireguard/testing';
 
 const PUB = `an00000001.${DOMAIN}`;
@@ -15,21 +15,12 @@ function statusOf(text: string): number {
 }
 
 describe('hub HTTP hardening (raw sockets)', () => {
-  let device: Awaited<ReturnType<typeof startDevice>>;
-  let h: Awaited<ReturnType<typeof startHub>>;
-
-  beforeAll(async () => {
-    device = await startDevice();
-    h = await startHub({
-      devices: [route('an00000001'), route('an00000002', { accessPolicy: 'owners' })],
-      webPorts: { an00000001: device.port, an00000002: device.port },
-      config: { headersTimeoutMs: 400, maxHeaderBytes: 8192, maxConnectionsPerIp: 40 },
-    });
-  });
-  afterAll(async () => {
-    await h.hub.close();
-    await device.close();
-  });
+  let device: TestDevice;
+  let h: TestEdgeHub;
+  useDeviceBehindHub(
+    { devices: [route('an00000001'), route('an00000002', { accessPolicy: 'owners' })], config: { headersTimeoutMs: 400, maxHeaderBytes: 8192, maxConnectionsPerIp: 40 } },
+    (bed) => ({ device, h } = bed),
+  );
 
   const refused: Array<[string, string, number]> = [
     ['Content-Length with Transfer-Encoding', `POST / HTTP/1.1\r\nHost: ${PUB}\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: ${PUB}\r\n\r\n`, 400],

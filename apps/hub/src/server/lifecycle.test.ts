@@ -3,9 +3,9 @@
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import { DOMAIN, PORTAL, request, route, startDevice, startHub } from '../testing/http-harness.js';
+import { DOMAIN, PORTAL, request, route, startDevice, startHub, useDeviceBehindHub, type TestDevice, type TestEdgeHub } from '../testing/http-harness.js';
 import { TEST_CERT, TEST_KEY } from '../testing/test-cert.js';
 
 const PUB = `an00000001.${DOMAIN}`;
@@ -24,22 +24,16 @@ function httpsGet(port: number, host: string, path: string): Promise<{ status: n
 }
 
 describe('TLS, redirects and ops listener', () => {
-  let device: Awaited<ReturnType<typeof startDevice>>;
-  let h: Awaited<ReturnType<typeof startHub>>;
-
-  beforeAll(async () => {
-    device = await startDevice();
-    h = await startHub({
+  let device: TestDevice;
+  let h: TestEdgeHub;
+  useDeviceBehindHub(
+    {
       devices: [route('an00000001'), route('an00000002', { accessPolicy: 'owners' })],
-      webPorts: { an00000001: device.port, an00000002: device.port },
       config: { tls: true, httpsPort: 0, opsPort: 0 },
       hubOptions: { tlsCredentials: { cert: TEST_CERT, key: TEST_KEY }, readiness: { database: () => true, wireguard: () => false } },
-    });
-  });
-  afterAll(async () => {
-    await h.hub.close();
-    await device.close();
-  });
+    },
+    (bed) => ({ device, h } = bed),
+  );
 
   it('redirects plain HTTP to HTTPS (308, same host and path) except health checks', async () => {
     const httpsPort = h.addr.https!.port;

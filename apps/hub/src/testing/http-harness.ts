@@ -5,6 +5,7 @@ import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Hono } from 'hono';
+import { afterAll, beforeAll } from 'vitest';
 import { clientAddress } from '../http/rate-limit.js';
 import { createHubMetrics } from '../ops/hub-metrics.js';
 import { createMemoryLogger } from '../ops/logger.js';
@@ -144,6 +145,28 @@ export async function startHub(o: HarnessOptions) {
   });
   const addr = await hub.listen();
   return { hub, addr, port: addr.http.port, directory, dialer, tickets, accessLog, logger, metrics };
+}
+
+export type TestDevice = Awaited<ReturnType<typeof startDevice>>;
+export type TestEdgeHub = Awaited<ReturnType<typeof startHub>>;
+
+/**
+ * For the enclosing describe block: one device web server standing in for every device in
+ * `o.devices`, then a hub routing them to it, handed to `ready` before the block's tests; both are
+ * closed after them, the hub first.
+ */
+export function useDeviceBehindHub(o: Omit<HarnessOptions, 'webPorts'>, ready: (bed: { device: TestDevice; h: TestEdgeHub }) => void): void {
+  let device: TestDevice | undefined;
+  let h: TestEdgeHub | undefined;
+  beforeAll(async () => {
+    device = await startDevice();
+    h = await startHub({ ...o, webPorts: Object.fromEntries(o.devices.map((d) => [d.serial, device!.port])) });
+    ready({ device, h });
+  });
+  afterAll(async () => {
+    await h?.hub.close();
+    await device?.close();
+  });
 }
 
 export interface SimpleResponse {
