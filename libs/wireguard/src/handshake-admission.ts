@@ -72,18 +72,32 @@ export class HandshakeAdmission {
   }
 
   /**
-   * The cheap checks, in order of cost: mac1 (one keyed BLAKE2s); only a message that passes it
-   * counts towards load; under load, mac2 bound to the source (a cookie reply otherwise) and the
-   * per-address token bucket. Returns why the message is dropped, or undefined to go on.
+   * The cheap checks, in order of cost: under load, whether the source has any budget left (a map
+   * lookup); mac1 (one keyed BLAKE2s); only a message that passes it can start load; under load,
+   * mac2 bound to the source (a cookie reply otherwise) and the per-address token bucket. Returns
+   * why the message is dropped, or undefined to go on.
    */
   admit(msg: Uint8Array, from: Endpoint, nowMs: number): DropReason | undefined {
-    if (!this.cookieChecker.checkMac1(msg)) return 'bad-mac1';
     // An all-zero mac2 means "no cookie held" (it matches a real MAC with probability 2^-128).
-    // Only those count towards the message rate: under load an honest initiator's retry carries
-    // mac2, and counting it as well would hold the load state up by itself.
     const withMac2 = hasMac2(msg);
-    if (!this.load.note(nowMs, this.count, !withMac2)) return undefined;
     const rateKey = endpointRateKey(from);
+    // Under load, what can a message earn? Without mac2, a cookie reply at most, and only while its
+    // source address has reply budget left (and the hub has); with mac2, a handshake only while the
+    // address is within its handshake rate. When none of that is left, every outcome of the checks
+    // below is a drop, so the message is dropped before mac1 (a keyed BLAKE2s, the costliest step
+    // of a flood datagram): a flood from one address is then a map lookup per datagram, not a MAC.
+    // The limiters are only peeked here and spent below on a valid mac1, so junk cannot use up an
+    // honest source's budget. Such drops still count towards load (as every queued handshake
+    // message does in wireguard-go): otherwise the flood, no longer noted, would end the load state
+    // within a second and let its next 1,000 datagrams through to DH work.
+    if (this.load.active(nowMs) && !this.mayEarnAnything(rateKey, withMac2, nowMs)) {
+      this.load.note(nowMs, this.count, !withMac2);
+      return withMac2 ? 'rate-limited' : 'cookie-required';
+    }
+    if (!this.cookieChecker.checkMac1(msg)) return 'bad-mac1';
+    // Only messages without mac2 count towards the message rate: under load an honest initiator's
+    // retry carries mac2, and counting it as well would hold the load state up by itself.
+    if (!this.load.note(nowMs, this.count, !withMac2)) return undefined;
     const source = withMac2 ? endpointCookieBytes(from) : undefined;
     if (!source || !this.cookieChecker.checkMac2(msg, source, nowMs)) {
       if (this.replyLimiter.allow(rateKey, nowMs) && this.replyBudget.allow(ALL_SOURCES, nowMs)) {
@@ -93,6 +107,12 @@ export class HandshakeAdmission {
     }
     if (!this.rateLimiter.allow(rateKey, nowMs)) return 'rate-limited';
     return undefined;
+  }
+
+  /** Whether a message could still be answered with a cookie reply or, with mac2, be let through. */
+  private mayEarnAnything(rateKey: string, withMac2: boolean, nowMs: number): boolean {
+    if (this.replyLimiter.peek(rateKey, nowMs) && this.replyBudget.peek(ALL_SOURCES, nowMs)) return true;
+    return withMac2 && this.rateLimiter.peek(rateKey, nowMs);
   }
 
   /** Queues an admitted message (copied: the caller may reuse its buffer); false when full. */

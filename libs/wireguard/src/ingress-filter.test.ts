@@ -1,7 +1,8 @@
 // The ingress filter's verdicts: transport data and cookie replies pass untouched; a handshake
 // message passes on mac1 alone until the source floods, then needs mac2 (a cookie reply is sent
 // instead) and is rate-limited per address; malformed datagrams and bad mac1 never pass.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { CookieChecker } from './cookie.js';
 import { IngressFilter } from './ingress-filter.js';
 import { encodeKey, generatePrivateKey, publicKeyFromPrivate } from './keys.js';
 import { bogusInitiations } from './testing/flood.js';
@@ -54,5 +55,41 @@ describe('IngressFilter', () => {
     expect(verdicts.slice(0, 1_000).every((v) => v === undefined)).toBe(true);
     expect(verdicts.slice(1_000).every((v) => v === 'cookie-required')).toBe(true);
     expect(replies.length).toBe(200); // one each: every source is within its own reply budget
+  });
+
+  it('under load, drops datagrams from an address out of cookie-reply budget before mac1, and keeps the load', () => {
+    const { filter, replies } = filterWith();
+    const messages = bogusInitiations(encodeKey(publicKey), 16);
+    const flooder = (i: number) => ({ address: '203.0.113.66', port: 1024 + (i % 60_000) });
+    // Into load: 1,001 valid-mac1 initiations without mac2 within a second.
+    for (let i = 0; i <= 1_000; i++) filter.check(messages[i % 16]!, { address: `198.51.100.${i % 200}`, port: 1000 + i }, i / 2);
+    const repliedBefore = replies.length;
+    const mac1 = vi.spyOn(CookieChecker.prototype, 'checkMac1');
+    try {
+      const verdicts: (string | undefined)[] = [];
+      // Three seconds of one address flooding at 10,000/s (fake clock).
+      for (let i = 0; i < 30_000; i++) verdicts.push(filter.check(messages[i % 16]!, flooder(i), 600 + i / 10));
+      expect(verdicts.every((v) => v === 'cookie-required')).toBe(true);
+      // Its burst of 5 replies, then 20 a second: only datagrams that could earn one were MACed.
+      const floodReplies = replies.length - repliedBefore;
+      expect(floodReplies).toBeGreaterThanOrEqual(5);
+      expect(floodReplies).toBeLessThanOrEqual(5 + 3 * 20 + 1);
+      expect(mac1.mock.calls.length).toBe(floodReplies);
+      // Still under load after three seconds of a flood that was (almost) never MACed.
+      expect(filter.check(messages[0]!, { address: '192.0.2.200', port: 7 }, 3_600)).toBe('cookie-required');
+    } finally {
+      mac1.mockRestore();
+    }
+  });
+
+  it('under load, bad-mac1 junk from an address does not spend its cookie-reply budget', () => {
+    const { filter, replies } = filterWith(true);
+    const [initiation] = bogusInitiations(encodeKey(publicKey), 1);
+    const forged = Uint8Array.prototype.slice.call(initiation!);
+    forged[120] ^= 1;
+    const from = (port: number) => ({ address: '203.0.113.7', port });
+    for (let i = 0; i < 1_000; i++) expect(filter.check(forged, from(2000 + i), 10)).toBe('bad-mac1');
+    expect(filter.check(initiation!, from(4000), 10)).toBe('cookie-required');
+    expect(replies).toHaveLength(1);
   });
 });

@@ -16,6 +16,13 @@ export class LoadDetector {
     private readonly queueThreshold = Infinity,
   ) {}
 
+  /** True while under load, without noting a message. */
+  active(nowMs: number): boolean {
+    if (typeof this.forced === 'boolean') return this.forced;
+    if (typeof this.forced === 'function') return this.forced(nowMs);
+    return nowMs < this.underLoadUntilMs;
+  }
+
   /**
    * Notes one handshake message with `queued` messages waiting (counted towards the rate when
    * `counts`); true while under load.

@@ -17,6 +17,21 @@ describe('RateLimiter', () => {
     expect(r.allow('udp|192.0.2.1', 1100)).toBe(true);
   });
 
+  it('peek says what allow would, without spending a token', () => {
+    const r = new RateLimiter();
+    expect(r.peek('a', 0)).toBe(true);
+    for (let i = 0; i < 5; i++) {
+      expect(r.peek('a', 0)).toBe(true);
+      expect(r.peek('a', 0)).toBe(true);
+      expect(r.allow('a', 0)).toBe(true);
+    }
+    expect(r.peek('a', 0)).toBe(false);
+    expect(r.peek('a', 49)).toBe(false);
+    expect(r.peek('a', 50)).toBe(true);
+    expect(r.allow('a', 50)).toBe(true);
+    expect(r.peek('a', 50)).toBe(false);
+  });
+
   it('refills at most to the burst and forgets idle sources', () => {
     const r = new RateLimiter();
     for (let i = 0; i < 5; i++) r.allow('a', 0);

@@ -23,6 +23,15 @@ export class RateLimiter {
     return this.buckets.size;
   }
 
+  /**
+   * True when allow() would say yes now, without spending a token: for a caller that wants to know
+   * whether a message is worth checking at all before it does costly work on it.
+   */
+  peek(source: string, nowMs: number): boolean {
+    const bucket = this.buckets.get(source);
+    return !bucket || Math.min(this.maxTokensMs, bucket.tokensMs + Math.max(0, nowMs - bucket.lastMs)) >= this.costMs;
+  }
+
   /** True when a message from `source` may be processed now; spends one token if so. */
   allow(source: string, nowMs: number): boolean {
     if (nowMs - this.lastGcMs >= RATE_LIMIT_GC_INTERVAL_MS) this.collect(nowMs);
