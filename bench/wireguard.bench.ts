@@ -328,6 +328,7 @@ async function udpSend(count: number): Promise<{ plain: number; unconnected: num
         bind.send(Buffer.alloc(1), to);
       });
       bind.send(payload, to);
+      await new Promise((r) => setImmediate(r)); // sends leave once the turn's code has run (UdpBind.send)
       if (singlePeer !== (bind.connectedEndpoint !== undefined)) throw new Error('single-peer bind did not connect');
       const us = await burst(() => bind.send(payload, to));
       await bind.close();
