@@ -6,6 +6,7 @@ import { createPrivateKey, sign } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 
 export type KeyKind = 'p256' | 'ed25519' | 'p384' | 'rsa';
 
@@ -139,4 +140,20 @@ export function createDevicePki(): DevicePki {
     chain: (...certs) => certs.map((c) => c.certPem).join(''),
     close: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/**
+ * For the enclosing describe block: a PKI made before its tests, with the certificates `issue` makes
+ * in it, and removed after them. The object returned is filled in before the first test: the PKI as
+ * `pki`, and what `issue` returned.
+ */
+export function useDevicePki<T extends object>(issue: (pki: DevicePki) => T): T & { pki: DevicePki } {
+  const fixture = {} as T & { pki: DevicePki };
+  let pki: DevicePki | undefined;
+  beforeAll(() => {
+    pki = createDevicePki();
+    Object.assign(fixture, { pki }, issue(pki));
+  });
+  afterAll(() => pki?.close());
+  return fixture;
 }

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DriverName } from '@porthole/db';
 import { createTestDatabase, probePostgres, tableCounts, truncateAll, type TestDatabase } from '@porthole/db/testing';
-import { createDevicePki, PKI_TOOLS, signAttestation, type DevicePki, type Issued } from '../../../../test/support/device-pki.js';
+import { PKI_TOOLS, signAttestation, useDevicePki } from '../../../../test/support/device-pki.js';
 import { requirementsMet } from '../../../../test/support/requirements.js';
 import { testKey } from '../testing/registry-test-bed.js';
 import { ADMIN_PASSWORD, ADMIN_TOKEN, createApiHarness } from '../testing/api-harness.js';
@@ -17,37 +17,33 @@ type Harness = Awaited<ReturnType<typeof createApiHarness>>;
 
 describe.skipIf(!ok).each(drivers)('attestation and reservations API on %s', (driver) => {
   let t: TestDatabase;
-  let pki: DevicePki;
-  let root: Issued;
-  let intermediate: Issued;
-  let leaf: Issued;
   let attested: Harness;
   let open: Harness;
   let enrollmentToken: string;
   let readToken: string;
+  const certs = useDevicePki((pki) => {
+    const root = pki.root('root', { subject: '/O=Example Meters/CN=Device Root', key: 'rsa' });
+    const intermediate = pki.intermediate('int', root, { subject: '/O=Example Meters/CN=Devices 2030', key: 'rsa' });
+    return { root, intermediate, leaf: pki.device('an1', intermediate, { subject: '/CN=AN1', key: 'ed25519' }) };
+  });
 
   beforeAll(async () => {
     t = await createTestDatabase(driver);
-    pki = createDevicePki();
-    root = pki.root('root', { subject: '/O=Example Meters/CN=Device Root', key: 'rsa' });
-    intermediate = pki.intermediate('int', root, { subject: '/O=Example Meters/CN=Devices 2030', key: 'rsa' });
-    leaf = pki.device('an1', intermediate, { subject: '/CN=AN1', key: 'ed25519' });
   });
   afterAll(async () => {
-    pki?.close();
     await t?.drop();
   });
   beforeEach(async () => {
     await truncateAll(t.db);
-    attested = await createApiHarness(t.db, { registry: { deviceCaPem: root.certPem } });
+    attested = await createApiHarness(t.db, { registry: { deviceCaPem: certs.root.certPem } });
     open = await createApiHarness(t.db, { clock: attested.clock });
     const admin = (await attested.registry.bootstrapAdmin({ adminEmail: 'admin@example.io', adminPassword: ADMIN_PASSWORD, adminToken: ADMIN_TOKEN }))!;
     enrollmentToken = (await attested.registry.createEnrollmentToken({ createdBy: admin.id, maxUses: 10 })).token;
     readToken = (await attested.registry.createApiToken({ userId: admin.id, name: 'read', scopes: ['read'] })).token;
   });
 
-  const attestation = (serial: string, publicKey: string, signer = leaf) => ({
-    certificateChain: pki.chain(leaf, intermediate),
+  const attestation = (serial: string, publicKey: string, signer = certs.leaf) => ({
+    certificateChain: certs.pki.chain(certs.leaf, certs.intermediate),
     signature: signAttestation(signer.keyPem, serial, publicKey),
   });
 

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDevicePki, PKI_TOOLS, type DevicePki, type Issued } from '../../../../test/support/device-pki.js';
+import { describe, expect, it } from 'vitest';
+import { PKI_TOOLS, useDevicePki } from '../../../../test/support/device-pki.js';
 import { requirementsMet } from '../../../../test/support/requirements.js';
 import { configFiles, configProblems } from '../testing/config-files.js';
 import { describeConfig, loadConfig } from './load-config.js';
@@ -168,28 +168,21 @@ describe('loadConfig', () => {
 });
 
 describe.skipIf(!requirementsMet('device CA configuration', { tools: PKI_TOOLS }))('PORTHOLE_DEVICE_CA_FILE', () => {
-  let pki: DevicePki;
-  let rootA: Issued;
-  let rootB: Issued;
-  let device: Issued;
-  beforeAll(() => {
-    pki = createDevicePki();
-    rootA = pki.root('a', { subject: '/CN=Vendor A Root' });
-    rootB = pki.root('b', { subject: '/CN=Vendor B Root' });
-    device = pki.device('d', rootA, { subject: '/CN=an1' });
+  const certs = useDevicePki((pki) => {
+    const rootA = pki.root('a', { subject: '/CN=Vendor A Root' });
+    return { rootA, rootB: pki.root('b', { subject: '/CN=Vendor B Root' }), device: pki.device('d', rootA, { subject: '/CN=an1' }) };
   });
-  afterAll(() => pki?.close());
 
   it('is off by default and reads every CA of the file when set', () => {
     expect(loadConfig({}, noFiles).deviceCaPem).toBeUndefined();
-    const bundle = pki.chain(rootA, rootB);
+    const bundle = certs.pki.chain(certs.rootA, certs.rootB);
     const c = loadConfig({ PORTHOLE_DEVICE_CA_FILE: '/etc/porthole/device-ca.pem' }, configFiles({ '/etc/porthole/device-ca.pem': bundle }));
     expect(c.deviceCaFile).toBe('/etc/porthole/device-ca.pem');
     expect(c.deviceCaPem).toBe(bundle);
     expect(describeConfig(c)).toMatchObject({ deviceCaFile: '/etc/porthole/device-ca.pem', deviceCaPem: '(2 certificates)' });
     // The config file key works too.
-    const fromFile = loadConfig({ PORTHOLE_CONFIG: '/p.json' }, configFiles({ '/p.json': JSON.stringify({ deviceCaFile: '/ca.pem' }), '/ca.pem': rootA.certPem }));
-    expect(fromFile.deviceCaPem).toBe(rootA.certPem);
+    const fromFile = loadConfig({ PORTHOLE_CONFIG: '/p.json' }, configFiles({ '/p.json': JSON.stringify({ deviceCaFile: '/ca.pem' }), '/ca.pem': certs.rootA.certPem }));
+    expect(fromFile.deviceCaPem).toBe(certs.rootA.certPem);
   });
 
   it('reports an unreadable file, a file without certificates and a non-CA certificate, with the other problems', () => {
@@ -200,7 +193,7 @@ describe.skipIf(!requirementsMet('device CA configuration', { tools: PKI_TOOLS }
     expect(configProblems({ PORTHOLE_DEVICE_CA_FILE: '/ca.pem' }, configFiles({ '/ca.pem': 'not a certificate\n' }))).toEqual([
       'PORTHOLE_DEVICE_CA_FILE: /ca.pem holds no PEM certificate (-----BEGIN CERTIFICATE-----)',
     ]);
-    expect(configProblems({ PORTHOLE_DEVICE_CA_FILE: '/ca.pem' }, configFiles({ '/ca.pem': pki.chain(rootA, device) }))).toEqual([
+    expect(configProblems({ PORTHOLE_DEVICE_CA_FILE: '/ca.pem' }, configFiles({ '/ca.pem': certs.pki.chain(certs.rootA, certs.device) }))).toEqual([
       'PORTHOLE_DEVICE_CA_FILE: /ca.pem certificate 2 (CN=an1) is not a CA certificate (basicConstraints CA:TRUE)',
     ]);
   });

@@ -3,7 +3,7 @@
 import type { Hono } from 'hono';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, snapshotTables, truncateAll, type TestDatabase } from '@porthole/db/testing';
-import { createDevicePki, PKI_TOOLS, signAttestation, type DevicePki, type Issued } from '../../../../test/support/device-pki.js';
+import { PKI_TOOLS, signAttestation, useDevicePki } from '../../../../test/support/device-pki.js';
 import { requirementsMet } from '../../../../test/support/requirements.js';
 import { createTestClock, createTestRegistry, testKey } from '../testing/registry-test-bed.js';
 import { buildPortal, formClient, PASSWORD, signedIn, visibleText, type FormClient } from '../testing/portal-harness.js';
@@ -13,27 +13,24 @@ const ok = requirementsMet('reserved serials and attested devices in the portal'
 describe.skipIf(!ok)('reserved serials and attestation in the portal', () => {
   let t: TestDatabase;
   const clock = createTestClock();
-  let pki: DevicePki;
-  let root: Issued;
-  let leaf: Issued;
   let registry: ReturnType<typeof createTestRegistry>;
   let app: Hono;
   let admin: FormClient;
+  const certs = useDevicePki((pki) => {
+    const root = pki.root('root', { subject: '/O=Example Meters/CN=Device Root' });
+    return { root, leaf: pki.device('an1', root, { subject: '/O=Example Meters/serialNumber=AN1' }) };
+  });
 
   beforeAll(async () => {
     t = await createTestDatabase('pglite');
-    pki = createDevicePki();
-    root = pki.root('root', { subject: '/O=Example Meters/CN=Device Root' });
-    leaf = pki.device('an1', root, { subject: '/O=Example Meters/serialNumber=AN1' });
   });
   afterAll(async () => {
-    pki?.close();
     await t?.drop();
   });
   beforeEach(async () => {
     await truncateAll(t.db);
     clock.set('2030-01-01T00:00:00.000Z');
-    registry = createTestRegistry(t.db, clock, { deviceCaPem: root.certPem });
+    registry = createTestRegistry(t.db, clock, { deviceCaPem: certs.root.certPem });
     app = buildPortal(registry, clock);
     await registry.signUp({ email: 'admin@example.io', password: PASSWORD, role: 'admin' });
     await registry.signUp({ email: 'owner@example.io', password: PASSWORD });
@@ -79,7 +76,7 @@ describe.skipIf(!ok)('reserved serials and attestation in the portal', () => {
 
   it('shows on the device page whether and by which certificate a device is attested', async () => {
     const { token } = await registry.createEnrollmentToken({ createdBy: null, maxUses: 2 });
-    const attestation = { certificateChain: leaf.certPem, signature: signAttestation(leaf.keyPem, 'an1', testKey(1)) };
+    const attestation = { certificateChain: certs.leaf.certPem, signature: signAttestation(certs.leaf.keyPem, 'an1', testKey(1)) };
     await registry.registerDevice({ serial: 'an1', publicKey: testKey(1), enrollmentToken: token, attestation });
     const page = visibleText((await admin.get('/devices/an1')).text);
     expect(page).toContain('Attested Yes, by its vendor certificate O=Example Meters, serialNumber=AN1 (issued by O=Example Meters, CN=Device Root)');

@@ -1,11 +1,11 @@
 // Registration and claims on a hub with a device CA (attestation required), and serial prefixes
 // reserved for enrollment tokens, on both drivers: refusals change nothing, accepted devices show
 // their attestation, a new key drops the old one's record.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type DriverName } from '@porthole/db';
 import { probePostgres, tableCounts, type TestDatabase } from '@porthole/db/testing';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
-import { createDevicePki, PKI_TOOLS, signAttestation, type DevicePki, type Issued } from '../../../../test/support/device-pki.js';
+import { PKI_TOOLS, signAttestation, useDevicePki, type Issued } from '../../../../test/support/device-pki.js';
 import { requirementsMet } from '../../../../test/support/requirements.js';
 import { AttestationInvalidError, AttestationRequiredError } from './attestation.js';
 import { SerialReservedError } from './serial-reservations.js';
@@ -20,23 +20,19 @@ describe.skipIf(!ok).each(drivers)('attested registration and claims on %s', (dr
   const clock = createTestClock();
   let open: TestRegistry;
   let attested: TestRegistry;
-  let pki: DevicePki;
-  let root: Issued;
-  let leaf: Issued;
-  let foreign: Issued;
-
-  beforeAll(() => {
-    pki = createDevicePki();
-    root = pki.root('root', { subject: '/O=Example Meters/CN=Device Root' });
-    leaf = pki.device('an1', root, { subject: '/O=Example Meters/serialNumber=AN1', key: 'p256' });
+  const certs = useDevicePki((pki) => {
+    const root = pki.root('root', { subject: '/O=Example Meters/CN=Device Root' });
     const otherRoot = pki.root('other', { subject: '/CN=Other Root' });
-    foreign = pki.device('foreign', otherRoot, { subject: '/CN=an1', key: 'ed25519' });
+    return {
+      root,
+      leaf: pki.device('an1', root, { subject: '/O=Example Meters/serialNumber=AN1', key: 'p256' }),
+      foreign: pki.device('foreign', otherRoot, { subject: '/CN=an1', key: 'ed25519' }),
+    };
   });
-  afterAll(() => pki?.close());
   useRegistryTestBed(driver, clock, (db, r) => {
     t = db;
     open = r;
-    attested = createTestRegistry(db.db, clock, { deviceCaPem: root.certPem });
+    attested = createTestRegistry(db.db, clock, { deviceCaPem: certs.root.certPem });
   });
 
   const attestation = (cert: Issued, serial: string, publicKey: string) => ({ certificateChain: cert.certPem, signature: signAttestation(cert.keyPem, serial, publicKey) });
@@ -50,16 +46,16 @@ describe.skipIf(!ok).each(drivers)('attested registration and claims on %s', (dr
     const missing = await attested.registerDevice({ serial: 'an1', publicKey: testKey(1), enrollmentToken }).catch((e: unknown) => e);
     expect(missing).toBeInstanceOf(AttestationRequiredError);
     const wrongCa = await attested
-      .registerDevice({ serial: 'an1', publicKey: testKey(1), enrollmentToken, attestation: attestation(foreign, 'an1', testKey(1)) })
+      .registerDevice({ serial: 'an1', publicKey: testKey(1), enrollmentToken, attestation: attestation(certs.foreign, 'an1', testKey(1)) })
       .catch((e: unknown) => e);
     expect(wrongCa).toBeInstanceOf(AttestationInvalidError);
     const otherKey = await attested
-      .registerDevice({ serial: 'an1', publicKey: testKey(1), enrollmentToken, attestation: attestation(leaf, 'an1', testKey(2)) })
+      .registerDevice({ serial: 'an1', publicKey: testKey(1), enrollmentToken, attestation: attestation(certs.leaf, 'an1', testKey(2)) })
       .catch((e: unknown) => e);
     expect((otherKey as AttestationInvalidError).code).toBe('attestation_invalid');
     expect(await tableCounts(t.db)).toEqual(before);
 
-    const done = await attested.registerDevice({ serial: 'AN1', publicKey: testKey(1), enrollmentToken, attestation: attestation(leaf, 'an1', testKey(1)) });
+    const done = await attested.registerDevice({ serial: 'AN1', publicKey: testKey(1), enrollmentToken, attestation: attestation(certs.leaf, 'an1', testKey(1)) });
     expect(done.created).toBe(true);
     expect(await attested.getDevice('an1')).toMatchObject({
       attested: true,
@@ -70,20 +66,20 @@ describe.skipIf(!ok).each(drivers)('attested registration and claims on %s', (dr
     // A repeat is attested too, and renews the record.
     clock.advance(60_000);
     await expect(attested.registerDevice({ serial: 'an1', publicKey: testKey(1), enrollmentToken })).rejects.toThrow(AttestationRequiredError);
-    await attested.registerDevice({ serial: 'an1', publicKey: testKey(1), enrollmentToken, attestation: attestation(leaf, 'an1', testKey(1)) });
+    await attested.registerDevice({ serial: 'an1', publicKey: testKey(1), enrollmentToken, attestation: attestation(certs.leaf, 'an1', testKey(1)) });
     expect((await attested.getDevice('an1')).attestedAt).toBe(clock.now().toISOString());
   });
 
   /** Every refusal, for registration and for claims alike: [name, attestation for an1 + testKey(1), code, message]. */
   const REFUSALS: [string, () => { certificateChain: string; signature: string } | undefined, string, RegExp][] = [
     ['missing attestation', () => undefined, 'attestation_required', /^this hub requires device attestation/],
-    ['wrong CA', () => attestation(foreign, 'an1', testKey(1)), 'attestation_invalid', /does not lead to a configured device CA/],
-    ['expired certificate', () => attestation(pki.device('exp', root, { subject: '/CN=an1', notAfter: new Date('2029-01-01Z') }), 'an1', testKey(1)), 'attestation_invalid', /expired at 2029-01-01/],
-    ['not-yet-valid certificate', () => attestation(pki.device('nyv', root, { subject: '/CN=an1', notBefore: new Date('2031-01-01Z') }), 'an1', testKey(1)), 'attestation_invalid', /not valid before 2031-01-01/],
-    ['serialNumber of another device', () => attestation(pki.device('sn2', root, { subject: '/CN=an1/serialNumber=an2' }), 'an1', testKey(1)), 'attestation_invalid', /names serial "an2" \(subject serialNumber\)/],
-    ['CN of another device', () => attestation(pki.device('cn2', root, { subject: '/CN=an2' }), 'an1', testKey(1)), 'attestation_invalid', /names serial "an2" \(subject CN\)/],
-    ['signature over another WireGuard key', () => attestation(leaf, 'an1', testKey(2)), 'attestation_invalid', /signature does not verify/],
-    ['signature by another key', () => ({ certificateChain: leaf.certPem, signature: signAttestation(pki.key('other').keyPem, 'an1', testKey(1)) }), 'attestation_invalid', /signature does not verify/],
+    ['wrong CA', () => attestation(certs.foreign, 'an1', testKey(1)), 'attestation_invalid', /does not lead to a configured device CA/],
+    ['expired certificate', () => attestation(certs.pki.device('exp', certs.root, { subject: '/CN=an1', notAfter: new Date('2029-01-01Z') }), 'an1', testKey(1)), 'attestation_invalid', /expired at 2029-01-01/],
+    ['not-yet-valid certificate', () => attestation(certs.pki.device('nyv', certs.root, { subject: '/CN=an1', notBefore: new Date('2031-01-01Z') }), 'an1', testKey(1)), 'attestation_invalid', /not valid before 2031-01-01/],
+    ['serialNumber of another device', () => attestation(certs.pki.device('sn2', certs.root, { subject: '/CN=an1/serialNumber=an2' }), 'an1', testKey(1)), 'attestation_invalid', /names serial "an2" \(subject serialNumber\)/],
+    ['CN of another device', () => attestation(certs.pki.device('cn2', certs.root, { subject: '/CN=an2' }), 'an1', testKey(1)), 'attestation_invalid', /names serial "an2" \(subject CN\)/],
+    ['signature over another WireGuard key', () => attestation(certs.leaf, 'an1', testKey(2)), 'attestation_invalid', /signature does not verify/],
+    ['signature by another key', () => ({ certificateChain: certs.leaf.certPem, signature: signAttestation(certs.pki.key('other').keyPem, 'an1', testKey(1)) }), 'attestation_invalid', /signature does not verify/],
     ['garbage PEM', () => ({ certificateChain: '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n', signature: 'AAAA' }), 'attestation_invalid', /cannot be parsed/],
   ];
 
@@ -111,13 +107,13 @@ describe.skipIf(!ok).each(drivers)('attested registration and claims on %s', (dr
 
   it('drops the attestation of an old key when an approved rotation registers a new one without the CA', async () => {
     const enrollmentToken = await token(attested);
-    await attested.registerDevice({ serial: 'an1', publicKey: testKey(1), enrollmentToken, attestation: attestation(leaf, 'an1', testKey(1)) });
+    await attested.registerDevice({ serial: 'an1', publicKey: testKey(1), enrollmentToken, attestation: attestation(certs.leaf, 'an1', testKey(1)) });
     await open.approveKeyRotation('an1', testKey('new'), null);
     await open.registerDevice({ serial: 'an1', publicKey: testKey('new'), enrollmentToken });
     expect(await open.getDevice('an1')).toMatchObject({ publicKey: testKey('new'), attested: false, attestationSubject: null });
     // With the CA, the rotated key is attested by its own signature.
     await open.approveKeyRotation('an1', testKey('newer'), null);
-    await attested.registerDevice({ serial: 'an1', publicKey: testKey('newer'), enrollmentToken, attestation: attestation(leaf, 'an1', testKey('newer')) });
+    await attested.registerDevice({ serial: 'an1', publicKey: testKey('newer'), enrollmentToken, attestation: attestation(certs.leaf, 'an1', testKey('newer')) });
     expect(await attested.getDevice('an1')).toMatchObject({ publicKey: testKey('newer'), attested: true });
   });
 
@@ -126,13 +122,13 @@ describe.skipIf(!ok).each(drivers)('attested registration and claims on %s', (dr
     const before = await tableCounts(t.db);
     await expect(attested.startClaim({ serial: 'an1', publicKey: testKey(1) })).rejects.toThrow(AttestationRequiredError);
     const wrongSerial = await attested
-      .startClaim({ serial: 'an2', publicKey: testKey(1), attestation: attestation(leaf, 'an2', testKey(1)) })
+      .startClaim({ serial: 'an2', publicKey: testKey(1), attestation: attestation(certs.leaf, 'an2', testKey(1)) })
       .catch((e: unknown) => e);
     expect(wrongSerial).toBeInstanceOf(AttestationInvalidError);
     expect((wrongSerial as Error).message).toBe('the device certificate names serial "AN1" (subject serialNumber), not "an2"');
     expect(await tableCounts(t.db)).toEqual(before);
 
-    const start = await attested.startClaim({ serial: 'an1', publicKey: testKey(1), attestation: attestation(leaf, 'an1', testKey(1)) });
+    const start = await attested.startClaim({ serial: 'an1', publicKey: testKey(1), attestation: attestation(certs.leaf, 'an1', testKey(1)) });
     await attested.approveClaim(start.userCode, user);
     expect(await attested.getDevice('an1')).toMatchObject({
       owner: { id: user.id },
@@ -144,8 +140,8 @@ describe.skipIf(!ok).each(drivers)('attested registration and claims on %s', (dr
 
   it('keeps the verified certificate on the claim: another hub node approves it with the same details', async () => {
     const user = await attested.signUp({ email: 'owner@example.io', password: 'correct horse battery' });
-    const start = await attested.startClaim({ serial: 'an1', publicKey: testKey(1), attestation: attestation(leaf, 'an1', testKey(1)) });
-    const otherNode = createTestRegistry(t.db, clock, { deviceCaPem: root.certPem });
+    const start = await attested.startClaim({ serial: 'an1', publicKey: testKey(1), attestation: attestation(certs.leaf, 'an1', testKey(1)) });
+    const otherNode = createTestRegistry(t.db, clock, { deviceCaPem: certs.root.certPem });
     await otherNode.approveClaim(start.userCode, user);
     expect(await otherNode.getDevice('an1')).toMatchObject({
       attested: true,
