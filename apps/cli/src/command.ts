@@ -18,7 +18,10 @@ export interface Command {
   /** Words after `porthole`, e.g. "devices list". */
   path: string;
   summary: string;
-  /** Positional part of the usage line, e.g. "<serial> <email>". */
+  /**
+   * Positional part of the usage line, e.g. "<serial> <email>". It is also what the command accepts:
+   * each word is one positional, required unless the whole word is `[bracketed]`.
+   */
   args?: string;
   /** Extra paragraph(s) for --help. */
   description?: string;
@@ -27,8 +30,6 @@ export interface Command {
   json?: boolean;
   /** Talks to the hub: accepts --hub and --token (default true). */
   api?: boolean;
-  /** [min, max] positionals (default [0, 0]). */
-  positionals?: [number, number];
   /** After this many positionals the rest of argv is passed through unparsed (`ssh` arguments). */
   passThroughAfter?: number;
   run(ctx: Context, input: ParsedArgs): Promise<number | void>;
@@ -76,6 +77,13 @@ export function helpText(cmd: Command): string {
   ].join('\n');
 }
 
+/** [min, max] positionals, from the words of the usage line (`args`). */
+export function positionalRange(cmd: Command): [number, number] {
+  const words = cmd.args?.match(/\[[^\]]*\]\S*|\S+/g) ?? [];
+  const required = words.filter((w) => !/^\[[^\]]*\]$/.test(w)).length;
+  return [required, words.length];
+}
+
 /** Splits argv at the pass-through point: porthole's own options and positionals, then the rest verbatim. */
 function splitPassThrough(argv: readonly string[], options: Record<string, OptionDef>, after: number): [string[], string[]] {
   const takesValue = (token: string): boolean => {
@@ -117,7 +125,7 @@ export function parseCommandArgs(cmd: Command, argv: readonly string[]): ParsedA
     throw new UsageError(message.replace(/^./, (c) => c.toLowerCase()), cmd.path);
   }
   if (parsed.values.help) throw new HelpRequested();
-  const [min, max] = cmd.positionals ?? [0, 0];
+  const [min, max] = positionalRange(cmd);
   const n = parsed.positionals.length;
   if (n < min) throw new UsageError(`missing argument${min - n > 1 ? 's' : ''}: porthole ${cmd.path} ${cmd.args ?? ''}`.trimEnd(), cmd.path);
   if (n > max) throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[max])}`, cmd.path);

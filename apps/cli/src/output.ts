@@ -11,6 +11,12 @@ export function printTable<T>(ctx: Context, rows: readonly T[], empty: string, c
   ctx.out(rows.length === 0 ? empty : renderTable(rows, columns));
 }
 
+/** A command's result: `value` as JSON with --json, else the sentence `text`. */
+export function printResult(ctx: Context, args: ParsedArgs, value: unknown, text: string): void {
+  if (args.values.json) ctx.json(value);
+  else ctx.out(text);
+}
+
 /** A list command's result: the rows as JSON with --json, else as printTable shows them. */
 export function printList<T>(ctx: Context, args: ParsedArgs, rows: readonly T[], empty: string, columns: readonly Column<T>[]): void {
   if (args.values.json) ctx.json(rows);

@@ -3,6 +3,7 @@
 import { ApiClient, ApiError, normalizeHubUrl } from '../api-client.js';
 import type { WhoAmI } from '@porthole/api-contract';
 import type { Command } from '../command.js';
+import { printResult } from '../output.js';
 import { removeConfig, writeConfig } from '../config-store.js';
 import { CliError, EXIT, UsageError } from '../errors.js';
 import { ask } from '../prompt.js';
@@ -61,7 +62,6 @@ export const whoami: Command = {
   async run(ctx, args) {
     const client = ctx.client(args);
     const me = await client.get<WhoAmI>('/whoami');
-    if (args.values.json) ctx.json({ hub: client.hub, ...me });
-    else ctx.out(`${me.user.email} (${me.user.role}) at ${client.hub}; token scopes: ${me.scopes.join(', ')}`);
+    printResult(ctx, args, { hub: client.hub, ...me }, `${me.user.email} (${me.user.role}) at ${client.hub}; token scopes: ${me.scopes.join(', ')}`);
   },
 };

@@ -7,7 +7,7 @@ import { CliError, EXIT, UsageError } from '../errors.js';
 import { formatBytes, formatRelative, formatTime, parseDuration, parseIntOption } from '../format.js';
 import { ask } from '../prompt.js';
 import { ACCESS_COLUMN, READ_ONLY_OPTION } from './links.js';
-import { printList, printTable } from '../output.js';
+import { printList, printResult, printTable } from '../output.js';
 import { renderFields, type Column } from '../table.js';
 
 const MAX_PAGE = 500;
@@ -123,7 +123,6 @@ function showDevice(ctx: Context, d: Device): void {
 const show: Command = {
   path: 'devices show',
   args: '<serial>',
-  positionals: [1, 1],
   summary: 'Show one device: state, URL, tunnel IP, policy, owner, agent version, traffic.',
   async run(ctx, args) {
     const d = await ctx.client(args).get<Device>(`/devices/${seg(args.positionals[0]!)}`);
@@ -137,12 +136,10 @@ function patchCommand(path: string, summary: string, body: (args: ParsedArgs) =>
     path,
     summary,
     args: '<serial>',
-    positionals: [1, 1],
     ...extra,
     async run(ctx, args) {
       const d = await ctx.client(args).patch<Device>(`/devices/${seg(args.positionals[0]!)}`, body(args));
-      if (args.values.json) ctx.json(d);
-      else ctx.out(done(d));
+      printResult(ctx, args, d, done(d));
     },
   };
 }
@@ -159,13 +156,12 @@ const policy = patchCommand(
   'Set who may open a device: owners (owner, grantees, admins; the default) or public (the device’s own login protects it).',
   (args) => ({ accessPolicy: oneOf(args.positionals[1], ['owners', 'public'] as const, 'the policy')! }),
   (d) => `${d.serial}: access policy ${d.accessPolicy}.`,
-  { args: '<serial> owners|public', positionals: [2, 2] },
+  { args: '<serial> owners|public' },
 );
 
 const remove: Command = {
   path: 'devices delete',
   args: '<serial>',
-  positionals: [1, 1],
   summary: 'Delete a device registration; its tunnel IP returns to the pool. Asks first unless --yes.',
   options: { yes: { type: 'boolean', short: 'y', help: 'do not ask for confirmation' } },
   async run(ctx, args) {
@@ -177,15 +173,13 @@ const remove: Command = {
       if (!/^\s*y(es)?\s*$/i.test(answer ?? '')) throw new CliError(`not deleted: ${serial} (confirm with y, or pass --yes)`, EXIT.failure);
     }
     await client.delete(`/devices/${seg(serial)}`);
-    if (args.values.json) ctx.json({ deleted: serial });
-    else ctx.out(`Deleted ${serial}.`);
+    printResult(ctx, args, { deleted: serial }, `Deleted ${serial}.`);
   },
 };
 
 const grant: Command = {
   path: 'devices grant',
   args: '<serial> <email>',
-  positionals: [2, 2],
   summary: 'Give a user (by e-mail; the account must exist) access to a device, e.g. an installer for 48h.',
   options: {
     expires: { type: 'string', arg: 'DURATION', help: 'access ends after this long (48h, 7d); default never' },
@@ -195,15 +189,13 @@ const grant: Command = {
     const [serial, email] = args.positionals as [string, string];
     const expiresAt = args.values.expires ? new Date(ctx.now().getTime() + parseDuration(args.values.expires as string, '--expires')).toISOString() : null;
     const g = await ctx.client(args).post<Grant>(`/devices/${seg(serial)}/grants`, { email, expiresAt, ...(args.values['read-only'] ? { readOnly: true } : {}) });
-    if (args.values.json) ctx.json(g);
-    else ctx.out(`Granted ${g.email} ${g.readOnly ? 'read-only ' : ''}access to ${serial} ${g.expiresAt ? `until ${formatTime(g.expiresAt)} (${formatRelative(g.expiresAt, ctx.now())})` : 'with no expiry'}.`);
+    printResult(ctx, args, g, `Granted ${g.email} ${g.readOnly ? 'read-only ' : ''}access to ${serial} ${g.expiresAt ? `until ${formatTime(g.expiresAt)} (${formatRelative(g.expiresAt, ctx.now())})` : 'with no expiry'}.`);
   },
 };
 
 const grants: Command = {
   path: 'devices grants',
   args: '<serial>',
-  positionals: [1, 1],
   summary: 'List the users granted access to a device.',
   async run(ctx, args) {
     const list = await ctx.client(args).get<Grant[]>(`/devices/${seg(args.positionals[0]!)}/grants`);
@@ -221,7 +213,6 @@ const grants: Command = {
 const revoke: Command = {
   path: 'devices revoke',
   args: '<serial> <user-id|email>',
-  positionals: [2, 2],
   summary: 'Take away a user’s grant on a device (give the e-mail address or the user id).',
   async run(ctx, args) {
     const [serial, user] = args.positionals as [string, string];
@@ -235,8 +226,7 @@ const revoke: Command = {
       email = match.email;
     }
     await client.delete(`/devices/${seg(serial)}/grants/${seg(userId)}`);
-    if (args.values.json) ctx.json({ serial, userId, ...(email ? { email } : {}), revoked: true });
-    else ctx.out(`Revoked ${email ?? userId}’s access to ${serial}.`);
+    printResult(ctx, args, { serial, userId, ...(email ? { email } : {}), revoked: true }, `Revoked ${email ?? userId}’s access to ${serial}.`);
   },
 };
 

@@ -3,7 +3,7 @@
 import type { DeviceLink, NewDeviceLink } from '@porthole/api-contract';
 import type { Command, OptionDef } from '../command.js';
 import { formatRelative, formatTime, parseIntOption } from '../format.js';
-import { printList } from '../output.js';
+import { deleteCommand, listCommand } from '../api-commands.js';
 import type { Column } from '../table.js';
 
 const seg = encodeURIComponent;
@@ -17,7 +17,6 @@ export const ACCESS_COLUMN: Column<{ readOnly: boolean }> = { header: 'ACCESS', 
 const create: Command = {
   path: 'links create',
   args: '<serial>',
-  positionals: [1, 1],
   summary: 'Make an installer link: opens the device without an account for --hours (default 8), optionally --read-only.',
   options: {
     hours: { type: 'string', arg: 'N', help: 'how long the link works, 1 to 720 hours (default 8)' },
@@ -33,37 +32,24 @@ const create: Command = {
   },
 };
 
-const list: Command = {
-  path: 'links list',
-  args: '<serial>',
-  positionals: [1, 1],
-  summary: 'List the installer links of a device: access, validity, uses (never their URLs).',
-  async run(ctx, args) {
-    const serial = args.positionals[0]!;
-    const links = await ctx.client(args).get<DeviceLink[]>(`/devices/${seg(serial)}/links`);
-    const now = ctx.now();
-    printList(ctx, args, links, `No installer links on ${serial}.`, [
-      { header: 'ID', value: (l) => l.id },
-      ACCESS_COLUMN,
-      { header: 'STATE', value: (l) => (l.revokedAt ? 'revoked' : Date.parse(l.expiresAt) <= now.getTime() ? 'expired' : 'valid') },
-      { header: 'UNTIL', value: (l) => `${formatTime(l.expiresAt)} (${formatRelative(l.expiresAt, now)})` },
-      { header: 'USES', value: (l) => String(l.uses) },
-      { header: 'MADE BY', value: (l) => l.createdBy ?? '' },
-    ]);
-  },
-};
+const list = listCommand<DeviceLink>(
+  { path: 'links list', args: '<serial>', summary: 'List the installer links of a device: access, validity, uses (never their URLs).' },
+  ([serial]) => `/devices/${seg(serial)}/links`,
+  ([serial]) => `No installer links on ${serial}.`,
+  (now) => [
+    { header: 'ID', value: (l) => l.id },
+    ACCESS_COLUMN,
+    { header: 'STATE', value: (l) => (l.revokedAt ? 'revoked' : Date.parse(l.expiresAt) <= now.getTime() ? 'expired' : 'valid') },
+    { header: 'UNTIL', value: (l) => `${formatTime(l.expiresAt)} (${formatRelative(l.expiresAt, now)})` },
+    { header: 'USES', value: (l) => String(l.uses) },
+    { header: 'MADE BY', value: (l) => l.createdBy ?? '' },
+  ],
+);
 
-const revoke: Command = {
-  path: 'links revoke',
-  args: '<serial> <link-id>',
-  positionals: [2, 2],
-  summary: 'Revoke an installer link: it stops working and the sessions opened with it end.',
-  async run(ctx, args) {
-    const [serial, id] = args.positionals as [string, string];
-    await ctx.client(args).delete(`/devices/${seg(serial)}/links/${seg(id)}`);
-    if (args.values.json) ctx.json({ serial, id, revoked: true });
-    else ctx.out(`Revoked installer link ${id} on ${serial}.`);
-  },
-};
+const revoke = deleteCommand(
+  { path: 'links revoke', args: '<serial> <link-id>', summary: 'Revoke an installer link: it stops working and the sessions opened with it end.' },
+  ([serial, id]) => `/devices/${seg(serial)}/links/${seg(id)}`,
+  ([serial, id]) => [{ serial, id, revoked: true }, `Revoked installer link ${id} on ${serial}.`],
+);
 
 export const linkCommands: Command[] = [create, list, revoke];

@@ -5,6 +5,7 @@ import type { AdminPeer, Organization } from '@porthole/api-contract';
 import type { Command } from '../command.js';
 import { formatTime } from '../format.js';
 import { printList } from '../output.js';
+import { deleteCommand } from '../api-commands.js';
 
 const list: Command = {
   path: 'peers list',
@@ -23,17 +24,10 @@ const list: Command = {
   },
 };
 
-const remove: Command = {
-  path: 'peers delete',
-  args: '<id>',
-  positionals: [1, 1],
-  summary: 'Remove an admin WireGuard peer (its tunnel address is freed; its laptop loses the overlay at once).',
-  async run(ctx, args) {
-    const id = args.positionals[0]!;
-    await ctx.client(args).delete(`/admin-peers/${encodeURIComponent(id)}`);
-    if (args.values.json) return ctx.json({ id, deleted: true });
-    ctx.out(`Deleted admin peer ${id}.`);
-  },
-};
+const remove = deleteCommand(
+  { path: 'peers delete', args: '<id>', summary: 'Remove an admin WireGuard peer (its tunnel address is freed; its laptop loses the overlay at once).' },
+  ([id]) => `/admin-peers/${encodeURIComponent(id)}`,
+  ([id]) => [{ id, deleted: true }, `Deleted admin peer ${id}.`],
+);
 
 export const peerCommands: Command[] = [list, remove];

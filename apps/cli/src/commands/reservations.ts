@@ -3,26 +3,24 @@
 import type { SerialReservation } from '@porthole/api-contract';
 import type { Command } from '../command.js';
 import { formatTime } from '../format.js';
-import { printList } from '../output.js';
+import { printResult } from '../output.js';
+import { deleteCommand, listCommand } from '../api-commands.js';
 
-const list: Command = {
-  path: 'reservations list',
-  summary: 'List serial prefixes reserved for enrollment tokens.',
-  async run(ctx, args) {
-    const reservations = await ctx.client(args).get<SerialReservation[]>('/serial-reservations');
-    printList(ctx, args, reservations, 'No reserved serial prefixes: any account may claim any serial nobody registered yet.', [
-      { header: 'PREFIX', value: (r) => r.prefix },
-      { header: 'CREATED', value: (r) => formatTime(r.createdAt) },
-      { header: 'BY', value: (r) => r.createdBy?.email ?? '' },
-      { header: 'DESCRIPTION', value: (r) => r.description },
-    ]);
-  },
-};
+const list = listCommand<SerialReservation>(
+  { path: 'reservations list', summary: 'List serial prefixes reserved for enrollment tokens.' },
+  () => '/serial-reservations',
+  () => 'No reserved serial prefixes: any account may claim any serial nobody registered yet.',
+  () => [
+    { header: 'PREFIX', value: (r) => r.prefix },
+    { header: 'CREATED', value: (r) => formatTime(r.createdAt) },
+    { header: 'BY', value: (r) => r.createdBy?.email ?? '' },
+    { header: 'DESCRIPTION', value: (r) => r.description },
+  ],
+);
 
 const add: Command = {
   path: 'reservations add',
   args: '<prefix>',
-  positionals: [1, 1],
   summary: 'Reserve a serial prefix: serials starting with it register only with an enrollment token.',
   description:
     'Without a device CA (PORTHOLE_DEVICE_CA_FILE) serials are first come, first served; reserving a\n' +
@@ -35,22 +33,14 @@ const add: Command = {
       prefix: args.positionals[0]!,
       ...(description !== undefined ? { description } : {}),
     });
-    if (args.values.json) ctx.json(r);
-    else ctx.out(`Reserved serial prefix ${r.prefix}: serials starting with it now register only with an enrollment token.`);
+    printResult(ctx, args, r, `Reserved serial prefix ${r.prefix}: serials starting with it now register only with an enrollment token.`);
   },
 };
 
-const remove: Command = {
-  path: 'reservations remove',
-  args: '<prefix>',
-  positionals: [1, 1],
-  summary: 'Release a reserved serial prefix (accounts may claim such serials again).',
-  async run(ctx, args) {
-    const prefix = args.positionals[0]!;
-    await ctx.client(args).delete(`/serial-reservations/${encodeURIComponent(prefix)}`);
-    if (args.values.json) ctx.json({ prefix: prefix.toLowerCase(), removed: true });
-    else ctx.out(`Released serial prefix ${prefix.toLowerCase()}.`);
-  },
-};
+const remove = deleteCommand(
+  { path: 'reservations remove', args: '<prefix>', summary: 'Release a reserved serial prefix (accounts may claim such serials again).' },
+  ([prefix]) => `/serial-reservations/${encodeURIComponent(prefix)}`,
+  ([prefix]) => [{ prefix: prefix.toLowerCase(), removed: true }, `Released serial prefix ${prefix.toLowerCase()}.`],
+);
 
 export const reservationCommands: Command[] = [list, add, remove];

@@ -45,7 +45,6 @@ export function buildSshInvocation(opts: {
 export const ssh: Command = {
   path: 'ssh',
   args: '[user@]<serial> [ssh options…] [command…]',
-  positionals: [1, 1],
   passThroughAfter: 1,
   json: false,
   summary: 'Open an SSH session to a device through the hub (runs ssh with porthole tcp as its ProxyCommand).',

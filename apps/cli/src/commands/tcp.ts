@@ -23,7 +23,6 @@ function isLoopback(host: string): boolean {
 export const tcp: Command = {
   path: 'tcp',
   args: '<serial> <port>',
-  positionals: [2, 2],
   json: false,
   summary: 'Forward a local TCP port (or stdin/stdout) to a port on a device, over the hub.',
   description:

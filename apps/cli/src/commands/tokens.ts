@@ -5,27 +5,25 @@ import type { ApiToken, EnrollmentToken } from '@porthole/api-contract';
 import type { Command } from '../command.js';
 import { UsageError } from '../errors.js';
 import { formatRelative, formatTime, parseIntOption } from '../format.js';
-import { expiresIn, printList, printNewToken } from '../output.js';
+import { expiresIn, printNewToken } from '../output.js';
+import { deleteCommand, listCommand } from '../api-commands.js';
 
 const seg = encodeURIComponent;
 
-const enrollmentList: Command = {
-  path: 'tokens enrollment list',
-  summary: 'List enrollment tokens (never their plaintext).',
-  async run(ctx, args) {
-    const tokens = await ctx.client(args).get<EnrollmentToken[]>('/enrollment-tokens');
-    const now = ctx.now();
-    printList(ctx, args, tokens, 'No enrollment tokens.', [
-      { header: 'ID', value: (t) => t.id },
-      { header: 'PREFIX', value: (t) => t.displayPrefix },
-      { header: 'STATE', value: (t) => t.state },
-      { header: 'USES', value: (t) => `${t.uses}/${t.maxUses}`, align: 'right' },
-      { header: 'EXPIRES', value: (t) => `${formatTime(t.expiresAt)} (${formatRelative(t.expiresAt, now)})` },
-      { header: 'TAGS', value: (t) => t.tags.join(',') },
-      { header: 'DESCRIPTION', value: (t) => t.description },
-    ]);
-  },
-};
+const enrollmentList = listCommand<EnrollmentToken>(
+  { path: 'tokens enrollment list', summary: 'List enrollment tokens (never their plaintext).' },
+  () => '/enrollment-tokens',
+  () => 'No enrollment tokens.',
+  (now) => [
+    { header: 'ID', value: (t) => t.id },
+    { header: 'PREFIX', value: (t) => t.displayPrefix },
+    { header: 'STATE', value: (t) => t.state },
+    { header: 'USES', value: (t) => `${t.uses}/${t.maxUses}`, align: 'right' },
+    { header: 'EXPIRES', value: (t) => `${formatTime(t.expiresAt)} (${formatRelative(t.expiresAt, now)})` },
+    { header: 'TAGS', value: (t) => t.tags.join(',') },
+    { header: 'DESCRIPTION', value: (t) => t.description },
+  ],
+);
 
 const enrollmentCreate: Command = {
   path: 'tokens enrollment create',
@@ -49,35 +47,26 @@ const enrollmentCreate: Command = {
   },
 };
 
-const enrollmentRevoke: Command = {
-  path: 'tokens enrollment revoke',
-  args: '<id>',
-  positionals: [1, 1],
-  summary: 'Revoke an enrollment token (devices it already enrolled stay registered).',
-  async run(ctx, args) {
-    const t = await ctx.client(args).delete<EnrollmentToken>(`/enrollment-tokens/${seg(args.positionals[0]!)}`);
-    if (args.values.json) ctx.json(t);
-    else ctx.out(`Revoked enrollment token ${t.id} (${t.displayPrefix}…).`);
-  },
-};
+const enrollmentRevoke = deleteCommand<EnrollmentToken>(
+  { path: 'tokens enrollment revoke', args: '<id>', summary: 'Revoke an enrollment token (devices it already enrolled stay registered).' },
+  ([id]) => `/enrollment-tokens/${seg(id)}`,
+  (_, t) => [t, `Revoked enrollment token ${t.id} (${t.displayPrefix}…).`],
+);
 
-const apiList: Command = {
-  path: 'tokens api list',
-  summary: 'List API tokens (never their plaintext).',
-  async run(ctx, args) {
-    const tokens = await ctx.client(args).get<ApiToken[]>('/api-tokens');
-    const now = ctx.now();
-    printList(ctx, args, tokens, 'No API tokens.', [
-      { header: 'ID', value: (t) => t.id },
-      { header: 'NAME', value: (t) => t.name },
-      { header: 'PREFIX', value: (t) => t.displayPrefix },
-      { header: 'SCOPES', value: (t) => t.scopes.join(',') },
-      { header: 'LAST USED', value: (t) => formatRelative(t.lastUsedAt, now) },
-      { header: 'EXPIRES', value: (t) => (t.expiresAt ? formatTime(t.expiresAt) : 'never') },
-      { header: 'REVOKED', value: (t) => (t.revokedAt ? formatTime(t.revokedAt) : '') },
-    ]);
-  },
-};
+const apiList = listCommand<ApiToken>(
+  { path: 'tokens api list', summary: 'List API tokens (never their plaintext).' },
+  () => '/api-tokens',
+  () => 'No API tokens.',
+  (now) => [
+    { header: 'ID', value: (t) => t.id },
+    { header: 'NAME', value: (t) => t.name },
+    { header: 'PREFIX', value: (t) => t.displayPrefix },
+    { header: 'SCOPES', value: (t) => t.scopes.join(',') },
+    { header: 'LAST USED', value: (t) => formatRelative(t.lastUsedAt, now) },
+    { header: 'EXPIRES', value: (t) => (t.expiresAt ? formatTime(t.expiresAt) : 'never') },
+    { header: 'REVOKED', value: (t) => (t.revokedAt ? formatTime(t.revokedAt) : '') },
+  ],
+);
 
 const apiCreate: Command = {
   path: 'tokens api create',
@@ -98,16 +87,10 @@ const apiCreate: Command = {
   },
 };
 
-const apiRevoke: Command = {
-  path: 'tokens api revoke',
-  args: '<id>',
-  positionals: [1, 1],
-  summary: 'Revoke an API token.',
-  async run(ctx, args) {
-    const t = await ctx.client(args).delete<ApiToken>(`/api-tokens/${seg(args.positionals[0]!)}`);
-    if (args.values.json) ctx.json(t);
-    else ctx.out(`Revoked API token ${t.id} "${t.name}".`);
-  },
-};
+const apiRevoke = deleteCommand<ApiToken>(
+  { path: 'tokens api revoke', args: '<id>', summary: 'Revoke an API token.' },
+  ([id]) => `/api-tokens/${seg(id)}`,
+  (_, t) => [t, `Revoked API token ${t.id} "${t.name}".`],
+);
 
 export const tokenCommands: Command[] = [enrollmentList, enrollmentCreate, enrollmentRevoke, apiList, apiCreate, apiRevoke];

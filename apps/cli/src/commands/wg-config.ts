@@ -12,7 +12,6 @@ import { generateWgKeyPair, withPrivateKey } from '../wg-keys.js';
 export const wgConfig: Command = {
   path: 'wg-config',
   args: '<name>',
-  positionals: [1, 1],
   summary: 'Create an admin WireGuard peer for this laptop and print (or save) its complete wg-quick config.',
   description:
     'The private key is generated on this machine and never sent anywhere. With --out the file is written\n' +
