@@ -1,9 +1,10 @@
 // WireGuard's symmetric primitives (whitepaper §5.4): HASH = BLAKE2s-256, HMAC-BLAKE2s and the
 // HKDF-style KDF1..3, MAC = keyed BLAKE2s-128, AEAD = ChaCha20-Poly1305 (RFC 8439) with the
 // 4-zero-bytes ‖ LE64 counter nonce, XAEAD = XChaCha20-Poly1305 (cookie replies only).
-import { createCipheriv, createDecipheriv, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { hchacha } from '@noble/ciphers/chacha.js';
 import { absorbBlock, blake2s, blake2sFrom, prepareKey, type Blake2sKeyState } from './blake2s.js';
+import { openWithAd, sealWithAd } from './aead.js';
 import { AEAD_TAG_SIZE } from './constants.js';
 
 const EMPTY = new Uint8Array(0);
@@ -133,35 +134,11 @@ export function counterNonce(counter: number, into: Buffer = Buffer.alloc(12)): 
   return into;
 }
 
-/** AEAD seal: returns ciphertext ‖ 16-byte tag. */
-export function aeadSeal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, ad: Uint8Array): Buffer {
-  const c = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: AEAD_TAG_SIZE });
-  if (ad.length > 0) c.setAAD(ad, { plaintextLength: plaintext.length });
-  const body = c.update(plaintext);
-  c.final();
-  return Buffer.concat([body, c.getAuthTag()]);
-}
+/** AEAD seal: returns ciphertext ‖ 16-byte tag (libsodium where it loaded, see aead.ts). */
+export const aeadSeal: (key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, ad: Uint8Array) => Buffer = sealWithAd;
 
 /** AEAD open of ciphertext ‖ tag; undefined when the tag does not verify (never throws). */
-export function aeadOpen(
-  key: Uint8Array,
-  nonce: Uint8Array,
-  sealed: Uint8Array,
-  ad: Uint8Array,
-): Buffer | undefined {
-  if (sealed.length < AEAD_TAG_SIZE) return undefined;
-  const split = sealed.length - AEAD_TAG_SIZE;
-  try {
-    const d = createDecipheriv('chacha20-poly1305', key, nonce, { authTagLength: AEAD_TAG_SIZE });
-    if (ad.length > 0) d.setAAD(ad, { plaintextLength: split });
-    d.setAuthTag(sealed.subarray(split));
-    const plain = d.update(sealed.subarray(0, split));
-    d.final(); // throws when the tag is wrong; the plaintext above is then discarded
-    return plain;
-  } catch {
-    return undefined;
-  }
-}
+export const aeadOpen: (key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, ad: Uint8Array) => Buffer | undefined = openWithAd;
 
 // XChaCha20-Poly1305 = ChaCha20-Poly1305 under the HChaCha20 subkey of (key, nonce[0..16]) with
 // nonce 0⁴ ‖ nonce[16..24] (draft-irtf-cfrg-xchacha §2.3). HChaCha20 from @noble/ciphers, the AEAD
