@@ -3,7 +3,7 @@
 import { isIPv4 } from 'node:net';
 import { z } from 'zod';
 import { formatDeviceHost, parseDeviceHostSetting } from '../proxy/host-router.js';
-import { SIGN_IN_DEFAULTS, SIGN_IN_ENV_KEYS, signInFields } from './sign-in-config.js';
+import { SIGN_IN_DEFAULTS, SIGN_IN_ENV_NAMES, SIGN_IN_SECRET_KEYS, signInFields } from './sign-in-config.js';
 
 /** A DNS host name (lowercase labels, no trailing dot, no port). */
 const HOSTNAME_RE = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
@@ -160,48 +160,36 @@ export const DEFAULTS = {
 
 export type FieldKind = 'string' | 'int' | 'hops';
 
-/** Environment variable per key. Secrets also accept `<VAR>_FILE` naming a file to read. */
-export const ENV_KEYS: Record<keyof ConfigInput, { env: string; kind: FieldKind; secret?: boolean }> = {
-  domain: { env: 'PORTHOLE_DOMAIN', kind: 'string' },
-  portalHost: { env: 'PORTHOLE_PORTAL_HOST', kind: 'string' },
-  deviceHost: { env: 'PORTHOLE_DEVICE_HOST', kind: 'string' },
-  listenHost: { env: 'PORTHOLE_LISTEN_HOST', kind: 'string' },
-  httpPort: { env: 'PORTHOLE_HTTP_PORT', kind: 'int' },
-  httpsPort: { env: 'PORTHOLE_HTTPS_PORT', kind: 'int' },
-  tlsCertFile: { env: 'PORTHOLE_TLS_CERT_FILE', kind: 'string' },
-  tlsKeyFile: { env: 'PORTHOLE_TLS_KEY_FILE', kind: 'string' },
-  wgPort: { env: 'PORTHOLE_WG_PORT', kind: 'int' },
-  wgEndpoint: { env: 'PORTHOLE_WG_ENDPOINT', kind: 'string' },
-  overlayCidr: { env: 'PORTHOLE_OVERLAY_CIDR', kind: 'string' },
-  dataDir: { env: 'PORTHOLE_DATA_DIR', kind: 'string' },
-  databaseUrl: { env: 'DATABASE_URL', kind: 'string', secret: true },
-  trustProxy: { env: 'PORTHOLE_TRUST_PROXY', kind: 'hops' },
-  adminEmail: { env: 'PORTHOLE_ADMIN_EMAIL', kind: 'string' },
-  adminPassword: { env: 'PORTHOLE_ADMIN_PASSWORD', kind: 'string', secret: true },
-  adminToken: { env: 'PORTHOLE_ADMIN_TOKEN', kind: 'string', secret: true },
-  opsPort: { env: 'PORTHOLE_OPS_PORT', kind: 'int' },
-  opsHost: { env: 'PORTHOLE_OPS_HOST', kind: 'string' },
-  logLevel: { env: 'PORTHOLE_LOG_LEVEL', kind: 'string' },
-  dialTimeoutMs: { env: 'PORTHOLE_DIAL_TIMEOUT_MS', kind: 'int' },
-  responseTimeoutMs: { env: 'PORTHOLE_RESPONSE_TIMEOUT_MS', kind: 'int' },
-  idleTimeoutMs: { env: 'PORTHOLE_IDLE_TIMEOUT_MS', kind: 'int' },
-  headersTimeoutMs: { env: 'PORTHOLE_HEADERS_TIMEOUT_MS', kind: 'int' },
-  maxHeaderBytes: { env: 'PORTHOLE_MAX_HEADER_BYTES', kind: 'int' },
-  maxConnectionsPerIp: { env: 'PORTHOLE_MAX_CONNECTIONS_PER_IP', kind: 'int' },
-  shutdownGraceMs: { env: 'PORTHOLE_SHUTDOWN_GRACE_MS', kind: 'int' },
-  deviceSessionTtlMs: { env: 'PORTHOLE_DEVICE_SESSION_TTL_MS', kind: 'int' },
-  wgIngressThread: { env: 'PORTHOLE_WG_INGRESS_THREAD', kind: 'string' },
-  wsTransport: { env: 'PORTHOLE_WS_TRANSPORT', kind: 'string' },
-  wsMaxConnectionsPerIp: { env: 'PORTHOLE_WS_MAX_CONNECTIONS_PER_IP', kind: 'int' },
-  wsMaxMessagesPerSecond: { env: 'PORTHOLE_WS_MAX_MESSAGES_PER_SECOND', kind: 'int' },
-  wsIdleTimeoutMs: { env: 'PORTHOLE_WS_IDLE_TIMEOUT_MS', kind: 'int' },
-  deviceCaFile: { env: 'PORTHOLE_DEVICE_CA_FILE', kind: 'string' },
-  maxExposureHours: { env: 'PORTHOLE_MAX_EXPOSURE_HOURS', kind: 'int' },
-  webhookUrl: { env: 'PORTHOLE_WEBHOOK_URL', kind: 'string' },
-  webhookSecret: { env: 'PORTHOLE_WEBHOOK_SECRET', kind: 'string', secret: true },
-  nodeName: { env: 'PORTHOLE_NODE_NAME', kind: 'string' },
-  clusterListen: { env: 'PORTHOLE_CLUSTER_LISTEN', kind: 'string' },
-  clusterSecret: { env: 'PORTHOLE_CLUSTER_SECRET', kind: 'string', secret: true },
-  wgKey: { env: 'PORTHOLE_WG_KEY', kind: 'string', secret: true },
-  ...SIGN_IN_ENV_KEYS,
-};
+/** How a key is given in the environment. */
+export interface EnvKey {
+  env: string;
+  kind: FieldKind;
+  /** Also `<env>_FILE`, naming a file to read; logs show only whether it is set. */
+  secret?: boolean;
+}
+
+type Key = keyof ConfigInput;
+
+/** The settings given as secrets. */
+const SECRET_KEYS: readonly Key[] = ['databaseUrl', 'adminPassword', 'adminToken', 'webhookSecret', 'clusterSecret', 'wgKey', ...SIGN_IN_SECRET_KEYS];
+
+/** Variables not named PORTHOLE_ and the key in capitals. */
+const ENV_NAMES: Partial<Record<Key, string>> = { databaseUrl: 'DATABASE_URL', ...SIGN_IN_ENV_NAMES };
+
+/** How a variable's text is read: a number where the schema takes one (trustProxy: hops, or true/false). */
+function kindOf(key: Key, field: z.ZodType): FieldKind {
+  if (key === 'trustProxy') return 'hops';
+  const inner = field instanceof z.ZodOptional ? field.unwrap() : field;
+  return inner instanceof z.ZodNumber ? 'int' : 'string';
+}
+
+/**
+ * Environment variable per key, in the schema's order: PORTHOLE_ and the key in capitals
+ * (`wsIdleTimeoutMs`: PORTHOLE_WS_IDLE_TIMEOUT_MS) unless ENV_NAMES says otherwise.
+ */
+export const ENV_KEYS = Object.fromEntries(
+  (Object.entries(configSchema.shape) as [Key, z.ZodType][]).map(([key, field]) => [
+    key,
+    { env: ENV_NAMES[key] ?? `PORTHOLE_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`, kind: kindOf(key, field), ...(SECRET_KEYS.includes(key) ? { secret: true } : {}) },
+  ]),
+) as Record<Key, EnvKey>;

@@ -155,7 +155,7 @@ export function loadConfig(env: Record<string, string | undefined>, readFile: Fi
     // The admin values are checked here, before the hub writes anything: a start that fails on them
     // must not leave an account behind.
     for (const p of adminCredentialProblems(c)) problems.push(`${where(p.field)}: ${p.message}`);
-    for (const p of signInProblems(c)) problems.push(`${where(p.key)}: ${p.message}`);
+    for (const p of signInProblems(c, (key) => ENV_KEYS[key].env)) problems.push(`${where(p.key)}: ${p.message}`);
   }
 
   // 4. Files the hub needs at run time, read now (with the other problems) so that a bad one stops

@@ -1,11 +1,10 @@
 // The portal's sign-in settings: local passwords on or off, an OpenID Connect provider and an LDAP
-// directory, each with role rules (auth/role-mapping.ts). The fields, variables, defaults and
+// directory, each with role rules (auth/role-mapping.ts). The fields, secrets, defaults and
 // meanings here are spread into config-schema.ts and config-docs.ts; the rules that involve
 // several settings, and the directory's CA file, are checked with the rest of the configuration.
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { DEFAULT_ROLES, roleRulesSchema, type RoleRule } from '../auth/role-mapping.js';
-import type { FieldKind } from './config-schema.js';
 
 const onOff = z.enum(['on', 'off'], { message: 'must be on or off' });
 const text = z.string().trim().min(1, 'must not be empty').max(1024, 'must have at most 1024 characters');
@@ -75,30 +74,11 @@ export const SIGN_IN_DEFAULTS = {
   ldapTimeoutMs: 5_000,
 } as const satisfies Partial<Record<SignInKey, unknown>>;
 
-export const SIGN_IN_ENV_KEYS: Record<SignInKey, { env: string; kind: FieldKind; secret?: boolean }> = {
-  localLogin: { env: 'PORTHOLE_LOCAL_LOGIN', kind: 'string' },
-  oidcIssuer: { env: 'PORTHOLE_OIDC_ISSUER', kind: 'string' },
-  oidcClientId: { env: 'PORTHOLE_OIDC_CLIENT_ID', kind: 'string' },
-  oidcClientSecret: { env: 'PORTHOLE_OIDC_CLIENT_SECRET', kind: 'string', secret: true },
-  oidcName: { env: 'PORTHOLE_OIDC_NAME', kind: 'string' },
-  oidcScopes: { env: 'PORTHOLE_OIDC_SCOPES', kind: 'string' },
-  oidcRoleRules: { env: 'PORTHOLE_OIDC_ROLE_RULES', kind: 'string' },
-  oidcDefaultRole: { env: 'PORTHOLE_OIDC_DEFAULT_ROLE', kind: 'string' },
-  ldapUrl: { env: 'PORTHOLE_LDAP_URL', kind: 'string' },
-  ldapStartTls: { env: 'PORTHOLE_LDAP_STARTTLS', kind: 'string' },
-  ldapCaFile: { env: 'PORTHOLE_LDAP_CA_FILE', kind: 'string' },
-  ldapBindDn: { env: 'PORTHOLE_LDAP_BIND_DN', kind: 'string' },
-  ldapBindPassword: { env: 'PORTHOLE_LDAP_BIND_PASSWORD', kind: 'string', secret: true },
-  ldapSearchBase: { env: 'PORTHOLE_LDAP_SEARCH_BASE', kind: 'string' },
-  ldapSearchFilter: { env: 'PORTHOLE_LDAP_SEARCH_FILTER', kind: 'string' },
-  ldapEmailAttribute: { env: 'PORTHOLE_LDAP_EMAIL_ATTRIBUTE', kind: 'string' },
-  ldapGroupSearchBase: { env: 'PORTHOLE_LDAP_GROUP_SEARCH_BASE', kind: 'string' },
-  ldapGroupFilter: { env: 'PORTHOLE_LDAP_GROUP_FILTER', kind: 'string' },
-  ldapRoleRules: { env: 'PORTHOLE_LDAP_ROLE_RULES', kind: 'string' },
-  ldapDefaultRole: { env: 'PORTHOLE_LDAP_DEFAULT_ROLE', kind: 'string' },
-  ldapName: { env: 'PORTHOLE_LDAP_NAME', kind: 'string' },
-  ldapTimeoutMs: { env: 'PORTHOLE_LDAP_TIMEOUT_MS', kind: 'int' },
-};
+/** The sign-in settings given as secrets (config-schema.ts: SECRET_KEYS). */
+export const SIGN_IN_SECRET_KEYS: readonly SignInKey[] = ['oidcClientSecret', 'ldapBindPassword'];
+
+/** Sign-in variables not named after their key (config-schema.ts: ENV_NAMES). */
+export const SIGN_IN_ENV_NAMES: Partial<Record<SignInKey, string>> = { ldapStartTls: 'PORTHOLE_LDAP_STARTTLS' };
 
 const RULES_DOC =
   'JSON list; each rule one of `{"emailDomain":"example.com","role":"admin"}`, `{"claim":"groups","value":"ops","role":"admin"}`, `{"group":"cn=admins,ou=groups,dc=example,dc=com","role":"admin"}`; the highest matching role wins, at every sign-in';
@@ -144,10 +124,9 @@ function isLoopbackHost(hostname: string): boolean {
   return host === 'localhost' || (isIP(host) === 4 && host.startsWith('127.')) || host === '::1';
 }
 
-/** Rules between sign-in settings, each as the key at fault and what is wrong. */
-export function signInProblems(c: SignInValues): { key: SignInKey; message: string }[] {
+/** Rules between sign-in settings, each as the key at fault and what is wrong; `env` names a setting's variable. */
+export function signInProblems(c: SignInValues, env: (key: SignInKey) => string): { key: SignInKey; message: string }[] {
   const problems: { key: SignInKey; message: string }[] = [];
-  const env = (key: SignInKey) => SIGN_IN_ENV_KEYS[key].env;
   if (c.oidcIssuer !== undefined) {
     if (c.oidcClientId === undefined) problems.push({ key: 'oidcClientId', message: `must be set with ${env('oidcIssuer')}` });
     if (c.oidcClientSecret === undefined) problems.push({ key: 'oidcClientSecret', message: `must be set with ${env('oidcIssuer')}` });
