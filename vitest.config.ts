@@ -32,6 +32,7 @@ const SRC_ON_LOOPBACK = [
   'apps/hub/src/api/body-limits.test.ts',
   'apps/hub/src/auth/identity-provisioning.test.ts',
   'apps/hub/src/cluster/cluster-relay.test.ts',
+  'apps/hub/src/dataplane/peer-socket-bind.test.ts',
   'apps/hub/src/dataplane/udp-ingress.test.ts',
   'apps/hub/src/device-control/device-control.test.ts',
   'apps/hub/src/main.test.ts',

@@ -16,7 +16,8 @@ import { attachCluster, joinCluster, type AttachedCluster } from './cluster/hub-
 import { clusterNodes } from './cluster/cluster-nodes.js';
 import { createReachability, type Reachability } from './cluster/reachability.js';
 import type { HubConfig } from './config/config-schema.js';
-import { instrumentOverlay, instrumentUdpIngress } from './dataplane/dataplane-metrics.js';
+import { instrumentOverlay, instrumentPeerSockets, instrumentUdpIngress } from './dataplane/dataplane-metrics.js';
+import { PeerSocketBind } from './dataplane/peer-socket-bind.js';
 import { UdpIngress } from './dataplane/udp-ingress.js';
 import { MeteredBind } from './dataplane/metered-bind.js';
 import { startOverlay, type Overlay } from './dataplane/overlay.js';
@@ -157,8 +158,10 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
     const udp =
       deps.bind ??
       (config.wgIngressThread === 'on'
-        ? await UdpIngress.open({ port: config.wgPort, host: config.listenHost, publicKey: publicKeyFromPrivate(privateKey), logger })
-        : await UdpBind.open({ port: config.wgPort, host: config.listenHost }));
+        ? await UdpIngress.open({ port: config.wgPort, host: config.listenHost, publicKey: publicKeyFromPrivate(privateKey), logger, peerSockets: config.wgPeerSockets === 'on' })
+        : config.wgPeerSockets === 'on'
+          ? await PeerSocketBind.open({ port: config.wgPort, host: config.listenHost, logger })
+          : await UdpBind.open({ port: config.wgPort, host: config.listenHost }));
     // Devices whose UDP is blocked send the same datagrams over a WebSocket on the HTTP(S) port.
     const wsTransport =
       config.wsTransport === 'on'
@@ -202,7 +205,11 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
     cleanups.push(() => overlay.close());
     const reachability = createReachability({ nodeName: config.nodeName, local: overlay, ...(joined ? { view: joined.node.view } : {}) });
     instrumentOverlay(metrics, overlay, bind);
-    if (udp instanceof UdpIngress) instrumentUdpIngress(metrics, udp);
+    if (udp instanceof UdpIngress) {
+      instrumentUdpIngress(metrics, udp);
+      instrumentPeerSockets(metrics, () => udp.stats.peerSockets);
+    }
+    if (udp instanceof PeerSocketBind) instrumentPeerSockets(metrics, () => udp.peerSockets);
     if (wsTransport) instrumentWsTransport(metrics, wsTransport);
 
     const { directory, liveDirectory } = createRegistryDirectory(registry, reachability, logger);

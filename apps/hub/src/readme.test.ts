@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { apiRouteTable } from './api/api-routes.js';
 import { instrumentCluster, type ClusterMetricSources } from './cluster/cluster-metrics.js';
-import { instrumentOverlay, instrumentUdpIngress } from './dataplane/dataplane-metrics.js';
+import { instrumentOverlay, instrumentPeerSockets, instrumentUdpIngress } from './dataplane/dataplane-metrics.js';
 import type { UdpIngress } from './dataplane/udp-ingress.js';
 import type { MeteredBind } from './dataplane/metered-bind.js';
 import type { Overlay } from './dataplane/overlay.js';
@@ -22,6 +22,7 @@ function hubRegistry() {
   const metrics = createHubMetrics();
   instrumentOverlay(metrics, { wireguard: { device: {} } } as unknown as Overlay, {} as MeteredBind);
   instrumentUdpIngress(metrics, {} as UdpIngress);
+  instrumentPeerSockets(metrics, () => ({ open: 0, opened: 0, received: 0, sent: 0 }));
   instrumentWsTransport(metrics, {} as WsDatagramTransport);
   instrumentCluster(metrics, {} as ClusterMetricSources);
   return metrics.registry;

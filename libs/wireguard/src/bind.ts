@@ -36,6 +36,13 @@ export interface UdpBindOptions {
    * else (a roamed or failed-over endpoint) and when nothing came in for `singlePeerQuietMs`.
    */
   singlePeer?: boolean;
+  /**
+   * SO_REUSEADDR: other sockets may bind the same port, e.g. one connected to each of a hub's
+   * online peers (Linux gives a datagram to the socket that matches it most closely: a connected
+   * one for its peer's datagrams, this one for the rest). Any local process can then bind the port
+   * too; off by default.
+   */
+  reuseAddr?: boolean;
   /** Default 15 s: a quiet connected socket is disconnected after 15–30 s. */
   singlePeerQuietMs?: number;
 }
@@ -57,7 +64,7 @@ function lookupLiteral(address: string, family: number | LookupOneOptions, callb
 }
 
 async function bindSocket(host: string, port: number, options: UdpBindOptions): Promise<Socket> {
-  const socket = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4', ipv6Only: false, lookup: lookupLiteral });
+  const socket = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4', ipv6Only: false, reuseAddr: options.reuseAddr ?? false, lookup: lookupLiteral });
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject);
     socket.bind(port, host, () => {

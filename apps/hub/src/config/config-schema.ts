@@ -85,6 +85,8 @@ export const configSchema = z.strictObject({
   deviceSessionTtlMs: positiveMs,
   /** The WireGuard socket read and flood-checked on a thread of its own (dataplane/udp-ingress.ts). */
   wgIngressThread: z.enum(['on', 'off'], { message: 'must be on or off' }),
+  /** A UDP socket on the WireGuard port connected to each online device (dataplane/peer-sockets.ts). */
+  wgPeerSockets: z.enum(['on', 'off'], { message: 'must be on or off' }),
   /** WireGuard over WebSocket on the portal host (`/.porthole/wg`) for devices whose UDP is blocked. */
   wsTransport: z.enum(['on', 'off'], { message: 'must be on or off' }),
   /** Open WebSocket carrier connections per client address. */
@@ -151,6 +153,7 @@ export const DEFAULTS = {
   shutdownGraceMs: 10_000,
   deviceSessionTtlMs: 12 * 3600_000,
   wgIngressThread: 'off',
+  wgPeerSockets: 'on',
   wsTransport: 'on',
   wsMaxConnectionsPerIp: 64,
   wsMaxMessagesPerSecond: 20_000,

@@ -4,6 +4,7 @@ import type { HubMetrics } from '../ops/hub-metrics.js';
 import { collectedCounter, collectedGauge } from '../ops/metrics.js';
 import type { MeteredBind } from './metered-bind.js';
 import type { Overlay } from './overlay.js';
+import type { PeerSocketsStats } from './peer-sockets.js';
 import type { UdpIngress } from './udp-ingress.js';
 
 export function instrumentOverlay({ registry }: HubMetrics, overlay: Overlay, bind: MeteredBind): void {
@@ -51,4 +52,13 @@ export function instrumentUdpIngress({ registry }: HubMetrics, ingress: UdpIngre
     { labels: {}, value: ingress.stats.cookieReplies },
   ]);
   collectedCounter(registry, 'porthole_wg_ingress_restarts_total', 'Times the UDP ingress thread died and was started again.', [], () => [{ labels: {}, value: ingress.stats.restarts }]);
+}
+
+/** The per-device sockets on the WireGuard port (peer-sockets.ts), with or without the ingress thread. */
+export function instrumentPeerSockets({ registry }: HubMetrics, read: () => PeerSocketsStats): void {
+  collectedGauge(registry, 'porthole_wg_peer_sockets', 'UDP sockets on the WireGuard port connected to one online device each.', [], () => [{ labels: {}, value: read().open }]);
+  collectedCounter(registry, 'porthole_wg_peer_socket_datagrams_total', 'Datagrams through the per-device sockets, by direction.', ['direction'], () => [
+    { labels: { direction: 'rx' }, value: read().received },
+    { labels: { direction: 'tx' }, value: read().sent },
+  ]);
 }

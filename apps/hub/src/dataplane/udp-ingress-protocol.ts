@@ -10,10 +10,13 @@ export interface IngressThreadData {
   host: string;
   publicKey: Uint8Array;
   counters: SharedArrayBuffer;
+  /** SO_REUSEADDR on the socket, so the main thread's peer sockets (peer-sockets.ts) can share the port. */
+  reuseAddr: boolean;
 }
 
 export interface DatagramBatch {
-  t: 'rx' | 'tx';
+  /** rx: passed the checks, for the main thread; tx: to send; check: received by a peer socket, to be checked like rx. */
+  t: 'rx' | 'tx' | 'check';
   bytes: ArrayBuffer;
   /** length, port, length, port, ... */
   meta: Uint32Array;

@@ -7,7 +7,7 @@
 // same socket (Node's dgram cannot bind a second socket to the port).
 import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
-import { IngressFilter, UdpBind } from '@porthole/wireguard';
+import { IngressFilter, UdpBind, type Endpoint } from '@porthole/wireguard';
 import {
   BatchBuilder,
   COOKIE_REPLIES,
@@ -29,7 +29,7 @@ const post = (message: FromIngressThread, transfer: ArrayBuffer[] = []): void =>
 const data = workerData as IngressThreadData;
 const counters = new Float64Array(data.counters);
 
-const bind = await UdpBind.open({ port: data.port, host: data.host, onError: (err) => post({ t: 'socket-error', message: err.message }) });
+const bind = await UdpBind.open({ port: data.port, host: data.host, reuseAddr: data.reuseAddr, onError: (err) => post({ t: 'socket-error', message: err.message }) });
 const filter = new IngressFilter({
   publicKey: data.publicKey,
   transmit: (datagram, to) => {
@@ -45,7 +45,7 @@ const flush = (): void => {
   if (batch.size > 0) post(...batch.take('rx'));
 };
 
-bind.onReceive((datagram, from) => {
+const receive = (datagram: Uint8Array, from: Endpoint): void => {
   counters[RECEIVED]!++;
   const dropped = filter.check(datagram, from, performance.now());
   if (dropped) return void counters[dropSlot(dropped)]!++;
@@ -56,12 +56,15 @@ bind.onReceive((datagram, from) => {
     flushScheduled = true;
     setImmediate(flush); // after this turn's reads: everything the socket had, in one message
   }
-});
+};
+bind.onReceive(receive);
 
 port.on('message', (message: ToIngressThread) => {
   if (message.t === 'tx') {
     forEachDatagram(message, (datagram, to) => bind.send(datagram, to));
     counters[SENT]! += message.addresses.length;
+  } else if (message.t === 'check') {
+    forEachDatagram(message, receive);
   } else if (message.t === 'close') {
     void bind.close().then(() => port.close());
   }

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { encodeKey, generatePrivateKey, publicKeyFromPrivate, startWireGuardNode, UdpBind, type Endpoint, type WireGuardNode } from '@porthole/wireguard';
 import { bogusInitiations, ipv4Packet, A_TUNNEL, B_TUNNEL } from '@porthole/wireguard/testing';
 import { createHubMetrics } from '../ops/hub-metrics.js';
-import { instrumentUdpIngress } from './dataplane-metrics.js';
+import { instrumentPeerSockets, instrumentUdpIngress } from './dataplane-metrics.js';
 import { UdpIngress } from './udp-ingress.js';
 
 const hubKey = generatePrivateKey();
@@ -65,6 +65,47 @@ describe('UdpIngress', () => {
     await until(() => peer.heard.length === 1, 'the reply');
     expect([...peer.heard[0]!]).toEqual([9, 8, 7]);
     expect(ingress.stats).toMatchObject({ received: 20, passed: 20, sent: 1 });
+  });
+
+  it('gives a device the hub sends transport data to a socket of its own: its data skips the ingress thread, its handshakes still get the checks', async () => {
+    const { ingress, received } = await openIngress();
+    const device = await client();
+    const at = { address: '127.0.0.1', port: device.port() };
+    await device.send(transportLike(1), ingress.localPort);
+    await until(() => received.length === 1, 'the first data packet, through the ingress thread');
+    // Transport data to the device opens its socket; the sends go through the thread until it is connected.
+    await until(() => (ingress.send(transportLike(50), at), ingress.stats.peerSockets.sent > 0), 'a send on the peer socket');
+    expect(ingress.stats.peerSockets).toMatchObject({ open: 1, opened: 1 });
+    await until(() => device.heard.length === ingress.stats.sent + ingress.stats.peerSockets.sent, 'every send');
+    expect(device.heard.every((d) => d[0] === 4 && d[4] === 50)).toBe(true);
+    for (let i = 2; i <= 21; i++) await device.send(transportLike(i), ingress.localPort);
+    await until(() => received.length === 21, '20 more data packets');
+    expect(received.map((r) => r.datagram[4])).toEqual(Array.from({ length: 21 }, (_, i) => i + 1));
+    expect(received[20]!.from).toEqual(at);
+    expect(ingress.stats.received).toBe(1); // the ingress thread saw the first one only
+    expect(ingress.stats.peerSockets.received).toBe(20);
+    // A handshake from the device reaches the main thread only through the thread's checks.
+    const [initiation] = bogusInitiations(encodeKey(hubPublic), 1);
+    const badMac1 = Uint8Array.prototype.slice.call(initiation!);
+    badMac1[130] ^= 0xff;
+    await device.send(badMac1, ingress.localPort);
+    await device.send(initiation!, ingress.localPort);
+    await until(() => received.length === 22, 'the valid initiation');
+    expect(ingress.stats.drops['bad-mac1']).toBe(1);
+    expect(ingress.stats.received).toBe(3);
+    expect(Buffer.from(received[21]!.datagram).equals(Buffer.from(initiation!))).toBe(true);
+    expect(received[21]!.from).toEqual(at);
+    // Another source on the same port is still heard, through the thread.
+    const other = await client();
+    await other.send(transportLike(77), ingress.localPort);
+    await until(() => received.length === 23, 'the other source');
+    expect(received[22]!.from).toEqual({ address: '127.0.0.1', port: other.port() });
+    expect(ingress.stats.received).toBe(4);
+    const metrics = createHubMetrics();
+    instrumentPeerSockets(metrics, () => ingress.stats.peerSockets);
+    const text = await metrics.render();
+    expect(text).toContain('porthole_wg_peer_sockets 1');
+    expect(text).toContain('porthole_wg_peer_socket_datagrams_total{direction="rx"} 22');
   });
 
   it('drops bogus initiations on its own thread: bad mac1 always, valid mac1 under load with a cookie reply; they never reach the main thread', async () => {

@@ -3,8 +3,12 @@
 // machine, the one JS thread reading the socket was 84% busy receiving and dropping flood
 // datagrams while the online devices' data waited behind them in the same kernel queue. Here the
 // ingress thread reads, checks and drops; the main thread gets only datagrams worth its time, in
-// batches, and sends through the ingress thread's socket. Off by default until a flood bench on an
-// idle machine shows it serving online devices better (on a loaded one the two ways were even).
+// batches, and sends through the ingress thread's socket. Still, one reader cannot drain the socket
+// as fast as one flooding core fills it: the kernel then drops from the shared queue, online
+// devices' data included. So each online device also gets a socket of its own on the port, read
+// here on the main thread (peer-sockets.ts): its data never queues behind the flood nor crosses
+// threads. Off by default until a flood bench on an idle machine shows it serving online devices
+// better (on a loaded one the two ways were even).
 // A Bind, so the overlay is unchanged. An ingress thread that dies is restarted on the same port
 // (logged as an error, counted); one that keeps dying (or cannot be restarted) is fatal: the hub
 // must never go on deaf.
@@ -12,6 +16,7 @@ import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import type { Bind, Endpoint } from '@porthole/wireguard';
 import type { Logger } from '../ops/logger.js';
+import { PeerSockets, type PeerSocketsStats } from './peer-sockets.js';
 import { BatchBuilder, COUNTER_SLOTS, forEachDatagram, readCounters, type FromIngressThread, type IngressCounts, type IngressThreadData, type ToIngressThread } from './udp-ingress-protocol.js';
 
 export interface UdpIngressOptions {
@@ -24,11 +29,17 @@ export interface UdpIngressOptions {
   onFatal?(err: Error): void;
   /** Restarts allowed within a minute before a death is fatal; default 5. */
   maxRestartsPerMinute?: number;
+  /**
+   * A socket of its own on the port for each online device (peer-sockets.ts), read by the main
+   * thread, so a flood overrunning the ingress thread's socket never drops their data; default on.
+   */
+  peerSockets?: boolean;
 }
 
 export interface UdpIngressCounters extends IngressCounts {
   restarts: number;
   sendDropped: number;
+  peerSockets: PeerSocketsStats;
 }
 
 /**
@@ -48,6 +59,9 @@ export class UdpIngress implements Bind {
   /** Written by the thread; a restarted thread counts on where its predecessor stopped. */
   private readonly counters: Float64Array;
   private readonly outgoing = new BatchBuilder();
+  /** What peer sockets received that needs the ingress thread's checks (handshakes). */
+  private readonly toCheck = new BatchBuilder();
+  private readonly peers: PeerSockets | undefined;
   private restartTimes: number[] = [];
   private restartCount = 0;
   private closed = false;
@@ -55,6 +69,9 @@ export class UdpIngress implements Bind {
   private sendDropped = 0;
   private readonly flushOutgoing = (): void => {
     if (this.outgoing.size > 0) this.post(...this.outgoing.take('tx'));
+  };
+  private readonly flushToCheck = (): void => {
+    if (this.toCheck.size > 0) this.post(...this.toCheck.take('check'));
   };
 
   private constructor(
@@ -66,13 +83,27 @@ export class UdpIngress implements Bind {
     this.current = started.worker;
     this.localPort = started.port;
     this.watch(started.worker);
+    if (options.peerSockets !== false) {
+      this.peers = new PeerSockets({
+        port: started.port,
+        host: options.host,
+        deliver: (datagram, from) => {
+          if (!this.closed) this.handler?.(datagram, from);
+        },
+        toChecks: (datagram, from) => {
+          if (this.toCheck.size === 0) process.nextTick(this.flushToCheck);
+          this.toCheck.add(datagram, from);
+        },
+        onError: (err) => options.logger?.debug('wireguard peer socket error', { error: err.message }),
+      });
+    }
   }
 
   readonly localPort: number;
 
   static async open(options: UdpIngressOptions): Promise<UdpIngress> {
     const counters = new SharedArrayBuffer(COUNTER_SLOTS * 8);
-    const started = await spawn({ port: options.port, host: options.host, publicKey: options.publicKey, counters });
+    const started = await spawn({ port: options.port, host: options.host, publicKey: options.publicKey, counters, reuseAddr: options.peerSockets !== false });
     return new UdpIngress(options, counters, started);
   }
 
@@ -82,7 +113,12 @@ export class UdpIngress implements Bind {
   }
 
   get stats(): UdpIngressCounters {
-    return { ...readCounters(this.counters), restarts: this.restartCount, sendDropped: this.sendDropped };
+    return {
+      ...readCounters(this.counters),
+      restarts: this.restartCount,
+      sendDropped: this.sendDropped,
+      peerSockets: this.peers?.stats ?? { open: 0, opened: 0, received: 0, sent: 0 },
+    };
   }
 
   onReceive(handler: (datagram: Uint8Array, from: Endpoint) => void): void {
@@ -92,6 +128,7 @@ export class UdpIngress implements Bind {
   /** Sends go to the ingress thread together once the turn's code has run (as UdpBind.send). */
   send(datagram: Uint8Array, to: Endpoint): void {
     if (this.closed) return;
+    if (this.peers?.send(datagram, to)) return;
     if (this.outgoing.size === 0) process.nextTick(this.flushOutgoing);
     this.outgoing.add(datagram, to);
   }
@@ -99,6 +136,7 @@ export class UdpIngress implements Bind {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.peers?.close();
     const worker = this.current;
     if (worker.threadId === -1) return; // already gone (a death that was fatal)
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
@@ -141,7 +179,7 @@ export class UdpIngress implements Bind {
     this.restartCount++;
     this.options.logger?.error('udp ingress thread exited; restarting it', { exitCode: code, port: this.localPort });
     try {
-      const started = await spawn({ port: this.localPort, host: this.options.host, publicKey: this.options.publicKey, counters: this.counterBuffer });
+      const started = await spawn({ port: this.localPort, host: this.options.host, publicKey: this.options.publicKey, counters: this.counterBuffer, reuseAddr: this.options.peerSockets !== false });
       if (this.closed) return void started.worker.terminate();
       this.current = started.worker;
       this.watch(started.worker);
