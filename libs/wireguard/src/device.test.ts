@@ -40,6 +40,10 @@ describe('WireGuardDevice: handshake and data', () => {
     const b = pair.b.getPeer(pair.a.publicKey)!;
     expect(a.lastHandshakeMs).toBe(pair.now);
     expect(b.lastHandshakeMs).toBe(pair.now);
+    // The cheap lookup agrees with the full status, and knows no stranger.
+    expect(pair.a.lastHandshakeOf(pair.b.publicKey)).toBe(a.lastHandshakeMs);
+    expect(pair.b.lastHandshakeOf(pair.a.publicKey)).toBe(b.lastHandshakeMs);
+    expect(pair.a.lastHandshakeOf(pair.a.publicKey)).toBeUndefined();
     expect(a.txBytes).toBe(148 + 96);
     expect(b.rxBytes).toBe(148 + 96);
     expect(b.txBytes).toBe(92 + 16 + 128 + 16);

@@ -114,7 +114,7 @@ export async function startOverlay(options: OverlayOptions): Promise<Overlay> {
     if (s.icmpType !== ICMP_DEST_UNREACHABLE || s.icmpCode !== ICMP_UNREACH_ADMIN_PROHIBITED) return;
     const key = peers.peerAt(s.src);
     if (key === undefined) return;
-    turnedOff.set(s.src, node.device.getPeer(key)?.lastHandshakeMs);
+    turnedOff.set(s.src, node.device.lastHandshakeOf(key));
     logger?.info('device turned remote access off', { peer: key.slice(0, 8) });
   }
   /** True while the goodbye of `address` is newer than its last handshake. */
@@ -158,21 +158,20 @@ export async function startOverlay(options: OverlayOptions): Promise<Overlay> {
     isOnline(tunnelIp) {
       const address = parseIpv4Address(tunnelIp);
       const key = peers.peerAt(address);
-      const status = key === undefined ? undefined : node.device.getPeer(key);
-      if (!status || status.lastHandshakeMs === undefined) return false;
-      if (saidGoodbye(address, status.lastHandshakeMs)) return false;
-      return node.now() - status.lastHandshakeMs < constants.REJECT_AFTER_TIME_MS;
+      const last = key === undefined ? undefined : node.device.lastHandshakeOf(key);
+      if (last === undefined) return false;
+      if (saidGoodbye(address, last)) return false;
+      return node.now() - last < constants.REJECT_AFTER_TIME_MS;
     },
     handshakeAgeMs(tunnelIp) {
       const key = peers.peerAt(parseIpv4Address(tunnelIp));
-      const last = key === undefined ? undefined : node.device.getPeer(key)?.lastHandshakeMs;
+      const last = key === undefined ? undefined : node.device.lastHandshakeOf(key);
       return last === undefined ? undefined : node.now() - last;
     },
     offlineReason(tunnelIp) {
       const address = parseIpv4Address(tunnelIp);
       const key = peers.peerAt(address);
-      const status = key === undefined ? undefined : node.device.getPeer(key);
-      return saidGoodbye(address, status?.lastHandshakeMs) ? 'turned-off-on-device' : undefined;
+      return saidGoodbye(address, key === undefined ? undefined : node.device.lastHandshakeOf(key)) ? 'turned-off-on-device' : undefined;
     },
     async close() {
       clearInterval(sweeper);
