@@ -1,4 +1,4 @@
-// The hub cluster (issue 15) on this machine, in the cluster lab's namespaces (test/cluster/lab):
+// The hub cluster on this machine, in the cluster lab's namespaces (test/cluster/lab):
 // its own PostgreSQL, two hub nodes as real processes, Debian's HAProxy in front, two agents behind
 // a NAT, each device registered at a different node. Figures, all small requests (a 6-byte file on
 // the device) with wrk keep-alive connections from the visitor side:

@@ -1,4 +1,4 @@
-// Issue 15, the cluster lab (mandatory in CI): network namespaces with the lab's own PostgreSQL 15,
+// The hub cluster's lab (mandatory in CI): network namespaces with the lab's own PostgreSQL 15,
 // three hub nodes as real processes sharing it, HAProxy from Debian in front, two agents behind a
 // NAT and a stock wireguard-go admin peer. Scenarios: every node serves every device (20 MB intact
 // through a node that does not hold it); the admin peer on node 1 reaches a device held by node 3;
