@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { curl, curlSha256, type CurlOptions, type CurlReply } from '../../e2e/lab/curl.js';
+import { adminApi, curl, curlSha256, type CurlOptions, type CurlReply } from '../../e2e/lab/curl.js';
 import { REPO_ROOT, startService, type Service } from '../../e2e/lab/service.js';
 import { createClusterNet, LB_IP, nodeIp, PG_IP, type ClusterNet } from './topology.js';
 import { startLabPostgres, type LabPostgres } from './postgres.js';
@@ -75,6 +75,17 @@ export interface ClusterLab {
 
 export function haproxyConfig(nodes: number[]): string {
   const servers = nodes.map((n) => `    server node${n} ${nodeIp(n)}:80`).join('\n');
+  // `hub` takes the nodes that are ready, `hub_alive` those that merely answer: the same servers,
+  // checked on another path.
+  const backend = (name: string, checkPath: string) => `backend ${name}
+    balance roundrobin
+    http-request disable-l7-retry unless METH_GET or METH_OPTIONS
+    option httpchk
+    http-check send meth GET uri ${checkPath} ver HTTP/1.1 hdr Host ${PORTAL_HOST}
+    http-check expect status 200
+    default-server check inter 1s fall 2 rise 2
+${servers}
+`;
   return `global
     log stdout format raw local0 info
     maxconn 4096
@@ -99,24 +110,8 @@ frontend web
     use_backend hub_alive if { nbsrv(hub) eq 0 }
     default_backend hub
 
-backend hub
-    balance roundrobin
-    http-request disable-l7-retry unless METH_GET or METH_OPTIONS
-    option httpchk
-    http-check send meth GET uri /readyz ver HTTP/1.1 hdr Host ${PORTAL_HOST}
-    http-check expect status 200
-    default-server check inter 1s fall 2 rise 2
-${servers}
-
-backend hub_alive
-    balance roundrobin
-    http-request disable-l7-retry unless METH_GET or METH_OPTIONS
-    option httpchk
-    http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host ${PORTAL_HOST}
-    http-check expect status 200
-    default-server check inter 1s fall 2 rise 2
-${servers}
-`;
+${backend('hub', '/readyz')}
+${backend('hub_alive', '/healthz')}`;
 }
 
 export async function startClusterLab(options: ClusterLabOptions = {}): Promise<ClusterLab> {
@@ -195,21 +190,7 @@ export async function startClusterLab(options: ClusterLabOptions = {}): Promise<
     const resolveFor = (url: string, via: 'lb' | number | undefined) => ({ [new URL(url).hostname]: target(via) });
     const visit: ClusterLab['visit'] = (url, options = {}) => curl(net.visitor, url, { ...options, resolve: { ...resolveFor(url, options.via), ...options.resolve } });
     const sha256: ClusterLab['sha256'] = (url, options = {}) => curlSha256(net.visitor, url, { ...options, resolve: { ...resolveFor(url, options.via), ...options.resolve } });
-    const api: ClusterLab['api'] = async (method, path, body, via) => {
-      const r = await visit(`${PORTAL}/api/v1${path}`, {
-        via,
-        method,
-        headers: { authorization: `Bearer ${ADMIN.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-        ...(body !== undefined ? { data: JSON.stringify(body) } : {}),
-      });
-      let json: unknown;
-      try {
-        json = r.body ? JSON.parse(r.body) : undefined;
-      } catch {
-        json = r.body;
-      }
-      return { status: r.status, json };
-    };
+    const api: ClusterLab['api'] = (method, path, body, via) => adminApi((url, o) => visit(url, { ...o, via }), `${PORTAL}/api/v1`, ADMIN.token)(method, path, body);
     // Every node ready, then HAProxy's rise (2 checks, 1 s apart) so all three are in rotation.
     for (let n = 1; n <= nodeCount; n++) {
       for (const deadline = Date.now() + 30_000; ; ) {

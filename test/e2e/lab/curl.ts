@@ -50,6 +50,28 @@ export function bytesReceived(progressFile: string): number {
   return counts.at(-1) ?? 0;
 }
 
+/**
+ * The admin REST API under `apiBase` (…/api/v1) with a bearer token, through `visit` (curl with the
+ * lab's name pinning). The body is sent as JSON; the reply's JSON is parsed, a body that is not JSON
+ * comes back as text (a proxy's error page) and an empty one as undefined.
+ */
+export function adminApi(visit: (url: string, options: CurlOptions) => Promise<CurlReply>, apiBase: string, token: string) {
+  return async (method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> => {
+    const r = await visit(`${apiBase}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(body !== undefined ? { data: JSON.stringify(body) } : {}),
+    });
+    let json: unknown;
+    try {
+      json = r.body ? JSON.parse(r.body) : undefined;
+    } catch {
+      json = r.body;
+    }
+    return { status: r.status, json };
+  };
+}
+
 function resolveArgs(resolve: Record<string, string> = {}): string[] {
   return Object.entries(resolve).flatMap(([host, ip]) => ['--resolve', `${host}:80:${ip}`]);
 }

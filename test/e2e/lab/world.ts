@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { createTestDatabase, postgresTestUrl, type TestDatabase } from '@porthole/db/testing';
-import { curl, type CurlOptions, type CurlReply } from './curl.js';
+import { adminApi, curl, type CurlOptions, type CurlReply } from './curl.js';
 import { startPgRelay, type PgRelay } from './pg-relay.js';
 import { startService, TSX, type Service } from './service.js';
 import { createNatLab, HUB_IP, type NatLab } from './topology.js';
@@ -114,20 +114,7 @@ export async function startWorld(): Promise<World> {
         await hub.waitFor((l) => l.msg === 'listening', 'the restarted hub to listen', 60_000);
         return { stoppedAt, listeningAt: Date.now() };
       },
-      async api(method, path, body) {
-        const r = await visit(`${PORTAL}/api/v1${path}`, {
-          method,
-          headers: { authorization: `Bearer ${ADMIN.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-          ...(body !== undefined ? { data: JSON.stringify(body) } : {}),
-        });
-        let json: unknown;
-        try {
-          json = r.body ? JSON.parse(r.body) : undefined;
-        } catch {
-          json = r.body;
-        }
-        return { status: r.status, json };
-      },
+      api: adminApi(visit, `${PORTAL}/api/v1`, ADMIN.token),
       visit,
       resolve,
       close,
