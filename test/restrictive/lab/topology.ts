@@ -4,7 +4,7 @@
 // TCP to the hub's HTTP port and, when allowed, UDP to its WireGuard port; `dev` runs the agent.
 //
 //   hub 198.18.20.1 ── 198.18.20.2 mid 10.77.0.1 ── 10.77.0.2 dev
-import { createNetnsGroup, veth, type Netns } from '../../support/netns.js';
+import { createTopology, type Topology } from '../../support/netns-topology.js';
 
 export const HUB_IP = '198.18.20.1';
 export const MID_WAN_IP = '198.18.20.2';
@@ -22,15 +22,11 @@ export type MidMode =
   /** Forwarding TCP to the HTTP port and UDP to the WireGuard port. */
   | 'tcp-and-udp';
 
-export interface RestrictiveLab {
-  readonly hub: Netns;
-  readonly mid: Netns;
-  readonly dev: Netns;
+export type RestrictiveLab = Topology<'hub' | 'mid' | 'dev'> & {
   setMode(mode: MidMode): Promise<void>;
   /** nft counters of the forward chain (for failure messages). */
   counters(): Promise<string>;
-  close(): Promise<void>;
-}
+};
 
 /** UDP is dropped before the conntrack rule, so a flow allowed earlier cannot live on as "established". */
 function ruleset(mode: MidMode): string {
@@ -58,21 +54,23 @@ ${udp}    counter
 }
 
 export async function createRestrictiveLab(): Promise<RestrictiveLab> {
-  const { make, setHosts, close } = createNetnsGroup();
-  try {
-    const hub = await make('rsh');
-    const mid = await make('rsm');
-    const dev = await make('rsd');
-    await veth(hub, `${HUB_IP}/24`, mid, `${MID_WAN_IP}/24`);
-    await veth(mid, `${MID_LAN_IP}/24`, dev, `${DEVICE_IP}/24`);
-    await dev.exec('ip', ['route', 'add', 'default', 'via', MID_LAN_IP]);
-    await hub.exec('ip', ['route', 'add', '10.77.0.0/24', 'via', MID_WAN_IP]);
+  const net = await createTopology({
+    namespaces: { hub: 'rsh', mid: 'rsm', dev: 'rsd' },
+    links: [
+      ['hub', `${HUB_IP}/24`, 'mid', `${MID_WAN_IP}/24`],
+      ['mid', `${MID_LAN_IP}/24`, 'dev', `${DEVICE_IP}/24`],
+    ],
+    routes: [
+      ['dev', 'default', MID_LAN_IP],
+      ['hub', '10.77.0.0/24', MID_WAN_IP],
+    ],
     // `ip netns exec` bind-mounts /etc/netns/<ns>/hosts: the site resolves the hub's name.
-    for (const ns of [mid, dev, hub]) setHosts(ns, { [DOMAIN]: HUB_IP });
+    hosts: { mid: { [DOMAIN]: HUB_IP }, dev: { [DOMAIN]: HUB_IP }, hub: { [DOMAIN]: HUB_IP } },
+  });
+  try {
+    const { mid } = net;
     const lab: RestrictiveLab = {
-      hub,
-      mid,
-      dev,
+      ...net,
       async setMode(mode) {
         await mid.exec('sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
         await mid.exec('nft', ['-f', '-'], { input: `table inet porthole_site\ndelete table inet porthole_site\n${ruleset(mode)}` });
@@ -80,12 +78,11 @@ export async function createRestrictiveLab(): Promise<RestrictiveLab> {
       async counters() {
         return (await mid.exec('nft', ['list', 'table', 'inet', 'porthole_site']).catch((e: Error) => ({ stdout: e.message }))).stdout;
       },
-      close,
     };
     await lab.setMode('proxy-only');
     return lab;
   } catch (err) {
-    await close();
+    await net.close();
     throw err;
   }
 }
