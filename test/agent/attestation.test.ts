@@ -64,7 +64,7 @@ describe.skipIf(!ok)('agent attestation against a hub with a device CA', () => {
     expect((await hub.api('PATCH', '/devices/an40000001', { accessPolicy: 'public' })).status).toBe(200);
     const page = await hub.request('an40000001.localhost', '/');
     expect(page.status).toBe(200);
-    expect(page.text).toContain('an40000001');
+    expect(page.body).toContain('an40000001');
   });
 
   it('claims with an Ed25519 device certificate: approval brings it online, attested', async () => {

@@ -84,8 +84,8 @@ describe('enrollment-token mode', () => {
 
     expect((await hub.api('PATCH', '/devices/an30000001', { accessPolicy: 'public' })).status).toBe(200);
     const page = await hub.served('an30000001.localhost', '/status', 'the device UI through the hub');
-    expect(page.text).toContain('<h1>Meter an30000001</h1>');
-    expect(page.text).toContain('<p id="path">GET /status</p>');
+    expect(page.body).toContain('<h1>Meter an30000001</h1>');
+    expect(page.body).toContain('<p id="path">GET /status</p>');
   });
 
   it('a reboot with the same (now used-up) token reuses the stored registration: online, no new registration', async () => {

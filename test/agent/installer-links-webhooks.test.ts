@@ -100,10 +100,10 @@ describe('installer links', () => {
     expect(cookie).toMatch(/^porthole_device=/);
     const page = await hub.request(deviceHost, '/', { headers: { ...navigate, cookie: cookie! } });
     expect(page.status).toBe(200);
-    expect(page.text).toContain(`Meter ${SERIAL}`);
+    expect(page.body).toContain(`Meter ${SERIAL}`);
     const post = await hub.request(deviceHost, '/settings', { method: 'POST', headers: { ...sameOrigin(), cookie: cookie!, 'content-type': 'text/plain' }, body: 'x=1' });
     expect(post.status).toBe(200);
-    expect(post.text).toContain('POST /settings');
+    expect(post.body).toContain('POST /settings');
     // Without the cookie: the portal's sign-in, as for anyone.
     expect((await hub.request(deviceHost, '/', { headers: navigate })).status).toBe(302);
     // The list shows the use; never the token.
@@ -134,7 +134,7 @@ describe('installer links', () => {
     expect((await hub.request(deviceHost, '/', { method: 'HEAD', headers: { ...navigate, cookie: cookie! } })).status).toBe(200);
     const post = await hub.request(deviceHost, '/settings', { method: 'POST', headers: { ...sameOrigin(), cookie: cookie!, 'content-type': 'text/plain' }, body: 'x=1' });
     expect(post.status).toBe(403);
-    expect(post.text).toContain('read-only access');
+    expect(post.body).toContain('read-only access');
     expect(await upgradeTcp(cookie!)).toBe(403);
     const console = await hub.request(deviceHost, '/.porthole/ssh', { headers: { ...navigate, cookie: cookie! } });
     expect(console.status).toBe(403);
@@ -150,7 +150,7 @@ describe('installer links', () => {
     expect(after.headers.location).toContain('/auth/device');
     const again = await openLink(made.json.url);
     expect(again.reply.status).toBe(410);
-    expect(again.reply.text).toContain('Installer link revoked');
+    expect(again.reply.body).toContain('Installer link revoked');
     expect((await hub.api('DELETE', `/devices/${SERIAL}/links/00000000-0000-4000-8000-000000000000`)).status).toBe(404);
   });
 
@@ -164,7 +164,7 @@ describe('installer links', () => {
     await until(async () => (await hub.request(deviceHost, '/', { headers: { ...navigate, cookie: cookie! } })).status === 302, 'the session to end', 15_000, 250);
     const again = await openLink(made.json.url);
     expect(again.reply.status).toBe(410);
-    expect(again.reply.text).toContain('Installer link expired');
+    expect(again.reply.body).toContain('Installer link expired');
   });
 
   it('refuses bad input and unknown tokens without changing anything', async () => {

@@ -204,8 +204,8 @@ describe("the owner's exposure window", () => {
     expect(Date.parse(row.exposureEndedAt)).toBe(untilMs);
     const visit = await hub.request(`${SERIAL}.localhost`, '/', { headers: { authorization: `Bearer ${hub.adminToken}` } });
     expect(visit.status).toBe(502);
-    expect(visit.text).toContain('The owner&#39;s access window ended');
-    expect(visit.text).toContain(`${new Date(untilMs).toISOString().replace('T', ' ').slice(0, 16)} UTC`);
+    expect(visit.body).toContain('The owner&#39;s access window ended');
+    expect(visit.body).toContain(`${new Date(untilMs).toISOString().replace('T', ' ').slice(0, 16)} UTC`);
     const state = JSON.parse(readFileSync(`${stateDir}/state.json`, 'utf8'));
     expect(state).toMatchObject({ enabled: false, exposureEndedAt: new Date(untilMs).toISOString() });
     expect(state.exposure).toBeUndefined();
@@ -220,7 +220,7 @@ describe("the owner's exposure window", () => {
     await new Promise((r) => setTimeout(r, Math.max(0, untilMs - Date.now()) + 300));
     const visit = await hub.request(`${SERIAL}.localhost`, '/', { headers: { authorization: `Bearer ${hub.adminToken}` } });
     expect(visit.status).toBe(502);
-    expect(visit.text).toContain('The owner&#39;s access window ended');
+    expect(visit.body).toContain('The owner&#39;s access window ended');
 
     device = await startAgentHarness({ hubUrl: hub.portalUrl, serial: SERIAL, stateDir });
     const s = device.agent.status();

@@ -32,7 +32,7 @@ describe('hub restart behind a NAT that rebinds meanwhile', () => {
     expect(hub.hub.overlay.wireguard.device.getPeer(agent.agent.publicKey)?.endpoint?.port).toBe(move!.to);
     const served = await hub.served(`${SERIAL}.localhost`, '/after', 'the device through the restarted hub', { withinMs: 30_000, stepMs: 100, timeoutMs: 10_000 });
     const servedMs = performance.now() - t0;
-    expect(served.text).toContain('<p id="path">GET /after</p>');
+    expect(served.body).toContain('<p id="path">GET /after</p>');
     expect((agent.agent.status().lastHandshakeAtMs ?? 0) > handshakeBefore).toBe(true);
     console.log(
       `hub restart behind a rebinding NAT: new hub listening after ${Math.round(listeningMs)} ms; new session ${Math.round(sessionMs - listeningMs)} ms ` +

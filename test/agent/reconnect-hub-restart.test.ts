@@ -27,7 +27,7 @@ afterAll(async () => {
 describe('hub restart', () => {
   it('the device comes back by itself after the hub restarts on the same data dir and UDP port', async () => {
     const before = await hub.served(`${SERIAL}.localhost`, '/download?bytes=100000', 'the device through the first hub');
-    expect(Buffer.compare(before.body, downloadBytes(100_000))).toBe(0);
+    expect(Buffer.compare(before.bytes, downloadBytes(100_000))).toBe(0);
     // Let the first hub write the device's handshake and endpoint back (the new hub dials from there).
     await until(async () => (await hub.api('GET', `/devices/${SERIAL}`)).json.lastEndpoint, 'the endpoint in the registry', 5000, 100);
     const oldKey = hub.hub.publicKey;
@@ -43,7 +43,7 @@ describe('hub restart', () => {
     const sessionMs = performance.now() - t0;
     const page = await hub.served(`${SERIAL}.localhost`, '/download?bytes=100000', 'the device through the restarted hub', { withinMs: 60_000, stepMs: 100, timeoutMs: 10_000 });
     const servedMs = performance.now() - t0;
-    expect(Buffer.compare(page.body, downloadBytes(100_000))).toBe(0);
+    expect(Buffer.compare(page.bytes, downloadBytes(100_000))).toBe(0);
     await until(() => (agent.agent.status().lastHandshakeAtMs ?? 0) > handshakeBefore, "the agent's new handshake", 5000);
     expect(agent.agent.status().phase).toBe('online');
     console.log(

@@ -44,7 +44,7 @@ describe('loss burst', () => {
 
     const served = await hub.served(`${SERIAL}.localhost`, '/after', 'the device through the hub after the burst', { withinMs: 60_000, stepMs: 250, timeoutMs: 10_000 });
     const servedMs = performance.now() - recovered;
-    expect(served.text).toContain('<p id="path">GET /after</p>');
+    expect(served.body).toContain('<p id="path">GET /after</p>');
     await until(() => agent.agent.status().phase === 'online', 'the agent online', 30_000);
     const newHandshake = (agent.agent.status().lastHandshakeAtMs ?? 0) > handshakeAtRecovery;
     console.log(

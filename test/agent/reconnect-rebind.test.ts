@@ -93,7 +93,7 @@ describe('endpoint change (NAT rebinding)', () => {
       async () => {
         // A pooled connection to the old mapping may swallow a request until the hub roams: a
         // timed-out attempt is one more failed attempt, not the end of the test.
-        const r = await hub.request(`${SERIAL}.localhost`, '/after-rebind', { timeoutMs: 10_000 }).catch(() => ({ status: 0, text: '' }));
+        const r = await hub.request(`${SERIAL}.localhost`, '/after-rebind', { timeoutMs: 10_000 }).catch(() => ({ status: 0, body: '' }));
         attempts.push(String(r.status));
         return r.status === 200 ? r : undefined;
       },
@@ -102,7 +102,7 @@ describe('endpoint change (NAT rebinding)', () => {
       250,
     );
     const servedMs = performance.now() - t0;
-    expect(served.text).toContain('<p id="path">GET /after-rebind</p>');
+    expect(served.body).toContain('<p id="path">GET /after-rebind</p>');
     expect(hubSeesPort()).toBe(move!.to);
     expect(agent.agent.status().phase).toBe('online');
     console.log(

@@ -10,11 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, probePostgres, type TestDatabase } from '@porthole/db/testing';
-import { startTestHub, type TestHub } from '@porthole/hub/testing';
+import { request as hubRequest, startTestHub, type TestHub } from '@porthole/hub/testing';
 import { encodeKey, generatePrivateKey } from '@porthole/wireguard';
 import { startAgentHarness, type AgentHarness } from '../agent/support/agent-harness.js';
 import { until } from '../agent/support/hub-harness.js';
-import { hostRequest } from '../support/host-request.js';
 import { UdpRelay } from '../agent/support/udp-relay.js';
 import { freePort } from '../support/free-port.js';
 import { requirementsMet } from '../support/requirements.js';
@@ -79,12 +78,14 @@ describe.skipIf(!ok)('agent failover between two cluster nodes', () => {
   });
 
   async function api(hub: TestHub, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-    const res = await hostRequest(hub.httpPort, 'localhost', `/api/v1${path}`, {
+    const res = await hubRequest(hub.httpPort, 'localhost', `/api/v1${path}`, {
+      hostWithPort: true,
+      timeoutMs: 30_000,
       method,
       headers: { authorization: `Bearer ${nodeA.adminToken}`, ...(body ? { 'content-type': 'application/json' } : {}) },
       ...(body ? { body: JSON.stringify(body) } : {}),
     });
-    return { status: res.status, json: res.body.length ? JSON.parse(res.text) : undefined };
+    return { status: res.status, json: res.body ? JSON.parse(res.body) : undefined };
   }
 
   it('knows both nodes, moves to node B by itself when node A goes silent, and is served again', async () => {
@@ -95,7 +96,7 @@ describe.skipIf(!ok)('agent failover between two cluster nodes', () => {
     const state = () => JSON.parse(readFileSync(join(stateDir, 'state.json'), 'utf8'));
     await until(() => state().hubEndpoints?.endpoints.length === 2, 'both endpoints in the state file', 10_000);
     expect(new Set(state().hubEndpoints.endpoints)).toEqual(new Set([A, B]));
-    const before = await hostRequest(nodeB.httpPort, `${SERIAL}.localhost`, '/before');
+    const before = await hubRequest(nodeB.httpPort, `${SERIAL}.localhost`, '/before', { hostWithPort: true, timeoutMs: 30_000 });
     expect(before.status).toBe(200); // through node B, which carries it to A
     expect(relayB.counters.toHub).toBe(0);
 
@@ -104,7 +105,7 @@ describe.skipIf(!ok)('agent failover between two cluster nodes', () => {
     const served = await until(
       async () => {
         if (agent!.agent.status().hubEndpoint !== B) return undefined;
-        const r = await hostRequest(nodeA.httpPort, `${SERIAL}.localhost`, '/after', { timeoutMs: 3000 }).catch(() => undefined);
+        const r = await hubRequest(nodeA.httpPort, `${SERIAL}.localhost`, '/after', { hostWithPort: true, timeoutMs: 3000 }).catch(() => undefined);
         return r?.status === 200 ? r : undefined;
       },
       'the device served again after node A went silent',
@@ -112,7 +113,7 @@ describe.skipIf(!ok)('agent failover between two cluster nodes', () => {
       100,
     );
     const servedMs = performance.now() - t0;
-    expect(served.text).toContain('GET /after');
+    expect(served.body).toContain('GET /after');
     expect(relayB.counters.toHub).toBeGreaterThan(0);
     expect(relayB.counters.toDevice).toBeGreaterThan(0);
     expect(state().hubEndpoints.current).toBe(B);

@@ -81,19 +81,19 @@ describe('browser consoles: authorisation and delivery', () => {
     expect(csp).toContain(`connect-src ws://${host}:${hub.httpPort}/.porthole/tcp;`);
     expect(csp).toContain("default-src 'none'");
     expect(csp).toContain("frame-ancestors 'none'");
-    const importMap = JSON.parse(/<script type="importmap">(.*?)<\/script>/s.exec(res.text)![1]!) as { integrity: Record<string, string> };
+    const importMap = JSON.parse(/<script type="importmap">(.*?)<\/script>/s.exec(res.body)![1]!) as { integrity: Record<string, string> };
     const rfb = '/.porthole/assets/novnc/core/rfb.js';
     expect(Object.keys(importMap.integrity).length).toBeGreaterThan(20);
     const asset = await hub.request(host, rfb);
     expect(asset.status).toBe(200);
     expect(asset.headers['content-type']).toMatch(/^text\/javascript/);
-    expect(importMap.integrity[rfb]).toBe(`sha384-${createHash('sha384').update(asset.body).digest('base64')}`);
+    expect(importMap.integrity[rfb]).toBe(`sha384-${createHash('sha384').update(asset.bytes).digest('base64')}`);
     // The inline import map is exactly what the CSP's hash allows.
-    const inline = /<script type="importmap">(.*?)<\/script>/s.exec(res.text)![1]!;
+    const inline = /<script type="importmap">(.*?)<\/script>/s.exec(res.body)![1]!;
     expect(csp).toContain(`'sha256-${createHash('sha256').update(inline).digest('base64')}'`);
     const ssh = await hub.request(host, '/.porthole/ssh?port=22', { headers: { cookie: deviceCookie } });
-    const xterm = /<script src="(\/\.porthole\/assets\/xterm\/xterm\.js)" integrity="(sha384-[^"]+)"/.exec(ssh.text)!;
-    const xtermBody = (await hub.request(host, xterm[1]!)).body;
+    const xterm = /<script src="(\/\.porthole\/assets\/xterm\/xterm\.js)" integrity="(sha384-[^"]+)"/.exec(ssh.body)!;
+    const xtermBody = (await hub.request(host, xterm[1]!)).bytes;
     expect(xterm[2]).toBe(`sha384-${createHash('sha384').update(xtermBody).digest('base64')}`);
     expect((await hub.request(host, '/.porthole/assets/../../package.json')).status).not.toBe(200);
     expect((await hub.request(host, '/.porthole/vnc', { headers: { cookie: deviceCookie } })).status).toBe(400);

@@ -8,8 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { Hub } from '@porthole/hub';
-import { TEST_ADMIN_EMAIL as ADMIN_EMAIL, TEST_ADMIN_PASSWORD as ADMIN_PASSWORD, startTestHub, type TestHub } from '@porthole/hub/testing';
-import { hostRequest, type HostRequestInit } from '../support/host-request.js';
+import { TEST_ADMIN_EMAIL as ADMIN_EMAIL, TEST_ADMIN_PASSWORD as ADMIN_PASSWORD, request as hubRequest, startTestHub, type HubRequestInit, type TestHub } from '@porthole/hub/testing';
 import { until } from '../support/until.js';
 import { answerDigest, newDeviceKeys, startOverlayDevice, type OverlayDevice, type Registration } from '../support/overlay-device.js';
 
@@ -23,7 +22,7 @@ const devices: OverlayDevice[] = [];
 const seen: http.IncomingHttpHeaders[] = [];
 
 /** A request to the hub's HTTP port under `host`. */
-const request = (host: string, path: string, init?: HostRequestInit) => hostRequest(port, host, path, init);
+const request = (host: string, path: string, init: Omit<HubRequestInit, 'hostWithPort'> = {}) => hubRequest(port, host, path, { timeoutMs: 30_000, ...init, hostWithPort: true });
 
 async function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
   const res = await request('localhost', `/api/v1${path}`, {
@@ -31,7 +30,7 @@ async function api(method: string, path: string, body?: unknown): Promise<{ stat
     headers: { authorization: `Bearer ${t.adminToken}`, ...(body ? { 'content-type': 'application/json' } : {}) },
     ...(body ? { body: JSON.stringify(body) } : {}),
   });
-  return { status: res.status, json: res.body.length ? JSON.parse(res.body.toString()) : undefined };
+  return { status: res.status, json: res.body ? JSON.parse(res.body) : undefined };
 }
 
 function deviceApp(serial: string): http.RequestListener {
@@ -82,7 +81,7 @@ async function register(serial: string) {
     body: JSON.stringify({ serial, publicKey: keys.publicKey, enrollmentToken: token.json.token }),
   });
   expect(res.status).toBe(201);
-  return { keys, registration: JSON.parse(res.body.toString()) as Registration & { url: string } };
+  return { keys, registration: JSON.parse(res.body) as Registration & { url: string } };
 }
 
 async function bringUp(serial: string) {
@@ -119,7 +118,7 @@ describe('hub over the overlay', () => {
       const r = await request('an10000001.localhost', '/');
       return r.status === 200 ? r : undefined;
     }, 'the device page through the proxy');
-    expect(res.body.toString()).toBe('hello from an10000001');
+    expect(res.body).toBe('hello from an10000001');
     // A device cookie with a Domain attribute comes back host-only.
     expect(String(res.headers['set-cookie'])).not.toMatch(/domain=/i);
     // Status flows back to the database: the device shows a handshake and an endpoint.
@@ -133,18 +132,18 @@ describe('hub over the overlay', () => {
     const upload = randomBytes(3 * 1024 * 1024 + 17);
     const echoed = await request('an10000001.localhost', '/echo', { method: 'POST', body: upload, headers: { 'content-type': 'application/octet-stream' } });
     expect(echoed.status).toBe(200);
-    expect(JSON.parse(echoed.body.toString())).toEqual({ bytes: upload.length, sha256: createHash('sha256').update(upload).digest('hex') });
+    expect(JSON.parse(echoed.body)).toEqual({ bytes: upload.length, sha256: createHash('sha256').update(upload).digest('hex') });
 
     const size = 5 * 1024 * 1024 + 3;
     const down = await request('an10000001.localhost', `/download?bytes=${size}`);
     expect(down.status).toBe(200);
-    expect(down.body.length).toBe(size);
+    expect(down.bytes.length).toBe(size);
   });
 
   it('passes Server-Sent Events and WebSocket upgrades through', async () => {
     const sse = await request('an10000001.localhost', '/events');
     expect(sse.headers['content-type']).toBe('text/event-stream');
-    expect(sse.body.toString()).toBe('data: tick 1\n\ndata: tick 2\n\ndata: tick 3\n\n');
+    expect(sse.body).toBe('data: tick 1\n\ndata: tick 2\n\ndata: tick 3\n\n');
 
     const ws = new WebSocket(`ws://127.0.0.1:${port}/live`, { headers: { host: `an10000001.localhost:${port}` } });
     await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
@@ -190,7 +189,7 @@ describe('hub over the overlay', () => {
       });
       return r.status === 200 ? r : undefined;
     }, 'the owners-only device page');
-    expect(page.body.toString()).toBe('hello from an10000002');
+    expect(page.body).toBe('hello from an10000002');
     const headers = seen.at(-1)!;
     expect(headers.cookie).toBe('theme=dark');
     expect(headers.authorization).toBeUndefined();
@@ -205,7 +204,7 @@ describe('hub over the overlay', () => {
     // Ordering, not a stopwatch: once the API has answered, no request reaches the device.
     const refused = await request('an10000001.localhost', '/');
     expect(refused.status).toBe(403);
-    expect(refused.body.toString()).toMatch(/disabled/i);
+    expect(refused.body).toMatch(/disabled/i);
     expect(hub.overlay.wireguard.device.getPeer(devices[0]!.wireguard.device.publicKey)).toBeUndefined();
     expect((await api('PATCH', '/devices/an10000001', { status: 'enabled' })).status).toBe(200);
   });

@@ -26,7 +26,7 @@ describe('switching the carrier of a running agent', () => {
       const res = await hub.request(`${SERIAL}.localhost`, '/status');
       return res.status === 200 ? res : undefined;
     }, 'the device UI through the hub', 15_000);
-    expect(r.text).toContain(`<h1>Meter ${SERIAL}</h1>`);
+    expect(r.body).toContain(`<h1>Meter ${SERIAL}</h1>`);
   };
 
   it('websocket only, then UDP only from the page settings, then back to the command line', async () => {

@@ -61,7 +61,7 @@ describe('hub credentials on device hosts (real hub)', () => {
     for (const serial of [OWNERS, PUBLIC]) {
       const res = await h.request(host(serial), '/', { headers: bearer(tokens.revoked) });
       expect(res.status).toBe(401);
-      expect(res.text).toContain('API token in the Authorization header is unknown, revoked or expired');
+      expect(res.body).toContain('API token in the Authorization header is unknown, revoked or expired');
     }
     expect(owned.total() + open.total()).toBe(before);
   });
@@ -74,7 +74,7 @@ describe('hub credentials on device hosts (real hub)', () => {
     const before = owned.total();
     const post = await h.request(host(OWNERS), '/settings', { method: 'POST', headers: { ...bearer(tokens.read), 'content-type': 'text/plain' }, body: 'reboot' });
     expect(post.status).toBe(403);
-    expect(post.text).toContain('read');
+    expect(post.body).toContain('read');
     expect(await upgradeStatus(`/.porthole/tcp?port=${DEVICE_TCP_PORT}`, bearer(tokens.read))).toBe(403);
     expect(await upgradeStatus('/ws', bearer(tokens.read))).toBe(403);
     expect(owned.total()).toBe(before);
@@ -85,7 +85,7 @@ describe('hub credentials on device hosts (real hub)', () => {
     const n = owned.http.length;
     const post = await h.request(host(OWNERS), '/settings', { method: 'POST', headers: bearer(tokens.connect), body: 'reboot' });
     expect(post.status).toBe(200);
-    expect(JSON.parse(post.text)).toMatchObject({ method: 'POST', body: 'reboot' });
+    expect(JSON.parse(post.body)).toMatchObject({ method: 'POST', body: 'reboot' });
     expect(owned.http[n]!.headers.authorization).toBeUndefined();
 
     const tcp = await openSocket(`/.porthole/tcp?port=${DEVICE_TCP_PORT}`, bearer(tokens.connect));

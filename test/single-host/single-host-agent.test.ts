@@ -49,17 +49,17 @@ describe('single-host mode with a real agent', () => {
   it('maps the device’s absolute self-links to the single host for a visitor there', async () => {
     const res = await hub.request(DEVICE_HOST, `/?serial=${SERIAL}`, { headers: bearer() });
     expect(res.status).toBe(200);
-    expect(res.text).toContain(`<h1>Meter ${SERIAL}</h1>`);
-    expect(res.text).toContain(`<a href="http://${single()}/settings">`);
+    expect(res.body).toContain(`<h1>Meter ${SERIAL}</h1>`);
+    expect(res.body).toContain(`<a href="http://${single()}/settings">`);
     // The hub's statement of the visitor's origin stops at the agent.
-    expect(res.text).not.toContain('x-porthole');
+    expect(res.body).not.toContain('x-porthole');
   });
 
   it('and to the serial host for a visitor there', async () => {
     const host = `${SERIAL}.localhost`;
     const res = await hub.request(host, '/', { headers: bearer() });
     expect(res.status).toBe(200);
-    expect(res.text).toContain(`<a href="http://${host}:${hub.httpPort}/settings">`);
+    expect(res.body).toContain(`<a href="http://${host}:${hub.httpPort}/settings">`);
   });
 
   it('a request without a selection or token is sent to the portal picker', async () => {

@@ -2,8 +2,7 @@
 // free HTTP port, WireGuard on a loopback UDP port kept across a restart on the same data dir), with
 // admin API helpers and Host-header requests.
 import type { Hub } from '@porthole/hub';
-import { TEST_ADMIN_EMAIL, TEST_ADMIN_PASSWORD, startTestHub } from '@porthole/hub/testing';
-import { hostRequest, type HostRequestInit, type Reply } from '../../support/host-request.js';
+import { TEST_ADMIN_EMAIL, TEST_ADMIN_PASSWORD, request as hubRequest, startTestHub, type HubRequestInit, type SimpleResponse as Reply } from '@porthole/hub/testing';
 import { until } from '../../support/until.js';
 
 export type { Reply };
@@ -30,7 +29,7 @@ export interface HubHarness {
   /** http://localhost:<port>: the portal and API origin. */
   readonly portalUrl: string;
   /** A request to 127.0.0.1:<port> with `Host: <host>:<port>`. */
-  request(host: string, path: string, init?: HostRequestInit): Promise<Reply>;
+  request(host: string, path: string, init?: Omit<HubRequestInit, 'hostWithPort'>): Promise<Reply>;
   /** `request` again every `stepMs` until it answers 200 (each try may take `timeoutMs`); throws after `withinMs` naming `what`. */
   served(host: string, path: string, what: string, options?: { withinMs?: number; stepMs?: number; timeoutMs?: number }): Promise<Reply>;
   /** The admin REST API with the bootstrap admin token. */
@@ -46,7 +45,7 @@ export async function startHubHarness(options: HubHarnessOptions = {}): Promise<
     ...(options.wgEndpoint ? { wgEndpoint: options.wgEndpoint } : {}),
     env: { ...(options.dialTimeoutMs ? { PORTHOLE_DIAL_TIMEOUT_MS: String(options.dialTimeoutMs) } : {}), ...options.env },
   });
-  const request: HubHarness['request'] = (host, path, init) => hostRequest(t.httpPort, host, path, init);
+  const request: HubHarness['request'] = (host, path, init) => hubRequest(t.httpPort, host, path, { timeoutMs: 30_000, ...init, hostWithPort: true });
   return {
     get hub() {
       return t.hub;
@@ -60,7 +59,7 @@ export async function startHubHarness(options: HubHarnessOptions = {}): Promise<
     served: (host, path, what, { withinMs, stepMs, timeoutMs } = {}) =>
       until(
         async () => {
-          const r = await request(host, path, { timeoutMs });
+          const r = await request(host, path, timeoutMs ? { timeoutMs } : {});
           return r.status === 200 ? r : undefined;
         },
         what,
@@ -73,7 +72,7 @@ export async function startHubHarness(options: HubHarnessOptions = {}): Promise<
         headers: { authorization: `Bearer ${t.adminToken}`, ...(body ? { 'content-type': 'application/json' } : {}) },
         ...(body ? { body: JSON.stringify(body) } : {}),
       });
-      return { status: res.status, json: res.body.length ? JSON.parse(res.text) : undefined };
+      return { status: res.status, json: res.body ? JSON.parse(res.body) : undefined };
     },
     restart: () => t.restart(),
     close: () => t.close(),

@@ -8,13 +8,16 @@ import { WebSocketServer } from 'ws';
 import { createControlServer, DEVICE_CONTROL_PORT, journalMessageSchema, moveMessageSchema, route, type JournalMessage } from '@porthole/device-control';
 import { createTestDatabase, type TestDatabase } from '@porthole/db/testing';
 import type { Hub } from '@porthole/hub';
-import { startTestHub, type TestHub } from '@porthole/hub/testing';
+import { request as hubRequest, startTestHub, type HubRequestInit, type TestHub } from '@porthole/hub/testing';
 import { encodeKey, generatePrivateKey } from '@porthole/wireguard';
 import { freePort } from '../../support/free-port.js';
-import { hostRequest } from '../../support/host-request.js';
 import { answerDigest, newDeviceKeys, startOverlayDevice, type OverlayDevice, type Registration } from '../../support/overlay-device.js';
 
-export { hostRequest as request, type Reply } from '../../support/host-request.js';
+export type { SimpleResponse as Reply } from '@porthole/hub/testing';
+
+/** A request to node `port` as a browser sends it there: `Host: <host>:<port>`. */
+export const request = (port: number, host: string, path: string, init: Omit<HubRequestInit, 'hostWithPort'> = {}) =>
+  hubRequest(port, host, path, { timeoutMs: 30_000, ...init, hostWithPort: true });
 export { until } from '../../support/until.js';
 
 export const ADMIN_TOKEN = `ph_api_${randomBytes(24).toString('base64url')}`;
@@ -39,12 +42,12 @@ export function signClusterRequest(secret: string, node: string, method: string,
 }
 
 export async function api(node: Node, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await hostRequest(node.port, 'localhost', `/api/v1${path}`, {
+  const res = await request(node.port, 'localhost', `/api/v1${path}`, {
     method,
     headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
     ...(body ? { body: JSON.stringify(body) } : {}),
   });
-  return { status: res.status, json: res.body.length ? JSON.parse(res.body.toString()) : undefined };
+  return { status: res.status, json: res.body ? JSON.parse(res.body) : undefined };
 }
 
 export interface ClusterKit {
@@ -99,13 +102,13 @@ export function clusterKit(): ClusterKit {
     const token = await api(node, 'POST', '/enrollment-tokens', { description: serial, maxUses: 1 });
     expect(token.status).toBe(201);
     const keys = newDeviceKeys();
-    const res = await hostRequest(node.port, 'localhost', '/api/v1/devices/register', {
+    const res = await request(node.port, 'localhost', '/api/v1/devices/register', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ serial, publicKey: keys.publicKey, enrollmentToken: token.json.token }),
     });
     expect(res.status).toBe(201);
-    const registration = JSON.parse(res.body.toString()) as Registration & { hub: { endpoints?: string[] } };
+    const registration = JSON.parse(res.body) as Registration & { hub: { endpoints?: string[] } };
     const device = await startOverlayDevice(keys, registration, deviceApp(serial));
     // WebSocket echo on port 80, a TCP echo on overlay port 2222.
     const upgrades = new WebSocketServer({ noServer: true });

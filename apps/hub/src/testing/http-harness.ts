@@ -173,26 +173,41 @@ export interface SimpleResponse {
   status: number;
   headers: http.IncomingHttpHeaders;
   rawHeaders: string[];
+  /** The body as text. */
   body: string;
+  /** The body as received (binary downloads, byte counts). */
+  bytes: Buffer;
 }
 
-/** One request to the hub with the given Host (a fresh connection unless an agent is given). */
-export function request(
-  port: number,
-  host: string,
-  path: string,
-  init: { method?: string; headers?: Record<string, string | string[]>; body?: string | Buffer; agent?: http.Agent } = {},
-): Promise<SimpleResponse> {
+export interface HubRequestInit {
+  method?: string;
+  headers?: Record<string, string | string[]>;
+  body?: string | Buffer;
+  /** Reuse this agent's connections (default: a fresh connection). */
+  agent?: http.Agent;
+  /** `Host: <host>:<port>`, as a browser sends it to a non-default port (default: `host` as given). */
+  hostWithPort?: boolean;
+  /** Give up when no answer has come after this long (default: wait). */
+  timeoutMs?: number;
+}
+
+/** One request to the hub on 127.0.0.1:<port> with the given Host, the whole answer collected. */
+export function request(port: number, host: string, path: string, init: HubRequestInit = {}): Promise<SimpleResponse> {
   return new Promise((resolve, reject) => {
+    const hostHeader = init.hostWithPort ? `${host}:${port}` : host;
     const req = http.request(
-      { host: '127.0.0.1', port, path, method: init.method ?? 'GET', headers: { host, ...init.headers }, agent: init.agent ?? false },
+      { host: '127.0.0.1', port, path, method: init.method ?? 'GET', headers: { host: hostHeader, ...init.headers }, agent: init.agent ?? false },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, rawHeaders: res.rawHeaders, body: Buffer.concat(chunks).toString() }));
+        res.on('end', () => {
+          const bytes = Buffer.concat(chunks);
+          resolve({ status: res.statusCode!, headers: res.headers, rawHeaders: res.rawHeaders, body: bytes.toString(), bytes });
+        });
         res.on('error', reject);
       },
     );
+    if (init.timeoutMs !== undefined) req.setTimeout(init.timeoutMs, () => req.destroy(new Error(`no answer from ${hostHeader}${path}`)));
     req.on('error', reject);
     req.end(init.body);
   });
