@@ -4,7 +4,7 @@
 import type { FC } from 'hono/jsx';
 import type { AccessLogRow } from '../registry/access-log-search.js';
 import { AccessLogTable, type ViewBase } from './device-pages.js';
-import { ErrorNote, Layout } from './layout.js';
+import { ErrorNote, InputField, Layout } from './layout.js';
 
 export interface AccessLogFilters {
   serial: string;
@@ -24,18 +24,9 @@ export const AccessLogPage: FC<ViewBase & { filters: AccessLogFilters; entries: 
   <Layout title="Access log" user={p.user} csrf={p.csrf} current="/admin/access-log">
     <ErrorNote message={p.error} />
     <form method="get" action="/admin/access-log" class="filters" role="search" aria-label="Filter the access log">
-      <div>
-        <label for="serial">Device serial</label>
-        <input id="serial" name="serial" type="text" value={p.filters.serial} maxlength={63} autocomplete="off" placeholder="all devices" />
-      </div>
-      <div>
-        <label for="from">From (UTC)</label>
-        <input id="from" name="from" type="datetime-local" value={p.filters.from} />
-      </div>
-      <div>
-        <label for="to">To (UTC)</label>
-        <input id="to" name="to" type="datetime-local" value={p.filters.to} />
-      </div>
+      <InputField label="Device serial" id="serial" name="serial" type="text" value={p.filters.serial} maxlength={63} autocomplete="off" placeholder="all devices" />
+      <InputField label="From (UTC)" id="from" name="from" type="datetime-local" value={p.filters.from} />
+      <InputField label="To (UTC)" id="to" name="to" type="datetime-local" value={p.filters.to} />
       <button type="submit">Show</button>
       <a class="button secondary" href={`/admin/access-log.csv${logQuery(p.filters)}`} style="margin:0">
         Download CSV

@@ -3,7 +3,7 @@
 import type { FC } from 'hono/jsx';
 import type { UserInfo } from '../registry/accounts.js';
 import type { ViewBase } from './device-pages.js';
-import { Csrf, ListTable, Page, PostButton, When } from './layout.js';
+import { Csrf, ListTable, Page, PostButton, When, WhenCell } from './layout.js';
 
 export const PasswordPage: FC<ViewBase & { minLength: number }> = (p) => (
   <Page view={p} title="Change password" current="/account/password" narrow>
@@ -41,12 +41,8 @@ export const UsersPage: FC<ViewBase & { users: UserInfo[] }> = (p) => (
         <tr>
           <td>{u.email}</td>
           <td>{u.role}</td>
-          <td>
-            <When iso={u.createdAt} now={p.now} />
-          </td>
-          <td>
-            <When iso={u.passwordChangedAt} now={p.now} never="—" />
-          </td>
+          <WhenCell iso={u.createdAt} now={p.now} />
+          <WhenCell iso={u.passwordChangedAt} now={p.now} never="—" />
           <td>
             <AccountState u={u} now={p.now} />
           </td>

@@ -6,7 +6,7 @@ import type { DeviceSort } from '../registry/device-admin.js';
 import type { DeviceInfo, FleetOverview } from '../registry/index.js';
 import { DeviceCells, type ViewBase } from './device-pages.js';
 import { formatTime } from './format.js';
-import { Csrf, Layout, Page, SelectField, Tags } from './layout.js';
+import { Csrf, InputField, Layout, Page, SelectField, Table, Tags } from './layout.js';
 
 export const OVERVIEW_REFRESH_SECONDS = 15;
 
@@ -93,20 +93,14 @@ export const AdminDevicesPage: FC<ViewBase & { filters: DeviceFilters; devices: 
   return (
     <Page view={p} title="All devices" current="/admin/devices">
       <form method="get" action="/admin/devices" class="filters" role="search" aria-label="Find devices">
-        <div>
-          <label for="q">Serial contains</label>
-          <input id="q" name="q" type="search" value={f.q} maxlength={63} autocomplete="off" placeholder="an1234" />
-        </div>
+        <InputField label="Serial contains" id="q" name="q" type="search" value={f.q} maxlength={63} autocomplete="off" placeholder="an1234" />
         <div>
           <SelectField id="online" label="Connection" options={ONLINE_CHOICES} selected={f.online} />
         </div>
         <div>
           <SelectField id="status" label="Status" options={STATUS_CHOICES} selected={f.status} />
         </div>
-        <div>
-          <label for="tag">Tag</label>
-          <input id="tag" name="tag" type="text" value={f.tag} maxlength={64} autocomplete="off" size={12} />
-        </div>
+        <InputField label="Tag" id="tag" name="tag" type="text" value={f.tag} maxlength={64} autocomplete="off" size={12} />
         <div>
           <SelectField id="sort" label="Sort" options={SORT_CHOICES} selected={f.sort} />
         </div>
@@ -123,39 +117,21 @@ export const AdminDevicesPage: FC<ViewBase & { filters: DeviceFilters; devices: 
         <form method="post" action="/admin/devices/bulk">
           <Csrf token={p.csrf} />
           <input type="hidden" name="back" value={p.back} />
-          <div class="table">
-            <table class="stack">
-              <caption class="visually-hidden">Devices matching the search, {SORT_LABELS[f.sort]}</caption>
-              <thead>
-                <tr>
-                  <th scope="col" class="pick">
-                    <span class="visually-hidden">Select</span>
-                  </th>
-                  <th scope="col">Serial</th>
-                  <th scope="col">State</th>
-                  <th scope="col">Last seen</th>
-                  <th scope="col">Owner</th>
-                  <th scope="col">Tags</th>
-                  <th scope="col">Agent</th>
-                </tr>
-              </thead>
-              <tbody>
-                {p.devices.map((d) => (
-                  <tr>
-                    <td data-label="Select">
-                      <input type="checkbox" name="serial" value={d.serial} id={`sel-${d.serial}`} aria-label={`Select ${d.serial}`} />
-                    </td>
-                    <DeviceCells device={d} now={p.now} label="Serial" />
-                    <td data-label="Owner">{d.owner?.email ?? <span class="note">—</span>}</td>
-                    <td data-label="Tags">
-                      <Tags tags={d.tags} />
-                    </td>
-                    <td data-label="Agent">{d.agentVersion ?? <span class="note">—</span>}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table stack caption={`Devices matching the search, ${SORT_LABELS[f.sort]}`} columns={[{ label: 'Select', pick: true }, 'Serial', 'State', 'Last seen', 'Owner', 'Tags', 'Agent']}>
+            {p.devices.map((d) => (
+              <tr>
+                <td data-label="Select">
+                  <input type="checkbox" name="serial" value={d.serial} id={`sel-${d.serial}`} aria-label={`Select ${d.serial}`} />
+                </td>
+                <DeviceCells device={d} now={p.now} label="Serial" />
+                <td data-label="Owner">{d.owner?.email ?? <span class="note">—</span>}</td>
+                <td data-label="Tags">
+                  <Tags tags={d.tags} />
+                </td>
+                <td data-label="Agent">{d.agentVersion ?? <span class="note">—</span>}</td>
+              </tr>
+            ))}
+          </Table>
           <div class="row">
             <button type="submit" name="action" value="disable" class="danger">
               Disable selected

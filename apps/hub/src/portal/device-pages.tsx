@@ -7,7 +7,7 @@ import type { AccessLogRow } from '../registry/access-log-search.js';
 import type { DeviceInfo, DeviceLinkInfo, GrantInfo } from '../registry/index.js';
 import { ExposureWindow, InstallerLinksSection, ReadOnlyChoice } from './device-links-section.js';
 import { formatBytes, GRANT_DURATIONS } from './format.js';
-import { Csrf, Layout, ListTable, Notice, Page, RevokeButton, SelectField, StateDot, Tags, When, type PageUser } from './layout.js';
+import { Csrf, InputField, Layout, ListTable, Notice, Page, RevokeButton, SelectField, StateDot, Table, Tags, When, type PageUser } from './layout.js';
 
 export interface ViewBase {
   user: PageUser & { id: string };
@@ -64,37 +64,22 @@ export const MyDevicesPage: FC<ViewBase & { devices: DeviceInfo[]; nextCursor: s
         <a href="/claim">enter the code it shows</a>.
       </p>
     ) : (
-      <div class="table">
-        <table class="stack">
-          <caption class="visually-hidden">Devices you own or were given access to</caption>
-          <thead>
-            <tr>
-              <th scope="col">Device</th>
-              <th scope="col">State</th>
-              <th scope="col">Last seen</th>
-              <th scope="col">Address</th>
-              <th scope="col">Access</th>
-              <th scope="col">Tags</th>
-            </tr>
-          </thead>
-          <tbody>
-            {p.devices.map((d) => (
-              <tr>
-                <DeviceCells device={d} now={p.now} label="Device">
-                  {d.owner?.id !== p.user.id ? <div class="note">shared with you</div> : null}
-                </DeviceCells>
-                <td data-label="Address">
-                  <a href={d.url}>{d.url.replace(/^https?:\/\//, '').replace(/\/$/, '')}</a>
-                </td>
-                <td data-label="Access">{d.accessPolicy === 'public' ? 'public' : 'owners'}</td>
-                <td data-label="Tags">
-                  <Tags tags={d.tags} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <Table stack caption="Devices you own or were given access to" columns={['Device', 'State', 'Last seen', 'Address', 'Access', 'Tags']}>
+        {p.devices.map((d) => (
+          <tr>
+            <DeviceCells device={d} now={p.now} label="Device">
+              {d.owner?.id !== p.user.id ? <div class="note">shared with you</div> : null}
+            </DeviceCells>
+            <td data-label="Address">
+              <a href={d.url}>{d.url.replace(/^https?:\/\//, '').replace(/\/$/, '')}</a>
+            </td>
+            <td data-label="Access">{d.accessPolicy === 'public' ? 'public' : 'owners'}</td>
+            <td data-label="Tags">
+              <Tags tags={d.tags} />
+            </td>
+          </tr>
+        ))}
+      </Table>
     )}
     <SingleHostNote devices={p.devices} />
     <nav class="pager" aria-label="Pages">
@@ -121,58 +106,44 @@ export interface DeviceView extends ViewBase {
   organizationName?: string | undefined;
 }
 
-export const AccessLogTable: FC<{ entries: AccessLogRow[]; now: Date; showDevice?: boolean; caption: string }> = (p) =>
-  p.entries.length === 0 ? (
-    <p class="note">No requests in this range.</p>
-  ) : (
-    <div class="table">
-      <table class="stack">
-        <caption class="visually-hidden">{p.caption}</caption>
-        <thead>
-          <tr>
-            <th scope="col">Time (UTC)</th>
-            {p.showDevice ? <th scope="col">Device</th> : null}
-            <th scope="col">Who</th>
-            <th scope="col">From</th>
-            <th scope="col">Request</th>
-            <th scope="col" class="num">Status</th>
-            <th scope="col" class="num">In / out</th>
-            <th scope="col" class="num">ms</th>
-          </tr>
-        </thead>
-        <tbody>
-          {p.entries.map((e) => (
-            <tr>
-              <td class="mono" data-label="Time (UTC)">
-                {e.at.slice(0, 19).replace('T', ' ')}
-              </td>
-              {p.showDevice ? (
-                <td data-label="Device">
-                  <a href={`/devices/${e.serial}`}>{e.serial}</a>
-                </td>
-              ) : null}
-              <td data-label="Who">{e.email ?? (e.linkId ? <span>installer link <span class="mono">{e.linkId.slice(0, 8)}</span></span> : e.userId ? <span class="note">deleted account</span> : <span class="note">anonymous</span>)}</td>
-              <td class="mono" data-label="From">
-                {e.clientIp}
-              </td>
-              <td class="mono" data-label="Request">
-                {e.method} {e.path.length > 80 ? `${e.path.slice(0, 80)}…` : e.path}
-              </td>
-              <td class="num" data-label="Status">
-                {e.status}
-              </td>
-              <td class="num" data-label="In / out">
-                {formatBytes(e.bytesIn)} / {formatBytes(e.bytesOut)}
-              </td>
-              <td class="num" data-label="ms">
-                {e.durationMs}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
-  );
+export const AccessLogTable: FC<{ entries: AccessLogRow[]; now: Date; showDevice?: boolean; caption: string }> = (p) => (
+  <ListTable
+    rows={p.entries}
+    empty="No requests in this range."
+    stack
+    caption={p.caption}
+    columns={['Time (UTC)', ...(p.showDevice ? ['Device'] : []), 'Who', 'From', 'Request', { label: 'Status', num: true }, { label: 'In / out', num: true }, { label: 'ms', num: true }]}
+  >
+    {p.entries.map((e) => (
+      <tr>
+        <td class="mono" data-label="Time (UTC)">
+          {e.at.slice(0, 19).replace('T', ' ')}
+        </td>
+        {p.showDevice ? (
+          <td data-label="Device">
+            <a href={`/devices/${e.serial}`}>{e.serial}</a>
+          </td>
+        ) : null}
+        <td data-label="Who">{e.email ?? (e.linkId ? <span>installer link <span class="mono">{e.linkId.slice(0, 8)}</span></span> : e.userId ? <span class="note">deleted account</span> : <span class="note">anonymous</span>)}</td>
+        <td class="mono" data-label="From">
+          {e.clientIp}
+        </td>
+        <td class="mono" data-label="Request">
+          {e.method} {e.path.length > 80 ? `${e.path.slice(0, 80)}…` : e.path}
+        </td>
+        <td class="num" data-label="Status">
+          {e.status}
+        </td>
+        <td class="num" data-label="In / out">
+          {formatBytes(e.bytesIn)} / {formatBytes(e.bytesOut)}
+        </td>
+        <td class="num" data-label="ms">
+          {e.durationMs}
+        </td>
+      </tr>
+    ))}
+  </ListTable>
+);
 
 export const DevicePage: FC<DeviceView> = (p) => {
   const d = p.device;
@@ -342,10 +313,7 @@ const GrantsSection: FC<DeviceView & { base: string }> = (p) => (
     </ListTable>
     <form method="post" action={`${p.base}/grants`} class="row panel">
       <Csrf token={p.csrf} />
-      <div style="flex:2 1 16rem">
-        <label for="grant-email">Give access to (e-mail of an account)</label>
-        <input id="grant-email" name="email" type="email" class="wide" required autocomplete="off" value={p.grantEmail ?? ''} />
-      </div>
+      <InputField label="Give access to (e-mail of an account)" rowStyle="flex:2 1 16rem" id="grant-email" name="email" type="email" class="wide" required autocomplete="off" value={p.grantEmail ?? ''} />
       <div>
         <SelectField id="grant-for" name="duration" label="For" options={GRANT_DURATIONS} selected="48h" />
       </div>

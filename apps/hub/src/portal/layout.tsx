@@ -2,7 +2,7 @@
 // The portal's one layout and stylesheet (no client script, no external assets: the CSP allows only
 // inline style): skip link, role-aware navigation, visible focus, WCAG AA contrast, tables that
 // scroll sideways on narrow screens, and small shared pieces (status dot, times, hidden CSRF field).
-import type { Child, FC } from 'hono/jsx';
+import type { Child, FC, JSX } from 'hono/jsx';
 import { ago, formatTime } from './format.js';
 
 const STYLE = `
@@ -252,42 +252,65 @@ export const Page: FC<{ view: PageView; title: string; current?: string; narrow?
   </Layout>
 );
 
-/** A column heading; `num` right-aligns a column of numbers. */
-export type Column = string | { label: string; num: true };
+/** A column heading; `num` right-aligns a column of numbers; `pick` is a column of checkboxes, its label for screen readers only. */
+export type Column = string | { label: string; num: true } | { label: string; pick: true };
+
+const Heading: FC<{ column: Column }> = ({ column }) =>
+  typeof column === 'string' ? (
+    <th scope="col">{column}</th>
+  ) : 'num' in column ? (
+    <th scope="col" class="num">
+      {column.label}
+    </th>
+  ) : (
+    <th scope="col" class="pick">
+      <span class="visually-hidden">{column.label}</span>
+    </th>
+  );
 
 /**
- * A list as a table that scrolls sideways on narrow screens, or the `empty` note when there are no
- * rows. `actions` adds a last column for per-row buttons; `stack` turns rows into cards on phones.
+ * A table that scrolls sideways on narrow screens, its rows the children. `actions` adds a last
+ * column for per-row buttons; `stack` turns rows into cards on phones.
  */
-export const ListTable: FC<{ rows: readonly unknown[]; empty: Child; columns: readonly Column[]; actions?: boolean; stack?: boolean; caption?: Child; children?: Child }> = (p) =>
-  p.rows.length === 0 ? (
-    <p class="note">{p.empty}</p>
-  ) : (
-    <div class="table">
-      <table class={p.stack ? 'stack' : undefined}>
-        {p.caption ? <caption class="visually-hidden">{p.caption}</caption> : null}
-        <thead>
-          <tr>
-            {p.columns.map((col) =>
-              typeof col === 'string' ? (
-                <th scope="col">{col}</th>
-              ) : (
-                <th scope="col" class="num">
-                  {col.label}
-                </th>
-              ),
-            )}
-            {p.actions ? (
-              <th scope="col">
-                <span class="visually-hidden">Actions</span>
-              </th>
-            ) : null}
-          </tr>
-        </thead>
-        <tbody>{p.children}</tbody>
-      </table>
-    </div>
-  );
+export const Table: FC<{ columns: readonly Column[]; actions?: boolean; stack?: boolean; caption?: Child; children?: Child }> = (p) => (
+  <div class="table">
+    <table class={p.stack ? 'stack' : undefined}>
+      {p.caption ? <caption class="visually-hidden">{p.caption}</caption> : null}
+      <thead>
+        <tr>
+          {p.columns.map((column) => (
+            <Heading column={column} />
+          ))}
+          {p.actions ? (
+            <th scope="col">
+              <span class="visually-hidden">Actions</span>
+            </th>
+          ) : null}
+        </tr>
+      </thead>
+      <tbody>{p.children}</tbody>
+    </table>
+  </div>
+);
+
+/** A list as a Table, or the `empty` note when there are no rows. */
+export const ListTable: FC<{ rows: readonly unknown[]; empty: Child; columns: readonly Column[]; actions?: boolean; stack?: boolean; caption?: Child; children?: Child }> = ({ rows, empty, ...table }) =>
+  rows.length === 0 ? <p class="note">{empty}</p> : <Table {...table} />;
+
+/** A table cell with a time, as When shows it. */
+export const WhenCell: FC<{ iso: string | null; now: Date; never?: string }> = (p) => (
+  <td>
+    <When {...p} />
+  </td>
+);
+
+/** A labelled input in a `<div>` of its own (styled by `rowStyle`): `label`, then the input with the rest of the props. */
+export const InputField: FC<{ label: Child; rowStyle?: string } & JSX.IntrinsicElements['input'] & { id: string }> = ({ label, rowStyle, ...input }) => (
+  <div style={rowStyle}>
+    <label for={input.id}>{label}</label>
+    <input {...input} />
+  </div>
+);
 
 /** One button that posts a form (with its CSRF token and any hidden fields): revoke, remove, release. */
 export const PostButton: FC<{

@@ -6,7 +6,7 @@ import type { FC } from 'hono/jsx';
 import type { AdminPeerInfo, MemberInfo, OrganizationInfo } from '../registry/index.js';
 import type { OrganizationTokenInfo } from '../auth/api-tokens.js';
 import type { ViewBase } from './device-pages.js';
-import { Csrf, ListTable, Page, PanelForm, PostButton, SelectField, When } from './layout.js';
+import { Csrf, InputField, ListTable, Page, PanelForm, PostButton, SelectField, WhenCell } from './layout.js';
 import { OrganizationPeerSection } from './organization-peer-section.js';
 
 const ROLES = ['owner', 'admin', 'technician', 'viewer'] as const;
@@ -19,8 +19,11 @@ const ROLE_TEXT: Record<string, string> = {
 
 const ROLE_OPTIONS = ROLES.map((r) => ({ value: r, label: `${r} (${ROLE_TEXT[r]})` }));
 
+/** The role drop-down of a member or token form, in its own row. */
 const RoleSelect: FC<{ id: string; selected?: string | undefined }> = ({ id, selected }) => (
-  <SelectField id={id} name="role" label="Role" options={ROLE_OPTIONS} selected={selected ?? 'viewer'} />
+  <div>
+    <SelectField id={id} name="role" label="Role" options={ROLE_OPTIONS} selected={selected ?? 'viewer'} />
+  </div>
 );
 
 export const OrganizationsPage: FC<ViewBase & { organizations: (OrganizationInfo & { role: string | null })[]; superadmin: boolean; name?: string }> = (p) => (
@@ -45,9 +48,7 @@ export const OrganizationsPage: FC<ViewBase & { organizations: (OrganizationInfo
             <a href={`/orgs/${o.id}`}>{o.name}</a>
           </td>
           <td>{o.role ?? 'hub administrator'}</td>
-          <td>
-            <When iso={o.createdAt} now={p.now} />
-          </td>
+          <WhenCell iso={o.createdAt} now={p.now} />
         </tr>
       ))}
     </ListTable>
@@ -88,9 +89,7 @@ export const OrganizationPage: FC<OrganizationView> = (p) => (
         <tr>
           <td>{m.email}</td>
           <td>{m.role}</td>
-          <td>
-            <When iso={m.createdAt} now={p.now} />
-          </td>
+          <WhenCell iso={m.createdAt} now={p.now} />
           {p.manageMembers ? (
             <td>
               <PostButton action={`/orgs/${p.organization.id}/members/${m.userId}/delete`} csrf={p.csrf} class="danger" label={`Remove ${m.email}`}>
@@ -103,13 +102,8 @@ export const OrganizationPage: FC<OrganizationView> = (p) => (
     </ListTable>
     {p.manageMembers ? (
       <PanelForm id="add-member-h" heading="Add a member or change a role" action={`/orgs/${p.organization.id}/members`} csrf={p.csrf} submit="Save member">
-        <div>
-          <label for="member-email">E-mail address</label>
-          <input id="member-email" name="email" type="email" required maxlength={254} autocomplete="off" />
-        </div>
-        <div>
-          <RoleSelect id="member-role" />
-        </div>
+        <InputField label="E-mail address" id="member-email" name="email" type="email" required maxlength={254} autocomplete="off" />
+        <RoleSelect id="member-role" />
       </PanelForm>
     ) : null}
     {p.tokens ? (
@@ -122,9 +116,7 @@ export const OrganizationPage: FC<OrganizationView> = (p) => (
               <td>{t.name}</td>
               <td>{t.role}</td>
               <td class="mono">{t.displayPrefix}</td>
-              <td>
-                <When iso={t.lastUsedAt} now={p.now} never="never" />
-              </td>
+              <WhenCell iso={t.lastUsedAt} now={p.now} never="never" />
               <td>
                 {t.revokedAt ? (
                   'revoked'
@@ -138,13 +130,8 @@ export const OrganizationPage: FC<OrganizationView> = (p) => (
           ))}
         </ListTable>
         <PanelForm id="new-token-h" heading="New organisation token" action={`/orgs/${p.organization.id}/tokens`} csrf={p.csrf} submit="Make token">
-          <div>
-            <label for="token-name">Name</label>
-            <input id="token-name" name="name" type="text" required maxlength={100} placeholder="ci" />
-          </div>
-          <div>
-            <RoleSelect id="token-role" />
-          </div>
+          <InputField label="Name" id="token-name" name="name" type="text" required maxlength={100} placeholder="ci" />
+          <RoleSelect id="token-role" />
         </PanelForm>
       </>
     ) : null}

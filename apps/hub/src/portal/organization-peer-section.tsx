@@ -4,7 +4,7 @@
 // (the wg-quick file comes back, without a private key), remove one.
 import type { FC } from 'hono/jsx';
 import type { AdminPeerInfo } from '../registry/index.js';
-import { ListTable, PanelForm, PostButton, When } from './layout.js';
+import { InputField, ListTable, PanelForm, PostButton, WhenCell } from './layout.js';
 
 export const OrganizationPeerSection: FC<{ organizationId: string; peers: AdminPeerInfo[]; csrf: string; now: Date; newConfig?: string | undefined }> = (p) => (
   <>
@@ -21,9 +21,7 @@ export const OrganizationPeerSection: FC<{ organizationId: string; peers: AdminP
         <tr>
           <td>{peer.name}</td>
           <td class="mono">{peer.tunnelIp}</td>
-          <td>
-            <When iso={peer.lastHandshakeAt} now={p.now} never="never" />
-          </td>
+          <WhenCell iso={peer.lastHandshakeAt} now={p.now} never="never" />
           <td>
             <PostButton action={`/orgs/${p.organizationId}/peers/${peer.id}/delete`} csrf={p.csrf} class="danger" label={`Remove ${peer.name}`}>
               Remove
@@ -33,14 +31,8 @@ export const OrganizationPeerSection: FC<{ organizationId: string; peers: AdminP
       ))}
     </ListTable>
     <PanelForm id="new-peer-h" heading="Add a WireGuard peer" action={`/orgs/${p.organizationId}/peers`} csrf={p.csrf} submit="Add peer">
-      <div>
-        <label for="peer-name">Name</label>
-        <input id="peer-name" name="name" type="text" required maxlength={64} placeholder="anna laptop" />
-      </div>
-      <div>
-        <label for="peer-key">Public key of the laptop</label>
-        <input id="peer-key" name="publicKey" type="text" required maxlength={60} autocomplete="off" class="mono" />
-      </div>
+      <InputField label="Name" id="peer-name" name="name" type="text" required maxlength={64} placeholder="anna laptop" />
+      <InputField label="Public key of the laptop" id="peer-key" name="publicKey" type="text" required maxlength={60} autocomplete="off" class="mono" />
     </PanelForm>
   </>
 );

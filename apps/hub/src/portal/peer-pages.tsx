@@ -7,7 +7,7 @@ import type { FC } from 'hono/jsx';
 import { keyTag } from '@porthole/wireguard';
 import type { AdminPeerInfo } from '../registry/index.js';
 import type { ViewBase } from './device-pages.js';
-import { Csrf, ErrorNote, Layout, ListTable, Notice, Page, When } from './layout.js';
+import { Csrf, ErrorNote, Layout, ListTable, Notice, Page, When, WhenCell } from './layout.js';
 
 export const PeersPage: FC<ViewBase & { peers: AdminPeerInfo[]; form?: { name: string; publicKey: string; mode: string } }> = (p) => (
   <Page view={p} title="WireGuard peers" current="/admin/peers">
@@ -48,9 +48,7 @@ export const PeersPage: FC<ViewBase & { peers: AdminPeerInfo[]; form?: { name: s
           </td>
           <td class="mono">{peer.tunnelIp}</td>
           <td class="mono">{keyTag(peer.publicKey)}</td>
-          <td>
-            <When iso={peer.lastHandshakeAt} now={p.now} />
-          </td>
+          <WhenCell iso={peer.lastHandshakeAt} now={p.now} />
           <td class="mono">{peer.lastEndpoint ?? '—'}</td>
         </tr>
       ))}

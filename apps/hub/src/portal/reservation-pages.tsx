@@ -4,7 +4,7 @@
 import type { FC } from 'hono/jsx';
 import type { SerialReservationInfo } from '../registry/index.js';
 import type { ViewBase } from './device-pages.js';
-import { CreateForm, ListTable, Page, PostButton, When } from './layout.js';
+import { CreateForm, InputField, ListTable, Page, PostButton, WhenCell } from './layout.js';
 
 export interface ReservationForm {
   prefix: string;
@@ -23,14 +23,8 @@ export const ReservationsPage: FC<ViewBase & { reservations: SerialReservationIn
         : 'This hub has no device CA (PORTHOLE_DEVICE_CA_FILE), so serials are otherwise first come, first served.'}
     </p>
     <CreateForm heading="Reserve a prefix" action="/admin/serial-reservations" csrf={p.csrf} submit="Reserve prefix">
-      <div>
-        <label for="prefix">Prefix</label>
-        <input id="prefix" name="prefix" type="text" required maxlength={63} value={p.form?.prefix ?? ''} placeholder="an1" class="mono" autocomplete="off" spellcheck={false} />
-      </div>
-      <div style="flex:2 1 14rem">
-        <label for="description">Description</label>
-        <input id="description" name="description" type="text" class="wide" maxlength={200} value={p.form?.description ?? ''} placeholder="Example Meters AN1 series" />
-      </div>
+      <InputField label="Prefix" id="prefix" name="prefix" type="text" required maxlength={63} value={p.form?.prefix ?? ''} placeholder="an1" class="mono" autocomplete="off" spellcheck={false} />
+      <InputField label="Description" rowStyle="flex:2 1 14rem" id="description" name="description" type="text" class="wide" maxlength={200} value={p.form?.description ?? ''} placeholder="Example Meters AN1 series" />
     </CreateForm>
     <h2>Reserved prefixes</h2>
     <ListTable rows={p.reservations} empty="No reserved prefixes." columns={['Prefix', 'Description', 'Reserved by', 'Reserved']} actions>
@@ -39,9 +33,7 @@ export const ReservationsPage: FC<ViewBase & { reservations: SerialReservationIn
           <td class="mono">{r.prefix}</td>
           <td>{r.description || <span class="note">—</span>}</td>
           <td>{r.createdBy?.email ?? <span class="note">—</span>}</td>
-          <td>
-            <When iso={r.createdAt} now={p.now} />
-          </td>
+          <WhenCell iso={r.createdAt} now={p.now} />
           <td>
             <PostButton action={`/admin/serial-reservations/${encodeURIComponent(r.prefix)}/delete`} csrf={p.csrf} formStyle="margin:0" class="danger" label={`Release prefix ${r.prefix}`}>
               Release

@@ -5,7 +5,7 @@ import type { FC } from 'hono/jsx';
 import type { ApiTokenInfo, EnrollmentTokenInfo } from '../registry/index.js';
 import type { ViewBase } from './device-pages.js';
 import { API_TOKEN_DURATIONS, ENROLLMENT_DURATIONS } from './format.js';
-import { CreateForm, ListTable, Page, RevokeButton, SelectField, Tags, When } from './layout.js';
+import { CreateForm, InputField, ListTable, Page, RevokeButton, SelectField, Tags, When, WhenCell } from './layout.js';
 
 /** The plaintext of a token just created: shown in this response only. */
 export const SecretOnce: FC<{ label: string; value: string; usage: string }> = (p) => (
@@ -43,21 +43,12 @@ export const EnrollmentTokensPage: FC<ViewBase & { tokens: EnrollmentTokenInfo[]
       />
     ) : null}
     <CreateForm heading="New token" action="/admin/enrollment-tokens" csrf={p.csrf} submit="Create enrollment token">
-      <div style="flex:2 1 14rem">
-        <label for="description">Description</label>
-        <input id="description" name="description" type="text" class="wide" maxlength={200} value={p.form?.description ?? ''} placeholder="Berlin roll-out, batch 3" />
-      </div>
-      <div>
-        <label for="maxUses">Devices it may enroll</label>
-        <input id="maxUses" name="maxUses" type="number" min={1} max={1000000} required value={p.form?.maxUses ?? '1'} style="width:8rem" />
-      </div>
+      <InputField label="Description" rowStyle="flex:2 1 14rem" id="description" name="description" type="text" class="wide" maxlength={200} value={p.form?.description ?? ''} placeholder="Berlin roll-out, batch 3" />
+      <InputField label="Devices it may enroll" id="maxUses" name="maxUses" type="number" min={1} max={1000000} required value={p.form?.maxUses ?? '1'} style="width:8rem" />
       <div>
         <SelectField id="duration" label="Valid for" options={ENROLLMENT_DURATIONS} selected={p.form?.duration ?? '1d'} />
       </div>
-      <div style="flex:1 1 12rem">
-        <label for="tags">Tags for its devices</label>
-        <input id="tags" name="tags" type="text" class="wide" value={p.form?.tags ?? ''} placeholder="berlin, fleet-a" />
-      </div>
+      <InputField label="Tags for its devices" rowStyle="flex:1 1 12rem" id="tags" name="tags" type="text" class="wide" value={p.form?.tags ?? ''} placeholder="berlin, fleet-a" />
     </CreateForm>
     <h2>Tokens</h2>
     <ListTable rows={p.tokens} empty="No enrollment tokens yet." columns={['Token', 'Description', 'Tags', { label: 'Used', num: true }, 'State', 'Expires']} actions>
@@ -74,9 +65,7 @@ export const EnrollmentTokensPage: FC<ViewBase & { tokens: EnrollmentTokenInfo[]
           <td>
             <StateText state={t.state} />
           </td>
-          <td>
-            <When iso={t.expiresAt} now={p.now} />
-          </td>
+          <WhenCell iso={t.expiresAt} now={p.now} />
           <td>
             {t.state !== 'revoked' ? (
               <RevokeButton action={`/admin/enrollment-tokens/${t.id}/revoke`} csrf={p.csrf} label={`Revoke enrollment token ${t.displayPrefix}`} />
@@ -98,10 +87,7 @@ export const ApiTokensPage: FC<ViewBase & { tokens: ApiTokenInfo[]; created?: { 
       />
     ) : null}
     <CreateForm heading="New token" action="/admin/api-tokens" csrf={p.csrf} submit="Create API token" note={<>The token acts as you ({p.user.email}); only administrators’ tokens may use the admin API.</>}>
-      <div style="flex:2 1 14rem">
-        <label for="name">Name</label>
-        <input id="name" name="name" type="text" class="wide" required maxlength={100} value={p.name ?? ''} placeholder="inventory sync" />
-      </div>
+      <InputField label="Name" rowStyle="flex:2 1 14rem" id="name" name="name" type="text" class="wide" required maxlength={100} value={p.name ?? ''} placeholder="inventory sync" />
       <fieldset style="border:0;padding:0;margin:0">
         <legend style="font-weight:500;margin-bottom:.2rem">Scopes</legend>
         <label style="display:inline;font-weight:400;margin-right:1rem">
@@ -127,9 +113,7 @@ export const ApiTokensPage: FC<ViewBase & { tokens: ApiTokenInfo[]; created?: { 
             <td>{t.name}</td>
             <td class="mono">{t.displayPrefix}…</td>
             <td>{t.scopes.join(', ')}</td>
-            <td>
-              <When iso={t.lastUsedAt} now={p.now} />
-            </td>
+            <WhenCell iso={t.lastUsedAt} now={p.now} />
             <td>{t.expiresAt ? <When iso={t.expiresAt} now={p.now} /> : 'never'}</td>
             <td>
               <StateText state={state} />
