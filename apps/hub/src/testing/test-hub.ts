@@ -34,6 +34,11 @@ export interface TestHubOptions {
   /** HTTP port (default: a free one) and WireGuard UDP port (default: any) on 127.0.0.1. */
   httpPort?: number;
   udpPort?: number;
+  /**
+   * The WireGuard UDP address (default 127.0.0.1): 0.0.0.0 or a namespace's own address for a hub
+   * that devices on other hosts dial. The HTTP side follows PORTHOLE_LISTEN_HOST in `env`.
+   */
+  udpHost?: string;
 }
 
 export interface TestHub {
@@ -61,7 +66,8 @@ export async function startTestHub(options: TestHubOptions = {}): Promise<TestHu
   for (const [name, content] of Object.entries(options.files ?? {})) writeFileSync(join(dataDir, name), content);
   const httpPort = options.httpPort ?? (await freePort());
   const adminToken = options.adminToken ?? `ph_api_${randomBytes(24).toString('base64url')}`;
-  let bind = await UdpBind.open({ host: '127.0.0.1', ...(options.udpPort ? { port: options.udpPort } : {}) });
+  const udpHost = options.udpHost ?? '127.0.0.1';
+  let bind = await UdpBind.open({ host: udpHost, ...(options.udpPort ? { port: options.udpPort } : {}) });
   const udpPort = bind.localPort!;
   const extra = typeof options.env === 'function' ? options.env(dataDir) : options.env;
   const config = loadConfig(
@@ -69,7 +75,7 @@ export async function startTestHub(options: TestHubOptions = {}): Promise<TestHu
       PORTHOLE_DATA_DIR: dataDir,
       PORTHOLE_HTTP_PORT: String(httpPort),
       PORTHOLE_LISTEN_HOST: '127.0.0.1',
-      PORTHOLE_WG_ENDPOINT: options.wgEndpoint?.(udpPort) ?? `127.0.0.1:${udpPort}`,
+      PORTHOLE_WG_ENDPOINT: options.wgEndpoint?.(udpPort) ?? `${udpHost === '0.0.0.0' ? '127.0.0.1' : udpHost}:${udpPort}`,
       ...(options.admin === false ? {} : { PORTHOLE_ADMIN_EMAIL: TEST_ADMIN_EMAIL, PORTHOLE_ADMIN_PASSWORD: TEST_ADMIN_PASSWORD, PORTHOLE_ADMIN_TOKEN: adminToken }),
       PORTHOLE_SHUTDOWN_GRACE_MS: '500',
       ...extra,
@@ -102,7 +108,7 @@ export async function startTestHub(options: TestHubOptions = {}): Promise<TestHu
     async restart() {
       await hub.close();
       const down = performance.now();
-      bind = await UdpBind.open({ host: '127.0.0.1', port: udpPort });
+      bind = await UdpBind.open({ host: udpHost, port: udpPort });
       hub = await createHub({ ...deps, config, bind });
       await hub.listen();
       return { downMs: performance.now() - down };
