@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { userIdentities, users } from '@porthole/db';
 import { ForbiddenError, loadConfig, RateLimitedError, singleSignOnFromConfig, UnauthorizedError, UnavailableError, type SingleSignOn } from '@porthole/hub';
-import { createTestClock, useRegistryTestBed, type TestRegistry } from '@porthole/hub/testing';
+import { useRegistryTestBed } from '@porthole/hub/testing';
 import { memoryLogger } from '@porthole/log';
 import { requirementsMet } from '../support/requirements.js';
 import { SLAPD_TOOLS, startSlapd, type SlapdServer } from './slapd-server.js';
@@ -44,11 +44,7 @@ const LDIF = [
 
 describe.skipIf(!ok)('directory sign-in against slapd', () => {
   let slapd: SlapdServer;
-  const clock = createTestClock();
-  let registry: TestRegistry;
-  useRegistryTestBed('pglite', clock, (_t, r) => {
-    registry = r;
-  });
+  const bed = useRegistryTestBed('pglite');
   const logger = memoryLogger('debug');
 
   beforeAll(async () => {
@@ -75,14 +71,14 @@ describe.skipIf(!ok)('directory sign-in against slapd', () => {
       },
       (path) => readFileSync(path, 'utf8'),
     );
-    return singleSignOnFromConfig(config, { ctx: registry.context, beginPasswordAttempt: registry.beginPasswordAttempt, logger, portalUrl: 'https://portal.example.io' });
+    return singleSignOnFromConfig(config, { ctx: bed.registry.context, beginPasswordAttempt: bed.registry.beginPasswordAttempt, logger, portalUrl: 'https://portal.example.io' });
   }
   const attempt = (sso: SingleSignOn, username: string, password: string, clientIp = '192.0.2.10') =>
     sso.directorySignIn({ username, password, clientIp }).then(
       (r) => r,
       (err: unknown) => err as Error,
     );
-  const accountCount = async () => (await registry.context.db.select().from(users)).length;
+  const accountCount = async () => (await bed.registry.context.db.select().from(users)).length;
 
   it('signs in with the right password over StartTLS, creating the account once, its role from its group', async () => {
     const sso = methods();
@@ -92,8 +88,8 @@ describe.skipIf(!ok)('directory sign-in against slapd', () => {
     if (first instanceof Error) throw first;
     console.log(`directory sign-in over StartTLS with service search and group lookup: ${ms.toFixed(0)} ms (first, includes the account)`);
     expect(first.user).toMatchObject({ email: 'alice@example.org', role: 'admin' });
-    expect(await registry.userForSessionToken(first.session.token)).toMatchObject({ id: first.user.id, role: 'admin' });
-    const identities = await registry.context.db.select().from(userIdentities).where(eq(userIdentities.userId, first.user.id));
+    expect(await bed.registry.userForSessionToken(first.session.token)).toMatchObject({ id: first.user.id, role: 'admin' });
+    const identities = await bed.registry.context.db.select().from(userIdentities).where(eq(userIdentities.userId, first.user.id));
     expect(identities).toEqual([expect.objectContaining({ provider: 'ldap', issuer: 'ou=people,dc=example,dc=org', email: 'alice@example.org' })]);
     // The subject is the entry's entryUUID (slapadd gave each entry one), not its DN.
     expect(identities[0]!.subject).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
@@ -174,7 +170,7 @@ describe.skipIf(!ok)('directory sign-in against slapd', () => {
     expect(await attempt(sso, 'bob', PASSWORDS.bob)).toBeInstanceOf(RateLimitedError);
     // Another address is not held back by these guesses.
     expect(await attempt(sso, 'bob', PASSWORDS.bob, '198.51.100.20')).not.toBeInstanceOf(Error);
-    clock.advance(2_000);
+    bed.clock.advance(2_000);
     expect(await attempt(sso, 'bob', PASSWORDS.bob)).not.toBeInstanceOf(Error);
 
     const logged = JSON.stringify(logger.records);

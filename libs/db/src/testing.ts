@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { createDatabase, resultRows, type DatabaseHandle, type Database, type DriverName } from './database.js';
 import { DEFAULT_ORGANIZATION_ID } from './schema/organization-roles.js';
 
@@ -117,6 +118,44 @@ export async function truncateAll(db: Database): Promise<void> {
   if (rows.some((r) => r.tablename === 'organizations')) {
     await db.execute(sql`insert into organizations (id, name) values (${DEFAULT_ORGANIZATION_ID}, 'Default') on conflict do nothing`);
   }
+}
+
+/**
+ * For the enclosing describe block: a database of `driver` made before its tests and dropped after
+ * them, with `emptyEach` emptied (truncateAll) before each test. What it returns stands for that
+ * database: read its fields in tests and hooks, once it is made.
+ */
+export function useTestDatabase(driver: DriverName, options: TestDatabaseOptions & { emptyEach?: boolean } = {}): TestDatabase {
+  let made: TestDatabase | undefined;
+  const current = () => {
+    if (!made) throw new Error(`the ${driver} test database is read before it is made`);
+    return made;
+  };
+  beforeAll(async () => {
+    made = await createTestDatabase(driver, postgresTestUrl(), options);
+  });
+  afterAll(async () => {
+    await made?.drop();
+  });
+  if (options.emptyEach) {
+    beforeEach(async () => {
+      await truncateAll(current().db);
+    });
+  }
+  return {
+    driver,
+    get db() {
+      return current().db;
+    },
+    get url() {
+      return current().url;
+    },
+    get listen() {
+      return current().listen?.bind(made);
+    },
+    close: () => current().close(),
+    drop: () => current().drop(),
+  };
 }
 
 /** Row count per application table, to assert that a refused request changed nothing. */

@@ -1,27 +1,16 @@
 // The API's account routes and guessing budgets on both drivers: list/disable/enable accounts (a
 // disabled admin's token stops at once), grants that answer alike for addresses with and without
 // an account, and per-address budgets for refused enrollment tokens and unknown poll tokens.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { DriverName } from '@porthole/db';
-import { createTestDatabase, probePostgres, tableCounts, truncateAll, type TestDatabase } from '@porthole/db/testing';
-import { requirementsMet } from '../../../../test/support/requirements.js';
+import { describe, expect, it } from 'vitest';
+import { tableCounts, useTestDatabase } from '@porthole/db/testing';
 import { testKey } from '../testing/registry-test-bed.js';
 import { ADMIN_PASSWORD, ADMIN_TOKEN, createApiHarness } from '../testing/api-harness.js';
+import { databaseDrivers } from '../../../../test/support/database-drivers.js';
 
-const pgProblem = await probePostgres();
-const drivers: DriverName[] = requirementsMet('API accounts on PostgreSQL', { check: () => pgProblem }) ? ['pglite', 'postgres'] : ['pglite'];
+const drivers = await databaseDrivers('API accounts');
 
 describe.each(drivers)('API accounts on %s', (driver) => {
-  let t: TestDatabase;
-  beforeAll(async () => {
-    t = await createTestDatabase(driver);
-  });
-  afterAll(async () => {
-    await t?.drop();
-  });
-  beforeEach(async () => {
-    await truncateAll(t.db);
-  });
+  const t = useTestDatabase(driver, { emptyEach: true });
 
   async function harness(limits = {}) {
     const h = await createApiHarness(t.db, { limits });

@@ -2,14 +2,12 @@
 // missing/extra/oversized fields, wrong types, non-label serials, bad keys, expired/used/revoked
 // tokens, wrong auth — each a documented 4xx with a clear message and an unchanged database.
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { DriverName } from '@porthole/db';
-import { probePostgres, snapshotTables, type TestDatabase } from '@porthole/db/testing';
-import { requirementsMet } from '../../../../test/support/requirements.js';
+import { snapshotTables } from '@porthole/db/testing';
 import { testKey } from '../testing/registry-test-bed.js';
-import { ADMIN_TOKEN, reg, useApiTestBed, type ApiHarness, type Fixture, type RequestOptions } from '../testing/api-harness.js';
+import { ADMIN_TOKEN, reg, useApiTestBed, type Fixture, type RequestOptions } from '../testing/api-harness.js';
+import { databaseDrivers } from '../../../../test/support/database-drivers.js';
 
-const pgProblem = await probePostgres();
-const drivers: DriverName[] = requirementsMet('API on PostgreSQL', { check: () => pgProblem }) ? ['pglite', 'postgres'] : ['pglite'];
+const drivers = await databaseDrivers('API');
 
 interface Case {
   name: string;
@@ -180,25 +178,22 @@ const CATALOGUE: Case[] = [
 ];
 
 describe.each(drivers)('API bad input on %s', (driver) => {
-  let t: TestDatabase;
-  let h: ApiHarness;
-  let f: Fixture;
-  const fresh = useApiTestBed(driver, (bed) => ({ t, h, f } = bed));
+  const bed = useApiTestBed(driver);
 
   describe('bad-input catalogue', () => {
     // Every case asserts the database is unchanged, so one seed serves them all.
-    beforeAll(fresh);
+    beforeAll(bed.fresh);
 
     it('covers every route of the table in the catalogue', () => {
       const covered = new Set(CATALOGUE.map((c) => `${c.method.toLowerCase()} ${c.path.split('?')[0]!.replace(/\/(an\w+|[0-9a-f-]{36}|abc|1%27or%271)(?=\/|$)/g, '/{x}')}`));
-      const routes = h.table.map((r) => `${r.method} ${r.path.replace(/\{\w+\}/g, '{x}')}`);
+      const routes = bed.h.table.map((r) => `${r.method} ${r.path.replace(/\{\w+\}/g, '{x}')}`);
       const missing = routes.filter((r) => !covered.has(r) && r !== 'get /whoami');
       expect(missing).toEqual([]);
     });
 
     it.each(CATALOGUE.map((c) => [c.name, c] as const))('%s → documented 4xx, nothing changed', async (_name, c) => {
-      const before = await snapshotTables(t.db);
-      const res = await h.request(c.method, c.path.replace('{admin}', f.adminId), c.opts?.(f) ?? {});
+      const before = await snapshotTables(bed.t.db);
+      const res = await bed.h.request(c.method, c.path.replace('{admin}', bed.f.adminId), c.opts?.(bed.f) ?? {});
       expect({ status: res.status, code: res.body?.error?.code }).toEqual({ status: c.status, code: c.code });
       expect(typeof res.body.error.message).toBe('string');
       expect(res.body.error.message.length).toBeGreaterThan(5);
@@ -206,7 +201,7 @@ describe.each(drivers)('API bad input on %s', (driver) => {
       if (c.message) expect(res.body.error.message).toMatch(c.message);
       expect(res.headers.get('content-type')).toMatch(/^application\/json/);
       expect(JSON.stringify(res.body)).not.toContain(ADMIN_TOKEN);
-      expect(await snapshotTables(t.db)).toEqual(before);
+      expect(await snapshotTables(bed.t.db)).toEqual(before);
     });
   });
 });

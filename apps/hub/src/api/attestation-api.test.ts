@@ -1,22 +1,21 @@
 // Attestation and serial reservations over HTTP on both drivers: the 403 codes a device gets, the
 // device objects that show attestation, and the reservation endpoints (admin write scope), each
 // answer checked against the schema its route documents.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { DriverName } from '@porthole/db';
-import { createTestDatabase, probePostgres, tableCounts, truncateAll, type TestDatabase } from '@porthole/db/testing';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { tableCounts, truncateAll, useTestDatabase } from '@porthole/db/testing';
 import { PKI_TOOLS, signAttestation, useDevicePki } from '../../../../test/support/device-pki.js';
 import { requirementsMet } from '../../../../test/support/requirements.js';
 import { testKey } from '../testing/registry-test-bed.js';
 import { ADMIN_PASSWORD, ADMIN_TOKEN, createApiHarness } from '../testing/api-harness.js';
+import { databaseDrivers } from '../../../../test/support/database-drivers.js';
 
-const pgProblem = await probePostgres();
-const drivers: DriverName[] = requirementsMet('attestation API on PostgreSQL', { check: () => pgProblem }) ? ['pglite', 'postgres'] : ['pglite'];
+const drivers = await databaseDrivers('attestation API');
 const ok = requirementsMet('attestation API', { tools: PKI_TOOLS });
 
 type Harness = Awaited<ReturnType<typeof createApiHarness>>;
 
 describe.skipIf(!ok).each(drivers)('attestation and reservations API on %s', (driver) => {
-  let t: TestDatabase;
+  const t = useTestDatabase(driver);
   let attested: Harness;
   let open: Harness;
   let enrollmentToken: string;
@@ -25,13 +24,6 @@ describe.skipIf(!ok).each(drivers)('attestation and reservations API on %s', (dr
     const root = pki.root('root', { subject: '/O=Example Meters/CN=Device Root', key: 'rsa' });
     const intermediate = pki.intermediate('int', root, { subject: '/O=Example Meters/CN=Devices 2030', key: 'rsa' });
     return { root, intermediate, leaf: pki.device('an1', intermediate, { subject: '/CN=AN1', key: 'ed25519' }) };
-  });
-
-  beforeAll(async () => {
-    t = await createTestDatabase(driver);
-  });
-  afterAll(async () => {
-    await t?.drop();
   });
   beforeEach(async () => {
     await truncateAll(t.db);

@@ -2,24 +2,20 @@
 // and organisation tokens go with it); one that still holds devices, enrollment tokens, admin peers
 // or webhooks answers 409 and stays whole; the default organisation is never deleted; its owner gets
 // 403, another organisation 404 like an unknown id.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ORGANIZATION_ID } from '@porthole/db';
-import { createTestDatabase, type TestDatabase } from '@porthole/db/testing';
+import { useTestDatabase } from '@porthole/db/testing';
 import { testKey } from '../testing/registry-test-bed.js';
 import { ADMIN_PASSWORD, ADMIN_TOKEN, createApiHarness } from '../testing/api-harness.js';
 
 describe('deleting an organisation', () => {
-  let db: TestDatabase;
+  const db = useTestDatabase('pglite');
   let h: Awaited<ReturnType<typeof createApiHarness>>;
 
   beforeAll(async () => {
-    db = await createTestDatabase('pglite');
     h = await createApiHarness(db.db);
     await h.registry.bootstrapAdmin({ adminEmail: 'admin@example.io', adminPassword: ADMIN_PASSWORD, adminToken: ADMIN_TOKEN });
   }, 60_000);
-  afterAll(async () => {
-    await db?.drop();
-  });
 
   it('refuses a non-empty organisation (409) until it is empty, then deletes it with its members and tokens', async () => {
     const r = h.registry;

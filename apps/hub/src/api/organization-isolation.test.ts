@@ -7,13 +7,13 @@
 // actions inside its own organisation.
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_ORGANIZATION_ID, resultRows, type DriverName, type OrganizationRole } from '@porthole/db';
-import { createTestDatabase, probePostgres, type TestDatabase } from '@porthole/db/testing';
-import { requirementsMet } from '../../../../test/support/requirements.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_ORGANIZATION_ID, resultRows, type OrganizationRole } from '@porthole/db';
+import { useTestDatabase } from '@porthole/db/testing';
 import { testKey } from '../testing/registry-test-bed.js';
 import { ADMIN_PASSWORD, ADMIN_TOKEN, createApiHarness, type ApiResult } from '../testing/api-harness.js';
 import type { RouteDef } from './route-table.js';
+import { databaseDrivers } from '../../../../test/support/database-drivers.js';
 
 type Harness = Awaited<ReturnType<typeof createApiHarness>>;
 const ROLES: OrganizationRole[] = ['owner', 'admin', 'technician', 'viewer'];
@@ -105,11 +105,10 @@ function normalized(res: ApiResult, t: Target): string {
   return text;
 }
 
-const pgProblem = await probePostgres();
-const drivers: DriverName[] = requirementsMet('organisation isolation on PostgreSQL', { check: () => pgProblem }) ? ['pglite', 'postgres'] : ['pglite'];
+const drivers = await databaseDrivers('organisation isolation');
 
 describe.each(drivers)('organisation isolation on %s (generated from the route table)', (driver) => {
-  let db: TestDatabase;
+  const db = useTestDatabase(driver);
   let h: Harness;
   let a: Target;
   /** Tokens of principals outside organisation A. */
@@ -118,7 +117,6 @@ describe.each(drivers)('organisation isolation on %s (generated from the route t
   const insiders: Record<string, string> = {};
 
   beforeAll(async () => {
-    db = await createTestDatabase(driver);
     h = await createApiHarness(db.db);
     const r = h.registry;
     await r.bootstrapAdmin({ adminEmail: 'admin@example.io', adminPassword: ADMIN_PASSWORD, adminToken: ADMIN_TOKEN });
@@ -164,9 +162,6 @@ describe.each(drivers)('organisation isolation on %s (generated from the route t
       prefix: 'acme',
     };
   }, 60_000);
-  afterAll(async () => {
-    await db?.drop();
-  });
 
   /** Every row that belongs to A, to show that nothing an outsider did changed it. */
   async function rowsOfA(): Promise<unknown[]> {

@@ -3,21 +3,20 @@
 // delete them and read their deliveries; technicians and viewers may not; another organisation's
 // endpoints and the hub-wide ones are invisible (a delete answers like an unknown id); a hub
 // administrator still adds hub-wide endpoints and sees every endpoint.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '@porthole/db/testing';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createSecretBox } from '../webhooks/secret-box.js';
 import { ADMIN_PASSWORD, ADMIN_TOKEN, createApiHarness } from '../testing/api-harness.js';
+import { useTestDatabase } from '@porthole/db/testing';
 
 type Harness = Awaited<ReturnType<typeof createApiHarness>>;
 
 describe('organisation webhooks', () => {
-  let db: TestDatabase;
+  const db = useTestDatabase('pglite');
   let h: Harness;
   const tokens: Record<string, string> = {};
   const orgs: Record<'acme' | 'beta', string> = { acme: '', beta: '' };
 
   beforeAll(async () => {
-    db = await createTestDatabase('pglite');
     h = await createApiHarness(db.db, { webhookSecrets: createSecretBox(new Uint8Array(32).fill(7)) });
     const r = h.registry;
     await r.bootstrapAdmin({ adminEmail: 'admin@example.io', adminPassword: ADMIN_PASSWORD, adminToken: ADMIN_TOKEN });
@@ -30,9 +29,6 @@ describe('organisation webhooks', () => {
     const betaOwner = await r.setMember(orgs.beta, { email: 'owner@beta.example', role: 'owner' });
     tokens.beta = (await r.createApiToken({ userId: betaOwner.userId, name: 'cli', scopes: ['write'] })).token;
   }, 60_000);
-  afterAll(async () => {
-    await db?.drop();
-  });
 
   it('owners and admins add, list and delete their organisation endpoints; others cannot see them', async () => {
     const hook = (n: string) => ({ url: `http://127.0.0.1:9/${n}`, events: ['device.online'] });

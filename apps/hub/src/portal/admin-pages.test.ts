@@ -3,58 +3,46 @@
 // sort and paging, bulk disable, enrollment and API tokens shown once, WireGuard peers (pasted or
 // generated keys, download, QR), access log filters and the streamed CSV, the overview numbers.
 import { sql } from 'drizzle-orm';
-import type { Hono } from 'hono';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { DriverName } from '@porthole/db';
-import { probePostgres, snapshotTables, type TestDatabase } from '@porthole/db/testing';
+import { snapshotTables } from '@porthole/db/testing';
 import { decodeKey, encodeKey, generatePrivateKey, publicKeyFromPrivate } from '@porthole/wireguard';
-import { requirementsMet } from '../../../../test/support/requirements.js';
 import { wgQuickConfig } from '../registry/admin-peers.js';
-import { createTestClock, createTestRegistry, testKey, useRegistryTestBed } from '../testing/registry-test-bed.js';
-import { buildPortal, formClient, PASSWORD, signedIn, visibleText, type FormClient } from '../testing/portal-harness.js';
+import { testKey } from '../testing/registry-test-bed.js';
+import { usePortalTestBed, formClient, PASSWORD, signedIn, visibleText, type FormClient } from '../testing/portal-harness.js';
+import { databaseDrivers } from '../../../../test/support/database-drivers.js';
 
-const pgProblem = await probePostgres();
-const drivers: DriverName[] = requirementsMet('admin pages on PostgreSQL', { check: () => pgProblem }) ? ['pglite', 'postgres'] : ['pglite'];
+const drivers = await databaseDrivers('admin pages');
 
 const ADMIN_GETS = ['/admin', '/admin/devices', '/admin/access-log', '/admin/access-log.csv', '/admin/enrollment-tokens', '/admin/api-tokens', '/admin/peers'];
 
 describe.each(drivers)('admin pages on %s', (driver) => {
-  let t: TestDatabase;
-  const clock = createTestClock();
-  let registry: ReturnType<typeof createTestRegistry>;
-  let app: Hono;
+  const bed = usePortalTestBed(driver);
   let admin: FormClient;
   let adminId: string;
-
-  useRegistryTestBed(driver, clock, (db, r) => {
-    t = db;
-    registry = r;
-    app = buildPortal(r, clock);
-  });
   beforeEach(async () => {
-    adminId = (await registry.signUp({ email: 'admin@example.io', password: PASSWORD, role: 'admin' })).id;
-    await registry.signUp({ email: 'owner@example.io', password: PASSWORD });
-    admin = await signedIn(app, 'admin@example.io');
+    adminId = (await bed.registry.signUp({ email: 'admin@example.io', password: PASSWORD, role: 'admin' })).id;
+    await bed.registry.signUp({ email: 'owner@example.io', password: PASSWORD });
+    admin = await signedIn(bed.app, 'admin@example.io');
   });
 
   /** 60 devices an000..an059 with known states: every 7th disabled, every 3rd online, tags by parity. */
   async function seed() {
-    await t.db.execute(sql`
+    await bed.t.db.execute(sql`
       insert into devices (organization_id, serial, public_key, tunnel_ip, status, tags, last_handshake_at)
       select '00000000-0000-4000-8000-000000000001'::uuid, 'an' || lpad(i::text, 3, '0'), encode(sha256(('k' || i)::bytea), 'base64'), '100.70.0.0'::inet + i,
              case when i % 7 = 0 then 'disabled' else 'enabled' end,
              case when i % 2 = 0 then array['even'] else array['odd'] end,
-             case when i % 3 = 0 then ${clock.now().toISOString()}::timestamptz - (i || ' seconds')::interval else null end
+             case when i % 3 = 0 then ${bed.clock.now().toISOString()}::timestamptz - (i || ' seconds')::interval else null end
       from generate_series(0, 59) as g(i)`);
   }
 
   it('keeps admin pages from anonymous visitors (login) and from owners (403 page, nothing changed)', async () => {
-    const anon = formClient(app);
+    const anon = formClient(bed.app);
     for (const path of ADMIN_GETS) {
       const res = await anon.get(path);
       expect([res.status, res.location], path).toEqual([303, `/login?next=${encodeURIComponent(path)}`]);
     }
-    const owner = await signedIn(app, 'owner@example.io');
+    const owner = await signedIn(bed.app, 'owner@example.io');
     for (const path of ADMIN_GETS) {
       const res = await owner.get(path);
       expect(res.status, path).toBe(403);
@@ -62,8 +50,8 @@ describe.each(drivers)('admin pages on %s', (driver) => {
       expect(res.text).toContain('owner@example.io'); // the friendly page keeps the layout
     }
     await seed();
-    const peer = await registry.createAdminPeer({ name: 'p', publicKey: testKey('peer') });
-    const before = await snapshotTables(t.db);
+    const peer = await bed.registry.createAdminPeer({ name: 'p', publicKey: testKey('peer') });
+    const before = await snapshotTables(bed.t.db);
     for (const [path, form] of [
       ['/admin/devices/bulk', { action: 'disable', serial: 'an001' }],
       ['/admin/enrollment-tokens', { maxUses: '1', duration: '1d' }],
@@ -74,14 +62,14 @@ describe.each(drivers)('admin pages on %s', (driver) => {
       const res = await owner.post(path, form);
       expect(res.status, path).toBe(403);
     }
-    expect(await snapshotTables(t.db)).toEqual(before);
+    expect(await snapshotTables(bed.t.db)).toEqual(before);
   });
 
   it('refuses every admin form without a valid CSRF token', async () => {
     await seed();
-    const peer = await registry.createAdminPeer({ name: 'p', publicKey: testKey('peer') });
-    const token = await registry.createEnrollmentToken({ createdBy: null });
-    const before = await snapshotTables(t.db);
+    const peer = await bed.registry.createAdminPeer({ name: 'p', publicKey: testKey('peer') });
+    const token = await bed.registry.createEnrollmentToken({ createdBy: null });
+    const before = await snapshotTables(bed.t.db);
     for (const [path, form] of [
       ['/admin/devices/bulk', { action: 'disable', serial: 'an001' }],
       ['/admin/enrollment-tokens', { maxUses: '1', duration: '1d' }],
@@ -93,7 +81,7 @@ describe.each(drivers)('admin pages on %s', (driver) => {
       expect((await admin.go('POST', path, form)).status, path).toBe(403);
       expect((await admin.post(path, form, { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' })).status, path).toBe(403);
     }
-    expect(await snapshotTables(t.db)).toEqual(before);
+    expect(await snapshotTables(bed.t.db)).toEqual(before);
   });
 
   it('searches, filters, sorts and pages devices on the server', async () => {
@@ -130,7 +118,7 @@ describe.each(drivers)('admin pages on %s', (driver) => {
     const res = await admin.post('/admin/devices/bulk', { back, action: 'disable', serial: ['an001', 'an003', 'an007'] });
     expect(res.status).toBe(303);
     expect(res.location).toBe('/admin/devices?tag=odd&done=bulk-disabled&n=2'); // an007 was disabled already
-    expect((await registry.listDevices({ status: 'disabled', tag: 'odd' })).devices.map((d) => d.serial)).toEqual(['an001', 'an003', 'an007', 'an021', 'an035', 'an049']);
+    expect((await bed.registry.listDevices({ status: 'disabled', tag: 'odd' })).devices.map((d) => d.serial)).toEqual(['an001', 'an003', 'an007', 'an021', 'an035', 'an049']);
     expect(visibleText((await admin.get(res.location!)).text)).toContain('2 devices disabled.');
     const again = await admin.post('/admin/devices/bulk', { back: 'https://evil.example/', action: 'enable', serial: ['an001'] });
     expect(again.location).toBe('/admin/devices?done=bulk-enabled&n=1');
@@ -139,7 +127,7 @@ describe.each(drivers)('admin pages on %s', (driver) => {
     expect(visibleText(none.text)).toContain('select at least one device first');
     const unknown = await admin.post('/admin/devices/bulk', { back, action: 'disable', serial: ['an002', 'an999'] });
     expect(unknown.status).toBe(404);
-    expect((await registry.getDevice('an002')).status).toBe('enabled');
+    expect((await bed.registry.getDevice('an002')).status).toBe('enabled');
   });
 
   it('creates an enrollment token shown once that enrolls devices with its tags, lists and revokes it', async () => {
@@ -148,25 +136,25 @@ describe.each(drivers)('admin pages on %s', (driver) => {
     expect(res.status).toBe(201);
     const token = /id="secret" class="secret" type="text" readonly="" value="([^"]+)"/.exec(res.text)![1]!;
     expect(visibleText(res.text)).toContain('it is shown only this once');
-    const reg = await registry.registerDevice({ serial: 'an77', publicKey: testKey('an77'), enrollmentToken: token });
+    const reg = await bed.registry.registerDevice({ serial: 'an77', publicKey: testKey('an77'), enrollmentToken: token });
     expect(reg.created).toBe(true);
-    expect((await registry.getDevice('an77')).tags).toEqual(['berlin', 'fleet-a']);
+    expect((await bed.registry.getDevice('an77')).tags).toEqual(['berlin', 'fleet-a']);
     const list = await admin.get('/admin/enrollment-tokens');
     expect(list.text).not.toContain(token);
     expect(visibleText(list.text)).toMatch(/Berlin batch berlin fleet-a 1 \/ 2 active in 7 days/);
-    expect(JSON.stringify(await snapshotTables(t.db))).not.toContain(token);
+    expect(JSON.stringify(await snapshotTables(bed.t.db))).not.toContain(token);
 
-    const id = (await registry.listEnrollmentTokens())[0]!.id;
+    const id = (await bed.registry.listEnrollmentTokens())[0]!.id;
     const revoked = await admin.post(`/admin/enrollment-tokens/${id}/revoke`);
     expect(revoked.location).toBe('/admin/enrollment-tokens?done=token-revoked');
-    expect((await registry.listEnrollmentTokens())[0]!.state).toBe('revoked');
-    await expect(registry.registerDevice({ serial: 'an78', publicKey: testKey('an78'), enrollmentToken: token })).rejects.toThrow(/revoked/);
+    expect((await bed.registry.listEnrollmentTokens())[0]!.state).toBe('revoked');
+    await expect(bed.registry.registerDevice({ serial: 'an78', publicKey: testKey('an78'), enrollmentToken: token })).rejects.toThrow(/revoked/);
 
     const bad = await admin.post('/admin/enrollment-tokens', { description: 'x', maxUses: '0', duration: '1d', tags: '' });
     expect(bad.status).toBe(400);
     expect(visibleText(bad.text)).toContain('Devices it may enroll must be an integer from 1 to 1000000');
     expect((await admin.post('/admin/enrollment-tokens', { maxUses: '1', duration: '1d', tags: 'bad tag!' })).status).toBe(400);
-    expect(await registry.listEnrollmentTokens()).toHaveLength(1);
+    expect(await bed.registry.listEnrollmentTokens()).toHaveLength(1);
   });
 
   it('creates an API token with the chosen scopes shown once, and revokes it', async () => {
@@ -174,14 +162,14 @@ describe.each(drivers)('admin pages on %s', (driver) => {
     const res = await admin.post('/admin/api-tokens', { name: 'inventory sync', scope: 'read', duration: '30d' });
     expect(res.status).toBe(201);
     const token = /id="secret" class="secret" type="text" readonly="" value="([^"]+)"/.exec(res.text)![1]!;
-    const principal = await registry.authenticateApiToken(token);
+    const principal = await bed.registry.authenticateApiToken(token);
     expect(principal?.user.id).toBe(adminId);
     expect(principal?.scopes).toEqual(['read']);
-    expect((await registry.listApiTokens())[0]!.expiresAt).toBe('2030-01-31T00:00:00.000Z');
+    expect((await bed.registry.listApiTokens())[0]!.expiresAt).toBe('2030-01-31T00:00:00.000Z');
     expect((await admin.get('/admin/api-tokens')).text).not.toContain(token);
-    const id = (await registry.listApiTokens())[0]!.id;
+    const id = (await bed.registry.listApiTokens())[0]!.id;
     expect((await admin.post(`/admin/api-tokens/${id}/revoke`)).location).toBe('/admin/api-tokens?done=token-revoked');
-    expect(await registry.authenticateApiToken(token)).toBeUndefined();
+    expect(await bed.registry.authenticateApiToken(token)).toBeUndefined();
     expect((await admin.post('/admin/api-tokens', { name: 'x', duration: '30d' })).status).toBe(400);
     expect((await admin.post('/admin/api-tokens', { name: '', scope: 'read', duration: '30d' })).status).toBe(400);
     expect((await admin.post('/admin/api-tokens', { name: 'x', scope: 'root', duration: '30d' })).status).toBe(400);
@@ -193,8 +181,8 @@ describe.each(drivers)('admin pages on %s', (driver) => {
     await admin.get('/admin/peers');
     const res = await admin.post('/admin/peers', { name: 'alice laptop', mode: 'paste', publicKey });
     expect(res.status).toBe(201);
-    const [peer] = await registry.listAdminPeers();
-    const config = wgQuickConfig(registry.context, peer!);
+    const [peer] = await bed.registry.listAdminPeers();
+    const config = wgQuickConfig(bed.registry.context, peer!);
     expect(visibleText(res.text)).toContain(`Address = ${peer!.tunnelIp}/32`);
     expect(res.text).toMatch(/<figure class="qr" role="img"[^>]*><svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
     const download = await admin.get(`/admin/peers/${peer!.id}/wg-quick.conf`);
@@ -208,7 +196,7 @@ describe.each(drivers)('admin pages on %s', (driver) => {
     expect((await admin.post('/admin/peers', { name: 'x', mode: 'paste', publicKey: '' })).status).toBe(400);
     const del = await admin.post(`/admin/peers/${peer!.id}/delete`);
     expect(del.location).toBe('/admin/peers?done=peer-deleted');
-    expect(await registry.listAdminPeers()).toEqual([]);
+    expect(await bed.registry.listAdminPeers()).toEqual([]);
     expect((await admin.get(`/admin/peers/${peer!.id}`)).status).toBe(404);
   });
 
@@ -217,14 +205,14 @@ describe.each(drivers)('admin pages on %s', (driver) => {
     const res = await admin.post('/admin/peers', { name: 'bob', mode: 'generate', publicKey: '' });
     expect(res.status).toBe(201);
     const privateKey = /name="privateKey" value="([^"]+)"/.exec(res.text)![1]!;
-    const [peer] = await registry.listAdminPeers();
+    const [peer] = await bed.registry.listAdminPeers();
     expect(encodeKey(publicKeyFromPrivate(decodeKey(privateKey)))).toBe(peer!.publicKey);
     expect(visibleText(res.text)).toContain(`PrivateKey = ${privateKey}`);
-    expect(JSON.stringify(await snapshotTables(t.db))).not.toContain(privateKey);
+    expect(JSON.stringify(await snapshotTables(bed.t.db))).not.toContain(privateKey);
     expect((await admin.get(`/admin/peers/${peer!.id}`)).text).not.toContain(privateKey);
     const full = await admin.post(`/admin/peers/${peer!.id}/wg-quick.conf`, { privateKey });
     expect(full.status).toBe(200);
-    expect(full.text).toBe(wgQuickConfig(registry.context, peer!).replace(/^# PrivateKey = .*$/m, `PrivateKey = ${privateKey}`));
+    expect(full.text).toBe(wgQuickConfig(bed.registry.context, peer!).replace(/^# PrivateKey = .*$/m, `PrivateKey = ${privateKey}`));
     const wrong = await admin.post(`/admin/peers/${peer!.id}/wg-quick.conf`, { privateKey: encodeKey(generatePrivateKey()) });
     expect(wrong.status).toBe(400);
     expect(wrong.text).not.toContain('PrivateKey =');
@@ -232,13 +220,13 @@ describe.each(drivers)('admin pages on %s', (driver) => {
   });
 
   it('filters the access log by device and time, and streams every matching row as CSV', async () => {
-    const base = clock.now().getTime();
-    const user = await registry.findUserByEmail('owner@example.io');
+    const base = bed.clock.now().getTime();
+    const user = await bed.registry.findUserByEmail('owner@example.io');
     const rows = Array.from({ length: 2500 }, (_, i) => ({
       at: new Date(base - i * 1000), serial: i % 2 ? 'an1' : 'an2', userId: i === 0 ? user!.id : null, clientIp: '198.51.100.4',
       method: 'GET', path: i === 0 ? '/=HYPERLINK("x"),1' : `/p${i}`, status: 200, bytesIn: i, bytesOut: 2 * i, durationMs: 1,
     }));
-    await registry.appendAccessLog(rows);
+    await bed.registry.appendAccessLog(rows);
     const page = await admin.get('/admin/access-log?serial=an1&from=2029-12-31T23:59&to=2029-12-31T23:59');
     expect(page.status).toBe(200);
     const paths = [...visibleText(page.text).matchAll(/GET (\/p\d+)/g)].map((m) => m[1]);
@@ -265,8 +253,8 @@ describe.each(drivers)('admin pages on %s', (driver) => {
 
   it('shows the live overview from the database', async () => {
     await seed();
-    await registry.appendAccessLog(
-      Array.from({ length: 7 }, (_, i) => ({ at: new Date(clock.now().getTime() - i * 5000), serial: 'an001', userId: null, clientIp: '198.51.100.4', method: 'GET', path: '/', status: 200, bytesIn: 0, bytesOut: 0, durationMs: 1 })),
+    await bed.registry.appendAccessLog(
+      Array.from({ length: 7 }, (_, i) => ({ at: new Date(bed.clock.now().getTime() - i * 5000), serial: 'an001', userId: null, clientIp: '198.51.100.4', method: 'GET', path: '/', status: 200, bytesIn: 0, bytesOut: 0, durationMs: 1 })),
     );
     const page = await admin.get('/admin');
     expect(page.status).toBe(200);

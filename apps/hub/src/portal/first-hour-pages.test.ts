@@ -2,12 +2,10 @@
 // side, with screenshots, is test/browser/first-hour-pages.test.ts): sign-in after "Enable remote
 // access" says why and with which code, Approve and Deny are different buttons, an admin's home is
 // the overview, the admin navigation is a row of its own, refused forms name fields as labelled.
-import type { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
-import { type TestDatabase } from '@porthole/db/testing';
-import { createTestClock, testKey, type TestRegistry, useRegistryTestBed } from '../testing/registry-test-bed.js';
+import { testKey } from '../testing/registry-test-bed.js';
 import { formMessage } from './layout.js';
-import { buildPortal, formClient, PASSWORD, signedIn, visibleText } from '../testing/portal-harness.js';
+import { usePortalTestBed, formClient, PASSWORD, signedIn, visibleText } from '../testing/portal-harness.js';
 import { claimCodeIn } from './sign-in-pages.js';
 
 describe('messages and links, without a page', () => {
@@ -29,19 +27,11 @@ describe('messages and links, without a page', () => {
 });
 
 describe('first-hour portal pages', () => {
-  let t: TestDatabase;
-  const clock = createTestClock();
-  let registry: TestRegistry;
-  let app: Hono;
-  useRegistryTestBed('pglite', clock, (db, r) => {
-    t = db;
-    registry = r;
-    app = buildPortal(r, clock);
-  });
+  const bed = usePortalTestBed('pglite');
 
   it('log-in and sign-up reached from a claim link say a device is being connected, with its code', async () => {
-    const claim = await registry.startClaim({ serial: 'an55500001', publicKey: testKey('claim') });
-    const b = formClient(app);
+    const claim = await bed.registry.startClaim({ serial: 'an55500001', publicKey: testKey('claim') });
+    const b = formClient(bed.app);
     const toLogin = await b.get(new URL(claim.verificationUriComplete).pathname + new URL(claim.verificationUriComplete).search);
     expect(toLogin.status).toBe(303);
     const login = await b.get(toLogin.location!);
@@ -52,28 +42,28 @@ describe('first-hour portal pages', () => {
     const signUpHref = /href="(\/signup\?next=[^"]+)"/.exec(login.text)![1]!.replace(/&amp;/g, '&');
     expect(visibleText((await b.get(signUpHref)).text)).toContain(`The code it showed you: ${claim.userCode}`);
     // An ordinary log-in says nothing of the kind.
-    expect(visibleText((await formClient(app).get('/login')).text)).not.toContain('asking to be connected');
+    expect(visibleText((await formClient(bed.app).get('/login')).text)).not.toContain('asking to be connected');
   });
 
   it('offers Approve and Deny as different buttons', async () => {
-    await registry.signUp({ email: 'owner@example.io', password: PASSWORD });
-    const claim = await registry.startClaim({ serial: 'an55500002', publicKey: testKey('claim-2') });
-    const b = await signedIn(app, 'owner@example.io');
+    await bed.registry.signUp({ email: 'owner@example.io', password: PASSWORD });
+    const claim = await bed.registry.startClaim({ serial: 'an55500002', publicKey: testKey('claim-2') });
+    const b = await signedIn(bed.app, 'owner@example.io');
     const page = await b.get(`/claim?code=${claim.userCode}`);
     expect(page.text).toMatch(/<button type="submit" name="action" value="approve" class="approve">/);
     expect(page.text).toMatch(/<button type="submit" name="action" value="deny" class="secondary deny">/);
   });
 
   it('sends an admin home to the overview and keeps an owner on their devices; the admin navigation is its own row', async () => {
-    await registry.signUp({ email: 'admin@example.io', password: PASSWORD, role: 'admin' });
-    await registry.signUp({ email: 'owner@example.io', password: PASSWORD });
-    const admin = await signedIn(app, 'admin@example.io');
+    await bed.registry.signUp({ email: 'admin@example.io', password: PASSWORD, role: 'admin' });
+    await bed.registry.signUp({ email: 'owner@example.io', password: PASSWORD });
+    const admin = await signedIn(bed.app, 'admin@example.io');
     const home = await admin.get('/');
     expect(home).toMatchObject({ status: 303, location: '/admin' });
     const overview = await admin.get('/admin');
     expect(overview.text).toContain('<nav aria-label="Main">');
     expect(overview.text).toMatch(/<div class="bar admin">[\s\S]*<nav aria-label="Administration">/);
-    const owner = await signedIn(app, 'owner@example.io');
+    const owner = await signedIn(bed.app, 'owner@example.io');
     const ownerHome = await owner.get('/');
     expect(ownerHome.status).toBe(200);
     expect(ownerHome.text).toContain('<title>My devices · Porthole</title>');
@@ -81,8 +71,8 @@ describe('first-hour portal pages', () => {
   });
 
   it('names the field of a refused admin-peer key as the form labels it', async () => {
-    await registry.signUp({ email: 'admin@example.io', password: PASSWORD, role: 'admin' });
-    const admin = await signedIn(app, 'admin@example.io');
+    await bed.registry.signUp({ email: 'admin@example.io', password: PASSWORD, role: 'admin' });
+    const admin = await signedIn(bed.app, 'admin@example.io');
     await admin.get('/admin/peers');
     const refused = await admin.post('/admin/peers', { name: 'anna-laptop', publicKey: 'not-a-key', mode: 'paste' });
     expect(refused.status).toBe(400);

@@ -6,11 +6,10 @@
 // (api/organization-isolation.test.ts).
 import { randomUUID } from 'node:crypto';
 import type { Hono } from 'hono';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { snapshotTables } from '@porthole/db/testing';
-import { createTestDatabase, type TestDatabase } from '@porthole/db/testing';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createTestClock, createTestRegistry, testKey } from '../testing/registry-test-bed.js';
 import { buildPortal, PASSWORD, signedIn, visibleText, type FormClient, type Reply } from '../testing/portal-harness.js';
+import { snapshotTables, useTestDatabase } from '@porthole/db/testing';
 
 interface Target {
   serial: string;
@@ -53,13 +52,12 @@ function paramValue(path: string, param: string, t: Target): string {
 }
 
 describe('portal isolation (generated from the portal routes)', () => {
-  let db: TestDatabase;
+  const db = useTestDatabase('pglite');
   let app: Hono;
   let a: Target;
   const clock = createTestClock();
 
   beforeAll(async () => {
-    db = await createTestDatabase('pglite');
     const r = createTestRegistry(db.db, clock);
     app = buildPortal(r, clock);
     const acme = await r.createOrganization({ name: 'Acme Metering' });
@@ -85,9 +83,6 @@ describe('portal isolation (generated from the portal routes)', () => {
       prefix: 'acme',
     };
   }, 60_000);
-  afterAll(async () => {
-    await db?.drop();
-  });
 
   const normalized = (res: Reply, key: (keyof Target)[]) => {
     let text = `${res.status} ${res.location ?? ''} ${visibleText(res.text)}`;

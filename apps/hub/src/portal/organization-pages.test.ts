@@ -2,31 +2,21 @@
 // member and makes an organisation token (shown once); a viewer sees the members but no forms and
 // no tokens, and a posted member form is refused; another organisation's page and devices are "not
 // found" exactly like missing ones; members see their organisation's devices on My devices.
-import type { Hono } from 'hono';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '@porthole/db/testing';
-import { createTestClock, createTestRegistry, testKey } from '../testing/registry-test-bed.js';
-import { buildPortal, PASSWORD, signedIn, visibleText } from '../testing/portal-harness.js';
+import { describe, expect, it } from 'vitest';
+import { testKey } from '../testing/registry-test-bed.js';
+import { usePortalTestBed, PASSWORD, signedIn, visibleText } from '../testing/portal-harness.js';
 
 describe('organisation pages', () => {
-  let t: TestDatabase;
-  const clock = createTestClock();
-  let registry: ReturnType<typeof createTestRegistry>;
-  let app: Hono;
-
-  beforeAll(async () => {
-    t = await createTestDatabase('pglite');
-    registry = createTestRegistry(t.db, clock);
-    app = buildPortal(registry, clock);
-    await registry.signUp({ email: 'admin@example.io', password: PASSWORD, role: 'admin' });
-    for (const who of ['owner@acme.example', 'viewer@acme.example', 'owner@beta.example']) await registry.signUp({ email: who, password: PASSWORD });
-  });
-  afterAll(async () => {
-    await t?.drop();
+  const bed = usePortalTestBed('pglite', {
+    once: true,
+    seed: async ({ registry }) => {
+      await registry.signUp({ email: 'admin@example.io', password: PASSWORD, role: 'admin' });
+      for (const who of ['owner@acme.example', 'viewer@acme.example', 'owner@beta.example']) await registry.signUp({ email: who, password: PASSWORD });
+    },
   });
 
   it('lets a hub administrator create organisations, owners manage members and tokens, viewers only look', async () => {
-    const admin = await signedIn(app, 'admin@example.io');
+    const admin = await signedIn(bed.app, 'admin@example.io');
     expect((await admin.get('/orgs')).text).toContain('New organisation');
     const made = await admin.post('/orgs', { name: 'Acme Metering' });
     expect(made.status).toBe(303);
@@ -39,7 +29,7 @@ describe('organisation pages', () => {
     await admin.get(`/orgs/${betaId}`);
     await admin.post(`/orgs/${betaId}/members`, { email: 'owner@beta.example', role: 'owner' });
     // Only hub administrators create organisations.
-    const owner = await signedIn(app, 'owner@acme.example');
+    const owner = await signedIn(bed.app, 'owner@acme.example');
     const list = await owner.get('/orgs');
     expect(visibleText(list.text)).toContain('Acme Metering owner');
     expect(list.text).not.toContain('Beta Grid');
@@ -54,7 +44,7 @@ describe('organisation pages', () => {
     expect(visibleText(token.text)).toMatch(/shown only this once .* ph_api_\S+/);
     expect((await owner.get(`/orgs/${acmeId}`)).text).not.toMatch(/ph_api_[A-Za-z0-9_-]{20,}/);
 
-    const viewer = await signedIn(app, 'viewer@acme.example');
+    const viewer = await signedIn(bed.app, 'viewer@acme.example');
     const page = await viewer.get(`/orgs/${acmeId}`);
     expect(visibleText(page.text)).toContain('owner@acme.example owner');
     expect(page.text).not.toContain('Save member');
@@ -68,10 +58,10 @@ describe('organisation pages', () => {
     expect(visibleText(other.text).replace(betaId, 'X')).toBe(visibleText(none.text).replace('00000000-0000-4000-8000-00000000dead', 'X'));
 
     // Devices: members see their organisation's; another organisation's device is not found.
-    const enrollA = await registry.createEnrollmentToken({ createdBy: null, organizationId: acmeId });
-    await registry.registerDevice({ serial: 'acme0001', publicKey: testKey('acme0001'), enrollmentToken: enrollA.token });
-    const enrollB = await registry.createEnrollmentToken({ createdBy: null, organizationId: betaId });
-    await registry.registerDevice({ serial: 'beta0001', publicKey: testKey('beta0001'), enrollmentToken: enrollB.token });
+    const enrollA = await bed.registry.createEnrollmentToken({ createdBy: null, organizationId: acmeId });
+    await bed.registry.registerDevice({ serial: 'acme0001', publicKey: testKey('acme0001'), enrollmentToken: enrollA.token });
+    const enrollB = await bed.registry.createEnrollmentToken({ createdBy: null, organizationId: betaId });
+    await bed.registry.registerDevice({ serial: 'beta0001', publicKey: testKey('beta0001'), enrollmentToken: enrollB.token });
     const mine = await viewer.get('/devices');
     expect(mine.text).toContain('acme0001');
     expect(mine.text).not.toContain('beta0001');
@@ -79,7 +69,7 @@ describe('organisation pages', () => {
     expect(devicePage.status).toBe(200);
     expect(visibleText(devicePage.text)).toContain('Organisation Acme Metering');
     // A viewer reads the device's log but gets no forms that change it.
-    await registry.appendAccessLog([{ at: clock.now(), serial: 'acme0001', userId: null, clientIp: '198.51.100.4', method: 'GET', path: '/acme-log-line', status: 200, bytesIn: 1, bytesOut: 1, durationMs: 1 }]);
+    await bed.registry.appendAccessLog([{ at: bed.clock.now(), serial: 'acme0001', userId: null, clientIp: '198.51.100.4', method: 'GET', path: '/acme-log-line', status: 200, bytesIn: 1, bytesOut: 1, durationMs: 1 }]);
     const withLog = await viewer.get('/devices/acme0001');
     expect(withLog.text).toContain('/acme-log-line');
     expect(withLog.text).not.toContain('action="/devices/acme0001/status"');

@@ -4,18 +4,16 @@
 // and the /auth/device ticket route.
 import { Hono } from 'hono';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { DriverName } from '@porthole/db';
-import { probePostgres, snapshotTables, type TestDatabase } from '@porthole/db/testing';
-import { requirementsMet } from '../../../../test/support/requirements.js';
+import { snapshotTables } from '@porthole/db/testing';
 import { createApiRoutes } from '../api/api-routes.js';
 import { PASSWORD, PORTAL, formClient } from '../testing/portal-harness.js';
-import { createTestClock, createTestRegistry, testKey, useRegistryTestBed } from '../testing/registry-test-bed.js';
+import { testKey, useRegistryTestBed } from '../testing/registry-test-bed.js';
 import { createPortalRoutes } from './portal-routes.js';
 import { safeNextPath, serialFromDeviceHost } from './safe-redirect.js';
 import { createTicketStore } from '../proxy/ticket-store.js';
+import { databaseDrivers } from '../../../../test/support/database-drivers.js';
 
-const pgProblem = await probePostgres();
-const drivers: DriverName[] = requirementsMet('portal on PostgreSQL', { check: () => pgProblem }) ? ['pglite', 'postgres'] : ['pglite'];
+const drivers = await databaseDrivers('portal');
 
 
 describe('safeNextPath', () => {
@@ -52,23 +50,17 @@ describe('serialFromDeviceHost', () => {
 const browser = formClient;
 
 describe.each(drivers)('portal on %s', (driver) => {
-  let t: TestDatabase;
-  const clock = createTestClock();
-  let registry: ReturnType<typeof createTestRegistry>;
   let tickets: ReturnType<typeof createTicketStore>;
   let app: Hono;
   const build = (secure: boolean) => {
     const root = new Hono();
-    root.route('/api/v1', createApiRoutes({ registry }));
-    root.route('/', createPortalRoutes({ registry, tickets, portalOrigin: PORTAL, deviceDomain: 'example.io', secure }));
+    root.route('/api/v1', createApiRoutes({ registry: bed.registry }));
+    root.route('/', createPortalRoutes({ registry: bed.registry, tickets, portalOrigin: PORTAL, deviceDomain: 'example.io', secure }));
     return root;
   };
-  useRegistryTestBed(driver, clock, (db, r) => {
-    t = db;
-    registry = r;
-  });
+  const bed = useRegistryTestBed(driver);
   beforeEach(async () => {
-    tickets = createTicketStore({ now: () => clock.now().getTime() });
+    tickets = createTicketStore({ now: () => bed.clock.now().getTime() });
     app = build(false);
   });
 
@@ -117,7 +109,7 @@ describe.each(drivers)('portal on %s', (driver) => {
     expect(approved.status).toBe(303);
     expect(approved.location).toBe('http://192.168.1.10/remote-access?claim=approved');
 
-    clock.advance(2000);
+    bed.clock.advance(2000);
     const done = await agent('/claims/poll', { pollToken: start.body.pollToken });
     expect(done).toEqual({
       status: 200,
@@ -125,17 +117,17 @@ describe.each(drivers)('portal on %s', (driver) => {
         status: 'approved',
         registration: {
           serial: 'an12345678', tunnelIp: '100.64.0.2', overlayCidr: '100.64.0.0/10',
-          hub: { publicKey: registry.hub.publicKey, endpoint: 'hub.example.io:51820', endpoints: ['hub.example.io:51820'], tunnelIp: '100.64.0.1' },
+          hub: { publicKey: bed.registry.hub.publicKey, endpoint: 'hub.example.io:51820', endpoints: ['hub.example.io:51820'], tunnelIp: '100.64.0.1' },
           url: 'https://an12345678.example.io/', persistentKeepalive: 25,
         },
       },
     });
-    expect((await registry.getDevice('an12345678')).owner?.email).toBe('owner@example.io');
+    expect((await bed.registry.getDevice('an12345678')).owner?.email).toBe('owner@example.io');
   });
 
   it('uses __Host- cookies with Secure over TLS', async () => {
     const b = browser(build(true));
-    await registry.signUp({ email: 'a@example.io', password: PASSWORD });
+    await bed.registry.signUp({ email: 'a@example.io', password: PASSWORD });
     const form = await b.go('GET', '/login');
     expect(b.setCookies()[0]).toMatch(/^__Host-porthole_csrf=[A-Za-z0-9_-]{43}; Max-Age=86400; Path=\/; HttpOnly; Secure; SameSite=Lax$/);
     const res = await b.go('POST', '/login', { _csrf: form.csrf!, next: '/', email: 'a@example.io', password: PASSWORD });
@@ -147,11 +139,11 @@ describe.each(drivers)('portal on %s', (driver) => {
   });
 
   it('refuses forged, cross-origin and same-site form posts without changing anything', async () => {
-    await registry.signUp({ email: 'a@example.io', password: PASSWORD });
+    await bed.registry.signUp({ email: 'a@example.io', password: PASSWORD });
     const b = browser(app);
     const form = await b.go('GET', '/login');
     const good = { _csrf: form.csrf!, next: '/', email: 'a@example.io', password: PASSWORD };
-    const before = await snapshotTables(t.db);
+    const before = await snapshotTables(bed.t.db);
     for (const [name, fields, headers] of [
       ['no token', { ...good, _csrf: '' }, {}],
       ['foreign token', { ...good, _csrf: 'x'.repeat(43) }, {}],
@@ -167,12 +159,12 @@ describe.each(drivers)('portal on %s', (driver) => {
     const other = browser(app);
     const otherForm = await other.go('GET', '/login');
     expect((await b.go('POST', '/login', { ...good, _csrf: otherForm.csrf! })).status).toBe(403);
-    expect(await snapshotTables(t.db)).toEqual(before);
+    expect(await snapshotTables(bed.t.db)).toEqual(before);
     expect((await b.go('POST', '/login', good)).status).toBe(303);
   });
 
   it('shows login errors without saying whether the account exists, and never redirects off-site', async () => {
-    await registry.signUp({ email: 'a@example.io', password: PASSWORD });
+    await bed.registry.signUp({ email: 'a@example.io', password: PASSWORD });
     const b = browser(app);
     const form = await b.go('GET', '/login?next=//evil.com');
     expect(form.text).toContain('name="next" value="/"');
@@ -195,7 +187,7 @@ describe.each(drivers)('portal on %s', (driver) => {
 
   it('escapes user input in pages', async () => {
     const b = browser(app);
-    const user = await registry.signUp({ email: 'a@example.io', password: PASSWORD });
+    const user = await bed.registry.signUp({ email: 'a@example.io', password: PASSWORD });
     const login = await b.go('GET', '/login');
     await b.go('POST', '/login', { _csrf: login.csrf!, next: '/', email: user.email, password: PASSWORD });
     const page = await b.go('GET', `/claim?code=${encodeURIComponent('<script>x</script>')}`);
@@ -205,8 +197,8 @@ describe.each(drivers)('portal on %s', (driver) => {
   });
 
   it('denies a claim and keeps the browser on the portal (never the starter’s returnUrl)', async () => {
-    const start = await registry.startClaim({ serial: 'an1', publicKey: testKey(1), returnUrl: 'http://10.0.0.5/' });
-    await registry.signUp({ email: 'a@example.io', password: PASSWORD });
+    const start = await bed.registry.startClaim({ serial: 'an1', publicKey: testKey(1), returnUrl: 'http://10.0.0.5/' });
+    await bed.registry.signUp({ email: 'a@example.io', password: PASSWORD });
     const b = browser(app);
     const login = await b.go('GET', '/login');
     await b.go('POST', '/login', { _csrf: login.csrf!, next: '/', email: 'a@example.io', password: PASSWORD });
@@ -215,15 +207,15 @@ describe.each(drivers)('portal on %s', (driver) => {
     expect(res.status).toBe(200);
     expect(res.location).toBeNull();
     expect(res.text).toContain('Device an1 was not connected.');
-    await expect(registry.pollClaim(start.pollToken)).rejects.toThrow(/denied/);
+    await expect(bed.registry.pollClaim(start.pollToken)).rejects.toThrow(/denied/);
   });
 
   it('issues a one-time device ticket to users who may reach the device', async () => {
-    const { token } = await registry.createEnrollmentToken({ createdBy: null, maxUses: 5 });
-    await registry.registerDevice({ serial: 'an5', publicKey: testKey(5), enrollmentToken: token });
-    const owner = await registry.signUp({ email: 'owner@example.io', password: PASSWORD });
-    await registry.signUp({ email: 'other@example.io', password: PASSWORD });
-    await registry.setDeviceOwner('an5', owner.id);
+    const { token } = await bed.registry.createEnrollmentToken({ createdBy: null, maxUses: 5 });
+    await bed.registry.registerDevice({ serial: 'an5', publicKey: testKey(5), enrollmentToken: token });
+    const owner = await bed.registry.signUp({ email: 'owner@example.io', password: PASSWORD });
+    await bed.registry.signUp({ email: 'other@example.io', password: PASSWORD });
+    await bed.registry.setDeviceOwner('an5', owner.id);
 
     const b = browser(app);
     const anon = await b.go('GET', '/auth/device?host=an5.example.io&next=/status');
@@ -254,7 +246,7 @@ describe.each(drivers)('portal on %s', (driver) => {
     expect(missing.status).toBe(403);
     expect(refused.text.replace('an5', 'X')).toBe(missing.text.replace('an404', 'X'));
     expect((await o.go('GET', '/auth/device?host=evil.com&next=/')).status).toBe(400);
-    await registry.setAccessPolicy('an5', 'public');
+    await bed.registry.setAccessPolicy('an5', 'public');
     expect((await o.go('GET', '/auth/device?host=an5.example.io&next=/')).status).toBe(303);
   });
 });

@@ -1,8 +1,8 @@
 // The reserved-serials admin page (admin only, CSRF on its forms, bad input answered on the page with
 // nothing changed) and the device page's "Attested" line for attested and unattested devices.
 import type { Hono } from 'hono';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestDatabase, snapshotTables, truncateAll, type TestDatabase } from '@porthole/db/testing';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { snapshotTables, truncateAll, useTestDatabase } from '@porthole/db/testing';
 import { PKI_TOOLS, signAttestation, useDevicePki } from '../../../../test/support/device-pki.js';
 import { requirementsMet } from '../../../../test/support/requirements.js';
 import { createTestClock, createTestRegistry, testKey } from '../testing/registry-test-bed.js';
@@ -11,7 +11,7 @@ import { buildPortal, formClient, PASSWORD, signedIn, visibleText, type FormClie
 const ok = requirementsMet('reserved serials and attested devices in the portal', { tools: PKI_TOOLS });
 
 describe.skipIf(!ok)('reserved serials and attestation in the portal', () => {
-  let t: TestDatabase;
+  const t = useTestDatabase('pglite');
   const clock = createTestClock();
   let registry: ReturnType<typeof createTestRegistry>;
   let app: Hono;
@@ -19,13 +19,6 @@ describe.skipIf(!ok)('reserved serials and attestation in the portal', () => {
   const certs = useDevicePki((pki) => {
     const root = pki.root('root', { subject: '/O=Example Meters/CN=Device Root' });
     return { root, leaf: pki.device('an1', root, { subject: '/O=Example Meters/serialNumber=AN1' }) };
-  });
-
-  beforeAll(async () => {
-    t = await createTestDatabase('pglite');
-  });
-  afterAll(async () => {
-    await t?.drop();
   });
   beforeEach(async () => {
     await truncateAll(t.db);

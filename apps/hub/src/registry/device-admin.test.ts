@@ -3,29 +3,22 @@
 // their peer-set version, device tags, the fleet overview and the fleet-wide access log.
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_ORGANIZATION_ID, type DriverName, type PeerChange } from '@porthole/db';
-import { probePostgres, snapshotTables, type TestDatabase } from '@porthole/db/testing';
+import { DEFAULT_ORGANIZATION_ID, type PeerChange } from '@porthole/db';
+import { snapshotTables } from '@porthole/db/testing';
 import { seededRandom } from '@porthole/wireguard/testing';
 import { NotFoundError, ValidationError } from '../errors.js';
-import { requirementsMet } from '../../../../test/support/requirements.js';
 import type { DeviceSort } from './device-admin.js';
-import { createTestClock, testKey, useRegistryTestBed, type TestRegistry } from '../testing/registry-test-bed.js';
+import { testKey, useRegistryTestBed } from '../testing/registry-test-bed.js';
+import { databaseDrivers } from '../../../../test/support/database-drivers.js';
 
-const pgProblem = await probePostgres();
-const drivers: DriverName[] = requirementsMet('device admin on PostgreSQL', { check: () => pgProblem }) ? ['pglite', 'postgres'] : ['pglite'];
+const drivers = await databaseDrivers('device admin');
 
 describe.each(drivers)('device admin on %s', (driver) => {
-  let t: TestDatabase;
-  const clock = createTestClock();
-  let registry: TestRegistry;
-  useRegistryTestBed(driver, clock, (db, r) => {
-    t = db;
-    registry = r;
-  });
+  const bed = useRegistryTestBed(driver);
 
   async function enroll(...serials: string[]) {
-    const { token } = await registry.createEnrollmentToken({ createdBy: null, maxUses: serials.length });
-    for (const serial of serials) await registry.registerDevice({ serial, publicKey: testKey(serial), enrollmentToken: token });
+    const { token } = await bed.registry.createEnrollmentToken({ createdBy: null, maxUses: serials.length });
+    for (const serial of serials) await bed.registry.registerDevice({ serial, publicKey: testKey(serial), enrollmentToken: token });
   }
 
   it('pages every sort order exactly like a naive sort of the same rows, at any page size', async () => {
@@ -44,7 +37,7 @@ describe.each(drivers)('device admin on %s', (driver) => {
       };
     });
     for (const [i, r] of rows.entries()) {
-      await t.db.execute(sql`insert into devices (organization_id, serial, public_key, tunnel_ip, status, last_handshake_at)
+      await bed.t.db.execute(sql`insert into devices (organization_id, serial, public_key, tunnel_ip, status, last_handshake_at)
         values (${DEFAULT_ORGANIZATION_ID}, ${r.serial}, ${testKey(`sort${i}`)}, ${`100.70.0.${i + 1}`}::inet, ${r.status}, ${r.seen}::timestamptz)`);
     }
     const micros = (s: string) => {
@@ -71,7 +64,7 @@ describe.each(drivers)('device admin on %s', (driver) => {
         const got: string[] = [];
         let cursor: string | undefined;
         for (let pages = 0; pages < 200; pages++) {
-          const page = await registry.searchDevices({ ...filter, sort, limit, ...(cursor ? { cursor } : {}) });
+          const page = await bed.registry.searchDevices({ ...filter, sort, limit, ...(cursor ? { cursor } : {}) });
           expect(page.devices.length).toBeLessThanOrEqual(limit);
           got.push(...page.devices.map((d) => d.serial));
           if (!page.nextCursor) break;
@@ -84,58 +77,58 @@ describe.each(drivers)('device admin on %s', (driver) => {
 
   it('refuses a cursor of another sort order or a forged one', async () => {
     await enroll('an1', 'an2', 'an3');
-    const page = await registry.searchDevices({ sort: 'serial', limit: 1 });
+    const page = await bed.registry.searchDevices({ sort: 'serial', limit: 1 });
     expect(page.nextCursor).not.toBeNull();
-    await expect(registry.searchDevices({ sort: '-serial', cursor: page.nextCursor! })).rejects.toThrow(ValidationError);
-    await expect(registry.searchDevices({ sort: '-lastSeen', cursor: Buffer.from('-lastSeen|h|now()|an1').toString('base64url') })).rejects.toThrow(ValidationError);
-    await expect(registry.searchDevices({ sort: 'bogus' as DeviceSort })).rejects.toThrow(/sort must be one of/);
+    await expect(bed.registry.searchDevices({ sort: '-serial', cursor: page.nextCursor! })).rejects.toThrow(ValidationError);
+    await expect(bed.registry.searchDevices({ sort: '-lastSeen', cursor: Buffer.from('-lastSeen|h|now()|an1').toString('base64url') })).rejects.toThrow(ValidationError);
+    await expect(bed.registry.searchDevices({ sort: 'bogus' as DeviceSort })).rejects.toThrow(/sort must be one of/);
   });
 
   it('disables and enables many devices in one transaction with one peer-set version', async () => {
     await enroll('an1', 'an2', 'an3', 'an4');
-    await registry.setDeviceStatus('an4', 'disabled');
+    await bed.registry.setDeviceStatus('an4', 'disabled');
     const seen: PeerChange[][] = [];
-    registry.onChange((c) => seen.push(c));
-    expect(await registry.setDevicesStatus(['AN2', 'an1', 'an4', 'an1'], 'disabled')).toEqual(['an1', 'an2']);
+    bed.registry.onChange((c) => seen.push(c));
+    expect(await bed.registry.setDevicesStatus(['AN2', 'an1', 'an4', 'an1'], 'disabled')).toEqual(['an1', 'an2']);
     expect(seen).toHaveLength(1);
     expect(seen[0]!.map((c) => [c.name, c.op])).toEqual([['an2', 'remove'], ['an1', 'remove']].sort());
     expect(new Set(seen[0]!.map((c) => c.version)).size).toBe(1);
-    expect((await registry.listDevices({ status: 'disabled' })).devices.map((d) => d.serial)).toEqual(['an1', 'an2', 'an4']);
-    expect((await registry.listPeers()).peers.map((p) => p.name).sort()).toEqual(['an3']);
+    expect((await bed.registry.listDevices({ status: 'disabled' })).devices.map((d) => d.serial)).toEqual(['an1', 'an2', 'an4']);
+    expect((await bed.registry.listPeers()).peers.map((p) => p.name).sort()).toEqual(['an3']);
 
-    const before = await snapshotTables(t.db);
-    await expect(registry.setDevicesStatus(['an3', 'an404'], 'disabled')).rejects.toThrow(NotFoundError);
-    await expect(registry.setDevicesStatus([], 'disabled')).rejects.toThrow(ValidationError);
-    await expect(registry.setDevicesStatus(['-bad-'], 'disabled')).rejects.toThrow(ValidationError);
-    expect(await snapshotTables(t.db)).toEqual(before);
+    const before = await snapshotTables(bed.t.db);
+    await expect(bed.registry.setDevicesStatus(['an3', 'an404'], 'disabled')).rejects.toThrow(NotFoundError);
+    await expect(bed.registry.setDevicesStatus([], 'disabled')).rejects.toThrow(ValidationError);
+    await expect(bed.registry.setDevicesStatus(['-bad-'], 'disabled')).rejects.toThrow(ValidationError);
+    expect(await snapshotTables(bed.t.db)).toEqual(before);
 
-    expect(await registry.setDevicesStatus(['an1', 'an3'], 'enabled')).toEqual(['an1']);
-    expect((await registry.listPeers()).peers.map((p) => p.name).sort()).toEqual(['an1', 'an3']);
+    expect(await bed.registry.setDevicesStatus(['an1', 'an3'], 'enabled')).toEqual(['an1']);
+    expect((await bed.registry.listPeers()).peers.map((p) => p.name).sort()).toEqual(['an1', 'an3']);
   });
 
   it('replaces device tags with normalised ones', async () => {
     await enroll('an1');
-    expect(await registry.setDeviceTags('an1', ['Roof', 'berlin', 'roof'])).toEqual(['berlin', 'roof']);
-    expect((await registry.getDevice('an1')).tags).toEqual(['berlin', 'roof']);
-    expect((await registry.listDevices({ tag: 'roof' })).devices).toHaveLength(1);
-    expect(await registry.setDeviceTags('an1', [])).toEqual([]);
-    await expect(registry.setDeviceTags('an1', ['no spaces'])).rejects.toThrow(/tag "no spaces"/);
-    await expect(registry.setDeviceTags('an404', ['x'])).rejects.toThrow(NotFoundError);
+    expect(await bed.registry.setDeviceTags('an1', ['Roof', 'berlin', 'roof'])).toEqual(['berlin', 'roof']);
+    expect((await bed.registry.getDevice('an1')).tags).toEqual(['berlin', 'roof']);
+    expect((await bed.registry.listDevices({ tag: 'roof' })).devices).toHaveLength(1);
+    expect(await bed.registry.setDeviceTags('an1', [])).toEqual([]);
+    await expect(bed.registry.setDeviceTags('an1', ['no spaces'])).rejects.toThrow(/tag "no spaces"/);
+    await expect(bed.registry.setDeviceTags('an404', ['x'])).rejects.toThrow(NotFoundError);
   });
 
   it('derives the overview from handshake times and access-log rows', async () => {
     await enroll('an1', 'an2', 'an3', 'an4');
-    await registry.setDeviceStatus('an4', 'disabled');
-    const now = clock.now().getTime();
+    await bed.registry.setDeviceStatus('an4', 'disabled');
+    const now = bed.clock.now().getTime();
     const at = (ms: number) => new Date(now - ms);
-    await registry.recordPeerStatus([
+    await bed.registry.recordPeerStatus([
       { publicKey: testKey('an1'), lastHandshakeAt: at(10_000), endpoint: '192.0.2.1:1', rxBytes: 1, txBytes: 2 },
       { publicKey: testKey('an2'), lastHandshakeAt: at(120_000), endpoint: '192.0.2.2:1', rxBytes: 1, txBytes: 2 },
       { publicKey: testKey('an3'), lastHandshakeAt: at(400_000), endpoint: '192.0.2.3:1', rxBytes: 1, txBytes: 2 },
     ]);
     const entry = (ms: number, serial = 'an1') => ({ at: at(ms), serial, userId: null, clientIp: '198.51.100.1', method: 'GET', path: '/', status: 200, bytesIn: 0, bytesOut: 10, durationMs: 3 });
-    await registry.appendAccessLog([entry(1_000), entry(59_000), entry(61_000), entry(125_000), entry(20 * 60_000)]);
-    const o = await registry.fleetOverview(5);
+    await bed.registry.appendAccessLog([entry(1_000), entry(59_000), entry(61_000), entry(125_000), entry(20 * 60_000)]);
+    const o = await bed.registry.fleetOverview(5);
     expect(o.devices).toEqual({ total: 4, enabled: 3, disabled: 1, online: 2, neverSeen: 1 });
     expect(o.handshakesLastMinute).toBe(1);
     expect(o.requestsLastMinute).toBe(2);
@@ -146,24 +139,24 @@ describe.each(drivers)('device admin on %s', (driver) => {
   });
 
   it('searches the access log of one device or all, newest first, with e-mail addresses and a cursor', async () => {
-    const user = await registry.signUp({ email: 'visitor@example.io', password: 'correct horse battery' });
-    const base = clock.now().getTime();
+    const user = await bed.registry.signUp({ email: 'visitor@example.io', password: 'correct horse battery' });
+    const base = bed.clock.now().getTime();
     const entries = Array.from({ length: 7 }, (_, i) => ({
       at: new Date(base - (i % 3) * 1000), serial: i % 2 ? 'an1' : 'an2', userId: i === 0 ? user.id : null,
       clientIp: '198.51.100.1', method: 'GET', path: `/p${i}`, status: 200, bytesIn: 0, bytesOut: 1, durationMs: 1,
     }));
-    await registry.appendAccessLog(entries);
+    await bed.registry.appendAccessLog(entries);
     const all: string[] = [];
     let cursor: string | undefined;
     do {
-      const page = await registry.searchAccessLog({ limit: 2, ...(cursor ? { cursor } : {}) });
+      const page = await bed.registry.searchAccessLog({ limit: 2, ...(cursor ? { cursor } : {}) });
       all.push(...page.entries.map((e) => e.path));
       cursor = page.nextCursor ?? undefined;
     } while (cursor);
     // Newest first; equal times in reverse insertion (id) order.
     expect(all).toEqual(['/p6', '/p3', '/p0', '/p4', '/p1', '/p5', '/p2']);
-    const one = await registry.searchAccessLog({ serial: 'AN2', from: new Date(base - 1000) });
+    const one = await bed.registry.searchAccessLog({ serial: 'AN2', from: new Date(base - 1000) });
     expect(one.entries.map((e) => [e.path, e.email])).toEqual([['/p6', null], ['/p0', 'visitor@example.io'], ['/p4', null]]);
-    await expect(registry.searchAccessLog({ from: new Date(base), to: new Date(base - 1) })).rejects.toThrow(/from must not be after to/);
+    await expect(bed.registry.searchAccessLog({ from: new Date(base), to: new Date(base - 1) })).rejects.toThrow(/from must not be after to/);
   });
 });

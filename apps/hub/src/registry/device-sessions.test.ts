@@ -3,56 +3,48 @@
 // with listeners told only after the deletion committed.
 import { describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
-import { deviceSessions, users, type DriverName } from '@porthole/db';
-import { probePostgres, type TestDatabase } from '@porthole/db/testing';
-import { requirementsMet } from '../../../../test/support/requirements.js';
+import { deviceSessions, users } from '@porthole/db';
 import type { DeviceSessionsEnded } from './device-sessions.js';
-import { createTestClock, testKey, useRegistryTestBed, type TestRegistry } from '../testing/registry-test-bed.js';
+import { testKey, useRegistryTestBed } from '../testing/registry-test-bed.js';
+import { databaseDrivers } from '../../../../test/support/database-drivers.js';
 
-const pgProblem = await probePostgres();
-const drivers: DriverName[] = requirementsMet('device sessions on PostgreSQL', { check: () => pgProblem }) ? ['pglite', 'postgres'] : ['pglite'];
+const drivers = await databaseDrivers('device sessions');
 
 describe.each(drivers)('device sessions on %s', (driver) => {
-  let t: TestDatabase;
-  const clock = createTestClock();
-  let registry: TestRegistry;
-  useRegistryTestBed(driver, clock, (db, r) => {
-    t = db;
-    registry = r;
-  });
+  const bed = useRegistryTestBed(driver);
 
   async function fixture() {
-    const alice = await registry.signUp({ email: 'alice@example.io', password: 'correct horse battery' });
-    const bob = await registry.signUp({ email: 'bob@example.io', password: 'correct horse battery' });
-    const { token } = await registry.createEnrollmentToken({ createdBy: null, maxUses: 2 });
-    for (const serial of ['an1', 'an2']) await registry.registerDevice({ serial, publicKey: testKey(serial), enrollmentToken: token });
-    const an1 = (await registry.findDeviceBySerial('an1'))!;
-    const an2 = (await registry.findDeviceBySerial('an2'))!;
+    const alice = await bed.registry.signUp({ email: 'alice@example.io', password: 'correct horse battery' });
+    const bob = await bed.registry.signUp({ email: 'bob@example.io', password: 'correct horse battery' });
+    const { token } = await bed.registry.createEnrollmentToken({ createdBy: null, maxUses: 2 });
+    for (const serial of ['an1', 'an2']) await bed.registry.registerDevice({ serial, publicKey: testKey(serial), enrollmentToken: token });
+    const an1 = (await bed.registry.findDeviceBySerial('an1'))!;
+    const an2 = (await bed.registry.findDeviceBySerial('an2'))!;
     const ended: DeviceSessionsEnded[] = [];
-    registry.onDeviceSessionsEnded((e) => ended.push(e));
+    bed.registry.onDeviceSessionsEnded((e) => ended.push(e));
     const start = (tokenHash: string, userId: string, device: { id: string; serial: string }, ttlMs = 3_600_000) =>
-      registry.createDeviceSession({ tokenHash, userId, deviceId: device.id, serial: device.serial, expiresAt: new Date(clock.now().getTime() + ttlMs), createdIp: '192.0.2.7' });
+      bed.registry.createDeviceSession({ tokenHash, userId, deviceId: device.id, serial: device.serial, expiresAt: new Date(bed.clock.now().getTime() + ttlMs), createdIp: '192.0.2.7' });
     return { alice, bob, an1, an2, ended, start };
   }
 
   it('stores a session by hash and finds it until it expires', async () => {
     const f = await fixture();
     await f.start('hash-a', f.alice.id, f.an1, 60_000);
-    expect(await registry.findDeviceSession('hash-a')).toMatchObject({ tokenHash: 'hash-a', userId: f.alice.id, deviceId: f.an1.id, serial: 'an1' });
-    const [row] = await t.db.select().from(deviceSessions);
+    expect(await bed.registry.findDeviceSession('hash-a')).toMatchObject({ tokenHash: 'hash-a', userId: f.alice.id, deviceId: f.an1.id, serial: 'an1' });
+    const [row] = await bed.t.db.select().from(deviceSessions);
     expect(row).toMatchObject({ tokenHash: 'hash-a', createdIp: '192.0.2.7' });
-    clock.advance(60_000);
-    expect(await registry.findDeviceSession('hash-a')).toBeUndefined();
+    bed.clock.advance(60_000);
+    expect(await bed.registry.findDeviceSession('hash-a')).toBeUndefined();
     // The next sign-in sweeps expired rows away.
     await f.start('hash-b', f.bob.id, f.an2);
-    expect((await t.db.select().from(deviceSessions)).map((r) => r.tokenHash)).toEqual(['hash-b']);
+    expect((await bed.t.db.select().from(deviceSessions)).map((r) => r.tokenHash)).toEqual(['hash-b']);
   });
 
   it('starts no session for a disabled account (a ticket issued just before the disable)', async () => {
     const f = await fixture();
-    await t.db.update(users).set({ disabledAt: clock.now() }).where(eq(users.id, f.bob.id));
+    await bed.t.db.update(users).set({ disabledAt: bed.clock.now() }).where(eq(users.id, f.bob.id));
     expect(await f.start('hash-b', f.bob.id, f.an1)).toBe(false);
-    expect(await registry.findDeviceSession('hash-b')).toBeUndefined();
+    expect(await bed.registry.findDeviceSession('hash-b')).toBeUndefined();
     expect(await f.start('hash-a', f.alice.id, f.an1)).toBe(true);
   });
 
@@ -60,59 +52,59 @@ describe.each(drivers)('device sessions on %s', (driver) => {
     const f = await fixture();
     await f.start('hash-a', f.alice.id, f.an1);
     await f.start('hash-b', f.alice.id, f.an2);
-    await registry.deleteDeviceSession('hash-a');
-    expect(await registry.findDeviceSession('hash-a')).toBeUndefined();
-    expect(await registry.findDeviceSession('hash-b')).toBeDefined();
+    await bed.registry.deleteDeviceSession('hash-a');
+    expect(await bed.registry.findDeviceSession('hash-a')).toBeUndefined();
+    expect(await bed.registry.findDeviceSession('hash-b')).toBeDefined();
     expect(f.ended).toEqual([{ tokenHash: 'hash-a' }]);
   });
 
   it('ends every device session of the user on portal logout, and only theirs', async () => {
     const f = await fixture();
-    const login = await registry.login({ email: 'alice@example.io', password: 'correct horse battery', clientIp: null });
+    const login = await bed.registry.login({ email: 'alice@example.io', password: 'correct horse battery', clientIp: null });
     await f.start('hash-a1', f.alice.id, f.an1);
     await f.start('hash-a2', f.alice.id, f.an2);
     await f.start('hash-b1', f.bob.id, f.an1);
     let seenWhenTold: unknown[] = [];
-    registry.onDeviceSessionsEnded(() => {
+    bed.registry.onDeviceSessionsEnded(() => {
       // Told after the commit: a re-read at this point already misses the rows.
-      void registry.findDeviceSession('hash-a1').then((r) => seenWhenTold.push(r));
+      void bed.registry.findDeviceSession('hash-a1').then((r) => seenWhenTold.push(r));
     });
-    await registry.logout(login.session.token);
-    expect(await registry.userForSessionToken(login.session.token)).toBeUndefined();
-    expect(await registry.findDeviceSession('hash-a1')).toBeUndefined();
-    expect(await registry.findDeviceSession('hash-a2')).toBeUndefined();
-    expect(await registry.findDeviceSession('hash-b1')).toBeDefined();
+    await bed.registry.logout(login.session.token);
+    expect(await bed.registry.userForSessionToken(login.session.token)).toBeUndefined();
+    expect(await bed.registry.findDeviceSession('hash-a1')).toBeUndefined();
+    expect(await bed.registry.findDeviceSession('hash-a2')).toBeUndefined();
+    expect(await bed.registry.findDeviceSession('hash-b1')).toBeDefined();
     expect(f.ended).toEqual([{ userId: f.alice.id }]);
     await new Promise((r) => setTimeout(r, 50));
     expect(seenWhenTold).toEqual([undefined]);
     seenWhenTold = [];
     // Logging out with a token that is no session any more changes nothing and tells no one.
-    await registry.logout(login.session.token);
+    await bed.registry.logout(login.session.token);
     expect(f.ended).toHaveLength(1);
   });
 
   it('ends portal and device sessions together on deleteUserSessions (password change, account disable)', async () => {
     const f = await fixture();
-    const login = await registry.login({ email: 'bob@example.io', password: 'correct horse battery', clientIp: null });
+    const login = await bed.registry.login({ email: 'bob@example.io', password: 'correct horse battery', clientIp: null });
     await f.start('hash-b1', f.bob.id, f.an1);
     await f.start('hash-a1', f.alice.id, f.an1);
-    await registry.deleteUserSessions(f.bob.id);
-    expect(await registry.userForSessionToken(login.session.token)).toBeUndefined();
-    expect(await registry.findDeviceSession('hash-b1')).toBeUndefined();
-    expect(await registry.findDeviceSession('hash-a1')).toBeDefined();
+    await bed.registry.deleteUserSessions(f.bob.id);
+    expect(await bed.registry.userForSessionToken(login.session.token)).toBeUndefined();
+    expect(await bed.registry.findDeviceSession('hash-b1')).toBeUndefined();
+    expect(await bed.registry.findDeviceSession('hash-a1')).toBeDefined();
     expect(f.ended).toEqual([{ userId: f.bob.id }]);
   });
 
   it('keeps going when a listener throws, and stops telling one that unsubscribed', async () => {
     const f = await fixture();
-    const off = registry.onDeviceSessionsEnded(() => {
+    const off = bed.registry.onDeviceSessionsEnded(() => {
       throw new Error('listener bug');
     });
     await f.start('hash-a', f.alice.id, f.an1);
-    await registry.deleteDeviceSession('hash-a');
+    await bed.registry.deleteDeviceSession('hash-a');
     expect(f.ended).toEqual([{ tokenHash: 'hash-a' }]);
     off();
-    expect(await registry.deleteUserDeviceSessions(f.alice.id)).toBe(0);
+    expect(await bed.registry.deleteUserDeviceSessions(f.alice.id)).toBe(0);
     expect(f.ended).toEqual([{ tokenHash: 'hash-a' }, { userId: f.alice.id }]);
   });
 });

@@ -2,56 +2,49 @@
 // row, whatever characters the values hold, a null keeps what the row had, and a batch larger
 // than one statement is written whole.
 import { describe, expect, it } from 'vitest';
-import { type DriverName } from '@porthole/db';
-import { probePostgres } from '@porthole/db/testing';
-import { requirementsMet } from '../../../../test/support/requirements.js';
-import { createTestClock, testKey, useRegistryTestBed, type TestRegistry } from '../testing/registry-test-bed.js';
+import { testKey, useRegistryTestBed } from '../testing/registry-test-bed.js';
+import { databaseDrivers } from '../../../../test/support/database-drivers.js';
 
-const pgProblem = await probePostgres();
-const drivers: DriverName[] = requirementsMet('registry on PostgreSQL', { check: () => pgProblem }) ? ['pglite', 'postgres'] : ['pglite'];
+const drivers = await databaseDrivers('registry');
 
 describe.each(drivers)('peer status write-back on %s', (driver) => {
-  const clock = createTestClock();
-  let registry: TestRegistry;
-  useRegistryTestBed(driver, clock, (_db, r) => {
-    registry = r;
-  });
+  const bed = useRegistryTestBed(driver);
 
   it('writes each peer its own values (IPv6 and WebSocket endpoints too); a null keeps the old value', async () => {
-    const token = (await registry.createEnrollmentToken({ createdBy: null, maxUses: 10 })).token;
-    for (const serial of ['w1', 'w2', 'w3']) await registry.registerDevice({ serial, publicKey: testKey(serial), enrollmentToken: token });
-    const first = new Date(clock.now().getTime() - 1_000);
-    await registry.recordPeerStatus([
+    const token = (await bed.registry.createEnrollmentToken({ createdBy: null, maxUses: 10 })).token;
+    for (const serial of ['w1', 'w2', 'w3']) await bed.registry.registerDevice({ serial, publicKey: testKey(serial), enrollmentToken: token });
+    const first = new Date(bed.clock.now().getTime() - 1_000);
+    await bed.registry.recordPeerStatus([
       { publicKey: testKey('w1'), lastHandshakeAt: first, endpoint: '[2001:db8::7]:51820', rxBytes: 1, txBytes: 2 },
       { publicKey: testKey('w2'), lastHandshakeAt: null, endpoint: 'ws:"odd,\\name}":8080', rxBytes: 3, txBytes: 4 },
       { publicKey: testKey('w3'), lastHandshakeAt: first, endpoint: null, rxBytes: 2 ** 40, txBytes: 0 },
     ]);
-    expect(await registry.getDevice('w1')).toMatchObject({ lastHandshakeAt: first.toISOString(), lastEndpoint: '[2001:db8::7]:51820', rxBytes: 1, txBytes: 2 });
-    expect(await registry.getDevice('w2')).toMatchObject({ lastHandshakeAt: null, lastEndpoint: 'ws:"odd,\\name}":8080', rxBytes: 3, txBytes: 4 });
-    expect(await registry.getDevice('w3')).toMatchObject({ lastHandshakeAt: first.toISOString(), lastEndpoint: null, rxBytes: 2 ** 40 });
+    expect(await bed.registry.getDevice('w1')).toMatchObject({ lastHandshakeAt: first.toISOString(), lastEndpoint: '[2001:db8::7]:51820', rxBytes: 1, txBytes: 2 });
+    expect(await bed.registry.getDevice('w2')).toMatchObject({ lastHandshakeAt: null, lastEndpoint: 'ws:"odd,\\name}":8080', rxBytes: 3, txBytes: 4 });
+    expect(await bed.registry.getDevice('w3')).toMatchObject({ lastHandshakeAt: first.toISOString(), lastEndpoint: null, rxBytes: 2 ** 40 });
 
-    const later = new Date(clock.now().getTime());
-    await registry.recordPeerStatus([
+    const later = new Date(bed.clock.now().getTime());
+    await bed.registry.recordPeerStatus([
       { publicKey: testKey('w1'), lastHandshakeAt: null, endpoint: null, rxBytes: 10, txBytes: 20 },
       { publicKey: testKey('w3'), lastHandshakeAt: later, endpoint: '198.51.100.3:1', rxBytes: 5, txBytes: 6 },
     ]);
-    expect(await registry.getDevice('w1')).toMatchObject({ lastHandshakeAt: first.toISOString(), lastEndpoint: '[2001:db8::7]:51820', rxBytes: 10, txBytes: 20 });
-    expect(await registry.getDevice('w3')).toMatchObject({ lastHandshakeAt: later.toISOString(), lastEndpoint: '198.51.100.3:1', rxBytes: 5 });
+    expect(await bed.registry.getDevice('w1')).toMatchObject({ lastHandshakeAt: first.toISOString(), lastEndpoint: '[2001:db8::7]:51820', rxBytes: 10, txBytes: 20 });
+    expect(await bed.registry.getDevice('w3')).toMatchObject({ lastHandshakeAt: later.toISOString(), lastEndpoint: '198.51.100.3:1', rxBytes: 5 });
   });
 
   it('writes a batch of more peers than one statement carries', async () => {
-    const token = (await registry.createEnrollmentToken({ createdBy: null, maxUses: 2 })).token;
-    await registry.registerDevice({ serial: 'b1', publicKey: testKey('b1'), enrollmentToken: token });
-    await registry.registerDevice({ serial: 'b2', publicKey: testKey('b2'), enrollmentToken: token });
-    const at = new Date(clock.now().getTime() - 5_000);
+    const token = (await bed.registry.createEnrollmentToken({ createdBy: null, maxUses: 2 })).token;
+    await bed.registry.registerDevice({ serial: 'b1', publicKey: testKey('b1'), enrollmentToken: token });
+    await bed.registry.registerDevice({ serial: 'b2', publicKey: testKey('b2'), enrollmentToken: token });
+    const at = new Date(bed.clock.now().getTime() - 5_000);
     // 5,000 unknown keys between the two devices: the second lands in the second statement.
     const filler = Array.from({ length: 5_000 }, (_, i) => ({ publicKey: testKey(`unknown${i}`), lastHandshakeAt: at, endpoint: null, rxBytes: 0, txBytes: 0 }));
-    await registry.recordPeerStatus([
+    await bed.registry.recordPeerStatus([
       { publicKey: testKey('b1'), lastHandshakeAt: at, endpoint: '198.51.100.1:1', rxBytes: 7, txBytes: 7 },
       ...filler,
       { publicKey: testKey('b2'), lastHandshakeAt: at, endpoint: '198.51.100.2:2', rxBytes: 8, txBytes: 8 },
     ]);
-    expect(await registry.getDevice('b1')).toMatchObject({ lastEndpoint: '198.51.100.1:1', rxBytes: 7, online: true });
-    expect(await registry.getDevice('b2')).toMatchObject({ lastEndpoint: '198.51.100.2:2', rxBytes: 8, online: true });
+    expect(await bed.registry.getDevice('b1')).toMatchObject({ lastEndpoint: '198.51.100.1:1', rxBytes: 7, online: true });
+    expect(await bed.registry.getDevice('b2')).toMatchObject({ lastEndpoint: '198.51.100.2:2', rxBytes: 8, online: true });
   });
 });

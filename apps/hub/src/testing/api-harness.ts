@@ -2,9 +2,8 @@
 // a check of each success response against the schema its route documents.
 import { Hono } from 'hono';
 import type { z } from 'zod';
-import { afterAll, beforeAll } from 'vitest';
 import type { Database, DriverName } from '@porthole/db';
-import { createTestDatabase, truncateAll, type TestDatabase } from '@porthole/db/testing';
+import { truncateAll, useTestDatabase, type TestDatabase } from '@porthole/db/testing';
 import type { RegistryOptions } from '../registry/index.js';
 import type { SecretBox } from '../webhooks/secret-box.js';
 import { createTestClock, createTestRegistry, testKey, type TestClock } from './registry-test-bed.js';
@@ -139,21 +138,35 @@ export const reg = (f: Fixture, over: Record<string, unknown> = {}) => ({
   body: { serial: 'an99999999', publicKey: testKey('new'), enrollmentToken: f.enrollmentToken, ...over },
 });
 
-/**
- * The API tests' database on `driver` for the enclosing describe block, and the function that
- * empties it, builds a new harness, seeds the fixture and hands the three to `onFresh`.
- */
-export function useApiTestBed(driver: DriverName, onFresh: (bed: { t: TestDatabase; h: ApiHarness; f: Fixture }) => void): () => Promise<void> {
-  let t: TestDatabase | undefined;
-  beforeAll(async () => {
-    t = await createTestDatabase(driver);
-  });
-  afterAll(async () => {
-    await t?.drop();
-  });
-  return async () => {
-    await truncateAll(t!.db);
-    const h = await createApiHarness(t!.db);
-    onFresh({ t: t!, h, f: await seedApi(h) });
+/** What the API tests read: the database, the harness on it and the fixture seeded into it. */
+export interface ApiTestBed {
+  readonly t: TestDatabase;
+  readonly h: ApiHarness;
+  readonly f: Fixture;
+  /** Empties the database, builds a new harness and seeds the fixture: a hook for beforeEach or beforeAll. */
+  fresh(): Promise<void>;
+}
+
+/** The API tests' database on `driver` for the enclosing describe block; `fresh` makes the harness and fixture. */
+export function useApiTestBed(driver: DriverName): ApiTestBed {
+  const t = useTestDatabase(driver);
+  let current: { h: ApiHarness; f: Fixture } | undefined;
+  const made = () => {
+    if (!current) throw new Error('the API test bed is read before fresh() has run');
+    return current;
+  };
+  return {
+    t,
+    get h() {
+      return made().h;
+    },
+    get f() {
+      return made().f;
+    },
+    async fresh() {
+      await truncateAll(t.db);
+      const h = await createApiHarness(t.db);
+      current = { h, f: await seedApi(h) };
+    },
   };
 }

@@ -2,7 +2,8 @@
 // on it by path (test/support/browser.ts over app.request; CSRF token from the last page), and
 // sign-in helpers.
 import { Hono } from 'hono';
-import type { TestClock } from './registry-test-bed.js';
+import type { DriverName } from '@porthole/db';
+import { useRegistryTestBed, type RegistryTestBed, type RegistryTestBedOptions, type TestClock } from './registry-test-bed.js';
 import type { Registry } from '../registry/index.js';
 import { createApiRoutes } from '../api/api-routes.js';
 import { createPortalRoutes } from '../portal/portal-routes.js';
@@ -21,6 +22,30 @@ export function buildPortal(registry: Registry, clock: TestClock, secure = false
   // Generous form limits: the tests post far more forms per second than a person does.
   root.route('/', createPortalRoutes({ registry, tickets, portalOrigin: PORTAL, deviceDomain: 'example.io', secure, postLimit: { capacity: 10_000, refillPerSecond: 1000 } }));
   return root;
+}
+
+/** A registry test bed with the portal on its registry (`app`, made with each registry). */
+export interface PortalTestBed extends RegistryTestBed {
+  readonly app: Hono;
+}
+
+/** useRegistryTestBed, with the portal built on each new registry before `options.seed` runs. */
+export function usePortalTestBed(driver: DriverName, options: RegistryTestBedOptions = {}): PortalTestBed {
+  let app: Hono | undefined;
+  const bed = useRegistryTestBed(driver, {
+    ...options,
+    seed: async (b) => {
+      app = buildPortal(b.registry, b.clock);
+      await options.seed?.(portal);
+    },
+  });
+  const portal = Object.defineProperty(bed, 'app', {
+    get: () => {
+      if (!app) throw new Error('the portal test bed is read before its portal is made');
+      return app;
+    },
+  }) as PortalTestBed;
+  return portal;
 }
 
 export interface Reply {
