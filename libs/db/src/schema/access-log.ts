@@ -1,12 +1,13 @@
 // Who reached which device, when, from where, and how it went. Append-only; queried by device serial
 // and time range. The serial (not a foreign key) is kept so history survives a device's deletion.
-import { bigint, bigserial, index, integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, index, integer, pgTable, text, uuid } from 'drizzle-orm/pg-core';
+import { at } from './columns.js';
 
 export const accessLog = pgTable(
   'access_log',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
-    at: timestamp('at', { withTimezone: true }).notNull(),
+    at: at('at').notNull(),
     serial: text('serial').notNull(),
     /** The device's organisation when the entry was written (no foreign key, like the serial). */
     organizationId: uuid('organization_id').notNull(),

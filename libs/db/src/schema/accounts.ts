@@ -1,9 +1,10 @@
 // Accounts: users, browser sessions and API tokens. Secrets (session and API tokens) are stored only
 // as SHA-256 hex digests; a fast hash suffices for 256-bit random tokens (a KDF is for passwords).
 import { sql } from 'drizzle-orm';
-import { check, index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { check, index, integer, pgTable, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { ORGANIZATION_ROLES } from './organization-roles.js';
 import { organizations } from './organizations.js';
+import { at, createdAt, id, ownedBy } from './columns.js';
 
 export const USER_ROLES = ['admin', 'user'] as const;
 export type UserRole = (typeof USER_ROLES)[number];
@@ -11,16 +12,16 @@ export type UserRole = (typeof USER_ROLES)[number];
 export const users = pgTable(
   'users',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
+    id: id(),
     /** Stored lowercased and trimmed; unique. */
     email: text('email').notNull(),
     /** PHC string (Argon2id). */
     passwordHash: text('password_hash').notNull(),
     role: text('role', { enum: USER_ROLES }).notNull().default('user'),
-    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    createdAt: createdAt(),
     /** A disabled account cannot sign in; its portal and device sessions are ended. */
-    disabledAt: timestamp('disabled_at', { withTimezone: true }),
-    passwordChangedAt: timestamp('password_changed_at', { withTimezone: true }),
+    disabledAt: at('disabled_at'),
+    passwordChangedAt: at('password_changed_at'),
   },
   (t) => [uniqueIndex('users_email_unique').on(t.email), check('users_role_check', sql`${t.role} in ('admin', 'user')`)],
 );
@@ -28,16 +29,14 @@ export const users = pgTable(
 export const sessions = pgTable(
   'sessions',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
+    id: id(),
     tokenHash: text('token_hash').notNull(),
-    userId: uuid('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
-    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    userId: ownedBy('user_id', () => users.id),
+    createdAt: createdAt(),
     /** Refreshed at most once a minute; idle expiry counts from here. */
-    lastSeenAt: timestamp('last_seen_at', { withTimezone: true }).notNull().defaultNow(),
+    lastSeenAt: at('last_seen_at').notNull().defaultNow(),
     /** Absolute expiry, never extended. */
-    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    expiresAt: at('expires_at').notNull(),
     createdIp: text('created_ip'),
   },
   (t) => [uniqueIndex('sessions_token_hash_unique').on(t.tokenHash), index('sessions_user_idx').on(t.userId)],
@@ -54,10 +53,8 @@ export type ApiTokenScope = (typeof API_TOKEN_SCOPES)[number];
 export const apiTokens = pgTable(
   'api_tokens',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
-    userId: uuid('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+    id: id(),
+    userId: ownedBy('user_id', () => users.id),
     name: text('name').notNull(),
     /**
      * Set: an organisation token, acting for the organisation with `organizationRole` whoever
@@ -70,10 +67,10 @@ export const apiTokens = pgTable(
     /** The first characters of the plaintext (`ph_api_AbCd`), to recognise a token in lists. */
     displayPrefix: text('display_prefix').notNull(),
     scopes: text('scopes').array().notNull(),
-    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-    lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
-    expiresAt: timestamp('expires_at', { withTimezone: true }),
-    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    createdAt: createdAt(),
+    lastUsedAt: at('last_used_at'),
+    expiresAt: at('expires_at'),
+    revokedAt: at('revoked_at'),
   },
   (t) => [
     uniqueIndex('api_tokens_token_hash_unique').on(t.tokenHash),
@@ -93,9 +90,9 @@ export const throttles = pgTable(
   {
     key: text('key').primaryKey(),
     count: integer('count').notNull().default(0),
-    windowStartedAt: timestamp('window_started_at', { withTimezone: true }).notNull().defaultNow(),
-    blockedUntil: timestamp('blocked_until', { withTimezone: true }),
-    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    windowStartedAt: at('window_started_at').notNull().defaultNow(),
+    blockedUntil: at('blocked_until'),
+    expiresAt: at('expires_at').notNull(),
   },
   (t) => [index('throttles_expires_idx').on(t.expiresAt)],
 );

@@ -1,8 +1,9 @@
 // Hub cluster state shared through the database: the nodes with their heartbeat leases, which node
 // holds each device's WireGuard session, and hub-wide settings every node must agree on (the hub's
 // public key). A single node writes the same rows; it just never finds another node in them.
-import { index, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { index, pgTable, text, uuid } from 'drizzle-orm/pg-core';
 import { devices } from './devices.js';
+import { at } from './columns.js';
 
 export const clusterNodes = pgTable('cluster_nodes', {
   /** PORTHOLE_NODE_NAME. */
@@ -11,10 +12,10 @@ export const clusterNodes = pgTable('cluster_nodes', {
   wgEndpoint: text('wg_endpoint').notNull(),
   /** Where the other nodes reach its internal listener (`http://host:port`); null: not in cluster mode. */
   clusterUrl: text('cluster_url'),
-  startedAt: timestamp('started_at', { withTimezone: true }).notNull(),
-  lastSeenAt: timestamp('last_seen_at', { withTimezone: true }).notNull(),
+  startedAt: at('started_at').notNull(),
+  lastSeenAt: at('last_seen_at').notNull(),
   /** The node counts as alive until then; each heartbeat moves it on, a leaving node sets it to now. */
-  leaseExpiresAt: timestamp('lease_expires_at', { withTimezone: true }).notNull(),
+  leaseExpiresAt: at('lease_expires_at').notNull(),
 });
 
 export const deviceHolders = pgTable(
@@ -26,7 +27,7 @@ export const deviceHolders = pgTable(
     /** The node with the device's newest WireGuard session (no foreign key: a node row may be pruned first). */
     nodeName: text('node_name').notNull(),
     /** That session's handshake time: a hold moves only to a newer handshake (compare-and-set). */
-    heldSince: timestamp('held_since', { withTimezone: true }).notNull(),
+    heldSince: at('held_since').notNull(),
   },
   (t) => [index('device_holders_node_idx').on(t.nodeName)],
 );
@@ -34,5 +35,5 @@ export const deviceHolders = pgTable(
 export const hubSettings = pgTable('hub_settings', {
   name: text('name').primaryKey(),
   value: text('value').notNull(),
-  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  updatedAt: at('updated_at').notNull().defaultNow(),
 });

@@ -1,10 +1,11 @@
 // Devices and who may reach them: the device registry (serial = DNS label, WireGuard public key,
 // tunnel IP), per-user access grants and owner/admin-approved key rotations.
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, check, index, inet, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { boolean, check, index, inet, pgTable, primaryKey, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { users } from './accounts.js';
 import { enrollmentTokens } from './enrollment.js';
 import { organizations } from './organizations.js';
+import { at, createdAt, doneBy, id, ownedBy, peerActivity, sessionColumns } from './columns.js';
 
 export const DEVICE_STATUSES = ['enabled', 'disabled'] as const;
 export type DeviceStatus = (typeof DEVICE_STATUSES)[number];
@@ -14,7 +15,7 @@ export type AccessPolicy = (typeof ACCESS_POLICIES)[number];
 export const devices = pgTable(
   'devices',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
+    id: id(),
     serial: text('serial').notNull(),
     organizationId: uuid('organization_id')
       .notNull()
@@ -22,28 +23,25 @@ export const devices = pgTable(
     /** Standard base64 of the 32-byte X25519 public key. */
     publicKey: text('public_key').notNull(),
     tunnelIp: inet('tunnel_ip').notNull(),
-    ownerId: uuid('owner_id').references(() => users.id, { onDelete: 'set null' }),
+    ownerId: doneBy('owner_id', () => users.id),
     status: text('status', { enum: DEVICE_STATUSES }).notNull().default('enabled'),
     accessPolicy: text('access_policy', { enum: ACCESS_POLICIES }).notNull().default('owners'),
     tags: text('tags').array().notNull().default(sql`'{}'::text[]`),
     agentVersion: text('agent_version'),
-    enrollmentTokenId: uuid('enrollment_token_id').references(() => enrollmentTokens.id, { onDelete: 'set null' }),
-    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    enrollmentTokenId: doneBy('enrollment_token_id', () => enrollmentTokens.id),
+    createdAt: createdAt(),
     /** Last successful (re-)registration. */
-    registeredAt: timestamp('registered_at', { withTimezone: true }).notNull().defaultNow(),
-    lastHandshakeAt: timestamp('last_handshake_at', { withTimezone: true }),
-    lastEndpoint: text('last_endpoint'),
-    rxBytes: bigint('rx_bytes', { mode: 'number' }).notNull().default(0),
-    txBytes: bigint('tx_bytes', { mode: 'number' }).notNull().default(0),
+    registeredAt: at('registered_at').notNull().defaultNow(),
+    ...peerActivity(),
     /** Set when the device proved its serial with a vendor certificate at its last registration. */
-    attestedAt: timestamp('attested_at', { withTimezone: true }),
+    attestedAt: at('attested_at'),
     /** Subject and issuer of the attesting certificate, for the portal and API. */
     attestationSubject: text('attestation_subject'),
     attestationIssuer: text('attestation_issuer'),
     /** End of the owner's exposure window as the agent last reported it; null = until turned off, or never reported. */
-    exposureUntil: timestamp('exposure_until', { withTimezone: true }),
+    exposureUntil: at('exposure_until'),
     /** When the agent said its window ended (it closed remote access itself); cleared by its next report. */
-    exposureEndedAt: timestamp('exposure_ended_at', { withTimezone: true }),
+    exposureEndedAt: at('exposure_ended_at'),
   },
   (t) => [
     // The serial index also serves cursor pagination (ORDER BY serial, WHERE serial > cursor).
@@ -65,15 +63,11 @@ export const devices = pgTable(
 export const deviceGrants = pgTable(
   'device_grants',
   {
-    deviceId: uuid('device_id')
-      .notNull()
-      .references(() => devices.id, { onDelete: 'cascade' }),
-    userId: uuid('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
-    grantedBy: uuid('granted_by').references(() => users.id, { onDelete: 'set null' }),
-    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-    expiresAt: timestamp('expires_at', { withTimezone: true }),
+    deviceId: ownedBy('device_id', () => devices.id),
+    userId: ownedBy('user_id', () => users.id),
+    grantedBy: doneBy('granted_by', () => users.id),
+    createdAt: createdAt(),
+    expiresAt: at('expires_at'),
     /** HTTP GET and HEAD only: no other method, WebSocket, /.porthole/tcp or console (unless the user may do more as admin or owner). */
     readOnly: boolean('read_only').notNull().default(false),
   },
@@ -86,9 +80,9 @@ export const keyRotations = pgTable('key_rotations', {
     .primaryKey()
     .references(() => devices.id, { onDelete: 'cascade' }),
   newPublicKey: text('new_public_key').notNull(),
-  approvedBy: uuid('approved_by').references(() => users.id, { onDelete: 'set null' }),
-  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  approvedBy: doneBy('approved_by', () => users.id),
+  createdAt: createdAt(),
+  expiresAt: at('expires_at').notNull(),
 });
 
 /**
@@ -98,8 +92,8 @@ export const keyRotations = pgTable('key_rotations', {
 export const serialReservations = pgTable('serial_reservations', {
   prefix: text('prefix').primaryKey(),
   description: text('description').notNull().default(''),
-  createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
-  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  createdBy: doneBy('created_by', () => users.id),
+  createdAt: createdAt(),
 });
 
 /**
@@ -110,19 +104,12 @@ export const serialReservations = pgTable('serial_reservations', {
 export const deviceSessions = pgTable(
   'device_sessions',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
+    id: id(),
     tokenHash: text('token_hash').notNull(),
-    userId: uuid('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
-    deviceId: uuid('device_id')
-      .notNull()
-      .references(() => devices.id, { onDelete: 'cascade' }),
+    userId: ownedBy('user_id', () => users.id),
+    deviceId: ownedBy('device_id', () => devices.id),
     serial: text('serial').notNull(),
-    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-    /** Absolute expiry, never extended. */
-    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
-    createdIp: text('created_ip'),
+    ...sessionColumns(),
   },
   (t) => [
     uniqueIndex('device_sessions_token_hash_unique').on(t.tokenHash),

@@ -1,19 +1,18 @@
 // How devices join: fleet enrollment tokens (hashed, expiring, counted uses, tags) and owner claims
 // (RFC 8628-style device authorization: a user code for the browser, a hashed poll token for the agent).
 import { sql } from 'drizzle-orm';
-import { check, index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { check, index, integer, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import { users } from './accounts.js';
 import { organizations } from './organizations.js';
+import { at, createdAt, doneBy, id, ownedBy } from './columns.js';
 
 export const enrollmentTokens = pgTable(
   'enrollment_tokens',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
+    id: id(),
     /** Devices registered with the token belong to this organisation. */
-    organizationId: uuid('organization_id')
-      .notNull()
-      .references(() => organizations.id, { onDelete: 'cascade' }),
-    createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
+    organizationId: ownedBy('organization_id', () => organizations.id),
+    createdBy: doneBy('created_by', () => users.id),
     description: text('description').notNull().default(''),
     tokenHash: text('token_hash').notNull(),
     displayPrefix: text('display_prefix').notNull(),
@@ -21,9 +20,9 @@ export const enrollmentTokens = pgTable(
     tags: text('tags').array().notNull().default(sql`'{}'::text[]`),
     maxUses: integer('max_uses').notNull(),
     uses: integer('uses').notNull().default(0),
-    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
-    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    createdAt: createdAt(),
+    expiresAt: at('expires_at').notNull(),
+    revokedAt: at('revoked_at'),
   },
   (t) => [
     uniqueIndex('enrollment_tokens_token_hash_unique').on(t.tokenHash),
@@ -39,7 +38,7 @@ export type ClaimStatus = (typeof CLAIM_STATUSES)[number];
 export const claims = pgTable(
   'claims',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
+    id: id(),
     /** `ABCD-EFGH` without the hyphen, from an alphabet without look-alike letters. */
     userCode: text('user_code').notNull(),
     pollTokenHash: text('poll_token_hash').notNull(),
@@ -48,11 +47,11 @@ export const claims = pgTable(
     returnUrl: text('return_url'),
     agentVersion: text('agent_version'),
     status: text('status', { enum: CLAIM_STATUSES }).notNull().default('pending'),
-    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
-    lastPolledAt: timestamp('last_polled_at', { withTimezone: true }),
-    decidedBy: uuid('decided_by').references(() => users.id, { onDelete: 'set null' }),
-    decidedAt: timestamp('decided_at', { withTimezone: true }),
+    createdAt: createdAt(),
+    expiresAt: at('expires_at').notNull(),
+    lastPolledAt: at('last_polled_at'),
+    decidedBy: doneBy('decided_by', () => users.id),
+    decidedAt: at('decided_at'),
     /** Subject and issuer of the certificate a claim was attested with (when a vendor CA is configured). */
     attestationSubject: text('attestation_subject'),
     attestationIssuer: text('attestation_issuer'),

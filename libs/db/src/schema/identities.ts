@@ -2,8 +2,9 @@
 // (issuer + `sub`, the only identifier OIDC Core §5.7 calls stable: e-mail addresses change and can
 // be reassigned) or in an LDAP directory (the directory + the entry's entryUUID, RFC 4530, or DN).
 import { sql } from 'drizzle-orm';
-import { check, index, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { check, index, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import { users } from './accounts.js';
+import { at, createdAt, id, ownedBy } from './columns.js';
 
 export const IDENTITY_PROVIDERS = ['oidc', 'ldap'] as const;
 export type IdentityProvider = (typeof IDENTITY_PROVIDERS)[number];
@@ -11,10 +12,8 @@ export type IdentityProvider = (typeof IDENTITY_PROVIDERS)[number];
 export const userIdentities = pgTable(
   'user_identities',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
-    userId: uuid('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+    id: id(),
+    userId: ownedBy('user_id', () => users.id),
     provider: text('provider', { enum: IDENTITY_PROVIDERS }).notNull(),
     /** OIDC: the issuer URL. LDAP: the directory URL and search base. */
     issuer: text('issuer').notNull(),
@@ -22,8 +21,8 @@ export const userIdentities = pgTable(
     subject: text('subject').notNull(),
     /** The verified address the provider named at the last sign-in (canonical form). */
     email: text('email').notNull(),
-    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-    lastLoginAt: timestamp('last_login_at', { withTimezone: true }).notNull().defaultNow(),
+    createdAt: createdAt(),
+    lastLoginAt: at('last_login_at').notNull().defaultNow(),
   },
   (t) => [
     uniqueIndex('user_identities_subject_unique').on(t.provider, t.issuer, t.subject),

@@ -1,27 +1,26 @@
 // Installer links: an owner's link to one device, valid for some hours, optionally read-only, that
 // opens the device without an account. The token is stored only as its SHA-256 hex digest (shown once).
-import { boolean, index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { boolean, index, integer, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import { users } from './accounts.js';
 import { devices } from './devices.js';
+import { at, createdAt, doneBy, id, ownedBy } from './columns.js';
 
 export const deviceLinks = pgTable(
   'device_links',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
-    deviceId: uuid('device_id')
-      .notNull()
-      .references(() => devices.id, { onDelete: 'cascade' }),
+    id: id(),
+    deviceId: ownedBy('device_id', () => devices.id),
     tokenHash: text('token_hash').notNull(),
     /** HTTP GET and HEAD only: no other method, no WebSocket, no /.porthole/tcp, no consoles. */
     readOnly: boolean('read_only').notNull().default(false),
-    createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
-    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    createdBy: doneBy('created_by', () => users.id),
+    createdAt: createdAt(),
+    expiresAt: at('expires_at').notNull(),
     /** Set by a revoke; the sessions made from the link are deleted with it. */
-    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    revokedAt: at('revoked_at'),
     /** How often the link was opened, and when last. */
     uses: integer('uses').notNull().default(0),
-    lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+    lastUsedAt: at('last_used_at'),
   },
   (t) => [uniqueIndex('device_links_token_hash_unique').on(t.tokenHash), index('device_links_device_idx').on(t.deviceId)],
 );
@@ -33,19 +32,15 @@ export const deviceLinks = pgTable(
 export const linkSessions = pgTable(
   'link_sessions',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
+    id: id(),
     tokenHash: text('token_hash').notNull(),
-    linkId: uuid('link_id')
-      .notNull()
-      .references(() => deviceLinks.id, { onDelete: 'cascade' }),
-    deviceId: uuid('device_id')
-      .notNull()
-      .references(() => devices.id, { onDelete: 'cascade' }),
+    linkId: ownedBy('link_id', () => deviceLinks.id),
+    deviceId: ownedBy('device_id', () => devices.id),
     serial: text('serial').notNull(),
     readOnly: boolean('read_only').notNull(),
-    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    createdAt: createdAt(),
     /** Never past the link's own expiry. */
-    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    expiresAt: at('expires_at').notNull(),
     createdIp: text('created_ip'),
   },
   (t) => [uniqueIndex('link_sessions_token_hash_unique').on(t.tokenHash), index('link_sessions_link_idx').on(t.linkId), index('link_sessions_expires_idx').on(t.expiresAt)],

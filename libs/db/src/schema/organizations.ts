@@ -3,18 +3,19 @@
 // The default organisation (fixed id) is where migration 0006 moved today's data and where
 // self-service devices of users outside any organisation land.
 import { sql } from 'drizzle-orm';
-import { check, index, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { check, index, pgTable, primaryKey, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import { users } from './accounts.js';
 import { ORGANIZATION_ROLES } from './organization-roles.js';
+import { createdAt, id, ownedBy } from './columns.js';
 
 export { DEFAULT_ORGANIZATION_ID, ORGANIZATION_ROLES, type OrganizationRole } from './organization-roles.js';
 
 export const organizations = pgTable(
   'organizations',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
+    id: id(),
     name: text('name').notNull(),
-    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    createdAt: createdAt(),
   },
   // Names are compared case-insensitively (`--org Acme` = `--org acme`).
   (t) => [uniqueIndex('organizations_name_unique').on(sql`lower(${t.name})`)],
@@ -23,14 +24,10 @@ export const organizations = pgTable(
 export const organizationMembers = pgTable(
   'organization_members',
   {
-    organizationId: uuid('organization_id')
-      .notNull()
-      .references(() => organizations.id, { onDelete: 'cascade' }),
-    userId: uuid('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+    organizationId: ownedBy('organization_id', () => organizations.id),
+    userId: ownedBy('user_id', () => users.id),
     role: text('role', { enum: ORGANIZATION_ROLES }).notNull(),
-    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    createdAt: createdAt(),
   },
   (t) => [
     primaryKey({ columns: [t.organizationId, t.userId] }),

@@ -1,26 +1,22 @@
 // The overlay's own state: admin WireGuard peers, the tunnel-address allocator (one counter row per
 // pool + a free list of deleted addresses) and the peer change feed the hub's data plane follows.
-import { bigint, bigserial, index, inet, pgTable, smallint, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, index, inet, pgTable, smallint, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { users } from './accounts.js';
 import { organizations } from './organizations.js';
+import { at, createdAt, doneBy, id, ownedBy, peerActivity } from './columns.js';
 
 export const adminPeers = pgTable(
   'admin_peers',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
+    id: id(),
     name: text('name').notNull(),
     /** The peer reaches this organisation's devices only. */
-    organizationId: uuid('organization_id')
-      .notNull()
-      .references(() => organizations.id, { onDelete: 'cascade' }),
+    organizationId: ownedBy('organization_id', () => organizations.id),
     publicKey: text('public_key').notNull(),
     tunnelIp: inet('tunnel_ip').notNull(),
-    createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
-    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-    lastHandshakeAt: timestamp('last_handshake_at', { withTimezone: true }),
-    lastEndpoint: text('last_endpoint'),
-    rxBytes: bigint('rx_bytes', { mode: 'number' }).notNull().default(0),
-    txBytes: bigint('tx_bytes', { mode: 'number' }).notNull().default(0),
+    createdBy: doneBy('created_by', () => users.id),
+    createdAt: createdAt(),
+    ...peerActivity(),
   },
   (t) => [
     uniqueIndex('admin_peers_public_key_unique').on(t.publicKey),
@@ -41,7 +37,7 @@ export const overlayPools = pgTable('overlay_pools', {
 export const freeTunnelIps = pgTable('free_tunnel_ips', {
   address: inet('address').primaryKey(),
   cidr: text('cidr').notNull(),
-  freedAt: timestamp('freed_at', { withTimezone: true }).notNull().defaultNow(),
+  freedAt: at('freed_at').notNull().defaultNow(),
 });
 
 /**
@@ -71,7 +67,7 @@ export const peerChanges = pgTable(
     name: text('name').notNull(),
     /** The peer's organisation (the overlay router keeps admin peers to their own organisation's devices); null in rows from before it was recorded. */
     organizationId: uuid('organization_id'),
-    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+    at: at('at').notNull().defaultNow(),
   },
   (t) => [index('peer_changes_version_idx').on(t.version)],
 );

@@ -1,11 +1,12 @@
 // Webhooks: endpoints that receive signed JSON POSTs on device and access events, and the durable
 // outbox of deliveries (also the delivery log admins read). The signing secret is kept encrypted
 // with a key derived from the hub key (it must be usable to sign, so it cannot be hashed).
-import { bigserial, index, integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigserial, index, integer, pgTable, text, uuid } from 'drizzle-orm/pg-core';
 import { users } from './accounts.js';
+import { at, createdAt, doneBy, id } from './columns.js';
 
 export const webhooks = pgTable('webhooks', {
-  id: uuid('id').primaryKey().defaultRandom(),
+  id: id(),
   url: text('url').notNull(),
   /** Event names this endpoint receives (webhook-events in the hub). */
   events: text('events').array().notNull(),
@@ -13,8 +14,8 @@ export const webhooks = pgTable('webhooks', {
   secretSealed: text('secret_sealed').notNull(),
   /** The organisation whose events it receives; null = every event of the hub. */
   organizationId: uuid('organization_id'),
-  createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
-  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  createdBy: doneBy('created_by', () => users.id),
+  createdAt: createdAt(),
 });
 
 /**
@@ -30,14 +31,14 @@ export const webhookDeliveries = pgTable(
     event: text('event').notNull(),
     /** The JSON body exactly as signed and sent. */
     body: text('body').notNull(),
-    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    createdAt: createdAt(),
     attempts: integer('attempts').notNull().default(0),
-    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
+    nextAttemptAt: at('next_attempt_at').notNull().defaultNow(),
     /** A node working on it holds it until then (a crashed node's claim runs out). */
-    lockedUntil: timestamp('locked_until', { withTimezone: true }),
-    deliveredAt: timestamp('delivered_at', { withTimezone: true }),
+    lockedUntil: at('locked_until'),
+    deliveredAt: at('delivered_at'),
     /** Given up after the last attempt. */
-    failedAt: timestamp('failed_at', { withTimezone: true }),
+    failedAt: at('failed_at'),
     lastStatus: integer('last_status'),
     lastError: text('last_error'),
   },
