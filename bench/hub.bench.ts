@@ -22,7 +22,8 @@ import { encodeKey, generatePrivateKey, publicKeyFromPrivate } from '@porthole/w
 import { unmetRequirements } from '../test/support/requirements.js';
 import { until } from '../test/support/until.js';
 import type { BenchResult } from './harness.js';
-import { startChild, startHub, type JsonChild } from './fixtures/hub-child-process.js';
+import type { JsonProcess } from '../test/support/json-process.js';
+import { startChild, startHub } from './fixtures/hub-child-process.js';
 import { kernelDownload } from './fixtures/hub-kernel-baseline.js';
 import { floodBench } from './fixtures/hub-flood.js';
 import { cpuSeconds, percentile, sleep, type CpuSample } from './fixtures/hub-measure.js';
@@ -84,8 +85,8 @@ async function load(port: number, host: string, path: string, concurrency: numbe
 async function proxyBench(log: Log): Promise<BenchResult[]> {
   const rows: BenchResult[] = [];
   const dir = await mkdtemp(join(tmpdir(), 'hub-bench-'));
-  let hub: JsonChild | undefined;
-  let device: JsonChild | undefined;
+  let hub: JsonProcess | undefined;
+  let device: JsonProcess | undefined;
   try {
     const started = await startHub(dir);
     hub = started.hub;
@@ -108,7 +109,7 @@ async function proxyBench(log: Log): Promise<BenchResult[]> {
     const registration = await api('POST', '/devices/register', { serial: SERIAL, publicKey: encodeKey(publicKeyFromPrivate(privateKey)), enrollmentToken: token });
     await api('PATCH', `/devices/${SERIAL}`, { accessPolicy: 'public' });
     device = startChild('device', 'hub-bench-device.ts', { MODE: 'overlay', REGISTRATION: JSON.stringify(registration), PRIVATE_KEY: encodeKey(privateKey) });
-    const devicePort = (await device.next('ready')).port as number;
+    const devicePort = (await device.nextEvent('ready', 60_000)).port as number;
     // Refused connections count as not yet: the proxy may still be starting.
     await until(() => request(port, deviceHost, '/small').then((res) => res.status === 200, () => false), 'the device through the proxy', 30_000, 100);
     log(`hub on 127.0.0.1:${port}, device web server on 127.0.0.1:${devicePort}, tunnel up`);
@@ -173,8 +174,8 @@ async function proxyBench(log: Log): Promise<BenchResult[]> {
       rows.push({ suite: SUITE, case: `small GET via proxy, ${c} clients, p99`, value: viaProxy.p99, unit: 'ms', baseline: { case: 'direct', value: viaDirect.p99 } });
     }
   } finally {
-    await device?.stop();
-    await hub?.stop();
+    await device?.stop(5_000);
+    await hub?.stop(5_000);
     await rm(dir, { recursive: true, force: true });
   }
   return rows;

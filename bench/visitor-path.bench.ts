@@ -20,7 +20,8 @@ import { mkdirSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import type { Netns } from '../test/support/netns.js';
 import type { BenchResult } from './harness.js';
-import { JsonChild, REPO } from './fixtures/hub-child-process.js';
+import { JsonProcess } from '../test/support/json-process.js';
+import { REPO } from './fixtures/hub-child-process.js';
 import { ADDR, LARGE_PATH, PORTS, SMALL_PATH, VisitorLab } from './fixtures/visitor-lab.js';
 import { cpuBetween, curlBulk, linkPackets, median, namespaceCpu, processCpuSeconds, processRssBytes, rssPeak, writeWrkScript, wrk, type WrkResult } from './fixtures/visitor-measure.js';
 import { agentNodeOptions, INSPECT_PORT, startProduct, type Product } from './fixtures/visitor-product.js';
@@ -270,7 +271,7 @@ function rows(results: Map<PathKey, Figures>, goalList: Goal[], notes: string[])
 async function profileMode(lab: VisitorLab, script: string, product: Product, dir: string, log: Log): Promise<BenchResult[]> {
   mkdirSync(dir, { recursive: true });
   const client = (ns: Netns, name: string) =>
-    new JsonChild(
+    new JsonProcess(
       `${name} profiler`,
       ns.spawn(process.execPath, ['--import', 'tsx', `${REPO}bench/fixtures/profile-client.ts`], {
         cwd: REPO,
@@ -279,11 +280,11 @@ async function profileMode(lab: VisitorLab, script: string, product: Product, di
     );
   const profilers = { hub: client(lab.server, 'hub'), agent: client(lab.device, 'agent') };
   lab.onClose(async () => {
-    await profilers.hub.stop();
-    await profilers.agent.stop();
+    await profilers.hub.stop(5_000);
+    await profilers.agent.stop(5_000);
   });
-  await profilers.hub.next('ready');
-  await profilers.agent.next('ready');
+  await profilers.hub.nextEvent('ready', 60_000);
+  await profilers.agent.nextEvent('ready', 60_000);
   const spec = pathSpecs(product).find((s) => s.key === 'b')!;
   const workloads: Array<[string, () => Promise<unknown>]> = [
     ['1conn', () => wrk(lab.visitor, script, `${spec.base}${SMALL_PATH}`, spec.host, 1, LOAD_SECONDS)],

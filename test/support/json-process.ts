@@ -1,8 +1,10 @@
 // A long-lived child process of a test speaking JSON lines on stdout: a fixture that takes commands
 // as JSON lines on stdin (a hub, our WireGuard node, its netstack), the real agent (its log lines),
-// the labs' meters and proxies. `next(match)` waits for a line that matches; everything seen is kept
-// for failure messages, and what is not JSON is kept with stderr.
+// the labs' meters and proxies, the benchmarks' hub, devices and simulator. `next(match)` waits for a
+// line that matches; everything seen is kept for failure messages, and what is not JSON is kept with
+// stderr.
 import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { stopProcess } from './netns.js';
 
@@ -18,8 +20,8 @@ export class JsonProcess {
   constructor(
     readonly name: string,
     readonly child: ChildProcess,
-    /** Sees every line first, as it arrives. */
-    onLine?: (line: Line) => void,
+    /** Sees every line first, as it arrives (progress lines nobody waits for); may be set later. */
+    public onLine?: (line: Line) => void,
   ) {
     createInterface({ input: child.stdout! }).on('line', (text) => {
       let line: Line;
@@ -30,7 +32,7 @@ export class JsonProcess {
         return;
       }
       this.lines.push(line);
-      onLine?.(line);
+      this.onLine?.(line);
       const index = this.lines.length - 1;
       for (const w of [...this.#waiters]) {
         if (index >= w.from && w.match(line)) {
@@ -72,22 +74,36 @@ export class JsonProcess {
     });
   }
 
+  /** The next line with this event; an `error` event instead fails. */
+  async nextEvent(event: string, timeoutMs = 30_000): Promise<Line> {
+    const line = await this.next((l) => l.event === event || l.event === 'error', event, timeoutMs);
+    if (line.event === 'error') throw new Error(`${this.name}: ${String(line.message)}`);
+    return line;
+  }
+
   /** Writes a command to the fixture's stdin as one JSON line. */
   send(cmd: Record<string, unknown>): void {
     this.child.stdin!.write(`${JSON.stringify(cmd)}\n`);
   }
 
   /** Sends a command and waits for the reply event; an `error` event instead fails. */
-  async ask(cmd: Record<string, unknown>, event: string, timeoutMs = 30_000): Promise<Line> {
-    const reply = this.next((l) => l.event === event || l.event === 'error', event, timeoutMs);
+  ask(cmd: Record<string, unknown>, event: string, timeoutMs = 30_000): Promise<Line> {
+    const reply = this.nextEvent(event, timeoutMs);
     this.send(cmd);
-    const line = await reply;
-    if (line.event === 'error') throw new Error(`${this.name}: ${String(line.message)}`);
-    return line;
+    return reply;
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Closes stdin (a fixture's cue to exit); one still running `exitWithinMs` later gets SIGTERM to
+   * its process group, and SIGKILL 5 s after that.
+   */
+  async stop(exitWithinMs = 0): Promise<void> {
     this.child.stdin?.end();
+    if (exitWithinMs > 0 && this.child.exitCode === null && this.child.signalCode === null) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([once(this.child, 'exit'), new Promise((resolve) => (timer = setTimeout(resolve, exitWithinMs)))]);
+      clearTimeout(timer);
+    }
     await stopProcess(this.child, 5_000);
   }
 }

@@ -70,8 +70,7 @@ export async function createNetns(prefix = 'pht'): Promise<Netns> {
     exec: (command, args = [], options) => run('ip', ['netns', 'exec', name, command, ...args], options),
     spawn: (command, args = [], options = {}) => {
       const child = spawn('ip', ['netns', 'exec', name, command, ...args], { detached: true, stdio: 'pipe', ...options });
-      children.add(child);
-      child.once('exit', () => children.delete(child));
+      killGroupOnExit(child);
       return child;
     },
     remove: () => removeNetns(name),
@@ -148,6 +147,13 @@ export async function stopProcess(child: ChildProcess, graceMs = 2_000): Promise
   const timer = setTimeout(() => signal('SIGKILL'), graceMs);
   await exited;
   clearTimeout(timer);
+}
+
+/** A last resort: the process group of `child` (spawned detached) is killed if this process exits first. */
+export function killGroupOnExit(child: ChildProcess): void {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  installExitHook();
 }
 
 function installExitHook(): void {
