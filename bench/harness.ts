@@ -20,6 +20,13 @@ export interface BenchResult {
 
 export type Bench = (log: (line: string) => void) => Promise<BenchResult[]>;
 
+/** The middle value (the mean of the two middle ones for an even count): one figure from repeated runs. */
+export function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
 function fmt(n: number): string {
   if (!Number.isFinite(n)) return String(n);
   if (Math.abs(n) >= 100) return n.toFixed(0);

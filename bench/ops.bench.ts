@@ -4,17 +4,12 @@
 import { performance } from 'node:perf_hooks';
 import { createHubMetrics } from '@porthole/hub';
 import { createLogger } from '@porthole/log';
-import type { BenchResult } from './harness.js';
+import { median, type BenchResult } from './harness.js';
 
 const LINES = 50_000;
 const UPDATES = 1_000_000;
 const SCRAPES = 200;
 const REPEATS = 5;
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 /** Nanoseconds per call of `body(i)`, median of REPEATS runs of `n` calls. */
 function nsPerCall(n: number, body: (i: number) => void): number {

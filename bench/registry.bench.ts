@@ -6,16 +6,11 @@ import { sql } from 'drizzle-orm';
 import type { DriverName } from '@porthole/db';
 import { createTestDatabase, probePostgres } from '@porthole/db/testing';
 import { createTestClock, createTestRegistry, testKey } from '@porthole/hub/testing';
-import type { BenchResult } from './harness.js';
+import { median, type BenchResult } from './harness.js';
 
 const SEEDED = 100_000;
 const REGISTRATIONS = 300;
 const LIST_RUNS = 30;
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 async function benchDriver(driver: DriverName, log: (line: string) => void): Promise<BenchResult[]> {
   const rows: BenchResult[] = [];
