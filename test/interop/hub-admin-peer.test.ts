@@ -32,7 +32,7 @@ const DEVICE_BODY = `device page ${randomBytes(6).toString('hex')}`;
 
 interface Ready {
   httpPort: number;
-  hubPublicKey: string;
+  publicKey: string;
   hubTunnelIp: string;
   overlayCidr: string;
   serial: string;
@@ -122,7 +122,7 @@ describe.skipIf(!ok)('a stock wireguard-go admin peer on the hub overlay', () =>
     expect(stripped.addresses).toEqual([`${adminIp}/32`]);
     expect(stripped.routes).toEqual([ready.overlayCidr]);
     expect(stripped.setconf).not.toMatch(/^\s*Address\s*=/m);
-    expect(stripped.setconf).toMatch(new RegExp(`^PublicKey = ${ready.hubPublicKey.replace(/[+/]/g, '\\$&')}$`, 'm'));
+    expect(stripped.setconf).toMatch(new RegExp(`^PublicKey = ${ready.publicKey.replace(/[+/]/g, '\\$&')}$`, 'm'));
     expect(stripped.setconf).toMatch(new RegExp(`^Endpoint = 127\\.0\\.0\\.1:${WG_PORT}$`, 'm'));
 
     const file = join(dir!, 'admin.conf');
@@ -136,7 +136,7 @@ describe.skipIf(!ok)('a stock wireguard-go admin peer on the hub overlay', () =>
     const dump = await go!.dump();
     expect(dump.publicKey).toBe(publicKey);
     expect(dump.peers.map((p) => [p.publicKey, p.endpoint, p.allowedIps])).toEqual([
-      [ready.hubPublicKey, `127.0.0.1:${WG_PORT}`, [ready.overlayCidr]],
+      [ready.publicKey, `127.0.0.1:${WG_PORT}`, [ready.overlayCidr]],
     ]);
   });
 
