@@ -1,14 +1,13 @@
 // `npm run demo` as a new user meets it: --help lists every option with its variable and default,
 // a typo is one clear line (no stack trace), a failed start removes its temporary directory, and a
 // second run on the same --data-dir prints the admin password and token that still work.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/free-port.js';
-import { REPO_ROOT } from './lab/service.js';
+import { demo, started } from './fixtures/demo-run.js';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -19,44 +18,6 @@ const tempDir = (prefix: string) => {
   dirs.push(d);
   return d;
 };
-
-interface Run {
-  out: () => string;
-  exited: Promise<number | null>;
-  stop(): Promise<number | null>;
-}
-
-function demo(args: string[], env: Record<string, string> = {}): Run {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo.ts', ...args], {
-    cwd: REPO_ROOT,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...env },
-  });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
-  return {
-    out: () => out,
-    exited,
-    async stop() {
-      if (child.exitCode === null && child.pid !== undefined) process.kill(-child.pid, 'SIGINT');
-      const timer = setTimeout(() => child.pid !== undefined && process.kill(-child.pid, 'SIGKILL'), 20_000);
-      const code = await exited;
-      clearTimeout(timer);
-      return code;
-    },
-  };
-}
-
-async function started(run: Run): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (!/click "Enable remote access"/.test(run.out())) {
-    if (Date.now() > deadline) throw new Error(`demo did not start:\n${run.out()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('npm run demo: options, failures, a kept data directory', () => {
   it('--help names every option with its environment variable and default', async () => {

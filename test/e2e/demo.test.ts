@@ -2,39 +2,26 @@
 // use them (the meter page, the admin API with the printed token), then Ctrl-C (SIGINT to the
 // process group, as a terminal sends it) and expect a clean exit with status 0. The demo hub trusts
 // the demo CA: a claim needs the demo meter's attestation.
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { attest, loadDeviceCredential } from '@porthole/agent';
 import { DEMO_DEVICE_CERT_FILE, DEMO_DEVICE_KEY_FILE, DEMO_SERIAL } from '@porthole/demo-meter';
 import { freePort } from '../support/free-port.js';
+import { demo, started } from './fixtures/demo-run.js';
 import { REPO_ROOT } from './lab/service.js';
 
 describe('npm run demo', () => {
   it('prints the meter, portal and admin details, serves them, and stops cleanly on Ctrl-C', async () => {
     const [hubPort, meterPort, wgPort] = [await freePort(), await freePort(), await freePort()];
     // What `npm run demo` runs (package.json), without npm in between so the exit status is the demo's.
-    // Not through the tsx CLI: its signal relay SIGKILLs a child that is busy for 30 ms when Ctrl-C
-    // arrives, which cut the demo's shutdown short about one run in five.
     const script = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).scripts.demo as string;
     expect(script).toBe('node --import tsx scripts/demo.ts');
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo.ts', '--hub-port', String(hubPort), '--meter-port', String(meterPort), '--wg-port', String(wgPort)], {
-      cwd: REPO_ROOT,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-    // 'close': the process has exited and its output is fully read.
-    const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+    const run = demo(['--hub-port', String(hubPort), '--meter-port', String(meterPort), '--wg-port', String(wgPort)]);
+    let code: number | null;
     try {
-      const deadline = Date.now() + 60_000;
-      while (!/click "Enable remote access"/.test(out)) {
-        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`demo did not start:\n${out}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      await started(run);
+      const out = run.out();
       const meterUrl = /Demo meter \(its local web UI\)\s+(\S+)/.exec(out)?.[1];
       const portalUrl = /Portal and admin API\s+(\S+)/.exec(out)?.[1];
       const token = /admin API token\s+(\S+)/.exec(out)?.[1];
@@ -62,12 +49,9 @@ describe('npm run demo', () => {
       if (!demo.ok) throw new Error(demo.problem);
       expect((await claim({ serial: DEMO_SERIAL, publicKey, attestation: attest(demo.credential, DEMO_SERIAL, publicKey) })).status).toBe(201);
     } finally {
-      if (child.exitCode === null && child.pid !== undefined) process.kill(-child.pid, 'SIGINT');
+      code = await run.stop();
     }
-    const timer = setTimeout(() => child.pid !== undefined && process.kill(-child.pid, 'SIGKILL'), 20_000);
-    const code = await exited;
-    clearTimeout(timer);
-    expect(out).toContain('Stopped.');
+    expect(run.out()).toContain('Stopped.');
     expect(code).toBe(0);
   }, 120_000);
 });
