@@ -171,9 +171,29 @@ describe.skipIf(!ok)('VNC and SSH consoles in Chromium', () => {
 
   const entries = async () => (await hub.hub.registry.searchAccessLog({ serial: SERIAL, limit: 200 })).entries;
 
-  it('the VNC page shows the remote desktop through the agent’s exposed port', async () => {
-    const page = await openConsole('/.porthole/vnc?port=5900');
+  /** Opens a console page, runs `use` on it (the agent's and servers' output printed if it fails) and closes it. */
+  async function onConsole(path: string, use: (page: Page) => Promise<void>): Promise<void> {
+    const page = await openConsole(path);
     try {
+      await use(page);
+    } catch (err) {
+      console.log(output.join(''));
+      throw err;
+    } finally {
+      await page.close();
+    }
+  }
+
+  /** The visitor's finished session on `path` in the access log: theirs, a GET, with a duration. */
+  async function loggedSession(path: string, what: string) {
+    const entry = await until(async () => (await entries()).find((e) => e.path === path && e.status === 101), `${what} in the access log`);
+    expect(entry).toMatchObject({ userId: visitorId, method: 'GET' });
+    expect(entry.durationMs).toBeGreaterThan(0);
+    return entry;
+  }
+
+  it('the VNC page shows the remote desktop through the agent’s exposed port', async () => {
+    await onConsole('/.porthole/vnc?port=5900', async (page) => {
       await page.waitForSelector('body[data-state="connected"]', { timeout: 20_000 });
       // noVNC draws the framebuffer into a canvas; read its middle back once the first update landed.
       const painted = setInterval(() => paint(), 3_000);
@@ -199,23 +219,15 @@ describe.skipIf(!ok)('VNC and SSH consoles in Chromium', () => {
         if (Math.abs(png.data[i]! - 255) < 8 && Math.abs(png.data[i + 1]! - 128) < 8 && png.data[i + 2]! < 8) orange++;
       }
       expect(orange / (png.width * png.height)).toBeGreaterThan(0.4);
-    } catch (err) {
-      console.log(output.join(''));
-      throw err;
-    } finally {
-      await page.close();
-    }
-    const vnc = await until(async () => (await entries()).find((e) => e.path === '/.porthole/tcp' && e.status === 101), 'the VNC session in the access log');
-    expect(vnc).toMatchObject({ userId: visitorId, method: 'GET' });
-    expect(vnc.durationMs).toBeGreaterThan(0);
+    });
+    const vnc = await loggedSession('/.porthole/tcp', 'the VNC session');
     // RFB both ways (a solid desktop compresses to little).
     expect(vnc.bytesOut).toBeGreaterThan(100);
     expect(vnc.bytesIn).toBeGreaterThan(10);
   });
 
   it('the SSH page signs in with a key, runs a typed command and shows its output', async () => {
-    const page = await openConsole('/.porthole/ssh?port=22');
-    try {
+    await onConsole('/.porthole/ssh?port=22', async (page) => {
       await signInWithKey(page, 'user_key');
       await page.waitForSelector('body[data-state="connected"]', { timeout: 20_000 });
       // The key went in the first message and was cleared from the form.
@@ -228,15 +240,8 @@ describe.skipIf(!ok)('VNC and SSH consoles in Chromium', () => {
       await page.screenshot({ path: join(SHOTS, 'ssh-terminal.png') });
       await page.keyboard.type('exit\n');
       await page.waitForSelector('body[data-state="closed"]', { timeout: 10_000 });
-    } catch (err) {
-      console.log(output.join(''));
-      throw err;
-    } finally {
-      await page.close();
-    }
-    const ssh = await until(async () => (await entries()).find((e) => e.path === '/.porthole/ssh' && e.status === 101), 'the SSH session in the access log');
-    expect(ssh).toMatchObject({ userId: visitorId, method: 'GET' });
-    expect(ssh.durationMs).toBeGreaterThan(0);
+    });
+    await loggedSession('/.porthole/ssh', 'the SSH session');
   });
 
   it('a wrong key is refused by the SSH server and said so on the page', async () => {
