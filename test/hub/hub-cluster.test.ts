@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { throttles } from '@porthole/db';
 import { probePostgres } from '@porthole/db/testing';
+import { echoThrough } from '@porthole/hub/testing';
 import { encodeKey, generatePrivateKey } from '@porthole/wireguard';
 import { newDeviceKeys } from '../support/overlay-device.js';
 import { requirementsMet } from '../support/requirements.js';
@@ -58,16 +59,7 @@ describe.skipIf(!ok)('a hub cluster of two nodes', () => {
     const tcp = new WebSocket(`ws://127.0.0.1:${a().port}/.porthole/tcp?port=2222`, { headers: { host: `k1clus0001.localhost:${a().port}`, authorization: `Bearer ${ADMIN_TOKEN}` } });
     await new Promise((resolve, reject) => tcp.once('open', resolve).once('error', reject));
     const payload = randomBytes(300_000);
-    let got = Buffer.alloc(0);
-    const all = new Promise<void>((resolve) =>
-      tcp.on('message', (m: Buffer) => {
-        got = Buffer.concat([got, m]);
-        if (got.length >= payload.length) resolve();
-      }),
-    );
-    tcp.send(payload);
-    await all;
-    expect(got.equals(payload)).toBe(true);
+    expect((await echoThrough(tcp, payload)).equals(payload)).toBe(true);
     tcp.close();
 
     // Node A's visit journal reaches the device through node B, and the device stays on B (a

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { metricValue } from '../ops/metrics.js';
-import { DOMAIN, fakeAuth, rawExchange, route, signIn, startDevice, startHub } from '../testing/http-harness.js';
+import { DOMAIN, echoThrough, fakeAuth, rawExchange, route, signIn, startDevice, startHub } from '../testing/http-harness.js';
 
 const PUB = `an00000001.${DOMAIN}`;
 const OWN = `an00000002.${DOMAIN}`;
@@ -208,16 +208,7 @@ describe('hub streaming', () => {
       const ws = open({ authorization: 'Bearer ph_api_tok-alice' }, 22);
       await once(ws, 'open');
       const payload = crypto.randomBytes(200_000);
-      let got = Buffer.alloc(0);
-      const done = new Promise<void>((resolve) =>
-        ws.on('message', (m: Buffer) => {
-          got = Buffer.concat([got, m]);
-          if (got.length >= payload.length) resolve();
-        }),
-      );
-      ws.send(payload);
-      await done;
-      expect(got.equals(payload)).toBe(true);
+      expect((await echoThrough(ws, payload)).equals(payload)).toBe(true);
       ws.close();
       await once(ws, 'close');
       const entry = h.accessLog.entries.findLast((e) => e.kind === 'tcp' && e.status === 101)!;

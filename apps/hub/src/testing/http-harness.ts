@@ -5,6 +5,7 @@ import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Hono } from 'hono';
+import type { WebSocket } from 'ws';
 import { afterAll, beforeAll } from 'vitest';
 import { clientAddress } from '../http/rate-limit.js';
 import { createHubMetrics } from '../ops/hub-metrics.js';
@@ -211,6 +212,22 @@ export function request(port: number, host: string, path: string, init: HubReque
     req.on('error', reject);
     req.end(init.body);
   });
+}
+
+/**
+ * Sends `payload` on an open WebSocket to an echoing device port (/.porthole/tcp) and collects the
+ * binary messages until as many bytes have come back.
+ */
+export function echoThrough(ws: WebSocket, payload: Buffer): Promise<Buffer> {
+  let got = Buffer.alloc(0);
+  const all = new Promise<Buffer>((resolve) =>
+    ws.on('message', (m: Buffer) => {
+      got = Buffer.concat([got, m]);
+      if (got.length >= payload.length) resolve(got);
+    }),
+  );
+  ws.send(payload);
+  return all;
 }
 
 /**
