@@ -23,34 +23,30 @@ export abstract class DomainError extends Error {
   }
 }
 
-/** The thing named does not exist (or the caller may not know that it does). */
-export class NotFoundError extends DomainError {
-  readonly code: string = 'not_found';
+/** The base of an error whose code is always `code`. */
+function withCode(code: string) {
+  return class extends DomainError {
+    readonly code: string = code;
+  };
 }
+
+/** The thing named does not exist (or the caller may not know that it does). */
+export class NotFoundError extends withCode('not_found') {}
 
 /** The request contradicts existing state: a duplicate serial, a key in use, a used-up token. */
-export class ConflictError extends DomainError {
-  readonly code: string = 'conflict';
-}
+export class ConflictError extends withCode('conflict') {}
 
 /** The input is malformed or out of range. `field` names the offending field. */
-export class ValidationError extends DomainError {
-  readonly code: string = 'invalid_request';
-}
+export class ValidationError extends withCode('invalid_request') {}
 
 /** No valid credentials were presented. */
-export class UnauthorizedError extends DomainError {
-  readonly code: string = 'unauthorized';
-}
+export class UnauthorizedError extends withCode('unauthorized') {}
 
 /** Valid credentials, but not allowed to do this. */
-export class ForbiddenError extends DomainError {
-  readonly code: string = 'forbidden';
-}
+export class ForbiddenError extends withCode('forbidden') {}
 
 /** Too many attempts; `retryAfterSeconds` tells the client when to try again. */
-export class RateLimitedError extends DomainError {
-  readonly code: string = 'rate_limited';
+export class RateLimitedError extends withCode('rate_limited') {
   constructor(
     message: string,
     readonly retryAfterSeconds: number,
@@ -61,9 +57,7 @@ export class RateLimitedError extends DomainError {
 }
 
 /** A dependency (the database) is unreachable; the request may succeed later. */
-export class UnavailableError extends DomainError {
-  readonly code: string = 'unavailable';
-}
+export class UnavailableError extends withCode('unavailable') {}
 
 /** Per-constraint domain errors, e.g. `{ devices_serial_unique: () => new ConflictError('…') }`. */
 export type ConstraintMessages = Record<string, () => DomainError>;

@@ -13,7 +13,7 @@ import type { Registry } from '../registry/index.js';
 import type { SecretBox } from '../webhooks/secret-box.js';
 import type { ApiEnv } from './bearer-auth.js';
 import { requireSuperadmin } from '../auth/authorization.js';
-import { canSee, deviceFor, mayManageWebhook, NIL_UUID, organizationFilter, organizationForNew, organizationsWhere, resourceFor } from './organization-scope.js';
+import { deviceFor, mayManageWebhook, newInOrganization, NIL_UUID, organizationFilter, organizationForNew, organizationsWhere, ownedRow, resourceFor, visibleTo } from './organization-scope.js';
 import { organizationRoutes } from './organization-routes.js';
 import { mountRoutes, routeTable, type RouteDef, type RouteImpls } from './route-table.js';
 
@@ -218,21 +218,17 @@ export function apiRouteTable(deps: ApiDeps): RouteDef<never, never, never>[] {
 
     // ---- admin: tokens ----
     listEnrollmentTokens: {
-      handler: async ({ c, principal }) => c.json((await registry.listEnrollmentTokens()).filter((t) => canSee(principal.actor, t.organizationId))),
+      handler: async ({ c, principal }) => c.json(visibleTo(principal.actor, await registry.listEnrollmentTokens())),
     },
     createEnrollmentToken: {
       handler: async ({ c, body, principal }) => {
-        const { organizationId: named, ...rest } = body;
-        const organizationId = await organizationForNew(registry, principal.actor, named, 'tokens');
-        const { token, info } = await registry.createEnrollmentToken({ ...rest, organizationId, createdBy: principal.user.id });
+        const { token, info } = await registry.createEnrollmentToken(await newInOrganization(registry, principal.actor, principal.user.id, body, 'tokens'));
         return c.json({ ...info, token }, 201);
       },
     },
     revokeEnrollmentToken: {
       handler: async ({ c, params, principal }) => {
-        // Another organisation's token answers as the registry answers an id it does not know.
-        const token = (await registry.listEnrollmentTokens()).find((t) => t.id === params.id.toLowerCase());
-        if (token) resourceFor(principal.actor, 'tokens', token.organizationId, () => new NotFoundError(`enrollment token ${params.id} does not exist`, { field: 'id' }));
+        ownedRow(principal.actor, 'tokens', await registry.listEnrollmentTokens(), params.id, () => new NotFoundError(`enrollment token ${params.id} does not exist`, { field: 'id' }));
         return c.json(await registry.revokeEnrollmentToken(params.id));
       },
     },
@@ -278,21 +274,18 @@ export function apiRouteTable(deps: ApiDeps): RouteDef<never, never, never>[] {
 
     // ---- admin: overlay peers and audit ----
     listAdminPeers: {
-      handler: async ({ c, principal }) => c.json((await registry.listAdminPeers()).filter((p) => canSee(principal.actor, p.organizationId))),
+      handler: async ({ c, principal }) => c.json(visibleTo(principal.actor, await registry.listAdminPeers())),
     },
     createAdminPeer: {
       handler: async ({ c, body, principal }) => {
         // Owners and admins add their organisation's peers; the overlay router keeps a peer to its organisation's devices.
-        const { organizationId: named, ...rest } = body;
-        const organizationId = await organizationForNew(registry, principal.actor, named, 'peers');
-        const { peer, config } = await registry.createAdminPeer({ ...rest, organizationId, createdBy: principal.user.id });
+        const { peer, config } = await registry.createAdminPeer(await newInOrganization(registry, principal.actor, principal.user.id, body, 'peers'));
         return c.json({ ...peer, config }, 201);
       },
     },
     deleteAdminPeer: {
       handler: async ({ c, params, principal }) => {
-        const peer = (await registry.listAdminPeers()).find((p) => p.id === params.id.toLowerCase());
-        if (peer) resourceFor(principal.actor, 'peers', peer.organizationId, () => new NotFoundError(`admin peer ${params.id} does not exist`, { field: 'id' }));
+        ownedRow(principal.actor, 'peers', await registry.listAdminPeers(), params.id, () => new NotFoundError(`admin peer ${params.id} does not exist`, { field: 'id' }));
         await registry.deleteAdminPeer(params.id);
         return c.body(null, 204);
       },

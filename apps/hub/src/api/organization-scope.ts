@@ -52,6 +52,32 @@ export async function organizationForNew(registry: Registry, actor: Actor, named
   throw new ValidationError('organizationId: you act in several organizations; name one (or use --org)', { field: 'organizationId' });
 }
 
+/** The rows of organisations `actor` sees. */
+export function visibleTo<R extends { organizationId: string }>(actor: Actor, rows: readonly R[]): R[] {
+  return rows.filter((r) => canSee(actor, r.organizationId));
+}
+
+/** A create request's fields for the registry: in the organisation it goes into (organizationForNew), made by `createdBy`. */
+export async function newInOrganization<B extends { organizationId?: string | undefined }>(
+  registry: Registry,
+  actor: Actor,
+  createdBy: string,
+  body: B,
+  action: OrganizationAction,
+): Promise<Omit<B, 'organizationId'> & { organizationId: string; createdBy: string }> {
+  const { organizationId: named, ...rest } = body;
+  return { ...rest, organizationId: await organizationForNew(registry, actor, named, action), createdBy };
+}
+
+/**
+ * Checks `action` on the row of `rows` with this id: another organisation's answers as an unknown id
+ * (`notFound`); an id not among them is left to the registry, which answers it the same way.
+ */
+export function ownedRow(actor: Actor, action: OrganizationAction, rows: readonly { id: string; organizationId: string }[], id: string, notFound: () => Error): void {
+  const row = rows.find((r) => r.id === id.toLowerCase());
+  if (row) resourceFor(actor, action, row.organizationId, notFound);
+}
+
 /** Whether `actor` manages a webhook endpoint of `organizationId` (null: a hub-wide one, the operator's). */
 export function mayManageWebhook(actor: Actor, organizationId: string | null): boolean {
   return actor.superadmin || (organizationId !== null && may(actor, 'webhooks', organizationId));

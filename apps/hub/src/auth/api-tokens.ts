@@ -7,6 +7,7 @@ import { API_TOKEN_SCOPES, apiTokens, users, type ApiTokenScope, type Organizati
 import { NotFoundError, ValidationError } from '../errors.js';
 import type { RegistryContext } from '../registry/context.js';
 import { UUID_RE } from '../registry/devices.js';
+import { showRow } from '../registry/shown-row.js';
 import { membershipsOf } from '../registry/organizations.js';
 import { actorFor, type Actor } from './authorization.js';
 import type { SessionUser } from './sessions.js';
@@ -31,17 +32,8 @@ export interface ApiTokenInfo {
 type ApiTokenRow = typeof apiTokens.$inferSelect;
 
 function toInfo(row: ApiTokenRow): ApiTokenInfo {
-  return {
-    id: row.id,
-    name: row.name,
-    displayPrefix: row.displayPrefix,
-    scopes: row.scopes as ApiTokenScope[],
-    userId: row.userId,
-    createdAt: row.createdAt.toISOString(),
-    lastUsedAt: row.lastUsedAt?.toISOString() ?? null,
-    expiresAt: row.expiresAt?.toISOString() ?? null,
-    revokedAt: row.revokedAt?.toISOString() ?? null,
-  };
+  const shown = showRow(row, ['id', 'name', 'displayPrefix', 'scopes', 'userId', 'createdAt', 'lastUsedAt', 'expiresAt', 'revokedAt']);
+  return { ...shown, scopes: row.scopes as ApiTokenScope[] };
 }
 
 export interface CreateApiTokenInput {

@@ -160,6 +160,32 @@ function refuseDisabled(row: UserRow): void {
 }
 
 /**
+ * The transaction of a sign-in or a link: `account` settles which account `identity` is (linking it
+ * where it is not yet); that account must not be disabled, and its role and memberships follow the
+ * mapping. Retried on the unique constraints `retryOn` names.
+ */
+async function provision(
+  ctx: RegistryContext,
+  identity: ExternalIdentity,
+  policy: ProvisioningPolicy,
+  retryOn: readonly string[],
+  account: (tx: Executor, email: string, role: UserRole) => Promise<UserRow>,
+): Promise<UserRow> {
+  const email = verifiedEmail(identity);
+  const roles = roleFor(identity, email, policy);
+  return inTransaction(
+    ctx.db,
+    async (tx) => {
+      const row = await account(tx, email, roles.hub);
+      refuseDisabled(row);
+      await syncMemberships(tx, ctx, row.id, roles.organizations);
+      return syncRole(tx, ctx, row, roles.hub, policy);
+    },
+    retryOn,
+  );
+}
+
+/**
  * Signs in the user `identity` names: the linked account, else the account its address names (see
  * the header), else a new one. The role comes from the mapping; the answer is a portal session.
  */
@@ -169,33 +195,24 @@ export async function signInWithIdentity(
   policy: ProvisioningPolicy,
   clientIp: string | null,
 ): Promise<LoginResult> {
-  const email = verifiedEmail(identity);
-  const roles = roleFor(identity, email, policy);
-  const role = roles.hub;
-  const row = await inTransaction(
-    ctx.db,
-    async (tx) => {
-      let account = await linkedUser(tx, identity);
-      if (account) {
-        await tx
-          .update(userIdentities)
-          .set({ email, lastLoginAt: ctx.now() })
-          .where(and(eq(userIdentities.provider, identity.provider), eq(userIdentities.issuer, identity.issuer), eq(userIdentities.subject, identity.subject)));
-      } else {
-        account = await accountByAddress(tx, ctx, identity, email);
-        if (!account) {
-          [account] = await tx.insert(users).values({ email, passwordHash: EXTERNAL_PASSWORD_HASH, role, createdAt: ctx.now() }).returning();
-          ctx.logger?.info('account created by sign-in', { userId: account!.id, provider: identity.provider, role });
-        }
-        await insertIdentity(tx, ctx, account!.id, identity, email);
-      }
-      refuseDisabled(account!);
-      await syncMemberships(tx, ctx, account!.id, roles.organizations);
-      return syncRole(tx, ctx, account!, role, policy);
-    },
-    // Two first sign-ins of one user at once: the loser finds the winner's rows on its retry.
-    ['users_email_unique', 'user_identities_subject_unique'],
-  );
+  // Two first sign-ins of one user at once: the loser finds the winner's rows on its retry.
+  const row = await provision(ctx, identity, policy, ['users_email_unique', 'user_identities_subject_unique'], async (tx, email, role) => {
+    const linked = await linkedUser(tx, identity);
+    if (linked) {
+      await tx
+        .update(userIdentities)
+        .set({ email, lastLoginAt: ctx.now() })
+        .where(and(eq(userIdentities.provider, identity.provider), eq(userIdentities.issuer, identity.issuer), eq(userIdentities.subject, identity.subject)));
+      return linked;
+    }
+    let account = await accountByAddress(tx, ctx, identity, email);
+    if (!account) {
+      [account] = await tx.insert(users).values({ email, passwordHash: EXTERNAL_PASSWORD_HASH, role, createdAt: ctx.now() }).returning();
+      ctx.logger?.info('account created by sign-in', { userId: account!.id, provider: identity.provider, role });
+    }
+    await insertIdentity(tx, ctx, account!.id, identity, email);
+    return account!;
+  });
   const session = await createSession(ctx, row.id, clientIp);
   ctx.logger?.info('login', { userId: row.id, method: identity.provider, clientIp: clientIp ?? 'unknown' });
   return { user: { id: row.id, email: row.email, role: row.role }, session };
@@ -206,28 +223,20 @@ export async function signInWithIdentity(
  * and the provider account by this sign-in). The provider's verified address must be the account's.
  */
 export async function linkIdentity(ctx: RegistryContext, identity: ExternalIdentity, policy: ProvisioningPolicy, user: SessionUser): Promise<SessionUser> {
-  const email = verifiedEmail(identity);
-  const roles = roleFor(identity, email, policy);
-  const role = roles.hub;
-  const row = await inTransaction(
-    ctx.db,
-    async (tx) => {
-      const linked = await linkedUser(tx, identity);
-      if (linked && linked.id !== user.id) {
-        throw new ConflictError(`this ${identity.providerName} account is linked to another account of this hub`, { field: 'email' });
-      }
-      const [account] = await tx.select().from(users).where(eq(users.id, user.id));
-      if (!account) throw new ForbiddenError('sign in again first');
-      if (account.email !== email) {
-        throw new ConflictError(`${identity.providerName} signed you in as ${email}, but this account is ${account.email}`, { field: 'email' });
-      }
-      refuseDisabled(account);
-      if (!linked) await insertIdentity(tx, ctx, account.id, identity, email);
-      await syncMemberships(tx, ctx, account.id, roles.organizations);
-      return syncRole(tx, ctx, account, role, policy);
-    },
-    ['user_identities_subject_unique'],
-  );
+  const row = await provision(ctx, identity, policy, ['user_identities_subject_unique'], async (tx, email) => {
+    const linked = await linkedUser(tx, identity);
+    if (linked && linked.id !== user.id) {
+      throw new ConflictError(`this ${identity.providerName} account is linked to another account of this hub`, { field: 'email' });
+    }
+    const [account] = await tx.select().from(users).where(eq(users.id, user.id));
+    if (!account) throw new ForbiddenError('sign in again first');
+    if (account.email !== email) {
+      throw new ConflictError(`${identity.providerName} signed you in as ${email}, but this account is ${account.email}`, { field: 'email' });
+    }
+    // A disabled account is refused after this; the transaction then takes the link back.
+    if (!linked) await insertIdentity(tx, ctx, account.id, identity, email);
+    return account;
+  });
   ctx.logger?.info('sign-in method linked', { userId: row.id, provider: identity.provider });
   return { id: row.id, email: row.email, role: row.role };
 }

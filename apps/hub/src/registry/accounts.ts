@@ -26,6 +26,7 @@ import { createRateLimiter, type RateLimiter } from '../http/rate-limit.js';
 import type { RegistryContext } from './context.js';
 import { UUID_RE } from './devices.js';
 import { emailLookupForms, normalizeEmail } from './email-address.js';
+import { showRow } from './shown-row.js';
 import { clearThrottles, refundAttempt, sharedBudget, takeAttempt, throttleKey, type BackoffRule, type BudgetRule, type SharedBudget } from './throttles.js';
 
 export { normalizeEmail } from './email-address.js';
@@ -78,15 +79,7 @@ export interface UserInfo {
 type UserRow = typeof users.$inferSelect;
 
 function toInfo(row: UserRow): UserInfo {
-  return {
-    id: row.id,
-    email: row.email,
-    role: row.role,
-    createdAt: row.createdAt.toISOString(),
-    disabledAt: row.disabledAt?.toISOString() ?? null,
-    passwordChangedAt: row.passwordChangedAt?.toISOString() ?? null,
-    invited: row.passwordHash === INVITED_PASSWORD_HASH,
-  };
+  return { ...showRow(row, ['id', 'email', 'role', 'createdAt', 'disabledAt', 'passwordChangedAt']), invited: row.passwordHash === INVITED_PASSWORD_HASH };
 }
 
 /** The account an address names, under its canonical or its pre-canonical stored form (typed form first). */

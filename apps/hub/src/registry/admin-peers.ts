@@ -9,6 +9,7 @@ import { inTransaction, PERSISTENT_KEEPALIVE_SECONDS, recordChanges, type Regist
 import { UUID_RE } from './devices.js';
 import { takeTunnelIp } from './overlay-pool.js';
 import { assertKeyFree } from './registration.js';
+import { showRow } from './shown-row.js';
 import { parsePublicKey } from './wireguard-key.js';
 
 export interface AdminPeerInfo {
@@ -25,16 +26,7 @@ export interface AdminPeerInfo {
 type AdminPeerRow = typeof adminPeers.$inferSelect;
 
 function toInfo(row: AdminPeerRow): AdminPeerInfo {
-  return {
-    id: row.id,
-    organizationId: row.organizationId,
-    name: row.name,
-    publicKey: row.publicKey,
-    tunnelIp: row.tunnelIp,
-    createdAt: row.createdAt.toISOString(),
-    lastHandshakeAt: row.lastHandshakeAt?.toISOString() ?? null,
-    lastEndpoint: row.lastEndpoint,
-  };
+  return showRow(row, ['id', 'organizationId', 'name', 'publicKey', 'tunnelIp', 'createdAt', 'lastHandshakeAt', 'lastEndpoint']);
 }
 
 /** Names end up in a wg-quick comment: printable, single line. */
