@@ -12,6 +12,7 @@ import { CertificateChangedError, connectPinned, type PinStore } from './tofu.js
 import {
   HOP_BY_HOP,
   ReplaceStream,
+  Replacements,
   connectionTokens,
   rewriteLocation,
   rewriteSetCookie,
@@ -76,6 +77,9 @@ function statedOrigin(req: IncomingMessage): string | undefined {
   }
 }
 
+/** Public origins whose replacements a forwarder keeps (bounds memory if the hub states many). */
+const MAX_PUBLIC_ORIGINS = 8;
+
 /** Methods a proxy may send again when a kept-alive connection turns out closed (RFC 9110 §9.2.2). */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -95,6 +99,18 @@ export function createHttpForwarder(o: HttpForwarderOptions): HttpForwarder {
   const plainAgent = new Agent({ keepAlive: true, maxFreeSockets: TARGET_IDLE_CONNECTIONS });
   const counters = { requests: 0, upgrades: 0, certificateRefusals: 0, targetErrors: 0 };
   const selfOrigins = targetOrigins(target);
+  // The target's origins → a public origin, converted once per public origin (the hub states one
+  // or two), not for every page.
+  const replacementsByOrigin = new Map<string, Replacements>();
+  const replacementsFor = (pub: string): Replacements => {
+    let r = replacementsByOrigin.get(pub);
+    if (r === undefined) {
+      if (replacementsByOrigin.size >= MAX_PUBLIC_ORIGINS) replacementsByOrigin.clear();
+      r = new Replacements(selfOrigins.map((t) => [t, pub]));
+      replacementsByOrigin.set(pub, r);
+    }
+    return r;
+  };
 
   // The public URL only changes on registration: parse it once, not for every request.
   let parsedPublic: { url: string | undefined; origin: string | undefined } = { url: undefined, origin: undefined };
@@ -212,20 +228,21 @@ export function createHttpForwarder(o: HttpForwarderOptions): HttpForwarder {
           return;
         }
         delete outHeaders['content-length'];
-        const body = up.pipe(new ReplaceStream(selfOrigins.map((t) => [t, pub!])));
+        const replacements = replacementsFor(pub!);
         const length = Number(up.headers['content-length']);
         if (req.method === 'HEAD' || status === 204 || status === 304 || !(length <= WHOLE_REWRITE_BYTES)) {
           res.writeHead(status, up.statusMessage, outHeaders);
-          body.pipe(res);
+          up.pipe(new ReplaceStream(replacements)).pipe(res);
           return;
         }
         // A page of known, small length is rewritten whole and answered with its new length: head
         // and body leave in one write, not a chunked body whose last chunk trails in a segment of
-        // its own (one more datagram each way per page, and the hub waits for it to finish).
+        // its own (one more datagram each way per page, and the hub waits for it to finish). The
+        // page is gathered as it comes, with no stream in between.
         const chunks: Buffer[] = [];
-        body.on('data', (chunk: Buffer) => chunks.push(chunk));
-        body.on('end', () => {
-          const whole = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+        up.on('data', (chunk: Buffer) => chunks.push(chunk));
+        up.on('end', () => {
+          const whole = replacements.replaceAll(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
           outHeaders['content-length'] = String(whole.length);
           res.writeHead(status, up.statusMessage, outHeaders);
           res.end(whole);

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { describe, expect, it } from 'vitest';
-import { ReplaceStream, rewriteLocation, rewriteSetCookie, targetOrigins } from './rewrite.js';
+import { ReplaceStream, Replacements, rewriteLocation, rewriteSetCookie, targetOrigins } from './rewrite.js';
 
 describe('rewriteLocation', () => {
   const target = new URL('http://10.11.120.2:8080');
@@ -49,5 +49,19 @@ describe('ReplaceStream', () => {
   it('works one byte at a time', async () => {
     const out = await text(Readable.from([...Buffer.from(input)].map((b) => Buffer.from([b]))).pipe(new ReplaceStream(pairs)));
     expect(out).toBe(expected);
+  });
+});
+
+describe('Replacements', () => {
+  const replacements = new Replacements(targetOrigins(new URL('http://10.0.0.5')).map((o) => [o, 'https://pub.io']));
+
+  it('replaces every needle of a whole body, the longest form first', () => {
+    const out = replacements.replaceAll(Buffer.from('<a href="http://10.0.0.5:80/a">http://10.0.0.5/b</a> http://10.0.0'));
+    expect(out.toString()).toBe('<a href="https://pub.io/a">https://pub.io/b</a> http://10.0.0');
+  });
+
+  it('returns a body without needles as it is', () => {
+    const body = Buffer.from('<p>no self-links here</p>');
+    expect(replacements.replaceAll(body)).toBe(body);
   });
 });

@@ -15,8 +15,12 @@ export const HOP_BY_HOP = new Set([
   'upgrade',
 ]);
 
+const NO_TOKENS: ReadonlySet<string> = new Set();
+
 /** Header names listed in `Connection` are hop-by-hop too. */
-export function connectionTokens(value: string | string[] | undefined): Set<string> {
+export function connectionTokens(value: string | string[] | undefined): ReadonlySet<string> {
+  // Most messages have no Connection header (HTTP/1.1 keeps alive by default): no set per message.
+  if (value === undefined || value === '') return NO_TOKENS;
   const text = Array.isArray(value) ? value.join(',') : (value ?? '');
   return new Set(text.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean));
 }
@@ -59,33 +63,36 @@ export function rewriteSetCookie(value: string, target: URL): string {
 }
 
 /**
- * Streaming replace of byte strings (HTML bodies' absolute self-links). Keeps back the longest
- * needle minus one byte between chunks so a needle split across chunks is still found.
+ * Byte strings and their replacements (a target's origins → the public one), converted once and
+ * ordered longest first so "http://h:80" wins over "http://h". A forwarder keeps one per public
+ * origin instead of converting the strings again for every page.
  */
-export class ReplaceStream extends Transform {
-  readonly #pairs: Array<[Buffer, Buffer]>;
-  readonly #keep: number;
-  #tail = Buffer.alloc(0);
+export class Replacements {
+  readonly pairs: ReadonlyArray<readonly [Buffer, Buffer]>;
+  /** Bytes a stream keeps back between chunks: the longest needle minus one. */
+  readonly keep: number;
 
-  constructor(pairs: Array<[string, string]>) {
-    super();
-    // Longest first so "http://h:80" wins over "http://h".
-    this.#pairs = pairs
+  constructor(pairs: ReadonlyArray<readonly [string, string]>) {
+    this.pairs = pairs
       .filter(([from]) => from.length > 0)
       .sort((a, b) => b[0].length - a[0].length)
-      .map(([a, b]) => [Buffer.from(a), Buffer.from(b)]);
-    this.#keep = Math.max(0, ...this.#pairs.map(([a]) => a.length - 1));
+      .map(([a, b]) => [Buffer.from(a), Buffer.from(b)] as const);
+    this.keep = Math.max(0, ...this.pairs.map(([a]) => a.length - 1));
   }
 
-  #replaceAll(buf: Buffer, final: boolean): { out: Buffer; rest: Buffer } {
+  /**
+   * Replaces the needles in `buf` up to `keep` bytes before its end (all of it when `final`);
+   * `rest` is what was held back. Nothing found: `out` is `buf` itself, not a copy.
+   */
+  replace(buf: Buffer, final: boolean): { out: Buffer; rest: Buffer } {
     const parts: Buffer[] = [];
     let pos = 0;
     let scanFrom = 0;
-    const limit = final ? buf.length : buf.length - this.#keep;
+    const limit = final ? buf.length : buf.length - this.keep;
     for (;;) {
       let best = -1;
-      let bestPair: [Buffer, Buffer] | undefined;
-      for (const pair of this.#pairs) {
+      let bestPair: readonly [Buffer, Buffer] | undefined;
+      for (const pair of this.pairs) {
         const i = buf.indexOf(pair[0], scanFrom);
         if (i !== -1 && (best === -1 || i < best)) {
           best = i;
@@ -97,19 +104,42 @@ export class ReplaceStream extends Transform {
       pos = scanFrom = best + bestPair[0].length;
     }
     const cut = Math.max(pos, final ? buf.length : limit);
+    if (parts.length === 0) return { out: cut === buf.length ? buf : buf.subarray(0, cut), rest: buf.subarray(cut) };
     parts.push(buf.subarray(pos, cut));
     return { out: Buffer.concat(parts), rest: buf.subarray(cut) };
   }
 
+  /** A whole body at once: `buf` itself when nothing matches. */
+  replaceAll(buf: Buffer): Buffer {
+    return this.replace(buf, true).out;
+  }
+}
+
+const NO_BYTES = Buffer.alloc(0);
+
+/**
+ * Streaming replace of byte strings (HTML bodies' absolute self-links). Keeps back the longest
+ * needle minus one byte between chunks so a needle split across chunks is still found.
+ */
+export class ReplaceStream extends Transform {
+  readonly #replacements: Replacements;
+  #tail = NO_BYTES;
+
+  constructor(pairs: ReadonlyArray<readonly [string, string]> | Replacements) {
+    super();
+    this.#replacements = pairs instanceof Replacements ? pairs : new Replacements(pairs);
+  }
+
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    const { out, rest } = this.#replaceAll(Buffer.concat([this.#tail, chunk]), false);
-    this.#tail = Buffer.from(rest);
+    const { out, rest } = this.#replacements.replace(this.#tail.length === 0 ? chunk : Buffer.concat([this.#tail, chunk]), false);
+    // A copy: the held-back bytes must not keep the whole chunk alive.
+    this.#tail = rest.length === 0 ? NO_BYTES : Buffer.from(rest);
     if (out.length > 0) this.push(out);
     cb();
   }
 
   override _flush(cb: TransformCallback): void {
-    const { out } = this.#replaceAll(this.#tail, true);
+    const out = this.#replacements.replaceAll(this.#tail);
     if (out.length > 0) this.push(out);
     cb();
   }
