@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import { once } from 'node:events';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Prng } from '../testing/prng.js';
 import { createMemoryLink, type MemoryLink } from './memory-link.js';
 import type { TcpSocket } from './tcp-socket.js';
@@ -208,5 +208,37 @@ describe('node:http over the userspace stack', () => {
     client.destroy();
     const err = await peerError;
     expect(err.code).toBe('ECONNRESET');
+  });
+
+  it('setTimeout: off stops the timeout, on again counts from that call, as node:http uses it between requests', async () => {
+    link = createMemoryLink({ address: '100.64.0.1' }, { address: '100.64.0.2' });
+    link.b.listen(1234, () => {});
+    const client = link.a.connect({ host: '100.64.0.2', port: 1234 });
+    await once(client, 'connect');
+    let timeouts = 0;
+    client.on('timeout', () => timeouts++);
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      client.setTimeout(1000);
+      client.setTimeout(0);
+      vi.advanceTimersByTime(2000);
+      expect(timeouts).toBe(0);
+
+      client.setTimeout(1000);
+      vi.advanceTimersByTime(600);
+      client.setTimeout(0); // a request came in
+      client.setTimeout(1000); // its response went out
+      vi.advanceTimersByTime(600);
+      expect(timeouts).toBe(0);
+      vi.advanceTimersByTime(500);
+      expect(timeouts).toBe(1);
+
+      client.setTimeout(250); // another duration
+      vi.advanceTimersByTime(300);
+      expect(timeouts).toBe(2);
+    } finally {
+      vi.useRealTimers();
+      client.destroy();
+    }
   });
 });

@@ -68,6 +68,8 @@ export class TcpSocket extends Duplex implements TcpConnectionHandler {
   private batchCount = 0;
   private pendingFinal: WriteCallback | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
+  /** The duration idleTimer was armed with. */
+  private idleTimerMs = 0;
   private resetOnDestroy = false;
 
   constructor(
@@ -128,21 +130,35 @@ export class TcpSocket extends Duplex implements TcpConnectionHandler {
     return this;
   }
 
-  /** Emits 'timeout' after `ms` without reads or writes (the socket stays open, as in net). */
+  /**
+   * Emits 'timeout' after `ms` without reads or writes (the socket stays open, as in net).
+   * node:http switches the timeout off when a request arrives and on again (keepAliveTimeout) once
+   * its response is sent: the one timer is kept and re-armed (refresh) for the same duration, not
+   * replaced by a new one per response; switched off, it is left to run out and ignored.
+   */
   setTimeout(ms: number, callback?: () => void): this {
-    if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
-    this.idleTimer = undefined;
     this.timeout = ms;
     if (callback) {
       if (ms === 0) this.removeListener('timeout', callback);
       else this.once('timeout', callback);
     }
     if (ms > 0 && !this.destroyed) {
-      this.idleTimer = setTimeout(() => this.emit('timeout'), ms);
-      this.idleTimer.unref();
+      if (this.idleTimer !== undefined && this.idleTimerMs === ms) {
+        this.idleTimer.refresh();
+      } else {
+        if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
+        this.idleTimerMs = ms;
+        this.idleTimer = setTimeout(this.onIdleTimer, ms);
+        this.idleTimer.unref();
+      }
     }
     return this;
   }
+
+  private readonly onIdleTimer = (): void => {
+    // Switched off since it was armed: left to run out, it reports nothing.
+    if (this.timeout === this.idleTimerMs && !this.destroyed) this.emit('timeout');
+  };
 
   ref(): this {
     return this;
@@ -165,7 +181,8 @@ export class TcpSocket extends Duplex implements TcpConnectionHandler {
   }
 
   private touch(): void {
-    this.idleTimer?.refresh();
+    // Only while a timeout is on: a timer left to run out after setTimeout(0) is not re-armed.
+    if (this.timeout) this.idleTimer?.refresh();
   }
 
   // --- events from the TCP connection ----------------------------------------------------------
