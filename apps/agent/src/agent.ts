@@ -166,8 +166,9 @@ export function createAgent(deps: AgentDeps): Agent {
       supervisor.reconnectNow(`hub node ${move.from} is leaving; moving to ${next}`);
     },
     onJournal(entries) {
-      accessJournal.record(entries);
+      const durable = accessJournal.record(entries);
       notify();
+      return durable;
     },
   });
 
@@ -423,6 +424,8 @@ export function createAgent(deps: AgentDeps): Agent {
       await go({ type: 'stopped' });
       control.close();
       forwarder.close();
+      // A push the hub sent just before is still being written (its failure was answered already).
+      await accessJournal.flushed().catch(() => undefined);
     },
   };
 }

@@ -28,7 +28,8 @@ export interface ControlLinkOptions {
   hubTunnelIp(): string | undefined;
   logger: Logger;
   onPolicy(policy: HubPolicy): void;
-  onJournal(entries: JournalEntry[]): void;
+  /** The hub hears the push was taken once the returned promise resolves (the entries are durable). */
+  onJournal(entries: JournalEntry[]): Promise<void> | void;
   /** Every live hub node's endpoint, from a policy push or a report answer (a cluster's hubs send it). */
   onEndpoints?(endpoints: string[]): void;
   /** The node holding this device is leaving: handshake with one of the given endpoints now. */
@@ -58,8 +59,8 @@ export function createControlLink(o: ControlLinkOptions): ControlLink {
       move: route(moveMessageSchema, (move) => {
         setTimeout(() => o.onMove?.(move), MOVE_AFTER_ANSWER_MS).unref();
       }),
-      journal: route(journalMessageSchema, (message) => {
-        o.onJournal(message.entries);
+      journal: route(journalMessageSchema, async (message) => {
+        await o.onJournal(message.entries);
       }),
     },
     onError: (err, info) => log.warn('control message refused or failed', { err, ...info }),

@@ -1,6 +1,9 @@
 // Crash-safe file replacement: write a temp file in the same directory, fsync it, rename it over
 // the old file, fsync the directory. A power cut at any point leaves the old or the new content.
-// Synchronous on purpose: the handshake timestamp must be durable before its packet leaves.
+// The state file is written synchronously on purpose: the handshake timestamp must be durable
+// before its packet leaves. writeFileAtomic does the same steps off the event loop, for files
+// (the access journal) whose writes must not hold up packets: an fsync can take tens of ms.
+import { open as openFile, rename, unlink } from 'node:fs/promises';
 import { closeSync, fsyncSync, openSync, readdirSync, renameSync, unlinkSync, writeSync, constants } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
@@ -43,6 +46,33 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array, mod
   closeSync(fd);
   renameSync(temp, path);
   fsyncDir(dir);
+}
+
+/** writeFileAtomicSync's steps on the libuv thread pool; resolves once the new content is durable. */
+export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
+  const dir = dirname(path);
+  const temp = join(dir, `${basename(path)}${TEMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`);
+  const file = await openFile(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
+  try {
+    await file.writeFile(data);
+    await file.sync();
+  } catch (err) {
+    await file.close();
+    await unlink(temp).catch(() => undefined); // already gone
+    throw err;
+  }
+  await file.close();
+  await rename(temp, path);
+  let dirHandle: Awaited<ReturnType<typeof openFile>> | undefined;
+  try {
+    dirHandle = await openFile(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+    await dirHandle.sync();
+  } catch (err) {
+    // As fsyncDir: some filesystems refuse fsync on a directory; the rename is still atomic there.
+    if ((err as NodeJS.ErrnoException).code !== 'EINVAL' && (err as NodeJS.ErrnoException).code !== 'EISDIR') throw err;
+  } finally {
+    await dirHandle?.close();
+  }
 }
 
 /** Removes temp files a crash left behind next to `path`. They never hold the only good copy. */
