@@ -10,6 +10,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import type { Hub } from '@porthole/hub';
 import { TEST_ADMIN_EMAIL as ADMIN_EMAIL, TEST_ADMIN_PASSWORD as ADMIN_PASSWORD, request as hubRequest, startTestHub, type HubRequestInit, type TestHub } from '@porthole/hub/testing';
 import { until } from '../support/until.js';
+import { streamBytes } from '../support/stream-bytes.js';
 import { answerDigest, newDeviceKeys, startOverlayDevice, type OverlayDevice, type Registration } from '../support/overlay-device.js';
 
 
@@ -42,17 +43,7 @@ function deviceApp(serial: string): http.RequestListener {
       const size = Number(url.searchParams.get('bytes'));
       const seed = createHash('sha256').update(serial).digest();
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(size) });
-      let sent = 0;
-      const pump = () => {
-        while (sent < size) {
-          const n = Math.min(64 * 1024, size - sent);
-          const chunk = Buffer.alloc(n, seed[(sent / 65536) % 32]!);
-          sent += n;
-          if (!res.write(chunk)) return res.once('drain', pump);
-        }
-        res.end();
-      };
-      return pump();
+      return streamBytes(res, size, (sent, n) => Buffer.alloc(n, seed[(sent / 65536) % 32]!));
     }
     if (url.pathname === '/events') {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
