@@ -5,13 +5,13 @@
 // UI through the hub. Disable tears the tunnel down locally within a second; Enable brings it back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_PASSWORD, startAgentHarness, type AgentHarness } from './support/agent-harness.js';
-import { startHubHarness, until, type HubHarness } from './support/hub-harness.js';
+import { until, useHubHarness } from './support/hub-harness.js';
 import { TestBrowser, visibleText, type Page } from '../support/browser.js';
 
 const SERIAL = 'an20000001';
 const OWNER = { email: 'owner@example.io', password: 'meter owner password 1' };
 
-let hub: HubHarness;
+const hub = useHubHarness();
 let device: AgentHarness;
 /** One browser for the owner: the device page on 127.0.0.1, the portal on localhost, the device host. */
 const browser = new TestBrowser();
@@ -19,14 +19,12 @@ const browser = new TestBrowser();
 const deviceSaw: string[] = [];
 
 beforeAll(async () => {
-  hub = await startHubHarness();
   device = await startAgentHarness({ hubUrl: hub.portalUrl, serial: SERIAL });
   device.device.server.on('request', (req) => deviceSaw.push(`${req.method} ${req.url}`));
 });
 
 afterAll(async () => {
   await device?.close();
-  await hub?.close();
 });
 
 /** The local page after logging in with the device password. */

@@ -4,21 +4,16 @@
 // as refused on the local page and not retried (counted at the agent's HTTP client).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { LOCAL_PASSWORD, startAgentHarness, type AgentHarness } from './support/agent-harness.js';
-import { startHubHarness, until, type HubHarness } from './support/hub-harness.js';
+import { until, useHubHarness } from './support/hub-harness.js';
 import { TestBrowser, visibleText } from '../support/browser.js';
 
-let hub: HubHarness;
+const hub = useHubHarness();
 const agents: AgentHarness[] = [];
-
-beforeAll(async () => {
-  hub = await startHubHarness();
-});
 
 afterAll(async () => {
   for (const a of agents) await a.close();
-  await hub?.close();
 });
 
 /** A fetch for the agent that counts its registration attempts. */

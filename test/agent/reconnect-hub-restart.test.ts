@@ -4,15 +4,14 @@
 // long it takes (no timing assertions beyond generous functional timeouts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { downloadBytes, startAgentHarness, type AgentHarness } from './support/agent-harness.js';
-import { startHubHarness, until, type HubHarness } from './support/hub-harness.js';
+import { until, useHubHarness } from './support/hub-harness.js';
 
 const SERIAL = 'an50000001';
 
-let hub: HubHarness;
+const hub = useHubHarness({ dialTimeoutMs: 2000 });
 let agent: AgentHarness;
 
 beforeAll(async () => {
-  hub = await startHubHarness({ dialTimeoutMs: 2000 });
   const token = await hub.api('POST', '/enrollment-tokens', { description: 'restart', maxUses: 1 });
   agent = await startAgentHarness({ hubUrl: hub.portalUrl, serial: SERIAL, enrollmentToken: token.json.token });
   await until(() => agent.agent.status().phase === 'online', 'the agent online', 15_000);
@@ -21,7 +20,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await agent?.close();
-  await hub?.close();
 });
 
 describe('hub restart', () => {

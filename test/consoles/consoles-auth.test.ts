@@ -6,19 +6,18 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { startAgentHarness, type AgentHarness } from '../agent/support/agent-harness.js';
-import { startHubHarness, until, type HubHarness } from '../agent/support/hub-harness.js';
+import { until, useHubHarness } from '../agent/support/hub-harness.js';
 
 const SERIAL = 'an55100001';
 const VISITOR = { email: 'console-auth@example.io', password: 'a long visitor password' };
 
-let hub: HubHarness;
+const hub = useHubHarness();
 let agent: AgentHarness;
 let deviceCookie: string;
 const tokens: Record<'read' | 'connect', string> = { read: '', connect: '' };
 const host = `${SERIAL}.localhost`;
 
 beforeAll(async () => {
-  hub = await startHubHarness();
   const { json } = await hub.api('POST', '/enrollment-tokens', { description: 'console auth', maxUses: 1 });
   agent = await startAgentHarness({ hubUrl: hub.portalUrl, serial: SERIAL, enrollmentToken: json.token });
   await until(() => agent.agent.status().phase === 'online', 'the agent online', 15_000);
@@ -38,7 +37,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await agent?.close();
-  await hub?.close();
 });
 
 /** The status of a WebSocket handshake to /.porthole/ssh on the device host. */

@@ -4,21 +4,17 @@
 // on UDP; the hub's device row shows the carrier in its endpoint.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { startAgentHarness, type AgentHarness } from '../agent/support/agent-harness.js';
-import { startHubHarness, until, type HubHarness } from '../agent/support/hub-harness.js';
+import { until, useHubHarness } from '../agent/support/hub-harness.js';
 
 describe('switching the carrier of a running agent', () => {
-  let hub: HubHarness;
+  const hub = useHubHarness();
   let a: AgentHarness;
   const SERIAL = 'an91000001';
 
-  beforeAll(async () => {
-    hub = await startHubHarness();
-  }, 60_000);
   afterAll(async () => {
     await a?.close();
-    await hub?.close();
   });
 
   const page = async () => {

@@ -3,6 +3,7 @@
 // admin API helpers and Host-header requests.
 import type { Hub } from '@porthole/hub';
 import { TEST_ADMIN_EMAIL, TEST_ADMIN_PASSWORD, request as hubRequest, startTestHub, type HubRequestInit, type SimpleResponse as Reply } from '@porthole/hub/testing';
+import { afterAll, beforeAll } from 'vitest';
 import { until } from '../../support/until.js';
 
 export type { Reply };
@@ -77,4 +78,25 @@ export async function startHubHarness(options: HubHarnessOptions = {}): Promise<
     restart: () => t.restart(),
     close: () => t.close(),
   };
+}
+
+/**
+ * One hub for a whole test file (or describe block): started in beforeAll, closed in afterAll after
+ * the file's own afterAll hooks (vitest runs after-hooks last registered first), so agents close
+ * before their hub. Usable once the hooks have run.
+ */
+export function useHubHarness(options: HubHarnessOptions = {}): HubHarness {
+  let started: HubHarness | undefined;
+  beforeAll(async () => {
+    started = await startHubHarness(options);
+  });
+  afterAll(async () => {
+    await started?.close();
+  });
+  return new Proxy({} as HubHarness, {
+    get(_, key) {
+      if (!started) throw new Error(`the test hub was used before beforeAll started it (${String(key)})`);
+      return Reflect.get(started, key);
+    },
+  });
 }
