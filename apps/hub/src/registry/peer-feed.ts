@@ -44,33 +44,26 @@ export interface PeerChanges {
 
 export type PeerChangeListener = (changes: PeerChange[]) => void;
 
+/** What a peer is read with from either peer table; `name` is a device's serial or an admin peer's name. */
+function peerColumns(table: typeof devices | typeof adminPeers, name: typeof devices.serial | typeof adminPeers.name) {
+  return {
+    publicKey: table.publicKey,
+    tunnelIp: sql<string>`host(${table.tunnelIp})`,
+    name,
+    organizationId: table.organizationId,
+    lastEndpoint: table.lastEndpoint,
+    lastHandshakeAt: table.lastHandshakeAt,
+  };
+}
+
 /** Enabled devices and all admin peers, read in one snapshot together with the version they reflect. */
 export async function listPeers(ctx: RegistryContext): Promise<PeerSet> {
   return ctx.db.transaction(
     async (tx) => {
       const ex = tx as unknown as Executor;
       const version = await currentPeerVersion(ex);
-      const deviceRows = await ex
-        .select({
-          publicKey: devices.publicKey,
-          tunnelIp: sql<string>`host(${devices.tunnelIp})`,
-          name: devices.serial,
-          organizationId: devices.organizationId,
-          lastEndpoint: devices.lastEndpoint,
-          lastHandshakeAt: devices.lastHandshakeAt,
-        })
-        .from(devices)
-        .where(eq(devices.status, 'enabled'));
-      const adminRows = await ex
-        .select({
-          publicKey: adminPeers.publicKey,
-          tunnelIp: sql<string>`host(${adminPeers.tunnelIp})`,
-          name: adminPeers.name,
-          organizationId: adminPeers.organizationId,
-          lastEndpoint: adminPeers.lastEndpoint,
-          lastHandshakeAt: adminPeers.lastHandshakeAt,
-        })
-        .from(adminPeers);
+      const deviceRows = await ex.select(peerColumns(devices, devices.serial)).from(devices).where(eq(devices.status, 'enabled'));
+      const adminRows = await ex.select(peerColumns(adminPeers, adminPeers.name)).from(adminPeers);
       return {
         version,
         peers: [
