@@ -8,9 +8,7 @@ import { SendBuffer } from './send-buffer.js';
 
 describe('RecvBuffer (reassembly) against a byte map', () => {
   it('reassembles random overlapping out-of-order segments exactly', () => {
-    const seed = 501;
-    console.log(`seed ${seed}`);
-    const prng = new Prng(seed);
+    const prng = Prng.printed(501);
     const stream = Buffer.from(prng.bytes(200_000));
     const buf = new RecvBuffer({ capacity: 1 << 20, maxOooRanges: 1 << 20, maxOooChunks: 1 << 20 });
     let rcvNxt = 0;
@@ -58,9 +56,7 @@ describe('RecvBuffer (reassembly) against a byte map', () => {
 
 describe('SackScoreboard against a set of sequence numbers', () => {
   it('tracks random SACK blocks and cumulative ACKs', () => {
-    const seed = 502;
-    console.log(`seed ${seed}`);
-    const prng = new Prng(seed);
+    const prng = Prng.printed(502);
     const sb = new SackScoreboard();
     const twin = new Set<number>();
     let una = 0;
@@ -91,9 +87,7 @@ describe('SackScoreboard against a set of sequence numbers', () => {
 
 describe('SendBuffer', () => {
   it('keeps bytes from SND.UNA across block boundaries and honours its capacity', () => {
-    const seed = 503;
-    console.log(`seed ${seed}`);
-    const prng = new Prng(seed);
+    const prng = Prng.printed(503);
     const stream = Buffer.from(prng.bytes(1_000_000));
     const sb = new SendBuffer(200_000);
     let written = 0;

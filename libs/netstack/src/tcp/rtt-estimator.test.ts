@@ -5,6 +5,13 @@ import { RttEstimator } from './rtt-estimator.js';
 
 const CONFIG = { initialRtoMs: 1000, minRtoMs: 200, maxRtoMs: 60_000 };
 
+/** An estimator with CONFIG that has taken these RTT samples, in order. */
+function sampled(...rttsMs: number[]): RttEstimator {
+  const rtt = new RttEstimator(CONFIG);
+  for (const ms of rttsMs) rtt.sample(ms);
+  return rtt;
+}
+
 describe('RFC 6298 estimator', () => {
   it('starts at the initial RTO of 1 s before any sample (§2.1)', () => {
     const rtt = new RttEstimator(CONFIG);
@@ -13,17 +20,14 @@ describe('RFC 6298 estimator', () => {
   });
 
   it('first sample R: SRTT = R, RTTVAR = R/2, RTO = SRTT + max(G, 4*RTTVAR) = 3R (§2.2)', () => {
-    const rtt = new RttEstimator(CONFIG);
-    rtt.sample(100);
+    const rtt = sampled(100);
     expect(rtt.srttMs).toBe(100);
     expect(rtt.rttvarMs).toBe(50);
     expect(rtt.rtoMs).toBe(300);
   });
 
   it('later samples smooth with alpha 1/8 and beta 1/4, RTTVAR from the previous SRTT (§2.3)', () => {
-    const rtt = new RttEstimator(CONFIG);
-    rtt.sample(100);
-    rtt.sample(300);
+    const rtt = sampled(100, 300);
     // RTTVAR = 3/4*50 + 1/4*|100-300| = 87.5; SRTT = 7/8*100 + 1/8*300 = 125.
     expect(rtt.rttvarMs).toBe(87.5);
     expect(rtt.srttMs).toBe(125);
@@ -35,12 +39,8 @@ describe('RFC 6298 estimator', () => {
   });
 
   it('clamps the RTO to [min, max] (§2.4 with a 200 ms floor like Linux, §2.5)', () => {
-    const fast = new RttEstimator(CONFIG);
-    fast.sample(1);
-    expect(fast.rtoMs).toBe(200);
-    const slow = new RttEstimator(CONFIG);
-    slow.sample(50_000);
-    expect(slow.rtoMs).toBe(60_000);
+    expect(sampled(1).rtoMs).toBe(200);
+    expect(sampled(50_000).rtoMs).toBe(60_000);
     // The clock granularity G (1 ms) is the least variance term: RTO = SRTT + G with zero variance.
     const exact = new RttEstimator({ ...CONFIG, minRtoMs: 0 });
     for (let i = 0; i < 400; i++) exact.sample(500);
@@ -48,8 +48,7 @@ describe('RFC 6298 estimator', () => {
   });
 
   it('backs off exponentially on timeouts up to the maximum, and resets on progress (§5.5, §5.7)', () => {
-    const rtt = new RttEstimator(CONFIG);
-    rtt.sample(100); // RTO 300
+    const rtt = sampled(100); // RTO 300
     const timeouts: number[] = [];
     for (let i = 0; i < 12; i++) {
       rtt.backoff();
@@ -68,8 +67,7 @@ describe('RFC 6298 estimator', () => {
     expect(rtt.rtoMs).toBe(3000);
     rtt.sample(100);
     expect(rtt.rtoMs).toBe(300);
-    const measured = new RttEstimator(CONFIG);
-    measured.sample(100);
+    const measured = sampled(100);
     measured.synRetransmitted(); // a sample exists: keep it
     expect(measured.rtoMs).toBe(300);
   });

@@ -15,6 +15,12 @@ export class Prng {
     for (let i = 0; i < 15; i++) this.nextU32();
   }
 
+  /** A generator for `seed` after printing the seed, so a failing run names how to replay it. */
+  static printed(seed: number): Prng {
+    console.log(`seed ${seed}`);
+    return new Prng(seed);
+  }
+
   nextU32(): number {
     const t = (((this.a + this.b) | 0) + this.d) | 0;
     this.d = (this.d + 1) | 0;
