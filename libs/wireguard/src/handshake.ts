@@ -43,6 +43,15 @@ export class Handshake {
     public presharedKey: Uint8Array | undefined,
   ) {}
 
+  /** Records the message we just built (initiation or response) and returns it for sending. */
+  created(state: HandshakeState, symmetric: SymmetricState, ephemeral: EphemeralKeyPair, senderIndex: number, msg: Buffer): Buffer {
+    this.state = state;
+    this.symmetric = symmetric;
+    this.localEphemeral = ephemeral;
+    this.localIndex = senderIndex;
+    return msg;
+  }
+
   staticStatic(identity: LocalIdentity): Buffer | undefined {
     if (this.staticStaticCache === undefined) this.staticStaticCache = dh(identity.privateKey, this.remoteStaticKey) ?? null;
     return this.staticStaticCache ?? undefined;
@@ -87,11 +96,7 @@ export function createInitiation(
   msg.set(parts.ephemeral, INITIATION.ephemeral);
   msg.set(parts.encryptedStatic, INITIATION.static);
   msg.set(parts.encryptedPayload, INITIATION.timestamp);
-  hs.state = HandshakeState.InitiationCreated;
-  hs.symmetric = state;
-  hs.localEphemeral = ephemeral;
-  hs.localIndex = senderIndex;
-  return msg;
+  return hs.created(HandshakeState.InitiationCreated, state, ephemeral, senderIndex, msg);
 }
 
 export type ConsumeInitiationResult<P> =
@@ -162,11 +167,7 @@ export function createResponse(
   writeU32LE(msg, RESPONSE.receiver, hs.remoteIndex);
   msg.set(parts.ephemeral, RESPONSE.ephemeral);
   msg.set(parts.encryptedPayload, RESPONSE.empty);
-  hs.state = HandshakeState.ResponseCreated;
-  hs.symmetric = state;
-  hs.localEphemeral = ephemeral;
-  hs.localIndex = senderIndex;
-  return msg;
+  return hs.created(HandshakeState.ResponseCreated, state, ephemeral, senderIndex, msg);
 }
 
 export type ConsumeResponseResult<P> =
