@@ -83,13 +83,32 @@ describe('UdpBind addressing', () => {
     expect(what()).toBe(true);
   };
   const socketOf = (bind: UdpBind) => (bind as unknown as { socket: Socket }).socket;
+  type PeerSocket = Awaited<ReturnType<typeof peerSocket>>;
 
-  it('a single-peer bind connects once the peer answered, and follows the peer to a new address', async () => {
-    const bind = await UdpBind.open({ host: '127.0.0.1', singlePeer: true });
-    const first = await peerSocket();
-    const moved = await peerSocket();
-    const got = received(bind);
+  /** Opens a bind, runs `body` with what it receives and a maker of peer sockets, then closes the bind and every peer. */
+  async function withBind(
+    options: Parameters<typeof UdpBind.open>[0],
+    body: (bind: UdpBind, got: ReturnType<typeof received>, peer: () => Promise<PeerSocket>) => Promise<void>,
+  ): Promise<void> {
+    const bind = await UdpBind.open(options);
+    const peers: PeerSocket[] = [];
+    const peer = async () => {
+      const made = await peerSocket();
+      peers.push(made);
+      return made;
+    };
     try {
+      await body(bind, received(bind), peer);
+    } finally {
+      await bind.close();
+      for (const p of peers) p.socket.close();
+    }
+  }
+
+  it('a single-peer bind connects once the peer answered, and follows the peer to a new address', () =>
+    withBind({ host: '127.0.0.1', singlePeer: true }, async (bind, got, openPeer) => {
+      const first = await openPeer();
+      const moved = await openPeer();
       const firstEndpoint = { address: '127.0.0.1', port: first.port };
       // Not heard from yet: unconnected (a peer may answer from elsewhere).
       bind.send(Buffer.from('hello'), firstEndpoint);
@@ -114,19 +133,12 @@ describe('UdpBind addressing', () => {
       bind.send(Buffer.from('data 3'), movedEndpoint);
       expect(await moved.next()).toBe('data 3');
       expect(bind.connectedEndpoint).toEqual(movedEndpoint);
-    } finally {
-      await bind.close();
-      first.socket.close();
-      moved.socket.close();
-    }
-  });
+    }));
 
-  it('a connected single-peer bind lets go after a quiet spell and then hears other sources', async () => {
-    const bind = await UdpBind.open({ host: '127.0.0.1', singlePeer: true, singlePeerQuietMs: 40 });
-    const peer = await peerSocket();
-    const other = await peerSocket();
-    const got = received(bind);
-    try {
+  it('a connected single-peer bind lets go after a quiet spell and then hears other sources', () =>
+    withBind({ host: '127.0.0.1', singlePeer: true, singlePeerQuietMs: 40 }, async (bind, got, openPeer) => {
+      const peer = await openPeer();
+      const other = await openPeer();
       const endpoint = { address: '127.0.0.1', port: peer.port };
       peer.socket.send('hi', bind.localPort, '127.0.0.1');
       await until(() => got.length === 1);
@@ -137,19 +149,12 @@ describe('UdpBind addressing', () => {
       other.socket.send('someone else', bind.localPort, '127.0.0.1');
       await until(() => got.length === 2);
       expect(got[1]).toEqual({ text: 'someone else', from: { address: '127.0.0.1', port: other.port } });
-    } finally {
-      await bind.close();
-      peer.socket.close();
-      other.socket.close();
-    }
-  });
+    }));
 
-  it('a bind for many peers never connects: every peer is heard and answered', async () => {
-    const bind = await UdpBind.open({ host: '127.0.0.1' });
-    const a = await peerSocket();
-    const b = await peerSocket();
-    const got = received(bind);
-    try {
+  it('a bind for many peers never connects: every peer is heard and answered', () =>
+    withBind({ host: '127.0.0.1' }, async (bind, got, openPeer) => {
+      const a = await openPeer();
+      const b = await openPeer();
       for (const round of [1, 2]) {
         a.socket.send(`a${round}`, bind.localPort, '127.0.0.1');
         await until(() => got.length === 2 * round - 1);
@@ -162,18 +167,11 @@ describe('UdpBind addressing', () => {
       }
       expect(bind.connectedEndpoint).toBeUndefined();
       expect(got.map((g) => g.text)).toEqual(['a1', 'b1', 'a2', 'b2']);
-    } finally {
-      await bind.close();
-      a.socket.close();
-      b.socket.close();
-    }
-  });
+    }));
 
-  it('a dual-stack bind sends to IPv4 endpoints in plain form, and a host name still resolves', async () => {
-    const bind = await UdpBind.open({ host: '::' });
-    const peer = await peerSocket();
-    const got = received(bind);
-    try {
+  it('a dual-stack bind sends to IPv4 endpoints in plain form, and a host name still resolves', () =>
+    withBind({ host: '::' }, async (bind, got, openPeer) => {
+      const peer = await openPeer();
       bind.send(Buffer.from('v4'), { address: '127.0.0.1', port: peer.port });
       expect(await peer.next()).toBe('v4');
       bind.send(Buffer.from('again'), { address: '127.0.0.1', port: peer.port });
@@ -188,9 +186,5 @@ describe('UdpBind addressing', () => {
       } finally {
         await v4.close();
       }
-    } finally {
-      await bind.close();
-      peer.socket.close();
-    }
-  });
+    }));
 });
