@@ -1,7 +1,7 @@
 // TCP header and options (RFC 9293 §3.1; MSS RFC 9293 §3.7.1, window scale and timestamps
 // RFC 7323 §2-3, SACK RFC 2018 §2-3): parse into a TcpRepr and emit one, checksum over the IPv4
 // pseudo-header. Options are emitted in Linux's order so captured packets round-trip byte-exactly.
-import { ByteView } from './byte-view.js';
+import { ByteView, lengthFieldCheck } from './byte-view.js';
 import { finishChecksum, pseudoHeaderSum, sumWords } from './checksum.js';
 import { IP_PROTOCOL_TCP } from './ipv4.js';
 import { WireError, type DropReason } from './wire-error.js';
@@ -67,14 +67,14 @@ function put32(buf: Uint8Array, i: number, v: number): void {
   buf[i + 3] = v & 0xff;
 }
 
+const TCP_LENGTH = lengthFieldCheck(
+  TCP_HEADER_LEN,
+  ['tcpTruncated', 'tcp: segment'],
+  ['tcpBadDataOffset', 'tcp: data offset', (buffer, start) => (buffer[start + 12]! >>> 4) * 4],
+);
+
 /** Why `buffer[start, end)` cannot hold a TCP header, or undefined when it can. Never throws. */
-export function tcpLengthError(buffer: Uint8Array, start = 0, end = buffer.length): DropReason | undefined {
-  const len = end - start;
-  if (len < TCP_HEADER_LEN) return 'tcpTruncated';
-  const dataOffset = (buffer[start + 12]! >>> 4) * 4;
-  if (dataOffset < TCP_HEADER_LEN || dataOffset > len) return 'tcpBadDataOffset';
-  return undefined;
-}
+export const tcpLengthError = TCP_LENGTH.error;
 
 /**
  * Typed accessors over one TCP segment at `buffer[start, end)` (RFC 9293 §3.1 figure 1), read and
@@ -83,11 +83,7 @@ export function tcpLengthError(buffer: Uint8Array, start = 0, end = buffer.lengt
  */
 export class TcpPacket extends ByteView {
   static checked(buffer: Uint8Array, start = 0, end = buffer.length): TcpPacket {
-    const reason = tcpLengthError(buffer, start, end);
-    if (reason === 'tcpTruncated') throw new WireError(reason, `tcp: segment of ${end - start} bytes is shorter than a header`);
-    if (reason !== undefined) {
-      throw new WireError(reason, `tcp: data offset ${(buffer[start + 12]! >>> 4) * 4} is outside 20..${end - start}`);
-    }
+    TCP_LENGTH.assert(buffer, start, end);
     return new TcpPacket(buffer, start, end);
   }
 

@@ -1,27 +1,22 @@
 // UDP header (RFC 768): a view with the fields a router decides on (ports, length). The netstack
 // itself speaks no UDP (see README); the overlay's packet filter reads UDP ports with this view.
-import { ByteView } from './byte-view.js';
-import type { DropReason } from './wire-error.js';
-import { WireError } from './wire-error.js';
+import { ByteView, lengthFieldCheck } from './byte-view.js';
 
 export const UDP_HEADER_LEN = 8;
 
+const UDP_LENGTH = lengthFieldCheck(
+  UDP_HEADER_LEN,
+  ['udpTruncated', 'udp: datagram'],
+  ['udpBadLength', 'udp: length', (buffer, start) => (buffer[start + 4]! << 8) | buffer[start + 5]!],
+);
+
 /** Why `buffer[start, end)` cannot hold a UDP datagram, or undefined when it can. Never throws. */
-export function udpLengthError(buffer: Uint8Array, start = 0, end = buffer.length): DropReason | undefined {
-  if (end - start < UDP_HEADER_LEN) return 'udpTruncated';
-  const length = (buffer[start + 4]! << 8) | buffer[start + 5]!;
-  if (length < UDP_HEADER_LEN || length > end - start) return 'udpBadLength';
-  return undefined;
-}
+export const udpLengthError = UDP_LENGTH.error;
 
 /** Typed accessors over one UDP datagram at `buffer[start, end)`, in place. Check the length first. */
 export class UdpPacket extends ByteView {
   static checked(buffer: Uint8Array, start = 0, end = buffer.length): UdpPacket {
-    const reason = udpLengthError(buffer, start, end);
-    if (reason === 'udpTruncated') throw new WireError(reason, `udp: datagram of ${end - start} bytes is shorter than a header`);
-    if (reason !== undefined) {
-      throw new WireError(reason, `udp: length ${(buffer[start + 4]! << 8) | buffer[start + 5]!} is outside 8..${end - start}`);
-    }
+    UDP_LENGTH.assert(buffer, start, end);
     return new UdpPacket(buffer, start, end);
   }
 
