@@ -48,6 +48,16 @@ export interface UdpBindOptions {
 }
 
 const MAPPED_PREFIX = '::ffff:';
+
+/** A received datagram's source address as endpoints write it: a dual-stack socket's ::ffff:a.b.c.d as a.b.c.d. */
+export function sourceAddress(rinfo: { address: string; family: string }): string {
+  return rinfo.address.startsWith(MAPPED_PREFIX) && rinfo.family === 'IPv6' && rinfo.address.includes('.') ? rinfo.address.slice(MAPPED_PREFIX.length) : rinfo.address;
+}
+
+/** The address a socket bound to `host` sends to for `address` (dual stack: IPv4 as ::ffff:a.b.c.d). */
+export function socketAddress(dualStack: boolean, address: string): string {
+  return dualStack && !isIPv6(address) ? MAPPED_PREFIX + address : address;
+}
 const DEFAULT_QUIET_MS = 15_000;
 
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
@@ -57,7 +67,7 @@ type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, famil
  * is dns.lookup answering on the next tick (a closure and a tick per datagram). Endpoints are IP
  * literals: answer those at once, and leave names to dns.lookup.
  */
-function lookupLiteral(address: string, family: number | LookupOneOptions, callback: LookupCallback): void {
+export function lookupLiteral(address: string, family: number | LookupOneOptions, callback: LookupCallback): void {
   const version = isIP(address);
   if (version !== 0) return callback(null, address, version);
   dnsLookup(address, typeof family === 'number' ? { family } : family, callback);
@@ -142,9 +152,7 @@ export class UdpBind implements Bind {
       if (bind.closed || !bind.handler) return;
       bind.received++;
       // A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d; endpoints use the plain form.
-      const address = rinfo.address.startsWith(MAPPED_PREFIX) && rinfo.family === 'IPv6' && rinfo.address.includes('.')
-        ? rinfo.address.slice(MAPPED_PREFIX.length)
-        : rinfo.address;
+      const address = sourceAddress(rinfo);
       const from = { address, port: rinfo.port };
       if (options.singlePeer) bind.lastFrom = from;
       bind.handler(msg, from);
@@ -197,7 +205,7 @@ export class UdpBind implements Bind {
   private addressFor(to: Endpoint): string {
     if (to === this.lastTo) return this.lastToAddress;
     this.lastTo = to;
-    this.lastToAddress = this.dualStack && !isIPv6(to.address) ? MAPPED_PREFIX + to.address : to.address;
+    this.lastToAddress = socketAddress(this.dualStack, to.address);
     return this.lastToAddress;
   }
 

@@ -18,6 +18,6 @@ export {
   type WireGuardLogger,
 } from './types.js';
 export { defaultTransportAead, libsodium, nodeAead, type TransportAead } from './aead.js';
-export { UdpBind, type Bind, type UdpBindOptions } from './bind.js';
+export { UdpBind, lookupLiteral, socketAddress, sourceAddress, type Bind, type UdpBindOptions } from './bind.js';
 export { startWireGuardNode, type WireGuardNode, type WireGuardNodeOptions } from './node.js';
 export { IngressFilter, type IngressFilterOptions } from './ingress-filter.js';

@@ -17,7 +17,7 @@
 // through the ingress thread's checks like every other datagram (`toChecks`).
 import { createSocket, type Socket } from 'node:dgram';
 import { isIP, isIPv6 } from 'node:net';
-import type { Endpoint } from '@porthole/wireguard';
+import { constants, lookupLiteral, socketAddress, sourceAddress, type Endpoint } from '@porthole/wireguard';
 
 export interface PeerSocketsOptions {
   port: number;
@@ -40,18 +40,9 @@ export interface PeerSocketsStats {
   sent: number;
 }
 
-const MESSAGE_TRANSPORT_TYPE = 4;
-const MESSAGE_COOKIE_REPLY_TYPE = 3;
-const MAPPED_PREFIX = '::ffff:';
+const { MESSAGE_TRANSPORT_TYPE, MESSAGE_COOKIE_REPLY_TYPE } = constants;
 const DEFAULT_MAX_SOCKETS = 1_024;
 const DEFAULT_IDLE_MS = 60_000;
-
-/** Answers IP literals at once, so bind and connect happen in the same tick (see open). */
-function lookupLiteral(address: string, _options: unknown, callback: (err: Error | null, address: string, family: number) => void): void {
-  const family = isIP(address);
-  if (family === 0) return callback(new Error(`not an IP literal: ${address}`), '', 0);
-  callback(null, address, family);
-}
 
 interface PeerSocket {
   readonly key: string;
@@ -110,7 +101,7 @@ export class PeerSockets {
   private open(to: Endpoint): void {
     if (this.byKey.size >= (this.options.maxSockets ?? DEFAULT_MAX_SOCKETS)) return;
     if (isIP(to.address) === 0) return;
-    const address = this.dualStack && !isIPv6(to.address) ? MAPPED_PREFIX + to.address : to.address;
+    const address = socketAddress(this.dualStack, to.address);
     const socket = createSocket({ type: this.dualStack ? 'udp6' : 'udp4', reuseAddr: true, ipv6Only: false, lookup: lookupLiteral });
     const endpoint: Endpoint = { address: to.address, port: to.port };
     const peer: PeerSocket = { key: `${to.address}|${to.port}`, endpoint, socket, connected: false, receivedSinceSweep: true };
@@ -130,7 +121,7 @@ export class PeerSockets {
       peer.receivedSinceSweep = true;
       // Until connect, the socket is a second wildcard on the port and may get anyone's datagram.
       const fromPeer = rinfo.port === to.port && rinfo.address === address;
-      const from = fromPeer ? endpoint : { address: rinfo.address.startsWith(MAPPED_PREFIX) && rinfo.address.includes('.') ? rinfo.address.slice(MAPPED_PREFIX.length) : rinfo.address, port: rinfo.port };
+      const from = fromPeer ? endpoint : { address: sourceAddress(rinfo), port: rinfo.port };
       const type = msg[0];
       if (fromPeer && (type === MESSAGE_TRANSPORT_TYPE || type === MESSAGE_COOKIE_REPLY_TYPE)) this.options.deliver(msg, from);
       else this.options.toChecks(msg, from);
