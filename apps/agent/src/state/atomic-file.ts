@@ -10,6 +10,17 @@ import { basename, dirname, join } from 'node:path';
 
 const TEMP_MARK = '.tmp-';
 
+/** A fresh temp file beside `path`, named so that removeStaleTempFiles recognises it. */
+function tempPathFor(path: string): string {
+  return join(dirname(path), `${basename(path)}${TEMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`);
+}
+
+/** Whether a directory fsync failed only because the filesystem does not support it. */
+function dirSyncUnsupported(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'EINVAL' || code === 'EISDIR';
+}
+
 function fsyncDir(dir: string): void {
   // Without this the rename itself may not survive a power cut (ext4 without auto_da_alloc, f2fs).
   let fd: number | undefined;
@@ -18,7 +29,7 @@ function fsyncDir(dir: string): void {
     fsyncSync(fd);
   } catch (err) {
     // Some filesystems (and Windows) refuse fsync on a directory; the rename is still atomic there.
-    if ((err as NodeJS.ErrnoException).code !== 'EINVAL' && (err as NodeJS.ErrnoException).code !== 'EISDIR') throw err;
+    if (!dirSyncUnsupported(err)) throw err;
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
@@ -27,7 +38,7 @@ function fsyncDir(dir: string): void {
 /** Atomically replaces `path` with `data`, file mode `mode` (the temp file is created with it). */
 export function writeFileAtomicSync(path: string, data: string | Uint8Array, mode = 0o600): void {
   const dir = dirname(path);
-  const temp = join(dir, `${basename(path)}${TEMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`);
+  const temp = tempPathFor(path);
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
   try {
@@ -51,7 +62,7 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array, mod
 /** writeFileAtomicSync's steps on the libuv thread pool; resolves once the new content is durable. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
   const dir = dirname(path);
-  const temp = join(dir, `${basename(path)}${TEMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`);
+  const temp = tempPathFor(path);
   const file = await openFile(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
   try {
     await file.writeFile(data);
@@ -69,7 +80,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
     await dirHandle.sync();
   } catch (err) {
     // As fsyncDir: some filesystems refuse fsync on a directory; the rename is still atomic there.
-    if ((err as NodeJS.ErrnoException).code !== 'EINVAL' && (err as NodeJS.ErrnoException).code !== 'EISDIR') throw err;
+    if (!dirSyncUnsupported(err)) throw err;
   } finally {
     await dirHandle?.close();
   }
