@@ -106,8 +106,16 @@ describe('the access journal on the device', () => {
       100,
     );
     expect(visit).toMatchObject({ clientIp: '127.0.0.1', kind: 'http', port: 80, refused: 0, ended: false, user: { email: ADMIN_EMAIL, organisation: null } });
-    const onDisk = JSON.parse(readFileSync(`${stateDir}/journal.json`, 'utf8'));
-    expect(onDisk.entries.map((e: { id: string }) => e.id)).toContain(visit.id);
+    // The journal shows a visit at once and writes it to disk right after (atomically, off the event loop).
+    const onDisk = () => {
+      try {
+        return (JSON.parse(readFileSync(`${stateDir}/journal.json`, 'utf8')) as { entries: { id: string }[] }).entries.map((e) => e.id);
+      } catch {
+        return []; // not written yet
+      }
+    };
+    await until(() => onDisk().includes(visit.id), 'the visit in the journal file', 10_000, 50);
+    expect(onDisk()).toContain(visit.id);
     // The Remote access page shows it.
     const page = await fetchLocalPage(device);
     expect(page).toContain(ADMIN_EMAIL);

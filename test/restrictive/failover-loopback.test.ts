@@ -14,14 +14,7 @@ import { CompositeBind, createWsDatagramTransport } from '@porthole/hub';
 import { memoryLogger } from '@porthole/log';
 import { parseIpv4Address } from '@porthole/netstack';
 import { buildIcmpv4Packet, ICMP_ECHO_REQUEST } from '@porthole/netstack/wire';
-
-async function until(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import { until } from '../support/until.js';
 
 /** A UDP relay (the site's firewall): forwards both ways unless blocked. */
 async function udpRelay(target: number) {
@@ -119,7 +112,7 @@ describe('failover between UDP and the WebSocket carrier (loopback)', () => {
 
   it('comes up over the WebSocket while UDP is blocked and moves back to UDP when it is not', async () => {
     const { tunnel, relay, ws, hubEndpoint, ping, handshakes } = await setup();
-    await until(() => handshakes() > 0, 'handshake over the WebSocket');
+    await until(() => handshakes() > 0, 'handshake over the WebSocket', 20_000);
     expect(tunnel.info().transport).toMatchObject({ carrier: 'websocket', reason: 'no WireGuard handshake over UDP within 1 s' });
     expect(tunnel.info().transport!.description).toMatch(/^WireGuard over WebSocket \(ws:\/\/127\.0\.0\.1:\d+\/\.porthole\/wg\)$/);
     expect(hubEndpoint()?.transport).toBe('ws');
@@ -129,10 +122,10 @@ describe('failover between UDP and the WebSocket carrier (loopback)', () => {
     expect(ws.stats.rxDatagrams).toBeGreaterThan(1);
 
     relay.state.blocked = false;
-    await until(() => tunnel.info().transport?.carrier === 'udp', 'back on UDP');
+    await until(() => tunnel.info().transport?.carrier === 'udp', 'back on UDP', 20_000);
     expect(tunnel.info().transport!.reason).toBe('a UDP probe was answered: back on UDP');
     // The device's next packet over UDP moves the hub (ICMP liveness probe every 300 ms).
-    await until(() => hubEndpoint()?.transport === undefined, 'hub follows to UDP');
+    await until(() => hubEndpoint()?.transport === undefined, 'hub follows to UDP', 20_000);
     expect(hubEndpoint()).toMatchObject({ address: '127.0.0.1', port: relay.port });
     const wsTx = ws.stats.txDatagrams;
     await ping(2);
@@ -145,8 +138,12 @@ describe('failover between UDP and the WebSocket carrier (loopback)', () => {
   it('with the hub unreachable on both carriers, the first handshake answered over UDP brings the tunnel back to UDP', async () => {
     // Like a hub restart: UDP unanswered, so the agent tries the WebSocket, which is refused too.
     const { tunnel, relay, hubEndpoint, ping, handshakes } = await setup(false);
-    await until(() => tunnel.info().transport?.carrier === 'websocket', 'fallback');
-    expect(tunnel.info().transport!.problems.join()).toMatch(/^WebSocket: .*ECONNREFUSED/);
+    // The carrier switches first; its refused connection is reported when the attempt fails.
+    const fallback = await until(() => {
+      const t = tunnel.info().transport;
+      return t?.carrier === 'websocket' && t.problems.length > 0 ? t : undefined;
+    }, 'fallback, refused', 20_000);
+    expect(fallback.problems.join()).toMatch(/^WebSocket: .*ECONNREFUSED/);
     relay.state.blocked = false; // the hub is back (UDP); no probe is due for a minute
     await until(() => handshakes() > 0, 'handshake', 10_000);
     expect(tunnel.info().transport).toMatchObject({ carrier: 'udp', reason: 'a handshake over UDP was answered: back on UDP' });
