@@ -289,6 +289,7 @@ async function profileMode(lab: VisitorLab, script: string, product: Product, di
   const workloads: Array<[string, () => Promise<unknown>]> = [
     ['1conn', () => wrk(lab.visitor, script, `${spec.base}${SMALL_PATH}`, spec.host, 1, LOAD_SECONDS)],
     ['16conn', () => wrk(lab.visitor, script, `${spec.base}${SMALL_PATH}`, spec.host, 16, LOAD_SECONDS)],
+    ['64conn', () => wrk(lab.visitor, script, `${spec.base}${SMALL_PATH}`, spec.host, 64, LOAD_SECONDS)],
     ['bulk', () => curlBulk(lab.visitor, `${spec.base}${LARGE_PATH}`, spec.host, LARGE_BYTES)],
   ];
   await wrk(lab.visitor, script, `${spec.base}${SMALL_PATH}`, spec.host, 16, WARMUP_SECONDS);

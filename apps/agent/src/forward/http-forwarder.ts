@@ -51,9 +51,10 @@ function requestPath(url: string | undefined): string {
 
 /**
  * Idle keep-alive connections kept open to an HTTP target: as many as the hub's pool opens to one
- * device at once, so a steady load reuses connections instead of opening one per request.
+ * device at once (its maxSocketsPerPool, 32), so a steady load reuses connections instead of
+ * closing the surplus after each burst and opening them again for the next.
  */
-export const TARGET_IDLE_CONNECTIONS = 16;
+export const TARGET_IDLE_CONNECTIONS = 32;
 
 /** HTML pages up to this length (stated by the target) are rewritten whole and sent with a length. */
 export const WHOLE_REWRITE_BYTES = 256 * 1024;
