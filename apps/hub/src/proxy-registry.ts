@@ -22,6 +22,7 @@ export function createRegistryDirectory(registry: Registry, reachability: Reacha
       return {
         id: device.id,
         serial: device.serial,
+        organizationId: device.organizationId,
         tunnelIp: device.tunnelIp,
         status: device.status,
         accessPolicy: device.accessPolicy,

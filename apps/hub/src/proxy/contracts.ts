@@ -7,6 +7,8 @@ import type { Duplex } from 'node:stream';
 export interface DeviceRoute {
   id: string;
   serial: string;
+  /** The device's organisation, when the directory knows it (the access log records it per entry). */
+  organizationId?: string;
   tunnelIp: string;
   status: 'enabled' | 'disabled';
   accessPolicy: 'owners' | 'public';
@@ -97,6 +99,8 @@ export interface AccessLogEntry {
   requestId: string;
   deviceId: string;
   serial: string;
+  /** The device's organisation at the time of the request; when absent, the log looks it up by serial. */
+  organizationId?: string;
   /** The authenticated visitor, or null (public device, refused visitor). */
   userId: string | null;
   clientIp: string;

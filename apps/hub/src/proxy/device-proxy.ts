@@ -157,6 +157,7 @@ export function createDeviceProxy(o: DeviceProxyOptions) {
         requestId: ctx.requestId,
         deviceId: device.id,
         serial: device.serial,
+        ...(device.organizationId !== undefined ? { organizationId: device.organizationId } : {}),
         userId,
         clientIp: ctx.client.ip,
         method,

@@ -159,4 +159,19 @@ describe.each(drivers)('device admin on %s', (driver) => {
     expect(one.entries.map((e) => [e.path, e.email])).toEqual([['/p6', null], ['/p0', 'visitor@example.io'], ['/p4', null]]);
     await expect(bed.registry.searchAccessLog({ from: new Date(base), to: new Date(base - 1) })).rejects.toThrow(/from must not be after to/);
   });
+
+  it("files each access-log entry under the organisation it names, else the device's, else the default one", async () => {
+    await enroll('an1');
+    const named = '7d3c1a2e-0b4f-4c59-9a61-2f0e8d1b5c44';
+    const entry = (path: string, serial: string, organizationId?: string) => ({
+      at: bed.clock.now(), serial, userId: null, clientIp: '198.51.100.1', method: 'GET', path, status: 200, bytesIn: 0, bytesOut: 1, durationMs: 1,
+      ...(organizationId ? { organizationId } : {}),
+    });
+    await bed.registry.appendAccessLog([entry('/named', 'an1', named), entry('/device', 'an1'), entry('/unknown', 'an404')]);
+    const paths = async (serial: string, organizationIds: string[]) => (await bed.registry.queryAccessLog({ serial, organizationIds })).entries.map((e) => e.path);
+    expect(await paths('an1', [named])).toEqual(['/named']);
+    expect((await bed.registry.getDevice('an1')).organizationId).toBe(DEFAULT_ORGANIZATION_ID);
+    expect(await paths('an1', [DEFAULT_ORGANIZATION_ID])).toEqual(['/device']);
+    expect(await paths('an404', [DEFAULT_ORGANIZATION_ID])).toEqual(['/unknown']);
+  });
 });

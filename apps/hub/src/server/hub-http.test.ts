@@ -259,7 +259,7 @@ describe('hub HTTP edge: host routing, status pages, forwarding, visitor auth', 
     const n = h.accessLog.entries.length;
     await request(h.port, dev(1), '/logged?secret=1');
     const entry = h.accessLog.entries[n]!;
-    expect(entry).toMatchObject({ serial: 'an00000001', deviceId: 'dev-an00000001', method: 'GET', path: '/logged', status: 200, clientIp: '127.0.0.1', userId: null, kind: 'http' });
+    expect(entry).toMatchObject({ serial: 'an00000001', deviceId: 'dev-an00000001', organizationId: 'org-an00000001', method: 'GET', path: '/logged', status: 200, clientIp: '127.0.0.1', userId: null, kind: 'http' });
     expect(entry.bytesOut).toBeGreaterThan(0);
     const refused = h.accessLog.entries.filter((e) => e.serial === 'an00000003');
     expect(refused.length).toBeGreaterThan(0);

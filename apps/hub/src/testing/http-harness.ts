@@ -42,6 +42,7 @@ export function route(serial: string, extra: Partial<DeviceRoute> = {}): DeviceR
   return {
     id: `dev-${serial}`,
     serial,
+    organizationId: `org-${serial}`,
     tunnelIp: '100.64.0.2',
     status: 'enabled',
     accessPolicy: 'public',
