@@ -1,8 +1,8 @@
 // `porthole-agent`: the only module that touches process (argv, env, signals, exit codes). Builds
 // the agent from the validated config, serves the local "Remote access" page, and shuts down
 // cleanly on SIGTERM/SIGINT.
-import { serve } from '@hono/node-server';
 import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { createAgent } from './agent.js';
 import { loadAgentConfig, usage } from './config.js';
@@ -11,7 +11,6 @@ import { RotatingFile } from './log/rotating-file.js';
 import { StateStore, StateLoadError } from './state/state-store.js';
 import { createDefaultTunnelFactory } from './tunnel/default-factory.js';
 import { localUiHosts } from './ui-hosts.js';
-import { createRemoteAccessRoutes } from './web/remote-access-routes.js';
 
 const result = loadAgentConfig({ argv: process.argv.slice(2), env: process.env, readFile: (p) => readFileSync(p, 'utf8') });
 if (result.ok === 'help') {
@@ -63,17 +62,31 @@ const agent = createAgent({
 });
 await agent.start();
 
-let server: ReturnType<typeof serve> | undefined;
+let server: Server | undefined;
 if (config.listen) {
   const { host, port } = config.listen;
-  const app = createRemoteAccessRoutes(agent, { password: config.password, allowedHosts: localUiHosts(host, config.uiHosts) });
-  server = serve({ fetch: app.fetch, hostname: host, port }, () =>
-    logger.info('local Remote access page listening', { url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/` }),
-  );
+  const options = { password: config.password, allowedHosts: localUiHosts(host, config.uiHosts) };
+  // The page's code (hono, its node adapter, the JSX pages, and the fetch Request/Response they
+  // build) is loaded by the first request, not at start: an agent mostly idles with nobody on its
+  // page, and keeps whatever it has loaded.
+  let handler: Promise<(req: IncomingMessage, res: ServerResponse) => Promise<void>> | undefined;
+  server = createServer((req, res) => {
+    handler ??= import('./web/remote-access-routes.js').then((m) => m.createRemoteAccessHandler(agent, options));
+    handler
+      .then((handle) => handle(req, res))
+      .catch((err: unknown) => {
+        logger.error('local UI request failed', { err });
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+        res.end('Internal error');
+      });
+  });
   server.on('error', (err) => {
     logger.error('local UI cannot listen', { err, host, port });
     process.exit(1);
   });
+  server.listen(port, host, () =>
+    logger.info('local Remote access page listening', { url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/` }),
+  );
 }
 
 // The agent's own timers are unref'd (library use); with --listen off nothing else may hold the

@@ -11,8 +11,17 @@ import {
   type Registration,
 } from '@porthole/api-contract';
 import type { z } from 'zod';
+import { createProxiedFetch } from '../transport/proxied-fetch.js';
 
-export type FetchLike = (input: string | URL, init?: RequestInit) => Promise<Response>;
+/** What HubClient reads of an answer: a fetch Response has it, and so does the agent's own node:http client. */
+export interface HubResponse {
+  readonly status: number;
+  readonly headers: { get(name: string): string | null };
+  text(): Promise<string>;
+  json(): Promise<unknown>;
+}
+
+export type FetchLike = (input: string | URL, init?: RequestInit) => Promise<HubResponse>;
 
 /** The hub answered with an error body (or an unexpected status). */
 export class HubError extends Error {
@@ -57,14 +66,14 @@ export class HubClient {
 
   constructor(options: HubClientOptions) {
     this.#base = options.hubUrl;
-    this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
+    this.#fetch = options.fetch ?? createProxiedFetch();
     this.#onDate = options.onDate ?? (() => {});
     this.#timeoutMs = options.timeoutMs ?? 15_000;
   }
 
   async #request(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
     const url = new URL(path, this.#base);
-    let res: Response;
+    let res: HubResponse;
     try {
       res = await this.#fetch(url, {
         method,

@@ -40,11 +40,12 @@ export interface HubLink {
 export function createHubLink(deps: HubLinkDeps): HubLink {
   const { store, timers } = deps;
   const network = (): NetworkSettings => store.state.network ?? deps.network ?? DEFAULT_NETWORK;
+  const directFetch = createProxiedFetch();
   let proxiedFetch: { key: string; fetch: FetchLike } | undefined;
   const currentFetch = (): FetchLike => {
     if (deps.fetch) return deps.fetch;
     const proxy = network().proxy;
-    if (!proxy) return (input, init) => fetch(input, init);
+    if (!proxy) return directFetch;
     const key = JSON.stringify(proxy);
     if (proxiedFetch?.key !== key) proxiedFetch = { key, fetch: createProxiedFetch(createTcpDialer(proxy)) };
     return proxiedFetch.fetch;

@@ -1,18 +1,20 @@
-// A fetch for the hub client that goes through a TcpDialer (the configured proxy): node:http(s) with
-// a createConnection hook, answering with a standard Response. Covers what HubClient uses: method,
-// headers, a string body, AbortSignal, and `redirect: 'error' | 'manual'` (redirects are never followed).
+// The agent's fetch for hub API calls: node:http(s) over a TcpDialer (direct, or the configured
+// proxy), answering with a small HubResponse. Not Node's own fetch: fetch, Response and Headers load
+// undici and its WebAssembly HTTP parser, ~20 MB resident for an agent that makes a few calls at
+// start and then idles. Covers what HubClient uses: method, headers, a string body, AbortSignal,
+// and `redirect: 'error' | 'manual'` (redirects are never followed).
 import http from 'node:http';
 import https from 'node:https';
-import type { FetchLike } from '../hub/hub-client.js';
-import { connectionFactory, type TcpDialer } from './proxy-dialer.js';
+import type { FetchLike, HubResponse } from '../hub/hub-client.js';
+import { connectionFactory, createTcpDialer, type TcpDialer } from './proxy-dialer.js';
 
-export function createProxiedFetch(dialer: TcpDialer, tls: { ca?: string | Buffer } = {}): FetchLike {
+/** Hub API calls dialled by `dialer` (default: direct TCP). */
+export function createProxiedFetch(dialer: TcpDialer = createTcpDialer(null), tls: { ca?: string | Buffer } = {}): FetchLike {
   return (input, init = {}) =>
-    new Promise<Response>((resolve, reject) => {
+    new Promise<HubResponse>((resolve, reject) => {
       const url = new URL(String(input));
       const secure = url.protocol === 'https:';
-      const headers: Record<string, string> = {};
-      new Headers(init.headers).forEach((value, key) => (headers[key] = value));
+      const headers = plainHeaders(init.headers);
       const body = typeof init.body === 'string' ? init.body : undefined;
       if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
       const request = (secure ? https : http).request(url, {
@@ -32,16 +34,43 @@ export function createProxiedFetch(dialer: TcpDialer, tls: { ca?: string | Buffe
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.once('error', reject);
-        res.once('end', () => {
-          const out = new Headers();
-          for (const [k, v] of Object.entries(res.headers)) {
-            if (v === undefined) continue;
-            for (const one of Array.isArray(v) ? v : [v]) out.append(k, one);
-          }
-          const noBody = status === 204 || status === 304 || init.method === 'HEAD';
-          resolve(new Response(noBody ? null : Buffer.concat(chunks), { status, statusText: res.statusMessage ?? '', headers: out }));
-        });
+        res.once('end', () => resolve(new NodeHubResponse(status, res.headers, Buffer.concat(chunks).toString('utf8'))));
       });
       request.end(body);
     });
+}
+
+/** RequestInit's headers (a record, pairs or a Headers object) as the record node:http takes. */
+function plainHeaders(init: RequestInit['headers']): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!init) return out;
+  if (Array.isArray(init)) for (const [k, v] of init) out[k!.toLowerCase()] = v!;
+  else if (typeof (init as Headers).forEach === 'function') (init as Headers).forEach((v, k) => (out[k] = v));
+  else for (const [k, v] of Object.entries(init)) out[k.toLowerCase()] = v;
+  return out;
+}
+
+class NodeHubResponse implements HubResponse {
+  readonly headers: { get(name: string): string | null };
+
+  constructor(
+    readonly status: number,
+    raw: http.IncomingHttpHeaders,
+    private readonly body: string,
+  ) {
+    this.headers = {
+      get: (name) => {
+        const v = raw[name.toLowerCase()];
+        return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+      },
+    };
+  }
+
+  async text(): Promise<string> {
+    return this.body;
+  }
+
+  async json(): Promise<unknown> {
+    return JSON.parse(this.body);
+  }
 }

@@ -6,7 +6,6 @@ import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { httpConnect } from '@porthole/datagram-transport';
-import { SocksClient } from 'socks';
 import type { ProxySettings } from './network-settings.js';
 
 export type TcpDialer = (host: string, port: number) => Promise<Socket>;
@@ -43,6 +42,8 @@ export function createTcpDialer(proxy: ProxySettings | null | undefined, timeout
       });
   }
   return async (host, port) => {
+    // Loaded on first use: most agents have no SOCKS proxy, and an idle agent keeps what it loads.
+    const { SocksClient } = await import('socks');
     const { socket } = await SocksClient.createConnection({
       proxy: {
         host: proxy.host,

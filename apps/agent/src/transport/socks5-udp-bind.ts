@@ -8,16 +8,18 @@ import { lookup } from 'node:dns/promises';
 import { isIP, type Socket } from 'node:net';
 import { emitSocks5Udp, emitSocks5UdpHeader, parseSocks5Udp } from '@porthole/datagram-transport';
 import type { Bind, Endpoint } from '@porthole/wireguard';
-import { SocksClient, type SocksClientOptions } from 'socks';
-
-type SocksClientEstablishedEvent = Awaited<ReturnType<typeof SocksClient.createConnection>>;
+import type { SocksClient, SocksClientOptions } from 'socks';
 import type { Logger } from '../log/logger.js';
 import { realTimers, type Timers } from '../timers.js';
 import { backoffDelayMs } from '../tunnel/backoff.js';
 import type { ProxySettings } from './network-settings.js';
 
+type SocksClientEstablishedEvent = Awaited<ReturnType<typeof SocksClient.createConnection>>;
+
 /** SocksClient.createConnection only does CONNECT; ASSOCIATE needs the event API. */
-function associate(options: SocksClientOptions): Promise<SocksClientEstablishedEvent> {
+async function associate(options: SocksClientOptions): Promise<SocksClientEstablishedEvent> {
+  // Loaded on first use: most agents have no SOCKS proxy, and an idle agent keeps what it loads.
+  const { SocksClient } = await import('socks');
   return new Promise((resolve, reject) => {
     const client = new SocksClient(options);
     client.once('established', (info: SocksClientEstablishedEvent) => {

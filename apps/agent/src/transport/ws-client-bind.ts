@@ -6,7 +6,7 @@
 import type { ConnectionOptions } from 'node:tls';
 import { MAX_DATAGRAM_BYTES, WG_WEBSOCKET_PATH, WG_WEBSOCKET_PROTOCOL } from '@porthole/datagram-transport';
 import type { Bind, Endpoint } from '@porthole/wireguard';
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
 import type { Logger } from '../log/logger.js';
 import { realTimers, type Timers } from '../timers.js';
 import { backoffDelayMs } from '../tunnel/backoff.js';
@@ -40,6 +40,13 @@ export function carrierUrl(hubUrl: URL): URL {
   return u;
 }
 
+/**
+ * `ws`, loaded when a carrier first connects: with UDP working (most sites) the carrier is never
+ * opened, and an idle agent keeps whatever it loads.
+ */
+let wsModule: Promise<typeof WebSocket> | undefined;
+const loadWebSocket = (): Promise<typeof WebSocket> => (wsModule ??= import('ws').then((m) => m.default));
+
 export class WsClientBind implements Bind {
   state: CarrierState = 'idle';
   lastError: string | undefined;
@@ -50,6 +57,8 @@ export class WsClientBind implements Bind {
   readonly #endpoint: Endpoint;
   readonly #timers: Timers;
   #ws: WebSocket | undefined;
+  /** True while `ws` is being loaded for the first connection (state is already `connecting`). */
+  #loading = false;
   #handler: ((datagram: Uint8Array, from: Endpoint) => void) | undefined;
   #queue: Uint8Array[] = [];
   #wanted = false;
@@ -73,7 +82,7 @@ export class WsClientBind implements Bind {
   connect(): void {
     if (this.state === 'closed') return;
     this.#wanted = true;
-    if (!this.#ws && this.state !== 'down') this.#open();
+    if (!this.#ws && !this.#loading && this.state !== 'down') this.#open();
   }
 
   /** Closes the connection and stops reconnecting (the bind can connect again later). */
@@ -88,8 +97,24 @@ export class WsClientBind implements Bind {
   }
 
   #open(): void {
-    const secure = this.url.protocol === 'wss:';
     this.#setState('connecting');
+    this.#loading = true;
+    loadWebSocket().then(
+      (WebSocket) => {
+        this.#loading = false;
+        // Disconnected or closed while loading: nothing to open.
+        if (this.#wanted && this.state === 'connecting' && !this.#ws) this.#dial(WebSocket);
+      },
+      (err: Error) => {
+        this.#loading = false;
+        this.options.logger?.error('websocket carrier unavailable', { err });
+        if (this.state !== 'closed') this.#setState('down', `cannot load the WebSocket client: ${err.message}`);
+      },
+    );
+  }
+
+  #dial(WebSocket: typeof import('ws').default): void {
+    const secure = this.url.protocol === 'wss:';
     const ws = new WebSocket(this.url, [WG_WEBSOCKET_PROTOCOL], {
       perMessageDeflate: false,
       maxPayload: MAX_DATAGRAM_BYTES,
