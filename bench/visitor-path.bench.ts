@@ -16,7 +16,7 @@
 //   VISITOR_BENCH_PATHS=a,b,d      only these paths (d is the baseline of every ratio)
 //   VISITOR_BENCH_PROFILE=<dir>    instead: CPU profiles of hub and agent on path b at 1 and 16
 //                                  connections and for bulk, .cpuprofile files and top-5 self time
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import type { Netns } from '../test/support/netns.js';
 import type { BenchResult } from './harness.js';
@@ -62,12 +62,23 @@ interface Figures {
 }
 
 interface AgentFigures {
+  /** The transport AEAD the agent loaded: libsodium (sodium-native) or node:crypto's fallback. */
+  aead: string;
   cpuMsPerRequest: number;
   rssIdleMB: number;
   rssLoadMB: number;
 }
 
 const MiB = 2 ** 20;
+
+/** Which transport AEAD a running agent uses: sodium-native's addon is mapped into it, or node:crypto serves. */
+function processAead(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/maps`, 'utf8').includes('sodium') ? 'libsodium' : 'node:crypto';
+  } catch {
+    return 'unknown';
+  }
+}
 
 /** An agent's CPU per request at 16 connections and its RSS idle and at 16/64 connections. */
 async function measureAgent(lab: VisitorLab, script: string, url: string, host: string, pid: number): Promise<AgentFigures> {
@@ -79,7 +90,7 @@ async function measureAgent(lab: VisitorLab, script: string, url: string, host: 
   const c16 = await wrk(lab.visitor, script, url, host, 16, LOAD_SECONDS);
   const cpu = processCpuSeconds(pid) - from;
   await wrk(lab.visitor, script, url, host, 64, LOAD_SECONDS);
-  return { cpuMsPerRequest: (cpu * 1000) / Math.max(1, c16.requests), rssIdleMB: rssIdle / MiB, rssLoadMB: rss.stop() / MiB };
+  return { aead: processAead(pid), cpuMsPerRequest: (cpu * 1000) / Math.max(1, c16.requests), rssIdleMB: rssIdle / MiB, rssLoadMB: rss.stop() / MiB };
 }
 
 const LABELS: Record<PathKey, string> = {
@@ -140,6 +151,7 @@ async function measurePath(lab: VisitorLab, script: string, spec: PathSpec, agen
     ...(agentPid !== undefined
       ? {
           agent: {
+            aead: processAead(agentPid),
             cpuMsPerRequest: ((agentTo - agentFrom) * 1000) / Math.max(1, c16.requests),
             cpuSecondsPer100MB: (agentBulk * 100 * MB) / bulkBytes,
             rssIdleMB: agentRssIdle / MiB,
@@ -380,11 +392,11 @@ export default async function visitorPathBench(log: Log): Promise<BenchResult[]>
     for (const line of wideTable(results).split('\n')) log(line);
     if (b?.agent) {
       const a = b.agent;
-      log(`agent (tsx, as porthole-agent runs today): ${a.cpuMsPerRequest.toFixed(3)} ms CPU per request (16 conn), ${a.cpuSecondsPer100MB.toFixed(2)} s CPU per 100 MB, RSS ${a.rssIdleMB.toFixed(0)} MB idle, ${a.rssLoadMB.toFixed(0)} MB peak under load`);
+      log(`agent (tsx, as porthole-agent runs today, ${a.aead} AEAD): ${a.cpuMsPerRequest.toFixed(3)} ms CPU per request (16 conn), ${a.cpuSecondsPer100MB.toFixed(2)} s CPU per 100 MB, RSS ${a.rssIdleMB.toFixed(0)} MB idle, ${a.rssLoadMB.toFixed(0)} MB peak under load`);
     }
     if (b?.bundledAgent) {
       const a = b.bundledAgent;
-      log(`agent (esbuild bundle, plain node, NODE_OPTIONS='${agentNodeOptions()}' as its systemd unit): ${a.cpuMsPerRequest.toFixed(3)} ms CPU per request (16 conn), RSS ${a.rssIdleMB.toFixed(0)} MB idle, ${a.rssLoadMB.toFixed(0)} MB peak under load`);
+      log(`agent (esbuild bundle + sodium-native beside it, plain node, NODE_OPTIONS='${agentNodeOptions()}' as its systemd unit, ${a.aead} AEAD): ${a.cpuMsPerRequest.toFixed(3)} ms CPU per request (16 conn), RSS ${a.rssIdleMB.toFixed(0)} MB idle, ${a.rssLoadMB.toFixed(0)} MB peak under load`);
     }
     log('server CPU = utime+stime of every process in the server namespace; kernel softirq (forwarding, kernel TCP, veth) is not attributable and not included');
     log('goals (path b against d):');
