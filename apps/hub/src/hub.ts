@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Hono } from 'hono';
 import { createDatabase, type DatabaseHandle } from '@porthole/db';
-import { UdpBind, decodeKey, encodeKey, publicKeyFromPrivate, type Bind } from '@porthole/wireguard';
+import { decodeKey, encodeKey, publicKeyFromPrivate, type Bind } from '@porthole/wireguard';
 import { parseIpv4Address } from '@porthole/netstack';
 import { createApiRoutes } from './api/api-routes.js';
 import { singleSignOnFromConfig } from './auth/single-sign-on.js';
@@ -19,6 +19,7 @@ import type { HubConfig } from './config/config-schema.js';
 import { instrumentOverlay, instrumentPeerSockets, instrumentUdpIngress } from './dataplane/dataplane-metrics.js';
 import { PeerSocketBind } from './dataplane/peer-socket-bind.js';
 import { UdpIngress } from './dataplane/udp-ingress.js';
+import { openWireGuardSocket } from './dataplane/udp-ingress-fallback.js';
 import { MeteredBind } from './dataplane/metered-bind.js';
 import { startOverlay, type Overlay } from './dataplane/overlay.js';
 import { startDeviceControl, type DeviceControl } from './device-control/device-control.js';
@@ -154,14 +155,18 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
       })();
 
     const metrics = createHubMetrics();
-    // With the ingress thread the socket is read and flood-checked on a thread of its own (dataplane/udp-ingress.ts).
+    // With the ingress thread the socket is read and flood-checked on a thread of its own (dataplane/udp-ingress.ts);
+    // where the platform refuses that, the main thread reads it (logged).
     const udp =
       deps.bind ??
-      (config.wgIngressThread === 'on'
-        ? await UdpIngress.open({ port: config.wgPort, host: config.listenHost, publicKey: publicKeyFromPrivate(privateKey), logger, peerSockets: config.wgPeerSockets === 'on' })
-        : config.wgPeerSockets === 'on'
-          ? await PeerSocketBind.open({ port: config.wgPort, host: config.listenHost, logger })
-          : await UdpBind.open({ port: config.wgPort, host: config.listenHost }));
+      (await openWireGuardSocket({
+        port: config.wgPort,
+        host: config.listenHost,
+        publicKey: publicKeyFromPrivate(privateKey),
+        ingressThread: config.wgIngressThread === 'on',
+        peerSockets: config.wgPeerSockets === 'on',
+        logger,
+      }));
     // Devices whose UDP is blocked send the same datagrams over a WebSocket on the HTTP(S) port.
     const wsTransport =
       config.wsTransport === 'on'

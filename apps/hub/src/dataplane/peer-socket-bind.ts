@@ -6,6 +6,7 @@
 import { UdpBind, type Bind, type Endpoint } from '@porthole/wireguard';
 import type { Logger } from '../ops/logger.js';
 import { PeerSockets, type PeerSocketsStats } from './peer-sockets.js';
+import { logPeerSocketError } from './udp-ingress.js';
 
 export class PeerSocketBind implements Bind {
   private handler: ((datagram: Uint8Array, from: Endpoint) => void) | undefined;
@@ -22,7 +23,7 @@ export class PeerSocketBind implements Bind {
       host,
       deliver,
       toChecks: deliver,
-      onError: (err) => logger?.debug('wireguard peer socket error', { error: err.message }),
+      onError: (err) => logPeerSocketError(logger, err),
     });
   }
 

@@ -1,14 +1,18 @@
 // The UDP ingress thread on loopback: bogus initiations are checked and dropped on that thread and
 // never reach the main thread's handler; data packets and a real handshake (even one that needs a
 // cookie reply first, under load) do; its counters reach /metrics; a thread that dies is restarted
-// on the same port, and one that keeps dying is reported as fatal.
+// on the same port, and one that keeps dying is reported as fatal. A hub whose thread cannot start
+// reads the socket on the main thread instead, and says why.
 import dgram from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeKey, generatePrivateKey, publicKeyFromPrivate, startWireGuardNode, UdpBind, type Endpoint, type WireGuardNode } from '@porthole/wireguard';
 import { bogusInitiations, ipv4Packet, A_TUNNEL, B_TUNNEL } from '@porthole/wireguard/testing';
 import { createHubMetrics } from '../ops/hub-metrics.js';
+import { createMemoryLogger } from '../ops/logger.js';
 import { instrumentPeerSockets, instrumentUdpIngress } from './dataplane-metrics.js';
+import { PeerSocketBind } from './peer-socket-bind.js';
 import { UdpIngress } from './udp-ingress.js';
+import { openWireGuardSocket, type WireGuardSocketOptions } from './udp-ingress-fallback.js';
 
 const hubKey = generatePrivateKey();
 const hubPublic = publicKeyFromPrivate(hubKey);
@@ -190,5 +194,50 @@ describe('UdpIngress', () => {
     await ingress.worker.terminate();
     await until(() => fatal.length === 1, 'the fatal report');
     expect(fatal[0]!.message).toMatch(/died 1 times within a minute/);
+  });
+});
+
+describe('openWireGuardSocket', () => {
+  /** A thread module that cannot be loaded, as in a build that left it out. */
+  const missingThread = new URL('./no-such-ingress-thread.js', import.meta.url);
+
+  async function open(options: Partial<WireGuardSocketOptions>) {
+    const logger = createMemoryLogger('info');
+    const socket = await openWireGuardSocket({ port: 0, host: '127.0.0.1', publicKey: hubPublic, ingressThread: true, peerSockets: true, logger, ...options });
+    cleanups.push(() => socket.close());
+    const received: Uint8Array[] = [];
+    socket.onReceive((datagram) => received.push(Uint8Array.prototype.slice.call(datagram)));
+    return { socket, received, warnings: logger.lines.filter((l) => l.level === 'warn') };
+  }
+
+  it('opens the ingress thread when it is on', async () => {
+    const { socket, warnings } = await open({});
+    expect(socket).toBeInstanceOf(UdpIngress);
+    expect(warnings).toEqual([]);
+  });
+
+  it('falls back to the main thread with per-device sockets when the ingress thread cannot start, says why, and works', async () => {
+    const { socket, received, warnings } = await open({ threadModule: missingThread });
+    expect(socket).toBeInstanceOf(PeerSocketBind);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]!.msg).toMatch(/ingress thread .*failed, using the main thread with per-device sockets/);
+    expect(String(warnings[0]!.error)).toMatch(/no-such-ingress-thread/);
+    const peer = await client();
+    await peer.send(transportLike(7), socket.localPort);
+    await until(() => received.length === 1, 'a datagram on the main thread');
+    expect(received[0]![4]).toBe(7);
+  });
+
+  it('falls back to one plain socket when per-device sockets are off and the thread cannot start', async () => {
+    const { socket, warnings } = await open({ threadModule: missingThread, peerSockets: false });
+    expect(socket).toBeInstanceOf(UdpBind);
+    expect(warnings[0]!.msg).toMatch(/failed, using one socket on the main thread/);
+  });
+
+  it('fails on a port another socket holds instead of trying each way in turn', async () => {
+    const holder = await client();
+    const logger = createMemoryLogger('info');
+    await expect(openWireGuardSocket({ port: holder.port(), host: '127.0.0.1', publicKey: hubPublic, ingressThread: true, peerSockets: true, logger })).rejects.toMatchObject({ code: 'EADDRINUSE' });
+    expect(logger.lines.filter((l) => l.level === 'warn')).toEqual([]);
   });
 });

@@ -36,6 +36,8 @@ export interface UdpIngressOptions {
    * thread, so a flood overrunning the ingress thread's socket never drops their data; default on.
    */
   peerSockets?: boolean;
+  /** The thread's module; default udp-ingress-thread beside this file (tests: one that fails to start). */
+  threadModule?: URL;
 }
 
 export interface UdpIngressCounters extends IngressCounts {
@@ -48,8 +50,8 @@ export interface UdpIngressCounters extends IngressCounts {
  * The thread's module, run through tsx's loader when this file is TypeScript (the hub runs from
  * source under tsx; tests under vitest): a worker does not inherit a loader registered in its parent.
  */
-function threadSource(): string {
-  const file = new URL(`./udp-ingress-thread${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
+function threadSource(module?: URL): string {
+  const file = (module ?? new URL(`./udp-ingress-thread${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url)).href;
   if (!file.endsWith('.ts')) return `import(${JSON.stringify(file)})`;
   const tsxApi = new URL('dist/esm/api/index.mjs', `file://${createRequire(import.meta.url).resolve('tsx/package.json')}`).href;
   return `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(file)}); })`;
@@ -96,7 +98,7 @@ export class UdpIngress implements Bind {
           if (this.toCheck.size === 0) process.nextTick(this.flushToCheck);
           this.toCheck.add(datagram, from);
         },
-        onError: (err) => options.logger?.debug('wireguard peer socket error', { error: err.message }),
+        onError: (err) => logPeerSocketError(options.logger, err),
       });
     }
   }
@@ -105,7 +107,7 @@ export class UdpIngress implements Bind {
 
   static async open(options: UdpIngressOptions): Promise<UdpIngress> {
     const counters = new SharedArrayBuffer(COUNTER_SLOTS * 8);
-    const started = await spawn({ port: options.port, host: options.host, publicKey: options.publicKey, counters, reuseAddr: options.peerSockets !== false });
+    const started = await spawn({ port: options.port, host: options.host, publicKey: options.publicKey, counters, reuseAddr: options.peerSockets !== false }, options.threadModule);
     return new UdpIngress(options, counters, started);
   }
 
@@ -181,7 +183,7 @@ export class UdpIngress implements Bind {
     this.restartCount++;
     this.options.logger?.error('udp ingress thread exited; restarting it', { exitCode: code, port: this.localPort });
     try {
-      const started = await spawn({ port: this.localPort, host: this.options.host, publicKey: this.options.publicKey, counters: this.counterBuffer, reuseAddr: this.options.peerSockets !== false });
+      const started = await spawn({ port: this.localPort, host: this.options.host, publicKey: this.options.publicKey, counters: this.counterBuffer, reuseAddr: this.options.peerSockets !== false }, this.options.threadModule);
       if (this.closed) return void started.worker.terminate();
       this.current = started.worker;
       this.watch(started.worker);
@@ -199,9 +201,18 @@ export class UdpIngress implements Bind {
   }
 }
 
-/** Starts an ingress thread; resolves once its socket is bound. */
-function spawn(data: IngressThreadData): Promise<{ worker: Worker; port: number }> {
-  const worker = new Worker(threadSource(), { eval: true, workerData: data });
+/**
+ * A peer socket's error: at debug, but a bind that fails turns the per-device sockets off (the
+ * platform or the port refuses to share it), which an admin must hear of.
+ */
+export function logPeerSocketError(logger: Logger | undefined, err: NodeJS.ErrnoException): void {
+  if (err.syscall === 'bind') logger?.warn('wireguard per-device sockets off: the port cannot be shared (SO_REUSEADDR); a flood can crowd out online devices', { error: err.message });
+  else logger?.debug('wireguard peer socket error', { error: err.message });
+}
+
+/** Starts an ingress thread; resolves once its socket is bound, rejects once a thread that failed has exited. */
+function spawn(data: IngressThreadData, module?: URL): Promise<{ worker: Worker; port: number }> {
+  const worker = new Worker(threadSource(module), { eval: true, workerData: data });
   return new Promise((resolve, reject) => {
     const onMessage = (message: FromIngressThread) => {
       if (message.t !== 'ready') return;
@@ -210,8 +221,8 @@ function spawn(data: IngressThreadData): Promise<{ worker: Worker; port: number 
     };
     const onError = (err: Error) => {
       cleanup();
-      void worker.terminate();
-      reject(err);
+      // Its socket may be bound already: gone before whatever opens the port next.
+      void worker.terminate().finally(() => reject(err));
     };
     const onExit = (code: number) => {
       cleanup();
