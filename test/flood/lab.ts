@@ -31,6 +31,10 @@ export interface ProbeResult {
   failed: number;
   latenciesMs: number[];
   errors: Record<string, number>;
+  /** Epoch ms of the first request. */
+  startedAtMs: number;
+  /** The slowest requests: when they started (ms after the first) and how long they took. */
+  slowest: { atMs: number; ms: number }[];
 }
 
 export interface FloodLab {
