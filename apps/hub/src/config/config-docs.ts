@@ -38,7 +38,7 @@ const CONFIG_DOCS: Record<Key, string> = {
   shutdownGraceMs: 'Drain time on SIGTERM before open connections are cut.',
   deviceSessionTtlMs: "Lifetime of a visitor's device cookie.",
   wgIngressThread:
-    'Read the WireGuard socket and drop handshake floods (mac1, cookie replies under load, per-source limits) on a thread of its own (`on`) or on the main thread (`off`, the default until the thread is measured to serve online devices better under a flood).',
+    'Read the WireGuard socket and drop handshake floods (mac1, cookie replies under load, per-source limits) on a thread of its own (`on`; where worker threads are unavailable the hub reads on the main thread and logs why) or on the main thread (`off`: one thread fewer, but a flood that saturates a core keeps new devices from coming online for longer).',
   wgPeerSockets:
     "A UDP socket on the WireGuard port connected to each online device (`on`): the kernel queues that device's datagrams apart from everyone else's, so a handshake flood that outruns the socket's reader drops only flood datagrams. Needs SO_REUSEADDR on the port (any local process could then bind it too); `off`: one socket.",
   wsTransport: 'WireGuard over WebSocket (`/.porthole/wg` on the portal host) for devices whose UDP is blocked: `on` or `off`.',

@@ -152,7 +152,7 @@ export const DEFAULTS = {
   maxConnectionsPerIp: 256,
   shutdownGraceMs: 10_000,
   deviceSessionTtlMs: 12 * 3600_000,
-  wgIngressThread: 'off',
+  wgIngressThread: 'on',
   wgPeerSockets: 'on',
   wsTransport: 'on',
   wsMaxConnectionsPerIp: 64,

@@ -1,16 +1,18 @@
 // The hub's WireGuard socket, read on a thread of its own (udp-ingress-thread.ts), with
-// PORTHOLE_WG_INGRESS_THREAD=on. At a flood of ~128,000 valid-mac1 initiations/s on an idle
-// machine, the one JS thread reading the socket was 84% busy receiving and dropping flood
-// datagrams while the online devices' data waited behind them in the same kernel queue. Here the
+// PORTHOLE_WG_INGRESS_THREAD=on (the default). At a flood of ~128,000 valid-mac1 initiations/s
+// on an idle machine, the one JS thread reading the socket was 84% busy receiving and dropping
+// flood datagrams while the online devices' data waited behind them in the same kernel queue. Here the
 // ingress thread reads, checks and drops; the main thread gets only datagrams worth its time, in
 // batches, and sends through the ingress thread's socket. Still, one reader cannot drain the socket
 // as fast as one flooding core fills it: the kernel then drops from the shared queue, online
 // devices' data included. So each online device also gets a socket of its own on the port, read
 // here on the main thread (peer-sockets.ts): its data never queues behind the flood nor crosses
-// threads. Off by default until a flood bench on an idle machine shows it serving online devices
-// better: on a loaded one (load average 14-27 on 2 cores, the hub at ~20% of a core) with per-device
-// sockets both ways served every request, and the extra thread only competed for the scarce CPU
-// (p99 at 20k/s: off 294 ms, on 845 ms; flat out: 323 / 398 ms).
+// threads. Reading the socket on the main thread instead (PORTHOLE_WG_INGRESS_THREAD=off) serves
+// online devices as well at 20,000 initiations/s, but flat out (one flooding core) the thread that
+// reads the flood is the one the proxy runs on: in the flood benches (2 cores, flooder included)
+// the online device's p99 was over the 100 ms goal in 4 of 6 runs that way (53-151 ms), in 1 of 4
+// with this thread (63-173 ms); a device enrolling meanwhile came online within the 15 s goal in
+// 4 of 6 runs that way (8.7-20 s), in 4 of 4 with this thread (8.7-15 s).
 // A Bind, so the overlay is unchanged. An ingress thread that dies is restarted on the same port
 // (logged as an error, counted); one that keeps dying (or cannot be restarted) is fatal: the hub
 // must never go on deaf.
