@@ -149,6 +149,30 @@ describe('WireGuardDevice: roaming and endpoints', () => {
     expect(pair.wire[0]!.to).toBe(overWebSocket);
   });
 
+  it('keeps the endpoint object it holds for datagrams from the same UDP place, and takes the newest of another carrier', () => {
+    const pair = new TestPair();
+    pair.a.send(ipv4Packet(A_TUNNEL, B_TUNNEL), pair.now);
+    pair.flush();
+    const held = pair.b.getPeer(pair.a.publicKey)!.endpoint!;
+    pair.source.a = { ...held };
+    pair.a.send(ipv4Packet(A_TUNNEL, B_TUNNEL), pair.now);
+    pair.flush();
+    expect(pair.b.getPeer(pair.a.publicKey)!.endpoint).toBe(held);
+    expect(pair.eventsOf('b', 'endpoint-changed')).toHaveLength(0);
+
+    // Two connections of a carrier from the same address and port: the newer one is where replies go.
+    const first = { address: '192.0.2.9', port: 443, transport: 'ws', connectionId: 1 };
+    const second = { ...first, connectionId: 2 };
+    pair.source.a = first;
+    pair.a.send(ipv4Packet(A_TUNNEL, B_TUNNEL), pair.now);
+    pair.flush();
+    pair.source.a = second;
+    pair.a.send(ipv4Packet(A_TUNNEL, B_TUNNEL), pair.now);
+    pair.flush();
+    expect(pair.b.getPeer(pair.a.publicKey)!.endpoint).toBe(second);
+    expect(pair.eventsOf('b', 'endpoint-changed')).toHaveLength(1);
+  });
+
   it('does not roam on packets that fail authentication or are replays', () => {
     const pair = new TestPair();
     pair.a.send(ipv4Packet(A_TUNNEL, B_TUNNEL), pair.now);
