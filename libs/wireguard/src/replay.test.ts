@@ -15,6 +15,23 @@ describe('ReplayFilter', () => {
     expect(REPLAY_WINDOW_SIZE).toBe(8128);
   });
 
+  it('keeps the windows of filters made one after another apart (they share memory slabs)', () => {
+    // More filters than one slab holds, each sliding over its whole ring and back.
+    const filters = Array.from({ length: 150 }, () => new ReplayFilter());
+    filters.forEach((f, i) => {
+      for (const n of [i, i + 64, i + 5000, REPLAY_WINDOW_SIZE + i]) expect(f.validateCounter(n, LIMIT)).toBe(true);
+    });
+    filters.forEach((f, i) => {
+      expect(f.validateCounter(i + 5000, LIMIT)).toBe(false);
+      // Counters the neighbours saw are new here.
+      expect(f.validateCounter(REPLAY_WINDOW_SIZE + i + 1, LIMIT)).toBe(true);
+      expect(f.validateCounter(i + 4999, LIMIT)).toBe(true);
+    });
+    const fresh = new ReplayFilter();
+    expect(fresh.validateCounter(0, LIMIT)).toBe(true);
+    expect(fresh.validateCounter(5000, LIMIT)).toBe(true);
+  });
+
   it('passes the 34 single steps of wireguard-go replay_test.go', () => {
     const f = new ReplayFilter();
     const steps: Array<[number, boolean]> = [

@@ -3,10 +3,30 @@
 // Counters are exact JavaScript numbers (< 2^53); see constants.REJECT_AFTER_MESSAGES.
 import { REPLAY_BLOCK_BITS, REPLAY_RING_BLOCKS, REPLAY_WINDOW_SIZE } from './constants.js';
 
+const RING_WORDS = REPLAY_RING_BLOCKS * 2;
+/**
+ * Rings are cut from shared slabs of this many: a ring (1 KiB) of its own was an ArrayBuffer of its
+ * own, one per keypair, every one of which the collector tracks and sweeps (a hub with 30,000
+ * devices holds 60,000–90,000 keypairs and makes ~230 a second). A slab lives until its last ring
+ * does; rings are cut in order, so a slab's keypairs were made within moments of each other.
+ */
+const SLAB_RINGS = 64;
+let slab = new Uint32Array(0);
+let slabUsed = SLAB_RINGS;
+
+/** A zeroed ring (slab memory starts zeroed and no ring is handed out twice). */
+function newRing(): Uint32Array {
+  if (slabUsed === SLAB_RINGS) {
+    slab = new Uint32Array(RING_WORDS * SLAB_RINGS);
+    slabUsed = 0;
+  }
+  return slab.subarray(RING_WORDS * slabUsed, RING_WORDS * ++slabUsed);
+}
+
 export class ReplayFilter {
   private last = 0;
   // Each 64-bit block is two 32-bit words: [block * 2] holds bits 0–31, [block * 2 + 1] bits 32–63.
-  private readonly ring = new Uint32Array(REPLAY_RING_BLOCKS * 2);
+  private readonly ring = newRing();
 
   reset(): void {
     this.last = 0;
