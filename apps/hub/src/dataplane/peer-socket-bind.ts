@@ -5,8 +5,7 @@
 // cookie checks itself on this path, whichever socket a handshake came in on.
 import { UdpBind, type Bind, type Endpoint } from '@porthole/wireguard';
 import type { Logger } from '../ops/logger.js';
-import { PeerSockets, type PeerSocketsStats } from './peer-sockets.js';
-import { logPeerSocketError } from './udp-ingress.js';
+import { logPeerSocketError, PeerSockets, type PeerSocketsStats } from './peer-sockets.js';
 
 export class PeerSocketBind implements Bind {
   private handler: ((datagram: Uint8Array, from: Endpoint) => void) | undefined;

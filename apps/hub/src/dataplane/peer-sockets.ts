@@ -18,6 +18,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { isIP, isIPv6 } from 'node:net';
 import { constants, lookupLiteral, socketAddress, sourceAddress, type Endpoint } from '@porthole/wireguard';
+import type { Logger } from '../ops/logger.js';
 
 export interface PeerSocketsOptions {
   port: number;
@@ -160,4 +161,13 @@ export class PeerSockets {
       }
     });
   }
+}
+
+/**
+ * A peer socket's error: at debug, but a bind that fails turns the per-device sockets off (the
+ * platform or the port refuses to share it), which an admin must hear of.
+ */
+export function logPeerSocketError(logger: Logger | undefined, err: NodeJS.ErrnoException): void {
+  if (err.syscall === 'bind') logger?.warn('wireguard per-device sockets off: the port cannot be shared (SO_REUSEADDR); a flood can crowd out online devices', { error: err.message });
+  else logger?.debug('wireguard peer socket error', { error: err.message });
 }

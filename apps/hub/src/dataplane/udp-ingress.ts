@@ -23,7 +23,7 @@ import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import type { Bind, Endpoint } from '@porthole/wireguard';
 import type { Logger } from '../ops/logger.js';
-import { PeerSockets, type PeerSocketsStats } from './peer-sockets.js';
+import { logPeerSocketError, PeerSockets, type PeerSocketsStats } from './peer-sockets.js';
 import { BatchBuilder, COUNTER_SLOTS, forEachDatagram, readCounters, type FromIngressThread, type IngressCounts, type IngressThreadData, type ToIngressThread } from './udp-ingress-protocol.js';
 
 export interface UdpIngressOptions {
@@ -204,15 +204,6 @@ export class UdpIngress implements Bind {
       throw err;
     });
   }
-}
-
-/**
- * A peer socket's error: at debug, but a bind that fails turns the per-device sockets off (the
- * platform or the port refuses to share it), which an admin must hear of.
- */
-export function logPeerSocketError(logger: Logger | undefined, err: NodeJS.ErrnoException): void {
-  if (err.syscall === 'bind') logger?.warn('wireguard per-device sockets off: the port cannot be shared (SO_REUSEADDR); a flood can crowd out online devices', { error: err.message });
-  else logger?.debug('wireguard peer socket error', { error: err.message });
 }
 
 /** Starts an ingress thread; resolves once its socket is bound, rejects once a thread that failed has exited. */
