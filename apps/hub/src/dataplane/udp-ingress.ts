@@ -9,13 +9,10 @@
 // here on the main thread (peer-sockets.ts): its data never queues behind the flood nor crosses
 // threads. With the socket read on the main thread instead (PORTHOLE_WG_INGRESS_THREAD=off), flat
 // out (one flooding core, the rate the goal is set at) the thread that reads the flood is the one
-// the proxy runs on: in the flood benches (2 cores, flooder included)
-// the online device's p99 was over the 100 ms goal in 5 of 7 runs that way (53-305 ms), in 2 of 5
-// with this thread (63-173 ms); a device enrolling meanwhile came online within the 15 s goal in
-// 4 of 7 runs that way (8.7-20 s), in 5 of 5 with this thread (8.7-15 s). At 20,000/s the main
-// thread did better: p99 over 100 ms in 1 of 7 runs (20-133 ms), with this thread in 2 of 5
-// (42-329 ms; the worst came with the hub's main thread held up for 317 ms while a device
-// enrolled: not understood yet).
+// the proxy runs on; in the flood benches this thread brought enrolling devices online sooner
+// there, and the main thread did as well or better at 20,000/s. The figures are in the README's
+// security model (handshake floods); the worst 20,000/s tails came with the hub's main thread held
+// up (~190-317 ms) while a device enrolled, not understood yet.
 // A Bind, so the overlay is unchanged. An ingress thread that dies is restarted on the same port
 // (logged as an error, counted); one that keeps dying (or cannot be restarted) is fatal: the hub
 // must never go on deaf.
