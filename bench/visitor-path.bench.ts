@@ -14,7 +14,7 @@
 //
 //   VISITOR_BENCH_QUICK=1          20 MB file, one bulk run, 2 s wrk runs (development)
 //   VISITOR_BENCH_PATHS=a,b,d      only these paths (d is the baseline of every ratio)
-//   VISITOR_BENCH_PROFILE=<dir>    instead: CPU profiles of hub and agent on path b at 1 and 16
+//   VISITOR_BENCH_PROFILE=<dir>    instead: CPU profiles of hub and agent on path b at 1, 16 and 64
 //                                  connections and for bulk, .cpuprofile files and top-5 self time
 import { mkdirSync, readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
