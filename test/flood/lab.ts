@@ -8,7 +8,7 @@
 //   new 10.201.2.2 ─┼─ hub (10.201.{1,2,3}.1, 10.200.0.1 on lo: the advertised endpoint)
 //   flood 10.201.3.2┘
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeKey, encodeKey, publicKeyFromPrivate } from '@porthole/wireguard';
@@ -52,7 +52,16 @@ export interface FloodLab {
   metrics(): Promise<string>;
   /** CPU seconds (user + system) the hub's processes have used so far. */
   hubCpuSeconds(): Promise<number>;
+  /** Every thread of the hub's processes: its name, CPU ns run so far and ns spent runnable but waiting for a CPU. */
+  hubThreads(): Promise<ThreadSchedStat[]>;
   close(): Promise<void>;
+}
+
+export interface ThreadSchedStat {
+  tid: number;
+  name: string;
+  runNs: number;
+  waitNs: number;
 }
 
 export interface FloodLabOptions {
@@ -60,6 +69,18 @@ export interface FloodLabOptions {
   hubNodeArgs?: string[];
   /** More settings for the hub (e.g. PORTHOLE_WG_INGRESS_THREAD). */
   hubEnv?: Record<string, string>;
+}
+
+/** `root` and every process below it (tsx runs the hub in a child node process). */
+async function processTree(root: number): Promise<number[]> {
+  const { stdout } = await run('ps', ['-e', '-o', 'pid=,ppid=']);
+  const rows = stdout.trim().split('\n').map((l) => l.trim().split(/\s+/).map(Number) as [number, number]);
+  const tree = new Set([root]);
+  for (let size = 0; size !== tree.size; ) {
+    size = tree.size;
+    for (const [pid, ppid] of rows) if (tree.has(ppid)) tree.add(pid);
+  }
+  return [...tree];
 }
 
 export async function createFloodLab(options: FloodLabOptions = {}): Promise<FloodLab> {
@@ -185,21 +206,28 @@ export async function createFloodLab(options: FloodLabOptions = {}): Promise<Flo
         return reply.body;
       },
       async hubCpuSeconds() {
-        // tsx runs the hub in a child node process: sum the whole tree under the service's pid.
-        const { stdout } = await run('ps', ['-e', '-o', 'pid=,ppid=']);
-        const rows = stdout.trim().split('\n').map((l) => l.trim().split(/\s+/).map(Number) as [number, number]);
-        const tree = new Set([hub.process.pid]);
-        for (let size = 0; size !== tree.size; ) {
-          size = tree.size;
-          for (const [pid, ppid] of rows) if (tree.has(ppid)) tree.add(pid);
-        }
         let ticks = 0;
-        for (const pid of tree) {
+        for (const pid of await processTree(hub.process.pid!)) {
           // /proc/<pid>/stat: utime and stime are fields 14 and 15, in clock ticks (100 a second).
           const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
           ticks += Number(fields[11] ?? 0) + Number(fields[12] ?? 0);
         }
         return ticks / 100;
+      },
+      async hubThreads() {
+        const threads: ThreadSchedStat[] = [];
+        for (const pid of await processTree(hub.process.pid!)) {
+          for (const tid of readdirSync(`/proc/${pid}/task`).map(Number)) {
+            try {
+              // schedstat: ns on a CPU, ns runnable but waiting in the run queue, time slices.
+              const [runNs, waitNs] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
+              threads.push({ tid, name: readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim(), runNs: runNs ?? 0, waitNs: waitNs ?? 0 });
+            } catch {
+              // the thread ended between the listing and the read
+            }
+          }
+        }
+        return threads;
       },
       close,
     };

@@ -23,7 +23,14 @@ export interface DatagramBatch {
   addresses: string[];
 }
 
-export type FromIngressThread = DatagramBatch | { t: 'ready'; port: number } | { t: 'socket-error'; message: string };
+/**
+ * The ingress thread's nice value (the main thread's stays at the process's): the CFS weight of
+ * nice 10 is about a tenth of nice 0's, so on a busy core the main thread runs first.
+ */
+export const INGRESS_THREAD_NICE = 10;
+
+/** ready: the socket is bound; `nice` is the thread's nice value, undefined where it could not be lowered. */
+export type FromIngressThread = DatagramBatch | { t: 'ready'; port: number; nice: number | undefined } | { t: 'socket-error'; message: string };
 export type ToIngressThread = DatagramBatch | { t: 'close' };
 
 /** Counter slots: datagrams received, passed to the main thread, cookie replies sent, datagrams sent for the main thread, then one per drop reason. */

@@ -5,6 +5,7 @@
 // is read, answered and dropped here: the main thread never sees it, so the data packets of
 // online devices no longer wait behind it. It also sends the main thread's datagrams, from the
 // same socket (Node's dgram cannot bind a second socket to the port).
+import { setPriority } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { IngressFilter, UdpBind, type Endpoint } from '@porthole/wireguard';
@@ -13,6 +14,7 @@ import {
   COOKIE_REPLIES,
   dropSlot,
   forEachDatagram,
+  INGRESS_THREAD_NICE,
   PASSED,
   RECEIVED,
   SENT,
@@ -70,4 +72,16 @@ port.on('message', (message: ToIngressThread) => {
   }
 });
 
-post({ t: 'ready', port: bind.localPort });
+// Under a flood this is the hub's busiest thread, while what visitors wait for runs on the main
+// thread (online devices' data included, on their peer sockets). Where the machine has no CPU to
+// spare, the scheduler should run the main thread when it has work and give this thread the rest.
+// Linux keeps the nice value per thread, so this lowers this thread only; lowering needs no privilege.
+let nice: number | undefined;
+try {
+  setPriority(INGRESS_THREAD_NICE);
+  nice = INGRESS_THREAD_NICE;
+} catch {
+  nice = undefined; // the platform refused: the thread runs at the process's priority (the main thread says so)
+}
+
+post({ t: 'ready', port: bind.localPort, nice });

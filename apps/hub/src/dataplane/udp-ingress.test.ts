@@ -4,6 +4,7 @@
 // on the same port, and one that keeps dying is reported as fatal. A hub whose thread cannot start
 // reads the socket on the main thread instead, and says why.
 import dgram from 'node:dgram';
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeKey, generatePrivateKey, publicKeyFromPrivate, startWireGuardNode, UdpBind, type Endpoint, type WireGuardNode } from '@porthole/wireguard';
 import { bogusInitiations, ipv4Packet, A_TUNNEL, B_TUNNEL } from '@porthole/wireguard/testing';
@@ -12,6 +13,7 @@ import { createMemoryLogger } from '../ops/logger.js';
 import { instrumentPeerSockets, instrumentUdpIngress } from './dataplane-metrics.js';
 import { PeerSocketBind } from './peer-socket-bind.js';
 import { UdpIngress } from './udp-ingress.js';
+import { INGRESS_THREAD_NICE } from './udp-ingress-protocol.js';
 import { openWireGuardSocket, type WireGuardSocketOptions } from './udp-ingress-fallback.js';
 
 const hubKey = generatePrivateKey();
@@ -186,6 +188,21 @@ describe('UdpIngress', () => {
     await until(() => (void peer.send(transportLike(2), ingress.localPort), received.length >= 2), 'a packet after the restart', 5_000);
     expect(received[1]!.datagram[4]).toBe(2);
     expect(ingress.stats.received).toBeGreaterThanOrEqual(2);
+  });
+
+  it('runs its thread at a lower priority than the thread that opened it, which keeps its own', async () => {
+    // Linux keeps the nice value per thread (/proc/<pid>/task/<tid>/stat, field 19).
+    if (process.platform !== 'linux') return void console.warn('skipped: per-thread nice values are read from Linux /proc');
+    const niceOf = (stat: string) => Number(readFileSync(stat, 'utf8').split(') ')[1]!.split(' ')[16]);
+    const threadNices = () => new Map(readdirSync('/proc/self/task').map((tid) => [tid, niceOf(`/proc/self/task/${tid}/stat`)] as const));
+    const mine = niceOf('/proc/thread-self/stat');
+    expect(mine).toBeLessThan(INGRESS_THREAD_NICE);
+    const before = threadNices();
+    const { ingress } = await openIngress();
+    expect(ingress.threadNice).toBe(INGRESS_THREAD_NICE);
+    const lowered = [...threadNices()].filter(([tid, nice]) => nice === INGRESS_THREAD_NICE && before.get(tid) !== INGRESS_THREAD_NICE);
+    expect(lowered.length).toBeGreaterThanOrEqual(1);
+    expect(niceOf('/proc/thread-self/stat')).toBe(mine);
   });
 
   it('reports a thread that keeps dying as fatal instead of going on deaf', async () => {

@@ -83,11 +83,13 @@ export class UdpIngress implements Bind {
   private constructor(
     private readonly options: UdpIngressOptions,
     private readonly counterBuffer: SharedArrayBuffer,
-    started: { worker: Worker; port: number },
+    started: Started,
   ) {
     this.counters = new Float64Array(counterBuffer);
     this.current = started.worker;
     this.localPort = started.port;
+    this.threadNice = started.nice;
+    if (started.nice === undefined) options.logger?.warn('udp ingress thread: its priority could not be lowered; under a flood it competes with the main thread on equal terms');
     this.watch(started.worker);
     if (options.peerSockets !== false) {
       this.peers = new PeerSockets({
@@ -106,6 +108,8 @@ export class UdpIngress implements Bind {
   }
 
   readonly localPort: number;
+  /** The ingress thread's nice value (INGRESS_THREAD_NICE), undefined where the platform refused it. */
+  readonly threadNice: number | undefined;
 
   static async open(options: UdpIngressOptions): Promise<UdpIngress> {
     const counters = new SharedArrayBuffer(COUNTER_SLOTS * 8);
@@ -204,13 +208,19 @@ export class UdpIngress implements Bind {
 }
 
 /** Starts an ingress thread; resolves once its socket is bound, rejects once a thread that failed has exited. */
-function spawn(data: IngressThreadData, module?: URL): Promise<{ worker: Worker; port: number }> {
+interface Started {
+  worker: Worker;
+  port: number;
+  nice: number | undefined;
+}
+
+function spawn(data: IngressThreadData, module?: URL): Promise<Started> {
   const worker = new Worker(threadSource(module), { eval: true, workerData: data });
   return new Promise((resolve, reject) => {
     const onMessage = (message: FromIngressThread) => {
       if (message.t !== 'ready') return;
       cleanup();
-      resolve({ worker, port: message.port });
+      resolve({ worker, port: message.port, nice: message.nice });
     };
     const onError = (err: Error) => {
       cleanup();
