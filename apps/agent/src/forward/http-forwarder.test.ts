@@ -7,7 +7,7 @@ import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../log/logger.js';
-import { createHttpForwarder, TARGET_IDLE_CONNECTIONS, WHOLE_REWRITE_BYTES, type HttpForwarder } from './http-forwarder.js';
+import { createHttpForwarder, PUBLIC_ORIGIN_HEADER, TARGET_IDLE_CONNECTIONS, WHOLE_REWRITE_BYTES, type HttpForwarder } from './http-forwarder.js';
 import type { PinStore } from './tofu.js';
 
 const cleanups: Array<() => unknown> = [];
@@ -160,9 +160,9 @@ describe('a kept-alive target connection closed under the agent', () => {
 
 describe('HTML pages with self-links', () => {
   /** One request on a fresh overlay connection: status, headers and body as text. */
-  function fetchRaw(port: number, path: string, method = 'GET'): Promise<{ headers: http.IncomingHttpHeaders; body: string }> {
+  function fetchRaw(port: number, path: string, method = 'GET', headers: http.OutgoingHttpHeaders = {}): Promise<{ headers: http.IncomingHttpHeaders; body: string }> {
     return new Promise((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port, path, method, agent: false, headers: { host: 'an1.example.io' } }, (res) => {
+      const req = http.request({ host: '127.0.0.1', port, path, method, agent: false, headers: { host: 'an1.example.io', ...headers } }, (res) => {
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (d) => (body += d));
@@ -190,6 +190,18 @@ describe('HTML pages with self-links', () => {
     expect(body).toBe(`<a href="https://an1.example.io/x">${'é'.repeat(40)}</a>`);
     expect(headers['transfer-encoding']).toBeUndefined();
     expect(headers['content-length']).toBe(String(Buffer.byteLength(body)));
+  });
+
+  it('rewrites to the public origin the hub states per request, and to the registration URL when the stated one is not an origin', async () => {
+    const { port } = await overlay(await pageTarget());
+    const link = async (stated: string) => /href="([^"]*)"/.exec((await fetchRaw(port, '/small', 'GET', { [PUBLIC_ORIGIN_HEADER]: stated })).body)?.[1];
+    // The same value again, a different one, a refused one and the first again: each answered on its own.
+    expect(await link('https://an1.other.example')).toBe('https://an1.other.example/x');
+    expect(await link('https://an1.other.example')).toBe('https://an1.other.example/x');
+    expect(await link('http://an1.example.io:8080')).toBe('http://an1.example.io:8080/x');
+    expect(await link('javascript:alert(1)')).toBe('https://an1.example.io/x');
+    expect(await link('https://an1.other.example/path')).toBe('https://an1.example.io/x');
+    expect(await link('https://an1.other.example')).toBe('https://an1.other.example/x');
   });
 
   it('a page longer than the whole-rewrite limit streams, chunked', async () => {

@@ -67,9 +67,9 @@ export const WHOLE_REWRITE_BYTES = 256 * 1024;
  */
 export const PUBLIC_ORIGIN_HEADER = 'x-porthole-public-origin';
 
-function statedOrigin(req: IncomingMessage): string | undefined {
-  const v = req.headers[PUBLIC_ORIGIN_HEADER];
-  if (typeof v !== 'string' || v.length > 300) return undefined;
+/** `v` when it is an http(s) origin and nothing more, else undefined. */
+function validPublicOrigin(v: string): string | undefined {
+  if (v.length > 300) return undefined;
   try {
     const u = new URL(v);
     return (u.protocol === 'https:' || u.protocol === 'http:') && u.origin === v ? v : undefined;
@@ -111,6 +111,16 @@ export function createHttpForwarder(o: HttpForwarderOptions): HttpForwarder {
       replacementsByOrigin.set(pub, r);
     }
     return r;
+  };
+
+  // The hub states the same public origin on every request: validated once per value (a URL parse
+  // was ~7% of the agent's CPU per small request), not for every request.
+  let stated: { header: string; origin: string | undefined } | undefined;
+  const statedOrigin = (req: IncomingMessage): string | undefined => {
+    const v = req.headers[PUBLIC_ORIGIN_HEADER];
+    if (typeof v !== 'string') return undefined;
+    if (stated?.header !== v) stated = { header: v, origin: validPublicOrigin(v) };
+    return stated.origin;
   };
 
   // The public URL only changes on registration: parse it once, not for every request.
