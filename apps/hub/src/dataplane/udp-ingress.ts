@@ -11,8 +11,10 @@
 // out (one flooding core, the rate the goal is set at) the thread that reads the flood is the one
 // the proxy runs on; in the flood benches this thread brought enrolling devices online sooner
 // there, and the main thread did as well or better at 20,000/s. The figures are in the README's
-// security model (handshake floods); the worst 20,000/s tails came with the hub's main thread held
-// up (~190-317 ms) while a device enrolled, not understood yet.
+// security model (handshake floods). The worst tails came with the hub's main thread held up
+// (~190-317 ms) while a device enrolled: per-thread scheduler statistics showed the main thread
+// busy under a tenth of the time but waiting for a CPU behind the ingress thread, the flooder and
+// the starting agent, so the ingress thread now lowers its own priority (INGRESS_THREAD_NICE).
 // A Bind, so the overlay is unchanged. An ingress thread that dies is restarted on the same port
 // (logged as an error, counted); one that keeps dying (or cannot be restarted) is fatal: the hub
 // must never go on deaf.
