@@ -2,14 +2,12 @@
 // Admin access-log routes: the filtered page and the CSV export, streamed page by page through the
 // keyset cursor so an export of millions of rows holds one page (1000 rows) in memory at a time.
 import type { Hono } from 'hono';
-import { DomainError } from '../errors.js';
-import { errorStatus } from '../http/error-response.js';
 import type { AccessLogSearch } from '../registry/access-log-search.js';
 import { normalizeSerial } from '../registry/serial.js';
 import { AccessLogPage, type AccessLogFilters } from './access-log-page.js';
 import { csvLine } from './csv.js';
 import { parseUtcInput } from './format.js';
-import type { PortalContext, PortalEnv, PortalKit } from './portal-kit.js';
+import { runForm, type PortalContext, type PortalEnv, type PortalKit } from './portal-kit.js';
 
 const PAGE_SIZE = 100;
 const EXPORT_BATCH = 1000;
@@ -42,13 +40,14 @@ export function registerAccessLogRoutes(app: Hono<PortalEnv>, kit: PortalKit): v
     const filters = readFilters(c);
     const cursor = c.req.query('cursor')?.slice(0, 200);
     const view = { user: kit.userOf(c), csrf: c.get('csrf'), now: registry.context.now(), filters, first: !cursor };
-    try {
-      const page = await registry.searchAccessLog({ ...toSearch(filters), limit: PAGE_SIZE, ...(cursor ? { cursor } : {}) });
-      return c.html(<AccessLogPage {...view} entries={page.entries} nextCursor={page.nextCursor} />);
-    } catch (err) {
-      if (!(err instanceof DomainError)) throw err;
-      return c.html(<AccessLogPage {...view} entries={[]} nextCursor={null} error={err.message} />, errorStatus(err) as 400);
-    }
+    return runForm(
+      c,
+      async () => {
+        const page = await registry.searchAccessLog({ ...toSearch(filters), limit: PAGE_SIZE, ...(cursor ? { cursor } : {}) });
+        return c.html(<AccessLogPage {...view} entries={page.entries} nextCursor={page.nextCursor} />);
+      },
+      (err) => <AccessLogPage {...view} entries={[]} nextCursor={null} error={err.message} />,
+    );
   });
 
   app.get('/admin/access-log.csv', async (c) => {

@@ -2,15 +2,14 @@
 // Admin routes (role admin; everything under /admin): the overview, all devices with search and
 // bulk enable/disable, and the token, peer and access-log pages from their own files.
 import type { Hono } from 'hono';
-import { DomainError, ValidationError } from '../errors.js';
-import { errorStatus } from '../http/error-response.js';
+import { ValidationError } from '../errors.js';
 import { DEVICE_SORTS, type DeviceSort } from '../registry/device-admin.js';
 import type { SearchDevicesQuery } from '../registry/index.js';
 import { registerAccessLogRoutes } from './access-log-routes.js';
 import { AdminDevicesPage, filterQuery, OverviewPage, type DeviceFilters } from './admin-pages.js';
 import { registerPeerRoutes } from './peer-routes.js';
 import { registerReservationRoutes } from './reservation-routes.js';
-import { doneMessage, field, fieldAll, readForm, type PortalContext, type PortalEnv, type PortalKit } from './portal-kit.js';
+import { doneMessage, field, fieldAll, readForm, runForm, type PortalContext, type PortalEnv, type PortalKit } from './portal-kit.js';
 import { safeNextPath } from './safe-redirect.js';
 import { registerTokenRoutes } from './token-routes.js';
 
@@ -40,7 +39,7 @@ export function registerAdminRoutes(app: Hono<PortalEnv>, kit: PortalKit, option
     return c.html(<OverviewPage user={u} csrf={c.get('csrf')} now={registry.context.now()} overview={await registry.fleetOverview(15)} />);
   });
 
-  const devicesPage = async (c: PortalContext, error?: string, status = 200) => {
+  const devicesPage = async (c: PortalContext, error?: string) => {
     const u = kit.userOf(c);
     const filters = readDeviceFilters(c);
     const cursor = c.req.query('cursor')?.slice(0, 400);
@@ -52,7 +51,7 @@ export function registerAdminRoutes(app: Hono<PortalEnv>, kit: PortalKit, option
     if (cursor) query.cursor = cursor;
     const page = await registry.searchDevices(query);
     const back = `/admin/devices${filterQuery(filters, cursor ? { cursor } : {})}`;
-    return c.html(
+    return (
       <AdminDevicesPage
         user={u}
         csrf={c.get('csrf')}
@@ -64,11 +63,10 @@ export function registerAdminRoutes(app: Hono<PortalEnv>, kit: PortalKit, option
         back={back}
         notice={doneMessage(c)}
         error={error}
-      />,
-      status as 200,
+      />
     );
   };
-  app.get('/admin/devices', (c) => devicesPage(c));
+  app.get('/admin/devices', async (c) => c.html(await devicesPage(c)));
 
   app.post('/admin/devices/bulk', async (c) => {
     const body = await readForm(c);
@@ -77,18 +75,19 @@ export function registerAdminRoutes(app: Hono<PortalEnv>, kit: PortalKit, option
     // Back to the same filtered list, never anywhere else.
     const back = safeNextPath(field(body, 'back', 1000), '/admin/devices');
     const target = back === '/admin/devices' || back.startsWith('/admin/devices?') ? back : '/admin/devices';
-    try {
-      if (action !== 'disable' && action !== 'enable') throw new ValidationError('choose Disable selected or Enable selected', { field: 'action' });
-      if (serials.length === 0) throw new ValidationError('select at least one device first', { field: 'serial' });
-      const changed = await registry.setDevicesStatus(serials, action === 'disable' ? 'disabled' : 'enabled');
-      const url = new URL(target, options.portalOrigin);
-      url.searchParams.set('done', `bulk-${action}d`);
-      url.searchParams.set('n', String(changed.length));
-      return c.redirect(url.pathname + url.search, 303);
-    } catch (err) {
-      if (!(err instanceof DomainError)) throw err;
-      return devicesPage(c, err.message, errorStatus(err));
-    }
+    return runForm(
+      c,
+      async () => {
+        if (action !== 'disable' && action !== 'enable') throw new ValidationError('choose Disable selected or Enable selected', { field: 'action' });
+        if (serials.length === 0) throw new ValidationError('select at least one device first', { field: 'serial' });
+        const changed = await registry.setDevicesStatus(serials, action === 'disable' ? 'disabled' : 'enabled');
+        const url = new URL(target, options.portalOrigin);
+        url.searchParams.set('done', `bulk-${action}d`);
+        url.searchParams.set('n', String(changed.length));
+        return c.redirect(url.pathname + url.search, 303);
+      },
+      (err) => devicesPage(c, err.message),
+    );
   });
 
   registerTokenRoutes(app, kit);

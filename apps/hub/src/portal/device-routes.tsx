@@ -4,15 +4,14 @@
 // the page is shown again with the message. A device the user may not see is "not found", exactly
 // like a missing one (serials are guessable, access is not).
 import type { Hono } from 'hono';
-import { DomainError, NotFoundError, ValidationError } from '../errors.js';
+import { NotFoundError, ValidationError } from '../errors.js';
 import { actorFor, canSee, may } from '../auth/authorization.js';
 import type { SessionUser } from '../auth/sessions.js';
-import { errorStatus } from '../http/error-response.js';
 import type { DeviceInfo } from '../registry/index.js';
 import { LINK_HOURS } from './device-links-section.js';
 import { DevicePage, MyDevicesPage, type DeviceView } from './device-pages.js';
 import { durationFrom, GRANT_DURATIONS, splitTags } from './format.js';
-import { doneMessage, field, readForm, type PortalContext, type PortalEnv, type PortalKit } from './portal-kit.js';
+import { doneMessage, field, readForm, runForm, type PortalContext, type PortalEnv, type PortalKit } from './portal-kit.js';
 
 const LOG_PAGE = 25;
 
@@ -34,7 +33,8 @@ export function registerDeviceRoutes(app: Hono<PortalEnv>, kit: PortalKit): void
     return { device, manage: false };
   }
 
-  async function render(c: PortalContext, serial: string, extra: Partial<DeviceView> = {}, status = 200) {
+  /** The device page (its forms, grants, installer links, access log) for the signed-in user. */
+  async function devicePage(c: PortalContext, serial: string, extra: Partial<DeviceView> = {}) {
     const u = kit.userOf(c);
     const { device, manage, readsLog } = await deviceFor(u, serial);
     // Every role of the device's organisation reads its log (viewers: lists and logs).
@@ -55,7 +55,7 @@ export function registerDeviceRoutes(app: Hono<PortalEnv>, kit: PortalKit): void
       organizationName: (await registry.findOrganization(device.organizationId))?.name,
       ...extra,
     };
-    return c.html(<DevicePage {...view} />, status as 200);
+    return <DevicePage {...view} />;
   }
 
   const myDevices = async (c: PortalContext) => {
@@ -78,26 +78,28 @@ export function registerDeviceRoutes(app: Hono<PortalEnv>, kit: PortalKit): void
     return u.role === 'admin' ? c.redirect('/admin', 303) : myDevices(c);
   });
 
-  app.get('/devices/:serial', kit.requireUser, (c) => render(c, c.req.param('serial')));
+  app.get('/devices/:serial', kit.requireUser, async (c) => c.html(await devicePage(c, c.req.param('serial'))));
 
   /**
-   * A management form: checks the user may manage the device, runs `action`, redirects back with a
-   * fixed message; a domain error re-renders the device page with the error and its status.
+   * A management form: checks the user may manage the device, runs `action`, redirects back with the
+   * fixed message its key names (or shows the page with what `action` returns, for what is shown
+   * once); a domain error re-renders the device page with the error and its status.
    */
-  const manageForm = (path: string, action: (c: PortalContext, device: DeviceInfo, body: Record<string, unknown>, u: SessionUser) => Promise<string>) =>
+  const manageForm = (path: string, action: (c: PortalContext, device: DeviceInfo, body: Record<string, unknown>, u: SessionUser) => Promise<string | Partial<DeviceView>>) =>
     app.post(`/devices/:serial/${path}`, kit.requireUser, async (c) => {
       const u = kit.userOf(c);
       const { device, manage } = await deviceFor(u, c.req.param('serial'));
       if (!manage) throw new NotFoundError(`device ${device.serial} does not exist or is not shared with you`);
       const body = await readForm(c);
-      try {
-        const done = await action(c, device, body, u);
-        return c.redirect(`/devices/${device.serial}?done=${done}`, 303);
-      } catch (err) {
-        if (!(err instanceof DomainError)) throw err;
-        const grantEmail = path === 'grants' ? field(body, 'email', 254) : undefined;
-        return render(c, device.serial, { error: err.message, ...(grantEmail !== undefined ? { grantEmail } : {}) }, errorStatus(err));
-      }
+      return runForm(
+        c,
+        async () => {
+          const done = await action(c, device, body, u);
+          if (typeof done !== 'string') return c.html(await devicePage(c, device.serial, done));
+          return c.redirect(`/devices/${device.serial}?done=${done}`, 303);
+        },
+        (err) => devicePage(c, device.serial, { error: err.message, ...(path === 'grants' ? { grantEmail: field(body, 'email', 254) } : {}) }),
+      );
     });
 
   manageForm('status', async (_c, device, body) => {
@@ -127,20 +129,11 @@ export function registerDeviceRoutes(app: Hono<PortalEnv>, kit: PortalKit): void
   });
 
   // An installer link's URL is shown once: the page is rendered here, not after a redirect.
-  app.post('/devices/:serial/links', kit.requireUser, async (c) => {
-    const u = kit.userOf(c);
-    const { device, manage } = await deviceFor(u, c.req.param('serial'));
-    if (!manage) throw new NotFoundError(`device ${device.serial} does not exist or is not shared with you`);
-    const body = await readForm(c);
-    try {
-      const hours = Number(field(body, 'hours', 4));
-      if (!(LINK_HOURS as readonly number[]).includes(hours)) throw new ValidationError('choose how long the link is valid', { field: 'hours' });
-      const made = await registry.createDeviceLink(device.serial, { hours, readOnly: field(body, 'readOnly', 4) === '1', createdBy: u.id });
-      return render(c, device.serial, { newLink: { url: made.url, expiresAt: made.expiresAt }, notice: 'Installer link made.' });
-    } catch (err) {
-      if (!(err instanceof DomainError)) throw err;
-      return render(c, device.serial, { error: err.message }, errorStatus(err));
-    }
+  manageForm('links', async (_c, device, body, u) => {
+    const hours = Number(field(body, 'hours', 4));
+    if (!(LINK_HOURS as readonly number[]).includes(hours)) throw new ValidationError('choose how long the link is valid', { field: 'hours' });
+    const made = await registry.createDeviceLink(device.serial, { hours, readOnly: field(body, 'readOnly', 4) === '1', createdBy: u.id });
+    return { newLink: { url: made.url, expiresAt: made.expiresAt }, notice: 'Installer link made.' };
   });
 
   manageForm('links/revoke', async (_c, device, body) => {

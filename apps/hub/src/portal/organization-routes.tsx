@@ -6,21 +6,20 @@
 import type { Hono } from 'hono';
 import { actorFor, authorize, may, requireSuperadmin, visibleOrganizations, type Actor } from '../auth/authorization.js';
 import type { SessionUser } from '../auth/sessions.js';
-import { DomainError, NotFoundError } from '../errors.js';
-import { errorStatus } from '../http/error-response.js';
+import { NotFoundError } from '../errors.js';
 import { organizationNotFound, parseOrganizationRole } from '../registry/organizations.js';
 import { OrganizationPage, OrganizationsPage, type OrganizationView } from './organization-pages.js';
-import { doneMessage, field, readForm, type PortalContext, type PortalEnv, type PortalKit } from './portal-kit.js';
+import { doneMessage, field, readForm, runForm, type PortalContext, type PortalEnv, type PortalKit } from './portal-kit.js';
 
 export function registerOrganizationRoutes(app: Hono<PortalEnv>, kit: PortalKit): void {
   const { registry } = kit;
   const actorOf = async (u: SessionUser): Promise<Actor> => actorFor(u, await registry.membershipsOf(u.id));
 
-  const listPage = async (c: PortalContext, extra: { error?: string; name?: string } = {}, status = 200) => {
+  const listPage = async (c: PortalContext, extra: { error?: string; name?: string } = {}) => {
     const u = kit.userOf(c);
     const actor = await actorOf(u);
     const orgs = await registry.listOrganizations(visibleOrganizations(actor));
-    return c.html(
+    return (
       <OrganizationsPage
         user={u}
         csrf={c.get('csrf')}
@@ -29,8 +28,7 @@ export function registerOrganizationRoutes(app: Hono<PortalEnv>, kit: PortalKit)
         organizations={orgs.map((o) => ({ ...o, role: actor.memberships.get(o.id) ?? null }))}
         superadmin={actor.superadmin}
         {...extra}
-      />,
-      status as 200,
+      />
     );
   };
 
@@ -43,7 +41,7 @@ export function registerOrganizationRoutes(app: Hono<PortalEnv>, kit: PortalKit)
     return { org, actor };
   }
 
-  const orgPage = async (c: PortalContext, id: string, extra: Partial<OrganizationView> = {}, status = 200) => {
+  const orgPage = async (c: PortalContext, id: string, extra: Partial<OrganizationView> = {}) => {
     const u = kit.userOf(c);
     const { org, actor } = await organizationFor(u, id, 'read');
     const view: OrganizationView = {
@@ -59,24 +57,25 @@ export function registerOrganizationRoutes(app: Hono<PortalEnv>, kit: PortalKit)
       peers: may(actor, 'peers', org.id) ? (await registry.listAdminPeers()).filter((p) => p.organizationId === org.id) : undefined,
       ...extra,
     };
-    return c.html(<OrganizationPage {...view} />, status as 200);
+    return <OrganizationPage {...view} />;
   };
 
-  app.get('/orgs', kit.requireUser, (c) => listPage(c));
+  app.get('/orgs', kit.requireUser, async (c) => c.html(await listPage(c)));
   app.post('/orgs', kit.requireUser, async (c) => {
     const body = await readForm(c);
     const name = field(body, 'name', 100);
-    try {
-      requireSuperadmin(await actorOf(kit.userOf(c)));
-      const org = await registry.createOrganization({ name });
-      return c.redirect(`/orgs/${org.id}`, 303);
-    } catch (err) {
-      if (!(err instanceof DomainError)) throw err;
-      return listPage(c, { error: err.message, name }, errorStatus(err));
-    }
+    return runForm(
+      c,
+      async () => {
+        requireSuperadmin(await actorOf(kit.userOf(c)));
+        const org = await registry.createOrganization({ name });
+        return c.redirect(`/orgs/${org.id}`, 303);
+      },
+      (err) => listPage(c, { error: err.message, name }),
+    );
   });
 
-  app.get('/orgs/:id', kit.requireUser, (c) => orgPage(c, c.req.param('id').slice(0, 64)));
+  app.get('/orgs/:id', kit.requireUser, async (c) => c.html(await orgPage(c, c.req.param('id').slice(0, 64))));
 
   /** A form on an organisation page: checks `action`, runs `fn`, redirects back; a domain error re-renders the page. */
   const orgForm = (path: string, action: Parameters<typeof authorize>[1], fn: (c: PortalContext, orgId: string, body: Record<string, unknown>, u: SessionUser) => Promise<Partial<OrganizationView> | void>) =>
@@ -85,14 +84,15 @@ export function registerOrganizationRoutes(app: Hono<PortalEnv>, kit: PortalKit)
       const id = c.req.param('id').slice(0, 64);
       const { org } = await organizationFor(u, id, action);
       const body = await readForm(c);
-      try {
-        const shown = await fn(c, org.id, body, u);
-        if (shown) return orgPage(c, org.id, shown);
-        return c.redirect(`/orgs/${org.id}`, 303);
-      } catch (err) {
-        if (!(err instanceof DomainError)) throw err;
-        return orgPage(c, org.id, { error: err.message }, errorStatus(err));
-      }
+      return runForm(
+        c,
+        async () => {
+          const shown = await fn(c, org.id, body, u);
+          if (shown) return c.html(await orgPage(c, org.id, shown));
+          return c.redirect(`/orgs/${org.id}`, 303);
+        },
+        (err) => orgPage(c, org.id, { error: err.message }),
+      );
     });
 
   orgForm('members', 'members', async (_c, orgId, body) => {

@@ -5,12 +5,11 @@
 import { decodeKey, encodeKey, generatePrivateKey, publicKeyFromPrivate } from '@porthole/wireguard';
 import type { Hono } from 'hono';
 import QRCode from 'qrcode';
-import { DomainError, NotFoundError, ValidationError } from '../errors.js';
-import { errorStatus } from '../http/error-response.js';
+import { NotFoundError, ValidationError } from '../errors.js';
 import { wgQuickConfig } from '../registry/admin-peers.js';
 import type { AdminPeerInfo } from '../registry/index.js';
 import { PeerPage, PeersPage } from './peer-pages.js';
-import { doneMessage, field, readForm, type PortalContext, type PortalEnv, type PortalKit } from './portal-kit.js';
+import { doneMessage, field, readForm, runForm, type PortalContext, type PortalEnv, type PortalKit } from './portal-kit.js';
 
 const PRIVATE_KEY_RE = /^[A-Za-z0-9+/]{43}=$/;
 
@@ -44,27 +43,28 @@ export function registerPeerRoutes(app: Hono<PortalEnv>, kit: PortalKit): void {
   app.post('/admin/peers', async (c) => {
     const body = await readForm(c);
     const form = { name: field(body, 'name', 64).trim(), publicKey: field(body, 'publicKey', 60).trim(), mode: field(body, 'mode', 10) };
-    try {
-      if (form.mode !== 'paste' && form.mode !== 'generate') throw new ValidationError('choose how the keys are made', { field: 'mode' });
-      let privateKey: string | undefined;
-      let publicKey = form.publicKey;
-      if (form.mode === 'generate') {
-        const secret = generatePrivateKey();
-        privateKey = encodeKey(secret);
-        publicKey = encodeKey(publicKeyFromPrivate(secret));
-      } else if (!publicKey) {
-        throw new ValidationError('paste the public key of the laptop, or choose to generate a key pair', { field: 'publicKey' });
-      }
-      const { peer, config } = await registry.createAdminPeer({ name: form.name, publicKey, createdBy: kit.userOf(c).id });
-      const shown = privateKey ? withPrivateKey(config, privateKey) : config;
-      return c.html(
-        <PeerPage {...base(c)} peer={peer} config={shown} qrSvg={await qrSvg(shown)} fileName={configFileName(peer.name)} created {...(privateKey ? { privateKey } : {})} />,
-        201,
-      );
-    } catch (err) {
-      if (!(err instanceof DomainError)) throw err;
-      return c.html(<PeersPage {...base(c)} peers={await registry.listAdminPeers()} form={form} error={err.message} />, errorStatus(err) as 400);
-    }
+    return runForm(
+      c,
+      async () => {
+        if (form.mode !== 'paste' && form.mode !== 'generate') throw new ValidationError('choose how the keys are made', { field: 'mode' });
+        let privateKey: string | undefined;
+        let publicKey = form.publicKey;
+        if (form.mode === 'generate') {
+          const secret = generatePrivateKey();
+          privateKey = encodeKey(secret);
+          publicKey = encodeKey(publicKeyFromPrivate(secret));
+        } else if (!publicKey) {
+          throw new ValidationError('paste the public key of the laptop, or choose to generate a key pair', { field: 'publicKey' });
+        }
+        const { peer, config } = await registry.createAdminPeer({ name: form.name, publicKey, createdBy: kit.userOf(c).id });
+        const shown = privateKey ? withPrivateKey(config, privateKey) : config;
+        return c.html(
+          <PeerPage {...base(c)} peer={peer} config={shown} qrSvg={await qrSvg(shown)} fileName={configFileName(peer.name)} created {...(privateKey ? { privateKey } : {})} />,
+          201,
+        );
+      },
+      async (err) => <PeersPage {...base(c)} peers={await registry.listAdminPeers()} form={form} error={err.message} />,
+    );
   });
 
   app.get('/admin/peers/:id', async (c) => {

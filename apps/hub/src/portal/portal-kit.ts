@@ -1,9 +1,12 @@
 // What every portal page handler shares: the signed-in user and the form token for this request
 // (set once by a middleware), the guards for signed-in and admin-only pages, form field readers
-// that never throw on odd input, and the fixed "done" messages shown after a redirect.
+// that never throw on odd input, the one way a refused form is shown again, and the fixed "done"
+// messages shown after a redirect.
 import type { Context, MiddlewareHandler } from 'hono';
-import { ForbiddenError } from '../errors.js';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { DomainError, ForbiddenError } from '../errors.js';
 import type { SessionUser } from '../auth/sessions.js';
+import { errorHeaders, errorStatus } from '../http/error-response.js';
 import { readFormBody } from '../http/form-body.js';
 import type { Registry } from '../registry/index.js';
 
@@ -71,6 +74,21 @@ export function fieldAll(body: Record<string, unknown>, name: string, limit: num
 
 export async function readForm(c: Context): Promise<Record<string, unknown>> {
   return readFormBody(c, { all: true });
+}
+
+/**
+ * Runs a form's `action`. When it refuses with a domain error, `formAgain` makes the page again with
+ * the error's message (and what the user typed), answered with the status and headers the hub's one
+ * error map gives that error (http/error-response.ts: 400 for a bad field, 409 for a conflict, 429
+ * with Retry-After). Any other error goes on to the portal's error page (portal-routes.tsx onError).
+ */
+export async function runForm(c: Context, action: () => Promise<Response>, formAgain: (err: DomainError) => string | Promise<string>): Promise<Response> {
+  try {
+    return await action();
+  } catch (err) {
+    if (!(err instanceof DomainError)) throw err;
+    return c.html(await formAgain(err), errorStatus(err) as ContentfulStatusCode, errorHeaders(err));
+  }
 }
 
 /** Messages after a redirect come from this fixed table: a query parameter cannot put text on a page. */

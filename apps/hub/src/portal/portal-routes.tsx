@@ -24,7 +24,7 @@ import { registerClusterRoutes } from './cluster-pages.js';
 import { registerDeviceRoutes } from './device-routes.js';
 import { registerOrganizationRoutes } from './organization-routes.js';
 import { ClaimApprovePage, ClaimCodePage, HomePage, MessagePage } from './pages.js';
-import { createKit, field, loginRedirect, type PortalEnv } from './portal-kit.js';
+import { createKit, field, loginRedirect, runForm, type PortalEnv } from './portal-kit.js';
 import { safeNextPath, serialFromDeviceHost } from './safe-redirect.js';
 import { clearSessionCookie, csrfBinding, readSessionToken } from './session-cookie.js';
 import { registerSignInRoutes } from './sign-in-routes.js';
@@ -145,15 +145,16 @@ export function createPortalRoutes(deps: PortalDeps): Hono<PortalEnv> {
     if (!u) return toLogin(c);
     const code = c.req.query('code');
     if (!code) return c.html(<ClaimCodePage user={u} csrf={tokenFor(c)} />);
-    try {
-      // Lookups by code are counted per user and address (registry/claims.ts): codes are short.
-      const view = await registry.viewClaim(code.slice(0, 20), { user: u, clientIp: clientAddress(c) });
-      const returnHost = view.returnUrl ? new URL(view.returnUrl).host : null;
-      return c.html(<ClaimApprovePage user={u} csrf={tokenFor(c)} now={registry.context.now()} claim={{ ...view, returnHost }} choice={await registry.organizationsForNewDevices(u)} />);
-    } catch (err) {
-      if (!(err instanceof DomainError)) throw err;
-      return c.html(<ClaimCodePage user={u} csrf={tokenFor(c)} code={code.slice(0, 20)} error={err.message} />, errorStatus(err) as 404, errorHeaders(err));
-    }
+    return runForm(
+      c,
+      async () => {
+        // Lookups by code are counted per user and address (registry/claims.ts): codes are short.
+        const view = await registry.viewClaim(code.slice(0, 20), { user: u, clientIp: clientAddress(c) });
+        const returnHost = view.returnUrl ? new URL(view.returnUrl).host : null;
+        return c.html(<ClaimApprovePage user={u} csrf={tokenFor(c)} now={registry.context.now()} claim={{ ...view, returnHost }} choice={await registry.organizationsForNewDevices(u)} />);
+      },
+      (err) => <ClaimCodePage user={u} csrf={tokenFor(c)} code={code.slice(0, 20)} error={err.message} />,
+    );
   });
 
   app.post('/claim', async (c) => {

@@ -2,9 +2,7 @@
 // Admin routes for reserved serial prefixes: the list with a reserve form, and release. Bad input
 // answers the page again with the message and the form as typed; nothing changes.
 import type { Hono } from 'hono';
-import { DomainError } from '../errors.js';
-import { errorStatus } from '../http/error-response.js';
-import { doneMessage, field, readForm, type PortalContext, type PortalEnv, type PortalKit } from './portal-kit.js';
+import { doneMessage, field, readForm, runForm, type PortalContext, type PortalEnv, type PortalKit } from './portal-kit.js';
 import { ReservationsPage, type ReservationForm } from './reservation-pages.js';
 
 export function registerReservationRoutes(app: Hono<PortalEnv>, kit: PortalKit): void {
@@ -26,13 +24,14 @@ export function registerReservationRoutes(app: Hono<PortalEnv>, kit: PortalKit):
   app.post('/admin/serial-reservations', async (c) => {
     const body = await readForm(c);
     const form = { prefix: field(body, 'prefix', 100).trim(), description: field(body, 'description', 200).trim() };
-    try {
-      await registry.addSerialReservation({ ...form, createdBy: kit.userOf(c).id });
-      return c.redirect('/admin/serial-reservations?done=reservation-added', 303);
-    } catch (err) {
-      if (!(err instanceof DomainError)) throw err;
-      return c.html(await page(c, { form, error: err.message }), errorStatus(err) as 400);
-    }
+    return runForm(
+      c,
+      async () => {
+        await registry.addSerialReservation({ ...form, createdBy: kit.userOf(c).id });
+        return c.redirect('/admin/serial-reservations?done=reservation-added', 303);
+      },
+      (err) => page(c, { form, error: err.message }),
+    );
   });
 
   app.post('/admin/serial-reservations/:prefix/delete', async (c) => {
