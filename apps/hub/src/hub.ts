@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Hono } from 'hono';
 import { createDatabase, type DatabaseHandle } from '@porthole/db';
-import { decodeKey, encodeKey, publicKeyFromPrivate, type Bind } from '@porthole/wireguard';
+import { constants as wgConstants, decodeKey, encodeKey, publicKeyFromPrivate, type Bind } from '@porthole/wireguard';
 import { parseIpv4Address } from '@porthole/netstack';
 import { createApiRoutes } from './api/api-routes.js';
 import { singleSignOnFromConfig } from './auth/single-sign-on.js';
@@ -196,14 +196,16 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
       onEvent: (event) => {
         if (event.type === 'handshake-completed') {
           metrics.wgHandshakes.inc();
-          const address = overlayRef?.wireguard.device.getPeer(event.peer)?.allowedIps[0]?.replace(/\/32$/, '');
+          // The registry's address for the key, not the WireGuard peer's status (a new object per rekey).
+          const address = overlayRef?.peers.tunnelIpOf(event.peer);
           if (address) {
             deviceControlRef?.peerHandshake(address);
             joined?.node.noteHandshake(event.peer, address, Date.now());
+            presenceRef?.handshake(address);
           }
-          if (address) presenceRef?.handshake(address);
         }
       },
+      onGone: (tunnelIp) => presenceRef?.changed(tunnelIp),
       ...(deps.statusFlushMs ? { statusFlushMs: deps.statusFlushMs } : {}),
       ...(joined ? { mayResume: (tunnelIp: string) => joined.node.view.holderOf(tunnelIp).kind !== 'node' } : {}),
     });
@@ -227,6 +229,10 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
       // In a cluster a device that moved to another node is not offline: it is held there.
       isOnline: (tunnelIp) => reachability.locate(tunnelIp).kind !== 'offline',
       offlineReason: (tunnelIp) => overlay.offlineReason(tunnelIp),
+      expiresInMs: (tunnelIp) => {
+        const age = overlay.handshakeAgeMs(tunnelIp);
+        return age === undefined ? undefined : wgConstants.REJECT_AFTER_TIME_MS - age;
+      },
       async findDevice(tunnelIp) {
         if (overlay.peers.roleOf(parseIpv4Address(tunnelIp)) !== 'device') return undefined;
         return registry.findDeviceByTunnelIp(tunnelIp);

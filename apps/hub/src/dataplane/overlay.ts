@@ -2,7 +2,7 @@
 // peers, the hub's own netstack on the hub tunnel address (the proxy's TCP connections start
 // here), and peer sync with the registry.
 import type { Netstack } from '@porthole/netstack';
-import { createNetstack, parseIpv4Address } from '@porthole/netstack';
+import { createNetstack, formatIpv4Address, parseIpv4Address } from '@porthole/netstack';
 import { ICMP_DEST_UNREACHABLE, ICMP_UNREACH_ADMIN_PROHIBITED, IP_PROTOCOL_ICMP } from '@porthole/netstack/wire';
 import { constants, startWireGuardNode, type Bind, type WireGuardEvent, type WireGuardNode } from '@porthole/wireguard';
 import type { Logger } from '../ops/logger.js';
@@ -41,6 +41,11 @@ export interface OverlayOptions {
    * authenticated packet's source, so the dial would pull the device away from its holder.
    */
   mayResume?(tunnelIp: string): boolean;
+  /**
+   * The peer at `tunnelIp` may have gone offline before its session expired: it said goodbye
+   * (remote access turned off on the device) or its peer was removed.
+   */
+  onGone?(tunnelIp: string): void;
 }
 
 export interface Overlay {
@@ -116,6 +121,7 @@ export async function startOverlay(options: OverlayOptions): Promise<Overlay> {
     if (key === undefined) return;
     turnedOff.set(s.src, node.device.lastHandshakeOf(key));
     logger?.info('device turned remote access off', { peer: key.slice(0, 8) });
+    options.onGone?.(formatIpv4Address(s.src));
   }
   /** True while the goodbye of `address` is newer than its last handshake. */
   function saidGoodbye(address: number, lastHandshakeMs: number | undefined): boolean {
@@ -134,6 +140,7 @@ export async function startOverlay(options: OverlayOptions): Promise<Overlay> {
     ...(logger ? { logger } : {}),
     // A device enabled again on the portal is dialled at its old endpoint (it still has a session the hub dropped).
     onReturn: (returning) => void dialPeers(options.hubAddress, resumeFilter(returning), (packet) => node.send(packet)),
+    ...(options.onGone ? { onRemoved: (address: number) => options.onGone!(formatIpv4Address(address)) } : {}),
   });
   try {
     await peers.start();

@@ -55,6 +55,8 @@ export interface PeerSyncOptions {
    * already set: the overlay dials them instead of waiting for their next handshake attempt.
    */
   onReturn?(peers: { publicKey: string; tunnelIp: string }[]): void;
+  /** Called when a peer leaves the data plane (deleted, disabled, re-keyed), with its tunnel address. */
+  onRemoved?(tunnelIp: number): void;
 }
 
 /** Traffic growth (rx + tx bytes) that is written at the next flush without waiting for trafficFlushMs. */
@@ -77,6 +79,8 @@ interface Written {
 interface Known {
   role: PeerRole;
   tunnelIp: number;
+  /** `tunnelIp` as the registry wrote it (handed out on every handshake: no formatting there). */
+  tunnelIpText: string;
   name: string;
   organizationId: string | null;
 }
@@ -202,6 +206,11 @@ export class PeerSync {
   organizationOf(address: number): string | undefined {
     const key = this.byAddress.get(address);
     return (key === undefined ? undefined : this.known.get(key)?.organizationId) ?? undefined;
+  }
+
+  /** The tunnel address of a peer the registry knows (undefined: unknown key). */
+  tunnelIpOf(publicKey: string): string | undefined {
+    return this.known.get(publicKey)?.tunnelIpText;
   }
 
   /** The public key that owns a tunnel address, if any. */
@@ -333,7 +342,7 @@ export class PeerSync {
         this.options.onReturn?.([{ publicKey: peer.publicKey, tunnelIp: peer.tunnelIp }]);
       }
     }
-    this.known.set(peer.publicKey, { role: peer.kind, tunnelIp, name: peer.name, organizationId: peer.organizationId ?? null });
+    this.known.set(peer.publicKey, { role: peer.kind, tunnelIp, tunnelIpText: peer.tunnelIp, name: peer.name, organizationId: peer.organizationId ?? null });
     this.byAddress.set(tunnelIp, peer.publicKey);
   }
 
@@ -349,6 +358,7 @@ export class PeerSync {
       this.departed.set(publicKey, { endpoint: status.endpoint, atMs: this.options.monotonicNow() });
     }
     this.options.target.removePeer(publicKey);
+    if (known) this.options.onRemoved?.(known.tunnelIp);
   }
 }
 
