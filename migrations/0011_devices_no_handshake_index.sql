@@ -1,0 +1,1 @@
+DROP INDEX "devices_last_handshake_idx";
