@@ -19,7 +19,7 @@ import { forwardTcp } from './forward/tcp-forwarder.js';
 import type { FetchLike } from './hub/hub-client.js';
 import { createHubLink } from './hub/hub-link.js';
 import { JournalStore } from './journal/journal-store.js';
-import { decodeKey, encodeKey, keyTag, publicKeyFromPrivate } from '@porthole/wireguard';
+import { decodeKey, defaultTransportAead, encodeKey, keyTag, publicKeyFromPrivate } from '@porthole/wireguard';
 import { silentLogger, type Logger } from './log/logger.js';
 import { statePinStore } from './pin-store.js';
 import { parseEndpoint, type Registration } from './registration.js';
@@ -322,6 +322,9 @@ export function createAgent(deps: AgentDeps): Agent {
         key: keyTag(publicKey),
         target: deps.target.origin,
         exposed: expose.map((e) => e.port),
+        // node:crypto here means sodium-native did not load (no prebuild for this host, or a device
+        // build copied without its node_modules): WireGuard works, at several times the CPU per packet.
+        aead: defaultTransportAead.name,
         ...(deps.deviceCredential ? { deviceCertificate: deps.deviceCredential.subject } : {}),
       });
       const stored = store.state.registration;
