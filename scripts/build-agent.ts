@@ -25,6 +25,18 @@ interface BuildAgentOptions {
 /** Builds the device directory; returns the bundle's path and the packages copied beside it. */
 async function buildAgent(options: BuildAgentOptions): Promise<{ bundle: string; packages: string[] }> {
   const outDir = resolve(options.outDir);
+  // Checked before anything is written: a failed build leaves the previous one as it was.
+  const packages = runtimeClosure(NATIVE.name, NATIVE.from);
+  const available = readdirSync(join(packages.get(NATIVE.name)!, 'prebuilds'));
+  const host = `${process.platform}-${process.arch}`;
+  const missing = options.prebuilds === 'all' ? [] : (options.prebuilds ?? []).filter((h) => !available.includes(h));
+  if (missing.length > 0) throw new Error(`build-agent: ${NATIVE.name} has no prebuild for ${missing.join(', ')} (it has: ${available.join(', ')})`);
+  // Built on a host sodium-native has no prebuild for (32-bit ARM Linux): the bundle alone, whose
+  // WireGuard uses node:crypto's AEAD, as it would with a sodium-native that cannot load.
+  const withNative = options.prebuilds !== undefined || available.includes(host);
+  if (!withNative) console.warn(`build-agent: ${NATIVE.name} has no prebuild for ${host}; the agent will use node:crypto's slower AEAD`);
+  const prebuilds = options.prebuilds ?? [host];
+
   const bundle = join(outDir, BUNDLE_NAME);
   // Only what this build writes: outDir may be a folder the caller keeps other things in.
   rmSync(bundle, { force: true });
@@ -45,9 +57,8 @@ async function buildAgent(options: BuildAgentOptions): Promise<{ bundle: string;
     banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
   });
 
-  const prebuilds = options.prebuilds ?? [`${process.platform}-${process.arch}`];
-  const packages = runtimeClosure(NATIVE.name, NATIVE.from);
-  for (const [name, dir] of packages) copyPackage(name, dir, join(outDir, 'node_modules', name), prebuilds);
+  if (!withNative) return { bundle, packages: [] };
+  for (const [name, dir] of packages) copyPackage(dir, join(outDir, 'node_modules', name), prebuilds);
   return { bundle, packages: [...packages.keys()] };
 }
 
@@ -84,14 +95,7 @@ function readVersion(dir: string): string {
  * and, under prebuilds/, the other hosts' addons and the Bare runtime's `.bare` builds: node loads
  * `prebuilds/<platform>-<arch>/<name>.node` only (require-addon's resolution).
  */
-function copyPackage(name: string, from: string, to: string, prebuilds: readonly string[] | 'all'): void {
-  if (prebuilds !== 'all' && name === NATIVE.name) {
-    const missing = prebuilds.filter((host) => !existsSync(join(from, 'prebuilds', host)));
-    if (missing.length > 0) {
-      const hosts = readdirSync(join(from, 'prebuilds')).join(', ');
-      throw new Error(`build-agent: ${name} has no prebuild for ${missing.join(', ')} (it has: ${hosts})`);
-    }
-  }
+function copyPackage(from: string, to: string, prebuilds: readonly string[] | 'all'): void {
   cpSync(from, to, {
     recursive: true,
     dereference: true,
@@ -113,7 +117,7 @@ function usage(): string {
     `${BUNDLE_NAME} and node_modules/ with sodium-native. Run it with: node DIR/${BUNDLE_NAME} --help`,
     `--prebuilds: the sodium-native hosts to ship (default this machine's, ${process.platform}-${process.arch};`,
     'e.g. linux-arm64 for a Raspberry Pi 4/5 built elsewhere). A device without its prebuild falls back',
-    "to node:crypto's slower AEAD.",
+    "to node:crypto's slower AEAD; built on such a host (32-bit ARM), the build warns and ships the bundle alone.",
   ].join('\n');
 }
 
@@ -128,7 +132,8 @@ const outDir = values.out ?? DEFAULT_OUT_DIR;
 const prebuilds = values.prebuilds === 'all' ? 'all' : values.prebuilds?.split(',').map((h) => h.trim()).filter(Boolean);
 try {
   const { bundle, packages } = await buildAgent({ outDir, ...(prebuilds ? { prebuilds } : {}) });
-  console.log(`porthole-agent device build: ${bundle} with ${packages.join(', ')} in ${join(dirname(bundle), 'node_modules')}`);
+  const beside = packages.length > 0 ? ` with ${packages.join(', ')} in ${join(dirname(bundle), 'node_modules')}` : '';
+  console.log(`porthole-agent device build: ${bundle}${beside}`);
   const shown = relative(process.cwd(), bundle);
   console.log(`run it: node ${shown.startsWith('..') ? bundle : shown} --help`);
 } catch (err) {
