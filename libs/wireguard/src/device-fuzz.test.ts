@@ -9,7 +9,7 @@ import { classifyMessage } from './messages.js';
 import { A_ENDPOINT, A_TUNNEL, B_ENDPOINT, B_TUNNEL, TestPair, ipv4Packet } from './testing/device-pair.js';
 import { seededBytes, seededRandom, testSeed } from './testing/seeded.js';
 import { readCounter, trimInnerPacket } from './transport.js';
-import { importPrivateKey, rawPublicKey } from './x25519.js';
+import { importPrivateKey, importPublicKey, rawPublicKey } from './x25519.js';
 
 function randomDatagram(rand: () => number, bytes: (n: number) => Uint8Array): Uint8Array {
   const sizes = [0, 1, 4, 31, 32, 33, 63, 64, 65, 91, 92, 93, 147, 148, 149, 1452];
@@ -42,7 +42,7 @@ describe('parsers under random input', () => {
     const privateKey = importPrivateKey(generatePrivateKey());
     const identity = { privateKey, publicKey: rawPublicKey(privateKey) };
     const other = rawPublicKey(importPrivateKey(generatePrivateKey()));
-    const hs = new Handshake(other, importPrivateKey(generatePrivateKey()), undefined);
+    const hs = new Handshake(other, importPublicKey(other)!, undefined);
     const generator = new CookieGenerator(other);
     generator.addMacs(new Uint8Array(148), 0);
     for (let i = 0; i < 300; i++) {

@@ -18,6 +18,8 @@ export {
   type WireGuardLogger,
 } from './types.js';
 export { defaultTransportAead, libsodium, nodeAead, type TransportAead } from './aead.js';
+/** X25519 as the device computes it (libsodium or node:crypto), for benchmarks that compare against it. */
+export { dh as x25519, generateEphemeral, importPublicKey as importX25519PublicKey, x25519Implementation } from './x25519.js';
 export { UdpBind, lookupLiteral, socketAddress, sourceAddress, type Bind, type UdpBindOptions } from './bind.js';
 export { startWireGuardNode, type WireGuardNode, type WireGuardNodeOptions } from './node.js';
 export { IngressFilter, type IngressFilterOptions } from './ingress-filter.js';

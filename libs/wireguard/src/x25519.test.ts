@@ -1,18 +1,37 @@
 // X25519 known answers (RFC 7748 §5.2 and §6.1), agreement with tweetnacl as the reference
-// implementation, and the rejection of all-zero shared secrets from low-order points.
+// implementation, and the rejection of all-zero shared secrets from low-order points; for both
+// implementations: libsodium (when sodium-native loads) and node:crypto (sodium-native hidden).
 import nacl from 'tweetnacl';
-import { describe, expect, it } from 'vitest';
-import { dh, ephemeralFromPrivate, generateEphemeral, importPrivateKey, importPublicKey, rawPublicKey } from './x25519.js';
+import { describe, expect, it, vi } from 'vitest';
 import { hex, seededBytes, seededRandom, testSeed, unhex } from './testing/seeded.js';
 
-function scalarMult(scalar: Uint8Array, u: Uint8Array): string | undefined {
-  const pub = importPublicKey(u);
-  if (!pub) throw new Error('import failed');
-  const out = dh(importPrivateKey(scalar), pub);
-  return out && hex(out);
-}
+const loaded = await import('./x25519.js');
+vi.resetModules();
+vi.doMock('node:module', async (importOriginal) => ({
+  ...(await importOriginal<typeof import('node:module')>()),
+  createRequire: () => () => {
+    throw new Error('sodium-native hidden by the test');
+  },
+}));
+const nodeOnly = await import('./x25519.js');
+vi.doUnmock('node:module');
 
-describe('X25519', () => {
+it('hiding sodium-native leaves node:crypto to compute X25519', () => {
+  expect(nodeOnly.x25519Implementation).toBe('node:crypto');
+});
+
+describe.each([
+  [loaded.x25519Implementation, loaded],
+  ['node:crypto (forced)', nodeOnly],
+])('X25519 through %s', (_name, x) => {
+  const { dh, ephemeralFromPrivate, generateEphemeral, importPrivateKey, importPublicKey, rawPublicKey } = x;
+  function scalarMult(scalar: Uint8Array, u: Uint8Array): string | undefined {
+    const pub = importPublicKey(u);
+    if (!pub) throw new Error('import failed');
+    const out = dh(importPrivateKey(scalar), pub);
+    return out && hex(out);
+  }
+
   it('RFC 7748 §5.2 scalar multiplication vectors (including a u-coordinate with the top bit set)', () => {
     expect(
       scalarMult(
@@ -54,7 +73,7 @@ describe('X25519', () => {
     expect(scalarMult(bob, alicePub)).toBe(shared);
   });
 
-  it('agrees with tweetnacl on seeded random keys (node:crypto fast path vs portable reference)', () => {
+  it('agrees with tweetnacl on seeded random keys (the fast path vs the portable reference)', () => {
     const bytes = seededBytes(seededRandom(testSeed('x25519 vs tweetnacl')));
     for (let i = 0; i < 20; i++) {
       const a = bytes(32);
