@@ -140,7 +140,7 @@ export async function startOverlay(options: OverlayOptions): Promise<Overlay> {
     ...(logger ? { logger } : {}),
     // A device enabled again on the portal is dialled at its old endpoint (it still has a session the hub dropped).
     onReturn: (returning) => void dialPeers(options.hubAddress, resumeFilter(returning), (packet) => node.send(packet)),
-    ...(options.onGone ? { onRemoved: (address: number) => options.onGone!(formatIpv4Address(address)) } : {}),
+    ...(options.onGone ? { onRemoved: options.onGone } : {}),
   });
   try {
     await peers.start();

@@ -56,7 +56,7 @@ export interface PeerSyncOptions {
    */
   onReturn?(peers: { publicKey: string; tunnelIp: string }[]): void;
   /** Called when a peer leaves the data plane (deleted, disabled, re-keyed), with its tunnel address. */
-  onRemoved?(tunnelIp: number): void;
+  onRemoved?(tunnelIp: string): void;
 }
 
 /** Traffic growth (rx + tx bytes) that is written at the next flush without waiting for trafficFlushMs. */
@@ -358,7 +358,7 @@ export class PeerSync {
       this.departed.set(publicKey, { endpoint: status.endpoint, atMs: this.options.monotonicNow() });
     }
     this.options.target.removePeer(publicKey);
-    if (known) this.options.onRemoved?.(known.tunnelIp);
+    if (known) this.options.onRemoved?.(known.tunnelIpText);
   }
 }
 

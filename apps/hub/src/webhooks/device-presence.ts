@@ -62,6 +62,11 @@ export function createDevicePresence(o: DevicePresenceOptions) {
       o.onOffline({ serial, tunnelIp, reason: o.offlineReason(tunnelIp) ?? 'no-handshake' });
       return;
     }
+    scheduleExpiry(tunnelIp);
+  }
+
+  /** Schedules a look at the device's session expiry, or at the next tick when that is not what keeps it online. */
+  function scheduleExpiry(tunnelIp: string): void {
     const left = o.expiresInMs(tunnelIp);
     schedule(tunnelIp, left !== undefined && left > 0 ? left : 0);
   }
@@ -95,8 +100,7 @@ export function createDevicePresence(o: DevicePresenceOptions) {
           online.set(tunnelIp, device.serial);
           o.onOnline({ serial: device.serial, tunnelIp });
           // Looked at on its expiry, or at the next tick if it is already gone again.
-          const left = o.expiresInMs(tunnelIp);
-          schedule(tunnelIp, left !== undefined && left > 0 ? left : 0);
+          scheduleExpiry(tunnelIp);
         })
         .catch(() => undefined)
         .finally(() => looking.delete(tunnelIp));
