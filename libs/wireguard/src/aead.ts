@@ -6,9 +6,8 @@
 // Where sodium-native cannot load (32-bit ARM Linux has no prebuild; a bundle shipped without
 // node_modules) node:crypto does the same job. Both are checked against each other on load.
 import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from 'node:crypto';
-// A namespace import: a bundle's banner commonly declares its own `createRequire` (see bench/fixtures/visitor-product.ts).
-import * as nodeModule from 'node:module';
 import { AEAD_TAG_SIZE } from './constants.js';
+import { requireSodiumNative } from './sodium-native.js';
 
 /** A session key in the form one implementation uses (raw bytes for libsodium, a KeyObject for node). */
 export type AeadKey = { readonly __aeadKey: unique symbol };
@@ -108,11 +107,12 @@ function agreesWithNode(candidate: TransportAead): boolean {
 }
 
 function loadSodium(): Sodium | undefined {
+  const sodium = requireSodiumNative<Sodium>();
+  if (!sodium) return undefined;
   try {
-    const sodium = nodeModule.createRequire(import.meta.url)('sodium-native') as Sodium;
     return agreesWithNode(libsodiumAead(sodium)) && handshakeAeadAgrees(sodium) ? sodium : undefined;
   } catch {
-    return undefined; // no prebuild for this platform, or not installed beside this code
+    return undefined; // a sodium-native whose functions throw where they should answer
   }
 }
 

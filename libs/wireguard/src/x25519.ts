@@ -5,10 +5,9 @@
 // measured 30 + 6 + 3 x 35 us through node:crypto (OpenSSL 3 builds a key object and a derive
 // context per call) against 15 + 0 + 3 x 33 us through libsodium, and no native object per key.
 import { createPrivateKey, createPublicKey, diffieHellman, type KeyObject } from 'node:crypto';
-// A namespace import: a bundle's banner commonly declares its own `createRequire` (see aead.ts).
-import * as nodeModule from 'node:module';
 import { KEY_SIZE } from './constants.js';
 import { pooledRandomBytes } from './random-pool.js';
+import { requireSodiumNative } from './sodium-native.js';
 
 // PKCS#8 prefix for a raw X25519 private key. DER import is slow (~2k/s) but only used for static
 // keys; ephemerals and public keys come in through JWK (~10k/s and ~100k/s), the hot path.
@@ -33,8 +32,9 @@ interface SodiumX25519 {
 
 /** sodium-native when it loads and gives RFC 7748 §6.1's answers; undefined: node:crypto does it all. */
 function loadSodium(): SodiumX25519 | undefined {
+  const sodium = requireSodiumNative<SodiumX25519>();
+  if (!sodium) return undefined;
   try {
-    const sodium = nodeModule.createRequire(import.meta.url)('sodium-native') as SodiumX25519;
     const alice = Buffer.from('77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a', 'hex');
     const bobPublic = Buffer.from('de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f', 'hex');
     const alicePublic = Buffer.alloc(KEY_SIZE);
@@ -46,7 +46,7 @@ function loadSodium(): SodiumX25519 | undefined {
       shared.toString('hex') === '4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742';
     return agrees ? sodium : undefined;
   } catch {
-    return undefined; // no prebuild for this platform, or not installed beside this code
+    return undefined; // a sodium-native whose functions throw where they should answer
   }
 }
 
