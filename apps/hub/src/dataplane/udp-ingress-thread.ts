@@ -76,10 +76,9 @@ port.on('message', (message: ToIngressThread) => {
 // thread (online devices' data included, on their peer sockets). Where the machine has no CPU to
 // spare, the scheduler should run the main thread when it has work and give this thread the rest.
 // Linux keeps the nice value per thread, so this lowers this thread only; lowering needs no privilege.
-let nice: number | undefined;
+let nice: number | undefined = INGRESS_THREAD_NICE;
 try {
-  setPriority(INGRESS_THREAD_NICE);
-  nice = INGRESS_THREAD_NICE;
+  setPriority(nice);
 } catch {
   nice = undefined; // the platform refused: the thread runs at the process's priority (the main thread says so)
 }

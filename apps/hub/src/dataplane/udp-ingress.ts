@@ -7,14 +7,12 @@
 // as fast as one flooding core fills it: the kernel then drops from the shared queue, online
 // devices' data included. So each online device also gets a socket of its own on the port, read
 // here on the main thread (peer-sockets.ts): its data never queues behind the flood nor crosses
-// threads. With the socket read on the main thread instead (PORTHOLE_WG_INGRESS_THREAD=off), flat
-// out (one flooding core, the rate the goal is set at) the thread that reads the flood is the one
-// the proxy runs on; in the flood benches this thread brought enrolling devices online sooner
-// there, and the main thread did as well or better at 20,000/s. The figures are in the README's
-// security model (handshake floods). The worst tails came with the hub's main thread held up
-// (~190-317 ms) while a device enrolled: per-thread scheduler statistics showed the main thread
-// busy under a tenth of the time but waiting for a CPU behind the ingress thread, the flooder and
-// the starting agent, so the ingress thread now lowers its own priority (INGRESS_THREAD_NICE).
+// threads. The ingress thread also lowers its own scheduling priority (INGRESS_THREAD_NICE): in the
+// flood benches the hub's main thread, busy under a tenth of the time, was held up 190-317 ms
+// while a device enrolled, waiting for a CPU behind the ingress thread, the flooder and the
+// starting agent (per-thread scheduler statistics). With the socket read on the main thread
+// instead (PORTHOLE_WG_INGRESS_THREAD=off) the thread that reads the flood is the one the proxy
+// runs on. The figures are in the README's security model (handshake floods).
 // A Bind, so the overlay is unchanged. An ingress thread that dies is restarted on the same port
 // (logged as an error, counted); one that keeps dying (or cannot be restarted) is fatal: the hub
 // must never go on deaf.
@@ -115,7 +113,7 @@ export class UdpIngress implements Bind {
 
   static async open(options: UdpIngressOptions): Promise<UdpIngress> {
     const counters = new SharedArrayBuffer(COUNTER_SLOTS * 8);
-    const started = await spawn({ port: options.port, host: options.host, publicKey: options.publicKey, counters, reuseAddr: options.peerSockets !== false }, options.threadModule);
+    const started = await spawn(options, options.port, counters);
     return new UdpIngress(options, counters, started);
   }
 
@@ -191,7 +189,7 @@ export class UdpIngress implements Bind {
     this.restartCount++;
     this.options.logger?.error('udp ingress thread exited; restarting it', { exitCode: code, port: this.localPort });
     try {
-      const started = await spawn({ port: this.localPort, host: this.options.host, publicKey: this.options.publicKey, counters: this.counterBuffer, reuseAddr: this.options.peerSockets !== false }, this.options.threadModule);
+      const started = await spawn(this.options, this.localPort, this.counterBuffer);
       if (this.closed) return void started.worker.terminate();
       this.current = started.worker;
       this.watch(started.worker);
@@ -209,15 +207,19 @@ export class UdpIngress implements Bind {
   }
 }
 
-/** Starts an ingress thread; resolves once its socket is bound, rejects once a thread that failed has exited. */
 interface Started {
   worker: Worker;
   port: number;
   nice: number | undefined;
 }
 
-function spawn(data: IngressThreadData, module?: URL): Promise<Started> {
-  const worker = new Worker(threadSource(module), { eval: true, workerData: data });
+/**
+ * Starts an ingress thread on `port` (a restart: the port its predecessor had), counting into
+ * `counters`; resolves once its socket is bound, rejects once a thread that failed has exited.
+ */
+function spawn(options: UdpIngressOptions, port: number, counters: SharedArrayBuffer): Promise<Started> {
+  const data: IngressThreadData = { port, host: options.host, publicKey: options.publicKey, counters, reuseAddr: options.peerSockets !== false };
+  const worker = new Worker(threadSource(options.threadModule), { eval: true, workerData: data });
   return new Promise((resolve, reject) => {
     const onMessage = (message: FromIngressThread) => {
       if (message.t !== 'ready') return;
