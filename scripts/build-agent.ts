@@ -52,8 +52,8 @@ async function buildAgent(options: BuildAgentOptions): Promise<{ bundle: string;
     target: 'node20',
     logLevel: 'error',
     external: [NATIVE.name],
-    // CommonJS dependencies inside an ES module bundle still call require(); libs/wireguard's aead.ts
-    // imports node:module as a namespace so this banner's name does not collide with its own.
+    // CommonJS dependencies inside an ES module bundle still call require(); libs/wireguard's
+    // sodium-native.ts imports node:module as a namespace so this banner's name does not collide with its own.
     banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
   });
 

@@ -15,6 +15,7 @@ import { decodeKey, encodeKey, publicKeyFromPrivate } from '@porthole/wireguard'
 import { curl } from '../e2e/lab/curl.js';
 import { REPO_ROOT, startService, TSX, type Service } from '../e2e/lab/service.js';
 import { createNetns, run, veth, type Netns } from '../support/netns.js';
+import { processCpuSeconds } from '../support/proc-stat.js';
 
 export const HUB_IP = '10.200.0.1';
 export const DOMAIN = 'flood.test';
@@ -206,13 +207,9 @@ export async function createFloodLab(options: FloodLabOptions = {}): Promise<Flo
         return reply.body;
       },
       async hubCpuSeconds() {
-        let ticks = 0;
-        for (const pid of await processTree(hub.process.pid!)) {
-          // /proc/<pid>/stat: utime and stime are fields 14 and 15, in clock ticks (100 a second).
-          const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-          ticks += Number(fields[11] ?? 0) + Number(fields[12] ?? 0);
-        }
-        return ticks / 100;
+        let seconds = 0;
+        for (const pid of await processTree(hub.process.pid!)) seconds += processCpuSeconds(pid);
+        return seconds;
       },
       async hubThreads() {
         const threads: ThreadSchedStat[] = [];
