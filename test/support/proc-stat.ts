@@ -1,7 +1,7 @@
 // CPU time from Linux /proc: utime + stime of a process (all its threads, /proc/<pid>/stat) or of
 // one thread (/proc/<pid>/task/<tid>/stat), for benchmarks and labs that bill CPU to a process
 // tree, a namespace or a single thread.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 const CLOCK_TICKS_PER_SECOND = 100; // getconf CLK_TCK on Linux x86-64 and arm64
 
@@ -22,4 +22,32 @@ export function statCpuSeconds(statFile: string): number | undefined {
 /** utime + stime of one process in seconds (all its threads), or 0 once it is gone. */
 export function processCpuSeconds(pid: number): number {
   return statCpuSeconds(`/proc/${pid}/stat`) ?? 0;
+}
+
+/**
+ * CPU seconds of a process's threads summed by thread name (Linux comm), the main thread as
+ * `main` (V8's and libuv's helper threads carry the process's name, `node`, like it); empty when
+ * /proc cannot be read.
+ */
+export function threadCpuSecondsByName(pid: number): Map<string, number> {
+  const byName = new Map<string, number>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return byName;
+  }
+  for (const tid of tids) {
+    const file = `/proc/${pid}/task/${tid}/stat`;
+    let name: string;
+    try {
+      const stat = readFileSync(file, 'utf8');
+      name = tid === String(pid) ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    const seconds = statCpuSeconds(file);
+    if (seconds !== undefined) byName.set(name, (byName.get(name) ?? 0) + seconds);
+  }
+  return byName;
 }
