@@ -63,6 +63,7 @@ const SRC_ON_LOOPBACK = [
   'apps/hub/src/transport/ws-route.test.ts',
   'libs/datagram-transport/src/transport-helpers.test.ts',
   'libs/db/src/data-dir-lock.test.ts',
+  'libs/db/src/copy.test.ts',
   'libs/db/src/database.test.ts',
   'libs/db/src/organizations-migration.test.ts',
   'libs/device-control/src/control.test.ts',

@@ -3,3 +3,4 @@ export * from './database.js';
 export * from './migrate.js';
 export * from './schema/index.js';
 export * from './queries/index.js';
+export * from './copy.js';

@@ -1,7 +1,7 @@
 // The access log: the proxy appends entries in batches (one INSERT per batch), admins query one
 // device's entries over a time range, newest first, with a keyset cursor.
 import { and, desc, eq, gte, inArray, lt, lte, or, sql, type SQL } from 'drizzle-orm';
-import { accessLog, DEFAULT_ORGANIZATION_ID, devices, users } from '@porthole/db';
+import { accessLog, copyRows, DEFAULT_ORGANIZATION_ID, devices, users } from '@porthole/db';
 import { ValidationError } from '../errors.js';
 import type { RegistryContext } from './context.js';
 import type { AccessLogEntry } from '../proxy/contracts.js';
@@ -37,6 +37,8 @@ function clean(s: string, max: number): string {
   return escaped.length > max ? escaped.slice(0, max) : escaped;
 }
 
+const COPY_COLUMNS = ['organization_id', 'at', 'serial', 'user_id', 'link_id', 'client_ip', 'method', 'path', 'status', 'bytes_in', 'bytes_out', 'duration_ms'] as const;
+
 export async function appendAccessLog(ctx: RegistryContext, entries: readonly NewAccessLogRecord[]): Promise<void> {
   for (let i = 0; i < entries.length; i += INSERT_BATCH) {
     const rows = entries.slice(i, i + INSERT_BATCH).map((e) => ({
@@ -53,8 +55,12 @@ export async function appendAccessLog(ctx: RegistryContext, entries: readonly Ne
       bytes_out: Math.max(0, Math.trunc(e.bytesOut)),
       duration_ms: Math.max(0, Math.min(2_147_483_647, Math.trunc(e.durationMs))),
     }));
-    // The batch as one JSON parameter rather than ten parameters a row: measured on PGlite (which
-    // runs on the hub's event loop), about a quarter of the CPU per row of a multi-row VALUES insert.
+    // On PGlite (the hub's own event loop) entries that name their organisation go in with COPY,
+    // about a quarter cheaper a row (@porthole/db's copy.ts); copyRows answers false on PostgreSQL.
+    const named = rows.every((r) => r.organization_id !== null);
+    if (named && (await copyRows(ctx.db, 'access_log', COPY_COLUMNS, rows.map((r) => COPY_COLUMNS.map((c) => r[c]))))) continue;
+    // Else the batch as one JSON parameter rather than ten parameters a row: measured on PGlite,
+    // about a quarter of the CPU per row of a multi-row VALUES insert.
     // Each entry belongs to the device's organisation: the one the proxy's device row names, else
     // (an entry recorded without it) the device's by serial, else (a serial no device has) the
     // default one. COALESCE stops at the first non-null, so the lookup runs only for entries without.

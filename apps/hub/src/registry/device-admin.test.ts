@@ -174,4 +174,32 @@ describe.each(drivers)('device admin on %s', (driver) => {
     expect(await paths('an1', [DEFAULT_ORGANIZATION_ID])).toEqual(['/device']);
     expect(await paths('an404', [DEFAULT_ORGANIZATION_ID])).toEqual(['/unknown']);
   });
+
+  it('keeps every field of a batch whose entries all name their organisation (COPY on the embedded database)', async () => {
+    await enroll('an1');
+    const user = await bed.registry.signUp({ email: 'copy@example.io', password: 'correct horse battery' });
+    const link = '0b8e4f9a-3c1d-4e2b-8f7a-6d5c4b3a2918';
+    const at = bed.clock.now();
+    const entry = (path: string, userId: string | null, extra: Partial<{ method: string; status: number; bytesIn: number; bytesOut: number; durationMs: number }> = {}) => ({
+      at, serial: 'AN1', userId, clientIp: '2001:db8::1', method: 'GET', path, status: 200, bytesIn: 1, bytesOut: 2, durationMs: 3,
+      organizationId: DEFAULT_ORGANIZATION_ID, ...extra,
+    });
+    await bed.registry.appendAccessLog([
+      entry('/a\\b?q=\\N', user.id, { method: 'POST', status: 201, bytesIn: 5_000_000_000, bytesOut: 7, durationMs: 12 }),
+      entry('/tab\there\nnext', `link:${link}`, { status: 404 }),
+      entry('/plain', null, { durationMs: 1e12 }),
+    ]);
+    const { entries } = await bed.registry.queryAccessLog({ serial: 'an1' });
+    const fields = entries.map(({ path, userId, linkId, userEmail, method, status, bytesIn, bytesOut, durationMs, clientIp, serial, organizationId }) => ({
+      path, userId, linkId, userEmail, method, status, bytesIn: Number(bytesIn), bytesOut: Number(bytesOut), durationMs, clientIp, serial, organizationId,
+    }));
+    const common = { clientIp: '2001:db8::1', serial: 'an1', organizationId: DEFAULT_ORGANIZATION_ID };
+    // Equal times: newest id first. Control characters are escaped in the log (clean()); backslashes stay.
+    expect(fields).toEqual([
+      { path: '/plain', userId: null, linkId: null, userEmail: null, method: 'GET', status: 200, bytesIn: 1, bytesOut: 2, durationMs: 2_147_483_647, ...common },
+      { path: '/tab\\x09here\\x0anext', userId: null, linkId: link, userEmail: null, method: 'GET', status: 404, bytesIn: 1, bytesOut: 2, durationMs: 3, ...common },
+      { path: '/a\\b?q=\\N', userId: user.id, linkId: null, userEmail: 'copy@example.io', method: 'POST', status: 201, bytesIn: 5_000_000_000, bytesOut: 7, durationMs: 12, ...common },
+    ]);
+    expect(entries.every((e) => e.at === at.toISOString())).toBe(true);
+  });
 });
