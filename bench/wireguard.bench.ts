@@ -22,7 +22,7 @@ import {
   type Endpoint,
   type TransportAead,
 } from '@porthole/wireguard';
-import type { BenchResult } from './harness.js';
+import { median, type BenchResult } from './harness.js';
 
 const SUITE = 'wireguard';
 const PACKET_BYTES = 1420;
@@ -52,6 +52,9 @@ function cpuMicros(work: () => void): number {
   return used.user + used.system;
 }
 
+/** Rekey rounds measured after the first-contact round; the median is the figure. */
+const WARM_ROUNDS = 5;
+
 async function handshakes(log: (line: string) => void): Promise<BenchResult[]> {
   const initiators = 1500;
   let now = 1_000_000;
@@ -63,9 +66,9 @@ async function handshakes(log: (line: string) => void): Promise<BenchResult[]> {
     underLoad: false,
   });
   const responderEndpoint: Endpoint = { address: '192.0.2.1', port: 51820 };
-  // Each initiator produces two initiations (newer timestamps): one to warm the responder's
-  // per-peer static-static cache, one measured.
-  const rounds: Array<Array<{ msg: Uint8Array; from: Endpoint }>> = [[], []];
+  // Each initiator produces 1 + WARM_ROUNDS initiations (newer timestamps): the first is a first
+  // contact (the responder computes and caches the per-peer static-static DH), the rest are rekeys.
+  const rounds: Array<Array<{ msg: Uint8Array; from: Endpoint }>> = Array.from({ length: 1 + WARM_ROUNDS }, () => []);
   for (let i = 0; i < initiators; i++) {
     let clock = 0;
     let captured: Uint8Array | undefined;
@@ -79,13 +82,13 @@ async function handshakes(log: (line: string) => void): Promise<BenchResult[]> {
     const tunnel = 0x0a01_0000 + i;
     responder.addPeer({ publicKey: initiator.publicKey, allowedIps: [`10.1.${(tunnel >> 8) & 0xff}.${tunnel & 0xff}/32`] });
     const from = { address: `198.51.100.${i & 0xff}`, port: 40000 + i };
-    for (let r = 0; r < 2; r++) {
+    for (let r = 0; r < rounds.length; r++) {
       captured = undefined;
       initiator.send(ipv4(tunnel, 0x0a00_0001, 60), 10_000 * (r + 1)); // 10 s apart: REKEY_TIMEOUT allows it
       rounds[r]!.push({ msg: captured!, from });
     }
   }
-  log(`prepared ${initiators} initiators × 2 initiations`);
+  log(`prepared ${initiators} initiators × ${rounds.length} initiations`);
 
   const measure = (round: number) => {
     now += 1_000; // past the 20 ms flood window of the previous round
@@ -97,11 +100,22 @@ async function handshakes(log: (line: string) => void): Promise<BenchResult[]> {
     return us / initiators;
   };
   const coldUs = measure(0);
-  const warmUs = measure(1);
-  const dhUs = x25519Baseline(initiators);
+  // A single round of 1,500 handshakes (~0.4 s) moves by ±20% on a shared VM and its first rounds
+  // still run code V8 has not optimised yet: each rekey round is followed by the X25519 baseline
+  // (the same machine state for both), and the medians are the figures.
+  const warmRounds: number[] = [];
+  const dhRounds: number[] = [];
+  for (let r = 1; r < rounds.length; r++) {
+    warmRounds.push(measure(r));
+    dhRounds.push(x25519Baseline(initiators));
+  }
+  const warmUs = median(warmRounds);
+  const dhUs = median(dhRounds);
   const cold = 1e6 / coldUs;
   const warm = 1e6 / warmUs;
+  const spread = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(', ');
   log(`responder: ${warmUs.toFixed(0)} µs CPU per handshake (${warm.toFixed(0)}/s; first contact incl. static-static DH ${coldUs.toFixed(0)} µs); its X25519 operations alone ${dhUs.toFixed(0)} µs: ${(warmUs / dhUs).toFixed(2)}x`);
+  log(`  rekey rounds of ${initiators}: ${spread(warmRounds)} µs; X25519 after each: ${spread(dhRounds)} µs (medians above)`);
   return [
     {
       suite: SUITE,
@@ -109,7 +123,7 @@ async function handshakes(log: (line: string) => void): Promise<BenchResult[]> {
       value: warmUs,
       unit: 'µs',
       baseline: { case: `3 DH + 1 key generation (X25519 alone, ${x25519Implementation})`, value: dhUs },
-      note: 'consume initiation + create response + session keys; goal ≤ 2x',
+      note: `consume initiation + create response + session keys, median of ${WARM_ROUNDS} rounds of ${initiators}; goal ≤ 2x: ${warmUs / dhUs <= 2 ? 'PASS' : 'FAIL'}`,
     },
     { suite: SUITE, case: 'handshake responder (steady state)', value: warm, unit: 'handshakes/s', note: `${initiators} peers` },
     {
@@ -123,10 +137,6 @@ async function handshakes(log: (line: string) => void): Promise<BenchResult[]> {
   ];
 }
 
-/**
- * CPU µs of the X25519 work in one responder handshake, done the cheapest way node:crypto offers:
- * DH(S_r, E_i), key generation for E_r, DH(E_r, E_i), DH(E_r, S_i) (static-static is cached).
- */
 /**
  * The X25519 work of one responder handshake through the implementation the device uses
  * (libsodium or node:crypto): DH(S_r, E_i), DH-Generate, DH(E_r, E_i), DH(E_r, S_i), and the
