@@ -96,6 +96,10 @@ describe.skipIf(!ok)('agent failover between two cluster nodes', () => {
     const state = () => JSON.parse(readFileSync(join(stateDir, 'state.json'), 'utf8'));
     await until(() => state().hubEndpoints?.endpoints.length === 2, 'both endpoints in the state file', 10_000);
     expect(new Set(state().hubEndpoints.endpoints)).toEqual(new Set([A, B]));
+    // Node B learns that A holds the device from A's write (a notice, then its read of the holds):
+    // on a loaded machine that can come after the agent reports itself online. Until then B has no
+    // holder to carry a request to (502 in the CI run that found this).
+    await until(async () => (await api(nodeB, 'GET', `/devices/${SERIAL}`)).json.node === 'node-a', 'node B to see the device held by node A', 10_000);
     const before = await hubRequest(nodeB.httpPort, `${SERIAL}.localhost`, '/before', { hostWithPort: true, timeoutMs: 30_000 });
     expect(before.status).toBe(200); // through node B, which carries it to A
     expect(relayB.counters.toHub).toBe(0);
