@@ -23,7 +23,7 @@ import type { BenchResult } from './harness.js';
 import { JsonProcess } from '../test/support/json-process.js';
 import { REPO } from './fixtures/hub-child-process.js';
 import { ADDR, LARGE_PATH, PORTS, SMALL_PATH, VisitorLab } from './fixtures/visitor-lab.js';
-import { processCpuSeconds } from '../test/support/proc-stat.js';
+import { processCpuSeconds, threadSchedSeconds } from '../test/support/proc-stat.js';
 import { cpuBetween, curlBulk, linkPackets, median, namespaceCpu, processRssBytes, rssPeak, writeWrkScript, wrk, type WrkResult } from './fixtures/visitor-measure.js';
 import { agentNodeOptions, INSPECT_PORT, startProduct, type Product } from './fixtures/visitor-product.js';
 import { ensureTools } from './fixtures/visitor-tools.js';
@@ -57,6 +57,13 @@ interface Figures {
   c16: WrkResult;
   c64: WrkResult;
   serverCpuPer1000: number;
+  /**
+   * Path b at 16 connections, per request: the hub's and the agent's main threads on a CPU and
+   * runnable but waiting for one (/proc schedstat). On the bench's 2 cores every process of the
+   * path shares the CPUs, and a CPU profile (wall-clock sampling) bills the waits to whatever
+   * function was running: these say how much of a request's time is waiting rather than work.
+   */
+  mainThreads?: { hub: { runUs: number; waitUs: number }; agent: { runUs: number; waitUs: number } };
   agent?: AgentFigures & { cpuSecondsPer100MB: number };
   /** The same agent as devices run it: the device build (`npm run build:agent`) under plain node. */
   bundledAgent?: AgentFigures;
@@ -94,6 +101,15 @@ async function measureAgent(lab: VisitorLab, script: string, url: string, host: 
   return { aead: processAead(pid), cpuMsPerRequest: (cpu * 1000) / Math.max(1, c16.requests), rssIdleMB: rssIdle / MiB, rssLoadMB: rss.stop() / MiB };
 }
 
+type Sched = { hub: { run: number; wait: number } | undefined; agent: { run: number; wait: number } | undefined } | undefined;
+
+/** Figures.mainThreads from schedstat samples around a wrk run of `requests` (nothing when unreadable). */
+function mainThreadFigures(from: Sched, to: Sched, requests: number): Pick<Figures, 'mainThreads'> {
+  if (!from?.hub || !from.agent || !to?.hub || !to.agent || requests === 0) return {};
+  const per = (a: { run: number; wait: number }, b: { run: number; wait: number }) => ({ runUs: ((b.run - a.run) * 1e6) / requests, waitUs: ((b.wait - a.wait) * 1e6) / requests });
+  return { mainThreads: { hub: per(from.hub, to.hub), agent: per(from.agent, to.agent) } };
+}
+
 const LABELS: Record<PathKey, string> = {
   a: 'direct (routed by the server)',
   b: 'hub → our WireGuard → porthole-agent',
@@ -114,7 +130,8 @@ function pathSpecs(product: Product | undefined): PathSpec[] {
   return specs;
 }
 
-async function measurePath(lab: VisitorLab, script: string, spec: PathSpec, agentPid: number | undefined, log: Log): Promise<Figures> {
+async function measurePath(lab: VisitorLab, script: string, spec: PathSpec, pids: { agent: number; hub: number } | undefined, log: Log): Promise<Figures> {
+  const agentPid = pids?.agent;
   const small = `${spec.base}${SMALL_PATH}`;
   const large = `${spec.base}${LARGE_PATH}`;
   const visitor = lab.visitor;
@@ -127,7 +144,9 @@ async function measurePath(lab: VisitorLab, script: string, spec: PathSpec, agen
   const rss = agentPid !== undefined ? rssPeak(agentPid) : undefined;
   const cpuFrom = await namespaceCpu(lab.server);
   const agentFrom = agentPid !== undefined ? processCpuSeconds(agentPid) : 0;
+  const schedFrom = pids && { hub: threadSchedSeconds(pids.hub), agent: threadSchedSeconds(pids.agent) };
   const c16 = await wrk(visitor, script, small, spec.host, 16, LOAD_SECONDS);
+  const schedTo = pids && { hub: threadSchedSeconds(pids.hub), agent: threadSchedSeconds(pids.agent) };
   const agentTo = agentPid !== undefined ? processCpuSeconds(agentPid) : 0;
   const cpu16 = cpuBetween(cpuFrom, await namespaceCpu(lab.server));
   const c64 = await wrk(visitor, script, small, spec.host, 64, LOAD_SECONDS);
@@ -149,6 +168,7 @@ async function measurePath(lab: VisitorLab, script: string, spec: PathSpec, agen
     c16,
     c64,
     serverCpuPer1000: (cpu16 * 1000) / Math.max(1, c16.requests),
+    ...mainThreadFigures(schedFrom, schedTo, c16.requests),
     ...(agentPid !== undefined
       ? {
           agent: {
@@ -278,6 +298,12 @@ function rows(results: Map<PathKey, Figures>, goalList: Goal[], notes: string[])
     row('16 conn p99', f.c16.p99Ms, 'ms', base?.c16.p99Ms, g('small GET p99'));
     row('64 conn req/s', f.c64.rps, 'req/s', base?.c64.rps, g('requests/s at 64'));
     row('server CPU per 1,000 req (16 conn)', f.serverCpuPer1000, 's', base?.serverCpuPer1000, g('hub CPU per small request'));
+    if (f.mainThreads) {
+      const { hub, agent } = f.mainThreads;
+      const share = (t: { runUs: number; waitUs: number }) => `on a CPU ${t.runUs.toFixed(0)} µs per request, waiting for one ${t.waitUs.toFixed(0)} µs (/proc schedstat)`;
+      row('hub main thread: waiting for a CPU per request (16 conn)', hub.waitUs, 'µs', undefined, share(hub));
+      row('agent main thread: waiting for a CPU per request (16 conn)', agent.waitUs, 'µs', undefined, share(agent));
+    }
     if (f.agent) {
       row('agent CPU per request (16 conn)', f.agent.cpuMsPerRequest, 'ms');
       row('agent CPU per 100 MB', f.agent.cpuSecondsPer100MB, 's');
@@ -385,7 +411,7 @@ export default async function visitorPathBench(log: Log): Promise<BenchResult[]>
     );
     const results = new Map<PathKey, Figures>();
     for (const spec of specs) {
-      results.set(spec.key, await measurePath(lab, script, spec, spec.key === 'b' ? product!.agent.pid : undefined, log));
+      results.set(spec.key, await measurePath(lab, script, spec, spec.key === 'b' ? { agent: product!.agent.pid, hub: product!.hub.pid } : undefined, log));
     }
     const b = results.get('b');
     if (b && product) {
@@ -404,6 +430,13 @@ export default async function visitorPathBench(log: Log): Promise<BenchResult[]>
     if (b?.bundledAgent) {
       const a = b.bundledAgent;
       log(`agent (device build: npm run build:agent's bundle + sodium-native, plain node, NODE_OPTIONS='${agentNodeOptions()}' as its systemd unit, ${a.aead} AEAD): ${a.cpuMsPerRequest.toFixed(3)} ms CPU per request (16 conn), RSS ${a.rssIdleMB.toFixed(0)} MB idle, ${a.rssLoadMB.toFixed(0)} MB peak under load`);
+    }
+    if (b?.mainThreads) {
+      const { hub, agent } = b.mainThreads;
+      log(
+        `main threads at 16 conn, per request: hub ${hub.runUs.toFixed(0)} µs on a CPU + ${hub.waitUs.toFixed(0)} µs waiting for one, ` +
+          `agent ${agent.runUs.toFixed(0)} + ${agent.waitUs.toFixed(0)} µs (/proc schedstat; a CPU profile bills the waits to the function that was running)`,
+      );
     }
     log('server CPU = utime+stime of every process in the server namespace; kernel softirq (forwarding, kernel TCP, veth) is not attributable and not included');
     log('goals (path b against d):');

@@ -51,3 +51,18 @@ export function threadCpuSecondsByName(pid: number): Map<string, number> {
   }
   return byName;
 }
+
+/**
+ * One thread's scheduler times in seconds from /proc/<pid>/task/<tid>/schedstat (the main thread
+ * when `tid` is left out): on a CPU, and runnable but waiting in a run queue. Undefined when the
+ * file cannot be read (gone, not Linux, a kernel without schedstats).
+ */
+export function threadSchedSeconds(pid: number, tid = pid): { run: number; wait: number } | undefined {
+  try {
+    const [runNs, waitNs] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
+    if (!Number.isFinite(runNs) || !Number.isFinite(waitNs)) return undefined;
+    return { run: runNs! / 1e9, wait: waitNs! / 1e9 };
+  } catch {
+    return undefined;
+  }
+}
