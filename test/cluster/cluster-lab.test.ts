@@ -208,10 +208,19 @@ describe.skipIf(!ok)('cluster lab: three hub nodes, one PostgreSQL, HAProxy, age
       60_000,
       100,
     );
-    const newHolder = await lab.holder(a.serial);
+    // The node that serves it writes its hold after the handshake, and the node answering the API
+    // learns it from that write: right after the first 200 it may not know the new holder yet (it
+    // answered null in a loaded CI run). It must learn it: a live node other than the killed one.
+    const newHolder = await untilValue(
+      async () => {
+        const h = await lab.holder(a.serial).catch(() => null);
+        return h !== null && h !== lab.nodeName(holder) ? h : undefined;
+      },
+      `a node other than node ${holder} to hold ${a.serial}`,
+      15_000,
+      100,
+    );
     console.log(`cluster lab: node ${holder} SIGKILLed; ${a.serial} served again through HAProxy after ${(servedMs / 1000).toFixed(1)} s, now held by ${newHolder}`);
-    expect(newHolder).not.toBe(lab.nodeName(holder));
-    expect(newHolder).not.toBeNull();
     lab.startNode(holder);
     await lab.nodeListening(holder);
   }, 120_000);

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probePostgres } from '@porthole/db/testing';
-import { createNetstack, type Netstack } from '@porthole/netstack';
+import { createNetstack, parseIpv4Address, type Netstack } from '@porthole/netstack';
 import { UdpBind, startWireGuardNode } from '@porthole/wireguard';
 import { newDeviceKeys } from '../support/overlay-device.js';
 import { requirementsMet } from '../support/requirements.js';
@@ -129,6 +129,11 @@ describe.skipIf(!ok)('the packet relay of a hub cluster', () => {
     expect(refused).not.toBe('connected');
     expect(a().hub.overlay.router.drops.get('device_to_device') ?? 0, JSON.stringify(Object.fromEntries(a().hub.overlay.router.drops))).toBeGreaterThan(d2dA);
     expect(a().hub.overlay.router.relayedOut).toBe(relayedOutA);
+    // B learns both devices from the peer feed; until then its router has no role for the second
+    // device and drops the packet as no_route instead (a loaded CI run met that).
+    for (const device of [other.registration.tunnelIp, tunnelIp]) {
+      await until(() => b().hub.overlay.peers.roleOf(parseIpv4Address(device)) === 'device', `node B to know ${device} as a device`);
+    }
     const d2dB = b().hub.overlay.router.drops.get('device_to_device') ?? 0;
     const relayedInB = b().hub.overlay.router.relayedIn;
     const signed = await openRelay(signClusterRequest(SECRET, 'node-a', 'GET', '/cluster/v1/relay'));
