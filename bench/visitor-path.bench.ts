@@ -23,7 +23,7 @@ import type { BenchResult } from './harness.js';
 import { JsonProcess } from '../test/support/json-process.js';
 import { REPO } from './fixtures/hub-child-process.js';
 import { ADDR, LARGE_PATH, PORTS, SMALL_PATH, VisitorLab } from './fixtures/visitor-lab.js';
-import { processCpuSeconds, threadSchedSeconds } from '../test/support/proc-stat.js';
+import { processCpuSeconds, threadSchedNs } from '../test/support/proc-stat.js';
 import { cpuBetween, curlBulk, linkPackets, median, namespaceCpu, processRssBytes, rssPeak, writeWrkScript, wrk, type WrkResult } from './fixtures/visitor-measure.js';
 import { agentNodeOptions, INSPECT_PORT, startProduct, type Product } from './fixtures/visitor-product.js';
 import { ensureTools } from './fixtures/visitor-tools.js';
@@ -101,12 +101,13 @@ async function measureAgent(lab: VisitorLab, script: string, url: string, host: 
   return { aead: processAead(pid), cpuMsPerRequest: (cpu * 1000) / Math.max(1, c16.requests), rssIdleMB: rssIdle / MiB, rssLoadMB: rss.stop() / MiB };
 }
 
-type Sched = { hub: { run: number; wait: number } | undefined; agent: { run: number; wait: number } | undefined } | undefined;
+type SchedNs = ReturnType<typeof threadSchedNs>;
+type Sched = { hub: SchedNs; agent: SchedNs } | undefined;
 
 /** Figures.mainThreads from schedstat samples around a wrk run of `requests` (nothing when unreadable). */
 function mainThreadFigures(from: Sched, to: Sched, requests: number): Pick<Figures, 'mainThreads'> {
   if (!from?.hub || !from.agent || !to?.hub || !to.agent || requests === 0) return {};
-  const per = (a: { run: number; wait: number }, b: { run: number; wait: number }) => ({ runUs: ((b.run - a.run) * 1e6) / requests, waitUs: ((b.wait - a.wait) * 1e6) / requests });
+  const per = (a: NonNullable<SchedNs>, b: NonNullable<SchedNs>) => ({ runUs: (b.runNs - a.runNs) / 1e3 / requests, waitUs: (b.waitNs - a.waitNs) / 1e3 / requests });
   return { mainThreads: { hub: per(from.hub, to.hub), agent: per(from.agent, to.agent) } };
 }
 
@@ -144,9 +145,9 @@ async function measurePath(lab: VisitorLab, script: string, spec: PathSpec, pids
   const rss = agentPid !== undefined ? rssPeak(agentPid) : undefined;
   const cpuFrom = await namespaceCpu(lab.server);
   const agentFrom = agentPid !== undefined ? processCpuSeconds(agentPid) : 0;
-  const schedFrom = pids && { hub: threadSchedSeconds(pids.hub), agent: threadSchedSeconds(pids.agent) };
+  const schedFrom = pids && { hub: threadSchedNs(pids.hub), agent: threadSchedNs(pids.agent) };
   const c16 = await wrk(visitor, script, small, spec.host, 16, LOAD_SECONDS);
-  const schedTo = pids && { hub: threadSchedSeconds(pids.hub), agent: threadSchedSeconds(pids.agent) };
+  const schedTo = pids && { hub: threadSchedNs(pids.hub), agent: threadSchedNs(pids.agent) };
   const agentTo = agentPid !== undefined ? processCpuSeconds(agentPid) : 0;
   const cpu16 = cpuBetween(cpuFrom, await namespaceCpu(lab.server));
   const c64 = await wrk(visitor, script, small, spec.host, 64, LOAD_SECONDS);

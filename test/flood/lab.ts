@@ -15,7 +15,7 @@ import { decodeKey, encodeKey, publicKeyFromPrivate } from '@porthole/wireguard'
 import { curl } from '../e2e/lab/curl.js';
 import { REPO_ROOT, startService, TSX, type Service } from '../e2e/lab/service.js';
 import { createNetns, run, veth, type Netns } from '../support/netns.js';
-import { processCpuSeconds } from '../support/proc-stat.js';
+import { processCpuSeconds, threadSchedNs } from '../support/proc-stat.js';
 
 export const HUB_IP = '10.200.0.1';
 export const DOMAIN = 'flood.test';
@@ -216,9 +216,8 @@ export async function createFloodLab(options: FloodLabOptions = {}): Promise<Flo
         for (const pid of await processTree(hub.process.pid!)) {
           for (const tid of readdirSync(`/proc/${pid}/task`).map(Number)) {
             try {
-              // schedstat: ns on a CPU, ns runnable but waiting in the run queue, time slices.
-              const [runNs, waitNs] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
-              threads.push({ tid, name: readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim(), runNs: runNs ?? 0, waitNs: waitNs ?? 0 });
+              const sched = threadSchedNs(pid, tid);
+              if (sched) threads.push({ tid, name: readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim(), ...sched });
             } catch {
               // the thread ended between the listing and the read
             }

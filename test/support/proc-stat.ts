@@ -1,6 +1,6 @@
 // CPU time from Linux /proc: utime + stime of a process (all its threads, /proc/<pid>/stat) or of
-// one thread (/proc/<pid>/task/<tid>/stat), for benchmarks and labs that bill CPU to a process
-// tree, a namespace or a single thread.
+// one thread (/proc/<pid>/task/<tid>/stat), and a thread's scheduler times (schedstat), for
+// benchmarks and labs that bill CPU to a process tree, a namespace or a single thread.
 import { readdirSync, readFileSync } from 'node:fs';
 
 const CLOCK_TICKS_PER_SECOND = 100; // getconf CLK_TCK on Linux x86-64 and arm64
@@ -13,6 +13,11 @@ export function statCpuSeconds(statFile: string): number | undefined {
   } catch {
     return undefined;
   }
+  return cpuSecondsOf(stat);
+}
+
+/** utime + stime in seconds of a stat file's text. */
+function cpuSecondsOf(stat: string): number {
   // Fields after the command name, which may itself contain spaces and parentheses; utime and
   // stime are fields 14 and 15 of the file.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -38,30 +43,28 @@ export function threadCpuSecondsByName(pid: number): Map<string, number> {
     return byName;
   }
   for (const tid of tids) {
-    const file = `/proc/${pid}/task/${tid}/stat`;
-    let name: string;
+    let stat: string;
     try {
-      const stat = readFileSync(file, 'utf8');
-      name = tid === String(pid) ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
     } catch {
       continue; // the thread ended meanwhile
     }
-    const seconds = statCpuSeconds(file);
-    if (seconds !== undefined) byName.set(name, (byName.get(name) ?? 0) + seconds);
+    const name = tid === String(pid) ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    byName.set(name, (byName.get(name) ?? 0) + cpuSecondsOf(stat));
   }
   return byName;
 }
 
 /**
- * One thread's scheduler times in seconds from /proc/<pid>/task/<tid>/schedstat (the main thread
- * when `tid` is left out): on a CPU, and runnable but waiting in a run queue. Undefined when the
- * file cannot be read (gone, not Linux, a kernel without schedstats).
+ * One thread's scheduler times from /proc/<pid>/task/<tid>/schedstat (the main thread when `tid`
+ * is left out): ns on a CPU, and ns runnable but waiting in a run queue. Undefined when the file
+ * cannot be read (the thread ended, not Linux, a kernel without schedstats).
  */
-export function threadSchedSeconds(pid: number, tid = pid): { run: number; wait: number } | undefined {
+export function threadSchedNs(pid: number, tid = pid): { runNs: number; waitNs: number } | undefined {
   try {
     const [runNs, waitNs] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
     if (!Number.isFinite(runNs) || !Number.isFinite(waitNs)) return undefined;
-    return { run: runNs! / 1e9, wait: waitNs! / 1e9 };
+    return { runNs: runNs!, waitNs: waitNs! };
   } catch {
     return undefined;
   }
