@@ -6,7 +6,7 @@ import { is, sql } from 'drizzle-orm';
 import { PgTable, getTableConfig } from 'drizzle-orm/pg-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requirementsMet } from '../../../test/support/requirements.js';
-import { createDatabase, resultRows, type DriverName } from './database.js';
+import { createDatabase, reconnectDelaySeconds, resultRows, type DriverName } from './database.js';
 import { dbErrorMeaning, isUniqueViolation } from './db-errors.js';
 import { DEFAULT_MIGRATIONS_FOLDER } from './migrate.js';
 import { schemaDrift } from './schema-drift.js';
@@ -157,4 +157,64 @@ describe('createDatabase', () => {
     });
     expect(dbErrorMeaning(err)?.kind).toBe('unavailable');
   });
+
+  it('waits at most a second before it reconnects, however long the database has been down', () => {
+    const delays = Array.from({ length: 40 }, (_, failures) => reconnectDelaySeconds(failures));
+    expect(delays[0]).toBeGreaterThan(0);
+    expect(delays[0]).toBeLessThanOrEqual(0.01);
+    expect(Math.max(...delays)).toBeLessThanOrEqual(1);
+    expect(delays.slice(20).every((d) => d >= 0.5)).toBe(true);
+  });
+
+  // postgres.js delays a pool connection's reconnect by a backoff that grows with every failed
+  // attempt (its own curve reaches 20 s), and a query arriving meanwhile waits for it. Through an
+  // outage of many failed queries, each must still fail as unavailable, and the pool must be
+  // back as soon as the database is: with the default curve the later queries of this test wait
+  // 10-20 s each, past the test's timeout.
+  it.skipIf(!drivers.includes('postgres'))('through a PostgreSQL outage queries fail as unavailable, and the next one after it succeeds', async () => {
+    const net = await import('node:net');
+    const t = await createTestDatabase('postgres');
+    const target = new URL(t.url!);
+    const open = new Set<import('node:net').Socket>();
+    let server: import('node:net').Server | undefined;
+    const listen = (port: number) =>
+      new Promise<number>((resolve, reject) => {
+        server = net.createServer((client) => {
+          const upstream = net.connect(Number(target.port || 5432), target.hostname);
+          for (const s of [client, upstream]) {
+            open.add(s);
+            s.on('error', () => {}).on('close', () => {
+              client.destroy();
+              upstream.destroy();
+              open.delete(s);
+            });
+          }
+          client.pipe(upstream).pipe(client);
+        });
+        server.once('error', reject).listen(port, '127.0.0.1', () => resolve((server!.address() as import('node:net').AddressInfo).port));
+      });
+    const cut = async () => {
+      const closed = new Promise((r) => server!.close(r));
+      for (const s of open) s.destroy();
+      await closed;
+    };
+    const port = await listen(0);
+    const viaRelay = new URL(t.url!);
+    viaRelay.hostname = '127.0.0.1';
+    viaRelay.port = String(port);
+    const h = await createDatabase({ url: viaRelay.toString(), migrate: false, maxConnections: 2 });
+    try {
+      expect(resultRows(await h.db.execute(sql`select 1 as one`))).toEqual([{ one: 1 }]);
+      await cut();
+      const meanings: (string | undefined)[] = [];
+      for (let i = 0; i < 10; i++) meanings.push(await h.db.execute(sql`select 1`).then(() => 'answered', (e: unknown) => dbErrorMeaning(e)?.kind));
+      expect(meanings).toEqual(Array(10).fill('unavailable'));
+      await listen(port);
+      expect(resultRows(await h.db.execute(sql`select 2 as two`))).toEqual([{ two: 2 }]);
+    } finally {
+      await h.close();
+      await cut();
+      await t.drop();
+    }
+  }, 15_000);
 });

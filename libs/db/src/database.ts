@@ -152,12 +152,26 @@ function driverReason(err: unknown): string {
   return message.split('\n')[0]!;
 }
 
+/**
+ * Seconds postgres.js waits before it reconnects a pool connection after `failures` failed
+ * connection attempts in a row (the pool shares the count). A query that arrives meanwhile waits
+ * for that reconnect before it can even fail. postgres.js's own curve grows to 20 s, so after a
+ * few seconds of a database outage every portal and API request hung for up to 20 s where it
+ * should answer 503 at once, and recovery lagged the database by as much. Same jittered curve,
+ * capped at 1 s: requests fail fast, the hub follows the database back within a second, and a
+ * down server sees at most one attempt per pool connection per second.
+ */
+export function reconnectDelaySeconds(failures: number): number {
+  return (0.5 + Math.random() / 2) * Math.min(3 ** failures / 100, 1);
+}
+
 function openPostgres(url: string, options: CreateDatabaseOptions): DatabaseHandle {
   const client = postgres(url, {
     max: options.maxConnections ?? 10,
     // Migrations and CREATE EXTENSION … IF NOT EXISTS print notices; they are not problems.
     onnotice: () => {},
     connect_timeout: 10,
+    backoff: reconnectDelaySeconds,
   });
   const db = drizzlePostgres({ client }) as unknown as Database;
   return {
