@@ -30,6 +30,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** n (1-based) of the node named `name`. */
 const nodeNumber = (name: string | null) => (name === null ? undefined : Number(/^node(\d+)$/.exec(name)?.[1]));
 
+/** Whether node n still runs, and the end of its log (for a failure message). */
+function nodeState(n: number): string {
+  const node = lab.node(n);
+  const state = node.exited() ? `exited (code ${String(node.process.exitCode)}, signal ${String(node.process.signalCode)})` : 'running';
+  return `${state}; its log ends:\n${node.output().slice(-4000)}`;
+}
+
 async function untilValue<T>(fn: () => Promise<T | undefined>, what: string, timeoutMs: number, stepMs = 100): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -233,8 +240,11 @@ describe.skipIf(!ok)('cluster lab: three hub nodes, one PostgreSQL, HAProxy, age
       await sleep(2_000); // every node has noticed (heartbeats fail)
       for (const a of lab.agents) {
         for (let n = 1; n <= NODES; n++) {
-          const r = await lab.visit(url(a, '/hello.txt'), { via: n, maxTimeSeconds: 10 });
-          expect({ serial: a.serial, node: n, status: r.status, body: r.body }).toEqual({ serial: a.serial, node: n, status: 200, body: `hello from ${a.serial}\n` });
+          // A failure says whether the node was still running and what it last logged.
+          const r = await lab.visit(url(a, '/hello.txt'), { via: n, maxTimeSeconds: 10 }).catch((err: Error) => {
+            throw new Error(`${err.message.slice(-300)}\nnode ${n} ${nodeState(n)}`);
+          });
+          expect({ serial: a.serial, node: n, status: r.status, body: r.body }, `node ${n} ${nodeState(n)}`).toEqual({ serial: a.serial, node: n, status: 200, body: `hello from ${a.serial}\n` });
         }
         const big = await lab.sha256(url(a, '/big.bin'), { maxTimeSeconds: 60 });
         expect({ serial: a.serial, status: big.status, bytes: big.bytes, sha256: big.sha256 }).toEqual({ serial: a.serial, status: 200, bytes: BIG_BYTES, sha256: a.bigSha256 });
