@@ -3,7 +3,7 @@
 // LISTEN/NOTIFY channel that wakes the other nodes at once, and leaving (SIGTERM). It keeps the
 // ClusterView up to date; reachability reads that view on every request.
 import type { Database, DatabaseHandle } from '@porthole/db';
-import type { Logger } from '../ops/logger.js';
+import { failureStreak, type Logger } from '../ops/logger.js';
 import { ClusterView, HEARTBEAT_MS, LEASE_MS, type NodeRecord } from './cluster-view.js';
 import { CLUSTER_CHANNEL, endLease, heartbeat, notify, parseNotice, pruneNodes, readHolds, takeHolds, type ClusterNotice } from './cluster-store.js';
 
@@ -40,6 +40,8 @@ export interface ClusterNodeOptions {
 
 export async function startClusterNode(o: ClusterNodeOptions) {
   const log = o.logger.child({ component: 'cluster' });
+  // A heartbeat a second: a database outage is one warning (and a reminder a minute), not one per beat.
+  const heartbeatFailures = failureStreak(log, { failed: 'cluster heartbeat failed', recovered: 'cluster heartbeat works again' });
   const now = o.now ?? Date.now;
   const leaseMs = o.leaseMs ?? LEASE_MS;
   const view = new ClusterView(o.nodeName, now);
@@ -105,7 +107,7 @@ export async function startClusterNode(o: ClusterNodeOptions) {
     if (now() - lastReadMs > 2 * heartbeatMs) view.freeze(lastReadMs);
     if (beating) return; // a slow database: never two heartbeats at once
     beating = beat()
-      .catch((err: unknown) => log.warn('cluster heartbeat failed', { err: String(err) }))
+      .then(() => heartbeatFailures.succeeded(), (err: unknown) => heartbeatFailures.failed(err))
       .finally(() => (beating = undefined));
   }, heartbeatMs);
   timer.unref();

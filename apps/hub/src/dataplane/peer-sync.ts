@@ -12,7 +12,7 @@
 import type { PeerChange } from '@porthole/db';
 import { constants, formatEndpoint, sameEndpoint, type Endpoint, type PeerConfig, type PeerStatus as WgPeerStatus, type PeerUpdate } from '@porthole/wireguard';
 import { parseIpv4Address } from '@porthole/netstack';
-import type { Logger } from '../ops/logger.js';
+import { failureStreak, type Logger } from '../ops/logger.js';
 import type { Peer, PeerChanges, PeerSet, PeerStatus } from '../registry/index.js';
 import type { PeerRole } from './overlay-router.js';
 import { RESUME_WINDOW_MS, resumablePeers } from './resume-peers.js';
@@ -104,8 +104,14 @@ export class PeerSync {
   private firstContactTimer: NodeJS.Timeout | undefined;
   /** Status writes run one after another, so an older view never lands after a newer one. */
   private writes: Promise<void> = Promise.resolve();
+  // A database outage fails every round: one warning per streak, not one per second.
+  private readonly syncFailures;
+  private readonly writeFailures;
 
-  constructor(private readonly options: PeerSyncOptions) {}
+  constructor(private readonly options: PeerSyncOptions) {
+    this.syncFailures = failureStreak(options.logger, { failed: 'peer sync failed; keeping the current peer set', recovered: 'peer sync works again' });
+    this.writeFailures = failureStreak(options.logger, { failed: 'peer status write failed; will retry', recovered: 'peer status writes work again' });
+  }
 
   /** Loads the whole peer set, then follows changes. Resolves once the first load is applied. */
   async start(): Promise<void> {
@@ -236,9 +242,10 @@ export class PeerSync {
             this.version = page.version;
           } while (page.more && !this.stopped);
         } while (this.again && !this.stopped);
+        this.syncFailures.succeeded();
       } catch (err) {
         // The database may be briefly away: the data plane keeps its current peers and retries.
-        this.options.logger?.warn('peer sync failed; keeping the current peer set', { err: String(err) });
+        this.syncFailures.failed(err);
       } finally {
         this.syncing = undefined;
       }
@@ -307,9 +314,10 @@ export class PeerSync {
       try {
         await this.options.source.recordPeerStatus(batch);
         for (const [key, w] of written) if (this.known.has(key)) this.lastWritten.set(key, w);
+        this.writeFailures.succeeded();
       } catch (err) {
         // Not recorded as written: the next status flush picks these peers up again.
-        this.options.logger?.warn('peer status write failed; will retry', { err: String(err), peers: batch.length });
+        this.writeFailures.failed(err, { peers: batch.length });
       }
     });
     this.writes = next;

@@ -2,7 +2,7 @@
 // hub code imports. `write` receives each line without its newline.
 import { createLogger, memoryLogger, type LogFields, type Logger, type LogLevel } from '@porthole/log';
 
-export { silentLogger, type LogFields, type Logger, type LogLevel } from '@porthole/log';
+export { failureStreak, silentLogger, type FailureStreak, type LogFields, type Logger, type LogLevel } from '@porthole/log';
 
 export interface JsonLoggerOptions {
   level?: LogLevel;

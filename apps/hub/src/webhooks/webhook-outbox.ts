@@ -3,7 +3,7 @@
 // attempt. A failed attempt (no answer, timeout, non-2xx, a redirect) is retried with exponential
 // backoff and jitter until `maxAttempts`; rows survive restarts, so nothing queued is lost.
 import { randomUUID } from 'node:crypto';
-import type { Logger } from '../ops/logger.js';
+import { failureStreak, type Logger } from '../ops/logger.js';
 import type { ClaimedDelivery } from '../registry/webhooks.js';
 import type { SecretBox } from './secret-box.js';
 import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signatureHeader } from './webhook-signature.js';
@@ -47,6 +47,8 @@ export function backoffMs(attempts: number, baseMs: number, maxMs: number, rando
 
 export function createWebhookOutbox(o: WebhookOutboxOptions) {
   const log = o.logger?.child({ component: 'webhooks' });
+  // Polled every few seconds: an outage is one warning, not one per poll.
+  const unavailable = failureStreak(log, { failed: 'webhook outbox unavailable', recovered: 'webhook outbox available again' });
   const pollMs = o.pollMs ?? 2_000;
   const timeoutMs = o.timeoutMs ?? 10_000;
   const maxAttempts = o.maxAttempts ?? 12;
@@ -134,7 +136,7 @@ export function createWebhookOutbox(o: WebhookOutboxOptions) {
       return;
     }
     running = drain()
-      .catch((err: unknown) => log?.warn('webhook outbox unavailable', { err: String(err) }))
+      .then(() => unavailable.succeeded(), (err: unknown) => unavailable.failed(err))
       .finally(() => {
         running = undefined;
         schedule(again ? 0 : pollMs);
