@@ -98,8 +98,24 @@ describe.skipIf(!ok)('TOFU for an HTTPS target', () => {
     expect(logger.records.some((r) => r.msg === 'target certificate pinned on first use')).toBe(true);
   });
 
+  it('sequential requests reuse one verified TLS connection to the target', async () => {
+    let handshakes = 0;
+    const count = () => handshakes++;
+    device.on('secureConnection', count);
+    try {
+      for (let i = 0; i < 5; i++) expect(await get(`/seq${i}`)).toContain(`path=/seq${i}`);
+    } finally {
+      device.off('secureConnection', count);
+    }
+    // The connection of the test before is kept alive and verified: none of these needs a new one.
+    expect(handshakes).toBe(0);
+  });
+
   it('refuses a swapped certificate with a 502 explanation until the owner accepts it', async () => {
+    // A device serves a new certificate on new connections (it restarts its server to change it);
+    // connections already verified against the pin stay what they were.
     device.setSecureContext({ key: certB.key, cert: certB.cert });
+    device.closeAllConnections();
     for (let i = 0; i < 2; i++) {
       const res = await get('/');
       expect(res).toMatch(/^HTTP\/1\.1 502/);
@@ -133,11 +149,28 @@ describe.skipIf(!ok)('TOFU for an HTTPS target', () => {
 
   it('WebSocket-style upgrades are refused too while the certificate does not match', async () => {
     device.setSecureContext({ key: certA.key, cert: certA.cert });
+    device.closeAllConnections();
     const res = await rawHttp(
       await network.current()!.connect(80),
       'GET /ws HTTP/1.1\r\nHost: an12345678.example.io\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
     );
     expect(res).toMatch(/^HTTP\/1\.1 502/);
     expect(res).toContain('Device certificate changed');
+  });
+
+  it('a changed pin closes the connections verified against the old one: the next request is checked against the new pin', async () => {
+    const origin = `https://127.0.0.1:${port}`;
+    device.setSecureContext({ key: certB.key, cert: certB.cert });
+    device.closeAllConnections();
+    expect(store.state.pins[origin]).toBe(certB.fingerprint);
+    expect(await get('/kept')).toContain('path=/kept'); // a connection verified against B, kept alive
+    // The pin changes under it (here straight in the state; the owner's page does it on accept).
+    store.update((st) => {
+      st.pins[origin] = certA.fingerprint;
+    });
+    const res = await get('/after-repin');
+    expect(res).toMatch(/^HTTP\/1\.1 502/);
+    expect(res).toContain('Device certificate changed');
+    expect(res).not.toContain('path=/after-repin');
   });
 });
