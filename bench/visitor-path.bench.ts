@@ -12,8 +12,12 @@
 // (forwarding, kernel TCP, veth) is not attributable to a process and is in no figure.
 // Ratios are against path d; the issue's goals are marked pass/fail (the bench reports, never fails).
 //
-//   VISITOR_BENCH_QUICK=1          20 MB file, one bulk run, 2 s wrk runs (development)
+//   VISITOR_BENCH_QUICK=1          20 MB file, one bulk run, 2 s wrk runs, one round (development)
 //   VISITOR_BENCH_PATHS=a,b,d      only these paths (d is the baseline of every ratio)
+//   VISITOR_BENCH_ROUNDS=N         measure every path N times, interleaved (a b c d e, a b c d e, …),
+//                                  and report each figure's median; default 3, 1 when QUICK. A VM's
+//                                  speed drifts by a third within minutes here, and one round put the
+//                                  same build's 16-connection ratio anywhere from 0.33x to 0.47x.
 //   VISITOR_BENCH_PROFILE=<dir>    instead: CPU profiles of hub and agent on path b at 1, 16 and 64
 //                                  connections and for bulk, .cpuprofile files and top-5 self time
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -35,7 +39,10 @@ const LARGE_BYTES = (QUICK ? 20 : 150) * 1_000_000;
 const BULK_RUNS = QUICK ? 1 : 3;
 const LOAD_SECONDS = QUICK ? 2 : 5;
 const WARMUP_SECONDS = 1;
+/** Each wrk run of the warm-up pass before the first round. */
+const WARMUP_ROUND_SECONDS = QUICK ? 3 : 5;
 const PROFILE_DIR = process.env.VISITOR_BENCH_PROFILE;
+const ROUNDS = Math.max(1, Number(process.env.VISITOR_BENCH_ROUNDS ?? (QUICK ? 1 : 3)) || 1);
 const MB = 1_000_000;
 
 type Log = (line: string) => void;
@@ -131,6 +138,17 @@ function pathSpecs(product: Product | undefined): PathSpec[] {
   return specs;
 }
 
+/** Load on a path that is not measured: every kind the measurement then runs, once. */
+async function warmUp(lab: VisitorLab, script: string, spec: PathSpec, log: Log): Promise<void> {
+  const small = `${spec.base}${SMALL_PATH}`;
+  const started = Date.now();
+  await wrk(lab.visitor, script, small, spec.host, 16, WARMUP_ROUND_SECONDS);
+  await wrk(lab.visitor, script, small, spec.host, 64, WARMUP_ROUND_SECONDS);
+  await wrk(lab.visitor, script, small, spec.host, 1, WARMUP_SECONDS);
+  await curlBulk(lab.visitor, `${spec.base}${LARGE_PATH}`, spec.host, LARGE_BYTES);
+  log(`${spec.key}. warmed up in ${((Date.now() - started) / 1000).toFixed(0)} s (not measured)`);
+}
+
 async function measurePath(lab: VisitorLab, script: string, spec: PathSpec, pids: { agent: number; hub: number } | undefined, log: Log): Promise<Figures> {
   const agentPid = pids?.agent;
   const small = `${spec.base}${SMALL_PATH}`;
@@ -190,6 +208,22 @@ async function measurePath(lab: VisitorLab, script: string, spec: PathSpec, pids
       (errors > 0 ? `, ${errors} wrk errors` : ''),
   );
   return figures;
+}
+
+/**
+ * One set of figures from several rounds of the same path: the median of every number, field by
+ * field (nested ones too), except wrk errors, which are summed so that none is hidden.
+ */
+function medianOf(list: readonly unknown[]): unknown {
+  const first = list[0];
+  if (typeof first === 'number') return median(list as number[]);
+  if (first === null || typeof first !== 'object') return first;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(first)) {
+    const values = list.map((f) => (f as Record<string, unknown>)[key]).filter((v) => v !== undefined);
+    out[key] = key === 'errors' ? (values as number[]).reduce((a, b) => a + b, 0) : medianOf(values);
+  }
+  return out;
 }
 
 /** A figure with its ratio to the baseline's, e.g. "351 (0.07x)". */
@@ -410,10 +444,22 @@ export default async function visitorPathBench(log: Log): Promise<BenchResult[]>
     const specs = pathSpecs(product).filter(
       (s) => wanted.has(s.key) && (canWireGuardGo || (s.key !== 'c' && s.key !== 'd')) && (canSsh || s.key !== 'e'),
     );
-    const results = new Map<PathKey, Figures>();
-    for (const spec of specs) {
-      results.set(spec.key, await measurePath(lab, script, spec, spec.key === 'b' ? { agent: product!.agent.pid, hub: product!.hub.pid } : undefined, log));
+    // A warm-up pass over every path before anything counts: the hub and the agent are JavaScript,
+    // and until V8 has compiled their hot paths (and their pools and buffers have grown) they run at
+    // a fraction of their speed, where nginx and wireguard-go need no warming. Without it the first
+    // round measured the product's start-up: a quick run's path b did 600 req/s at 1 connection and
+    // 184 Mbit/s in round 1 and 1,232 req/s and 411 Mbit/s in round 2, with d within 15 % of itself.
+    for (const spec of specs) await warmUp(lab, script, spec, log);
+    // Rounds interleave the paths, so a drift of the machine's speed meets every path alike.
+    const rounds = new Map<PathKey, Figures[]>();
+    for (let round = 1; round <= ROUNDS; round++) {
+      if (ROUNDS > 1) log(`round ${round} of ${ROUNDS}`);
+      for (const spec of specs) {
+        const f = await measurePath(lab, script, spec, spec.key === 'b' ? { agent: product!.agent.pid, hub: product!.hub.pid } : undefined, log);
+        rounds.set(spec.key, [...(rounds.get(spec.key) ?? []), f]);
+      }
     }
+    const results = new Map<PathKey, Figures>([...rounds].map(([key, list]) => [key, medianOf(list) as Figures]));
     const b = results.get('b');
     if (b && product) {
       const bundled = await product.startBundledAgent();
@@ -422,7 +468,7 @@ export default async function visitorPathBench(log: Log): Promise<BenchResult[]>
     // d first in the table is not needed: every ratio is computed against it by key.
     const goalList = goals(results);
     log('');
-    log(`visitor path, ${QUICK ? 'QUICK mode, ' : ''}${LARGE_BYTES / MB} MB bulk × ${BULK_RUNS}, wrk ${LOAD_SECONDS} s per point, ratios against d:`);
+    log(`visitor path, ${QUICK ? 'QUICK mode, ' : ''}${LARGE_BYTES / MB} MB bulk × ${BULK_RUNS}, wrk ${LOAD_SECONDS} s per point, ${ROUNDS === 1 ? 'one round' : `medians of ${ROUNDS} interleaved rounds`}, ratios against d:`);
     for (const line of wideTable(results).split('\n')) log(line);
     if (b?.agent) {
       const a = b.agent;
