@@ -1,9 +1,9 @@
 // Overlay port 80 → the device's local web UI. Requests arrive from the hub over the tunnel as a
 // plain HTTP/1.1 byte stream; a node:http server parses them (no listening socket: connections
 // are handed in) and each is forwarded to the one configured target, HTTP or HTTPS with a pinned
-// certificate (tofu.ts), on kept-alive connections either way. Host and absolute self-URLs are rewritten both ways; WebSocket upgrades
-// are relayed as raw bytes after the request head. The target is fixed: request-controlled hosts
-// (absolute-form targets, Host) are never contacted.
+// certificate (tofu.ts), on kept-alive connections either way. Host and absolute self-URLs are
+// rewritten both ways; WebSocket upgrades are relayed as raw bytes after the request head. The
+// target is fixed: request-controlled hosts (absolute-form targets, Host) are never contacted.
 import { createServer, request as httpRequest, Agent, type ClientRequestArgs, type IncomingMessage, type ServerResponse, type OutgoingHttpHeaders } from 'node:http';
 import { connect as netConnect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
