@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requirementsMet } from '../support/requirements.js';
 import { startWireGuardGo, wgGenkey, wgPubkey, type WireGuardGo } from '../support/wireguard-go.js';
 import { stripWgQuick, withPrivateKey } from '../interop/fixtures/hub-wg-quick.js';
-import { BIG_BYTES, DOMAIN, NODES, startClusterLab, type ClusterLab, type LabAgent } from './lab/cluster.js';
+import { BIG_BYTES, DOMAIN, NODES, PORTAL, startClusterLab, type ClusterLab, type LabAgent } from './lab/cluster.js';
 import { PG_BIN } from './lab/postgres.js';
 import { nodeIp } from './lab/topology.js';
 
@@ -101,7 +101,17 @@ describe.skipIf(!ok)('cluster lab: three hub nodes, one PostgreSQL, HAProxy, age
         500,
       ).catch(async (err: Error) => {
         const ping = await lab.net.visitor.exec('ping', ['-c', '1', '-W', '2', dev.json.tunnelIp]).then((r) => r.stdout, (e: Error) => e.message);
-        throw new Error(`${err.message}\nwg: ${JSON.stringify(await go!.dump())}\nping: ${ping}`);
+        // Failed once in a clean-clone CI run (the admin peer's handshake with node 1 done, nothing
+        // through): what each node of the path dropped, and its log, name the missing step.
+        const drops = async (n: number) =>
+          lab.visit(`${PORTAL}/metrics`, { via: n }).then(
+            (r) => r.body.split('\n').filter((l) => /drops_total\{/.test(l)).join('\n') || `(status ${r.status}, no drop counters)`,
+            (e: Error) => e.message,
+          );
+        throw new Error(
+          `${err.message}\nwg: ${JSON.stringify(await go!.dump())}\nping: ${ping}\n` +
+            `node 1 drops:\n${await drops(1)}\nnode 3 drops:\n${await drops(3)}\nnode 1 ${nodeState(1)}\nnode 3 ${nodeState(3)}`,
+        );
       });
       expect(body).toBe(`hello from ${b.serial}\n`);
       const hubPeer = (await go.dump()).peers[0]!;
