@@ -1,6 +1,7 @@
 // The database layer on both drivers: migrations from the real migrations/ folder produce exactly
 // the drizzle schema, driver errors become domain errors, and the driver factory behaves.
 import { readFileSync } from 'node:fs';
+import net, { type AddressInfo, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { is, sql } from 'drizzle-orm';
 import { PgTable, getTableConfig } from 'drizzle-orm/pg-core';
@@ -172,11 +173,10 @@ describe('createDatabase', () => {
   // back as soon as the database is: with the default curve the later queries of this test wait
   // 10-20 s each, past the test's timeout.
   it.skipIf(!drivers.includes('postgres'))('through a PostgreSQL outage queries fail as unavailable, and the next one after it succeeds', async () => {
-    const net = await import('node:net');
     const t = await createTestDatabase('postgres');
     const target = new URL(t.url!);
-    const open = new Set<import('node:net').Socket>();
-    let server: import('node:net').Server | undefined;
+    const open = new Set<Socket>();
+    let server: Server | undefined;
     const listen = (port: number) =>
       new Promise<number>((resolve, reject) => {
         server = net.createServer((client) => {
@@ -191,7 +191,7 @@ describe('createDatabase', () => {
           }
           client.pipe(upstream).pipe(client);
         });
-        server.once('error', reject).listen(port, '127.0.0.1', () => resolve((server!.address() as import('node:net').AddressInfo).port));
+        server.once('error', reject).listen(port, '127.0.0.1', () => resolve((server!.address() as AddressInfo).port));
       });
     const cut = async () => {
       const closed = new Promise((r) => server!.close(r));
