@@ -39,6 +39,13 @@ export interface TestHubOptions {
    * that devices on other hosts dial. The HTTP side follows PORTHOLE_LISTEN_HOST in `env`.
    */
   udpHost?: string;
+  /**
+   * The hub's WireGuard socket. 'test' (default): one UdpBind read on the main thread, opened here.
+   * 'production': the hub opens its own as `npm start` does (PORTHOLE_WG_INGRESS_THREAD and
+   * PORTHOLE_WG_PEER_SOCKETS from `env`, both on by default), on PORTHOLE_LISTEN_HOST (127.0.0.1
+   * unless `env` says otherwise) and a port found free on `udpHost`.
+   */
+  wireguardSocket?: 'test' | 'production';
 }
 
 export interface TestHub {
@@ -67,8 +74,14 @@ export async function startTestHub(options: TestHubOptions = {}): Promise<TestHu
   const httpPort = options.httpPort ?? (await freePort());
   const adminToken = options.adminToken ?? `ph_api_${randomBytes(24).toString('base64url')}`;
   const udpHost = options.udpHost ?? '127.0.0.1';
-  let bind = await UdpBind.open({ host: udpHost, ...(options.udpPort ? { port: options.udpPort } : {}) });
+  const production = options.wireguardSocket === 'production';
+  let bind: UdpBind | undefined = await UdpBind.open({ host: udpHost, ...(options.udpPort ? { port: options.udpPort } : {}) });
   const udpPort = bind.localPort!;
+  if (production) {
+    // Only a free port was wanted: the hub binds it itself, with its ingress thread.
+    await bind.close();
+    bind = undefined;
+  }
   const extra = typeof options.env === 'function' ? options.env(dataDir) : options.env;
   const config = loadConfig(
     {
@@ -78,6 +91,7 @@ export async function startTestHub(options: TestHubOptions = {}): Promise<TestHu
       PORTHOLE_WG_ENDPOINT: options.wgEndpoint?.(udpPort) ?? `${udpHost === '0.0.0.0' ? '127.0.0.1' : udpHost}:${udpPort}`,
       ...(options.admin === false ? {} : { PORTHOLE_ADMIN_EMAIL: TEST_ADMIN_EMAIL, PORTHOLE_ADMIN_PASSWORD: TEST_ADMIN_PASSWORD, PORTHOLE_ADMIN_TOKEN: adminToken }),
       PORTHOLE_SHUTDOWN_GRACE_MS: '500',
+      ...(production ? { PORTHOLE_WG_PORT: String(udpPort) } : {}),
       ...extra,
     },
     (path) => readFileSync(path, 'utf8'),
@@ -85,11 +99,11 @@ export async function startTestHub(options: TestHubOptions = {}): Promise<TestHu
   const deps = { statusFlushMs: 200, ...options.deps };
   let hub: Hub;
   try {
-    hub = await createHub({ ...deps, config, bind });
+    hub = await createHub({ ...deps, config, ...(bind ? { bind } : {}) });
     await hub.listen();
   } catch (err) {
     // A hub that refuses to start (a test may expect that) leaves no socket or data dir behind.
-    await bind.close();
+    await bind?.close();
     removeDir();
     throw err;
   }
@@ -108,8 +122,8 @@ export async function startTestHub(options: TestHubOptions = {}): Promise<TestHu
     async restart() {
       await hub.close();
       const down = performance.now();
-      bind = await UdpBind.open({ host: udpHost, port: udpPort });
-      hub = await createHub({ ...deps, config, bind });
+      bind = production ? undefined : await UdpBind.open({ host: udpHost, port: udpPort });
+      hub = await createHub({ ...deps, config, ...(bind ? { bind } : {}) });
       await hub.listen();
       return { downMs: performance.now() - down };
     },
