@@ -3,7 +3,7 @@
 //    → its local web server) vs the same download from that server directly, vs Linux TCP over two
 //    wireguard-go peers in two namespaces (the kernel baseline);
 //  - small requests at 1, 16 and 128 concurrent keep-alive clients: req/s, p50 and p99, proxy vs direct;
-//  - scale: N simulated devices (real handshakes, own keys, 25 s keepalives, shared UDP sockets)
+//  - scale: N simulated devices (real handshakes, own keys, 25 s keepalives, up to one UDP endpoint each)
 //    against one hub process: its RSS and heap per device, CPU in steady state, handshake ramp
 //    (fixtures/hub-scale.ts);
 //  - flood: the hub under a flood of valid-mac1 initiations (test/flood/lab.ts, namespaces) at
