@@ -51,6 +51,13 @@ export function instrumentUdpIngress({ registry }: HubMetrics, ingress: UdpIngre
   collectedCounter(registry, 'porthole_wg_ingress_cookie_replies_total', 'Cookie replies the UDP ingress thread sent (handshakes asked for mac2 under load).', [], () => [
     { labels: {}, value: ingress.stats.cookieReplies },
   ]);
+  collectedCounter(
+    registry,
+    'porthole_wg_ingress_batches_total',
+    'Messages the UDP ingress thread passed datagrams to the main thread in (several datagrams each when they arrive together, keepalives held up to 50 ms).',
+    [],
+    () => [{ labels: {}, value: ingress.stats.batches }],
+  );
   collectedCounter(registry, 'porthole_wg_ingress_restarts_total', 'Times the UDP ingress thread died and was started again.', [], () => [{ labels: {}, value: ingress.stats.restarts }]);
 }
 

@@ -3,7 +3,7 @@
 // copy on the way), each datagram's length and peer port in a transferred Uint32Array, its peer
 // address in a string array. Counters live in a SharedArrayBuffer the ingress thread writes and
 // /metrics reads.
-import { DROP_REASONS, type DropReason, type Endpoint } from '@porthole/wireguard';
+import { constants, DROP_REASONS, type DropReason, type Endpoint } from '@porthole/wireguard';
 
 export interface IngressThreadData {
   port: number;
@@ -12,6 +12,24 @@ export interface IngressThreadData {
   counters: SharedArrayBuffer;
   /** SO_REUSEADDR on the socket, so the main thread's peer sockets (peer-sockets.ts) can share the port. */
   reuseAddr: boolean;
+  /** How long a keepalive may wait for company before it is passed on (KEEPALIVE_HOLD_MS). */
+  keepaliveHoldMs: number;
+}
+
+/**
+ * Keepalives (transport messages with no payload) wait up to this long on the ingress thread and
+ * go to the main thread together, or with the next datagram that may not wait. One message per
+ * keepalive cost ~30 µs of CPU (measured here: a worker posting 900 one-datagram batches a second
+ * used 64 µs per post against 32-44 µs for the same timer without posting), and a fleet's idle
+ * devices send little else: 30,000 of them send ~1,200 a second, 1,200 messages a second. A
+ * keepalive carries nothing to deliver; what its arrival moves (the peer's last-received time, the
+ * confirmation of a new session while the previous one still serves) can wait this long.
+ */
+export const KEEPALIVE_HOLD_MS = 50;
+
+/** A WireGuard keepalive: a transport message (type 4) with no payload, header and tag only. */
+export function isKeepalive(datagram: Uint8Array): boolean {
+  return datagram.length === constants.MESSAGE_KEEPALIVE_SIZE && datagram[0] === constants.MESSAGE_TRANSPORT_TYPE;
 }
 
 export interface DatagramBatch {
@@ -33,12 +51,14 @@ export const INGRESS_THREAD_NICE = 10;
 export type FromIngressThread = DatagramBatch | { t: 'ready'; port: number; nice: number | undefined } | { t: 'socket-error'; message: string };
 export type ToIngressThread = DatagramBatch | { t: 'close' };
 
-/** Counter slots: datagrams received, passed to the main thread, cookie replies sent, datagrams sent for the main thread, then one per drop reason. */
+/** Counter slots: datagrams received, passed to the main thread, cookie replies sent, datagrams sent for the main thread, batches posted, then one per drop reason. */
 export const RECEIVED = 0;
 export const PASSED = 1;
 export const COOKIE_REPLIES = 2;
 export const SENT = 3;
-const FIRST_DROP = 4;
+/** Messages of datagrams (rx batches) the ingress thread posted to the main thread. */
+export const BATCHES = 4;
+const FIRST_DROP = 5;
 export const COUNTER_SLOTS = FIRST_DROP + DROP_REASONS.length;
 const dropSlots = new Map(DROP_REASONS.map((reason, i) => [reason, FIRST_DROP + i]));
 
@@ -51,13 +71,15 @@ export interface IngressCounts {
   passed: number;
   cookieReplies: number;
   sent: number;
+  /** Messages the received datagrams went to the main thread in. */
+  batches: number;
   drops: Record<string, number>;
 }
 
 export function readCounters(counters: Float64Array): IngressCounts {
   const drops: Record<string, number> = {};
   for (const [reason, slot] of dropSlots) if (counters[slot]! > 0) drops[reason] = counters[slot]!;
-  return { received: counters[RECEIVED]!, passed: counters[PASSED]!, cookieReplies: counters[COOKIE_REPLIES]!, sent: counters[SENT]!, drops };
+  return { received: counters[RECEIVED]!, passed: counters[PASSED]!, cookieReplies: counters[COOKIE_REPLIES]!, sent: counters[SENT]!, batches: counters[BATCHES]!, drops };
 }
 
 /** Collects datagrams and packs them into one batch message. */

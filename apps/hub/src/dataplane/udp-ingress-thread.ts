@@ -1,7 +1,8 @@
 // The UDP ingress thread (started by udp-ingress.ts): owns the hub's WireGuard socket, runs the
 // cheap checks on every datagram (type and length, mac1, under load mac2 or a cookie reply, the
 // per-source rate limit: @porthole/wireguard's IngressFilter) and passes only what survives to the
-// main thread, in one message per turn of this thread's event loop. A flood of bogus initiations
+// main thread, in one message per turn of this thread's event loop; keepalives alone wait up to
+// KEEPALIVE_HOLD_MS for company (udp-ingress-protocol.ts). A flood of bogus initiations
 // is read, answered and dropped here: the main thread never sees it, so the data packets of
 // online devices no longer wait behind it. It also sends the main thread's datagrams, from the
 // same socket (Node's dgram cannot bind a second socket to the port).
@@ -11,10 +12,12 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { IngressFilter, UdpBind, type Endpoint } from '@porthole/wireguard';
 import {
   BatchBuilder,
+  BATCHES,
   COOKIE_REPLIES,
   dropSlot,
   forEachDatagram,
   INGRESS_THREAD_NICE,
+  isKeepalive,
   PASSED,
   RECEIVED,
   SENT,
@@ -42,9 +45,15 @@ const filter = new IngressFilter({
 
 const batch = new BatchBuilder();
 let flushScheduled = false;
+/** Armed while the batch holds only keepalives (KEEPALIVE_HOLD_MS). */
+let holdTimer: NodeJS.Timeout | undefined;
 const flush = (): void => {
   flushScheduled = false;
-  if (batch.size > 0) post(...batch.take('rx'));
+  if (holdTimer !== undefined) clearTimeout(holdTimer);
+  holdTimer = undefined;
+  if (batch.size === 0) return;
+  counters[BATCHES]!++;
+  post(...batch.take('rx'));
 };
 
 const receive = (datagram: Uint8Array, from: Endpoint): void => {
@@ -52,9 +61,12 @@ const receive = (datagram: Uint8Array, from: Endpoint): void => {
   const dropped = filter.check(datagram, from, performance.now());
   if (dropped) return void counters[dropSlot(dropped)]!++;
   counters[PASSED]!++;
+  // In arrival order: keepalives held so far leave with the next datagram that may not wait.
   batch.add(datagram, from);
   if (batch.size >= MAX_BATCH) flush();
-  else if (!flushScheduled) {
+  else if (flushScheduled) return;
+  else if (isKeepalive(datagram)) holdTimer ??= setTimeout(flush, data.keepaliveHoldMs).unref(); // the socket keeps the thread alive
+  else {
     flushScheduled = true;
     setImmediate(flush); // after this turn's reads: everything the socket had, in one message
   }

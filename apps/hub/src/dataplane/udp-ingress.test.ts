@@ -23,7 +23,7 @@ afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn();
 });
 
-async function openIngress(options: { onFatal?(err: Error): void; maxRestartsPerMinute?: number } = {}) {
+async function openIngress(options: { onFatal?(err: Error): void; maxRestartsPerMinute?: number; keepaliveHoldMs?: number } = {}) {
   const ingress = await UdpIngress.open({ port: 0, host: '127.0.0.1', publicKey: hubPublic, ...options });
   cleanups.push(() => ingress.close());
   const received: { datagram: Uint8Array; from: Endpoint }[] = [];
@@ -71,6 +71,43 @@ describe('UdpIngress', () => {
     await until(() => peer.heard.length === 1, 'the reply');
     expect([...peer.heard[0]!]).toEqual([9, 8, 7]);
     expect(ingress.stats).toMatchObject({ received: 20, passed: 20, sent: 1 });
+  });
+
+  it('passes keepalives that arrive one by one together, in far fewer messages than datagrams', async () => {
+    // A long hold, so that only the hold can end a batch of keepalives here, however slow the machine.
+    const { ingress, received } = await openIngress({ keepaliveHoldMs: 1_000 });
+    const peer = await client();
+    for (let i = 1; i <= 30; i++) {
+      await peer.send(transportLike(i), ingress.localPort);
+      await new Promise((r) => setTimeout(r, 2)); // each in a turn of its own: one message each before
+    }
+    await until(() => received.length === 30, '30 keepalives');
+    expect(received.map((r) => r.datagram[4])).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    // 30 keepalives over ~100 ms with a 1 s hold: one message, two if the hold ended between them.
+    expect(ingress.stats.batches).toBeLessThanOrEqual(2);
+    expect(ingress.stats).toMatchObject({ received: 30, passed: 30 });
+  });
+
+  it('does not hold anything but keepalives, and sends held keepalives ahead of it, in arrival order', async () => {
+    const { ingress, received } = await openIngress({ keepaliveHoldMs: 60_000 });
+    const peer = await client();
+    for (let i = 1; i <= 3; i++) {
+      await peer.send(transportLike(i), ingress.localPort);
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    // A data packet (payload: longer than a keepalive) may not wait: it takes the three with it.
+    const data = new Uint8Array(48);
+    data[0] = 4;
+    data[4] = 9;
+    await peer.send(data, ingress.localPort);
+    await until(() => received.length === 4, 'the keepalives and the data packet, long before the hold ends');
+    expect(received.map((r) => [r.datagram.length, r.datagram[4]])).toEqual([
+      [32, 1],
+      [32, 2],
+      [32, 3],
+      [48, 9],
+    ]);
+    expect(ingress.stats.batches).toBe(1);
   });
 
   it('gives a device the hub sends transport data to a socket of its own: its data skips the ingress thread, its handshakes still get the checks', async () => {

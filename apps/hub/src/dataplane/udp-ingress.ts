@@ -21,7 +21,7 @@ import { createRequire } from 'node:module';
 import type { Bind, Endpoint } from '@porthole/wireguard';
 import type { Logger } from '../ops/logger.js';
 import { logPeerSocketError, PeerSockets, type PeerSocketsStats } from './peer-sockets.js';
-import { BatchBuilder, COUNTER_SLOTS, forEachDatagram, readCounters, type FromIngressThread, type IngressCounts, type IngressThreadData, type ToIngressThread } from './udp-ingress-protocol.js';
+import { BatchBuilder, COUNTER_SLOTS, forEachDatagram, KEEPALIVE_HOLD_MS, readCounters, type FromIngressThread, type IngressCounts, type IngressThreadData, type ToIngressThread } from './udp-ingress-protocol.js';
 
 export interface UdpIngressOptions {
   port: number;
@@ -40,6 +40,8 @@ export interface UdpIngressOptions {
   peerSockets?: boolean;
   /** The thread's module; default udp-ingress-thread beside this file (tests: one that fails to start). */
   threadModule?: URL;
+  /** How long keepalives may wait on the ingress thread to go to the main thread together; default KEEPALIVE_HOLD_MS. */
+  keepaliveHoldMs?: number;
 }
 
 export interface UdpIngressCounters extends IngressCounts {
@@ -218,7 +220,14 @@ interface Started {
  * `counters`; resolves once its socket is bound, rejects once a thread that failed has exited.
  */
 function spawn(options: UdpIngressOptions, port: number, counters: SharedArrayBuffer): Promise<Started> {
-  const data: IngressThreadData = { port, host: options.host, publicKey: options.publicKey, counters, reuseAddr: options.peerSockets !== false };
+  const data: IngressThreadData = {
+    port,
+    host: options.host,
+    publicKey: options.publicKey,
+    counters,
+    reuseAddr: options.peerSockets !== false,
+    keepaliveHoldMs: options.keepaliveHoldMs ?? KEEPALIVE_HOLD_MS,
+  };
   const worker = new Worker(threadSource(options.threadModule), { eval: true, workerData: data });
   return new Promise((resolve, reject) => {
     const onMessage = (message: FromIngressThread) => {
