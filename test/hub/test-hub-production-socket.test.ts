@@ -14,8 +14,7 @@ let t: TestHub;
 let opsPort: number;
 let device: OverlayDevice | undefined;
 
-const request = (host: string, path: string, headers: Record<string, string> = {}) =>
-  hubRequest(t.httpPort, host, path, { timeoutMs: 30_000, headers, hostWithPort: true });
+const request = (host: string, path: string) => hubRequest(t.httpPort, host, path, { timeoutMs: 30_000, hostWithPort: true });
 
 async function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
   const res = await hubRequest(t.httpPort, 'localhost', `/api/v1${path}`, {
