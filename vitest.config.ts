@@ -16,6 +16,7 @@ const SRC_ON_LOOPBACK = [
   'apps/agent/src/agent.test.ts',
   'apps/agent/src/control/control-link.test.ts',
   'apps/agent/src/forward/http-forwarder.test.ts',
+  'apps/agent/src/forward/http-relay.test.ts',
   'apps/agent/src/forward/tofu.test.ts',
   'apps/agent/src/overlay.test.ts',
   'apps/agent/src/state/state-crash.test.ts',

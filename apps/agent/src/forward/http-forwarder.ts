@@ -1,7 +1,9 @@
 // Overlay port 80 → the device's local web UI. Requests arrive from the hub over the tunnel as a
-// plain HTTP/1.1 byte stream; a node:http server parses them (no listening socket: connections
-// are handed in) and each is forwarded to the one configured target, HTTP or HTTPS with a pinned
-// certificate (tofu.ts), on kept-alive connections either way. Host and absolute self-URLs are
+// plain HTTP/1.1 byte stream. The direct relay (http-relay.ts) reads and forwards them with no
+// node:http objects in between; the first request it does not take (an upgrade, a chunked body,
+// anything outside its strict subset) hands the connection to a node:http server (no listening
+// socket: connections are handed in). Either way each request goes to the one configured target,
+// HTTP or HTTPS with a pinned certificate (tofu.ts), on kept-alive connections. Host and absolute self-URLs are
 // rewritten both ways; WebSocket upgrades are relayed as raw bytes after the request head. The
 // target is fixed: request-controlled hosts (absolute-form targets, Host) are never contacted.
 import { createServer, request as httpRequest, Agent, type ClientRequestArgs, type IncomingMessage, type ServerResponse, type OutgoingHttpHeaders } from 'node:http';
@@ -11,14 +13,19 @@ import type { Logger } from '../log/logger.js';
 import { CertificateChangedError, connectPinned, type PinStore } from './tofu.js';
 import {
   HOP_BY_HOP,
+  PUBLIC_ORIGIN_HEADER,
   ReplaceStream,
   Replacements,
   connectionTokens,
-  rewriteLocation,
-  rewriteSetCookie,
+  requestHeaderOut,
+  responseHeaderOut,
   targetOrigins,
 } from './rewrite.js';
 import { certificateChangedPage, unreachablePage } from './error-pages.js';
+import { RelayConnection, type RelayContext } from './http-relay.js';
+import { TargetPool } from './target-pool.js';
+
+export { PUBLIC_ORIGIN_HEADER };
 
 export interface HttpForwarderOptions {
   target: URL;
@@ -28,6 +35,11 @@ export interface HttpForwarderOptions {
   logger: Logger;
   /** Rewrite the target's origin to the public one inside text/html bodies (default true). */
   rewriteHtml?: boolean;
+  /**
+   * Relay requests directly (http-relay.ts) before handing a connection to node:http (default
+   * true); false: node:http for every request, the path the relay is measured and tested against.
+   */
+  directRelay?: boolean;
 }
 
 export interface HttpForwarder {
@@ -58,14 +70,6 @@ export const TARGET_IDLE_CONNECTIONS = 32;
 
 /** HTML pages up to this length (stated by the target) are rewritten whole and sent with a length. */
 export const WHOLE_REWRITE_BYTES = 256 * 1024;
-
-/**
- * The origin the visitor used, as the hub states it per request: a hub with a single device host
- * serves a device there and on its serial host at once, and the registration names only one of
- * them. Only the hub sets it (it strips `x-porthole-*` from visitors' requests); absent or not an
- * http(s) origin: the registration's URL.
- */
-export const PUBLIC_ORIGIN_HEADER = 'x-porthole-public-origin';
 
 /** `v` when it is an http(s) origin and nothing more, else undefined. */
 function validPublicOrigin(v: string): string | undefined {
@@ -156,8 +160,7 @@ export function createHttpForwarder(o: HttpForwarderOptions): HttpForwarder {
   // The hub states the same public origin on every request: validated once per value (a URL parse
   // was ~7% of the agent's CPU per small request), not for every request.
   let stated: { header: string; origin: string | undefined } | undefined;
-  const statedOrigin = (req: IncomingMessage): string | undefined => {
-    const v = req.headers[PUBLIC_ORIGIN_HEADER];
+  const statedOrigin = (v: string | string[] | undefined): string | undefined => {
     if (typeof v !== 'string') return undefined;
     if (stated?.header !== v) stated = { header: v, origin: validPublicOrigin(v) };
     return stated.origin;
@@ -183,14 +186,13 @@ export function createHttpForwarder(o: HttpForwarderOptions): HttpForwarder {
     const drop = connectionTokens(req.headers.connection);
     const headers: OutgoingHttpHeaders = {};
     for (const [name, value] of Object.entries(req.headers)) {
-      if (value === undefined) continue;
-      if ((HOP_BY_HOP.has(name) || drop.has(name)) && !(keepUpgrade && (name === 'upgrade' || name === 'connection'))) continue;
-      if (name === 'host' || name === PUBLIC_ORIGIN_HEADER) continue;
-      if ((name === 'origin' || name === 'referer') && pub && typeof value === 'string' && value.startsWith(pub)) {
-        headers[name] = origin + value.slice(pub.length);
+      if (value === undefined || (drop.has(name) && !(keepUpgrade && name === 'upgrade'))) continue;
+      if (typeof value !== 'string') {
+        if (!HOP_BY_HOP.has(name)) headers[name] = value;
         continue;
       }
-      headers[name] = value;
+      const out = requestHeaderOut(name, value, pub, origin, keepUpgrade);
+      if (out !== undefined) headers[name] = out;
     }
     headers.host = target.host;
     if (req.headers.host) headers['x-forwarded-host'] = req.headers.host;
@@ -206,20 +208,23 @@ export function createHttpForwarder(o: HttpForwarderOptions): HttpForwarder {
   const openTarget = async (): Promise<Socket> =>
     isTls ? connectPinned({ host, port, origin: pinKey, pins: o.pins, logger: log }) : netConnect({ host, port, noDelay: true });
 
+  /** The 502 page for a failure to reach the target; counted, and logged unless a refusal. */
+  const failurePage = (err: unknown): string => {
+    if (err instanceof CertificateChangedError) {
+      counters.certificateRefusals++;
+      return certificateChangedPage(err);
+    }
+    counters.targetErrors++;
+    log.warn('target unreachable', { target: origin, err });
+    return unreachablePage(origin, (err as Error).message);
+  };
+
   const sendError = (res: ServerResponse, err: unknown): void => {
     if (res.headersSent) {
       res.destroy();
       return;
     }
-    let html: string;
-    if (err instanceof CertificateChangedError) {
-      counters.certificateRefusals++;
-      html = certificateChangedPage(err);
-    } else {
-      counters.targetErrors++;
-      log.warn('target unreachable', { target: origin, err });
-      html = unreachablePage(origin, (err as Error).message);
-    }
+    const html = failurePage(err);
     res.writeHead(502, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
     res.end(html);
   };
@@ -227,7 +232,7 @@ export function createHttpForwarder(o: HttpForwarderOptions): HttpForwarder {
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     counters.requests++;
     req.on('error', () => res.destroy());
-    const pub = statedOrigin(req) ?? publicOrigin();
+    const pub = statedOrigin(req.headers[PUBLIC_ORIGIN_HEADER]) ?? publicOrigin();
     const headers = outgoingHeaders(req, false, pub);
     const bodiless = hasNoBody(req);
     // A kept-alive connection the target closed just as we picked it fails before any response.
@@ -254,9 +259,7 @@ export function createHttpForwarder(o: HttpForwarderOptions): HttpForwarder {
         const drop = connectionTokens(up.headers.connection);
         for (const [name, value] of Object.entries(up.headers)) {
           if (value === undefined || HOP_BY_HOP.has(name) || drop.has(name)) continue;
-          if (name === 'location' && pub && typeof value === 'string') outHeaders[name] = rewriteLocation(value, target, pub);
-          else if (name === 'set-cookie' && Array.isArray(value)) outHeaders[name] = value.map((v) => rewriteSetCookie(v, target));
-          else outHeaders[name] = value;
+          outHeaders[name] = typeof value === 'string' ? responseHeaderOut(name, value, target, pub) : value.map((v) => responseHeaderOut(name, v, target, pub));
         }
         const encoding = String(up.headers['content-encoding'] ?? 'identity').toLowerCase();
         const rewriteBody =
@@ -304,7 +307,7 @@ export function createHttpForwarder(o: HttpForwarderOptions): HttpForwarder {
     client.on('error', () => client.destroy());
     openTarget().then(
       (upstream) => {
-        const headers = outgoingHeaders(req, true, statedOrigin(req) ?? publicOrigin());
+        const headers = outgoingHeaders(req, true, statedOrigin(req.headers[PUBLIC_ORIGIN_HEADER]) ?? publicOrigin());
         const lines = [`${req.method} ${requestPath(req.url)} HTTP/1.1`];
         for (const [name, value] of Object.entries(headers)) {
           for (const v of Array.isArray(value) ? value : [value]) lines.push(`${name}: ${String(v)}`);
@@ -332,14 +335,34 @@ export function createHttpForwarder(o: HttpForwarderOptions): HttpForwarder {
   server.on('upgrade', onUpgrade);
   server.on('clientError', (_err, socket) => socket.destroy());
 
+  const relay: RelayContext = {
+    target,
+    targetOrigin: origin,
+    pool: new TargetPool(openTarget, () => (isTls ? o.pins.pinned(pinKey) : undefined), TARGET_IDLE_CONNECTIONS),
+    counters,
+    rewriteHtml: o.rewriteHtml ?? true,
+    wholeRewriteBytes: WHOLE_REWRITE_BYTES,
+    publicOrigin: (v) => statedOrigin(v) ?? publicOrigin(),
+    replacementsFor,
+    failurePage,
+    handOff(socket, buffered) {
+      if (buffered.length > 0) socket.unshift(buffered);
+      server.emit('connection', socket);
+      socket.resume();
+    },
+  };
+  const direct = o.directRelay ?? true;
+
   return {
     counters,
     handle(socket: Duplex) {
       socket.on('error', () => socket.destroy());
-      server.emit('connection', socket);
+      if (direct) new RelayConnection(relay, socket);
+      else server.emit('connection', socket);
     },
     close() {
       server.closeAllConnections();
+      relay.pool.close();
       plainAgent.destroy();
       pinnedAgent?.destroy();
     },

@@ -25,6 +25,34 @@ export function connectionTokens(value: string | string[] | undefined): Readonly
   return new Set(text.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean));
 }
 
+/**
+ * The origin the visitor used, as the hub states it per request: a hub with a single device host
+ * serves a device there and on its serial host at once, and the registration names only one of
+ * them. Only the hub sets it (it strips `x-porthole-*` from visitors' requests); absent or not an
+ * http(s) origin: the registration's URL.
+ */
+export const PUBLIC_ORIGIN_HEADER = 'x-porthole-public-origin';
+
+/**
+ * One request header as sent on to the target, or undefined to drop it: hop-by-hop headers (but
+ * Upgrade and Connection when relaying an upgrade), Host (the caller sets the target's) and the
+ * hub's public-origin statement are dropped; an Origin or Referer on the public origin is mapped
+ * back to the target's. Both forwarding paths (node:http and the direct relay) use it.
+ */
+export function requestHeaderOut(name: string, value: string, publicOrigin: string | undefined, targetOrigin: string, keepUpgrade = false): string | undefined {
+  if (HOP_BY_HOP.has(name) && !(keepUpgrade && (name === 'upgrade' || name === 'connection'))) return undefined;
+  if (name === 'host' || name === PUBLIC_ORIGIN_HEADER) return undefined;
+  if ((name === 'origin' || name === 'referer') && publicOrigin && value.startsWith(publicOrigin)) return targetOrigin + value.slice(publicOrigin.length);
+  return value;
+}
+
+/** One response header value as sent to the hub: Location and Set-Cookie mapped to the public host. */
+export function responseHeaderOut(name: string, value: string, target: URL, publicOrigin: string | undefined): string {
+  if (name === 'location' && publicOrigin) return rewriteLocation(value, target, publicOrigin);
+  if (name === 'set-cookie') return rewriteSetCookie(value, target);
+  return value;
+}
+
 /** The forms in which a target's origin appears in absolute URLs: scheme + host with and without the default port. */
 export function targetOrigins(target: URL): string[] {
   const forms = new Set<string>([target.origin]);
