@@ -11,7 +11,7 @@ import type { Hub } from '@porthole/hub';
 import { TEST_ADMIN_EMAIL as ADMIN_EMAIL, TEST_ADMIN_PASSWORD as ADMIN_PASSWORD, request as hubRequest, startTestHub, type HubRequestInit, type TestHub } from '@porthole/hub/testing';
 import { until } from '../support/until.js';
 import { streamBytes } from '../support/stream-bytes.js';
-import { answerDigest, newDeviceKeys, startOverlayDevice, type OverlayDevice, type Registration } from '../support/overlay-device.js';
+import { answerDigest, enrollDevice, startOverlayDevice, type OverlayDevice, type Registration } from '../support/overlay-device.js';
 
 
 let t: TestHub;
@@ -62,21 +62,8 @@ function deviceApp(serial: string): http.RequestListener {
   };
 }
 
-async function register(serial: string) {
-  const token = await api('POST', '/enrollment-tokens', { description: `for ${serial}`, maxUses: 1 });
-  expect(token.status).toBe(201);
-  const keys = newDeviceKeys();
-  const res = await request('localhost', '/api/v1/devices/register', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ serial, publicKey: keys.publicKey, enrollmentToken: token.json.token }),
-  });
-  expect(res.status).toBe(201);
-  return { keys, registration: JSON.parse(res.body) as Registration & { url: string } };
-}
-
 async function bringUp(serial: string) {
-  const { keys, registration } = await register(serial);
+  const { keys, registration } = await enrollDevice({ httpPort: port, adminToken: t.adminToken }, serial);
   const device = await startOverlayDevice(keys, registration, deviceApp(serial));
   const upgrades = new WebSocketServer({ noServer: true });
   device.server.on('upgrade', (req, socket, head) =>

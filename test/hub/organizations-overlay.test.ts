@@ -12,7 +12,7 @@ import { createNetstack, type Netstack } from '@porthole/netstack';
 import { UdpBind, startWireGuardNode } from '@porthole/wireguard';
 import { startTestHub, type TestHub } from '@porthole/hub/testing';
 import { until } from '../agent/support/hub-harness.js';
-import { newDeviceKeys, startOverlayDevice, type OverlayDevice, type Registration } from '../support/overlay-device.js';
+import { enrollDevice, newDeviceKeys, startOverlayDevice, type OverlayDevice } from '../support/overlay-device.js';
 
 interface Reply {
   status: number;
@@ -49,15 +49,7 @@ const tunnelIps: Record<string, string> = {};
 const organizations = { acme: '', globex: '' };
 
 async function bringUp(serial: string, organizationId: string): Promise<void> {
-  const enrollment = await api('POST', '/enrollment-tokens', { description: serial, maxUses: 1, organizationId });
-  expect(enrollment.status).toBe(201);
-  const keys = newDeviceKeys();
-  const res = await request('localhost', '/api/v1/devices/register', {
-    method: 'POST',
-    body: JSON.stringify({ serial, publicKey: keys.publicKey, enrollmentToken: enrollment.json.token }),
-  });
-  expect(res.status).toBe(201);
-  const registration = JSON.parse(res.body) as Registration;
+  const { keys, registration } = await enrollDevice(t, serial, { organizationId });
   tunnelIps[serial] = registration.tunnelIp;
   const device = await startOverlayDevice(keys, registration, (req, res) => {
     authorizationSeen.push(req.headers.authorization);

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request as hubRequest, startTestHub, type TestHub } from '@porthole/hub/testing';
 import { freePort } from '../support/free-port.js';
 import { until } from '../support/until.js';
-import { newDeviceKeys, startOverlayDevice, type OverlayDevice, type Registration } from '../support/overlay-device.js';
+import { enrollDevice, startOverlayDevice, type OverlayDevice } from '../support/overlay-device.js';
 
 const SERIAL = 'an10000061';
 let t: TestHub;
@@ -52,17 +52,7 @@ afterAll(async () => {
 
 describe('startTestHub with the production WireGuard socket', () => {
   it('serves a device through the socket the hub opened, read by its ingress thread', async () => {
-    const token = await api('POST', '/enrollment-tokens', { description: SERIAL, maxUses: 1 });
-    expect(token.status).toBe(201);
-    const keys = newDeviceKeys();
-    const res = await hubRequest(t.httpPort, 'localhost', '/api/v1/devices/register', {
-      method: 'POST',
-      hostWithPort: true,
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ serial: SERIAL, publicKey: keys.publicKey, enrollmentToken: token.json.token }),
-    });
-    expect(res.status).toBe(201);
-    const registration = JSON.parse(res.body) as Registration;
+    const { keys, registration } = await enrollDevice(t, SERIAL);
     // Devices are told to dial the port the test hub reports, and the hub listens there itself.
     expect(registration.hub.endpoint).toBe(`127.0.0.1:${t.udpPort}`);
     device = await startOverlayDevice(keys, registration, (_req: http.IncomingMessage, out: http.ServerResponse) => out.end(`hello from ${SERIAL}`));

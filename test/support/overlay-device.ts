@@ -3,6 +3,7 @@
 // (The real agent lives in apps/agent; this fixture keeps hub tests independent of it.)
 import { createHash } from 'node:crypto';
 import http from 'node:http';
+import { request as hubRequest } from '@porthole/hub/testing';
 import { createNetstack, type Netstack, type TcpSocket } from '@porthole/netstack';
 import {
   UdpBind,
@@ -40,6 +41,35 @@ export interface Registration {
   overlayCidr: string;
   hub: { publicKey: string; endpoint: string; tunnelIp: string };
   persistentKeepalive: number;
+}
+
+/** A hub's HTTP port and the admin token that may make enrollment tokens. */
+export interface EnrollingHub {
+  httpPort: number;
+  adminToken: string;
+}
+
+/**
+ * Registers `serial` with a hub the way an unattended device does: an admin makes a one-use
+ * enrollment token (in `organizationId` if given), the device registers its new key with it.
+ * Throws with the hub's answer when either step is refused.
+ */
+export async function enrollDevice(hub: EnrollingHub, serial: string, options: { organizationId?: string } = {}): Promise<{ keys: DeviceKeys; registration: Registration & { url: string } }> {
+  const post = async (path: string, body: unknown, token?: string) => {
+    const res = await hubRequest(hub.httpPort, 'localhost', `/api/v1${path}`, {
+      method: 'POST',
+      hostWithPort: true,
+      timeoutMs: 30_000,
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify(body),
+    });
+    if (res.status !== 201) throw new Error(`POST ${path} answered ${res.status}: ${res.body}`);
+    return JSON.parse(res.body) as Record<string, unknown>;
+  };
+  const token = await post('/enrollment-tokens', { description: serial, maxUses: 1, ...options }, hub.adminToken);
+  const keys = newDeviceKeys();
+  const registration = await post('/devices/register', { serial, publicKey: keys.publicKey, enrollmentToken: token.token });
+  return { keys, registration: registration as unknown as Registration & { url: string } };
 }
 
 export interface OverlayDevice {

@@ -11,7 +11,7 @@ import type { Hub } from '@porthole/hub';
 import { request as hubRequest, startTestHub, type HubRequestInit, type TestHub } from '@porthole/hub/testing';
 import { encodeKey, generatePrivateKey } from '@porthole/wireguard';
 import { freePort } from '../../support/free-port.js';
-import { answerDigest, newDeviceKeys, startOverlayDevice, type OverlayDevice, type Registration } from '../../support/overlay-device.js';
+import { answerDigest, enrollDevice, startOverlayDevice, type OverlayDevice, type Registration } from '../../support/overlay-device.js';
 
 export type { SimpleResponse as Reply } from '@porthole/hub/testing';
 
@@ -99,16 +99,7 @@ export function clusterKit(): ClusterKit {
   }
 
   async function bringUp(node: Node, serial: string) {
-    const token = await api(node, 'POST', '/enrollment-tokens', { description: serial, maxUses: 1 });
-    expect(token.status).toBe(201);
-    const keys = newDeviceKeys();
-    const res = await request(node.port, 'localhost', '/api/v1/devices/register', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ serial, publicKey: keys.publicKey, enrollmentToken: token.json.token }),
-    });
-    expect(res.status).toBe(201);
-    const registration = JSON.parse(res.body) as Registration & { hub: { endpoints?: string[] } };
+    const { keys, registration } = await enrollDevice({ httpPort: node.port, adminToken: ADMIN_TOKEN }, serial);
     const device = await startOverlayDevice(keys, registration, deviceApp(serial));
     // WebSocket echo on port 80, a TCP echo on overlay port 2222.
     const upgrades = new WebSocketServer({ noServer: true });
