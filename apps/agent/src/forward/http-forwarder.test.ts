@@ -5,51 +5,16 @@
 // loopback sockets handed to forwarder.handle(), as the tunnel hands it netstack sockets.
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { silentLogger } from '../log/logger.js';
-import { createHttpForwarder, PUBLIC_ORIGIN_HEADER, TARGET_IDLE_CONNECTIONS, WHOLE_REWRITE_BYTES, type HttpForwarder } from './http-forwarder.js';
-import type { PinStore } from './tofu.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { forwarderHarness } from '../testing/forwarder-harness.js';
+import { PUBLIC_ORIGIN_HEADER, TARGET_IDLE_CONNECTIONS, WHOLE_REWRITE_BYTES } from './http-forwarder.js';
 
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function listen(server: net.Server): Promise<number> {
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  cleanups.push(() => new Promise((r) => server.close(() => r(undefined))));
-  return (server.address() as AddressInfo).port;
-}
-
-/** HTTP targets never consult the pins. */
-const noPins: PinStore = {
-  check: () => {
-    throw new Error('an HTTP target has no certificate to pin');
-  },
-  pinned: () => undefined,
-};
+const { cleanups, listen, overlay: overlayOn } = forwarderHarness();
 
 /** Which path the next forwarder takes (set per run of the cases below). */
 let directRelay = true;
 
-/** The forwarder to `target`, reachable on a loopback port that stands in for overlay port 80. */
-async function overlay(target: string): Promise<{ port: number; forwarder: HttpForwarder }> {
-  const forwarder = createHttpForwarder({
-    directRelay,
-    target: new URL(target),
-    publicUrl: () => 'https://an1.example.io/',
-    pins: noPins,
-    logger: silentLogger,
-  });
-  cleanups.push(() => forwarder.close());
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    forwarder.handle(socket);
-  });
-  cleanups.push(() => sockets.forEach((s) => s.destroy()));
-  return { port: await listen(server), forwarder };
-}
+const overlay = (target: string) => overlayOn(target, { directRelay });
 
 /** A device web UI that counts the TCP connections it accepts. */
 async function countingTarget(handler: http.RequestListener): Promise<{ url: string; connections: () => number }> {

@@ -6,46 +6,10 @@
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { Duplex } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
-import { silentLogger } from '../log/logger.js';
-import { createHttpForwarder, type HttpForwarder } from './http-forwarder.js';
-import type { PinStore } from './tofu.js';
+import { describe, expect, it } from 'vitest';
+import { forwarderHarness } from '../testing/forwarder-harness.js';
 
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function listen(server: net.Server): Promise<number> {
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  cleanups.push(() => new Promise((r) => server.close(() => r(undefined))));
-  return (server.address() as AddressInfo).port;
-}
-
-const noPins: PinStore = {
-  check: () => {
-    throw new Error('an HTTP target has no certificate to pin');
-  },
-  pinned: () => undefined,
-};
-
-function forwarderTo(target: string): HttpForwarder {
-  const forwarder = createHttpForwarder({ target: new URL(target), publicUrl: () => 'https://an1.example.io/', pins: noPins, logger: silentLogger });
-  cleanups.push(() => forwarder.close());
-  return forwarder;
-}
-
-/** The forwarder on a loopback port standing in for overlay port 80. */
-async function overlay(target: string): Promise<{ port: number; forwarder: HttpForwarder }> {
-  const forwarder = forwarderTo(target);
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    forwarder.handle(socket);
-  });
-  cleanups.push(() => sockets.forEach((s) => s.destroy()));
-  return { port: await listen(server), forwarder };
-}
+const { cleanups, listen, forwarderTo, overlay } = forwarderHarness();
 
 interface RawTarget {
   url: string;
