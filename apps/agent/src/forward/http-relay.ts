@@ -192,7 +192,8 @@ export class RelayConnection implements TargetUser {
     let head = `${req.method} ${req.target} HTTP/1.1\r\nhost: ${this.ctx.target.host}\r\n`;
     let forwardedProto = false;
     for (const [name, value] of req.headers) {
-      const out = requestHeaderOut(name, value, pub, this.ctx.targetOrigin);
+      // X-Forwarded-Host is the relay's own (below), as node:http's path sets it over the hub's.
+      const out = name === 'x-forwarded-host' ? undefined : requestHeaderOut(name, value, pub, this.ctx.targetOrigin);
       if (out === undefined) continue;
       if (name === 'x-forwarded-proto') forwardedProto = true;
       head += `${name}: ${out}\r\n`;
