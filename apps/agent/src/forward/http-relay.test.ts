@@ -277,7 +277,8 @@ describe('responses from the device are re-framed', () => {
     expect(r.headers.location).toBe('https://an1.example.io/login');
     expect(r.headers['set-cookie']).toEqual(['s=1; Path=/', 't=2; Path=/']);
     expect(r.headers['x-internal']).toBeUndefined();
-    expect(r.headers['keep-alive']).toBeUndefined();
+    // The device's own Keep-Alive is hop-by-hop; the agent states its own idle timeout instead.
+    expect(r.headers['keep-alive']).toBe('timeout=30');
     expect(Date.parse(r.headers.date ?? '')).not.toBeNaN();
   });
 

@@ -50,6 +50,9 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** Idle overlay connections are closed after this long, as node:http's keepAliveTimeout did. */
 export const RELAY_IDLE_MS = 30_000;
 
+/** How long the hub may keep an idle connection, as node:http's server states it (RFC 9112 keep-alive). */
+const KEEP_ALIVE_HINT = `keep-alive: timeout=${RELAY_IDLE_MS / 1000}\r\n`;
+
 /** Bytes of pipelined requests buffered while one is answered before the hub's socket is paused. */
 const MAX_PENDING_BYTES = 64 * 1024;
 
@@ -313,7 +316,7 @@ export class RelayConnection implements TargetUser {
       out += `${name}: ${responseHeaderOut(name, value, this.ctx.target, pub)}\r\n`;
     }
     if (!hasDate) out += dateLine();
-    if (this.#closeAfter) out += 'connection: close\r\n';
+    out += this.#closeAfter ? 'connection: close\r\n' : KEEP_ALIVE_HINT;
     if (framing.kind === 'none') {
       this.#phase = Phase.Body;
       this.#pendingHead = out;
