@@ -6,6 +6,7 @@
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { Duplex } from 'node:stream';
+import { seededRandom } from '@porthole/wireguard/testing';
 import { describe, expect, it } from 'vitest';
 import { forwarderHarness } from '../testing/forwarder-harness.js';
 
@@ -348,3 +349,114 @@ async function until(cond: () => boolean): Promise<void> {
   for (let i = 0; i < 1000 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
   expect(cond()).toBe(true);
 }
+
+describe('seeded random responses', () => {
+  /**
+   * A response for request `n` from `random`: a status and body framed by length, by chunks (random
+   * sizes, extensions, a trailer) or by the close (HTTP/1.0), for GET, HEAD, 204 or 304, written in
+   * random pieces. Returns the bytes and what the visitor must see.
+   */
+  function randomResponse(random: () => number, method: string, n: number): { bytes: Buffer; status: number; body: string; closes: boolean } {
+    const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+    const status = method === 'HEAD' ? 200 : pick([200, 200, 200, 404, 204, 304]);
+    const body = status === 204 || status === 304 ? '' : `#${n}:${'x'.repeat(Math.floor(random() * 3000))}`;
+    const eol = random() < 0.2 ? '\n' : '\r\n';
+    const framing = status === 204 || status === 304 ? 'none' : pick(['length', 'length', 'chunked', 'close'] as const);
+    const lines = [`HTTP/1.${framing === 'close' ? 0 : 1} ${status} ${random() < 0.3 ? '' : 'Reason'}`.trimEnd(), 'content-type: text/plain'];
+    let payload = '';
+    if (framing === 'length') lines.push(`content-length: ${body.length}`);
+    if (framing === 'chunked') {
+      lines.push('transfer-encoding: chunked');
+      for (let at = 0; at < body.length; ) {
+        const size = Math.min(body.length - at, 1 + Math.floor(random() * 700));
+        payload += `${size.toString(16)}${random() < 0.2 ? ';ext=1' : ''}\r\n${body.slice(at, at + size)}\r\n`;
+        at += size;
+      }
+      payload += random() < 0.3 ? '0\r\nx-trailer: t\r\n\r\n' : '0\r\n\r\n';
+    }
+    if (framing === 'close' || framing === 'length') payload = method === 'HEAD' ? '' : body;
+    const head = lines.join(eol) + eol + eol;
+    return { bytes: Buffer.from(head + payload, 'latin1'), status, body: method === 'HEAD' ? '' : body, closes: framing === 'close' };
+  }
+
+  it('arrive whole and in order through one kept-alive visitor connection, whatever their framing and pieces', async () => {
+    const seed = Number(process.env.WG_TEST_SEED ?? 0x7e1a);
+    const random = seededRandom(seed);
+    console.log(`relay random-responses seed ${seed} (replay with WG_TEST_SEED=${seed})`);
+    const expected: Array<{ status: number; body: string }> = [];
+    const server = net.createServer((socket) => {
+      let buf = '';
+      socket.on('error', () => undefined);
+      socket.on('data', async (d) => {
+        buf += d.toString('latin1');
+        let end: number;
+        while ((end = buf.indexOf('\r\n\r\n')) >= 0) {
+          const head = buf.slice(0, end);
+          buf = buf.slice(end + 4);
+          const method = head.slice(0, head.indexOf(' '));
+          const n = Number(/ \/r(\d+) /.exec(head)?.[1]);
+          const reply = randomResponse(random, method, n);
+          expected[n] = { status: reply.status, body: reply.body };
+          // In random pieces, some after a pause, so heads and chunk lines split anywhere.
+          for (let at = 0; at < reply.bytes.length; ) {
+            const size = 1 + Math.floor(random() * 400);
+            socket.write(reply.bytes.subarray(at, at + size));
+            at += size;
+            if (random() < 0.1) await new Promise((r) => setTimeout(r, 1));
+          }
+          if (reply.closes) socket.end();
+        }
+      });
+    });
+    const targetPort = await listen(server);
+    const { port } = await overlay(`http://127.0.0.1:${targetPort}`);
+    const agent = keepAlive();
+    for (let n = 0; n < 150; n++) {
+      const method = random() < 0.15 ? 'HEAD' : 'GET';
+      const r = await get(port, `/r${n}`, agent, { method });
+      expect({ n, status: r.status, body: r.body.toString('latin1') }).toEqual({ n, ...expected[n] });
+    }
+  });
+
+  it('pipelined requests with bodies, written to the agent in random pieces, are answered in order', async () => {
+    const seed = Number(process.env.WG_TEST_SEED ?? 0x51ce);
+    const random = seededRandom(seed);
+    console.log(`relay random-pieces seed ${seed} (replay with WG_TEST_SEED=${seed})`);
+    const target = await rawTarget((head) => {
+      const path = head.split(' ')[1]!;
+      return `HTTP/1.1 200 OK\r\ncontent-length: ${path.length}\r\n\r\n${path}`;
+    });
+    const { port } = await overlay(target.url);
+    let bytes = '';
+    const paths: string[] = [];
+    for (let n = 0; n < 40; n++) {
+      const body = 'b'.repeat(Math.floor(random() * 50));
+      paths.push(`/p${n}`);
+      bytes += random() < 0.5 ? GET(`/p${n}`) : `POST /p${n} HTTP/1.1\r\nhost: an1.example.io\r\ncontent-length: ${body.length}\r\n\r\n${body}`;
+    }
+    const text = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(port, '127.0.0.1');
+      let got = '';
+      socket.on('data', (d) => {
+        got += d.toString('latin1');
+        if (statuses(got).length === paths.length && got.endsWith(paths.at(-1)!)) {
+          socket.destroy();
+          resolve(got);
+        }
+      });
+      socket.on('error', reject);
+      socket.on('close', () => resolve(got));
+      void (async () => {
+        for (let at = 0; at < bytes.length; ) {
+          const size = 1 + Math.floor(random() * 20);
+          socket.write(bytes.slice(at, at + size));
+          at += size;
+          if (random() < 0.2) await new Promise((r) => setTimeout(r, 1));
+        }
+      })();
+    });
+    const bodies = text.split(/HTTP\/1\.1 200 OK\r\n/).slice(1).map((r) => r.slice(r.indexOf('\r\n\r\n') + 4));
+    expect(bodies).toEqual(paths);
+    expect(target.requests.map((r) => r.head.split(' ')[1])).toEqual(paths);
+  });
+});
