@@ -3,7 +3,7 @@
 // 4-zero-bytes ‖ LE64 counter nonce, XAEAD = XChaCha20-Poly1305 (cookie replies only).
 import { timingSafeEqual } from 'node:crypto';
 import { hchacha } from '@noble/ciphers/chacha.js';
-import { absorbBlock, blake2s, blake2sFrom, prepareKey, type Blake2sKeyState } from './blake2s.js';
+import { absorbBlockInto, blake2s, blake2sFrom, prepareKey, scratchState, type Blake2sKeyState } from './blake2s.js';
 import { openWithAd, sealWithAd } from './aead.js';
 import { AEAD_TAG_SIZE } from './constants.js';
 
@@ -15,20 +15,17 @@ const HMAC_BLOCK = 64;
 /** Where hash()/hmac() lay out their input: handshake inputs are a few hundred bytes at most. */
 let scratch = new Uint8Array(1024);
 
-function gather(prefix: Uint8Array | undefined, parts: readonly Uint8Array[]): Uint8Array {
-  let length = prefix?.length ?? 0;
+/** Lays `parts` out one after another at the start of `scratch`; returns their total length. */
+function gather(parts: readonly Uint8Array[]): number {
+  let length = 0;
   for (const p of parts) length += p.length;
   if (length > scratch.length) scratch = new Uint8Array(length * 2);
   let at = 0;
-  if (prefix) {
-    scratch.set(prefix, 0);
-    at = prefix.length;
-  }
   for (const p of parts) {
     scratch.set(p, at);
     at += p.length;
   }
-  return scratch.subarray(0, length);
+  return length;
 }
 
 /**
@@ -37,7 +34,8 @@ function gather(prefix: Uint8Array | undefined, parts: readonly Uint8Array[]): U
  * per input cost more than the compression itself (measured: 1.7 us vs 0.5 us).
  */
 export function hash(...parts: Uint8Array[]): Buffer {
-  return blake2sFrom(UNKEYED_256, gather(undefined, parts), Buffer.allocUnsafe(32)) as Buffer;
+  const length = gather(parts);
+  return blake2sFrom(UNKEYED_256, scratch, Buffer.allocUnsafe(32), length) as Buffer;
 }
 
 const ipad = new Uint8Array(HMAC_BLOCK);
@@ -50,6 +48,15 @@ interface HmacKey {
   outer: Blake2sKeyState;
 }
 
+/**
+ * The one prepared HMAC key: valid until the next prepareHmac(). Every use below finishes with a
+ * key before preparing the next (hmac() inside kdf2/kdf3 completes before their own key is
+ * prepared), and nothing re-enters, so one set of states serves every HMAC without allocating.
+ */
+const preparedInner = scratchState();
+const preparedOuter = scratchState();
+const preparedKey: HmacKey = { inner: preparedInner, outer: preparedOuter };
+
 function prepareHmac(key: Uint8Array): HmacKey {
   const k = key.length > HMAC_BLOCK ? hash(key) : key;
   ipad.fill(0x36);
@@ -58,11 +65,14 @@ function prepareHmac(key: Uint8Array): HmacKey {
     ipad[i]! ^= k[i]!;
     opad[i]! ^= k[i]!;
   }
-  return { inner: absorbBlock(UNKEYED_256, ipad), outer: absorbBlock(UNKEYED_256, opad) };
+  absorbBlockInto(UNKEYED_256, ipad, preparedInner);
+  absorbBlockInto(UNKEYED_256, opad, preparedOuter);
+  return preparedKey;
 }
 
 function hmacWith(key: HmacKey, parts: readonly Uint8Array[]): Buffer {
-  blake2sFrom(key.inner, gather(undefined, parts), innerDigest);
+  const length = gather(parts);
+  blake2sFrom(key.inner, scratch, innerDigest, length);
   return blake2sFrom(key.outer, innerDigest, Buffer.allocUnsafe(32)) as Buffer;
 }
 
