@@ -3,9 +3,10 @@
 // node:http objects in between; the first request it does not take (an upgrade, a chunked body,
 // anything outside its strict subset) hands the connection to a node:http server (no listening
 // socket: connections are handed in). Either way each request goes to the one configured target,
-// HTTP or HTTPS with a pinned certificate (tofu.ts), on kept-alive connections. Host and absolute self-URLs are
-// rewritten both ways; WebSocket upgrades are relayed as raw bytes after the request head. The
-// target is fixed: request-controlled hosts (absolute-form targets, Host) are never contacted.
+// HTTP or HTTPS with a pinned certificate (tofu.ts), on kept-alive connections. Host and absolute
+// self-URLs are rewritten both ways; WebSocket upgrades are relayed as raw bytes after the request
+// head. The target is fixed: request-controlled hosts (absolute-form targets, Host) are never
+// contacted.
 import { createServer, request as httpRequest, Agent, type ClientRequestArgs, type IncomingMessage, type ServerResponse, type OutgoingHttpHeaders } from 'node:http';
 import { connect as netConnect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
