@@ -23,7 +23,7 @@ import {
   type RequestHead,
   type ResponseHead,
 } from './http-wire.js';
-import { HOP_BY_HOP, PUBLIC_ORIGIN_HEADER, connectionTokens, requestHeaderOut, responseHeaderOut, type Replacements } from './rewrite.js';
+import { HOP_BY_HOP, PUBLIC_ORIGIN_HEADER, PieceReplacer, connectionTokens, requestHeaderOut, responseHeaderOut, type Replacements } from './rewrite.js';
 import type { TargetConnection, TargetPool, TargetUser } from './target-pool.js';
 
 /** What the relay needs from its forwarder: the target, the pool, the rewrite rules, the pages. */
@@ -121,7 +121,8 @@ export class RelayConnection implements TargetUser {
   #spoiled = false;
   #gathered: Buffer[] = [];
   #replacements: Replacements | undefined;
-  #tail: Buffer = EMPTY;
+  /** The streaming rewrite of a page of unknown or large length. */
+  #replacer: PieceReplacer | undefined;
   /** End the overlay connection once the current response is out. */
   #closeAfter = false;
   readonly #idleTimer: NodeJS.Timeout;
@@ -294,21 +295,20 @@ export class RelayConnection implements TargetUser {
     const rewrite = this.ctx.rewriteHtml && pub !== undefined && /^text\/html\b/i.test(contentType) && encoding === 'identity';
     if (rewrite) {
       this.#replacements = this.ctx.replacementsFor(pub);
-      this.#tail = EMPTY;
       this.#sink = framing.kind === 'length' && framing.length <= this.ctx.wholeRewriteBytes ? Sink.Gather : Sink.Stream;
+      if (this.#sink === Sink.Stream) this.#replacer = new PieceReplacer(this.#replacements);
       this.#gathered = [];
     } else {
       this.#sink = framing.kind === 'length' ? Sink.Raw : Sink.Chunked;
     }
 
     let out = `HTTP/1.1 ${head.status} ${head.reason || STATUS_CODES[head.status] || ''}\r\n`;
-    let drop: ReadonlySet<string> | undefined;
+    const connection: string[] = [];
+    for (const [name, value] of head.headers) if (name === 'connection') connection.push(value);
+    const drop = connectionTokens(connection.length === 0 ? undefined : connection);
     let hasDate = false;
     for (const [name, value] of head.headers) {
-      if (name === 'connection') drop = connectionTokens(drop ? [...drop, value].join(',') : value);
-    }
-    for (const [name, value] of head.headers) {
-      if (HOP_BY_HOP.has(name) || drop?.has(name)) continue;
+      if (HOP_BY_HOP.has(name) || drop.has(name)) continue;
       // Framing is the relay's own; a body-less response keeps the target's stated length
       // (HEAD's), unless the page would be rewritten and the length would be wrong.
       if (name === 'content-length' && (framing.kind !== 'none' || rewrite)) continue;
@@ -383,10 +383,7 @@ export class RelayConnection implements TargetUser {
         this.#gathered.push(data);
         return;
       case Sink.Stream: {
-        const input = this.#tail.length === 0 ? data : Buffer.concat([this.#tail, data]);
-        const { out, rest } = this.#replacements!.replace(input, false);
-        // A copy: the held-back bytes must not keep the whole chunk alive.
-        this.#tail = rest.length === 0 ? EMPTY : Buffer.from(rest);
+        const out = this.#replacer!.push(data);
         if (out.length > 0) pieces.push(...chunkFrame(out));
       }
     }
@@ -417,10 +414,9 @@ export class RelayConnection implements TargetUser {
         break;
       case Sink.Stream:
         if (this.#framing.kind !== 'none') {
-          const last = this.#replacements!.replaceAll(this.#tail);
+          const last = this.#replacer!.end();
           if (last.length > 0) pieces.push(...chunkFrame(last));
           pieces.push(LAST_CHUNK);
-          this.#tail = EMPTY;
         } else this.#pendingHead += '\r\n';
         break;
       case Sink.Chunked:
@@ -451,6 +447,7 @@ export class RelayConnection implements TargetUser {
     this.#head = undefined;
     this.#sent = false;
     this.#replacements = undefined;
+    this.#replacer = undefined;
     if (this.#closeAfter) {
       this.#phase = Phase.Gone;
       this.hub.end();

@@ -262,10 +262,11 @@ export class ChunkedDecoder {
   }
 }
 
+const CRLF = Buffer.from('\r\n', 'latin1');
+
 /** One piece of a chunked body as the relay writes it to the hub. */
 export function chunkFrame(data: Buffer): Buffer[] {
   return [Buffer.from(`${data.length.toString(16)}\r\n`, 'latin1'), data, CRLF];
 }
 
-export const CRLF = Buffer.from('\r\n', 'latin1');
 export const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');

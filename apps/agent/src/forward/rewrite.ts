@@ -146,28 +146,50 @@ export class Replacements {
 const NO_BYTES = Buffer.alloc(0);
 
 /**
- * Streaming replace of byte strings (HTML bodies' absolute self-links). Keeps back the longest
- * needle minus one byte between chunks so a needle split across chunks is still found.
+ * Replacement over a body that arrives in pieces. Keeps back the longest needle minus one byte
+ * between pieces so a needle split across two is still found; end() gives what was held back.
+ * ReplaceStream and the agent's direct relay both use it.
+ */
+export class PieceReplacer {
+  #tail = NO_BYTES;
+
+  constructor(private readonly replacements: Replacements) {}
+
+  /** The replaced bytes that can leave now (possibly none). */
+  push(piece: Buffer): Buffer {
+    const { out, rest } = this.replacements.replace(this.#tail.length === 0 ? piece : Buffer.concat([this.#tail, piece]), false);
+    // A copy: the held-back bytes must not keep the whole piece alive.
+    this.#tail = rest.length === 0 ? NO_BYTES : Buffer.from(rest);
+    return out;
+  }
+
+  /** The held-back bytes, replaced: the body's end. */
+  end(): Buffer {
+    const out = this.replacements.replaceAll(this.#tail);
+    this.#tail = NO_BYTES;
+    return out;
+  }
+}
+
+/**
+ * Streaming replace of byte strings (HTML bodies' absolute self-links) as a Transform.
  */
 export class ReplaceStream extends Transform {
-  readonly #replacements: Replacements;
-  #tail = NO_BYTES;
+  readonly #replacer: PieceReplacer;
 
   constructor(pairs: ReadonlyArray<readonly [string, string]> | Replacements) {
     super();
-    this.#replacements = pairs instanceof Replacements ? pairs : new Replacements(pairs);
+    this.#replacer = new PieceReplacer(pairs instanceof Replacements ? pairs : new Replacements(pairs));
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    const { out, rest } = this.#replacements.replace(this.#tail.length === 0 ? chunk : Buffer.concat([this.#tail, chunk]), false);
-    // A copy: the held-back bytes must not keep the whole chunk alive.
-    this.#tail = rest.length === 0 ? NO_BYTES : Buffer.from(rest);
+    const out = this.#replacer.push(chunk);
     if (out.length > 0) this.push(out);
     cb();
   }
 
   override _flush(cb: TransformCallback): void {
-    const out = this.#replacements.replaceAll(this.#tail);
+    const out = this.#replacer.end();
     if (out.length > 0) this.push(out);
     cb();
   }

@@ -94,10 +94,6 @@ export class TargetPool {
     if (i >= 0) this.#idle.splice(i, 1);
   }
 
-  get idle(): number {
-    return this.#idle.length;
-  }
-
   close(): void {
     this.#closed = true;
     for (const conn of this.#idle.splice(0)) conn.socket.destroy();
