@@ -75,6 +75,7 @@ const SRC_ON_LOOPBACK = [
 /** Tests beside the code on an embedded database (PGlite starts in seconds, and it hashes passwords): integration. */
 const SRC_ON_A_DATABASE = [
   'apps/hub/src/cluster/cluster-store.test.ts',
+  'apps/hub/src/cluster/cluster-tickets.test.ts',
   'apps/hub/src/api/organization-isolation.test.ts',
   'apps/hub/src/api/organization-delete.test.ts',
   'apps/hub/src/api/organization-webhooks.test.ts',

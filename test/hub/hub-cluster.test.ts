@@ -2,9 +2,10 @@
 // in-process device over loopback WireGuard (support/hub-cluster.ts): a device whose session is on
 // node B is served through node A (HTTP bodies both ways, WebSocket, /.porthole/tcp) over B's
 // internal listener; the API of either node names B as the holder; the internal listener refuses a
-// wrong or missing secret; a disable through A is refused through B within a second; the guessing
-// budgets are cluster-wide; a node with another WireGuard key refuses to start; SIGTERM hands B's
-// device over to A. The packet relay for admin peers is in hub-cluster-relay.test.ts.
+// wrong or missing secret; a device-login ticket is good once across both nodes; a disable through A
+// is refused through B within a second; the guessing budgets are cluster-wide; a node with another
+// WireGuard key refuses to start; SIGTERM hands B's device over to A. The packet relay for admin
+// peers is in hub-cluster-relay.test.ts.
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -115,6 +116,13 @@ describe.skipIf(!ok)('a hub cluster of two nodes', () => {
     // One use, cluster-wide: the same ticket is refused on A now.
     const again = await request(a().port, 'k1clus0001.localhost', `${target.pathname}${target.search}`);
     expect(again.status).not.toBe(302);
+    // And when the visitor's redirect and a replay reach both nodes at once, exactly one gets in.
+    for (let round = 0; round < 5; round++) {
+      const issued = await request(b().port, 'localhost', `/auth/device?host=k1clus0001.localhost:${b().port}&next=/`, { headers: { cookie: session } });
+      const link = new URL(String(issued.headers.location));
+      const tries = await Promise.all([a(), b(), a(), b()].map((n) => request(n.port, 'k1clus0001.localhost', `${link.pathname}${link.search}`)));
+      expect(tries.filter((r) => r.status === 302)).toHaveLength(1);
+    }
   });
 
   it('refuses a dial to the internal listener without the secret or with another one', async () => {

@@ -21,7 +21,7 @@ describe('device-host edge: isolation of the hub’s endpoints and of public dev
   const image = { 'sec-fetch-site': 'same-site', 'sec-fetch-mode': 'no-cors', 'sec-fetch-dest': 'image' };
 
   it('redeems a sign-in link only as a top-level navigation, and a refused attempt does not use it up', async () => {
-    const ticket = h.tickets.issue('alice', OWNERS, '/');
+    const ticket = await h.tickets.issue('alice', OWNERS, '/');
     const embedded = await request(h.port, host(OWNERS), `/.porthole/auth?ticket=${ticket}`, { headers: image });
     expect(embedded.status).toBe(403);
     expect(embedded.headers['set-cookie']).toBeUndefined();

@@ -14,6 +14,7 @@ import { instrumentCluster } from './cluster/cluster-metrics.js';
 import { checkHubIdentity } from './cluster/cluster-store.js';
 import { attachCluster, joinCluster, type AttachedCluster } from './cluster/hub-cluster.js';
 import { clusterNodes } from './cluster/cluster-nodes.js';
+import { createClusterTicketStore } from './cluster/cluster-tickets.js';
 import { createReachability, type Reachability } from './cluster/reachability.js';
 import type { HubConfig } from './config/config-schema.js';
 import { instrumentOverlay, instrumentPeerSockets, instrumentUdpIngress } from './dataplane/dataplane-metrics.js';
@@ -308,10 +309,9 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
       },
     };
 
-    // In a cluster a ticket issued here is redeemed wherever the visitor's redirect lands.
-    const tickets = createTicketStore(
-      joined ? { onIssued: (hash, entry) => cluster?.publishTicket(hash, entry), onTaken: (hash) => cluster?.publishTicketTaken(hash) } : {},
-    );
+    // In a cluster a ticket issued here is redeemed wherever the visitor's redirect lands, once:
+    // through the database. A single node keeps them in memory.
+    const tickets = joined ? createClusterTicketStore(database.db) : createTicketStore();
     // Device sessions live in the database; the proxy reads them through a short-lived cache that
     // the registry empties for sessions it ends (a cluster feed would call invalidate the same way).
     const deviceSessions = createDeviceSessions({
@@ -343,7 +343,6 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
         peersChanged: () => void overlay.peers.catchUp(),
         handshakeAgeMs: (tunnelIp) => overlay.handshakeAgeMs(tunnelIp),
         deliverRelayed: (fromNode, packet) => overlay.router.fromRelay(packet, overlay.wireguard.now(), fromNode),
-        tickets,
       });
     if (cluster) {
       cleanups.push(() => cluster.close());

@@ -57,7 +57,10 @@ describe('cluster store', () => {
   it('accepts only well-formed notices', () => {
     expect(parseNotice('{"from":"a","kind":"device","serials":["x"]}')).toEqual({ from: 'a', kind: 'device', serials: ['x'] });
     expect(parseNotice('{"from":"a","kind":"device","serials":[1]}')).toBeUndefined();
-    expect(parseNotice('{"from":"a","kind":"ticket","hash":"short","entry":{}}')).toBeUndefined();
+    // Tickets are redeemed through the database now: an older node's ticket notice is not taken.
+    expect(parseNotice(`{"from":"a","kind":"ticket","hash":"${'A'.repeat(43)}","entry":{"userId":null,"next":"/","serial":"x","singleHost":true,"expiresMs":9e15}}`)).toBeUndefined();
+    expect(parseNotice('{"from":"a","kind":"nope"}')).toBeUndefined();
+    expect(parseNotice('{"from":"a","kind":"peers"}')).toEqual({ from: 'a', kind: 'peers' });
     expect(parseNotice('{"from":"a","kind":"sessions","ended":[{"nope":1}]}')).toBeUndefined();
     expect(parseNotice('not json')).toBeUndefined();
     expect(parseNotice('null')).toBeUndefined();

@@ -3,7 +3,6 @@
 // channel that wakes the other nodes. Every statement is one round trip; none runs per request.
 import { sql } from 'drizzle-orm';
 import { resultRows, type Database } from '@porthole/db';
-import type { TicketEntry } from '../proxy/ticket-store.js';
 import type { HoldRecord, NodeRecord } from './cluster-view.js';
 
 /** The LISTEN/NOTIFY channel every node listens on. */
@@ -134,9 +133,9 @@ export type ClusterNotice =
   | { from: string; kind: 'sessions'; ended: ({ userId: string } | { tokenHash: string })[] }
   | { from: string; kind: 'holds' }
   | { from: string; kind: 'peers' }
-  | { from: string; kind: 'nodes' }
-  | { from: string; kind: 'ticket'; hash: string; entry: TicketEntry }
-  | { from: string; kind: 'ticket-taken'; hash: string };
+  | { from: string; kind: 'nodes' };
+
+const NOTICE_KINDS = new Set<string>(['device', 'sessions', 'holds', 'peers', 'nodes']);
 
 /** NOTIFY payloads are limited to 8000 bytes: long lists become "reload everything". */
 const MAX_PAYLOAD_BYTES = 7_000;
@@ -153,18 +152,9 @@ export async function notify(db: Database, notice: ClusterNotice): Promise<void>
 export function parseNotice(payload: string): ClusterNotice | undefined {
   try {
     const v = JSON.parse(payload) as ClusterNotice;
-    if (typeof v !== 'object' || v === null || typeof v.from !== 'string' || typeof v.kind !== 'string') return undefined;
+    // Unknown kinds too are dropped (an older node's ticket notices during a rolling upgrade, say).
+    if (typeof v !== 'object' || v === null || typeof v.from !== 'string' || !NOTICE_KINDS.has(v.kind)) return undefined;
     if (v.kind === 'device' && !(Array.isArray(v.serials) && v.serials.every((s) => typeof s === 'string'))) return undefined;
-    if (v.kind === 'ticket' || v.kind === 'ticket-taken') {
-      if (typeof v.hash !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(v.hash)) return undefined;
-      if (v.kind === 'ticket') {
-        const e = v.entry as Partial<TicketEntry> | undefined;
-        const ok =
-          typeof e === 'object' && e !== null && (e.userId === null || typeof e.userId === 'string') && typeof e.next === 'string' &&
-          typeof e.serial === 'string' && typeof e.singleHost === 'boolean' && typeof e.expiresMs === 'number';
-        if (!ok) return undefined;
-      }
-    }
     if (v.kind === 'sessions') {
       const ok = Array.isArray(v.ended) && v.ended.every((e) => typeof e === 'object' && e !== null && (typeof (e as { userId?: unknown }).userId === 'string' || typeof (e as { tokenHash?: unknown }).tokenHash === 'string'));
       if (!ok) return undefined;

@@ -7,7 +7,6 @@ import type { MoveMessage } from '@porthole/device-control';
 import type { DatabaseHandle } from '@porthole/db';
 import type { HubConfig } from '../config/config-schema.js';
 import type { Logger } from '../ops/logger.js';
-import type { TicketEntry } from '../proxy/ticket-store.js';
 import type { DeviceDialer } from '../proxy/contracts.js';
 import { createClusterDialer, createClusterListener, type ClusterListener } from './cluster-listener.js';
 import { createPacketRelay } from './cluster-relay.js';
@@ -68,8 +67,6 @@ export interface AttachOptions {
   handshakeAgeMs(tunnelIp: string): number | undefined;
   /** A packet another node relayed here (the overlay router's fromRelay). */
   deliverRelayed(fromNode: string, packet: Uint8Array): void;
-  /** One-time tickets: issued on one node, redeemed on whichever the visitor's redirect reaches. */
-  tickets: { adopt(hash: string, entry: TicketEntry): void; forget(hash: string): void };
 }
 
 export function attachCluster(o: AttachOptions) {
@@ -106,10 +103,6 @@ export function attachCluster(o: AttachOptions) {
       for (const ended of n.ended) if (!('userId' in ended && ended.userId === '*')) o.invalidateSessions(ended);
     } else if (n.kind === 'peers') {
       o.peersChanged();
-    } else if (n.kind === 'ticket') {
-      o.tickets.adopt(n.hash, n.entry);
-    } else if (n.kind === 'ticket-taken') {
-      o.tickets.forget(n.hash);
     }
   };
   // A device another node took over: tunnels still open through here would pull it back.
@@ -139,13 +132,6 @@ export function attachCluster(o: AttachOptions) {
     },
     publishSessionsEnded(ended: { userId: string } | { tokenHash: string }) {
       void node.publish({ kind: 'sessions', ended: [ended] });
-    },
-    /** A ticket issued here (by hash: a notice never carries a usable ticket). */
-    publishTicket(hash: string, entry: TicketEntry) {
-      void node.publish({ kind: 'ticket', hash, entry });
-    },
-    publishTicketTaken(hash: string) {
-      void node.publish({ kind: 'ticket-taken', hash });
     },
     /**
      * SIGTERM: tell every device held here to move to another live node, keep serving them until

@@ -231,11 +231,11 @@ describe.each(drivers)('portal on %s', (driver) => {
     expect(target.searchParams.get('next')).toBe('/status');
     const ticket = target.searchParams.get('ticket')!;
     expect(ticket).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(tickets.redeem(ticket, 'an6')).toBeUndefined(); // bound to its device (and now spent)
+    expect(await tickets.redeem(ticket, 'an6')).toBeUndefined(); // bound to its device (and now spent)
     const again = new URL((await b.go('GET', '/auth/device?host=an5.example.io&next=//evil.com')).location!);
     expect(again.searchParams.get('next')).toBe('/');
-    expect(tickets.redeem(again.searchParams.get('ticket')!, 'an5')).toEqual({ userId: owner.id, next: '/' });
-    expect(tickets.redeem(again.searchParams.get('ticket')!, 'an5')).toBeUndefined(); // single use
+    expect(await tickets.redeem(again.searchParams.get('ticket')!, 'an5')).toEqual({ userId: owner.id, next: '/' });
+    expect(await tickets.redeem(again.searchParams.get('ticket')!, 'an5')).toBeUndefined(); // single use
 
     const o = browser(app);
     const ol = await o.go('GET', '/login');

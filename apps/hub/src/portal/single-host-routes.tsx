@@ -63,7 +63,7 @@ export function registerSingleHostRoutes(app: Hono<PortalEnv>, kit: PortalKit, o
     const body = await readForm(c);
     const { device, withSession } = await openable(u.id, field(body, 'serial', 63).toLowerCase());
     const next = safeNextPath(field(body, 'next', 2048));
-    const ticket = o.tickets.issueForSingleHost({ serial: device.serial, userId: withSession ? u.id : null, next });
+    const ticket = await o.tickets.issueForSingleHost({ serial: device.serial, userId: withSession ? u.id : null, next });
     setCookie(c, pickedCookieName(o.secure), device.serial, { path: '/', httpOnly: true, secure: o.secure, sameSite: 'Lax', maxAge: 30 * 24 * 3600 });
     const target = new URL(`${scheme}://${visitorHost(field(body, 'host', 300))}/.porthole/auth`);
     target.searchParams.set('ticket', ticket);

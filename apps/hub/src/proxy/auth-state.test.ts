@@ -6,45 +6,53 @@ import type { DeviceRoute } from './contracts.js';
 import type { IncomingMessage } from 'node:http';
 
 describe('ticket store', () => {
-  it('issues 32-byte base64url tickets, stored only as hashes, redeemable once for one serial', () => {
-    let now = 1_000;
-    const store = createTicketStore({ now: () => now });
-    const t = store.issue('u1', 'an1', '/x');
+  it('issues 32-byte base64url tickets, stored only as hashes, redeemable once for one serial', async () => {
+    const store = createTicketStore({ now: () => 1_000 });
+    const t = await store.issue('u1', 'an1', '/x');
     expect(t).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(Buffer.from(t, 'base64url')).toHaveLength(32);
-    expect(store.redeem(t, 'an1')).toEqual({ userId: 'u1', next: '/x' });
-    expect(store.redeem(t, 'an1')).toBeUndefined();
+    expect(await store.redeem(t, 'an1')).toEqual({ userId: 'u1', next: '/x' });
+    expect(await store.redeem(t, 'an1')).toBeUndefined();
     expect(hashSecret(t)).not.toBe(t);
-    now += 1;
   });
 
-  it('expires after 60 s and is consumed by a wrong-serial attempt', () => {
+  it('expires after 60 s and is consumed by a wrong-serial attempt', async () => {
     let now = 0;
     const store = createTicketStore({ now: () => now });
-    const a = store.issue('u', 'an1', '/');
+    const a = await store.issue('u', 'an1', '/');
     now = 59_999;
-    const b = store.issue('u', 'an1', '/');
+    const b = await store.issue('u', 'an1', '/');
     now = 60_000;
-    expect(store.redeem(a, 'an1')).toBeUndefined();
-    expect(store.redeem(b, 'an2')).toBeUndefined();
-    expect(store.redeem(b, 'an1')).toBeUndefined();
+    expect(await store.redeem(a, 'an1')).toBeUndefined();
+    expect(await store.redeem(b, 'an2')).toBeUndefined();
+    expect(await store.redeem(b, 'an1')).toBeUndefined();
     // Expired entries are swept on the next issue.
     now = 200_000;
-    store.issue('u', 'an1', '/');
+    await store.issue('u', 'an1', '/');
     expect(store.size).toBe(1);
   });
 
-  it('refuses malformed tickets without touching the map', () => {
+  it('refuses malformed tickets without touching the map', async () => {
     const store = createTicketStore();
-    for (const bad of ['', 'x', 'a'.repeat(44), '../../etc', null as unknown as string]) expect(store.redeem(bad, 'an1')).toBeUndefined();
+    const kept = await store.issue('u', 'an1', '/');
+    for (const bad of ['', 'x', 'a'.repeat(44), '../../etc', null as unknown as string]) expect(await store.redeem(bad, 'an1')).toBeUndefined();
+    expect(store.size).toBe(1);
+    expect(await store.redeem(kept, 'an1')).toEqual({ userId: 'u', next: '/' });
   });
 
-  it('bounds outstanding tickets', () => {
+  it('gives a ticket to one of many concurrent redemptions', async () => {
+    const store = createTicketStore();
+    const t = await store.issue('u', 'an1', '/');
+    const results = await Promise.all(Array.from({ length: 8 }, () => store.redeem(t, 'an1')));
+    expect(results.filter((r) => r !== undefined)).toHaveLength(1);
+  });
+
+  it('bounds outstanding tickets', async () => {
     const store = createTicketStore({ maxEntries: 3 });
-    const first = store.issue('u', 'an1', '/');
-    for (let i = 0; i < 3; i++) store.issue('u', 'an1', '/');
+    const first = await store.issue('u', 'an1', '/');
+    for (let i = 0; i < 3; i++) await store.issue('u', 'an1', '/');
     expect(store.size).toBe(3);
-    expect(store.redeem(first, 'an1')).toBeUndefined();
+    expect(await store.redeem(first, 'an1')).toBeUndefined();
   });
 });
 
@@ -167,7 +175,7 @@ describe('device sessions', () => {
     const tickets = createTicketStore();
     const gate = createVisitorGate({ auth: { canAccessDevice: async () => true }, sessions, tickets, portalHost: 'portal.test' });
     const device: DeviceRoute = { id: 'd1', serial: 'an1', tunnelIp: '100.64.0.2', status: 'enabled', accessPolicy: 'owners', online: true, lastSeenAt: null };
-    expect(await gate.redeem(tickets.issue('u1', 'an1', '/'), device, '127.0.0.1')).toBeUndefined();
+    expect(await gate.redeem(await tickets.issue('u1', 'an1', '/'), device, '127.0.0.1')).toBeUndefined();
   });
 
   it('bounds the cache', async () => {

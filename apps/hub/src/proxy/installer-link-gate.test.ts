@@ -131,7 +131,7 @@ describe('read-only grants at the gate', () => {
 
   it('a session of a read-only grantee: GET passes; POST, WebSockets and TCP are refused from the first request on', async () => {
     const { gate, tickets, ask, asked } = grantSetup();
-    const ticket = tickets.issue('bob', 'an1', '/');
+    const ticket = await tickets.issue('bob', 'an1', '/');
     const redeemed = await gate.redeem(ticket, device, null);
     expect(asked).toEqual(['bob|d1']);
     const cookie = { cookie: `porthole_device=${redeemed!.token}` };
@@ -143,7 +143,7 @@ describe('read-only grants at the gate', () => {
 
   it('a grant made full again lifts the limit at the next access check; API tokens follow the grant too', async () => {
     const { gate, tickets, ask, setReadOnly, advance } = grantSetup();
-    const redeemed = await gate.redeem(tickets.issue('bob', 'an1', '/'), device, null);
+    const redeemed = await gate.redeem(await tickets.issue('bob', 'an1', '/'), device, null);
     const cookie = { cookie: `porthole_device=${redeemed!.token}` };
     expect(await ask({ authorization: 'Bearer ph_api_bob' }, 'POST')).toMatchObject({ kind: 'refused', reason: 'read_only' });
     setReadOnly(false);

@@ -83,43 +83,43 @@ describe('routing a request on the single host', () => {
   const host = createSingleHost({ key: KEY, tickets, secure: () => false, portalOrigin: (proto) => `${proto}://portal.example.io` });
   const route = (target: string, headers: Record<string, string> = {}) => host.route(request(headers), target.split('?')[0]!, target, 'http', 'devices.example.io');
 
-  it('sends a visitor without a selection to the portal picker, keeping the path', () => {
-    expect(route('/status?x=1')).toEqual({ kind: 'pick', location: 'http://portal.example.io/auth/device?host=devices.example.io&next=%2Fstatus%3Fx%3D1' });
+  it('sends a visitor without a selection to the portal picker, keeping the path', async () => {
+    expect(await route('/status?x=1')).toEqual({ kind: 'pick', location: 'http://portal.example.io/auth/device?host=devices.example.io&next=%2Fstatus%3Fx%3D1' });
   });
 
-  it('follows a valid selection; /.porthole/select names its device; a ticket names its device once', () => {
+  it('follows a valid selection; /.porthole/select names its device; a ticket names its device once', async () => {
     const value = selectionValue(KEY, 'an1', TOKEN_A);
-    expect(route('/x', { cookie: `porthole_select=${value}; porthole_device=${TOKEN_A}` })).toMatchObject({ kind: 'device', serial: 'an1' });
-    expect(route('/.porthole/select?serial=AN2')).toMatchObject({ kind: 'device', serial: 'an2' });
-    expect(route('/.porthole/select?serial=../x')).toEqual({ kind: 'bad-serial' });
-    const ticket = tickets.issueForSingleHost({ serial: 'an3', userId: 'u1', next: '/' });
-    expect(route(`/.porthole/auth?ticket=${ticket}`)).toMatchObject({ kind: 'device', serial: 'an3', single: { grant: { serial: 'an3', userId: 'u1' } } });
-    expect(route(`/.porthole/auth?ticket=${ticket}`)).toEqual({ kind: 'bad-ticket' });
+    expect(await route('/x', { cookie: `porthole_select=${value}; porthole_device=${TOKEN_A}` })).toMatchObject({ kind: 'device', serial: 'an1' });
+    expect(await route('/.porthole/select?serial=AN2')).toMatchObject({ kind: 'device', serial: 'an2' });
+    expect(await route('/.porthole/select?serial=../x')).toEqual({ kind: 'bad-serial' });
+    const ticket = await tickets.issueForSingleHost({ serial: 'an3', userId: 'u1', next: '/' });
+    expect(await route(`/.porthole/auth?ticket=${ticket}`)).toMatchObject({ kind: 'device', serial: 'an3', single: { grant: { serial: 'an3', userId: 'u1' } } });
+    expect(await route(`/.porthole/auth?ticket=${ticket}`)).toEqual({ kind: 'bad-ticket' });
   });
 
-  it('lets a hub API token name the device in the query, never a cookie-only request', () => {
-    expect(route('/.porthole/tcp?port=22&serial=an7', { authorization: 'Bearer ph_api_xyz' })).toMatchObject({ kind: 'device', serial: 'an7' });
-    expect(route('/.porthole/tcp?port=22&serial=an7', { authorization: 'Bearer not-the-hubs' }).kind).toBe('pick');
-    expect(route('/.porthole/tcp?port=22&serial=an7').kind).toBe('pick');
+  it('lets a hub API token name the device in the query, never a cookie-only request', async () => {
+    expect(await route('/.porthole/tcp?port=22&serial=an7', { authorization: 'Bearer ph_api_xyz' })).toMatchObject({ kind: 'device', serial: 'an7' });
+    expect((await route('/.porthole/tcp?port=22&serial=an7', { authorization: 'Bearer not-the-hubs' })).kind).toBe('pick');
+    expect((await route('/.porthole/tcp?port=22&serial=an7')).kind).toBe('pick');
   });
 });
 
-describe('tickets by kind of host', () => {
-  it('a serial-host ticket does not select on the single host, and the reverse', () => {
+describe('tickets by kind of host', async () => {
+  it('a serial-host ticket does not select on the single host, and the reverse', async () => {
     const tickets = createTicketStore();
-    const serialTicket = tickets.issue('u1', 'an1', '/');
-    expect(tickets.redeemForSingleHost(serialTicket)).toBeUndefined();
+    const serialTicket = await tickets.issue('u1', 'an1', '/');
+    expect(await tickets.redeemForSingleHost(serialTicket)).toBeUndefined();
     // Consumed by the wrong-host try, as any ticket is by any attempt.
-    expect(tickets.redeem(serialTicket, 'an1')).toBeUndefined();
-    const single = tickets.issueForSingleHost({ serial: 'an1', userId: null, next: '/' });
-    expect(tickets.redeem(single, 'an1')).toBeUndefined();
-    const again = tickets.issueForSingleHost({ serial: 'an1', userId: null, next: '/n' });
-    expect(tickets.redeemForSingleHost(again)).toEqual({ serial: 'an1', userId: null, next: '/n' });
+    expect(await tickets.redeem(serialTicket, 'an1')).toBeUndefined();
+    const single = await tickets.issueForSingleHost({ serial: 'an1', userId: null, next: '/' });
+    expect(await tickets.redeem(single, 'an1')).toBeUndefined();
+    const again = await tickets.issueForSingleHost({ serial: 'an1', userId: null, next: '/n' });
+    expect(await tickets.redeemForSingleHost(again)).toEqual({ serial: 'an1', userId: null, next: '/n' });
   });
 });
 
-describe('device cookies on the shared origin', () => {
-  it('stores HttpOnly cookies under the device serial and returns them to that device only', () => {
+describe('device cookies on the shared origin', async () => {
+  it('stores HttpOnly cookies under the device serial and returns them to that device only', async () => {
     expect(namespaceSetCookie('sid=s3cret; Path=/; HttpOnly', 'an1')).toBe('an1~sid=s3cret; Path=/; HttpOnly');
     expect(namespaceSetCookie('__Host-sid=x; Secure; Path=/; httponly', 'an1')).toBe('__Host-an1~sid=x; Secure; Path=/; httponly');
     // Scripts read these by name: left alone.
@@ -132,7 +132,7 @@ describe('device cookies on the shared origin', () => {
     expect(stripHubCookies(['an1~sid=a; lang=de'], 'an2')).toBe('lang=de');
   });
 
-  it('forwards and answers with the namespace, and responses vary by Cookie', () => {
+  it('forwards and answers with the namespace, and responses vary by Cookie', async () => {
     const req = request({ host: 'devices.example.io', cookie: 'an1~sid=a; an2~sid=b' });
     const out = requestHeadersForDevice(req, { host: 'devices.example.io', client: { ip: '192.0.2.1', proto: 'https', forwardedFor: '192.0.2.1' }, dropAuthorization: false, cookieNamespace: 'an2' });
     expect(out[out.indexOf('Cookie') + 1]).toBe('sid=b');

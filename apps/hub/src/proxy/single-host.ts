@@ -127,7 +127,7 @@ function queryOf(target: string): URLSearchParams {
 export function createSingleHost(o: SingleHostOptions) {
   return {
     /** Which device a request on the single host is for (`path` without the query). */
-    route(req: IncomingMessage, path: string, target: string, proto: 'http' | 'https', hostWithPort: string): SingleHostRoute {
+    async route(req: IncomingMessage, path: string, target: string, proto: 'http' | 'https', hostWithPort: string): Promise<SingleHostRoute> {
       const cookies = singleHostCookies(o.secure(proto));
       const portalOrigin = o.portalOrigin(proto, hostWithPort);
       const selection = readSelection(o.key, req.headers.cookie, cookies);
@@ -138,7 +138,7 @@ export function createSingleHost(o: SingleHostOptions) {
         return { kind: 'device', serial, single };
       }
       if (path === AUTH_PATH) {
-        const grant = o.tickets.redeemForSingleHost(queryOf(target).get('ticket') ?? '');
+        const grant = await o.tickets.redeemForSingleHost(queryOf(target).get('ticket') ?? '');
         if (!grant) return { kind: 'bad-ticket' };
         return { kind: 'device', serial: grant.serial, single: { ...single, grant } };
       }

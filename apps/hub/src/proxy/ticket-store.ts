@@ -1,8 +1,10 @@
 // One-time tickets carrying a portal login to a device host (shared contract "Visitor auth at the
 // proxy"): 32 random bytes, 60 s, single use, bound to one serial and to the kind of host it opens
 // (the device's own host, or the single device host where it also selects the device); kept only
-// as SHA-256 hashes so a heap dump does not yield usable tickets. The portal's /auth/device issues,
-// the proxy redeems.
+// as SHA-256 hashes so a heap dump or a database dump does not yield usable tickets. The portal's
+// /auth/device issues, the proxy redeems. Where they are kept is the backend's business: this
+// process's memory on a single node, the database in a cluster (cluster-tickets.ts), where one
+// DELETE … RETURNING makes a ticket good once on whichever node the visitor's redirect reaches.
 import { createHash, randomBytes } from 'node:crypto';
 
 export const TICKET_TTL_MS = 60_000;
@@ -23,21 +25,16 @@ export interface SingleHostGrant {
 
 export interface TicketStore {
   /** A fresh ticket (base64url) for `userId` to enter device `serial` on its own host. */
-  issue(userId: string, serial: string, next: string): string;
+  issue(userId: string, serial: string, next: string): Promise<string>;
   /** A fresh ticket that selects `serial` on the single device host. */
-  issueForSingleHost(grant: SingleHostGrant): string;
+  issueForSingleHost(grant: SingleHostGrant): Promise<string>;
   /** The grant, exactly once, while unexpired and only for the serial it was issued for. */
-  redeem(ticket: string, serial: string): TicketGrant | undefined;
+  redeem(ticket: string, serial: string): Promise<TicketGrant | undefined>;
   /** A single-host grant, exactly once, while unexpired; a serial host's ticket is refused here (and the reverse). */
-  redeemForSingleHost(ticket: string): SingleHostGrant | undefined;
-  /**
-   * In a cluster: resolves true once another node's ticket is known here (its notice may arrive
-   * after the visitor's redirect), false after a short wait. Absent on a single node.
-   */
-  whenKnown?(ticket: string): Promise<boolean>;
+  redeemForSingleHost(ticket: string): Promise<SingleHostGrant | undefined>;
 }
 
-/** A ticket as the store keeps it (what a cluster node passes to the others, by hash). */
+/** A ticket as a backend keeps it, under the ticket's hash. */
 export interface TicketEntry {
   userId: string | null;
   next: string;
@@ -46,113 +43,85 @@ export interface TicketEntry {
   expiresMs: number;
 }
 
+/** Where tickets are kept. */
+export interface TicketBackend {
+  /** Keeps a new ticket; resolves once any node can take it. */
+  put(hash: string, entry: TicketEntry): Promise<void>;
+  /** Removes the ticket and answers what it was, to exactly one caller however many race for it. */
+  take(hash: string): Promise<TicketEntry | undefined>;
+}
+
 export function hashSecret(secret: string): string {
   return createHash('sha256').update(secret).digest('base64url');
 }
 
-type Entry = TicketEntry;
+const TICKET = /^[A-Za-z0-9_-]{43}$/;
 
 export interface TicketStoreOptions {
-  /** Called with each ticket issued here (by hash): a cluster node tells the others. */
-  onIssued?(hash: string, entry: TicketEntry): void;
-  /** Called with each ticket taken here (redeemed or burnt): the others forget it. */
-  onTaken?(hash: string): void;
   now?: () => number;
   ttlMs?: number;
-  /** Outstanding tickets kept at most; the oldest go first (each is a login that was not finished). */
-  maxEntries?: number;
 }
 
-export interface SharedTicketStore extends TicketStore {
-  readonly size: number;
-  /** A ticket another node issued. */
-  adopt(hash: string, entry: TicketEntry): void;
-  /** A ticket another node took. */
-  forget(hash: string): void;
-  /** Whether a ticket is known here (a redirect may arrive before the issuing node's notice). */
-  has(ticket: string): boolean;
-}
-
-export function createTicketStore(options: TicketStoreOptions = {}): SharedTicketStore {
+/** Tickets over `backend`: issuing, and the checks a redemption makes (format, expiry, kind, serial). */
+export function ticketStoreOver(backend: TicketBackend, options: TicketStoreOptions = {}): TicketStore {
   const now = options.now ?? Date.now;
   const ttlMs = options.ttlMs ?? TICKET_TTL_MS;
-  const maxEntries = options.maxEntries ?? 100_000;
-  const tickets = new Map<string, Entry>();
 
-  function sweep(nowMs: number): void {
-    // Insertion order is expiry order (fixed TTL), so expired entries are at the front.
-    for (const [hash, entry] of tickets) {
-      if (entry.expiresMs > nowMs) break;
-      tickets.delete(hash);
-    }
-  }
-
-  function add(entry: Omit<Entry, 'expiresMs'>): string {
-    const nowMs = now();
-    sweep(nowMs);
+  async function add(entry: Omit<TicketEntry, 'expiresMs'>): Promise<string> {
     const ticket = randomBytes(32).toString('base64url');
-    const hash = hashSecret(ticket);
-    const stored = { ...entry, expiresMs: nowMs + ttlMs };
-    tickets.set(hash, stored);
-    if (tickets.size > maxEntries) tickets.delete(tickets.keys().next().value!);
-    options.onIssued?.(hash, stored);
+    await backend.put(hashSecret(ticket), { ...entry, expiresMs: now() + ttlMs });
     return ticket;
   }
 
-  function take(ticket: string): Entry | undefined {
-    if (typeof ticket !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(ticket)) return undefined;
-    const hash = hashSecret(ticket);
-    const entry = tickets.get(hash);
-    if (!entry) return undefined;
+  async function take(ticket: string): Promise<TicketEntry | undefined> {
+    if (typeof ticket !== 'string' || !TICKET.test(ticket)) return undefined;
     // Consumed by any attempt, even a wrong-host one: a leaked ticket is worth one try at most.
-    tickets.delete(hash);
-    options.onTaken?.(hash);
-    return entry.expiresMs > now() ? entry : undefined;
+    const entry = await backend.take(hashSecret(ticket));
+    return entry && entry.expiresMs > now() ? entry : undefined;
   }
 
   return {
     issue: (userId, serial, next) => add({ userId, serial, next, singleHost: false }),
     issueForSingleHost: (grant) => add({ ...grant, singleHost: true }),
-    redeem(ticket, serial) {
-      const entry = take(ticket);
+    async redeem(ticket, serial) {
+      const entry = await take(ticket);
       if (!entry || entry.singleHost || entry.serial !== serial || entry.userId === null) return undefined;
       return { userId: entry.userId, next: entry.next };
     },
-    redeemForSingleHost(ticket) {
-      const entry = take(ticket);
+    async redeemForSingleHost(ticket) {
+      const entry = await take(ticket);
       if (!entry?.singleHost) return undefined;
       return { serial: entry.serial, userId: entry.userId, next: entry.next };
     },
-    get size() {
-      return tickets.size;
-    },
-    adopt(hash, entry) {
-      if (!/^[A-Za-z0-9_-]{43}$/.test(hash) || entry.expiresMs <= now()) return;
-      sweep(now());
-      tickets.set(hash, entry);
-      if (tickets.size > maxEntries) tickets.delete(tickets.keys().next().value!);
-    },
-    forget(hash) {
-      tickets.delete(hash);
-    },
-    has(ticket) {
-      return typeof ticket === 'string' && tickets.has(hashSecret(ticket));
-    },
-    ...(options.onIssued
-      ? {
-          async whenKnown(ticket: string) {
-            if (typeof ticket !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(ticket)) return false;
-            const hash = hashSecret(ticket);
-            for (let waited = 0; waited < ARRIVAL_WAIT_MS; waited += 25) {
-              if (tickets.has(hash)) return true;
-              await new Promise((r) => setTimeout(r, 25));
-            }
-            return tickets.has(hash);
-          },
-        }
-      : {}),
   };
 }
 
-/** How long a node waits for another node's ticket notice (LISTEN/NOTIFY takes milliseconds). */
-const ARRIVAL_WAIT_MS = 1_000;
+export interface MemoryTicketOptions extends TicketStoreOptions {
+  /** Outstanding tickets kept at most; the oldest go first (each is a login that was not finished). */
+  maxEntries?: number;
+}
+
+/** A single node's tickets, in this process's memory. */
+export function createTicketStore(options: MemoryTicketOptions = {}): TicketStore & { readonly size: number } {
+  const now = options.now ?? Date.now;
+  const maxEntries = options.maxEntries ?? 100_000;
+  const tickets = new Map<string, TicketEntry>();
+  const backend: TicketBackend = {
+    async put(hash, entry) {
+      // Insertion order is expiry order (fixed TTL), so expired entries are at the front.
+      const nowMs = now();
+      for (const [key, old] of tickets) {
+        if (old.expiresMs > nowMs) break;
+        tickets.delete(key);
+      }
+      tickets.set(hash, entry);
+      if (tickets.size > maxEntries) tickets.delete(tickets.keys().next().value!);
+    },
+    async take(hash) {
+      const entry = tickets.get(hash);
+      tickets.delete(hash);
+      return entry;
+    },
+  };
+  return Object.defineProperty(ticketStoreOver(backend, options), 'size', { get: () => tickets.size, enumerable: true }) as TicketStore & { readonly size: number };
+}

@@ -291,9 +291,7 @@ export function createVisitorGate(options: VisitorGateOptions) {
     /** Redeems `ticket` for this device: a new session token and where to go, or undefined. Rejects when the session store is down. */
     async redeem(ticket: string | null, device: DeviceRoute, clientIp: string | null): Promise<{ token: string; next: string; userId: string } | undefined> {
       if (!ticket) return undefined;
-      let grant = options.tickets.redeem(ticket, device.serial);
-      // A ticket another cluster node issued a moment ago: its notice may still be on the way.
-      if (!grant && (await options.tickets.whenKnown?.(ticket))) grant = options.tickets.redeem(ticket, device.serial);
+      const grant = await options.tickets.redeem(ticket, device.serial);
       if (!grant) return undefined;
       const token = await options.sessions.create(grant.userId, device.id, device.serial, clientIp);
       if (token !== undefined) await refreshReadOnly(grant.userId, device.id);

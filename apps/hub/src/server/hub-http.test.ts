@@ -174,7 +174,7 @@ describe('hub HTTP edge: host routing, status pages, forwarding, visitor auth', 
     });
 
     it('redeems a ticket once into a host-only HttpOnly cookie, then forwards without hub credentials', async () => {
-      const ticket = h.tickets.issue('alice', 'an00000002', '/dash?x=1');
+      const ticket = await h.tickets.issue('alice', 'an00000002', '/dash?x=1');
       const redeem = await request(h.port, dev(2), `/.porthole/auth?ticket=${ticket}`);
       expect(redeem.status).toBe(302);
       expect(redeem.headers.location).toBe('/dash?x=1');
@@ -206,7 +206,7 @@ describe('hub HTTP edge: host routing, status pages, forwarding, visitor auth', 
     });
 
     it('binds a ticket and a session to one device host', async () => {
-      const ticket = h.tickets.issue('alice', 'an00000002', '/');
+      const ticket = await h.tickets.issue('alice', 'an00000002', '/');
       expect((await request(h.port, dev(1), `/.porthole/auth?ticket=${ticket}`)).status).toBe(403);
       // The attempt on the wrong host consumed it.
       expect((await request(h.port, dev(2), `/.porthole/auth?ticket=${ticket}`)).status).toBe(403);
@@ -219,7 +219,7 @@ describe('hub HTTP edge: host routing, status pages, forwarding, visitor auth', 
 
     it('refuses open redirects in next', async () => {
       for (const next of ['//evil.com/x', 'https://evil.com/', '/\\evil.com', 'javascript:alert(1)', '/.porthole/auth']) {
-        const ticket = h.tickets.issue('alice', 'an00000002', next);
+        const ticket = await h.tickets.issue('alice', 'an00000002', next);
         const res = await request(h.port, dev(2), `/.porthole/auth?ticket=${ticket}`);
         expect(res.headers.location, next).toBe('/');
       }

@@ -247,16 +247,16 @@ export function createHubHttp(options: HubHttpOptions): HubHttp {
       }
       case 'single': {
         const hostWithPort = route.port ? `${route.host}:${route.port}` : route.host;
-        const single = singleHost.route(req, path, guard.target, client.proto, hostWithPort);
-        const page = singleHostPage(single, requestId);
-        if (page || single.kind !== 'device') {
-          // A GET that finds nothing selected goes to the picker; anything else cannot be served.
-          const answer = page!.status === 302 && method !== 'GET' && method !== 'HEAD' ? { ...page!, status: 409, title: 'No device selected', headers: {} } : page!;
-          return sendStatusPage(res, answer, method);
-        }
-        deviceProxy
-          .handleRequest(req, res, { requestId, startedMs, client, serial: single.serial, host: route.host, hostWithPort, target: guard.target, expectContinue, single: single.single })
-          .catch(failed('device proxy failed'));
+        void (async () => {
+          const single = await singleHost.route(req, path, guard.target, client.proto, hostWithPort);
+          const page = singleHostPage(single, requestId);
+          if (page || single.kind !== 'device') {
+            // A GET that finds nothing selected goes to the picker; anything else cannot be served.
+            const answer = page!.status === 302 && method !== 'GET' && method !== 'HEAD' ? { ...page!, status: 409, title: 'No device selected', headers: {} } : page!;
+            return sendStatusPage(res, answer, method);
+          }
+          await deviceProxy.handleRequest(req, res, { requestId, startedMs, client, serial: single.serial, host: route.host, hostWithPort, target: guard.target, expectContinue, single: single.single });
+        })().catch(failed('device proxy failed'));
         return;
       }
       case 'unknown':
@@ -295,21 +295,22 @@ export function createHubHttp(options: HubHttpOptions): HubHttp {
       return writeRawStatusPage(socket, { ...UNKNOWN_HOST, status: route.kind === 'invalid' ? 400 : 404, requestId });
     }
     const hostWithPort = route.port ? `${route.host}:${route.port}` : route.host;
-    let serial: string;
-    let single: Extract<SingleHostRoute, { kind: 'device' }>['single'] | undefined;
-    if (route.kind === 'single') {
-      const chosen = singleHost.route(req, pathOf(guard.target), guard.target, client.proto, hostWithPort);
-      const page = singleHostPage(chosen, requestId);
-      if (page || chosen.kind !== 'device') return writeRawStatusPage(socket, { ...page!, status: page!.status === 302 ? 409 : page!.status, title: page!.status === 302 ? 'No device selected' : page!.title, headers: {} });
-      serial = chosen.serial;
-      single = chosen.single;
-    } else serial = route.serial;
-    deviceProxy
-      .handleUpgrade(req, socket, head, { requestId, startedMs, client, serial, host: route.host, hostWithPort, target: guard.target, expectContinue: false, ...(single ? { single } : {}) })
-      .catch((err: unknown) => {
-        logger.error('upgrade failed', { err, requestId });
-        socket.destroy();
-      });
+    const deviceHostRoute = route;
+    void (async () => {
+      let serial: string;
+      let single: Extract<SingleHostRoute, { kind: 'device' }>['single'] | undefined;
+      if (deviceHostRoute.kind === 'single') {
+        const chosen = await singleHost.route(req, pathOf(guard.target), guard.target, client.proto, hostWithPort);
+        const page = singleHostPage(chosen, requestId);
+        if (page || chosen.kind !== 'device') return writeRawStatusPage(socket, { ...page!, status: page!.status === 302 ? 409 : page!.status, title: page!.status === 302 ? 'No device selected' : page!.title, headers: {} });
+        serial = chosen.serial;
+        single = chosen.single;
+      } else serial = deviceHostRoute.serial;
+      await deviceProxy.handleUpgrade(req, socket, head, { requestId, startedMs, client, serial, host: route.host, hostWithPort, target: guard.target, expectContinue: false, ...(single ? { single } : {}) });
+    })().catch((err: unknown) => {
+      logger.error('upgrade failed', { err, requestId });
+      socket.destroy();
+    });
   }
 
   const serverOptions = edgeServerOptions(config);

@@ -51,7 +51,7 @@ describe('TLS, redirects and ops listener', () => {
     expect(device.seen.at(-1)!.headers['x-forwarded-proto']).toBe('https');
     const login = await httpsGet(port, `${OWN}:${port}`, '/y');
     expect(login.headers.location).toMatch(new RegExp(`^https://${PORTAL}:${port}/auth/device\\?`));
-    const ticket = h.tickets.issue('u', 'an00000002', '/');
+    const ticket = await h.tickets.issue('u', 'an00000002', '/');
     const redeem = await httpsGet(port, OWN, `/.porthole/auth?ticket=${ticket}`);
     expect(redeem.headers['set-cookie']![0]).toMatch(/; Secure$/);
   });

@@ -261,7 +261,7 @@ export function rawExchange(port: number, data: string | Buffer, opts: { untilMa
 
 /** Walks the ticket flow like a browser: returns the `porthole_device=…` cookie pair. */
 export async function signIn(h: Awaited<ReturnType<typeof startHub>>, userId: string, serial: string, next = '/'): Promise<string> {
-  const ticket = h.tickets.issue(userId, serial, next);
+  const ticket = await h.tickets.issue(userId, serial, next);
   const res = await request(h.port, `${serial}.${DOMAIN}:${h.port}`, `/.porthole/auth?ticket=${ticket}`);
   if (res.status !== 302) throw new Error(`ticket redemption answered ${res.status}`);
   const setCookie = res.headers['set-cookie']?.[0] ?? '';

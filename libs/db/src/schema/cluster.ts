@@ -1,7 +1,9 @@
 // Hub cluster state shared through the database: the nodes with their heartbeat leases, which node
-// holds each device's WireGuard session, and hub-wide settings every node must agree on (the hub's
-// public key). A single node writes the same rows; it just never finds another node in them.
-import { index, pgTable, text, uuid } from 'drizzle-orm/pg-core';
+// holds each device's WireGuard session, hub-wide settings every node must agree on (the hub's
+// public key), and the one-time device-login tickets a cluster redeems. A single node writes the
+// same rows (tickets apart); it just never finds another node in them.
+import { boolean, index, pgTable, text, uuid } from 'drizzle-orm/pg-core';
+import { users } from './accounts.js';
 import { devices } from './devices.js';
 import { at } from './columns.js';
 
@@ -37,3 +39,23 @@ export const hubSettings = pgTable('hub_settings', {
   value: text('value').notNull(),
   updatedAt: at('updated_at').notNull().defaultNow(),
 });
+
+/**
+ * One-time device-login tickets in cluster mode (a single node keeps them in memory): issued on one
+ * node, redeemed on whichever node the visitor's redirect reaches, by one DELETE … RETURNING, so a
+ * ticket is good once across the whole cluster. Kept only as the SHA-256 hash of the ticket.
+ */
+export const visitorTickets = pgTable(
+  'visitor_tickets',
+  {
+    hash: text('hash').primaryKey(),
+    /** Whose login it carries; null: a public device's single-host selection without a session. */
+    userId: uuid('user_id').references(() => users.id, { onDelete: 'cascade' }),
+    serial: text('serial').notNull(),
+    /** A ticket for the single device host (it selects the device there), not for the serial's own host. */
+    singleHost: boolean('single_host').notNull(),
+    next: text('next').notNull(),
+    expiresAt: at('expires_at').notNull(),
+  },
+  (t) => [index('visitor_tickets_expires_idx').on(t.expiresAt)],
+);
