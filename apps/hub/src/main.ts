@@ -7,6 +7,7 @@ import { ValidationError } from './errors.js';
 import { hubUsage, parseHubArgs } from './config/hub-command.js';
 import { ConfigError, describeConfig, loadConfig } from './config/load-config.js';
 import { createHub, type Hub } from './hub.js';
+import { tuneHeap } from './ops/heap-tuning.js';
 import { createJsonLogger } from './ops/logger.js';
 import { describeSetAdmin, runSetAdmin } from './set-admin.js';
 import { describeStartError } from './start-errors.js';
@@ -52,6 +53,7 @@ async function main(): Promise<number> {
     }
   }
 
+  tuneHeap();
   logger.info('starting', { version: HUB_VERSION, config: describeConfig(config) });
   let hub: Hub | undefined;
   let bound;
