@@ -123,5 +123,10 @@ export function createTicketStore(options: MemoryTicketOptions = {}): TicketStor
       return entry;
     },
   };
-  return Object.defineProperty(ticketStoreOver(backend, options), 'size', { get: () => tickets.size, enumerable: true }) as TicketStore & { readonly size: number };
+  return {
+    ...ticketStoreOver(backend, options),
+    get size() {
+      return tickets.size;
+    },
+  };
 }

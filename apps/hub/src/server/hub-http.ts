@@ -295,17 +295,16 @@ export function createHubHttp(options: HubHttpOptions): HubHttp {
       return writeRawStatusPage(socket, { ...UNKNOWN_HOST, status: route.kind === 'invalid' ? 400 : 404, requestId });
     }
     const hostWithPort = route.port ? `${route.host}:${route.port}` : route.host;
-    const deviceHostRoute = route;
     void (async () => {
       let serial: string;
       let single: Extract<SingleHostRoute, { kind: 'device' }>['single'] | undefined;
-      if (deviceHostRoute.kind === 'single') {
+      if (route.kind === 'single') {
         const chosen = await singleHost.route(req, pathOf(guard.target), guard.target, client.proto, hostWithPort);
         const page = singleHostPage(chosen, requestId);
         if (page || chosen.kind !== 'device') return writeRawStatusPage(socket, { ...page!, status: page!.status === 302 ? 409 : page!.status, title: page!.status === 302 ? 'No device selected' : page!.title, headers: {} });
         serial = chosen.serial;
         single = chosen.single;
-      } else serial = deviceHostRoute.serial;
+      } else serial = route.serial;
       await deviceProxy.handleUpgrade(req, socket, head, { requestId, startedMs, client, serial, host: route.host, hostWithPort, target: guard.target, expectContinue: false, ...(single ? { single } : {}) });
     })().catch((err: unknown) => {
       logger.error('upgrade failed', { err, requestId });
