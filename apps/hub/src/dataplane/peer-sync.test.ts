@@ -85,6 +85,17 @@ describe('PeerSync', () => {
     expect(sync.roleOf(parseIpv4Address('100.64.0.9'))).toBeUndefined();
   });
 
+  it("names each written peer's kind, so the registry writes only that peer's table", async () => {
+    const { source, device: wg, sync } = setup();
+    current = sync;
+    const [dev, admin] = [newKey(), newKey()];
+    source.commit([device(dev, '100.64.0.2', 'an1'), { kind: 'admin', op: 'upsert', publicKey: admin, tunnelIp: '100.64.0.3', name: 'laptop' }]);
+    await sync.start();
+    for (const key of [dev, admin]) wg.updatePeer(key, { endpoint: { address: '198.51.100.1', port: 4000 } });
+    await sync.flushStatus();
+    expect(Object.fromEntries(source.written[0]!.map((s) => [s.publicKey, s.kind]))).toEqual({ [dev]: 'device', [admin]: 'admin' });
+  });
+
   it('applies registrations, disables and re-keys as they are committed', async () => {
     const { source, device: wg, sync } = setup();
     current = sync;
@@ -151,7 +162,7 @@ describe('PeerSync', () => {
     await sync.flushStatus();
     expect(source.written).toHaveLength(1);
     expect(source.written[0]).toHaveLength(2);
-    expect(source.written[0]![0]).toMatchObject({ publicKey: k1, lastHandshakeAt: null, endpoint: '198.51.100.1:4000', rxBytes: 0, txBytes: 0 });
+    expect(source.written[0]![0]).toMatchObject({ publicKey: k1, kind: 'device', lastHandshakeAt: null, endpoint: '198.51.100.1:4000', rxBytes: 0, txBytes: 0 });
     await sync.flushStatus();
     expect(source.written).toHaveLength(1); // nothing changed, nothing written
 

@@ -296,8 +296,10 @@ export class PeerSync {
   ): void {
     // `ws:` marks a device on the WebSocket carrier; UDP stays `address:port`.
     const endpoint = last && sameEndpoint(last.endpointObject, endpointObject) ? last.endpoint : endpointText(endpointObject);
+    const role = this.known.get(publicKey)?.role;
     batch.push({
       publicKey,
+      ...(role ? { kind: role } : {}),
       lastHandshakeAt: handshakeMs === undefined ? null : new Date(wall - (mono - handshakeMs)),
       endpoint,
       rxBytes,

@@ -90,6 +90,8 @@ export async function changesSince(ctx: RegistryContext, version: number, limit 
 
 export interface PeerStatus {
   publicKey: string;
+  /** Which table holds the peer; unset: both are tried (a caller that does not know). */
+  kind?: PeerKind;
   lastHandshakeAt: Date | null;
   endpoint: string | null;
   rxBytes: number;
@@ -109,14 +111,17 @@ function textArray(values: readonly (string | null)[]): string {
  * building and binding thousands of parameters cost about as much as the update itself.
  */
 export async function recordPeerStatus(ctx: RegistryContext, statuses: readonly PeerStatus[]): Promise<void> {
-  for (let i = 0; i < statuses.length; i += STATUS_BATCH) {
-    const batch = statuses.slice(i, i + STATUS_BATCH);
-    const keys = textArray(batch.map((s) => s.publicKey));
-    const handshakes = textArray(batch.map((s) => s.lastHandshakeAt?.toISOString() ?? null));
-    const endpoints = textArray(batch.map((s) => s.endpoint));
-    const rx = `{${batch.map((s) => Math.max(0, Math.floor(s.rxBytes))).join(',')}}`;
-    const tx = `{${batch.map((s) => Math.max(0, Math.floor(s.txBytes))).join(',')}}`;
-    for (const table of [devices, adminPeers]) {
+  // Each table gets only its own peers' rows, and no statement when it has none: at 30,000
+  // devices a rekey wave's flush is ~2,300 device rows and, most of the time, no admin peer.
+  for (const [table, kind] of [[devices, 'device'], [adminPeers, 'admin']] as const) {
+    const mine = statuses.filter((s) => s.kind === undefined || s.kind === kind);
+    for (let i = 0; i < mine.length; i += STATUS_BATCH) {
+      const batch = mine.slice(i, i + STATUS_BATCH);
+      const keys = textArray(batch.map((s) => s.publicKey));
+      const handshakes = textArray(batch.map((s) => s.lastHandshakeAt?.toISOString() ?? null));
+      const endpoints = textArray(batch.map((s) => s.endpoint));
+      const rx = `{${batch.map((s) => Math.max(0, Math.floor(s.rxBytes))).join(',')}}`;
+      const tx = `{${batch.map((s) => Math.max(0, Math.floor(s.txBytes))).join(',')}}`;
       await ctx.db.execute(sql`
         update ${table} as t set
           last_handshake_at = coalesce(v.hs, t.last_handshake_at),

@@ -1,6 +1,7 @@
 // The data plane's status write-back (recordPeerStatus): every field of a batch lands on its own
-// row, whatever characters the values hold, a null keeps what the row had, and a batch larger
-// than one statement is written whole; and the columns it writes carry no index (HOT updates).
+// row, in the table of the peer's kind, whatever characters the values hold; a null keeps what the
+// row had, a batch larger than one statement is written whole, and the columns it writes carry no
+// index (HOT updates).
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { resultRows } from '@porthole/db';
@@ -32,6 +33,29 @@ describe.each(drivers)('peer status write-back on %s', (driver) => {
     ]);
     expect(await bed.registry.getDevice('w1')).toMatchObject({ lastHandshakeAt: first.toISOString(), lastEndpoint: '[2001:db8::7]:51820', rxBytes: 10, txBytes: 20 });
     expect(await bed.registry.getDevice('w3')).toMatchObject({ lastHandshakeAt: later.toISOString(), lastEndpoint: '198.51.100.3:1', rxBytes: 5 });
+  });
+
+  it('writes a status named as a device or an admin peer to that table only, and one of no kind to whichever holds the key', async () => {
+    const token = (await bed.registry.createEnrollmentToken({ createdBy: null, maxUses: 2 })).token;
+    await bed.registry.registerDevice({ serial: 'k1', publicKey: testKey('k1'), enrollmentToken: token });
+    await bed.registry.createAdminPeer({ name: 'k-laptop', publicKey: testKey('k-laptop') });
+    const at = new Date(bed.clock.now().getTime() - 1_000);
+    const adminRow = async () => (await bed.registry.listAdminPeers()).find((p) => p.name === 'k-laptop')!;
+    // A status sent to the wrong table changes nothing.
+    await bed.registry.recordPeerStatus([
+      { publicKey: testKey('k1'), kind: 'admin', lastHandshakeAt: at, endpoint: '198.51.100.1:1', rxBytes: 1, txBytes: 1 },
+      { publicKey: testKey('k-laptop'), kind: 'device', lastHandshakeAt: at, endpoint: '198.51.100.2:1', rxBytes: 1, txBytes: 1 },
+    ]);
+    expect(await bed.registry.getDevice('k1')).toMatchObject({ lastHandshakeAt: null, lastEndpoint: null });
+    expect(await adminRow()).toMatchObject({ lastHandshakeAt: null, lastEndpoint: null });
+    await bed.registry.recordPeerStatus([
+      { publicKey: testKey('k1'), kind: 'device', lastHandshakeAt: at, endpoint: '198.51.100.1:1', rxBytes: 1, txBytes: 1 },
+      { publicKey: testKey('k-laptop'), kind: 'admin', lastHandshakeAt: at, endpoint: '198.51.100.2:1', rxBytes: 1, txBytes: 1 },
+    ]);
+    expect(await bed.registry.getDevice('k1')).toMatchObject({ lastHandshakeAt: at.toISOString(), lastEndpoint: '198.51.100.1:1' });
+    expect(await adminRow()).toMatchObject({ lastHandshakeAt: at.toISOString(), lastEndpoint: '198.51.100.2:1' });
+    await bed.registry.recordPeerStatus([{ publicKey: testKey('k-laptop'), lastHandshakeAt: null, endpoint: '198.51.100.3:1', rxBytes: 2, txBytes: 2 }]);
+    expect(await adminRow()).toMatchObject({ lastEndpoint: '198.51.100.3:1' });
   });
 
   it('writes a batch of more peers than one statement carries', async () => {
