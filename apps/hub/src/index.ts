@@ -29,4 +29,4 @@ export { CompositeBind } from './transport/composite-bind.js';
 /** For webhook receivers: the signature scheme of X-Porthole-Signature. */
 export { SIGNATURE_HEADER, signatureHeader, verifySignature } from './webhooks/webhook-signature.js';
 export { createWsDatagramTransport, WS_TRANSPORT, type WsDatagramTransport, type WsDatagramTransportOptions } from './transport/ws-datagram-transport.js';
-export { HEAP_GROWING_PERCENT, tuneHeap } from './ops/heap-tuning.js';
+export { tuneHeap } from './ops/heap-tuning.js';

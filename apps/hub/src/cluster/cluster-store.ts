@@ -38,16 +38,17 @@ interface NodeRow {
   lease_expires_at: string | Date;
 }
 
-const ms = (v: string | Date) => (v instanceof Date ? v.getTime() : Date.parse(v));
+/** A timestamp column as raw SQL returns it (a Date from postgres.js, text from PGlite), in epoch ms. */
+export const timestampMs = (v: string | Date) => (v instanceof Date ? v.getTime() : Date.parse(v));
 
 function toNode(r: NodeRow): NodeRecord {
   return {
     name: r.name,
     wgEndpoint: r.wg_endpoint,
     clusterUrl: r.cluster_url,
-    startedAtMs: ms(r.started_at),
-    lastSeenAtMs: ms(r.last_seen_at),
-    leaseExpiresAtMs: ms(r.lease_expires_at),
+    startedAtMs: timestampMs(r.started_at),
+    lastSeenAtMs: timestampMs(r.last_seen_at),
+    leaseExpiresAtMs: timestampMs(r.lease_expires_at),
   };
 }
 
@@ -112,7 +113,7 @@ export async function takeHolds(db: Database, node: string, holds: readonly { pu
          or not exists (select 1 from cluster_nodes n where n.name = h.node_name and n.lease_expires_at > ${now.toISOString()})
       returning host((select tunnel_ip from devices where id = h.device_id)) as tunnel_ip, h.held_since`),
   );
-  return rows.map((r) => ({ tunnelIp: r.tunnel_ip, node, heldSinceMs: ms(r.held_since) }));
+  return rows.map((r) => ({ tunnelIp: r.tunnel_ip, node, heldSinceMs: timestampMs(r.held_since) }));
 }
 
 /** Holds whose handshake is at or after `since` (all of them when undefined). */
@@ -124,7 +125,7 @@ export async function readHolds(db: Database, since?: Date): Promise<HoldRecord[
         : sql`select host(d.tunnel_ip) as tunnel_ip, h.node_name, h.held_since from device_holders h join devices d on d.id = h.device_id`,
     ),
   );
-  return rows.map((r) => ({ tunnelIp: r.tunnel_ip, node: r.node_name, heldSinceMs: ms(r.held_since) }));
+  return rows.map((r) => ({ tunnelIp: r.tunnel_ip, node: r.node_name, heldSinceMs: timestampMs(r.held_since) }));
 }
 
 /** What a notification says: who sent it and what changed, for the others to reload. */

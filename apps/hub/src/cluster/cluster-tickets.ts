@@ -6,6 +6,7 @@
 // the portal's redirect leaves, so no node waits for a ticket to arrive either.
 import { sql } from 'drizzle-orm';
 import { resultRows, type Database } from '@porthole/db';
+import { timestampMs } from './cluster-store.js';
 import { ticketStoreOver, type TicketBackend, type TicketStore, type TicketStoreOptions } from '../proxy/ticket-store.js';
 
 /** Expired rows (logins never finished) are deleted at most this often, by whichever issue comes next. */
@@ -38,8 +39,7 @@ export function createClusterTicketStore(db: Database, options: TicketStoreOptio
         await db.execute(sql`delete from visitor_tickets where hash = ${hash} returning user_id, serial, single_host, next, expires_at`),
       );
       if (!row) return undefined;
-      const expiresMs = row.expires_at instanceof Date ? row.expires_at.getTime() : Date.parse(row.expires_at);
-      return { userId: row.user_id, serial: row.serial, singleHost: row.single_host, next: row.next, expiresMs };
+      return { userId: row.user_id, serial: row.serial, singleHost: row.single_host, next: row.next, expiresMs: timestampMs(row.expires_at) };
     },
   };
   return ticketStoreOver(backend, options);
