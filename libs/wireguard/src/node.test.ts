@@ -107,6 +107,39 @@ describe('startWireGuardNode over the in-memory network', () => {
     expect(vi.getTimerCount()).toBe(1);
   });
 
+  it('wakes once for the peers whose timers fall due close together, not once for each (fake time)', async () => {
+    vi.useFakeTimers();
+    const network = new MemoryNetwork();
+    network.filter = () => 'drop'; // nobody answers
+    let initiations = 0;
+    const node = await startWireGuardNode({
+      privateKey: generatePrivateKey(),
+      bind: network.bind({ address: '192.0.2.1', port: 1 }),
+      clock: () => Date.now(),
+      onPacket: () => {},
+      onEvent: (e) => e.type === 'handshake-initiated' && initiations++,
+    });
+    opened.push(node);
+    for (let i = 0; i < 200; i++) {
+      node.device.addPeer({
+        publicKey: generatePrivateKey().map((x, j) => (j === 0 ? i : x)),
+        allowedIps: [`10.2.${i >> 8}.${i & 0xff}/32`],
+        endpoint: { address: '192.0.2.9', port: 1000 + i },
+        persistentKeepaliveSeconds: 25,
+      });
+    }
+    await vi.advanceTimersByTimeAsync(0);
+    expect(initiations).toBe(200);
+    // Each peer retries 5 s later plus a jitter of its own (0–333 ms): ~200 different milliseconds.
+    const ticks = vi.spyOn(node.device, 'tick');
+    await vi.advanceTimersByTimeAsync(6_000);
+    expect(initiations).toBe(400); // every retry went out
+    // One wake-up per grid slot the retries fell in (7 or 8 of TIMER_GRID_MS = 50 ms), not one per
+    // peer: timed to the millisecond it was ~160.
+    expect(ticks.mock.calls.length).toBeGreaterThan(0);
+    expect(ticks.mock.calls.length).toBeLessThanOrEqual(8);
+  });
+
   it('drains queued handshakes within a time budget per event-loop turn, so data is not held behind them', async () => {
     const network = new MemoryNetwork();
     const bindA = network.bind({ address: '192.0.2.1', port: 1 });

@@ -17,9 +17,23 @@ export interface WireGuardNodeOptions extends Omit<WireGuardDeviceOptions, 'onTr
    * costs ~0.3 ms, so a turn that also carries transport data is delayed by at most this much.
    */
   handshakeBudgetMs?: number;
+  /**
+   * Timers due later than now fire on the next multiple of this many milliseconds of the clock;
+   * default TIMER_GRID_MS. Peers due within one slot then share a wake-up.
+   */
+  timerGridMs?: number;
 }
 
 const DEFAULT_HANDSHAKE_BUDGET_MS = 2;
+
+/**
+ * WireGuard's timers count seconds (5 s handshake retries, 10 s keepalives, 180 s session expiry)
+ * and tolerate this much lateness. A hub's peers rekey at their own times, ~240 a second at 30,000
+ * devices, and each rekey leaves a deadline behind (the session that would have expired): timed
+ * to the millisecond, each was a wake-up of its own for the event loop, at most 20 a second on
+ * this grid.
+ */
+export const TIMER_GRID_MS = 50;
 
 export interface WireGuardNode {
   readonly device: WireGuardDevice;
@@ -33,7 +47,7 @@ export interface WireGuardNode {
 }
 
 export async function startWireGuardNode(options: WireGuardNodeOptions): Promise<WireGuardNode> {
-  const { bind, clock = () => performance.now(), handshakeBudgetMs = DEFAULT_HANDSHAKE_BUDGET_MS, ...deviceOptions } = options;
+  const { bind, clock = () => performance.now(), handshakeBudgetMs = DEFAULT_HANDSHAKE_BUDGET_MS, timerGridMs = TIMER_GRID_MS, ...deviceOptions } = options;
   let timer: NodeJS.Timeout | undefined;
   let timerDeadline = Infinity;
   let closed = false;
@@ -66,9 +80,13 @@ export async function startWireGuardNode(options: WireGuardNodeOptions): Promise
       return;
     }
     if (timer && timerDeadline <= deadline) return; // an earlier wake-up is already set
+    const now = clock();
+    // Due now: at once. Later: on the grid, where the peers due in the same slot wait too.
+    const at = deadline <= now || timerGridMs <= 1 ? deadline : Math.ceil(deadline / timerGridMs) * timerGridMs;
+    if (timer && timerDeadline <= at) return;
     if (timer) clearTimeout(timer);
-    timerDeadline = deadline;
-    timer = setTimeout(fire, Math.max(0, Math.ceil(deadline - clock())));
+    timerDeadline = at;
+    timer = setTimeout(fire, Math.max(0, Math.ceil(at - now)));
     timer.unref(); // the bind's socket, not the timer, keeps a process alive
   };
 
