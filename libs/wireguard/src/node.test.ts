@@ -76,18 +76,18 @@ describe('startWireGuardNode over the in-memory network', () => {
     expect(event).toMatchObject({ type: 'handshake-completed', role: 'initiator', endpoint: bindB.endpoint });
   });
 
-  it('keeps one timer for many peers and retransmits on schedule (fake time)', async () => {
+  /** A node (fake time) with 200 peers nobody answers; each has sent its first initiation. */
+  async function nodeWithUnansweredPeers() {
     vi.useFakeTimers();
     const network = new MemoryNetwork();
     network.filter = () => 'drop'; // nobody answers
-    const bind = network.bind({ address: '192.0.2.1', port: 1 });
-    let initiations = 0;
+    const counts = { initiations: 0 };
     const node = await startWireGuardNode({
       privateKey: generatePrivateKey(),
-      bind,
+      bind: network.bind({ address: '192.0.2.1', port: 1 }),
       clock: () => Date.now(),
       onPacket: () => {},
-      onEvent: (e) => e.type === 'handshake-initiated' && initiations++,
+      onEvent: (e) => e.type === 'handshake-initiated' && counts.initiations++,
     });
     opened.push(node);
     for (let i = 0; i < 200; i++) {
@@ -99,41 +99,25 @@ describe('startWireGuardNode over the in-memory network', () => {
       });
     }
     await vi.advanceTimersByTimeAsync(0);
-    expect(initiations).toBe(200); // every keepalive started a handshake
+    expect(counts.initiations).toBe(200); // every keepalive started a handshake
+    return { node, counts };
+  }
+
+  it('keeps one timer for many peers and retransmits on schedule (fake time)', async () => {
+    const { counts } = await nodeWithUnansweredPeers();
     expect(vi.getTimerCount()).toBe(1);
     await vi.advanceTimersByTimeAsync(30_000);
     // Each peer retries every 5 s + jitter: 5 more attempts in 30 s.
-    expect(initiations).toBe(200 * 6);
+    expect(counts.initiations).toBe(200 * 6);
     expect(vi.getTimerCount()).toBe(1);
   });
 
   it('wakes once for the peers whose timers fall due close together, not once for each (fake time)', async () => {
-    vi.useFakeTimers();
-    const network = new MemoryNetwork();
-    network.filter = () => 'drop'; // nobody answers
-    let initiations = 0;
-    const node = await startWireGuardNode({
-      privateKey: generatePrivateKey(),
-      bind: network.bind({ address: '192.0.2.1', port: 1 }),
-      clock: () => Date.now(),
-      onPacket: () => {},
-      onEvent: (e) => e.type === 'handshake-initiated' && initiations++,
-    });
-    opened.push(node);
-    for (let i = 0; i < 200; i++) {
-      node.device.addPeer({
-        publicKey: generatePrivateKey().map((x, j) => (j === 0 ? i : x)),
-        allowedIps: [`10.2.${i >> 8}.${i & 0xff}/32`],
-        endpoint: { address: '192.0.2.9', port: 1000 + i },
-        persistentKeepaliveSeconds: 25,
-      });
-    }
-    await vi.advanceTimersByTimeAsync(0);
-    expect(initiations).toBe(200);
+    const { node, counts } = await nodeWithUnansweredPeers();
     // Each peer retries 5 s later plus a jitter of its own (0–333 ms): ~200 different milliseconds.
     const ticks = vi.spyOn(node.device, 'tick');
     await vi.advanceTimersByTimeAsync(6_000);
-    expect(initiations).toBe(400); // every retry went out
+    expect(counts.initiations).toBe(400); // every retry went out
     // One wake-up per grid slot the retries fell in (7 or 8 of TIMER_GRID_MS = 50 ms), not one per
     // peer: timed to the millisecond it was ~160.
     expect(ticks.mock.calls.length).toBeGreaterThan(0);
