@@ -17,23 +17,19 @@ export interface WireGuardNodeOptions extends Omit<WireGuardDeviceOptions, 'onTr
    * costs ~0.3 ms, so a turn that also carries transport data is delayed by at most this much.
    */
   handshakeBudgetMs?: number;
-  /**
-   * Timers due later than now fire on the next multiple of this many milliseconds of the clock;
-   * default TIMER_GRID_MS. Peers due within one slot then share a wake-up.
-   */
-  timerGridMs?: number;
 }
 
 const DEFAULT_HANDSHAKE_BUDGET_MS = 2;
 
 /**
- * WireGuard's timers count seconds (5 s handshake retries, 10 s keepalives, 180 s session expiry)
- * and tolerate this much lateness. A hub's peers rekey at their own times, ~240 a second at 30,000
- * devices, and each rekey leaves a deadline behind (the session that would have expired): timed
- * to the millisecond, each was a wake-up of its own for the event loop, at most 20 a second on
- * this grid.
+ * Timers due later than now fire on the next multiple of this many milliseconds of the clock, so
+ * peers due within one slot share a wake-up. WireGuard's timers count seconds (5 s handshake
+ * retries, 10 s keepalives, 180 s session expiry) and tolerate this much lateness. A hub's peers
+ * rekey at their own times, ~240 a second at 30,000 devices, and each rekey leaves a deadline
+ * behind (the session that would have expired): timed to the millisecond, each was a wake-up of
+ * its own for the event loop; on this grid there are at most 20 a second.
  */
-export const TIMER_GRID_MS = 50;
+const TIMER_GRID_MS = 50;
 
 export interface WireGuardNode {
   readonly device: WireGuardDevice;
@@ -47,7 +43,7 @@ export interface WireGuardNode {
 }
 
 export async function startWireGuardNode(options: WireGuardNodeOptions): Promise<WireGuardNode> {
-  const { bind, clock = () => performance.now(), handshakeBudgetMs = DEFAULT_HANDSHAKE_BUDGET_MS, timerGridMs = TIMER_GRID_MS, ...deviceOptions } = options;
+  const { bind, clock = () => performance.now(), handshakeBudgetMs = DEFAULT_HANDSHAKE_BUDGET_MS, ...deviceOptions } = options;
   let timer: NodeJS.Timeout | undefined;
   let timerDeadline = Infinity;
   let closed = false;
@@ -82,7 +78,7 @@ export async function startWireGuardNode(options: WireGuardNodeOptions): Promise
     if (timer && timerDeadline <= deadline) return; // an earlier wake-up is already set
     const now = clock();
     // Due now: at once. Later: on the grid, where the peers due in the same slot wait too.
-    const at = deadline <= now || timerGridMs <= 1 ? deadline : Math.ceil(deadline / timerGridMs) * timerGridMs;
+    const at = deadline <= now ? deadline : Math.ceil(deadline / TIMER_GRID_MS) * TIMER_GRID_MS;
     if (timer && timerDeadline <= at) return;
     if (timer) clearTimeout(timer);
     timerDeadline = at;
