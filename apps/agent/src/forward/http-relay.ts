@@ -4,8 +4,8 @@
 // CPU on a request's path; this relay reads a request head, writes the target's head and body
 // framing itself, and writes each response out in one piece where it arrived in one.
 //
-// It takes only what it can frame without doubt (http-wire.ts: a strict subset of what the hub's
-// node:http client writes). The first request outside that subset (a chunked body, an upgrade,
+// It takes only what it can frame without doubt (@porthole/http-wire: a strict subset of what the
+// hub writes, by its own relay or node:http's client). The first request outside that subset (a chunked body, an upgrade,
 // Expect, HTTP/1.0, anything odd) hands the connection, with the bytes read so far, to the
 // forwarder's node:http server for the rest of its life, so every such request is answered exactly
 // as before. Requests are relayed one at a time per connection; pipelined ones wait their turn.
@@ -22,7 +22,7 @@ import {
   type BodyFraming,
   type RequestHead,
   type ResponseHead,
-} from './http-wire.js';
+} from '@porthole/http-wire';
 import { HOP_BY_HOP, PUBLIC_ORIGIN_HEADER, PieceReplacer, connectionTokens, requestHeaderOut, responseHeaderOut, type Replacements } from './rewrite.js';
 import type { TargetConnection, TargetPool, TargetUser } from './target-pool.js';
 

@@ -75,6 +75,13 @@ describe('response heads from the device', () => {
     const r = head('HTTP/1.0 404\r\nX-Note: one\r\n  two\r\n\r\n');
     expect(r).toMatchObject({ status: 404, reason: '', http10: true });
     expect(r.headers).toEqual([['x-note', 'one two']]);
+    expect(r.rawHeaders).toEqual(['X-Note', 'one two']);
+  });
+
+  it('keeps the names as sent beside the lower-cased ones, repeats and order kept', () => {
+    const r = head('HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nset-COOKIE: b=2\r\nETag: "x"\r\n\r\n');
+    expect(r.headers).toEqual([['set-cookie', 'a=1'], ['set-cookie', 'b=2'], ['etag', '"x"']]);
+    expect(r.rawHeaders).toEqual(['Set-Cookie', 'a=1', 'set-COOKIE', 'b=2', 'ETag', '"x"']);
   });
 
   it('waits for a split head, including one split between CR and LF', () => {
@@ -93,8 +100,13 @@ describe('response heads from the device', () => {
     expect(res(text).kind).toBe('invalid');
   });
 
-  it('refuses a head over the limit', () => {
+  it('refuses a head over the limit, the default or one given', () => {
     expect(res(`HTTP/1.1 200 OK\r\nx: ${'a'.repeat(MAX_HEAD_BYTES)}`).kind).toBe('invalid');
+    const small = Buffer.from(`HTTP/1.1 200 OK\r\nx: ${'a'.repeat(100)}\r\n\r\n`, 'latin1');
+    expect(parseResponseHead(small).kind).toBe('response');
+    expect(parseResponseHead(small, 64).kind).toBe('invalid');
+    expect(parseResponseHead(small.subarray(0, 80), 64).kind).toBe('invalid');
+    expect(parseResponseHead(small.subarray(0, 60), 64).kind).toBe('incomplete');
   });
 });
 

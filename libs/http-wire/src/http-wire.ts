@@ -1,8 +1,10 @@
-// HTTP/1.1 message heads and chunked bodies as bytes, for the agent's direct relay (http-relay.ts).
+// HTTP/1.1 message heads and chunked bodies as bytes, for the two direct relays on the visitor's
+// path: the agent's (apps/agent, overlay connection from the hub → the device's web UI) and the
+// hub's device side (apps/hub, one visitor request → a pooled tunnel connection to the agent).
 //
 // Two parsers with opposite jobs:
-// - Requests come from the hub, whose node:http client writes plain, well-formed heads. The relay
-//   takes only a strict subset it can frame without doubt: HTTP/1.1, origin-form target, token
+// - Requests come from the hub, whose relay and node:http client write plain, well-formed heads. The
+//   agent's relay takes only a strict subset it can frame without doubt: HTTP/1.1, origin-form target, token
 //   header names, no obs-fold, no control characters, one Host, at most one Content-Length of
 //   digits, no Transfer-Encoding, Upgrade or Expect, Connection naming only keep-alive or close.
 //   Anything else is 'unsupported' and the connection goes to node:http's strict parser, which
@@ -100,7 +102,10 @@ export interface ResponseHead {
   reason: string;
   /** HTTP/1.0 (no reuse of the connection). */
   http10: boolean;
+  /** Lower-case names, in order, repeats kept. */
   headers: Header[];
+  /** The same fields as a flat [name, value, …] list with the names as sent (node's rawHeaders). */
+  rawHeaders: string[];
   /** Bytes of the head, blank line included. */
   length: number;
 }
@@ -120,11 +125,11 @@ function headEnd(buf: Buffer): number {
   }
 }
 
-/** Parses the response head at the start of `buf`. */
-export function parseResponseHead(buf: Buffer): ResponseParse {
+/** Parses the response head at the start of `buf`; a head longer than `maxHeadBytes` is invalid. */
+export function parseResponseHead(buf: Buffer, maxHeadBytes = MAX_HEAD_BYTES): ResponseParse {
   const end = headEnd(buf);
-  if (end < 0) return buf.length > MAX_HEAD_BYTES ? { kind: 'invalid', reason: 'response head too large' } : INCOMPLETE;
-  if (end > MAX_HEAD_BYTES) return { kind: 'invalid', reason: 'response head too large' };
+  if (end < 0) return buf.length > maxHeadBytes ? { kind: 'invalid', reason: 'response head too large' } : INCOMPLETE;
+  if (end > maxHeadBytes) return { kind: 'invalid', reason: 'response head too large' };
   const lines = buf.toString('latin1', 0, end).split('\n');
   lines.length -= 2; // the blank line and what follows its LF
   for (let i = 0; i < lines.length; i++) {
@@ -134,6 +139,7 @@ export function parseResponseHead(buf: Buffer): ResponseParse {
   const status = STATUS_LINE.exec(lines[0]!);
   if (!status || !FIELD_CHARS.test(lines[0]!)) return { kind: 'invalid', reason: 'malformed status line' };
   const headers: Array<[string, string]> = [];
+  const rawHeaders: string[] = [];
   for (let i = 1; i < lines.length; i++) {
     const text = lines[i]!;
     if (!FIELD_CHARS.test(text)) return { kind: 'invalid', reason: 'control character in a response header' };
@@ -142,13 +148,15 @@ export function parseResponseHead(buf: Buffer): ResponseParse {
       const last = headers[headers.length - 1];
       if (!last) return { kind: 'invalid', reason: 'malformed response header' };
       last[1] = `${last[1]} ${text.trim()}`.trim();
+      rawHeaders[rawHeaders.length - 1] = last[1];
       continue;
     }
     const m = HEADER_LINE.exec(text);
     if (!m) return { kind: 'invalid', reason: 'malformed response header' };
     headers.push([m[1]!.toLowerCase(), m[2]!]);
+    rawHeaders.push(m[1]!, m[2]!);
   }
-  return { kind: 'response', status: Number(status[2]), reason: status[3] ?? '', http10: status[1] === '0', headers, length: end };
+  return { kind: 'response', status: Number(status[2]), reason: status[3] ?? '', http10: status[1] === '0', headers, rawHeaders, length: end };
 }
 
 /** How a response body is delimited (RFC 9112 §6.3). */
