@@ -104,10 +104,23 @@ export interface DeviceAgentOptions {
   idleTimeoutMs?: number;
 }
 
-type SocketLike = Duplex & { setNoDelay?(v: boolean): unknown; ref?(): unknown; unref?(): unknown; _httpMessage?: http.ClientRequest | null };
+type SocketLike = Duplex & { setNoDelay?(v: boolean): unknown; ref?(): unknown; unref?(): unknown; _httpMessage?: (http.ClientRequest & { res?: http.IncomingMessage }) | null };
+
+/**
+ * What waits for a connection: node:http's ClientRequest, or the hub's own relay (device-exchange.ts),
+ * which takes the same calls. `onSocket(undefined, err)` fails it with the dial's error; a taker hands
+ * the connection back by emitting 'free' on it (node:http's signal), optionally with the device's
+ * keep-alive hint in ms, or closes it.
+ */
+export interface ConnectionTaker {
+  readonly destroyed: boolean;
+  reusedSocket: boolean;
+  onSocket(socket: Duplex | undefined, err?: Error): void;
+  destroy(): void;
+}
 
 interface Waiter {
-  req: http.ClientRequest;
+  req: ConnectionTaker;
   singleUse: boolean;
 }
 
@@ -117,7 +130,9 @@ interface Connection {
   state: 'busy' | 'idle' | 'gone';
   singleUse: boolean;
   idleTimer: NodeJS.Timeout | undefined;
-  onFree(): void;
+  onFree(hintMs?: number): void;
+  /** Bytes from the device while idle: no request is open, so nothing may frame them. */
+  onStray(): void;
   onClose(): void;
   onRemove(): void;
 }
@@ -155,6 +170,8 @@ export interface DeviceAgentCounters {
   overSpareLimit: number;
   /** Connections closed after their idle time. */
   idleClosed: number;
+  /** Idle connections closed because the device sent bytes nobody asked for. */
+  strayClosed: number;
 }
 
 export class DeviceAgent extends http.Agent {
@@ -165,7 +182,7 @@ export class DeviceAgent extends http.Agent {
   private readonly idleTimeoutMs: number;
   private readonly pools = new Map<string, Pool>();
   private destroyed = false;
-  readonly counters: DeviceAgentCounters = { dials: 0, dialFailures: 0, reuses: 0, lateDials: 0, overSpareLimit: 0, idleClosed: 0 };
+  readonly counters: DeviceAgentCounters = { dials: 0, dialFailures: 0, reuses: 0, lateDials: 0, overSpareLimit: 0, idleClosed: 0, strayClosed: 0 };
 
   constructor(options: DeviceAgentOptions) {
     // node:http reads keepAlive (to send Connection: keep-alive and hand connections back on 'free').
@@ -182,7 +199,12 @@ export class DeviceAgent extends http.Agent {
    * one method ClientRequest requires of an agent); hands the request a connection now or later.
    */
   addRequest(req: http.ClientRequest, options: http.ClientRequestArgs): void {
-    const args = options as DeviceRequestArgs;
+    this.take(req as unknown as ConnectionTaker, options as DeviceRequestArgs);
+  }
+
+  /** Hands `taker` a pooled connection to `args.device` now, or later (a release or its own dial). */
+  take(taker: ConnectionTaker, args: Pick<DeviceRequestArgs, 'device' | 'port' | 'partition' | 'singleUse'>): void {
+    const req = taker;
     const port = Number(args.port ?? 80);
     const key = `${args.device.id}|${port}|${args.partition}`;
     let pool = this.pools.get(key);
@@ -222,6 +244,7 @@ export class DeviceAgent extends http.Agent {
       const c = pool.idle.pop()!;
       clearTimeout(c.idleTimer);
       c.idleTimer = undefined;
+      c.socket.removeListener('data', c.onStray);
       if (usable(c.socket)) return c;
       // Closing already (the device ended it). No dial from here: the caller is about to queue.
       this.discard(c, false);
@@ -278,7 +301,7 @@ export class DeviceAgent extends http.Agent {
         if (this.liveWaiters(pool) > pool.dialing) {
           const waiter = this.nextWaiter(pool)!;
           // node:http's own agent fails a request this way: the request emits `err`.
-          (waiter.req.onSocket as unknown as (socket: undefined, err: Error) => void).call(waiter.req, undefined, err);
+          waiter.req.onSocket(undefined, err);
         }
         this.dialForWaiters(pool);
       },
@@ -292,9 +315,14 @@ export class DeviceAgent extends http.Agent {
       state: 'busy',
       singleUse: false,
       idleTimer: undefined,
-      // node:http emits 'free' when an exchange ended with the connection still usable.
-      onFree: () => this.release(c),
+      // node:http emits 'free' when an exchange ended with the connection still usable (the hub's
+      // relay passes the device's keep-alive hint along).
+      onFree: (hintMs?: number) => this.release(c, hintMs),
       onClose: () => this.drop(c),
+      onStray: () => {
+        this.counters.strayClosed++;
+        socket.destroy();
+      },
       // node:http emits 'agentRemove' when the connection leaves HTTP (an upgrade).
       onRemove: () => {
         socket.removeListener('free', c.onFree);
@@ -325,9 +353,9 @@ export class DeviceAgent extends http.Agent {
     w.req.onSocket(c.socket as never);
   }
 
-  private release(c: Connection): void {
+  private release(c: Connection, hintMs: number | undefined): void {
     if (c.state !== 'busy') return;
-    const hint = keepAliveHintMs(c.socket._httpMessage);
+    const hint = hintMs ?? keepAliveHintMs(c.socket._httpMessage?.res?.headers['keep-alive']);
     // As node's own agent does: an idle connection must not keep the last exchange alive.
     c.socket._httpMessage = null;
     if (c.singleUse || !usable(c.socket) || hint === 0 || this.destroyed) {
@@ -354,6 +382,9 @@ export class DeviceAgent extends http.Agent {
     pool.busy--;
     c.state = 'idle';
     pool.idle.push(c);
+    // A device that answers more than it was asked is not reused: those bytes would otherwise
+    // be read as the start of the next visitor's response (or be dropped unseen).
+    c.socket.on('data', c.onStray);
     c.socket.unref?.();
     const ms = hintMs !== undefined ? Math.min(hintMs, this.idleTimeoutMs) : this.idleTimeoutMs;
     c.idleTimer = setTimeout(() => {
@@ -402,8 +433,7 @@ function usable(socket: SocketLike): boolean {
  * The device's `Keep-Alive: timeout=N` as the time we may keep the connection idle (a second
  * less, so we never reuse one the device is closing); 0 when that leaves nothing, undefined when absent.
  */
-function keepAliveHintMs(req: (http.ClientRequest & { res?: http.IncomingMessage }) | null | undefined): number | undefined {
-  const raw = req?.res?.headers['keep-alive'];
+export function keepAliveHintMs(raw: string | string[] | undefined): number | undefined {
   const header = Array.isArray(raw) ? raw[0] : raw;
   if (header === undefined) return undefined;
   const m = /(?:^|[\s,])timeout=(\d+)/i.exec(header);
