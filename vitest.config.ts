@@ -55,6 +55,7 @@ const SRC_ON_LOOPBACK = [
   'apps/hub/src/registry/peer-status.test.ts',
   'apps/hub/src/registry/registration.test.ts',
   'apps/hub/src/server/connection-reuse.test.ts',
+  'apps/hub/src/server/device-relay.test.ts',
   'apps/hub/src/server/hardening.test.ts',
   'apps/hub/src/server/hub-http.test.ts',
   'apps/hub/src/server/lifecycle.test.ts',

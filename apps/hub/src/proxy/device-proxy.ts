@@ -10,7 +10,8 @@ import { type AccessLogSink, type DeviceDialer, type DeviceDirectory, type Devic
 import { DeviceAgent } from './device-agent.js';
 import { clearDeviceCookie } from './device-sessions.js';
 import type { ClientInfo } from './forward-headers.js';
-import { type ForwardResult, forwardHttp } from './http-forwarder.js';
+import type { ForwardResult } from './http-forwarder.js';
+import { forwardToDevice } from './http-relay.js';
 import { isWebSocketUpgrade } from './request-guard.js';
 import { type StatusPage, sendStatusPage, writeRawStatusPage } from './status-page.js';
 import { TCP_PATH, createTcpEndpoint, parseTcpPort } from './tcp-endpoint.js';
@@ -254,7 +255,7 @@ export function createDeviceProxy(o: DeviceProxyOptions) {
     // Past the owner's window the hub refuses too, should the device not have closed in time.
     if (!device.online || windowEndedAt(device, Date.now())) return refuse(offlinePage(device, ctx.requestId), userId);
 
-    const result = await forwardHttp(
+    const result = await forwardToDevice(
       {
         req,
         res,

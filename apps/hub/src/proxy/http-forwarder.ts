@@ -50,11 +50,11 @@ export interface ForwardResult {
   failure?: 'dial_timeout' | 'dial_failed' | 'response_timeout' | 'idle_timeout' | 'device_error' | 'client_aborted';
 }
 
-function hasBody(req: IncomingMessage): boolean {
+export function hasBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
 }
 
-function failurePage(kind: NonNullable<ForwardResult['failure']>, f: ForwardRequest): StatusPage {
+export function failurePage(kind: NonNullable<ForwardResult['failure']>, f: ForwardRequest): StatusPage {
   const base = { serial: f.device.serial, lastSeenAt: f.device.lastSeenAt, requestId: f.requestId };
   switch (kind) {
     case 'dial_timeout':
@@ -77,7 +77,7 @@ const kCoalesce = Symbol('coalesce visitor writes');
  * response: a response that ends meanwhile detaches from its socket, and the uncork must still land.
  * Made once per visitor connection (kept on the socket), not per request.
  */
-function coalescer(socket: (Duplex & { [kCoalesce]?: () => void }) | null): () => void {
+export function coalescer(socket: (Duplex & { [kCoalesce]?: () => void }) | null): () => void {
   if (!socket) return () => {};
   let coalesce = socket[kCoalesce];
   if (coalesce) return coalesce;
