@@ -107,7 +107,7 @@ export interface DeviceAgentOptions {
 type SocketLike = Duplex & { setNoDelay?(v: boolean): unknown; ref?(): unknown; unref?(): unknown; _httpMessage?: (http.ClientRequest & { res?: http.IncomingMessage }) | null };
 
 /**
- * What waits for a connection: node:http's ClientRequest, or the hub's own relay (device-exchange.ts),
+ * What waits for a connection: node:http's ClientRequest, or the hub's own relay (http-relay.ts),
  * which takes the same calls. `onSocket(undefined, err)` fails it with the dial's error; a taker hands
  * the connection back by emitting 'free' on it (node:http's signal), optionally with the device's
  * keep-alive hint in ms, or closes it.
@@ -204,7 +204,6 @@ export class DeviceAgent extends http.Agent {
 
   /** Hands `taker` a pooled connection to `args.device` now, or later (a release or its own dial). */
   take(taker: ConnectionTaker, args: Pick<DeviceRequestArgs, 'device' | 'port' | 'partition' | 'singleUse'>): void {
-    const req = taker;
     const port = Number(args.port ?? 80);
     const key = `${args.device.id}|${port}|${args.partition}`;
     let pool = this.pools.get(key);
@@ -218,10 +217,10 @@ export class DeviceAgent extends http.Agent {
     const idle = this.takeIdle(pool);
     if (idle) {
       this.counters.reuses++;
-      this.assign(idle, { req, singleUse }, true);
+      this.assign(idle, { req: taker, singleUse }, true);
       return;
     }
-    pool.waiters.push({ req, singleUse });
+    pool.waiters.push({ req: taker, singleUse });
     this.dialForWaiters(pool);
   }
 
