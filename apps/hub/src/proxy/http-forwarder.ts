@@ -96,6 +96,18 @@ export function coalescer(socket: (Duplex & { [kCoalesce]?: () => void }) | null
   return coalesce;
 }
 
+/** The visitor's request headers as the device gets them, by the gate's decision (forward-headers.ts). */
+export function deviceRequestHeaders(f: ForwardRequest): string[] {
+  return requestHeadersForDevice(f.req, {
+    host: f.host,
+    client: f.client,
+    dropAuthorization: f.credentials.dropAuthorization,
+    dropCookies: f.credentials.dropCookies,
+    cookieNamespace: f.credentials.cookieNamespace,
+    publicOrigin: f.credentials.publicOrigin,
+  });
+}
+
 /** Forwards the request; resolves when the exchange is over (completed or failed), never rejects. */
 export function forwardHttp(f: ForwardRequest, opts: ForwardOptions, attempt = 0): Promise<ForwardResult> {
   const { req, res } = f;
@@ -124,14 +136,7 @@ export function forwardHttp(f: ForwardRequest, opts: ForwardOptions, attempt = 0
       port: opts.devicePort,
       method: req.method ?? 'GET',
       path: f.target,
-      headers: requestHeadersForDevice(req, {
-        host: f.host,
-        client: f.client,
-        dropAuthorization: f.credentials.dropAuthorization,
-        dropCookies: f.credentials.dropCookies,
-        cookieNamespace: f.credentials.cookieNamespace,
-        publicOrigin: f.credentials.publicOrigin,
-      }) as unknown as http.OutgoingHttpHeaders,
+      headers: deviceRequestHeaders(f) as unknown as http.OutgoingHttpHeaders,
       maxHeaderSize: opts.maxResponseHeaderBytes,
       setHost: false,
     };

@@ -14,8 +14,8 @@
 import type { Duplex } from 'node:stream';
 import { ChunkedDecoder, parseResponseHead, responseFraming, reusable, type BodyFraming, type ResponseHead } from '@porthole/http-wire';
 import { type ConnectionTaker, DialFailedError, DialTimeoutError, keepAliveHintMs, poolPartition, singleUseExchange } from './device-agent.js';
-import { requestHeadersForDevice, responseHeadersForVisitor } from './forward-headers.js';
-import { type ForwardOptions, type ForwardRequest, type ForwardResult, coalescer, failurePage, forwardHttp, hasBody } from './http-forwarder.js';
+import { responseHeadersForVisitor } from './forward-headers.js';
+import { type ForwardOptions, type ForwardRequest, type ForwardResult, coalescer, deviceRequestHeaders, failurePage, forwardHttp, hasBody } from './http-forwarder.js';
 import { sendStatusPage } from './status-page.js';
 
 /** Origin-form target of visible ASCII (what node's server accepted, minus anything odd). */
@@ -43,14 +43,7 @@ export function relayedRequestHead(f: ForwardRequest): string | undefined {
   if ((method !== 'GET' && method !== 'HEAD') || hasBody(req) || !TARGET.test(f.target)) return undefined;
   const partition = poolPartition(f.device, f.userId, f.client.ip);
   if (singleUseExchange(partition, false, f.credentials.dropAuthorization ? undefined : req.headers.authorization)) return undefined;
-  const headers = requestHeadersForDevice(req, {
-    host: f.host,
-    client: f.client,
-    dropAuthorization: f.credentials.dropAuthorization,
-    dropCookies: f.credentials.dropCookies,
-    cookieNamespace: f.credentials.cookieNamespace,
-    publicOrigin: f.credentials.publicOrigin,
-  });
+  const headers = deviceRequestHeaders(f);
   let head = `${method} ${f.target} HTTP/1.1\r\n`;
   for (let i = 0; i < headers.length; i += 2) {
     const name = headers[i]!;
