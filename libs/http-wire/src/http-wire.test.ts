@@ -3,7 +3,7 @@
 // ambiguity, and the chunked decoder fed in arbitrary pieces.
 import { seededRandom } from '@porthole/wireguard/testing';
 import { describe, expect, it } from 'vitest';
-import { ChunkedDecoder, MAX_HEAD_BYTES, parseRequestHead, parseResponseHead, responseFraming, reusable, type ResponseHead } from './http-wire.js';
+import { ChunkedDecoder, MAX_HEAD_BYTES, isFieldValue, isOriginForm, isToken, parseRequestHead, parseResponseHead, responseFraming, reusable, type ResponseHead } from './http-wire.js';
 
 const req = (text: string) => parseRequestHead(Buffer.from(text, 'latin1'));
 const res = (text: string) => parseResponseHead(Buffer.from(text, 'latin1'));
@@ -60,6 +60,16 @@ describe('request heads from the hub', () => {
     ['a space in the target', 'GET /a b HTTP/1.1\r\nhost: h\r\n\r\n'],
   ])('leaves %s to node:http', (_what, text) => {
     expect(req(text).kind).toBe('unsupported');
+  });
+});
+
+describe('what a writer of request heads may put out as is', () => {
+  it('takes exactly what the request parser takes: token names, values without controls, origin-form targets', () => {
+    expect([isToken('X-Forwarded-For'), isToken('x_a.b~'), isToken('X A'), isToken('X:A'), isToken('')]).toEqual([true, true, false, false, false]);
+    expect([isFieldValue('a b\tc\xff'), isFieldValue(''), isFieldValue('a\rb'), isFieldValue('a\nb'), isFieldValue('a\0b')]).toEqual([true, true, false, false, false]);
+    expect([isOriginForm('/'), isOriginForm('/a?b=c'), isOriginForm('*'), isOriginForm('http://x/'), isOriginForm('/a b'), isOriginForm('/\xe9')]).toEqual([true, true, false, false, false, false]);
+    // And the parser agrees with them.
+    expect(req('GET /a?b=c HTTP/1.1\r\nX-Forwarded-For: 1\r\nHost: h\r\n\r\n').kind).toBe('request');
   });
 });
 

@@ -22,15 +22,36 @@ export const MAX_HEAD_BYTES = 16 * 1024;
 /** Methods the relay forwards itself; others (CONNECT, TRACE, extension methods) go to node:http. */
 const RELAYED_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'PATCH', 'DELETE']);
 
+/** A token (RFC 9110 §5.6.2): what a header name is made of. */
+const TOKEN_CHARS = /[!#$%&'*+\-.^_`|~0-9A-Za-z]+/;
+/** An origin-form request target of visible ASCII: '/' and no spaces or controls. */
+const ORIGIN_FORM = /\/[!-~]*/;
 /** A header line: token name, colon, value with optional whitespace around it. */
-const HEADER_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[\t ]*(.*?)[\t ]*$/;
+const HEADER_LINE = new RegExp(`^(${TOKEN_CHARS.source}):[\\t ]*(.*?)[\\t ]*$`);
 /** Field content: HTAB, SP, visible ASCII and obs-text; no CR, LF, NUL or other controls. */
 const FIELD_CHARS = /^[\t\x20-\x7e\x80-\xff]*$/;
-const REQUEST_LINE = /^([A-Z]+) (\/[!-~]*) HTTP\/1\.1$/;
+const REQUEST_LINE = new RegExp(`^([A-Z]+) (${ORIGIN_FORM.source}) HTTP\\/1\\.1$`);
+const TOKEN = new RegExp(`^${TOKEN_CHARS.source}$`);
+const WHOLE_ORIGIN_FORM = new RegExp(`^${ORIGIN_FORM.source}$`);
 const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?:[\t ](.*))?$/;
 const DIGITS = /^\d{1,15}$/;
 
 export type Header = readonly [name: string, value: string];
+
+/** A header name the request parser takes (a token): what a writer of heads may put out as is. */
+export function isToken(name: string): boolean {
+  return TOKEN.test(name);
+}
+
+/** A header value without CR, LF, NUL or other controls: it cannot end its line early. */
+export function isFieldValue(value: string): boolean {
+  return FIELD_CHARS.test(value);
+}
+
+/** An origin-form target the request parser takes (no space, control or non-ASCII byte). */
+export function isOriginForm(target: string): boolean {
+  return WHOLE_ORIGIN_FORM.test(target);
+}
 
 export interface RequestHead {
   method: string;

@@ -12,17 +12,12 @@
 // certain, refusing (502) what would be ambiguous; bytes a device sends beyond its framing make the
 // connection single-use, so one response can never be read as the next visitor's.
 import type { Duplex } from 'node:stream';
-import { ChunkedDecoder, parseResponseHead, responseFraming, reusable, type BodyFraming, type ResponseHead } from '@porthole/http-wire';
+import { ChunkedDecoder, isFieldValue, isOriginForm, isToken, parseResponseHead, responseFraming, reusable, type BodyFraming, type ResponseHead } from '@porthole/http-wire';
 import { type ConnectionTaker, DialFailedError, DialTimeoutError, keepAliveHintMs, poolPartition, singleUseExchange } from './device-agent.js';
 import { responseHeadersForVisitor } from './forward-headers.js';
 import { type ForwardOptions, type ForwardRequest, type ForwardResult, coalescer, deviceRequestHeaders, failurePage, forwardHttp, hasBody } from './http-forwarder.js';
 import { sendStatusPage } from './status-page.js';
 
-/** Origin-form target of visible ASCII (what node's server accepted, minus anything odd). */
-const TARGET = /^\/[!-~]*$/;
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** Field content: HTAB, SP, visible ASCII and obs-text; no CR, LF, NUL or other controls. */
-const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const EVENT_STREAM = /^text\/event-stream/i;
 const EMPTY: Buffer = Buffer.alloc(0);
 
@@ -40,7 +35,7 @@ export function forwardToDevice(f: ForwardRequest, opts: ForwardOptions, attempt
 export function relayedRequestHead(f: ForwardRequest): string | undefined {
   const { req } = f;
   const method = req.method;
-  if ((method !== 'GET' && method !== 'HEAD') || hasBody(req) || !TARGET.test(f.target)) return undefined;
+  if ((method !== 'GET' && method !== 'HEAD') || hasBody(req) || !isOriginForm(f.target)) return undefined;
   const partition = poolPartition(f.device, f.userId, f.client.ip);
   if (singleUseExchange(partition, false, f.credentials.dropAuthorization ? undefined : req.headers.authorization)) return undefined;
   const headers = deviceRequestHeaders(f);
@@ -48,7 +43,7 @@ export function relayedRequestHead(f: ForwardRequest): string | undefined {
   for (let i = 0; i < headers.length; i += 2) {
     const name = headers[i]!;
     const value = headers[i + 1]!;
-    if (!TOKEN.test(name) || !FIELD_VALUE.test(value)) return undefined;
+    if (!isToken(name) || !isFieldValue(value)) return undefined;
     head += `${name}: ${value}\r\n`;
   }
   // As node:http's client says it with a keep-alive agent.
