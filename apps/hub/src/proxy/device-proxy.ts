@@ -10,7 +10,7 @@ import { type AccessLogSink, type DeviceDialer, type DeviceDirectory, type Devic
 import { DeviceAgent } from './device-agent.js';
 import { clearDeviceCookie } from './device-sessions.js';
 import type { ClientInfo } from './forward-headers.js';
-import type { ForwardResult } from './http-forwarder.js';
+import { type ForwardResult, hasBody } from './http-forwarder.js';
 import { forwardToDevice } from './http-relay.js';
 import { isWebSocketUpgrade } from './request-guard.js';
 import { type StatusPage, sendStatusPage, writeRawStatusPage } from './status-page.js';
@@ -226,10 +226,10 @@ export function createDeviceProxy(o: DeviceProxyOptions) {
 
   async function handleRequest(req: IncomingMessage, res: ServerResponse, ctx: DeviceRequestContext): Promise<void> {
     const method = req.method ?? 'GET';
-    const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+    const body = hasBody(req);
     const answer = (page: StatusPage) => {
       // A refused request's body is not read: close instead of draining it for keep-alive.
-      if (hasBody) page.headers = { ...page.headers, connection: 'close' };
+      if (body) page.headers = { ...page.headers, connection: 'close' };
       sendStatusPage(res, page, method);
     };
     const device = await resolveDevice(ctx, answer);
