@@ -6,7 +6,7 @@ import type { MeteredBind } from './metered-bind.js';
 import type { Overlay } from './overlay.js';
 import type { PeerSocketsStats } from './peer-sockets.js';
 import type { UdpIngress } from './udp-ingress.js';
-import { KEEPALIVE_HOLD_MS } from './udp-ingress-protocol.js';
+import { HANDSHAKE_HOLD_MS, KEEPALIVE_HOLD_MS } from './udp-ingress-protocol.js';
 
 export function instrumentOverlay({ registry }: HubMetrics, overlay: Overlay, bind: MeteredBind): void {
   const device = overlay.wireguard.device;
@@ -55,7 +55,7 @@ export function instrumentUdpIngress({ registry }: HubMetrics, ingress: UdpIngre
   collectedCounter(
     registry,
     'porthole_wg_ingress_batches_total',
-    `Messages the UDP ingress thread passed datagrams to the main thread in (several datagrams each when they arrive together, keepalives held up to ${KEEPALIVE_HOLD_MS} ms).`,
+    `Messages the UDP ingress thread passed datagrams to the main thread in (several datagrams each when they arrive together, keepalives held up to ${KEEPALIVE_HOLD_MS} ms, initiations up to ${HANDSHAKE_HOLD_MS} ms).`,
     [],
     () => [{ labels: {}, value: ingress.stats.batches }],
   );

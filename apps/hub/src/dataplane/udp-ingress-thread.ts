@@ -1,8 +1,8 @@
 // The UDP ingress thread (started by udp-ingress.ts): owns the hub's WireGuard socket, runs the
 // cheap checks on every datagram (type and length, mac1, under load mac2 or a cookie reply, the
 // per-source rate limit: @porthole/wireguard's IngressFilter) and passes only what survives to the
-// main thread, in one message per turn of this thread's event loop; keepalives alone wait up to
-// KEEPALIVE_HOLD_MS for company (udp-ingress-protocol.ts). A flood of bogus initiations
+// main thread, in one message per turn of this thread's event loop; keepalives wait up to
+// KEEPALIVE_HOLD_MS for company, initiations up to HANDSHAKE_HOLD_MS (udp-ingress-protocol.ts). A flood of bogus initiations
 // is read, answered and dropped here: the main thread never sees it, so the data packets of
 // online devices no longer wait behind it. It also sends the main thread's datagrams, from the
 // same socket (Node's dgram cannot bind a second socket to the port).
@@ -13,11 +13,12 @@ import { IngressFilter, UdpBind, type Endpoint } from '@porthole/wireguard';
 import {
   BatchBuilder,
   BATCHES,
+  BatchSchedule,
   COOKIE_REPLIES,
   dropSlot,
   forEachDatagram,
+  holdFor,
   INGRESS_THREAD_NICE,
-  isKeepalive,
   PASSED,
   RECEIVED,
   SENT,
@@ -44,32 +45,27 @@ const filter = new IngressFilter({
 });
 
 const batch = new BatchBuilder();
-let flushScheduled = false;
-/** Armed while the batch holds only keepalives (KEEPALIVE_HOLD_MS). */
-let holdTimer: NodeJS.Timeout | undefined;
-const flush = (): void => {
-  flushScheduled = false;
-  if (holdTimer !== undefined) clearTimeout(holdTimer);
-  holdTimer = undefined;
-  if (batch.size === 0) return;
-  counters[BATCHES]!++;
-  post(...batch.take('rx'));
-};
+const holds = { keepaliveMs: data.keepaliveHoldMs, handshakeMs: data.handshakeHoldMs };
+const schedule = new BatchSchedule(
+  () => {
+    if (batch.size === 0) return;
+    counters[BATCHES]!++;
+    post(...batch.take('rx'));
+  },
+  // After this turn's reads: everything the socket had, in one message.
+  setImmediate,
+  () => performance.now(),
+);
 
 const receive = (datagram: Uint8Array, from: Endpoint): void => {
   counters[RECEIVED]!++;
   const dropped = filter.check(datagram, from, performance.now());
   if (dropped) return void counters[dropSlot(dropped)]!++;
   counters[PASSED]!++;
-  // In arrival order: keepalives held so far leave with the next datagram that may not wait.
+  // In arrival order: what was held so far leaves with the next datagram that may not wait.
   batch.add(datagram, from);
-  if (batch.size >= MAX_BATCH) flush();
-  else if (flushScheduled) return;
-  else if (isKeepalive(datagram)) holdTimer ??= setTimeout(flush, data.keepaliveHoldMs).unref(); // the socket keeps the thread alive
-  else {
-    flushScheduled = true;
-    setImmediate(flush); // after this turn's reads: everything the socket had, in one message
-  }
+  if (batch.size >= MAX_BATCH) schedule.fire();
+  else schedule.add(holdFor(datagram, holds, 'in'));
 };
 bind.onReceive(receive);
 

@@ -23,7 +23,7 @@ afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn();
 });
 
-async function openIngress(options: { onFatal?(err: Error): void; maxRestartsPerMinute?: number; keepaliveHoldMs?: number } = {}) {
+async function openIngress(options: { onFatal?(err: Error): void; maxRestartsPerMinute?: number; keepaliveHoldMs?: number; handshakeHoldMs?: number } = {}) {
   const ingress = await UdpIngress.open({ port: 0, host: '127.0.0.1', publicKey: hubPublic, ...options });
   cleanups.push(() => ingress.close());
   const received: { datagram: Uint8Array; from: Endpoint }[] = [];
@@ -88,7 +88,7 @@ describe('UdpIngress', () => {
     expect(ingress.stats).toMatchObject({ received: 30, passed: 30 });
   });
 
-  it('does not hold anything but keepalives, and sends held keepalives ahead of it, in arrival order', async () => {
+  it('does not hold data: held keepalives go ahead of a data packet, in arrival order', async () => {
     const { ingress, received } = await openIngress({ keepaliveHoldMs: 60_000 });
     const peer = await client();
     for (let i = 1; i <= 3; i++) {
@@ -108,6 +108,71 @@ describe('UdpIngress', () => {
       [48, 9],
     ]);
     expect(ingress.stats.batches).toBe(1);
+  });
+
+  it('holds initiations coming in, ahead of whatever may not wait, and passes them on once their hold ends', async () => {
+    const { ingress, received } = await openIngress({ handshakeHoldMs: 60_000 });
+    const device = await client();
+    const initiations = bogusInitiations(encodeKey(hubPublic), 3);
+    for (const initiation of initiations) {
+      await device.send(initiation, ingress.localPort);
+      await new Promise((r) => setTimeout(r, 2)); // each in a turn of its own
+    }
+    await until(() => ingress.stats.passed === 3, 'three initiations checked and passed');
+    const data = new Uint8Array(48);
+    data[0] = 4;
+    data[4] = 9;
+    await device.send(data, ingress.localPort);
+    await until(() => received.length === 4, 'the initiations and the data packet, long before their hold ends');
+    expect(received.map((r) => r.datagram.length)).toEqual([148, 148, 148, 48]);
+    received.slice(0, 3).forEach((r, i) => expect(Buffer.from(r.datagram).equals(Buffer.from(initiations[i]!))).toBe(true));
+    expect(ingress.stats.batches).toBe(1);
+
+    // A hold that ends on its own: initiations alone arrive together, in one or two messages.
+    const { ingress: short, received: heard } = await openIngress({ handshakeHoldMs: 1_000 });
+    for (const initiation of bogusInitiations(encodeKey(hubPublic), 5)) {
+      await device.send(initiation, short.localPort);
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    await until(() => heard.length === 5, 'five held initiations');
+    expect(short.stats.batches).toBeLessThanOrEqual(2);
+  });
+
+  it('holds handshake responses going out, sends them ahead of what may not wait, and sends what it holds when closed', async () => {
+    const { ingress } = await openIngress({ handshakeHoldMs: 60_000 });
+    const device = await client();
+    const at = { address: '127.0.0.1', port: device.port() };
+    const response = (tag: number) => {
+      const d = new Uint8Array(92);
+      d[0] = 2;
+      d[4] = tag;
+      return d;
+    };
+    for (let i = 1; i <= 3; i++) {
+      ingress.send(response(i), at);
+      await new Promise((r) => setTimeout(r, 2)); // each in a turn of its own
+    }
+    // Held: none has reached the thread (without the hold, each would be sent within a turn).
+    await new Promise((r) => setTimeout(r, 200));
+    expect(ingress.stats.sent).toBe(0);
+    expect(device.heard).toHaveLength(0);
+    // A cookie reply may not wait: it takes the three responses along, in the order they were sent.
+    const cookieReply = new Uint8Array(64);
+    cookieReply[0] = 3;
+    ingress.send(cookieReply, at);
+    await until(() => device.heard.length === 4, 'the responses and the cookie reply, long before the hold ends');
+    expect(device.heard.map((d) => [d[0], d[4]])).toEqual([
+      [2, 1],
+      [2, 2],
+      [2, 3],
+      [3, 0],
+    ]);
+    // Held, then closed: what was held is sent, not lost.
+    ingress.send(response(7), at);
+    await ingress.close();
+    await until(() => device.heard.length === 5, 'the held response, sent on close');
+    expect([device.heard[4]![0], device.heard[4]![4]]).toEqual([2, 7]);
+    expect(ingress.stats.sent).toBe(5);
   });
 
   it('gives a device the hub sends transport data to a socket of its own: its data skips the ingress thread, its handshakes still get the checks', async () => {

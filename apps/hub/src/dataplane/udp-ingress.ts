@@ -21,7 +21,22 @@ import { createRequire } from 'node:module';
 import type { Bind, Endpoint } from '@porthole/wireguard';
 import type { Logger } from '../ops/logger.js';
 import { logPeerSocketError, PeerSockets, type PeerSocketsStats } from './peer-sockets.js';
-import { BatchBuilder, COUNTER_SLOTS, forEachDatagram, KEEPALIVE_HOLD_MS, readCounters, type FromIngressThread, type IngressCounts, type IngressThreadData, type ToIngressThread } from './udp-ingress-protocol.js';
+import { performance } from 'node:perf_hooks';
+import {
+  BatchBuilder,
+  BatchSchedule,
+  COUNTER_SLOTS,
+  forEachDatagram,
+  HANDSHAKE_HOLD_MS,
+  holdFor,
+  KEEPALIVE_HOLD_MS,
+  readCounters,
+  type FromIngressThread,
+  type Holds,
+  type IngressCounts,
+  type IngressThreadData,
+  type ToIngressThread,
+} from './udp-ingress-protocol.js';
 
 export interface UdpIngressOptions {
   port: number;
@@ -40,8 +55,10 @@ export interface UdpIngressOptions {
   peerSockets?: boolean;
   /** The thread's module; default udp-ingress-thread beside this file (tests: one that fails to start). */
   threadModule?: URL;
-  /** How long keepalives may wait on the ingress thread to go to the main thread together; default KEEPALIVE_HOLD_MS. */
+  /** How long keepalives may wait to cross between the threads together; default KEEPALIVE_HOLD_MS. */
   keepaliveHoldMs?: number;
+  /** How long initiations (in) and handshake responses (out) may wait to cross together; default HANDSHAKE_HOLD_MS. */
+  handshakeHoldMs?: number;
 }
 
 export interface UdpIngressCounters extends IngressCounts {
@@ -75,12 +92,22 @@ export class UdpIngress implements Bind {
   private closed = false;
   /** Datagrams the main thread sent while no ingress thread was running. */
   private sendDropped = 0;
-  private readonly flushOutgoing = (): void => {
-    if (this.outgoing.size > 0) this.post(...this.outgoing.take('tx'));
-  };
-  private readonly flushToCheck = (): void => {
-    if (this.toCheck.size > 0) this.post(...this.toCheck.take('check'));
-  };
+  private readonly holds: Holds;
+  /** Sends go to the ingress thread together once the turn's code has run, or when their hold ends. */
+  private readonly outgoingSchedule = new BatchSchedule(
+    () => {
+      if (this.outgoing.size > 0) this.post(...this.outgoing.take('tx'));
+    },
+    process.nextTick,
+    () => performance.now(),
+  );
+  private readonly toCheckSchedule = new BatchSchedule(
+    () => {
+      if (this.toCheck.size > 0) this.post(...this.toCheck.take('check'));
+    },
+    process.nextTick,
+    () => performance.now(),
+  );
 
   private constructor(
     private readonly options: UdpIngressOptions,
@@ -88,6 +115,7 @@ export class UdpIngress implements Bind {
     started: Started,
   ) {
     this.counters = new Float64Array(counterBuffer);
+    this.holds = holdsOf(options);
     this.current = started.worker;
     this.localPort = started.port;
     this.threadNice = started.nice;
@@ -101,8 +129,8 @@ export class UdpIngress implements Bind {
           if (!this.closed) this.handler?.(datagram, from);
         },
         toChecks: (datagram, from) => {
-          if (this.toCheck.size === 0) process.nextTick(this.flushToCheck);
           this.toCheck.add(datagram, from);
+          this.toCheckSchedule.add(holdFor(datagram, this.holds, 'in'));
         },
         onError: (err) => logPeerSocketError(options.logger, err),
       });
@@ -137,16 +165,22 @@ export class UdpIngress implements Bind {
     this.handler = handler;
   }
 
-  /** Sends go to the ingress thread together once the turn's code has run (as UdpBind.send). */
+  /**
+   * Sends go to the ingress thread together once the turn's code has run (as UdpBind.send);
+   * handshake responses and keepalives may wait a little for company (holdFor).
+   */
   send(datagram: Uint8Array, to: Endpoint): void {
     if (this.closed) return;
     if (this.peers?.send(datagram, to)) return;
-    if (this.outgoing.size === 0) process.nextTick(this.flushOutgoing);
     this.outgoing.add(datagram, to);
+    this.outgoingSchedule.add(holdFor(datagram, this.holds, 'out'));
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
+    // What waits for company leaves first: a reply held for a few milliseconds is still a reply.
+    this.outgoingSchedule.fire();
+    this.toCheckSchedule.fire();
     this.closed = true;
     await this.peers?.close();
     const worker = this.current;
@@ -209,6 +243,10 @@ export class UdpIngress implements Bind {
   }
 }
 
+function holdsOf(options: UdpIngressOptions): Holds {
+  return { keepaliveMs: options.keepaliveHoldMs ?? KEEPALIVE_HOLD_MS, handshakeMs: options.handshakeHoldMs ?? HANDSHAKE_HOLD_MS };
+}
+
 interface Started {
   worker: Worker;
   port: number;
@@ -226,7 +264,8 @@ function spawn(options: UdpIngressOptions, port: number, counters: SharedArrayBu
     publicKey: options.publicKey,
     counters,
     reuseAddr: options.peerSockets !== false,
-    keepaliveHoldMs: options.keepaliveHoldMs ?? KEEPALIVE_HOLD_MS,
+    keepaliveHoldMs: holdsOf(options).keepaliveMs,
+    handshakeHoldMs: holdsOf(options).handshakeMs,
   };
   const worker = new Worker(threadSource(options.threadModule), { eval: true, workerData: data });
   return new Promise((resolve, reject) => {
