@@ -78,8 +78,12 @@ export async function listPeers(ctx: RegistryContext): Promise<PeerSet> {
 
 /** Changes recorded after `version`, never splitting one version's changes across pages. */
 export async function changesSince(ctx: RegistryContext, version: number, limit = 1000): Promise<PeerChanges> {
+  // Most calls are the data plane's poll (every second), and most find nothing new: the counter
+  // alone answers them, one statement instead of two (on PGlite a statement costs ~1 ms of CPU).
+  const current = await currentPeerVersion(ctx.db);
+  if (current <= version) return { version, changes: [], more: false };
   const rows = await peerChangesSince(ctx.db, version, limit + 1);
-  if (rows.length <= limit) return { version: rows.at(-1)?.version ?? Math.max(version, await currentPeerVersion(ctx.db)), changes: rows, more: false };
+  if (rows.length <= limit) return { version: rows.at(-1)?.version ?? current, changes: rows, more: false };
   let page = rows.slice(0, limit);
   const lastVersion = rows[limit]!.version;
   // The next row shares the page's last version: hold that version back (unless it alone fills a page).
