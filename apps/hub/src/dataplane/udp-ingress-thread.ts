@@ -19,8 +19,10 @@ import {
   forEachDatagram,
   holdFor,
   INGRESS_THREAD_NICE,
+  QUIET_MAX_READS,
   PASSED,
   RECEIVED,
+  RESTS,
   SENT,
   type FromIngressThread,
   type IngressThreadData,
@@ -57,21 +59,60 @@ const schedule = new BatchSchedule(
   () => performance.now(),
 );
 
+// Resting (QUIET_REST_MS): a turn is quiet when it read a few datagrams that may all wait and
+// sent nothing that may not; the thread then blocks before its next poll, and what arrives
+// meanwhile is read together. Atomics.wait blocks the whole thread (its messages wait too); the
+// main thread notifies `wake` when it hands over data to send.
+const wake = new Int32Array(data.wake);
+let readsThisTurn = 0;
+let urgentThisTurn = false;
+let turnEnding = false;
+const endTurn = (): void => {
+  turnEnding = false;
+  const quiet = !urgentThisTurn && readsThisTurn <= QUIET_MAX_READS;
+  readsThisTurn = 0;
+  urgentThisTurn = false;
+  // Never past the moment the held batch is due: the hold, not the rest, says when it leaves.
+  const restMs = Math.min(data.quietRestMs, schedule.msUntilDue());
+  if (!quiet || !(restMs > 0)) return;
+  counters[RESTS]!++;
+  // Returns at once when the main thread set the flag since the last rest (its data waits in
+  // this thread's port), else when notified or rested. Cleared after, never before: a flag set
+  // just before the wait is not lost.
+  Atomics.wait(wake, 0, 0, restMs);
+  Atomics.store(wake, 0, 0);
+};
+const noteTurn = (urgent: boolean): void => {
+  if (urgent) urgentThisTurn = true;
+  if (turnEnding) return;
+  turnEnding = true;
+  setImmediate(endTurn);
+};
+
 const receive = (datagram: Uint8Array, from: Endpoint): void => {
   counters[RECEIVED]!++;
+  readsThisTurn++;
   const dropped = filter.check(datagram, from, performance.now());
   if (dropped) return void counters[dropSlot(dropped)]!++;
   counters[PASSED]!++;
   // In arrival order: what was held so far leaves with the next datagram that may not wait.
   batch.add(datagram, from);
+  const hold = holdFor(datagram, holds, 'in');
+  noteTurn(hold === undefined);
   if (batch.size >= MAX_BATCH) schedule.fire();
-  else schedule.add(holdFor(datagram, holds, 'in'));
+  else schedule.add(hold);
 };
 bind.onReceive(receive);
 
 port.on('message', (message: ToIngressThread) => {
   if (message.t === 'tx') {
-    forEachDatagram(message, (datagram, to) => bind.send(datagram, to));
+    let urgent = false;
+    forEachDatagram(message, (datagram, to) => {
+      bind.send(datagram, to);
+      if (holdFor(datagram, holds, 'out') === undefined) urgent = true;
+    });
+    // Data sent: its answer is on its way, so this turn is not quiet.
+    if (urgent) noteTurn(true);
     counters[SENT]! += message.addresses.length;
   } else if (message.t === 'check') {
     forEachDatagram(message, receive);

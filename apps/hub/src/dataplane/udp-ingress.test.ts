@@ -23,7 +23,7 @@ afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn();
 });
 
-async function openIngress(options: { onFatal?(err: Error): void; maxRestartsPerMinute?: number; keepaliveHoldMs?: number; handshakeHoldMs?: number } = {}) {
+async function openIngress(options: { onFatal?(err: Error): void; maxRestartsPerMinute?: number; keepaliveHoldMs?: number; handshakeHoldMs?: number; quietRestMs?: number } = {}) {
   const ingress = await UdpIngress.open({ port: 0, host: '127.0.0.1', publicKey: hubPublic, ...options });
   cleanups.push(() => ingress.close());
   const received: { datagram: Uint8Array; from: Endpoint }[] = [];
@@ -173,6 +173,54 @@ describe('UdpIngress', () => {
     await until(() => device.heard.length === 5, 'the held response, sent on close');
     expect([device.heard[4]![0], device.heard[4]![4]]).toEqual([2, 7]);
     expect(ingress.stats.sent).toBe(5);
+  });
+
+  it('rests after a quiet turn and loses nothing that arrives meanwhile; data never lets it rest', async () => {
+    const { ingress, received } = await openIngress({ keepaliveHoldMs: 1_000, quietRestMs: 300 });
+    const device = await client();
+    for (let i = 1; i <= 6; i++) {
+      await device.send(transportLike(i), ingress.localPort);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await until(() => received.length === 6, 'six keepalives');
+    expect(received.map((r) => r.datagram[4])).toEqual([1, 2, 3, 4, 5, 6]);
+    // Keepalives alone: quiet turns, each followed by a rest (six over ~30 ms: one or a few rests).
+    expect(ingress.stats.rests).toBeGreaterThanOrEqual(1);
+    expect(ingress.stats.batches).toBe(1); // and still held together, up to their hold
+
+    // Data packets (may not wait) make no turn quiet: no rest.
+    const { ingress: busy, received: heard } = await openIngress({ quietRestMs: 300 });
+    const data = new Uint8Array(48);
+    data[0] = 4;
+    for (let i = 1; i <= 6; i++) {
+      data[4] = i;
+      await device.send(data, busy.localPort);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await until(() => heard.length === 6, 'six data packets');
+    expect(busy.stats.rests).toBe(0);
+  });
+
+  it('ends a rest at once when the main thread has data to send, and on close', async () => {
+    // A hold and a rest longer than any wait below: only the main thread's notice can end the rest in time.
+    const { ingress } = await openIngress({ keepaliveHoldMs: 60_000, quietRestMs: 60_000 });
+    const device = await client();
+    await device.send(transportLike(1), ingress.localPort);
+    await until(() => ingress.stats.rests === 1, 'a keepalive read, then a rest');
+    const data = new Uint8Array(48);
+    data[0] = 4;
+    data[4] = 42;
+    ingress.send(data, { address: '127.0.0.1', port: device.port() });
+    await until(() => device.heard.length === 1, 'the data, long before the rest would end', 5_000);
+    expect(device.heard[0]![4]).toBe(42);
+    // Resting again after another quiet turn; closing ends the rest instead of waiting out a minute.
+    // (Another device: the hub's data gave the first one a socket of its own, read by the main thread.)
+    const other = await client();
+    await other.send(transportLike(2), ingress.localPort);
+    await until(() => ingress.stats.rests === 2, 'another rest');
+    const exited = new Promise<number>((resolve) => ingress.worker.once('exit', resolve));
+    await ingress.close();
+    expect(await exited).toBe(0); // the thread closed itself: not terminated after close's 2 s grace
   });
 
   it('gives a device the hub sends transport data to a socket of its own: its data skips the ingress thread, its handshakes still get the checks', async () => {

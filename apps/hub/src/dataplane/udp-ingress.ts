@@ -30,6 +30,7 @@ import {
   HANDSHAKE_HOLD_MS,
   holdFor,
   KEEPALIVE_HOLD_MS,
+  QUIET_REST_MS,
   readCounters,
   type FromIngressThread,
   type Holds,
@@ -59,6 +60,8 @@ export interface UdpIngressOptions {
   keepaliveHoldMs?: number;
   /** How long initiations (in) and handshake responses (out) may wait to cross together; default HANDSHAKE_HOLD_MS. */
   handshakeHoldMs?: number;
+  /** How long the ingress thread rests after a quiet turn; default QUIET_REST_MS, 0 never. */
+  quietRestMs?: number;
 }
 
 export interface UdpIngressCounters extends IngressCounts {
@@ -93,10 +96,18 @@ export class UdpIngress implements Bind {
   /** Datagrams the main thread sent while no ingress thread was running. */
   private sendDropped = 0;
   private readonly holds: Holds;
+  /** Shared with every ingress thread this starts: notified to end its rest. */
+  private readonly wake: Int32Array;
+  private outgoingUrgent = false;
   /** Sends go to the ingress thread together once the turn's code has run, or when their hold ends. */
   private readonly outgoingSchedule = new BatchSchedule(
     () => {
-      if (this.outgoing.size > 0) this.post(...this.outgoing.take('tx'));
+      if (this.outgoing.size === 0) return;
+      const urgent = this.outgoingUrgent;
+      this.outgoingUrgent = false;
+      this.post(...this.outgoing.take('tx'));
+      // Data to send ends the thread's rest (QUIET_REST_MS) instead of waiting for it.
+      if (urgent) this.endRest();
     },
     process.nextTick,
     () => performance.now(),
@@ -112,10 +123,12 @@ export class UdpIngress implements Bind {
   private constructor(
     private readonly options: UdpIngressOptions,
     private readonly counterBuffer: SharedArrayBuffer,
+    private readonly wakeBuffer: SharedArrayBuffer,
     started: Started,
   ) {
     this.counters = new Float64Array(counterBuffer);
     this.holds = holdsOf(options);
+    this.wake = new Int32Array(wakeBuffer);
     this.current = started.worker;
     this.localPort = started.port;
     this.threadNice = started.nice;
@@ -143,8 +156,9 @@ export class UdpIngress implements Bind {
 
   static async open(options: UdpIngressOptions): Promise<UdpIngress> {
     const counters = new SharedArrayBuffer(COUNTER_SLOTS * 8);
-    const started = await spawn(options, options.port, counters);
-    return new UdpIngress(options, counters, started);
+    const wake = new SharedArrayBuffer(4);
+    const started = await spawn(options, options.port, counters, wake);
+    return new UdpIngress(options, counters, wake, started);
   }
 
   /** The running ingress thread (tests end it to see it restarted). */
@@ -173,7 +187,9 @@ export class UdpIngress implements Bind {
     if (this.closed) return;
     if (this.peers?.send(datagram, to)) return;
     this.outgoing.add(datagram, to);
-    this.outgoingSchedule.add(holdFor(datagram, this.holds, 'out'));
+    const hold = holdFor(datagram, this.holds, 'out');
+    if (hold === undefined) this.outgoingUrgent = true;
+    this.outgoingSchedule.add(hold);
   }
 
   async close(): Promise<void> {
@@ -187,9 +203,16 @@ export class UdpIngress implements Bind {
     if (worker.threadId === -1) return; // already gone (a death that was fatal)
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
     this.post({ t: 'close' });
+    this.endRest();
     const timer = setTimeout(() => void worker.terminate(), 2_000);
     await exited;
     clearTimeout(timer);
+  }
+
+  /** Ends the ingress thread's rest (QUIET_REST_MS), or the next one: what was just posted is read now. */
+  private endRest(): void {
+    Atomics.store(this.wake, 0, 1);
+    Atomics.notify(this.wake, 0);
   }
 
   private post(message: ToIngressThread, transfer: ArrayBuffer[] = []): void {
@@ -225,7 +248,7 @@ export class UdpIngress implements Bind {
     this.restartCount++;
     this.options.logger?.error('udp ingress thread exited; restarting it', { exitCode: code, port: this.localPort });
     try {
-      const started = await spawn(this.options, this.localPort, this.counterBuffer);
+      const started = await spawn(this.options, this.localPort, this.counterBuffer, this.wakeBuffer);
       if (this.closed) return void started.worker.terminate();
       this.current = started.worker;
       this.watch(started.worker);
@@ -257,7 +280,7 @@ interface Started {
  * Starts an ingress thread on `port` (a restart: the port its predecessor had), counting into
  * `counters`; resolves once its socket is bound, rejects once a thread that failed has exited.
  */
-function spawn(options: UdpIngressOptions, port: number, counters: SharedArrayBuffer): Promise<Started> {
+function spawn(options: UdpIngressOptions, port: number, counters: SharedArrayBuffer, wake: SharedArrayBuffer): Promise<Started> {
   const data: IngressThreadData = {
     port,
     host: options.host,
@@ -266,6 +289,8 @@ function spawn(options: UdpIngressOptions, port: number, counters: SharedArrayBu
     reuseAddr: options.peerSockets !== false,
     keepaliveHoldMs: holdsOf(options).keepaliveMs,
     handshakeHoldMs: holdsOf(options).handshakeMs,
+    quietRestMs: options.quietRestMs ?? QUIET_REST_MS,
+    wake,
   };
   const worker = new Worker(threadSource(options.threadModule), { eval: true, workerData: data });
   return new Promise((resolve, reject) => {
