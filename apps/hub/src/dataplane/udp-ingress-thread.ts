@@ -2,9 +2,10 @@
 // cheap checks on every datagram (type and length, mac1, under load mac2 or a cookie reply, the
 // per-source rate limit: @porthole/wireguard's IngressFilter) and passes only what survives to the
 // main thread, in one message per turn of this thread's event loop; keepalives wait up to
-// KEEPALIVE_HOLD_MS for company, initiations up to HANDSHAKE_HOLD_MS (udp-ingress-protocol.ts). A flood of bogus initiations
-// is read, answered and dropped here: the main thread never sees it, so the data packets of
-// online devices no longer wait behind it. It also sends the main thread's datagrams, from the
+// KEEPALIVE_HOLD_MS for company, initiations up to HANDSHAKE_HOLD_MS, and after a quiet turn the
+// thread rests QUIET_REST_MS before it reads again (udp-ingress-protocol.ts). A flood of bogus
+// initiations is read, answered and dropped here: the main thread never sees it, so the data
+// packets of online devices no longer wait behind it. It also sends the main thread's datagrams, from the
 // same socket (Node's dgram cannot bind a second socket to the port).
 import { setPriority } from 'node:os';
 import { performance } from 'node:perf_hooks';

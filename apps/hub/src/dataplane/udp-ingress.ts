@@ -18,10 +18,10 @@
 // must never go on deaf.
 import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
+import { performance } from 'node:perf_hooks';
 import type { Bind, Endpoint } from '@porthole/wireguard';
 import type { Logger } from '../ops/logger.js';
 import { logPeerSocketError, PeerSockets, type PeerSocketsStats } from './peer-sockets.js';
-import { performance } from 'node:perf_hooks';
 import {
   BatchBuilder,
   BatchSchedule,
