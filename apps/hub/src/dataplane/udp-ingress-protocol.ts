@@ -12,10 +12,8 @@ export interface IngressThreadData {
   counters: SharedArrayBuffer;
   /** SO_REUSEADDR on the socket, so the main thread's peer sockets (peer-sockets.ts) can share the port. */
   reuseAddr: boolean;
-  /** How long a keepalive may wait for company before it is passed on (KEEPALIVE_HOLD_MS). */
-  keepaliveHoldMs: number;
-  /** How long an initiation may wait for company before it is passed on (HANDSHAKE_HOLD_MS). */
-  handshakeHoldMs: number;
+  /** How long keepalives and initiations may wait for company before they are passed on (holdFor). */
+  holds: Holds;
   /** How long the thread rests after a quiet turn (QUIET_REST_MS); 0: never. */
   quietRestMs: number;
   /** One Int32 the main thread notifies to end a rest early (it has data to send). */
@@ -138,6 +136,8 @@ export interface DatagramBatch {
   /** length, port, length, port, ... */
   meta: Uint32Array;
   addresses: string[];
+  /** tx: holds a datagram that may not wait (holdFor), so the thread's turn is not quiet. */
+  urgent?: boolean;
 }
 
 /**

@@ -48,7 +48,7 @@ const filter = new IngressFilter({
 });
 
 const batch = new BatchBuilder();
-const holds = { keepaliveMs: data.keepaliveHoldMs, handshakeMs: data.handshakeHoldMs };
+const holds = data.holds;
 const schedule = new BatchSchedule(
   () => {
     if (batch.size === 0) return;
@@ -107,13 +107,9 @@ bind.onReceive(receive);
 
 port.on('message', (message: ToIngressThread) => {
   if (message.t === 'tx') {
-    let urgent = false;
-    forEachDatagram(message, (datagram, to) => {
-      bind.send(datagram, to);
-      if (holdFor(datagram, holds, 'out') === undefined) urgent = true;
-    });
+    forEachDatagram(message, (datagram, to) => bind.send(datagram, to));
     // Data sent: its answer is on its way, so this turn is not quiet.
-    if (urgent) noteTurn(true);
+    if (message.urgent) noteTurn(true);
     counters[SENT]! += message.addresses.length;
   } else if (message.t === 'check') {
     forEachDatagram(message, receive);

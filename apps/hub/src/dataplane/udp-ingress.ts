@@ -103,11 +103,12 @@ export class UdpIngress implements Bind {
   private readonly outgoingSchedule = new BatchSchedule(
     () => {
       if (this.outgoing.size === 0) return;
-      const urgent = this.outgoingUrgent;
+      const [batch, transfer] = this.outgoing.take('tx');
+      if (this.outgoingUrgent) batch.urgent = true;
       this.outgoingUrgent = false;
-      this.post(...this.outgoing.take('tx'));
+      this.post(batch, transfer);
       // Data to send ends the thread's rest (QUIET_REST_MS) instead of waiting for it.
-      if (urgent) this.endRest();
+      if (batch.urgent) this.endRest();
     },
     process.nextTick,
     () => performance.now(),
@@ -287,8 +288,7 @@ function spawn(options: UdpIngressOptions, port: number, counters: SharedArrayBu
     publicKey: options.publicKey,
     counters,
     reuseAddr: options.peerSockets !== false,
-    keepaliveHoldMs: holdsOf(options).keepaliveMs,
-    handshakeHoldMs: holdsOf(options).handshakeMs,
+    holds: holdsOf(options),
     quietRestMs: options.quietRestMs ?? QUIET_REST_MS,
     wake,
   };
