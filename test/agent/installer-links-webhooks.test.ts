@@ -186,7 +186,8 @@ describe('webhooks', () => {
     const online = await until(() => received.find((r) => r.event === 'device.online' && r.json.device?.serial === SERIAL), 'device.online', 15_000);
     expect(verified(online)).toBe(true);
     expect(verifySignature('another-secret-entirely', online.signature, online.body, Math.floor(Date.now() / 1000))).toBe(false);
-    expect(online.json).toMatchObject({ event: 'device.online', device: { serial: SERIAL } });
+    // The device's organisation, from the hub's peer set (no query per device coming online).
+    expect(online.json).toMatchObject({ event: 'device.online', device: { serial: SERIAL, organizationId: DEFAULT_ORGANIZATION_ID } });
     const started = await until(() => received.find((r) => r.event === 'access.started' && r.json.visitor?.linkId), 'access.started by a link holder', 15_000);
     expect(verified(started)).toBe(true);
     expect(started.json).toMatchObject({ device: { serial: SERIAL }, kind: 'http', port: 80, visitor: { userId: null, clientIp: '127.0.0.1' } });

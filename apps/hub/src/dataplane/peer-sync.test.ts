@@ -26,7 +26,7 @@ class FakeSource implements PeerSource {
     const live = new Map<string, Peer>();
     for (const c of this.log) {
       if (c.op === 'remove') live.delete(c.publicKey);
-      else live.set(c.publicKey, { kind: c.kind, publicKey: c.publicKey, tunnelIp: c.tunnelIp, name: c.name });
+      else live.set(c.publicKey, { kind: c.kind, publicKey: c.publicKey, tunnelIp: c.tunnelIp, name: c.name, organizationId: c.organizationId ?? null });
     }
     return { version: this.version, peers: [...live.values()] };
   }
@@ -83,6 +83,26 @@ describe('PeerSync', () => {
     expect(sync.roleOf(parseIpv4Address('100.64.0.2'))).toBe('device');
     expect(sync.roleOf(parseIpv4Address('100.64.0.3'))).toBe('admin');
     expect(sync.roleOf(parseIpv4Address('100.64.0.9'))).toBeUndefined();
+  });
+
+  it('names the device at a tunnel address from the peer set, with its organisation, and follows changes', async () => {
+    const { source, sync } = setup();
+    current = sync;
+    const org = '11111111-1111-4111-8111-111111111111';
+    source.commit([
+      { ...device(newKey(), '100.64.0.2', 'an1'), organizationId: org },
+      device(newKey(), '100.64.0.4', 'an2'),
+      { kind: 'admin', op: 'upsert', publicKey: newKey(), tunnelIp: '100.64.0.3', name: 'laptop' },
+    ]);
+    await sync.start();
+    expect(sync.deviceAt(parseIpv4Address('100.64.0.2'))).toEqual({ serial: 'an1', organizationId: org });
+    expect(sync.deviceAt(parseIpv4Address('100.64.0.4'))).toEqual({ serial: 'an2', organizationId: null });
+    expect(sync.deviceAt(parseIpv4Address('100.64.0.3'))).toBeUndefined(); // an admin peer is no device
+    expect(sync.deviceAt(parseIpv4Address('100.64.0.9'))).toBeUndefined();
+    // The address goes to another device: the peer set names that one.
+    source.commit([device((await source.listPeers()).peers.find((p) => p.name === 'an1')!.publicKey, '100.64.0.2', 'an1', 'remove'), device(newKey(), '100.64.0.2', 'an7')]);
+    await sync.catchUp();
+    expect(sync.deviceAt(parseIpv4Address('100.64.0.2'))).toEqual({ serial: 'an7', organizationId: null });
   });
 
   it("names each written peer's kind, so the registry writes only that peer's table", async () => {

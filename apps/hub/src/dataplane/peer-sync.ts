@@ -214,6 +214,17 @@ export class PeerSync {
     return (key === undefined ? undefined : this.known.get(key)?.organizationId) ?? undefined;
   }
 
+  /**
+   * The device at a tunnel address as the registry's peer set has it (undefined: an admin peer or
+   * no peer), so a device coming online needs no query to be named: its serial, and its
+   * organisation (null when the change that brought it did not record one).
+   */
+  deviceAt(address: number): { serial: string; organizationId: string | null } | undefined {
+    const key = this.byAddress.get(address);
+    const known = key === undefined ? undefined : this.known.get(key);
+    return known?.role === 'device' ? { serial: known.name, organizationId: known.organizationId } : undefined;
+  }
+
   /** The tunnel address of a peer the registry knows (undefined: unknown key). */
   tunnelIpOf(publicKey: string): string | undefined {
     return this.known.get(publicKey)?.tunnelIpText;

@@ -5,20 +5,6 @@ import { eq } from 'drizzle-orm';
 import { devices } from '@porthole/db';
 import type { RegistryContext } from './context.js';
 
-export interface DeviceAtTunnelIp {
-  id: string;
-  serial: string;
-  ownerId: string | null;
-}
-
-export async function findDeviceByTunnelIp(ctx: RegistryContext, tunnelIp: string): Promise<DeviceAtTunnelIp | undefined> {
-  const [row] = await ctx.db
-    .select({ id: devices.id, serial: devices.serial, ownerId: devices.ownerId })
-    .from(devices)
-    .where(eq(devices.tunnelIp, tunnelIp));
-  return row;
-}
-
 /** A report: the window now in force; an earlier "ended" no longer applies. Returns the serial. */
 export async function reportDeviceExposure(ctx: RegistryContext, tunnelIp: string, until: Date | null): Promise<string | undefined> {
   const [row] = await ctx.db

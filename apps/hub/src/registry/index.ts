@@ -149,7 +149,6 @@ export function createRegistry(options: RegistryOptions) {
     setDeviceTags: (serial: string, tags: readonly string[]) => deviceAdmin.setDeviceTags(ctx, serial, tags),
     fleetOverview: (minutes?: number) => overview.fleetOverview(ctx, minutes),
     // The owner's exposure window, as the agent reports it over the control channel.
-    findDeviceByTunnelIp: (tunnelIp: string) => deviceExposure.findDeviceByTunnelIp(ctx, tunnelIp),
     reportDeviceExposure: (tunnelIp: string, until: Date | null) => deviceExposure.reportDeviceExposure(ctx, tunnelIp, until),
     endDeviceExposure: (tunnelIp: string, endedAt: Date) => deviceExposure.endDeviceExposure(ctx, tunnelIp, endedAt),
 
