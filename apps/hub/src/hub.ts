@@ -149,7 +149,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
     webhooks.start();
     cleanups.push(() => webhooks.close());
     // Events about a device go to the hub-wide endpoints and to those of the device's organisation:
-    // the one the caller knows (the peer set's, for presence events), else the device row's.
+    // the one the caller knows (the peer set's, or the one a visit's log entry carries), else the device row's.
     const emitForDevice = (serial: string, event: Parameters<typeof webhooks.emit>[0], data: Record<string, unknown>, knownOrganizationId?: string): void =>
       void (async () => {
         const organizationId = knownOrganizationId ?? (await registry.findDeviceBySerial(serial).catch(() => undefined))?.organizationId ?? null;
@@ -281,7 +281,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
         reportDeviceExposure: (tunnelIp, until) => registry.reportDeviceExposure(tunnelIp, until),
         async endDeviceExposure(tunnelIp, endedAt) {
           const serial = await registry.endDeviceExposure(tunnelIp, endedAt);
-          if (serial) emitForDevice(serial, 'window.ended', { endedAt: endedAt.toISOString() });
+          if (serial) emitForDevice(serial, 'window.ended', { endedAt: endedAt.toISOString() }, organizationInPeerSet(serial, tunnelIp));
           return serial;
         },
         // An installer link's holder has no account: the journal names the link.
@@ -301,7 +301,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
             visitor: { userId: linkId === undefined ? entry.userId : null, email, linkId: linkId ?? null, clientIp: entry.clientIp },
             kind: entry.kind,
             port: entry.port ?? null,
-          });
+          }, entry.organizationId);
         })();
       },
       logger,
