@@ -74,6 +74,14 @@ class DeviceExchange implements ConnectionTaker {
   #paused = false;
   #bytesOut = 0;
   #coalesce: () => void = noop;
+  // The listeners, bound here rather than as arrow-function fields: the hub runs under tsx, whose
+  // esbuild keepNames wraps every named function in a defineProperty call, six of them a request.
+  readonly #onData: (chunk: Buffer) => void;
+  readonly #onVisitorDrain: () => void;
+  readonly #onDeviceGone: () => void;
+  readonly #onTimer: () => void;
+  readonly #onVisitorClose: () => void;
+  readonly #onVisitorFinish: () => void;
 
   constructor(
     private readonly f: ForwardRequest,
@@ -81,7 +89,14 @@ class DeviceExchange implements ConnectionTaker {
     private readonly requestHead: string,
     private readonly attempt: number,
     private readonly resolve: Resolve,
-  ) {}
+  ) {
+    this.#onData = this.#data.bind(this);
+    this.#onVisitorDrain = this.#visitorDrain.bind(this);
+    this.#onDeviceGone = this.#deviceGone.bind(this);
+    this.#onTimer = this.#timedOut.bind(this);
+    this.#onVisitorClose = this.#visitorClosed.bind(this);
+    this.#onVisitorFinish = this.#visitorFinished.bind(this);
+  }
 
   start(): void {
     const { f, opts } = this;
@@ -117,7 +132,7 @@ class DeviceExchange implements ConnectionTaker {
     this.#fail('device_error');
   }
 
-  readonly #onData = (chunk: Buffer): void => {
+  #data(chunk: Buffer): void {
     this.#lastActivity = Date.now();
     if (this.#head) return this.#body(chunk);
     let buf = this.#buffered.length === 0 ? chunk : Buffer.concat([this.#buffered, chunk]);
@@ -135,7 +150,7 @@ class DeviceExchange implements ConnectionTaker {
       this.#respond(parsed, buf);
       return;
     }
-  };
+  }
 
   /** The final response head arrived, `rest` the bytes after it. */
   #respond(head: ResponseHead, rest: Buffer): void {
@@ -207,11 +222,11 @@ class DeviceExchange implements ConnectionTaker {
     }
   }
 
-  readonly #onVisitorDrain = (): void => {
+  #visitorDrain(): void {
     if (!this.#paused) return;
     this.#paused = false;
     this.#socket?.resume();
-  };
+  }
 
   /** The response is whole: the visitor's side ends, the connection goes back to the pool or closes. */
   #complete(): void {
@@ -244,7 +259,7 @@ class DeviceExchange implements ConnectionTaker {
   }
 
   /** The device ended or closed the connection before the response was complete. */
-  readonly #onDeviceGone = (): void => {
+  #deviceGone(): void {
     if (this.#settled || !this.#socket) return;
     if (this.#framing.kind === 'close' && this.#head) {
       // A body delimited by the connection's end: this is its end.
@@ -260,7 +275,7 @@ class DeviceExchange implements ConnectionTaker {
       return;
     }
     this.#broken();
-  };
+  }
 
   /** The device broke off: a 502 if nothing was sent yet, else the visitor's connection goes too. */
   #broken(): void {
@@ -271,7 +286,7 @@ class DeviceExchange implements ConnectionTaker {
     this.#finish('device_error');
   }
 
-  readonly #onTimer = (): void => {
+  #timedOut(): void {
     // Settled, or the response is whole and only the visitor's side (with its own timeouts) is left.
     if (this.#settled || (this.#head && !this.#socket)) return;
     const now = Date.now();
@@ -283,18 +298,18 @@ class DeviceExchange implements ConnectionTaker {
     let next = this.#socket ? idleTimeoutMs - quiet : idleTimeoutMs;
     if (!this.#head) next = Math.min(next, responseTimeoutMs - (now - this.#startedAt));
     this.#timer = setTimeout(this.#onTimer, Math.max(1, next));
-  };
+  }
 
-  readonly #onVisitorClose = (): void => {
+  #visitorClosed(): void {
     if (this.f.res.writableFinished) return;
     // The visitor going away aborts the device request too.
     this.#detach()?.destroy();
     this.#finish('client_aborted');
-  };
+  }
 
-  readonly #onVisitorFinish = (): void => {
+  #visitorFinished(): void {
     this.#finish();
-  };
+  }
 
   #fail(kind: NonNullable<ForwardResult['failure']>): void {
     if (this.#settled) return;

@@ -84,6 +84,10 @@ function single(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
+function refusal(reason: IsolationRefusal, crossOrigin: boolean, from: string | undefined): IsolationVerdict {
+  return { allowed: false, reason, crossOrigin, ...(from ? { from } : {}) };
+}
+
 /** May a device cookie authenticate this request? Never throws; unknown input is refused. */
 export function isolationVerdict(r: IsolationRequest): IsolationVerdict {
   const site = single(r.headers['sec-fetch-site'])?.trim().toLowerCase();
@@ -94,45 +98,39 @@ export function isolationVerdict(r: IsolationRequest): IsolationVerdict {
   // A browser sends Origin "null" for opaque origins (sandboxed frames, data: URLs): never the device.
   const originMatches = origin !== undefined && origin === r.deviceOrigin;
   const from = origin !== undefined && origin !== 'null' && !originMatches ? origin.slice(0, 200) : undefined;
-  const refuse = (reason: IsolationRefusal, crossOrigin: boolean): IsolationVerdict => ({
-    allowed: false,
-    reason,
-    crossOrigin,
-    ...(from ? { from } : {}),
-  });
 
   if (r.websocket) {
     // Browsers always send Origin on a WebSocket handshake, and a page may open one to any host.
-    if (origin === undefined) return refuse('websocket-origin', false);
-    if (!originMatches) return refuse('websocket-origin', true);
-    if (site !== undefined && site !== 'same-origin') return refuse('malformed', true);
+    if (origin === undefined) return refusal('websocket-origin', false, from);
+    if (!originMatches) return refusal('websocket-origin', true, from);
+    if (site !== undefined && site !== 'same-origin') return refusal('malformed', true, from);
     return { allowed: true, basis: 'same-origin' };
   }
 
   if (site === undefined) {
     // No Fetch Metadata: a browser without it (or plain HTTP, where browsers omit it), or a script.
-    if (origin !== undefined) return originMatches ? { allowed: true, basis: 'same-origin' } : refuse('cross-origin', true);
+    if (origin !== undefined) return originMatches ? { allowed: true, basis: 'same-origin' } : refusal('cross-origin', true, from);
     // Browsers send Origin on every non-GET/HEAD request; one without it cannot prove where it came from.
-    return SAFE_METHODS.has(method) ? { allowed: true, basis: 'no-metadata-safe-method' } : refuse('no-origin-write', false);
+    return SAFE_METHODS.has(method) ? { allowed: true, basis: 'no-metadata-safe-method' } : refusal('no-origin-write', false, from);
   }
-  if (!SITES.has(site)) return refuse('malformed', true);
+  if (!SITES.has(site)) return refusal('malformed', true, from);
   if (site === 'same-origin') {
     // Origin, when present, must agree: a browser never sends a foreign Origin with same-origin.
-    return origin === undefined || originMatches ? { allowed: true, basis: 'same-origin' } : refuse('malformed', true);
+    return origin === undefined || originMatches ? { allowed: true, basis: 'same-origin' } : refusal('malformed', true, from);
   }
   if (site === 'none') {
     // Only the user starts these (address bar, bookmark); there is no initiating page to distrust.
-    if (mode !== 'navigate' || (origin !== undefined && !originMatches)) return refuse('malformed', false);
+    if (mode !== 'navigate' || (origin !== undefined && !originMatches)) return refusal('malformed', false, from);
     return { allowed: true, basis: 'user-navigation' };
   }
   // same-site (a sibling device host, the portal) or cross-site.
   if (mode === 'navigate') {
     // Browsers that send Sec-Fetch-Site send Sec-Fetch-Dest too.
-    if (dest === undefined) return refuse('malformed', true);
-    if (dest !== 'document') return refuse('embedded', true);
-    return SAFE_METHODS.has(method) ? { allowed: true, basis: 'top-level-navigation' } : refuse('cross-origin-write', true);
+    if (dest === undefined) return refusal('malformed', true, from);
+    if (dest !== 'document') return refusal('embedded', true, from);
+    return SAFE_METHODS.has(method) ? { allowed: true, basis: 'top-level-navigation' } : refusal('cross-origin-write', true, from);
   }
-  return refuse('cross-origin', true);
+  return refusal('cross-origin', true, from);
 }
 
 /**

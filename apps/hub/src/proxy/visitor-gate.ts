@@ -93,6 +93,18 @@ export function isolationOf(req: IncomingMessage, proto: 'http' | 'https', hostW
   return isolationVerdict({ method: req.method ?? 'GET', headers: req.headers, deviceOrigin: deviceOrigin(proto, hostWithPort) ?? '', websocket });
 }
 
+/** What read-only access (a read-only link or grant) refuses: anything but GET and HEAD over HTTP. */
+function readOnlyRefusal(userId: string, why: string): GateDecision {
+  return {
+    kind: 'refused',
+    status: 403,
+    reason: 'read_only',
+    title: 'Read-only access',
+    message: `${why}: pages can be viewed (GET and HEAD), but nothing can be changed, and WebSockets, TCP forwarding and the consoles are not available.`,
+    userId,
+  };
+}
+
 export function createVisitorGate(options: VisitorGateOptions) {
   const now = options.now ?? Date.now;
   const recheckMs = options.recheckMs ?? 5_000;
@@ -173,6 +185,11 @@ export function createVisitorGate(options: VisitorGateOptions) {
     return 'device';
   }
 
+  /** Allowed, unless the user's access is read-only and the request is not one read-only access allows. */
+  async function allowUnlessReadOnly(g: GateRequest, readAllowed: boolean, userId: string, forward: ForwardCredentials): Promise<GateDecision> {
+    return !readAllowed && (await isReadOnly(userId, g.device.id)) ? readOnlyRefusal(userId, 'Your access to this device is read-only') : { kind: 'allow', userId, forward };
+  }
+
   /** An organisation token: its own organisation's devices only, and only when its role opens devices. */
   async function organizationTokenDecision(holder: BearerHolder & { organization: { id: string; opensDevices: boolean } }, device: DeviceRoute, forward: ForwardCredentials): Promise<GateDecision> {
     let own: boolean;
@@ -207,18 +224,6 @@ export function createVisitorGate(options: VisitorGateOptions) {
       const forward: ForwardCredentials = { dropAuthorization: crossOrigin, dropCookies: crossOrigin, ...(g.singleHost ? { cookieNamespace: g.device.serial } : {}) };
       // What read-only access (a read-only link or grant) allows: GET and HEAD over HTTP, nothing that leads to TCP.
       const readAllowed = kind === 'http' && g.requireUser !== true && (method === 'GET' || method === 'HEAD');
-      const readOnlyRefusal = (userId: string, why: string): GateDecision => ({
-        kind: 'refused',
-        status: 403,
-        reason: 'read_only',
-        title: 'Read-only access',
-        message: `${why}: pages can be viewed (GET and HEAD), but nothing can be changed, and WebSockets, TCP forwarding and the consoles are not available.`,
-        userId,
-      });
-      const allowUnlessReadOnly = async (userId: string, fwd: ForwardCredentials = forward): Promise<GateDecision> =>
-        !readAllowed && (await isReadOnly(userId, g.device.id))
-          ? readOnlyRefusal(userId, 'Your access to this device is read-only')
-          : { kind: 'allow', userId, forward: fwd };
 
       // 1. A hub API token (CLI, scripts): browsers never attach one on their own, so origin does not matter.
       const bearer = bearerToken(g.req.headers);
@@ -245,7 +250,7 @@ export function createVisitorGate(options: VisitorGateOptions) {
           const access = await checkAccess(holder.userId, g.device, undefined);
           if (access === 'yes') {
             await refreshReadOnly(holder.userId, g.device.id);
-            return allowUnlessReadOnly(holder.userId, hubForward);
+            return allowUnlessReadOnly(g, readAllowed, holder.userId, hubForward);
           }
           return access === 'no' ? { kind: 'forbidden', userId: holder.userId } : { kind: 'unavailable' };
         }
@@ -268,7 +273,7 @@ export function createVisitorGate(options: VisitorGateOptions) {
           if (!session || session.deviceId !== g.device.id) continue;
           // A read-only installer link: GET and HEAD over HTTP, nothing that leads to TCP.
           if (session.readOnly && !readAllowed) return readOnlyRefusal(session.userId, 'This installer link gives read-only access');
-          if (now() - session.checkedMs < recheckMs) return allowUnlessReadOnly(session.userId);
+          if (now() - session.checkedMs < recheckMs) return allowUnlessReadOnly(g, readAllowed, session.userId, forward);
           const access = await checkAccess(session.userId, g.device, session.checkedMs);
           if (access === 'no') {
             await options.sessions.revoke(token).catch(() => undefined);
@@ -279,7 +284,7 @@ export function createVisitorGate(options: VisitorGateOptions) {
             options.sessions.touch(token, now());
             await refreshReadOnly(session.userId, g.device.id);
           }
-          return allowUnlessReadOnly(session.userId);
+          return allowUnlessReadOnly(g, readAllowed, session.userId, forward);
         }
       }
 

@@ -113,6 +113,13 @@ export interface HubHttp {
   readonly tracker: ConnectionTracker;
 }
 
+/** A handler that threw: log it; a 500 page when nothing was sent yet, else the connection cut. */
+function handlerFailed(logger: Logger, what: string, err: unknown, res: http.ServerResponse, requestId: string, method: string): void {
+  logger.error(what, { err, requestId });
+  if (!res.headersSent) sendStatusPage(res, { status: 500, title: 'Internal error', message: 'Something went wrong.', requestId }, method);
+  else res.destroy();
+}
+
 function pathOf(target: string): string {
   const q = target.indexOf('?');
   return q < 0 ? target : target.slice(0, q);
@@ -223,26 +230,20 @@ export function createHubHttp(options: HubHttpOptions): HubHttp {
       return;
     }
 
-    /** A handler that threw: log it; a 500 page when nothing was sent yet, else the connection cut. */
-    const failed = (what: string) => (err: unknown) => {
-      logger.error(what, { err, requestId });
-      if (!res.headersSent) sendStatusPage(res, { status: 500, title: 'Internal error', message: 'Something went wrong.', requestId }, method);
-      else res.destroy();
-    };
     switch (route.kind) {
       case 'portal': {
         if ((path === '/healthz' || path === '/readyz') && handleOpsRequest(req, res, path, health)) return;
         const listener = apiListener && (path === '/api' || path.startsWith('/api/')) ? apiListener : portalListener;
         if (!listener) return sendStatusPage(res, { status: 404, title: 'Not found', message: 'No portal is configured on this hub.', requestId }, method);
         if (expectContinue) res.writeContinue();
-        listener(req, res).catch(failed('portal handler failed'));
+        listener(req, res).catch((err: unknown) => handlerFailed(logger, 'portal handler failed', err, res, requestId, method));
         return;
       }
       case 'device': {
         const hostWithPort = route.port ? `${route.host}:${route.port}` : route.host;
         deviceProxy
           .handleRequest(req, res, { requestId, startedMs, client, serial: route.serial, host: route.host, hostWithPort, target: guard.target, expectContinue })
-          .catch(failed('device proxy failed'));
+          .catch((err: unknown) => handlerFailed(logger, 'device proxy failed', err, res, requestId, method));
         return;
       }
       case 'single': {
@@ -256,7 +257,7 @@ export function createHubHttp(options: HubHttpOptions): HubHttp {
             return sendStatusPage(res, answer, method);
           }
           await deviceProxy.handleRequest(req, res, { requestId, startedMs, client, serial: single.serial, host: route.host, hostWithPort, target: guard.target, expectContinue, single: single.single });
-        })().catch(failed('device proxy failed'));
+        })().catch((err: unknown) => handlerFailed(logger, 'device proxy failed', err, res, requestId, method));
         return;
       }
       case 'unknown':
