@@ -142,6 +142,57 @@ describe('PeerSync', () => {
     expect(sync.peerVersion).toBe(source.version);
   });
 
+  it("applies its own process's committed changes at once, without reading the feed", async () => {
+    const { source, device: wg, sync } = setup();
+    current = sync;
+    await sync.start();
+    let reads = 0;
+    const changesSince = source.changesSince.bind(source);
+    source.changesSince = (v) => (reads++, changesSince(v));
+    const a = newKey();
+    // The registry emits before it answers the registration: the peer is there when commit returns.
+    source.commit([device(a, '100.64.0.2', 'an1')]);
+    expect(wg.getPeer(a)).toBeDefined();
+    source.commit([device(a, '100.64.0.2', 'an1', 'remove')]);
+    expect(wg.getPeer(a)).toBeUndefined();
+    expect(sync.peerVersion).toBe(2);
+    expect(reads).toBe(0);
+  });
+
+  it('reads the feed when a committed change is not the next version (one recorded elsewhere came first)', async () => {
+    const { source, device: wg, sync } = setup();
+    current = sync;
+    await sync.start();
+    const [a, b] = [newKey(), newKey()];
+    source.commit([device(a, '100.64.0.2', 'an1')], false);
+    source.commit([device(b, '100.64.0.3', 'an2')]);
+    // Version 2 alone would skip version 1: nothing is applied out of order.
+    expect(wg.getPeer(b)).toBeUndefined();
+    await sync.catchUp();
+    expect(wg.getPeer(a)).toBeDefined();
+    expect(wg.getPeer(b)).toBeDefined();
+    expect(sync.peerVersion).toBe(2);
+  });
+
+  it('never applies a catch-up page over newer changes applied meanwhile', async () => {
+    const { source, device: wg, sync } = setup();
+    current = sync;
+    await sync.start();
+    const a = newKey();
+    // A poll reads the feed just after version 1 (a's registration) committed …
+    let answer!: (page: PeerChanges) => void;
+    source.changesSince = () => new Promise((r) => (answer = r));
+    const polling = sync.catchUp();
+    source.commit([device(a, '100.64.0.2', 'an1')]);
+    // … and before its page arrives, a is disabled here (version 2), applied at once.
+    source.commit([device(a, '100.64.0.2', 'an1', 'remove')]);
+    expect(wg.getPeer(a)).toBeUndefined();
+    answer({ version: 1, changes: source.log.filter((c) => c.version === 1), more: false });
+    await polling;
+    expect(wg.getPeer(a)).toBeUndefined();
+    expect(sync.peerVersion).toBe(2);
+  });
+
   it('catches up on changes that arrived without a notification (another hub node)', async () => {
     const { source, device: wg, sync } = setup();
     current = sync;

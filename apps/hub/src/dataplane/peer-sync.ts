@@ -123,7 +123,7 @@ export class PeerSync {
     for (const peer of set.peers) this.upsert(peer);
     this.loaded = set.peers;
     this.version = set.version;
-    this.unsubscribe = this.options.source.onChange?.(() => void this.catchUp());
+    this.unsubscribe = this.options.source.onChange?.((changes) => this.applyCommitted(changes));
     const poll = this.options.pollIntervalMs ?? 1000;
     this.pollTimer = setInterval(() => void this.catchUp(), poll);
     this.pollTimer.unref();
@@ -235,6 +235,27 @@ export class PeerSync {
     return this.byAddress.get(address);
   }
 
+  /**
+   * Changes this process has just committed (the registry's emitter, before it answers the request
+   * that made them): applied at once when they are the next versions. So a device registered here
+   * is a peer before its registration is answered, and its first handshake is not dropped for
+   * arriving ahead of a read of the feed (then the device retries only 5 s later). Versions come from
+   * one counter row in commit order, and each emit carries all of its version's changes. Anything
+   * not next (another node's change first, or one recorded without an emit) is read from the feed.
+   */
+  private applyCommitted(changes: readonly PeerChange[]): void {
+    if (this.stopped) return;
+    let i = 0;
+    // Already read from the feed by a catch-up that got there first.
+    while (i < changes.length && changes[i]!.version <= this.version) i++;
+    while (i < changes.length && changes[i]!.version === this.version + 1) {
+      const version = changes[i]!.version;
+      for (; i < changes.length && changes[i]!.version === version; i++) this.apply(changes[i]!);
+      this.version = version;
+    }
+    if (i < changes.length) void this.catchUp();
+  }
+
   /** Applies every change since the last applied version; concurrent calls coalesce. */
   catchUp(): Promise<void> {
     if (this.stopped) return Promise.resolve();
@@ -249,8 +270,10 @@ export class PeerSync {
           let page: PeerChanges;
           do {
             page = await this.options.source.changesSince(this.version);
-            for (const change of page.changes) this.apply(change);
-            this.version = page.version;
+            // What applyCommitted applied while the page was on its way is not applied again:
+            // an older change after a newer one would undo it (a removed device back for a while).
+            for (const change of page.changes) if (change.version > this.version) this.apply(change);
+            this.version = Math.max(this.version, page.version);
           } while (page.more && !this.stopped);
         } while (this.again && !this.stopped);
         this.syncFailures.succeeded();
