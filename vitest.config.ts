@@ -67,6 +67,7 @@ const SRC_ON_LOOPBACK = [
   'libs/db/src/data-dir-lock.test.ts',
   'libs/db/src/copy.test.ts',
   'libs/db/src/database.test.ts',
+  'libs/db/src/pglite-thread.test.ts',
   'libs/db/src/organizations-migration.test.ts',
   'libs/device-control/src/control.test.ts',
   'libs/wireguard/src/bind.test.ts',

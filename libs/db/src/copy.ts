@@ -1,11 +1,11 @@
 // Bulk loading with COPY … FROM in PostgreSQL's text format, on the embedded database. PGlite runs
-// on the caller's event loop, so what a row costs there is the hub's own CPU: measured with the
-// access log's table and indexes in 250-row batches, COPY costs about a quarter less a row than an
-// INSERT … SELECT from one JSON parameter (20.6 against 28.1 µs), and a batch holds the loop for
-// that much less. A PostgreSQL server does that work in its own processes, so there the caller keeps
-// its INSERT (copyRows answers false).
-import { PGlite } from '@electric-sql/pglite';
+// in the hub's process (on its own thread, pglite-thread.ts), so what a row costs there is the
+// hub's own CPU: measured with the access log's table and indexes in 250-row batches, COPY costs
+// about a quarter less a row than an INSERT … SELECT from one JSON parameter (20.6 against 28.1 µs).
+// A PostgreSQL server does that work in its own processes, so there the caller keeps its INSERT
+// (copyRows answers false).
 import type { Database } from './database.js';
+import { PgliteThread } from './pglite-thread.js';
 
 /** A column's value: text as is, numbers in decimal, null as SQL NULL. */
 export type CopyValue = string | number | null;
@@ -21,9 +21,9 @@ export function copyText(value: CopyValue): string {
 }
 
 /** The PGlite instance under a drizzle database; undefined for any other driver. */
-function pgliteOf(db: Database): PGlite | undefined {
+function pgliteOf(db: Database): PgliteThread | undefined {
   const client = (db as unknown as { $client?: unknown }).$client;
-  return client instanceof PGlite ? client : undefined;
+  return client instanceof PgliteThread ? client : undefined;
 }
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;

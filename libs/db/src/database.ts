@@ -2,8 +2,7 @@
 // postgres.js when one is. Both expose the same drizzle API and run the same migrations folder.
 // A data directory is locked for one process (data-dir-lock.ts); a PostgreSQL that cannot be used
 // is a DatabaseConnectError naming the server and the driver's own reason.
-import { PGlite } from '@electric-sql/pglite';
-import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
+import type { PGlite } from '@electric-sql/pglite';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
@@ -12,6 +11,7 @@ import postgres from 'postgres';
 import { lockDataDir } from './data-dir-lock.js';
 import { pgErrorInfo } from './db-errors.js';
 import { migrateDatabase } from './migrate.js';
+import { PgliteThread } from './pglite-thread.js';
 
 export { DataDirLockedError, LOCK_FILE_NAME, type LockHolder } from './data-dir-lock.js';
 
@@ -73,14 +73,16 @@ export async function createDatabase(options: CreateDatabaseOptions = {}): Promi
 
 async function openPglite(dataDir: string | undefined, logger: DbLogger | undefined): Promise<DatabaseHandle> {
   const lock = dataDir ? lockDataDir(dataDir, (reason) => logger?.warn('data directory not locked', { dataDir, reason })) : undefined;
-  let client: PGlite;
+  let client: PgliteThread;
   try {
-    client = await PGlite.create({ ...(dataDir ? { dataDir } : {}), extensions: { pg_trgm } });
+    // On a thread of its own (pglite-thread.ts): its statements never hold the caller's event loop.
+    client = await PgliteThread.create(dataDir ? { dataDir } : {});
   } catch (err) {
     lock?.release();
     throw err;
   }
-  const db = drizzlePglite({ client }) as unknown as Database;
+  // drizzle's PGlite driver calls query and transaction only, which PgliteThread answers as PGlite does.
+  const db = drizzlePglite({ client: client as unknown as PGlite }) as unknown as Database;
   return {
     db,
     driver: 'pglite',

@@ -1,8 +1,8 @@
 // Batched access log: every proxied request lands in the access log, and losing the database
 // briefly does not stop proxying. `record` only appends to a bounded queue; a timer flushes
 // batches to the writer; failures keep entries for the next try; overflow drops the oldest, counted.
-// Batches are small and the drain yields between them: the embedded database (PGlite) inserts on
-// the hub's own event loop, and one long insert stalls every proxied request meanwhile.
+// Batches are small and the drain yields between them: the rows are the hub's CPU all the same
+// (the embedded database's thread, or the PostgreSQL client's), and one batch is one statement.
 import type { Counter } from '../ops/metrics.js';
 import type { Logger } from '../ops/logger.js';
 import type { AccessLogEntry, AccessLogSink } from './contracts.js';

@@ -55,7 +55,7 @@ export async function appendAccessLog(ctx: RegistryContext, entries: readonly Ne
       bytes_out: Math.max(0, Math.trunc(e.bytesOut)),
       duration_ms: Math.max(0, Math.min(2_147_483_647, Math.trunc(e.durationMs))),
     }));
-    // On PGlite (the hub's own event loop) entries that name their organisation go in with COPY,
+    // On PGlite (the hub's own CPU) entries that name their organisation go in with COPY,
     // about a quarter cheaper a row (@porthole/db's copy.ts); copyRows answers false on PostgreSQL.
     const named = rows.every((r) => r.organization_id !== null);
     if (named && (await copyRows(ctx.db, 'access_log', COPY_COLUMNS, rows.map((r) => COPY_COLUMNS.map((c) => r[c]))))) continue;

@@ -1,0 +1,129 @@
+// The embedded database's own thread (pglite-thread.ts is the other side): PGlite runs here, so
+// its work never holds the hub's event loop. Plain JavaScript, so any loader (tsx, vitest, plain
+// node) starts it as it is. One request in, one reply out, matched by id; transactions stay open
+// here between the requests that name them, and PGlite's own locks order everything as they would
+// on one thread.
+import { parentPort, workerData } from 'node:worker_threads';
+import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
+
+/** Thrown into a transaction's callback to end it with ROLLBACK. */
+const ROLLBACK = Symbol('rollback');
+
+/** What crosses back of an error: its name, message and PostgreSQL's fields (code, constraint, …). */
+function errorFields(err) {
+  if (!(err instanceof Error)) return { name: 'Error', message: String(err) };
+  const fields = { name: err.name, message: err.message };
+  for (const [key, value] of Object.entries(err)) {
+    if (value === undefined || value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') fields[key] = value;
+  }
+  return fields;
+}
+
+/** Raw-text parsers for the type OIDs the caller keeps as text (drizzle's timestamps, dates, intervals). */
+const parserCache = new Map();
+function rawParsers(oids) {
+  const key = oids.join(',');
+  let parsers = parserCache.get(key);
+  if (!parsers) {
+    parsers = Object.fromEntries(oids.map((oid) => [oid, (value) => value]));
+    parserCache.set(key, parsers);
+  }
+  return parsers;
+}
+
+function queryOptions(m) {
+  const options = {};
+  if (m.rowMode) options.rowMode = m.rowMode;
+  if (m.raw && m.raw.length > 0) options.parsers = rawParsers(m.raw);
+  if (m.blob) options.blob = new Blob([m.blob]);
+  return options;
+}
+
+async function main() {
+  let pg;
+  try {
+    pg = await PGlite.create({ ...(workerData.dataDir ? { dataDir: workerData.dataDir } : {}), extensions: { pg_trgm } });
+  } catch (err) {
+    parentPort.postMessage({ id: 0, ok: false, error: errorFields(err) });
+    return;
+  }
+  /** Open transactions: their PGlite handle and how to end them. */
+  const transactions = new Map();
+  let nextTx = 1;
+
+  const target = (m) => {
+    if (m.tx === undefined) return pg;
+    const t = transactions.get(m.tx);
+    if (!t) throw new Error(`transaction ${m.tx} is not open`);
+    return t.tx;
+  };
+
+  async function handle(m) {
+    switch (m.op) {
+      case 'query':
+        return target(m).query(m.sql, m.params, queryOptions(m));
+      case 'exec':
+        return target(m).exec(m.sql);
+      case 'begin': {
+        const id = nextTx++;
+        // Resolves once the transaction is open; `done` settles when PGlite has committed or rolled back.
+        return new Promise((opened, failed) => {
+          const done = pg
+            .transaction(
+              (tx) =>
+                new Promise((end, abort) => {
+                  transactions.set(id, { tx, end, abort });
+                  opened(id);
+                }),
+            )
+            .finally(() => transactions.delete(id));
+          done.catch((err) => {
+            // Failed before it opened (BEGIN itself): the caller is still waiting for its id.
+            if (!transactions.has(id)) failed(err);
+          });
+          pending.set(id, done);
+        });
+      }
+      case 'rollback':
+        return target(m).rollback();
+      case 'end': {
+        const t = transactions.get(m.tx);
+        const done = pending.get(m.tx);
+        pending.delete(m.tx);
+        if (!t || !done) throw new Error(`transaction ${m.tx} is not open`);
+        if (m.commit) t.end();
+        else t.abort(ROLLBACK);
+        try {
+          await done;
+        } catch (err) {
+          if (err !== ROLLBACK) throw err;
+        }
+        return undefined;
+      }
+      case 'close':
+        await pg.close();
+        return undefined;
+      default:
+        throw new Error(`unknown request ${String(m.op)}`);
+    }
+  }
+  /** A transaction's promise from PGlite, by id, until the caller ends it. */
+  const pending = new Map();
+
+  parentPort.on('message', (m) => {
+    handle(m).then(
+      (result) => {
+        if (result && result.blob instanceof Blob) {
+          // COPY … TO '/dev/blob': bytes rather than a Blob across the thread.
+          return result.blob.arrayBuffer().then((buf) => parentPort.postMessage({ id: m.id, ok: true, result: { ...result, blob: buf } }, [buf]));
+        }
+        parentPort.postMessage({ id: m.id, ok: true, result });
+      },
+      (err) => parentPort.postMessage({ id: m.id, ok: false, error: errorFields(err) }),
+    );
+  });
+  parentPort.postMessage({ id: 0, ok: true });
+}
+
+void main();
