@@ -1,6 +1,7 @@
 // The embedded database on its own thread: statements run without holding the caller's event loop,
 // and through drizzle everything behaves as PGlite on the caller's thread did: results, errors with
 // PostgreSQL's fields, transactions that commit or roll back, COPY, a closed or failed database.
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -115,6 +116,37 @@ describe('the embedded database thread', () => {
     } finally {
       await client.close();
     }
+  }, 60_000);
+
+  it('reports a thread lost while open once, failing what waits and what follows as unavailable; close is no loss', async () => {
+    const lost: Error[] = [];
+    const client = await PgliteThread.create({ onLost: (err) => lost.push(err) });
+    const waiting = client.query('select pg_sleep(10)').catch((e: unknown) => e);
+    await client.thread.terminate();
+    expect(dbErrorMeaning(await waiting)?.kind).toBe('unavailable');
+    expect(dbErrorMeaning(await client.query('select 1').catch((e: unknown) => e))?.kind).toBe('unavailable');
+    expect(lost).toHaveLength(1);
+    expect(lost[0]!.message).toMatch(/embedded database thread stopped/);
+
+    const closing = await PgliteThread.create({ onLost: (err) => lost.push(err) });
+    await closing.close();
+    expect(lost).toHaveLength(1);
+  }, 60_000);
+
+  it('ends the process when the thread of a database from createDatabase is lost, saying why', async () => {
+    const script = `
+      import { createDatabase } from ${JSON.stringify(new URL('./database.ts', import.meta.url).pathname)};
+      const handle = await createDatabase({ migrate: false, logger: { info() {}, warn: (msg) => process.stdout.write(msg + '\\n') } });
+      await handle.db.$client.thread.terminate();
+      setInterval(() => {}, 1000);
+    `;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).not.toBe(0);
+    expect(out).toContain('the embedded database thread stopped; the process exits');
   }, 60_000);
 
   it('fails calls after close as a lost connection (unavailable), and keeps a data directory it cannot open closed', async () => {

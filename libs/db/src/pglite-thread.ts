@@ -10,12 +10,16 @@
 // Semantics are PGlite's own: the worker calls the same PGlite API, whose locks order statements and
 // transactions exactly as on one thread. Errors come back with PostgreSQL's fields (code, constraint,
 // detail, …), so db-errors.ts reads them as before. A thread that dies fails what is waiting and
-// everything after it with CONNECTION_ENDED: the database is unavailable, and the caller says so.
+// everything after it with CONNECTION_ENDED (unavailable), and is fatal by default: PGlite cannot be
+// reopened on its directory while the dead thread may have left it half-written, and a process
+// that goes on without its database only pretends to serve. The service manager restarts it.
 import { Worker } from 'node:worker_threads';
 
 export interface PgliteThreadOptions {
   /** PGlite's data directory; in memory when unset. */
   dataDir?: string;
+  /** The thread stopped while open (not by close()); default: throw, so the process exits. */
+  onLost?(err: Error): void;
 }
 
 /** What a query may ask for: the row shape, raw-text parsers (drizzle's), a COPY … FROM '/dev/blob' input. */
@@ -86,8 +90,13 @@ export class PgliteThread {
   /** Set when the thread is gone: every call after it fails with this. */
   #dead: Error | undefined;
   #closed = false;
+  /** PGlite opened: from here on the thread's end is a loss, not a failed start. */
+  #started = false;
 
-  private constructor(worker: Worker) {
+  private constructor(
+    worker: Worker,
+    private readonly onLost: ((err: Error) => void) | undefined,
+  ) {
     this.#worker = worker;
     // Kept alive only while a call waits for its answer: an idle database does not hold the process open.
     worker.unref();
@@ -101,18 +110,24 @@ export class PgliteThread {
     // Plain JavaScript needs none of the parent's flags: no loader (tsx would start one more loader
     // thread for this one), and no --input-type, which a worker started from a file refuses.
     const worker = new Worker(WORKER, { workerData: { dataDir: options.dataDir }, execArgv: [] });
-    const client = new PgliteThread(worker);
+    const client = new PgliteThread(worker, options.onLost);
     try {
       await client.#call(0, undefined);
     } catch (err) {
       await worker.terminate();
       throw err;
     }
+    client.#started = true;
     return client;
   }
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** The worker (tests end it to see a lost thread handled). */
+  get thread(): Worker {
+    return this.#worker;
   }
 
   query<T>(sql: string, params: unknown[] = [], options: ThreadQueryOptions = {}): Promise<ThreadResults<T>> {
@@ -201,6 +216,12 @@ export class PgliteThread {
     this.#dead = this.#closed ? ended(new Error('the embedded database is closed')) : ended(new Error(`the embedded database thread stopped: ${cause.message}`, { cause }));
     for (const waiter of this.#waiting.values()) waiter.reject(this.#dead);
     this.#waiting.clear();
+    if (this.#closed || !this.#started) return;
+    const lost = this.#dead;
+    if (this.onLost) return this.onLost(lost);
+    setImmediate(() => {
+      throw lost;
+    });
   }
 }
 
