@@ -76,16 +76,8 @@ async function openPglite(dataDir: string | undefined, logger: DbLogger | undefi
   let client: PgliteThread;
   try {
     // On a thread of its own (pglite-thread.ts): its statements never hold the caller's event loop.
-    client = await PgliteThread.create({
-      ...(dataDir ? { dataDir } : {}),
-      // Fatal (PgliteThread's default throws): logged first, so the reason is in the service's log.
-      onLost: (err) => {
-        logger?.warn('the embedded database thread stopped; the process exits', { error: err.message });
-        setImmediate(() => {
-          throw err;
-        });
-      },
-    });
+    // A lost thread is fatal, said in this logger first (PgliteThread's default).
+    client = await PgliteThread.create({ ...(dataDir ? { dataDir } : {}), ...(logger ? { logger } : {}) });
   } catch (err) {
     lock?.release();
     throw err;

@@ -48,7 +48,7 @@ async function main() {
     parentPort.postMessage({ id: 0, ok: false, error: errorFields(err) });
     return;
   }
-  /** Open transactions: their PGlite handle and how to end them. */
+  /** Open transactions by id: their PGlite handle, how to end them, and `done`, which settles once PGlite has committed or rolled back. */
   const transactions = new Map();
   let nextTx = 1;
 
@@ -67,35 +67,31 @@ async function main() {
         return target(m).exec(m.sql);
       case 'begin': {
         const id = nextTx++;
-        // Resolves once the transaction is open; `done` settles when PGlite has committed or rolled back.
+        // Resolves with the id once the transaction is open.
         return new Promise((opened, failed) => {
-          const done = pg
-            .transaction(
-              (tx) =>
-                new Promise((end, abort) => {
-                  transactions.set(id, { tx, end, abort });
-                  opened(id);
-                }),
-            )
-            .finally(() => transactions.delete(id));
-          done.catch((err) => {
-            // Failed before it opened (BEGIN itself): the caller is still waiting for its id.
-            if (!transactions.has(id)) failed(err);
-          });
-          pending.set(id, done);
+          const t = {};
+          t.done = pg.transaction(
+            (tx) =>
+              new Promise((end, abort) => {
+                Object.assign(t, { tx, end, abort });
+                transactions.set(id, t);
+                opened(id);
+              }),
+          );
+          // BEGIN itself failed: the caller still waits for its id (once opened, this changes nothing).
+          t.done.catch(failed);
         });
       }
       case 'rollback':
         return target(m).rollback();
       case 'end': {
         const t = transactions.get(m.tx);
-        const done = pending.get(m.tx);
-        pending.delete(m.tx);
-        if (!t || !done) throw new Error(`transaction ${m.tx} is not open`);
+        if (!t) throw new Error(`transaction ${m.tx} is not open`);
+        transactions.delete(m.tx);
         if (m.commit) t.end();
         else t.abort(ROLLBACK);
         try {
-          await done;
+          await t.done;
         } catch (err) {
           if (err !== ROLLBACK) throw err;
         }
@@ -108,9 +104,6 @@ async function main() {
         throw new Error(`unknown request ${String(m.op)}`);
     }
   }
-  /** A transaction's promise from PGlite, by id, until the caller ends it. */
-  const pending = new Map();
-
   parentPort.on('message', (m) => {
     handle(m).then(
       (result) => {

@@ -18,7 +18,9 @@ import { Worker } from 'node:worker_threads';
 export interface PgliteThreadOptions {
   /** PGlite's data directory; in memory when unset. */
   dataDir?: string;
-  /** The thread stopped while open (not by close()); default: throw, so the process exits. */
+  /** Where the default (fatal) handling of a lost thread says why before it throws (database.ts's DbLogger fits). */
+  logger?: { warn(msg: string, fields?: Record<string, unknown>): void };
+  /** The thread stopped while open (not by close()); default: log, then throw, so the process exits. */
   onLost?(err: Error): void;
 }
 
@@ -95,7 +97,7 @@ export class PgliteThread {
 
   private constructor(
     worker: Worker,
-    private readonly onLost: ((err: Error) => void) | undefined,
+    private readonly options: PgliteThreadOptions,
   ) {
     this.#worker = worker;
     // Kept alive only while a call waits for its answer: an idle database does not hold the process open.
@@ -110,9 +112,9 @@ export class PgliteThread {
     // Plain JavaScript needs none of the parent's flags: no loader (tsx would start one more loader
     // thread for this one), and no --input-type, which a worker started from a file refuses.
     const worker = new Worker(WORKER, { workerData: { dataDir: options.dataDir }, execArgv: [] });
-    const client = new PgliteThread(worker, options.onLost);
+    const client = new PgliteThread(worker, options);
     try {
-      await client.#call(0, undefined);
+      await client.#answerTo(0);
     } catch (err) {
       await worker.terminate();
       throw err;
@@ -190,12 +192,13 @@ export class PgliteThread {
     if (this.#closed && !closing) return Promise.reject(ended(new Error('the embedded database is closed')));
     const id = this.#nextId++;
     const transfer = request.op === 'query' && request.blob ? [request.blob] : [];
-    const answer = this.#call(id, request);
+    const answer = this.#answerTo(id);
     this.#worker.postMessage({ id, ...request }, transfer);
     return answer;
   }
 
-  #call(id: number, _request: Request | undefined): Promise<unknown> {
+  /** The reply to request `id`; the worker is kept referenced while any reply is awaited. */
+  #answerTo(id: number): Promise<unknown> {
     return new Promise((resolve, reject) => {
       if (this.#waiting.size === 0) this.#worker.ref();
       this.#waiting.set(id, { resolve, reject });
@@ -218,7 +221,8 @@ export class PgliteThread {
     this.#waiting.clear();
     if (this.#closed || !this.#started) return;
     const lost = this.#dead;
-    if (this.onLost) return this.onLost(lost);
+    if (this.options.onLost) return this.options.onLost(lost);
+    this.options.logger?.warn('the embedded database thread stopped; the process exits', { error: lost.message });
     setImmediate(() => {
       throw lost;
     });
