@@ -61,6 +61,8 @@ interface Figures {
   c1: WrkResult;
   /** Packets on the server↔device link per request at 1 connection (both directions). */
   c1PacketsPerRequest: number;
+  /** The same at 16 connections: shows a pure ACK or a split response that load brings (none seen: 2.0). */
+  c16PacketsPerRequest: number;
   c16: WrkResult;
   c64: WrkResult;
   serverCpuPer1000: number;
@@ -161,6 +163,8 @@ async function measurePath(lab: VisitorLab, script: string, spec: PathSpec, pids
   const c1PacketsPerRequest = ((await linkPackets(lab.device)) - packetsFrom) / Math.max(1, c1.requests);
 
   const rss = agentPid !== undefined ? rssPeak(agentPid) : undefined;
+  // Read outside the CPU window (the `ip` it runs is no part of what is measured).
+  const packets16From = await linkPackets(lab.device);
   const cpuFrom = await namespaceCpu(lab.server);
   const agentFrom = agentPid !== undefined ? processCpuSeconds(agentPid) : 0;
   const schedFrom = pids && { hub: threadSchedNs(pids.hub), agent: threadSchedNs(pids.agent) };
@@ -168,6 +172,7 @@ async function measurePath(lab: VisitorLab, script: string, spec: PathSpec, pids
   const schedTo = pids && { hub: threadSchedNs(pids.hub), agent: threadSchedNs(pids.agent) };
   const agentTo = agentPid !== undefined ? processCpuSeconds(agentPid) : 0;
   const cpu16 = cpuBetween(cpuFrom, await namespaceCpu(lab.server));
+  const c16PacketsPerRequest = ((await linkPackets(lab.device)) - packets16From) / Math.max(1, c16.requests);
   const c64 = await wrk(visitor, script, small, spec.host, 64, LOAD_SECONDS);
   const rssLoad = rss?.stop() ?? 0;
 
@@ -184,6 +189,7 @@ async function measurePath(lab: VisitorLab, script: string, spec: PathSpec, pids
     serverCpuPer100MB: (bulkCpu * 100 * MB) / bulkBytes,
     c1,
     c1PacketsPerRequest,
+    c16PacketsPerRequest,
     c16,
     c64,
     serverCpuPer1000: (cpu16 * 1000) / Math.max(1, c16.requests),
@@ -328,6 +334,7 @@ function rows(results: Map<PathKey, Figures>, goalList: Goal[], notes: string[])
     row('1 conn p50', f.c1.p50Ms, 'ms', base?.c1.p50Ms, g('small GET p50'));
     row('1 conn p99', f.c1.p99Ms, 'ms', base?.c1.p99Ms);
     row('1 conn packets per request on the server↔device link', f.c1PacketsPerRequest, 'packets', base?.c1PacketsPerRequest);
+    row('16 conn packets per request on the server↔device link', f.c16PacketsPerRequest, 'packets', base?.c16PacketsPerRequest);
     row('16 conn req/s', f.c16.rps, 'req/s', base?.c16.rps, g('requests/s at 16'));
     row('16 conn p50', f.c16.p50Ms, 'ms', base?.c16.p50Ms);
     row('16 conn p99', f.c16.p99Ms, 'ms', base?.c16.p99Ms, g('small GET p99'));
