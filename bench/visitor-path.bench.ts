@@ -18,6 +18,11 @@
 //                                  and report each figure's median; default 3, 1 when QUICK. A VM's
 //                                  speed drifts by a third within minutes here, and one round put the
 //                                  same build's 16-connection ratio anywhere from 0.33x to 0.47x.
+//   VISITOR_BENCH_PAIRS=N          after the rounds, N back-to-back pairs of b and d (each pair's order
+//                                  alternating) at 1, 16 and 64 connections, and the median of the
+//                                  pairs' ratios with their range: drift between two runs seconds
+//                                  apart is small, so these ratios move less from run to run than the
+//                                  rounds' (default 5, 3 when QUICK, 0 for none; needs b and d)
 //   VISITOR_BENCH_PROFILE=<dir>    instead: CPU profiles of hub and agent on path b at 1, 16 and 64
 //                                  connections and for bulk, .cpuprofile files and top-5 self time
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -44,6 +49,8 @@ const WARMUP_ROUND_SECONDS = QUICK ? 3 : 5;
 const PROFILE_DIR = process.env.VISITOR_BENCH_PROFILE;
 const ROUNDS = Math.max(1, Number(process.env.VISITOR_BENCH_ROUNDS ?? (QUICK ? 1 : 3)) || 1);
 const MB = 1_000_000;
+const PAIRS = Math.max(0, Number(process.env.VISITOR_BENCH_PAIRS ?? (QUICK ? 3 : 5)) || 0);
+const PAIR_SECONDS = QUICK ? 2 : 3;
 
 type Log = (line: string) => void;
 type PathKey = 'a' | 'b' | 'c' | 'd' | 'e';
@@ -365,6 +372,44 @@ function rows(results: Map<PathKey, Figures>, goalList: Goal[], notes: string[])
   return out;
 }
 
+/** Median and range of b/d ratios over back-to-back pairs of runs; see VISITOR_BENCH_PAIRS. */
+interface PairedRatio {
+  what: string;
+  median: number;
+  min: number;
+  max: number;
+}
+
+async function pairedRatios(lab: VisitorLab, script: string, b: PathSpec, d: PathSpec, log: Log): Promise<PairedRatio[]> {
+  const kinds = [
+    { what: '1 conn p50', connections: 1, figure: (r: WrkResult) => r.p50Ms },
+    { what: '16 conn req/s', connections: 16, figure: (r: WrkResult) => r.rps },
+    { what: '64 conn req/s', connections: 64, figure: (r: WrkResult) => r.rps },
+  ];
+  const out: PairedRatio[] = [];
+  for (const kind of kinds) {
+    const ratios: number[] = [];
+    for (let i = 0; i < PAIRS; i++) {
+      const run = (spec: PathSpec) => wrk(lab.visitor, script, `${spec.base}${SMALL_PATH}`, spec.host, kind.connections, PAIR_SECONDS);
+      // b first in even pairs, d first in odd ones: a drift within a pair then favours neither.
+      let rb: WrkResult;
+      let rd: WrkResult;
+      if (i % 2 === 0) {
+        rb = await run(b);
+        rd = await run(d);
+      } else {
+        rd = await run(d);
+        rb = await run(b);
+      }
+      ratios.push(kind.figure(rb) / kind.figure(rd));
+    }
+    const paired = { what: kind.what, median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) };
+    log(`paired ${kind.what}: b/d ${ratios.map((r) => r.toFixed(2)).join(', ')}; median ${paired.median.toFixed(2)}x`);
+    out.push(paired);
+  }
+  return out;
+}
+
 async function profileMode(lab: VisitorLab, script: string, product: Product, dir: string, log: Log): Promise<BenchResult[]> {
   mkdirSync(dir, { recursive: true });
   const client = (ns: Netns, name: string) =>
@@ -470,6 +515,9 @@ export default async function visitorPathBench(log: Log): Promise<BenchResult[]>
       }
     }
     const results = new Map<PathKey, Figures>([...rounds].map(([key, list]) => [key, medianOf(list) as Figures]));
+    const bSpec = specs.find((s) => s.key === 'b');
+    const dSpec = specs.find((s) => s.key === 'd');
+    const paired = PAIRS > 0 && bSpec && dSpec ? await pairedRatios(lab, script, bSpec, dSpec, log) : [];
     const b = results.get('b');
     if (b && product) {
       const bundled = await product.startBundledAgent();
@@ -499,9 +547,19 @@ export default async function visitorPathBench(log: Log): Promise<BenchResult[]>
     log('server CPU = utime+stime of every process in the server namespace; kernel softirq (forwarding, kernel TCP, veth) is not attributable and not included');
     log('goals (path b against d):');
     for (const g of goalList) log(`  ${g.pass ? 'PASS' : 'FAIL'}  ${g.text}: ${g.figure}`);
+    for (const p of paired) log(`  paired runs (${PAIRS} pairs of ${PAIR_SECONDS} s): ${p.what} b/d ${p.median.toFixed(2)}x (range ${p.min.toFixed(2)}–${p.max.toFixed(2)}x)`);
     log('  (not measured here: handshake CPU and 30,000-device steady state; see the hub and wireguard benches)');
     for (const n of notes) log(`NOTE: ${n}`);
-    return rows(results, goalList, notes);
+    return [
+      ...rows(results, goalList, notes),
+      ...paired.map((p) => ({
+        suite: SUITE,
+        case: `b/d paired: ${p.what}, median of ${PAIRS} back-to-back pairs`,
+        value: p.median,
+        unit: 'x',
+        note: `range ${p.min.toFixed(2)}–${p.max.toFixed(2)}x`,
+      })),
+    ];
   } catch (err) {
     log(`failed; the lab's process logs:\n${lab.logTails()}`);
     throw err;
