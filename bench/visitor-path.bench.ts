@@ -68,7 +68,7 @@ interface Figures {
   c1: WrkResult;
   /** Packets on the server↔device link per request at 1 connection (both directions). */
   c1PacketsPerRequest: number;
-  /** The same at 16 connections: shows a pure ACK or a split response that load brings (none seen: 2.0). */
+  /** The same at 16 connections: above 2.0 when load brings pure ACKs or responses split in two. */
   c16PacketsPerRequest: number;
   c16: WrkResult;
   c64: WrkResult;
@@ -125,6 +125,14 @@ function mainThreadFigures(from: Sched, to: Sched, requests: number): Pick<Figur
   if (!from?.hub || !from.agent || !to?.hub || !to.agent || requests === 0) return {};
   const per = (a: NonNullable<SchedNs>, b: NonNullable<SchedNs>) => ({ runUs: (b.runNs - a.runNs) / 1e3 / requests, waitUs: (b.waitNs - a.waitNs) / 1e3 / requests });
   return { mainThreads: { hub: per(from.hub, to.hub), agent: per(from.agent, to.agent) } };
+}
+
+/**
+ * The server namespace's CPU per request less the hub main thread's: the hub's other threads (the
+ * embedded database's, the UDP ingress thread, V8's helpers), e.g. the access log's inserts.
+ */
+function hubOtherThreadsUs(f: Figures, main: { runUs: number }): number {
+  return Math.max(0, f.serverCpuPer1000 * 1000 - main.runUs);
 }
 
 const LABELS: Record<PathKey, string> = {
@@ -350,10 +358,7 @@ function rows(results: Map<PathKey, Figures>, goalList: Goal[], notes: string[])
     if (f.mainThreads) {
       const { hub, agent } = f.mainThreads;
       const share = (t: { runUs: number; waitUs: number }) => `on a CPU ${t.runUs.toFixed(0)} µs per request, waiting for one ${t.waitUs.toFixed(0)} µs (/proc schedstat)`;
-      // The server namespace's CPU less the main thread's: the hub's other threads (the embedded
-      // database's, the UDP ingress thread, V8's helpers), e.g. the access log's inserts.
-      const othersUs = Math.max(0, f.serverCpuPer1000 * 1000 - hub.runUs);
-      row('hub main thread: waiting for a CPU per request (16 conn)', hub.waitUs, 'µs', undefined, `${share(hub)}; the hub's other threads ${othersUs.toFixed(0)} µs`);
+      row('hub main thread: waiting for a CPU per request (16 conn)', hub.waitUs, 'µs', undefined, `${share(hub)}; the hub's other threads ${hubOtherThreadsUs(f, hub).toFixed(0)} µs`);
       row('agent main thread: waiting for a CPU per request (16 conn)', agent.waitUs, 'µs', undefined, share(agent));
     }
     if (f.agent) {
@@ -540,7 +545,7 @@ export default async function visitorPathBench(log: Log): Promise<BenchResult[]>
       const { hub, agent } = b.mainThreads;
       log(
         `main threads at 16 conn, per request: hub ${hub.runUs.toFixed(0)} µs on a CPU + ${hub.waitUs.toFixed(0)} µs waiting for one ` +
-          `(its other threads ${Math.max(0, b.serverCpuPer1000 * 1000 - hub.runUs).toFixed(0)} µs), ` +
+          `(its other threads ${hubOtherThreadsUs(b, hub).toFixed(0)} µs), ` +
           `agent ${agent.runUs.toFixed(0)} + ${agent.waitUs.toFixed(0)} µs (/proc schedstat; a CPU profile bills the waits to the function that was running)`,
       );
     }
