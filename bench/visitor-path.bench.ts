@@ -394,8 +394,8 @@ async function pairedRatios(lab: VisitorLab, script: string, b: PathSpec, d: Pat
   const out: PairedRatio[] = [];
   for (const kind of kinds) {
     const ratios: number[] = [];
+    const run = (spec: PathSpec) => wrk(lab.visitor, script, `${spec.base}${SMALL_PATH}`, spec.host, kind.connections, PAIR_SECONDS);
     for (let i = 0; i < PAIRS; i++) {
-      const run = (spec: PathSpec) => wrk(lab.visitor, script, `${spec.base}${SMALL_PATH}`, spec.host, kind.connections, PAIR_SECONDS);
       // b first in even pairs, d first in odd ones: a drift within a pair then favours neither.
       let rb: WrkResult;
       let rd: WrkResult;
