@@ -211,6 +211,10 @@ describe('hub over the overlay', () => {
     expect(scrape).toMatch(/porthole_dataplane_drops_total\{layer="router",reason="device_to_device"\} [1-9]/);
     expect(scrape).toMatch(/porthole_wg_handshakes_total [1-9]/);
     expect(scrape).toMatch(/porthole_wg_peers\{state="configured"\} 3/);
+    // Active: the peers whose status says they have a session (counted without building the statuses).
+    const active = hub.overlay.wireguard.device.peers().filter((p) => p.hasSession).length;
+    expect(active).toBeGreaterThan(0);
+    expect(scrape).toContain(`porthole_wg_peers{state="active"} ${active}\n`);
     expect(scrape).toMatch(/porthole_wg_bytes_total\{direction="rx"\} [1-9]/);
     expect(scrape).toMatch(/porthole_proxy_requests_total\{status="200",kind="http"\} [1-9]/);
   });

@@ -19,9 +19,11 @@ describe('WireGuardDevice: handshake and data', () => {
     pair.deliver(pair.take()[0]!);
     expect(sizes(pair)).toEqual(['b:92']); // response
     expect(pair.b.getPeer(pair.a.publicKey)!.hasSession).toBe(false); // responder waits for confirmation
+    expect([pair.a.sessionCount, pair.b.sessionCount]).toEqual([0, 0]);
 
     pair.deliver(pair.take()[0]!);
     expect(sizes(pair)).toEqual(['a:96']); // 16 header + 56 bytes padded to 64 + 16 tag
+    expect([pair.a.sessionCount, pair.b.sessionCount]).toEqual([1, 0]); // the initiator may send; the responder awaits its first packet
     expect(pair.eventsOf('a', 'handshake-completed')).toEqual([
       { type: 'handshake-completed', peer: pair.b.publicKey, endpoint: B_ENDPOINT, role: 'initiator' },
     ]);
@@ -49,6 +51,11 @@ describe('WireGuardDevice: handshake and data', () => {
     expect(b.txBytes).toBe(92 + 16 + 128 + 16);
     expect(a.rxBytes).toBe(b.txBytes);
     expect(a.hasSession && b.hasSession).toBe(true);
+    // The count agrees with the statuses, and a session past REJECT_AFTER_TIME no longer counts.
+    expect([pair.a.sessionCount, pair.b.sessionCount]).toEqual([1, 1]);
+    pair.a.tick(pair.now + 180_000);
+    expect(pair.a.getPeer(pair.b.publicKey)!.hasSession).toBe(false);
+    expect(pair.a.sessionCount).toBe(0);
   });
 
   it('pads to 16 bytes but never beyond the MTU, and keepalives are 32 bytes', () => {

@@ -11,11 +11,9 @@ import { HANDSHAKE_HOLD_MS, KEEPALIVE_HOLD_MS } from './udp-ingress-protocol.js'
 export function instrumentOverlay({ registry }: HubMetrics, overlay: Overlay, bind: MeteredBind): void {
   const device = overlay.wireguard.device;
   collectedGauge(registry, 'porthole_wg_peers', 'WireGuard peers by state (configured, active).', ['state'], () => {
-    let active = 0;
-    for (const peer of device.peers()) if (peer.hasSession) active++;
     return [
       { labels: { state: 'configured' }, value: device.peerCount },
-      { labels: { state: 'active' }, value: active },
+      { labels: { state: 'active' }, value: device.sessionCount },
     ];
   });
   collectedCounter(registry, 'porthole_wg_bytes_total', 'WireGuard transport bytes by direction.', ['direction'], () => [
