@@ -71,16 +71,25 @@ describe('visit journal', () => {
     expect(t.sent).toHaveLength(1);
     const first = t.sent[0]!.entries[0]!;
     expect(first).toMatchObject({ requests: 3, refused: 1, ended: false, user: { email: 'u1@example.io', organisation: null }, clientIp: '198.51.100.9', kind: 'http', port: 80, bytesIn: 30, bytesOut: 300 });
+    const start = Date.UTC(2026, 11, 5, 9);
+    expect([first.startedAt, first.lastAt]).toEqual([new Date(start).toISOString(), new Date(start + 1000).toISOString()]);
     await t.journal.flush();
     expect(t.sent).toHaveLength(1); // nothing changed: nothing sent
+    // A request logged late (its time before the visit's last) counts, and lastAt stays the latest.
+    t.log({ at: new Date(start + 500) });
+    t.tick(2000);
+    t.log();
+    await t.journal.flush();
+    const ongoing = t.sent[1]!.entries[0]!;
+    expect(ongoing).toMatchObject({ id: first.id, requests: 5, startedAt: first.startedAt, lastAt: new Date(start + 3000).toISOString(), ended: false });
     t.tick(61_000);
     await t.journal.flush();
-    expect(t.sent[1]!.entries).toEqual([{ ...first, ended: true }]);
+    expect(t.sent[2]!.entries).toEqual([{ ...ongoing, ended: true }]);
     expect(t.journal.openVisits).toBe(0);
     // After the gap a new request is a new visit.
     t.log();
     await t.journal.flush();
-    expect(t.sent[2]!.entries[0]!.id).not.toBe(first.id);
+    expect(t.sent[3]!.entries[0]!.id).not.toBe(first.id);
     expect(t.lookups).toEqual(['u1']);
   });
 

@@ -102,7 +102,7 @@ export function createVisitJournal(o: VisitJournalOptions): AccessLogSink & { fl
     if (e.status === 403 || e.status === 429 || e.status >= 500) entry.refused++;
     entry.bytesIn += e.bytesIn;
     entry.bytesOut += e.bytesOut;
-    entry.lastAt = new Date(Math.max(at, v.lastMs)).toISOString();
+    // entry.lastAt is written from lastMs when the visit is queued (queueVisit), not per request.
     v.lastMs = Math.max(at, v.lastMs);
     v.dirty = true;
   }
@@ -118,9 +118,15 @@ export function createVisitJournal(o: VisitJournalOptions): AccessLogSink & { fl
     while (q.size > maxPending) q.delete(q.keys().next().value!);
   }
 
+  /** Queues a copy of the visit's entry as it stands, its lastAt from the visit's last request. */
+  function queueVisit(v: Visit): void {
+    v.entry.lastAt = new Date(v.lastMs).toISOString();
+    queue(v.serial, v.entry);
+  }
+
   function endVisit(key: string, v: Visit): void {
     v.entry.ended = true;
-    queue(v.serial, v.entry);
+    queueVisit(v);
     visits.delete(key);
   }
 
@@ -142,7 +148,7 @@ export function createVisitJournal(o: VisitJournalOptions): AccessLogSink & { fl
       if (t - v.lastMs > idleMs) endVisit(key, v);
       else if (v.dirty) {
         v.dirty = false;
-        queue(v.serial, v.entry);
+        queueVisit(v);
       }
     }
     for (const [serial, q] of pending) {
