@@ -65,6 +65,7 @@ export function createVisitJournal(o: VisitJournalOptions): AccessLogSink & { fl
     let v = visits.get(key);
     if (v && at - v.lastMs > idleMs) v = undefined; // the old visit ended; the flush sends it
     if (!v) {
+      const startedAt = e.at.toISOString();
       v = {
         serial: e.serial,
         userId: e.userId,
@@ -72,8 +73,8 @@ export function createVisitJournal(o: VisitJournalOptions): AccessLogSink & { fl
         dirty: true,
         entry: {
           id: randomBytes(8).toString('hex'),
-          startedAt: e.at.toISOString(),
-          lastAt: e.at.toISOString(),
+          startedAt,
+          lastAt: startedAt, // rewritten from lastMs whenever the visit is queued (queueVisit)
           ended: false,
           user: null,
           clientIp: e.clientIp,
