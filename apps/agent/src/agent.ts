@@ -17,7 +17,7 @@ import { createHttpForwarder, type HttpForwarder } from './forward/http-forwarde
 import { forwardModbusReadOnly } from './forward/modbus-read-only.js';
 import { forwardTcp } from './forward/tcp-forwarder.js';
 import type { FetchLike } from './hub/hub-client.js';
-import { createHubLink } from './hub/hub-link.js';
+import { createHubLink, registeredEndpoints } from './hub/hub-link.js';
 import { JournalStore } from './journal/journal-store.js';
 import { decodeKey, defaultTransportAead, encodeKey, keyTag, publicKeyFromPrivate } from '@porthole/wireguard';
 import { silentLogger, type Logger } from './log/logger.js';
@@ -245,8 +245,11 @@ export function createAgent(deps: AgentDeps): Agent {
     store.update((s) => {
       s.registration = reg;
       s.enabled = true;
-      // A new registration brings its own list of nodes (or none: a single hub).
-      delete s.hubEndpoints;
+      // A new registration brings its own list of nodes (or none: a single hub), kept at once: a
+      // policy that lists the same nodes later changes nothing, so it would never be written.
+      const listed = registeredEndpoints(reg);
+      if (listed) s.hubEndpoints = { endpoints: listed, current: reg.hub.endpoint };
+      else delete s.hubEndpoints;
     });
   };
 

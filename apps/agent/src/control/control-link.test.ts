@@ -24,7 +24,7 @@ afterEach(async () => {
 
 const HOUR = 3_600_000;
 
-async function setup(opts: { maxHours: number | null; stateDir?: string; timers?: FakeTimers; online?: boolean; endpoints?: string[] }) {
+async function setup(opts: { maxHours: number | null; stateDir?: string; timers?: FakeTimers; online?: boolean; endpoints?: string[]; registered?: string[] }) {
   const timers = opts.timers ?? new FakeTimers(Date.UTC(2026, 11, 5, 8), 7);
   const registry = createFakeRegistry({
     hubPublicKey: encodeKey(publicKeyFromPrivate(generatePrivateKey())),
@@ -32,6 +32,7 @@ async function setup(opts: { maxHours: number | null; stateDir?: string; timers?
     urlFor: (s) => `https://${s}.devices.test/`,
     enrollmentTokens: ['tok'],
     now: timers.now,
+    ...(opts.registered ? { endpoints: opts.registered } : {}),
   });
   const hubApi = await serveApp(registry.app);
   cleanups.push(() => hubApi.close());
@@ -205,6 +206,19 @@ describe('cluster endpoints and move', () => {
     expect(network.tunnels[1]!.params.endpoint).toEqual({ address: '127.0.0.3', port: 51820 });
     expect(agent.status().hubEndpoint).toBe('127.0.0.3:51820');
     expect(state().hubEndpoints?.current).toBe('127.0.0.3:51820');
+  });
+
+  it('keeps the nodes the registration answer lists at once, though every later answer lists the same', async () => {
+    // A node that already sees the others answers the registration with all of them; the report's
+    // answer then lists nothing new (in CI this left the state file without the list).
+    const nodes = ['127.0.0.1:51820', '127.0.0.2:51820'];
+    const { agent, network, stateDir, reports } = await setup({ maxHours: null, registered: nodes, endpoints: nodes, online: false });
+    const state = () => StateStore.open(stateDir).state;
+    await until(() => state().registration !== null);
+    expect(state().hubEndpoints).toEqual({ endpoints: nodes, current: nodes[0] });
+    await until(() => agent.status().phase === 'online' && reports.length > 0);
+    expect(state().hubEndpoints).toEqual({ endpoints: nodes, current: nodes[0] });
+    expect(network.current()!.params.liveness?.watch()).toBe(true);
   });
 
   it('a policy push with one endpoint (a single node) turns failover off', async () => {

@@ -96,7 +96,7 @@ export function createHubLink(deps: HubLinkDeps): HubLink {
 }
 
 /** The registration answer's `hub.endpoints` (every live node's, beside `hub.endpoint`), if valid. */
-function registeredEndpoints(reg: Registration): string[] | undefined {
+export function registeredEndpoints(reg: Registration): string[] | undefined {
   const list = (reg.hub as { endpoints?: unknown }).endpoints;
   if (!Array.isArray(list)) return undefined;
   const valid = list.filter((e): e is string => typeof e === 'string' && parseEndpoint(e) !== undefined);

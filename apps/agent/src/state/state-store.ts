@@ -37,7 +37,8 @@ const stateSchema = z.object({
   /**
    * A cluster's hub nodes (hub-endpoints.ts): every live node's WireGuard endpoint as the hub last
    * listed them, and the one the tunnel dials now, so a restart goes back to a node that worked.
-   * Absent: the registration's `hub.endpoint` alone. Dropped with the registration.
+   * Written with the registration when its answer lists the nodes; absent: the registration's own
+   * list, else its `hub.endpoint` alone. Dropped with the registration.
    */
   hubEndpoints: z
     .object({

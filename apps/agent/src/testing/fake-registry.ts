@@ -15,6 +15,8 @@ export interface FakeRegistryOptions {
   expiresInSeconds?: number;
   now?: () => number;
   persistentKeepalive?: number;
+  /** A cluster's nodes, listed in the registration answer as `hub.endpoints` (absent: a single hub). */
+  endpoints?: string[];
 }
 
 interface Claim {
@@ -62,7 +64,7 @@ export function createFakeRegistry(o: FakeRegistryOptions): FakeRegistry {
       serial,
       tunnelIp: `100.64.0.${nextHost++}`,
       overlayCidr: '100.64.0.0/10',
-      hub: { publicKey: o.hubPublicKey, endpoint: o.endpoint, tunnelIp: '100.64.0.1' },
+      hub: { publicKey: o.hubPublicKey, endpoint: o.endpoint, ...(o.endpoints ? { endpoints: o.endpoints } : {}), tunnelIp: '100.64.0.1' },
       url: urlFor(serial),
       persistentKeepalive: o.persistentKeepalive ?? 25,
     };
