@@ -17,7 +17,7 @@ import { createHttpForwarder, type HttpForwarder } from './forward/http-forwarde
 import { forwardModbusReadOnly } from './forward/modbus-read-only.js';
 import { forwardTcp } from './forward/tcp-forwarder.js';
 import type { FetchLike } from './hub/hub-client.js';
-import { createHubLink, registeredEndpoints } from './hub/hub-link.js';
+import { createHubLink, registeredNodes } from './hub/hub-link.js';
 import { JournalStore } from './journal/journal-store.js';
 import { decodeKey, defaultTransportAead, encodeKey, keyTag, publicKeyFromPrivate } from '@porthole/wireguard';
 import { silentLogger, type Logger } from './log/logger.js';
@@ -247,8 +247,8 @@ export function createAgent(deps: AgentDeps): Agent {
       s.enabled = true;
       // A new registration brings its own list of nodes (or none: a single hub), kept at once: a
       // policy that lists the same nodes later changes nothing, so it would never be written.
-      const listed = registeredEndpoints(reg);
-      if (listed) s.hubEndpoints = { endpoints: listed, current: reg.hub.endpoint };
+      const nodes = registeredNodes(reg);
+      if (nodes) s.hubEndpoints = nodes;
       else delete s.hubEndpoints;
     });
   };

@@ -10,7 +10,7 @@ import type { Timers } from '../timers.js';
 import { DEFAULT_NETWORK, type NetworkSettings } from '../transport/network-settings.js';
 import { createProxiedFetch } from '../transport/proxied-fetch.js';
 import { createTcpDialer } from '../transport/proxy-dialer.js';
-import { HubEndpoints } from '../tunnel/hub-endpoints.js';
+import { HubEndpoints, type HubEndpointsSnapshot } from '../tunnel/hub-endpoints.js';
 import { HubClient, type FetchLike } from './hub-client.js';
 
 export interface HubLinkDeps {
@@ -75,12 +75,12 @@ export function createHubLink(deps: HubLinkDeps): HubLink {
     if (!reg) return undefined;
     const key = `${reg.hub.publicKey} ${reg.tunnelIp} ${reg.hub.endpoint}`;
     if (hubEndpoints?.key !== key) {
-      const listed = registeredEndpoints(reg);
       hubEndpoints = {
         key,
         endpoints: new HubEndpoints({
           registered: reg.hub.endpoint,
-          stored: store.state.hubEndpoints ?? (listed ? { endpoints: listed, current: reg.hub.endpoint } : undefined),
+          // The registration's own list: a state file an older agent wrote without hubEndpoints.
+          stored: store.state.hubEndpoints ?? registeredNodes(reg),
           random: timers.random,
           onChange: (snapshot) =>
             store.update((s) => {
@@ -95,10 +95,13 @@ export function createHubLink(deps: HubLinkDeps): HubLink {
   return { hub, network, resolveHub, endpoints };
 }
 
-/** The registration answer's `hub.endpoints` (every live node's, beside `hub.endpoint`), if valid. */
-export function registeredEndpoints(reg: Registration): string[] | undefined {
+/**
+ * The registration answer's `hub.endpoints` (every live node's, beside `hub.endpoint`) as the nodes
+ * to keep, dialling `hub.endpoint`; undefined when it lists none that is valid (a single hub).
+ */
+export function registeredNodes(reg: Registration): HubEndpointsSnapshot | undefined {
   const list = (reg.hub as { endpoints?: unknown }).endpoints;
   if (!Array.isArray(list)) return undefined;
   const valid = list.filter((e): e is string => typeof e === 'string' && parseEndpoint(e) !== undefined);
-  return valid.length > 0 ? valid : undefined;
+  return valid.length > 0 ? { endpoints: valid, current: reg.hub.endpoint } : undefined;
 }
