@@ -31,8 +31,8 @@ export function processCpuSeconds(pid: number): number {
 
 /**
  * CPU seconds of a process's threads summed by thread name (Linux comm), the main thread as
- * `main` (V8's and libuv's helper threads carry the process's name, `node`, like it); empty when
- * /proc cannot be read.
+ * `main` (V8's and libuv's helper threads carry the process's name, `node`, like it; the hub names
+ * its UDP ingress and PGlite threads `udp-ingress` and `pglite`); empty when /proc cannot be read.
  */
 export function threadCpuSecondsByName(pid: number): Map<string, number> {
   const byName = new Map<string, number>();

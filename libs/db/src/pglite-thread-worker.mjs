@@ -3,6 +3,7 @@
 // node) starts it as it is. One request in, one reply out, matched by id; transactions stay open
 // here between the requests that name them, and PGlite's own locks order everything as they would
 // on one thread.
+import { writeFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
@@ -41,6 +42,13 @@ function queryOptions(m) {
 }
 
 async function main() {
+  // Every thread of a Node process is called `node`; the caller's name for this one lets `top -H`,
+  // `ps -L` and the hub bench's CPU split tell the database's CPU apart. Linux only.
+  try {
+    writeFileSync('/proc/thread-self/comm', workerData.threadName);
+  } catch {
+    // no /proc (not Linux): nothing is lost but the name
+  }
   let pg;
   try {
     pg = await PGlite.create({ ...(workerData.dataDir ? { dataDir: workerData.dataDir } : {}), extensions: { pg_trgm } });

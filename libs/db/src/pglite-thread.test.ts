@@ -2,7 +2,7 @@
 // and through drizzle everything behaves as PGlite on the caller's thread did: results, errors with
 // PostgreSQL's fields, transactions that commit or roll back, COPY, a closed or failed database.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyRows } from './copy.js';
 import { createDatabase, resultRows, type DatabaseHandle } from './database.js';
 import { dbErrorMeaning, isUniqueViolation } from './db-errors.js';
-import { PgliteThread } from './pglite-thread.js';
+import { PGLITE_THREAD_NAME, PgliteThread } from './pglite-thread.js';
 
 let handle: DatabaseHandle;
 const scratch = mkdtempSync(join(tmpdir(), 'porthole-pglite-thread-'));
@@ -45,6 +45,14 @@ describe('the embedded database thread', () => {
     // On the caller's thread PGlite's pg_sleep is one synchronous WebAssembly call: zero turns.
     const turns = await turnsDuring(handle.db.execute(sql`select pg_sleep(0.5)`));
     expect(turns).toBeGreaterThan(50);
+  });
+
+  it('names its thread, so that top -H and the hub bench tell the database\'s CPU apart', () => {
+    if (process.platform !== 'linux') return void console.warn('skipped: thread names are read from Linux /proc');
+    const names = readdirSync('/proc/self/task').map((tid) => readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim());
+    // This file's database so far is the one PGlite thread; the thread running the test keeps its name.
+    expect(names.filter((name) => name === PGLITE_THREAD_NAME)).toHaveLength(1);
+    expect(readFileSync('/proc/thread-self/comm', 'utf8').trim()).not.toBe(PGLITE_THREAD_NAME);
   });
 
   it('answers rows as drizzle expects them, timestamps as text', async () => {

@@ -57,6 +57,9 @@ interface Reply {
 
 const WORKER = new URL('./pglite-thread-worker.mjs', import.meta.url);
 
+/** The thread's OS name on Linux (at most 15 bytes), as `top -H` and the hub bench show it. */
+export const PGLITE_THREAD_NAME = 'pglite';
+
 /** An error as the worker sent it: an Error with PostgreSQL's fields on it, as PGlite's DatabaseError has. */
 function revive(fields: Reply['error']): Error {
   const err = new Error(fields?.message ?? 'the embedded database failed');
@@ -111,7 +114,7 @@ export class PgliteThread {
   static async create(options: PgliteThreadOptions = {}): Promise<PgliteThread> {
     // Plain JavaScript needs none of the parent's flags: no loader (tsx would start one more loader
     // thread for this one), and no --input-type, which a worker started from a file refuses.
-    const worker = new Worker(WORKER, { workerData: { dataDir: options.dataDir }, execArgv: [] });
+    const worker = new Worker(WORKER, { workerData: { dataDir: options.dataDir, threadName: PGLITE_THREAD_NAME }, execArgv: [] });
     const client = new PgliteThread(worker, options);
     try {
       await client.#answerTo(0);

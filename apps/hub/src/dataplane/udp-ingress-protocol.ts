@@ -140,6 +140,9 @@ export interface DatagramBatch {
   urgent?: boolean;
 }
 
+/** The ingress thread's OS thread name on Linux (at most 15 bytes): `top -H` and the hub bench show it. */
+export const INGRESS_THREAD_NAME = 'udp-ingress';
+
 /**
  * The ingress thread's nice value (the main thread's stays at the process's): the CFS weight of
  * nice 10 is about a tenth of nice 0's, so on a busy core the main thread runs first.

@@ -7,6 +7,7 @@
 // initiations is read, answered and dropped here: the main thread never sees it, so the data
 // packets of online devices no longer wait behind it. It also sends the main thread's datagrams, from the
 // same socket (Node's dgram cannot bind a second socket to the port).
+import { writeFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -19,6 +20,7 @@ import {
   dropSlot,
   forEachDatagram,
   holdFor,
+  INGRESS_THREAD_NAME,
   INGRESS_THREAD_NICE,
   QUIET_MAX_READS,
   PASSED,
@@ -127,6 +129,14 @@ try {
   setPriority(nice);
 } catch {
   nice = undefined; // the platform refused: the thread runs at the process's priority (the main thread says so)
+}
+
+// Every thread of a Node process is called `node`; a name of its own lets `top -H`, `ps -L` and the
+// hub bench's CPU split tell this one from V8's and libuv's helpers. Linux only; elsewhere unnamed.
+try {
+  writeFileSync('/proc/thread-self/comm', INGRESS_THREAD_NAME);
+} catch {
+  // no /proc (not Linux): nothing is lost but the name
 }
 
 post({ t: 'ready', port: bind.localPort, nice });

@@ -13,7 +13,7 @@ import { createMemoryLogger } from '../ops/logger.js';
 import { instrumentPeerSockets, instrumentUdpIngress } from './dataplane-metrics.js';
 import { PeerSocketBind } from './peer-socket-bind.js';
 import { UdpIngress } from './udp-ingress.js';
-import { INGRESS_THREAD_NICE } from './udp-ingress-protocol.js';
+import { INGRESS_THREAD_NAME, INGRESS_THREAD_NICE } from './udp-ingress-protocol.js';
 import { openWireGuardSocket, type WireGuardSocketOptions } from './udp-ingress-fallback.js';
 
 const hubKey = generatePrivateKey();
@@ -353,6 +353,17 @@ describe('UdpIngress', () => {
     const lowered = [...threadNices()].filter(([tid, nice]) => nice === INGRESS_THREAD_NICE && before.get(tid) !== INGRESS_THREAD_NICE);
     expect(lowered.length).toBeGreaterThanOrEqual(1);
     expect(niceOf('/proc/thread-self/stat')).toBe(mine);
+  });
+
+  it('names its thread, so that top -H and the hub bench tell its CPU from the helpers\' and the main thread\'s', async () => {
+    if (process.platform !== 'linux') return void console.warn('skipped: thread names are read from Linux /proc');
+    const commOf = (tid: string) => readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim();
+    const mine = readFileSync('/proc/thread-self/comm', 'utf8').trim();
+    const before = new Set(readdirSync('/proc/self/task'));
+    await openIngress();
+    const named = readdirSync('/proc/self/task').filter((tid) => !before.has(tid) && commOf(tid) === INGRESS_THREAD_NAME);
+    expect(named).toHaveLength(1);
+    expect(readFileSync('/proc/thread-self/comm', 'utf8').trim()).toBe(mine);
   });
 
   it('reports a thread that keeps dying as fatal instead of going on deaf', async () => {
